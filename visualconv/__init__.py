@@ -1,0 +1,53 @@
+"""visualconv: a visual debugger for backpropagation through convolution and pooling.
+
+The public API (stable; see docs/model-format.md)::
+
+    model = load_model("file.json")
+    result = grad(model)
+    save_model(model, "out.json")
+    conv2d_forward / conv2d_backward / conv1d_forward / conv1d_backward
+    pool2d_forward / pool2d_backward / pool1d_forward / pool1d_backward
+
+Importing this package never imports Qt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .engine.conv import conv1d_backward, conv1d_forward, conv2d_backward, conv2d_forward
+from .engine.errors import ModelError
+from .engine.model import Model
+from .engine.pool import pool1d_backward, pool1d_forward, pool2d_backward, pool2d_forward
+from .modelfile import load_model, save_model
+
+__version__ = "0.1.0"
+
+
+def grad(model: Model) -> dict[str, Any]:
+    """Values and gradients of every layer, as ``visualconv grad --json`` prints them.
+
+    Returns a dict with keys ``format``, ``loss`` and ``layers``; arrays are NumPy
+    float64 in canonical shape.
+    """
+    from .engine.model import gradients
+
+    return gradients(model)
+
+
+__all__ = [
+    "Model",
+    "ModelError",
+    "__version__",
+    "conv1d_backward",
+    "conv1d_forward",
+    "conv2d_backward",
+    "conv2d_forward",
+    "grad",
+    "load_model",
+    "pool1d_backward",
+    "pool1d_forward",
+    "pool2d_backward",
+    "pool2d_forward",
+    "save_model",
+]

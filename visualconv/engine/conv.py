@@ -1,0 +1,290 @@
+"""Convolution (cross-correlation, as PyTorch computes it): forward and backward.
+
+The vectorised kernels build every window as a strided view (:mod:`.windows`) and
+contract it with the kernel in one matrix product. Each has a ``*_naive`` loop twin
+that spells out the sums of the seed documents; the tests use the twins as oracles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .windows import (
+    FloatArray,
+    IntPair,
+    as_pair,
+    crop,
+    output_shape,
+    pad,
+    scatter_windows,
+    sliding_windows,
+)
+
+Size = int | Sequence[int]
+
+
+def _check_conv_shapes(x: FloatArray, w: FloatArray, b: FloatArray | None) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"input must have shape (N, C, H, W), got {x.shape}")
+    if w.ndim != 4:
+        raise ValueError(f"weight must have shape (C_out, C_in, kH, kW), got {w.shape}")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"input has {x.shape[1]} channels but the weight expects {w.shape[1]}")
+    if b is not None and b.shape != (w.shape[0],):
+        raise ValueError(f"bias must have shape ({w.shape[0]},), got {b.shape}")
+
+
+def _geometry(
+    x: FloatArray, w: FloatArray, stride: Size, padding: Size, dilation: Size
+) -> tuple[IntPair, IntPair, IntPair, IntPair]:
+    kernel = (w.shape[2], w.shape[3])
+    s, p, d = as_pair(stride, "stride"), as_pair(padding, "padding"), as_pair(dilation, "dilation")
+    out_h, out_w = output_shape((x.shape[2], x.shape[3]), kernel, s, p, d)
+    if min(s) < 1 or min(d) < 1 or min(p) < 0:
+        raise ValueError(f"stride and dilation must be >= 1 and padding >= 0, got {s}, {d}, {p}")
+    if out_h < 1 or out_w < 1:
+        raise ValueError(
+            f"kernel {kernel} with dilation {d} does not fit the padded input "
+            f"{(x.shape[2] + 2 * p[0], x.shape[3] + 2 * p[1])}"
+        )
+    return kernel, s, p, d
+
+
+def conv2d_forward(
+    x: FloatArray,
+    w: FloatArray,
+    b: FloatArray | None = None,
+    stride: Size = 1,
+    padding: Size = 0,
+    dilation: Size = 1,
+) -> FloatArray:
+    """Cross-correlate a batch of images with a bank of kernels.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C_in, H, W)
+    w : ndarray of shape (C_out, C_in, kH, kW)
+    b : ndarray of shape (C_out,) or None
+    stride, padding, dilation : int or (int, int)
+
+    Returns
+    -------
+    ndarray of shape (N, C_out, out_h, out_w)
+        ``z[n, f, i, j] = sum_{c,a,b} x_pad[n, c, i*sh + a*dh, j*sw + b*dw] * w[f, c, a, b] + b[f]``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    b = None if b is None else np.asarray(b, dtype=np.float64)
+    _check_conv_shapes(x, w, b)
+    kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
+    windows = sliding_windows(pad(x, p), kernel, s, d)
+    z = np.tensordot(windows, w, axes=([1, 4, 5], [1, 2, 3]))  # (N, out_h, out_w, C_out)
+    z = np.ascontiguousarray(z.transpose(0, 3, 1, 2))
+    if b is not None:
+        z += b[None, :, None, None]
+    return z
+
+
+def conv2d_backward(
+    dz: FloatArray,
+    x: FloatArray,
+    w: FloatArray,
+    stride: Size = 1,
+    padding: Size = 0,
+    dilation: Size = 1,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Gradients of a 2-D convolution given the gradient of its output.
+
+    Parameters
+    ----------
+    dz : ndarray of shape (N, C_out, out_h, out_w)
+        dL/dz, the gradient of the loss with respect to the convolution's output.
+    x : ndarray of shape (N, C_in, H, W)
+        The input of the forward pass.
+    w : ndarray of shape (C_out, C_in, kH, kW)
+    stride, padding, dilation : int or (int, int)
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C_in, H, W)
+    dw : ndarray of shape (C_out, C_in, kH, kW)
+    db : ndarray of shape (C_out,)
+        The sum of ``dz`` over batch and positions.
+    """
+    dz = np.asarray(dz, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    _check_conv_shapes(x, w, None)
+    kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
+    x_padded = pad(x, p)
+    windows = sliding_windows(x_padded, kernel, s, d)
+    expected = (x.shape[0], w.shape[0], windows.shape[2], windows.shape[3])
+    if dz.shape != expected:
+        raise ValueError(f"dz must have shape {expected}, got {dz.shape}")
+    # Each weight collects input * delta over every overlay (the seeds' dW rule).
+    dw = np.tensordot(dz, windows, axes=([0, 2, 3], [0, 2, 3]))
+    db = dz.sum(axis=(0, 2, 3))
+    # Each overlay sends kernel * delta back onto its window of the input.
+    window_grads = np.tensordot(dz, w, axes=([1], [0]))  # (N, out_h, out_w, C_in, kH, kW)
+    window_grads = window_grads.transpose(0, 3, 1, 2, 4, 5)
+    dx_padded = scatter_windows(window_grads, x_padded.shape, s, d)
+    dx = np.ascontiguousarray(crop(dx_padded, p))
+    return dx, np.ascontiguousarray(dw), db
+
+
+def conv2d_forward_naive(
+    x: FloatArray,
+    w: FloatArray,
+    b: FloatArray | None = None,
+    stride: Size = 1,
+    padding: Size = 0,
+    dilation: Size = 1,
+) -> FloatArray:
+    """Loop twin of :func:`conv2d_forward`: one output element at a time."""
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
+    n_batch, c_in, h, wid = x.shape
+    c_out = w.shape[0]
+    out_h, out_w = output_shape((h, wid), kernel, s, p, d)
+    z = np.zeros((n_batch, c_out, out_h, out_w))
+    for n in range(n_batch):
+        for f in range(c_out):
+            for i in range(out_h):
+                for j in range(out_w):
+                    total = 0.0 if b is None else float(b[f])
+                    for c in range(c_in):
+                        for a in range(kernel[0]):
+                            for bb in range(kernel[1]):
+                                row = i * s[0] + a * d[0] - p[0]
+                                col = j * s[1] + bb * d[1] - p[1]
+                                if 0 <= row < h and 0 <= col < wid:
+                                    total += x[n, c, row, col] * w[f, c, a, bb]
+                    z[n, f, i, j] = total
+    return z
+
+
+def conv2d_backward_naive(
+    dz: FloatArray,
+    x: FloatArray,
+    w: FloatArray,
+    stride: Size = 1,
+    padding: Size = 0,
+    dilation: Size = 1,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Loop twin of :func:`conv2d_backward`: the seeds' overlay-by-overlay procedure."""
+    dz = np.asarray(dz, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
+    n_batch, c_in, h, wid = x.shape
+    c_out = w.shape[0]
+    dx = np.zeros_like(x)
+    dw = np.zeros_like(w)
+    db = np.zeros(c_out)
+    for n in range(n_batch):
+        for f in range(c_out):
+            for i in range(dz.shape[2]):
+                for j in range(dz.shape[3]):
+                    delta = dz[n, f, i, j]
+                    db[f] += delta
+                    for c in range(c_in):
+                        for a in range(kernel[0]):
+                            for bb in range(kernel[1]):
+                                row = i * s[0] + a * d[0] - p[0]
+                                col = j * s[1] + bb * d[1] - p[1]
+                                if 0 <= row < h and 0 <= col < wid:
+                                    dw[f, c, a, bb] += x[n, c, row, col] * delta
+                                    dx[n, c, row, col] += w[f, c, a, bb] * delta
+    return dx, dw, db
+
+
+def _to_2d(size: Size, name: str) -> IntPair:
+    """A 1-D size as the (1, k) pair of the equivalent 2-D layer."""
+    if isinstance(size, (int, np.integer)):
+        return 1, int(size)
+    items = tuple(int(v) for v in size)
+    if len(items) != 1:
+        raise ValueError(f"{name} of a 1-D layer must be one int, got {size!r}")
+    return 1, items[0]
+
+
+def _pad_1d(padding: Size) -> IntPair:
+    return 0, _to_2d(padding, "padding")[1]
+
+
+def conv1d_forward(
+    x: FloatArray,
+    w: FloatArray,
+    b: FloatArray | None = None,
+    stride: Size = 1,
+    padding: Size = 0,
+    dilation: Size = 1,
+) -> FloatArray:
+    """1-D cross-correlation, as ``torch.nn.functional.conv1d``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C_in, L)
+    w : ndarray of shape (C_out, C_in, K)
+    b : ndarray of shape (C_out,) or None
+    stride, padding, dilation : int
+
+    Returns
+    -------
+    ndarray of shape (N, C_out, out_L)
+    """
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    if x.ndim != 3 or w.ndim != 3:
+        raise ValueError(f"expected x (N, C, L) and w (C_out, C_in, K), got {x.shape}, {w.shape}")
+    z = conv2d_forward(
+        x[:, :, None, :],
+        w[:, :, None, :],
+        b,
+        _to_2d(stride, "stride"),
+        _pad_1d(padding),
+        _to_2d(dilation, "dilation"),
+    )
+    return z[:, :, 0, :]
+
+
+def conv1d_backward(
+    dz: FloatArray,
+    x: FloatArray,
+    w: FloatArray,
+    stride: Size = 1,
+    padding: Size = 0,
+    dilation: Size = 1,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Gradients of :func:`conv1d_forward`.
+
+    Parameters
+    ----------
+    dz : ndarray of shape (N, C_out, out_L)
+    x : ndarray of shape (N, C_in, L)
+    w : ndarray of shape (C_out, C_in, K)
+    stride, padding, dilation : int
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C_in, L)
+    dw : ndarray of shape (C_out, C_in, K)
+    db : ndarray of shape (C_out,)
+    """
+    dz = np.asarray(dz, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    if dz.ndim != 3 or x.ndim != 3 or w.ndim != 3:
+        raise ValueError(f"expected 3-D dz, x and w, got {dz.shape}, {x.shape}, {w.shape}")
+    dx, dw, db = conv2d_backward(
+        dz[:, :, None, :],
+        x[:, :, None, :],
+        w[:, :, None, :],
+        _to_2d(stride, "stride"),
+        _pad_1d(padding),
+        _to_2d(dilation, "dilation"),
+    )
+    return dx[:, :, 0, :], dw[:, :, 0, :], db

@@ -1,0 +1,145 @@
+"""Numerical gradient check: central differences against the analytic gradients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import activations
+from .layers import ConvLayer, DenseLayer, PoolLayer
+from .model import Model, batch_loss, forward, run
+from .windows import FloatArray, sliding_windows
+
+STEP = 1e-6
+TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class TensorCheck:
+    """Finite differences against the analytic gradient of one tensor.
+
+    Attributes
+    ----------
+    name : str
+        ``input`` or ``layers[i].weight`` / ``layers[i].bias``.
+    analytic, numeric : ndarray of the tensor's shape
+    relative_error : ndarray of the tensor's shape
+        ``|analytic - numeric| / max(|analytic|, |numeric|, 1e-4)`` per cell.
+    """
+
+    name: str
+    analytic: FloatArray = field(repr=False)
+    numeric: FloatArray = field(repr=False)
+    relative_error: FloatArray = field(repr=False)
+
+    @property
+    def max_error(self) -> float:
+        """Largest per-cell relative error."""
+        return float(self.relative_error.max()) if self.relative_error.size else 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether every cell agrees within :data:`TOLERANCE`."""
+        return self.max_error <= TOLERANCE
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The outcome of :func:`check_gradients`.
+
+    Attributes
+    ----------
+    tensors : list of TensorCheck
+    kinks : list of str
+        Non-differentiable points met (relu at 0, max-pool ties), where finite
+        differences and autograd may legitimately disagree.
+    """
+
+    tensors: list[TensorCheck]
+    kinks: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every tensor agrees."""
+        return all(t.ok for t in self.tensors)
+
+
+def objective(model: Model, x: FloatArray | None = None) -> float:
+    """The scalar whose gradient the backward pass computes.
+
+    ``loss(output, target)`` with a target; ``sum(upstream * output)`` with upstream
+    deltas, whose gradient with respect to the output is exactly ``upstream``.
+    """
+    inp = model.input if x is None else x
+    output = forward(model.layers, inp[None])[-1].output
+    if model.upstream is not None:
+        return float(np.sum(model.upstream * output[0]))
+    if model.target is None or model.loss is None:
+        raise ValueError("the model has no upstream or target: nothing to check")
+    return batch_loss(output, [model.target], model.loss)[0]
+
+
+def _numeric(f: object, array: FloatArray, step: float) -> FloatArray:
+    grad = np.zeros(array.shape)
+    work = np.array(array, dtype=np.float64)
+    for index in np.ndindex(array.shape):
+        old = work[index]
+        work[index] = old + step
+        plus = f(work)  # type: ignore[operator]
+        work[index] = old - step
+        minus = f(work)  # type: ignore[operator]
+        work[index] = old
+        grad[index] = (plus - minus) / (2 * step)
+    return grad
+
+
+def _relative(a: FloatArray, n: FloatArray) -> FloatArray:
+    scale = np.maximum(np.maximum(np.abs(a), np.abs(n)), 1e-4)
+    result: FloatArray = np.abs(a - n) / scale
+    return result
+
+
+def find_kinks(model: Model, step: float = STEP) -> list[str]:
+    """Places where the model is not differentiable at its current values."""
+    notes = []
+    records = forward(model.layers, model.input[None])
+    for i, (layer, record) in enumerate(zip(model.layers, records, strict=True)):
+        if isinstance(layer, (ConvLayer, DenseLayer)):
+            near = activations.kinks(layer.activation, record.pre_activation[0], 10 * step)
+            if near.any():
+                count = int(near.sum())
+                notes.append(f"layers[{i}]: {count} pre-activation value(s) at the {layer.activation} kink z = 0")
+        if isinstance(layer, PoolLayer) and layer.mode == "max":
+            x = record.input[0] if layer.dims == 2 else record.input[0][:, None, :]
+            windows = sliding_windows(x[None], layer.size, layer.stride, (1, 1))[0]
+            flat = np.sort(windows.reshape(*windows.shape[:3], -1), axis=-1)
+            ties = int(np.sum(flat[..., -1] - flat[..., -2] <= 10 * step)) if flat.shape[-1] > 1 else 0
+            if ties:
+                notes.append(f"layers[{i}]: {ties} max-pool window(s) with a tie for the maximum")
+    return notes
+
+
+def check_gradients(model: Model, step: float = STEP) -> CheckResult:
+    """Compare analytic gradients with central differences for every tensor.
+
+    Checks the input and every layer's weight and bias.
+    """
+    result = run(model)
+    if result.grads is None:
+        raise ValueError("the model has no 'upstream' and no 'target' with 'loss': nothing to check")
+    checks = []
+    analytic_input = result.grads[0].grad_input[0]
+    numeric_input = _numeric(lambda x: objective(model, x), model.input, step)
+    checks.append(TensorCheck("input", analytic_input, numeric_input, _relative(analytic_input, numeric_input)))
+    for i, (layer, g) in enumerate(zip(model.layers, result.grads, strict=True)):
+        for name, value in layer.parameters().items():
+            analytic = g.grad_weight if name == "weight" else g.grad_bias
+            assert analytic is not None
+
+            def f(p: FloatArray, i: int = i, name: str = name) -> float:
+                return objective(model.with_layer(i, model.layers[i].with_parameters(**{name: p})))
+
+            numeric = _numeric(f, value, step)
+            checks.append(TensorCheck(f"layers[{i}].{name}", analytic, numeric, _relative(analytic, numeric)))
+    return CheckResult(checks, find_kinks(model, step))

@@ -1,0 +1,152 @@
+"""Padding, sliding windows and output-size arithmetic shared by conv and pool.
+
+Everything here works on 2-D spatial data laid out (N, C, H, W). One-dimensional
+layers are run as 2-D layers with H = 1, so a single windowing helper serves both
+convolution and pooling in both dimensionalities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+IntPair = tuple[int, int]
+
+
+def as_pair(value: int | Sequence[int], name: str = "value") -> IntPair:
+    """Return ``value`` as an (int, int) pair.
+
+    Parameters
+    ----------
+    value : int or sequence of two ints
+        One int means the same for both axes.
+    name : str
+        Used in the error message.
+
+    Returns
+    -------
+    tuple of int
+        ``(rows, cols)``.
+    """
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    items = tuple(int(v) for v in value)
+    if len(items) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return items[0], items[1]
+
+
+def output_length(n: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """Return the output length along one axis.
+
+    ``floor((n + 2p - d(k-1) - 1) / s) + 1``, as in PyTorch. A result below 1 means
+    the (dilated) kernel does not fit into the padded input.
+    """
+    return (n + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def output_shape(
+    spatial: IntPair, kernel: IntPair, stride: IntPair, padding: IntPair, dilation: IntPair
+) -> IntPair:
+    """Return ``(out_h, out_w)`` for a 2-D window sweep."""
+    return (
+        output_length(spatial[0], kernel[0], stride[0], padding[0], dilation[0]),
+        output_length(spatial[1], kernel[1], stride[1], padding[1], dilation[1]),
+    )
+
+
+def pad(x: FloatArray, padding: IntPair) -> FloatArray:
+    """Zero-pad the two trailing axes of ``x``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (..., H, W)
+    padding : (int, int)
+        Zeros added on both sides of H and of W.
+
+    Returns
+    -------
+    ndarray of shape (..., H + 2*ph, W + 2*pw)
+        ``x`` itself when there is no padding (no copy).
+    """
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    width = [(0, 0)] * (x.ndim - 2) + [(ph, ph), (pw, pw)]
+    return np.pad(x, width)
+
+
+def sliding_windows(
+    x_padded: FloatArray, kernel: IntPair, stride: IntPair, dilation: IntPair
+) -> FloatArray:
+    """Return a read-only strided view of every window of ``x_padded``.
+
+    Parameters
+    ----------
+    x_padded : ndarray of shape (N, C, Hp, Wp)
+        The already padded input.
+    kernel, stride, dilation : (int, int)
+
+    Returns
+    -------
+    ndarray of shape (N, C, out_h, out_w, kH, kW)
+        ``windows[n, c, i, j, a, b] == x_padded[n, c, i*sh + a*dh, j*sw + b*dw]``.
+        A view: no data is copied.
+    """
+    n, c, hp, wp = x_padded.shape
+    kh, kw = kernel
+    sh, sw = stride
+    dh, dw = dilation
+    out_h = (hp - dh * (kh - 1) - 1) // sh + 1
+    out_w = (wp - dw * (kw - 1) - 1) // sw + 1
+    s_n, s_c, s_h, s_w = x_padded.strides
+    return np.lib.stride_tricks.as_strided(
+        x_padded,
+        shape=(n, c, out_h, out_w, kh, kw),
+        strides=(s_n, s_c, s_h * sh, s_w * sw, s_h * dh, s_w * dw),
+        writeable=False,
+    )
+
+
+def scatter_windows(
+    window_grads: FloatArray,
+    padded_shape: tuple[int, int, int, int],
+    stride: IntPair,
+    dilation: IntPair,
+) -> FloatArray:
+    """Add per-window gradients back onto the padded input (the adjoint of windows).
+
+    Loops over the kernel's kH*kW offsets only, never over output positions: each
+    offset adds one strided slab, so overlapping windows accumulate.
+
+    Parameters
+    ----------
+    window_grads : ndarray of shape (N, C, out_h, out_w, kH, kW)
+    padded_shape : (N, C, Hp, Wp)
+    stride, dilation : (int, int)
+
+    Returns
+    -------
+    ndarray of shape (N, C, Hp, Wp)
+    """
+    _, _, out_h, out_w, kh, kw = window_grads.shape
+    sh, sw = stride
+    dh, dw = dilation
+    grad = np.zeros(padded_shape, dtype=np.float64)
+    for a in range(kh):
+        rows = slice(a * dh, a * dh + sh * (out_h - 1) + 1, sh)
+        for b in range(kw):
+            cols = slice(b * dw, b * dw + sw * (out_w - 1) + 1, sw)
+            grad[:, :, rows, cols] += window_grads[:, :, :, :, a, b]
+    return grad
+
+
+def crop(x_padded: FloatArray, padding: IntPair) -> FloatArray:
+    """Remove ``padding`` from the two trailing axes (the inverse of :func:`pad`)."""
+    ph, pw = padding
+    h, w = x_padded.shape[-2:]
+    return x_padded[..., ph : h - ph, pw : w - pw]

@@ -1,0 +1,1 @@
+"""Exports of snapshots for lectures: PNG, SVG, PDF, LaTeX, GIF and data."""
