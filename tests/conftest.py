@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if "XDG_RUNTIME_DIR" not in os.environ:
@@ -14,10 +13,9 @@ if "XDG_RUNTIME_DIR" not in os.environ:
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = sorted((ROOT / "sample_models").glob("*.json"))
+from helpers import SAMPLES
 
 
 @pytest.fixture
-def sample_paths() -> list[Path]:
+def sample_paths() -> list:
     return SAMPLES
