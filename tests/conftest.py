@@ -12,7 +12,6 @@ if "XDG_RUNTIME_DIR" not in os.environ:
     os.environ["XDG_RUNTIME_DIR"] = runtime
 
 import pytest
-
 from helpers import SAMPLES
 
 

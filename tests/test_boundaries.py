@@ -22,5 +22,7 @@ def test_importing_visualconv_does_not_import_qt():
 
 def test_no_engine_module_imports_qt():
     pattern = re.compile(r"^\s*(from|import)\s+(PyQt6|pyqtgraph|visualconv\.app)", re.M)
-    offenders = [p.name for p in (ROOT / "visualconv" / "engine").rglob("*.py") if pattern.search(p.read_text())]
+    offenders = [
+        p.name for p in (ROOT / "visualconv" / "engine").rglob("*.py") if pattern.search(p.read_text())
+    ]
     assert offenders == []

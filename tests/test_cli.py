@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from helpers import ROOT, SAMPLES
+
 from visualconv.cli import main
 
 SEED_1D = str(ROOT / "sample_models" / "01-seed-1d-conv.json")
@@ -53,7 +53,9 @@ def test_grad_json_floats_round_trip(capsys):
 
 
 def test_grad_json_pool_and_dense_keys(capsys):
-    _, out, _ = run_cli(capsys, "grad", str(ROOT / "sample_models" / "12-small-cnn-cross-entropy.json"), "--json")
+    _, out, _ = run_cli(
+        capsys, "grad", str(ROOT / "sample_models" / "12-small-cnn-cross-entropy.json"), "--json"
+    )
     doc = json.loads(out)
     assert isinstance(doc["loss"], float)
     keys = {layer["type"]: list(layer) for layer in doc["layers"]}
@@ -121,7 +123,7 @@ def test_steps_prints_each_overlay_in_the_seeds_style(capsys):
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, capsys):
-    code, out, err = run_cli(capsys, *args)
+    code, _, err = run_cli(capsys, *args)
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
@@ -138,7 +140,10 @@ def test_forward_only_model_asked_for_gradients_is_a_clear_error(tmp_path, capsy
 
 def test_python_dash_m_runs_the_same_command():
     done = subprocess.run(
-        [sys.executable, "-m", "visualconv", "grad", SEED_1D, "--json"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "visualconv", "grad", SEED_1D, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0
     assert json.loads(done.stdout)["layers"][0]["grad_bias"] == pytest.approx([0.1])

@@ -12,7 +12,13 @@ from visualconv.engine.model import LossSpec, make_model
 def test_agreeing_model_passes_with_tiny_errors():
     rng = np.random.default_rng(1)
     layer = ConvLayer(rng.normal(size=(2, 1, 2, 2)), rng.normal(size=2), activation="sigmoid")
-    model = make_model("m", rng.normal(size=(1, 4, 4)), [layer], target=rng.normal(size=(2, 3, 3)), loss=LossSpec("mse", "mean"))
+    model = make_model(
+        "m",
+        rng.normal(size=(1, 4, 4)),
+        [layer],
+        target=rng.normal(size=(2, 3, 3)),
+        loss=LossSpec("mse", "mean"),
+    )
     result = check_gradients(model)
     assert result.ok
     assert [t.name for t in result.tensors] == ["input", "layers[0].weight", "layers[0].bias"]

@@ -80,7 +80,11 @@ def pool_case(draw):
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     # Small integers make ties in max pooling common.
-    x = rng.integers(-3, 4, size=(n, c, h, w)).astype(float) if draw(st.booleans()) else rng.normal(size=(n, c, h, w))
+    x = (
+        rng.integers(-3, 4, size=(n, c, h, w)).astype(float)
+        if draw(st.booleans())
+        else rng.normal(size=(n, c, h, w))
+    )
     return x, draw(st.sampled_from(["max", "avg"])), (kh, kw), stride, rng
 
 
@@ -135,8 +139,12 @@ def test_conv2d_backward_matches_finite_differences(case):
     x, w, b, s, p, d, rng = case
     dz = rng.normal(size=vc.conv2d_forward(x, w, b, s, p, d).shape)
     dx, dw, db = vc.conv2d_backward(dz, x, w, s, p, d)
-    np.testing.assert_allclose(dx, _numeric_grad(lambda v: np.sum(dz * vc.conv2d_forward(v, w, b, s, p, d)), x.copy()), atol=1e-6)
-    np.testing.assert_allclose(dw, _numeric_grad(lambda v: np.sum(dz * vc.conv2d_forward(x, v, b, s, p, d)), w.copy()), atol=1e-6)
+    np.testing.assert_allclose(
+        dx, _numeric_grad(lambda v: np.sum(dz * vc.conv2d_forward(v, w, b, s, p, d)), x.copy()), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        dw, _numeric_grad(lambda v: np.sum(dz * vc.conv2d_forward(x, v, b, s, p, d)), w.copy()), atol=1e-6
+    )
     if b is not None:
         np.testing.assert_allclose(
             db, _numeric_grad(lambda v: np.sum(dz * vc.conv2d_forward(x, w, v, s, p, d)), b.copy()), atol=1e-6

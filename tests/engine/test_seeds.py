@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import ROOT
 
 import visualconv as vc
 from visualconv.engine.explain import explain
 from visualconv.engine.trace import trace_layer
 
-from helpers import ROOT
-
 SEED_1D = ROOT / "sample_models" / "01-seed-1d-conv.json"
 SEED_2D = ROOT / "sample_models" / "02-seed-2d-conv.json"
 ROT180 = ROOT / "sample_models" / "03-rot180-all-ones.json"
 
-O = np.array(
+ACTIVATIONS_O = np.array(
     [
         (0.51, 0.9, 0.88, 0.84, 0.05),
         (0.4, 0.62, 0.22, 0.59, 0.1),
@@ -82,13 +81,13 @@ def test_1d_steps_text_in_the_documents_style():
 
 
 def test_2d_weight_gradient_of_the_indonesian_document():
-    _, dw, _ = vc.conv2d_backward(D[None, None], O[None, None], np.zeros((1, 1, 2, 2)))
+    _, dw, _ = vc.conv2d_backward(D[None, None], ACTIVATIONS_O[None, None], np.zeros((1, 1, 2, 2)))
     np.testing.assert_allclose(dw[0, 0], [[0.044606, 0.094061], [0.011262, 0.068288]], rtol=0, atol=1e-15)
 
 
 def test_2d_sample_file_and_its_closed_form():
     model = vc.load_model(SEED_2D)
-    np.testing.assert_array_equal(model.input[0], O)
+    np.testing.assert_array_equal(model.input[0], ACTIVATIONS_O)
     np.testing.assert_array_equal(model.upstream[0], D)
     expected = [[0.044606, 0.094061], [0.011262, 0.068288]]
     np.testing.assert_allclose(vc.grad(model)["layers"][0]["grad_weight"][0, 0], expected, atol=1e-15)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import SAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import visualconv as vc
-from helpers import SAMPLES
 from visualconv.engine.layers import ConvLayer, DenseLayer, FlattenLayer, PoolLayer
 from visualconv.engine.model import LossSpec, make_model
 
@@ -78,7 +78,7 @@ def random_model(draw):
             break
         layers.append(layer)
     if not layers:
-        layers.append(PoolLayer("avg", (1, 1) if dims == 1 else (1, 1), (1, 1), dims))
+        layers.append(PoolLayer("avg", (1, 1), (1, 1), dims))
         current = layers[0].output_shape(current)
     ending = draw(st.sampled_from(["upstream", "mse", "ce"]))
     x = rng.normal(size=shape)
@@ -86,10 +86,14 @@ def random_model(draw):
         n = int(np.prod(current))
         out = draw(st.integers(2, 4))
         layers += [FlattenLayer(), DenseLayer(rng.normal(size=(out, n)) * 0.3, rng.normal(size=out))]
-        return make_model("ce", x, layers, dims=dims, target=draw(st.integers(0, out - 1)), loss=LossSpec("cross_entropy"))
+        return make_model(
+            "ce", x, layers, dims=dims, target=draw(st.integers(0, out - 1)), loss=LossSpec("cross_entropy")
+        )
     if ending == "mse":
         red = draw(st.sampled_from(["half_sum", "sum", "mean"]))
-        return make_model("mse", x, layers, dims=dims, target=rng.normal(size=current), loss=LossSpec("mse", red))
+        return make_model(
+            "mse", x, layers, dims=dims, target=rng.normal(size=current), loss=LossSpec("mse", red)
+        )
     return make_model("up", x, layers, dims=dims, upstream=rng.normal(size=current))
 
 

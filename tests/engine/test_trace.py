@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import SAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import visualconv as vc
-from helpers import SAMPLES
 from visualconv.engine.explain import explain
 from visualconv.engine.layers import ConvLayer, DenseLayer, FlattenLayer, PoolLayer
 from visualconv.engine.model import gradients, make_model
@@ -24,7 +24,15 @@ def conv_model(rng, dims, c_in, c_out, size, k, s, p, d, activation="identity"):
     pair = (lambda v: (1, v)) if dims == 1 else (lambda v: (v, v))
     shape = (c_in, size) if dims == 1 else (c_in, size, size + 1)
     wshape = (c_out, c_in, k) if dims == 1 else (c_out, c_in, k, k)
-    layer = ConvLayer(rng.normal(size=wshape), rng.normal(size=c_out), pair(s), (0, p) if dims == 1 else (p, p), pair(d), activation, dims)
+    layer = ConvLayer(
+        rng.normal(size=wshape),
+        rng.normal(size=c_out),
+        pair(s),
+        (0, p) if dims == 1 else (p, p),
+        pair(d),
+        activation,
+        dims,
+    )
     out = layer.output_shape(shape)
     return make_model("t", rng.normal(size=shape), [layer], dims=dims, upstream=rng.normal(size=out))
 
@@ -59,7 +67,9 @@ def conv_cases(draw):
     dims = draw(st.sampled_from([1, 2]))
     k, d, p = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(0, 2))
     size = draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), 7))
-    return conv_model(rng, dims, draw(st.integers(1, 3)), draw(st.integers(1, 3)), size, k, draw(st.integers(1, 3)), p, d)
+    return conv_model(
+        rng, dims, draw(st.integers(1, 3)), draw(st.integers(1, 3)), size, k, draw(st.integers(1, 3)), p, d
+    )
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
@@ -113,7 +123,9 @@ def test_conv_forward_steps_reveal_outputs_in_row_major_order():
         step = trace.step(k)
         f, (i, j) = step.overlay.channel, step.overlay.position
         assert step.state["done"].sum() == k and step.state["done"][f, i, j]
-        by_hand = float(np.sum(step.operands["input_slice"] * step.operands["kernel"])) + model.layers[0].bias[f]
+        by_hand = (
+            float(np.sum(step.operands["input_slice"] * step.operands["kernel"])) + model.layers[0].bias[f]
+        )
         assert step.values["z"] == pytest.approx(by_hand, abs=1e-12)
         assert step.values["a"] == pytest.approx(np.tanh(by_hand), abs=1e-12)
 
@@ -132,9 +144,9 @@ def hand_pool_backward(x, dy, mode, size, stride, k):
                     a, b = np.unravel_index(int(np.argmax(win)), win.shape)
                     dx[c, i * stride[0] + a, j * stride[1] + b] += dy[c, i, j]
                 else:
-                    dx[c, i * stride[0] : i * stride[0] + size[0], j * stride[1] : j * stride[1] + size[1]] += (
-                        dy[c, i, j] / win.size
-                    )
+                    dx[
+                        c, i * stride[0] : i * stride[0] + size[0], j * stride[1] : j * stride[1] + size[1]
+                    ] += dy[c, i, j] / win.size
     return dx
 
 
@@ -156,7 +168,9 @@ def test_pool_backward_step_k_equals_the_hand_loop(seed, mode, size, stride, cha
     for k in range(trace.n + 1):
         expected = hand_pool_backward(x, model.upstream, mode, (size, size), (stride, stride), k)
         np.testing.assert_allclose(trace.step(k).state["dx"], expected, atol=1e-12)
-    np.testing.assert_allclose(trace.step(trace.n).state["dx"], gradients(model)["layers"][0]["grad_input"], atol=1e-12)
+    np.testing.assert_allclose(
+        trace.step(trace.n).state["dx"], gradients(model)["layers"][0]["grad_input"], atol=1e-12
+    )
 
 
 def test_max_pool_routed_delta_sits_on_the_recorded_maximum():

@@ -151,7 +151,8 @@ def _conv_forward(trace: LayerTrace, step: Step) -> list[str]:
     if terms[0].size <= MAX_TERMS:
         body = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(*terms, strict=True))
     else:
-        body = f"sum({where} ⊙ W[{ov.channel}]) [{terms[0].size} products] = {fmt(float(np.sum(step.operands['products'])))}"
+        total = fmt(float(np.sum(step.operands["products"])))
+        body = f"sum({where} ⊙ W[{ov.channel}]) [{terms[0].size} products] = {total}"
     bias_text = f" + {fmt(bias)}" if trace.bias is not None else ""
     lines = [f"overlay {step.k}: z{idx} = {body}{bias_text} = {fmt(z)}"]
     lines.append(f"  window {where}, kernel W[{ov.channel}]")
@@ -180,10 +181,15 @@ def _conv_backward(trace: LayerTrace, step: Step) -> list[str]:
     if x.size <= MAX_TERMS:
         lines = [f"overlay {step.k}: {fname} += {_products(x, delta)} -> {fmt_array(dw_total)}"]
     else:
-        lines = [f"overlay {step.k}: {fname} += {_input_name(trace)}{where} * {fmt(delta)}  (dZ{idx} = {fmt(delta)})"]
+        lines = [
+            f"overlay {step.k}: {fname} += {_input_name(trace)}{where} * {fmt(delta)}"
+            f"  (dZ{idx} = {fmt(delta)})"
+        ]
     if layer.bias is not None:
         db = step.state["db"]
-        lines.append(f"  db{f'[{ov.channel}]' if channels > 1 else ''} += {fmt(delta)} -> {fmt(float(db[ov.channel]))}")
+        lines.append(
+            f"  db{f'[{ov.channel}]' if channels > 1 else ''} += {fmt(delta)} -> {fmt(float(db[ov.channel]))}"
+        )
     target = "dA_pad" if any(layer.padding) else "dA_prev"
     if w.size <= MAX_TERMS:
         contribution = fmt_array(_squeeze_view(step.operands["dx_contribution"], dims))
@@ -206,7 +212,9 @@ def closed_form_lines(trace: LayerTrace, step: Step) -> list[str]:
 
     def verdict(stepped: FloatArray, closed: FloatArray) -> str:
         diff = float(np.max(np.abs(np.asarray(stepped) - closed))) if closed.size else 0.0
-        return "✓" if diff <= 1e-12 * max(1.0, float(np.max(np.abs(closed)))) else f"✗ (differs by {diff:.3g})"
+        return (
+            "✓" if diff <= 1e-12 * max(1.0, float(np.max(np.abs(closed)))) else f"✗ (differs by {diff:.3g})"
+        )
 
     dw_text = fmt_array(_squeeze_view(cf.dw, dims)) if cf.dw.size <= MAX_TERMS else f"({cf.dw.size} values)"
     dx_text = fmt_array(_squeeze_view(cf.dx, dims)) if cf.dx.size <= MAX_TERMS else f"({cf.dx.size} values)"
@@ -218,8 +226,10 @@ def closed_form_lines(trace: LayerTrace, step: Step) -> list[str]:
         f"{verdict(step.state['dx'], cf.dx)}",
     ]
     if layer.bias is not None:
-        lines.append(f"closed form: db = sum(dZ) = {fmt_array(cf.db) if cf.db.size <= MAX_TERMS else ''} "
-                     f"{verdict(step.state['db'], cf.db)}")
+        lines.append(
+            f"closed form: db = sum(dZ) = {fmt_array(cf.db) if cf.db.size <= MAX_TERMS else ''} "
+            f"{verdict(step.state['db'], cf.db)}"
+        )
     return lines
 
 
@@ -235,13 +245,19 @@ def _pool_forward(trace: LayerTrace, step: Step) -> list[str]:
     where = f"A_prev{_window_text(trace, ov.rows, ov.cols)}"
     if layer.mode == "max":
         arg = int(step.values["argmax"])
-        kh, kw = layer.size
+        kw = layer.size[1]
         r, c = ov.rows.start + arg // kw, ov.cols.start + arg % kw
         at = f"{c}" if dims == 1 else f"{r}, {c}"
-        return [f"overlay {step.k}: y{idx} = max({values}) = {fmt(step.values['y'])} (the maximum sits at [{at}])",
-                f"  window {where}"]
-    return [f"overlay {step.k}: y{idx} = ({' + '.join(fmt(v) for v in window)}) / {window.size} = {fmt(step.values['y'])}",
-            f"  window {where}"]
+        return [
+            f"overlay {step.k}: y{idx} = max({values}) = {fmt(step.values['y'])}"
+            f" (the maximum sits at [{at}])",
+            f"  window {where}",
+        ]
+    return [
+        f"overlay {step.k}: y{idx} = ({' + '.join(fmt(v) for v in window)}) / {window.size}"
+        f" = {fmt(step.values['y'])}",
+        f"  window {where}",
+    ]
 
 
 def _pool_backward(trace: LayerTrace, step: Step) -> list[str]:
@@ -258,12 +274,18 @@ def _pool_backward(trace: LayerTrace, step: Step) -> list[str]:
         arg = int(step.values["argmax"])
         kw = layer.size[1]
         r, c = ov.rows.start + arg // kw, ov.cols.start + arg % kw
-        parts = ([str(ov.channel)] if trace.out_shape[0] > 1 else []) + ([str(c)] if dims == 1 else [str(r), str(c)])
-        return [f"overlay {step.k}: dA_prev[{', '.join(parts)}] += dY{idx} = {fmt(delta)} "
-                f"(the recorded maximum of window {_window_text(trace, ov.rows, ov.cols)}){total}"]
+        parts = ([str(ov.channel)] if trace.out_shape[0] > 1 else []) + (
+            [str(c)] if dims == 1 else [str(r), str(c)]
+        )
+        return [
+            f"overlay {step.k}: dA_prev[{', '.join(parts)}] += dY{idx} = {fmt(delta)} "
+            f"(the recorded maximum of window {_window_text(trace, ov.rows, ov.cols)}){total}"
+        ]
     size = layer.size[0] * layer.size[1]
-    return [f"overlay {step.k}: dA_prev{_window_text(trace, ov.rows, ov.cols)} += dY{idx} / {size} = "
-            f"{fmt(delta)} / {size} = {fmt(delta / size)} each{total}"]
+    return [
+        f"overlay {step.k}: dA_prev{_window_text(trace, ov.rows, ov.cols)} += dY{idx} / {size} = "
+        f"{fmt(delta)} / {size} = {fmt(delta / size)} each{total}"
+    ]
 
 
 def _dense_forward(trace: LayerTrace, step: Step) -> list[str]:
@@ -279,7 +301,9 @@ def _dense_forward(trace: LayerTrace, step: Step) -> list[str]:
     bias = f" + {fmt(step.values['bias'])}" if layer.bias is not None else ""
     lines = [f"overlay {step.k}: z[{ov.channel}] = {body}{bias} = {fmt(step.values['z'])}"]
     if layer.activation != "identity":
-        lines.append(f"  a[{ov.channel}] = {layer.activation}({fmt(step.values['z'])}) = {fmt(step.values['a'])}")
+        lines.append(
+            f"  a[{ov.channel}] = {layer.activation}({fmt(step.values['z'])}) = {fmt(step.values['a'])}"
+        )
     return lines
 
 

@@ -109,7 +109,9 @@ def find_kinks(model: Model, step: float = STEP) -> list[str]:
             near = activations.kinks(layer.activation, record.pre_activation[0], 10 * step)
             if near.any():
                 count = int(near.sum())
-                notes.append(f"layers[{i}]: {count} pre-activation value(s) at the {layer.activation} kink z = 0")
+                notes.append(
+                    f"layers[{i}]: {count} pre-activation value(s) at the {layer.activation} kink z = 0"
+                )
         if isinstance(layer, PoolLayer) and layer.mode == "max":
             x = record.input[0] if layer.dims == 2 else record.input[0][:, None, :]
             windows = sliding_windows(x[None], layer.size, layer.stride, (1, 1))[0]
@@ -131,7 +133,9 @@ def check_gradients(model: Model, step: float = STEP) -> CheckResult:
     checks = []
     analytic_input = result.grads[0].grad_input[0]
     numeric_input = _numeric(lambda x: objective(model, x), model.input, step)
-    checks.append(TensorCheck("input", analytic_input, numeric_input, _relative(analytic_input, numeric_input)))
+    checks.append(
+        TensorCheck("input", analytic_input, numeric_input, _relative(analytic_input, numeric_input))
+    )
     for i, (layer, g) in enumerate(zip(model.layers, result.grads, strict=True)):
         for name, value in layer.parameters().items():
             analytic = g.grad_weight if name == "weight" else g.grad_bias

@@ -145,7 +145,12 @@ class ConvLayer:
 
     def with_parameters(self, **arrays: FloatArray) -> ConvLayer:
         """A copy with some parameters replaced."""
-        return dataclasses.replace(self, **{k: frozen_array(v) for k, v in arrays.items()})
+        unknown = set(arrays) - {"weight", "bias"}
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {sorted(unknown)}")
+        weight = frozen_array(arrays["weight"]) if "weight" in arrays else self.weight
+        bias = frozen_array(arrays["bias"]) if "bias" in arrays else self.bias
+        return dataclasses.replace(self, weight=weight, bias=bias)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +280,12 @@ class DenseLayer:
 
     def with_parameters(self, **arrays: FloatArray) -> DenseLayer:
         """A copy with some parameters replaced."""
-        return dataclasses.replace(self, **{k: frozen_array(v) for k, v in arrays.items()})
+        unknown = set(arrays) - {"weight", "bias"}
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {sorted(unknown)}")
+        weight = frozen_array(arrays["weight"]) if "weight" in arrays else self.weight
+        bias = frozen_array(arrays["bias"]) if "bias" in arrays else self.bias
+        return dataclasses.replace(self, weight=weight, bias=bias)
 
 
 Layer = ConvLayer | PoolLayer | FlattenLayer | DenseLayer

@@ -41,7 +41,8 @@ def softmax(logits: FloatArray) -> FloatArray:
     """Softmax over the last axis, shifted by the maximum for stability."""
     shifted = logits - np.max(logits, axis=-1, keepdims=True)
     exp = np.exp(shifted)
-    return exp / np.sum(exp, axis=-1, keepdims=True)
+    result: FloatArray = exp / np.sum(exp, axis=-1, keepdims=True)
+    return result
 
 
 def cross_entropy(y: FloatArray, target: int) -> tuple[float, FloatArray]:
@@ -79,5 +80,5 @@ def loss_and_grad(
     if loss_type == "mse":
         return mse(y, np.asarray(target, dtype=np.float64), reduction)
     if loss_type == "cross_entropy":
-        return cross_entropy(y, int(target))  # type: ignore[arg-type]
+        return cross_entropy(y, int(np.asarray(target)))
     raise ValueError(f"unknown loss {loss_type!r}; expected 'mse' or 'cross_entropy'")

@@ -270,7 +270,9 @@ def gradients(model: Model) -> dict[str, Any]:
         )
     layers_out = []
     for index, (layer, record, g) in enumerate(zip(model.layers, result.records, result.grads, strict=True)):
-        grad_output = result.grad_last if index == len(model.layers) - 1 else result.grads[index + 1].grad_input
+        grad_output = (
+            result.grad_last if index == len(model.layers) - 1 else result.grads[index + 1].grad_input
+        )
         assert grad_output is not None
         entry: dict[str, Any] = {"index": index, "type": layer.type}
         if isinstance(layer, (ConvLayer, DenseLayer)):
