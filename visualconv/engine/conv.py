@@ -1,7 +1,9 @@
 """Convolution (cross-correlation, as PyTorch computes it): forward and backward.
 
-The vectorised kernels build every window as a strided view (:mod:`.windows`) and
-contract it with the kernel in one matrix product. Each has a ``*_naive`` loop twin
+The vectorised kernels copy every window once into a column matrix laid out for the
+matrix product (:func:`.windows.im2col`), so forward, dW and dX are each one BLAS call
+in NCHW order with no hidden transposed copies; dX goes back onto the input with one
+strided slab add per kernel offset (:func:`.windows.col2im`). Each has a ``*_naive`` loop twin
 that spells out the sums of the seed documents; the tests use the twins as oracles.
 """
 
@@ -11,16 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .windows import (
-    FloatArray,
-    IntPair,
-    as_pair,
-    crop,
-    output_shape,
-    pad,
-    scatter_windows,
-    sliding_windows,
-)
+from .windows import FloatArray, IntPair, as_pair, col2im, im2col, output_shape, pad, shape4
 
 Size = int | Sequence[int]
 
@@ -79,12 +72,14 @@ def conv2d_forward(
     b = None if b is None else np.asarray(b, dtype=np.float64)
     _check_conv_shapes(x, w, b)
     kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
-    windows = sliding_windows(pad(x, p), kernel, s, d)
-    z = np.tensordot(windows, w, axes=([1, 4, 5], [1, 2, 3]))  # (N, out_h, out_w, C_out)
-    z = np.ascontiguousarray(z.transpose(0, 3, 1, 2))
+    n_batch, c_out = x.shape[0], w.shape[0]
+    out_h, out_w = output_shape((x.shape[2], x.shape[3]), kernel, s, p, d)
+    # One matrix product: (C_out, C_in*kH*kW) @ (N, C_in*kH*kW, out_h*out_w), already in NCHW order.
+    cols = im2col(pad(x, p), kernel, s, d)
+    z: FloatArray = np.matmul(w.reshape(c_out, -1), cols)
     if b is not None:
-        z += b[None, :, None, None]
-    return z
+        z += b[:, None]
+    return z.reshape(n_batch, c_out, out_h, out_w)
 
 
 def conv2d_backward(
@@ -118,20 +113,23 @@ def conv2d_backward(
     w = np.asarray(w, dtype=np.float64)
     _check_conv_shapes(x, w, None)
     kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
-    x_padded = pad(x, p)
-    windows = sliding_windows(x_padded, kernel, s, d)
-    expected = (x.shape[0], w.shape[0], windows.shape[2], windows.shape[3])
+    n_batch, c_out = x.shape[0], w.shape[0]
+    out_h, out_w = output_shape((x.shape[2], x.shape[3]), kernel, s, p, d)
+    expected = (n_batch, c_out, out_h, out_w)
     if dz.shape != expected:
         raise ValueError(f"dz must have shape {expected}, got {dz.shape}")
+    cols = im2col(pad(x, p), kernel, s, d)  # (N, C_in*kH*kW, P)
+    dz_cols = dz.reshape(n_batch, c_out, out_h * out_w)  # (N, C_out, P)
+    w_rows = w.reshape(c_out, -1)  # (C_out, C_in*kH*kW)
     # Each weight collects input * delta over every overlay (the seeds' dW rule).
-    dw = np.tensordot(dz, windows, axes=([0, 2, 3], [0, 2, 3]))
-    db = dz.sum(axis=(0, 2, 3))
+    if n_batch == 1:
+        dw = dz_cols[0] @ cols[0].T
+    else:
+        dw = np.matmul(dz_cols, cols.transpose(0, 2, 1)).sum(axis=0)
+    db = dz_cols.sum(axis=(0, 2))
     # Each overlay sends kernel * delta back onto its window of the input.
-    window_grads = np.tensordot(dz, w, axes=([1], [0]))  # (N, out_h, out_w, C_in, kH, kW)
-    window_grads = window_grads.transpose(0, 3, 1, 2, 4, 5)
-    dx_padded = scatter_windows(window_grads, x_padded.shape, s, d)
-    dx = np.ascontiguousarray(crop(dx_padded, p))
-    return dx, np.ascontiguousarray(dw), db
+    dx = col2im(np.matmul(w_rows.T, dz_cols), shape4(x), kernel, s, p, d)
+    return dx, dw.reshape(w.shape), db
 
 
 def conv2d_forward_naive(

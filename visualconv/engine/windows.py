@@ -17,6 +17,12 @@ FloatArray = NDArray[np.float64]
 IntPair = tuple[int, int]
 
 
+def shape4(x: FloatArray) -> tuple[int, int, int, int]:
+    """The shape of a 4-D array as a typed (N, C, H, W) tuple."""
+    n, c, h, w = x.shape
+    return n, c, h, w
+
+
 def as_pair(value: int | Sequence[int], name: str = "value") -> IntPair:
     """Return ``value`` as an (int, int) pair.
 
@@ -76,8 +82,10 @@ def pad(x: FloatArray, padding: IntPair) -> FloatArray:
     ph, pw = padding
     if ph == 0 and pw == 0:
         return x
-    width = [(0, 0)] * (x.ndim - 2) + [(ph, ph), (pw, pw)]
-    return np.pad(x, width)
+    h, w = x.shape[-2:]
+    out = np.zeros((*x.shape[:-2], h + 2 * ph, w + 2 * pw))
+    out[..., ph : ph + h, pw : pw + w] = x
+    return out
 
 
 def sliding_windows(
@@ -143,6 +151,96 @@ def scatter_windows(
             cols = slice(b * dw, b * dw + sw * (out_w - 1) + 1, sw)
             grad[:, :, rows, cols] += window_grads[:, :, :, :, a, b]
     return grad
+
+
+def im2col(x_padded: FloatArray, kernel: IntPair, stride: IntPair, dilation: IntPair) -> FloatArray:
+    """Copy every window into the column matrix a matrix product wants.
+
+    Parameters
+    ----------
+    x_padded : ndarray of shape (N, C, Hp, Wp)
+    kernel, stride, dilation : (int, int)
+
+    Returns
+    -------
+    ndarray of shape (N, C*kH*kW, out_h*out_w), C-contiguous
+        ``cols[n, (c*kH + a)*kW + b, i*out_w + j] == x_padded[n, c, i*sh + a*dh, j*sw + b*dw]``:
+        the rows follow the weight's (C, kH, kW) order, the columns the output's (i, j).
+    """
+    n, c, hp, wp = x_padded.shape
+    kh, kw = kernel
+    sh, sw = stride
+    dh, dw = dilation
+    out_h = (hp - dh * (kh - 1) - 1) // sh + 1
+    out_w = (wp - dw * (kw - 1) - 1) // sw + 1
+    if kh == kw == 1 and sh == sw == 1:
+        return np.ascontiguousarray(x_padded).reshape(n, c, hp * wp)
+    s_n, s_c, s_h, s_w = x_padded.strides
+    view = np.lib.stride_tricks.as_strided(
+        x_padded,
+        shape=(n, c, kh, kw, out_h, out_w),
+        strides=(s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw),
+        writeable=False,
+    )
+    return view.reshape(n, c * kh * kw, out_h * out_w)  # one copy, in C order
+
+
+def _clipped(n_out: int, offset: int, step: int, padding: int, size: int) -> tuple[int, int]:
+    """The output positions ``[lo, hi)`` whose cell ``i*step + offset - padding`` is in ``[0, size)``."""
+    lo = max(0, -(-(padding - offset) // step))
+    hi = min(n_out, (size - 1 + padding - offset) // step + 1)
+    return lo, max(lo, hi)
+
+
+def col2im(
+    cols: FloatArray,
+    shape: tuple[int, int, int, int],
+    kernel: IntPair,
+    stride: IntPair,
+    padding: IntPair,
+    dilation: IntPair,
+) -> FloatArray:
+    """Add column-matrix gradients back onto the unpadded input (the adjoint of :func:`im2col`).
+
+    Loops over the kernel's kH*kW offsets only: each adds one strided slab, so
+    overlapping windows accumulate. Cells of the padding border are dropped, as
+    cropping the padded gradient would.
+
+    Parameters
+    ----------
+    cols : ndarray of shape (N, C*kH*kW, out_h*out_w)
+    shape : (N, C, H, W)
+        The unpadded input's shape.
+    kernel, stride, padding, dilation : (int, int)
+
+    Returns
+    -------
+    ndarray of shape (N, C, H, W)
+    """
+    n, c, h, w = shape
+    kh, kw = kernel
+    sh, sw = stride
+    ph, pw = padding
+    dh, dw = dilation
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    grads = cols.reshape(n, c, kh, kw, out_h, out_w)
+    if kh == kw == 1 and sh == sw == 1 and ph == pw == 0:
+        return np.ascontiguousarray(grads.reshape(shape))
+    dx = np.zeros(shape, dtype=np.float64)
+    for a in range(kh):
+        i0, i1 = _clipped(out_h, a * dh, sh, ph, h)
+        if i0 == i1:
+            continue
+        r0 = i0 * sh + a * dh - ph
+        rows = slice(r0, r0 + sh * (i1 - i0 - 1) + 1, sh)
+        for b in range(kw):
+            j0, j1 = _clipped(out_w, b * dw, sw, pw, w)
+            if j0 == j1:
+                continue
+            c0 = j0 * sw + b * dw - pw
+            dx[:, :, rows, c0 : c0 + sw * (j1 - j0 - 1) + 1 : sw] += grads[:, :, a, b, i0:i1, j0:j1]
+    return dx
 
 
 def crop(x_padded: FloatArray, padding: IntPair) -> FloatArray:
