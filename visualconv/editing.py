@@ -1,0 +1,461 @@
+"""Edits of a model as pure functions: each takes a Model and returns a new one.
+
+The window's editors call these; every function either returns a valid model or
+raises :class:`ModelError` saying what was wrong, so the window can keep showing the
+last valid model. Tensors are named by their place in the model file (``input``,
+``layers[0].weight``, ``layers[0].bias``, ``upstream``, ``target``), the same names
+the error messages use.
+
+Changing a layer's size or channels resizes everything that depends on it (the next
+layer's weights, a dense layer after a flatten, the upstream deltas or the target),
+keeping the values that still fit and filling the rest with zeros.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from typing import Any
+
+import numpy as np
+
+from .engine.errors import ModelError
+from .engine.layers import ConvLayer, DenseLayer, FlattenLayer, Layer, PoolLayer, frozen_array
+from .engine.model import LossSpec, Model
+from .engine.windows import FloatArray
+from .modelfile import check_memory
+
+_LAYER_TENSOR = re.compile(r"^layers\[(\d+)\]\.(weight|bias)$")
+
+SETTINGS = ("stride", "padding", "dilation", "activation", "mode", "size", "kernel_size", "out_channels")
+
+
+def tensor_names(model: Model) -> list[str]:
+    """Every editable tensor of the model, in file order."""
+    names = ["input"]
+    for i, layer in enumerate(model.layers):
+        for name in layer.parameters():
+            names.append(f"layers[{i}].{name}")
+    if model.upstream is not None:
+        names.append("upstream")
+    if model.target is not None and not isinstance(model.target, int):
+        names.append("target")
+    return names
+
+
+def get_tensor(model: Model, name: str) -> FloatArray:
+    """The array named ``name`` (canonical shape; conv weights in their file shape)."""
+    if name == "input":
+        return model.input
+    if name == "upstream" and model.upstream is not None:
+        return model.upstream
+    if name == "target" and model.target is not None and not isinstance(model.target, int):
+        return model.target
+    match = _LAYER_TENSOR.match(name)
+    if match:
+        index, attr = int(match.group(1)), match.group(2)
+        if index < len(model.layers):
+            params = model.layers[index].parameters()
+            if attr in params:
+                return params[attr]
+    raise ModelError(f"the model has no tensor named {name!r}", name)
+
+
+def _validated(model: Model) -> Model:
+    shapes = model.shapes()
+    check_memory(model)
+    out = shapes[-1]
+    if model.upstream is not None and model.upstream.shape != out:
+        raise ModelError(f"expected shape {out}, got {model.upstream.shape}", "upstream")
+    if isinstance(model.target, np.ndarray) and model.target.shape != out:
+        raise ModelError(f"expected shape {out}, got {model.target.shape}", "target")
+    if isinstance(model.target, int) and not 0 <= model.target < math.prod(out):
+        raise ModelError(f"expected a class index from 0 to {math.prod(out) - 1}", "target")
+    return model
+
+
+def _finite(array: FloatArray, name: str) -> FloatArray:
+    if not np.all(np.isfinite(array)):
+        raise ModelError("expected finite numbers; NaN and infinity are not allowed", name)
+    return frozen_array(array)
+
+
+def with_tensor(model: Model, name: str, values: Any) -> Model:
+    """A copy of ``model`` with tensor ``name`` replaced by ``values`` of the same shape."""
+    current = get_tensor(model, name)
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ModelError("expected numbers", name) from None
+    if array.shape != current.shape:
+        raise ModelError(f"expected shape {current.shape}, got {array.shape}", name)
+    array = _finite(array, name)
+    if name == "input":
+        return _validated(dataclasses.replace(model, input=array))
+    if name == "upstream":
+        return _validated(dataclasses.replace(model, upstream=array))
+    if name == "target":
+        return _validated(dataclasses.replace(model, target=array))
+    match = _LAYER_TENSOR.match(name)
+    assert match is not None
+    index = int(match.group(1))
+    layer = model.layers[index].with_parameters(**{match.group(2): array})
+    return _validated(model.with_layer(index, layer))
+
+
+def parse_number(text: str, name: str = "") -> float:
+    """A number typed by a user: ``1.5``, ``-2``, ``1e-3`` (comma decimal accepted).
+
+    Raises
+    ------
+    ModelError
+        For anything that is not a finite number.
+    """
+    cleaned = text.strip().replace("\u2212", "-")
+    if re.fullmatch(r"[+-]?\d+,\d+", cleaned):
+        cleaned = cleaned.replace(",", ".")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ModelError(f"expected a number, got {text.strip()!r}", name) from None
+    if not math.isfinite(value):
+        raise ModelError(f"expected a finite number, got {text.strip()!r}", name)
+    return value
+
+
+def set_cell(model: Model, name: str, index: tuple[int, ...], value: float | str) -> Model:
+    """A copy with one cell of tensor ``name`` set (text is parsed with :func:`parse_number`)."""
+    number = parse_number(value, name) if isinstance(value, str) else float(value)
+    if not math.isfinite(number):
+        raise ModelError(f"expected a finite number, got {number}", name)
+    array = np.array(get_tensor(model, name))
+    try:
+        array[index] = number
+    except IndexError:
+        raise ModelError(f"cell {index} is outside the shape {array.shape}", name) from None
+    return with_tensor(model, name, array)
+
+
+def fill(model: Model, name: str, kind: str, *, seed: int = 0, index: tuple[int, ...] | None = None) -> Model:
+    """Fill tensor ``name``: ``zeros``, ``ones``, ``random`` (seeded, two decimals),
+    ``identity`` (1 at the centre of each kernel / on the diagonal), or ``impulse``
+    (one-hot at ``index``: an impulse dZ isolates one output's contribution)."""
+    shape = get_tensor(model, name).shape
+    if kind == "zeros":
+        array = np.zeros(shape)
+    elif kind == "ones":
+        array = np.ones(shape)
+    elif kind == "random":
+        array = np.round(np.random.default_rng(seed).uniform(-1, 1, shape), 2)
+    elif kind == "identity":
+        array = _identity(name, shape)
+    elif kind == "impulse":
+        if index is None:
+            raise ModelError("an impulse needs the cell to put the 1 in", name)
+        array = np.zeros(shape)
+        try:
+            array[index] = 1.0
+        except IndexError:
+            raise ModelError(f"cell {index} is outside the shape {shape}", name) from None
+    else:
+        raise ModelError(f"unknown fill {kind!r}; expected zeros, ones, random, identity or impulse", name)
+    return with_tensor(model, name, array)
+
+
+def _identity(name: str, shape: tuple[int, ...]) -> FloatArray:
+    """The tensor that passes its input through unchanged.
+
+    A conv weight gets a 1 at the kernel's centre where output channel == input
+    channel; a dense weight is the identity matrix; any other tensor gets a 1 at
+    the centre of each channel.
+    """
+    array = np.zeros(shape)
+    if name.endswith(".weight") and len(shape) >= 3:
+        centre = tuple(s // 2 for s in shape[2:])
+        for f in range(min(shape[0], shape[1])):
+            array[(f, f, *centre)] = 1.0
+    elif name.endswith(".weight") and len(shape) == 2:
+        array = np.eye(shape[0], shape[1])
+    else:
+        centre = tuple(s // 2 for s in shape[1:])
+        for c in range(shape[0]):
+            array[(c, *centre)] = 1.0
+    return array
+
+
+def parse_matrix(text: str, name: str = "") -> FloatArray:
+    """Parse pasted text: a JSON/NumPy-style nested list or CSV (commas, tabs, spaces, ;).
+
+    Returns
+    -------
+    ndarray
+        1-D for one row, 2-D for several rows, or as nested for a list.
+    """
+    stripped = text.strip()
+    if not stripped:
+        raise ModelError("nothing to paste: the clipboard is empty", name)
+    if stripped.startswith("["):
+        body = re.sub(r"^(np\.)?array\(|\)$", "", stripped)
+        try:
+            value = json.loads(body.replace("'", '"'))
+            array = np.asarray(value, dtype=np.float64)
+        except (ValueError, TypeError):
+            raise ModelError("expected a nested list of numbers like [[1, 2], [3, 4]]", name) from None
+    else:
+        if stripped.startswith(("array(", "np.array(")):
+            return parse_matrix(re.sub(r"^(np\.)?array\(|\)$", "", stripped), name)
+        rows = []
+        for line_no, line in enumerate(stripped.splitlines(), start=1):
+            if not line.strip():
+                continue
+            cells = [c for c in re.split(r"[,;\t ]+", line.strip()) if c]
+            try:
+                rows.append([parse_number(c, name) for c in cells])
+            except ModelError as exc:
+                raise ModelError(f"line {line_no}: {exc.message}", name) from None
+        if len({len(r) for r in rows}) != 1:
+            raise ModelError("every pasted row needs the same number of values", name)
+        array = np.asarray(rows, dtype=np.float64)
+        if array.shape[0] == 1:
+            array = array[0]
+    if not np.all(np.isfinite(array)):
+        raise ModelError("expected finite numbers; NaN and infinity are not allowed", name)
+    return array
+
+
+def paste(model: Model, name: str, text: str, lead: tuple[int, ...] = ()) -> Model:
+    """Paste text into tensor ``name``, or into its slice ``lead`` (e.g. one channel's tile).
+
+    The pasted block must have the shape of that slice (size-1 axes may be left out).
+    """
+    block = parse_matrix(text, name)
+    array = np.array(get_tensor(model, name))
+    target = array[lead] if lead else array
+    squeezed_target = tuple(s for s in target.shape if s != 1)
+    squeezed_block = tuple(s for s in block.shape if s != 1)
+    if squeezed_block != squeezed_target:
+        raise ModelError(f"pasted values have shape {block.shape}; expected {target.shape}", name)
+    if lead:
+        array[lead] = block.reshape(target.shape)
+    else:
+        array = block.reshape(target.shape)
+    return with_tensor(model, name, array)
+
+
+def to_csv(array: FloatArray) -> str:
+    """A 1-D or 2-D array as CSV text (numbers round-trip)."""
+    arr = np.atleast_2d(np.asarray(array, dtype=np.float64))
+    if arr.ndim != 2:
+        raise ValueError("CSV holds one matrix at a time; pick a channel")
+    return "\n".join(",".join(repr(float(v)) for v in row) for row in arr) + "\n"
+
+
+# ------------------------------------------------------------ settings
+
+
+def _fit(array: FloatArray, shape: tuple[int, ...]) -> FloatArray:
+    """``array`` cropped or zero-padded (at the end of each axis) to ``shape``."""
+    out = np.zeros(shape)
+    if array.ndim != len(shape):
+        return out
+    region = tuple(slice(0, min(a, b)) for a, b in zip(array.shape, shape, strict=True))
+    out[region] = array[region]
+    return out
+
+
+def _pair_value(value: Any, dims: int, name: str, minimum: int) -> tuple[int, int]:
+    if isinstance(value, str):
+        parts = [p for p in re.split(r"[,x× ]+", value.strip()) if p]
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    else:
+        parts = [value]
+    try:
+        numbers = [int(p) if not isinstance(p, float) or p == int(p) else None for p in parts]
+    except (TypeError, ValueError):
+        numbers = [None]
+    if not numbers or None in numbers or len(numbers) > (1 if dims == 1 else 2):
+        expect = "an integer" if dims == 1 else "an integer or two integers (rows, columns)"
+        raise ModelError(f"expected {expect}, got {value!r}", name)
+    ints = [n for n in numbers if n is not None]
+    if min(ints) < minimum:
+        raise ModelError(f"expected integers >= {minimum}, got {value!r}", name)
+    if dims == 1:
+        return (1 if name.endswith(("stride", "dilation", "size", "kernel_size")) else 0, ints[0])
+    return (ints[0], ints[-1])
+
+
+def _reconnect(model: Model, layers: list[Layer]) -> Model:
+    """Adapt every layer after a change to the shape its input now has."""
+    shape = tuple(model.input.shape)
+    fixed: list[Layer] = []
+    for i, layer in enumerate(layers):
+        if isinstance(layer, ConvLayer) and layer.weight.shape[1] != shape[0]:
+            w = layer.weight
+            layer = dataclasses.replace(
+                layer, weight=frozen_array(_fit(w, (w.shape[0], shape[0], *w.shape[2:])))
+            )
+        elif isinstance(layer, DenseLayer) and len(shape) == 1 and layer.weight.shape[1] != shape[0]:
+            w = layer.weight
+            layer = dataclasses.replace(layer, weight=frozen_array(_fit(w, (w.shape[0], shape[0]))))
+        fixed.append(layer)
+        try:
+            shape = layer.output_shape(shape)
+        except ValueError as exc:
+            raise ModelError(str(exc), f"layers[{i}]") from None
+    upstream = model.upstream
+    if upstream is not None and upstream.shape != shape:
+        upstream = frozen_array(_fit(upstream, shape))
+    target = model.target
+    if isinstance(target, np.ndarray) and target.shape != shape:
+        target = frozen_array(_fit(target, shape))
+    if isinstance(target, int) and target >= math.prod(shape):
+        target = 0
+    return _validated(dataclasses.replace(model, layers=tuple(fixed), upstream=upstream, target=target))
+
+
+def set_layer_setting(model: Model, index: int, key: str, value: Any) -> Model:
+    """A copy with one setting of layer ``index`` changed, downstream shapes adapted.
+
+    Keys: ``stride``, ``padding``, ``dilation``, ``activation``, ``mode``, ``size``
+    (pool), ``kernel_size`` and ``out_channels`` (conv; dense: ``out_channels`` is the
+    number of outputs). Values may be typed text (``"2"``, ``"2, 1"``).
+    """
+    if not 0 <= index < len(model.layers):
+        raise ModelError(f"there is no layer {index}", "layers")
+    layer = model.layers[index]
+    place = f"layers[{index}].{key}"
+    dims = model.dims
+    if isinstance(layer, ConvLayer):
+        if key in ("stride", "dilation"):
+            new: Layer = dataclasses.replace(layer, **{key: _pair_value(value, dims, place, 1)})
+        elif key == "padding":
+            new = dataclasses.replace(layer, padding=_pair_value(value, dims, place, 0))
+        elif key == "activation":
+            from .engine.activations import ACTIVATIONS
+
+            if value not in ACTIVATIONS:
+                raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
+            new = dataclasses.replace(layer, activation=str(value))
+        elif key == "kernel_size":
+            kh, kw = _pair_value(value, dims, place, 1)
+            w = layer.weight
+            shape = (*w.shape[:2], kw) if dims == 1 else (*w.shape[:2], kh, kw)
+            new = dataclasses.replace(layer, weight=frozen_array(_fit(w, shape)))
+        elif key == "out_channels":
+            c_out = _pair_value(value, 1, place, 1)[1]
+            w = layer.weight
+            bias = None if layer.bias is None else frozen_array(_fit(layer.bias, (c_out,)))
+            new = dataclasses.replace(layer, weight=frozen_array(_fit(w, (c_out, *w.shape[1:]))), bias=bias)
+        else:
+            raise ModelError(f"a conv layer has no setting {key!r}", place)
+    elif isinstance(layer, PoolLayer):
+        if key in ("size", "stride"):
+            new = dataclasses.replace(layer, **{key: _pair_value(value, dims, place, 1)})
+        elif key == "mode":
+            if value not in ("max", "avg"):
+                raise ModelError(f"expected 'max' or 'avg', got {value!r}", place)
+            new = dataclasses.replace(layer, mode=str(value))
+        else:
+            raise ModelError(f"a pool layer has no setting {key!r}", place)
+    elif isinstance(layer, DenseLayer):
+        if key == "activation":
+            from .engine.activations import ACTIVATIONS
+
+            if value not in ACTIVATIONS:
+                raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
+            new = dataclasses.replace(layer, activation=str(value))
+        elif key == "out_channels":
+            out = _pair_value(value, 1, place, 1)[1]
+            bias = None if layer.bias is None else frozen_array(_fit(layer.bias, (out,)))
+            new = dataclasses.replace(
+                layer, weight=frozen_array(_fit(layer.weight, (out, layer.weight.shape[1]))), bias=bias
+            )
+        else:
+            raise ModelError(f"a dense layer has no setting {key!r}", place)
+    else:
+        raise ModelError("a flatten layer has no settings", place)
+    layers = list(model.layers)
+    layers[index] = new
+    return _reconnect(model, layers)
+
+
+def set_input_shape(model: Model, shape: Any) -> Model:
+    """A copy whose input has a new (C, L) or (C, H, W) shape; values kept where they fit."""
+    try:
+        dims_shape = tuple(int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise ModelError(f"expected a shape of integers, got {shape!r}", "input") from None
+    if len(dims_shape) != model.dims + 1 or min(dims_shape) < 1:
+        raise ModelError(f"expected {model.dims + 1} positive sizes (channels first), got {shape!r}", "input")
+    if math.prod(dims_shape) > 16_777_216:
+        raise ModelError(
+            f"an input of {math.prod(dims_shape)} values is more than visualconv handles", "input"
+        )
+    resized = dataclasses.replace(model, input=frozen_array(_fit(model.input, dims_shape)))
+    return _reconnect(resized, list(model.layers))
+
+
+def empty_model(dims: int = 2) -> Model:
+    """The smallest model: a 1x1 input, a 1x1 conv kernel and a 1x1 upstream delta."""
+    shape = (1, 1) if dims == 1 else (1, 1, 1)
+    weight = np.zeros((1, 1, 1)) if dims == 1 else np.zeros((1, 1, 1, 1))
+    layer = ConvLayer(frozen_array(weight), frozen_array(np.zeros(1)), dims=dims)
+    return Model(
+        name="Untitled",
+        dims=dims,
+        input=frozen_array(np.zeros(shape)),
+        layers=(layer,),
+        upstream=frozen_array(np.zeros(shape)),
+    )
+
+
+def use_loss(model: Model, loss: LossSpec | None, target: Any = None) -> Model:
+    """Switch between upstream deltas (``loss=None``) and a target with a loss."""
+    out = model.shapes()[-1]
+    if loss is None:
+        return _validated(
+            dataclasses.replace(model, loss=None, target=None, upstream=frozen_array(np.zeros(out)))
+        )
+    if loss.type == "cross_entropy":
+        tgt: Any = 0 if target is None else int(target)
+    else:
+        tgt = frozen_array(np.zeros(out) if target is None else _fit(np.asarray(target, dtype=float), out))
+    return _validated(dataclasses.replace(model, loss=loss, target=tgt, upstream=None))
+
+
+def add_layer(model: Model, kind: str) -> Model:
+    """A copy with a new layer of ``kind`` (conv, pool, flatten, dense) at the end."""
+    out = model.shapes()[-1]
+    dims = model.dims
+    if kind == "conv":
+        if len(out) == 1:
+            raise ModelError(
+                "a conv layer needs an image input; it cannot follow a flatten or dense layer", "layers"
+            )
+        w = np.zeros((1, out[0], 1)) if dims == 1 else np.zeros((1, out[0], 1, 1))
+        layer: Layer = ConvLayer(frozen_array(w), frozen_array(np.zeros(1)), dims=dims)
+    elif kind == "pool":
+        if len(out) == 1:
+            raise ModelError("a pool layer needs an image input", "layers")
+        one = (1, 1)
+        layer = PoolLayer("max", one, one, dims)
+    elif kind == "flatten":
+        layer = FlattenLayer()
+    elif kind == "dense":
+        if len(out) != 1:
+            raise ModelError("a dense layer needs a vector input; add a flatten layer first", "layers")
+        layer = DenseLayer(frozen_array(np.zeros((1, out[0]))), frozen_array(np.zeros(1)))
+    else:
+        raise ModelError(f"unknown layer type {kind!r}", "layers")
+    return _reconnect(model, [*model.layers, layer])
+
+
+def remove_layer(model: Model, index: int) -> Model:
+    """A copy without layer ``index`` (a model keeps at least one layer)."""
+    if len(model.layers) == 1:
+        raise ModelError("a model needs at least one layer", "layers")
+    layers = [layer for i, layer in enumerate(model.layers) if i != index]
+    return _reconnect(model, layers)
