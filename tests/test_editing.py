@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import ROOT
 
 import visualconv as vc
-from helpers import ROOT
 from visualconv import editing
 from visualconv.engine.errors import ModelError
 from visualconv.engine.model import gradients

@@ -139,9 +139,12 @@ def set_cell(model: Model, name: str, index: tuple[int, ...], value: float | str
 
 
 def fill(model: Model, name: str, kind: str, *, seed: int = 0, index: tuple[int, ...] | None = None) -> Model:
-    """Fill tensor ``name``: ``zeros``, ``ones``, ``random`` (seeded, two decimals),
-    ``identity`` (1 at the centre of each kernel / on the diagonal), or ``impulse``
-    (one-hot at ``index``: an impulse dZ isolates one output's contribution)."""
+    """Fill tensor ``name`` with a pattern.
+
+    ``zeros``, ``ones``, ``random`` (seeded, two decimals), ``identity`` (see
+    :func:`_identity`) or ``impulse`` (one-hot at ``index``: an impulse dZ isolates
+    one output's contribution).
+    """
     shape = get_tensor(model, name).shape
     if kind == "zeros":
         array = np.zeros(shape)
