@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import numpy as np
+from helpers import ROOT
 
 import visualconv as vc
-from helpers import ROOT
 from visualconv import editing, recovery
 
 SEED_1D = ROOT / "sample_models" / "01-seed-1d-conv.json"
