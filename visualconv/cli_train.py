@@ -1,9 +1,23 @@
-"""``visualconv train``: run a model file's training section headless."""
+"""``visualconv train``: run a model file's training section headless.
+
+Output (``--json``) is ``visualconv.train/1``: the per-epoch history and the trained
+model document. A progress bar (tqdm) goes to stderr when stderr is a terminal and
+``--json`` is not given.
+
+Divergence (a NaN or infinite loss, gradient or parameter) is an error: exit status
+2 and one line naming the iteration and suggesting a smaller learning rate. Nothing
+is printed to stdout then; with ``--out`` the last finite parameters are written to
+that file, so nothing is lost.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from typing import Any
+
+from .engine.errors import ModelError
 
 
 def add_parser(sub: Any) -> None:
@@ -16,6 +30,74 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="it", file=sys.stderr, dynamic_ncols=True, leave=False)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run training; implemented with the training engine."""
-    raise NotImplementedError("training is not built yet")
+    """Train the model of ``args.file`` and report the history; return the exit status."""
+    from .cli import EXIT_OK, UsageError, to_json_value
+    from .engine import datasets
+    from .engine.train import TrainingDiverged, iterate, training_spec
+    from .modelfile import load_model, model_document, save_model
+
+    if args.epochs is not None and args.epochs < 1:
+        raise UsageError(f"visualconv train: --epochs {args.epochs}: expected a positive integer")
+    model = load_model(args.file)
+    try:
+        spec = training_spec(model, epochs=args.epochs)
+        data = datasets.materialise(spec.dataset, model)
+        records = iterate(model, training=spec, data=data)
+    except ModelError as exc:
+        raise exc.in_file(args.file) from None
+    n = len(data[0])
+    per_epoch = -(-n // (spec.batch_size or n))
+    bar = _progress(per_epoch * spec.epochs, not args.json and sys.stderr.isatty())
+    history: list[dict[str, Any]] = []
+    accuracies: list[float | None] = []
+    last = None
+    try:
+        for record in records:
+            last = record
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(epoch=record.epoch, loss=f"{record.loss:.4g}", refresh=False)
+            if record.epoch_loss is not None:
+                history.append({"epoch": record.epoch, "loss": record.epoch_loss})
+                accuracies.append(record.epoch_accuracy)
+    except TrainingDiverged as exc:
+        if bar is not None:
+            bar.close()
+        if args.out:
+            save_model(exc.model, args.out)
+            raise ModelError(f"{exc.message}; wrote them to {args.out}", exc.place, args.file) from None
+        raise exc.in_file(args.file) from None
+    if bar is not None:
+        bar.close()
+    assert last is not None
+    trained = model.with_parameters(last.parameters)
+    if args.out:
+        save_model(trained, args.out)
+    if args.json:
+        document = {"format": "visualconv.train/1", "history": history, "model": model_document(trained)}
+        print(json.dumps(to_json_value(document)))
+        return EXIT_OK
+    print(f"{model.name}  ({args.file})")
+    print(
+        f"SGD: learning rate {spec.learning_rate:g}, momentum {spec.momentum:g}, "
+        f"batch size {'full' if spec.batch_size is None else spec.batch_size}, {spec.epochs} epoch(s)"
+    )
+    for entry, accuracy in zip(history, accuracies, strict=True):
+        extra = "" if accuracy is None else f"  accuracy {accuracy:.1%}"
+        print(f"  epoch {entry['epoch']:>4}  loss {entry['loss']:.10g}{extra}")
+    for index, params in enumerate(last.parameters):
+        for name, value in params.items():
+            if value.size <= 16:
+                print(f"layers[{index}].{name} = {json.dumps(value.tolist())}")
+    if args.out:
+        print(f"wrote the trained model to {args.out}")
+    return EXIT_OK
