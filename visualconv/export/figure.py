@@ -87,7 +87,11 @@ class Grid:
         object.__setattr__(self, "values", values)
         for name, default in (("shown", True), ("muted", False), ("outline", False), ("marks", False)):
             mask = getattr(self, name)
-            mask = np.full(values.shape, default) if mask is None else np.asarray(mask, dtype=bool).reshape(values.shape)
+            mask = (
+                np.full(values.shape, default)
+                if mask is None
+                else np.asarray(mask, dtype=bool).reshape(values.shape)
+            )
             object.__setattr__(self, name, mask)
 
     @property
@@ -214,12 +218,16 @@ def _channel_panel(
     return Panel(key, title, (shape + ("  " + note if note else "")).strip(), rows)
 
 
-def _vector_panel(key: str, title: str, values: FloatArray, *, note: str = "", **masks: BoolArray | None) -> Panel:
+def _vector_panel(
+    key: str, title: str, values: FloatArray, *, note: str = "", **masks: BoolArray | None
+) -> Panel:
     """One 1×N tile of a vector."""
     values = np.asarray(values).reshape(1, -1)
     kwargs = {name: (None if m is None else np.asarray(m).reshape(1, -1)) for name, m in masks.items()}
     shape = f"{values.shape[1]}"
-    return Panel(key, title, (shape + ("  " + note if note else "")).strip(), ((Grid(values, "", **kwargs),),))
+    return Panel(
+        key, title, (shape + ("  " + note if note else "")).strip(), ((Grid(values, "", **kwargs),),)
+    )
 
 
 def _filters_panel(key: str, title: str, values: FloatArray, dims: int, outline_filter: int | None) -> Panel:
@@ -270,7 +278,9 @@ def _conv_panels(trace: LayerTrace, step: Step) -> tuple[tuple[Panel, ...], ...]
     x_title = "A_pad" if padded else "A_prev"
     x_note = "grey border = zero padding" if padded else ""
     x_panel = _channel_panel("x", x_title, xp, dims, note=x_note, muted=muted, outline=window)
-    w_panel = _channel_panel("w", f"W[{f}]", trace.weight[f], dims, note=f"filter {f}" if trace.weight.shape[0] > 1 else "")
+    w_panel = _channel_panel(
+        "w", f"W[{f}]", trace.weight[f], dims, note=f"filter {f}" if trace.weight.shape[0] > 1 else ""
+    )
     out_shape = trace.out_shape
     current = _mask(out_shape, (f, *ov.position)) if ov is not None else None
     bias = trace.bias
@@ -285,8 +295,15 @@ def _conv_panels(trace: LayerTrace, step: Step) -> tuple[tuple[Panel, ...], ...]
         second = [_channel_panel("z", "Z", step.state["z"], dims, prefix="f", shown=done, outline=current)]
         if layer.activation != "identity":
             second.append(
-                _channel_panel("a", f"A = {layer.activation}(Z)", step.state["a"], dims, prefix="f",
-                               shown=done, outline=current)
+                _channel_panel(
+                    "a",
+                    f"A = {layer.activation}(Z)",
+                    step.state["a"],
+                    dims,
+                    prefix="f",
+                    shown=done,
+                    outline=current,
+                )
             )
         return (tuple(first), tuple(second))
     first = [x_panel, w_panel]
@@ -294,10 +311,18 @@ def _conv_panels(trace: LayerTrace, step: Step) -> tuple[tuple[Panel, ...], ...]
     first.append(_channel_panel("dz", dz_title, step.state["dz"], dims, prefix="f", outline=current))
     second = [_filters_panel("dw", "dW", step.state["dw"], dims, f if ov is not None else None)]
     if bias is not None:
-        second.append(_vector_panel("db", "db", step.state["db"], outline=_mask(bias.shape, (f,)) if ov is not None else None))
+        second.append(
+            _vector_panel(
+                "db", "db", step.state["db"], outline=_mask(bias.shape, (f,)) if ov is not None else None
+            )
+        )
     dx_title = "dA_pad" if padded else "dA_prev"
     dx_note = "grey border is cropped away" if padded else ""
-    second.append(_channel_panel("dx", dx_title, step.state["dx_padded"], dims, note=dx_note, muted=muted, outline=window))
+    second.append(
+        _channel_panel(
+            "dx", dx_title, step.state["dx_padded"], dims, note=dx_note, muted=muted, outline=window
+        )
+    )
     return (tuple(first), tuple(second))
 
 
@@ -328,7 +353,9 @@ def _pool_panels(trace: LayerTrace, step: Step) -> tuple[tuple[Panel, ...], ...]
         return ((x_panel,), (y_panel,))
     dy_panel = _channel_panel("dy", "dY", step.state["dy"], dims, outline=current)
     route = "routed to the recorded maximum" if layer.mode == "max" else "shared equally by the window"
-    dx_panel = _channel_panel("dx", "dA_prev", step.state["dx"], dims, note=route, outline=window, marks=marks)
+    dx_panel = _channel_panel(
+        "dx", "dA_prev", step.state["dx"], dims, note=route, outline=window, marks=marks
+    )
     return ((x_panel, dy_panel), (dx_panel,))
 
 
@@ -348,8 +375,9 @@ def _flatten_panels(trace: LayerTrace, step: Step) -> tuple[tuple[Panel, ...], .
         current = _mask((trace.n,), (ov.channel,))
     if step.pass_name == "forward":
         x_panel = _channel_panel("x", "A_prev", x, dims, outline=source)
-        y_panel = _vector_panel("y", "Y = flatten(A_prev)", trace.z, note="row-major", shown=step.state["done"],
-                                outline=current)
+        y_panel = _vector_panel(
+            "y", "Y = flatten(A_prev)", trace.z, note="row-major", shown=step.state["done"], outline=current
+        )
         return ((x_panel,), (y_panel,))
     dy_panel = _vector_panel("dy", "dY", step.state["dy"], outline=current)
     dx_panel = _channel_panel("dx", "dA_prev", _as_channels(step.state["dx"]), dims, outline=source)
@@ -363,17 +391,27 @@ def _dense_panels(trace: LayerTrace, step: Step) -> tuple[tuple[Panel, ...], ...
     o = ov.channel if ov is not None else None
     x_panel = _vector_panel("x", "x = A_prev", trace.x)
     row = _mask(layer.weight.shape, (o, slice(None))) if o is not None else None
-    w_panel = Panel("w", "W", "×".join(str(s) for s in layer.weight.shape),
-                    ((Grid(layer.weight, "", outline=row),),))
+    w_panel = Panel(
+        "w", "W", "×".join(str(s) for s in layer.weight.shape), ((Grid(layer.weight, "", outline=row),),)
+    )
     unit = _mask(trace.out_shape, (o,)) if o is not None else None
     b_panel = _vector_panel("b", "b", layer.bias, outline=unit) if layer.bias is not None else None
     if step.pass_name == "forward":
         done = step.state["done"]
         first = [x_panel, w_panel] + ([b_panel] if b_panel is not None else [])
-        second = [_vector_panel("z", "z = W x" + (" + b" if layer.bias is not None else ""), step.state["z"],
-                                shown=done, outline=unit)]
+        second = [
+            _vector_panel(
+                "z",
+                "z = W x" + (" + b" if layer.bias is not None else ""),
+                step.state["z"],
+                shown=done,
+                outline=unit,
+            )
+        ]
         if layer.activation != "identity":
-            second.append(_vector_panel("a", f"a = {layer.activation}(z)", step.state["a"], shown=done, outline=unit))
+            second.append(
+                _vector_panel("a", f"a = {layer.activation}(z)", step.state["a"], shown=done, outline=unit)
+            )
         return (tuple(first), tuple(second))
     first = [x_panel, w_panel]
     dz_title = f"dZ = dA ⊙ {layer.activation}'(z)" if layer.activation != "identity" else "dZ"
@@ -462,7 +500,7 @@ def pass_style(trace: LayerTrace, ks: list[int] | None = None) -> PassStyle:
 
 
 def layer_caption(model: Model, index: int, trace: LayerTrace, k: int) -> str:
-    """"layer i (conv 1-D), backward pass, overlay k of n" (step 0: before the first overlay)."""
+    """The caption: layer i (conv 1-D), backward pass, overlay k of n (k = 0: before the first)."""
     layer = model.layers[index]
     kind = layer.type
     if isinstance(layer, (ConvLayer, PoolLayer)):
@@ -477,7 +515,9 @@ def layer_caption(model: Model, index: int, trace: LayerTrace, k: int) -> str:
     return f"layer {index} ({kind}), {trace.pass_name} pass, {where}"
 
 
-def build_figure(model: Model, index: int, trace: LayerTrace, k: int, style: PassStyle | None = None) -> Figure:
+def build_figure(
+    model: Model, index: int, trace: LayerTrace, k: int, style: PassStyle | None = None
+) -> Figure:
     """The figure of step ``k`` of ``trace`` (layer ``index`` of ``model``).
 
     Parameters

@@ -19,7 +19,15 @@ from .figure import Figure, Grid, Panel, cell_text
 
 # ColorBrewer RdBu (inner nine classes): negative blue, zero near white, positive red.
 DIVERGING = (
-    "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b",
+    "#2166ac",
+    "#4393c3",
+    "#92c5de",
+    "#d1e5f0",
+    "#f7f7f7",
+    "#fddbc7",
+    "#f4a582",
+    "#d6604d",
+    "#b2182b",
 )
 INK = QColor("#1a1a1a")
 SUBTLE = QColor("#555555")
@@ -57,7 +65,7 @@ def colour(value: float, limit: float) -> QColor:
     """The diverging colour of ``value`` on the scale [-limit, limit] (clipped), zero near white."""
     t = 0.0 if limit <= 0 else max(-1.0, min(1.0, value / limit))
     pos = (t + 1.0) / 2.0 * (len(DIVERGING) - 1)
-    lo = min(int(math.floor(pos)), len(DIVERGING) - 2)
+    lo = min(math.floor(pos), len(DIVERGING) - 2)
     frac = pos - lo
     a, b = QColor(DIVERGING[lo]), QColor(DIVERGING[lo + 1])
     return QColor(
@@ -116,8 +124,10 @@ def _wrap(text: str, width: float, metrics: QFontMetricsF) -> list[str]:
 
 def legend_text(figure: Figure) -> str:
     """The key to the marks this kind of figure uses (the same for every step of a pass)."""
-    parts = ["colours: blue < 0 < red, one scale per panel for the whole pass",
-             "thick outline: this overlay's window / element"]
+    parts = [
+        "colours: blue < 0 < red, one scale per panel for the whole pass",
+        "thick outline: this overlay's window / element",
+    ]
     keys = {p.key for row in figure.panels for p in row}
     titles = " ".join(p.title for row in figure.panels for p in row)
     if "A_pad" in titles:
@@ -205,15 +215,20 @@ class FigurePainter:
             y += line_h + PANEL_GAP_Y
         eq_metrics = QFontMetricsF(self.fonts.equation)
         explanations = fig.style.explanations or (fig.lines,)
-        longest = max((eq_metrics.horizontalAdvance(line) for lines in (*explanations, fig.lines) for line in lines),
-                      default=0.0)
-        title_w = max(QFontMetricsF(self.fonts.title).horizontalAdvance(fig.title),
-                      QFontMetricsF(self.fonts.caption).horizontalAdvance(fig.caption))
+        longest = max(
+            (eq_metrics.horizontalAdvance(line) for lines in (*explanations, fig.lines) for line in lines),
+            default=0.0,
+        )
+        title_w = max(
+            QFontMetricsF(self.fonts.title).horizontalAdvance(fig.title),
+            QFontMetricsF(self.fonts.caption).horizontalAdvance(fig.caption),
+        )
         content_w = max(content_w, min(longest, MAX_EQUATION_W), title_w, 520.0)
         self.legend_lines = _wrap(legend_text(fig), content_w, QFontMetricsF(self.fonts.legend))
         self.eq_line_h = math.ceil(eq_metrics.lineSpacing()) + 2.0
         reserved = max(
-            sum(len(_wrap(line, content_w, eq_metrics)) for line in lines) for lines in (*explanations, fig.lines)
+            sum(len(_wrap(line, content_w, eq_metrics)) for line in lines)
+            for lines in (*explanations, fig.lines)
         )
         self.eq_top = y - PANEL_GAP_Y + 22.0
         self.legend_top = self.eq_top + reserved * self.eq_line_h + 16.0
@@ -235,7 +250,9 @@ class FigurePainter:
         painter.drawText(QRectF(MARGIN, MARGIN, self.content_w, 32), Qt.AlignmentFlag.AlignLeft, fig.title)
         painter.setPen(SUBTLE)
         painter.setFont(self.fonts.caption)
-        painter.drawText(QRectF(MARGIN, MARGIN + 34, self.content_w, 22), Qt.AlignmentFlag.AlignLeft, fig.caption)
+        painter.drawText(
+            QRectF(MARGIN, MARGIN + 34, self.content_w, 22), Qt.AlignmentFlag.AlignLeft, fig.caption
+        )
         painter.setPen(QPen(GRID_LINE, 1.0))
         rule_y = MARGIN + 34 + 24 + 6
         painter.drawLine(QLineF(MARGIN, rule_y, MARGIN + self.content_w, rule_y))
@@ -264,8 +281,11 @@ class FigurePainter:
                 if grid.label:
                     painter.setFont(self.fonts.label)
                     painter.setPen(FAINT)
-                    painter.drawText(QRectF(x, y, grid.shape[1] * box.cell_w + 40, label_h - 2),
-                                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, grid.label)
+                    painter.drawText(
+                        QRectF(x, y, grid.shape[1] * box.cell_w + 40, label_h - 2),
+                        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                        grid.label,
+                    )
                 self._paint_grid(painter, grid, x, y + label_h, box.cell_w, box.cell_h, limit, panel.numbered)
                 x += grid.shape[1] * box.cell_w + TILE_GAP
             y += label_h + max(g.shape[0] for g in row) * box.cell_h + TILE_ROW_GAP
@@ -273,7 +293,15 @@ class FigurePainter:
         self._paint_bar(painter, box.x, bar_y, min(box.width, 220.0), limit)
 
     def _paint_grid(
-        self, painter: QPainter, grid: Grid, x0: float, y0: float, cw: float, ch: float, limit: float, numbered: bool
+        self,
+        painter: QPainter,
+        grid: Grid,
+        x0: float,
+        y0: float,
+        cw: float,
+        ch: float,
+        limit: float,
+        numbered: bool,
     ) -> None:
         h, w = grid.shape
         painter.setPen(Qt.PenStyle.NoPen)
@@ -306,15 +334,20 @@ class FigurePainter:
                     if not grid.shown[i, j]:
                         continue
                     painter.setPen(FAINT if grid.muted[i, j] else _text_colour(fills[i][j]))
-                    painter.drawText(QRectF(x0 + j * cw, y0 + i * ch, cw, ch), Qt.AlignmentFlag.AlignCenter,
-                                     cell_text(float(grid.values[i, j]), limit))
+                    painter.drawText(
+                        QRectF(x0 + j * cw, y0 + i * ch, cw, ch),
+                        Qt.AlignmentFlag.AlignCenter,
+                        cell_text(float(grid.values[i, j]), limit),
+                    )
         # marks: a filled corner triangle
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QBrush(OUTLINE))
         side = min(cw, ch) * (0.32 if numbered else 0.5)
         for i, j in zip(*np.nonzero(grid.marks), strict=True):
             right, top = x0 + (j + 1) * cw, y0 + i * ch
-            painter.drawPolygon(QPolygonF([QPointF(right - side, top), QPointF(right, top), QPointF(right, top + side)]))
+            painter.drawPolygon(
+                QPolygonF([QPointF(right - side, top), QPointF(right, top), QPointF(right, top + side)])
+            )
         painter.setBrush(Qt.BrushStyle.NoBrush)
         self._paint_outline(painter, grid.outline, x0, y0, cw, ch, numbered)
 
@@ -370,13 +403,19 @@ class FigurePainter:
         y = self.eq_top
         for line in self.figure.lines:
             for part in _wrap(line, self.content_w, metrics):
-                painter.drawText(QRectF(MARGIN, y, self.content_w + 40, self.eq_line_h),
-                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, part)
+                painter.drawText(
+                    QRectF(MARGIN, y, self.content_w + 40, self.eq_line_h),
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                    part,
+                )
                 y += self.eq_line_h
         painter.setFont(self.fonts.legend)
         painter.setPen(FAINT)
         y = self.legend_top
         for part in self.legend_lines:
-            painter.drawText(QRectF(MARGIN, y, self.content_w + 40, 17),
-                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, part)
+            painter.drawText(
+                QRectF(MARGIN, y, self.content_w + 40, 17),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                part,
+            )
             y += 17.0

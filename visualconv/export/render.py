@@ -118,10 +118,12 @@ def figure_pdf(figure: Figure) -> bytes:
     writer.setResolution(PDF_DPI)
     writer.setCreator("visualconv")
     writer.setTitle(f"{figure.title}: {figure.caption}")
-    page = QPageSize(QSizeF(fp.width, fp.height), QPageSize.Unit.Point, "visualconv",
-                     QPageSize.SizeMatchPolicy.ExactMatch)
-    writer.setPageLayout(QPageLayout(page, QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0),
-                                     QPageLayout.Unit.Point))
+    page = QPageSize(
+        QSizeF(fp.width, fp.height), QPageSize.Unit.Point, "visualconv", QPageSize.SizeMatchPolicy.ExactMatch
+    )
+    writer.setPageLayout(
+        QPageLayout(page, QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0), QPageLayout.Unit.Point)
+    )
     painter = QPainter(writer)
     painter.scale(PDF_DPI / 72.0, PDF_DPI / 72.0)
     fp.paint(painter)
