@@ -1,6 +1,7 @@
 """Max and average pooling: forward, backward and loop twins.
 
-Pooling uses the same window view as convolution. Windows may overlap
+Pooling works on strided slabs of the input, one per kernel offset (the window
+arithmetic of :mod:`.windows`), so no window is ever copied. Windows may overlap
 (stride < size); their gradients add up. Max pooling routes a window's whole delta
 to the first maximal element in row-major order, as PyTorch does.
 """
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from .windows import FloatArray, IntPair, as_pair, output_shape, scatter_windows, sliding_windows
+from .windows import FloatArray, IntPair, as_pair, output_shape
 
 Size = int | Sequence[int]
 POOL_MODES = ("max", "avg")
@@ -33,6 +34,17 @@ def _geometry(x: FloatArray, mode: str, size: Size, stride: Size | None) -> tupl
     return k, s
 
 
+def _offsets(kernel: IntPair) -> list[IntPair]:
+    """The kernel's (a, b) offsets in row-major order."""
+    return [(a, b) for a in range(kernel[0]) for b in range(kernel[1])]
+
+
+def _slab(x: FloatArray, a: int, b: int, stride: IntPair, out_hw: IntPair) -> FloatArray:
+    """``x[..., i*sh + a, j*sw + b]`` for every output (i, j): a strided view of shape (..., out_h, out_w)."""
+    (sh, sw), (out_h, out_w) = stride, out_hw
+    return x[..., a : a + sh * (out_h - 1) + 1 : sh, b : b + sw * (out_w - 1) + 1 : sw]
+
+
 def max_positions(windows: FloatArray) -> NDArray[np.intp]:
     """Row-major index of the first maximum inside each window.
 
@@ -43,11 +55,17 @@ def max_positions(windows: FloatArray) -> NDArray[np.intp]:
     Returns
     -------
     ndarray of int of shape (...)
-        ``argmax`` over the flattened kH*kW window; ties go to the first.
+        The index into the flattened kH*kW window; ties go to the first.
     """
     kh, kw = windows.shape[-2:]
-    flat = windows.reshape(*windows.shape[:-2], kh * kw)
-    return np.argmax(flat, axis=-1)
+    best = np.array(windows[..., 0, 0], dtype=np.float64)
+    index = np.zeros(best.shape, dtype=np.intp)
+    for o, (a, b) in enumerate(_offsets((kh, kw))[1:], start=1):
+        values = windows[..., a, b]
+        greater = values > best  # strictly: an equal value later in the window loses
+        index[greater] = o
+        best[greater] = values[greater]
+    return index
 
 
 def pool2d_forward(
@@ -66,13 +84,21 @@ def pool2d_forward(
     Returns
     -------
     ndarray of shape (N, C, out_h, out_w)
+        Max: the largest value of each window. Avg: the window's values added in
+        row-major order, divided by kH*kW.
     """
     x = np.asarray(x, dtype=np.float64)
     k, s = _geometry(x, mode, size, stride)
-    windows = sliding_windows(x, k, s, (1, 1))
-    if mode == "max":
-        return np.ascontiguousarray(windows.max(axis=(4, 5)))
-    return np.ascontiguousarray(windows.mean(axis=(4, 5)))
+    out_hw = output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1))
+    # One pass per kernel offset over a strided slab of the input: no window copies.
+    offsets = _offsets(k)
+    y = np.array(_slab(x, 0, 0, s, out_hw), dtype=np.float64)  # a contiguous copy
+    combine = np.maximum if mode == "max" else np.add
+    for a, b in offsets[1:]:
+        combine(y, _slab(x, a, b, s, out_hw), out=y)
+    if mode == "avg":
+        y /= len(offsets)
+    return y
 
 
 def pool2d_backward(
@@ -90,22 +116,76 @@ def pool2d_backward(
     Returns
     -------
     ndarray of shape (N, C, H, W)
-        Max: each delta lands on its window's recorded maximum. Avg: each delta is
-        spread evenly, ``delta / (kH*kW)`` to every cell of its window.
+        Max: each delta lands on its window's first maximum in row-major order. Avg:
+        each delta is spread evenly, ``delta / (kH*kW)`` to every cell of its window.
+        Overlapping windows add up.
     """
     dy = np.asarray(dy, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     k, s = _geometry(x, mode, size, stride)
-    windows = sliding_windows(x, k, s, (1, 1))
-    if dy.shape != windows.shape[:4]:
-        raise ValueError(f"dy must have shape {windows.shape[:4]}, got {dy.shape}")
-    if mode == "max":
-        mask = np.zeros(windows.shape[:4] + (k[0] * k[1],))
-        np.put_along_axis(mask, max_positions(windows)[..., None], 1.0, axis=-1)
-        window_grads = mask.reshape(windows.shape) * dy[..., None, None]
-    else:
-        window_grads = np.broadcast_to((dy / (k[0] * k[1]))[..., None, None], windows.shape)
-    return scatter_windows(window_grads, x.shape, s, (1, 1))
+    out_hw = output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1))
+    if dy.shape != (*x.shape[:2], *out_hw):
+        raise ValueError(f"dy must have shape {(*x.shape[:2], *out_hw)}, got {dy.shape}")
+    offsets = _offsets(k)
+    disjoint = s[0] >= k[0] and s[1] >= k[1]  # each input cell in at most one window
+    tiled = s == k and (x.shape[2], x.shape[3]) == (out_hw[0] * k[0], out_hw[1] * k[1])
+    dx = np.empty(x.shape) if tiled else np.zeros(x.shape)  # tiled: every cell is written once
+
+    def route(a: int, b: int, grad: FloatArray) -> None:
+        target = _slab(dx, a, b, s, out_hw)
+        if disjoint:
+            target[...] = grad
+        else:
+            target += grad
+
+    if mode == "avg":
+        share = dy / len(offsets)
+        for a, b in offsets:
+            route(a, b, share)
+        return dx
+    y = pool2d_forward(x, "max", k, s)
+    if np.isnan(y).any() or not np.isfinite(dy).all():
+        # Rare inputs: follow the loop twin's comparisons literally (masked, slower).
+        winner = _first_max_offset(x, k, s, out_hw)
+        for o, (a, b) in enumerate(offsets):
+            route(a, b, np.where(winner == o, dy, 0.0))
+        return dx
+    # Branch-free routing, exact for finite deltas: ``pending * hit`` is ``pending`` or zero,
+    # and ``pending - routed`` clears what was routed, so a later tie in the window gets nothing.
+    # The last offset takes whatever is still pending: every window holds its maximum.
+    pending = dy
+    hit = np.empty(y.shape, dtype=bool)
+    routed = np.empty(y.shape)
+    for a, b in offsets[:-1]:
+        np.equal(_slab(x, a, b, s, out_hw), y, out=hit)
+        np.multiply(pending, hit, out=routed)
+        route(a, b, routed)
+        pending = pending - routed
+    route(*offsets[-1], pending)
+    return dx
+
+
+def _first_max_offset(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> NDArray[np.intp]:
+    """Row-major offset of each window's first maximum, by the loop twin's strict comparisons.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    k, s, out_hw : (int, int)
+        Window size, stride and output size.
+
+    Returns
+    -------
+    ndarray of int of shape (N, C, out_h, out_w)
+    """
+    best = np.array(_slab(x, 0, 0, s, out_hw), dtype=np.float64)
+    index = np.zeros(best.shape, dtype=np.intp)
+    for o, (a, b) in enumerate(_offsets(k)[1:], start=1):
+        values = _slab(x, a, b, s, out_hw)
+        greater = values > best  # strictly: an equal value later in the window loses
+        index[greater] = o
+        best[greater] = values[greater]
+    return index
 
 
 def pool2d_forward_naive(
