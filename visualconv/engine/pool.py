@@ -201,9 +201,7 @@ def pool2d_forward_naive(
         for c in range(channels):
             for i in range(out_h):
                 for j in range(out_w):
-                    values = [
-                        x[n, c, i * s[0] + a, j * s[1] + b] for a in range(k[0]) for b in range(k[1])
-                    ]
+                    values = [x[n, c, i * s[0] + a, j * s[1] + b] for a in range(k[0]) for b in range(k[1])]
                     y[n, c, i, j] = max(values) if mode == "max" else sum(values) / len(values)
     return y
 

@@ -88,9 +88,7 @@ def pad(x: FloatArray, padding: IntPair) -> FloatArray:
     return out
 
 
-def sliding_windows(
-    x_padded: FloatArray, kernel: IntPair, stride: IntPair, dilation: IntPair
-) -> FloatArray:
+def sliding_windows(x_padded: FloatArray, kernel: IntPair, stride: IntPair, dilation: IntPair) -> FloatArray:
     """Return a read-only strided view of every window of ``x_padded``.
 
     Parameters
