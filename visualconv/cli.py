@@ -7,10 +7,13 @@ and what was expected; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import sys
 import traceback
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,6 +54,44 @@ def _load(path: str) -> Any:
     return load_model(path)
 
 
+def _require_backward(model: Any, file: str) -> None:
+    """Gradients need a start: ``upstream``, or ``target`` with ``loss``."""
+    if not model.has_backward:
+        raise ModelError(
+            "missing: the model has no 'upstream' and no 'target' with 'loss', so there is no backward "
+            "pass; expected one of them to compute gradients",
+            "upstream",
+            file,
+        )
+
+
+def check_finite(result: dict[str, Any], file: str) -> None:
+    """Refuse a result that overflowed float64 (inf or NaN), naming the first layer where it did.
+
+    Raises
+    ------
+    ModelError
+        Placed at the first layer whose values or gradients are not finite.
+    """
+    loss = result.get("loss")
+    for entry in result["layers"]:
+        for key, value in entry.items():
+            if isinstance(value, np.ndarray) and not np.isfinite(value).all():
+                raise ModelError(
+                    f"the {key.replace('_', ' ')} overflows float64 (it holds inf or NaN); expected smaller "
+                    "numbers in the input, weights, upstream or target",
+                    f"layers[{entry['index']}]",
+                    file,
+                )
+    if loss is not None and not math.isfinite(loss):
+        raise ModelError(
+            "the loss overflows float64 (it is inf or NaN); expected smaller numbers in the input, weights "
+            "or target",
+            "target",
+            file,
+        )
+
+
 def _layer_index(model: Any, layer: int, file: str) -> int:
     count = len(model.layers)
     if not -count <= layer < count:
@@ -63,10 +104,12 @@ def cmd_grad(args: argparse.Namespace) -> int:
     from .engine.model import gradients
 
     model = _load(args.file)
+    _require_backward(model, args.file)
     try:
         result = gradients(model)
     except ModelError as exc:
         raise exc.in_file(args.file) from None
+    check_finite(result, args.file)
     if args.json:
         print(json.dumps(to_json_value(result)))
         return EXIT_OK
@@ -91,16 +134,22 @@ def cmd_grad(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     """``visualconv check FILE``: finite differences against the analytic gradients."""
     from .engine.gradcheck import TOLERANCE, check_gradients
+    from .engine.model import gradients
 
     model = _load(args.file)
+    _require_backward(model, args.file)
     try:
+        check_finite(gradients(model), args.file)
         result = check_gradients(model)
     except ValueError as exc:
         raise ModelError(str(exc), "", args.file) from None
     print(f"gradient check of {args.file} (central differences, tolerance {TOLERANCE:g})")
     for tensor in result.tensors:
         mark = "ok" if tensor.ok else "MISMATCH"
-        print(f"  {tensor.name:<20} {tuple(tensor.analytic.shape)!s:<16} max relative error {tensor.max_error:.2e}  {mark}")
+        print(
+            f"  {tensor.name:<20} {tuple(tensor.analytic.shape)!s:<16} "
+            f"max relative error {tensor.max_error:.2e}  {mark}"
+        )
     for note in result.kinks:
         print(f"  note: {note} (not differentiable there; finite differences may disagree)")
     print("all gradients agree" if result.ok else "gradients DISAGREE")
@@ -118,7 +167,10 @@ def cmd_steps(args: argparse.Namespace) -> int:
         trace = trace_layer(model, index, args.pass_name)
     except ValueError as exc:
         raise ModelError(str(exc), "", args.file) from None
-    print(f"{model.name}: layers[{index}] ({model.layers[index].type}), {args.pass_name} pass, {trace.n} overlays")
+    print(
+        f"{model.name}: layers[{index}] ({model.layers[index].type}), "
+        f"{args.pass_name} pass, {trace.n} overlays"
+    )
     if args.step is not None:
         if not 0 <= args.step <= trace.n:
             raise UsageError(f"{args.file}: --step {args.step}: this pass has steps 0..{trace.n}")
@@ -176,15 +228,63 @@ def build_app_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str) -> str:
+    """``text`` as one printable line (newlines and control characters escaped)."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def _say(text: str) -> None:
+    """Write one line to stderr, whatever characters it holds and whatever the stream's encoding."""
+    line = _one_line(text)
+    stream = sys.stderr
+    if stream is None:  # pragma: no cover - no console at all
+        return
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        line = line.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:  # pragma: no cover - an unknown encoding name
+        line = line.encode("ascii", "backslashreplace").decode("ascii")
+    with contextlib.suppress(OSError, ValueError):
+        stream.write(line + "\n")
+        stream.flush()
+
+
+@contextlib.contextmanager
+def _quiet(debug: bool) -> Iterator[None]:
+    """Headless commands: NumPy's floating-point warnings and other warnings stay off stderr.
+
+    Overflow is reported as one error by :func:`check_finite` instead; ``--debug`` keeps warnings.
+    """
+    with warnings.catch_warnings(), np.errstate(all="ignore" if not debug else "warn"):
+        if not debug:
+            warnings.simplefilter("ignore")
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``visualconv`` command."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    """Entry point of the ``visualconv`` command.
+
+    Returns
+    -------
+    int
+        0 on success, 1 when ``check`` finds a mismatch, 2 on any error (one line
+        on stderr naming the file, the place and what was expected; ``--debug``
+        adds the traceback), 130 when interrupted.
+    """
+    args_list = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     debug = "--debug" in args_list
+    args_list = [a for a in args_list if a != "--debug"]
+    file = ""
     try:
         if any(a in COMMANDS for a in args_list[:2]) and not (args_list and args_list[0].endswith(".json")):
-            args = build_parser().parse_args(args_list)
-            return int(args.func(args))
+            parser = build_parser()
+            args = parser.parse_args(args_list)
+            file = str(getattr(args, "file", "") or "")
+            with _quiet(debug):
+                return int(args.func(args))
         app_args = build_app_parser().parse_args(args_list)
+        app_args.debug = debug
+        file = str(app_args.file or "")
         if app_args.version:
             from . import __version__
 
@@ -192,25 +292,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         from .app.main import run_app
 
-        return run_app(app_args)
+        return int(run_app(app_args))
     except ModelError as exc:
         if debug:
             traceback.print_exc()
-        print(f"visualconv: {exc}", file=sys.stderr)
+        if file and not exc.file:
+            exc = exc.in_file(file)
+        _say(f"visualconv: {exc}")
         return EXIT_ERROR
     except UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        _say(str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("visualconv: interrupted", file=sys.stderr)
+        _say("visualconv: interrupted")
         return 130
-    except SystemExit as exc:  # argparse --help
-        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_ERROR
+    except SystemExit as exc:  # argparse --help and --version
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_ERROR)
+    except MemoryError:
+        if debug:
+            traceback.print_exc()
+        where = f"{file}: " if file else ""
+        _say(f"visualconv: {where}not enough memory for this model; expected a smaller model")
+        return EXIT_ERROR
+    except BrokenPipeError:  # the reader of stdout went away (| head): nothing left to say
+        with contextlib.suppress(Exception):
+            sys.stdout = None  # type: ignore[assignment]
+        return EXIT_ERROR
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        else:
-            print(f"visualconv: error: {exc.__class__.__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        where = f"{file}: " if file else ""
+        text = " ".join(str(exc).split())
+        text = text if len(text) <= 200 else text[:197] + "..."
+        _say(
+            f"visualconv: {where}unexpected error ({exc.__class__.__name__}: {text}); "
+            "run with --debug for the traceback"
+        )
         return EXIT_ERROR
 
 

@@ -1,9 +1,18 @@
 """Load, validate and save model files (format ``visualconv/1``).
 
-Validation runs in two stages: the JSON Schema shipped in the package checks the
-structure (keys, types, enums), then :func:`model_from_document` checks what a
-schema cannot (ragged arrays, shapes, layer-to-layer fit, memory). Every problem is
-raised as one :class:`ModelError` naming the file, the place and what was expected.
+Validation runs in stages, each of which names the place of the first problem:
+
+1. reading: the file must be a regular file of at most :data:`MAX_FILE_BYTES`,
+   in UTF-8;
+2. parsing: valid JSON, no NaN/Infinity or numbers beyond float64, no duplicate
+   keys, no nesting deeper than :data:`MAX_DEPTH`;
+3. structure: the JSON Schema shipped in the package (keys, types, enums);
+4. meaning: ragged arrays, shapes, layer-to-layer fit, the loss target, and the
+   memory one forward and backward pass would need — refused before anything of
+   that size is allocated.
+
+Every problem is raised as one :class:`ModelError` naming the file, the place and
+what was expected; :func:`load_model` and :func:`loads` raise nothing else.
 """
 
 from __future__ import annotations
@@ -11,8 +20,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -24,13 +35,24 @@ from .engine import datasets
 from .engine.errors import ModelError
 from .engine.layers import ConvLayer, DenseLayer, FlattenLayer, Layer, PoolLayer, frozen_array
 from .engine.model import LossSpec, Model, TrainingSpec
-from .engine.windows import FloatArray, IntPair
+from .engine.windows import FloatArray, IntPair, output_length
 
 FORMAT = "visualconv/1"
 MAX_FILE_BYTES = 64 * 1024 * 1024
+"""Model files larger than this are refused without being read."""
 MAX_AXES = 6
-# Tensors and sliding-window copies of one example may not need more than this.
+MAX_DEPTH = 32
+"""Lists and objects nested deeper than this are refused (a model needs about 8)."""
+MAX_LAYERS = 1000
+MAX_SETTING = 2**31 - 1
+"""Largest size, stride, padding or dilation (the schema's maximum)."""
 MEMORY_BUDGET_BYTES = 2 * 1024**3
+"""Tensors and window copies of one forward and backward pass may not need more."""
+INTERNAL_ERROR = "unexpected problem while checking the model"
+"""Start of the message of a ModelError that wraps an error in visualconv itself."""
+
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+Shape = tuple[int, ...]
 
 
 def place_of(path: Iterable[str | int]) -> str:
@@ -44,6 +66,9 @@ def place_of(path: Iterable[str | int]) -> str:
     return text
 
 
+# ---------------------------------------------------------------- the schema
+
+
 @cache
 def schema() -> dict[str, Any]:
     """The JSON Schema of the model format, as shipped in the package."""
@@ -52,52 +77,28 @@ def schema() -> dict[str, Any]:
     return result
 
 
+def schema_path() -> Path:
+    """Where the JSON Schema file lies in the installed package (for editors)."""
+    return Path(str(resources.files("visualconv").joinpath("schema/model.schema.json")))
+
+
+def _is_integer(checker: Any, instance: Any) -> bool:
+    # JSON Schema counts 2.0 as an integer; a model file may not: sizes, strides,
+    # dims and class indices are written without a decimal point, as in PyTorch.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
 @cache
 def _validator() -> Any:
     import jsonschema
 
-    return jsonschema.Draft202012Validator(schema())
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine("integer", _is_integer)
+    strict = jsonschema.validators.extend(base, type_checker=checker)
+    return strict(schema())
 
 
-def _describe(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, _NonFinite) else value.token
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _schema_error_message(error: Any) -> str:
-    """Turn a jsonschema error into 'expected ..., got ...'."""
-    expected = error.schema.get("x-expected") if isinstance(error.schema, dict) else None
-    validator = error.validator
-    got = _describe(error.instance)
-    if expected:
-        return f"expected {expected}, got {got}"
-    if validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return f"missing required key '{missing}'"
-    if validator == "additionalProperties":
-        known = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(known))
-        return f"unknown key {', '.join(repr(e) for e in extra)}; expected one of {', '.join(known)}"
-    if validator in ("enum", "const"):
-        options = error.validator_value if validator == "enum" else [error.validator_value]
-        return f"expected one of {', '.join(json.dumps(o) for o in options)}, got {got}"
-    if validator == "type":
-        types = error.validator_value
-        types = " or ".join(types) if isinstance(types, list) else types
-        return f"expected {types}, got {got}"
-    if validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        words = {
-            "minimum": ">=",
-            "exclusiveMinimum": ">",
-            "maximum": "<=",
-            "exclusiveMaximum": "<",
-        }
-        return f"expected a number {words[validator]} {error.validator_value}, got {got}"
-    if validator == "minItems":
-        return f"expected at least {error.validator_value} item(s), got {got}"
-    if validator == "minLength":
-        return "expected a non-empty string"
-    return error.message
+# ---------------------------------------------------------------- messages
 
 
 class _NonFinite:
@@ -107,16 +108,253 @@ class _NonFinite:
         self.token = token
 
 
-def _find_non_finite(value: Any, path: list[str | int]) -> None:
-    if isinstance(value, _NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
-        token = value.token if isinstance(value, _NonFinite) else "a number too large for float64"
-        raise ModelError(f"expected a finite number, got {token}", place_of(path))
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _find_non_finite(item, [*path, key])
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _find_non_finite(item, [*path, i])
+def _describe(value: Any) -> str:
+    """A short rendering of a JSON value for 'got ...' (at most 40 characters)."""
+    if isinstance(value, _NonFinite):
+        return value.token
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a number too large for float64"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
+        return f"{float(value):.3g}" if abs(value) <= _FLOAT_MAX else "a number too large for float64"
+    if isinstance(value, list) and len(value) > 12:
+        inner = "lists" if value and isinstance(value[0], list) else "items"
+        return f"a list of {len(value)} {inner}"
+    if isinstance(value, dict) and len(value) > 6:
+        return f"an object with {len(value)} keys"
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=_describe)
+    except (ValueError, TypeError, RecursionError):
+        text = type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float, _NonFinite)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "array": "a list",
+    "object": "an object",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _schema_message(error: Any) -> tuple[str, list[str | int]]:
+    """Turn one jsonschema error into ('expected ..., got ...', path)."""
+    path: list[str | int] = list(error.absolute_path)
+    validator = error.validator
+    got = _describe(error.instance)
+    if validator == "required":
+        known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        missing = next((k for k in error.validator_value if k not in error.instance), "?")
+        sub = known.get(missing, {}) if isinstance(known, dict) else {}
+        what = _expected_of(sub)
+        tail = f"; expected {what}" if what else ""
+        return f"missing required key '{missing}'{tail}", [*path, missing]
+    if validator == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in known)
+        key = extra[0] if extra else "?"
+        owner = error.instance.get("type") if isinstance(error.instance, dict) else None
+        kind = (
+            f"a {owner} layer" if isinstance(owner, str) and path and path[0] == "layers" else "this object"
+        )
+        return (
+            f"unknown key '{key}'; {kind} takes {', '.join(known)}",
+            [*path, key],
+        )
+    expected = _expected_of(error.schema)
+    if expected:
+        return f"expected {expected}, got {got}", path
+    if validator == "type":
+        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        words = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+        return f"expected {words}, got {got}", path
+    if validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        words = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+        return f"expected a number {words[validator]} {error.validator_value}, got {got}", path
+    if validator == "minItems":
+        return f"expected at least {error.validator_value} item(s), got {got}", path
+    if validator == "maxItems":
+        return (
+            f"expected at most {error.validator_value} item(s), got {_describe_count(error.instance)}",
+            path,
+        )
+    if validator == "minLength":
+        return "expected a non-empty string", path
+    # Fallback for a validator without its own wording: keep it short and on one line.
+    text = " ".join(str(error.message).split())
+    return (text if len(text) <= 120 else text[:117] + "..."), path
+
+
+def _describe_count(value: Any) -> str:
+    return f"{len(value)}" if isinstance(value, list) else _describe(value)
+
+
+def _expected_of(sub: Any) -> str:
+    """What a (sub)schema expects, in words, when it says so or is a simple enum."""
+    if not isinstance(sub, dict):
+        return ""
+    if "x-expected" in sub:
+        return str(sub["x-expected"])
+    if "const" in sub:
+        return json.dumps(sub["const"])
+    if "enum" in sub:
+        options = [json.dumps(o) for o in sub["enum"]]
+        return "one of " + ", ".join(options) if len(options) > 2 else " or ".join(options)
+    return ""
+
+
+def _leaves(error: Any) -> list[Any]:
+    """The innermost errors under a oneOf/anyOf error (or the error itself)."""
+    if not error.context:
+        return [error]
+    result = []
+    for sub in error.context:
+        result.extend(_leaves(sub))
+    return result
+
+
+def _best_error(errors: Sequence[Any]) -> tuple[str, str]:
+    """Pick the most useful schema error and phrase it: (message, place).
+
+    The deepest place wins (``layers[1].stride[0]`` over ``layers[1]``); the words
+    come from the nearest schema on the way up that says what it expects at that
+    same place (its ``x-expected``), so a oneOf of 'an int or a pair' reads as one
+    expectation rather than as the first branch that failed.
+    """
+    leaves = [leaf for error in errors for leaf in _leaves(error)]
+
+    def rank(leaf: Any) -> tuple[int, int, int]:
+        # Deeper first; then a missing or unknown key (whose place gets one level
+        # deeper); then errors that are not a bare type mismatch of a oneOf branch.
+        key_error = leaf.validator in ("required", "additionalProperties")
+        return (len(leaf.absolute_path) + key_error, int(key_error), int(leaf.validator != "type"))
+
+    leaf = max(leaves, key=rank)
+    path = list(leaf.absolute_path)
+    if leaf.validator not in ("required", "additionalProperties"):
+        node = leaf
+        while node is not None:
+            if list(node.absolute_path) != path:
+                break
+            if isinstance(node.schema, dict) and "x-expected" in node.schema:
+                got = _describe(node.instance)
+                return f"expected {node.schema['x-expected']}, got {got}", place_of(path)
+            node = node.parent
+    message, where = _schema_message(leaf)
+    return message, place_of(where)
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _position(text: str, index: int) -> str:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def _check_text(value: str, path: list[str | int]) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(value[exc.start])
+        raise ModelError(
+            f"expected valid Unicode text, got a lone surrogate escape \\u{code:04x}", place_of(path)
+        ) from None
+
+
+def _scan(value: Any, path: list[str | int], duplicates: dict[int, str]) -> None:
+    """Refuse NaN/Infinity, numbers beyond float64, duplicate keys, bad text, deep nesting."""
+    kind = type(value)
+    if kind is float:
+        if not math.isfinite(value):
+            raise ModelError("expected a finite number, got a number too large for float64", place_of(path))
+    elif kind is int:
+        if abs(value) > _FLOAT_MAX:
+            raise ModelError("expected a finite number, got a number too large for float64", place_of(path))
+    elif kind is _NonFinite:
+        raise ModelError(f"expected a finite number, got {value.token}", place_of(path))
+    elif kind is str:
+        _check_text(value, path)
+    elif kind is list or kind is dict:
+        if len(path) >= MAX_DEPTH:
+            raise ModelError(
+                f"nested too deeply: expected at most {MAX_DEPTH} levels of lists and objects", place_of(path)
+            )
+        if kind is list:
+            if not value:
+                return
+            kinds = set(map(type, value))
+            if kinds <= {int, float}:
+                # Fast path for a row of plain numbers.
+                try:
+                    if all(map(math.isfinite, value)):
+                        return
+                except OverflowError:
+                    pass
+            for index, item in enumerate(value):
+                _scan(item, [*path, index], duplicates)
+        else:
+            if id(value) in duplicates:
+                key = duplicates[id(value)]
+                raise ModelError(f"duplicate key '{key}'; each key may appear once", place_of([*path, key]))
+            for key, item in value.items():
+                _check_text(key, path)
+                _scan(item, [*path, key], duplicates)
+
+
+def _decode(text: str) -> Any:
+    duplicates: dict[int, str] = {}
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    duplicates[id(result)] = key
+                    break
+                seen.add(key)
+        return result
+
+    try:
+        document = json.loads(text, parse_constant=_NonFinite, object_pairs_hook=pairs_hook)
+    except json.JSONDecodeError as exc:
+        rest = text[exc.pos :].strip()
+        if not rest and exc.pos > 0:
+            why = f"the text ends too early ({exc.msg.lower()}); is the file cut short?"
+        else:
+            why = exc.msg[0].lower() + exc.msg[1:]
+        raise ModelError(f"not valid JSON: {why}", _position(text, exc.pos)) from None
+    except RecursionError:
+        raise ModelError(
+            f"nested too deeply: expected at most {MAX_DEPTH} levels of lists and objects"
+        ) from None
+    except ValueError as exc:
+        # Integers longer than Python's digit limit (4300 digits).
+        match = re.search(r"\d{400,}", text)
+        where = _position(text, match.start()) if match else ""
+        digits = re.search(r"has (\d+) digits", str(exc))
+        count = f" with {digits.group(1)} digits" if digits else " with too many digits"
+        raise ModelError(f"expected a number that fits float64, got an integer{count}", where) from None
+    _scan(document, [], duplicates)
+    return document
 
 
 def parse_document(text: str) -> dict[str, Any]:
@@ -127,39 +365,12 @@ def parse_document(text: str) -> dict[str, Any]:
     ModelError
         For bad JSON, non-finite numbers or a structural error, with its place.
     """
-    try:
-        document = json.loads(text, parse_constant=_NonFinite)
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    except RecursionError:
-        raise ModelError("the JSON is nested too deeply to be a model") from None
-    if not isinstance(document, dict):
-        raise ModelError(f"expected a JSON object at the top level, got {type(document).__name__}")
-    try:
-        _find_non_finite(document, [])
-    except RecursionError:
-        raise ModelError("the JSON is nested too deeply to be a model") from None
-    if "format" in document and document["format"] != FORMAT:
-        raise ModelError(f"expected \"{FORMAT}\", got {_describe(document['format'])}", "format")
-    errors = sorted(_validator().iter_errors(document), key=lambda e: (-len(e.absolute_path), str(e.absolute_path)))
-    if errors:
-        # The deepest error is the most specific one; jsonschema's own ranking prefers
-        # shallow errors from if/then branches.
-        import jsonschema
-
-        error = jsonschema.exceptions.best_match(errors)
-        error = _most_specific(error)
-        raise ModelError(_schema_error_message(error), place_of(error.absolute_path))
-    return document
+    if not text.strip():
+        raise ModelError("the file is empty; expected a JSON model object")
+    return _check_structure(_decode(text), scanned=True)
 
 
-def _most_specific(error: Any) -> Any:
-    # For oneOf/anyOf with our own 'x-expected' text, stop here; else descend.
-    while error.context and not (isinstance(error.schema, dict) and "x-expected" in error.schema):
-        import jsonschema
-
-        error = jsonschema.exceptions.best_match(error.context)
-    return error
+# ---------------------------------------------------------------- arrays
 
 
 def to_array(value: Any, place: str, max_axes: int) -> FloatArray:
@@ -179,43 +390,78 @@ def to_array(value: Any, place: str, max_axes: int) -> FloatArray:
     """
     shape = _shape_of(value, place, 0, max_axes)
     if 0 in shape:
-        raise ModelError("expected a non-empty array", place)
-    return np.array(value, dtype=np.float64).reshape(shape)
+        raise ModelError("expected a non-empty list of numbers", place + "[0]" * shape.index(0))
+    try:
+        array = np.array(value, dtype=np.float64).reshape(shape)
+    except OverflowError:
+        raise ModelError("expected finite numbers, got a number too large for float64", place) from None
+    if not np.isfinite(array).all():
+        raise ModelError("expected finite numbers, got a number too large for float64", place)
+    return array
+
+
+_NUMBER_TYPES = frozenset({int, float})
 
 
 def _shape_of(value: Any, place: str, depth: int, max_axes: int) -> tuple[int, ...]:
-    if isinstance(value, bool) or not isinstance(value, (int, float, list)):
-        raise ModelError(f"expected a number, got {_describe(value)}", place)
-    if not isinstance(value, list):
+    kind = type(value)
+    if kind is int or kind is float:
         return ()
+    if kind is not list:
+        raise ModelError(f"expected a number, got {_describe(value)}", place)
     if depth >= max_axes:
-        raise ModelError(f"expected at most {max_axes} nested list levels", place)
+        raise ModelError(
+            f"expected at most {max_axes} nested list levels here, got a list one level deeper", place
+        )
     if not value:
         return (0,)
+    kinds = set(map(type, value))
+    if kinds <= _NUMBER_TYPES:
+        return (len(value),)
+    if kinds == {list}:
+        first = _shape_of(value[0], f"{place}[0]", depth + 1, max_axes)
+        for i in range(1, len(value)):
+            shape = _shape_of(value[i], f"{place}[{i}]", depth + 1, max_axes)
+            if shape != first:
+                raise ModelError(
+                    f"ragged array: expected {_shape_words(first)} like {place}[0], "
+                    f"got {_shape_words(shape)}",
+                    f"{place}[{i}]",
+                )
+        return (len(value), *first)
+    # A mixture of numbers and lists, or something that is neither.
+    for i, item in enumerate(value):
+        if type(item) not in _NUMBER_TYPES and type(item) is not list:
+            raise ModelError(f"expected a number, got {_describe(item)}", f"{place}[{i}]")
+    first_is_list = type(value[0]) is list
+    i = next(i for i, item in enumerate(value) if (type(item) is list) != first_is_list)
     first = _shape_of(value[0], f"{place}[0]", depth + 1, max_axes)
-    for i, item in enumerate(value[1:], start=1):
-        shape = _shape_of(item, f"{place}[{i}]", depth + 1, max_axes)
-        if shape != first:
-            raise ModelError(
-                f"ragged array: expected {_shape_words(first)} like {place}[0], got {_shape_words(shape)}",
-                f"{place}[{i}]",
-            )
-    return (len(value), *first)
+    raise ModelError(
+        f"ragged array: expected {_shape_words(first)} like {place}[0], got {_describe(value[i])}",
+        f"{place}[{i}]",
+    )
 
 
 def _shape_words(shape: tuple[int, ...]) -> str:
     if not shape:
         return "a number"
     if len(shape) == 1:
-        return f"a list of {shape[0]} numbers"
+        return f"a list of {shape[0]} number{'s' if shape[0] != 1 else ''}"
     return "an array of shape " + "x".join(str(s) for s in shape)
 
 
 def canonical(array: FloatArray, axes: int, place: str, what: str) -> FloatArray:
     """Prepend size-1 axes up to ``axes`` (the shorthand of the format)."""
     if array.ndim > axes:
-        raise ModelError(f"expected {what} with at most {axes} axes, got shape {array.shape}", place)
+        raise ModelError(f"expected {what} with at most {axes} axes, got shape {_sized(array.shape)}", place)
     return array.reshape((1,) * (axes - array.ndim) + array.shape)
+
+
+def _sized(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+# ---------------------------------------------------------------- layers
 
 
 def _pair(value: Any, dims: int, default: int, place: str) -> IntPair:
@@ -223,12 +469,21 @@ def _pair(value: Any, dims: int, default: int, place: str) -> IntPair:
     if value is None:
         return (1, default) if dims == 1 else (default, default)
     items = [value] if isinstance(value, int) else list(value)
+    for i, item in enumerate(items):
+        if isinstance(item, bool) or not isinstance(item, int):
+            where = place if isinstance(value, int) else f"{place}[{i}]"
+            raise ModelError(f"expected an integer, got {_describe(item)}", where)
     if dims == 1:
         if len(items) != 1:
-            raise ModelError(f"expected one integer in a 1-D model, got {_describe(value)}", place)
+            raise ModelError(
+                f"expected one integer in a 1-D model (it sets the length axis), got {_describe(value)}",
+                place,
+            )
         return 1, int(items[0])
     if len(items) == 1:
         items = items * 2
+    if len(items) != 2:
+        raise ModelError(f"expected an integer or a pair of integers, got {_describe(value)}", place)
     return int(items[0]), int(items[1])
 
 
@@ -241,15 +496,20 @@ def _bias(value: Any, c_out: int, place: str, present: bool) -> FloatArray | Non
     if bias.ndim == 0:
         bias = bias.reshape(1)
     if bias.shape != (c_out,):
-        raise ModelError(f"expected {c_out} bias value(s), one per output channel, got {bias.size}", place)
+        raise ModelError(
+            f"expected {c_out} bias value{'s' if c_out != 1 else ''}, one per output channel of the weight, "
+            f"got {bias.size}",
+            place,
+        )
     return frozen_array(bias)
 
 
 def _layer(spec: dict[str, Any], dims: int, place: str) -> Layer:
     kind = spec["type"]
     if kind == "conv":
-        weight = canonical(to_array(spec["weight"], f"{place}.weight", dims + 2), dims + 2, f"{place}.weight", "a weight")
-        weight = frozen_array(weight)
+        layout = "(C_out, C_in, K)" if dims == 1 else "(C_out, C_in, kH, kW)"
+        raw = to_array(spec["weight"], f"{place}.weight", dims + 2)
+        weight = frozen_array(canonical(raw, dims + 2, f"{place}.weight", f"a weight {layout}"))
         padding = _pair(spec.get("padding"), dims, 0, f"{place}.padding")
         if dims == 1:
             padding = (0, padding[1])
@@ -268,7 +528,8 @@ def _layer(spec: dict[str, Any], dims: int, place: str) -> Layer:
         return PoolLayer(mode=spec["mode"], size=size, stride=stride, dims=dims)
     if kind == "flatten":
         return FlattenLayer()
-    weight = frozen_array(canonical(to_array(spec["weight"], f"{place}.weight", 2), 2, f"{place}.weight", "a weight"))
+    raw = to_array(spec["weight"], f"{place}.weight", 2)
+    weight = frozen_array(canonical(raw, 2, f"{place}.weight", "a weight (out, in)"))
     return DenseLayer(
         weight=weight,
         bias=_bias(spec.get("bias"), weight.shape[0], f"{place}.bias", "bias" in spec),
@@ -276,70 +537,267 @@ def _layer(spec: dict[str, Any], dims: int, place: str) -> Layer:
     )
 
 
-def estimated_bytes(model: Model) -> int:
-    """Memory that one forward and backward pass of the example needs, roughly.
+# ---------------------------------------------------------------- shapes and memory
 
-    Counts every activation and gradient and the window copies that the matrix
-    products make (input channels x kernel cells x output positions).
+
+def _spatial_words(shape: Sequence[int]) -> str:
+    return " x ".join(str(s) for s in shape)
+
+
+def _from_words(index: int, layers: Sequence[Layer]) -> str:
+    return (
+        "the model's input" if index == 0 else f"the output of layers[{index - 1}] ({layers[index - 1].type})"
+    )
+
+
+def _layer_step(
+    layer: Layer, shape: Shape, index: int, layers: Sequence[Layer]
+) -> tuple[Shape, int, str, str]:
+    """One layer's output shape and memory need, or a placed ModelError.
+
+    Returns
+    -------
+    out_shape : tuple of int
+    elements : int
+        float64 values one forward and backward pass of this layer keeps or copies:
+        its input, output and their gradients, the padded input and its gradient,
+        and the window (im2col) copies the matrix products make.
+    setting : str
+        The key that makes the layer large ("padding") or "".
+    reason : str
+        Words for the memory message.
     """
-    shapes = model.shapes()
-    total = 0
-    for layer, in_shape, out_shape in zip(model.layers, shapes, shapes[1:], strict=False):
-        total += 3 * (math.prod(in_shape) + math.prod(out_shape))
-        if isinstance(layer, ConvLayer):
-            kh, kw = layer.kernel_size
-            total += 2 * in_shape[0] * kh * kw * math.prod(out_shape[1:])
-            total += 2 * layer.weight.size
-        elif isinstance(layer, PoolLayer):
-            total += 2 * layer.size[0] * layer.size[1] * math.prod(out_shape)
-        elif isinstance(layer, DenseLayer):
-            total += 2 * layer.weight.size
-    return 8 * total
+    place = f"layers[{index}]"
+    source = _from_words(index, layers)
+    n_in = math.prod(shape)
+    if isinstance(layer, (ConvLayer, PoolLayer)):
+        dims = layer.dims
+        if len(shape) != dims + 1:
+            expected = "(C, L)" if dims == 1 else "(C, H, W)"
+            raise ModelError(
+                f"a {layer.type} layer expects a {expected} input, got a vector of {shape[0]} values "
+                f"from {source}; put {layer.type} layers before any flatten or dense layer",
+                place,
+            )
+        spatial = (1, shape[1]) if dims == 1 else (shape[1], shape[2])
+        channels = shape[0]
+    if isinstance(layer, ConvLayer):
+        c_out, c_in = layer.weight.shape[0], layer.weight.shape[1]
+        if channels != c_in:
+            raise ModelError(
+                f"expected a weight with {channels} input channel{'s' if channels != 1 else ''} "
+                f"(axis 1 of {'(C_out, C_in, K)' if dims == 1 else '(C_out, C_in, kH, kW)'}) to match "
+                f"{source}, got shape {_sized(layer.weight.shape)}",
+                f"{place}.weight",
+            )
+        kernel = layer.kernel_size
+        out = tuple(
+            output_length(spatial[a], kernel[a], layer.stride[a], layer.padding[a], layer.dilation[a])
+            for a in (0, 1)
+        )
+        padded = (spatial[0] + 2 * layer.padding[0], spatial[1] + 2 * layer.padding[1])
+        if min(out) < 1:
+            span = tuple(layer.dilation[a] * (kernel[a] - 1) + 1 for a in (0, 1))
+            fits_undilated = all(kernel[a] <= padded[a] for a in (0, 1))
+            axes = slice(1, 2) if dims == 1 else slice(0, 2)
+            setting = "dilation" if fits_undilated and max(layer.dilation) > 1 else "weight"
+            dilated = (
+                f" with dilation {_spatial_words(layer.dilation[axes])}, "
+                f"spanning {_spatial_words(span[axes])}"
+                if max(layer.dilation) > 1
+                else ""
+            )
+            raise ModelError(
+                f"expected a kernel that fits the padded input ({_spatial_words(padded[axes])}), "
+                "got a kernel of "
+                f"{_spatial_words(kernel[axes])}{dilated}",
+                f"{place}.{setting}",
+            )
+        out_shape: Shape = (c_out, out[1]) if dims == 1 else (c_out, out[0], out[1])
+        n_out = math.prod(out_shape)
+        n_padded = channels * padded[0] * padded[1]
+        n_cols = c_in * kernel[0] * kernel[1] * out[0] * out[1]
+        elements = 3 * n_in + 3 * n_padded + 3 * n_cols + 5 * n_out + 3 * layer.weight.size
+        big_padding = max(layer.padding) > 0 and n_padded > 4 * n_in
+        reason = (
+            f"padding {_spatial_words(layer.padding[1:] if dims == 1 else layer.padding)} makes a padded "
+            f"input of {channels} x {_spatial_words(padded[1:] if dims == 1 else padded)}"
+            if big_padding
+            else f"its {c_out} output channel{'s' if c_out != 1 else ''} of "
+            f"{_spatial_words(out[1:] if dims == 1 else out)} and its window copies"
+        )
+        return out_shape, elements, "padding" if big_padding else "", reason
+    if isinstance(layer, PoolLayer):
+        out = tuple(output_length(spatial[a], layer.size[a], layer.stride[a], 0, 1) for a in (0, 1))
+        if min(out) < 1:
+            axes = slice(1, 2) if dims == 1 else slice(0, 2)
+            raise ModelError(
+                f"expected a pool window that fits the input ({_spatial_words(spatial[axes])}, {source}), "
+                f"got size {_spatial_words(layer.size[axes])}",
+                f"{place}.size",
+            )
+        out_shape = (channels, out[1]) if dims == 1 else (channels, out[0], out[1])
+        n_out = math.prod(out_shape)
+        elements = 3 * n_in + 3 * n_out + 3 * n_out * layer.size[0] * layer.size[1]
+        return out_shape, elements, "", "its windows"
+    if isinstance(layer, FlattenLayer):
+        return (n_in,), 2 * n_in, "", "its input"
+    if len(shape) != 1:
+        raise ModelError(
+            f"a dense layer expects a vector input, got shape {_sized(shape)} from {source}; "
+            "put a flatten layer before it",
+            place,
+        )
+    if shape[0] != layer.weight.shape[1]:
+        raise ModelError(
+            f"expected a weight (out, in) with {shape[0]} columns, one per value of {source}, "
+            f"got shape {_sized(layer.weight.shape)}",
+            f"{place}.weight",
+        )
+    n_out = layer.weight.shape[0]
+    return (n_out,), 3 * (n_in + n_out) + 3 * layer.weight.size, "", "its weight"
 
 
 def _format_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.1f} {unit}"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
-    return f"{n:.1f} TB"  # pragma: no cover
+    return f"{n:.1f} TB" if n < 10**6 else f"{n:.2g} TB"
+
+
+def _walk(
+    input_shape: Shape, layers: Sequence[Layer], budget: int | None = MEMORY_BUDGET_BYTES
+) -> tuple[list[Shape], int]:
+    """Shapes of the input and every layer's output, and the bytes one pass needs.
+
+    Uses Python integers only, so absurd settings cannot overflow, and allocates
+    nothing. With a ``budget``, refuses (placed) as soon as the running total
+    exceeds it.
+
+    Raises
+    ------
+    ModelError
+        A layer that does not fit its input, or a model over the budget.
+    """
+    shapes = [tuple(int(s) for s in input_shape)]
+    total = 0
+    costs: list[tuple[int, int, str, str]] = []
+    for index, layer in enumerate(layers):
+        out_shape, elements, setting, reason = _layer_step(layer, shapes[-1], index, layers)
+        shapes.append(out_shape)
+        total += 8 * elements
+        costs.append((8 * elements, index, setting, reason))
+        if budget is not None and total > budget:
+            worst, at, setting, reason = max(costs)
+            place = f"layers[{at}]" + (f".{setting}" if setting else "")
+            more = " or more" if index < len(layers) - 1 else ""
+            raise ModelError(
+                f"this model would need about {_format_bytes(total)}{more} of memory for one forward and "
+                f"backward pass, more than the {_format_bytes(budget)} visualconv allows; layers[{at}] alone "
+                f"needs {_format_bytes(worst)} ({reason}); expected smaller sizes, channels or padding",
+                place,
+            )
+    return shapes, total
+
+
+def estimated_bytes(model: Model) -> int:
+    """Memory that one forward and backward pass of the model's example needs, roughly.
+
+    Counts, for every layer, its input and output with their gradients, the padded
+    input with its gradient, and the window (im2col) copies the matrix products
+    make. Computed with Python integers from the shapes alone: it allocates nothing
+    and cannot overflow.
+
+    Raises
+    ------
+    ModelError
+        With the place of a layer that does not fit its input.
+    """
+    return _walk(model.input.shape, model.layers, None)[1]
 
 
 def check_memory(model: Model) -> None:
-    """Refuse, before anything is allocated, a model too large for this tool."""
-    needed = estimated_bytes(model)
-    if needed > MEMORY_BUDGET_BYTES:
+    """Refuse, before anything is allocated, a model too large for this tool.
+
+    Raises
+    ------
+    ModelError
+        Giving the memory the model would need and the layer that needs most.
+    """
+    _walk(model.input.shape, model.layers)
+
+
+# ---------------------------------------------------------------- the model
+
+
+def _infer_dims(raw_input: Any) -> int:
+    return 1 if isinstance(raw_input, list) and all(not isinstance(v, list) for v in raw_input) else 2
+
+
+def _check_structure(document: Any, scanned: bool = False) -> dict[str, Any]:
+    """Steps 2 (unless ``scanned``) and 3 for a parsed document."""
+    if not scanned:
+        _scan(document, [], {})
+    if not isinstance(document, dict):
+        raise ModelError(f"expected a JSON object {{...}} at the top level, got {_json_type(document)}")
+    if "format" in document and document["format"] != FORMAT:
         raise ModelError(
-            f"this model would need about {_format_bytes(needed)} of memory, more than the "
-            f"{_format_bytes(MEMORY_BUDGET_BYTES)} visualconv allows; make the input, channels or "
-            "padding smaller"
+            f'expected "{FORMAT}" (the only format version this visualconv reads), '
+            f"got {_describe(document['format'])}",
+            "format",
         )
-
-
-def _sized(shape: tuple[int, ...]) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    layers = document.get("layers")
+    if isinstance(layers, list) and len(layers) > MAX_LAYERS:
+        raise ModelError(f"expected at most {MAX_LAYERS} layers, got {len(layers)}", "layers")
+    errors = list(_validator().iter_errors(document))
+    if errors:
+        message, place = _best_error(errors)
+        raise ModelError(message, place)
+    return document
 
 
 def model_from_document(document: dict[str, Any]) -> Model:
-    """Build and validate a :class:`Model` from a parsed, schema-checked document."""
+    """Build and validate a :class:`Model` from a parsed document.
+
+    The document is checked in full (structure, then meaning), so it may come from
+    anywhere, not only from :func:`parse_document`.
+
+    Raises
+    ------
+    ModelError
+        Naming the place of the first problem.
+    """
+    return _guarded(lambda: _build(_check_structure(document)))
+
+
+def _build(document: dict[str, Any]) -> Model:
     raw_input = document["input"]
     dims = document.get("dims")
     if dims is None:
-        dims = 1 if isinstance(raw_input, list) and all(not isinstance(v, list) for v in raw_input) else 2
-    x = canonical(to_array(raw_input, "input", dims + 1), dims + 1, "input", "an input")
+        dims = _infer_dims(raw_input)
+    layout = "(C, L)" if dims == 1 else "(C, H, W)"
+    x = canonical(to_array(raw_input, "input", dims + 1), dims + 1, "input", f"an input {layout}")
     layers = tuple(_layer(spec, dims, f"layers[{i}]") for i, spec in enumerate(document["layers"]))
     if "upstream" in document and "target" in document:
-        raise ModelError("give either 'upstream' or 'target' with 'loss', not both", "upstream")
+        raise ModelError(
+            "expected either 'upstream' or 'target' with 'loss', not both: 'upstream' starts the backward "
+            "pass itself, a 'target' starts it from the loss",
+            "upstream",
+        )
     if "target" in document and "loss" not in document:
-        raise ModelError("a 'target' needs a 'loss' (for example {\"type\": \"mse\"})", "loss")
+        raise ModelError("missing 'loss': a 'target' needs a loss, for example {\"type\": \"mse\"}", "loss")
     if "loss" in document and "target" not in document:
-        raise ModelError("a 'loss' needs a 'target' to compare the output with", "target")
+        raise ModelError("missing 'target': a 'loss' needs a target to compare the output with", "target")
     loss = None
     if "loss" in document:
         spec = document["loss"]
         if spec["type"] == "cross_entropy" and "reduction" in spec:
-            raise ModelError("'reduction' applies to mse only", "loss.reduction")
+            raise ModelError(
+                "unknown key 'reduction' for cross_entropy; 'reduction' applies to mse only", "loss.reduction"
+            )
         loss = LossSpec(spec["type"], spec.get("reduction", "half_sum"))
+    shapes, _ = _walk(x.shape, layers)
     model = Model(
         name=document["name"],
         dims=dims,
@@ -348,8 +806,6 @@ def model_from_document(document: dict[str, Any]) -> Model:
         description=document.get("description", ""),
         loss=loss,
     )
-    shapes = model.shapes()
-    check_memory(model)
     out_shape = shapes[-1]
     upstream = None
     if "upstream" in document:
@@ -374,7 +830,8 @@ def model_from_document(document: dict[str, Any]) -> Model:
 
 
 def _shaped(value: Any, shape: tuple[int, ...], place: str, what: str) -> FloatArray:
-    array = canonical(to_array(value, place, len(shape)), len(shape), place, what)
+    array = to_array(value, place, len(shape))
+    array = canonical(array, len(shape), place, what)
     if array.shape != shape:
         raise ModelError(
             f"expected {what} of shape {_sized(shape)} (the last layer's output), got {_sized(array.shape)}",
@@ -384,20 +841,37 @@ def _shaped(value: Any, shape: tuple[int, ...], place: str, what: str) -> FloatA
 
 
 def parse_target(value: Any, out_shape: tuple[int, ...], loss: LossSpec, place: str) -> FloatArray | int:
-    """A loss target: a class index for cross-entropy, an array for mse."""
+    """A loss target: a class index for cross-entropy, an array for mse.
+
+    Raises
+    ------
+    ModelError
+        A class index that is not an integer from 0 to classes - 1, or an mse
+        target whose shape is not the last output's.
+    """
     if loss.type == "cross_entropy":
         classes = math.prod(out_shape)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-            raise ModelError(f"expected a class index (an integer from 0 to {classes - 1}), got {_describe(value)}", place)
-        if not 0 <= int(value) < classes:
-            raise ModelError(f"expected a class index from 0 to {classes - 1}, got {int(value)}", place)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ModelError(
+                f"expected a class index (an integer from 0 to {classes - 1}), got {_describe(value)}", place
+            )
+        if not 0 <= value < classes:
+            raise ModelError(
+                f"expected a class index from 0 to {classes - 1} (the last output has {classes} values), "
+                f"got {_describe(value)}",
+                place,
+            )
         return int(value)
     return _shaped(value, out_shape, place, "a target")
 
 
-def _training(spec: dict[str, Any], model: Model, shapes: list[tuple[int, ...]], loss: LossSpec | None) -> TrainingSpec:
+def _training(
+    spec: dict[str, Any], model: Model, shapes: list[tuple[int, ...]], loss: LossSpec | None
+) -> TrainingSpec:
     if loss is None:
-        raise ModelError("training needs a 'target' and 'loss' in the model to know what to minimise", "training")
+        raise ModelError(
+            "training needs a 'target' and 'loss' in the model to know what to minimise", "training"
+        )
     batch = spec.get("batch_size", "full")
     dataset = spec["dataset"]
     datasets.validate(dataset, model, shapes, loss, "training.dataset")
@@ -413,6 +887,23 @@ def _training(spec: dict[str, Any], model: Model, shapes: list[tuple[int, ...]],
     )
 
 
+def _guarded(work: Any) -> Any:
+    """Run ``work()``; anything but a ModelError becomes one (the API raises nothing else)."""
+    try:
+        return work()
+    except ModelError:
+        raise
+    except RecursionError:
+        raise ModelError(
+            f"nested too deeply: expected at most {MAX_DEPTH} levels of lists and objects"
+        ) from None
+    except MemoryError:
+        raise ModelError("not enough memory to load this model; expected a smaller model") from None
+    except Exception as exc:  # a bug in visualconv: still one clear error for the user
+        text = " ".join(str(exc).split())[:120]
+        raise ModelError(f"{INTERNAL_ERROR} ({type(exc).__name__}: {text}); please report this") from exc
+
+
 def loads(text: str, file: str = "") -> Model:
     """Parse and validate model-file text.
 
@@ -422,9 +913,34 @@ def loads(text: str, file: str = "") -> Model:
         Naming ``file``, the place and what was expected.
     """
     try:
-        return model_from_document(parse_document(text))
+        return _guarded(lambda: _build(parse_document(text)))
     except ModelError as exc:
         raise exc.in_file(file) from None
+
+
+def _decode_bytes(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "UTF-32" if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) else "UTF-16"
+        raise ModelError(
+            f"expected UTF-8 text, got {encoding} (the file starts with a {encoding} byte-order mark); "
+            "save it as UTF-8"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        byte = data[exc.start]
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        hint = (
+            "UTF-16 without a byte-order mark?"
+            if byte == 0 or b"\x00" in data[:64]
+            else "Latin-1 or Windows-1252?"
+        )
+        raise ModelError(
+            f"expected UTF-8 text, got the byte 0x{byte:02x}, which is not UTF-8 ({hint}); "
+            "save the file as UTF-8",
+            f"line {line}, column {column}",
+        ) from None
 
 
 def load_model(path: str | os.PathLike[str]) -> Model:
@@ -435,22 +951,39 @@ def load_model(path: str | os.PathLike[str]) -> Model:
     ModelError
         For an unreadable file or any problem in it, naming the file and the place.
     """
-    name = str(path)
+    name = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise ModelError(f"the file is {size / 1e6:.0f} MB; model files are limited to {MAX_FILE_BYTES // 2**20} MB", "", name)
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise ModelError(f"cannot read the file: {exc.strerror or exc}", "", name) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ModelError(f"expected UTF-8 text, found byte 0x{data[exc.start]:02x} at offset {exc.start}", "", name) from None
-    if not text.strip():
-        raise ModelError("the file is empty; expected a JSON model", "", name)
+        data = _read(path)
+        text = _decode_bytes(data)
+    except ModelError as exc:
+        raise exc.in_file(name) from None
     return loads(text, name)
+
+
+def _read(path: str | os.PathLike[str]) -> bytes:
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise ModelError("expected a model file, got a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelError("expected a model file, got a device, pipe or socket")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ModelError(_too_large(info.st_size))
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ModelError(f"cannot read the file: {exc.strerror or exc}") from None
+    except (ValueError, TypeError) as exc:  # a NUL character in the name, a name that is no path
+        raise ModelError(f"cannot read the file: {exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ModelError(_too_large(len(data)))
+    return data
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"the file is {_format_bytes(size)}; expected a model file of at most {_format_bytes(MAX_FILE_BYTES)}"
+    )
 
 
 # ---------------------------------------------------------------- saving
