@@ -1,0 +1,327 @@
+"""The debugger window: menus, the layer list, heat maps, stepper and equations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+from PyQt6.QtCore import QSettings, Qt
+from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PyQt6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..engine.errors import ModelError
+from ..engine.model import Model
+from ..samples import resource_dir, sample_dir, samples
+from . import theme
+from .session import Session
+from .widgets.equations import EquationPanel
+from .widgets.layer_view import LayerView
+from .widgets.navigator import Navigator
+from .widgets.stepper import Stepper
+
+MAX_RECENT = 8
+FILE_FILTER = "visualconv models (*.json);;All files (*)"
+
+
+def configure_pyqtgraph() -> None:
+    """Global pyqtgraph options of the window (row-major images, light theme)."""
+    pg.setConfigOptions(
+        imageAxisOrder="row-major", background=theme.PANEL_BACKGROUND, foreground=theme.TEXT, antialias=True
+    )
+
+
+class MainWindow(QMainWindow):
+    """The visualconv window over a :class:`Session`.
+
+    Later features plug in through :meth:`add_dock` and the named menus in
+    :attr:`menus` (``file``, ``step``, ``view``, ``help``).
+
+    Parameters
+    ----------
+    session : Session, optional
+        The state to show (a new one by default).
+    settings : QSettings, optional
+        Where recent files are kept (default: the user's visualconv settings).
+    """
+
+    def __init__(
+        self, session: Session | None = None, settings: QSettings | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        configure_pyqtgraph()
+        self.session = session or Session(self)
+        self.settings = settings or QSettings("visualconv", "visualconv")
+        self.setObjectName("mainWindow")
+        self.setStyleSheet(theme.STYLE_SHEET)
+        self.setWindowTitle("visualconv")
+        icon = resource_dir()
+        if icon is not None and (icon / "icon.svg").is_file():
+            self.setWindowIcon(QIcon(str(icon / "icon.svg")))
+
+        central = QWidget(self)
+        central.setObjectName("central")
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(2)
+        self.layer_view = LayerView(self.session, central)
+        self.stepper = Stepper(self.session, central)
+        self.equations = EquationPanel(self.session, central)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, central)
+        top = QWidget(self.splitter)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(2)
+        top_layout.addWidget(self.layer_view, 1)
+        top_layout.addWidget(self.stepper)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.equations)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([745, 145])
+        self.splitter.setChildrenCollapsible(False)
+        layout.addWidget(self.splitter)
+        self.setCentralWidget(central)
+
+        self.menus: dict[str, QMenu] = {}
+        self.actions_by_name: dict[str, QAction] = {}
+        self._build_menus()
+
+        self.navigator = Navigator(self.session)
+        self.navigator_dock = self.add_dock(self.navigator, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.navigator_dock.setMinimumWidth(270)
+        self.statusBar().showMessage("Hover a cell for its exact value.")
+
+        self.session.sigModelChanged.connect(self._on_session_model_changed)
+        self.session.sigPathChanged.connect(self._on_session_path_changed)
+        self.session.sigDirtyChanged.connect(self._on_session_dirty_changed)
+
+    # ------------------------------------------------------------ extension points
+
+    def add_dock(
+        self, widget: QWidget, title: str, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
+    ) -> QDockWidget:
+        """Add a dockable panel (e.g. editors, training) and its toggle to the View menu."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title}")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        self.menus["view"].addAction(dock.toggleViewAction())
+        return dock
+
+    def _action(
+        self,
+        name: str,
+        text: str,
+        slot: object,
+        shortcut: QKeySequence | str | None = None,
+        menu: str | None = None,
+        checkable: bool = False,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)  # type: ignore[attr-defined]
+        self.addAction(action)
+        if menu is not None:
+            self.menus[menu].addAction(action)
+        self.actions_by_name[name] = action
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        assert bar is not None
+        for key, title in (("file", "&File"), ("step", "&Step"), ("view", "&View"), ("help", "&Help")):
+            menu = bar.addMenu(title)
+            assert menu is not None
+            self.menus[key] = menu
+        S = QKeySequence.StandardKey
+        self._action("open", "&Open…", self.open_dialog, S.Open, "file")
+        self.sample_menu = self.menus["file"].addMenu("Open &sample")
+        for sample in samples():
+            action = self.sample_menu.addAction(sample.name)
+            action.setToolTip(sample.path.name)
+            action.triggered.connect(lambda _=False, p=sample.path: self.open_file(p))
+        self.recent_menu = self.menus["file"].addMenu("Open &recent")
+        self._refresh_recent_menu()
+        self.menus["file"].addSeparator()
+        self._action("save", "&Save", self.save, S.Save, "file")
+        self._action("save_as", "Save &As…", self.save_as, S.SaveAs, "file")
+        self.menus["file"].addSeparator()
+        self._action("quit", "&Quit", self.close, S.Quit, "file")
+
+        stepper = self.stepper
+        self._action("next", "&Next overlay", self.session.next, Qt.Key.Key_Right, "step")
+        self._action("previous", "&Previous overlay", self.session.previous, Qt.Key.Key_Left, "step")
+        self._action("first", "&First step", self.session.first, Qt.Key.Key_Home, "step")
+        self._action("last", "&Last step", self.session.last, Qt.Key.Key_End, "step")
+        self._action("play", "Play / &pause", stepper.toggle_play, Qt.Key.Key_Space, "step")
+        self.menus["step"].addSeparator()
+        self._action("forward", "&Forward pass", lambda: self.session.set_pass("forward"), "F", "step")
+        self._action("backward", "&Backward pass", self._on_backward_triggered, "B", "step")
+
+        self._action(
+            "fixed_scale",
+            "&Fixed colour scale across steps",
+            self.layer_view.set_fixed_scale,
+            None,
+            "view",
+            checkable=True,
+        )
+        numbers = self._action(
+            "numbers",
+            "Show &numbers in cells",
+            self.layer_view.set_show_numbers,
+            None,
+            "view",
+            checkable=True,
+        )
+        numbers.setChecked(True)
+        self.menus["view"].addSeparator()
+
+        self._action("shortcuts", "&Keyboard shortcuts", self._on_shortcuts_triggered, None, "help")
+        self._action("about", "&About visualconv", self._on_about_triggered, None, "help")
+
+    # ------------------------------------------------------------ files
+
+    def open_dialog(self) -> bool:
+        """Ask for a model file and open it."""
+        start = str(Path(self.session.path).parent) if self.session.path else str(sample_dir() or Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", start, FILE_FILTER)
+        return self.open_file(path) if path else False
+
+    def open_file(self, path: str | Path) -> bool:
+        """Open a model file; on an error show its message and keep the current model."""
+        try:
+            self.session.open(path)
+        except (ModelError, OSError) as exc:
+            message = str(exc) if isinstance(exc, ModelError) else f"{path}: {exc.strerror or exc}"
+            QMessageBox.warning(self, "Cannot open the model", message)
+            return False
+        self.remember_file(str(path))
+        return True
+
+    def show_model(
+        self, model: Model, path: str = "", *, layer: int = 0, pass_name: str | None = None, step: int = 0
+    ) -> None:
+        """Show a model built in code (tests, benchmarks) or loaded elsewhere."""
+        self.session.set_model(model, path, layer=layer, pass_name=pass_name, step=step)
+
+    def save(self) -> bool:
+        """Save to the model's own file (Save As for a new model or a shipped sample)."""
+        path = self.session.path
+        samples_folder = sample_dir()
+        if not path or (
+            samples_folder is not None and Path(path).resolve().parent == samples_folder.resolve()
+        ):
+            return self.save_as()
+        return self._save_to(path)
+
+    def save_as(self) -> bool:
+        """Ask for a file name and save there."""
+        start = self.session.path if self.session.path else str(Path.home() / "model.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save model as", start, FILE_FILTER)
+        return self._save_to(path) if path else False
+
+    def _save_to(self, path: str) -> bool:
+        try:
+            self.session.save(path)
+        except (ModelError, OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Cannot save the model", str(exc))
+            return False
+        self.remember_file(path)
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def recent_files(self) -> list[str]:
+        """Recently opened or saved files, newest first."""
+        value = self.settings.value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def remember_file(self, path: str) -> None:
+        """Put a file at the top of the recent files."""
+        path = str(Path(path).resolve())
+        files = [path, *(p for p in self.recent_files() if p != path)][:MAX_RECENT]
+        self.settings.setValue("recentFiles", files)
+        self._refresh_recent_menu()
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for path in files:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+        self.recent_menu.setEnabled(bool(files))
+
+    def closeEvent(self, event: QCloseEvent | None) -> None:
+        """Ask before closing a model with unsaved changes."""
+        if event is None:
+            return
+        if self.session.dirty:
+            answer = QMessageBox.question(
+                self,
+                "Unsaved changes",
+                f"Save the changes to {self.session.model.name if self.session.model else 'the model'}?",
+                QMessageBox.StandardButton.Save
+                | QMessageBox.StandardButton.Discard
+                | QMessageBox.StandardButton.Cancel,
+            )
+            if answer == QMessageBox.StandardButton.Cancel or (
+                answer == QMessageBox.StandardButton.Save and not self.save()
+            ):
+                event.ignore()
+                return
+        self.stepper.pause()
+        event.accept()
+
+    # ------------------------------------------------------------ handlers
+
+    def _on_session_model_changed(self, model: Model) -> None:
+        self.setWindowTitle(f"{model.name}[*] — visualconv")
+        self.actions_by_name["backward"].setEnabled(model.has_backward)
+
+    def _on_session_path_changed(self, path: str) -> None:
+        self.setWindowFilePath(path)
+
+    def _on_session_dirty_changed(self, dirty: bool) -> None:
+        self.setWindowModified(dirty)
+
+    def _on_backward_triggered(self) -> None:
+        if self.session.model is not None and self.session.model.has_backward:
+            self.session.set_pass("backward")
+
+    def _on_shortcuts_triggered(self) -> None:
+        QMessageBox.information(
+            self,
+            "Keyboard shortcuts",
+            "Right / Left: next / previous overlay\nHome / End: first / last step\n"
+            "Space: play / pause\nF / B: forward / backward pass\nCtrl+O: open   Ctrl+S: save",
+        )
+
+    def _on_about_triggered(self) -> None:
+        from .. import __version__
+
+        QMessageBox.about(
+            self,
+            "About visualconv",
+            f"visualconv {__version__}\n\nA visual debugger for backpropagation through "
+            "convolution and pooling layers.",
+        )

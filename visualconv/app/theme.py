@@ -1,0 +1,109 @@
+"""Colours, fonts and number format of the window: a light, calm theme for projectors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtGui import QColor, QFont, QFontDatabase
+
+# Diverging map centred on zero: blue for negative, near-white for zero, red for positive
+# (the ColorBrewer RdBu scheme, reversed), light enough that dark numbers stay readable.
+DIVERGING_STOPS = (0.0, 0.25, 0.5, 0.75, 1.0)
+DIVERGING_COLOURS = (
+    (33, 102, 172),
+    (146, 197, 222),
+    (247, 247, 247),
+    (244, 165, 130),
+    (178, 24, 43),
+)
+
+BACKGROUND = "#fbfbf8"
+PANEL_BACKGROUND = "#ffffff"
+TEXT = "#1f2328"
+MUTED = "#6b7280"
+GRID = "#d0d4da"
+WINDOW_OUTLINE = "#111827"  # the current overlay's window / element
+CHANGED_OUTLINE = "#f59e0b"  # cells the current step changed (amber)
+ARGMAX_OUTLINE = "#059669"  # the chosen maximum of a pooling window (green)
+PADDING_FILL = "#e5e7eb"
+PADDING_TEXT = "#9ca3af"
+
+# Numbers are drawn in cells only up to this size per tile.
+MAX_NUMBERED_CELLS = 12
+
+
+def diverging_colormap() -> pg.ColorMap:
+    """The heat maps' colour map (use with levels symmetric about zero)."""
+    return pg.ColorMap(np.array(DIVERGING_STOPS), np.array(DIVERGING_COLOURS, dtype=np.ubyte))
+
+
+_LUT: np.ndarray | None = None
+
+
+def diverging_lut() -> np.ndarray:
+    """A 256-entry RGB lookup table of :func:`diverging_colormap` (computed once)."""
+    global _LUT
+    if _LUT is None:
+        _LUT = diverging_colormap().getLookupTable(nPts=256, alpha=False)
+    return _LUT
+
+
+def symmetric_level(max_abs: float) -> float:
+    """The half-width of a colour range centred on zero for values up to ``max_abs``."""
+    if not math.isfinite(max_abs) or max_abs <= 0:
+        return 1.0
+    return float(max_abs)
+
+
+def decimals_for(level: float) -> int:
+    """Decimals that give the largest value of a panel three significant digits (0..6)."""
+    if not math.isfinite(level) or level <= 0:
+        return 2
+    return min(max(2 - math.floor(math.log10(level)), 0), 6)
+
+
+def cell_text(value: float, decimals: int = 3) -> str:
+    """A number short enough for a cell: fixed decimals, trailing zeros dropped.
+
+    Every cell of a panel uses the same decimals (from the panel's largest value), so the
+    numbers line up; a non-zero value too small to show is written "≈0".
+    """
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("0", "-0"):
+        return "≈0"
+    return text
+
+
+def exact_text(value: float) -> str:
+    """A number with every digit that round-trips (tooltips)."""
+    return repr(float(value))
+
+
+def monospace_font(point_size: float = 11.0) -> QFont:
+    """The fixed-width font of the equation panel."""
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    font.setPointSizeF(point_size)
+    return font
+
+
+def contrast_text(fraction: float) -> QColor:
+    """Dark text on pale cells, white text on saturated ones (``fraction`` = |v| / level)."""
+    return QColor("#ffffff") if fraction > 0.62 else QColor(TEXT)
+
+
+STYLE_SHEET = f"""
+QMainWindow, QWidget#central {{ background: {BACKGROUND}; }}
+QLabel#panelTitle {{ color: {TEXT}; font-weight: 600; }}
+QLabel#muted {{ color: {MUTED}; }}
+QLabel#stepCounter {{ font-weight: 600; }}
+QPlainTextEdit#equations {{ background: #ffffff; border: 1px solid {GRID}; color: {TEXT}; }}
+QTreeWidget {{ background: #ffffff; }}
+"""

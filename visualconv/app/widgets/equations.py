@@ -1,0 +1,52 @@
+"""The equation panel: the current overlay's arithmetic with its numbers."""
+
+from __future__ import annotations
+
+from PyQt6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from ...engine.explain import explain
+from ...engine.trace import LayerTrace
+from .. import theme
+from ..session import Session
+
+
+class EquationPanel(QWidget):
+    """Shows ``explain(trace, step)`` for the session's current step (the engine's text)."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 4)
+        layout.setSpacing(2)
+        self.heading = QLabel("")
+        self.heading.setObjectName("panelTitle")
+        self.text = QPlainTextEdit(self)
+        self.text.setObjectName("equations")
+        self.text.setReadOnly(True)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.text.setFont(theme.monospace_font(11.5))
+        layout.addWidget(self.heading)
+        layout.addWidget(self.text, 1)
+        session.sigTraceChanged.connect(self._on_session_trace_changed)
+        session.sigStepChanged.connect(self._on_session_step_changed)
+
+    def lines(self) -> list[str]:
+        """The lines shown."""
+        text = self.text.toPlainText()
+        return text.split("\n") if text else []
+
+    def _on_session_trace_changed(self, trace: LayerTrace | None) -> None:
+        if trace is None:
+            self.heading.setText("")
+            self.text.setPlainText(self.session.trace_error)
+
+    def _on_session_step_changed(self, k: int) -> None:
+        trace = self.session.trace
+        if trace is None:
+            return
+        layer = self.session.layer_index
+        self.heading.setText(
+            f"layers[{layer}] {trace.layer_type}, {trace.pass_name} pass — overlay {k} of {trace.n}"
+        )
+        self.text.setPlainText("\n".join(explain(trace, trace.step(k))))

@@ -1,0 +1,128 @@
+"""The heat maps of the selected layer and pass, kept in step with the session."""
+
+from __future__ import annotations
+
+from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
+
+from ...engine.trace import LayerTrace
+from ..frames import PanelSpec, frame, max_abs, panel_specs, pass_levels
+from ..session import Session
+from .tensor_panel import OUTLINE_STYLES, TensorPanel
+
+
+class LayerView(QWidget):
+    """A grid of :class:`TensorPanel` for the session's current trace.
+
+    Panels are created once per role and reused: a new trace reconfigures them, a new
+    step only pushes the values and outlines that changed.
+    """
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.panels: dict[str, TensorPanel] = {}
+        self.specs: list[PanelSpec] = []
+        self.fixed_scale = False
+        self.show_numbers = True
+        self._levels: dict[str, float] | None = None
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(4, 4, 4, 4)
+        self._grid.setSpacing(8)
+        self._message = QLabel("")
+        self._message.setObjectName("muted")
+        self._message.setWordWrap(True)
+        self._grid.addWidget(self._message, 0, 0)
+        self._message.hide()
+        session.sigTraceChanged.connect(self._on_session_trace_changed)
+        session.sigStepChanged.connect(self._on_session_step_changed)
+
+    # ------------------------------------------------------------ options
+
+    def set_fixed_scale(self, fixed: bool) -> None:
+        """Fix each panel's colour scale across all steps of the pass (frames compare)."""
+        if fixed != self.fixed_scale:
+            self.fixed_scale = fixed
+            self._levels = None
+            self.refresh()
+
+    def set_show_numbers(self, show: bool) -> None:
+        """Show or hide the numbers in small cells."""
+        self.show_numbers = show
+        for panel in self.panels.values():
+            panel.set_show_numbers(show)
+
+    # ------------------------------------------------------------ session
+
+    def _panel(self, role: str) -> TensorPanel:
+        panel = self.panels.get(role)
+        if panel is None:
+            panel = TensorPanel(role, self)
+            panel.set_show_numbers(self.show_numbers)
+            self.panels[role] = panel
+        return panel
+
+    def _on_session_trace_changed(self, trace: LayerTrace | None) -> None:
+        self._levels = None
+        for panel in self.panels.values():
+            self._grid.removeWidget(panel)
+            panel.hide()
+        if trace is None:
+            self.specs = []
+            self._message.setText(self.session.trace_error or "No model.")
+            self._message.show()
+            return
+        self._message.hide()
+        self.specs = panel_specs(trace)
+        rows = 1 + max(spec.row for spec in self.specs)
+        cols = 1 + max(spec.col for spec in self.specs)
+        for r in range(3):
+            self._grid.setRowStretch(r, 1 if r < rows else 0)
+        for spec in self.specs:
+            panel = self._panel(spec.role)
+            tiles = spec.tiles
+            panel.configure(
+                spec.title,
+                tiles.count,
+                tiles.tile_shape,
+                grid=tiles.grid,
+                captions=tiles.captions(spec.title.split(" ")[0]),
+                padding=spec.padding,
+                subtitle=spec.subtitle,
+                index_text=tiles.index_text,
+            )
+            self._grid.addWidget(panel, spec.row, spec.col)
+            panel.show()
+        # Wide panels (inputs, outputs) get more room than bias vectors.
+        for c in range(4):
+            self._grid.setColumnStretch(c, 0)
+        for c in range(cols):
+            widths = [max(s.tiles.tile_shape[1], 3) for s in self.specs if s.col == c]
+            small = all(s.tiles.kind == "vector" and s.tiles.shape[0] <= 4 for s in self.specs if s.col == c)
+            self._grid.setColumnStretch(c, 1 if small else 3)
+            del widths
+
+    def _on_session_step_changed(self, k: int) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the session's current step in every panel."""
+        trace = self.session.trace
+        if trace is None or not self.specs:
+            return
+        step = trace.step(self.session.step)
+        frames = frame(trace, step, self.specs)
+        if self.fixed_scale and self._levels is None:
+            self._levels = pass_levels(trace, self.specs)
+        for spec in self.specs:
+            panel_frame = frames.get(spec.role)
+            if panel_frame is None:
+                continue
+            panel = self.panels[spec.role]
+            level = self._levels[spec.role] if self._levels is not None else max_abs(panel_frame.values)
+            panel.set_values(spec.tiles.tiles(panel_frame.values), level, panel_frame.values)
+            for kind in OUTLINE_STYLES:
+                panel.set_outline(kind, panel_frame.outlines.get(kind, ()))
+
+    def visible_panels(self) -> dict[str, TensorPanel]:
+        """The panels of the current trace, by role."""
+        return {spec.role: self.panels[spec.role] for spec in self.specs}

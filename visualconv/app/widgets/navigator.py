@@ -1,0 +1,146 @@
+"""The layer list and the pass selector."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import QSignalBlocker, Qt
+from PyQt6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QRadioButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...engine.layers import ConvLayer, DenseLayer, Layer, PoolLayer
+from ...engine.model import Model
+from ..session import Session
+
+
+def _pair(pair: tuple[int, int], dims: int) -> str:
+    return str(pair[1]) if dims == 1 or pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def layer_summary(layer: Layer, dims: int) -> tuple[str, str]:
+    """The layer's type with its kernel and its settings, as two short texts."""
+    if isinstance(layer, ConvLayer):
+        kh, kw = layer.kernel_size
+        size = str(kw) if dims == 1 else f"{kh}×{kw}"
+        c_out, c_in = layer.weight.shape[:2]
+        kind = f"conv {size}, {c_in}→{c_out} ch, {layer.activation}" + (
+            ", no bias" if layer.bias is None else ""
+        )
+        settings = [
+            f"stride {_pair(layer.stride, dims)}",
+            f"padding {_pair(layer.padding, dims)}",
+            f"dilation {_pair(layer.dilation, dims)}",
+        ]
+        return kind, " · ".join(settings)
+    if isinstance(layer, PoolLayer):
+        return (
+            f"{layer.mode} pool {_pair(layer.size, dims)}",
+            f"stride {_pair(layer.stride, dims)}"
+            + (" · overlapping" if layer.stride[1] < layer.size[1] else ""),
+        )
+    if isinstance(layer, DenseLayer):
+        out, n_in = layer.weight.shape
+        return f"dense {n_in}→{out}, {layer.activation}" + (", no bias" if layer.bias is None else ""), ""
+    return "flatten", "row-major"
+
+
+class Navigator(QWidget):
+    """The model's layers (type, shapes, settings) and the forward / backward choice."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(6)
+        self.model_label = QLabel("")
+        self.model_label.setWordWrap(True)
+        self.model_label.setObjectName("panelTitle")
+        self.description = QLabel("")
+        self.description.setWordWrap(True)
+        self.description.setObjectName("muted")
+        self.description.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.model_label)
+        layout.addWidget(self.description)
+
+        self.layers = QTreeWidget(self)
+        self.layers.setHeaderLabels(["#", "layer · settings · shape in → out"])
+        self.layers.setRootIsDecorated(False)
+        self.layers.setUniformRowHeights(False)
+        self.layers.setWordWrap(True)
+        self.layers.setAlternatingRowColors(True)
+        header = self.layers.header()
+        assert header is not None
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.layers, 1)
+
+        passes = QHBoxLayout()
+        passes.addWidget(QLabel("Pass:"))
+        self.forward_button = QRadioButton("Forward")
+        self.backward_button = QRadioButton("Backward")
+        self.pass_group = QButtonGroup(self)
+        for b in (self.forward_button, self.backward_button):
+            self.pass_group.addButton(b)
+            passes.addWidget(b)
+        passes.addStretch(1)
+        layout.addLayout(passes)
+        self.pass_note = QLabel("")
+        self.pass_note.setObjectName("muted")
+        self.pass_note.setWordWrap(True)
+        layout.addWidget(self.pass_note)
+
+        self.layers.currentItemChanged.connect(self._on_layers_current_changed)
+        self.forward_button.toggled.connect(self._on_forward_toggled)
+        session.sigModelChanged.connect(self._on_session_model_changed)
+        session.sigTraceChanged.connect(self._on_session_trace_changed)
+
+    def _on_session_model_changed(self, model: Model) -> None:
+        self.model_label.setText(model.name)
+        self.description.setText(model.description)
+        self.description.setVisible(bool(model.description))
+        shapes = model.shapes()
+        with QSignalBlocker(self.layers):
+            self.layers.clear()
+            for index, layer in enumerate(model.layers):
+                kind, settings = layer_summary(layer, model.dims)
+                lines = [kind, settings, f"{_shape(shapes[index])} → {_shape(shapes[index + 1])}"]
+                item = QTreeWidgetItem([str(index), "\n".join(line for line in lines if line)])
+                item.setToolTip(1, f"layers[{index}]: {kind}; {settings}".rstrip("; "))
+                item.setData(0, Qt.ItemDataRole.UserRole, index)
+                self.layers.addTopLevelItem(item)
+        self.backward_button.setEnabled(model.has_backward)
+        self.pass_note.setText(
+            ""
+            if model.has_backward
+            else "This model has no upstream or target: only the forward pass exists."
+        )
+        self.pass_note.setVisible(not model.has_backward)
+
+    def _on_session_trace_changed(self, trace: object) -> None:
+        with QSignalBlocker(self.layers):
+            item = self.layers.topLevelItem(self.session.layer_index)
+            if item is not None:
+                self.layers.setCurrentItem(item)
+        with QSignalBlocker(self.forward_button), QSignalBlocker(self.backward_button):
+            forward = self.session.pass_name == "forward"
+            self.forward_button.setChecked(forward)
+            self.backward_button.setChecked(not forward)
+
+    def _on_layers_current_changed(self, current: QTreeWidgetItem | None, previous: object) -> None:
+        if current is not None:
+            self.session.set_layer(int(current.data(0, Qt.ItemDataRole.UserRole)))
+
+    def _on_forward_toggled(self, checked: bool) -> None:
+        self.session.set_pass("forward" if checked else "backward")

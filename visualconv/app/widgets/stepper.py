@@ -1,0 +1,194 @@
+"""The stepper: first / previous / next / last, play and pause, speed, scrub slider."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import QSignalBlocker, Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+
+from ..session import Session
+
+# Overlays per second offered by the speed control.
+SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+DEFAULT_SPEED = 2.0
+
+
+class Stepper(QWidget):
+    """Controls of the session's step.
+
+    Signals
+    -------
+    sigPlayingChanged(bool)
+        Play started or stopped.
+    """
+
+    sigPlayingChanged = pyqtSignal(bool)
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setSpacing(6)
+
+        style = self.style()
+        assert style is not None
+        icons = QStyle.StandardPixmap
+
+        def button(text: str, tip: str, icon: QStyle.StandardPixmap) -> QToolButton:
+            b = QToolButton(self)
+            b.setText(text)
+            b.setIcon(style.standardIcon(icon))
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+            b.setToolTip(tip)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.setMinimumWidth(34)
+            layout.addWidget(b)
+            return b
+
+        self._play_icon = style.standardIcon(icons.SP_MediaPlay)
+        self._pause_icon = style.standardIcon(icons.SP_MediaPause)
+        self.first_button = button("First", "First step (Home)", icons.SP_MediaSkipBackward)
+        self.previous_button = button("Previous", "Previous overlay (Left)", icons.SP_MediaSeekBackward)
+        self.play_button = button("Play", "Play / pause (Space)", icons.SP_MediaPlay)
+        self.play_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.play_button.setMinimumWidth(84)
+        self.next_button = button("Next", "Next overlay (Right)", icons.SP_MediaSeekForward)
+        self.last_button = button("Last", "Last step (End)", icons.SP_MediaSkipForward)
+
+        self.speed = QComboBox(self)
+        self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.speed.setToolTip("Playback speed")
+        for s in SPEEDS:
+            self.speed.addItem(f"{s:g} / s", s)
+        self.speed.setCurrentIndex(SPEEDS.index(DEFAULT_SPEED))
+        layout.addWidget(self.speed)
+
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setToolTip("Scrub through the overlays")
+        self.slider.setMinimumWidth(200)
+        layout.addWidget(self.slider, 1)
+
+        self.counter = QLabel("overlay 0 of 0", self)
+        self.counter.setObjectName("stepCounter")
+        self.counter.setMinimumWidth(150)
+        self.counter.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        layout.addWidget(self.counter)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(self._interval())
+        # Scrubbing is coalesced: the slider may move faster than steps can be drawn.
+        self._scrub_timer = QTimer(self)
+        self._scrub_timer.setSingleShot(True)
+        self._scrub_timer.setInterval(0)
+
+        self.first_button.clicked.connect(self._on_first_clicked)
+        self.previous_button.clicked.connect(self._on_previous_clicked)
+        self.next_button.clicked.connect(self._on_next_clicked)
+        self.last_button.clicked.connect(self._on_last_clicked)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.speed.currentIndexChanged.connect(self._on_speed_changed)
+        self.slider.valueChanged.connect(self._on_slider_value_changed)
+        self.timer.timeout.connect(self._on_timer_timeout)
+        self._scrub_timer.timeout.connect(self._on_scrub_timer_timeout)
+        session.sigTraceChanged.connect(self._on_session_trace_changed)
+        session.sigStepChanged.connect(self._on_session_step_changed)
+        self._on_session_trace_changed(session.trace)
+
+    # ------------------------------------------------------------ play
+
+    @property
+    def playing(self) -> bool:
+        """Whether the stepper advances by itself."""
+        return self.timer.isActive()
+
+    def play(self) -> None:
+        """Advance one overlay per tick until the last step (from step 0 when at the end)."""
+        if self.playing or self.session.n == 0:
+            return
+        if self.session.step >= self.session.n:
+            self.session.first()
+        self.timer.start()
+        self.play_button.setText("Pause")
+        self.play_button.setIcon(self._pause_icon)
+        self.sigPlayingChanged.emit(True)
+
+    def pause(self) -> None:
+        """Stop advancing."""
+        if not self.playing:
+            return
+        self.timer.stop()
+        self.play_button.setText("Play")
+        self.play_button.setIcon(self._play_icon)
+        self.sigPlayingChanged.emit(False)
+
+    def toggle_play(self) -> None:
+        """Play when paused, pause when playing."""
+        if self.playing:
+            self.pause()
+        else:
+            self.play()
+
+    def set_speed(self, per_second: float) -> None:
+        """Overlays per second (the nearest offered speed)."""
+        index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - per_second))
+        self.speed.setCurrentIndex(index)
+
+    def _interval(self) -> int:
+        speed = float(self.speed.currentData() or DEFAULT_SPEED)
+        return max(1, round(1000 / speed))
+
+    # ------------------------------------------------------------ handlers
+
+    def _on_first_clicked(self) -> None:
+        self.session.first()
+
+    def _on_previous_clicked(self) -> None:
+        self.session.previous()
+
+    def _on_next_clicked(self) -> None:
+        self.session.next()
+
+    def _on_last_clicked(self) -> None:
+        self.session.last()
+
+    def _on_speed_changed(self, index: int) -> None:
+        self.timer.setInterval(self._interval())
+
+    def _on_timer_timeout(self) -> None:
+        if not self.session.next() or self.session.step >= self.session.n:
+            self.pause()
+
+    def _on_slider_value_changed(self, value: int) -> None:
+        self._scrub_timer.start()
+
+    def _on_scrub_timer_timeout(self) -> None:
+        self.session.set_step(self.slider.value())
+
+    def _on_session_trace_changed(self, trace: object) -> None:
+        self.pause()
+        n = self.session.n
+        with QSignalBlocker(self.slider):
+            self.slider.setRange(0, n)
+            self.slider.setPageStep(max(1, n // 10))
+        enabled = trace is not None
+        for w in (
+            self.first_button,
+            self.previous_button,
+            self.play_button,
+            self.next_button,
+            self.last_button,
+            self.slider,
+        ):
+            w.setEnabled(enabled)
+        self._on_session_step_changed(self.session.step)
+
+    def _on_session_step_changed(self, k: int) -> None:
+        n = self.session.n
+        self._scrub_timer.stop()
+        with QSignalBlocker(self.slider):
+            self.slider.setValue(k)
+        self.counter.setText(f"overlay {k} of {n}")
+        self.first_button.setEnabled(k > 0)
+        self.previous_button.setEnabled(k > 0)
+        self.next_button.setEnabled(k < n)
+        self.last_button.setEnabled(k < n)

@@ -1,0 +1,537 @@
+"""A heat map of one tensor: one tile per channel, numbers in small cells, outlines.
+
+Each tile is a pyqtgraph ``ImageItem`` (row-major) in one ``ViewBox``; numbers are drawn
+by a single painter item in device pixels, so they stay legible at any zoom. Items are
+created when the tile geometry changes (a new layer or model) and only updated when a
+step changes their values, so stepping costs a few small repaints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PyQt6.QtWidgets import (
+    QFrame,
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsRectItem,
+    QLabel,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import theme
+
+# Outline kinds, drawn in this order (later on top): (colour, width in px, inset in cells)
+OUTLINE_STYLES: dict[str, tuple[str, float, float]] = {
+    "changed": (theme.CHANGED_OUTLINE, 3.0, 0.0),
+    "window": (theme.WINDOW_OUTLINE, 2.5, 0.0),
+    "argmax": (theme.ARGMAX_OUTLINE, 3.0, 0.14),
+}
+
+Cell = tuple[int, int, int]  # (tile, row, col)
+
+
+@dataclass(frozen=True, slots=True)
+class TileGeometry:
+    """Where the tiles of a panel sit in its view (data coordinates, one unit per cell).
+
+    Attributes
+    ----------
+    count : int
+        Number of tiles T.
+    shape : (int, int)
+        Cells per tile (H, W).
+    grid : (int, int)
+        Tile rows and columns of the layout.
+    gap : float
+        Space between tiles, in cells.
+    label_space : float
+        Space above each tile for its caption, in cells (0 without captions).
+    """
+
+    count: int
+    shape: tuple[int, int]
+    grid: tuple[int, int]
+    gap: float
+    label_space: float
+
+    def origin(self, t: int) -> tuple[float, float]:
+        """Top-left corner (x, y) of tile t."""
+        row, col = divmod(t, self.grid[1])
+        h, w = self.shape
+        return col * (w + self.gap), row * (h + self.gap + self.label_space) + self.label_space
+
+    def rect(self, t: int) -> QRectF:
+        """The rectangle of tile t."""
+        x, y = self.origin(t)
+        return QRectF(x, y, self.shape[1], self.shape[0])
+
+    def bounds(self) -> QRectF:
+        """The rectangle around every tile and caption."""
+        h, w = self.shape
+        rows, cols = self.grid
+        return QRectF(
+            0, 0, cols * w + (cols - 1) * self.gap, rows * (h + self.label_space) + (rows - 1) * self.gap
+        )
+
+    def locate(self, x: float, y: float) -> Cell | None:
+        """The (tile, row, col) under data point (x, y), or None between tiles."""
+        h, w = self.shape
+        col_t = math.floor(x / (w + self.gap))
+        row_t = math.floor(y / (h + self.gap + self.label_space))
+        if not (0 <= col_t < self.grid[1] and 0 <= row_t < self.grid[0]):
+            return None
+        t = row_t * self.grid[1] + col_t
+        if t >= self.count:
+            return None
+        x0, y0 = self.origin(t)
+        c, r = math.floor(x - x0), math.floor(y - y0)
+        if 0 <= r < h and 0 <= c < w:
+            return t, r, c
+        return None
+
+
+def auto_grid(count: int, shape: tuple[int, int]) -> tuple[int, int]:
+    """Tile rows and columns that keep a panel roughly 4:3 (1-D strips stack vertically)."""
+    h, w = shape
+    if count <= 1:
+        return 1, 1
+    if h == 1:
+        return count, 1
+    best = (count, 1)
+    best_score = math.inf
+    for cols in range(1, count + 1):
+        rows = -(-count // cols)
+        aspect = (cols * w) / (rows * h)
+        score = abs(math.log(aspect / 1.4)) + 0.05 * (rows * cols - count)
+        if score < best_score:
+            best, best_score = (rows, cols), score
+    return best
+
+
+class CellNumbers(QGraphicsItem):
+    """Draws every tile's numbers in its cells, in device pixels (one item per panel).
+
+    Each tile has its numbers at the panel's precision and a shorter variant (one digit
+    less); the shorter one is drawn when the cells are too small for the first.
+    """
+
+    MIN_PIXELS = 8.0
+    MAX_PIXELS = 20.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._geometry: TileGeometry | None = None
+        self._texts: list[tuple[list[str], list[str]] | None] = []
+        self._fractions: list[np.ndarray | None] = []
+        self._muted: np.ndarray | None = None  # bool (H, W) mask of padding cells
+        self._bounds = QRectF()
+        self._font = QFont()
+        self.variant = 0  # 0: full precision, 1: short; the one drawn last
+
+    def set_geometry(self, geometry: TileGeometry, muted: np.ndarray | None) -> None:
+        """New tile layout; clears the numbers."""
+        self.prepareGeometryChange()
+        self._geometry = geometry
+        self._bounds = geometry.bounds()
+        self._texts = [None] * geometry.count
+        self._fractions = [None] * geometry.count
+        self._muted = muted
+        self.update()
+
+    def set_tile(
+        self, t: int, texts: tuple[list[str], list[str]] | None, fractions: np.ndarray | None
+    ) -> None:
+        """Numbers of tile t (row-major strings, full and short) and |v| / level for their colour."""
+        self._texts[t] = texts
+        self._fractions[t] = fractions
+        self.update()
+
+    def texts(self, t: int, variant: int | None = None) -> list[str] | None:
+        """The strings of tile t (row-major; default: the variant drawn last), None without numbers."""
+        entry = self._texts[t] if 0 <= t < len(self._texts) else None
+        return None if entry is None else entry[self.variant if variant is None else variant]
+
+    def boundingRect(self) -> QRectF:  # noqa: D102 - Qt API
+        return self._bounds
+
+    def _font_size(self, cell_w: float, cell_h: float, variant: int) -> float:
+        longest = max(
+            (max((len(s) for s in entry[variant]), default=1) for entry in self._texts if entry), default=0
+        )
+        if not longest:
+            return 0.0
+        return min(0.42 * cell_h, 0.9 * cell_w / (0.58 * max(longest, 2)), self.MAX_PIXELS)
+
+    def paint(self, painter: QPainter | None, option: object, widget: QWidget | None = None) -> None:  # noqa: D102
+        geometry = self._geometry
+        if painter is None or geometry is None:
+            return
+        transform = painter.worldTransform()
+        cell_w = math.hypot(transform.m11(), transform.m12())
+        cell_h = math.hypot(transform.m21(), transform.m22())
+        variant = 0
+        size = self._font_size(cell_w, cell_h, 0)
+        if size < self.MIN_PIXELS:
+            variant = 1
+            size = self._font_size(cell_w, cell_h, 1)
+        if size < self.MIN_PIXELS:
+            return
+        self.variant = variant
+        w = geometry.shape[1]
+        self._font.setPixelSize(max(1, int(size)))
+        painter.save()
+        painter.resetTransform()
+        painter.setFont(self._font)
+        dark, light, muted = QColor(theme.TEXT), QColor("#ffffff"), QColor(theme.PADDING_TEXT)
+        align = Qt.AlignmentFlag.AlignCenter
+        for t, entry in enumerate(self._texts):
+            if not entry:
+                continue
+            texts = entry[variant]
+            fractions = self._fractions[t]
+            x0, y0 = geometry.origin(t)
+            for index, text in enumerate(texts):
+                if not text:
+                    continue
+                r, c = divmod(index, w)
+                rect = transform.mapRect(QRectF(x0 + c, y0 + r, 1.0, 1.0))
+                if self._muted is not None and self._muted[r, c]:
+                    painter.setPen(muted)
+                elif fractions is not None and fractions[r, c] > 0.62:
+                    painter.setPen(light)
+                else:
+                    painter.setPen(dark)
+                painter.drawText(rect, align, text)
+        painter.restore()
+
+
+class _View(pg.GraphicsLayoutWidget):
+    """The pyqtgraph canvas of a panel: one ViewBox above a horizontal colour bar."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setBackground(theme.PANEL_BACKGROUND)
+        self.ci.setContentsMargins(4, 4, 4, 2)
+        self.ci.setSpacing(2)
+        self.viewbox = self.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.viewbox.setDefaultPadding(0.0)
+        self.viewbox.setMouseEnabled(x=False, y=False)
+        self.colorbar = pg.ColorBarItem(
+            values=(-1.0, 1.0),
+            colorMap=theme.diverging_colormap(),
+            interactive=False,
+            orientation="horizontal",
+            width=10,
+        )
+        self.colorbar.axis.setStyle(tickFont=QFont(self.font().family(), 8))
+        self.colorbar.axis.setTextPen(pg.mkPen(theme.MUTED))
+        self.colorbar.axis.setPen(pg.mkPen(theme.GRID))
+        self.addItem(self.colorbar, row=1, col=0)
+        self.ci.layout.setRowStretchFactor(0, 1)
+
+
+class TensorPanel(QFrame):
+    """One tensor as heat-map tiles with a title, a colour bar, numbers and outlines.
+
+    Signals
+    -------
+    sigCellHovered(object)
+        (tile, row, col) under the mouse, or None when it leaves the cells.
+    """
+
+    sigCellHovered = pyqtSignal(object)
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.setObjectName(f"panel-{name}")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(1)
+        self.title = QLabel(name)
+        self.title.setObjectName("panelTitle")
+        self.subtitle = QLabel("")
+        self.subtitle.setObjectName("muted")
+        self.view = _View(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.subtitle)
+        layout.addWidget(self.view, 1)
+        self.viewbox: pg.ViewBox = self.view.viewbox
+        self.colorbar: pg.ColorBarItem = self.view.colorbar
+
+        self.geometry: TileGeometry | None = None
+        self.values: np.ndarray | None = None  # (T, H, W) as last shown
+        self.level = 1.0
+        self.show_numbers = True
+        self._padding = (0, 0)
+        self._images: list[pg.ImageItem] = []
+        self._captions: list[pg.TextItem] = []
+        self._numbered = False
+        self._tile_values: list[np.ndarray | None] = []
+        self._source: object = None
+        self._numbers = CellNumbers()
+        self._numbers.setZValue(10)
+        self._grid_item = QGraphicsPathItem()
+        self._grid_item.setZValue(5)
+        self._padding_item = QGraphicsPathItem()
+        self._padding_item.setZValue(4)
+        self._frame_item = QGraphicsRectItem()  # invisible: what auto-range fits
+        self._frame_item.setPen(QPen(Qt.PenStyle.NoPen))
+        self._outlines: dict[str, QGraphicsPathItem] = {}
+        self._outline_cells: dict[str, tuple[Cell, ...]] = {}
+        for z, (kind, (colour, width, _inset)) in enumerate(OUTLINE_STYLES.items()):
+            item = QGraphicsPathItem()
+            pen = QPen(QColor(colour), width)
+            pen.setCosmetic(True)
+            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            item.setPen(pen)
+            item.setZValue(20 + z)
+            self._outlines[kind] = item
+        self._index_text: Callable[[int, int, int], str] = lambda t, r, c: f"[{t}, {r}, {c}]"
+        for item in (self._numbers, self._grid_item, self._padding_item, *self._outlines.values()):
+            self.viewbox.addItem(item, ignoreBounds=True)
+        self.viewbox.addItem(self._frame_item)
+        self.view.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+
+    # ------------------------------------------------------------ configuration
+
+    def configure(
+        self,
+        title: str,
+        count: int,
+        shape: tuple[int, int],
+        *,
+        grid: tuple[int, int] | None = None,
+        captions: Sequence[str] = (),
+        padding: tuple[int, int] = (0, 0),
+        subtitle: str = "",
+        index_text: Callable[[int, int, int], str] | None = None,
+    ) -> None:
+        """Lay out ``count`` tiles of ``shape`` cells; keeps the items when nothing changed."""
+        self.title.setText(title)
+        self.subtitle.setText(subtitle)
+        self.subtitle.setVisible(bool(subtitle))
+        if index_text is not None:
+            self._index_text = index_text
+        h, w = shape
+        grid = grid or auto_grid(count, shape)
+        big = max(h, w)
+        gap = max(0.35, 0.08 * big)
+        label_space = (0.55 if big <= 4 else max(0.5, 0.1 * big)) if captions else 0.0
+        geometry = TileGeometry(count, (h, w), grid, gap, label_space)
+        same = geometry == self.geometry and padding == self._padding
+        self.geometry = geometry
+        self._padding = padding
+        if not same:
+            self._rebuild(geometry, captions)
+        else:
+            for item, text in zip(self._captions, captions, strict=False):
+                item.setText(text)
+        for kind in self._outlines:
+            self.set_outline(kind, ())
+
+    def _rebuild(self, geometry: TileGeometry, captions: Sequence[str]) -> None:
+        vb = self.viewbox
+        while len(self._images) > geometry.count:
+            vb.removeItem(self._images.pop())
+        while len(self._images) < geometry.count:
+            image = pg.ImageItem(axisOrder="row-major")
+            image.setLookupTable(theme.diverging_lut())
+            vb.addItem(image, ignoreBounds=True)
+            self._images.append(image)
+        for t, image in enumerate(self._images):
+            image.clear()
+            image.setPos(*geometry.origin(t))  # one data unit per cell
+        for caption in self._captions:
+            vb.removeItem(caption)
+        self._captions = []
+        for t, text in enumerate(captions[: geometry.count]):
+            caption = pg.TextItem(text, color=theme.MUTED, anchor=(0, 1))
+            caption.setFont(QFont(self.font().family(), 8))
+            x, y = geometry.origin(t)
+            caption.setPos(x, y)
+            vb.addItem(caption, ignoreBounds=True)
+            self._captions.append(caption)
+        h, w = geometry.shape
+        self._numbered = h <= theme.MAX_NUMBERED_CELLS and w <= theme.MAX_NUMBERED_CELLS
+        ph, pw = self._padding
+        muted = None
+        if ph or pw:
+            muted = np.ones((h, w), dtype=bool)
+            muted[ph : h - ph, pw : w - pw] = False
+        self._numbers.set_geometry(geometry, muted)
+        self._tile_values = [None] * geometry.count
+        self.values = None
+        self._source = None
+        # Cell grid (small tiles), tile borders, padding shading.
+        grid_path = QPainterPath()
+        pad_path = QPainterPath()
+        for t in range(geometry.count):
+            rect = geometry.rect(t)
+            grid_path.addRect(rect)
+            x0, y0 = rect.x(), rect.y()
+            if self._numbered:
+                for r in range(1, h):
+                    grid_path.moveTo(x0, y0 + r)
+                    grid_path.lineTo(x0 + w, y0 + r)
+                for c in range(1, w):
+                    grid_path.moveTo(x0 + c, y0)
+                    grid_path.lineTo(x0 + c, y0 + h)
+            if muted is not None:
+                outer = QPainterPath()
+                outer.addRect(rect)
+                inner = QPainterPath()
+                inner.addRect(QRectF(x0 + pw, y0 + ph, w - 2 * pw, h - 2 * ph))
+                pad_path.addPath(outer.subtracted(inner))
+        grid_pen = QPen(QColor(theme.GRID), 1.0)
+        grid_pen.setCosmetic(True)
+        self._grid_item.setPen(grid_pen)
+        self._grid_item.setPath(grid_path)
+        pad_colour = QColor(theme.PADDING_FILL)
+        pad_colour.setAlpha(150)
+        self._padding_item.setBrush(QBrush(pad_colour, Qt.BrushStyle.SolidPattern))
+        self._padding_item.setPen(QPen(Qt.PenStyle.NoPen))
+        self._padding_item.setPath(pad_path)
+        self.reset_view()
+
+    def reset_view(self) -> None:
+        """Fit every tile, with room for the outlines around edge cells (kept on resize)."""
+        if self.geometry is None:
+            return
+        bounds = self.geometry.bounds()
+        margin = max(0.1, 0.015 * max(bounds.width(), bounds.height()))
+        self._frame_item.setRect(bounds.adjusted(-margin, -margin, margin, margin))
+        self.viewbox.enableAutoRange(enable=True)
+        self.viewbox.autoRange(padding=0)
+
+    # ------------------------------------------------------------ values
+
+    def set_values(self, values: np.ndarray, level: float, source: object = None) -> None:
+        """Show ``values`` of shape (T, H, W) with the colour range [-level, level].
+
+        Only tiles whose values or level changed are redrawn; NaN cells stay blank.
+        ``source`` is the array ``values`` was made from: the same (read-only) source
+        object as last time means nothing changed.
+        """
+        geometry = self.geometry
+        if geometry is None:
+            return
+        level = theme.symmetric_level(level)
+        level_changed = level != self.level
+        if not level_changed and (values is self.values or (source is not None and source is self._source)):
+            return
+        self._source = source
+        self.level = level
+        decimals = theme.decimals_for(level)
+        previous = self._tile_values
+        for t in range(geometry.count):
+            tile = values[t]
+            old = previous[t]
+            if not level_changed and old is not None and np.array_equal(old, tile, equal_nan=True):
+                continue
+            self._images[t].setImage(tile, levels=(-level, level), autoLevels=False)
+            previous[t] = tile
+            if self._numbered and self.show_numbers:
+                flat = tile.ravel()
+                numbers = flat.tolist()
+                full = ["" if math.isnan(v) else theme.cell_text(v, decimals) for v in numbers]
+                short = ["" if math.isnan(v) else theme.cell_text(v, max(decimals - 1, 0)) for v in numbers]
+                with np.errstate(invalid="ignore"):
+                    fractions = np.abs(tile) / level
+                self._numbers.set_tile(t, (full, short), fractions)
+            else:
+                self._numbers.set_tile(t, None, None)
+        self.values = values
+        if level_changed:
+            self.colorbar.setLevels(values=(-level, level))
+
+    def set_show_numbers(self, show: bool) -> None:
+        """Show or hide the numbers in cells (only small tiles have them)."""
+        if show != self.show_numbers:
+            self.show_numbers = show
+            values, self.values = self.values, None
+            self._source = None
+            self._tile_values = [None] * len(self._tile_values)
+            if values is not None:
+                self.set_values(values, self.level)
+
+    # ------------------------------------------------------------ outlines
+
+    def set_outline(self, kind: str, cells: Iterable[Cell]) -> None:
+        """Outline the given cells (their union per tile) in the style of ``kind``."""
+        cells = tuple(cells)
+        if self._outline_cells.get(kind) == cells:
+            return
+        self._outline_cells[kind] = cells
+        item = self._outlines[kind]
+        geometry = self.geometry
+        path = QPainterPath()
+        if geometry is not None and cells:
+            inset = OUTLINE_STYLES[kind][2]
+            per_tile = QPainterPath()
+            for t, r, c in cells:
+                if 0 <= t < geometry.count:
+                    x0, y0 = geometry.origin(t)
+                    per_tile.addRect(QRectF(x0 + c + inset, y0 + r + inset, 1 - 2 * inset, 1 - 2 * inset))
+            path = per_tile.simplified() if inset == 0 else per_tile
+        item.setPath(path)
+
+    def outline(self, kind: str) -> tuple[Cell, ...]:
+        """The cells outlined in the style of ``kind``."""
+        return self._outline_cells.get(kind, ())
+
+    # ------------------------------------------------------------ reading back (tests, tooltips)
+
+    def value(self, t: int, r: int, c: int) -> float:
+        """The value shown in a cell (NaN for a blank one)."""
+        assert self.values is not None
+        return float(self.values[t, r, c])
+
+    def cell_text(self, t: int, r: int, c: int, variant: int | None = 0) -> str | None:
+        """The number of a cell at the panel's precision (``variant=None``: as drawn last).
+
+        None when the tile shows no numbers.
+        """
+        texts = self._numbers.texts(t, variant)
+        if texts is None or self.geometry is None:
+            return None
+        return texts[r * self.geometry.shape[1] + c]
+
+    def tile_texts(self, t: int, variant: int | None = 0) -> list[str] | None:
+        """Every number of tile t, row-major (``variant=None``: as drawn last)."""
+        return self._numbers.texts(t, variant)
+
+    def describe(self, cell: Cell) -> str:
+        """Tooltip text of a cell: its index and exact value."""
+        t, r, c = cell
+        if self.values is None:
+            return ""
+        value = float(self.values[t, r, c])
+        shown = "not computed yet" if math.isnan(value) else theme.exact_text(value)
+        ph, pw = self._padding
+        h, w = self.geometry.shape if self.geometry else (0, 0)
+        pad = " (padding)" if (ph or pw) and not (ph <= r < h - ph and pw <= c < w - pw) else ""
+        return f"{self.title.text().split(' ')[0]}{self._index_text(t, r, c)} = {shown}{pad}"
+
+    def _on_scene_mouse_moved(self, pos: QPointF) -> None:
+        geometry = self.geometry
+        if geometry is None or self.values is None:
+            return
+        point = self.viewbox.mapSceneToView(pos)
+        cell = geometry.locate(point.x(), point.y())
+        self.sigCellHovered.emit(cell)
+        if cell is None:
+            QToolTip.hideText()
+            return
+        global_pos = self.view.mapToGlobal(self.view.mapFromScene(pos))
+        QToolTip.showText(global_pos, self.describe(cell), self.view)
