@@ -1,24 +1,122 @@
-"""``visualconv export``: headless snapshot, animation and lecture-pack export."""
+"""``visualconv export``: headless snapshot, animation and lecture-pack export.
+
+::
+
+    visualconv export FILE --layer L --pass P [--step K] --out PATH [--scale S]
+    visualconv export FILE --layer L --pass P --animation OUT.gif [--frames DIR] [--frame-ms MS]
+    visualconv export FILE --pack DIR
+
+The format of ``--out`` follows its extension (.png .svg .pdf .json .npz .csv .zip .tex;
+see :mod:`visualconv.export`). The step defaults to the last. Works with no display (Qt
+runs offscreen); every error exits 2 with one line.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
+
+# Harmless messages of the offscreen platform that would only confuse a terminal user.
+_QUIET = ("propagateSizeHints", "XDG_RUNTIME_DIR")
 
 
 def add_parser(sub: Any) -> None:
     """Register the ``export`` sub-command."""
-    p = sub.add_parser("export", help="export a snapshot, an animation or a lecture pack")
+    p = sub.add_parser(
+        "export",
+        help="export a snapshot, an animation or a lecture pack",
+        description="Export a layer's pass at a step as an image, data or LaTeX; all steps as a GIF; "
+        "or every layer and pass as a lecture pack. Needs no display.",
+    )
     p.add_argument("file")
-    p.add_argument("--layer", type=int, default=0)
+    p.add_argument("--layer", type=int, default=0, help="layer index, from 0 (default 0; -1 is the last)")
     p.add_argument("--pass", dest="pass_name", choices=("forward", "backward"), default="backward")
-    p.add_argument("--step", type=int, default=None)
-    p.add_argument("--out", metavar="PATH")
-    p.add_argument("--animation", metavar="OUT.gif")
-    p.add_argument("--pack", metavar="DIR")
+    p.add_argument("--step", type=int, default=None, help="step 0..n for --out (default: the last)")
+    p.add_argument(
+        "--out",
+        metavar="PATH",
+        help="snapshot file; format by extension: .png .svg .pdf .json .npz .tex "
+        "(+ PATH-fragment.tex), .csv (a folder PATH-without-.csv, one CSV per matrix), .zip (the CSVs)",
+    )
+    p.add_argument("--animation", metavar="OUT.gif", help="all steps of the pass as an animated GIF")
+    p.add_argument("--frames", metavar="DIR", help="all steps of the pass as numbered PNG frames")
+    p.add_argument("--pack", metavar="DIR", help="lecture pack: every layer and pass, LaTeX and index.md")
+    p.add_argument("--scale", type=float, default=1.0, help="pixel scale of PNG/GIF output (2 for slides)")
+    p.add_argument(
+        "--frame-ms", type=int, default=900, help="display time of a GIF frame in ms (default 900)"
+    )
     p.set_defaults(func=run)
 
 
+def _headless() -> None:
+    """Qt offscreen and quiet, before any QGuiApplication exists."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if "XDG_RUNTIME_DIR" not in os.environ:
+        runtime = tempfile.mkdtemp(prefix="visualconv-xdg-")
+        os.chmod(runtime, 0o700)
+        os.environ["XDG_RUNTIME_DIR"] = runtime
+    from PyQt6.QtCore import QtMsgType, qInstallMessageHandler
+
+    def handler(kind: QtMsgType, context: object, message: str | None) -> None:
+        text = message or ""
+        if any(q in text for q in _QUIET):
+            return
+        if kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg, QtMsgType.QtWarningMsg):
+            print(f"qt: {text}", file=__import__("sys").stderr)
+
+    qInstallMessageHandler(handler)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Export; implemented with the snapshot renderer."""
-    raise NotImplementedError("export is not built yet")
+    """Run ``visualconv export``; returns the exit status (errors raise ModelError or UsageError)."""
+    from ..cli import EXIT_OK, UsageError
+    from ..engine.errors import ModelError
+    from ..modelfile import load_model
+
+    if not (args.out or args.animation or args.frames or args.pack):
+        raise UsageError(
+            "visualconv export: nothing to do: give --out PATH, --animation OUT.gif, --frames DIR or --pack DIR"
+        )
+    if not args.scale > 0 or args.scale > 16:
+        raise UsageError(f"visualconv export: --scale {args.scale}: expected a number in (0, 16]")
+    if args.frame_ms < 20:
+        raise UsageError(f"visualconv export: --frame-ms {args.frame_ms}: expected at least 20")
+    if args.animation and Path(args.animation).suffix.lower() != ".gif":
+        raise UsageError(f"visualconv export: --animation {args.animation}: expected a .gif file")
+    model = load_model(args.file)
+    _headless()
+    from . import api
+
+    written: list[Path] = []
+    try:
+        if args.out:
+            written += api.export_snapshot(model, args.layer, args.pass_name, args.step, args.out, args.scale)
+        if args.animation or args.frames:
+            written += api.export_animation(
+                model,
+                args.layer,
+                args.pass_name,
+                args.animation,
+                frames_dir=args.frames,
+                scale=args.scale,
+                frame_ms=args.frame_ms,
+            )
+        if args.pack:
+            written += api.export_pack(model, args.pack, scale=args.scale)[:1]
+    except ModelError as exc:
+        raise exc.in_file(args.file) from None
+    except OSError as exc:
+        where = exc.filename or args.out or args.animation or args.pack
+        raise UsageError(f"{args.file}: cannot write {where}: {exc.strerror or exc}") from None
+    frames = [p for p in written if p.name.startswith("frame-")]
+    for path in written:
+        if path not in frames:
+            print(path)
+    if frames:
+        print(f"{len(frames)} frames in {frames[0].parent}")
+    if args.pack:
+        print(f"lecture pack in {args.pack}")
+    return EXIT_OK
