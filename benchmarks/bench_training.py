@@ -1,0 +1,183 @@
+"""Training speed: SGD iterations per second for each built-in dataset kind.
+
+Runs the training section of one sample model per dataset kind with the visualconv
+engine (NumPy, float64) and, when PyTorch is installed, the same model, dataset,
+batch order and optimiser with torch.optim.SGD (float64, CPU). Prints medians.
+
+    python benchmarks/bench_training.py [--repeats 5] [--iterations 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from visualconv.engine import datasets
+from visualconv.engine.layers import ConvLayer, DenseLayer, FlattenLayer, PoolLayer
+from visualconv.engine.model import Model, TrainingSpec
+from visualconv.engine.train import iterate
+from visualconv.modelfile import load_model
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_models"
+CASES = [
+    ("inline", "20-learning-a-kernel.json"),
+    ("teacher", "21-teacher-sobel.json"),
+    ("shapes", "22-shapes-classifier.json"),
+    ("digits", "24-digits-classifier.json"),
+]
+
+
+def _spec_for(model: Model, iterations: int, n: int) -> TrainingSpec:
+    assert model.training is not None
+    spec = model.training
+    per_epoch = math.ceil(n / (spec.batch_size or n))
+    return dataclasses.replace(spec, epochs=max(1, math.ceil(iterations / per_epoch)))
+
+
+def run_ours(model: Model, spec: TrainingSpec, data: tuple[Any, Any]) -> int:
+    count = 0
+    for _ in iterate(model, training=spec, data=data):
+        count += 1
+    return count
+
+
+def run_torch(model: Model, spec: TrainingSpec, data: tuple[Any, Any]) -> int:
+    import torch
+    import torch.nn.functional as F
+
+    acts = {
+        "identity": lambda t: t,
+        "relu": F.relu,
+        "leaky_relu": lambda t: F.leaky_relu(t, 0.01),
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+    }
+    params = [
+        {
+            k: torch.tensor(np.array(v), dtype=torch.float64, requires_grad=True)
+            for k, v in layer.parameters().items()
+        }
+        for layer in model.layers
+    ]
+
+    def net(h: Any) -> Any:
+        for layer, p in zip(model.layers, params, strict=True):
+            if isinstance(layer, ConvLayer):
+                if layer.dims == 1:
+                    z = F.conv1d(
+                        h, p["weight"], p.get("bias"), layer.stride[1], layer.padding[1], layer.dilation[1]
+                    )
+                else:
+                    z = F.conv2d(h, p["weight"], p.get("bias"), layer.stride, layer.padding, layer.dilation)
+                h = acts[layer.activation](z)
+            elif isinstance(layer, PoolLayer):
+                if layer.dims == 1:
+                    pool = F.max_pool1d if layer.mode == "max" else F.avg_pool1d
+                    h = pool(h, layer.size[1], layer.stride[1])
+                else:
+                    pool = F.max_pool2d if layer.mode == "max" else F.avg_pool2d
+                    h = pool(h, layer.size, layer.stride)
+            elif isinstance(layer, FlattenLayer):
+                h = h.reshape(h.shape[0], -1)
+            else:
+                assert isinstance(layer, DenseLayer)
+                h = acts[layer.activation](F.linear(h, p["weight"], p.get("bias")))
+        return h
+
+    assert model.loss is not None
+    loss_type, reduction = model.loss.type, model.loss.reduction
+    x_all = torch.tensor(data[0], dtype=torch.float64)
+    t_all = torch.tensor(data[1], dtype=torch.int64 if loss_type == "cross_entropy" else torch.float64)
+    optimizer = torch.optim.SGD(
+        [t for p in params for t in p.values()], lr=spec.learning_rate, momentum=spec.momentum
+    )
+    n = len(x_all)
+    size = n if spec.batch_size is None else min(spec.batch_size, n)
+    rng = np.random.default_rng(spec.seed)
+    count = 0
+    for _ in range(spec.epochs):
+        order = torch.as_tensor(rng.permutation(n) if spec.shuffle else np.arange(n))
+        for start in range(0, n, size):
+            idx = order[start : start + size]
+            y = net(x_all[idx])
+            if loss_type == "cross_entropy":
+                loss = F.cross_entropy(y.reshape(len(idx), -1), t_all[idx])
+            else:
+                sq = ((y - t_all[idx]) ** 2).reshape(len(idx), -1)
+                loss = {"half_sum": 0.5 * sq.sum(1), "sum": sq.sum(1), "mean": sq.mean(1)}[reduction].mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            count += 1
+    return count
+
+
+def median_rate(fn: Any, model: Model, spec: TrainingSpec, data: tuple[Any, Any], repeats: int) -> float:
+    fn(model, dataclasses.replace(spec, epochs=1), data)  # warm up
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        count = fn(model, spec, data)
+        rates.append(count / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--iterations", type=int, default=60, help="SGD iterations per timed run (about)")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (default 1, like the NumPy engine)",
+    )
+    args = parser.parse_args()
+    have_torch = importlib.util.find_spec("torch") is not None
+    if have_torch:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
+        torch_note = f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)"
+    else:
+        torch_note = "PyTorch not installed: its column is empty"
+    print(f"SGD iterations per second, median of {args.repeats} runs of about {args.iterations} iterations")
+    print(f"numpy {np.__version__}; {torch_note}\n")
+    header = (
+        f"{'dataset':<9} {'sample':<28} {'examples':>8} {'batch':>6} "
+        f"{'visualconv it/s':>16} {'torch it/s':>11} {'ratio':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for kind, name in CASES:
+        model = load_model(SAMPLES / name)
+        assert model.training is not None
+        reason = datasets.available(kind)
+        if reason is not None:
+            print(f"{kind:<9} {name:<28} skipped: {reason}")
+            continue
+        data = datasets.materialise(model.training.dataset, model)
+        spec = _spec_for(model, args.iterations, len(data[0]))
+        ours = median_rate(run_ours, model, spec, data, args.repeats)
+        batch = "full" if spec.batch_size is None else str(spec.batch_size)
+        theirs_text, ratio_text = "", ""
+        if have_torch:
+            theirs = median_rate(run_torch, model, spec, data, args.repeats)
+            theirs_text, ratio_text = f"{theirs:11.0f}", f"{ours / theirs:6.2f}"
+        row = f"{kind:<9} {name:<28} {len(data[0]):>8} {batch:>6} "
+        print(row + f"{ours:16.0f} {theirs_text:>11} {ratio_text:>6}")
+    print("\nratio = visualconv / torch (above 1: visualconv is faster)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
