@@ -27,8 +27,8 @@ GRID = "#d0d4da"
 WINDOW_OUTLINE = "#111827"  # the current overlay's window / element
 CHANGED_OUTLINE = "#f59e0b"  # cells the current step changed (amber)
 ARGMAX_OUTLINE = "#059669"  # the chosen maximum of a pooling window (green)
-PADDING_FILL = "#e5e7eb"
-PADDING_TEXT = "#9ca3af"
+PADDING_FILL = "#d1d5db"
+PADDING_TEXT = "#4b5563"
 
 # Numbers are drawn in cells only up to this size per tile.
 MAX_NUMBERED_CELLS = 12
@@ -58,10 +58,10 @@ def symmetric_level(max_abs: float) -> float:
 
 
 def decimals_for(level: float) -> int:
-    """Decimals that give the largest value of a panel three significant digits (0..6)."""
+    """Decimals that give the largest value of a panel four significant digits (0..7)."""
     if not math.isfinite(level) or level <= 0:
-        return 2
-    return min(max(2 - math.floor(math.log10(level)), 0), 6)
+        return 3
+    return min(max(3 - math.floor(math.log10(level)), 0), 7)
 
 
 def cell_text(value: float, decimals: int = 3) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ...engine.trace import LayerTrace
@@ -72,7 +74,11 @@ class LayerView(QWidget):
             self._message.show()
             return
         self._message.hide()
-        self.specs = panel_specs(trace)
+        specs = panel_specs(trace)
+        if all(spec.tiles.tile_shape[0] == 1 and spec.tiles.count <= 4 for spec in specs):
+            # 1-D strips: operands on the left, their gradients beside them on the right.
+            specs = [dataclasses.replace(spec, row=spec.col, col=spec.row) for spec in specs]
+        self.specs = specs
         rows = 1 + max(spec.row for spec in self.specs)
         cols = 1 + max(spec.col for spec in self.specs)
         for r in range(3):
@@ -96,10 +102,8 @@ class LayerView(QWidget):
         for c in range(4):
             self._grid.setColumnStretch(c, 0)
         for c in range(cols):
-            widths = [max(s.tiles.tile_shape[1], 3) for s in self.specs if s.col == c]
             small = all(s.tiles.kind == "vector" and s.tiles.shape[0] <= 4 for s in self.specs if s.col == c)
-            self._grid.setColumnStretch(c, 1 if small else 3)
-            del widths
+            self._grid.setColumnStretch(c, 2 if small else 3)
 
     def _on_session_step_changed(self, k: int) -> None:
         self.refresh()

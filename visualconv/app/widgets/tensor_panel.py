@@ -120,22 +120,24 @@ def auto_grid(count: int, shape: tuple[int, int]) -> tuple[int, int]:
 class CellNumbers(QGraphicsItem):
     """Draws every tile's numbers in its cells, in device pixels (one item per panel).
 
-    Each tile has its numbers at the panel's precision and a shorter variant (one digit
-    less); the shorter one is drawn when the cells are too small for the first.
+    Each tile has its numbers at the panel's precision (four significant digits for its
+    largest value) and shorter variants (one and two digits less); the first that fits
+    the cells is drawn.
     """
 
+    VARIANTS = 3
     MIN_PIXELS = 8.0
     MAX_PIXELS = 20.0
 
     def __init__(self) -> None:
         super().__init__()
         self._geometry: TileGeometry | None = None
-        self._texts: list[tuple[list[str], list[str]] | None] = []
+        self._texts: list[tuple[list[str], ...] | None] = []
         self._fractions: list[np.ndarray | None] = []
         self._muted: np.ndarray | None = None  # bool (H, W) mask of padding cells
         self._bounds = QRectF()
         self._font = QFont()
-        self.variant = 0  # 0: full precision, 1: short; the one drawn last
+        self.variant = 0  # 0: full precision, 1 and 2: shorter; the one drawn last
 
     def set_geometry(self, geometry: TileGeometry, muted: np.ndarray | None) -> None:
         """New tile layout; clears the numbers."""
@@ -147,10 +149,8 @@ class CellNumbers(QGraphicsItem):
         self._muted = muted
         self.update()
 
-    def set_tile(
-        self, t: int, texts: tuple[list[str], list[str]] | None, fractions: np.ndarray | None
-    ) -> None:
-        """Numbers of tile t (row-major strings, full and short) and |v| / level for their colour."""
+    def set_tile(self, t: int, texts: tuple[list[str], ...] | None, fractions: np.ndarray | None) -> None:
+        """Numbers of tile t (row-major strings, one list per variant) and |v| / level for their colour."""
         self._texts[t] = texts
         self._fractions[t] = fractions
         self.update()
@@ -178,12 +178,11 @@ class CellNumbers(QGraphicsItem):
         transform = painter.worldTransform()
         cell_w = math.hypot(transform.m11(), transform.m12())
         cell_h = math.hypot(transform.m21(), transform.m22())
-        variant = 0
-        size = self._font_size(cell_w, cell_h, 0)
-        if size < self.MIN_PIXELS:
-            variant = 1
-            size = self._font_size(cell_w, cell_h, 1)
-        if size < self.MIN_PIXELS:
+        for variant in range(self.VARIANTS):
+            size = self._font_size(cell_w, cell_h, variant)
+            if size >= self.MIN_PIXELS:
+                break
+        else:
             return
         self.variant = variant
         w = geometry.shape[1]
@@ -205,7 +204,7 @@ class CellNumbers(QGraphicsItem):
                 r, c = divmod(index, w)
                 rect = transform.mapRect(QRectF(x0 + c, y0 + r, 1.0, 1.0))
                 if self._muted is not None and self._muted[r, c]:
-                    painter.setPen(muted)
+                    painter.setPen(muted)  # padding: lightened by its shading, so dark text
                 elif fractions is not None and fractions[r, c] > 0.62:
                     painter.setPen(light)
                 else:
@@ -398,7 +397,7 @@ class TensorPanel(QFrame):
         self._grid_item.setPen(grid_pen)
         self._grid_item.setPath(grid_path)
         pad_colour = QColor(theme.PADDING_FILL)
-        pad_colour.setAlpha(150)
+        pad_colour.setAlpha(175)
         self._padding_item.setBrush(QBrush(pad_colour, Qt.BrushStyle.SolidPattern))
         self._padding_item.setPen(QPen(Qt.PenStyle.NoPen))
         self._padding_item.setPath(pad_path)
@@ -444,11 +443,13 @@ class TensorPanel(QFrame):
             if self._numbered and self.show_numbers:
                 flat = tile.ravel()
                 numbers = flat.tolist()
-                full = ["" if math.isnan(v) else theme.cell_text(v, decimals) for v in numbers]
-                short = ["" if math.isnan(v) else theme.cell_text(v, max(decimals - 1, 0)) for v in numbers]
+                variants = tuple(
+                    ["" if math.isnan(v) else theme.cell_text(v, max(decimals - less, 0)) for v in numbers]
+                    for less in range(CellNumbers.VARIANTS)
+                )
                 with np.errstate(invalid="ignore"):
                     fractions = np.abs(tile) / level
-                self._numbers.set_tile(t, (full, short), fractions)
+                self._numbers.set_tile(t, variants, fractions)
             else:
                 self._numbers.set_tile(t, None, None)
         self.values = values
