@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .windows import FloatArray, IntPair, as_pair, col2im, im2col, output_shape, pad, shape4
+from .windows import FloatArray, IntPair, as_pair, col2im, crop, im2col, output_shape, pad, shape4
 
 Size = int | Sequence[int]
 
@@ -45,6 +45,33 @@ def _geometry(
     return kernel, s, p, d
 
 
+# Largest column-matrix block (float64 elements) built at once: large enough for efficient
+# matrix products, small enough to stay in cache and to bound memory on large inputs.
+BLOCK_ELEMENTS = 1 << 17
+
+
+def _blocks(n_batch: int, out_h: int, row_elements: int) -> list[tuple[int, int, int, int]]:
+    """Split (batch, output rows) into blocks whose column matrices hold about BLOCK_ELEMENTS.
+
+    Returns
+    -------
+    list of (n0, n1, i0, i1)
+        Examples ``n0:n1`` and output rows ``i0:i1`` of each block; a block holds either
+        whole examples or some rows of one example.
+    """
+    per_example = out_h * row_elements
+    if per_example <= BLOCK_ELEMENTS:
+        step = max(1, BLOCK_ELEMENTS // per_example)
+        return [(n0, min(n_batch, n0 + step), 0, out_h) for n0 in range(0, n_batch, step)]
+    rows = max(1, BLOCK_ELEMENTS // row_elements)
+    return [(n, n + 1, i0, min(out_h, i0 + rows)) for n in range(n_batch) for i0 in range(0, out_h, rows)]
+
+
+def _input_rows(i0: int, i1: int, kernel_h: int, stride_h: int, dilation_h: int) -> slice:
+    """The padded-input rows that output rows ``i0:i1`` read."""
+    return slice(i0 * stride_h, (i1 - 1) * stride_h + dilation_h * (kernel_h - 1) + 1)
+
+
 def conv2d_forward(
     x: FloatArray,
     w: FloatArray,
@@ -74,12 +101,17 @@ def conv2d_forward(
     kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
     n_batch, c_out = x.shape[0], w.shape[0]
     out_h, out_w = output_shape((x.shape[2], x.shape[3]), kernel, s, p, d)
-    # One matrix product: (C_out, C_in*kH*kW) @ (N, C_in*kH*kW, out_h*out_w), already in NCHW order.
-    cols = im2col(pad(x, p), kernel, s, d)
-    z: FloatArray = np.matmul(w.reshape(c_out, -1), cols)
+    x_padded = pad(x, p)
+    w_rows = w.reshape(c_out, -1)  # (C_out, C_in*kH*kW)
+    z = np.empty((n_batch, c_out, out_h, out_w))
+    # Per block one matrix product: (C_out, C_in*kH*kW) @ (n, C_in*kH*kW, rows*out_w), in NCHW order.
+    for n0, n1, i0, i1 in _blocks(n_batch, out_h, w_rows.shape[1] * out_w):
+        rows = _input_rows(i0, i1, kernel[0], s[0], d[0])
+        cols = im2col(x_padded[n0:n1, :, rows], kernel, s, d)
+        z[n0:n1, :, i0:i1] = np.matmul(w_rows, cols).reshape(n1 - n0, c_out, i1 - i0, out_w)
     if b is not None:
-        z += b[:, None]
-    return z.reshape(n_batch, c_out, out_h, out_w)
+        z += b[:, None, None]
+    return z
 
 
 def conv2d_backward(
@@ -118,18 +150,29 @@ def conv2d_backward(
     expected = (n_batch, c_out, out_h, out_w)
     if dz.shape != expected:
         raise ValueError(f"dz must have shape {expected}, got {dz.shape}")
-    cols = im2col(pad(x, p), kernel, s, d)  # (N, C_in*kH*kW, P)
-    dz_cols = dz.reshape(n_batch, c_out, out_h * out_w)  # (N, C_out, P)
+    x_padded = pad(x, p)
     w_rows = w.reshape(c_out, -1)  # (C_out, C_in*kH*kW)
-    # Each weight collects input * delta over every overlay (the seeds' dW rule).
-    if n_batch == 1:
-        dw = dz_cols[0] @ cols[0].T
-    else:
-        dw = np.matmul(dz_cols, cols.transpose(0, 2, 1)).sum(axis=0)
-    db = dz_cols.sum(axis=(0, 2))
-    # Each overlay sends kernel * delta back onto its window of the input.
-    dx = col2im(np.matmul(w_rows.T, dz_cols), shape4(x), kernel, s, p, d)
-    return dx, dw.reshape(w.shape), db
+    blocks = _blocks(n_batch, out_h, w_rows.shape[1] * out_w)
+    if len(blocks) == 1:
+        # The common case: one block, dX straight onto the unpadded input.
+        cols = im2col(x_padded, kernel, s, d)  # (N, C_in*kH*kW, P)
+        dz_cols = dz.reshape(n_batch, c_out, out_h * out_w)  # (N, C_out, P)
+        # Each weight collects input * delta over every overlay (the seeds' dW rule).
+        dw = dz_cols[0] @ cols[0].T if n_batch == 1 else np.matmul(dz_cols, cols.transpose(0, 2, 1)).sum(axis=0)
+        # Each overlay sends kernel * delta back onto its window of the input.
+        dx = col2im(np.matmul(w_rows.T, dz_cols), shape4(x), kernel, s, p, d)
+        return dx, dw.reshape(w.shape), dz_cols.sum(axis=(0, 2))
+    dw = np.zeros(w_rows.shape)
+    dx_padded = np.zeros(x_padded.shape)
+    for n0, n1, i0, i1 in blocks:
+        rows = _input_rows(i0, i1, kernel[0], s[0], d[0])
+        cols = im2col(x_padded[n0:n1, :, rows], kernel, s, d)
+        dz_cols = dz[n0:n1, :, i0:i1].reshape(n1 - n0, c_out, -1)
+        dw += np.matmul(dz_cols, cols.transpose(0, 2, 1)).sum(axis=0)
+        target = dx_padded[n0:n1, :, rows]
+        col2im(np.matmul(w_rows.T, dz_cols), shape4(target), kernel, s, (0, 0), d, out=target)
+    dx = crop(dx_padded, p)
+    return np.ascontiguousarray(dx), dw.reshape(w.shape), dz.sum(axis=(0, 2, 3))
 
 
 def conv2d_forward_naive(

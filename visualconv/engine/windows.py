@@ -197,6 +197,7 @@ def col2im(
     stride: IntPair,
     padding: IntPair,
     dilation: IntPair,
+    out: FloatArray | None = None,
 ) -> FloatArray:
     """Add column-matrix gradients back onto the unpadded input (the adjoint of :func:`im2col`).
 
@@ -210,10 +211,13 @@ def col2im(
     shape : (N, C, H, W)
         The unpadded input's shape.
     kernel, stride, padding, dilation : (int, int)
+    out : ndarray of shape (N, C, H, W), optional
+        Add into this array instead of a new zero array.
 
     Returns
     -------
     ndarray of shape (N, C, H, W)
+        ``out`` when given.
     """
     n, c, h, w = shape
     kh, kw = kernel
@@ -223,9 +227,9 @@ def col2im(
     out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
     out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
     grads = cols.reshape(n, c, kh, kw, out_h, out_w)
-    if kh == kw == 1 and sh == sw == 1 and ph == pw == 0:
+    if out is None and kh == kw == 1 and sh == sw == 1 and ph == pw == 0:
         return np.ascontiguousarray(grads.reshape(shape))
-    dx = np.zeros(shape, dtype=np.float64)
+    dx = np.zeros(shape, dtype=np.float64) if out is None else out
     for a in range(kh):
         i0, i1 = _clipped(out_h, a * dh, sh, ph, h)
         if i0 == i1:
