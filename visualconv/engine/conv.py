@@ -158,7 +158,10 @@ def conv2d_backward(
         cols = im2col(x_padded, kernel, s, d)  # (N, C_in*kH*kW, P)
         dz_cols = dz.reshape(n_batch, c_out, out_h * out_w)  # (N, C_out, P)
         # Each weight collects input * delta over every overlay (the seeds' dW rule).
-        dw = dz_cols[0] @ cols[0].T if n_batch == 1 else np.matmul(dz_cols, cols.transpose(0, 2, 1)).sum(axis=0)
+        if n_batch == 1:
+            dw = dz_cols[0] @ cols[0].T
+        else:
+            dw = np.matmul(dz_cols, cols.transpose(0, 2, 1)).sum(axis=0)
         # Each overlay sends kernel * delta back onto its window of the input.
         dx = col2im(np.matmul(w_rows.T, dz_cols), shape4(x), kernel, s, p, d)
         return dx, dw.reshape(w.shape), dz_cols.sum(axis=(0, 2))
