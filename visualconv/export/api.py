@@ -88,8 +88,10 @@ def render_snapshot_image(
 def snapshot_bytes(
     model: Model, layer: int, pass_name: str, step: int | None, suffix: str, scale: float = 1.0
 ) -> bytes:
-    """One snapshot in the format of a file suffix (``.png``, ``.svg``, ``.pdf``, ``.json``,
-    ``.npz``, ``.zip``, ``.tex``; ``-fragment.tex`` gives the LaTeX fragment).
+    """One snapshot as bytes in the format of a file suffix.
+
+    ``.png``, ``.svg``, ``.pdf``, ``.json``, ``.npz``, ``.zip``, ``.tex``; ``-fragment.tex``
+    gives the LaTeX fragment.
     """
     suffix = suffix.lower()
     trace = open_pass(model, layer, pass_name)
@@ -183,18 +185,26 @@ class _PassFrames:
     def __init__(self, model: Model, index: int, trace: LayerTrace, scale: float) -> None:
         self.model, self.index, self.trace, self.scale = model, index, trace, scale
         self.style: PassStyle = pass_style(trace)
+        self.size: tuple[int, int] | None = None
 
     def figure(self, k: int) -> Figure:
         return build_figure(self.model, self.index, self.trace, k, self.style)
 
     def image(self, k: int) -> QImage:
-        return render.figure_image(self.figure(k), self.scale)
+        return self.render(self.figure(k))
 
-    def palette(self) -> object:
+    def render(self, figure: Figure) -> QImage:
+        """An image of the pass's one frame size (the first one rendered sets it)."""
+        image = render.figure_image(figure, self.scale, self.size)
+        self.size = (image.width(), image.height())
+        return image
+
+    def palette(self) -> animation.PaletteMapper:
         n = self.trace.n
         count = min(n + 1, animation.PALETTE_SAMPLES)
         ks = sorted({round(i * n / max(1, count - 1)) for i in range(count)})
-        return animation.shared_palette([animation.qimage_to_pil(self.image(k)) for k in ks])
+        samples = [animation.qimage_to_pil(self.image(k)) for k in ks]
+        return animation.PaletteMapper(animation.shared_palette(samples))
 
 
 def export_animation(
@@ -246,7 +256,7 @@ def export_animation(
                 _write(Path(frames_dir) / f"frame-{k:0{_digits(trace.n)}d}.png", render.image_png(image))
             )
         if palette is not None:
-            gif_frames.append(animation.to_palette(animation.qimage_to_pil(image), palette))  # type: ignore[arg-type]
+            gif_frames.append(palette(animation.qimage_to_pil(image)))
         _tick(progress, k + 1, total)
     if path is not None:
         gif = Path(path)
@@ -268,8 +278,10 @@ def pack_passes(model: Model) -> list[tuple[int, str]]:
 def export_pack(
     model: Model, directory: str | Path, progress: Progress | None = None, *, scale: float = 1.0
 ) -> list[Path]:
-    """Write a lecture pack: every step of every layer and pass as PNG and LaTeX, a GIF per
-    pass, and ``index.md`` listing them in order with their equations.
+    """Write a lecture pack of every layer and pass.
+
+    Every step as PNG and LaTeX, a GIF per pass, and ``index.md`` listing them in order
+    (forward passes first, then backward from the last layer) with their equations.
 
     Layout::
 
@@ -318,12 +330,12 @@ def export_pack(
         digits = _digits(trace.n)
         for k in range(trace.n + 1):
             figure = frames.figure(k)
-            image = render.figure_image(figure, scale)
+            image = frames.render(figure)
             stem = f"step-{k:0{digits}d}"
             written.append(_write(root / name / f"{stem}.png", render.image_png(image)))
             written.append(_write(root / name / f"{stem}.tex", latex.figure_standalone(figure)))
             fragments.append(f"% ---- step {k} of {trace.n}\n" + latex.figure_fragment(figure))
-            gif_frames.append(animation.to_palette(animation.qimage_to_pil(image), palette))  # type: ignore[arg-type]
+            gif_frames.append(palette(animation.qimage_to_pil(image)))
             title = f"step {k} of {trace.n}" + (" (before the first overlay)" if k == 0 else "")
             md += [
                 f"### {caption}: {title}",

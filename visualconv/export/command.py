@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not (args.out or args.animation or args.frames or args.pack):
         raise UsageError(
-            "visualconv export: nothing to do: give --out PATH, --animation OUT.gif, --frames DIR or --pack DIR"
+            "visualconv export: nothing to do: give --out PATH, --animation OUT.gif, "
+            "--frames DIR or --pack DIR"
         )
     if not args.scale > 0 or args.scale > 16:
         raise UsageError(f"visualconv export: --scale {args.scale}: expected a number in (0, 16]")

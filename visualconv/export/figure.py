@@ -166,6 +166,8 @@ class Figure:
     lines : tuple of str
         The step's arithmetic, from :func:`visualconv.engine.explain.explain`.
     style : PassStyle
+    reserve_caption : str
+        The longest caption of the pass (step 0's), so every step lays out alike.
     """
 
     title: str
@@ -173,6 +175,7 @@ class Figure:
     panels: tuple[tuple[Panel, ...], ...]
     lines: tuple[str, ...]
     style: PassStyle
+    reserve_caption: str = ""
 
 
 # ----------------------------------------------------------------------------- panels
@@ -545,4 +548,5 @@ def build_figure(
         step_panels(trace, step),
         tuple(explain(trace, step)),
         style,
+        layer_caption(model, index, trace, 0),
     )

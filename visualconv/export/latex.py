@@ -79,7 +79,7 @@ def tex_text(text: str) -> str:
 
 
 def tex_number(text: str) -> str:
-    """A formatted number in math: ``1.2e-5`` becomes ``1.2\\times10^{-5}``."""
+    r"""A formatted number in math: ``1.2e-5`` becomes ``1.2\times10^{-5}``."""
     if "e" in text:
         mantissa, exponent = text.split("e")
         return rf"{mantissa}\times10^{{{int(exponent)}}}"
@@ -100,10 +100,10 @@ def _name(word: str) -> str | None:
 
 
 def math_line(text: str) -> str:
-    """One line of explain() text as LaTeX math (without the surrounding ``$``).
+    r"""One line of explain() text as LaTeX math (without the surrounding ``$``).
 
     Numbers and identifiers become math, operators their LaTeX symbols, and runs of
-    English words ``\\text{...}``; leading indentation becomes ``\\quad``.
+    English words ``\text{...}``; leading indentation becomes ``\quad``.
     """
     indent = len(text) - len(text.lstrip(" "))
     out: list[str] = [r"\quad " * (indent // 2)]
@@ -176,7 +176,7 @@ def _cell(grid: Grid, i: int, j: int, limit: float) -> str:
 
 
 def bmatrix(grid: Grid, limit: float) -> str:
-    """A grid as ``\\begin{bmatrix} ... \\end{bmatrix}``."""
+    r"""A grid as ``\begin{bmatrix} ... \end{bmatrix}``."""
     h, w = grid.shape
     rows = [" & ".join(_cell(grid, i, j, limit) for j in range(w)) for i in range(h)]
     return "\\begin{bmatrix}\n" + " \\\\\n".join(rows) + "\n\\end{bmatrix}"
@@ -191,7 +191,8 @@ def _grid_label(grid: Grid) -> str:
 def figure_fragment(figure: Figure) -> str:
     """The LaTeX body of a snapshot: caption, matrices and equation lines."""
     lines = [
-        "% visualconv snapshot; needs \\usepackage{amsmath,amssymb,xcolor} and \\setcounter{MaxMatrixCols}{20}",
+        "% visualconv snapshot; needs \\usepackage{amsmath,amssymb,xcolor}",
+        "% and \\setcounter{MaxMatrixCols}{20}",
         rf"\noindent\textbf{{{tex_text(figure.title)}}}\\",
         rf"{tex_text(figure.caption)}\par\medskip",
         "",

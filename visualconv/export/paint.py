@@ -8,6 +8,7 @@ are text, so SVG and PDF output stays vector. Only QtGui is used (no widgets).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -50,6 +51,7 @@ BAR_H = 9.0
 MIN_PANEL_W = 150.0
 WRAP_WIDTH = 1600.0
 MAX_EQUATION_W = 1500.0
+EQUATION_PX = 14
 
 
 def _font(size: float, *, bold: bool = False, mono: bool = False) -> QFont:
@@ -122,6 +124,20 @@ def _wrap(text: str, width: float, metrics: QFontMetricsF) -> list[str]:
     return lines
 
 
+@functools.lru_cache(maxsize=32)
+def _longest_line(explanations: tuple[tuple[str, ...], ...]) -> float:
+    """Width of the longest equation line of a pass (cached: every frame asks)."""
+    metrics = QFontMetricsF(_font(EQUATION_PX, mono=True))
+    return max((metrics.horizontalAdvance(line) for lines in explanations for line in lines), default=0.0)
+
+
+@functools.lru_cache(maxsize=32)
+def _reserved_lines(explanations: tuple[tuple[str, ...], ...], width: float) -> int:
+    """The most wrapped lines any step of a pass needs at ``width`` (cached)."""
+    metrics = QFontMetricsF(_font(EQUATION_PX, mono=True))
+    return max(sum(len(_wrap(line, width, metrics)) for line in lines) for lines in explanations)
+
+
 def legend_text(figure: Figure) -> str:
     """The key to the marks this kind of figure uses (the same for every step of a pass)."""
     parts = [
@@ -162,7 +178,7 @@ class FigurePainter:
             label=_font(12),
             cell=_font(14),
             bar=_font(11),
-            equation=_font(14, mono=True),
+            equation=_font(EQUATION_PX, mono=True),
             legend=_font(12),
         )
         cell_metrics = QFontMetricsF(self.fonts.cell)
@@ -214,22 +230,18 @@ class FigurePainter:
                 line_h = max(line_h, h)
             y += line_h + PANEL_GAP_Y
         eq_metrics = QFontMetricsF(self.fonts.equation)
-        explanations = fig.style.explanations or (fig.lines,)
-        longest = max(
-            (eq_metrics.horizontalAdvance(line) for lines in (*explanations, fig.lines) for line in lines),
-            default=0.0,
-        )
+        explanations = (*fig.style.explanations, fig.lines)
         title_w = max(
             QFontMetricsF(self.fonts.title).horizontalAdvance(fig.title),
-            QFontMetricsF(self.fonts.caption).horizontalAdvance(fig.caption),
+            *(
+                QFontMetricsF(self.fonts.caption).horizontalAdvance(c)
+                for c in (fig.caption, fig.reserve_caption)
+            ),
         )
-        content_w = max(content_w, min(longest, MAX_EQUATION_W), title_w, 520.0)
+        content_w = max(content_w, min(_longest_line(explanations), MAX_EQUATION_W), title_w, 520.0)
         self.legend_lines = _wrap(legend_text(fig), content_w, QFontMetricsF(self.fonts.legend))
         self.eq_line_h = math.ceil(eq_metrics.lineSpacing()) + 2.0
-        reserved = max(
-            sum(len(_wrap(line, content_w, eq_metrics)) for line in lines)
-            for lines in (*explanations, fig.lines)
-        )
+        reserved = _reserved_lines(explanations, content_w)
         self.eq_top = y - PANEL_GAP_Y + 22.0
         self.legend_top = self.eq_top + reserved * self.eq_line_h + 16.0
         self.content_w = content_w

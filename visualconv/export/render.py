@@ -38,7 +38,7 @@ def ensure_gui() -> None:
     _Holder.app = QGuiApplication([sys.argv[0] if sys.argv else "visualconv"])
 
 
-def figure_image(figure: Figure, scale: float = 1.0) -> QImage:
+def figure_image(figure: Figure, scale: float = 1.0, size: tuple[int, int] | None = None) -> QImage:
     """Render a figure to an ARGB32 image of (width * scale, height * scale) pixels.
 
     Parameters
@@ -46,6 +46,9 @@ def figure_image(figure: Figure, scale: float = 1.0) -> QImage:
     figure : Figure
     scale : float
         2 gives a high-resolution slide image of the same layout.
+    size : (int, int), optional
+        Force this pixel size (frames of an animation): the figure is drawn from the
+        top-left corner on white.
 
     Returns
     -------
@@ -55,7 +58,7 @@ def figure_image(figure: Figure, scale: float = 1.0) -> QImage:
         raise ValueError(f"scale must be positive, got {scale}")
     ensure_gui()
     fp = FigurePainter(figure)
-    width, height = round(fp.width * scale), round(fp.height * scale)
+    width, height = size or (round(fp.width * scale), round(fp.height * scale))
     image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(0xFFFFFFFF)
     dots_per_metre = round(SCREEN_DPI * scale / 0.0254)
