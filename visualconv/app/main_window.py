@@ -97,7 +97,8 @@ class MainWindow(QMainWindow):
 
         self.navigator = Navigator(self.session)
         self.navigator_dock = self.add_dock(self.navigator, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.navigator_dock.setMinimumWidth(270)
+        self.navigator_dock.setMinimumWidth(220)
+        self.resizeDocks([self.navigator_dock], [270], Qt.Orientation.Horizontal)
         self.statusBar().showMessage("Hover a cell for its exact value.")
 
         self.session.sigModelChanged.connect(self._on_session_model_changed)

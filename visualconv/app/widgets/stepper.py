@@ -65,12 +65,12 @@ class Stepper(QWidget):
 
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setToolTip("Scrub through the overlays")
-        self.slider.setMinimumWidth(200)
+        self.slider.setMinimumWidth(80)
         layout.addWidget(self.slider, 1)
 
         self.counter = QLabel("overlay 0 of 0", self)
         self.counter.setObjectName("stepCounter")
-        self.counter.setMinimumWidth(150)
+        self.counter.setMinimumWidth(120)
         self.counter.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(self.counter)
 

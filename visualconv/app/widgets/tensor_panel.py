@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import (
     QGraphicsPathItem,
     QGraphicsRectItem,
     QLabel,
+    QSizePolicy,
     QToolTip,
     QVBoxLayout,
     QWidget,
@@ -261,6 +262,8 @@ class TensorPanel(QFrame):
         self.title.setObjectName("panelTitle")
         self.subtitle = QLabel("")
         self.subtitle.setObjectName("muted")
+        for label in (self.title, self.subtitle):  # long titles never widen the window
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.view = _View(self)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)

@@ -1,0 +1,198 @@
+"""Small heat maps of every trainable weight and its gradient.
+
+Conv weights (C_out, C_in, kH, kW) are tiled into one mosaic per layer: a column of
+tiles per output channel, a row per input channel, one empty cell between tiles.
+Dense weights (out, in) are shown as they are. Colours run blue (negative) through
+white (zero) to red (positive), symmetric about zero per map; small maps also show
+their numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QTimer
+from PyQt6.QtGui import QFont
+
+from ...engine.layers import ConvLayer, DenseLayer, Layer
+from ...engine.model import Model
+from ...engine.windows import FloatArray
+
+_STOPS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+_COLOURS = np.array(
+    [(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)], dtype=np.ubyte
+)
+MAX_NUMBERED_CELLS = 64
+MIN_CELL_PIXELS = (40, 16)  # a cell needs this much room (width, height) to show its number
+
+
+def diverging_lut() -> np.ndarray:
+    """A 256-entry RGB lookup table, blue - white - red."""
+    return pg.ColorMap(_STOPS, _COLOURS).getLookupTable(nPts=256, alpha=False)
+
+
+def mosaic(weight: FloatArray) -> FloatArray:
+    """A weight as one 2-D image.
+
+    Parameters
+    ----------
+    weight : ndarray of shape (C_out, C_in, kH, kW), (C_out, C_in, K) or (out, in)
+
+    Returns
+    -------
+    ndarray of shape (rows, cols)
+        Conv kernels tiled (output channels across, input channels down) with one
+        NaN cell between tiles; a dense weight unchanged.
+    """
+    w = np.asarray(weight, dtype=np.float64)
+    if w.ndim == 2:
+        return w
+    if w.ndim == 3:
+        w = w[:, :, None, :]
+    c_out, c_in, kh, kw = w.shape
+    image = np.full((c_in * (kh + 1) - 1, c_out * (kw + 1) - 1), np.nan)
+    for o in range(c_out):
+        for i in range(c_in):
+            image[i * (kh + 1) : i * (kh + 1) + kh, o * (kw + 1) : o * (kw + 1) + kw] = w[o, i]
+    return image
+
+
+def _fmt(value: float) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 1000 or magnitude < 0.001:
+        return f"{value:.1e}"
+    digits = max(0, 2 - math.floor(math.log10(magnitude)))
+    return f"{value:.{min(digits, 4)}f}"
+
+
+@dataclass
+class _Map:
+    view: pg.ViewBox
+    image: pg.ImageItem
+    label: pg.LabelItem
+    title: str
+    texts: list[pg.TextItem]
+
+
+def trainable_layers(model: Model) -> list[int]:
+    """Indices of the layers with a weight (conv and dense)."""
+    return [i for i, layer in enumerate(model.layers) if isinstance(layer, (ConvLayer, DenseLayer))]
+
+
+def _describe(index: int, layer: Layer) -> str:
+    shape = "x".join(str(s) for s in layer.parameters()["weight"].shape)
+    return f"layers[{index}] {layer.type} {shape}"
+
+
+class KernelMaps(pg.GraphicsLayoutWidget):
+    """For each trainable layer: its weight and the gradient used in an iteration."""
+
+    def __init__(self, parent: object | None = None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground("#ffffff")
+        self._maps: list[tuple[_Map, _Map]] = []
+        self._layers: list[int] = []
+        self._lut = diverging_lut()
+        self._relayout = QTimer(self)  # after a resize, once the layout has settled
+        self._relayout.setSingleShot(True)
+        self._relayout.setInterval(0)
+        self._relayout.timeout.connect(self._on_relayout_timeout)
+        self._shown: (
+            tuple[tuple[dict[str, FloatArray], ...], tuple[dict[str, FloatArray], ...] | None] | None
+        ) = None
+        self.setMinimumHeight(140)
+
+    def resizeEvent(self, event: object) -> None:
+        """Numbers appear or hide with the room their cells get."""
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        timer = getattr(self, "_relayout", None)
+        if timer is not None:
+            timer.start()
+
+    def _on_relayout_timeout(self) -> None:
+        if self._shown is not None:
+            self.show_parameters(*self._shown)
+
+    def set_model(self, model: Model) -> None:
+        """Lay out one weight map and one gradient map per trainable layer."""
+        self.clear()
+        self._maps = []
+        self._layers = trainable_layers(model)
+        for row, index in enumerate(self._layers):
+            layer = model.layers[index]
+            title = _describe(index, layer)
+            pair = (self._make(row * 2, 0, f"W {title}"), self._make(row * 2, 1, "dW, the gradient used"))
+            self._maps.append(pair)
+        self.show_parameters(tuple(layer.parameters() for layer in model.layers), None)
+
+    def _make(self, row: int, col: int, title: str) -> _Map:
+        label = self.addLabel(title, row=row, col=col, size="8pt", color="#1f2328")
+        view = self.addViewBox(row=row + 1, col=col, lockAspect=True, invertY=True, enableMouse=False)
+        view.setMenuEnabled(False)
+        image = pg.ImageItem(axisOrder="row-major")
+        image.setLookupTable(self._lut)
+        view.addItem(image)
+        return _Map(view, image, label, title, [])
+
+    def show_parameters(
+        self,
+        parameters: tuple[dict[str, FloatArray], ...],
+        gradients: tuple[dict[str, FloatArray], ...] | None,
+    ) -> None:
+        """Show weights (one dict per layer) and the gradients used (or blank maps)."""
+        self._shown = (parameters, gradients)
+        for (w_map, g_map), index in zip(self._maps, self._layers, strict=True):
+            weight = parameters[index]["weight"]
+            self._show(w_map, mosaic(weight), parameters[index].get("bias"))
+            if gradients is None:
+                self._show(g_map, np.full(mosaic(weight).shape, np.nan), None)
+            else:
+                self._show(g_map, mosaic(gradients[index]["weight"]), gradients[index].get("bias"))
+
+    def _show(self, target: _Map, image: FloatArray, bias: FloatArray | None) -> None:
+        finite = image[np.isfinite(image)]
+        level = float(np.max(np.abs(finite))) if finite.size else 1.0
+        level = level if math.isfinite(level) and level > 0 else 1.0
+        target.image.setImage(image, levels=(-level, level), autoLevels=False)
+        target.view.autoRange(padding=0.02)
+        bias_text = "" if bias is None else "<br>b = " + ", ".join(_fmt(float(b)) for b in np.ravel(bias)[:6])
+        if bias is not None and bias.size > 6:
+            bias_text += ", ..."
+        target.label.setText(target.title + bias_text, size="8pt", color="#1f2328")
+        self._numbers(target, image)
+
+    def _numbers(self, target: _Map, image: FloatArray) -> None:
+        cells = int(np.isfinite(image).sum())
+        rect = target.view.sceneBoundingRect()
+        rows, cols = image.shape
+        cell = min(rect.width() / cols, rect.height() / rows * MIN_CELL_PIXELS[0] / MIN_CELL_PIXELS[1])
+        if cells > MAX_NUMBERED_CELLS or cells == 0 or cell < MIN_CELL_PIXELS[0]:
+            for item in target.texts:
+                target.view.removeItem(item)
+            target.texts = []
+            return
+        positions = list(zip(*np.nonzero(np.isfinite(image)), strict=True))
+        if len(target.texts) != len(positions):
+            for item in target.texts:
+                target.view.removeItem(item)
+            target.texts = []
+            font = QFont()
+            font.setPointSize(7)
+            for _ in positions:
+                item = pg.TextItem("", color="#111827", anchor=(0.5, 0.5))
+                item.setFont(font)
+                target.view.addItem(item)
+                target.texts.append(item)
+        level = float(np.nanmax(np.abs(image))) or 1.0
+        for item, (r, c) in zip(target.texts, positions, strict=True):
+            value = float(image[r, c])
+            item.setColor("#ffffff" if abs(value) > 0.6 * level else "#111827")
+            item.setText(_fmt(value))
+            item.setPos(c + 0.5, r + 0.5)

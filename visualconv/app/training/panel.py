@@ -1,0 +1,702 @@
+"""The Training panel: SGD settings, run controls, live loss curve, kernels, history.
+
+The panel is self-contained: give it a model with :meth:`TrainingPanel.set_model`;
+it trains a copy off the GUI thread and reports through its signals. It never
+changes the model it was given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QCoreApplication, Qt, QThread, QTimer, pyqtSignal
+from PyQt6.QtGui import QCloseEvent, QStandardItemModel
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...engine import datasets
+from ...engine.errors import ModelError
+from ...engine.layers import ConvLayer, frozen_array
+from ...engine.model import Model, TrainingSpec
+from ...engine.train import Iteration, TrainingDiverged
+from .maps import KernelMaps
+from .worker import TrainingWorker
+
+REDRAW_MS = 60
+SPEEDS = (
+    ("as fast as possible", 0),
+    ("50 iterations/s", 20),
+    ("10 iterations/s", 100),
+    ("2 iterations/s", 500),
+)
+SHAPE_CLASSES_BY_COUNT = {
+    2: ["bar", "square"],
+    3: ["bar", "cross", "square"],
+    4: ["hbar", "vbar", "cross", "square"],
+    5: ["hbar", "vbar", "bar", "cross", "square"],
+}
+LOSS_PEN = pg.mkPen("#93a3b8", width=1)
+EPOCH_PEN = pg.mkPen("#1d4ed8", width=2)
+ACCURACY_PEN = pg.mkPen("#059669", width=2)
+SELECTED_PEN = pg.mkPen("#f59e0b", width=2)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetChoice:
+    """One entry of the dataset list: its text, its description, and why it is disabled."""
+
+    text: str
+    spec: dict[str, Any]
+    problem: str | None = None
+
+
+def dataset_choices(model: Model) -> list[DatasetChoice]:
+    """The datasets the panel offers for ``model`` (unusable ones carry their reason)."""
+    choices: list[DatasetChoice] = []
+    if model.loss is None:
+        return choices
+    if model.training is not None:
+        spec = dict(model.training.dataset)
+        choices.append(DatasetChoice(f"from the file: {datasets.describe(spec)}", spec))
+    if model.target is not None:
+        target = model.target if isinstance(model.target, int) else np.asarray(model.target).tolist()
+        own = {"kind": "inline", "inputs": [np.asarray(model.input).tolist()], "targets": [target]}
+        choices.append(DatasetChoice("this model's own example (1 example)", own))
+    outputs = math.prod(model.shapes()[-1])
+    candidates: list[tuple[str, dict[str, Any]]] = []
+    if any(isinstance(layer, ConvLayer) for layer in model.layers):
+        candidates += [
+            ("teacher kernel [1, -1] (32 random images)", {"kind": "teacher", "kernel": "edge"}),
+            ("teacher kernel Sobel x (32 random images)", {"kind": "teacher", "kernel": "sobel_x"}),
+        ]
+    classes = SHAPE_CLASSES_BY_COUNT.get(outputs, ["bar", "cross", "square"])
+    candidates.append((f"shapes: {', '.join(classes)} (60 images)", {"kind": "shapes", "classes": classes}))
+    digits = list(range(min(max(outputs, 2), 10)))
+    candidates.append((f"8x8 digits {digits[0]}-{digits[-1]}", {"kind": "digits", "digits": digits}))
+    for text, spec in candidates:
+        problem = datasets.available(spec["kind"])
+        if problem is None:
+            try:
+                datasets.validate(spec, model, model.shapes(), model.loss, "dataset")
+            except ModelError as exc:
+                problem = exc.message
+        if spec["kind"] == "digits" and datasets.available("digits") is not None:
+            text += " — needs scikit-learn: pip install scikit-learn"
+        choices.append(DatasetChoice(text, spec, problem))
+    return choices
+
+
+class TrainingPanel(QWidget):
+    """SGD training of a model, watched live and kept for scrubbing back.
+
+    What the user sees: learning rate, momentum, epochs, batch size, dataset, shuffle
+    and speed; Start / Pause / Step / Stop / Reset; the loss per iteration (thin) and
+    per epoch (thick) and, for classification, the accuracy; every conv and dense
+    weight with the gradient of the shown iteration as heat maps; a slider over the
+    history (0 = before training) that shows any past iteration.
+
+    Signals
+    -------
+    sigIterationSelected(object)
+        The user chose an iteration in the history. The argument is a Model with the
+        parameters that iteration's backward pass used (before its update), its first
+        batch example as ``input`` and ``target``, and the run's settings as
+        ``training`` — open it in the stepper to see that backward pass; the update
+        is ``-learning_rate * gradient`` (:meth:`selected_record` has the gradients).
+    sigModelTrained(object)
+        A run ended (all epochs, Stop, or divergence); the argument is the Model with
+        the trained (or last finite) parameters and the run's settings.
+    sigRecordsAdded(int)
+        New iterations arrived; the argument is the history's length.
+    sigStateChanged(str)
+        ``idle``, ``running``, ``paused``, ``finished``, ``stopped``, ``diverged`` or
+        ``failed``.
+    """
+
+    sigIterationSelected = pyqtSignal(object)
+    sigModelTrained = pyqtSignal(object)
+    sigRecordsAdded = pyqtSignal(int)
+    sigStateChanged = pyqtSignal(str)
+
+    _sigStart = pyqtSignal(object, object, bool)
+    _sigResume = pyqtSignal()
+    _sigPause = pyqtSignal()
+    _sigStep = pyqtSignal()
+    _sigStop = pyqtSignal()
+    _sigInterval = pyqtSignal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model: Model | None = None
+        self._records: list[Iteration] = []
+        self._data: tuple[Any, Any] | None = None
+        self._run_spec: TrainingSpec | None = None
+        self._run_model: Model | None = None
+        self._total = 0
+        self._state = "idle"
+        self._selected: int | None = None  # None: follow the newest iteration
+        self._message = ""
+        self._thread: QThread | None = None
+        self._worker: TrainingWorker | None = None
+        self._emitted: Model | None = None
+        self._choices: list[DatasetChoice] = []
+
+        self._build()
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(REDRAW_MS)
+        self._redraw_timer.timeout.connect(self._redraw)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+        self._update_controls()
+
+    # ------------------------------------------------------------ layout
+
+    def _build(self) -> None:
+        self.learning_rate = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=100.0, value=0.03)
+        self.learning_rate.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+        self.learning_rate.setToolTip("η: every weight and bias p becomes p − η·v")
+        self.momentum = QDoubleSpinBox(decimals=3, minimum=0.0, maximum=0.999, singleStep=0.1, value=0.0)
+        self.momentum.setToolTip("m: v = m·v + g (the first v is g); 0 is plain SGD")
+        self.epochs = QSpinBox(minimum=1, maximum=100000, value=10)
+        self.batch_size = QSpinBox(minimum=0, maximum=100000, value=0)
+        self.batch_size.setSpecialValueText("full")
+        self.batch_size.setToolTip("examples per SGD step; 'full' (0) is the whole dataset")
+        self.dataset = QComboBox()
+        self.dataset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.dataset.setMinimumContentsLength(18)
+        self.shuffle = QCheckBox("shuffle each epoch")
+        self.speed = QComboBox()
+        for text, ms in SPEEDS:
+            self.speed.addItem(text, ms)
+
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(QLabel("Learning rate"), 0, 0)
+        grid.addWidget(self.learning_rate, 0, 1)
+        grid.addWidget(QLabel("Momentum"), 0, 2)
+        grid.addWidget(self.momentum, 0, 3)
+        grid.addWidget(QLabel("Epochs"), 1, 0)
+        grid.addWidget(self.epochs, 1, 1)
+        grid.addWidget(QLabel("Batch size"), 1, 2)
+        grid.addWidget(self.batch_size, 1, 3)
+        grid.addWidget(QLabel("Dataset"), 2, 0)
+        grid.addWidget(self.dataset, 2, 1, 1, 3)
+        grid.addWidget(self.shuffle, 3, 0, 1, 2)
+        grid.addWidget(self.speed, 3, 2, 1, 2)
+
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.step_button = QPushButton("Step")
+        self.step_button.setToolTip("run one SGD iteration")
+        self.stop_button = QPushButton("Stop")
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setToolTip("forget the history and go back to the model's own parameters")
+        buttons = QHBoxLayout()
+        for button in (
+            self.start_button,
+            self.pause_button,
+            self.step_button,
+            self.stop_button,
+            self.reset_button,
+        ):
+            buttons.addWidget(button)
+
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.loss_plot = pg.PlotWidget(background="#ffffff")
+        self.loss_plot.setLabel("left", "loss")
+        self.loss_plot.setLabel("bottom", "iteration")
+        self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
+        self.loss_plot.setMinimumHeight(150)
+        self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.iteration_curve = self.loss_plot.plot([], [], pen=LOSS_PEN, name="batch loss")
+        self.epoch_curve = self.loss_plot.plot(
+            [], [], pen=EPOCH_PEN, symbol="o", symbolSize=5, symbolBrush="#1d4ed8", name="epoch loss"
+        )
+        self.selected_line = pg.InfiniteLine(angle=90, movable=True, pen=SELECTED_PEN)
+        self.selected_line.setVisible(False)
+        self.loss_plot.addItem(self.selected_line)
+        self.log_scale = QCheckBox("log scale")
+
+        self.accuracy_plot = pg.PlotWidget(background="#ffffff")
+        self.accuracy_plot.setLabel("left", "accuracy")
+        self.accuracy_plot.setLabel("bottom", "iteration")
+        self.accuracy_plot.setYRange(0, 1.02, padding=0)
+        self.accuracy_plot.showGrid(x=True, y=True, alpha=0.25)
+        self.accuracy_plot.setMinimumHeight(90)
+        self.accuracy_plot.setMaximumHeight(140)
+        self.accuracy_curve = self.accuracy_plot.plot(
+            [], [], pen=ACCURACY_PEN, symbol="o", symbolSize=5, symbolBrush="#059669"
+        )
+        self.accuracy_plot.setXLink(self.loss_plot)
+
+        self.history = QSlider(Qt.Orientation.Horizontal)
+        self.history.setRange(0, 0)
+        self.history.setToolTip("scrub through the history: 0 is before training")
+        self.history_label = QLabel("iteration 0")
+        self.history_label.setMinimumWidth(110)
+        scrub = QHBoxLayout()
+        scrub.addWidget(QLabel("History"))
+        scrub.addWidget(self.history, 1)
+        scrub.addWidget(self.history_label)
+        scrub.addWidget(self.log_scale)
+
+        self.maps = KernelMaps()
+        self.maps.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(grid)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.loss_plot, 3)
+        layout.addWidget(self.accuracy_plot, 1)
+        layout.addLayout(scrub)
+        layout.addWidget(self.maps, 3)
+
+        self.start_button.clicked.connect(self._on_start_clicked)
+        self.pause_button.clicked.connect(self._on_pause_clicked)
+        self.step_button.clicked.connect(self._on_step_clicked)
+        self.stop_button.clicked.connect(self._on_stop_clicked)
+        self.reset_button.clicked.connect(self.reset)
+        self.history.valueChanged.connect(self._on_history_value_changed)
+        self.selected_line.sigDragged.connect(self._on_selected_line_dragged)
+        self.log_scale.toggled.connect(self._on_log_scale_toggled)
+        self.speed.currentIndexChanged.connect(self._on_speed_changed)
+        self.loss_plot.scene().sigMouseClicked.connect(self._on_loss_plot_clicked)
+
+    # ------------------------------------------------------------ public API
+
+    @property
+    def state(self) -> str:
+        """``idle``, ``running``, ``paused``, ``finished``, ``stopped``, ``diverged`` or ``failed``."""
+        return self._state
+
+    @property
+    def records(self) -> list[Iteration]:
+        """The history of the current (or last) run, oldest first (a copy)."""
+        return list(self._records)
+
+    def set_model(self, model: Model | None) -> None:
+        """Train this model next (its parameters are the starting point).
+
+        Any run is stopped and the history is cleared, except when ``model`` is the
+        one this panel just emitted (so docking code can pass it back harmlessly).
+        """
+        if model is not None and model is self._emitted:
+            return
+        self._stop_run(emit=False)
+        self._model = model
+        self._records = []
+        self._data = None
+        self._selected = None
+        self._message = ""
+        self._load_settings(model)
+        self.maps.set_model(model) if model is not None else self.maps.clear()
+        self._set_state("idle")
+        self._redraw()
+
+    def select_iteration(self, iteration: int) -> None:
+        """Show iteration ``iteration`` (0 = before training) and emit sigIterationSelected."""
+        if not 0 <= iteration <= len(self._records):
+            raise ValueError(f"iteration {iteration} is not in the history 0..{len(self._records)}")
+        self._selected = iteration
+        self.history.blockSignals(True)
+        self.history.setValue(iteration)
+        self.history.blockSignals(False)
+        self._redraw()
+        self.sigIterationSelected.emit(self.model_at(iteration))
+
+    def selected_record(self) -> Iteration | None:
+        """The record of the shown iteration (None at 0, before training)."""
+        k = self._shown_iteration()
+        return self._records[k - 1] if k >= 1 else None
+
+    def model_at(self, iteration: int) -> Model:
+        """The model as iteration ``iteration`` ran it (see sigIterationSelected)."""
+        assert self._model is not None
+        base = self._run_model or self._model
+        if iteration == 0:
+            params = tuple(layer.parameters() for layer in base.layers)
+            example = int(self._records[0].batch[0]) if self._records else 0
+        else:
+            record = self._records[iteration - 1]
+            params, example = record.parameters_before, int(record.batch[0])
+        model = base.with_parameters(params)
+        if self._data is not None and model.loss is not None:
+            inputs, targets = self._data
+            target: Any = (
+                int(targets[example])
+                if model.loss.type == "cross_entropy"
+                else frozen_array(targets[example])
+            )
+            model = dataclasses.replace(
+                model, input=frozen_array(inputs[example]), target=target, upstream=None
+            )
+        if self._run_spec is not None:
+            model = dataclasses.replace(model, training=self._run_spec)
+        return model
+
+    def training_spec(self) -> TrainingSpec:
+        """The settings the controls describe."""
+        choice = self._choices[self.dataset.currentIndex()] if self._choices else None
+        base = self._model.training if self._model is not None and self._model.training else TrainingSpec()
+        return dataclasses.replace(
+            base,
+            learning_rate=float(self.learning_rate.value()),
+            momentum=float(self.momentum.value()),
+            epochs=int(self.epochs.value()),
+            batch_size=None if self.batch_size.value() == 0 else int(self.batch_size.value()),
+            shuffle=self.shuffle.isChecked(),
+            dataset=dict(choice.spec) if choice is not None else {},
+        )
+
+    def start(self) -> None:
+        """Start a new run (or resume a paused one)."""
+        if self._state == "paused":
+            self._sigResume.emit()
+            return
+        self._begin(paused=False)
+
+    def pause(self) -> None:
+        """Pause the run after its current iteration."""
+        if self._state == "running":
+            self._sigPause.emit()
+
+    def step(self) -> None:
+        """Run one iteration (starting a paused run when none is active)."""
+        if self._state == "running":
+            return
+        if self._state != "paused":
+            self._begin(paused=True)
+        self._sigStep.emit()
+
+    def stop(self) -> None:
+        """End the run; its history stays and the trained model is emitted."""
+        self._stop_run(emit=True)
+
+    def reset(self) -> None:
+        """Stop, forget the history and return to the model's own parameters."""
+        self._stop_run(emit=False)
+        self._records = []
+        self._data = None
+        self._run_spec = None
+        self._run_model = None
+        self._selected = None
+        self._message = ""
+        if self._model is not None:
+            self.maps.set_model(self._model)
+        self._set_state("idle")
+        self._redraw()
+
+    def shutdown(self) -> None:
+        """Stop the worker thread (called on close and when the application quits)."""
+        if self._thread is None:
+            return
+        self._sigStop.emit()
+        self._thread.quit()
+        self._thread.wait(5000)
+        self._thread = None
+        self._worker = None
+
+    def closeEvent(self, event: QCloseEvent | None) -> None:
+        """Stop training before the panel goes away."""
+        self.shutdown()
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------ run control
+
+    def _ensure_worker(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = QThread(self)
+        self._thread.setObjectName("visualconv-training")
+        self._worker = TrainingWorker()
+        self._worker.moveToThread(self._thread)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._sigStart.connect(self._worker.start)
+        self._sigResume.connect(self._worker.resume)
+        self._sigPause.connect(self._worker.pause)
+        self._sigStep.connect(self._worker.step)
+        self._sigStop.connect(self._worker.stop)
+        self._sigInterval.connect(self._worker.set_interval)
+        self._worker.sigStarted.connect(self._on_worker_started)
+        self._worker.sigRecords.connect(self._on_worker_records)
+        self._worker.sigStateChanged.connect(self._on_worker_state_changed)
+        self._worker.sigFailed.connect(self._on_worker_failed)
+        self._worker.sigDiverged.connect(self._on_worker_diverged)
+        self._thread.start()
+        self._sigInterval.emit(int(self.speed.currentData()))
+
+    def _begin(self, paused: bool) -> None:
+        if self._model is None or self._model.loss is None:
+            return
+        self._ensure_worker()
+        self._records = []
+        self._data = None
+        self._selected = None
+        self._message = ""
+        self._run_spec = self.training_spec()
+        self._run_model = self._model
+        self.maps.set_model(self._model)
+        self._set_state("paused" if paused else "running")
+        self._sigStart.emit(self._model, self._run_spec, paused)
+        self._redraw()
+
+    def _stop_run(self, emit: bool) -> None:
+        if self._state in ("running", "paused"):
+            self._sigStop.emit()
+            self._set_state("stopped")
+            if emit:
+                self._emit_trained()
+
+    def _emit_trained(self, model: Model | None = None) -> None:
+        if model is None:
+            if not self._records or self._run_model is None:
+                return
+            model = self._run_model.with_parameters(self._records[-1].parameters)
+        if self._run_spec is not None:
+            model = dataclasses.replace(model, training=self._run_spec)
+        self._emitted = model
+        self.sigModelTrained.emit(model)
+
+    # ------------------------------------------------------------ worker signals
+
+    def _on_worker_started(self, data: tuple[Any, Any]) -> None:
+        self._data = data
+        spec = self._run_spec
+        if spec is not None:
+            n = len(data[0])
+            self._total = spec.epochs * math.ceil(n / (spec.batch_size or n))
+        self._schedule_redraw()
+
+    def _on_worker_records(self, batch: list[Iteration]) -> None:
+        if self._state not in ("running", "paused"):
+            return  # records of a run the user already stopped
+        self._records.extend(batch)
+        self.sigRecordsAdded.emit(len(self._records))
+        self._schedule_redraw()
+
+    def _on_worker_state_changed(self, state: str) -> None:
+        if self._state not in ("running", "paused"):
+            return
+        if state == "stopped":
+            return
+        self._set_state(state)
+        if state == "finished":
+            self._emit_trained()
+        self._redraw()
+
+    def _on_worker_failed(self, message: str) -> None:
+        self._message = message
+        self._set_state("failed")
+        self._redraw()
+
+    def _on_worker_diverged(self, error: TrainingDiverged) -> None:
+        self._message = error.message
+        self._set_state("diverged")
+        if self._records:
+            self._emit_trained(error.model)
+        self._redraw()
+
+    # ------------------------------------------------------------ user actions
+
+    def _on_start_clicked(self) -> None:
+        self.start()
+
+    def _on_pause_clicked(self) -> None:
+        self.pause()
+
+    def _on_step_clicked(self) -> None:
+        self.step()
+
+    def _on_stop_clicked(self) -> None:
+        self.stop()
+
+    def _on_history_value_changed(self, value: int) -> None:
+        self.select_iteration(value)
+
+    def _on_selected_line_dragged(self, line: pg.InfiniteLine) -> None:
+        if self._records:
+            k = round(min(max(line.value(), 0), len(self._records)))
+            if k != self._shown_iteration():
+                self.select_iteration(k)
+
+    def _on_loss_plot_clicked(self, event: Any) -> None:
+        if not self._records or event.button() != Qt.MouseButton.LeftButton:
+            return
+        point = self.loss_plot.getPlotItem().vb.mapSceneToView(event.scenePos())
+        self.select_iteration(round(min(max(point.x(), 0), len(self._records))))
+
+    def _on_log_scale_toggled(self, checked: bool) -> None:
+        self._redraw()
+
+    def _on_speed_changed(self, index: int) -> None:
+        self._sigInterval.emit(int(self.speed.itemData(index)))
+
+    # ------------------------------------------------------------ drawing
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.sigStateChanged.emit(state)
+        self._update_controls()
+
+    def _update_controls(self) -> None:
+        trainable = self._model is not None and self._model.loss is not None
+        active = self._state in ("running", "paused")
+        for widget in (
+            self.learning_rate,
+            self.momentum,
+            self.epochs,
+            self.batch_size,
+            self.dataset,
+            self.shuffle,
+        ):
+            widget.setEnabled(trainable and not active)
+        choice_ok = bool(self._choices) and self._choices[self.dataset.currentIndex()].problem is None
+        self.start_button.setEnabled(trainable and choice_ok and self._state != "running")
+        self.start_button.setText("Resume" if self._state == "paused" else "Start")
+        self.pause_button.setEnabled(self._state == "running")
+        self.step_button.setEnabled(trainable and choice_ok and self._state != "running")
+        self.stop_button.setEnabled(active)
+        self.reset_button.setEnabled(self._model is not None)
+
+    def _load_settings(self, model: Model | None) -> None:
+        spec = model.training if model is not None and model.training is not None else TrainingSpec()
+        self.learning_rate.setValue(spec.learning_rate)
+        self.momentum.setValue(spec.momentum)
+        self.epochs.setValue(spec.epochs)
+        self.batch_size.setValue(0 if spec.batch_size is None else spec.batch_size)
+        self.shuffle.setChecked(spec.shuffle)
+        self._choices = dataset_choices(model) if model is not None else []
+        self.dataset.blockSignals(True)
+        self.dataset.clear()
+        item_model = self.dataset.model()
+        assert isinstance(item_model, QStandardItemModel)
+        for index, choice in enumerate(self._choices):
+            self.dataset.addItem(choice.text)
+            item = item_model.item(index)
+            if choice.problem is not None and item is not None:
+                item.setEnabled(False)
+                item.setToolTip(choice.problem)
+        self.dataset.blockSignals(False)
+        if model is not None and model.loss is None:
+            self._message = (
+                "this model has no 'target' and 'loss', so there is nothing to minimise; "
+                "give it a target and a loss to train it"
+            )
+        self._update_controls()
+
+    def _schedule_redraw(self) -> None:
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def _shown_iteration(self) -> int:
+        n = len(self._records)
+        return n if self._selected is None else min(self._selected, n)
+
+    def _redraw(self) -> None:
+        self._redraw_timer.stop()
+        records = self._records
+        n = len(records)
+        x = np.arange(1, n + 1, dtype=np.float64)
+        losses = np.array([r.loss for r in records], dtype=np.float64)
+        ends = [r for r in records if r.epoch_end]
+        ex = np.array([r.iteration for r in ends], dtype=np.float64)
+        ey = np.array([r.epoch_loss for r in ends], dtype=np.float64)
+        if self.log_scale.isChecked():
+            losses = np.log10(np.maximum(losses, 1e-300))
+            ey = np.log10(np.maximum(ey, 1e-300))
+            self.loss_plot.setLabel("left", "log10 loss")
+        else:
+            self.loss_plot.setLabel("left", "loss")
+        self.iteration_curve.setData(x, losses)
+        self.epoch_curve.setData(ex, ey)
+        classify = (
+            self._model is not None
+            and self._model.loss is not None
+            and self._model.loss.type == "cross_entropy"
+        )
+        self.accuracy_plot.setVisible(classify)
+        if classify:
+            ax = np.array([r.iteration for r in ends], dtype=np.float64)
+            ay = np.array([r.epoch_accuracy for r in ends], dtype=np.float64)
+            self.accuracy_curve.setData(ax, ay)
+
+        following = self._selected is None
+        self.history.blockSignals(True)
+        self.history.setRange(0, n)
+        self.history.setValue(n if following else min(self._selected or 0, n))
+        self.history.blockSignals(False)
+        k = self._shown_iteration()
+        self.history_label.setText(f"iteration {k}" + (f" of {n}" if n else ""))
+        self.selected_line.setVisible(n > 0)
+        self.selected_line.blockSignals(True)
+        self.selected_line.setValue(k)
+        self.selected_line.blockSignals(False)
+
+        if self._model is not None:
+            if k == 0:
+                base = self._run_model or self._model
+                self.maps.show_parameters(tuple(layer.parameters() for layer in base.layers), None)
+            else:
+                record = records[k - 1]
+                self.maps.show_parameters(record.parameters, record.gradients)
+        self.status.setText(self._status_text(k))
+
+    def _status_text(self, k: int) -> str:
+        if self._model is None:
+            return "No model."
+        words = {
+            "idle": "Ready.",
+            "running": "Training...",
+            "paused": "Paused.",
+            "finished": "Finished.",
+            "stopped": "Stopped.",
+            "diverged": "Diverged.",
+            "failed": "Cannot train.",
+        }
+        parts = [words[self._state]]
+        if self._records:
+            total = f" of {self._total}" if self._total else ""
+            parts.append(f"{len(self._records)}{total} iterations.")
+        if k >= 1:
+            r = self._records[k - 1]
+            text = (
+                f"Iteration {r.iteration} (epoch {r.epoch}, batch {r.batch_index}): batch loss {r.loss:.6g}"
+            )
+            if r.accuracy is not None:
+                text += f", accuracy {r.accuracy:.0%}"
+            if r.epoch_loss is not None:
+                text += f"; epoch loss {r.epoch_loss:.6g}"
+                if r.epoch_accuracy is not None:
+                    text += f", epoch accuracy {r.epoch_accuracy:.1%}"
+            parts.append(text + ".")
+        elif self._state == "idle" and not self._message:
+            parts.append("Start trains a copy of the model; the history keeps every iteration.")
+        if self._message:
+            colour = (
+                "#b91c1c" if self._state in ("diverged", "failed") or self._model.loss is None else "#1f2328"
+            )
+            return f"{' '.join(parts)}<br><span style='color:{colour}'>{self._message}</span>"
+        return " ".join(parts)
