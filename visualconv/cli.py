@@ -78,7 +78,8 @@ def check_finite(result: dict[str, Any], file: str) -> None:
         for key, value in entry.items():
             if isinstance(value, np.ndarray) and not np.isfinite(value).all():
                 raise ModelError(
-                    f"the {key.replace('_', ' ')} overflows float64 (it holds inf or NaN); expected smaller "
+                    f"its {key.replace('_', ' ').replace('pre activation', 'pre-activation')} overflows "
+                    "float64 (it holds inf or NaN); expected smaller "
                     "numbers in the input, weights, upstream or target",
                     f"layers[{entry['index']}]",
                     file,

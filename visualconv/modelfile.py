@@ -17,6 +17,7 @@ what was expected; :func:`load_model` and :func:`loads` raise nothing else.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -44,6 +45,8 @@ MAX_AXES = 6
 MAX_DEPTH = 32
 """Lists and objects nested deeper than this are refused (a model needs about 8)."""
 MAX_LAYERS = 1000
+MAX_CONTAINERS = 4_000_000
+"""More lists and objects than this (a 16 x 4096 x 4096 image has 65536) are refused."""
 MAX_SETTING = 2**31 - 1
 """Largest size, stride, padding or dilation (the schema's maximum)."""
 MEMORY_BUDGET_BYTES = 2 * 1024**3
@@ -162,9 +165,8 @@ def _schema_message(error: Any) -> tuple[str, list[str | int]]:
         known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
         missing = next((k for k in error.validator_value if k not in error.instance), "?")
         sub = known.get(missing, {}) if isinstance(known, dict) else {}
-        what = _expected_of(sub)
-        tail = f"; expected {what}" if what else ""
-        return f"missing required key '{missing}'{tail}", [*path, missing]
+        what = _expected_of(sub) or "a value"
+        return f"missing required key '{missing}'; expected {what} here", [*path, missing]
     if validator == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in known)
@@ -173,10 +175,7 @@ def _schema_message(error: Any) -> tuple[str, list[str | int]]:
         kind = (
             f"a {owner} layer" if isinstance(owner, str) and path and path[0] == "layers" else "this object"
         )
-        return (
-            f"unknown key '{key}'; {kind} takes {', '.join(known)}",
-            [*path, key],
-        )
+        return f"unknown key '{key}'; expected only the keys of {kind}: {', '.join(known)}", [*path, key]
     expected = _expected_of(error.schema)
     if expected:
         return f"expected {expected}, got {got}", path
@@ -209,6 +208,9 @@ def _expected_of(sub: Any) -> str:
     """What a (sub)schema expects, in words, when it says so or is a simple enum."""
     if not isinstance(sub, dict):
         return ""
+    ref = sub.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and "x-expected" not in sub:
+        sub = schema()["$defs"].get(ref[len("#/$defs/") :], {})
     if "x-expected" in sub:
         return str(sub["x-expected"])
     if "const" in sub:
@@ -279,6 +281,31 @@ def _check_text(value: str, path: list[str | int]) -> None:
         ) from None
 
 
+_NUMBER_TYPES = frozenset({int, float})
+
+
+def _plain_numbers(value: list[Any], depth: int) -> bool:
+    """Whether ``value`` is a (possibly ragged) nest of lists of finite float64 numbers.
+
+    Works level by level with C-speed iteration (no Python call per element), so a
+    large array is checked quickly; anything else is left to the slow, placed walk.
+    """
+    level = value
+    while True:
+        if depth >= MAX_DEPTH:
+            return False
+        kinds = set(map(type, level))
+        if kinds <= _NUMBER_TYPES:
+            try:
+                return all(map(math.isfinite, level))
+            except OverflowError:  # an integer beyond float64
+                return False
+        if kinds != {list}:
+            return False
+        level = list(itertools.chain.from_iterable(level))
+        depth += 1
+
+
 def _scan(value: Any, path: list[str | int], duplicates: dict[int, str]) -> None:
     """Refuse NaN/Infinity, numbers beyond float64, duplicate keys, bad text, deep nesting."""
     kind = type(value)
@@ -298,28 +325,45 @@ def _scan(value: Any, path: list[str | int], duplicates: dict[int, str]) -> None
                 f"nested too deeply: expected at most {MAX_DEPTH} levels of lists and objects", place_of(path)
             )
         if kind is list:
-            if not value:
+            if not value or _plain_numbers(value, len(path)):
                 return
-            kinds = set(map(type, value))
-            if kinds <= {int, float}:
-                # Fast path for a row of plain numbers.
-                try:
-                    if all(map(math.isfinite, value)):
-                        return
-                except OverflowError:
-                    pass
             for index, item in enumerate(value):
                 _scan(item, [*path, index], duplicates)
         else:
             if id(value) in duplicates:
                 key = duplicates[id(value)]
-                raise ModelError(f"duplicate key '{key}'; each key may appear once", place_of([*path, key]))
+                raise ModelError(
+                    f"duplicate key '{key}'; expected each key at most once", place_of([*path, key])
+                )
             for key, item in value.items():
                 _check_text(key, path)
                 _scan(item, [*path, key], duplicates)
 
 
+def _json_complaint(text: str, exc: json.JSONDecodeError) -> str:
+    """Python's JSON error message in the 'expected ..., got ...' style of the others."""
+    message = exc.msg
+    if message.startswith("Expecting "):
+        what = message[len("Expecting ") :]
+        what = {"value": "a value", "',' delimiter": "',' or a closing bracket"}.get(what, what)
+        expected = f"expected {what}"
+    elif message == "Extra data":
+        expected = "expected the end of the file after the model object, got more text"
+    else:
+        expected = f"expected well-formed JSON, got: {message[0].lower()}{message[1:]}"
+    if not text[exc.pos :].strip() and exc.pos > 0:
+        return f"the text ends too early, {expected}; is the file cut short?"
+    return expected
+
+
 def _decode(text: str) -> Any:
+    containers = text.count("[") + text.count("{")
+    if containers > MAX_CONTAINERS:
+        # Each list costs the parser far more than a number; refuse before parsing.
+        raise ModelError(
+            f"expected at most {MAX_CONTAINERS} lists and objects in a model file, got {containers}; "
+            "expected a smaller model"
+        )
     duplicates: dict[int, str] = {}
 
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -336,12 +380,7 @@ def _decode(text: str) -> Any:
     try:
         document = json.loads(text, parse_constant=_NonFinite, object_pairs_hook=pairs_hook)
     except json.JSONDecodeError as exc:
-        rest = text[exc.pos :].strip()
-        if not rest and exc.pos > 0:
-            why = f"the text ends too early ({exc.msg.lower()}); is the file cut short?"
-        else:
-            why = exc.msg[0].lower() + exc.msg[1:]
-        raise ModelError(f"not valid JSON: {why}", _position(text, exc.pos)) from None
+        raise ModelError(f"not valid JSON: {_json_complaint(text, exc)}", _position(text, exc.pos)) from None
     except RecursionError:
         raise ModelError(
             f"nested too deeply: expected at most {MAX_DEPTH} levels of lists and objects"
@@ -400,10 +439,31 @@ def to_array(value: Any, place: str, max_axes: int) -> FloatArray:
     return array
 
 
-_NUMBER_TYPES = frozenset({int, float})
+def _regular_shape(value: Any, max_axes: int) -> tuple[int, ...] | None:
+    """The shape of a regular nest of lists of numbers, level by level at C speed; None otherwise."""
+    shape: list[int] = []
+    level = [value]
+    while True:
+        kinds = set(map(type, level))
+        if kinds <= _NUMBER_TYPES:
+            return tuple(shape)
+        if kinds != {list} or len(shape) >= max_axes:
+            return None
+        lengths = set(map(len, level))
+        if len(lengths) != 1:
+            return None
+        size = lengths.pop()
+        shape.append(size)
+        if size == 0:
+            return tuple(shape)
+        level = list(itertools.chain.from_iterable(level))
 
 
 def _shape_of(value: Any, place: str, depth: int, max_axes: int) -> tuple[int, ...]:
+    if depth == 0:
+        shape = _regular_shape(value, max_axes)
+        if shape is not None:
+            return shape
     kind = type(value)
     if kind is int or kind is float:
         return ()
@@ -575,7 +635,7 @@ def _layer_step(
         if len(shape) != dims + 1:
             expected = "(C, L)" if dims == 1 else "(C, H, W)"
             raise ModelError(
-                f"a {layer.type} layer expects a {expected} input, got a vector of {shape[0]} values "
+                f"expected a {expected} input for this {layer.type} layer, got a vector of {shape[0]} values "
                 f"from {source}; put {layer.type} layers before any flatten or dense layer",
                 place,
             )
@@ -644,7 +704,7 @@ def _layer_step(
         return (n_in,), 2 * n_in, "", "its input"
     if len(shape) != 1:
         raise ModelError(
-            f"a dense layer expects a vector input, got shape {_sized(shape)} from {source}; "
+            f"expected a vector input for this dense layer, got shape {_sized(shape)} from {source}; "
             "put a flatten layer before it",
             place,
         )
@@ -786,15 +846,21 @@ def _build(document: dict[str, Any]) -> Model:
             "upstream",
         )
     if "target" in document and "loss" not in document:
-        raise ModelError("missing 'loss': a 'target' needs a loss, for example {\"type\": \"mse\"}", "loss")
+        raise ModelError(
+            "missing 'loss': a 'target' needs one; expected for example {\"type\": \"mse\"}", "loss"
+        )
     if "loss" in document and "target" not in document:
-        raise ModelError("missing 'target': a 'loss' needs a target to compare the output with", "target")
+        raise ModelError(
+            "missing 'target': expected a target to compare the output with, since 'loss' is given", "target"
+        )
     loss = None
     if "loss" in document:
         spec = document["loss"]
         if spec["type"] == "cross_entropy" and "reduction" in spec:
             raise ModelError(
-                "unknown key 'reduction' for cross_entropy; 'reduction' applies to mse only", "loss.reduction"
+                "unknown key 'reduction' for cross_entropy; "
+                "expected only 'type' ('reduction' applies to mse)",
+                "loss.reduction",
             )
         loss = LossSpec(spec["type"], spec.get("reduction", "half_sum"))
     shapes, _ = _walk(x.shape, layers)
@@ -814,6 +880,10 @@ def _build(document: dict[str, Any]) -> Model:
     if loss is not None:
         target = parse_target(document["target"], out_shape, loss, "target")
     training = None
+    if "training" in document and loss is None:
+        raise ModelError(
+            "expected a 'target' and 'loss' in the model for training, to know what to minimise", "training"
+        )
     if "training" in document:
         training = _training(document["training"], model, shapes, loss)
     return Model(
@@ -971,6 +1041,8 @@ def _read(path: str | os.PathLike[str]) -> bytes:
             raise ModelError(_too_large(info.st_size))
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
+    except ModelError:
+        raise
     except OSError as exc:
         raise ModelError(f"cannot read the file: {exc.strerror or exc}") from None
     except (ValueError, TypeError) as exc:  # a NUL character in the name, a name that is no path
