@@ -1,0 +1,127 @@
+"""``visualconv export``: one command per artefact, headless, errors as one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from visualconv.cli import main
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_models"
+SEED_1D = str(SAMPLES / "01-seed-1d-conv.json")
+
+
+def svg_texts(path) -> set[str]:
+    root = ET.parse(path).getroot()
+    return {(t.text or "").strip() for t in root.iter("{http://www.w3.org/2000/svg}text")}
+
+
+def test_done_when_slides_and_gif_of_the_seed_backward_pass(tmp_path, capsys):
+    """A lecturer gets one slide per backward overlay and a GIF of the pass, one command each."""
+    slides = tmp_path / "slides"
+    assert main(["export", SEED_1D, "--pass", "backward", "--frames", str(slides)]) == 0
+    assert sorted(p.name for p in slides.iterdir()) == ["frame-000.png", "frame-001.png", "frame-002.png"]
+    gif = tmp_path / "backward.gif"
+    assert main(["export", SEED_1D, "--pass", "backward", "--animation", str(gif)]) == 0
+    with Image.open(gif) as im:
+        assert im.n_frames == 3
+    capsys.readouterr()
+    # the numbers on the slides are the seed document's numbers
+    expected = {
+        1: {"-0.1", "-0.2", "-0.03", "-0.05", "0"},  # dW, dA_prev after overlay 1
+        2: {"0.3", "0.4", "-0.03", "0.01", "0.1"},  # dW = [0.3, 0.4], db = 0.1, dA_prev
+    }
+    for k, numbers in expected.items():
+        out = tmp_path / f"slide-{k}.svg"
+        assert main(["export", SEED_1D, "--pass", "backward", "--step", str(k), "--out", str(out)]) == 0
+        assert numbers <= svg_texts(out)
+    assert {"1.3", "2.1"} <= svg_texts(_forward_svg(tmp_path))
+
+
+def _forward_svg(tmp_path):
+    out = tmp_path / "forward.svg"
+    assert main(["export", SEED_1D, "--pass", "forward", "--out", str(out)]) == 0
+    return out
+
+
+def test_default_step_is_the_last_and_formats_follow_the_extension(tmp_path, capsys):
+    for suffix in ("png", "svg", "pdf", "json", "npz", "tex", "zip"):
+        assert main(["export", SEED_1D, "--out", str(tmp_path / f"s.{suffix}")]) == 0
+    record = json.loads((tmp_path / "s.json").read_text())
+    assert (record["step"], record["n"]) == (2, 2)
+    assert (tmp_path / "s-fragment.tex").is_file()
+    assert main(["export", SEED_1D, "--out", str(tmp_path / "m.csv")]) == 0
+    assert (tmp_path / "m" / "state_dx.csv").is_file()
+    out = capsys.readouterr().out
+    assert str(tmp_path / "s.png") in out
+
+
+def test_pack_by_one_command(tmp_path, capsys):
+    assert main(["export", str(SAMPLES / "05-max-pool-backward.json"), "--pack", str(tmp_path / "pack")]) == 0
+    index = (tmp_path / "pack" / "index.md").read_text()
+    assert "## layer 0 (pool 2-D), forward pass" in index
+    assert "## layer 0 (pool 2-D), backward pass" in index
+    assert "lecture pack in" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([SEED_1D], "nothing to do"),
+        ([SEED_1D, "--out", "x.bmp"], "cannot tell the format"),
+        ([SEED_1D, "--step", "5", "--out", "x.png"], "step 5: this pass has steps 0..2"),
+        ([SEED_1D, "--layer", "3", "--out", "x.png"], "layer 3: the model has layers 0..0"),
+        ([SEED_1D, "--animation", "x.mp4"], "expected a .gif"),
+        ([SEED_1D, "--scale", "0", "--out", "x.png"], "--scale 0"),
+        (["missing.json", "--out", "x.png"], "missing.json"),
+    ],
+)
+def test_errors_exit_2_with_one_line(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_unwritable_output_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["export", SEED_1D, "--out", str(blocker / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and err.count("\n") == 1
+
+
+def test_works_without_a_display(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    out = tmp_path / "s.png"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "visualconv",
+            "export",
+            SEED_1D,
+            "--step",
+            "1",
+            "--out",
+            str(out),
+            "--scale",
+            "2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    with Image.open(out) as im:
+        assert im.size[0] > 1000
