@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from visualconv.engine.trace import trace_layer
 from visualconv.export import ExportCancelled, export_animation, export_pack, snapshot_bytes, snapshot_figure
 from visualconv.export.figure import build_figure, pass_style
 from visualconv.export.paint import FigurePainter
-from visualconv.engine.trace import trace_layer
 
 
 def gif_frames(path) -> list[np.ndarray]:
