@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import activations
-from .conv import conv2d_backward
+from .conv import BLOCK_ELEMENTS, conv2d_backward
+from .errors import ModelError
 from .layers import ConvLayer, DenseLayer, FlattenLayer, Layer, PoolLayer
-from .model import Model, run
+from .model import Model, batch_loss, forward
 from .pool import max_positions, pool2d_backward
-from .windows import FloatArray, IntPair, crop, pad, scatter_windows, sliding_windows
+from .windows import FloatArray, IntPair, col2im, crop, im2col, pad, shape4, sliding_windows
 
 PASSES = ("forward", "backward")
 
@@ -201,9 +202,13 @@ class LayerTrace:
         self.pass_name = pass_name
         self.layer_type = layer.type
         self._cache: OrderedDict[int, Step] = OrderedDict()
-        self._prefix: OrderedDict[int, FloatArray] = OrderedDict()
+        self._dw_rows: FloatArray | None = None
         if isinstance(layer, (ConvLayer, PoolLayer)):
-            as2d = (lambda t: t[:, None, :]) if layer.dims == 1 else (lambda t: t)
+            one_d = layer.dims == 1
+
+            def as2d(t: FloatArray) -> FloatArray:
+                return t[:, None, :] if one_d else t
+
             self.x = _frozen(as2d(x))
             self.z = _frozen(as2d(z))
             self.a = _frozen(as2d(a))
@@ -221,7 +226,9 @@ class LayerTrace:
             self.weight = _frozen(layer.weight_4d)
             self.bias = layer.bias
             self.x_padded = _frozen(pad(self.x, layer.padding))
-            self.windows = sliding_windows(self.x_padded[None], layer.kernel_size, layer.stride, layer.dilation)[0]
+            self.windows = sliding_windows(
+                self.x_padded[None], layer.kernel_size, layer.stride, layer.dilation
+            )[0]
         elif isinstance(layer, PoolLayer):
             self.x_padded = self.x
             self.windows = sliding_windows(self.x[None], layer.size, layer.stride, (1, 1))[0]
@@ -344,88 +351,171 @@ class LayerTrace:
             if isinstance(layer, ConvLayer):
                 assert self.grad_pre_activation is not None
                 dx, dw, db = conv2d_backward(
-                    self.grad_pre_activation[None], self.x[None], self.weight, layer.stride, layer.padding, layer.dilation
+                    self.grad_pre_activation[None],
+                    self.x[None],
+                    self.weight,
+                    layer.stride,
+                    layer.padding,
+                    layer.dilation,
                 )
                 self._full_backward = {"dw": dw, "db": db}
             elif isinstance(layer, PoolLayer):
                 assert self.grad_output is not None
-                dx = pool2d_backward(self.grad_output[None], self.x[None], layer.mode, layer.size, layer.stride)
+                dx = pool2d_backward(
+                    self.grad_output[None], self.x[None], layer.mode, layer.size, layer.stride
+                )
                 self._full_backward = {"dx": dx[0]}
             else:
                 self._full_backward = {}
         return self._full_backward
 
-    def _conv_channel_dx(self, f: int, positions: int) -> FloatArray:
-        """dA_prev (padded) from the first ``positions`` overlays of output channel f."""
-        layer = self.layer
-        assert isinstance(layer, ConvLayer) and self.grad_pre_activation is not None
-        oh, ow = self.out_shape[1:]
-        rows_needed = -(-positions // ow)
-        dz = np.zeros((rows_needed, ow))
-        dz.reshape(-1)[:positions] = self.grad_pre_activation[f].reshape(-1)[:positions]
-        # window grads of the rows touched so far: (C_in, rows, ow, kH, kW)
-        grads = dz[None, :, :, None, None] * self.weight[f][:, None, None, :, :]
-        return scatter_windows(grads[None], (1, *self.x_padded.shape), layer.stride, layer.dilation)[0]
+    def _conv_dw_rows(self) -> FloatArray:
+        """The dW of each output channel's first q output rows, for q = 0..oh (cached).
 
-    def _conv_prefix_dx(self, f: int) -> FloatArray:
-        """dA_prev (padded) from every overlay of output channels 0..f-1 (LRU-cached)."""
-        if f in self._prefix:
-            self._prefix.move_to_end(f)
-            return self._prefix[f]
+        Returns
+        -------
+        ndarray of shape (C_out, oh + 1, C_in*kH*kW)
+            ``table[f, q]`` is the sum of ``window * delta`` over the overlays of channel f
+            in rows 0..q-1.
+        """
+        if self._dw_rows is None:
+            layer = self.layer
+            assert isinstance(layer, ConvLayer) and self.grad_pre_activation is not None
+            c_out, _, oh, ow = (self.weight.shape[0], 0, *self.out_shape[1:])
+            size = self.weight[0].size
+            table = np.zeros((c_out, oh + 1, size))
+            (kh, _), (sh, _), (dh, _) = layer.kernel_size, layer.stride, layer.dilation
+            rows_per_block = max(1, BLOCK_ELEMENTS // (size * ow))
+            for i0 in range(0, oh, rows_per_block):
+                i1 = min(oh, i0 + rows_per_block)
+                rows = slice(i0 * sh, (i1 - 1) * sh + dh * (kh - 1) + 1)
+                cols = im2col(self.x_padded[None, :, rows], layer.kernel_size, layer.stride, layer.dilation)
+                cols_by_row = cols[0].reshape(size, i1 - i0, ow).transpose(1, 2, 0)  # (rows, ow, size)
+                dz_by_row = self.grad_pre_activation[:, i0:i1].transpose(1, 0, 2)  # (rows, C_out, ow)
+                table[:, i0 + 1 : i1 + 1] = np.matmul(dz_by_row, cols_by_row).transpose(1, 0, 2)
+            np.cumsum(table, axis=1, out=table)
+            self._dw_rows = table
+        return self._dw_rows
+
+    def _conv_dx_padded(self, k: int) -> FloatArray:
+        """dA_prev (padded) after the first k overlays, computed directly.
+
+        The deltas of the first k overlays (later ones zeroed) go back through the
+        kernel in blocks of output rows: one matrix product and one slab add per
+        kernel offset for each block.
+        """
         layer = self.layer
         assert isinstance(layer, ConvLayer) and self.grad_pre_activation is not None
-        if f == 0:
-            result = np.zeros(self.x_padded.shape)
-        else:
-            dz = self.grad_pre_activation[:f]
-            window_grads = np.tensordot(dz, self.weight[:f], axes=([0], [0]))  # (oh, ow, C, kH, kW)
-            result = scatter_windows(
-                window_grads.transpose(2, 0, 1, 3, 4)[None], (1, *self.x_padded.shape), layer.stride, layer.dilation
-            )[0]
-        self._prefix[f] = result
-        while len(self._prefix) > 4:
-            self._prefix.popitem(last=False)
-        return result
+        c_out, _, oh, ow = (self.weight.shape[0], 0, *self.out_shape[1:])
+        f_done, r = divmod(k, oh * ow)
+        q = -(-r // ow)  # rows of channel f_done touched so far
+        dx_padded = np.zeros(self.x_padded.shape)
+        channels = min(c_out, f_done + (1 if r else 0))
+        if channels == 0:
+            return dx_padded
+        w_cols = self.weight[:channels].reshape(channels, -1).T  # (C_in*kH*kW, channels)
+        (kh, _), (sh, _), (dh, _) = layer.kernel_size, layer.stride, layer.dilation
+        rows_per_block = max(1, BLOCK_ELEMENTS // (w_cols.shape[0] * ow))
+        for i0 in range(0, oh, rows_per_block):
+            i1 = min(oh, i0 + rows_per_block)
+            used = channels if i0 < q else f_done  # the partial channel has no deltas below row q
+            if used == 0:
+                break
+            dz = self.grad_pre_activation[:used, i0:i1].reshape(used, -1)
+            if used > f_done:
+                dz = dz.copy()
+                dz[f_done, max(0, r - i0 * ow) :] = 0.0  # overlays after k
+            rows = slice(i0 * sh, (i1 - 1) * sh + dh * (kh - 1) + 1)
+            target = dx_padded[None, :, rows]
+            col2im(
+                w_cols[:, :used] @ dz,
+                shape4(target),
+                layer.kernel_size,
+                layer.stride,
+                (0, 0),
+                layer.dilation,
+                target,
+            )
+        return dx_padded
+
+    def _conv_dx_cells(self, k: int, ov: Overlay) -> FloatArray:
+        """dA_prev (padded) after k overlays, only on the cells of window ``ov``.
+
+        Returns
+        -------
+        ndarray of shape (C_in, kH, kW)
+            Each cell summed afresh over the overlays 1..k whose window covers it.
+        """
+        layer = self.layer
+        assert isinstance(layer, ConvLayer) and self.grad_pre_activation is not None
+        c_out, c_in, kh, kw = self.weight.shape
+        oh, ow = self.out_shape[1:]
+        (sh, sw), (dh, dw) = layer.stride, layer.dilation
+        cells = np.zeros((c_in, kh, kw))
+        for ai, y in enumerate(range(ov.rows.start, ov.rows.stop, dh)):
+            for bi, x in enumerate(range(ov.cols.start, ov.cols.stop, dw)):
+                for a in range(kh):
+                    i, off_i = divmod(y - a * dh, sh)
+                    if off_i or not 0 <= i < oh:
+                        continue
+                    for b in range(kw):
+                        j, off_j = divmod(x - b * dw, sw)
+                        if off_j or not 0 <= j < ow:
+                            continue
+                        # channels f whose overlay (f, i, j) is among the first k
+                        count = min(c_out, max(0, -(-(k - i * ow - j) // (oh * ow))))
+                        if count:
+                            cells[:, ai, bi] += (
+                                self.weight[:count, :, a, b].T @ self.grad_pre_activation[:count, i, j]
+                            )
+        return cells
 
     def _conv_backward_step(self, k: int) -> Step:
         layer = self.layer
         assert isinstance(layer, ConvLayer) and self.grad_pre_activation is not None
-        positions = self.out_shape[1] * self.out_shape[2]
-        f_done, r = divmod(k, positions)
+        oh, ow = self.out_shape[1:]
+        f_done, r = divmod(k, oh * ow)
         full = self._full()
         dw = np.zeros(self.weight.shape)
         db = np.zeros(self.weight.shape[0])
         dw[:f_done] = full["dw"][:f_done]
         db[:f_done] = full["db"][:f_done]
+        if r:
+            q, rem = divmod(r, ow)
+            partial = self._conv_dw_rows()[f_done, q].reshape(self.weight.shape[1:])
+            if rem:
+                row_dz = self.grad_pre_activation[f_done, q, :rem]
+                partial = partial + np.tensordot(row_dz, self.windows[:, q, :rem], axes=([0], [1]))
+            dw[f_done] = partial
+            db[f_done] = self.grad_pre_activation[f_done].reshape(-1)[:r].sum()
+        ov = self.overlay(k) if k else None
         previous = self._cache.get(k - 1) if k else None
-        if previous is not None:
+        following = self._cache.get(k + 1) if k < self.n else None
+        if previous is not None and ov is not None:
             # Stepping forward by one: add this overlay's contribution only.
             dx_padded = previous.state["dx_padded"].copy()
-        elif r:
-            dx_padded = self._conv_prefix_dx(f_done) + self._conv_channel_dx(f_done, r)
+            dx_padded[:, ov.rows, ov.cols] += (
+                self.weight[ov.channel] * self.grad_pre_activation[ov.channel, ov.position[0], ov.position[1]]
+            )
+        elif following is not None:
+            # Stepping back by one: only the cells of overlay k+1's window differ; sum them afresh.
+            dx_padded = following.state["dx_padded"].copy()
+            ov_next = self.overlay(k + 1)
+            dx_padded[:, ov_next.rows, ov_next.cols] = self._conv_dx_cells(k, ov_next)
         else:
-            dx_padded = self._conv_prefix_dx(f_done).copy()
-        if r:
-            flat_dz = self.grad_pre_activation[f_done].reshape(-1)[:r]
-            flat_win = self.windows[:, :, :].transpose(1, 2, 0, 3, 4).reshape(positions, *self.weight.shape[1:])[:r]
-            dw[f_done] = np.tensordot(flat_dz, flat_win, axes=([0], [0]))
-            db[f_done] = flat_dz.sum()
+            dx_padded = self._conv_dx_padded(k)
         operands: dict[str, FloatArray] = {}
         values: dict[str, float] = {}
-        ov = self.overlay(k) if k else None
         if ov is not None:
             f, (i, j) = ov.channel, ov.position
             delta = float(self.grad_pre_activation[f, i, j])
             window = self.windows[:, i, j]
             kernel = self.weight[f]
-            dx_contribution = _frozen(kernel * delta)
-            if previous is not None:
-                dx_padded[:, ov.rows, ov.cols] += dx_contribution
             operands = {
                 "input_slice": window,
                 "kernel": kernel,
                 "dw_contribution": _frozen(window * delta),
-                "dx_contribution": dx_contribution,
+                "dx_contribution": _frozen(kernel * delta),
             }
             values = {"delta": delta, "db_contribution": delta}
         state = {
@@ -443,7 +533,9 @@ class LayerTrace:
         layer = self.layer
         if not isinstance(layer, ConvLayer) or self.grad_pre_activation is None:
             raise ValueError("closed forms exist for the backward pass of a conv layer")
-        return conv_closed_form(self.x, self.weight, self.grad_pre_activation, layer.stride, layer.padding, layer.dilation)
+        return conv_closed_form(
+            self.x, self.weight, self.grad_pre_activation, layer.stride, layer.padding, layer.dilation
+        )
 
     # --- backward: pool, dense, flatten
 
@@ -516,17 +608,27 @@ class LayerTrace:
 
     def _flatten_backward_step(self, k: int) -> Step:
         assert self.grad_output is not None
-        dx = np.zeros(self.x.size)
-        dx[:k] = self.grad_output[:k]
+        flat = np.zeros(self.x.size)
+        flat[:k] = self.grad_output[:k]
         ov = self.overlay(k) if k else None
-        values = {} if ov is None else {"delta": float(self.grad_output[ov.channel]), "source": float(ov.channel)}
-        dx = dx.reshape(self.x.shape)
-        state = {"dy": self.grad_output, "done": self._done_mask(k), "dx_padded": _frozen(dx), "dx": _frozen(dx)}
+        values = (
+            {} if ov is None else {"delta": float(self.grad_output[ov.channel]), "source": float(ov.channel)}
+        )
+        dx = flat.reshape(self.x.shape)
+        state = {
+            "dy": self.grad_output,
+            "done": self._done_mask(k),
+            "dx_padded": _frozen(dx),
+            "dx": _frozen(dx),
+        }
         return Step("flatten", "backward", k, self.n, ov, {}, values, state)
 
 
 def trace_layer(model: Model, index: int, pass_name: str) -> LayerTrace:
     """The overlay trace of layer ``index`` of ``model`` for the given pass.
+
+    Runs the model's forward pass and, for a backward trace, the backward pass from
+    the last layer down to layer ``index + 1`` only (what the trace needs).
 
     Raises
     ------
@@ -535,19 +637,47 @@ def trace_layer(model: Model, index: int, pass_name: str) -> LayerTrace:
     """
     if not 0 <= index < len(model.layers):
         raise IndexError(f"layer {index} is outside 0..{len(model.layers) - 1}")
-    result = run(model)
-    record = result.records[index]
+    model.shapes()  # raises a placed ModelError on a mismatch
+    records = forward(model.layers, model.input[None])
+    grad = _grad_last(model, records[-1].output)
     grad_output = None
     if pass_name == "backward":
-        if result.grads is None:
-            raise ValueError("the model has no 'upstream' and no 'target' with 'loss': there is no backward pass")
-        last = len(model.layers) - 1
-        grad_output = result.grad_last if index == last else result.grads[index + 1].grad_input
-        assert grad_output is not None
-        grad_output = grad_output[0]
+        if grad is None:
+            raise ValueError(
+                "the model has no 'upstream' and no 'target' with 'loss': there is no backward pass"
+            )
+        for layer, record in zip(model.layers[:index:-1], records[:index:-1], strict=True):
+            grad = layer.backward(grad, record.input, record.pre_activation, record.output).grad_input
+        grad_output = grad[0]
+    record = records[index]
     return LayerTrace(
-        model.layers[index], pass_name, record.input[0], record.pre_activation[0], record.output[0], grad_output
+        model.layers[index],
+        pass_name,
+        record.input[0],
+        record.pre_activation[0],
+        record.output[0],
+        grad_output,
     )
+
+
+def _grad_last(model: Model, output: FloatArray) -> FloatArray | None:
+    """dL/d(last output) of shape (1, ...) as :func:`.model.run` starts it, or None.
+
+    Raises
+    ------
+    ModelError
+        When ``upstream`` or ``target`` does not have the output's shape.
+    """
+    if model.upstream is not None:
+        grad_last = np.asarray(model.upstream, dtype=np.float64)[None]
+    elif model.target is not None and model.loss is not None:
+        grad_last = batch_loss(output, [model.target], model.loss)[1]
+    else:
+        return None
+    if grad_last.shape != output.shape:
+        place = "upstream" if model.upstream is not None else "target"
+        raise ModelError(f"expected shape {output.shape[1:]}, got {grad_last.shape[1:]}", place)
+    return grad_last
 
 
 def unflatten_position(shape: tuple[int, ...], flat: int) -> tuple[int, ...]:
