@@ -60,6 +60,8 @@ def _font(size: float, *, bold: bool = False, mono: bool = False) -> QFont:
     font.setBold(bold)
     font.setStyleHint(QFont.StyleHint.Monospace if mono else QFont.StyleHint.SansSerif)
     font.setKerning(True)
+    # Unhinted glyphs: the advances measured for layout are the advances painted, at any scale.
+    font.setHintingPreference(QFont.HintingPreference.PreferNoHinting)
     return font
 
 
@@ -107,14 +109,15 @@ class _PanelBox:
 
 
 def _wrap(text: str, width: float, metrics: QFontMetricsF) -> list[str]:
-    """Break a line at spaces to fit ``width``; continuation lines are indented."""
+    """Break a line at spaces to fit ``width``; continuation lines are indented 4 more."""
     if metrics.horizontalAdvance(text) <= width:
         return [text]
-    indent = " " * (len(text) - len(text.lstrip(" ")) + 4)
+    lead = text[: len(text) - len(text.lstrip(" "))]
+    indent = lead + "    "
     lines: list[str] = []
-    current = ""
-    for word in text.split(" "):
-        candidate = word if not current else f"{current} {word}"
+    current = lead
+    for word in text.lstrip(" ").split(" "):
+        candidate = current + word if not current.strip() else f"{current} {word}"
         if current.strip() and metrics.horizontalAdvance(candidate) > width:
             lines.append(current)
             current = indent + word
