@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import activations
-from .conv import BLOCK_ELEMENTS, conv2d_backward
+from . import conv as conv_kernels
+from .conv import conv2d_backward
 from .errors import ModelError
 from .layers import ConvLayer, DenseLayer, FlattenLayer, Layer, PoolLayer
 from .model import Model, batch_loss, forward
@@ -385,7 +386,7 @@ class LayerTrace:
             size = self.weight[0].size
             table = np.zeros((c_out, oh + 1, size))
             (kh, _), (sh, _), (dh, _) = layer.kernel_size, layer.stride, layer.dilation
-            rows_per_block = max(1, BLOCK_ELEMENTS // (size * ow))
+            rows_per_block = max(1, conv_kernels.BLOCK_ELEMENTS // (size * ow))
             for i0 in range(0, oh, rows_per_block):
                 i1 = min(oh, i0 + rows_per_block)
                 rows = slice(i0 * sh, (i1 - 1) * sh + dh * (kh - 1) + 1)
@@ -415,7 +416,7 @@ class LayerTrace:
             return dx_padded
         w_cols = self.weight[:channels].reshape(channels, -1).T  # (C_in*kH*kW, channels)
         (kh, _), (sh, _), (dh, _) = layer.kernel_size, layer.stride, layer.dilation
-        rows_per_block = max(1, BLOCK_ELEMENTS // (w_cols.shape[0] * ow))
+        rows_per_block = max(1, conv_kernels.BLOCK_ELEMENTS // (w_cols.shape[0] * ow))
         for i0 in range(0, oh, rows_per_block):
             i1 = min(oh, i0 + rows_per_block)
             used = channels if i0 < q else f_done  # the partial channel has no deltas below row q

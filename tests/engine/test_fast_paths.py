@@ -1,0 +1,401 @@
+"""The engine's fast paths against their loop twins, plain loops and PyTorch.
+
+Covers what the vectorised kernels special-case: blocked column matrices (forced by a
+small block size), 1x1 kernels, strides equal to or larger than the kernel, tiled,
+disjoint and overlapping pooling windows, ties and non-finite values in max pooling,
+and the trace's three ways to reach a step (directly, from k-1, from k+1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from visualconv.engine import conv as conv_module
+from visualconv.engine.conv import (
+    conv1d_backward,
+    conv1d_forward,
+    conv2d_backward,
+    conv2d_backward_naive,
+    conv2d_forward,
+    conv2d_forward_naive,
+)
+from visualconv.engine.layers import ConvLayer, PoolLayer
+from visualconv.engine.model import make_model, run
+from visualconv.engine.pool import (
+    max_positions,
+    pool1d_backward,
+    pool1d_forward,
+    pool2d_backward,
+    pool2d_backward_naive,
+    pool2d_forward,
+    pool2d_forward_naive,
+)
+from visualconv.engine.trace import LayerTrace, trace_layer
+from visualconv.engine.windows import col2im, im2col, pad, sliding_windows
+
+# The block-size fixture only patches a module constant: sharing it across examples is fine.
+PROPERTY = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+RTOL = 1e-12
+
+
+def assert_close(actual, expected):
+    """Relative 1e-12, with an absolute floor scaled to the data (sums may cancel to ~0)."""
+    expected = np.asarray(expected)
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=RTOL * scale)
+
+
+@pytest.fixture(params=[None, 7], ids=["one-block", "many-blocks"])
+def block_elements(request, monkeypatch):
+    """Run a test with the default column-matrix block and with tiny blocks (many blocks)."""
+    if request.param is not None:
+        monkeypatch.setattr(conv_module, "BLOCK_ELEMENTS", request.param)
+    return request.param
+
+
+# ---------------------------------------------------------------- convolution
+
+
+@st.composite
+def conv_cases(draw):
+    n = draw(st.integers(1, 3))
+    c_in, c_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    sh, sw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 8))
+    w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), 8))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.normal(size=(n, c_in, h, w))
+    weight = rng.normal(size=(c_out, c_in, kh, kw))
+    bias = rng.normal(size=c_out) if draw(st.booleans()) else None
+    return x, weight, bias, (sh, sw), (ph, pw), (dh, dw), rng
+
+
+@PROPERTY
+@given(case=conv_cases())
+def test_conv2d_matches_loop_twin_in_blocks(case, block_elements):
+    x, w, b, s, p, d, rng = case
+    z = conv2d_forward(x, w, b, s, p, d)
+    assert z.flags.c_contiguous
+    assert_close(z, conv2d_forward_naive(x, w, b, s, p, d))
+    dz = rng.normal(size=z.shape)
+    fast = conv2d_backward(dz, x, w, s, p, d)
+    slow = conv2d_backward_naive(dz, x, w, s, p, d)
+    for got, expected in zip(fast, slow, strict=True):
+        assert got.shape == expected.shape
+        assert got.flags.c_contiguous
+        assert_close(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding"),
+    [((1, 1), (1, 1), (0, 0)), ((1, 1), (2, 1), (0, 0)), ((1, 1), (1, 1), (1, 0)), ((2, 2), (2, 2), (0, 0))],
+    ids=["1x1", "1x1-stride", "1x1-padded", "stride-equals-kernel"],
+)
+def test_conv2d_special_shapes(kernel, stride, padding, block_elements):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 3, 6, 5))
+    w = rng.normal(size=(4, 3, *kernel))
+    b = rng.normal(size=4)
+    z = conv2d_forward(x, w, b, stride, padding)
+    assert_close(z, conv2d_forward_naive(x, w, b, stride, padding))
+    dz = rng.normal(size=z.shape)
+    for got, expected in zip(
+        conv2d_backward(dz, x, w, stride, padding),
+        conv2d_backward_naive(dz, x, w, stride, padding),
+        strict=True,
+    ):
+        assert_close(got, expected)
+
+
+def test_conv_leaves_its_inputs_alone():
+    rng = np.random.default_rng(6)
+    x, w, b = rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
+    before = [a.copy() for a in (x, w, b)]
+    z = conv2d_forward(x, w, b, 1, 1)
+    conv2d_backward(np.ones_like(z), x, w, 1, 1)
+    for a, kept in zip((x, w, b), before, strict=True):
+        np.testing.assert_array_equal(a, kept)
+
+
+@PROPERTY
+@given(case=conv_cases())
+def test_im2col_and_col2im_are_adjoint(case):
+    """<im2col(x), c> == <x, col2im(c)>, and im2col holds exactly the windows."""
+    x, w, _, s, p, d, rng = case
+    kernel = w.shape[2:]
+    x_padded = pad(x, p)
+    cols = im2col(x_padded, kernel, s, d)
+    windows = sliding_windows(x_padded, kernel, s, d)  # (N, C, oh, ow, kH, kW)
+    n, c, oh, ow = windows.shape[:4]
+    np.testing.assert_array_equal(
+        cols, windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel[0] * kernel[1], oh * ow)
+    )
+    grads = rng.normal(size=cols.shape)
+    back = col2im(grads, x.shape, kernel, s, p, d)
+    np.testing.assert_allclose(np.vdot(cols, grads), np.vdot(x_padded, pad(back, p)), rtol=1e-10)
+    np.testing.assert_allclose(np.vdot(im2col(pad(x, p), kernel, s, d), grads), np.vdot(x, back), rtol=1e-10)
+
+
+def test_conv1d_matches_the_2d_loop_twin():
+    rng = np.random.default_rng(7)
+    x, w, b = rng.normal(size=(3, 2, 11)), rng.normal(size=(4, 2, 3)), rng.normal(size=4)
+    z = conv1d_forward(x, w, b, 2, 1, 2)
+    expected = conv2d_forward_naive(x[:, :, None], w[:, :, None], b, (1, 2), (0, 1), (1, 2))[:, :, 0]
+    assert_close(z, expected)
+    dz = rng.normal(size=z.shape)
+    slow = conv2d_backward_naive(dz[:, :, None], x[:, :, None], w[:, :, None], (1, 2), (0, 1), (1, 2))
+    dx, dw, db = conv1d_backward(dz, x, w, 2, 1, 2)
+    assert_close(dx, slow[0][:, :, 0])
+    assert_close(dw, slow[1][:, :, 0])
+    assert_close(db, slow[2])
+
+
+# ---------------------------------------------------------------- pooling
+
+
+@st.composite
+def pool_cases(draw):
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    sh, sw = draw(st.integers(1, 4)), draw(st.integers(1, 4))  # overlapping, tiled and gapped windows
+    h, w = draw(st.integers(kh, 9)), draw(st.integers(kw, 9))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if draw(st.booleans()):
+        x = rng.integers(-2, 3, size=(n, c, h, w)).astype(np.float64)  # many ties
+    else:
+        x = rng.normal(size=(n, c, h, w))
+    mode = draw(st.sampled_from(["max", "avg"]))
+    return x, mode, (kh, kw), (sh, sw), rng
+
+
+@PROPERTY
+@given(case=pool_cases())
+def test_pool2d_matches_loop_twin(case):
+    x, mode, k, s, rng = case
+    y = pool2d_forward(x, mode, k, s)
+    assert_close(y, pool2d_forward_naive(x, mode, k, s))
+    dy = rng.normal(size=y.shape)
+    dx = pool2d_backward(dy, x, mode, k, s)
+    assert dx.flags.c_contiguous
+    assert_close(dx, pool2d_backward_naive(dy, x, mode, k, s))
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_max_pool_ties_go_to_the_first_maximum_in_row_major_order(stride):
+    x = np.zeros((1, 1, 4, 4))  # every window is all ties
+    x[0, 0, 3, 3] = -1.0
+    dy = np.arange(1.0, 1.0 + pool2d_forward(x, "max", 2, stride).size).reshape(
+        pool2d_forward(x, "max", 2, stride).shape
+    )
+    dx = pool2d_backward(dy, x, "max", 2, stride)
+    assert_close(dx, pool2d_backward_naive(dy, x, "max", 2, stride))
+    # each window's delta lands on its top-left cell
+    assert dx[0, 0, 0, 0] == dy[0, 0, 0, 0]
+    assert dx[0, 0, 0, 1] == (dy[0, 0, 0, 1] if stride == 1 else 0.0)
+
+
+@pytest.mark.parametrize("stride", [(2, 2), (1, 1), (1, 2)])
+def test_max_pool_routes_non_finite_values_like_the_loop_twin(stride):
+    rng = np.random.default_rng(8)
+    x = rng.integers(-1, 2, size=(1, 2, 5, 6)).astype(np.float64)
+    x[0, 0, 1, 1] = np.inf
+    x[0, 1, 2, 3] = -np.inf
+    y = pool2d_forward(x, "max", 2, stride)
+    dy = rng.normal(size=y.shape)
+    dy[0, 0, 0, 0] = np.inf
+    dy[0, 1, 1, 1] = -np.inf
+    np.testing.assert_array_equal(pool2d_forward_naive(x, "max", 2, stride), y)
+    np.testing.assert_allclose(
+        pool2d_backward(dy, x, "max", 2, stride), pool2d_backward_naive(dy, x, "max", 2, stride), rtol=RTOL
+    )
+
+
+def test_max_pool_with_nan_input_routes_like_the_loop_twin():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    x[0, 0, 0, 0] = np.nan  # first in its window: the twin keeps it (nothing compares greater)
+    x[0, 0, 1, 3] = np.nan  # last in its window: the twin skips it
+    dy = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    np.testing.assert_array_equal(pool2d_backward(dy, x, "max", 2), pool2d_backward_naive(dy, x, "max", 2))
+
+
+def test_max_positions_is_the_first_maximum():
+    rng = np.random.default_rng(9)
+    x = rng.integers(0, 3, size=(2, 3, 7, 7)).astype(np.float64)
+    windows = sliding_windows(x, (3, 2), (2, 1), (1, 1))
+    flat = np.asarray(windows).reshape(*windows.shape[:4], 6)
+    np.testing.assert_array_equal(max_positions(windows), np.argmax(flat, axis=-1))
+
+
+def test_pool1d_matches_the_2d_loop_twin():
+    rng = np.random.default_rng(10)
+    x = rng.integers(-2, 3, size=(2, 3, 13)).astype(np.float64)
+    for mode in ("max", "avg"):
+        y = pool1d_forward(x, mode, 3, 2)
+        assert_close(y, pool2d_forward_naive(x[:, :, None], mode, (1, 3), (1, 2))[:, :, 0])
+        dy = rng.normal(size=y.shape)
+        expected = pool2d_backward_naive(dy[:, :, None], x[:, :, None], mode, (1, 3), (1, 2))[:, :, 0]
+        assert_close(pool1d_backward(dy, x, mode, 3, 2), expected)
+
+
+# ---------------------------------------------------------------- traces
+
+
+def hand_conv_backward(trace, k):
+    """The seeds' procedure over the first k overlays, one overlay at a time."""
+    w, dz, x_padded = trace.weight, trace.grad_pre_activation, trace.x_padded
+    dw, db, dx_padded = np.zeros(w.shape), np.zeros(w.shape[0]), np.zeros(x_padded.shape)
+    for m in range(1, k + 1):
+        ov = trace.overlay(m)
+        f, (i, j) = ov.channel, ov.position
+        delta = dz[f, i, j]
+        dw[f] += x_padded[:, ov.rows, ov.cols] * delta
+        db[f] += delta
+        dx_padded[:, ov.rows, ov.cols] += w[f] * delta
+    return dw, db, dx_padded
+
+
+def assert_step_matches_hand(trace, step):
+    dw, db, dx_padded = hand_conv_backward(trace, step.k)
+    assert_close(step.state["dw"], dw)
+    assert_close(step.state["db"], db)
+    assert_close(step.state["dx_padded"], dx_padded)
+    p = trace.layer.padding
+    h, w = dx_padded.shape[1:]
+    assert_close(step.state["dx"], dx_padded[:, p[0] : h - p[0], p[1] : w - p[1]])
+    assert not step.state["dx_padded"].flags.writeable
+    assert int(step.state["done"].sum()) == step.k
+
+
+@st.composite
+def conv_trace_cases(draw):
+    dims = draw(st.sampled_from([1, 2]))
+    c_in, c_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh = 1 if dims == 1 else draw(st.integers(1, 3))
+    kw = draw(st.integers(1, 3))
+    sh = 1 if dims == 1 else draw(st.integers(1, 3))
+    sw = draw(st.integers(1, 3))
+    ph = 0 if dims == 1 else draw(st.integers(0, 2))
+    pw = draw(st.integers(0, 2))
+    dh = 1 if dims == 1 else draw(st.integers(1, 2))
+    dw = draw(st.integers(1, 2))
+    h = 1 if dims == 1 else draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 7))
+    w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), 9))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    weight = rng.normal(size=(c_out, c_in, kw) if dims == 1 else (c_out, c_in, kh, kw))
+    layer = ConvLayer(
+        weight,
+        rng.normal(size=c_out),
+        (sh, sw),
+        (ph, pw),
+        (dh, dw),
+        draw(st.sampled_from(["identity", "tanh"])),
+        dims,
+    )
+    shape = (c_in, w) if dims == 1 else (c_in, h, w)
+    model = make_model(
+        "t", rng.normal(size=shape), [layer], dims=dims, upstream=rng.normal(size=layer.output_shape(shape))
+    )
+    return model, draw(st.randoms(use_true_random=False))
+
+
+@settings(PROPERTY, max_examples=40)
+@given(case=conv_trace_cases())
+def test_conv_trace_steps_equal_the_plain_loop(case, block_elements):
+    model, random = case
+    trace = trace_layer(model, 0, "backward")
+    n = trace.n
+    # directly, at random k (fresh traces: nothing cached)
+    for k in {0, n, *(random.randint(0, n) for _ in range(3))}:
+        assert_step_matches_hand(trace, LayerTrace(trace.layer, "backward", *_inputs(trace)).step(k))
+    # forward one step at a time from a random start, then back one step at a time
+    start = random.randint(0, n)
+    walk = LayerTrace(trace.layer, "backward", *_inputs(trace))
+    walk.step(start)
+    for k in range(start + 1, min(n, start + 4) + 1):
+        assert_step_matches_hand(trace, walk.step(k))
+    back = LayerTrace(trace.layer, "backward", *_inputs(trace))
+    back.step(start)
+    for k in range(start - 1, max(-1, start - 5), -1):
+        assert_step_matches_hand(trace, back.step(k))
+
+
+def _inputs(trace):
+    """x, z, a and dA of a trace in the layer's own (1-D or 2-D) shape."""
+    unview = (lambda t: t[:, 0, :]) if trace.layer.dims == 1 else (lambda t: t)
+    return unview(trace.x), unview(trace.z), unview(trace.a), unview(trace.grad_output)
+
+
+def test_stepping_through_a_whole_conv_pass_both_ways():
+    rng = np.random.default_rng(11)
+    layer = ConvLayer(rng.normal(size=(2, 2, 3, 3)), rng.normal(size=2), (2, 1), (1, 1), (1, 2), "relu", 2)
+    model = make_model("t", rng.normal(size=(2, 6, 7)), [layer], upstream=rng.normal(size=(2, 3, 5)))
+    trace = trace_layer(model, 0, "backward")
+    for k in range(trace.n + 1):
+        assert_step_matches_hand(trace, trace.step(k))
+    back = trace_layer(model, 0, "backward")
+    for k in range(back.n, -1, -1):
+        assert_step_matches_hand(back, back.step(k))
+
+
+def test_trace_layer_sees_the_same_values_as_a_full_run():
+    rng = np.random.default_rng(12)
+    conv = ConvLayer(rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3), (1, 1), (1, 1), (1, 1), "relu", 2)
+    pool = PoolLayer("max", (2, 2), (2, 2), 2)
+    model = make_model("t", rng.normal(size=(2, 6, 6)), [conv, pool], upstream=rng.normal(size=(3, 3, 3)))
+    result = run(model)
+    assert result.grads is not None
+    for index in range(2):
+        record = result.records[index]
+        grad_output = result.grad_last if index == 1 else result.grads[index + 1].grad_input
+        assert grad_output is not None
+        for pass_name in ("forward", "backward"):
+            trace = trace_layer(model, index, pass_name)
+            np.testing.assert_array_equal(trace.x, record.input[0])
+            np.testing.assert_array_equal(trace.z, record.pre_activation[0])
+            np.testing.assert_array_equal(trace.a, record.output[0])
+            if pass_name == "backward":
+                assert trace.grad_output is not None
+                np.testing.assert_array_equal(trace.grad_output, grad_output[0])
+
+
+# ---------------------------------------------------------------- PyTorch
+
+
+def test_conv_and_pool_match_torch():
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    rng = np.random.default_rng(13)
+    x, w, b = rng.normal(size=(3, 2, 9, 8)), rng.normal(size=(4, 2, 3, 2)), rng.normal(size=4)
+    for stride, padding, dilation in [((1, 1), (1, 1), (1, 1)), ((2, 1), (0, 2), (2, 1))]:
+        xt = torch.tensor(x, requires_grad=True)
+        wt = torch.tensor(w, requires_grad=True)
+        bt = torch.tensor(b, requires_grad=True)
+        zt = functional.conv2d(xt, wt, bt, stride, padding, dilation)
+        dz = rng.normal(size=tuple(zt.shape))
+        zt.backward(torch.tensor(dz))
+        z = conv2d_forward(x, w, b, stride, padding, dilation)
+        np.testing.assert_allclose(z, zt.detach().numpy(), rtol=1e-10, atol=1e-10)
+        dx, dw, db = conv2d_backward(dz, x, w, stride, padding, dilation)
+        for got, t in ((dx, xt), (dw, wt), (db, bt)):
+            np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+    for mode, size, stride in [("max", 2, 2), ("max", 3, 2), ("avg", 2, 2), ("avg", 3, 1)]:
+        xt = torch.tensor(x, requires_grad=True)
+        fn = functional.max_pool2d if mode == "max" else functional.avg_pool2d
+        yt = fn(xt, size, stride)
+        dy = rng.normal(size=tuple(yt.shape))
+        yt.backward(torch.tensor(dy))
+        np.testing.assert_allclose(pool2d_forward(x, mode, size, stride), yt.detach().numpy(), rtol=1e-10)
+        np.testing.assert_allclose(
+            pool2d_backward(dy, x, mode, size, stride), xt.grad.numpy(), rtol=1e-10, atol=1e-10
+        )
