@@ -35,7 +35,7 @@ FILE_FILTER = "visualconv models (*.json);;All files (*)"
 def configure_pyqtgraph() -> None:
     """Global pyqtgraph options of the window (row-major images, light theme)."""
     pg.setConfigOptions(
-        imageAxisOrder="row-major", background=theme.PANEL_BACKGROUND, foreground=theme.TEXT, antialias=True
+        imageAxisOrder="row-major", background=theme.PANEL_BACKGROUND, foreground=theme.TEXT, antialias=False
     )
 
 

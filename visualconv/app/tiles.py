@@ -66,9 +66,9 @@ class TileMap:
     @property
     def grid(self) -> tuple[int, int] | None:
         """The tile grid (rows, columns), or None to choose one automatically."""
-        if self.kind == "kernels":
+        if self.kind == "kernels" and self.shape[1] > 1:
             return self.shape[0], self.shape[1]
-        return None
+        return None  # one input channel: lay the kernels out like channels
 
     def captions(self, name: str) -> list[str]:
         """A caption per tile (none for a single tile)."""

@@ -60,16 +60,18 @@ def mosaic(weight: FloatArray) -> FloatArray:
     return image
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float, level: float | None = None) -> str:
+    """A cell's number; with ``level`` (the map's largest magnitude) all cells share decimals."""
     if not math.isfinite(value):
         return str(value)
     if value == 0:
         return "0"
-    magnitude = abs(value)
-    if magnitude >= 1000 or magnitude < 0.001:
+    scale = abs(value) if level is None or not math.isfinite(level) or level <= 0 else level
+    if scale >= 1000 or scale < 0.001:
         return f"{value:.1e}"
-    digits = max(0, 2 - math.floor(math.log10(magnitude)))
-    return f"{value:.{min(digits, 4)}f}"
+    decimals = min(max(0, 2 - math.floor(math.log10(scale))), 4)
+    text = f"{value:.{decimals}f}"
+    return "≈0" if float(text) == 0 else text
 
 
 @dataclass
@@ -194,5 +196,5 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         for item, (r, c) in zip(target.texts, positions, strict=True):
             value = float(image[r, c])
             item.setColor("#ffffff" if abs(value) > 0.6 * level else "#111827")
-            item.setText(_fmt(value))
+            item.setText(_fmt(value, level))
             item.setPos(c + 0.5, r + 0.5)

@@ -204,9 +204,12 @@ class TrainingPanel(QWidget):
 
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
+        self.start_button.setToolTip("a new run from the model's own parameters (Resume when paused)")
+        self.pause_button.setToolTip("pause after the current iteration")
         self.step_button = QPushButton("Step")
         self.step_button.setToolTip("run one SGD iteration")
         self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("end the run; its history stays")
         self.reset_button = QPushButton("Reset")
         self.reset_button.setToolTip("forget the history and go back to the model's own parameters")
         buttons = QHBoxLayout()
@@ -221,6 +224,8 @@ class TrainingPanel(QWidget):
 
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.status.setMinimumHeight(self.status.fontMetrics().lineSpacing() * 4)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.loss_plot = pg.PlotWidget(background="#ffffff")
@@ -233,6 +238,7 @@ class TrainingPanel(QWidget):
         self.epoch_curve = self.loss_plot.plot(
             [], [], pen=EPOCH_PEN, symbol="o", symbolSize=5, symbolBrush="#1d4ed8", name="epoch loss"
         )
+        self.loss_plot.getPlotItem().getViewBox().setLimits(xMin=0)
         self.selected_line = pg.InfiniteLine(angle=90, movable=True, pen=SELECTED_PEN)
         self.selected_line.setVisible(False)
         self.loss_plot.addItem(self.selected_line)
@@ -691,7 +697,8 @@ class TrainingPanel(QWidget):
                 text += f"; epoch loss {r.epoch_loss:.6g}"
                 if r.epoch_accuracy is not None:
                     text += f", epoch accuracy {r.epoch_accuracy:.1%}"
-            parts.append(text + ".")
+            update = "v = g" if r.momentum == 0 else f"v = {r.momentum:g}·v + g"
+            parts.append(text + f". Update: {update}, W ← W − {r.learning_rate:g}·v.")
         elif self._state == "idle" and not self._message:
             parts.append("Start trains a copy of the model; the history keeps every iteration.")
         if self._message:

@@ -9,6 +9,7 @@ the panel, so pausing, stepping and stopping take effect between iterations.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 
@@ -50,6 +51,7 @@ class TrainingWorker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._records: Iterator[Iteration] | None = None
+        self._remaining = 0
         self._running = False
         self._interval_ms = 0
         self._timer: QTimer | None = None
@@ -66,6 +68,8 @@ class TrainingWorker(QObject):
         except ModelError as exc:
             self.sigFailed.emit(str(exc))
             return
+        n = len(data[0])
+        self._remaining = spec.epochs * math.ceil(n / (spec.batch_size or n))
         self.sigStarted.emit(data)
         if paused:
             self.sigStateChanged.emit("paused")
@@ -141,6 +145,10 @@ class TrainingWorker(QObject):
         try:
             while True:
                 batch.append(next(self._records))
+                self._remaining -= 1
+                if self._remaining <= 0:  # the last iteration: finish now, not at the next pull
+                    alive = False
+                    break
                 if (limit is not None and len(batch) >= limit) or time.perf_counter() >= deadline:
                     break
         except StopIteration:

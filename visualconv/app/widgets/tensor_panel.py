@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PyQt6.QtGui import QBrush, QColor, QFont, QLinearGradient, QPainter, QPainterPath, QPen
 from PyQt6.QtWidgets import (
     QFrame,
     QGraphicsItem,
@@ -52,20 +52,20 @@ class TileGeometry:
         Cells per tile (H, W).
     grid : (int, int)
         Tile rows and columns of the layout.
-    gap : float
+    gap : int
         Space between tiles, in cells.
-    label_space : float
+    label_space : int
         Space above each tile for its caption, in cells (0 without captions).
     """
 
     count: int
     shape: tuple[int, int]
     grid: tuple[int, int]
-    gap: float
-    label_space: float
+    gap: int
+    label_space: int
 
-    def origin(self, t: int) -> tuple[float, float]:
-        """Top-left corner (x, y) of tile t."""
+    def origin(self, t: int) -> tuple[int, int]:
+        """Top-left corner (x, y) of tile t (whole cells)."""
         row, col = divmod(t, self.grid[1])
         h, w = self.shape
         return col * (w + self.gap), row * (h + self.gap + self.label_space) + self.label_space
@@ -74,6 +74,12 @@ class TileGeometry:
         """The rectangle of tile t."""
         x, y = self.origin(t)
         return QRectF(x, y, self.shape[1], self.shape[0])
+
+    def mosaic_shape(self) -> tuple[int, int]:
+        """Rows and columns of the one image that holds every tile."""
+        h, w = self.shape
+        rows, cols = self.grid
+        return rows * (h + self.label_space) + (rows - 1) * self.gap, cols * w + (cols - 1) * self.gap
 
     def bounds(self) -> QRectF:
         """The rectangle around every tile and caption."""
@@ -215,7 +221,7 @@ class CellNumbers(QGraphicsItem):
 
 
 class _View(pg.GraphicsLayoutWidget):
-    """The pyqtgraph canvas of a panel: one ViewBox above a horizontal colour bar."""
+    """The pyqtgraph canvas of a panel: one ViewBox, no mouse zoom (it always fits)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -225,18 +231,52 @@ class _View(pg.GraphicsLayoutWidget):
         self.viewbox = self.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.viewbox.setDefaultPadding(0.0)
         self.viewbox.setMouseEnabled(x=False, y=False)
-        self.colorbar = pg.ColorBarItem(
-            values=(-1.0, 1.0),
-            colorMap=theme.diverging_colormap(),
-            interactive=False,
-            orientation="horizontal",
-            width=10,
-        )
-        self.colorbar.axis.setStyle(tickFont=QFont(self.font().family(), 8))
-        self.colorbar.axis.setTextPen(pg.mkPen(theme.MUTED))
-        self.colorbar.axis.setPen(pg.mkPen(theme.GRID))
-        self.addItem(self.colorbar, row=1, col=0)
-        self.ci.layout.setRowStretchFactor(0, 1)
+
+
+class ColorBar(QWidget):
+    """A horizontal colour bar of the diverging map with ticks at -level, -level/2, 0, level/2, level.
+
+    Drawn with a painter (cheap to redraw when the level changes while stepping).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.levels = (-1.0, 1.0)
+        self.setFixedHeight(30)
+        self._gradient_stops = [
+            (pos, QColor(*rgb))
+            for pos, rgb in zip(theme.DIVERGING_STOPS, theme.DIVERGING_COLOURS, strict=True)
+        ]
+        font = QFont(self.font())
+        font.setPointSizeF(8)
+        self.setFont(font)
+
+    def setLevels(self, values: tuple[float, float]) -> None:
+        """Show the colour range ``(low, high)``."""
+        self.levels = (float(values[0]), float(values[1]))
+        self.update()
+
+    def tick_texts(self) -> list[str]:
+        """The tick labels, left to right."""
+        low, high = self.levels
+        return [f"{low + (high - low) * f:.3g}" for f in (0.0, 0.25, 0.5, 0.75, 1.0)]
+
+    def paintEvent(self, event: object) -> None:  # noqa: D102 - Qt API
+        painter = QPainter(self)
+        margin = 24
+        bar = QRectF(margin, 2, max(10, self.width() - 2 * margin), 10)
+        gradient = QLinearGradient(bar.topLeft(), bar.topRight())
+        for pos, colour in self._gradient_stops:
+            gradient.setColorAt(pos, colour)
+        painter.fillRect(bar, QBrush(gradient))
+        painter.setPen(QPen(QColor(theme.GRID)))
+        painter.drawRect(bar)
+        painter.setPen(QPen(QColor(theme.MUTED)))
+        for f, text in zip((0.0, 0.25, 0.5, 0.75, 1.0), self.tick_texts(), strict=True):
+            x = bar.left() + f * bar.width()
+            painter.drawLine(QPointF(x, bar.bottom()), QPointF(x, bar.bottom() + 3))
+            painter.drawText(QRectF(x - 40, bar.bottom() + 3, 80, 14), Qt.AlignmentFlag.AlignHCenter, text)
+        painter.end()
 
 
 class TensorPanel(QFrame):
@@ -268,15 +308,18 @@ class TensorPanel(QFrame):
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
         layout.addWidget(self.view, 1)
+        self.colorbar = ColorBar(self)
+        layout.addWidget(self.colorbar)
         self.viewbox: pg.ViewBox = self.view.viewbox
-        self.colorbar: pg.ColorBarItem = self.view.colorbar
 
         self.geometry: TileGeometry | None = None
         self.values: np.ndarray | None = None  # (T, H, W) as last shown
         self.level = 1.0
         self.show_numbers = True
         self._padding = (0, 0)
-        self._images: list[pg.ImageItem] = []
+        self._mosaic = np.full((1, 1), np.nan)
+        self._image = pg.ImageItem(axisOrder="row-major")  # one data unit per cell
+        self._image.setLookupTable(theme.diverging_lut())
         self._captions: list[pg.TextItem] = []
         self._numbered = False
         self._tile_values: list[np.ndarray | None] = []
@@ -302,6 +345,7 @@ class TensorPanel(QFrame):
         self._index_text: Callable[[int, int, int], str] = lambda t, r, c: f"[{t}, {r}, {c}]"
         for item in (self._numbers, self._grid_item, self._padding_item, *self._outlines.values()):
             self.viewbox.addItem(item, ignoreBounds=True)
+        self.viewbox.addItem(self._image, ignoreBounds=True)
         self.viewbox.addItem(self._frame_item)
         self.view.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
 
@@ -328,8 +372,9 @@ class TensorPanel(QFrame):
         h, w = shape
         grid = grid or auto_grid(count, shape)
         big = max(h, w)
-        gap = max(0.35, 0.08 * big)
-        label_space = (0.55 if big <= 4 else max(0.5, 0.1 * big)) if captions else 0.0
+        # Whole cells, so that every tile sits in one mosaic image.
+        gap = max(1, round(0.08 * big)) if count > 1 else 0
+        label_space = max(1, round(0.1 * big)) if captions else 0
         geometry = TileGeometry(count, (h, w), grid, gap, label_space)
         same = geometry == self.geometry and padding == self._padding
         self.geometry = geometry
@@ -344,16 +389,9 @@ class TensorPanel(QFrame):
 
     def _rebuild(self, geometry: TileGeometry, captions: Sequence[str]) -> None:
         vb = self.viewbox
-        while len(self._images) > geometry.count:
-            vb.removeItem(self._images.pop())
-        while len(self._images) < geometry.count:
-            image = pg.ImageItem(axisOrder="row-major")
-            image.setLookupTable(theme.diverging_lut())
-            vb.addItem(image, ignoreBounds=True)
-            self._images.append(image)
-        for t, image in enumerate(self._images):
-            image.clear()
-            image.setPos(*geometry.origin(t))  # one data unit per cell
+        # One image for every tile (NaN between tiles is transparent): one render per step.
+        self._mosaic = np.full(geometry.mosaic_shape(), np.nan)
+        self._image.setImage(self._mosaic, levels=(-self.level, self.level), autoLevels=False)
         for caption in self._captions:
             vb.removeItem(caption)
         self._captions = []
@@ -428,7 +466,7 @@ class TensorPanel(QFrame):
         geometry = self.geometry
         if geometry is None:
             return
-        level = theme.symmetric_level(level)
+        level = theme.nice_level(level)
         level_changed = level != self.level
         if not level_changed and (values is self.values or (source is not None and source is self._source)):
             return
@@ -436,12 +474,17 @@ class TensorPanel(QFrame):
         self.level = level
         decimals = theme.decimals_for(level)
         previous = self._tile_values
+        h, w = geometry.shape
+        changed = level_changed
         for t in range(geometry.count):
             tile = values[t]
             old = previous[t]
             if not level_changed and old is not None and np.array_equal(old, tile, equal_nan=True):
                 continue
-            self._images[t].setImage(tile, levels=(-level, level), autoLevels=False)
+            if old is None or not np.array_equal(old, tile, equal_nan=True):
+                x0, y0 = geometry.origin(t)
+                self._mosaic[y0 : y0 + h, x0 : x0 + w] = tile
+                changed = True
             previous[t] = tile
             if self._numbered and self.show_numbers:
                 flat = tile.ravel()
@@ -456,6 +499,8 @@ class TensorPanel(QFrame):
             else:
                 self._numbers.set_tile(t, None, None)
         self.values = values
+        if changed:
+            self._image.setImage(self._mosaic, levels=(-level, level), autoLevels=False)
         if level_changed:
             self.colorbar.setLevels(values=(-level, level))
 
