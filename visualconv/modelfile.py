@@ -345,7 +345,7 @@ def _json_complaint(text: str, exc: json.JSONDecodeError) -> str:
     message = exc.msg
     if message.startswith("Expecting "):
         what = message[len("Expecting ") :]
-        what = {"value": "a value", "',' delimiter": "',' or a closing bracket"}.get(what, what)
+        what = {"value": "a value", "',' delimiter": "',' before the next item"}.get(what, what)
         expected = f"expected {what}"
     elif message == "Extra data":
         expected = "expected the end of the file after the model object, got more text"

@@ -270,7 +270,7 @@ CASES: list[tuple[str, bytes, str]] = [
     ("dilation-1e9", text(layer(ONE_D, 0, dilation=10**9)), "layers[0]"),
     (
         "many-output-channels",
-        text(layer(TWO_D, 0, weight=[[[[1]]]] * 200_000, bias=None, padding=40)),
+        text(layer(TWO_D, 0, weight=[[[[1]]]] * 50_000, bias=None, padding=100)),
         "layers[0]",
     ),
     # -- the training section
