@@ -2,12 +2,14 @@
 
 Run by hand (not part of the test suite)::
 
-    python benchmarks/bench_engine.py [--repeats 31] [--json OUT] [--only conv2d,pool2d]
+    python benchmarks/bench_engine.py [--repeats 21] [--threads 2] [--json OUT] [--only conv2d,pool2d]
 
 For every shape it times, in one process and interleaved, visualconv's stateless
 kernels (``conv2d_forward`` + ``conv2d_backward`` -> dx, dw, db; ``pool2d_*``) and
-PyTorch's (float64, ``torch.set_num_threads`` = the number of cores, autograd backward
-with the same output gradient). Each number is the median over ``--repeats`` samples;
+PyTorch's (float64, autograd backward with the same output gradient). Both libraries get
+the same number of threads: ``--threads`` (default: the number of cores) sets
+``torch.set_num_threads`` and, before NumPy is imported, OPENBLAS_NUM_THREADS /
+OMP_NUM_THREADS / MKL_NUM_THREADS for NumPy's BLAS. Each number is the median over ``--repeats`` samples;
 a sample times enough calls to last a few milliseconds. The ratio is
 visualconv / PyTorch (below 1 means visualconv is faster); the summary gives the
 geometric mean of the forward+backward ratios per group (batch / single).
@@ -30,12 +32,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+
+def _early_threads(argv: list[str]) -> int:
+    """The --threads value, read before NumPy is imported (BLAS reads it at load time)."""
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+    return os.cpu_count() or 1
+
+
+THREADS = _early_threads(sys.argv[1:])
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_name] = str(THREADS)
+
+import numpy as np  # noqa: E402  (after the thread settings)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from visualconv.engine.conv import conv1d_backward, conv1d_forward, conv2d_backward, conv2d_forward
-from visualconv.engine.pool import pool1d_backward, pool1d_forward, pool2d_backward, pool2d_forward
+from visualconv.engine.conv import (  # noqa: E402
+    conv1d_backward,
+    conv1d_forward,
+    conv2d_backward,
+    conv2d_forward,
+)
+from visualconv.engine.pool import (  # noqa: E402
+    pool1d_backward,
+    pool1d_forward,
+    pool2d_backward,
+    pool2d_forward,
+)
 
 try:  # PyTorch is optional: a local comparison, never a dependency.
     import torch
@@ -270,19 +297,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     parser.add_argument("--only", default="", help="comma-separated kinds, e.g. conv2d,pool1d")
     parser.add_argument("--no-torch", action="store_true", help="time visualconv alone")
+    parser.add_argument(
+        "--threads", type=int, default=THREADS, help="threads for both libraries (default: cores)"
+    )
     args = parser.parse_args(argv)
 
     cores = os.cpu_count() or 1
     with_torch = torch is not None and not args.no_torch
     if with_torch:
-        torch.set_num_threads(cores)
+        torch.set_num_threads(args.threads)
     kinds = {k for k in args.only.split(",") if k}
     cases = [c for c in CASES if not kinds or c.kind in kinds]
 
     print(
         f"numpy {np.__version__}"
         + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if with_torch else ", no torch")
-        + f", python {platform.python_version()}, {cores} cores; float64; median of {args.repeats}"
+        + f", python {platform.python_version()}, {cores} cores, BLAS threads {THREADS}"
+        + f"; float64; median of {args.repeats}"
     )
     header = f"{'group':6}  {'case':42} {'fwd':>10} {'bwd':>10} {'fwd+bwd':>10}"
     if with_torch:
@@ -322,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
             "numpy": np.__version__,
             "torch": torch.__version__ if with_torch else None,
             "cores": cores,
+            "threads": THREADS,
             "repeats": args.repeats,
             "cases": [
                 {"group": r.case.group, "label": r.case.label, "times": r.times, "ratio": r.ratio("total")}

@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, (c_in, size, c_out) in CASES.items():
         model = build(c_in, size, c_out)
         for index, pass_name in ((0, "forward"), (0, "backward"), (1, "backward")):
-            builds = [timed(lambda: trace_layer(model, index, pass_name)) for _ in range(3)]
+            builds = [timed(lambda m=model, i=index, p=pass_name: trace_layer(m, i, p)) for _ in range(3)]
             trace = trace_layer(model, index, pass_name)
             stats = measure_steps(trace, args.steps, np.random.default_rng(1))
             name = f"{model.layers[index].type} {pass_name}"
