@@ -18,6 +18,17 @@ from visualconv.engine.model import Model, TrainingSpec
 def torch_train(model: Model, spec: TrainingSpec, inputs: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
     """Train with torch; return per-iteration losses, epoch losses and final parameters."""
     import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: threads only add contention
+    try:
+        return _torch_train(model, spec, inputs, targets)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _torch_train(model: Model, spec: TrainingSpec, inputs: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+    import torch
     import torch.nn.functional as F
 
     acts = {
