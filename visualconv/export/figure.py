@@ -344,13 +344,10 @@ def _pool_panels(trace: LayerTrace, step: Step) -> tuple[tuple[Panel, ...], ...]
             kw = layer.size[1]
             arg = int(trace.argmax[c, i, j])
             marks = _mask(x.shape, (c, ov.rows.start + arg // kw, ov.cols.start + arg % kw))
-        elif step.pass_name == "backward":
-            marks = window
     size = layer.size[1] if dims == 1 else "×".join(str(s) for s in layer.size)
     stride = layer.stride[1] if dims == 1 else "×".join(str(s) for s in layer.stride)
     note = f"{layer.mode} pool {size}, stride {stride}"
-    x_marks = marks if layer.mode == "max" else None
-    x_panel = _channel_panel("x", "A_prev", x, dims, note=note, outline=window, marks=x_marks)
+    x_panel = _channel_panel("x", "A_prev", x, dims, note=note, outline=window, marks=marks)
     if step.pass_name == "forward":
         y_panel = _channel_panel("y", "Y", step.state["z"], dims, shown=step.state["done"], outline=current)
         return ((x_panel,), (y_panel,))

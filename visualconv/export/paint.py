@@ -141,7 +141,7 @@ def _reserved_lines(explanations: tuple[tuple[str, ...], ...], width: float) -> 
     return max(sum(len(_wrap(line, width, metrics)) for line in lines) for lines in explanations)
 
 
-def legend_text(figure: Figure) -> str:
+def legend_items(figure: Figure) -> list[str]:
     """The key to the marks this kind of figure uses (the same for every step of a pass)."""
     parts = [
         "colours: blue < 0 < red, one scale per panel for the whole pass",
@@ -149,13 +149,29 @@ def legend_text(figure: Figure) -> str:
     ]
     keys = {p.key for row in figure.panels for p in row}
     titles = " ".join(p.title for row in figure.panels for p in row)
+    notes = " ".join(p.note for row in figure.panels for p in row)
     if "A_pad" in titles:
         parts.append("grey: zero padding")
     if keys & {"z", "a", "y"}:
         parts.append("blank: not computed yet")
-    if any(g.marks.any() for row in figure.panels for p in row for g in p.grids) or "pool" in figure.caption:
-        parts.append("◥ corner: recorded maximum / routed gradient")
-    return "   ·   ".join(parts)
+    if "max pool" in notes:
+        parts.append("◥ corner: the recorded maximum of the window")
+    return parts
+
+
+def _legend_lines(items: list[str], width: float, metrics: QFontMetricsF) -> list[str]:
+    """Items joined by a separator, broken between items (an item wider than a line wraps)."""
+    lines: list[str] = []
+    current = ""
+    for item in items:
+        candidate = f"{current}   ·   {item}" if current else item
+        if current and metrics.horizontalAdvance(candidate) > width:
+            lines.append(current)
+            current = item
+        else:
+            current = candidate
+    lines.append(current)
+    return [part for line in lines for part in _wrap(line, width, metrics)]
 
 
 class FigurePainter:
@@ -242,7 +258,7 @@ class FigurePainter:
             ),
         )
         content_w = max(content_w, min(_longest_line(explanations), MAX_EQUATION_W), title_w, 520.0)
-        self.legend_lines = _wrap(legend_text(fig), content_w, QFontMetricsF(self.fonts.legend))
+        self.legend_lines = _legend_lines(legend_items(fig), content_w, QFontMetricsF(self.fonts.legend))
         self.eq_line_h = math.ceil(eq_metrics.lineSpacing()) + 2.0
         reserved = _reserved_lines(explanations, content_w)
         self.eq_top = y - PANEL_GAP_Y + 22.0
