@@ -45,8 +45,8 @@ def test_start_produces_loss_points_and_pause_stops_them(qtbot, panel):
 
     with qtbot.waitSignal(panel.sigStateChanged, timeout=10000, check_params_cb=lambda s: s == "paused"):
         qtbot.mouseClick(panel.pause_button, LEFT)
-    panel._redraw()
     count = len(panel.records)
+    qtbot.waitUntil(lambda: _points(panel) == count, timeout=2000)  # the throttled redraw catches up
     with qtbot.assertNotEmitted(panel.sigRecordsAdded, wait=300):
         pass
     assert len(panel.records) == count
@@ -71,8 +71,7 @@ def test_a_finished_run_emits_the_trained_model_and_can_be_scrubbed(qtbot, panel
     assert panel.state == "finished"
     assert len(panel.records) == 10
     np.testing.assert_allclose(trained.args[0].layers[0].weight.ravel(), [1, -1], atol=0.03)
-    panel._redraw()
-    assert _points(panel) == 10
+    qtbot.waitUntil(lambda: _points(panel) == 10, timeout=2000)
 
     with qtbot.waitSignal(panel.sigIterationSelected, timeout=1000) as selected:
         panel.history.setValue(3)
