@@ -132,6 +132,9 @@ def run_app(args: argparse.Namespace) -> int:
         if args.file:
             window.remember_file(str(path))
         window.show()
+        from .autosave import start_autosave
+
+        start_autosave(window)  # offers an unsaved model left by a crash, then autosaves edits
         return int(app.exec())
     finally:
         hook.uninstall()

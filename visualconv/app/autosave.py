@@ -1,0 +1,250 @@
+"""Nothing lost: unsaved edits go to the recovery file, and the next start offers them back.
+
+:class:`Autosave` watches a :class:`~visualconv.app.session.Session`. Every model change
+while the model is unsaved restarts a short timer; when it fires, the model and its
+file name are written atomically with :func:`visualconv.recovery.write_recovery`. A
+save (the session turns clean) or a clean close of the window removes the file, so
+a recovery file found at start-up means the last session ended without saving (a
+crash, a kill, a power cut). :func:`start_autosave` is what the window launcher
+calls: it offers to restore such a file, then attaches the controller.
+
+The question is asked through an injectable ``ask`` function, so tests answer it
+without a modal dialog.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from pathlib import Path
+
+from PyQt6.QtCore import QEvent, QObject, QTimer, pyqtSignal
+from PyQt6.QtWidgets import QMainWindow, QMessageBox, QWidget
+
+from .. import recovery
+from ..engine.model import Model
+from ..recovery import Recovered
+from .session import Session
+
+DELAY_MS = 1000
+"""Quiet time after the last edit before the recovery file is written."""
+
+AskRestore = Callable[[Recovered, "QWidget | None"], bool]
+
+
+class Autosave(QObject):
+    """Writes a session's unsaved model to the recovery file, debounced.
+
+    Parameters
+    ----------
+    session : Session
+        The state to watch.
+    parent : QObject, optional
+        Owner (the main window); its status bar, if any, reports failures.
+    delay_ms : int
+        Quiet time after the last edit before writing (tests use a few ms).
+    directory : Path, optional
+        Where the recovery file goes (default: :func:`visualconv.recovery.data_dir`,
+        looked up at every write so ``$VISUALCONV_DATA_DIR`` is honoured).
+
+    Signals
+    -------
+    sigAutosaved(str)
+        The recovery file was written; the argument is its path.
+    sigAutosaveFailed(str)
+        It could not be written (read-only or full disk); the argument says why.
+    sigCleared()
+        The recovery file was removed (the model was saved, or the window closed cleanly).
+    """
+
+    sigAutosaved = pyqtSignal(str)
+    sigAutosaveFailed = pyqtSignal(str)
+    sigCleared = pyqtSignal()
+
+    def __init__(
+        self,
+        session: Session,
+        parent: QObject | None = None,
+        *,
+        delay_ms: int = DELAY_MS,
+        directory: Path | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.directory = directory
+        self._window: QWidget | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(int(delay_ms))
+        self._timer.timeout.connect(self._on_timer_timeout)
+        session.sigModelChanged.connect(self._on_session_model_changed)
+        session.sigPathChanged.connect(self._on_session_path_changed)
+        session.sigDirtyChanged.connect(self._on_session_dirty_changed)
+        if session.dirty:
+            self._timer.start()
+
+    @property
+    def pending(self) -> bool:
+        """Whether an edit is waiting for the timer to be written."""
+        return self._timer.isActive()
+
+    def flush(self) -> str:
+        """Write a pending edit now; returns the recovery file's path ("" if nothing was written)."""
+        if not self._timer.isActive():
+            return ""
+        self._timer.stop()
+        return self._write()
+
+    def watch_close(self, window: QWidget) -> None:
+        """Clear the recovery file when ``window`` closes cleanly (saved or discarded)."""
+        self._window = window
+        window.installEventFilter(self)
+
+    def finish(self) -> None:
+        """The session ended cleanly: stop watching and remove the recovery file."""
+        self._timer.stop()
+        for signal, slot in (
+            (self.session.sigModelChanged, self._on_session_model_changed),
+            (self.session.sigPathChanged, self._on_session_path_changed),
+            (self.session.sigDirtyChanged, self._on_session_dirty_changed),
+        ):
+            try:
+                signal.disconnect(slot)
+            except TypeError:
+                pass
+        if self._window is not None:
+            self._window.removeEventFilter(self)
+            self._window = None
+        self._clear()
+
+    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
+        """See whether the window accepted its close (it asks about unsaved changes first).
+
+        The close event is handed to the window here, so the answer (Save, Discard or
+        Cancel) is known when it returns: accepted means a clean end of the session.
+        """
+        if watched is not None and watched is self._window and event is not None:
+            if event.type() == QEvent.Type.Close:
+                watched.event(event)
+                if event.isAccepted():
+                    self.finish()
+                return True
+        return super().eventFilter(watched, event)
+
+    # ------------------------------------------------------------ internals
+
+    def _write(self) -> str:
+        model = self.session.model
+        if model is None or not self.session.dirty:
+            return ""
+        try:
+            path = recovery.write_recovery(model, self.session.path or None, self.directory)
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            message = f"Autosave failed: {reason}; save your model to keep the changes."
+            self._show_status(message)
+            self.sigAutosaveFailed.emit(message)
+            return ""
+        self.sigAutosaved.emit(str(path))
+        return str(path)
+
+    def _clear(self) -> None:
+        try:
+            recovery.clear_recovery(self.directory)
+        except OSError as exc:
+            self._show_status(f"Cannot remove the recovery file: {exc.strerror or exc}")
+            return
+        self.sigCleared.emit()
+
+    def _show_status(self, message: str) -> None:
+        parent = self.parent()
+        if isinstance(parent, QMainWindow):
+            bar = parent.statusBar()
+            if bar is not None:
+                bar.showMessage(message, 8000)
+
+    # ------------------------------------------------------------ handlers
+
+    def _on_session_model_changed(self, model: Model) -> None:
+        if self.session.dirty:
+            self._timer.start()
+
+    def _on_session_path_changed(self, path: str) -> None:
+        if self.session.dirty:
+            self._timer.start()
+
+    def _on_session_dirty_changed(self, dirty: bool) -> None:
+        if dirty:
+            self._timer.start()
+        else:
+            self._timer.stop()
+            self._clear()
+
+    def _on_timer_timeout(self) -> None:
+        self._write()
+
+
+# ---------------------------------------------------------------- start-up
+
+
+def restore_box(found: Recovered, parent: QWidget | None = None) -> QMessageBox:
+    """The question asked at start-up about a recovered model (Restore / Discard)."""
+    when = datetime.datetime.fromtimestamp(found.saved_at).strftime("%d %b %Y, %H:%M")
+    origin = f"from {Path(found.source).name}" if found.source else "that was never saved to a file"
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Restore unsaved changes?")
+    box.setText(f"visualconv did not close normally. Unsaved changes to “{found.model.name}” were kept.")
+    box.setInformativeText(
+        f"The model {origin} was last autosaved on {when}.\n\n"
+        "Restore opens it with its unsaved changes; Discard deletes them."
+    )
+    if found.source:
+        box.setDetailedText(f"Original file: {found.source}")
+    box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Discard)
+    return box
+
+
+def ask_restore(found: Recovered, parent: QWidget | None = None) -> bool:
+    """Ask (modal) whether to restore ``found``; True for Restore."""
+    box = restore_box(found, parent)
+    box.exec()
+    clicked = box.clickedButton()
+    return clicked is not None and box.buttonRole(clicked) == QMessageBox.ButtonRole.AcceptRole
+
+
+def offer_restore(window: QWidget, ask: AskRestore = ask_restore, directory: Path | None = None) -> bool:
+    """Offer the recovery file's model, if there is one; returns True when it was restored.
+
+    A restored model is shown unsaved (dirty) with the file it came from, so Save
+    writes there (or asks for a name); a declined one is deleted.
+    """
+    found = recovery.read_recovery(directory)
+    if found is None:
+        return False
+    session: Session = window.session  # type: ignore[attr-defined]
+    if ask(found, window):
+        session.set_model(found.model, found.source or "", dirty=True)
+        return True
+    recovery.clear_recovery(directory)
+    return False
+
+
+def start_autosave(
+    window: QWidget,
+    *,
+    ask: AskRestore = ask_restore,
+    delay_ms: int = DELAY_MS,
+    directory: Path | None = None,
+) -> Autosave:
+    """What the launcher does before the user edits: offer a recovered model, then autosave.
+
+    Returns the controller (a child of ``window``, so ``window.findChild(Autosave)``
+    finds it too).
+    """
+    offer_restore(window, ask, directory)
+    session: Session = window.session  # type: ignore[attr-defined]
+    autosave = Autosave(session, window, delay_ms=delay_ms, directory=directory)
+    autosave.watch_close(window)
+    return autosave
