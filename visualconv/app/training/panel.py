@@ -134,7 +134,7 @@ class TrainingPanel(QWidget):
     sigRecordsAdded = pyqtSignal(int)
     sigStateChanged = pyqtSignal(str)
 
-    _sigStart = pyqtSignal(object, object, bool)
+    _sigStart = pyqtSignal(object, object, bool, int)
     _sigResume = pyqtSignal()
     _sigPause = pyqtSignal()
     _sigStep = pyqtSignal()
@@ -145,6 +145,7 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self._model: Model | None = None
         self._records: list[Iteration] = []
+        self._series: dict[str, list[float]] = {}
         self._data: tuple[Any, Any] | None = None
         self._run_spec: TrainingSpec | None = None
         self._run_model: Model | None = None
@@ -156,7 +157,9 @@ class TrainingPanel(QWidget):
         self._worker: TrainingWorker | None = None
         self._emitted: Model | None = None
         self._choices: list[DatasetChoice] = []
+        self._run = 0  # id of the current run; what older runs still send is dropped
 
+        self._clear_history()
         self._build()
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
@@ -235,6 +238,8 @@ class TrainingPanel(QWidget):
         self.loss_plot.setMinimumHeight(150)
         self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
         self.iteration_curve = self.loss_plot.plot([], [], pen=LOSS_PEN, name="batch loss")
+        self.iteration_curve.setDownsampling(auto=True, method="peak")
+        self.iteration_curve.setClipToView(True)
         self.epoch_curve = self.loss_plot.plot(
             [], [], pen=EPOCH_PEN, symbol="o", symbolSize=5, symbolBrush="#1d4ed8", name="epoch loss"
         )
@@ -312,8 +317,7 @@ class TrainingPanel(QWidget):
             return
         self._stop_run(emit=False)
         self._model = model
-        self._records = []
-        self._data = None
+        self._clear_history()
         self._selected = None
         self._message = ""
         self._load_settings(model)
@@ -403,8 +407,7 @@ class TrainingPanel(QWidget):
     def reset(self) -> None:
         """Stop, forget the history and return to the model's own parameters."""
         self._stop_run(emit=False)
-        self._records = []
-        self._data = None
+        self._clear_history()
         self._run_spec = None
         self._run_model = None
         self._selected = None
@@ -457,16 +460,21 @@ class TrainingPanel(QWidget):
         if self._model is None or self._model.loss is None:
             return
         self._ensure_worker()
-        self._records = []
-        self._data = None
+        self._clear_history()
         self._selected = None
         self._message = ""
         self._run_spec = self.training_spec()
         self._run_model = self._model
         self.maps.set_model(self._model)
         self._set_state("paused" if paused else "running")
-        self._sigStart.emit(self._model, self._run_spec, paused)
+        self._run += 1
+        self._sigStart.emit(self._model, self._run_spec, paused, self._run)
         self._redraw()
+
+    def _clear_history(self) -> None:
+        self._records = []
+        self._series = {"loss": [], "ex": [], "ey": [], "acc": []}  # curve data, appended as records come
+        self._data = None
 
     def _stop_run(self, emit: bool) -> None:
         if self._state in ("running", "paused"):
@@ -487,7 +495,9 @@ class TrainingPanel(QWidget):
 
     # ------------------------------------------------------------ worker signals
 
-    def _on_worker_started(self, data: tuple[Any, Any]) -> None:
+    def _on_worker_started(self, run: int, data: tuple[Any, Any]) -> None:
+        if run != self._run:
+            return
         self._data = data
         spec = self._run_spec
         if spec is not None:
@@ -495,15 +505,21 @@ class TrainingPanel(QWidget):
             self._total = spec.epochs * math.ceil(n / (spec.batch_size or n))
         self._schedule_redraw()
 
-    def _on_worker_records(self, batch: list[Iteration]) -> None:
-        if self._state not in ("running", "paused"):
+    def _on_worker_records(self, run: int, batch: list[Iteration]) -> None:
+        if run != self._run or self._state not in ("running", "paused"):
             return  # records of a run the user already stopped
         self._records.extend(batch)
+        for r in batch:
+            self._series["loss"].append(r.loss)
+            if r.epoch_loss is not None:
+                self._series["ex"].append(float(r.iteration))
+                self._series["ey"].append(r.epoch_loss)
+                self._series["acc"].append(np.nan if r.epoch_accuracy is None else r.epoch_accuracy)
         self.sigRecordsAdded.emit(len(self._records))
         self._schedule_redraw()
 
-    def _on_worker_state_changed(self, state: str) -> None:
-        if self._state not in ("running", "paused"):
+    def _on_worker_state_changed(self, run: int, state: str) -> None:
+        if run != self._run or self._state not in ("running", "paused"):
             return
         if state == "stopped":
             return
@@ -512,12 +528,16 @@ class TrainingPanel(QWidget):
             self._emit_trained()
         self._redraw()
 
-    def _on_worker_failed(self, message: str) -> None:
+    def _on_worker_failed(self, run: int, message: str) -> None:
+        if run != self._run:
+            return
         self._message = message
         self._set_state("failed")
         self._redraw()
 
-    def _on_worker_diverged(self, error: TrainingDiverged) -> None:
+    def _on_worker_diverged(self, run: int, error: TrainingDiverged) -> None:
+        if run != self._run:
+            return
         self._message = error.message
         self._set_state("diverged")
         if self._records:
@@ -626,10 +646,9 @@ class TrainingPanel(QWidget):
         records = self._records
         n = len(records)
         x = np.arange(1, n + 1, dtype=np.float64)
-        losses = np.array([r.loss for r in records], dtype=np.float64)
-        ends = [r for r in records if r.epoch_end]
-        ex = np.array([r.iteration for r in ends], dtype=np.float64)
-        ey = np.array([r.epoch_loss for r in ends], dtype=np.float64)
+        losses = np.asarray(self._series["loss"], dtype=np.float64)
+        ex = np.asarray(self._series["ex"], dtype=np.float64)
+        ey = np.asarray(self._series["ey"], dtype=np.float64)
         if self.log_scale.isChecked():
             losses = np.log10(np.maximum(losses, 1e-300))
             ey = np.log10(np.maximum(ey, 1e-300))
@@ -645,9 +664,7 @@ class TrainingPanel(QWidget):
         )
         self.accuracy_plot.setVisible(classify)
         if classify:
-            ax = np.array([r.iteration for r in ends], dtype=np.float64)
-            ay = np.array([r.epoch_accuracy for r in ends], dtype=np.float64)
-            self.accuracy_curve.setData(ax, ay)
+            self.accuracy_curve.setData(ex, np.asarray(self._series["acc"], dtype=np.float64))
 
         following = self._selected is None
         self.history.blockSignals(True)

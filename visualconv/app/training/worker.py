@@ -26,53 +26,58 @@ TICK_SECONDS = 0.025
 class TrainingWorker(QObject):
     """Pulls iteration records from the training generator in a worker thread.
 
+    Every signal's first argument is the run id given to :meth:`start`, so a receiver
+    can drop what a run it has already abandoned still sends.
+
     Signals
     -------
-    sigStarted(object)
+    sigStarted(int, object)
         A run began; the argument is its dataset ``(inputs, targets)``.
-    sigRecords(object)
+    sigRecords(int, object)
         A list of new :class:`~visualconv.engine.train.Iteration` records, in order.
-    sigStateChanged(str)
+    sigStateChanged(int, str)
         ``"running"``, ``"paused"``, ``"finished"`` (all epochs done) or ``"stopped"``.
-    sigFailed(str)
+    sigFailed(int, str)
         The run could not start (bad settings or dataset); the message says why.
-    sigDiverged(object)
+    sigDiverged(int, object)
         The run diverged; the argument is the
         :class:`~visualconv.engine.train.TrainingDiverged` error (with the model of
         the last finite parameters).
     """
 
-    sigStarted = pyqtSignal(object)
-    sigRecords = pyqtSignal(object)
-    sigStateChanged = pyqtSignal(str)
-    sigFailed = pyqtSignal(str)
-    sigDiverged = pyqtSignal(object)
+    sigStarted = pyqtSignal(int, object)
+    sigRecords = pyqtSignal(int, object)
+    sigStateChanged = pyqtSignal(int, str)
+    sigFailed = pyqtSignal(int, str)
+    sigDiverged = pyqtSignal(int, object)
 
     def __init__(self) -> None:
         super().__init__()
         self._records: Iterator[Iteration] | None = None
         self._remaining = 0
+        self._run = 0
         self._running = False
         self._interval_ms = 0
         self._timer: QTimer | None = None
 
     # ------------------------------------------------------------ slots (worker thread)
 
-    @pyqtSlot(object, object, bool)
-    def start(self, model: Model, spec: TrainingSpec, paused: bool) -> None:
-        """Begin a new run (replacing any other); stay paused when ``paused``."""
+    @pyqtSlot(object, object, bool, int)
+    def start(self, model: Model, spec: TrainingSpec, paused: bool, run: int) -> None:
+        """Begin run ``run`` (replacing any other); stay paused when ``paused``."""
         self._close()
+        self._run = run
         try:
             data = datasets.materialise(spec.dataset, model)
             self._records = iterate(model, training=spec, data=data)
         except ModelError as exc:
-            self.sigFailed.emit(str(exc))
+            self.sigFailed.emit(self._run, str(exc))
             return
         n = len(data[0])
         self._remaining = spec.epochs * math.ceil(n / (spec.batch_size or n))
-        self.sigStarted.emit(data)
+        self.sigStarted.emit(self._run, data)
         if paused:
-            self.sigStateChanged.emit("paused")
+            self.sigStateChanged.emit(self._run, "paused")
         else:
             self.resume()
 
@@ -82,7 +87,7 @@ class TrainingWorker(QObject):
         if self._records is None:
             return
         self._running = True
-        self.sigStateChanged.emit("running")
+        self.sigStateChanged.emit(self._run, "running")
         self._ensure_timer().start(0)
 
     @pyqtSlot()
@@ -92,7 +97,7 @@ class TrainingWorker(QObject):
             return
         self._running = False
         self._ensure_timer().stop()
-        self.sigStateChanged.emit("paused")
+        self.sigStateChanged.emit(self._run, "paused")
 
     @pyqtSlot()
     def step(self) -> None:
@@ -107,7 +112,7 @@ class TrainingWorker(QObject):
         if self._records is None:
             return
         self._close()
-        self.sigStateChanged.emit("stopped")
+        self.sigStateChanged.emit(self._run, "stopped")
 
     @pyqtSlot(int)
     def set_interval(self, milliseconds: int) -> None:
@@ -155,13 +160,13 @@ class TrainingWorker(QObject):
             alive = False
         except TrainingDiverged as exc:
             if batch:
-                self.sigRecords.emit(batch)
+                self.sigRecords.emit(self._run, batch)
             self._close()
-            self.sigDiverged.emit(exc)
+            self.sigDiverged.emit(self._run, exc)
             return False
         if batch:
-            self.sigRecords.emit(batch)
+            self.sigRecords.emit(self._run, batch)
         if not alive:
             self._close()
-            self.sigStateChanged.emit("finished")
+            self.sigStateChanged.emit(self._run, "finished")
         return alive
