@@ -104,6 +104,13 @@ def test_forward_steps_fill_the_output_one_cell_at_a_time(window):
     done = trace.step(5).state["done"]
     np.testing.assert_array_equal(z[done], trace.z[done])
     assert np.isnan(z[~done]).all()
+    for k in (3, 16, 0, 9):  # back, to the end, to the start, forward again
+        window.session.set_step(k)
+        done = trace.step(k).state["done"]
+        z = panel_array(window, "z")
+        np.testing.assert_array_equal(z[done], trace.z[done])
+        assert np.isnan(z[~done]).all()
+    window.session.set_step(5)
     # the current window is outlined in the input, the new output cell in Z
     ov = trace.step(5).overlay
     input_outline = set(window.layer_view.panels["input"].outline("window"))

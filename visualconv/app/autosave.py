@@ -214,17 +214,18 @@ def ask_restore(found: Recovered, parent: QWidget | None = None) -> bool:
     return clicked is not None and box.buttonRole(clicked) == QMessageBox.ButtonRole.AcceptRole
 
 
-def offer_restore(window: QWidget, ask: AskRestore = ask_restore, directory: Path | None = None) -> bool:
+def offer_restore(window: QWidget, ask: AskRestore | None = None, directory: Path | None = None) -> bool:
     """Offer the recovery file's model, if there is one; returns True when it was restored.
 
     A restored model is shown unsaved (dirty) with the file it came from, so Save
-    writes there (or asks for a name); a declined one is deleted.
+    writes there (or asks for a name); a declined one is deleted. ``ask`` defaults to
+    :func:`ask_restore` (looked up at call time, so tests can replace it).
     """
     found = recovery.read_recovery(directory)
     if found is None:
         return False
     session: Session = window.session  # type: ignore[attr-defined]
-    if ask(found, window):
+    if (ask or ask_restore)(found, window):
         session.set_model(found.model, found.source or "", dirty=True)
         return True
     recovery.clear_recovery(directory)
@@ -234,7 +235,7 @@ def offer_restore(window: QWidget, ask: AskRestore = ask_restore, directory: Pat
 def start_autosave(
     window: QWidget,
     *,
-    ask: AskRestore = ask_restore,
+    ask: AskRestore | None = None,
     delay_ms: int = DELAY_MS,
     directory: Path | None = None,
 ) -> Autosave:

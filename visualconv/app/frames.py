@@ -48,10 +48,29 @@ class PanelSpec:
 
 @dataclass(frozen=True, slots=True)
 class PanelFrame:
-    """One panel at one step: values in the array's own shape and outlined cells."""
+    """One panel at one step: values in the array's own shape and outlined cells.
+
+    Attributes
+    ----------
+    values : ndarray
+        The array shown; for an output that fills up (``prefix`` given), the final array.
+    outlines : dict of str to list of (tile, row, col)
+    prefix : int or None
+        For forward outputs: how many elements, in row-major order, are computed so far
+        (the others are shown blank). None: every value is shown.
+    """
 
     values: np.ndarray = field(repr=False)
     outlines: dict[str, list[Cell]] = field(default_factory=dict)
+    prefix: int | None = None
+
+    def shown(self) -> np.ndarray:
+        """The values as displayed: NaN for elements not computed yet."""
+        if self.prefix is None:
+            return self.values
+        out = np.array(self.values, dtype=np.float64, copy=True)
+        out.reshape(-1)[self.prefix :] = np.nan
+        return out
 
 
 def _one_d(trace: LayerTrace) -> bool:
@@ -179,13 +198,6 @@ def _join(*parts: str) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def _masked(values: np.ndarray, done: np.ndarray) -> np.ndarray:
-    """Outputs not computed yet become NaN (blank cells)."""
-    out = np.array(values, dtype=np.float64, copy=True)
-    out[~done] = np.nan
-    return out
-
-
 def frame(trace: LayerTrace, step: Step, specs: list[PanelSpec] | None = None) -> dict[str, PanelFrame]:
     """Every panel's values and outlines at one step of a trace."""
     specs = specs if specs is not None else panel_specs(trace)
@@ -195,9 +207,9 @@ def frame(trace: LayerTrace, step: Step, specs: list[PanelSpec] | None = None) -
     ov = step.overlay
     out: dict[str, PanelFrame] = {}
 
-    def put(role: str, values: np.ndarray, **outlines: list[Cell]) -> None:
+    def put(role: str, values: np.ndarray, prefix: int | None = None, **outlines: list[Cell]) -> None:
         if role in maps:
-            out[role] = PanelFrame(values, {k: v for k, v in outlines.items() if v})
+            out[role] = PanelFrame(values, {k: v for k, v in outlines.items() if v}, prefix)
 
     if isinstance(layer, ConvLayer):
         c_in = trace.x.shape[0]
@@ -217,11 +229,10 @@ def frame(trace: LayerTrace, step: Step, specs: list[PanelSpec] | None = None) -
         put("kernel", trace.weight, window=kernel_row)
         element = [] if ov is None else [(f, *ov.position)]
         if forward:
-            done = step.state["done"]
             if layer.bias is not None:
                 put("bias", layer.bias, window=[] if ov is None else [maps["bias"].cell((f,))])
-            put("z", _masked(trace.z, done), changed=element)
-            put("a", _masked(trace.a, done), changed=element)
+            put("z", trace.z, step.k, changed=element)
+            put("a", trace.a, step.k, changed=element)
         else:
             put("dz", step.state["dz"], window=element)
             put("dx", step.state["dx_padded"], changed=window)
@@ -240,7 +251,7 @@ def frame(trace: LayerTrace, step: Step, specs: list[PanelSpec] | None = None) -
                 argmax = [(c, ov.rows.start + arg // kw, ov.cols.start + arg % kw)]
         put("input", trace.x, window=window, argmax=argmax)
         if forward:
-            put("z", _masked(trace.z, step.state["done"]), changed=element)
+            put("z", trace.z, step.k, changed=element)
         else:
             put("dz", step.state["dy"], window=element)
             put("dx", step.state["dx"], changed=argmax if trace.argmax is not None else window)
@@ -252,11 +263,10 @@ def frame(trace: LayerTrace, step: Step, specs: list[PanelSpec] | None = None) -
         put("input", trace.x)
         put("kernel", layer.weight, window=row)
         if forward:
-            done = step.state["done"]
             if layer.bias is not None:
                 put("bias", layer.bias, window=[] if ov is None else [maps["bias"].cell((o,))])
-            put("z", _masked(trace.z, done), changed=element)
-            put("a", _masked(trace.a, done), changed=element)
+            put("z", trace.z, step.k, changed=element)
+            put("a", trace.a, step.k, changed=element)
         else:
             put("dz", step.state["dz"], window=element)
             every = [] if ov is None else [maps["dx"].cell((q,)) for q in range(n_in)]
@@ -274,7 +284,7 @@ def frame(trace: LayerTrace, step: Step, specs: list[PanelSpec] | None = None) -
             element = [TileMap(_shape(trace.z)).cell((ov.channel,))]
         if forward:
             put("input", _as_channels(trace.x), window=source)
-            put("z", _masked(trace.z, step.state["done"]), changed=element)
+            put("z", trace.z, step.k, changed=element)
         else:
             put("dz", step.state["dy"], window=element)
             put("dx", _as_channels(step.state["dx"]), changed=source)

@@ -70,6 +70,31 @@ def nice_level(max_abs: float) -> float:
     return float(f"{10 * base:.12g}")
 
 
+_INDEX_LUT: np.ndarray | None = None
+
+
+def index_lut() -> np.ndarray:
+    """RGBA lookup table of colour indices: 0 is transparent (blank), 1..255 run from -level to +level."""
+    global _INDEX_LUT
+    if _INDEX_LUT is None:
+        lut = np.zeros((256, 4), dtype=np.ubyte)
+        lut[1:, :3] = diverging_colormap().getLookupTable(nPts=255, alpha=False)
+        lut[1:, 3] = 255
+        _INDEX_LUT = lut
+    return _INDEX_LUT
+
+
+def colour_index(values: np.ndarray, level: float) -> np.ndarray:
+    """Colour indices of values for a range [-level, level] centred on zero (NaN: 0, blank)."""
+    with np.errstate(invalid="ignore"):
+        index = np.rint((np.asarray(values) / level + 1.0) * 127.0) + 1.0
+    np.clip(index, 1, 255, out=index)
+    nan = np.isnan(values)
+    if nan.any():
+        index[nan] = 0
+    return index.astype(np.uint8)
+
+
 def symmetric_level(max_abs: float) -> float:
     """The half-width of a colour range centred on zero for values up to ``max_abs``."""
     if not math.isfinite(max_abs) or max_abs <= 0:

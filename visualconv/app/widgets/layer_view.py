@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ...engine.trace import LayerTrace
 from ..frames import PanelSpec, frame, max_abs, panel_specs, pass_levels
 from ..session import Session
 from .tensor_panel import OUTLINE_STYLES, TensorPanel
+
+LEGEND = (
+    ("window", "the current window / element"),
+    ("argmax", "the window's maximum"),
+    ("changed", "cells this step changed"),
+)
+
+
+def legend_html() -> str:
+    """What the outline colours mean, as rich text."""
+    parts = [
+        f'<span style="color:{OUTLINE_STYLES[kind][0]}; font-size:15px">&#9634;</span>&nbsp;{text}'
+        for kind, text in LEGEND
+    ]
+    return "&nbsp;&nbsp;&nbsp;&nbsp;".join(parts) + "&nbsp;&nbsp;&nbsp;&nbsp;blank cells: not computed yet"
 
 
 class LayerView(QWidget):
@@ -27,6 +43,7 @@ class LayerView(QWidget):
         self.fixed_scale = False
         self.show_numbers = True
         self._levels: dict[str, float] | None = None
+        self._running: dict[str, np.ndarray] = {}
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(4, 4, 4, 4)
         self._grid.setSpacing(8)
@@ -35,6 +52,9 @@ class LayerView(QWidget):
         self._message.setWordWrap(True)
         self._grid.addWidget(self._message, 0, 0)
         self._message.hide()
+        self.legend = QLabel(legend_html(), self)
+        self.legend.setObjectName("muted")
+        self.legend.setWordWrap(True)
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
 
@@ -65,6 +85,7 @@ class LayerView(QWidget):
 
     def _on_session_trace_changed(self, trace: LayerTrace | None) -> None:
         self._levels = None
+        self._running = {}
         for panel in self.panels.values():
             self._grid.removeWidget(panel)
             panel.hide()
@@ -81,8 +102,10 @@ class LayerView(QWidget):
         self.specs = specs
         rows = 1 + max(spec.row for spec in self.specs)
         cols = 1 + max(spec.col for spec in self.specs)
-        for r in range(3):
+        for r in range(4):
             self._grid.setRowStretch(r, 1 if r < rows else 0)
+        self._grid.removeWidget(self.legend)
+        self._grid.addWidget(self.legend, rows, 0, 1, cols)
         for spec in self.specs:
             panel = self._panel(spec.role)
             tiles = spec.tiles
@@ -122,10 +145,27 @@ class LayerView(QWidget):
             if panel_frame is None:
                 continue
             panel = self.panels[spec.role]
-            level = self._levels[spec.role] if self._levels is not None else max_abs(panel_frame.values)
-            panel.set_values(spec.tiles.tiles(panel_frame.values), level, panel_frame.values)
+            if panel_frame.prefix is not None:
+                k = panel_frame.prefix
+                if self._levels is not None:
+                    level = self._levels[spec.role]
+                else:
+                    running = self._running_max(spec.role, panel_frame.values)
+                    level = float(running[k - 1]) if k else 0.0
+                panel.set_prefix(spec.tiles.tiles(panel_frame.values), k, level, panel_frame.values)
+            else:
+                level = self._levels[spec.role] if self._levels is not None else max_abs(panel_frame.values)
+                panel.set_values(spec.tiles.tiles(panel_frame.values), level, panel_frame.values)
             for kind in OUTLINE_STYLES:
                 panel.set_outline(kind, panel_frame.outlines.get(kind, ()))
+
+    def _running_max(self, role: str, values: np.ndarray) -> np.ndarray:
+        """Largest magnitude among the first k elements, for every k (once per trace)."""
+        running = self._running.get(role)
+        if running is None:
+            running = np.maximum.accumulate(np.abs(np.asarray(values, dtype=np.float64)).ravel())
+            self._running[role] = running
+        return running
 
     def visible_panels(self) -> dict[str, TensorPanel]:
         """The panels of the current trace, by role."""

@@ -317,9 +317,10 @@ class TensorPanel(QFrame):
         self.level = 1.0
         self.show_numbers = True
         self._padding = (0, 0)
-        self._mosaic = np.full((1, 1), np.nan)
-        self._image = pg.ImageItem(axisOrder="row-major")  # one data unit per cell
-        self._image.setLookupTable(theme.diverging_lut())
+        # Colour indices of every tile in one image (0: blank); one data unit per cell.
+        self._mosaic = np.zeros((1, 1), dtype=np.uint8)
+        self._image = pg.ImageItem(axisOrder="row-major")
+        self._image.setLookupTable(theme.index_lut())
         self._captions: list[pg.TextItem] = []
         self._numbered = False
         self._tile_values: list[np.ndarray | None] = []
@@ -384,14 +385,19 @@ class TensorPanel(QFrame):
         else:
             for item, text in zip(self._captions, captions, strict=False):
                 item.setText(text)
+            self._tile_values = [None] * geometry.count
+            self.values = None
+            self._source = None
+        self._prefix_source: object = None
+        self._prefix = 0
         for kind in self._outlines:
             self.set_outline(kind, ())
 
     def _rebuild(self, geometry: TileGeometry, captions: Sequence[str]) -> None:
         vb = self.viewbox
         # One image for every tile (NaN between tiles is transparent): one render per step.
-        self._mosaic = np.full(geometry.mosaic_shape(), np.nan)
-        self._image.setImage(self._mosaic, levels=(-self.level, self.level), autoLevels=False)
+        self._mosaic = np.zeros(geometry.mosaic_shape(), dtype=np.uint8)
+        self._image.setImage(self._mosaic, levels=(0, 255), autoLevels=False)
         for caption in self._captions:
             vb.removeItem(caption)
         self._captions = []
@@ -481,33 +487,84 @@ class TensorPanel(QFrame):
             old = previous[t]
             if not level_changed and old is not None and np.array_equal(old, tile, equal_nan=True):
                 continue
-            if old is None or not np.array_equal(old, tile, equal_nan=True):
-                x0, y0 = geometry.origin(t)
-                self._mosaic[y0 : y0 + h, x0 : x0 + w] = tile
-                changed = True
+            x0, y0 = geometry.origin(t)
+            self._mosaic[y0 : y0 + h, x0 : x0 + w] = theme.colour_index(tile, level)
+            changed = True
             previous[t] = tile
-            if self._numbered and self.show_numbers:
-                flat = tile.ravel()
-                numbers = flat.tolist()
-                variants = tuple(
-                    ["" if math.isnan(v) else theme.cell_text(v, max(decimals - less, 0)) for v in numbers]
-                    for less in range(CellNumbers.VARIANTS)
-                )
-                with np.errstate(invalid="ignore"):
-                    fractions = np.abs(tile) / level
-                self._numbers.set_tile(t, variants, fractions)
-            else:
-                self._numbers.set_tile(t, None, None)
+            self._set_numbers(t, tile, level, decimals)
         self.values = values
         if changed:
-            self._image.setImage(self._mosaic, levels=(-level, level), autoLevels=False)
+            self._image.setImage(self._mosaic, levels=(0, 255), autoLevels=False)
         if level_changed:
             self.colorbar.setLevels(values=(-level, level))
+
+    def set_prefix(self, full: np.ndarray, prefix: int, level: float, source: object = None) -> None:
+        """Show the first ``prefix`` elements (row-major) of ``full`` (T, H, W); the rest blank.
+
+        Stepping from k to k+1 touches one cell: only the tiles between the old and the new
+        prefix are redrawn, so a large output fills up without copying it every step.
+        """
+        geometry = self.geometry
+        if geometry is None:
+            return
+        source = full if source is None else source
+        if source is not self._prefix_source or self.values is None or self.values.shape != full.shape:
+            self._prefix_source = source
+            self._prefix = 0
+            self._source = None
+            self.values = np.full(full.shape, np.nan)
+            self._tile_values = [None] * geometry.count
+            self._write_tiles(range(geometry.count), self.level, force=True)
+        level = theme.nice_level(level)
+        old = self._prefix
+        lo, hi = min(old, prefix), max(old, prefix)
+        shown = self.values.reshape(-1)
+        if prefix > old:
+            shown[lo:hi] = full.reshape(-1)[lo:hi]
+        else:
+            shown[lo:hi] = np.nan
+        self._prefix = prefix
+        per_tile = geometry.shape[0] * geometry.shape[1]
+        if level != self.level:
+            self.level = level
+            self._write_tiles(range(geometry.count), level, force=True)
+            self.colorbar.setLevels(values=(-level, level))
+        elif hi > lo:
+            self._write_tiles(range(lo // per_tile, (hi - 1) // per_tile + 1), level, force=True)
+
+    def _write_tiles(self, tiles: Iterable[int], level: float, force: bool = False) -> None:
+        """Copy tiles of :attr:`values` into the image and the numbers (prefix mode)."""
+        geometry = self.geometry
+        assert geometry is not None and self.values is not None
+        h, w = geometry.shape
+        decimals = theme.decimals_for(level)
+        for t in tiles:
+            tile = self.values[t]
+            x0, y0 = geometry.origin(t)
+            self._mosaic[y0 : y0 + h, x0 : x0 + w] = theme.colour_index(tile, level)
+            self._set_numbers(t, tile, level, decimals)
+        self._image.setImage(self._mosaic, levels=(0, 255), autoLevels=False)
+
+    def _set_numbers(self, t: int, tile: np.ndarray, level: float, decimals: int) -> None:
+        if self._numbered and self.show_numbers:
+            numbers = tile.ravel().tolist()
+            variants = tuple(
+                ["" if math.isnan(v) else theme.cell_text(v, max(decimals - less, 0)) for v in numbers]
+                for less in range(CellNumbers.VARIANTS)
+            )
+            with np.errstate(invalid="ignore"):
+                fractions = np.abs(tile) / level
+            self._numbers.set_tile(t, variants, fractions)
+        else:
+            self._numbers.set_tile(t, None, None)
 
     def set_show_numbers(self, show: bool) -> None:
         """Show or hide the numbers in cells (only small tiles have them)."""
         if show != self.show_numbers:
             self.show_numbers = show
+            if self._prefix_source is not None and self.values is not None:
+                self._write_tiles(range(len(self._tile_values)), self.level)
+                return
             values, self.values = self.values, None
             self._source = None
             self._tile_values = [None] * len(self._tile_values)
