@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,3 +114,24 @@ def test_equation_lines_become_latex_math():
     line = math_line("closed form: dA_prev = dZ * rot180(W) (full convolution) = [-0.03, 0.01, 0.1] ✓")
     assert r"dA_{\mathrm{prev}}" in line and r"\ast" in line and r"\checkmark" in line
     assert r"\text{full convolution}" in line
+
+
+def _every_layer_and_pass():
+    from visualconv.modelfile import load_model
+
+    samples = Path(__file__).resolve().parents[2] / "sample_models"
+    for path in sorted(samples.glob("*.json")):
+        model = load_model(path)
+        passes = ("forward", "backward") if model.has_backward else ("forward",)
+        for index in range(len(model.layers)):
+            for pass_name in passes:
+                yield pytest.param(path.name, index, pass_name, id=f"{path.stem}-{index}-{pass_name}")
+
+
+@pytest.mark.parametrize(("name", "layer", "pass_name"), list(_every_layer_and_pass()))
+def test_every_sample_layer_and_pass_exports(sample, name, layer, pass_name):
+    model = sample(name)
+    with Image.open(io.BytesIO(snapshot_bytes(model, layer, pass_name, None, ".png"))) as im:
+        assert im.width > 400 and im.height > 200
+    assert b"\\begin{bmatrix}" in snapshot_bytes(model, layer, pass_name, 0, ".tex")
+    assert b'"step": 0' in snapshot_bytes(model, layer, pass_name, 0, ".json")

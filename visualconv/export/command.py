@@ -52,7 +52,11 @@ def add_parser(sub: Any) -> None:
 
 
 def _headless() -> None:
-    """Qt offscreen and quiet, before any QGuiApplication exists."""
+    """Qt offscreen and quiet, before any QGuiApplication exists (nothing to do after)."""
+    from PyQt6.QtGui import QGuiApplication
+
+    if QGuiApplication.instance() is not None:
+        return
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if "XDG_RUNTIME_DIR" not in os.environ:
         runtime = tempfile.mkdtemp(prefix="visualconv-xdg-")
