@@ -22,6 +22,8 @@ from .engine.errors import ModelError
 
 COMMANDS = ("grad", "check", "steps", "train", "export")
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
+MAX_MESSAGE = 2000
+"""Error lines are cut to this many characters (the file and the place come first)."""
 
 
 class UsageError(Exception):
@@ -237,6 +239,8 @@ def _one_line(text: str) -> str:
 def _say(text: str) -> None:
     """Write one line to stderr, whatever characters it holds and whatever the stream's encoding."""
     line = _one_line(text)
+    if len(line) > MAX_MESSAGE:
+        line = line[: MAX_MESSAGE - 3] + "..."
     stream = sys.stderr
     if stream is None:  # pragma: no cover - no console at all
         return

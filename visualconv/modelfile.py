@@ -65,8 +65,15 @@ def place_of(path: Iterable[str | int]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else part
+            key = _key_text(part)
+            text += f".{key}" if text else key
     return text
+
+
+def _key_text(key: str) -> str:
+    """A key as it may appear in a one-line message: escaped and at most 40 characters."""
+    text = json.dumps(key, ensure_ascii=False)[1:-1]
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # ---------------------------------------------------------------- the schema
@@ -166,7 +173,7 @@ def _schema_message(error: Any) -> tuple[str, list[str | int]]:
         missing = next((k for k in error.validator_value if k not in error.instance), "?")
         sub = known.get(missing, {}) if isinstance(known, dict) else {}
         what = _expected_of(sub) or "a value"
-        return f"missing required key '{missing}'; expected {what} here", [*path, missing]
+        return f"missing required key '{_key_text(missing)}'; expected {what} here", [*path, missing]
     if validator == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in known)
@@ -175,7 +182,10 @@ def _schema_message(error: Any) -> tuple[str, list[str | int]]:
         kind = (
             f"a {owner} layer" if isinstance(owner, str) and path and path[0] == "layers" else "this object"
         )
-        return f"unknown key '{key}'; expected only the keys of {kind}: {', '.join(known)}", [*path, key]
+        return (
+            f"unknown key '{_key_text(key)}'; expected only the keys of {kind}: {', '.join(known)}",
+            [*path, key],
+        )
     expected = _expected_of(error.schema)
     if expected:
         return f"expected {expected}, got {got}", path
@@ -333,7 +343,8 @@ def _scan(value: Any, path: list[str | int], duplicates: dict[int, str]) -> None
             if id(value) in duplicates:
                 key = duplicates[id(value)]
                 raise ModelError(
-                    f"duplicate key '{key}'; expected each key at most once", place_of([*path, key])
+                    f"duplicate key '{_key_text(key)}'; expected each key at most once",
+                    place_of([*path, key]),
                 )
             for key, item in value.items():
                 _check_text(key, path)
