@@ -39,6 +39,8 @@ OUTLINE_STYLES: dict[str, tuple[str, float, float]] = {
 
 Cell = tuple[int, int, int]  # (tile, row, col)
 
+LINK_COLOUR, LINK_FILL = "#7c3aed", "#557c3aed"  # linked cells: violet outline, translucent fill (#AARRGGBB)
+
 
 @dataclass(frozen=True, slots=True)
 class TileGeometry:
@@ -286,9 +288,12 @@ class TensorPanel(QFrame):
     -------
     sigCellHovered(object)
         (tile, row, col) under the mouse, or None when it leaves the cells.
+    sigCellClicked(object)
+        (tile, row, col) clicked, or None for a click between the cells.
     """
 
     sigCellHovered = pyqtSignal(object)
+    sigCellClicked = pyqtSignal(object)
 
     def __init__(self, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -349,6 +354,15 @@ class TensorPanel(QFrame):
         self.viewbox.addItem(self._image, ignoreBounds=True)
         self.viewbox.addItem(self._frame_item)
         self.view.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        self.view.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+        self._links_item = QGraphicsPathItem()  # linked highlighting (editors): violet, over the outlines
+        pen = QPen(QColor(LINK_COLOUR), 2.0)
+        pen.setCosmetic(True)
+        self._links_item.setPen(pen)
+        self._links_item.setBrush(QBrush(QColor(LINK_FILL)))
+        self._links_item.setZValue(30)
+        self.viewbox.addItem(self._links_item, ignoreBounds=True)
+        self._link_cells: tuple[Cell, ...] = ()
 
     # ------------------------------------------------------------ configuration
 
@@ -596,6 +610,24 @@ class TensorPanel(QFrame):
         """The cells outlined in the style of ``kind``."""
         return self._outline_cells.get(kind, ())
 
+    def set_links(self, cells: Iterable[Cell]) -> None:
+        """Highlight the cells linked to a hovered or clicked cell (an empty list clears them)."""
+        cells = tuple(cells)
+        if cells == self._link_cells:
+            return
+        self._link_cells = cells
+        path = QPainterPath()
+        if self.geometry is not None:
+            for t, r, c in cells:
+                if 0 <= t < self.geometry.count:
+                    x0, y0 = self.geometry.origin(t)
+                    path.addRect(QRectF(x0 + c + 0.06, y0 + r + 0.06, 0.88, 0.88))
+        self._links_item.setPath(path)
+
+    def links(self) -> tuple[Cell, ...]:
+        """The cells highlighted by :meth:`set_links`."""
+        return self._link_cells
+
     # ------------------------------------------------------------ reading back (tests, tooltips)
 
     def value(self, t: int, r: int, c: int) -> float:
@@ -628,6 +660,12 @@ class TensorPanel(QFrame):
         h, w = self.geometry.shape if self.geometry else (0, 0)
         pad = " (padding)" if (ph or pw) and not (ph <= r < h - ph and pw <= c < w - pw) else ""
         return f"{self.title.text().split(' ')[0]}{self._index_text(t, r, c)} = {shown}{pad}"
+
+    def _on_scene_mouse_clicked(self, event: object) -> None:
+        if self.geometry is None or self.values is None:
+            return
+        point = self.viewbox.mapSceneToView(event.scenePos())  # type: ignore[attr-defined]
+        self.sigCellClicked.emit(self.geometry.locate(point.x(), point.y()))
 
     def _on_scene_mouse_moved(self, pos: QPointF) -> None:
         geometry = self.geometry
