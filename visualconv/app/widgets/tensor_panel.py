@@ -57,7 +57,8 @@ class TileGeometry:
     gap : int
         Space between tiles, in cells.
     label_space : int
-        Space above each tile for its caption, in cells (0 without captions).
+        Space for the captions above each row of tiles, in cells (0 without captions);
+        between rows, captions share the gap.
     """
 
     count: int
@@ -66,11 +67,16 @@ class TileGeometry:
     gap: int
     label_space: int
 
+    @property
+    def row_gap(self) -> int:
+        """Space between two rows of tiles (room for the captions of the lower row)."""
+        return max(self.gap, self.label_space)
+
     def origin(self, t: int) -> tuple[int, int]:
         """Top-left corner (x, y) of tile t (whole cells)."""
         row, col = divmod(t, self.grid[1])
         h, w = self.shape
-        return col * (w + self.gap), row * (h + self.gap + self.label_space) + self.label_space
+        return col * (w + self.gap), self.label_space + row * (h + self.row_gap)
 
     def rect(self, t: int) -> QRectF:
         """The rectangle of tile t."""
@@ -78,24 +84,21 @@ class TileGeometry:
         return QRectF(x, y, self.shape[1], self.shape[0])
 
     def mosaic_shape(self) -> tuple[int, int]:
-        """Rows and columns of the one image that holds every tile."""
+        """Rows and columns of the one image that holds every tile (and the caption space)."""
         h, w = self.shape
         rows, cols = self.grid
-        return rows * (h + self.label_space) + (rows - 1) * self.gap, cols * w + (cols - 1) * self.gap
+        return self.label_space + rows * h + (rows - 1) * self.row_gap, cols * w + (cols - 1) * self.gap
 
     def bounds(self) -> QRectF:
         """The rectangle around every tile and caption."""
-        h, w = self.shape
-        rows, cols = self.grid
-        return QRectF(
-            0, 0, cols * w + (cols - 1) * self.gap, rows * (h + self.label_space) + (rows - 1) * self.gap
-        )
+        height, width = self.mosaic_shape()
+        return QRectF(0, 0, width, height)
 
     def locate(self, x: float, y: float) -> Cell | None:
         """The (tile, row, col) under data point (x, y), or None between tiles."""
         h, w = self.shape
         col_t = math.floor(x / (w + self.gap))
-        row_t = math.floor(y / (h + self.gap + self.label_space))
+        row_t = math.floor((y - self.label_space) / (h + self.row_gap))
         if not (0 <= col_t < self.grid[1] and 0 <= row_t < self.grid[0]):
             return None
         t = row_t * self.grid[1] + col_t

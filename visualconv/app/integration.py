@@ -1,0 +1,187 @@
+"""Docks and menus that join the window to the training panel and the exports.
+
+Kept apart from the main window so each part stays small: :func:`install` adds a
+Training dock (its runs feed the stepper) and the File ▸ Export items (snapshot,
+animation, lecture pack, copy to clipboard) with progress dialogs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QGuiApplication, QKeySequence
+from PyQt6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
+
+from ..engine.errors import ModelError
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+SNAPSHOT_FILTER = (
+    "PNG image (*.png);;SVG vector image (*.svg);;PDF document (*.pdf);;LaTeX (*.tex);;"
+    "JSON data (*.json);;NumPy arrays (*.npz);;CSV files (*.csv);;CSV files in a zip (*.zip)"
+)
+
+
+def install(window: MainWindow) -> None:
+    """Add the Training dock and the export menu items to ``window``."""
+    install_training(window)
+    install_exports(window)
+
+
+def install_training(window: MainWindow) -> Any:
+    """Dock the Training panel; a chosen iteration or a finished run opens in the stepper."""
+    from .training import TrainingPanel
+
+    panel = TrainingPanel()
+    dock = window.add_dock(panel, "Training", Qt.DockWidgetArea.RightDockWidgetArea)
+    dock.hide()  # opened from View ▸ Training, so the heat maps keep the room
+    session = window.session
+
+    def on_model_changed(model: Any) -> None:
+        panel.set_model(model)
+
+    def on_model_from_panel(model: Any) -> None:
+        # An iteration's model (or the trained one) is an edit of the shown model.
+        session.replace_model(model)
+
+    session.sigModelChanged.connect(on_model_changed)
+    panel.sigIterationSelected.connect(on_model_from_panel)
+    panel.sigModelTrained.connect(on_model_from_panel)
+    if session.model is not None:
+        panel.set_model(session.model)
+    window.training_panel = panel  # type: ignore[attr-defined]
+    window.training_dock = dock  # type: ignore[attr-defined]
+    return panel
+
+
+def _show_error(parent: QWidget, title: str, exc: BaseException) -> None:
+    QMessageBox.warning(parent, title, str(exc))
+
+
+def _progress(parent: QWidget, label: str) -> tuple[QProgressDialog, Any]:
+    dialog = QProgressDialog(label, "Cancel", 0, 100, parent)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.setMinimumDuration(300)
+
+    def tick(done: int, total: int) -> bool:
+        dialog.setMaximum(max(total, 1))
+        dialog.setValue(done)
+        QGuiApplication.processEvents()
+        return not dialog.wasCanceled()
+
+    return dialog, tick
+
+
+def install_exports(window: MainWindow) -> None:
+    """File ▸ Export snapshot…, Export animation…, Export lecture pack…, Copy snapshot."""
+    menu = window.menus["file"]
+    quit_action = window.actions_by_name.get("quit")
+    export_menu = menu.addMenu("&Export")
+    assert export_menu is not None
+    if quit_action is not None:
+        menu.insertMenu(quit_action, export_menu)
+        menu.insertSeparator(quit_action)
+    session = window.session
+
+    def state() -> tuple[Any, int, str, int] | None:
+        if session.model is None or session.trace is None:
+            QMessageBox.information(
+                window, "Export", session.trace_error or "There is nothing to export yet."
+            )
+            return None
+        return session.model, session.layer_index, session.pass_name, session.step
+
+    def stem() -> str:
+        base = Path(session.path).stem if session.path else "visualconv"
+        return f"{base}-layer{session.layer_index}-{session.pass_name}"
+
+    def export_snapshot() -> None:
+        current = state()
+        if current is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            window, "Export snapshot", f"{stem()}-step{session.step}.png", SNAPSHOT_FILTER
+        )
+        if not path:
+            return
+        from .. import export
+
+        try:
+            written = export.export_snapshot(*current, path, scale=2.0 if path.endswith(".png") else 1.0)
+        except (ModelError, OSError, ValueError) as exc:
+            _show_error(window, "Export failed", exc)
+            return
+        window.statusBar().showMessage(f"Exported {', '.join(p.name for p in written)}", 5000)
+
+    def export_animation() -> None:
+        current = state()
+        if current is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            window, "Export animation", f"{stem()}.gif", "Animated GIF (*.gif)"
+        )
+        if not path:
+            return
+        from .. import export
+
+        dialog, tick = _progress(window, "Rendering the frames…")
+        try:
+            export.export_animation(current[0], current[1], current[2], path, tick)
+        except export.ExportCancelled:
+            window.statusBar().showMessage("Export cancelled", 5000)
+            return
+        except (ModelError, OSError, ValueError) as exc:
+            _show_error(window, "Export failed", exc)
+            return
+        finally:
+            dialog.close()
+        window.statusBar().showMessage(f"Exported {Path(path).name}", 5000)
+
+    def export_pack() -> None:
+        if session.model is None:
+            return
+        directory = QFileDialog.getExistingDirectory(window, "Export lecture pack into a folder")
+        if not directory:
+            return
+        from .. import export
+
+        dialog, tick = _progress(window, "Writing the lecture pack…")
+        try:
+            export.export_pack(session.model, directory, tick)
+        except export.ExportCancelled:
+            window.statusBar().showMessage("Export cancelled", 5000)
+            return
+        except (ModelError, OSError, ValueError) as exc:
+            _show_error(window, "Export failed", exc)
+            return
+        finally:
+            dialog.close()
+        window.statusBar().showMessage(f"Lecture pack written to {directory}", 5000)
+
+    def copy_snapshot() -> None:
+        current = state()
+        if current is None:
+            return
+        from .. import export
+
+        image = export.render_snapshot_image(*current, scale=2.0)
+        clipboard = QGuiApplication.clipboard()
+        if clipboard is not None:
+            clipboard.setImage(image)
+        window.statusBar().showMessage("Snapshot copied to the clipboard", 5000)
+
+    for name, text, slot, shortcut in (
+        ("export_snapshot", "Export &snapshot…", export_snapshot, "Ctrl+E"),
+        ("export_animation", "Export &animation…", export_animation, "Ctrl+Shift+E"),
+        ("export_pack", "Export &lecture pack…", export_pack, None),
+        ("copy_snapshot", "&Copy snapshot to clipboard", copy_snapshot, "Ctrl+Shift+C"),
+    ):
+        action = export_menu.addAction(text)
+        assert action is not None
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        window.actions_by_name[name] = action
