@@ -25,7 +25,9 @@ def qimage_to_pil(image: QImage) -> Image.Image:
     """An RGB Pillow image with the pixels of ``image``."""
     rgb = image.convertToFormat(QImage.Format.Format_RGB888)
     width, height, stride = rgb.width(), rgb.height(), rgb.bytesPerLine()
-    data = bytes(rgb.constBits().asstring(stride * height))
+    bits = rgb.constBits()
+    assert bits is not None
+    data = bytes(bits.asstring(stride * height))
     return Image.frombuffer("RGB", (width, height), data, "raw", "RGB", stride, 1).copy()
 
 

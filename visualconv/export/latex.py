@@ -146,12 +146,9 @@ def math_line(text: str) -> str:
             if token == "(" and after_space:
                 out.append(r"\ ")
             rest = text.strip(" ")[match.end() :]
-            if (
-                token == "*"
-                and after_space
-                and rest[:1] == " "
-                and not _TOKEN.match(rest.lstrip(" ")).lastgroup == "num"
-            ):
+            following = _TOKEN.match(rest.lstrip(" "))
+            convolution = following is not None and following.lastgroup != "num"
+            if token == "*" and after_space and rest[:1] == " " and convolution:
                 out.append(r"\ast ")  # ``dZ * rot180(W)``: a convolution, not a product
                 continue
             out.append(_OPS.get(token, token))

@@ -407,7 +407,7 @@ class FigurePainter:
         pen.setCapStyle(Qt.PenCapStyle.SquareCap)
         pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
         painter.setPen(pen)
-        painter.drawLines(lines)
+        painter.drawLines(*lines)
 
     def _paint_bar(self, painter: QPainter, x: float, y: float, width: float, limit: float) -> None:
         gradient = QLinearGradient(QPointF(x, 0), QPointF(x + width, 0))
