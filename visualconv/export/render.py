@@ -30,8 +30,11 @@ def ensure_gui() -> None:
     The window already has its QApplication; headless callers (the command line, scripts)
     get a QGuiApplication on the offscreen platform.
     """
-    if QGuiApplication.instance() is not None:
+    running = QGuiApplication.instance()
+    if isinstance(running, QGuiApplication):
         return
+    if running is not None:
+        raise RuntimeError("exports paint text and need a QGuiApplication, but a QCoreApplication is running")
     # Exports never need a screen; offscreen works with or without one (an explicit
     # QT_QPA_PLATFORM is respected).
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
