@@ -123,3 +123,15 @@ def test_digits_entry_explains_how_to_get_scikit_learn(qtbot, panel, monkeypatch
     texts = [panel.dataset.itemText(i) for i in range(panel.dataset.count())]
     (digits,) = [t for t in texts if "digits" in t]
     assert "pip install scikit-learn" in digits
+
+
+def test_a_new_run_after_stop_starts_a_fresh_history(qtbot, panel):
+    panel.set_model(load_model(SAMPLES / "21-teacher-sobel.json"))
+    panel.epochs.setValue(100000)
+    with qtbot.waitSignal(panel.sigRecordsAdded, timeout=10000):
+        panel.start()
+    panel.stop()
+    panel.epochs.setValue(2)
+    with qtbot.waitSignal(panel.sigStateChanged, timeout=10000, check_params_cb=lambda s: s == "finished"):
+        panel.start()
+    assert [r.iteration for r in panel.records] == list(range(1, 9))
