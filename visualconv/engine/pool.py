@@ -143,26 +143,62 @@ def pool2d_backward(
         for a, b in offsets:
             route(a, b, share)
         return dx
-    y = pool2d_forward(x, "max", k, s)
-    if np.isnan(y).any() or not np.isfinite(dy).all():
-        # Rare inputs: follow the loop twin's comparisons literally (masked, slower).
-        winner = _first_max_offset(x, k, s, out_hw)
-        for o, (a, b) in enumerate(offsets):
-            route(a, b, np.where(winner == o, dy, 0.0))
+    if disjoint or not np.isfinite(dy).all():
+        y = pool2d_forward(x, "max", k, s)
+        if np.isnan(y).any() or not np.isfinite(dy).all():
+            # Rare inputs: follow the loop twin's comparisons literally (masked, slower).
+            winner = _first_max_offset(x, k, s, out_hw)
+            for o, (a, b) in enumerate(offsets):
+                route(a, b, np.where(winner == o, dy, 0.0))
+            return dx
+        # Disjoint windows, branch-free and exact for finite deltas: ``pending * hit`` is
+        # ``pending`` or zero, and ``pending - routed`` clears what was routed, so a later
+        # tie in the window gets nothing. The last offset takes whatever is still pending.
+        pending = dy
+        hit = np.empty(y.shape, dtype=bool)
+        routed = np.empty(y.shape)
+        for a, b in offsets[:-1]:
+            np.equal(_slab(x, a, b, s, out_hw), y, out=hit)
+            np.multiply(pending, hit, out=routed)
+            route(a, b, routed)
+            pending = pending - routed
+        route(*offsets[-1], pending)
         return dx
-    # Branch-free routing, exact for finite deltas: ``pending * hit`` is ``pending`` or zero,
-    # and ``pending - routed`` clears what was routed, so a later tie in the window gets nothing.
-    # The last offset takes whatever is still pending: every window holds its maximum.
-    pending = dy
-    hit = np.empty(y.shape, dtype=bool)
-    routed = np.empty(y.shape)
-    for a, b in offsets[:-1]:
-        np.equal(_slab(x, a, b, s, out_hw), y, out=hit)
-        np.multiply(pending, hit, out=routed)
-        route(a, b, routed)
-        pending = pending - routed
-    route(*offsets[-1], pending)
-    return dx
+    # Overlapping windows: find each window's first maximum, then add every delta onto its
+    # cell in one pass (bincount sums the deltas in window order, as the loop twin does).
+    winner, has_nan = _first_max_sweep(x, k, s, out_hw)
+    if has_nan:
+        winner = _first_max_offset(x, k, s, out_hw)
+    n, c, h, w = x.shape
+    cell = np.array([a * w + b for a, b in offsets], dtype=np.intp)[winner]
+    cell += (np.arange(n * c, dtype=np.intp) * (h * w)).reshape(n, c, 1, 1)
+    cell += (np.arange(out_hw[0], dtype=np.intp) * (s[0] * w))[:, None]
+    cell += np.arange(out_hw[1], dtype=np.intp) * s[1]
+    summed: FloatArray = np.bincount(cell.reshape(-1), weights=dy.reshape(-1), minlength=x.size)
+    return summed.reshape(x.shape)
+
+
+def _first_max_sweep(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> tuple[NDArray[np.intp], bool]:
+    """Row-major offset of each window's first maximum, in one sweep over the offsets.
+
+    Returns
+    -------
+    winner : ndarray of int of shape (N, C, out_h, out_w)
+    has_nan : bool
+        Whether a window holds NaN; then ``winner`` is not the loop twin's choice.
+    """
+    best = np.array(_slab(x, 0, 0, s, out_hw), dtype=np.float64)
+    small = np.int8 if k[0] * k[1] <= 127 else np.intp
+    winner = np.zeros(best.shape, dtype=small)
+    greater = np.empty(best.shape, dtype=bool)
+    candidate = np.empty(best.shape, dtype=small)
+    for o, (a, b) in enumerate(_offsets(k)[1:], start=1):
+        values = _slab(x, a, b, s, out_hw)
+        np.greater(values, best, out=greater)  # strictly: an equal value later in the window loses
+        np.multiply(greater, small(o), out=candidate)
+        np.maximum(winner, candidate, out=winner)  # offsets grow: the latest strict improvement wins
+        np.maximum(best, values, out=best)
+    return winner.astype(np.intp, copy=False), bool(np.isnan(best).any())
 
 
 def _first_max_offset(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> NDArray[np.intp]:
