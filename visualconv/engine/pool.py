@@ -174,8 +174,8 @@ def pool2d_backward(
     cell += (np.arange(n * c, dtype=np.intp) * (h * w)).reshape(n, c, 1, 1)
     cell += (np.arange(out_hw[0], dtype=np.intp) * (s[0] * w))[:, None]
     cell += np.arange(out_hw[1], dtype=np.intp) * s[1]
-    summed: FloatArray = np.bincount(cell.reshape(-1), weights=dy.reshape(-1), minlength=x.size)
-    return summed.reshape(x.shape)
+    summed = np.bincount(cell.reshape(-1), weights=dy.reshape(-1), minlength=x.size)
+    return summed.astype(np.float64, copy=False).reshape(x.shape)  # float64 already: no copy
 
 
 def _first_max_sweep(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> tuple[NDArray[np.intp], bool]:
