@@ -448,3 +448,11 @@ def test_the_public_api_raises_model_error() -> None:
     assert visualconv.load_model is load_model
     with pytest.raises(visualconv.ModelError):
         visualconv.load_model(ROOT / "no-such-model.json")
+
+
+def test_model_error_keeps_its_parts_through_pickling() -> None:
+    import pickle
+
+    error = pickle.loads(pickle.dumps(ModelError("expected 1 or 2, got 3", "dims", "m.json")))
+    assert (error.message, error.place, error.file) == ("expected 1 or 2, got 3", "dims", "m.json")
+    assert str(error) == "m.json: dims: expected 1 or 2, got 3"

@@ -22,6 +22,10 @@ class ModelError(ValueError):
         self.file = file
         super().__init__(str(self))
 
+    def __reduce__(self) -> tuple[type[ModelError], tuple[str, str, str]]:
+        # Keep message, place and file apart when pickled (worker processes, multiprocessing).
+        return ModelError, (self.message, self.place, self.file)
+
     def __str__(self) -> str:
         parts = [p for p in (self.file, self.place) if p]
         return ": ".join([*parts, self.message])
