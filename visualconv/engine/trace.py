@@ -410,10 +410,12 @@ class LayerTrace:
         c_out, _, oh, ow = (self.weight.shape[0], 0, *self.out_shape[1:])
         f_done, r = divmod(k, oh * ow)
         q = -(-r // ow)  # rows of channel f_done touched so far
-        dx_padded = np.zeros(self.x_padded.shape)
         channels = min(c_out, f_done + (1 if r else 0))
         if channels == 0:
-            return dx_padded
+            return np.zeros(self.x_padded.shape)
+        if layer.stride == (1, 1):
+            return self._conv_dx_padded_flat(channels, f_done, r, q)
+        dx_padded = np.zeros(self.x_padded.shape)
         w_cols = self.weight[:channels].reshape(channels, -1).T  # (C_in*kH*kW, channels)
         (kh, _), (sh, _), (dh, _) = layer.kernel_size, layer.stride, layer.dilation
         rows_per_block = max(1, conv_kernels.BLOCK_ELEMENTS // (w_cols.shape[0] * ow))
@@ -438,6 +440,49 @@ class LayerTrace:
                 target,
             )
         return dx_padded
+
+    def _conv_dx_padded_flat(self, channels: int, f_done: int, r: int, q: int) -> FloatArray:
+        """:meth:`_conv_dx_padded` for stride 1, with contiguous slab adds.
+
+        Each input channel is one flat row of Hp*Wp cells. With the deltas laid out Wp
+        wide (zeros right of the output), kernel offset (a, b) shifts a whole block of
+        rows by ``a*dh*Wp + b*dw`` cells: one contiguous add per offset instead of a 2-D
+        strided one. The zeros may spill past a channel's last cell; they change nothing.
+        """
+        layer = self.layer
+        assert isinstance(layer, ConvLayer) and self.grad_pre_activation is not None
+        c_in, hp, wp = self.x_padded.shape
+        oh, ow = self.out_shape[1:]
+        (kh, kw), (dh, dw) = layer.kernel_size, layer.dilation
+        plane = hp * wp
+        tail = dw * (kw - 1) + 1
+        flat = np.zeros(c_in * plane + tail)
+        # channel c's cells and the few after them: rows overlap by `tail`, every add below stays
+        # within one row's first plane + tail cells
+        channels_view = np.lib.stride_tricks.as_strided(
+            flat, shape=(c_in, plane + tail), strides=(plane * flat.itemsize, flat.itemsize)
+        )
+        w_cols = self.weight[:channels].reshape(channels, -1).T  # (C_in*kH*kW, channels)
+        rows_per_block = max(1, conv_kernels.BLOCK_ELEMENTS // (w_cols.shape[0] * wp))
+        for i0 in range(0, oh, rows_per_block):
+            i1 = min(oh, i0 + rows_per_block)
+            used = channels if i0 < q else f_done  # the partial channel has no deltas below row q
+            if used == 0:
+                break
+            dz = np.zeros((used, i1 - i0, wp))
+            dz[:, :, :ow] = self.grad_pre_activation[:used, i0:i1]
+            if used > f_done:
+                partial = np.zeros((i1 - i0) * ow)
+                n_done = max(0, r - i0 * ow)
+                partial[:n_done] = self.grad_pre_activation[f_done, i0:i1].reshape(-1)[:n_done]
+                dz[f_done, :, :ow] = partial.reshape(i1 - i0, ow)  # overlays up to k only
+            length = (i1 - i0) * wp
+            grads = (w_cols[:, :used] @ dz.reshape(used, length)).reshape(c_in, kh, kw, length)
+            for a in range(kh):
+                for b in range(kw):
+                    start = (i0 + a * dh) * wp + b * dw
+                    channels_view[:, start : start + length] += grads[:, a, b]
+        return flat[: c_in * plane].reshape(c_in, hp, wp)
 
     def _conv_dx_cells(self, k: int, ov: Overlay) -> FloatArray:
         """dA_prev (padded) after k overlays, only on the cells of window ``ov``.
