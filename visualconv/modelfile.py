@@ -132,7 +132,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, dict) and len(value) > 6:
         return f"an object with {len(value)} keys"
     try:
-        text = json.dumps(value, ensure_ascii=False, default=_describe)
+        text = json.dumps(value, ensure_ascii=False, default=lambda v: f"<{type(v).__name__}>")
     except (ValueError, TypeError, RecursionError):
         text = type(value).__name__
     return text if len(text) <= 40 else text[:37] + "..."
@@ -321,7 +321,8 @@ def _scan(value: Any, path: list[str | int], duplicates: dict[int, str]) -> None
     kind = type(value)
     if kind is float:
         if not math.isfinite(value):
-            raise ModelError("expected a finite number, got a number too large for float64", place_of(path))
+            got = "NaN" if math.isnan(value) else "a number too large for float64"
+            raise ModelError(f"expected a finite number, got {got}", place_of(path))
     elif kind is int:
         if abs(value) > _FLOAT_MAX:
             raise ModelError("expected a finite number, got a number too large for float64", place_of(path))
@@ -347,6 +348,8 @@ def _scan(value: Any, path: list[str | int], duplicates: dict[int, str]) -> None
                     place_of([*path, key]),
                 )
             for key, item in value.items():
+                if not isinstance(key, str):
+                    raise ModelError(f"expected text keys, got the key {_describe(key)}", place_of(path))
                 _check_text(key, path)
                 _scan(item, [*path, key], duplicates)
 
