@@ -371,6 +371,11 @@ def _json_complaint(text: str, exc: json.JSONDecodeError) -> str:
 
 
 def _decode(text: str) -> Any:
+    nul = text.find("\x00")
+    if nul >= 0:
+        # Never valid in JSON; UTF-16 text without a byte-order mark is full of them.
+        hint = " (is the file UTF-16? save it as UTF-8)" if text.count("\x00") * 4 > len(text) else ""
+        raise ModelError(f"expected UTF-8 JSON text, got a NUL character{hint}", _position(text, nul))
     containers = text.count("[") + text.count("{")
     if containers > MAX_CONTAINERS:
         # Each list costs the parser far more than a number; refuse before parsing.

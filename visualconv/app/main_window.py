@@ -22,6 +22,7 @@ from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..samples import resource_dir, sample_dir, samples
 from . import theme
+from .editors import install_editors
 from .session import Session
 from .widgets.equations import EquationPanel
 from .widgets.layer_view import LayerView
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         self.session.sigModelChanged.connect(self._on_session_model_changed)
         self.session.sigPathChanged.connect(self._on_session_path_changed)
         self.session.sigDirtyChanged.connect(self._on_session_dirty_changed)
+        self.editors = install_editors(self)  # Editor / Gradient check / Closed form docks, Edit menu, links
 
     # ------------------------------------------------------------ extension points
 
