@@ -18,7 +18,6 @@ import numpy as np
 
 from . import activations
 from . import conv as conv_kernels
-from .conv import conv2d_backward
 from .errors import ModelError
 from .layers import ConvLayer, DenseLayer, FlattenLayer, Layer, PoolLayer
 from .model import Model, batch_loss, forward
@@ -350,16 +349,10 @@ class LayerTrace:
             layer = self.layer
             assert self.grad_pre_activation is not None or isinstance(layer, (PoolLayer, FlattenLayer))
             if isinstance(layer, ConvLayer):
+                # every channel's complete dW is the last row of the row-prefix table
                 assert self.grad_pre_activation is not None
-                dx, dw, db = conv2d_backward(
-                    self.grad_pre_activation[None],
-                    self.x[None],
-                    self.weight,
-                    layer.stride,
-                    layer.padding,
-                    layer.dilation,
-                )
-                self._full_backward = {"dw": dw, "db": db}
+                dw = self._conv_dw_rows()[:, -1].reshape(self.weight.shape)
+                self._full_backward = {"dw": dw, "db": self.grad_pre_activation.sum(axis=(1, 2))}
             elif isinstance(layer, PoolLayer):
                 assert self.grad_output is not None
                 dx = pool2d_backward(
