@@ -2,7 +2,7 @@
 
 Run by hand (not part of the test suite)::
 
-    python benchmarks/bench_trace.py [--steps 60] [--json OUT]
+    python benchmarks/bench_trace.py [--steps 60] [--threads N] [--json OUT]
 
 For each model it times building the trace (``trace_layer``: the model's whole
 forward and backward pass plus the trace's own set-up), then ``step(k)`` at random k
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -24,13 +25,29 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+
+def _early_threads(argv: list[str]) -> str | None:
+    """The --threads value, read before NumPy is imported (BLAS reads it at load time)."""
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--threads="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+THREADS = _early_threads(sys.argv[1:])
+if THREADS is not None:
+    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_name] = THREADS
+
+import numpy as np  # noqa: E402  (after the thread settings)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from visualconv.engine.layers import ConvLayer, PoolLayer, frozen_array
-from visualconv.engine.model import Model, make_model
-from visualconv.engine.trace import LayerTrace, trace_layer
+from visualconv.engine.layers import ConvLayer, PoolLayer, frozen_array  # noqa: E402
+from visualconv.engine.model import Model, make_model  # noqa: E402
+from visualconv.engine.trace import LayerTrace, trace_layer  # noqa: E402
 
 CASES = {
     "28x28x3 -> 8": (3, 28, 8),
@@ -98,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=60, help="steps timed per measurement")
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
+    parser.add_argument("--threads", help="BLAS threads (default: the BLAS library's own choice)")
     args = parser.parse_args(argv)
-    print(f"numpy {np.__version__}, python {platform.python_version()}; milliseconds")
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    print(f"numpy {np.__version__}, python {platform.python_version()}, BLAS threads {blas}; milliseconds")
     header = f"{'model':18} {'trace':16} {'build':>8} " + " ".join(
         f"{name + ' ' + q:>12}" for name in ("scrub", "k+1", "k-1") for q in ("med", "p95")
     )
