@@ -639,8 +639,9 @@ def _layer_step(
     out_shape : tuple of int
     elements : int
         float64 values one forward and backward pass of this layer keeps or copies:
-        its input, output and their gradients, the padded input and its gradient,
-        and the window (im2col) copies the matrix products make.
+        three of its input and output (values, gradients, a temporary), the padded
+        input and its gradient, and window-sized (im2col) copies: two for conv (the
+        matrix products and the overlay trace's partial sums), one for pool.
     setting : str
         The key that makes the layer large ("padding") or "".
     reason : str
@@ -696,7 +697,7 @@ def _layer_step(
         n_out = math.prod(out_shape)
         n_padded = channels * padded[0] * padded[1]
         n_cols = c_in * kernel[0] * kernel[1] * out[0] * out[1]
-        elements = 3 * n_in + 3 * n_padded + 3 * n_cols + 5 * n_out + 3 * layer.weight.size
+        elements = 3 * n_in + 3 * n_padded + 2 * n_cols + 5 * n_out + 3 * layer.weight.size
         big_padding = max(layer.padding) > 0 and n_padded > 4 * n_in
         reason = (
             f"padding {_spatial_words(layer.padding[1:] if dims == 1 else layer.padding)} makes a padded "
@@ -717,7 +718,7 @@ def _layer_step(
             )
         out_shape = (channels, out[1]) if dims == 1 else (channels, out[0], out[1])
         n_out = math.prod(out_shape)
-        elements = 3 * n_in + 3 * n_out + 3 * n_out * layer.size[0] * layer.size[1]
+        elements = 3 * n_in + 3 * n_out + n_out * layer.size[0] * layer.size[1]
         return out_shape, elements, "", "its windows"
     if isinstance(layer, FlattenLayer):
         return (n_in,), 2 * n_in, "", "its input"
