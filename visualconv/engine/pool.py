@@ -89,8 +89,11 @@ def pool2d_forward(
     """
     x = np.asarray(x, dtype=np.float64)
     k, s = _geometry(x, mode, size, stride)
-    out_hw = output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1))
-    # One pass per kernel offset over a strided slab of the input: no window copies.
+    return _pool(x, mode, k, s, output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1)))
+
+
+def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair) -> FloatArray:
+    """:func:`pool2d_forward` on checked arguments: one pass per kernel offset over a strided slab."""
     offsets = _offsets(k)
     y = np.array(_slab(x, 0, 0, s, out_hw), dtype=np.float64)  # a contiguous copy
     combine = np.maximum if mode == "max" else np.add
@@ -144,7 +147,7 @@ def pool2d_backward(
             route(a, b, share)
         return dx
     if disjoint or not np.isfinite(dy).all():
-        y = pool2d_forward(x, "max", k, s)
+        y = _pool(x, "max", k, s, out_hw)
         if np.isnan(y).any() or not np.isfinite(dy).all():
             # Rare inputs: follow the loop twin's comparisons literally (masked, slower).
             winner = _first_max_offset(x, k, s, out_hw)
