@@ -274,7 +274,9 @@ def assert_step_matches_hand(trace, step):
     h, w = dx_padded.shape[1:]
     assert_close(step.state["dx"], dx_padded[:, p[0] : h - p[0], p[1] : w - p[1]])
     assert not step.state["dx_padded"].flags.writeable
-    assert int(step.state["done"].sum()) == step.k
+    done = step.state["done"]
+    assert done.shape == trace.out_shape and not done.flags.writeable
+    np.testing.assert_array_equal(done.reshape(-1), np.arange(trace.n) < step.k)
 
 
 @st.composite
@@ -346,6 +348,27 @@ def test_stepping_through_a_whole_conv_pass_both_ways():
     back = trace_layer(model, 0, "backward")
     for k in range(back.n, -1, -1):
         assert_step_matches_hand(back, back.step(k))
+
+
+def test_affected_by_input_lists_the_overlays_whose_window_covers_the_cell():
+    rng = np.random.default_rng(14)
+    conv = ConvLayer(rng.normal(size=(2, 2, 2, 3)), None, (2, 1), (1, 0), (1, 2), "identity", 2)
+    pool = PoolLayer("max", (2, 2), (1, 2), 2)
+    out = pool.output_shape(conv.output_shape((2, 6, 7)))
+    model = make_model("t", rng.normal(size=(2, 6, 7)), [conv, pool], upstream=rng.normal(size=out))
+    for index in range(2):
+        trace = trace_layer(model, index, "forward")
+        overlays = [trace.overlay(k) for k in range(1, trace.n + 1)]
+        channels, rows, cols = trace.x_padded.shape
+        for c, row, col in np.ndindex(channels + 1, rows + 1, cols + 1):
+            expected = [
+                ov.index
+                for ov in overlays
+                if (index == 0 or ov.channel == c)
+                and row in range(ov.rows.start, ov.rows.stop, ov.rows.step or 1)
+                and col in range(ov.cols.start, ov.cols.stop, ov.cols.step or 1)
+            ]
+            assert trace.affected_by_input(c, row, col) == expected
 
 
 def test_trace_layer_sees_the_same_values_as_a_full_run():

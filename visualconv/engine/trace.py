@@ -236,6 +236,7 @@ class LayerTrace:
         self.out_shape = self.z.shape
         self.n = int(np.prod(self.out_shape))
         self._full_backward: dict[str, FloatArray] | None = None
+        self._ramp: FloatArray | None = None  # n True then n False: done masks are views of it
 
     # ------------------------------------------------------------ geometry
 
@@ -257,16 +258,31 @@ class LayerTrace:
         return Overlay(k, flat, (0, 0), slice(0, 0), slice(0, 0))
 
     def affected_by_input(self, c: int, row: int, col: int) -> list[int]:
-        """Overlays (1-based) whose window covers padded-input cell (c, row, col)."""
-        hits = []
-        for k in range(1, self.n + 1):
-            ov = self.overlay(k)
-            if isinstance(self.layer, ConvLayer) or ov.channel == c:
-                r = range(ov.rows.start, ov.rows.stop, ov.rows.step or 1)
-                q = range(ov.cols.start, ov.cols.stop, ov.cols.step or 1)
-                if row in r and col in q:
-                    hits.append(k)
-        return hits
+        """Overlays (1-based, ascending) whose window covers padded-input cell (c, row, col).
+
+        Conv: the overlays of every output channel; pool: those of channel c; dense and
+        flatten layers have no windows.
+        """
+        layer = self.layer
+        if isinstance(layer, ConvLayer):
+            (kh, kw), (sh, sw), (dh, dw) = layer.kernel_size, layer.stride, layer.dilation
+            channels = range(self.out_shape[0])
+        elif isinstance(layer, PoolLayer):
+            (kh, kw), (sh, sw), (dh, dw) = layer.size, layer.stride, (1, 1)
+            channels = range(c, c + 1) if 0 <= c < self.out_shape[0] else range(0)
+        else:
+            return []
+        oh, ow = self.out_shape[1:]
+        positions = set()
+        for a in range(kh):
+            i, off_i = divmod(row - a * dh, sh)
+            if off_i or not 0 <= i < oh:
+                continue
+            for b in range(kw):
+                j, off_j = divmod(col - b * dw, sw)
+                if not off_j and 0 <= j < ow:
+                    positions.add(i * ow + j)
+        return sorted(f * oh * ow + p + 1 for f in channels for p in positions)
 
     # ------------------------------------------------------------ steps
 
@@ -289,9 +305,12 @@ class LayerTrace:
         return [self.step(k) for k in range(self.n + 1)]
 
     def _done_mask(self, k: int) -> FloatArray:
-        mask = np.zeros(self.n, dtype=bool)
-        mask[:k] = True
-        return _frozen(mask.reshape(self.out_shape))
+        """The first k outputs in row-major order: a read-only view, no per-step array."""
+        if self._ramp is None:
+            ramp = np.zeros(2 * self.n, dtype=bool)
+            ramp[: self.n] = True
+            self._ramp = _frozen(ramp)
+        return self._ramp[self.n - k : 2 * self.n - k].reshape(self.out_shape)
 
     def _compute(self, k: int) -> Step:
         layer = self.layer
