@@ -35,11 +35,11 @@ def test_screenshot_writes_a_png_of_the_requested_size(tmp_path):
     out = tmp_path / "shot.png"
     model = ROOT / "sample_models" / "02-seed-2d-conv.json"
     result = run_cli(
-        str(model), "--screenshot", str(out), "--pass", "backward", "--step", "5", "--size", "900x640"
+        str(model), "--screenshot", str(out), "--pass", "backward", "--step", "5", "--size", "1300x860"
     )
     assert result.returncode == 0, result.stderr
     image = QImage(str(out))
-    assert (image.width(), image.height()) == (900, 640)
+    assert (image.width(), image.height()) == (1300, 860)
 
 
 def test_screenshot_of_a_step_that_does_not_exist_is_a_clear_error(tmp_path):

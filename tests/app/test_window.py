@@ -241,8 +241,10 @@ def test_malformed_file_keeps_the_model_and_shows_the_message(window, tmp_path, 
 def test_tooltip_text_gives_the_exact_value(window):
     open_at(window, SEED_2D, 0, "backward", 16)
     panel = window.layer_view.panels["dw"]
-    value = gradients(load_model(SEED_2D))["layers"][0]["grad_weight"][0, 0, 0, 1]
+    trace = trace_layer(load_model(SEED_2D), 0, "backward")
+    value = trace.step(16).state["dw"][0, 0, 0, 1]
     assert panel.describe((0, 0, 1)) == f"dW[0, 0, 0, 1] = {float(value)!r}"
+    assert float(value) == pytest.approx(0.094061, abs=1e-12)  # the seed document's number
 
 
 def test_fixed_colour_scale_keeps_the_levels_across_steps(window):

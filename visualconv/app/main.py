@@ -150,6 +150,12 @@ def _screenshot(app: object, window: object, out: str, size: tuple[int, int]) ->
         QApplication.processEvents()
     window.layer_view.refresh()  # type: ignore[attr-defined]
     QApplication.processEvents()
+    if (window.width(), window.height()) != size:
+        print(
+            f"visualconv: the window cannot be smaller than {window.width()}x{window.height()}; "
+            "the screenshot has that size",
+            file=sys.stderr,
+        )
     pixmap = window.grab()
     if not pixmap.save(out):
         print(f"visualconv: cannot write the screenshot {out}", file=sys.stderr)

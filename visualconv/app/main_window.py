@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.equations)
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([745, 145])
+        self.splitter.setSizes([720, 170])
         self.splitter.setChildrenCollapsible(False)
         layout.addWidget(self.splitter)
         self.setCentralWidget(central)

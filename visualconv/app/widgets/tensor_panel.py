@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QBrush, QColor, QFont, QLinearGradient, QPainter, QPainterPath, QPen
+from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QLinearGradient, QPainter, QPainterPath, QPen
 from PyQt6.QtWidgets import (
     QFrame,
     QGraphicsItem,
@@ -139,7 +139,7 @@ class CellNumbers(QGraphicsItem):
 
     VARIANTS = 3
     MIN_PIXELS = 8.0
-    MAX_PIXELS = 20.0
+    MAX_PIXELS = 22.0
 
     def __init__(self) -> None:
         super().__init__()
@@ -149,6 +149,10 @@ class CellNumbers(QGraphicsItem):
         self._muted: np.ndarray | None = None  # bool (H, W) mask of padding cells
         self._bounds = QRectF()
         self._font = QFont()
+        reference = QFont(self._font)
+        reference.setPixelSize(100)
+        self._metrics = QFontMetricsF(reference)  # widths at 100 px, scaled to the cells
+        self._advances: dict[str, float] = {}
         self.variant = 0  # 0: full precision, 1 and 2: shorter; the one drawn last
 
     def set_geometry(self, geometry: TileGeometry, muted: np.ndarray | None) -> None:
@@ -176,12 +180,17 @@ class CellNumbers(QGraphicsItem):
         return self._bounds
 
     def _font_size(self, cell_w: float, cell_h: float, variant: int) -> float:
-        longest = max(
-            (max((len(s) for s in entry[variant]), default=1) for entry in self._texts if entry), default=0
-        )
-        if not longest:
+        widest = 0.0
+        for entry in self._texts:
+            if entry:
+                for text in set(entry[variant]):
+                    advance = self._advances.get(text)
+                    if advance is None:
+                        advance = self._advances[text] = self._metrics.horizontalAdvance(text)
+                    widest = max(widest, advance)
+        if not widest:
             return 0.0
-        return min(0.42 * cell_h, 0.9 * cell_w / (0.58 * max(longest, 2)), self.MAX_PIXELS)
+        return min(0.42 * cell_h, 0.94 * cell_w * 100 / widest, self.MAX_PIXELS)
 
     def paint(self, painter: QPainter | None, option: object, widget: QWidget | None = None) -> None:  # noqa: D102
         geometry = self._geometry
