@@ -280,3 +280,22 @@ def test_recent_files_and_dirty_title(window, tmp_path):
     assert not window.isWindowModified()
     assert load_model(out).name == "Edited"
     assert window.recent_files()[0] == str(out.resolve())
+
+
+def test_step_keys_stay_with_a_text_field_that_has_focus(window, qtbot):
+    """Left/Right move the cursor in a text field instead of stepping; elsewhere they step."""
+    from PyQt6.QtWidgets import QLineEdit
+
+    open_at(window, SEED_2D, 0, "backward", 3)
+    field = QLineEdit("abc")
+    window.add_dock(field, "Scratch")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus)
+    field.setCursorPosition(3)
+    qtbot.keyClick(field, Qt.Key.Key_Left)
+    assert field.cursorPosition() == 2 and window.session.step == 3
+    window.navigator.layers.setFocus()
+    qtbot.keyClick(window.navigator.layers, Qt.Key.Key_Right)
+    assert window.session.step == 4

@@ -5,15 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PyQt6.QtCore import QSettings, Qt
-from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PyQt6.QtCore import QEvent, QObject, QSettings, Qt
+from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence
 from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
     QDockWidget,
     QFileDialog,
+    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
+    QPlainTextEdit,
     QSplitter,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +45,38 @@ def configure_pyqtgraph() -> None:
     pg.setConfigOptions(
         imageAxisOrder="row-major", background=theme.PANEL_BACKGROUND, foreground=theme.TEXT, antialias=False
     )
+
+
+STEP_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_Space)
+
+
+class _KeyGuard(QObject):
+    """Lets text fields, spin boxes and tables keep the stepper's keys while they have focus.
+
+    The stepper's shortcuts (Left/Right/Home/End/Space) work window-wide, except where
+    those keys already mean something: typing in a field or moving in an editor's table.
+    The layer list is not such a place (Left/Right still step there).
+    """
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
+        if event is not None and event.type() == QEvent.Type.ShortcutOverride:
+            assert isinstance(event, QKeyEvent)
+            if event.key() in STEP_KEYS and self._wants_keys(QApplication.focusWidget()):
+                event.accept()  # the focused widget gets the key; the shortcut does not fire
+        return False
+
+    def _wants_keys(self, widget: QWidget | None) -> bool:
+        if widget is None or widget.window() is not self.window:
+            return False
+        if isinstance(widget, (QPlainTextEdit, QTextEdit)):
+            return not widget.isReadOnly()
+        if isinstance(widget, QAbstractItemView):
+            return widget.objectName() != "layerList"
+        return isinstance(widget, (QLineEdit, QAbstractSpinBox, QComboBox))
 
 
 class MainWindow(QMainWindow):
@@ -95,6 +134,10 @@ class MainWindow(QMainWindow):
         self.menus: dict[str, QMenu] = {}
         self.actions_by_name: dict[str, QAction] = {}
         self._build_menus()
+        app = QApplication.instance()
+        if app is not None:
+            self._key_guard = _KeyGuard(self)
+            app.installEventFilter(self._key_guard)
 
         self.navigator = Navigator(self.session)
         self.navigator_dock = self.add_dock(self.navigator, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea)

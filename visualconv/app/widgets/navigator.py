@@ -75,6 +75,7 @@ class Navigator(QWidget):
         layout.addWidget(self.description)
 
         self.layers = QTreeWidget(self)
+        self.layers.setObjectName("layerList")
         self.layers.setHeaderLabels(["#", "layer · settings · shape in → out"])
         self.layers.setRootIsDecorated(False)
         self.layers.setUniformRowHeights(False)
