@@ -299,3 +299,18 @@ def test_step_keys_stay_with_a_text_field_that_has_focus(window, qtbot):
     window.navigator.layers.setFocus()
     qtbot.keyClick(window.navigator.layers, Qt.Key.Key_Right)
     assert window.session.step == 4
+
+
+def test_hovering_a_cell_reports_it_and_its_exact_value(window, qtbot):
+    """Moving the mouse over a cell of dA_prev names that cell and shows its exact value."""
+    from PyQt6.QtCore import QPointF
+
+    open_at(window, SEED_1D, 0, "backward", 2)
+    panel = window.layer_view.panels["dx"]
+    x0, y0 = panel.geometry.origin(0)
+    scene_point = panel.viewbox.mapViewToScene(QPointF(x0 + 1.5, y0 + 0.5))
+    target = panel.view.mapFromScene(scene_point)
+    with qtbot.waitSignal(panel.sigCellHovered, check_params_cb=lambda cell: cell == (0, 0, 1)):
+        qtbot.mouseMove(panel.view.viewport(), target)
+    name, value = panel.describe((0, 0, 1)).split(" = ")
+    assert name == "dA_prev[0, 1]" and float(value) == pytest.approx(0.01, abs=1e-15)
