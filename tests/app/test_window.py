@@ -301,9 +301,13 @@ def test_step_keys_stay_with_a_text_field_that_has_focus(window, qtbot):
     assert window.session.step == 4
 
 
-def test_hovering_a_cell_reports_it_and_its_exact_value(window, qtbot):
+def test_hovering_a_cell_reports_it_and_its_exact_value(window, qtbot, monkeypatch):
     """Moving the mouse over a cell of dA_prev names that cell and shows its exact value."""
     from PyQt6.QtCore import QPointF
+    from PyQt6.QtWidgets import QToolTip
+
+    tips = []
+    monkeypatch.setattr(QToolTip, "showText", lambda pos, text, *a: tips.append(text))
 
     open_at(window, SEED_1D, 0, "backward", 2)
     panel = window.layer_view.panels["dx"]
@@ -312,5 +316,6 @@ def test_hovering_a_cell_reports_it_and_its_exact_value(window, qtbot):
     target = panel.view.mapFromScene(scene_point)
     with qtbot.waitSignal(panel.sigCellHovered, check_params_cb=lambda cell: cell == (0, 0, 1)):
         qtbot.mouseMove(panel.view.viewport(), target)
-    name, value = panel.describe((0, 0, 1)).split(" = ")
+    assert tips and tips[-1] == panel.describe((0, 0, 1))
+    name, value = tips[-1].split(" = ")
     assert name == "dA_prev[0, 1]" and float(value) == pytest.approx(0.01, abs=1e-15)
