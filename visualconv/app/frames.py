@@ -295,9 +295,12 @@ def max_abs(values: np.ndarray) -> float:
     """The largest magnitude in an array, ignoring NaN (0 for none)."""
     if values.size == 0:
         return 0.0
-    magnitudes = np.abs(values)
-    finite = magnitudes[~np.isnan(magnitudes)] if np.isnan(magnitudes).any() else magnitudes
-    return float(finite.max()) if finite.size else 0.0
+    m = max(float(values.max()), -float(values.min()))  # no temporary array
+    if m != m:  # NaN present: the slower way
+        magnitudes = np.abs(values)
+        finite = magnitudes[~np.isnan(magnitudes)]
+        return float(finite.max()) if finite.size else 0.0
+    return m
 
 
 # Traces up to this many overlays get an exact fixed colour scale (every step visited).

@@ -8,7 +8,7 @@ import numpy as np
 from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ...engine.trace import LayerTrace
-from ..frames import PanelSpec, frame, max_abs, panel_specs, pass_levels
+from ..frames import PanelFrame, PanelSpec, frame, max_abs, panel_specs, pass_levels
 from ..session import Session
 from .tensor_panel import OUTLINE_STYLES, TensorPanel
 
@@ -44,6 +44,8 @@ class LayerView(QWidget):
         self.show_numbers = True
         self._levels: dict[str, float] | None = None
         self._running: dict[str, np.ndarray] = {}
+        self._constant_levels: dict[str, tuple[np.ndarray, float]] = {}
+        self._shown: tuple[LayerTrace, int, dict[str, PanelFrame]] | None = None
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(4, 4, 4, 4)
         self._grid.setSpacing(8)
@@ -86,6 +88,8 @@ class LayerView(QWidget):
     def _on_session_trace_changed(self, trace: LayerTrace | None) -> None:
         self._levels = None
         self._running = {}
+        self._constant_levels = {}
+        self._shown = None
         for panel in self.panels.values():
             self._grid.removeWidget(panel)
             panel.hide()
@@ -136,10 +140,18 @@ class LayerView(QWidget):
         trace = self.session.trace
         if trace is None or not self.specs:
             return
-        step = trace.step(self.session.step)
+        k = self.session.step
+        step = trace.step(k)
         frames = frame(trace, step, self.specs)
         if self.fixed_scale and self._levels is None:
             self._levels = pass_levels(trace, self.specs)
+        # One overlay on or back: only the cells that overlay changes can differ.
+        previous = self._shown
+        hints: dict[str, set[int]] = {}
+        if previous is not None and previous[0] is trace and abs(previous[1] - k) == 1:
+            undone = frames if k > previous[1] else previous[2]
+            hints = {role: {t for t, _, _ in f.outlines.get("changed", ())} for role, f in undone.items()}
+        self._shown = (trace, k, frames)
         for spec in self.specs:
             panel_frame = frames.get(spec.role)
             if panel_frame is None:
@@ -154,10 +166,23 @@ class LayerView(QWidget):
                     level = float(running[k - 1]) if k else 0.0
                 panel.set_prefix(spec.tiles.tiles(panel_frame.values), k, level, panel_frame.values)
             else:
-                level = self._levels[spec.role] if self._levels is not None else max_abs(panel_frame.values)
-                panel.set_values(spec.tiles.tiles(panel_frame.values), level, panel_frame.values)
+                if self._levels is not None:
+                    level = self._levels[spec.role]
+                else:
+                    level = self._level_of(spec.role, panel_frame.values)
+                hint = hints.get(spec.role) if spec.role in ("dx", "dw", "db") else None
+                panel.set_values(spec.tiles.tiles(panel_frame.values), level, panel_frame.values, hint)
             for kind in OUTLINE_STYLES:
                 panel.set_outline(kind, panel_frame.outlines.get(kind, ()))
+
+    def _level_of(self, role: str, values: np.ndarray) -> float:
+        """Return max |values|, remembered for arrays that stay one object across steps (inputs, kernels)."""
+        cached = self._constant_levels.get(role)
+        if cached is not None and cached[0] is values:
+            return cached[1]
+        level = max_abs(values)
+        self._constant_levels[role] = (values, level)
+        return level
 
     def _running_max(self, role: str, values: np.ndarray) -> np.ndarray:
         """Largest magnitude among the first k elements, for every k (once per trace)."""

@@ -488,12 +488,15 @@ class TensorPanel(QFrame):
 
     # ------------------------------------------------------------ values
 
-    def set_values(self, values: np.ndarray, level: float, source: object = None) -> None:
+    def set_values(
+        self, values: np.ndarray, level: float, source: object = None, tiles: Iterable[int] | None = None
+    ) -> None:
         """Show ``values`` of shape (T, H, W) with the colour range [-level, level].
 
         Only tiles whose values or level changed are redrawn; NaN cells stay blank.
         ``source`` is the array ``values`` was made from: the same (read-only) source
-        object as last time means nothing changed.
+        object as last time means nothing changed. ``tiles``, when given, are the only
+        tiles that can differ from the values shown (a hint from a one-overlay step).
         """
         geometry = self.geometry
         if geometry is None:
@@ -508,10 +511,22 @@ class TensorPanel(QFrame):
         previous = self._tile_values
         h, w = geometry.shape
         changed = level_changed
+        hinted = None
+        if (
+            tiles is not None
+            and not level_changed
+            and self.values is not None
+            and all(old is not None for old in previous)
+        ):
+            hinted = set(tiles)
         for t in range(geometry.count):
             tile = values[t]
             old = previous[t]
-            if not level_changed and old is not None and np.array_equal(old, tile, equal_nan=True):
+            if hinted is not None:
+                if t not in hinted:
+                    previous[t] = tile
+                    continue
+            elif not level_changed and old is not None and np.array_equal(old, tile, equal_nan=True):
                 continue
             x0, y0 = geometry.origin(t)
             self._mosaic[y0 : y0 + h, x0 : x0 + w] = theme.colour_index(tile, level)
