@@ -13,6 +13,7 @@ import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QMessageBox
 
+from visualconv.app.theme import colour_index
 from visualconv.engine.explain import explain
 from visualconv.engine.model import gradients
 from visualconv.engine.trace import trace_layer
@@ -75,6 +76,12 @@ def test_next_previous_and_scrub_show_the_engine_step(window, qtbot):
         np.testing.assert_array_equal(panel_array(window, "dx"), step.state["dx"])
         np.testing.assert_array_equal(panel_array(window, "db").ravel(), step.state["db"])
         assert window.equations.lines() == explain(trace, step)
+        for role in ("dx", "dw", "dz", "input"):  # the colours drawn match the values shown
+            panel = window.layer_view.panels[role]
+            for t in range(panel.geometry.count):
+                np.testing.assert_array_equal(
+                    panel.tile_colours(t), colour_index(panel.values[t], panel.level)
+                )
 
     shows(0)
     qtbot.keyClick(window, Qt.Key.Key_Right)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 import numpy as np
 from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
@@ -10,6 +11,7 @@ from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 from ...engine.trace import LayerTrace
 from ..frames import PanelFrame, PanelSpec, frame, max_abs, panel_specs, pass_levels
 from ..session import Session
+from ..tiles import Cell
 from .tensor_panel import OUTLINE_STYLES, TensorPanel
 
 LEGEND = (
@@ -26,6 +28,18 @@ def legend_html() -> str:
         for kind, text in LEGEND
     ]
     return "&nbsp;&nbsp;&nbsp;&nbsp;".join(parts) + "&nbsp;&nbsp;&nbsp;&nbsp;blank cells: not computed yet"
+
+
+def _boxes(cells: Iterable[Cell]) -> dict[int, tuple[int, int, int, int]]:
+    """Per tile, the box (row0, row1, col0, col1) around the given cells."""
+    boxes: dict[int, tuple[int, int, int, int]] = {}
+    for t, r, c in cells:
+        box = boxes.get(t)
+        if box is None:
+            boxes[t] = (r, r + 1, c, c + 1)
+        else:
+            boxes[t] = (min(box[0], r), max(box[1], r + 1), min(box[2], c), max(box[3], c + 1))
+    return boxes
 
 
 class LayerView(QWidget):
@@ -147,10 +161,10 @@ class LayerView(QWidget):
             self._levels = pass_levels(trace, self.specs)
         # One overlay on or back: only the cells that overlay changes can differ.
         previous = self._shown
-        hints: dict[str, set[int]] = {}
+        hints: dict[str, dict[int, tuple[int, int, int, int]]] = {}
         if previous is not None and previous[0] is trace and abs(previous[1] - k) == 1:
             undone = frames if k > previous[1] else previous[2]
-            hints = {role: {t for t, _, _ in f.outlines.get("changed", ())} for role, f in undone.items()}
+            hints = {role: _boxes(f.outlines.get("changed", ())) for role, f in undone.items()}
         self._shown = (trace, k, frames)
         for spec in self.specs:
             panel_frame = frames.get(spec.role)

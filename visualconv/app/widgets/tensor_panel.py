@@ -489,14 +489,19 @@ class TensorPanel(QFrame):
     # ------------------------------------------------------------ values
 
     def set_values(
-        self, values: np.ndarray, level: float, source: object = None, tiles: Iterable[int] | None = None
+        self,
+        values: np.ndarray,
+        level: float,
+        source: object = None,
+        tiles: dict[int, tuple[int, int, int, int]] | None = None,
     ) -> None:
         """Show ``values`` of shape (T, H, W) with the colour range [-level, level].
 
         Only tiles whose values or level changed are redrawn; NaN cells stay blank.
         ``source`` is the array ``values`` was made from: the same (read-only) source
-        object as last time means nothing changed. ``tiles``, when given, are the only
-        tiles that can differ from the values shown (a hint from a one-overlay step).
+        object as last time means nothing changed. ``tiles``, when given, maps the only
+        tiles that can differ from the values shown to the (row0, row1, col0, col1) box
+        of their cells that can differ (a hint from a one-overlay step).
         """
         geometry = self.geometry
         if geometry is None:
@@ -518,17 +523,26 @@ class TensorPanel(QFrame):
             and self.values is not None
             and all(old is not None for old in previous)
         ):
-            hinted = set(tiles)
+            hinted = tiles
         for t in range(geometry.count):
             tile = values[t]
             old = previous[t]
-            if hinted is not None:
-                if t not in hinted:
-                    previous[t] = tile
-                    continue
-            elif not level_changed and old is not None and np.array_equal(old, tile, equal_nan=True):
-                continue
             x0, y0 = geometry.origin(t)
+            if hinted is not None:
+                box = hinted.get(t)
+                previous[t] = tile
+                if box is None:
+                    continue
+                r0, r1, c0, c1 = box
+                self._mosaic[y0 + r0 : y0 + r1, x0 + c0 : x0 + c1] = theme.colour_index(
+                    tile[r0:r1, c0:c1], level
+                )
+                changed = True
+                if self._numbered:
+                    self._set_numbers(t, tile, level, decimals)
+                continue
+            if not level_changed and old is not None and np.array_equal(old, tile, equal_nan=True):
+                continue
             self._mosaic[y0 : y0 + h, x0 : x0 + w] = theme.colour_index(tile, level)
             changed = True
             previous[t] = tile
@@ -671,6 +685,13 @@ class TensorPanel(QFrame):
         if texts is None or self.geometry is None:
             return None
         return texts[r * self.geometry.shape[1] + c]
+
+    def tile_colours(self, t: int) -> np.ndarray:
+        """The colour indices drawn for tile t (0: blank; 1..255 from -level to +level)."""
+        assert self.geometry is not None
+        x0, y0 = self.geometry.origin(t)
+        h, w = self.geometry.shape
+        return self._mosaic[y0 : y0 + h, x0 : x0 + w].copy()
 
     def tile_texts(self, t: int, variant: int | None = 0) -> list[str] | None:
         """Every number of tile t, row-major (``variant=None``: as drawn last)."""
