@@ -1,0 +1,72 @@
+"""The Training dock and the File ▸ Export items, as a user reaches them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt6.QtGui import QGuiApplication, QImage
+from PyQt6.QtWidgets import QFileDialog, QMessageBox
+
+from helpers import ROOT
+from visualconv.app import integration
+from visualconv.modelfile import load_model
+
+SEED_1D = ROOT / "sample_models" / "01-seed-1d-conv.json"
+KERNEL = ROOT / "sample_models" / "20-learning-a-kernel.json"
+
+
+@pytest.fixture
+def joined(window, monkeypatch):
+    # Closing an edited model asks Save / Discard / Cancel; these tests discard.
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    if not hasattr(window, "training_panel"):
+        integration.install(window)
+    yield window
+    window.close()
+
+
+def test_export_snapshot_writes_the_chosen_file(joined, tmp_path, monkeypatch):
+    """File ▸ Export ▸ Export snapshot… writes the current step where the user chose."""
+    joined.session.open(SEED_1D)
+    joined.session.select(0, "backward", 2)
+    target = tmp_path / "slide.svg"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    joined.actions_by_name["export_snapshot"].trigger()
+    text = target.read_text()
+    for number in ("0.3", "0.4", "-0.03", "0.01", "0.1"):
+        assert f">{number}<" in text
+
+
+def test_export_animation_has_one_frame_per_step(joined, tmp_path, monkeypatch):
+    from PIL import Image
+
+    joined.session.open(SEED_1D)
+    joined.session.select(0, "backward", 0)
+    target = tmp_path / "pass.gif"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    joined.actions_by_name["export_animation"].trigger()
+    with Image.open(target) as gif:
+        assert gif.n_frames == joined.session.n + 1
+
+
+def test_copy_snapshot_puts_an_image_on_the_clipboard(joined):
+    joined.session.open(SEED_1D)
+    joined.actions_by_name["copy_snapshot"].trigger()
+    image = QGuiApplication.clipboard().image()
+    assert isinstance(image, QImage) and not image.isNull() and image.width() > 200
+
+
+def test_a_training_run_opens_in_the_stepper(joined, qtbot):
+    """A finished run replaces the shown model with the trained one (unsaved)."""
+    joined.session.open(KERNEL)
+    before = joined.session.model.layers[0].weight.copy()
+    panel = joined.training_panel
+    with qtbot.waitSignal(panel.sigModelTrained, timeout=20000) as blocker:
+        panel.start()
+    trained = blocker.args[0]
+    qtbot.waitUntil(lambda: joined.session.model is trained, timeout=5000)
+    assert joined.session.dirty
+    assert not np.array_equal(joined.session.model.layers[0].weight, before)
+    # The trained kernel is near the teacher [1, -1] of the sample.
+    np.testing.assert_allclose(joined.session.model.layers[0].weight.ravel(), [1, -1], atol=0.1)
+    assert load_model(KERNEL).layers[0].weight.ravel().tolist() == before.ravel().tolist()
