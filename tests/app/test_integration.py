@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import ROOT
 from PyQt6.QtGui import QGuiApplication, QImage
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
 
-from helpers import ROOT
 from visualconv.app import integration
 from visualconv.modelfile import load_model
 

@@ -39,7 +39,7 @@ class _OnClose(QObject):
         self._callback = callback
         window.installEventFilter(self)
 
-    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
         if event is not None and event.type() == QEvent.Type.Close:
             self._callback()
         return False
