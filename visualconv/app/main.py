@@ -117,6 +117,9 @@ def run_app(args: argparse.Namespace) -> int:
 
     configure_pyqtgraph()
     window = MainWindow()
+    from .integration import install
+
+    install(window)  # the Training dock and File > Export
     hook = ExceptionHook(lambda: window, interactive=not screenshot).install()
     try:
         window.resize(*size)
