@@ -288,7 +288,11 @@ class MainWindow(QMainWindow):
         try:
             self.session.save(path)
         except (ModelError, OSError, ValueError) as exc:
-            QMessageBox.warning(self, "Cannot save the model", str(exc))
+            if isinstance(exc, OSError):  # the write is atomic: the old file is intact
+                message = f"{path}: {exc.strerror or exc}. The file was not changed."
+            else:
+                message = str(exc)
+            QMessageBox.warning(self, "Cannot save the model", message)
             return False
         self.remember_file(path)
         self.statusBar().showMessage(f"Saved {path}", 4000)
