@@ -222,7 +222,7 @@ def test_a_failed_save_on_close_keeps_the_window_the_model_and_the_old_file(
     answer_close_with(monkeypatch, QMessageBox.StandardButton.Save)
     assert not window.close()
 
-    assert len(warnings) == 1 and error.strerror in warnings[0]
+    assert len(warnings) == 1 and warnings[0] == f"{mine}: {error.strerror}. The file was not changed."
     assert window.isVisible() and window.session.dirty
     assert window.session.model is edited
     assert mine.read_bytes() == before
