@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PyQt6.QtCore import QEvent, QObject, QSettings, Qt
+from PyQt6.QtCore import QEvent, QObject, QSettings, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QAbstractItemView,
@@ -91,7 +91,14 @@ class MainWindow(QMainWindow):
         The state to show (a new one by default).
     settings : QSettings, optional
         Where recent files are kept (default: the user's visualconv settings).
+
+    Signals
+    -------
+    sigClosed()
+        The window closed: the user saved or discarded unsaved changes (not on Cancel).
     """
+
+    sigClosed = pyqtSignal()
 
     def __init__(
         self, session: Session | None = None, settings: QSettings | None = None, parent: QWidget | None = None
@@ -341,6 +348,7 @@ class MainWindow(QMainWindow):
                 return
         self.stepper.pause()
         event.accept()
+        self.sigClosed.emit()
 
     # ------------------------------------------------------------ handlers
 
