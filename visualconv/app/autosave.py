@@ -18,7 +18,7 @@ import datetime
 from collections.abc import Callable
 from pathlib import Path
 
-from PyQt6.QtCore import QEvent, QObject, QTimer, pyqtSignal
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from .. import recovery
@@ -96,9 +96,13 @@ class Autosave(QObject):
         return self._write()
 
     def watch_close(self, window: QWidget) -> None:
-        """Clear the recovery file when ``window`` closes cleanly (saved or discarded)."""
+        """Clear the recovery file when ``window`` closes cleanly (saved or discarded).
+
+        ``window`` needs a ``sigClosed`` signal, emitted when it accepted its close
+        (:class:`~visualconv.app.main_window.MainWindow` asks about unsaved changes first).
+        """
         self._window = window
-        window.installEventFilter(self)
+        window.sigClosed.connect(self.finish)  # type: ignore[attr-defined]
 
     def finish(self) -> None:
         """The session ended cleanly: stop watching and remove the recovery file."""
@@ -113,23 +117,12 @@ class Autosave(QObject):
             except TypeError:
                 pass
         if self._window is not None:
-            self._window.removeEventFilter(self)
+            try:
+                self._window.sigClosed.disconnect(self.finish)  # type: ignore[attr-defined]
+            except TypeError:
+                pass
             self._window = None
         self._clear()
-
-    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
-        """See whether the window accepted its close (it asks about unsaved changes first).
-
-        The close event is handed to the window here, so the answer (Save, Discard or
-        Cancel) is known when it returns: accepted means a clean end of the session.
-        """
-        if watched is not None and watched is self._window and event is not None:
-            if event.type() == QEvent.Type.Close:
-                watched.event(event)
-                if event.isAccepted():
-                    self.finish()
-                return True
-        return super().eventFilter(watched, event)
 
     # ------------------------------------------------------------ internals
 
