@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from .windows import FloatArray, IntPair, as_pair, output_shape
+from .windows import FloatArray, IntPair, as_pair, output_shape, sliding_windows
 
 Size = int | Sequence[int]
 POOL_MODES = ("max", "avg")
@@ -150,7 +150,7 @@ def pool2d_backward(
         y = _pool(x, "max", k, s, out_hw)
         if np.isnan(y).any() or not np.isfinite(dy).all():
             # Rare inputs: follow the loop twin's comparisons literally (masked, slower).
-            winner = _first_max_offset(x, k, s, out_hw)
+            winner = max_positions(sliding_windows(x, k, s, (1, 1)))
             for o, (a, b) in enumerate(offsets):
                 route(a, b, np.where(winner == o, dy, 0.0))
             return dx
@@ -171,7 +171,7 @@ def pool2d_backward(
     # cell in one pass (bincount sums the deltas in window order, as the loop twin does).
     winner, has_nan = _first_max_sweep(x, k, s, out_hw)
     if has_nan:
-        winner = _first_max_offset(x, k, s, out_hw)
+        winner = max_positions(sliding_windows(x, k, s, (1, 1)))
     n, c, h, w = x.shape
     cell = np.array([a * w + b for a, b in offsets], dtype=np.intp)[winner]
     cell += (np.arange(n * c, dtype=np.intp) * (h * w)).reshape(n, c, 1, 1)
@@ -202,29 +202,6 @@ def _first_max_sweep(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> 
         np.maximum(winner, candidate, out=winner)  # offsets grow: the latest strict improvement wins
         np.maximum(best, values, out=best)
     return winner.astype(np.intp, copy=False), bool(np.isnan(best).any())
-
-
-def _first_max_offset(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> NDArray[np.intp]:
-    """Row-major offset of each window's first maximum, by the loop twin's strict comparisons.
-
-    Parameters
-    ----------
-    x : ndarray of shape (N, C, H, W)
-    k, s, out_hw : (int, int)
-        Window size, stride and output size.
-
-    Returns
-    -------
-    ndarray of int of shape (N, C, out_h, out_w)
-    """
-    best = np.array(_slab(x, 0, 0, s, out_hw), dtype=np.float64)
-    index = np.zeros(best.shape, dtype=np.intp)
-    for o, (a, b) in enumerate(_offsets(k)[1:], start=1):
-        values = _slab(x, a, b, s, out_hw)
-        greater = values > best  # strictly: an equal value later in the window loses
-        index[greater] = o
-        best[greater] = values[greater]
-    return index
 
 
 def pool2d_forward_naive(
