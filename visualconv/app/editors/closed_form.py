@@ -1,0 +1,176 @@
+"""The closed-form view: the stepped accumulation beside the seeds' closed forms.
+
+For a conv layer's backward pass, the left column shows dW and dA_prev as the
+overlays have summed them so far; the right column shows the closed forms of the
+seed documents and their intermediate arrays: dZ dilated with zeros for the stride,
+dZ padded for the full convolution, the kernel turned by 180 degrees, then
+dW = A_prev ⋆ dZ and dA_prev = rot180(W) full-convolved with dZ. At the last overlay
+both columns hold the same numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt6.QtGui import QShowEvent
+from PyQt6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from ...engine.explain import closed_form_lines
+from ...engine.layers import ConvLayer
+from ...engine.trace import ClosedForm, LayerTrace
+from ..frames import max_abs
+from ..session import Session
+from ..tiles import TileMap
+from ..widgets.tensor_panel import TensorPanel
+
+NO_CLOSED_FORM = (
+    "The closed forms belong to a conv layer's backward pass: select a conv layer in the Layers list "
+    "and the Backward pass."
+)
+
+
+class ClosedFormView(QWidget):
+    """Stepped sums (left) against the closed forms and their intermediate arrays (right)."""
+
+    ROLES = (
+        ("dz_dilated", 0, 0),
+        ("dz_full", 0, 1),
+        ("kernel", 1, 0),
+        ("rotated", 1, 1),
+        ("dw_stepped", 2, 0),
+        ("dw_closed", 2, 1),
+        ("dx_stepped", 3, 0),
+        ("dx_closed", 3, 1),
+    )
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("closedFormView")
+        self.session = session
+        self.closed: ClosedForm | None = None
+        self._trace: LayerTrace | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        self.heading = QLabel("")
+        self.heading.setObjectName("panelTitle")
+        self.heading.setWordWrap(True)
+        layout.addWidget(self.heading)
+        columns = QGridLayout()
+        columns.setSpacing(4)
+        left = QLabel("step by step")
+        right = QLabel("closed form")
+        for label in (left, right):
+            label.setObjectName("muted")
+        columns.addWidget(left, 0, 0)
+        columns.addWidget(right, 0, 1)
+        self.panels: dict[str, TensorPanel] = {}
+        for role, row, col in self.ROLES:
+            panel = TensorPanel(role)
+            panel.colorbar.hide()
+            panel.setMinimumHeight(90)
+            columns.addWidget(panel, row + 1, col)
+            self.panels[role] = panel
+        for r in range(1, 5):
+            columns.setRowStretch(r, 1)
+        self.grid_widget = QWidget()
+        self.grid_widget.setLayout(columns)
+        layout.addWidget(self.grid_widget, 1)
+        self.verdict = QLabel("")
+        self.verdict.setObjectName("closedFormVerdict")
+        self.verdict.setWordWrap(True)
+        layout.addWidget(self.verdict)
+        session.sigTraceChanged.connect(self._on_session_trace_changed)
+        session.sigStepChanged.connect(self._on_session_step_changed)
+        self._on_session_trace_changed(session.trace)
+
+    def showEvent(self, event: QShowEvent | None) -> None:  # noqa: D102 - Qt API
+        super().showEvent(event)
+        self.refresh()
+
+    def _on_session_trace_changed(self, trace: LayerTrace | None) -> None:
+        self._trace = trace
+        self.closed = None
+        ok = trace is not None and isinstance(trace.layer, ConvLayer) and trace.pass_name == "backward"
+        self.grid_widget.setVisible(ok)
+        self.verdict.setVisible(ok)
+        if not ok:
+            self.heading.setText(NO_CLOSED_FORM)
+            return
+        assert trace is not None
+        self.closed = trace.closed_form()
+        self._configure(trace, self.closed)
+        self.refresh()
+
+    def _configure(self, trace: LayerTrace, cf: ClosedForm) -> None:
+        layer = trace.layer
+        assert isinstance(layer, ConvLayer)
+        one_d = layer.dims == 1
+        stride = layer.stride[1] if one_d else layer.stride
+        dilation = max(layer.stride) > 1
+        titles = {
+            "dz_dilated": (
+                f"dZ dilated (stride {stride}: zeros between)"
+                if dilation
+                else "dZ (stride 1: nothing to dilate)",
+                cf.dz_dilated,
+            ),
+            "dz_full": ("dZ padded for the full convolution", cf.dz_full_padded),
+            "kernel": ("W", trace.weight),
+            "rotated": ("rot180(W)", cf.kernel_rotated),
+            "dw_stepped": ("dW (summed so far)", cf.dw),
+            "dw_closed": ("dW = A_prev ⋆ dZ", cf.dw),
+            "dx_stepped": ("dA_prev (summed so far)", cf.dx),
+            "dx_closed": ("dA_prev = dZ ✱ rot180(W), full", cf.dx),
+        }
+        for role, (title, array) in titles.items():
+            tiles = TileMap(tuple(int(s) for s in array.shape), one_d)
+            self.panels[role].configure(
+                title,
+                tiles.count,
+                tiles.tile_shape,
+                grid=tiles.grid,
+                index_text=tiles.index_text,
+                subtitle=tiles.shape_text(),
+            )
+
+    def refresh(self) -> None:
+        """Show the session's current step beside the closed forms."""
+        trace, cf = self._trace, self.closed
+        if trace is None or cf is None or not self.isVisible():
+            return
+        step = trace.step(self.session.step)
+        one_d = getattr(trace.layer, "dims", 2) == 1
+        dz_level = max_abs(cf.dz_dilated)
+        w_level = max_abs(trace.weight)
+        dw_level = max_abs(cf.dw)
+        dx_level = max_abs(cf.dx)
+        values = {
+            "dz_dilated": (cf.dz_dilated, dz_level),
+            "dz_full": (cf.dz_full_padded, dz_level),
+            "kernel": (trace.weight, w_level),
+            "rotated": (cf.kernel_rotated, w_level),
+            "dw_stepped": (step.state["dw"], dw_level),
+            "dw_closed": (cf.dw, dw_level),
+            "dx_stepped": (step.state["dx"], dx_level),
+            "dx_closed": (cf.dx, dx_level),
+        }
+        for role, (array, level) in values.items():
+            tiles = TileMap(tuple(int(s) for s in array.shape), one_d)
+            self.panels[role].set_values(tiles.tiles(array), level, array)
+        k, n = step.k, step.n
+        self.heading.setText(f"Layer {self.session.layer_index} backward · overlay {k} of {n}")
+        if k < n:
+            self.verdict.setStyleSheet("")
+            self.verdict.setText(
+                f"The stepped sums are partial: {n - k} overlay(s) to go. At overlay {n} they equal the "
+                "closed forms on the right."
+            )
+        else:
+            same = np.allclose(step.state["dw"], cf.dw, rtol=1e-12, atol=1e-12) and np.allclose(
+                step.state["dx"], cf.dx, rtol=1e-12, atol=1e-12
+            )
+            self.verdict.setStyleSheet(f"color: {'#047857' if same else '#b91c1c'};")
+            self.verdict.setText("\n".join(closed_form_lines(trace, step)))
+
+    def _on_session_step_changed(self, k: int) -> None:
+        self.refresh()

@@ -1,0 +1,345 @@
+"""The gradient check panel: finite differences beside the analytic gradients.
+
+The check runs on the window's thread in small slices (a generator that yields its
+progress), so the window stays responsive and a progress bar shows how far a larger
+model has got; a new model cancels a check that is still running. Points where the
+model is not differentiable (relu at 0, max-pool ties) are named, because there
+finite differences and the analytic gradient may legitimately disagree.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+from PyQt6 import sip
+from PyQt6.QtCore import QSignalBlocker, QTimer, pyqtSignal
+from PyQt6.QtGui import QColor, QShowEvent
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...engine.errors import ModelError
+from ...engine.gradcheck import STEP, TOLERANCE, CheckResult, TensorCheck, find_kinks, objective
+from ...engine.model import Model, run
+from ..frames import max_abs
+from ..session import Session
+from ..tiles import TileMap
+from ..widgets.tensor_panel import TensorPanel
+
+# Models whose check needs at most this many cells run after every edit.
+AUTO_CELLS = 2000
+SLICE_SECONDS = 0.03
+
+
+def check_cells(model: Model) -> int:
+    """How many cells a check perturbs (each costs two forward passes)."""
+    return int(model.input.size + sum(a.size for p in model.parameters() for a in p.values()))
+
+
+def iter_check(model: Model, step: float = STEP) -> Iterator[tuple[int, int] | CheckResult]:
+    """Central differences for every tensor, yielding (cells done, cells in all) as it goes.
+
+    The last item is the :class:`CheckResult`; the numbers are those of
+    :func:`visualconv.engine.gradcheck.check_gradients` (the same perturbations in the
+    same order).
+
+    Raises
+    ------
+    ValueError
+        When the model has no backward pass.
+    """
+    result = run(model)
+    if result.grads is None:
+        raise ValueError("the model has no 'upstream' and no 'target' with 'loss': nothing to check")
+    jobs: list[tuple[str, np.ndarray, np.ndarray, Callable[[np.ndarray], float]]] = [
+        ("input", model.input, result.grads[0].grad_input[0], lambda x: objective(model, x))
+    ]
+    for i, (layer, g) in enumerate(zip(model.layers, result.grads, strict=True)):
+        for name, value in layer.parameters().items():
+            analytic = g.grad_weight if name == "weight" else g.grad_bias
+            assert analytic is not None
+
+            def f(p: np.ndarray, i: int = i, name: str = name) -> float:
+                return objective(model.with_layer(i, model.layers[i].with_parameters(**{name: p})))
+
+            jobs.append((f"layers[{i}].{name}", value, analytic, f))
+    total = sum(value.size for _, value, _, _ in jobs)
+    done = 0
+    checks = []
+    for name, value, analytic, f in jobs:
+        numeric = np.zeros(value.shape)
+        work = np.array(value, dtype=np.float64)
+        for index in np.ndindex(value.shape):
+            old = work[index]
+            work[index] = old + step
+            plus = f(work)
+            work[index] = old - step
+            minus = f(work)
+            work[index] = old
+            numeric[index] = (plus - minus) / (2 * step)
+            done += 1
+            yield done, total
+        scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-4)
+        checks.append(TensorCheck(name, analytic, numeric, np.abs(analytic - numeric) / scale))
+    yield CheckResult(checks, find_kinks(model, step))
+
+
+def verdict(result: CheckResult) -> str:
+    """One line saying whether the analytic gradients agree with finite differences."""
+    worst = max(result.tensors, key=lambda t: t.max_error)
+    if result.ok:
+        return (
+            f"✓ All {len(result.tensors)} gradients agree with finite differences "
+            f"(largest relative error {worst.max_error:.1e}, tolerance {TOLERANCE:.0e})"
+        )
+    bad = [t.name for t in result.tensors if not t.ok]
+    text = f"✗ {', '.join(bad)} differ{'s' if len(bad) == 1 else ''} from finite differences "
+    text += f"(largest relative error {worst.max_error:.2g} in {worst.name})"
+    if result.kinks:
+        text += "; the model sits on non-differentiable points (below), where this can be expected"
+    return text
+
+
+def _small_panel(name: str) -> TensorPanel:
+    panel = TensorPanel(name)
+    panel.colorbar.hide()
+    panel.setMinimumHeight(110)
+    return panel
+
+
+class GradcheckPanel(QWidget):
+    """Finite differences against the analytic gradients of the session's model.
+
+    Signals
+    -------
+    sigCheckFinished(object)
+        A check completed; the argument is the :class:`CheckResult` (None when refused).
+    """
+
+    sigCheckFinished = pyqtSignal(object)
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("gradcheckPanel")
+        self.session = session
+        self.result: CheckResult | None = None
+        self._job: Iterator[tuple[int, int] | CheckResult] | None = None
+        self._stale = True
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        top = QHBoxLayout()
+        self.run_button = QPushButton("Check gradients")
+        self.run_button.setToolTip("Central differences (step 1e-6) for every cell of every tensor")
+        self.auto = QCheckBox("after every edit")
+        self.auto.setToolTip(f"Check again after each edit when the model has at most {AUTO_CELLS} values")
+        self.auto.setChecked(True)
+        top.addWidget(self.run_button)
+        top.addWidget(self.auto)
+        top.addStretch(1)
+        layout.addLayout(top)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        layout.addWidget(self.progress)
+        self.verdict = QLabel("")
+        self.verdict.setObjectName("gradcheckVerdict")
+        self.verdict.setWordWrap(True)
+        layout.addWidget(self.verdict)
+        self.kinks = QLabel("")
+        self.kinks.setWordWrap(True)
+        self.kinks.setStyleSheet("color: #92400e; background: #fef3c7; padding: 3px;")
+        self.kinks.hide()
+        layout.addWidget(self.kinks)
+        self.table = QTreeWidget()
+        self.table.setHeaderLabels(["tensor", "shape", "max rel. error", ""])
+        self.table.setRootIsDecorated(False)
+        self.table.setMaximumHeight(130)
+        header = self.table.header()
+        assert header is not None
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2, 3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        layout.addWidget(self.table)
+        maps = QGridLayout()
+        maps.setSpacing(4)
+        self.analytic_panel = _small_panel("analytic")
+        self.numeric_panel = _small_panel("numeric")
+        self.error_panel = _small_panel("error")
+        maps.addWidget(self.analytic_panel, 0, 0)
+        maps.addWidget(self.numeric_panel, 0, 1)
+        maps.addWidget(self.error_panel, 1, 0, 1, 2)
+        layout.addLayout(maps, 1)
+        self.run_button.clicked.connect(self.start)
+        self.table.currentItemChanged.connect(self._on_table_current_changed)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._on_timer_timeout)
+        session.sigModelChanged.connect(self._on_session_model_changed)
+
+    # ------------------------------------------------------------ running
+
+    @property
+    def running(self) -> bool:
+        """Whether a check is under way."""
+        return self._job is not None
+
+    def start(self) -> None:
+        """Check the session's model (cancels a check that is running)."""
+        self.cancel()
+        model = self.session.model
+        if model is None:
+            return
+        if not model.has_backward:
+            self._finish_refused(
+                "This model has no upstream deltas and no target: there are no gradients to check."
+            )
+            return
+        self._stale = False
+        self._job = iter_check(model)
+        cells = check_cells(model)
+        self.progress.setRange(0, cells)
+        self.progress.setValue(0)
+        self.progress.setFormat(f"checking %v of {cells} cells…")
+        self.progress.setVisible(cells > 200)
+        self.run_button.setText("Restart check")
+        self._timer.start()
+
+    def cancel(self) -> None:
+        """Stop a running check."""
+        self._timer.stop()
+        self._job = None
+        self.progress.hide()
+        self.run_button.setText("Check gradients")
+
+    def run_now(self) -> CheckResult | None:
+        """Check to the end without returning to the event loop (tests, small models)."""
+        self.start()
+        while self._job is not None:
+            self._on_timer_timeout()
+        return self.result
+
+    def _on_timer_timeout(self) -> None:
+        job = self._job
+        if job is None or sip.isdeleted(self.progress):  # the window is going away
+            self._job = None
+            return
+        deadline = time.perf_counter() + SLICE_SECONDS
+        try:
+            for item in job:
+                if sip.isdeleted(self.progress):  # the window was collected while the check ran
+                    self._job = None
+                    return
+                if isinstance(item, CheckResult):
+                    self._job = None
+                    self.progress.hide()
+                    self.run_button.setText("Check gradients")
+                    self.show_result(item)
+                    return
+                if time.perf_counter() > deadline:
+                    self.progress.setValue(item[0])
+                    self._timer.start()
+                    return
+        except (ModelError, ValueError, FloatingPointError) as exc:
+            self.cancel()
+            self._finish_refused(f"The check stopped: {exc}")
+
+    def _finish_refused(self, text: str) -> None:
+        self.result = None
+        self.table.clear()
+        self.verdict.setText(text)
+        self.verdict.setStyleSheet("")
+        self.kinks.hide()
+        for panel in (self.analytic_panel, self.numeric_panel, self.error_panel):
+            panel.hide()
+        self.sigCheckFinished.emit(None)
+
+    def _on_session_model_changed(self, model: Model) -> None:
+        self.cancel()
+        self._stale = True
+        if self.auto.isChecked() and self.isVisible() and check_cells(model) <= AUTO_CELLS:
+            self.start()
+        elif self.result is not None:
+            self.verdict.setText(self.verdict.text().split("\n")[0] + "\n(the model changed: check again)")
+
+    def showEvent(self, event: QShowEvent | None) -> None:  # noqa: D102 - Qt API
+        super().showEvent(event)
+        model = self.session.model
+        if self._stale and self.auto.isChecked() and model is not None and check_cells(model) <= AUTO_CELLS:
+            self._stale = False
+            QTimer.singleShot(0, self.start)
+
+    # ------------------------------------------------------------ showing
+
+    def show_result(self, result: CheckResult) -> None:
+        """Show a finished check: verdict, kinks, one row per tensor and the selected tensor's maps."""
+        self.result = result
+        self.verdict.setText(verdict(result))
+        self.verdict.setStyleSheet(f"font-weight: 600; color: {'#047857' if result.ok else '#b91c1c'};")
+        if result.kinks:
+            self.kinks.setText(
+                "Non-differentiable points (finite differences straddle them and may disagree):\n• "
+                + "\n• ".join(result.kinks)
+            )
+        self.kinks.setVisible(bool(result.kinks))
+        current = self.table.currentItem()
+        keep = current.text(0) if current is not None else ""
+        with QSignalBlocker(self.table):
+            self.table.clear()
+            for check in result.tensors:
+                item = QTreeWidgetItem(
+                    [
+                        check.name,
+                        str(tuple(check.analytic.shape)),
+                        f"{check.max_error:.1e}",
+                        "✓" if check.ok else "✗",
+                    ]
+                )
+                item.setForeground(3, QColor("#047857" if check.ok else "#b91c1c"))
+                self.table.addTopLevelItem(item)
+        names = [t.name for t in result.tensors]
+        worst = max(range(len(names)), key=lambda i: result.tensors[i].max_error)
+        row = names.index(keep) if keep in names else worst
+        self.table.setCurrentItem(self.table.topLevelItem(row))
+        self._show_tensor(result.tensors[row])
+        self.sigCheckFinished.emit(result)
+
+    def _on_table_current_changed(self, current: QTreeWidgetItem | None, previous: object) -> None:
+        if current is None or self.result is None:
+            return
+        check = next((t for t in self.result.tensors if t.name == current.text(0)), None)
+        if check is not None:
+            self._show_tensor(check)
+
+    def _show_tensor(self, check: TensorCheck) -> None:
+        tiles = TileMap(tuple(int(s) for s in check.analytic.shape))
+        level = max(max_abs(check.analytic), max_abs(check.numeric))
+        for panel, title, values, lvl in (
+            (self.analytic_panel, f"analytic d/d{check.name}", check.analytic, level),
+            (self.numeric_panel, "finite differences", check.numeric, level),
+            (
+                self.error_panel,
+                f"relative error per cell (white ≤ {TOLERANCE:.0e}; red: disagreement)",
+                check.relative_error,
+                max(check.max_error, TOLERANCE),
+            ),
+        ):
+            panel.show()
+            panel.configure(
+                title, tiles.count, tiles.tile_shape, grid=tiles.grid, index_text=tiles.index_text
+            )
+            panel.set_values(tiles.tiles(values), lvl if math.isfinite(lvl) else 1.0)
