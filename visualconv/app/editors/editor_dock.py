@@ -389,7 +389,7 @@ class EditorDock(QWidget):
         if model is None:
             self._clear_layer_form()
             return
-        index = self.session.layer_index
+        index = min(self.session.layer_index, len(model.layers) - 1)  # the session selects after a new model
         layer = model.layers[index]
         dims = model.dims
         rows = self._setting_rows(layer, dims)
