@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import sys
 import traceback
 import warnings
@@ -321,7 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except BrokenPipeError:  # the reader of stdout went away (| head): nothing left to say
         with contextlib.suppress(Exception):
-            sys.stdout = None  # type: ignore[assignment]
+            # Point stdout at /dev/null so that the flush at exit cannot complain.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ERROR
     except Exception as exc:
         if debug:

@@ -822,9 +822,17 @@ def _check_structure(document: Any, scanned: bool = False) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ModelError(f"expected a JSON object {{...}} at the top level, got {_json_type(document)}")
     if "format" in document and document["format"] != FORMAT:
+        hint = (
+            {
+                "visualconv.grad/1": "; this is the output of 'visualconv grad', not a model file",
+                "visualconv.train/1": "; this is the output of 'visualconv train': its 'model' key is one",
+            }.get(document["format"], "")
+            if isinstance(document["format"], str)
+            else ""
+        )
         raise ModelError(
             f'expected "{FORMAT}" (the only format version this visualconv reads), '
-            f"got {_describe(document['format'])}",
+            f"got {_describe(document['format'])}{hint}",
             "format",
         )
     layers = document.get("layers")
