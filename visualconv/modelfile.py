@@ -1002,8 +1002,8 @@ def _guarded(work: Any) -> Any:
         raise ModelError(f"{INTERNAL_ERROR} ({type(exc).__name__}: {text}); please report this") from exc
 
 
-def loads(text: str, file: str = "") -> Model:
-    """Parse and validate model-file text.
+def loads(text: str | bytes, file: str = "") -> Model:
+    """Parse and validate model-file text (bytes are read as UTF-8).
 
     Raises
     ------
@@ -1011,6 +1011,8 @@ def loads(text: str, file: str = "") -> Model:
         Naming ``file``, the place and what was expected.
     """
     try:
+        if isinstance(text, (bytes, bytearray)):
+            text = _decode_bytes(bytes(text))
         return _guarded(lambda: _build(parse_document(text)))
     except ModelError as exc:
         raise exc.in_file(file) from None
