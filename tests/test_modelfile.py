@@ -456,3 +456,17 @@ def test_model_error_keeps_its_parts_through_pickling() -> None:
     error = pickle.loads(pickle.dumps(ModelError("expected 1 or 2, got 3", "dims", "m.json")))
     assert (error.message, error.place, error.file) == ("expected 1 or 2, got 3", "dims", "m.json")
     assert str(error) == "m.json: dims: expected 1 or 2, got 3"
+
+
+def test_check_layers_refuses_a_proposed_stack_without_arrays() -> None:
+    from visualconv.modelfile import check_layers
+
+    conv = ConvLayer(weight=np.ones((2, 1, 3, 3)), bias=None)
+    assert check_layers((1, 5, 5), [conv, FlattenLayer()]) == [(1, 5, 5), (2, 3, 3), (18,)]
+    huge = ConvLayer(weight=np.ones((2, 1, 3, 3)), bias=None, padding=(100_000, 100_000))
+    with pytest.raises(ModelError) as info:
+        check_layers((1, 5, 5), [huge])
+    assert info.value.place == "layers[0].padding" and "would need about" in info.value.message
+    with pytest.raises(ModelError) as info:
+        check_layers((3, 5, 5), [conv])
+    assert info.value.place == "layers[0].weight" and "3 input channels" in info.value.message

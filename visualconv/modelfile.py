@@ -797,6 +797,21 @@ def estimated_bytes(model: Model) -> int:
     return _walk(model.input.shape, model.layers, None)[1]
 
 
+def check_layers(input_shape: Sequence[int], layers: Sequence[Layer]) -> list[Shape]:
+    """Shapes of the input and of every layer's output, refusing a stack over the memory budget.
+
+    For editors: call it with a proposed input shape and layers *before* building
+    arrays for them (upstream, target); it computes with Python integers only and
+    allocates nothing.
+
+    Raises
+    ------
+    ModelError
+        Placed at the layer that does not fit its input, or that needs most memory.
+    """
+    return _walk(tuple(input_shape), layers)[0]
+
+
 def check_memory(model: Model) -> None:
     """Refuse, before anything is allocated, a model too large for this tool.
 
