@@ -102,6 +102,7 @@ CASES: list[tuple[str, bytes, str]] = [
     ("missing-format", text(doc(ONE_D, drop=("format",))), "format"),
     ("format-version-2", text(doc(ONE_D, format="visualconv/2")), "format"),
     ("format-number", text(doc(ONE_D, format=1)), "format"),
+    ("grad-output-instead", text({"format": "visualconv.grad/1", "loss": None, "layers": []}), "format"),
     ("missing-name", text(doc(ONE_D, drop=("name",))), "name"),
     ("name-not-string", text(doc(ONE_D, name=7)), "name"),
     ("name-empty", text(doc(ONE_D, name="")), "name"),
