@@ -102,6 +102,7 @@ def test_a_new_start_offers_the_recovered_model_and_restores_it_unsaved(window, 
     np.testing.assert_array_equal(session.model.input, [[1.0, 2.0, 7.5]])
     assert session.dirty and window.isWindowModified()
     assert session.path == str(SEED_1D)
+    assert window.statusBar().currentMessage().startswith("Restored the unsaved changes")
     assert session.trace.n == trace_layer(session.model, session.layer_index, session.pass_name).n
 
     out = data_dir / "my-example.json"

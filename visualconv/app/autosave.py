@@ -220,6 +220,8 @@ def offer_restore(window: QWidget, ask: AskRestore | None = None, directory: Pat
     session: Session = window.session  # type: ignore[attr-defined]
     if (ask or ask_restore)(found, window):
         session.set_model(found.model, found.source or "", dirty=True)
+        if isinstance(window, QMainWindow) and window.statusBar() is not None:
+            window.statusBar().showMessage("Restored the unsaved changes; save to keep them.", 10000)  # type: ignore[union-attr]
         return True
     recovery.clear_recovery(directory)
     return False
