@@ -688,7 +688,7 @@ def _layer_step(
                 else ""
             )
             raise ModelError(
-                f"expected a kernel that fits the padded input ({_spatial_words(padded[axes])}), "
+                f"expected a kernel that fits the padded input of {_spatial_words(padded[axes])}, "
                 "got a kernel of "
                 f"{_spatial_words(kernel[axes])}{dilated}",
                 f"{place}.{setting}",
@@ -712,7 +712,7 @@ def _layer_step(
         if min(out) < 1:
             axes = slice(1, 2) if dims == 1 else slice(0, 2)
             raise ModelError(
-                f"expected a pool window that fits the input ({_spatial_words(spatial[axes])}, {source}), "
+                f"expected a pool window that fits the input of {_spatial_words(spatial[axes])} ({source}), "
                 f"got size {_spatial_words(layer.size[axes])}",
                 f"{place}.size",
             )
