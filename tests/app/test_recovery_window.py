@@ -343,3 +343,56 @@ def test_an_edited_training_sample_can_be_recovered(window, qtbot, data_dir):
     found = recovery.read_recovery()
     window.session.save(data_dir / "saved.json")
     assert found is not None
+
+
+BAD_FILES = [
+    ("empty.json", b"", "the file is empty; expected"),
+    ("utf16.json", b"\xff\xfe{\x00", "expected UTF-8 text"),
+    (
+        "stride.json",
+        b'{"format": "visualconv/1", "name": "x", "input": [1, 2, 3],'
+        b' "layers": [{"type": "conv", "weight": [1], "stride": 0}]}',
+        "layers[0].stride: expected a positive integer",
+    ),
+    (
+        "kernel.json",
+        b'{"format": "visualconv/1", "name": "x", "input": [1, 2, 3],'
+        b' "layers": [{"type": "conv", "weight": [1, 1, 1, 1, 1]}]}',
+        "layers[0].weight: expected a kernel that fits",
+    ),
+    (
+        "type.json",
+        b'{"format": "visualconv/1", "name": "x", "input": [1, 2, 3], "layers": [{"type": "lstm"}]}',
+        "layers[0].type: expected one of",
+    ),
+    (
+        "key.json",
+        b'{"format": "visualconv/1", "name": "x", "input": [1, 2, 3],'
+        b' "layers": [{"type": "conv", "weight": [1]}], "colour": 1}',
+        "colour: unknown key 'colour'; expected",
+    ),
+]
+
+
+@pytest.mark.parametrize("name, data, says", BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_a_bad_file_is_refused_and_the_unsaved_model_stays(
+    window, qtbot, data_dir, monkeypatch, name, data, says
+):
+    """file: place: what was expected, in a dialog; the edited model, its step and its recovery stay."""
+    assert window.open_file(SEED_1D)
+    autosave = start_autosave(window, ask=never_asked, delay_ms=20)
+    recovery_file = edit(window, qtbot, autosave, edited_seed())
+    window.session.select(0, "backward", 1)
+    before = window.session.model
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: shown.append((title, text)))
+    bad = data_dir / name
+    bad.write_bytes(data)
+    assert not window.open_file(bad)
+    assert shown == [("Cannot open the model", shown[0][1])]
+    assert shown[0][1].startswith(f"{bad}: ") and says in shown[0][1]
+    assert window.session.model is before and window.session.dirty
+    assert (window.session.layer_index, window.session.pass_name, window.session.step) == (0, "backward", 1)
+    assert window.session.path == str(SEED_1D)
+    qtbot.wait(50)
+    assert recovery.read_recovery().model.input[0, 2] == 7.5 and recovery_file.exists()
