@@ -173,3 +173,14 @@ def test_the_real_command_on_a_directory(tmp_path) -> None:
     assert (
         result.stderr.count("\n") == 1 and "directory" in result.stderr and "Traceback" not in result.stderr
     )
+
+
+def test_an_ascii_only_stderr_still_gets_one_line(tmp_path) -> None:
+    path = _write(tmp_path, "Faltung-über-Zeit", text({**ONE_D, "name": "é", "dims": 3}))
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    result = subprocess.run(
+        [sys.executable, "-m", "visualconv", "grad", str(path)], capture_output=True, timeout=60, env=env
+    )
+    err = result.stderr.decode("ascii")
+    assert result.returncode == 2 and err.count("\n") == 1
+    assert "Faltung-\\xfcber-Zeit.json: dims: expected 1 or 2" in err and "Traceback" not in err
