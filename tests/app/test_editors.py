@@ -225,7 +225,11 @@ def test_hovering_a_dw_cell_highlights_exactly_the_pairs_of_its_sum(win, path):
     total = sum(trace.x_padded[x] * trace.grad_pre_activation[d] for x, d in pairs)
     assert links.value == pytest.approx(total, abs=1e-12)
     status = win.statusBar().currentMessage()
-    assert status.startswith("dW[1, 1] = ") and status == links.text
+    assert status.startswith(links.text) and links.text.startswith("dW[1, 1] = ")
+    # At step 0 nothing is added yet; at the last step the whole sum is.
+    assert status.endswith(f"at overlay 0 of {trace.n}: 0 (0 of {len(pairs)} terms added)")
+    win.session.last()
+    assert win.statusBar().currentMessage() == links.text
     # Hovering between the cells keeps nothing pinned; a click pins, a second click unpins.
     win.editors.links.click("dw", cell)
     win.editors.links.hover("dx", None)

@@ -237,7 +237,7 @@ class EditorDock(QWidget):
         self.show_error(text)
 
     def _on_history_edit_applied(self, text: str) -> None:
-        self.show_note(f"✓ {text}" if text else "✓ back to the model as opened")
+        self.show_note(f"✓ {text}")
 
     def _on_grid_typing(self, problem: str) -> None:
         if problem:
@@ -300,7 +300,14 @@ class EditorDock(QWidget):
     def _on_grid_cell_edited(self, index: tuple[int, ...], text: str) -> None:
         name = self.tensor
         where = f"{name}[{', '.join(str(i) for i in index)}]"
-        self.history.apply(f"{where} = {text.strip()}", lambda m: editing.set_cell(m, name, index, text))
+
+        def edit(model: Model) -> Model:
+            try:
+                return editing.set_cell(model, name, index, text)
+            except ModelError as exc:  # name the cell, not only the tensor
+                raise ModelError(exc.message, where if exc.place == name else exc.place) from None
+
+        self.history.apply(f"{where} = {text.strip()}", edit)
 
     def _on_fill_clicked(self, kind: str) -> None:
         name = self.tensor

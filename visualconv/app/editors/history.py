@@ -68,10 +68,12 @@ class ModelEdit(QUndoCommand):
         self.paths = paths
 
     def redo(self) -> None:  # noqa: D102 - Qt API
-        self.history._show(self.after, None if self.paths is None else self.paths[1])
+        self.history._show(self.after, None if self.paths is None else self.paths[1], self.text())
 
     def undo(self) -> None:  # noqa: D102 - Qt API
-        self.history._show(self.before, None if self.paths is None else self.paths[0])
+        self.history._show(
+            self.before, None if self.paths is None else self.paths[0], f"undone: {self.text()}"
+        )
 
 
 class EditHistory(QObject):
@@ -118,7 +120,7 @@ class EditHistory(QObject):
             return
         self.stack.push(ModelEdit(self, before, model, text, (self.session.path, "")))
 
-    def _show(self, model: Model, path: str | None) -> None:
+    def _show(self, model: Model, path: str | None, text: str) -> None:
         self._showing = model
         try:
             if path is None:
@@ -128,7 +130,7 @@ class EditHistory(QObject):
                 s.set_model(model, path, dirty=True, layer=s.layer_index, pass_name=s.pass_name, step=s.step)
         finally:
             self._showing = None
-        self.sigEditApplied.emit(self.stack.undoText() if self.stack.canUndo() else "")
+        self.sigEditApplied.emit(text)
 
     def _on_session_model_changed(self, model: Model) -> None:
         if self._showing is None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from ...engine.explain import fmt
 from ...engine.links import CellLinks, cell_links
 from ..frames import PanelSpec
 from ..session import Session
@@ -68,6 +69,7 @@ class LinkController(QObject):
         self.pinned: tuple[str, Index] | None = None
         self._connected: set[int] = set()
         session.sigTraceChanged.connect(self._on_session_trace_changed)
+        session.sigStepChanged.connect(self._on_session_step_changed)
         self._connect_panels()
 
     # ------------------------------------------------------------ panels
@@ -131,9 +133,24 @@ class LinkController(QObject):
                         cells.append(own)
             panel.set_links(cells)
         if self.show_text is not None:
-            self.show_text(links.text if links is not None else "")
+            self.show_text(self.text())
         self.sigLinksChanged.emit(links)
         return links
+
+    def text(self) -> str:
+        """The sum of the cell shown, and how much of it the current step has added."""
+        links, trace = self.links, self.session.trace
+        if links is None:
+            return ""
+        text = links.text
+        k = self.session.step
+        stepped = [t for t in links.terms if t.overlay]
+        if trace is not None and stepped and k < trace.n:
+            done = [t for t in stepped if t.overlay <= k]
+            partial = sum((t.value for t in done), 0.0)
+            count = f"{len(done)} of {len(stepped)} terms added"
+            text += f"   ·   at overlay {k} of {trace.n}: {fmt(partial)} ({count})"
+        return text
 
     def hover(self, role: str, cell: Cell | None) -> CellLinks | None:
         """What hovering a panel cell does (tests and the panels' signals)."""
@@ -182,3 +199,7 @@ class LinkController(QObject):
         else:
             self.pinned = None
             self.show("", None)
+
+    def _on_session_step_changed(self, k: int) -> None:
+        if self.links is not None and self.show_text is not None:
+            self.show_text(self.text())
