@@ -6,8 +6,13 @@ Plain script, offscreen, run by hand::
 
 "Repainted" means the session changed step, every view updated its items, and Qt
 processed the resulting paint events (``QApplication.processEvents()``); the time is
-the wall time of the whole round trip. A second column forces a synchronous repaint of
-the heat-map area (``LayerView.repaint()``), the worst case where every panel redraws.
+the wall time of the whole round trip, and the process's CPU time beside it (other load
+on the machine inflates wall time, not CPU time).
+
+Actions: ``next`` (k -> k+1 through the session: every view and dock updates),
+``next (maps)`` (the heat maps alone), ``full repaint`` (a forced synchronous repaint
+of every panel) and ``scrub`` (a jump to a random step). The engine's own step time is
+included; ``benchmarks/bench_trace.py`` measures it alone.
 """
 
 from __future__ import annotations
