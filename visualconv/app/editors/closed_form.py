@@ -32,14 +32,14 @@ class ClosedFormView(QWidget):
     """Stepped sums (left) against the closed forms and their intermediate arrays (right)."""
 
     ROLES = (
-        ("dz_dilated", 0, 0),
-        ("dz_full", 0, 1),
-        ("kernel", 1, 0),
-        ("rotated", 1, 1),
-        ("dw_stepped", 2, 0),
-        ("dw_closed", 2, 1),
-        ("dx_stepped", 3, 0),
-        ("dx_closed", 3, 1),
+        ("dz_dilated", 1, 0),
+        ("dz_full", 1, 1),
+        ("kernel", 2, 0),
+        ("rotated", 2, 1),
+        ("dw_stepped", 4, 0),
+        ("dw_closed", 4, 1),
+        ("dx_stepped", 5, 0),
+        ("dx_closed", 5, 1),
     )
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -57,21 +57,22 @@ class ClosedFormView(QWidget):
         layout.addWidget(self.heading)
         columns = QGridLayout()
         columns.setSpacing(4)
-        left = QLabel("step by step")
-        right = QLabel("closed form")
-        for label in (left, right):
+        for text, row, col, span in (
+            ("what the closed forms are made of", 0, 0, 2),
+            ("step by step", 3, 0, 1),
+            ("closed form", 3, 1, 1),
+        ):
+            label = QLabel(text)
             label.setObjectName("muted")
-        columns.addWidget(left, 0, 0)
-        columns.addWidget(right, 0, 1)
+            columns.addWidget(label, row, col, 1, span)
         self.panels: dict[str, TensorPanel] = {}
         for role, row, col in self.ROLES:
             panel = TensorPanel(role)
             panel.colorbar.hide()
             panel.setMinimumHeight(90)
-            columns.addWidget(panel, row + 1, col)
+            columns.addWidget(panel, row, col)
             self.panels[role] = panel
-        for r in range(1, 5):
-            columns.setRowStretch(r, 1)
+            columns.setRowStretch(row, 1)
         self.grid_widget = QWidget()
         self.grid_widget.setLayout(columns)
         layout.addWidget(self.grid_widget, 1)
@@ -105,24 +106,24 @@ class ClosedFormView(QWidget):
         layer = trace.layer
         assert isinstance(layer, ConvLayer)
         one_d = layer.dims == 1
-        stride = layer.stride[1] if one_d else layer.stride
+        stride = layer.stride[1] if one_d or layer.stride[0] == layer.stride[1] else layer.stride
         dilation = max(layer.stride) > 1
+        padded = "A_pad" if any(layer.padding) else "A_prev"
         titles = {
             "dz_dilated": (
-                f"dZ dilated (stride {stride}: zeros between)"
-                if dilation
-                else "dZ (stride 1: nothing to dilate)",
+                "dZ, dilated",
+                f"zeros between (stride {stride})" if dilation else "stride 1: as it is",
                 cf.dz_dilated,
             ),
-            "dz_full": ("dZ padded for the full convolution", cf.dz_full_padded),
-            "kernel": ("W", trace.weight),
-            "rotated": ("rot180(W)", cf.kernel_rotated),
-            "dw_stepped": ("dW (summed so far)", cf.dw),
-            "dw_closed": ("dW = A_prev ⋆ dZ", cf.dw),
-            "dx_stepped": ("dA_prev (summed so far)", cf.dx),
-            "dx_closed": ("dA_prev = dZ ✱ rot180(W), full", cf.dx),
+            "dz_full": ("dZ, padded", "for the full conv.", cf.dz_full_padded),
+            "kernel": ("W", "", trace.weight),
+            "rotated": ("rot180(W)", "turned by 180°", cf.kernel_rotated),
+            "dw_stepped": ("dW so far", "", cf.dw),
+            "dw_closed": (f"dW = {padded} ⋆ dZ", "valid correlation", cf.dw),
+            "dx_stepped": ("dA_prev so far", "", cf.dx),
+            "dx_closed": ("dA_prev, full conv.", "dZ ✱ rot180(W)", cf.dx),
         }
-        for role, (title, array) in titles.items():
+        for role, (title, note, array) in titles.items():
             tiles = TileMap(tuple(int(s) for s in array.shape), one_d)
             self.panels[role].configure(
                 title,
@@ -130,7 +131,7 @@ class ClosedFormView(QWidget):
                 tiles.tile_shape,
                 grid=tiles.grid,
                 index_text=tiles.index_text,
-                subtitle=tiles.shape_text(),
+                subtitle=note or tiles.shape_text(),
             )
 
     def refresh(self) -> None:

@@ -218,6 +218,7 @@ class EditorDock(QWidget):
         history.sigEditApplied.connect(self._on_history_edit_applied)
         session.sigModelChanged.connect(self._on_session_model_changed)
         session.sigTraceChanged.connect(self._on_session_trace_changed)
+        session.sigPathChanged.connect(self._on_session_path_changed)
         if session.model is not None:
             self._on_session_model_changed(session.model)
 
@@ -260,6 +261,9 @@ class EditorDock(QWidget):
         self._show_tensor(model)
         self._refresh_model_form(model)
         self._refresh_layer_form()
+
+    def _on_session_path_changed(self, path: str) -> None:
+        self.message.setText("")  # another model: the last one's messages are stale
 
     def _on_session_trace_changed(self, trace: object) -> None:
         self._refresh_layer_form()

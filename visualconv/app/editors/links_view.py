@@ -70,6 +70,7 @@ class LinkController(QObject):
         self._connected: set[int] = set()
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
+        session.sigPathChanged.connect(self._on_session_path_changed)
         self._connect_panels()
 
     # ------------------------------------------------------------ panels
@@ -203,3 +204,6 @@ class LinkController(QObject):
     def _on_session_step_changed(self, k: int) -> None:
         if self.links is not None and self.show_text is not None:
             self.show_text(self.text())
+
+    def _on_session_path_changed(self, path: str) -> None:
+        self.pinned = None  # another model: a pinned cell of the last one means nothing here
