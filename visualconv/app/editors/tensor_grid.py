@@ -178,6 +178,10 @@ class TensorGrid(QWidget):
         self.tables, self._captions = [], []
         self._grid.removeWidget(self.too_large)
         self.too_large.hide()
+        for r in range(self._grid.rowCount()):  # stretches of the last tensor's layout
+            self._grid.setRowStretch(r, 0)
+        for c in range(self._grid.columnCount()):
+            self._grid.setColumnStretch(c, 0)
         self.current = None
         self.leads = tile_leads(shape)
         self.current_lead = self.leads[0]
