@@ -133,3 +133,26 @@ def test_layers_can_be_added_and_removed():
         editing.add_layer(conv_only, "dense")
     with pytest.raises(ModelError, match="at least one"):
         editing.remove_layer(vc.load_model(SEED_1D), 0)
+
+
+def test_an_edit_over_the_memory_budget_is_refused_before_allocating():
+    model = vc.load_model(ROOT / "sample_models" / "02-seed-2d-conv.json")
+    with pytest.raises(ModelError, match="would need about"):
+        editing.set_layer_setting(model, 0, "padding", "100000")
+    with pytest.raises(ModelError, match="GB"):
+        editing.set_layer_setting(model, 0, "out_channels", 10**9)
+
+
+def test_inline_training_examples_follow_the_model_shapes():
+    """After an out_channels edit the training data still fits, so the file loads again."""
+    from visualconv.modelfile import dumps, loads, model_document
+
+    model = vc.load_model(ROOT / "sample_models" / "20-learning-a-kernel.json")
+    edited = editing.set_layer_setting(model, 0, "out_channels", "3")
+    targets = edited.training.dataset["targets"]
+    assert np.shape(targets[0]) == edited.shapes()[-1]
+    first = np.asarray(model.training.dataset["targets"][0]).reshape(model.shapes()[-1])
+    np.testing.assert_array_equal(np.asarray(targets[0])[0], first[0])  # kept where it fits
+    np.testing.assert_array_equal(np.asarray(targets[0])[1:], 0)
+    reloaded = loads(dumps(model_document(edited)))
+    assert reloaded.shapes() == edited.shapes()

@@ -25,7 +25,7 @@ from .engine.errors import ModelError
 from .engine.layers import ConvLayer, DenseLayer, FlattenLayer, Layer, PoolLayer, frozen_array
 from .engine.model import LossSpec, Model
 from .engine.windows import FloatArray
-from .modelfile import check_memory
+from .modelfile import MEMORY_BUDGET_BYTES, check_layers, check_memory
 
 _LAYER_TENSOR = re.compile(r"^layers\[(\d+)\]\.(weight|bias)$")
 
@@ -66,6 +66,10 @@ def get_tensor(model: Model, name: str) -> FloatArray:
 def _validated(model: Model) -> Model:
     shapes = model.shapes()
     check_memory(model)
+    if model.training is not None and model.loss is not None:
+        from .engine import datasets
+
+        datasets.validate(model.training.dataset, model, shapes, model.loss, "training.dataset")
     out = shapes[-1]
     if model.upstream is not None and model.upstream.shape != out:
         raise ModelError(f"expected shape {out}, got {model.upstream.shape}", "upstream")
@@ -259,7 +263,16 @@ def to_csv(array: FloatArray) -> str:
 
 
 def _fit(array: FloatArray, shape: tuple[int, ...]) -> FloatArray:
-    """``array`` cropped or zero-padded (at the end of each axis) to ``shape``."""
+    """``array`` cropped or zero-padded (at the end of each axis) to ``shape``.
+
+    Refuses, before allocating, an array larger than the memory budget.
+    """
+    if 8 * math.prod(shape) > MEMORY_BUDGET_BYTES:
+        size = 8 * math.prod(shape) / 2**30
+        raise ModelError(
+            f"an array of shape {shape} would need {size:.1f} GB, more than visualconv allows; "
+            "choose smaller sizes"
+        )
     out = np.zeros(shape)
     if array.ndim != len(shape):
         return out
@@ -308,6 +321,9 @@ def _reconnect(model: Model, layers: list[Layer]) -> Model:
             shape = layer.output_shape(shape)
         except ValueError as exc:
             raise ModelError(str(exc), f"layers[{i}]") from None
+    # Shapes and the memory budget first, with integers only: nothing big is built
+    # for a stack that will be refused.
+    check_layers(model.input.shape, fixed)
     upstream = model.upstream
     if upstream is not None and upstream.shape != shape:
         upstream = frozen_array(_fit(upstream, shape))
@@ -316,7 +332,44 @@ def _reconnect(model: Model, layers: list[Layer]) -> Model:
         target = frozen_array(_fit(target, shape))
     if isinstance(target, int) and target >= math.prod(shape):
         target = 0
-    return _validated(dataclasses.replace(model, layers=tuple(fixed), upstream=upstream, target=target))
+    training = _refit_training(model, shape)
+    return _validated(
+        dataclasses.replace(model, layers=tuple(fixed), upstream=upstream, target=target, training=training)
+    )
+
+
+def _refit_training(model: Model, out_shape: tuple[int, ...]) -> Any:
+    """The training section with inline examples resized like the model's own example.
+
+    Inline inputs take the model's input shape and inline targets the last output's
+    shape (values kept where they fit, zeros elsewhere), so an edited model still
+    loads and trains. Class indices out of range become 0.
+    """
+    training = model.training
+    if training is None or training.dataset.get("kind") != "inline":
+        return training
+    dataset = dict(training.dataset)
+    in_shape = tuple(model.input.shape)
+    inputs = [np.asarray(x, dtype=np.float64) for x in dataset.get("inputs", [])]
+    dataset["inputs"] = [
+        _fit(x.reshape((1,) * (len(in_shape) - x.ndim) + x.shape), in_shape).tolist()
+        if x.ndim <= len(in_shape)
+        else x.tolist()
+        for x in inputs
+    ]
+    targets = dataset.get("targets", [])
+    if model.loss is not None and model.loss.type == "cross_entropy":
+        classes = math.prod(out_shape)
+        dataset["targets"] = [t if isinstance(t, int) and 0 <= t < classes else 0 for t in targets]
+    else:
+        fitted = []
+        for t in targets:
+            arr = np.asarray(t, dtype=np.float64)
+            if arr.ndim <= len(out_shape):
+                arr = _fit(arr.reshape((1,) * (len(out_shape) - arr.ndim) + arr.shape), out_shape)
+            fitted.append(arr.tolist())
+        dataset["targets"] = fitted
+    return dataclasses.replace(training, dataset=dataset)
 
 
 def set_layer_setting(model: Model, index: int, key: str, value: Any) -> Model:
@@ -397,6 +450,7 @@ def set_input_shape(model: Model, shape: Any) -> Model:
         raise ModelError(
             f"an input of {math.prod(dims_shape)} values is more than visualconv handles", "input"
         )
+    check_layers(dims_shape, model.layers)
     resized = dataclasses.replace(model, input=frozen_array(_fit(model.input, dims_shape)))
     return _reconnect(resized, list(model.layers))
 

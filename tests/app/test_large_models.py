@@ -84,11 +84,6 @@ def test_a_model_too_large_is_refused_with_its_size_and_the_model_stays(
     assert window.session.model is before and window.session.path == str(SEED_2D)
 
 
-@pytest.mark.xfail(
-    raises=MemoryError,
-    strict=True,
-    reason="editing._reconnect resizes upstream/target to the new output shape before check_memory runs",
-)
 def test_an_edit_that_would_not_fit_raises_the_size_error_and_the_model_stays(window):
     assert window.open_file(SEED_2D)
     model = window.session.model

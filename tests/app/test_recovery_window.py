@@ -329,12 +329,6 @@ def test_killing_the_process_right_after_an_edit_and_starting_again_restores_the
     assert recovery.read_recovery() is None  # saved, then closed cleanly
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="editing.set_layer_setting keeps an inline training dataset whose targets no longer fit the "
-    "new output, so the saved or autosaved document does not load again (found by the monkey test)",
-)
 def test_an_edited_training_sample_can_be_recovered(window, qtbot, data_dir):
     assert window.open_file(ROOT / "sample_models" / "20-learning-a-kernel.json")
     autosave = start_autosave(window, ask=never_asked, delay_ms=20)
