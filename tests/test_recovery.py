@@ -54,3 +54,16 @@ def test_a_killed_process_leaves_its_last_edit_behind(tmp_path):
     found = recovery.read_recovery(tmp_path)
     assert found is not None
     assert found.model.layers[0].weight[0, 0, 0] == 0.9
+
+
+def test_the_recovery_file_gives_back_every_float_exactly(tmp_path):
+    values = [0.1 + 0.2, 1e-300, -2.5e300, 1 / 3]
+    model = vc.load_model(SEED_1D)
+    for i, v in enumerate(values[:3]):
+        model = editing.set_cell(model, "input", (0, i), v)
+    model = editing.set_cell(model, "layers[0].weight", (0, 0, 1), values[3])
+    recovery.write_recovery(model, None, tmp_path)
+    found = recovery.read_recovery(tmp_path)
+    assert found.model.input[0].tolist() == values[:3]
+    assert found.model.layers[0].weight[0, 0, 1] == values[3]
+    assert "\n" not in (tmp_path / recovery.RECOVERY_NAME).read_text("utf-8")

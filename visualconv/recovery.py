@@ -22,7 +22,7 @@ from typing import Any
 
 from .engine.errors import ModelError
 from .engine.model import Model
-from .modelfile import atomic_write_text, dumps, model_document, model_from_document, parse_document
+from .modelfile import atomic_write_text, model_document, model_from_document, parse_document
 
 RECOVERY_NAME = "recovery.json"
 LOG_NAME = "visualconv.log"
@@ -66,12 +66,26 @@ class Recovered:
     saved_at: float
 
 
+def recovery_text(model: Model, source: str | None) -> str:
+    """The recovery file's text for ``model`` (compact JSON; floats round-trip exactly).
+
+    Uses the standard library's C encoder: for a 16 x 256 x 256 model it is several
+    times faster than the indented model-file layout, and nobody reads this file.
+    """
+    payload: dict[str, Any] = {"saved_at": time.time(), "source": source, "model": model_document(model)}
+    return json.dumps(payload, allow_nan=False, separators=(",", ":"))
+
+
+def write_recovery_text(text: str, directory: Path | None = None) -> Path:
+    """Write text from :func:`recovery_text` atomically; returns the recovery file's path."""
+    path = (directory or data_dir()) / RECOVERY_NAME
+    atomic_write_text(path, text)
+    return path
+
+
 def write_recovery(model: Model, source: str | None, directory: Path | None = None) -> Path:
     """Write the unsaved model atomically; returns the recovery file's path."""
-    path = (directory or data_dir()) / RECOVERY_NAME
-    payload: dict[str, Any] = {"saved_at": time.time(), "source": source, "model": model_document(model)}
-    atomic_write_text(path, dumps(payload))
-    return path
+    return write_recovery_text(recovery_text(model, source), directory)
 
 
 def read_recovery(directory: Path | None = None) -> Recovered | None:
