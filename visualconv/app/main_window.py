@@ -47,7 +47,15 @@ def configure_pyqtgraph() -> None:
     )
 
 
-STEP_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_Space)
+STEP_KEYS = (
+    Qt.Key.Key_Left,
+    Qt.Key.Key_Right,
+    Qt.Key.Key_Home,
+    Qt.Key.Key_End,
+    Qt.Key.Key_Space,
+    Qt.Key.Key_F,  # forward pass
+    Qt.Key.Key_B,  # backward pass
+)
 
 
 class _KeyGuard(QObject):
