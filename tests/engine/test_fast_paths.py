@@ -55,9 +55,10 @@ def assert_close(actual, expected):
 
 @pytest.fixture(params=[None, 7], ids=["one-block", "many-blocks"])
 def block_elements(request, monkeypatch):
-    """Run a test with the default column-matrix block and with tiny blocks (many blocks)."""
+    """Run a test with the default sizes and with tiny column-matrix blocks and BLAS calls."""
     if request.param is not None:
         monkeypatch.setattr(conv_module, "BLOCK_ELEMENTS", request.param)
+        monkeypatch.setattr(conv_module, "GEMM_MULTIPLY_ADDS", 5)
     return request.param
 
 
@@ -116,6 +117,19 @@ def test_conv2d_special_shapes(kernel, stride, padding, block_elements):
         strict=True,
     ):
         assert_close(got, expected)
+
+
+@pytest.mark.parametrize("limit", [1, 40, 1 << 19])
+def test_chunked_matrix_products_equal_plain_ones(limit, monkeypatch):
+    monkeypatch.setattr(conv_module, "GEMM_MULTIPLY_ADDS", limit)
+    rng = np.random.default_rng(15)
+    for m, k, lead, length in [(3, 4, (), 23), (5, 2, (3,), 17), (1, 1, (2,), 1), (4, 6, (2,), 64)]:
+        a = rng.normal(size=(m, k))
+        b = rng.normal(size=(*lead, k, length))
+        assert_close(conv_module.matmul_in_chunks(a, b), np.matmul(a, b))
+        d = rng.normal(size=(*(lead or (1,)), m, length))
+        c = rng.normal(size=(*(lead or (1,)), k, length))
+        assert_close(conv_module.contract_positions(d, c), np.einsum("nfp,nkp->fk", d, c))
 
 
 def test_conv_leaves_its_inputs_alone():

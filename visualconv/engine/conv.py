@@ -13,7 +13,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .windows import FloatArray, IntPair, as_pair, col2im, crop, im2col, output_shape, pad, shape4
+from .windows import (
+    FloatArray,
+    IntPair,
+    as_pair,
+    col2im,
+    crop,
+    im2col,
+    output_shape,
+    pad,
+    shape4,
+    strided_view,
+)
 
 Size = int | Sequence[int]
 
@@ -48,6 +59,77 @@ def _geometry(
 # Largest column-matrix block (float64 elements) built at once: large enough for efficient
 # matrix products, small enough to stay in cache and to bound memory on large inputs.
 BLOCK_ELEMENTS = 1 << 17
+
+
+# Multiply-adds per BLAS call. OpenBLAS splits a call above about a million of them over
+# its threads; on a busy machine the threads' hand-offs then cost milliseconds, so larger
+# products are issued as a stack of calls below that size (one NumPy call, one thread).
+GEMM_MULTIPLY_ADDS = 1 << 19
+
+
+def matmul_in_chunks(a: FloatArray, b: FloatArray) -> FloatArray:
+    """``a @ b`` with every BLAS call at most GEMM_MULTIPLY_ADDS multiply-adds.
+
+    Parameters
+    ----------
+    a : ndarray of shape (M, K)
+    b : ndarray of shape (..., K, L)
+
+    Returns
+    -------
+    ndarray of shape (..., M, L)
+    """
+    m, k = a.shape
+    length = b.shape[-1]
+    step = max(1, GEMM_MULTIPLY_ADDS // max(1, m * k))
+    if length <= step:
+        product: FloatArray = np.matmul(a, b)
+        return product
+    b = np.ascontiguousarray(b)
+    lead = b.shape[:-2]
+    out = np.empty((*lead, m, length))
+    chunks = length // step
+    size = b.itemsize
+    # column chunks of b and of the result as a stack of (K, step) and (M, step) matrices
+    b_chunks = strided_view(b, (*lead, chunks, k, step), (*b.strides[:-2], step * size, b.strides[-2], size))
+    out_chunks = np.lib.stride_tricks.as_strided(
+        out, (*lead, chunks, m, step), (*out.strides[:-2], step * size, out.strides[-2], size)
+    )
+    np.matmul(a, b_chunks, out=out_chunks)
+    if chunks * step < length:
+        np.matmul(a, b[..., chunks * step :], out=out[..., chunks * step :])
+    return out
+
+
+def contract_positions(d: FloatArray, c: FloatArray) -> FloatArray:
+    """``sum_n d[n] @ c[n].T`` with every BLAS call at most GEMM_MULTIPLY_ADDS multiply-adds.
+
+    Parameters
+    ----------
+    d : ndarray of shape (N, F, P)
+    c : ndarray of shape (N, K, P)
+
+    Returns
+    -------
+    ndarray of shape (F, K)
+    """
+    n_batch, f, positions = d.shape
+    k = c.shape[1]
+    step = max(1, GEMM_MULTIPLY_ADDS // max(1, f * k))
+    if positions <= step:
+        total: FloatArray = np.matmul(d, c.transpose(0, 2, 1)).sum(axis=0)
+        return total
+    d = np.ascontiguousarray(d)
+    c = np.ascontiguousarray(c)
+    chunks = positions // step
+    size = d.itemsize
+    d_chunks = strided_view(d, (n_batch, chunks, f, step), (d.strides[0], step * size, d.strides[1], size))
+    c_chunks = strided_view(c, (n_batch, chunks, step, k), (c.strides[0], step * size, size, c.strides[1]))
+    total = np.matmul(d_chunks, c_chunks).sum(axis=(0, 1))
+    if chunks * step < positions:
+        rest = slice(chunks * step, positions)
+        total += np.matmul(d[:, :, rest], c[:, :, rest].transpose(0, 2, 1)).sum(axis=0)
+    return total
 
 
 def _blocks(n_batch: int, out_h: int, row_elements: int) -> list[tuple[int, int, int, int]]:
@@ -108,7 +190,7 @@ def conv2d_forward(
     for n0, n1, i0, i1 in _blocks(n_batch, out_h, w_rows.shape[1] * out_w):
         rows = _input_rows(i0, i1, kernel[0], s[0], d[0])
         cols = im2col(x_padded[n0:n1, :, rows], kernel, s, d)
-        z[n0:n1, :, i0:i1] = np.matmul(w_rows, cols).reshape(n1 - n0, c_out, i1 - i0, out_w)
+        z[n0:n1, :, i0:i1] = matmul_in_chunks(w_rows, cols).reshape(n1 - n0, c_out, i1 - i0, out_w)
     if b is not None:
         z += b[:, None, None]
     return z
@@ -158,12 +240,9 @@ def conv2d_backward(
         cols = im2col(x_padded, kernel, s, d)  # (N, C_in*kH*kW, P)
         dz_cols = dz.reshape(n_batch, c_out, out_h * out_w)  # (N, C_out, P)
         # Each weight collects input * delta over every overlay (the seeds' dW rule).
-        if n_batch == 1:
-            dw = dz_cols[0] @ cols[0].T
-        else:
-            dw = np.matmul(dz_cols, cols.transpose(0, 2, 1)).sum(axis=0)
+        dw = contract_positions(dz_cols, cols)
         # Each overlay sends kernel * delta back onto its window of the input.
-        dx = col2im(np.matmul(w_rows.T, dz_cols), shape4(x), kernel, s, p, d)
+        dx = col2im(matmul_in_chunks(w_rows.T, dz_cols), shape4(x), kernel, s, p, d)
         return dx, dw.reshape(w.shape), dz_cols.sum(axis=(0, 2))
     dw = np.zeros(w_rows.shape)
     dx_padded = np.zeros(x_padded.shape)
@@ -171,9 +250,9 @@ def conv2d_backward(
         rows = _input_rows(i0, i1, kernel[0], s[0], d[0])
         cols = im2col(x_padded[n0:n1, :, rows], kernel, s, d)
         dz_cols = dz[n0:n1, :, i0:i1].reshape(n1 - n0, c_out, -1)
-        dw += np.matmul(dz_cols, cols.transpose(0, 2, 1)).sum(axis=0)
+        dw += contract_positions(dz_cols, cols)
         target = dx_padded[n0:n1, :, rows]
-        col2im(np.matmul(w_rows.T, dz_cols), shape4(target), kernel, s, (0, 0), d, out=target)
+        col2im(matmul_in_chunks(w_rows.T, dz_cols), shape4(target), kernel, s, (0, 0), d, out=target)
     dx = crop(dx_padded, p)
     return np.ascontiguousarray(dx), dw.reshape(w.shape), dz.sum(axis=(0, 2, 3))
 

@@ -443,7 +443,7 @@ class LayerTrace:
             rows = slice(i0 * sh, (i1 - 1) * sh + dh * (kh - 1) + 1)
             target = dx_padded[None, :, rows]
             col2im(
-                w_cols[:, :used] @ dz,
+                conv_kernels.matmul_in_chunks(w_cols[:, :used], dz),
                 shape4(target),
                 layer.kernel_size,
                 layer.stride,
@@ -489,7 +489,9 @@ class LayerTrace:
                 partial[:n_done] = self.grad_pre_activation[f_done, i0:i1].reshape(-1)[:n_done]
                 dz[f_done, :, :ow] = partial.reshape(i1 - i0, ow)  # overlays up to k only
             length = (i1 - i0) * wp
-            grads = (w_cols[:, :used] @ dz.reshape(used, length)).reshape(c_in, kh, kw, length)
+            grads = conv_kernels.matmul_in_chunks(w_cols[:, :used], dz.reshape(used, length)).reshape(
+                c_in, kh, kw, length
+            )
             for a in range(kh):
                 for b in range(kw):
                     start = (i0 + a * dh) * wp + b * dw
