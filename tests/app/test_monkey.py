@@ -260,9 +260,7 @@ class Monkey:
             self.panel.stop()  # the trained model opens in the stepper, unsaved
             self.qtbot.wait(10)
             what += ", stop"
-        # A run left paused breaks the panel when the model's layers change (the strict
-        # xfail test below); until that is fixed, the monkey resets the panel after training.
-        self.panel.reset()
+        # Half the time the run is left paused, so the next model change meets it.
         return what
 
 
@@ -404,12 +402,6 @@ def test_an_exception_in_a_worker_thread_is_shown_by_the_gui_thread(window, qtbo
 
 
 @pytest.mark.qt_no_exception_capture
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="TrainingPanel.set_model keeps a paused run's model: maps.show_parameters indexes the new "
-    "model's layers with the old one's (IndexError or KeyError 'weight')",
-)
 def test_a_paused_training_run_then_a_model_with_other_layers(window, qtbot, tmp_path):
     if not hasattr(window, "training_panel"):
         integration.install(window)

@@ -318,6 +318,9 @@ class TrainingPanel(QWidget):
         self._stop_run(emit=False)
         self._model = model
         self._clear_history()
+        # The stopped run belonged to the previous model; its layers may differ.
+        self._run_spec = None
+        self._run_model = None
         self._selected = None
         self._message = ""
         self._load_settings(model)
