@@ -391,3 +391,40 @@ def test_the_closed_form_view_matches_the_stepped_sums_at_the_last_overlay(win):
     assert "✓" in view.verdict.text() and "✗" not in view.verdict.text()
     win.session.select(0, "forward", 0)
     assert "conv layer's backward pass" in view.heading.text()
+
+
+def test_a_larger_check_shows_progress_and_a_new_model_cancels_it(qtbot, win):
+    """A check of many cells runs in slices with a progress bar; an edit restarts it on the new model."""
+    rng = np.random.default_rng(0)
+    layer = ConvLayer(rng.normal(size=(2, 1, 3, 3)), np.zeros(2), (1, 1), (1, 1), (1, 1), "tanh", 2)
+    model = make_model("big", rng.normal(size=(1, 16, 16)), [layer], upstream=rng.normal(size=(2, 16, 16)))
+    win.show_model(model)
+    panel = win.editors.gradcheck
+    panel.auto.setChecked(False)
+    win.editors.docks["gradcheck"].raise_()
+    qtbot.waitUntil(panel.isVisible)
+    panel.start()
+    assert panel.running and panel.progress.isVisible()
+    assert panel.progress.maximum() == 256 + 18 + 2
+    win.editors.docks["editor"].raise_()  # an edit while the check runs voids it
+    editor(win).select_tensor("layers[0].bias")
+    type_into_cell(qtbot, win, (1,), "0.5")
+    assert not panel.running
+    win.editors.docks["gradcheck"].raise_()
+    qtbot.waitUntil(panel.isVisible)
+    with qtbot.waitSignal(panel.sigCheckFinished, timeout=20000) as blocker:
+        panel.start()
+    result = blocker.args[0]
+    assert result.ok and panel.verdict.text().startswith("✓ All 3")
+    assert not panel.progress.isVisible()
+
+
+def test_a_tensor_too_large_for_cells_still_takes_fills(qtbot, win):
+    layer = ConvLayer(np.ones((1, 1, 1, 1)), np.zeros(1), (1, 1), (0, 0), (1, 1), "identity", 2)
+    model = make_model("large", np.zeros((1, 70, 70)), [layer], upstream=np.zeros((1, 70, 70)))
+    win.show_model(model)
+    dock = editor(win)
+    dock.select_tensor("input")
+    assert not dock.grid.tables and "too many to edit cell by cell" in dock.grid.too_large.text()
+    qtbot.mouseClick(dock.tool_buttons["ones"], Qt.MouseButton.LeftButton)
+    np.testing.assert_array_equal(win.session.model.input, np.ones((1, 70, 70)))
