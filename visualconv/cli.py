@@ -150,9 +150,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"gradient check of {args.file} (central differences, tolerance {TOLERANCE:g})")
     for tensor in result.tensors:
         mark = "ok" if tensor.ok else "MISMATCH"
+        sample = f"  ({tensor.checked} of {tensor.analytic.size} cells, sampled)" if tensor.sampled else ""
         print(
             f"  {tensor.name:<20} {tuple(tensor.analytic.shape)!s:<16} "
-            f"max relative error {tensor.max_error:.2e}  {mark}"
+            f"max relative error {tensor.max_error:.2e}  {mark}{sample}"
         )
     for note in result.kinks:
         print(f"  note: {note} (not differentiable there; finite differences may disagree)")

@@ -12,6 +12,7 @@ canonical 1-D shapes (weight (C_out, C_in, K), activations (N, C, L)) and run as
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -211,7 +212,7 @@ class FlattenLayer:
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """(prod(input_shape),)."""
-        return (int(np.prod(input_shape)),)
+        return (math.prod(input_shape),)  # exact: np.prod wraps around silently
 
     def forward(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Return (Y, Y), Y of shape (N, prod(...))."""
