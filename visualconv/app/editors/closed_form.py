@@ -97,10 +97,7 @@ class ClosedFormView(QWidget):
         if not ok:
             self.heading.setText(NO_CLOSED_FORM)
             return
-        assert trace is not None
-        self.closed = trace.closed_form()
-        self._configure(trace, self.closed)
-        self.refresh()
+        self.refresh()  # computed when shown: a hidden view costs nothing on large layers
 
     def _configure(self, trace: LayerTrace, cf: ClosedForm) -> None:
         layer = trace.layer
@@ -136,9 +133,13 @@ class ClosedFormView(QWidget):
 
     def refresh(self) -> None:
         """Show the session's current step beside the closed forms."""
-        trace, cf = self._trace, self.closed
-        if trace is None or cf is None or not self.isVisible():
+        trace = self._trace
+        if trace is None or not self.grid_widget.isVisibleTo(self) or not self.isVisible():
             return
+        if self.closed is None:
+            self.closed = trace.closed_form()
+            self._configure(trace, self.closed)
+        cf = self.closed
         step = trace.step(self.session.step)
         one_d = getattr(trace.layer, "dims", 2) == 1
         dz_level = max_abs(cf.dz_dilated)

@@ -37,6 +37,7 @@ from .. import theme
 
 # Tensors with more values are not laid out cell by cell (fills and paste still work).
 MAX_GRID_VALUES = 4096
+MAX_TILES = 64
 CELL_WIDTH = 58
 CELL_HEIGHT = 24
 
@@ -185,9 +186,10 @@ class TensorGrid(QWidget):
         self.current = None
         self.leads = tile_leads(shape)
         self.current_lead = self.leads[0]
-        if math.prod(shape) > MAX_GRID_VALUES:
+        if math.prod(shape) > MAX_GRID_VALUES or len(self.leads) > MAX_TILES:
             self.too_large.setText(
-                f"{name} has {math.prod(shape)} values: too many to edit cell by cell here. "
+                f"{name} has {math.prod(shape)} values in {len(self.leads)} tiles: too many to edit "
+                "cell by cell here. "
                 "Use the fills or paste a matrix; each channel can be pasted on its own."
             )
             self._grid.addWidget(self.too_large, 0, 0)
