@@ -1,10 +1,13 @@
 """Convolution (cross-correlation, as PyTorch computes it): forward and backward.
 
 The vectorised kernels copy every window once into a column matrix laid out for the
-matrix product (:func:`.windows.im2col`), so forward, dW and dX are each one BLAS call
+matrix product (:func:`.windows.im2col`), so forward, dW and dX are each a matrix product
 in NCHW order with no hidden transposed copies; dX goes back onto the input with one
-strided slab add per kernel offset (:func:`.windows.col2im`). Each has a ``*_naive`` loop twin
-that spells out the sums of the seed documents; the tests use the twins as oracles.
+strided slab add per kernel offset (:func:`.windows.col2im`). Column matrices are built in
+blocks of examples or output rows (BLOCK_ELEMENTS), so large inputs never need huge
+temporaries, and products are issued as stacks of BLAS calls small enough to stay on one
+thread (GEMM_MULTIPLY_ADDS). Each kernel has a ``*_naive`` loop twin that spells out the
+sums of the seed documents; the tests use the twins as oracles.
 """
 
 from __future__ import annotations
