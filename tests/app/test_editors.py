@@ -430,3 +430,36 @@ def test_a_tensor_too_large_for_cells_still_takes_fills(qtbot, win):
     assert not dock.grid.tables and "too many to edit" in dock.grid.too_large.text()
     qtbot.mouseClick(dock.tool_buttons["ones"], Qt.MouseButton.LeftButton)
     np.testing.assert_array_equal(win.session.model.input, np.ones((1, 70, 70)))
+
+
+def test_the_seed_2d_example_from_an_empty_model_by_pasting_and_typing(qtbot, win):
+    """The 2-D seed: paste the 5x5 activations and 4x4 deltas, type the kernel, read dW."""
+    seed = load_model(SEED_2D)
+    assert win.open_file(SEED_1D)
+    dock = editor(win)
+    qtbot.mouseClick(dock.new_buttons[2], Qt.MouseButton.LeftButton)
+    type_into_field(qtbot, dock.input_shape, "1, 5, 5")
+    type_into_field(qtbot, dock.setting_edits["kernel_size"], "2")
+    dock.select_tensor("input")
+    QApplication.clipboard().setText("\n".join(",".join(str(v) for v in row) for row in seed.input[0]))
+    qtbot.mouseClick(dock.paste_button, Qt.MouseButton.LeftButton)
+    dock.select_tensor("upstream")
+    QApplication.clipboard().setText(str(seed.upstream[0].tolist()))  # a NumPy-style list
+    qtbot.mouseClick(dock.paste_button, Qt.MouseButton.LeftButton)
+    dock.select_tensor("layers[0].weight")
+    for index, text in (
+        ((0, 0, 0, 0), "-0.13"),
+        ((0, 0, 0, 1), "0.15"),
+        ((0, 0, 1, 0), "0.23"),
+        ((0, 0, 1, 1), "-0.11"),
+    ):
+        type_into_cell(qtbot, win, index, text)
+    win.session.select(0, "backward", 16)
+    # The seed document's numbers: dW = [[0.044606, 0.094061], [0.011262, 0.068288]].
+    np.testing.assert_allclose(
+        shown(win, "dw").reshape(2, 2), [[0.044606, 0.094061], [0.011262, 0.068288]], atol=1e-12
+    )
+    expected = gradients(seed)["layers"][0]
+    got = gradients(win.session.model)["layers"][0]
+    for key in ("output", "grad_weight", "grad_bias", "grad_input"):
+        np.testing.assert_allclose(got[key], expected[key], atol=1e-15)
