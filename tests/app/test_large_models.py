@@ -141,3 +141,26 @@ def test_a_large_but_feasible_model_opens_and_steps_on_demand(window, qtbot):
             panel_array(window, "dw").reshape(step.state["dw"].shape), step.state["dw"]
         )
     np.testing.assert_allclose(panel_array(window, "dx"), backward.step(backward.n).state["dx"])
+
+
+def test_an_edit_of_the_large_model_is_autosaved_by_a_background_thread(window, qtbot, tmp_path, monkeypatch):
+    """Encoding 11 MB of JSON happens off the GUI thread; the recovery file then holds the edit."""
+    import threading
+
+    from visualconv import recovery
+    from visualconv.app.autosave import start_autosave
+
+    monkeypatch.setenv("VISUALCONV_DATA_DIR", str(tmp_path / "data"))
+    threads = []
+    encode = recovery.recovery_text
+    monkeypatch.setattr(
+        recovery, "recovery_text", lambda *a: threads.append(threading.current_thread()) or encode(*a)
+    )
+    window.show_model(large_model(), layer=0, pass_name="forward")
+    autosave = start_autosave(window, ask=lambda found, parent: False, delay_ms=5)
+    with qtbot.waitSignal(autosave.sigAutosaved, timeout=60000):
+        window.session.replace_model(editing.set_cell(window.session.model, "input", (15, 255, 255), "9.25"))
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    found = recovery.read_recovery()
+    assert found is not None and found.model.input[15, 255, 255] == 9.25
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Discard)

@@ -390,3 +390,38 @@ def test_a_bad_file_is_refused_and_the_unsaved_model_stays(
     assert window.session.path == str(SEED_1D)
     qtbot.wait(50)
     assert recovery.read_recovery().model.input[0, 2] == 7.5 and recovery_file.exists()
+
+
+def test_the_file_is_written_off_the_gui_thread_and_a_save_wins_over_a_write_in_progress(
+    window, qtbot, data_dir, monkeypatch
+):
+    """A save while the writer thread is still encoding: the late write is dropped, no stale file."""
+    import threading
+
+    started, release, threads = threading.Event(), threading.Event(), []
+    encode = recovery.recovery_text
+
+    def slow_encode(model, source):
+        threads.append(threading.current_thread())
+        started.set()
+        assert release.wait(10)
+        return encode(model, source)
+
+    monkeypatch.setattr(recovery, "recovery_text", slow_encode)
+    mine = data_dir / "mine.json"
+    modelfile.save_model(load_model(SEED_1D), mine)
+    assert window.open_file(mine)
+    autosave = start_autosave(window, ask=never_asked, delay_ms=5)
+    written = []
+    autosave.sigAutosaved.connect(written.append)
+    window.session.replace_model(edited_seed())
+    qtbot.waitUntil(started.is_set, timeout=5000)  # the writer is busy with the edit
+    assert threads[0] is not threading.main_thread()
+    with qtbot.waitSignal(autosave.sigCleared, timeout=5000):
+        assert window.save()
+    release.set()
+    assert autosave.flush() == ""
+    qtbot.wait(20)
+    assert written == []
+    assert not (data_dir / recovery.RECOVERY_NAME).exists()
+    np.testing.assert_array_equal(load_model(mine).input, [[1.0, 2.0, 7.5]])

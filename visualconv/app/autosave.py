@@ -8,6 +8,11 @@ a recovery file found at start-up means the last session ended without saving (a
 crash, a kill, a power cut). :func:`start_autosave` is what the window launcher
 calls: it offers to restore such a file, then attaches the controller.
 
+The file is written by a background thread (a 16 x 256 x 256 model is 11 MB of JSON,
+more than a second to encode), so editing a large model never freezes the window.
+Models are immutable, so the thread reads a snapshot safely; a clear (save, clean
+close) wins over any write still in progress.
+
 The question is asked through an injectable ``ask`` function, so tests answer it
 without a modal dialog.
 """
@@ -15,7 +20,10 @@ without a modal dialog.
 from __future__ import annotations
 
 import datetime
+import sys
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
@@ -30,6 +38,19 @@ DELAY_MS = 1000
 """Quiet time after the last edit before the recovery file is written."""
 
 AskRestore = Callable[[Recovered, "QWidget | None"], bool]
+
+
+@dataclass
+class _Write:
+    """One recovery write: the model snapshot and what became of it."""
+
+    generation: int
+    model: Model
+    source: str | None
+    directory: Path | None
+    path: str = ""
+    error: str = ""
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 class Autosave(QObject):
@@ -73,6 +94,15 @@ class Autosave(QObject):
         self.session = session
         self.directory = directory
         self._window: QWidget | None = None
+        # Writer thread state: the next write (a newer one replaces it), the thread, and
+        # a generation that a clear bumps so an older write in progress is dropped.
+        self._queue_lock = threading.Lock()
+        self._file_lock = threading.Lock()
+        self._next: _Write | None = None
+        self._last: _Write | None = None
+        self._thread: threading.Thread | None = None
+        self._generation = 0
+        self.sigAutosaveFailed.connect(self._show_status)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(int(delay_ms))
@@ -88,12 +118,15 @@ class Autosave(QObject):
         """Whether an edit is waiting for the timer to be written."""
         return self._timer.isActive()
 
-    def flush(self) -> str:
-        """Write a pending edit now; returns the recovery file's path ("" if nothing was written)."""
-        if not self._timer.isActive():
+    def flush(self, timeout: float = 60.0) -> str:
+        """Write a pending edit now and wait for the writer; returns the file's path ("" if none)."""
+        if self._timer.isActive():
+            self._timer.stop()
+            self._submit()
+        last = self._last
+        if last is None or not last.done.wait(timeout):
             return ""
-        self._timer.stop()
-        return self._write()
+        return last.path
 
     def watch_close(self, window: QWidget) -> None:
         """Clear the recovery file when ``window`` closes cleanly (saved or discarded).
@@ -126,24 +159,62 @@ class Autosave(QObject):
 
     # ------------------------------------------------------------ internals
 
-    def _write(self) -> str:
+    def _submit(self) -> None:
+        """Hand the current model to the writer thread (GUI thread only)."""
         model = self.session.model
         if model is None or not self.session.dirty:
-            return ""
+            return
+        write = _Write(self._generation, model, self.session.path or None, self.directory)
+        with self._queue_lock:
+            if self._next is not None:
+                self._next.done.set()  # never started: the newer model replaces it
+            self._next = self._last = write
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._drain, name="visualconv-autosave")
+                self._thread.start()
+
+    def _drain(self) -> None:
+        """The writer thread: write the newest model until there is none left."""
+        while True:
+            with self._queue_lock:
+                write, self._next = self._next, None
+                if write is None:
+                    self._thread = None
+                    return
+            try:
+                self._write(write)
+            finally:
+                write.done.set()
+            try:
+                if write.error:
+                    self.sigAutosaveFailed.emit(write.error)
+                elif write.path:
+                    self.sigAutosaved.emit(write.path)
+            except RuntimeError:  # the window (and this object) is gone
+                pass
+
+    def _write(self, write: _Write) -> None:
         try:
-            path = recovery.write_recovery(model, self.session.path or None, self.directory)
+            text = recovery.recovery_text(write.model, write.source)
+            with self._file_lock:
+                if write.generation == self._generation:  # no save or close since the edit
+                    write.path = str(recovery.write_recovery_text(text, write.directory))
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
-            message = f"Autosave failed: {reason}; save your model to keep the changes."
-            self._show_status(message)
-            self.sigAutosaveFailed.emit(message)
-            return ""
-        self.sigAutosaved.emit(str(path))
-        return str(path)
+            write.error = f"Autosave failed: {reason}; save your model to keep the changes."
+        except Exception:
+            write.error = "Autosave failed: an unexpected error; save your model to keep the changes."
+            sys.excepthook(*sys.exc_info())  # type: ignore[arg-type]
 
     def _clear(self) -> None:
+        with self._queue_lock:
+            if self._next is not None:
+                self._next.done.set()
+                self._next = None
         try:
-            recovery.clear_recovery(self.directory)
+            with self._file_lock:
+                self._generation += 1
+                recovery.clear_recovery(self.directory)
         except OSError as exc:
             self._show_status(f"Cannot remove the recovery file: {exc.strerror or exc}")
             return
@@ -174,7 +245,7 @@ class Autosave(QObject):
             self._clear()
 
     def _on_timer_timeout(self) -> None:
-        self._write()
+        self._submit()
 
 
 # ---------------------------------------------------------------- start-up
