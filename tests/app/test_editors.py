@@ -463,3 +463,31 @@ def test_the_seed_2d_example_from_an_empty_model_by_pasting_and_typing(qtbot, wi
     got = gradients(win.session.model)["layers"][0]
     for key in ("output", "grad_weight", "grad_bias", "grad_input"):
         np.testing.assert_allclose(got[key], expected[key], atol=1e-15)
+
+
+def test_a_max_pool_example_from_an_empty_model(qtbot, win):
+    """Swap the empty model's conv for a pool layer, set its size and stride, paste the values."""
+    seed = load_model(next(p for p in SAMPLES if p.name.startswith("05-")))
+    assert win.open_file(SEED_1D)
+    dock = editor(win)
+    qtbot.mouseClick(dock.new_buttons[2], Qt.MouseButton.LeftButton)
+    type_into_field(qtbot, dock.input_shape, "1, 4, 4")
+    dock.add_kind.setCurrentIndex(dock.add_kind.findData("pool"))
+    qtbot.mouseClick(dock.add_button, Qt.MouseButton.LeftButton)
+    win.session.set_layer(0)
+    qtbot.mouseClick(dock.remove_button, Qt.MouseButton.LeftButton)
+    assert [layer.type for layer in win.session.model.layers] == ["pool"]
+    type_into_field(qtbot, dock.setting_edits["size"], "2")
+    type_into_field(qtbot, dock.setting_edits["stride"], "2")
+    assert dock.setting_combos["mode"].currentText() == "max"
+    dock.select_tensor("input")
+    QApplication.clipboard().setText(str(seed.input[0].tolist()))
+    qtbot.mouseClick(dock.paste_button, Qt.MouseButton.LeftButton)
+    dock.select_tensor("upstream")
+    QApplication.clipboard().setText("1, -2\n0.5, 3")
+    qtbot.mouseClick(dock.paste_button, Qt.MouseButton.LeftButton)
+    win.session.select(0, "backward", 4)
+    # By hand: each delta lands on its window's maximum (0.8, 0.9, 0.95, 0.45).
+    expected = np.zeros((1, 4, 4))
+    expected[0, 0, 1], expected[0, 1, 2], expected[0, 3, 1], expected[0, 3, 2] = 1.0, -2.0, 0.5, 3.0
+    np.testing.assert_array_equal(shown(win, "dx"), expected)
