@@ -394,7 +394,7 @@ class LayerTrace:
         if self._dw_rows is None:
             layer = self.layer
             assert isinstance(layer, ConvLayer) and self.grad_pre_activation is not None
-            c_out, _, oh, ow = (self.weight.shape[0], 0, *self.out_shape[1:])
+            c_out, (oh, ow) = self.weight.shape[0], self.out_shape[1:]
             size = self.weight[0].size
             table = np.zeros((c_out, oh + 1, size))
             (kh, _), (sh, _), (dh, _) = layer.kernel_size, layer.stride, layer.dilation
@@ -419,7 +419,7 @@ class LayerTrace:
         """
         layer = self.layer
         assert isinstance(layer, ConvLayer) and self.grad_pre_activation is not None
-        c_out, _, oh, ow = (self.weight.shape[0], 0, *self.out_shape[1:])
+        c_out, (oh, ow) = self.weight.shape[0], self.out_shape[1:]
         f_done, r = divmod(k, oh * ow)
         q = -(-r // ow)  # rows of channel f_done touched so far
         channels = min(c_out, f_done + (1 if r else 0))
