@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,6 +94,36 @@ def objective(model: Model, x: FloatArray | None = None) -> float:
     return batch_loss(output, [model.target], model.loss)[0]
 
 
+def _output(model: Model, x: FloatArray | None = None) -> FloatArray:
+    """The last layer's output for the model's example, shape (...) without batch."""
+    inp = model.input if x is None else x
+    result: FloatArray = forward(model.layers, inp[None])[-1].output[0]
+    return result
+
+
+def objective_difference(model: Model, plus: FloatArray, minus: FloatArray) -> float:
+    """``objective(plus) - objective(minus)`` for two outputs of the model.
+
+    Computed cell by cell before summing, so output cells the perturbation did not
+    reach cancel exactly instead of adding rounding noise (which would swamp a
+    finite difference of a large model).
+    """
+    if model.upstream is not None:
+        return float(np.sum(model.upstream * (plus - minus)))
+    if model.target is None or model.loss is None:
+        raise ValueError("the model has no upstream or target: nothing to check")
+    if model.loss.type == "mse":
+        target = np.asarray(model.target, dtype=np.float64)
+        d_plus, d_minus = plus - target, minus - target
+        squares = float(np.sum((d_plus - d_minus) * (d_plus + d_minus)))
+        scale = {"half_sum": 0.5, "sum": 1.0, "mean": 1.0 / plus.size}[model.loss.reduction]
+        return scale * squares
+    return (
+        batch_loss(plus[None], [model.target], model.loss)[0]
+        - batch_loss(minus[None], [model.target], model.loss)[0]
+    )
+
+
 def _cells(shape: tuple[int, ...], max_cells: int) -> list[tuple[int, ...]]:
     """Every cell, or a seeded sample of ``max_cells`` of them for a large tensor."""
     size = int(np.prod(shape))
@@ -102,17 +133,24 @@ def _cells(shape: tuple[int, ...], max_cells: int) -> list[tuple[int, ...]]:
     return [tuple(int(v) for v in np.unravel_index(i, shape)) for i in flat]
 
 
-def _numeric(f: object, array: FloatArray, step: float, cells: list[tuple[int, ...]]) -> FloatArray:
+def _numeric(
+    model: Model,
+    output: Callable[[FloatArray], FloatArray],
+    array: FloatArray,
+    step: float,
+    cells: list[tuple[int, ...]],
+) -> FloatArray:
+    """Central differences of the objective for the given cells of ``array`` (NaN elsewhere)."""
     grad = np.full(array.shape, np.nan)
     work = np.array(array, dtype=np.float64)
     for index in cells:
         old = work[index]
         work[index] = old + step
-        plus = f(work)  # type: ignore[operator]
+        plus = output(work)
         work[index] = old - step
-        minus = f(work)  # type: ignore[operator]
+        minus = output(work)
         work[index] = old
-        grad[index] = (plus - minus) / (2 * step)
+        grad[index] = objective_difference(model, plus, minus) / (2 * step)
     return grad
 
 
@@ -156,7 +194,7 @@ def check_gradients(model: Model, step: float = STEP, max_cells: int = MAX_CELLS
     checks = []
     analytic_input = result.grads[0].grad_input[0]
     cells = _cells(model.input.shape, max_cells)
-    numeric_input = _numeric(lambda x: objective(model, x), model.input, step, cells)
+    numeric_input = _numeric(model, lambda x: _output(model, x), model.input, step, cells)
     error = _relative(analytic_input, numeric_input)
     checks.append(TensorCheck("input", analytic_input, numeric_input, error, len(cells)))
     for i, (layer, g) in enumerate(zip(model.layers, result.grads, strict=True)):
@@ -164,11 +202,11 @@ def check_gradients(model: Model, step: float = STEP, max_cells: int = MAX_CELLS
             analytic = g.grad_weight if name == "weight" else g.grad_bias
             assert analytic is not None
 
-            def f(p: FloatArray, i: int = i, name: str = name) -> float:
-                return objective(model.with_layer(i, model.layers[i].with_parameters(**{name: p})))
+            def f(p: FloatArray, i: int = i, name: str = name) -> FloatArray:
+                return _output(model.with_layer(i, model.layers[i].with_parameters(**{name: p})))
 
             cells = _cells(value.shape, max_cells)
-            numeric = _numeric(f, value, step, cells)
+            numeric = _numeric(model, f, value, step, cells)
             error = _relative(analytic, numeric)
             checks.append(TensorCheck(f"layers[{i}].{name}", analytic, numeric, error, len(cells)))
     return CheckResult(checks, find_kinks(model, step))
