@@ -227,3 +227,22 @@ def test_names_and_out_of_range():
     with pytest.raises(IndexError):
         cell_links(trace, "dw", (2, 0, 0, 0))
     assert cell_links(trace, "z", (0, 0, 0)) is None  # no forward sums in a backward trace
+
+
+def test_a_weight_and_a_bias_link_every_output_they_feed():
+    model = conv_model(np.random.default_rng(2), 2, 2, 2, 5, 2, 2, 1, 1)
+    forward = trace_layer(model, 0, "forward")
+    backward = trace_layer(model, 0, "backward")
+    for out, pairs in hand_overlays(forward):
+        for x_cell, w_cell in pairs:
+            links = cell_links(forward, "kernel", w_cell)
+            assert out in links.cells["z"] and x_cell in links.cells["input"]
+            assert "dx" not in links.cells
+            back = cell_links(backward, "kernel", w_cell)
+            assert out in back.cells["dz"] and x_cell in back.cells["dx"] and back.cells["dw"] == (w_cell,)
+            x_links = cell_links(forward, "input", x_cell)
+            assert out in x_links.cells["z"] and w_cell in x_links.cells["kernel"]
+    _, oh, ow = forward.z.shape
+    assert set(cell_links(forward, "bias", (1,)).cells["z"]) == {
+        (1, i, j) for i in range(oh) for j in range(ow)
+    }

@@ -357,8 +357,14 @@ def _conv(trace: LayerTrace, layer: ConvLayer, role: str, index: Index, backward
         if layer.activation != "identity":
             text += f"; a = {layer.activation}(z) = {fmt(float(trace.a[f, i, j]))}"
         return CellLinks(role, index, _cells(terms, extra), tuple(terms), value, text)
-    if role == "input" or (backward and role == "kernel"):
+    if role == "input" or role == "kernel":
         return _conv_uses(trace, layer, role, index, backward)
+    if role == "bias" and layer.bias is not None:
+        (f,) = index
+        outputs: list[Index] = [(f, i, j) for i in range(oh) for j in range(ow)]
+        value = float(layer.bias[f])
+        text = f"{name} = {fmt(value)} is added to every output of channel {f}"
+        return CellLinks(role, index, _cells([], {"dz" if backward else "z": outputs}), (), value, text)
     return None
 
 
@@ -389,7 +395,10 @@ def _conv_uses(trace: LayerTrace, layer: ConvLayer, role: str, index: Index, bac
         f, c, a, b = index
         outputs = [(f, i, j) for i in range(oh) for j in range(ow)]
         partners = [(c, i * sh + a * dh, j * sw + b * dw) for i in range(oh) for j in range(ow)]
-        extra = {out_role: outputs, "input": partners, "dx": partners}
+        extra = {out_role: outputs, "input": partners}
+        if backward:
+            extra["dx"] = partners  # W[f, c, a, b] * dZ[f, i, j] lands where it multiplied the input
+            extra["dw"] = [index]
         what = f"every output of channel {f}"
     value = float((trace.x_padded if role == "input" else trace.weight)[index])
     text = f"{name_of(trace, role, index)} = {fmt(value)} is used by {what}"
