@@ -348,7 +348,7 @@ def test_the_gradient_check_agrees_and_matches_the_engine(qtbot, win):
     assert win.open_file(SEED_2D)
     panel = win.editors.gradcheck
     result = panel.run_now()
-    engine = check_gradients(load_model(SEED_2D))
+    engine = check_gradients(load_model(SEED_2D), max_cells=10**6)  # every cell, as the panel
     assert [t.name for t in result.tensors] == [t.name for t in engine.tensors]
     for mine, theirs in zip(result.tensors, engine.tensors, strict=True):
         # The same perturbations; BLAS may round a forward pass differently (1e-16 / 2e-6 steps).
@@ -491,3 +491,18 @@ def test_a_max_pool_example_from_an_empty_model(qtbot, win):
     expected = np.zeros((1, 4, 4))
     expected[0, 0, 1], expected[0, 1, 2], expected[0, 3, 1], expected[0, 3, 2] = 1.0, -2.0, 0.5, 3.0
     np.testing.assert_array_equal(shown(win, "dx"), expected)
+
+
+def test_a_sampled_check_draws_the_engines_cells():
+    """Large tensors are checked on the engine's seeded sample of cells; the rest stay NaN (blank)."""
+    from visualconv.app.editors.gradcheck_panel import iter_check
+
+    model = load_model(SEED_2D)
+    *progress, result = iter_check(model, max_cells=7)
+    assert progress[-1] == (7 + 4 + 1, 7 + 4 + 1)
+    engine = check_gradients(model, max_cells=7)
+    for mine, theirs in zip(result.tensors, engine.tensors, strict=True):
+        assert mine.checked == theirs.checked
+        np.testing.assert_array_equal(np.isnan(mine.numeric), np.isnan(theirs.numeric))
+        np.testing.assert_allclose(mine.numeric, theirs.numeric, rtol=0, atol=1e-9)
+    assert result.tensors[0].sampled and np.isnan(result.tensors[0].relative_error).sum() == 25 - 7

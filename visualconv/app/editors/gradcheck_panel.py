@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 from PyQt6 import sip
-from PyQt6.QtCore import QSignalBlocker, QTimer, pyqtSignal
+from PyQt6.QtCore import QSignalBlocker, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QShowEvent
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -32,8 +32,8 @@ from PyQt6.QtWidgets import (
 )
 
 from ...engine.errors import ModelError
-from ...engine.gradcheck import STEP, TOLERANCE, CheckResult, TensorCheck, find_kinks, objective
-from ...engine.model import Model, run
+from ...engine.gradcheck import STEP, TOLERANCE, CheckResult, TensorCheck, find_kinks, objective_difference
+from ...engine.model import Model, forward, run
 from ..frames import max_abs
 from ..session import Session
 from ..tiles import TileMap
@@ -41,20 +41,41 @@ from ..widgets.tensor_panel import TensorPanel
 
 # Models whose check needs at most this many cells run after every edit.
 AUTO_CELLS = 2000
+# Tensors with more cells are checked on a seeded sample of this many.
+MAX_CELLS = 4096
 SLICE_SECONDS = 0.03
 
 
-def check_cells(model: Model) -> int:
+def check_cells(model: Model, max_cells: int = MAX_CELLS) -> int:
     """How many cells a check perturbs (each costs two forward passes)."""
-    return int(model.input.size + sum(a.size for p in model.parameters() for a in p.values()))
+    sizes = [model.input.size, *(a.size for p in model.parameters() for a in p.values())]
+    return int(sum(min(size, max_cells) for size in sizes))
 
 
-def iter_check(model: Model, step: float = STEP) -> Iterator[tuple[int, int] | CheckResult]:
+def sample_cells(shape: tuple[int, ...], max_cells: int) -> list[tuple[int, ...]]:
+    """Every cell, or a seeded sample of ``max_cells`` of them (as the engine's check draws them)."""
+    size = math.prod(shape)
+    if size <= max_cells:
+        return [tuple(int(v) for v in index) for index in np.ndindex(shape)]
+    flat = np.sort(np.random.default_rng(0).choice(size, max_cells, replace=False))
+    return [tuple(int(v) for v in np.unravel_index(i, shape)) for i in flat]
+
+
+def _output(model: Model, x: np.ndarray | None = None) -> np.ndarray:
+    inp = model.input if x is None else x
+    out: np.ndarray = forward(model.layers, inp[None])[-1].output[0]
+    return out
+
+
+def iter_check(
+    model: Model, step: float = STEP, max_cells: int = MAX_CELLS
+) -> Iterator[tuple[int, int] | CheckResult]:
     """Central differences for every tensor, yielding (cells done, cells in all) as it goes.
 
-    The last item is the :class:`CheckResult`; the numbers are those of
-    :func:`visualconv.engine.gradcheck.check_gradients` (the same perturbations in the
-    same order).
+    The last item is the :class:`CheckResult`. The perturbations and the differences
+    of the objective are those of :func:`visualconv.engine.gradcheck.check_gradients`
+    with the same ``max_cells``; the window checks every cell of tensors up to
+    :data:`MAX_CELLS` cells (a seeded sample of larger ones; NaN elsewhere).
 
     Raises
     ------
@@ -64,36 +85,37 @@ def iter_check(model: Model, step: float = STEP) -> Iterator[tuple[int, int] | C
     result = run(model)
     if result.grads is None:
         raise ValueError("the model has no 'upstream' and no 'target' with 'loss': nothing to check")
-    jobs: list[tuple[str, np.ndarray, np.ndarray, Callable[[np.ndarray], float]]] = [
-        ("input", model.input, result.grads[0].grad_input[0], lambda x: objective(model, x))
+    jobs: list[tuple[str, np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]] = [
+        ("input", model.input, result.grads[0].grad_input[0], lambda x: _output(model, x))
     ]
     for i, (layer, g) in enumerate(zip(model.layers, result.grads, strict=True)):
         for name, value in layer.parameters().items():
             analytic = g.grad_weight if name == "weight" else g.grad_bias
             assert analytic is not None
 
-            def f(p: np.ndarray, i: int = i, name: str = name) -> float:
-                return objective(model.with_layer(i, model.layers[i].with_parameters(**{name: p})))
+            def f(p: np.ndarray, i: int = i, name: str = name) -> np.ndarray:
+                return _output(model.with_layer(i, model.layers[i].with_parameters(**{name: p})))
 
             jobs.append((f"layers[{i}].{name}", value, analytic, f))
-    total = sum(value.size for _, value, _, _ in jobs)
+    plans = [(job, sample_cells(job[1].shape, max_cells)) for job in jobs]
+    total = sum(len(cells) for _, cells in plans)
     done = 0
     checks = []
-    for name, value, analytic, f in jobs:
-        numeric = np.zeros(value.shape)
+    for (name, value, analytic, f), cells in plans:
+        numeric = np.full(value.shape, np.nan)
         work = np.array(value, dtype=np.float64)
-        for index in np.ndindex(value.shape):
+        for index in cells:
             old = work[index]
             work[index] = old + step
             plus = f(work)
             work[index] = old - step
             minus = f(work)
             work[index] = old
-            numeric[index] = (plus - minus) / (2 * step)
+            numeric[index] = objective_difference(model, plus, minus) / (2 * step)
             done += 1
             yield done, total
         scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-4)
-        checks.append(TensorCheck(name, analytic, numeric, np.abs(analytic - numeric) / scale))
+        checks.append(TensorCheck(name, analytic, numeric, np.abs(analytic - numeric) / scale, len(cells)))
     yield CheckResult(checks, find_kinks(model, step))
 
 
@@ -297,18 +319,19 @@ class GradcheckPanel(QWidget):
             )
         self.kinks.setVisible(bool(result.kinks))
         current = self.table.currentItem()
-        keep = current.text(0) if current is not None else ""
+        keep = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else ""
         with QSignalBlocker(self.table):
             self.table.clear()
             for check in result.tensors:
                 item = QTreeWidgetItem(
                     [
-                        check.name,
+                        check.name + (f"  ({check.checked} sampled)" if check.sampled else ""),
                         str(tuple(check.analytic.shape)),
                         f"{check.max_error:.1e}",
                         "✓" if check.ok else "✗",
                     ]
                 )
+                item.setData(0, Qt.ItemDataRole.UserRole, check.name)
                 item.setForeground(3, QColor("#047857" if check.ok else "#b91c1c"))
                 self.table.addTopLevelItem(item)
         names = [t.name for t in result.tensors]
@@ -321,7 +344,8 @@ class GradcheckPanel(QWidget):
     def _on_table_current_changed(self, current: QTreeWidgetItem | None, previous: object) -> None:
         if current is None or self.result is None:
             return
-        check = next((t for t in self.result.tensors if t.name == current.text(0)), None)
+        name = current.data(0, Qt.ItemDataRole.UserRole)
+        check = next((t for t in self.result.tensors if t.name == name), None)
         if check is not None:
             self._show_tensor(check)
 
