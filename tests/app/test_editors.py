@@ -506,3 +506,17 @@ def test_a_sampled_check_draws_the_engines_cells():
         np.testing.assert_array_equal(np.isnan(mine.numeric), np.isnan(theirs.numeric))
         np.testing.assert_allclose(mine.numeric, theirs.numeric, rtol=0, atol=1e-9)
     assert result.tensors[0].sampled and np.isnan(result.tensors[0].relative_error).sum() == 25 - 7
+
+
+def test_settings_are_checked_as_typed(qtbot, win):
+    assert win.open_file(SEED_1D)
+    field = editor(win).setting_edits["kernel_size"]
+    field.setFocus()
+    field.selectAll()
+    qtbot.keyClicks(field, "9")
+    assert "nothing was changed" not in editor(win).message.text()
+    assert "Enter keeps the last valid value" in editor(win).message.text()
+    qtbot.keyClick(field, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(field, "3")
+    assert editor(win).message.text() == ""
+    assert win.session.model.layers[0].kernel_size == (1, 2)  # nothing applied before Enter

@@ -8,6 +8,7 @@ edit shows its message under the grid and the model shown stays as it was.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -33,7 +34,7 @@ from ...engine.errors import ModelError
 from ...engine.layers import ConvLayer, DenseLayer, Layer, PoolLayer
 from ...engine.model import LossSpec, Model
 from ..session import Session
-from .history import EditHistory
+from .history import REFUSED, EditHistory, refusal_text
 from .tensor_grid import TensorGrid, split_index, tile_leads
 
 ERROR_STYLE = "color: #b91c1c; font-weight: 600;"
@@ -77,6 +78,25 @@ def pair_text(pair: tuple[int, int], dims: int) -> str:
     if dims == 1 or pair[0] == pair[1]:
         return str(pair[1])
     return f"{pair[0]}, {pair[1]}"
+
+
+def setting_edit(index: int, key: str, text: str) -> Callable[[Model], Model]:
+    """The edit that sets layer ``index``'s setting ``key`` to the typed ``text``."""
+    return lambda model: editing.set_layer_setting(model, index, key, text)
+
+
+def input_shape_edit(text: str) -> Callable[[Model], Model]:
+    """The edit that gives the input the typed shape (``1, 5, 5``, ``1x5x5``)."""
+    parts = [p for p in text.replace("×", ",").replace("x", ",").replace(" ", ",").split(",") if p]
+
+    def edit(model: Model) -> Model:
+        try:
+            shape = [int(p) for p in parts]
+        except ValueError:
+            raise ModelError(f"expected sizes like 1, 5, 5, got {text!r}", "input") from None
+        return editing.set_input_shape(model, shape)
+
+    return edit
 
 
 class EditorDock(QWidget):
@@ -168,6 +188,7 @@ class EditorDock(QWidget):
             "Channels first: C, L (1-D) or C, H, W (2-D); values are kept where they fit"
         )
         self.input_shape.editingFinished.connect(self._on_input_shape_edited)
+        self.input_shape.textEdited.connect(self._on_input_shape_text_edited)
         form.addRow("input size", self.input_shape)
         self.backward_start = QComboBox()
         for key, text in BACKWARD_STARTS:
@@ -431,6 +452,7 @@ class EditorDock(QWidget):
                 edit = QLineEdit(text)
                 edit.setObjectName(f"setting-{key}")
                 edit.editingFinished.connect(partial(self._on_setting_edited, key))
+                edit.textEdited.connect(partial(self._on_setting_text_edited, key))
                 self.layer_form.addRow(label, edit)
                 self.setting_edits[key] = edit
         if not self.setting_edits and not self.setting_combos:
@@ -476,9 +498,7 @@ class EditorDock(QWidget):
         if text == self._setting_text(key):
             return
         index = self.session.layer_index
-        if not self.history.apply(
-            f"layers[{index}].{key} = {text}", lambda m: editing.set_layer_setting(m, index, key, text)
-        ):
+        if not self.history.apply(f"layers[{index}].{key} = {text}", setting_edit(index, key, text)):
             edit.setText(self._setting_text(key))
 
     def _on_setting_combo_activated(self, key: str, position: int) -> None:
@@ -501,6 +521,26 @@ class EditorDock(QWidget):
         self.target_class.setEnabled(key == "cross_entropy")
         self.target_class.setText(str(model.target) if isinstance(model.target, int) else "")
 
+    def preview(self, edit: Callable[[Model], Model]) -> bool:
+        """Check an edit as it is typed: say what is wrong now, change nothing yet."""
+        model = self.session.model
+        if model is None:
+            return False
+        try:
+            edit(model)
+        except REFUSED as exc:
+            self.message.setStyleSheet(ERROR_STYLE)
+            self.message.setText(f"✗ {refusal_text(exc)} (Enter keeps the last valid value)")
+            return False
+        self.message.setText("")
+        return True
+
+    def _on_setting_text_edited(self, key: str, text: str) -> None:
+        self.preview(setting_edit(self.session.layer_index, key, text.strip()))
+
+    def _on_input_shape_text_edited(self, text: str) -> None:
+        self.preview(input_shape_edit(text.strip()))
+
     def _on_input_shape_edited(self) -> None:
         model = self.session.model
         if model is None:
@@ -508,16 +548,7 @@ class EditorDock(QWidget):
         text = self.input_shape.text().strip()
         if text == ", ".join(str(s) for s in model.input.shape):
             return
-        parts = [p for p in text.replace("×", ",").replace("x", ",").replace(" ", ",").split(",") if p]
-
-        def edit(m: Model) -> Model:
-            try:
-                shape = [int(p) for p in parts]
-            except ValueError:
-                raise ModelError(f"expected sizes like 1, 5, 5, got {text!r}", "input") from None
-            return editing.set_input_shape(m, shape)
-
-        if not self.history.apply(f"input size {text}", edit):
+        if not self.history.apply(f"input size {text}", input_shape_edit(text)):
             self.input_shape.setText(", ".join(str(s) for s in model.input.shape))
 
     def _on_backward_start_activated(self, position: int) -> None:
