@@ -70,3 +70,54 @@ def test_a_training_run_opens_in_the_stepper(joined, qtbot):
     # The trained kernel is near the teacher [1, -1] of the sample.
     np.testing.assert_allclose(joined.session.model.layers[0].weight.ravel(), [1, -1], atol=0.1)
     assert load_model(KERNEL).layers[0].weight.ravel().tolist() == before.ravel().tolist()
+
+
+def edited(window):
+    from visualconv import editing
+
+    window.session.open(SEED_1D)
+    window.session.replace_model(editing.set_cell(window.session.model, "input", (0, 0), 9.0))
+    assert window.session.dirty
+
+
+@pytest.mark.parametrize("how", ["sample", "recent", "dialog"])
+def test_opening_over_unsaved_changes_asks_and_cancel_keeps_them(joined, monkeypatch, tmp_path, how):
+    """Cancel in the Save / Discard / Cancel question leaves the edited model as it was."""
+    edited(joined)
+    asked = []
+
+    def cancel(*args, **kwargs):
+        asked.append(args[1:3])
+        return QMessageBox.StandardButton.Cancel
+
+    monkeypatch.setattr(QMessageBox, "question", cancel)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(KERNEL), ""))
+    joined.remember_file(str(KERNEL))
+    if how == "sample":
+        joined.sample_menu.actions()[-1].trigger()
+    elif how == "recent":
+        joined.recent_menu.actions()[0].trigger()
+    else:
+        joined.actions_by_name["open"].trigger()
+    assert len(asked) == 1 and asked[0][0] == "Unsaved changes"
+    assert joined.session.dirty and joined.session.model.input[0, 0] == 9.0
+
+
+def test_opening_over_unsaved_changes_with_discard_opens_the_file(joined):
+    edited(joined)  # the fixture answers Discard
+    joined.recent_menu.clear()
+    joined.remember_file(str(KERNEL))
+    joined.recent_menu.actions()[0].trigger()
+    assert not joined.session.dirty and joined.session.model.name == load_model(KERNEL).name
+
+
+def test_a_cancelled_close_keeps_the_training_worker(joined, monkeypatch):
+    edited(joined)
+    stopped = []
+    joined.sigClosed.connect(lambda: stopped.append(True))  # the training dock stops on this
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    assert not joined.close()
+    assert stopped == []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    assert joined.close()
+    assert stopped == [True]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PyQt6.QtCore import QEvent, QObject, Qt
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QGuiApplication, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
@@ -29,20 +29,6 @@ def install(window: MainWindow) -> None:
     """Add the Training dock and the export menu items to ``window``."""
     install_training(window)
     install_exports(window)
-
-
-class _OnClose(QObject):
-    """Calls ``callback`` when the watched window closes (docked widgets get no close event)."""
-
-    def __init__(self, window: QWidget, callback: Any) -> None:
-        super().__init__(window)
-        self._callback = callback
-        window.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
-        if event is not None and event.type() == QEvent.Type.Close:
-            self._callback()
-        return False
 
 
 def install_training(window: MainWindow) -> Any:
@@ -66,8 +52,8 @@ def install_training(window: MainWindow) -> Any:
     panel.sigModelTrained.connect(on_model_from_panel)
     if session.model is not None:
         panel.set_model(session.model)
-    # Stop a running worker thread before the window (and the panel with it) goes away.
-    _OnClose(window, panel.shutdown)
+    # Stop a running worker thread once a close is accepted (not when it is cancelled).
+    window.sigClosed.connect(panel.shutdown)
     window.training_panel = panel  # type: ignore[attr-defined]
     window.training_dock = dock  # type: ignore[attr-defined]
     return panel

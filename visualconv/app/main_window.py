@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
         for sample in samples():
             action = self.sample_menu.addAction(sample.name)
             action.setToolTip(sample.path.name)
-            action.triggered.connect(lambda _=False, p=sample.path: self.open_file(p))
+            action.triggered.connect(lambda _=False, p=sample.path: self.open_file_keeping_changes(p))
         self.recent_menu = self.menus["file"].addMenu("Open &recent")
         self._refresh_recent_menu()
         self.menus["file"].addSeparator()
@@ -260,8 +260,34 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ files
 
+    def confirm_unsaved_changes(self) -> bool:
+        """Ask Save / Discard / Cancel when the model has unsaved changes.
+
+        Returns True when the caller may go on (saved, discarded or nothing to save).
+        """
+        if not self.session.dirty:
+            return True
+        name = self.session.model.name if self.session.model else "the model"
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"Save the changes to {name}?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def open_file_keeping_changes(self, path: str | Path) -> bool:
+        """Open a file from a menu: unsaved changes are saved or discarded first, or it is cancelled."""
+        return self.confirm_unsaved_changes() and self.open_file(path)
+
     def open_dialog(self) -> bool:
         """Ask for a model file and open it."""
+        if not self.confirm_unsaved_changes():
+            return False
         start = str(Path(self.session.path).parent) if self.session.path else str(sample_dir() or Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Open model", start, FILE_FILTER)
         return self.open_file(path) if path else False
@@ -333,27 +359,16 @@ class MainWindow(QMainWindow):
         for path in files:
             action = self.recent_menu.addAction(Path(path).name)
             action.setToolTip(path)
-            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+            action.triggered.connect(lambda _=False, p=path: self.open_file_keeping_changes(p))
         self.recent_menu.setEnabled(bool(files))
 
     def closeEvent(self, event: QCloseEvent | None) -> None:
         """Ask before closing a model with unsaved changes."""
         if event is None:
             return
-        if self.session.dirty:
-            answer = QMessageBox.question(
-                self,
-                "Unsaved changes",
-                f"Save the changes to {self.session.model.name if self.session.model else 'the model'}?",
-                QMessageBox.StandardButton.Save
-                | QMessageBox.StandardButton.Discard
-                | QMessageBox.StandardButton.Cancel,
-            )
-            if answer == QMessageBox.StandardButton.Cancel or (
-                answer == QMessageBox.StandardButton.Save and not self.save()
-            ):
-                event.ignore()
-                return
+        if not self.confirm_unsaved_changes():
+            event.ignore()
+            return
         self.stepper.pause()
         event.accept()
         self.sigClosed.emit()
