@@ -520,3 +520,18 @@ def test_settings_are_checked_as_typed(qtbot, win):
     qtbot.keyClicks(field, "3")
     assert editor(win).message.text() == ""
     assert win.session.model.layers[0].kernel_size == (1, 2)  # nothing applied before Enter
+
+
+def test_selecting_a_value_in_the_editor_shows_it_in_the_heat_maps(qtbot, win):
+    """Selecting W[0, 0, 1, 0] in the grid outlines it and every output it feeds."""
+    assert win.open_file(SEED_2D)
+    win.session.select(0, "forward", 0)
+    editor(win).select_tensor("layers[0].weight")
+    editor(win).grid.select((0, 0, 1, 0))
+    specs = {s.role: s for s in win.layer_view.specs}
+    panels = win.layer_view.panels
+    assert specs["kernel"].tiles.cell((0, 0, 1, 0)) in panels["kernel"].links()
+    assert len(panels["z"].links()) == 16  # all 4x4 outputs use every weight
+    editor(win).select_tensor("input")
+    editor(win).grid.select((0, 4, 4))  # the corner feeds only the last output
+    assert panels["z"].links() == (specs["z"].tiles.cell((0, 3, 3)),)

@@ -69,6 +69,33 @@ def tensor_of_panel(
     return None
 
 
+def panel_of_tensor(
+    window: QMainWindow, name: str, index: tuple[int, ...]
+) -> tuple[str, tuple[int, ...]] | None:
+    """The heat-map panel (role and trace index) that shows a model tensor's cell, if one does."""
+    session = window.session  # type: ignore[attr-defined]
+    model, trace = session.model, session.trace
+    if model is None or trace is None:
+        return None
+    layer_index = session.layer_index
+    layer = model.layers[layer_index]
+    one_d = model.dims == 1
+    if name == f"layers[{layer_index}].weight":
+        return "kernel", ((*index[:2], 0, index[2]) if one_d and isinstance(layer, ConvLayer) else index)
+    if name == f"layers[{layer_index}].bias":
+        return "bias" if trace.pass_name == "forward" else "db", index
+    if name == "input" and layer_index == 0:
+        if one_d and len(index) == 2 and trace.x.ndim == 3:
+            index = (index[0], 0, index[1])
+        if isinstance(layer, ConvLayer):
+            ph, pw = layer.padding
+            index = (index[0], index[1] + ph, index[2] + pw)
+        return "input", index
+    if name == "upstream" and layer_index == len(model.layers) - 1 and trace.pass_name == "backward":
+        return "dz", ((index[0], 0, index[1]) if one_d and len(index) == 2 and trace.z.ndim == 3 else index)
+    return None
+
+
 def install_editors(window: QMainWindow) -> Editors:
     """Add the editors, the checks, the Edit menu and linked highlighting to ``window``."""
     session = window.session  # type: ignore[attr-defined]
@@ -134,5 +161,12 @@ def install_editors(window: QMainWindow) -> Editors:
             editor.select_cell(*found)
 
     links.sigCellClicked.connect(on_clicked)
+
+    def on_grid_current_changed(index: tuple[int, ...] | None) -> None:
+        found = None if index is None else panel_of_tensor(window, editor.tensor, index)
+        if found is not None and links.pinned is None:
+            links.show(*found)  # the selected value's place in the heat maps and what it feeds
+
+    editor.grid.sigCurrentChanged.connect(on_grid_current_changed)
     status.showMessage(LINK_HINT)
     return Editors(history, editor, gradcheck, closed, links, docks, actions)
