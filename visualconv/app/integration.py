@@ -77,6 +77,24 @@ def _progress(parent: QWidget, label: str) -> tuple[QProgressDialog, Any]:
     return dialog, tick
 
 
+def _with_progress(window: MainWindow, label: str, work: Any) -> bool:
+    """Run ``work(tick)`` under a progress dialog; False when it failed or was cancelled."""
+    from .. import export
+
+    dialog, tick = _progress(window, label)
+    try:
+        work(tick)
+    except export.ExportCancelled:
+        window.statusBar().showMessage("Export cancelled", 5000)
+        return False
+    except (ModelError, OSError, ValueError) as exc:
+        _show_error(window, "Export failed", exc)
+        return False
+    finally:
+        dialog.close()
+    return True
+
+
 def install_exports(window: MainWindow) -> None:
     """File ▸ Export snapshot…, Export animation…, Export lecture pack…, Copy snapshot."""
     menu = window.menus["file"]
@@ -129,17 +147,10 @@ def install_exports(window: MainWindow) -> None:
             return
         from .. import export
 
-        dialog, tick = _progress(window, "Rendering the frames…")
-        try:
-            export.export_animation(current[0], current[1], current[2], path, tick)
-        except export.ExportCancelled:
-            window.statusBar().showMessage("Export cancelled", 5000)
+        if not _with_progress(
+            window, "Rendering the frames…", lambda tick: export.export_animation(*current[:3], path, tick)
+        ):
             return
-        except (ModelError, OSError, ValueError) as exc:
-            _show_error(window, "Export failed", exc)
-            return
-        finally:
-            dialog.close()
         window.statusBar().showMessage(f"Exported {Path(path).name}", 5000)
 
     def export_pack() -> None:
@@ -150,17 +161,11 @@ def install_exports(window: MainWindow) -> None:
             return
         from .. import export
 
-        dialog, tick = _progress(window, "Writing the lecture pack…")
-        try:
-            export.export_pack(session.model, directory, tick)
-        except export.ExportCancelled:
-            window.statusBar().showMessage("Export cancelled", 5000)
+        model = session.model
+        if not _with_progress(
+            window, "Writing the lecture pack…", lambda tick: export.export_pack(model, directory, tick)
+        ):
             return
-        except (ModelError, OSError, ValueError) as exc:
-            _show_error(window, "Export failed", exc)
-            return
-        finally:
-            dialog.close()
         window.statusBar().showMessage(f"Lecture pack written to {directory}", 5000)
 
     def copy_snapshot() -> None:

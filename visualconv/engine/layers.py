@@ -52,6 +52,24 @@ class LayerGrads:
     grad_bias: FloatArray | None = field(repr=False, default=None)
 
 
+def _weight_and_bias(weight: FloatArray, bias: FloatArray | None) -> dict[str, FloatArray]:
+    """The trainable arrays of a conv or dense layer, by name (no bias entry without a bias)."""
+    return {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
+
+
+def _replaced(
+    weight: FloatArray, bias: FloatArray | None, arrays: dict[str, FloatArray]
+) -> tuple[FloatArray, FloatArray | None]:
+    """``weight`` and ``bias`` with the given replacements (copied and frozen)."""
+    unknown = set(arrays) - {"weight", "bias"}
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {sorted(unknown)}")
+    return (
+        frozen_array(arrays["weight"]) if "weight" in arrays else weight,
+        frozen_array(arrays["bias"]) if "bias" in arrays else bias,
+    )
+
+
 def _to_4d(x: FloatArray, dims: int) -> FloatArray:
     """(N, C, L) as (N, C, 1, L) for 1-D layers; 2-D input unchanged."""
     return x[:, :, None, :] if dims == 1 else x
@@ -139,18 +157,11 @@ class ConvLayer:
 
     def parameters(self) -> dict[str, FloatArray]:
         """Trainable arrays by name."""
-        params = {"weight": self.weight}
-        if self.bias is not None:
-            params["bias"] = self.bias
-        return params
+        return _weight_and_bias(self.weight, self.bias)
 
     def with_parameters(self, **arrays: FloatArray) -> ConvLayer:
         """A copy with some parameters replaced."""
-        unknown = set(arrays) - {"weight", "bias"}
-        if unknown:
-            raise ValueError(f"unknown parameter(s) {sorted(unknown)}")
-        weight = frozen_array(arrays["weight"]) if "weight" in arrays else self.weight
-        bias = frozen_array(arrays["bias"]) if "bias" in arrays else self.bias
+        weight, bias = _replaced(self.weight, self.bias, arrays)
         return dataclasses.replace(self, weight=weight, bias=bias)
 
 
@@ -274,18 +285,11 @@ class DenseLayer:
 
     def parameters(self) -> dict[str, FloatArray]:
         """Trainable arrays by name."""
-        params = {"weight": self.weight}
-        if self.bias is not None:
-            params["bias"] = self.bias
-        return params
+        return _weight_and_bias(self.weight, self.bias)
 
     def with_parameters(self, **arrays: FloatArray) -> DenseLayer:
         """A copy with some parameters replaced."""
-        unknown = set(arrays) - {"weight", "bias"}
-        if unknown:
-            raise ValueError(f"unknown parameter(s) {sorted(unknown)}")
-        weight = frozen_array(arrays["weight"]) if "weight" in arrays else self.weight
-        bias = frozen_array(arrays["bias"]) if "bias" in arrays else self.bias
+        weight, bias = _replaced(self.weight, self.bias, arrays)
         return dataclasses.replace(self, weight=weight, bias=bias)
 
 
