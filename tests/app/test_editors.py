@@ -230,6 +230,7 @@ def test_hovering_a_dw_cell_highlights_exactly_the_pairs_of_its_sum(win, path):
     assert status.endswith(f"at overlay 0 of {trace.n}: 0 (0 of {len(pairs)} terms added)")
     win.session.last()
     assert win.statusBar().currentMessage() == links.text
+    assert editor(win).links_text.text() == links.text  # the dock shows it in full, wrapped
     # Hovering between the cells keeps nothing pinned; a click pins, a second click unpins.
     win.editors.links.click("dw", cell)
     win.editors.links.hover("dx", None)

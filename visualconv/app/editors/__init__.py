@@ -152,6 +152,7 @@ def install_editors(window: QMainWindow) -> Editors:
 
     def show_text(text: str) -> None:
         status.showMessage(text or LINK_HINT)
+        editor.show_links(text)
 
     links = LinkController(window.layer_view, session, show_text, window)  # type: ignore[attr-defined]
 

@@ -33,6 +33,7 @@ from ...engine.activations import ACTIVATIONS
 from ...engine.errors import ModelError
 from ...engine.layers import ConvLayer, DenseLayer, Layer, PoolLayer
 from ...engine.model import LossSpec, Model
+from .. import theme
 from ..session import Session
 from .history import REFUSED, EditHistory, refusal_text
 from .tensor_grid import TensorGrid, split_index, tile_leads
@@ -163,6 +164,16 @@ class EditorDock(QWidget):
         v.addLayout(tools2)
         self.grid = TensorGrid(self)
         v.addWidget(self.grid, 1)
+        self.links_text = QLabel("")
+        self.links_text.setObjectName("linksText")
+        self.links_text.setWordWrap(True)
+        self.links_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.links_text.setFont(theme.monospace_font(9))
+        self.links_text.setStyleSheet(
+            "QLabel { background: #f5f3ff; border: 1px solid #ddd6fe; padding: 3px; }"
+        )
+        self.links_text.hide()
+        v.addWidget(self.links_text)
         self.hint = QLabel("Type a number in a cell and press Enter. Ctrl+Z undoes, Ctrl+Shift+Z redoes.")
         self.hint.setObjectName("muted")
         self.hint.setWordWrap(True)
@@ -244,6 +255,11 @@ class EditorDock(QWidget):
             self._on_session_model_changed(session.model)
 
     # ------------------------------------------------------------ messages
+
+    def show_links(self, text: str) -> None:
+        """Show the sum of the heat-map cell hovered or pinned (the terms in full, wrapped)."""
+        self.links_text.setText(text.replace("   ·   ", "\n"))
+        self.links_text.setVisible(bool(text))
 
     def show_error(self, text: str) -> None:
         """Say why an edit was refused (the model shown is unchanged)."""
