@@ -470,3 +470,31 @@ def test_check_layers_refuses_a_proposed_stack_without_arrays() -> None:
     with pytest.raises(ModelError) as info:
         check_layers((3, 5, 5), [conv])
     assert info.value.place == "layers[0].weight" and "3 input channels" in info.value.message
+
+
+def test_training_file_may_leave_the_targets_to_its_dataset(tmp_path):
+    """'loss' without a top-level 'target' is fine when a training section brings the targets."""
+    import json as _json
+
+    from visualconv.modelfile import load_model, loads, model_document
+
+    doc = {
+        "format": "visualconv/1",
+        "name": "no target",
+        "input": [[1, 1, 0, 0, 1, 1]],
+        "layers": [{"type": "conv", "weight": [[0.2, -0.3]], "bias": None}],
+        "loss": {"type": "mse", "reduction": "sum"},
+        "training": {
+            "dataset": {"kind": "inline", "inputs": [[[1, 1, 0, 0, 1, 1]]], "targets": [[[0, 1, 0, -1, 0]]]}
+        },
+    }
+    path = tmp_path / "t.json"
+    path.write_text(_json.dumps(doc))
+    model = load_model(path)
+    assert model.loss is not None and model.target is None and not model.has_backward
+    again = loads(_json.dumps(model_document(model)))
+    assert again.loss == model.loss and again.training == model.training
+    del doc["training"]
+    with pytest.raises(ModelError) as info:
+        loads(_json.dumps(doc))
+    assert info.value.place == "target"

@@ -892,7 +892,9 @@ def _build(document: dict[str, Any]) -> Model:
         raise ModelError(
             "missing 'loss': a 'target' needs one; expected for example {\"type\": \"mse\"}", "loss"
         )
-    if "loss" in document and "target" not in document:
+    if "loss" in document and "target" not in document and "training" not in document:
+        # With a training section the dataset brings the targets; the example itself
+        # then has a forward pass only (unless 'upstream' is given).
         raise ModelError(
             "missing 'target': expected a target to compare the output with, since 'loss' is given", "target"
         )
@@ -920,13 +922,11 @@ def _build(document: dict[str, Any]) -> Model:
     if "upstream" in document:
         upstream = _shaped(document["upstream"], out_shape, "upstream", "upstream deltas")
     target: FloatArray | int | None = None
-    if loss is not None:
+    if loss is not None and "target" in document:
         target = parse_target(document["target"], out_shape, loss, "target")
     training = None
     if "training" in document and loss is None:
-        raise ModelError(
-            "expected a 'target' and 'loss' in the model for training, to know what to minimise", "training"
-        )
+        raise ModelError("expected a 'loss' in the model for training, to know what to minimise", "training")
     if "training" in document:
         training = _training(document["training"], model, shapes, loss)
     return Model(
@@ -1155,6 +1155,7 @@ def model_document(model: Model) -> dict[str, Any]:
         doc["upstream"] = _array_out(model.upstream)
     if model.target is not None and model.loss is not None:
         doc["target"] = model.target if isinstance(model.target, int) else _array_out(model.target)
+    if model.loss is not None and (model.target is not None or model.training is not None):
         loss: dict[str, Any] = {"type": model.loss.type}
         if model.loss.type == "mse":
             loss["reduction"] = model.loss.reduction
