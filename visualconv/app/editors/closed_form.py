@@ -134,7 +134,11 @@ class ClosedFormView(QWidget):
     def refresh(self) -> None:
         """Show the session's current step beside the closed forms."""
         trace = self._trace
+        # A dock in a tab that is not current stays "visible" with an empty visible
+        # region: skip the work there too (it is redone when the tab is raised).
         if trace is None or not self.grid_widget.isVisibleTo(self) or not self.isVisible():
+            return
+        if self.visibleRegion().isEmpty():
             return
         if self.closed is None:
             self.closed = trace.closed_form()
