@@ -121,3 +121,23 @@ def test_a_cancelled_close_keeps_the_training_worker(joined, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
     assert joined.close()
     assert stopped == [True]
+
+
+def test_a_window_with_its_docks_is_destroyed_cleanly(qtbot, tmp_path):
+    """Deleting a shown window hides its tabbed docks; no slot may run on a dead view."""
+    from PyQt6.QtCore import QSettings
+    from PyQt6.QtWidgets import QDockWidget
+
+    from visualconv.app.main_window import MainWindow
+
+    win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    integration.install(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.session.open(ROOT / "sample_models" / "09-stride-padding.json")
+    closed = next(d for d in win.findChildren(QDockWidget) if d.windowTitle() == "Closed form")
+    closed.raise_()
+    win.session.select(0, "backward", 9)
+    qtbot.wait(20)
+    with qtbot.waitSignal(win.destroyed, timeout=5000):
+        win.deleteLater()

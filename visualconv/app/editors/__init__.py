@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QDockWidget, QMainWindow
 
@@ -113,10 +113,8 @@ def install_editors(window: QMainWindow) -> Editors:
     window.tabifyDockWidget(docks["editor"], docks["gradcheck"])
     window.tabifyDockWidget(docks["gradcheck"], docks["closed_form"])
     docks["editor"].raise_()
-    # The closed-form view skips steps while its tab is hidden; catch up when it is shown.
-    docks["closed_form"].visibilityChanged.connect(
-        lambda visible: visible and QTimer.singleShot(0, closed.refresh)
-    )
+    # The closed-form view skips steps while its tab is hidden; it catches up when shown.
+    docks["closed_form"].visibilityChanged.connect(closed.on_dock_visibility_changed)
     window.resizeDocks([docks["editor"]], [370], Qt.Orientation.Horizontal)
 
     bar = window.menuBar()

@@ -11,6 +11,7 @@ both columns hold the same numbers.
 from __future__ import annotations
 
 import numpy as np
+from PyQt6.QtCore import QTimer, pyqtSlot
 from PyQt6.QtGui import QShowEvent
 from PyQt6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
@@ -177,6 +178,12 @@ class ClosedFormView(QWidget):
             )
             self.verdict.setStyleSheet(f"color: {'#047857' if same else '#b91c1c'};")
             self.verdict.setText("\n".join(closed_form_lines(trace, step)))
+
+    @pyqtSlot(bool)
+    def on_dock_visibility_changed(self, visible: bool) -> None:
+        """Catch up with the current step when the dock's tab is raised (skipped while hidden)."""
+        if visible:
+            QTimer.singleShot(0, self.refresh)
 
     def _on_session_step_changed(self, k: int) -> None:
         self.refresh()

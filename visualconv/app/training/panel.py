@@ -38,7 +38,10 @@ from ...engine.train import Iteration, TrainingDiverged
 from .maps import KernelMaps
 from .worker import TrainingWorker
 
-REDRAW_MS = 60
+REDRAW_MS = 250
+# Epoch points get a marker while there are few of them; thousands of markers would
+# make every redraw slow (full-batch runs have an epoch per iteration).
+MAX_MARKERS = 200
 SPEEDS = (
     ("as fast as possible", 0),
     ("50 iterations/s", 20),
@@ -238,8 +241,9 @@ class TrainingPanel(QWidget):
         self.loss_plot.setMinimumHeight(150)
         self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
         self.iteration_curve = self.loss_plot.plot([], [], pen=LOSS_PEN, name="batch loss")
-        self.iteration_curve.setDownsampling(auto=True, method="peak")
-        self.iteration_curve.setClipToView(True)
+        for curve in (self.iteration_curve,):
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
         self.epoch_curve = self.loss_plot.plot(
             [], [], pen=EPOCH_PEN, symbol="o", symbolSize=5, symbolBrush="#1d4ed8", name="epoch loss"
         )
@@ -659,7 +663,7 @@ class TrainingPanel(QWidget):
         else:
             self.loss_plot.setLabel("left", "loss")
         self.iteration_curve.setData(x, losses)
-        self.epoch_curve.setData(ex, ey)
+        self.epoch_curve.setData(ex, ey, symbol="o" if len(ex) <= MAX_MARKERS else None)
         classify = (
             self._model is not None
             and self._model.loss is not None
@@ -667,7 +671,11 @@ class TrainingPanel(QWidget):
         )
         self.accuracy_plot.setVisible(classify)
         if classify:
-            self.accuracy_curve.setData(ex, np.asarray(self._series["acc"], dtype=np.float64))
+            self.accuracy_curve.setData(
+                ex,
+                np.asarray(self._series["acc"], dtype=np.float64),
+                symbol="o" if len(ex) <= MAX_MARKERS else None,
+            )
 
         following = self._selected is None
         self.history.blockSignals(True)

@@ -151,6 +151,9 @@ class TrainingWorker(QObject):
             while True:
                 batch.append(next(self._records))
                 self._remaining -= 1
+                # Hand the GIL to the window between iterations, so a key press or a
+                # repaint waits for at most one iteration, not a whole tick.
+                time.sleep(0)
                 if self._remaining <= 0:  # the last iteration: finish now, not at the next pull
                     alive = False
                     break
