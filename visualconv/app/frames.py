@@ -136,9 +136,7 @@ def panel_specs(trace: LayerTrace) -> list[PanelSpec]:
             specs.append(PanelSpec("dz", dz_title, z_map, 0, 2, subtitle=z_map.shape_text()))
             dx_title = "dA_pad  (dA_prev + border)" if padded else "dA_prev"
             dx_note = "border cropped" if padded else ""
-            specs.append(
-                PanelSpec("dx", dx_title, x_map, 1, 0, (ph, pw), _join(x_map.shape_text(), dx_note))
-            )
+            specs.append(PanelSpec("dx", dx_title, x_map, 1, 0, (ph, pw), _join(x_map.shape_text(), dx_note)))
             specs.append(PanelSpec("dw", "dW", w_map, 1, 1, subtitle=w_map.shape_text()))
             if layer.bias is not None:
                 specs.append(PanelSpec("db", "db", TileMap(_shape(layer.bias)), 1, 2))
