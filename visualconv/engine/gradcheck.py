@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -133,27 +133,6 @@ def _cells(shape: tuple[int, ...], max_cells: int) -> list[tuple[int, ...]]:
     return [tuple(int(v) for v in np.unravel_index(i, shape)) for i in flat]
 
 
-def _numeric(
-    model: Model,
-    output: Callable[[FloatArray], FloatArray],
-    array: FloatArray,
-    step: float,
-    cells: list[tuple[int, ...]],
-) -> FloatArray:
-    """Central differences of the objective for the given cells of ``array`` (NaN elsewhere)."""
-    grad = np.full(array.shape, np.nan)
-    work = np.array(array, dtype=np.float64)
-    for index in cells:
-        old = work[index]
-        work[index] = old + step
-        plus = output(work)
-        work[index] = old - step
-        minus = output(work)
-        work[index] = old
-        grad[index] = objective_difference(model, plus, minus) / (2 * step)
-    return grad
-
-
 def _relative(a: FloatArray, n: FloatArray) -> FloatArray:
     scale = np.maximum(np.maximum(np.abs(a), np.abs(n)), 1e-4)
     result: FloatArray = np.abs(a - n) / scale
@@ -182,21 +161,27 @@ def find_kinks(model: Model, step: float = STEP) -> list[str]:
     return notes
 
 
-def check_gradients(model: Model, step: float = STEP, max_cells: int = MAX_CELLS) -> CheckResult:
-    """Compare analytic gradients with central differences for every tensor.
+def iter_check(
+    model: Model, step: float = STEP, max_cells: int = MAX_CELLS
+) -> Iterator[tuple[int, int] | CheckResult]:
+    """Central differences for every tensor, yielding progress, then the result.
 
-    Checks the input and every layer's weight and bias; a tensor with more than
+    Yields ``(cells done, cells in all)`` after each perturbed cell, so a window can
+    show progress and stop early; the last item is the :class:`CheckResult`. Checks
+    the input and every layer's weight and bias; a tensor with more than
     ``max_cells`` cells is checked on a seeded sample of that many cells.
+
+    Raises
+    ------
+    ValueError
+        When the model has no backward pass.
     """
     result = run(model)
     if result.grads is None:
         raise ValueError("the model has no 'upstream' and no 'target' with 'loss': nothing to check")
-    checks = []
-    analytic_input = result.grads[0].grad_input[0]
-    cells = _cells(model.input.shape, max_cells)
-    numeric_input = _numeric(model, lambda x: _output(model, x), model.input, step, cells)
-    error = _relative(analytic_input, numeric_input)
-    checks.append(TensorCheck("input", analytic_input, numeric_input, error, len(cells)))
+    jobs: list[tuple[str, FloatArray, FloatArray, Callable[[FloatArray], FloatArray]]] = [
+        ("input", model.input, result.grads[0].grad_input[0], lambda x: _output(model, x))
+    ]
     for i, (layer, g) in enumerate(zip(model.layers, result.grads, strict=True)):
         for name, value in layer.parameters().items():
             analytic = g.grad_weight if name == "weight" else g.grad_bias
@@ -205,8 +190,31 @@ def check_gradients(model: Model, step: float = STEP, max_cells: int = MAX_CELLS
             def f(p: FloatArray, i: int = i, name: str = name) -> FloatArray:
                 return _output(model.with_layer(i, model.layers[i].with_parameters(**{name: p})))
 
-            cells = _cells(value.shape, max_cells)
-            numeric = _numeric(model, f, value, step, cells)
-            error = _relative(analytic, numeric)
-            checks.append(TensorCheck(f"layers[{i}].{name}", analytic, numeric, error, len(cells)))
-    return CheckResult(checks, find_kinks(model, step))
+            jobs.append((f"layers[{i}].{name}", value, analytic, f))
+    plans = [(job, _cells(job[1].shape, max_cells)) for job in jobs]
+    total = sum(len(cells) for _, cells in plans)
+    done = 0
+    checks = []
+    for (name, value, analytic, output), cells in plans:
+        numeric = np.full(value.shape, np.nan)
+        work = np.array(value, dtype=np.float64)
+        for index in cells:
+            old = work[index]
+            work[index] = old + step
+            plus = output(work)
+            work[index] = old - step
+            minus = output(work)
+            work[index] = old
+            numeric[index] = objective_difference(model, plus, minus) / (2 * step)
+            done += 1
+            yield done, total
+        checks.append(TensorCheck(name, analytic, numeric, _relative(analytic, numeric), len(cells)))
+    yield CheckResult(checks, find_kinks(model, step))
+
+
+def check_gradients(model: Model, step: float = STEP, max_cells: int = MAX_CELLS) -> CheckResult:
+    """Compare analytic gradients with central differences for every tensor (see :func:`iter_check`)."""
+    for item in iter_check(model, step, max_cells):
+        if isinstance(item, CheckResult):
+            return item
+    raise AssertionError("iter_check ends with a CheckResult")  # pragma: no cover

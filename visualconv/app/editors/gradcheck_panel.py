@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-import numpy as np
 from PyQt6 import sip
 from PyQt6.QtCore import QSignalBlocker, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QShowEvent
@@ -32,8 +31,9 @@ from PyQt6.QtWidgets import (
 )
 
 from ...engine.errors import ModelError
-from ...engine.gradcheck import STEP, TOLERANCE, CheckResult, TensorCheck, find_kinks, objective_difference
-from ...engine.model import Model, forward, run
+from ...engine.gradcheck import TOLERANCE, CheckResult, TensorCheck
+from ...engine.gradcheck import iter_check as engine_iter_check
+from ...engine.model import Model
 from ..frames import max_abs
 from ..session import Session
 from ..tiles import TileMap
@@ -52,71 +52,9 @@ def check_cells(model: Model, max_cells: int = MAX_CELLS) -> int:
     return int(sum(min(size, max_cells) for size in sizes))
 
 
-def sample_cells(shape: tuple[int, ...], max_cells: int) -> list[tuple[int, ...]]:
-    """Every cell, or a seeded sample of ``max_cells`` of them (as the engine's check draws them)."""
-    size = math.prod(shape)
-    if size <= max_cells:
-        return [tuple(int(v) for v in index) for index in np.ndindex(shape)]
-    flat = np.sort(np.random.default_rng(0).choice(size, max_cells, replace=False))
-    return [tuple(int(v) for v in np.unravel_index(i, shape)) for i in flat]
-
-
-def _output(model: Model, x: np.ndarray | None = None) -> np.ndarray:
-    inp = model.input if x is None else x
-    out: np.ndarray = forward(model.layers, inp[None])[-1].output[0]
-    return out
-
-
-def iter_check(
-    model: Model, step: float = STEP, max_cells: int = MAX_CELLS
-) -> Iterator[tuple[int, int] | CheckResult]:
-    """Central differences for every tensor, yielding (cells done, cells in all) as it goes.
-
-    The last item is the :class:`CheckResult`. The perturbations and the differences
-    of the objective are those of :func:`visualconv.engine.gradcheck.check_gradients`
-    with the same ``max_cells``; the window checks every cell of tensors up to
-    :data:`MAX_CELLS` cells (a seeded sample of larger ones; NaN elsewhere).
-
-    Raises
-    ------
-    ValueError
-        When the model has no backward pass.
-    """
-    result = run(model)
-    if result.grads is None:
-        raise ValueError("the model has no 'upstream' and no 'target' with 'loss': nothing to check")
-    jobs: list[tuple[str, np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]] = [
-        ("input", model.input, result.grads[0].grad_input[0], lambda x: _output(model, x))
-    ]
-    for i, (layer, g) in enumerate(zip(model.layers, result.grads, strict=True)):
-        for name, value in layer.parameters().items():
-            analytic = g.grad_weight if name == "weight" else g.grad_bias
-            assert analytic is not None
-
-            def f(p: np.ndarray, i: int = i, name: str = name) -> np.ndarray:
-                return _output(model.with_layer(i, model.layers[i].with_parameters(**{name: p})))
-
-            jobs.append((f"layers[{i}].{name}", value, analytic, f))
-    plans = [(job, sample_cells(job[1].shape, max_cells)) for job in jobs]
-    total = sum(len(cells) for _, cells in plans)
-    done = 0
-    checks = []
-    for (name, value, analytic, f), cells in plans:
-        numeric = np.full(value.shape, np.nan)
-        work = np.array(value, dtype=np.float64)
-        for index in cells:
-            old = work[index]
-            work[index] = old + step
-            plus = f(work)
-            work[index] = old - step
-            minus = f(work)
-            work[index] = old
-            numeric[index] = objective_difference(model, plus, minus) / (2 * step)
-            done += 1
-            yield done, total
-        scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-4)
-        checks.append(TensorCheck(name, analytic, numeric, np.abs(analytic - numeric) / scale, len(cells)))
-    yield CheckResult(checks, find_kinks(model, step))
+def iter_check(model: Model, max_cells: int = MAX_CELLS) -> Iterator[tuple[int, int] | CheckResult]:
+    """The engine's check (:func:`visualconv.engine.gradcheck.iter_check`) with the window's sample size."""
+    return engine_iter_check(model, max_cells=max_cells)
 
 
 def verdict(result: CheckResult) -> str:
