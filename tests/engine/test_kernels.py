@@ -159,3 +159,30 @@ def test_kernel_larger_than_padded_input_is_a_clear_error():
 def test_channel_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match="channels"):
         vc.conv2d_forward(np.zeros((1, 2, 4, 4)), np.zeros((1, 3, 2, 2)))
+
+
+@FAST
+@given(
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.integers(1, 2),
+)
+def test_covering_windows_is_the_inverse_of_the_window_map(kh, kw, sh, sw, dh, dw):
+    from visualconv.engine.windows import covering_windows, output_shape
+
+    hp, wp = 7, 8
+    oh, ow = output_shape((hp, wp), (kh, kw), (sh, sw), (0, 0), (dh, dw))
+    for row in range(hp):
+        for col in range(wp):
+            by_hand = [
+                (i, j, a, b)
+                for a in range(kh)
+                for b in range(kw)
+                for i in range(oh)
+                for j in range(ow)
+                if i * sh + a * dh == row and j * sw + b * dw == col
+            ]
+            assert covering_windows(row, col, (kh, kw), (sh, sw), (dh, dw), (oh, ow)) == by_hand

@@ -35,7 +35,7 @@ import numpy as np
 from .explain import fmt
 from .layers import ConvLayer, DenseLayer, FlattenLayer, PoolLayer
 from .trace import LayerTrace
-from .windows import FloatArray
+from .windows import FloatArray, covering_windows
 
 Index = tuple[int, ...]
 
@@ -286,23 +286,16 @@ def _conv(trace: LayerTrace, layer: ConvLayer, role: str, index: Index, backward
             return CellLinks(role, index, _cells(terms), tuple(terms), value, _sum_text(name, terms, value))
         if role == "dx":
             c, y, xq = index
-            terms = []
-            for f in range(c_out):
-                for a in range(kh):
-                    i, off_i = divmod(y - a * dh, sh)
-                    if off_i or not 0 <= i < oh:
-                        continue
-                    for b in range(kw):
-                        j, off_j = divmod(xq - b * dw, sw)
-                        if off_j or not 0 <= j < ow:
-                            continue
-                        terms.append(
-                            Term(
-                                (float(w[f, c, a, b]), float(dz[f, i, j])),
-                                (("kernel", (f, c, a, b)), ("dz", (f, i, j))),
-                                f * oh * ow + i * ow + j + 1,
-                            )
-                        )
+            taps = covering_windows(y, xq, (kh, kw), (sh, sw), (dh, dw), (oh, ow))
+            terms = [
+                Term(
+                    (float(w[f, c, a, b]), float(dz[f, i, j])),
+                    (("kernel", (f, c, a, b)), ("dz", (f, i, j))),
+                    f * oh * ow + i * ow + j + 1,
+                )
+                for f in range(c_out)
+                for i, j, a, b in taps
+            ]
             terms.sort(key=lambda t: t.overlay)
             value = _total(terms)
             return CellLinks(role, index, _cells(terms), tuple(terms), value, _sum_text(name, terms, value))
@@ -377,16 +370,11 @@ def _conv_uses(trace: LayerTrace, layer: ConvLayer, role: str, index: Index, bac
     partners: list[Index] = []
     if role == "input":
         c, y, xq = index
+        taps = covering_windows(y, xq, (kh, kw), (sh, sw), (dh, dw), (oh, ow))
         for f in range(c_out):
-            for a in range(kh):
-                i, off_i = divmod(y - a * dh, sh)
-                if off_i or not 0 <= i < oh:
-                    continue
-                for b in range(kw):
-                    j, off_j = divmod(xq - b * dw, sw)
-                    if not off_j and 0 <= j < ow:
-                        outputs.append((f, i, j))
-                        partners.append((f, c, a, b))
+            for i, j, a, b in taps:
+                outputs.append((f, i, j))
+                partners.append((f, c, a, b))
         extra = {out_role: outputs, "kernel": partners}
         if backward:
             extra["dw"] = partners

@@ -22,7 +22,7 @@ from .errors import ModelError
 from .layers import ConvLayer, DenseLayer, FlattenLayer, Layer, PoolLayer
 from .model import Model, batch_loss, forward
 from .pool import max_positions, pool2d_backward
-from .windows import FloatArray, IntPair, col2im, crop, im2col, pad, shape4, sliding_windows
+from .windows import FloatArray, IntPair, col2im, covering_windows, crop, im2col, pad, shape4, sliding_windows
 
 PASSES = ("forward", "backward")
 
@@ -510,24 +510,17 @@ class LayerTrace:
         assert isinstance(layer, ConvLayer) and self.grad_pre_activation is not None
         c_out, c_in, kh, kw = self.weight.shape
         oh, ow = self.out_shape[1:]
-        (sh, sw), (dh, dw) = layer.stride, layer.dilation
+        dh, dw = layer.dilation
         cells = np.zeros((c_in, kh, kw))
         for ai, y in enumerate(range(ov.rows.start, ov.rows.stop, dh)):
             for bi, x in enumerate(range(ov.cols.start, ov.cols.stop, dw)):
-                for a in range(kh):
-                    i, off_i = divmod(y - a * dh, sh)
-                    if off_i or not 0 <= i < oh:
-                        continue
-                    for b in range(kw):
-                        j, off_j = divmod(x - b * dw, sw)
-                        if off_j or not 0 <= j < ow:
-                            continue
-                        # channels f whose overlay (f, i, j) is among the first k
-                        count = min(c_out, max(0, -(-(k - i * ow - j) // (oh * ow))))
-                        if count:
-                            cells[:, ai, bi] += (
-                                self.weight[:count, :, a, b].T @ self.grad_pre_activation[:count, i, j]
-                            )
+                for i, j, a, b in covering_windows(y, x, (kh, kw), layer.stride, layer.dilation, (oh, ow)):
+                    # channels f whose overlay (f, i, j) is among the first k
+                    count = min(c_out, max(0, -(-(k - i * ow - j) // (oh * ow))))
+                    if count:
+                        cells[:, ai, bi] += (
+                            self.weight[:count, :, a, b].T @ self.grad_pre_activation[:count, i, j]
+                        )
         return cells
 
     def _conv_backward_step(self, k: int) -> Step:

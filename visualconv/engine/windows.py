@@ -252,6 +252,42 @@ def col2im(
     return dx
 
 
+def covering_windows(
+    row: int, col: int, kernel: IntPair, stride: IntPair, dilation: IntPair, out_shape: IntPair
+) -> list[tuple[int, int, int, int]]:
+    """Every window that reads one cell of the padded input, and through which tap.
+
+    The inverse of :func:`sliding_windows`' index map: the cell (row, col) is read by
+    output position (i, j) through kernel cell (a, b) when ``row == i*sh + a*dh`` and
+    ``col == j*sw + b*dw``.
+
+    Parameters
+    ----------
+    row, col : int
+        A cell of the padded input.
+    kernel, stride, dilation : (int, int)
+    out_shape : (int, int)
+        (out_h, out_w).
+
+    Returns
+    -------
+    list of (i, j, a, b)
+        In row-major order of (a, b).
+    """
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    oh, ow = out_shape
+    found = []
+    for a in range(kh):
+        i, off_i = divmod(row - a * dh, sh)
+        if off_i or not 0 <= i < oh:
+            continue
+        for b in range(kw):
+            j, off_j = divmod(col - b * dw, sw)
+            if not off_j and 0 <= j < ow:
+                found.append((i, j, a, b))
+    return found
+
+
 def crop(x_padded: FloatArray, padding: IntPair) -> FloatArray:
     """Remove ``padding`` from the two trailing axes (the inverse of :func:`pad`)."""
     ph, pw = padding
