@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Regenerate the README's screenshots of the window (works with no display).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=docs/screenshots
+shot() { visualconv "sample_models/$1.json" --screenshot "$out/$2.png" --size 1600x1000 "${@:3}"; }
+shot 01-seed-1d-conv seed-1d-forward --pass forward --step 1
+shot 01-seed-1d-conv seed-1d-backward --pass backward --step 2
+shot 02-seed-2d-conv seed-2d-backward --pass backward --step 6
+shot 06-max-pool-overlapping max-pool-overlapping-backward --pass backward --step 5
+shot 08-avg-pool-overlapping avg-pool-overlapping-backward --pass backward --step 3
+shot 09-stride-padding stride-padding-backward --pass backward --step 5
+shot 04-multichannel-activation multichannel-forward --layer 0 --pass forward --step 7
+shot 12-small-cnn-cross-entropy small-cnn-backward --layer 2 --pass backward --step 5
