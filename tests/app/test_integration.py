@@ -141,3 +141,34 @@ def test_a_window_with_its_docks_is_destroyed_cleanly(qtbot, tmp_path):
     qtbot.wait(20)
     with qtbot.waitSignal(win.destroyed, timeout=5000):
         win.deleteLater()
+
+
+def test_a_chosen_iteration_shows_its_backward_pass_and_sgd_update(joined, qtbot):
+    """Scrubbing the training history to an iteration opens it in the stepper with ΔW = −η·dW."""
+    joined.session.open(KERNEL)
+    panel = joined.training_panel
+    with qtbot.waitSignal(panel.sigModelTrained, timeout=20000):
+        panel.start()
+    recorded = len(panel.records)
+    panel.select_iteration(3)
+    assert len(panel.records) == recorded  # opening an iteration keeps the history
+    record = panel.selected_record()
+    assert record.iteration == 3
+    shown = joined.session.model
+    np.testing.assert_array_equal(shown.layers[0].weight, record.parameters_before[0]["weight"])
+    joined.session.select(0, "backward", joined.session.n)
+    text = "\n".join(joined.equations.lines())
+    eta = record.learning_rate
+    g = record.gradients[0]["weight"].ravel()
+    delta = -eta * g  # by hand
+    assert "SGD step of iteration 3" in text and "ΔW = −η·dW" in text
+    from visualconv.engine.explain import fmt_array
+
+    assert fmt_array(delta) in text
+    np.testing.assert_allclose(
+        record.parameters[0]["weight"].ravel(),
+        record.parameters_before[0]["weight"].ravel() + delta,
+        atol=1e-15,
+    )
+    joined.session.open(SEED_1D)  # another model: the note goes
+    assert "SGD step" not in "\n".join(joined.equations.lines())

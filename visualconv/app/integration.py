@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QObject, Qt, pyqtSlot
 from PyQt6.QtGui import QGuiApplication, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 from ..engine.errors import ModelError
+from ..engine.explain import sgd_update_lines
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -31,6 +32,62 @@ def install(window: MainWindow) -> None:
     install_exports(window)
 
 
+class _TrainingLink(QObject):
+    """Joins the Training panel to the session: models both ways, and the SGD update note.
+
+    A QObject with bound slots (not loose functions), so nothing runs on a half-destroyed
+    window: PyQt disconnects the slots when this object goes.
+    """
+
+    def __init__(self, window: MainWindow, panel: Any) -> None:
+        super().__init__(window)
+        self.window, self.panel, self.session = window, panel, window.session
+        self.record: Any = None  # the training iteration shown in the stepper, if any
+        self.opening = False
+        self.session.sigModelChanged.connect(self.on_session_model_changed)
+        self.session.sigTraceChanged.connect(self.on_session_trace_changed)
+        panel.sigIterationSelected.connect(self.on_panel_iteration_selected)
+        panel.sigModelTrained.connect(self.on_panel_model_trained)
+        # Stop a running worker thread once a close is accepted (not when it is cancelled).
+        window.sigClosed.connect(panel.shutdown)
+
+    def open_in_stepper(self, model: Any, record: Any) -> None:
+        """Show a model from the panel as an edit of the shown one, with its SGD update."""
+        self.opening = True
+        try:
+            self.record = record
+            self.session.replace_model(model)
+        finally:
+            self.opening = False
+        self.update_note()
+
+    def update_note(self) -> None:
+        """The equation panel's SGD-update lines for the shown iteration and layer."""
+        record, session = self.record, self.session
+        backward = session.pass_name == "backward"
+        lines = sgd_update_lines(record, session.layer_index) if record is not None and backward else []
+        self.window.equations.set_note(lines)
+
+    @pyqtSlot(object)
+    def on_session_model_changed(self, model: Any) -> None:
+        if self.opening:
+            return  # the model came from the panel: its history stays
+        self.record = None  # another model: no training iteration is shown any more
+        self.panel.set_model(model)
+
+    @pyqtSlot(object)
+    def on_session_trace_changed(self, trace: Any) -> None:
+        self.update_note()
+
+    @pyqtSlot(object)
+    def on_panel_iteration_selected(self, model: Any) -> None:
+        self.open_in_stepper(model, self.panel.selected_record())
+
+    @pyqtSlot(object)
+    def on_panel_model_trained(self, model: Any) -> None:
+        self.open_in_stepper(model, None)
+
+
 def install_training(window: MainWindow) -> Any:
     """Dock the Training panel; a chosen iteration or a finished run opens in the stepper."""
     from .training import TrainingPanel
@@ -38,24 +95,12 @@ def install_training(window: MainWindow) -> Any:
     panel = TrainingPanel()
     dock = window.add_dock(panel, "Training", Qt.DockWidgetArea.RightDockWidgetArea)
     dock.hide()  # opened from View ▸ Training, so the heat maps keep the room
-    session = window.session
-
-    def on_model_changed(model: Any) -> None:
-        panel.set_model(model)
-
-    def on_model_from_panel(model: Any) -> None:
-        # An iteration's model (or the trained one) is an edit of the shown model.
-        session.replace_model(model)
-
-    session.sigModelChanged.connect(on_model_changed)
-    panel.sigIterationSelected.connect(on_model_from_panel)
-    panel.sigModelTrained.connect(on_model_from_panel)
-    if session.model is not None:
-        panel.set_model(session.model)
-    # Stop a running worker thread once a close is accepted (not when it is cancelled).
-    window.sigClosed.connect(panel.shutdown)
+    link = _TrainingLink(window, panel)
+    if window.session.model is not None:
+        panel.set_model(window.session.model)
     window.training_panel = panel  # type: ignore[attr-defined]
     window.training_dock = dock  # type: ignore[attr-defined]
+    window.training_link = link  # type: ignore[attr-defined]
     return panel
 
 

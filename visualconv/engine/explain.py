@@ -11,6 +11,7 @@ three say the same thing::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -340,4 +341,59 @@ def explain_all(trace: LayerTrace, ks: Sequence[int] | None = None) -> list[str]
     lines: list[str] = []
     for k in range(trace.n + 1) if ks is None else ks:
         lines.extend(explain(trace, trace.step(k)))
+    return lines
+
+
+def _lead_squeezed(array: FloatArray) -> FloatArray:
+    array = np.asarray(array)
+    while array.ndim > 1 and array.shape[0] == 1:
+        array = array[0]
+    return array
+
+
+def sgd_update_lines(record: Any, layer_index: int) -> list[str]:
+    """The SGD update of one layer at one training iteration, in the seeds' notation.
+
+    Parameters
+    ----------
+    record : visualconv.engine.train.Iteration
+        The iteration (its parameters before and after, the gradients, η and momentum).
+    layer_index : int
+
+    Returns
+    -------
+    list of str
+        ``ΔW = −η·dW = ...`` and ``W: before → after`` for the weight and the bias of
+        that layer; empty for a layer without parameters.
+    """
+    grads = record.gradients[layer_index]
+    if not grads:
+        return []
+    lr, momentum = record.learning_rate, record.momentum
+    lines = [
+        f"SGD step of iteration {record.iteration} (epoch {record.epoch}): η = {fmt(lr)}"
+        + (f", momentum {fmt(momentum)} (v = {fmt(momentum)}·v + g)" if momentum else "")
+    ]
+    for name, symbol in (("weight", "W"), ("bias", "b")):
+        if name not in grads:
+            continue
+        before = _lead_squeezed(record.parameters_before[layer_index][name])
+        after = _lead_squeezed(record.parameters[layer_index][name])
+        gradient = _lead_squeezed(grads[name])
+        delta = after - before
+        if gradient.size <= MAX_TERMS:
+            rule = "−η·v" if momentum else f"−η·d{symbol} = −{fmt(lr)} × {fmt_array(gradient)}"
+            lines.append(f"  Δ{symbol} = {rule} = {fmt_array(delta)}")
+            lines.append(f"  {symbol}: {fmt_array(before)} → {fmt_array(after)}")
+        else:
+            largest = float(np.max(np.abs(delta))) if delta.size else 0.0
+            lines.append(
+                f"  Δ{symbol} = {'−η·v' if momentum else f'−η·d{symbol}'} "
+                f"({gradient.size} values; the largest change is {fmt(largest)})"
+            )
+    if len(record.batch) > 1:
+        lines.append(
+            f"  (d{'W'} is the mean gradient of the batch's {len(record.batch)} examples; "
+            "the overlays above are its first example's)"
+        )
     return lines

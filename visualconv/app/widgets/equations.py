@@ -28,8 +28,15 @@ class EquationPanel(QWidget):
         self.text.setFont(theme.monospace_font(11.5))
         layout.addWidget(self.heading)
         layout.addWidget(self.text, 1)
+        self._note: list[str] = []
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
+
+    def set_note(self, lines: list[str]) -> None:
+        """Lines shown under the step's arithmetic (e.g. a training iteration's SGD update)."""
+        if lines != self._note:
+            self._note = list(lines)
+            self._on_session_step_changed(self.session.step)
 
     def lines(self) -> list[str]:
         """The lines shown."""
@@ -49,4 +56,7 @@ class EquationPanel(QWidget):
         self.heading.setText(
             f"layers[{layer}] {trace.layer_type}, {trace.pass_name} pass — overlay {k} of {trace.n}"
         )
-        self.text.setPlainText("\n".join(explain(trace, trace.step(k))))
+        lines = explain(trace, trace.step(k))
+        if self._note:
+            lines = [*lines, "", *self._note]
+        self.text.setPlainText("\n".join(lines))
