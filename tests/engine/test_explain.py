@@ -39,6 +39,6 @@ def test_momentum_and_batches_are_named():
     assert "mean gradient of the batch's 4 examples" in lines[-1]
     assert sgd_update_lines(record, 1) == []  # the pool layer has no parameters
     before = record.parameters_before[0]["bias"]
-    np.testing.assert_allclose(
-        record.parameters[0]["bias"], before - 0.5 * 0 - record.learning_rate * record.gradients[0]["bias"]
-    )
+    # The first step with momentum: v = g (no earlier v), so p moves by -eta * g.
+    expected = before - record.learning_rate * record.gradients[0]["bias"]
+    np.testing.assert_allclose(record.parameters[0]["bias"], expected, atol=1e-15)
