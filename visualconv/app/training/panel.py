@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QGraphicsItem,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -35,6 +36,7 @@ from ...engine.errors import ModelError
 from ...engine.layers import ConvLayer, frozen_array
 from ...engine.model import Model, TrainingSpec
 from ...engine.train import Iteration, TrainingDiverged
+from .. import theme
 from .maps import KernelMaps
 from .worker import TrainingWorker
 
@@ -248,6 +250,10 @@ class TrainingPanel(QWidget):
             [], [], pen=EPOCH_PEN, symbol="o", symbolSize=5, symbolBrush="#1d4ed8", name="epoch loss"
         )
         self.loss_plot.getPlotItem().getViewBox().setLimits(xMin=0)
+        self.loss_plot.getPlotItem().getViewBox().sigRangeChangedManually.connect(
+            self._on_plot_range_changed_manually
+        )
+        self._follow_ranges()
         self.selected_line = pg.InfiniteLine(angle=90, movable=True, pen=SELECTED_PEN)
         self.selected_line.setVisible(False)
         self.loss_plot.addItem(self.selected_line)
@@ -263,6 +269,11 @@ class TrainingPanel(QWidget):
         self.accuracy_curve = self.accuracy_plot.plot(
             [], [], pen=ACCURACY_PEN, symbol="o", symbolSize=5, symbolBrush="#059669"
         )
+        # Axes (with their grid) repaint with every new curve point; cached as pixmaps
+        # they are redrawn only when their ticks change, which keeps redraws short.
+        for plot in (self.loss_plot, self.accuracy_plot):
+            for side in ("left", "bottom"):
+                plot.getPlotItem().getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.accuracy_plot.setXLink(self.loss_plot)
 
         self.history = QSlider(Qt.Orientation.Horizontal)
@@ -479,6 +490,7 @@ class TrainingPanel(QWidget):
         self._redraw()
 
     def _clear_history(self) -> None:
+        self._follow_ranges()
         self._records = []
         self._series = {"loss": [], "ex": [], "ey": [], "acc": []}  # curve data, appended as records come
         self._data = None
@@ -581,7 +593,47 @@ class TrainingPanel(QWidget):
         self.select_iteration(round(min(max(point.x(), 0), len(self._records))))
 
     def _on_log_scale_toggled(self, checked: bool) -> None:
+        self.loss_plot.setLabel("left", "log10 loss" if checked else "loss")
+        self._follow_ranges()
         self._redraw()
+
+    def _follow_ranges(self) -> None:
+        """Let the plots fit the curves again (after a reset, a new model or a scale change)."""
+        self._following = True
+        self._ranges: tuple[float, float, float, float] | None = None
+
+    def _on_plot_range_changed_manually(self, *args: object) -> None:
+        self._following = False  # the user zoomed or panned: leave the view alone
+
+    def _fit_ranges(self, n: int, values: np.ndarray) -> None:
+        """Fit the loss and accuracy plots in coarse steps, so their axes rarely change.
+
+        While a run adds points, x grows in powers of two and y in 1, 1.2, 1.5, 2...
+        steps (whole decades on a log scale): axes repaint only when their ticks change,
+        which keeps redraws short. A run that is not running fits x exactly.
+        """
+        if not self._following:
+            return
+        if self._state == "running":
+            x_max = float(max(8, 1 << max(n - 1, 1).bit_length()))
+        else:
+            x_max = float(max(n, 1))  # a finished or paused run fills the plot
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            y_lo, y_hi = 0.0, 1.0
+        elif self.log_scale.isChecked():
+            y_lo, y_hi = math.floor(float(finite.min())), math.ceil(float(finite.max()))
+            y_hi = max(y_hi, y_lo + 1)
+        else:
+            top, bottom = float(finite.max()), float(finite.min())
+            y_hi = theme.nice_level(top) if top > 0 else 0.0
+            y_lo = -theme.nice_level(-bottom) if bottom < 0 else 0.0
+            y_hi = max(y_hi, y_lo + 1e-12)
+        ranges = (0.0, x_max, float(y_lo), float(y_hi))
+        if ranges != self._ranges:
+            self._ranges = ranges
+            self.loss_plot.setRange(xRange=(0, x_max), yRange=(y_lo, y_hi), padding=0.02)
+            self.accuracy_plot.setXRange(0, x_max, padding=0.02)
 
     def _on_speed_changed(self, index: int) -> None:
         self._sigInterval.emit(int(self.speed.itemData(index)))
@@ -590,8 +642,11 @@ class TrainingPanel(QWidget):
 
     def _set_state(self, state: str) -> None:
         if state != self._state:
+            leaving_run = self._state == "running"
             self._state = state
             self.sigStateChanged.emit(state)
+            if leaving_run:
+                self._redraw_timer.start()  # refit the plots to the run's length
         self._update_controls()
 
     def _update_controls(self) -> None:
@@ -659,10 +714,8 @@ class TrainingPanel(QWidget):
         if self.log_scale.isChecked():
             losses = np.log10(np.maximum(losses, 1e-300))
             ey = np.log10(np.maximum(ey, 1e-300))
-            self.loss_plot.setLabel("left", "log10 loss")
-        else:
-            self.loss_plot.setLabel("left", "loss")
         self.iteration_curve.setData(x, losses)
+        self._fit_ranges(n, losses)
         self.epoch_curve.setData(ex, ey, symbol="o" if len(ex) <= MAX_MARKERS else None)
         classify = (
             self._model is not None
