@@ -172,3 +172,21 @@ def test_a_chosen_iteration_shows_its_backward_pass_and_sgd_update(joined, qtbot
     )
     joined.session.open(SEED_1D)  # another model: the note goes
     assert "SGD step" not in "\n".join(joined.equations.lines())
+
+
+def test_the_input_clock_sees_stepper_keys_that_shortcuts_consume(joined, qtbot):
+    """The arrow keys are window shortcuts; background work must still see them as input."""
+    from PyQt6.QtCore import Qt
+
+    from visualconv.app.inputclock import INPUT_QUIET_SECONDS, InputClock
+
+    clock = InputClock.instance()
+    joined.session.open(SEED_1D)
+    joined.session.select(0, "backward", 0)
+    clock.last_input = 0.0
+    assert not clock.busy()
+    qtbot.keyClick(joined, Qt.Key.Key_Right)
+    assert joined.session.step == 1  # the shortcut took the key
+    assert clock.busy()
+    qtbot.wait(int(INPUT_QUIET_SECONDS * 1000) + 50)
+    assert not clock.busy()

@@ -37,6 +37,7 @@ from ...engine.layers import ConvLayer, frozen_array
 from ...engine.model import Model, TrainingSpec
 from ...engine.train import Iteration, TrainingDiverged
 from .. import theme
+from ..inputclock import InputClock
 from .maps import KernelMaps
 from .worker import TrainingWorker
 
@@ -44,6 +45,8 @@ REDRAW_MS = 250
 # Epoch points get a marker while there are few of them; thousands of markers would
 # make every redraw slow (full-batch runs have an epoch per iteration).
 MAX_MARKERS = 200
+
+
 SPEEDS = (
     ("as fast as possible", 0),
     ("50 iterations/s", 20),
@@ -704,6 +707,10 @@ class TrainingPanel(QWidget):
         return n if self._selected is None else min(self._selected, n)
 
     def _redraw(self) -> None:
+        clock = InputClock.instance()
+        if self._state == "running" and clock is not None and clock.busy():
+            self._redraw_timer.start()  # the user is busy with the window: redraw a little later
+            return
         self._redraw_timer.stop()
         records = self._records
         n = len(records)

@@ -19,8 +19,11 @@ from ...engine import datasets
 from ...engine.errors import ModelError
 from ...engine.model import Model, TrainingSpec
 from ...engine.train import Iteration, TrainingDiverged, iterate
+from ..inputclock import InputClock
 
 TICK_SECONDS = 0.025
+# Seconds the worker pauses per iteration while the user is giving input.
+USER_BUSY_PAUSE = 0.004
 
 
 class TrainingWorker(QObject):
@@ -59,6 +62,8 @@ class TrainingWorker(QObject):
         self._running = False
         self._interval_ms = 0
         self._timer: QTimer | None = None
+        # Made here, on the GUI thread; the worker thread only reads its time stamp.
+        self._clock = InputClock.instance()
 
     # ------------------------------------------------------------ slots (worker thread)
 
@@ -151,9 +156,10 @@ class TrainingWorker(QObject):
             while True:
                 batch.append(next(self._records))
                 self._remaining -= 1
-                # Hand the GIL to the window between iterations, so a key press or a
-                # repaint waits for at most one iteration, not a whole tick.
-                time.sleep(0)
+                # Hand the GIL to the window between iterations, so a repaint waits for
+                # at most one iteration; while the user is giving input, step aside a
+                # little longer so the window answers first.
+                time.sleep(USER_BUSY_PAUSE if self._clock is not None and self._clock.busy() else 0)
                 if self._remaining <= 0:  # the last iteration: finish now, not at the next pull
                     alive = False
                     break
