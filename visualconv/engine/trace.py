@@ -273,15 +273,8 @@ class LayerTrace:
         else:
             return []
         oh, ow = self.out_shape[1:]
-        positions = set()
-        for a in range(kh):
-            i, off_i = divmod(row - a * dh, sh)
-            if off_i or not 0 <= i < oh:
-                continue
-            for b in range(kw):
-                j, off_j = divmod(col - b * dw, sw)
-                if not off_j and 0 <= j < ow:
-                    positions.add(i * ow + j)
+        taps = covering_windows(row, col, (kh, kw), (sh, sw), (dh, dw), (oh, ow))
+        positions = {i * ow + j for i, j, _, _ in taps}
         return sorted(f * oh * ow + p + 1 for f in channels for p in positions)
 
     # ------------------------------------------------------------ steps
