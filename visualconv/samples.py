@@ -30,16 +30,21 @@ class Sample:
     path: Path
 
 
-def sample_dir() -> Path | None:
-    """The folder of example model files, or None when none is found."""
+def _data_dir(name: str) -> Path | None:
+    """A data folder shipped in the wheel as ``visualconv/<name>``, or the checkout's ``<name>/``."""
     try:
-        packaged = Path(str(resources.files("visualconv") / "sample_models"))
+        packaged = Path(str(resources.files("visualconv") / name))
     except (ModuleNotFoundError, TypeError):  # pragma: no cover - odd loaders
         packaged = None
     if packaged is not None and packaged.is_dir():
         return packaged
-    repo = Path(__file__).resolve().parent.parent / "sample_models"
+    repo = Path(__file__).resolve().parent.parent / name  # an editable install
     return repo if repo.is_dir() else None
+
+
+def sample_dir() -> Path | None:
+    """The folder of example model files, or None when none is found."""
+    return _data_dir("sample_models")
 
 
 def sample_paths() -> list[Path]:
@@ -76,11 +81,4 @@ def default_sample() -> Path | None:
 
 def resource_dir() -> Path | None:
     """The folder of icons and other resources (package data, or the repository's ``resources/``)."""
-    try:
-        packaged = Path(str(resources.files("visualconv") / "resources"))
-    except (ModuleNotFoundError, TypeError):  # pragma: no cover - odd loaders
-        packaged = None
-    if packaged is not None and packaged.is_dir():
-        return packaged
-    repo = Path(__file__).resolve().parent.parent / "resources"
-    return repo if repo.is_dir() else None
+    return _data_dir("resources")
