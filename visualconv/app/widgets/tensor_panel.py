@@ -145,6 +145,7 @@ class CellNumbers(QGraphicsItem):
         super().__init__()
         self._geometry: TileGeometry | None = None
         self._texts: list[tuple[list[str], ...] | None] = []
+        self._pending: dict[int, tuple[np.ndarray, int]] = {}  # tiles whose strings are not made yet
         self._fractions: list[np.ndarray | None] = []
         self._muted: np.ndarray | None = None  # bool (H, W) mask of padding cells
         self._bounds = QRectF()
@@ -161,6 +162,7 @@ class CellNumbers(QGraphicsItem):
         self._geometry = geometry
         self._bounds = geometry.bounds()
         self._texts = [None] * geometry.count
+        self._pending = {}
         self._fractions = [None] * geometry.count
         self._muted = muted
         self.update()
@@ -168,12 +170,35 @@ class CellNumbers(QGraphicsItem):
     def set_tile(self, t: int, texts: tuple[list[str], ...] | None, fractions: np.ndarray | None) -> None:
         """Numbers of tile t (row-major strings, one list per variant) and |v| / level for their colour."""
         self._texts[t] = texts
+        self._pending.pop(t, None)
         self._fractions[t] = fractions
         self.update()
 
+    def set_values(self, t: int, tile: np.ndarray, decimals: int, fractions: np.ndarray) -> None:
+        """Numbers of tile t from its values; the strings are made when first drawn or read.
+
+        Stepping through a large layer changes many small tiles whose cells are often too
+        small for text: making their strings only when they are shown keeps steps cheap.
+        """
+        self._texts[t] = None
+        self._pending[t] = (tile, decimals)
+        self._fractions[t] = fractions
+        self.update()
+
+    def _entry(self, t: int) -> tuple[list[str], ...] | None:
+        pending = self._pending.pop(t, None)
+        if pending is not None:
+            tile, decimals = pending
+            numbers = tile.ravel().tolist()
+            self._texts[t] = tuple(
+                ["" if math.isnan(v) else theme.cell_text(v, max(decimals - less, 0)) for v in numbers]
+                for less in range(self.VARIANTS)
+            )
+        return self._texts[t]
+
     def texts(self, t: int, variant: int | None = None) -> list[str] | None:
         """The strings of tile t (row-major; default: the variant drawn last), None without numbers."""
-        entry = self._texts[t] if 0 <= t < len(self._texts) else None
+        entry = self._entry(t) if 0 <= t < len(self._texts) else None
         return None if entry is None else entry[self.variant if variant is None else variant]
 
     def boundingRect(self) -> QRectF:  # noqa: D102 - Qt API
@@ -181,7 +206,8 @@ class CellNumbers(QGraphicsItem):
 
     def _font_size(self, cell_w: float, cell_h: float, variant: int) -> float:
         widest = 0.0
-        for entry in self._texts:
+        for t in range(len(self._texts)):
+            entry = self._entry(t)
             if entry:
                 for text in set(entry[variant]):
                     advance = self._advances.get(text)
@@ -199,6 +225,8 @@ class CellNumbers(QGraphicsItem):
         transform = painter.worldTransform()
         cell_w = math.hypot(transform.m11(), transform.m12())
         cell_h = math.hypot(transform.m21(), transform.m22())
+        if 0.42 * cell_h < self.MIN_PIXELS:
+            return  # no variant's text fits cells this small (see _font_size)
         for variant in range(self.VARIANTS):
             size = self._font_size(cell_w, cell_h, variant)
             if size >= self.MIN_PIXELS:
@@ -213,7 +241,8 @@ class CellNumbers(QGraphicsItem):
         painter.setFont(self._font)
         dark, light, muted = QColor(theme.TEXT), QColor("#ffffff"), QColor(theme.PADDING_TEXT)
         align = Qt.AlignmentFlag.AlignCenter
-        for t, entry in enumerate(self._texts):
+        for t in range(len(self._texts)):
+            entry = self._entry(t)
             if not entry:
                 continue
             texts = entry[variant]
@@ -602,14 +631,9 @@ class TensorPanel(QFrame):
 
     def _set_numbers(self, t: int, tile: np.ndarray, level: float, decimals: int) -> None:
         if self._numbered and self.show_numbers:
-            numbers = tile.ravel().tolist()
-            variants = tuple(
-                ["" if math.isnan(v) else theme.cell_text(v, max(decimals - less, 0)) for v in numbers]
-                for less in range(CellNumbers.VARIANTS)
-            )
             with np.errstate(invalid="ignore"):
                 fractions = np.abs(tile) / level
-            self._numbers.set_tile(t, variants, fractions)
+            self._numbers.set_values(t, np.array(tile, copy=True), decimals, fractions)
         else:
             self._numbers.set_tile(t, None, None)
 
