@@ -344,13 +344,6 @@ def explain_all(trace: LayerTrace, ks: Sequence[int] | None = None) -> list[str]
     return lines
 
 
-def _lead_squeezed(array: FloatArray) -> FloatArray:
-    array = np.asarray(array)
-    while array.ndim > 1 and array.shape[0] == 1:
-        array = array[0]
-    return array
-
-
 def sgd_update_lines(record: Any, layer_index: int) -> list[str]:
     """The SGD update of one layer at one training iteration, in the seeds' notation.
 
@@ -377,23 +370,25 @@ def sgd_update_lines(record: Any, layer_index: int) -> list[str]:
     for name, symbol in (("weight", "W"), ("bias", "b")):
         if name not in grads:
             continue
-        before = _lead_squeezed(record.parameters_before[layer_index][name])
-        after = _lead_squeezed(record.parameters[layer_index][name])
-        gradient = _lead_squeezed(grads[name])
+        # Parameters in their file shape; leading size-1 axes dropped for reading.
+        before = _squeeze_view(record.parameters_before[layer_index][name], 2)
+        after = _squeeze_view(record.parameters[layer_index][name], 2)
+        gradient = _squeeze_view(grads[name], 2)
         delta = after - before
+        rule = "−η·v" if momentum else f"−η·d{symbol}"
         if gradient.size <= MAX_TERMS:
-            rule = "−η·v" if momentum else f"−η·d{symbol} = −{fmt(lr)} × {fmt_array(gradient)}"
+            if not momentum:
+                rule += f" = −{fmt(lr)} × {fmt_array(gradient)}"
             lines.append(f"  Δ{symbol} = {rule} = {fmt_array(delta)}")
             lines.append(f"  {symbol}: {fmt_array(before)} → {fmt_array(after)}")
         else:
             largest = float(np.max(np.abs(delta))) if delta.size else 0.0
             lines.append(
-                f"  Δ{symbol} = {'−η·v' if momentum else f'−η·d{symbol}'} "
-                f"({gradient.size} values; the largest change is {fmt(largest)})"
+                f"  Δ{symbol} = {rule} ({gradient.size} values; the largest change is {fmt(largest)})"
             )
     if len(record.batch) > 1:
         lines.append(
-            f"  (d{'W'} is the mean gradient of the batch's {len(record.batch)} examples; "
+            f"  (dW is the mean gradient of the batch's {len(record.batch)} examples; "
             "the overlays above are its first example's)"
         )
     return lines
