@@ -22,12 +22,14 @@ from typing import Any
 import numpy as np
 
 from visualconv.engine import datasets
-from visualconv.engine.layers import ConvLayer, DenseLayer, FlattenLayer, PoolLayer
 from visualconv.engine.model import Model, TrainingSpec
 from visualconv.engine.train import iterate
 from visualconv.modelfile import load_model
 
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_models"
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_models"
+# The torch reference run lives with the tests that check the engine against it.
+sys.path.insert(0, str(ROOT / "tests" / "training"))
 CASES = [
     ("inline", "20-learning-a-kernel.json"),
     ("teacher", "21-teacher-sobel.json"),
@@ -50,75 +52,11 @@ def run_ours(model: Model, spec: TrainingSpec, data: tuple[Any, Any]) -> int:
     return count
 
 
-def run_torch(model: Model, spec: TrainingSpec, data: tuple[Any, Any]) -> int:
-    import torch
-    import torch.nn.functional as F
+def run_torch(model: Model, spec: TrainingSpec, data: tuple[Any, Any], threads: int = 1) -> int:
+    """The same run with torch.optim.SGD: the test suite's reference (tests/training/torch_sgd.py)."""
+    from torch_sgd import torch_train
 
-    acts = {
-        "identity": lambda t: t,
-        "relu": F.relu,
-        "leaky_relu": lambda t: F.leaky_relu(t, 0.01),
-        "sigmoid": torch.sigmoid,
-        "tanh": torch.tanh,
-    }
-    params = [
-        {
-            k: torch.tensor(np.array(v), dtype=torch.float64, requires_grad=True)
-            for k, v in layer.parameters().items()
-        }
-        for layer in model.layers
-    ]
-
-    def net(h: Any) -> Any:
-        for layer, p in zip(model.layers, params, strict=True):
-            if isinstance(layer, ConvLayer):
-                if layer.dims == 1:
-                    z = F.conv1d(
-                        h, p["weight"], p.get("bias"), layer.stride[1], layer.padding[1], layer.dilation[1]
-                    )
-                else:
-                    z = F.conv2d(h, p["weight"], p.get("bias"), layer.stride, layer.padding, layer.dilation)
-                h = acts[layer.activation](z)
-            elif isinstance(layer, PoolLayer):
-                if layer.dims == 1:
-                    pool = F.max_pool1d if layer.mode == "max" else F.avg_pool1d
-                    h = pool(h, layer.size[1], layer.stride[1])
-                else:
-                    pool = F.max_pool2d if layer.mode == "max" else F.avg_pool2d
-                    h = pool(h, layer.size, layer.stride)
-            elif isinstance(layer, FlattenLayer):
-                h = h.reshape(h.shape[0], -1)
-            else:
-                assert isinstance(layer, DenseLayer)
-                h = acts[layer.activation](F.linear(h, p["weight"], p.get("bias")))
-        return h
-
-    assert model.loss is not None
-    loss_type, reduction = model.loss.type, model.loss.reduction
-    x_all = torch.tensor(data[0], dtype=torch.float64)
-    t_all = torch.tensor(data[1], dtype=torch.int64 if loss_type == "cross_entropy" else torch.float64)
-    optimizer = torch.optim.SGD(
-        [t for p in params for t in p.values()], lr=spec.learning_rate, momentum=spec.momentum
-    )
-    n = len(x_all)
-    size = n if spec.batch_size is None else min(spec.batch_size, n)
-    rng = np.random.default_rng(spec.seed)
-    count = 0
-    for _ in range(spec.epochs):
-        order = torch.as_tensor(rng.permutation(n) if spec.shuffle else np.arange(n))
-        for start in range(0, n, size):
-            idx = order[start : start + size]
-            y = net(x_all[idx])
-            if loss_type == "cross_entropy":
-                loss = F.cross_entropy(y.reshape(len(idx), -1), t_all[idx])
-            else:
-                sq = ((y - t_all[idx]) ** 2).reshape(len(idx), -1)
-                loss = {"half_sum": 0.5 * sq.sum(1), "sum": sq.sum(1), "mean": sq.mean(1)}[reduction].mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            count += 1
-    return count
+    return len(torch_train(model, spec, data[0], data[1], threads)["losses"])
 
 
 def median_rate(fn: Any, model: Model, spec: TrainingSpec, data: tuple[Any, Any], repeats: int) -> float:
@@ -146,8 +84,7 @@ def main() -> int:
     if have_torch:
         import torch
 
-        torch.set_num_threads(args.torch_threads)
-        torch_note = f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)"
+        torch_note = f"torch {torch.__version__}, {args.torch_threads} thread(s)"
     else:
         torch_note = "PyTorch not installed: its column is empty"
     print(f"SGD iterations per second, median of {args.repeats} runs of about {args.iterations} iterations")
@@ -171,7 +108,9 @@ def main() -> int:
         batch = "full" if spec.batch_size is None else str(spec.batch_size)
         theirs_text, ratio_text = "", ""
         if have_torch:
-            theirs = median_rate(run_torch, model, spec, data, args.repeats)
+            theirs = median_rate(
+                lambda m, sp, d: run_torch(m, sp, d, args.torch_threads), model, spec, data, args.repeats
+            )
             theirs_text, ratio_text = f"{theirs:11.0f}", f"{ours / theirs:6.2f}"
         row = f"{kind:<9} {name:<28} {len(data[0]):>8} {batch:>6} "
         print(row + f"{ours:16.0f} {theirs_text:>11} {ratio_text:>6}")

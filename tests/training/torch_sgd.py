@@ -15,16 +15,22 @@ from visualconv.engine.layers import ConvLayer, DenseLayer, FlattenLayer, PoolLa
 from visualconv.engine.model import Model, TrainingSpec
 
 
-def torch_train(model: Model, spec: TrainingSpec, inputs: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
-    """Train with torch; return per-iteration losses, epoch losses and final parameters."""
+def torch_train(
+    model: Model, spec: TrainingSpec, inputs: np.ndarray, targets: np.ndarray, threads: int = 1
+) -> dict[str, Any]:
+    """Train with torch; return per-iteration losses, epoch losses and final parameters.
+
+    ``threads`` is torch's intra-op thread count for the run (1 by default: with tiny
+    tensors more threads only add contention). benchmarks/bench_training.py times it.
+    """
     import torch
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: threads only add contention
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
     try:
         return _torch_train(model, spec, inputs, targets)
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(previous)
 
 
 def _torch_train(model: Model, spec: TrainingSpec, inputs: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
