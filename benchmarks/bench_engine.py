@@ -232,6 +232,10 @@ def torch_work(case: Case, rng: np.random.Generator) -> tuple[Callable[[], Any],
 # ---------------------------------------------------------------- timing
 
 
+# Seconds between one library's samples and the other's (see measure()).
+SWITCH_PAUSE = 0.02
+
+
 def calls_per_sample(fn: Callable[[], Any], target: float = 0.003) -> int:
     """How many calls make one sample last about ``target`` seconds."""
     fn()
@@ -272,6 +276,10 @@ def measure(case: Case, repeats: int, with_torch: bool) -> Result:
     samples: dict[tuple[str, str], list[float]] = {key: [] for key in plan}
     for _ in range(repeats):  # interleaved: a noisy neighbour hits both libraries alike
         for key, (fn, number) in plan.items():
+            if key[1] == "fwd":
+                # PyTorch's OpenMP threads spin for a while after each call; without a pause they
+                # would take the cores of the next library's samples. Both start from idle threads.
+                time.sleep(SWITCH_PAUSE)
             samples[key].append(sample(fn, number))
     result = Result(case)
     for lib in libs:

@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from visualconv.engine import conv as conv_module
+from visualconv.engine import parallel
+from visualconv.engine import pool as pool_module
 from visualconv.engine.conv import (
     conv1d_backward,
     conv1d_forward,
@@ -53,6 +55,15 @@ def assert_close(actual, expected):
     np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=RTOL * scale)
 
 
+@pytest.fixture(params=[1, 3], ids=["serial", "three-threads"])
+def engine_threads(request, monkeypatch):
+    """Run a test on the caller's thread alone and split over three threads, however small."""
+    monkeypatch.setattr(parallel, "_threads", request.param)
+    monkeypatch.setattr(conv_module, "PARALLEL_MULTIPLY_ADDS", 0)
+    monkeypatch.setattr(pool_module, "PARALLEL_CELLS", 0)
+    return request.param
+
+
 @pytest.fixture(params=[None, 7], ids=["one-block", "many-blocks"])
 def block_elements(request, monkeypatch):
     """Run a test with the default sizes and with tiny column-matrix blocks and BLAS calls."""
@@ -84,7 +95,7 @@ def conv_cases(draw):
 
 @PROPERTY
 @given(case=conv_cases())
-def test_conv2d_matches_loop_twin_in_blocks(case, block_elements):
+def test_conv2d_matches_loop_twin_in_blocks(case, block_elements, engine_threads):
     x, w, b, s, p, d, rng = case
     z = conv2d_forward(x, w, b, s, p, d)
     assert z.flags.c_contiguous
@@ -195,7 +206,7 @@ def pool_cases(draw):
 
 @PROPERTY
 @given(case=pool_cases())
-def test_pool2d_matches_loop_twin(case):
+def test_pool2d_matches_loop_twin(case, engine_threads):
     x, mode, k, s, rng = case
     y = pool2d_forward(x, mode, k, s)
     assert_close(y, pool2d_forward_naive(x, mode, k, s))
@@ -220,7 +231,7 @@ def test_max_pool_ties_go_to_the_first_maximum_in_row_major_order(stride):
 
 
 @pytest.mark.parametrize("stride", [(2, 2), (1, 1), (1, 2)])
-def test_max_pool_routes_non_finite_values_like_the_loop_twin(stride):
+def test_max_pool_routes_non_finite_values_like_the_loop_twin(stride, engine_threads):
     rng = np.random.default_rng(8)
     x = rng.integers(-1, 2, size=(1, 2, 5, 6)).astype(np.float64)
     x[0, 0, 1, 1] = np.inf

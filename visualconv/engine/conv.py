@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import parallel
 from .windows import (
     FloatArray,
     IntPair,
@@ -147,14 +148,113 @@ def _blocks(n_batch: int, out_h: int, row_elements: int) -> list[tuple[int, int,
     per_example = out_h * row_elements
     if per_example <= BLOCK_ELEMENTS:
         step = max(1, BLOCK_ELEMENTS // per_example)
+        if n_batch > 1 and parallel.threads() > 1:
+            # at least one block per thread when the batch allows it
+            step = min(step, -(-n_batch // parallel.threads()))
         return [(n0, min(n_batch, n0 + step), 0, out_h) for n0 in range(0, n_batch, step)]
     rows = max(1, BLOCK_ELEMENTS // row_elements)
     return [(n, n + 1, i0, min(out_h, i0 + rows)) for n in range(n_batch) for i0 in range(0, out_h, rows)]
 
 
+# Below this many multiply-adds a whole call stays on the caller's thread: handing blocks
+# to other threads costs tens of microseconds.
+PARALLEL_MULTIPLY_ADDS = 1 << 20
+
+
 def _input_rows(i0: int, i1: int, kernel_h: int, stride_h: int, dilation_h: int) -> slice:
     """The padded-input rows that output rows ``i0:i1`` read."""
     return slice(i0 * stride_h, (i1 - 1) * stride_h + dilation_h * (kernel_h - 1) + 1)
+
+
+class _Plan:
+    """How a convolution's column matrices are laid out and split into blocks.
+
+    With stride 1 the *wide* layout is used: output row i of a block starts at column
+    ``i*Wp`` of the column matrix (Wp, the padded width), so the window cells of kernel
+    offset (a, b) are one contiguous run of the padded input, ``a*dh*Wp + b*dw`` cells
+    further on. Building the columns and adding gradients back are then long contiguous
+    copies and adds instead of short strided ones. The ``Wp - out_w`` columns between
+    two output rows are computed and dropped (forward) or given zero deltas (backward).
+    """
+
+    def __init__(self, x_padded: FloatArray, w: FloatArray, kernel: IntPair, s: IntPair, d: IntPair) -> None:
+        n_batch, _c_in, hp, wp = shape4(x_padded)
+        self.x_padded = x_padded
+        self.kernel, self.stride, self.dilation = kernel, s, d
+        self.c_out = w.shape[0]
+        self.w_rows = w.reshape(self.c_out, -1)  # (C_out, C_in*kH*kW)
+        self.out_h, self.out_w = output_shape((hp, wp), kernel, s, (0, 0), d)
+        self.wide = s == (1, 1) and 2 * self.out_w >= wp  # at most half the columns dropped
+        row_width = wp if self.wide else self.out_w
+        self.blocks = _blocks(n_batch, self.out_h, self.w_rows.shape[1] * row_width)
+        work = n_batch * self.out_h * self.out_w * self.w_rows.size
+        self.parallel = work >= PARALLEL_MULTIPLY_ADDS
+
+    def length(self, i0: int, i1: int) -> int:
+        """Columns of a block's wide column matrix: whole padded rows, the last one cut at out_w."""
+        return (i1 - i0 - 1) * int(self.x_padded.shape[3]) + self.out_w
+
+    def columns(self, n0: int, n1: int, i0: int, i1: int) -> FloatArray:
+        """The block's column matrix, (n, C_in*kH*kW, positions), in the plan's layout."""
+        if not self.wide:
+            rows = _input_rows(i0, i1, self.kernel[0], self.stride[0], self.dilation[0])
+            return im2col(self.x_padded[n0:n1, :, rows], self.kernel, self.stride, self.dilation)
+        _, c_in, hp, wp = shape4(self.x_padded)
+        (kh, kw), (dh, dw) = self.kernel, self.dilation
+        size = self.x_padded.itemsize
+        plane = hp * wp
+        view = np.ndarray(
+            (n1 - n0, c_in, kh, kw, self.length(i0, i1)),
+            dtype=np.float64,
+            buffer=self.x_padded,
+            offset=(n0 * c_in * plane + i0 * wp) * size,
+            strides=(c_in * plane * size, plane * size, dh * wp * size, dw * size, size),
+        )
+        return view.reshape(n1 - n0, c_in * kh * kw, -1)  # one copy, in C order
+
+    def unwide(self, values: FloatArray, rows: int) -> FloatArray:
+        """(n, F, length) in the wide layout -> the (n, F, rows, out_w) view of its output cells."""
+        n, f, length = values.shape
+        size = values.itemsize
+        return np.ndarray(
+            (n, f, rows, self.out_w),
+            dtype=np.float64,
+            buffer=values,
+            strides=(f * length * size, length * size, self.x_padded.shape[3] * size, size),
+        )
+
+    def deltas(self, dz: FloatArray, n0: int, n1: int, i0: int, i1: int) -> FloatArray:
+        """The block's deltas as (n, C_out, positions) in the plan's layout (zeros between rows)."""
+        block = dz[n0:n1, :, i0:i1]
+        if not self.wide:
+            return block.reshape(n1 - n0, self.c_out, -1)
+        out = np.zeros((n1 - n0, self.c_out, self.length(i0, i1)))
+        self.unwide(out, i1 - i0)[...] = block
+        return out
+
+    def add_back(self, dx_padded: FloatArray, grads: FloatArray, n0: int, n1: int, i0: int, i1: int) -> None:
+        """Add a block's window gradients (n, C_in*kH*kW, positions) onto the padded input gradient."""
+        if not self.wide:
+            rows = _input_rows(i0, i1, self.kernel[0], self.stride[0], self.dilation[0])
+            target = dx_padded[n0:n1, :, rows]
+            col2im(grads, shape4(target), self.kernel, self.stride, (0, 0), self.dilation, out=target)
+            return
+        _, c_in, hp, wp = shape4(dx_padded)
+        (kh, kw), (dh, dw) = self.kernel, self.dilation
+        size = dx_padded.itemsize
+        plane = hp * wp
+        length = self.length(i0, i1)
+        per_offset = grads.reshape(n1 - n0, c_in, kh, kw, length)
+        for a in range(kh):
+            for b in range(kw):
+                target = np.ndarray(
+                    (n1 - n0, c_in, length),
+                    dtype=np.float64,
+                    buffer=dx_padded,
+                    offset=(n0 * c_in * plane + (i0 + a * dh) * wp + b * dw) * size,
+                    strides=(c_in * plane * size, plane * size, size),
+                )
+                target += per_offset[:, :, a, b]
 
 
 def conv2d_forward(
@@ -184,18 +284,26 @@ def conv2d_forward(
     b = None if b is None else np.asarray(b, dtype=np.float64)
     _check_conv_shapes(x, w, b)
     kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
-    n_batch, c_out = x.shape[0], w.shape[0]
-    out_h, out_w = output_shape((x.shape[2], x.shape[3]), kernel, s, p, d)
-    x_padded = pad(x, p)
-    w_rows = w.reshape(c_out, -1)  # (C_out, C_in*kH*kW)
-    z = np.empty((n_batch, c_out, out_h, out_w))
-    # Per block one matrix product: (C_out, C_in*kH*kW) @ (n, C_in*kH*kW, rows*out_w), in NCHW order.
-    for n0, n1, i0, i1 in _blocks(n_batch, out_h, w_rows.shape[1] * out_w):
-        rows = _input_rows(i0, i1, kernel[0], s[0], d[0])
-        cols = im2col(x_padded[n0:n1, :, rows], kernel, s, d)
-        z[n0:n1, :, i0:i1] = matmul_in_chunks(w_rows, cols).reshape(n1 - n0, c_out, i1 - i0, out_w)
-    if b is not None:
-        z += b[:, None, None]
+    plan = _Plan(np.ascontiguousarray(pad(x, p)), w, kernel, s, d)
+    z = np.empty((x.shape[0], plan.c_out, plan.out_h, plan.out_w))
+
+    def forward_blocks(blocks: Sequence[tuple[int, int, int, int]]) -> None:
+        # Per block one matrix product: (C_out, C_in*kH*kW) @ (n, C_in*kH*kW, positions).
+        for n0, n1, i0, i1 in blocks:
+            product = matmul_in_chunks(plan.w_rows, plan.columns(n0, n1, i0, i1))
+            if plan.wide:
+                cells = plan.unwide(product, i1 - i0)
+            else:
+                cells = product.reshape(n1 - n0, plan.c_out, i1 - i0, plan.out_w)
+            if b is None:
+                z[n0:n1, :, i0:i1] = cells
+            else:
+                np.add(cells, b[:, None, None], out=z[n0:n1, :, i0:i1])  # store and bias in one pass
+
+    if plan.parallel:
+        parallel.map_groups(forward_blocks, plan.blocks)  # blocks write disjoint parts of z
+    else:
+        forward_blocks(plan.blocks)
     return z
 
 
@@ -235,29 +343,44 @@ def conv2d_backward(
     expected = (n_batch, c_out, out_h, out_w)
     if dz.shape != expected:
         raise ValueError(f"dz must have shape {expected}, got {dz.shape}")
-    x_padded = pad(x, p)
-    w_rows = w.reshape(c_out, -1)  # (C_out, C_in*kH*kW)
-    blocks = _blocks(n_batch, out_h, w_rows.shape[1] * out_w)
-    if len(blocks) == 1:
-        # The common case: one block, dX straight onto the unpadded input.
+    x_padded = np.ascontiguousarray(pad(x, p))
+    plan = _Plan(x_padded, w, kernel, s, d)
+    if len(plan.blocks) == 1 and not plan.wide:
+        # One block, dX straight onto the unpadded input.
         cols = im2col(x_padded, kernel, s, d)  # (N, C_in*kH*kW, P)
         dz_cols = dz.reshape(n_batch, c_out, out_h * out_w)  # (N, C_out, P)
         # Each weight collects input * delta over every overlay (the seeds' dW rule).
         dw = contract_positions(dz_cols, cols)
         # Each overlay sends kernel * delta back onto its window of the input.
-        dx = col2im(matmul_in_chunks(w_rows.T, dz_cols), shape4(x), kernel, s, p, d)
-        return dx, dw.reshape(w.shape), dz_cols.sum(axis=(0, 2))
-    dw = np.zeros(w_rows.shape)
+        dx = col2im(matmul_in_chunks(plan.w_rows.T, dz_cols), shape4(x), kernel, s, p, d)
+        return dx, dw.reshape(w.shape), _bias_gradient(dz)
     dx_padded = np.zeros(x_padded.shape)
-    for n0, n1, i0, i1 in blocks:
-        rows = _input_rows(i0, i1, kernel[0], s[0], d[0])
-        cols = im2col(x_padded[n0:n1, :, rows], kernel, s, d)
-        dz_cols = dz[n0:n1, :, i0:i1].reshape(n1 - n0, c_out, -1)
-        dw += contract_positions(dz_cols, cols)
-        target = dx_padded[n0:n1, :, rows]
-        col2im(matmul_in_chunks(w_rows.T, dz_cols), shape4(target), kernel, s, (0, 0), d, out=target)
-    dx = crop(dx_padded, p)
-    return np.ascontiguousarray(dx), dw.reshape(w.shape), dz.sum(axis=(0, 2, 3))
+
+    def backward_blocks(blocks: Sequence[tuple[int, int, int, int]]) -> FloatArray:
+        dw = np.zeros(plan.w_rows.shape)
+        for n0, n1, i0, i1 in blocks:
+            dz_cols = plan.deltas(dz, n0, n1, i0, i1)
+            dw += contract_positions(dz_cols, plan.columns(n0, n1, i0, i1))
+            plan.add_back(dx_padded, matmul_in_chunks(plan.w_rows.T, dz_cols), n0, n1, i0, i1)
+        return dw
+
+    if plan.parallel:
+        # Groups of whole examples: the row blocks of one example add onto shared rows.
+        blocks = plan.blocks
+        partial = parallel.map_groups(backward_blocks, blocks, lambda i: blocks[i][0] != blocks[i - 1][0])
+        dw = np.sum(partial, axis=0) if len(partial) > 1 else partial[0]
+    else:
+        dw = backward_blocks(plan.blocks)
+    dx = dx_padded if p == (0, 0) else np.ascontiguousarray(crop(dx_padded, p))
+    return dx, dw.reshape(w.shape), _bias_gradient(dz)
+
+
+def _bias_gradient(dz: FloatArray) -> FloatArray:
+    """db: the sum of dz (N, C_out, out_h, out_w) over batch and positions, shape (C_out,)."""
+    n_batch, c_out = dz.shape[:2]
+    per_example: FloatArray = np.ascontiguousarray(dz).reshape(n_batch, c_out, -1).sum(axis=2)
+    total: FloatArray = per_example.sum(axis=0)
+    return total
 
 
 def conv2d_forward_naive(

@@ -8,11 +8,12 @@ to the first maximal element in row-major order, as PyTorch does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
+from . import parallel
 from .windows import FloatArray, IntPair, as_pair, output_shape, sliding_windows
 
 Size = int | Sequence[int]
@@ -89,19 +90,49 @@ def pool2d_forward(
     """
     x = np.asarray(x, dtype=np.float64)
     k, s = _geometry(x, mode, size, stride)
-    return _pool(x, mode, k, s, output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1)))
+    out_hw = output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1))
+    y = np.empty((*x.shape[:2], *out_hw))
+    _by_planes(lambda planes, out: _pool(planes[0], mode, k, s, out_hw, out), [x], y)
+    return y
 
 
-def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair) -> FloatArray:
-    """:func:`pool2d_forward` on checked arguments: one pass per kernel offset over a strided slab."""
+# Below this many input cells a pooling call stays on the caller's thread.
+PARALLEL_CELLS = 1 << 16
+
+
+def _by_planes(
+    work: Callable[[list[FloatArray], FloatArray], object], arrays: list[FloatArray], out: FloatArray
+) -> None:
+    """Run ``work(arrays, out)`` on groups of whole (n, c) planes, on several threads when large.
+
+    Pooling treats every (example, channel) plane alike, so the planes of all arrays
+    (each (N, C, h, w)) are cut into contiguous runs and ``work`` fills the same run of
+    ``out`` (N, C, h', w', C-contiguous) from them.
+    """
+    n, c = out.shape[:2]
+    if arrays[0].size < PARALLEL_CELLS or n * c < 2 or parallel.threads() < 2:
+        work(arrays, out)
+        return
+    flat = [np.ascontiguousarray(a).reshape(n * c, 1, *a.shape[2:]) for a in arrays]
+    out_flat = out.reshape(n * c, 1, *out.shape[2:])  # a view: out is contiguous
+
+    def run(planes: Sequence[int]) -> None:
+        part = slice(planes[0], planes[-1] + 1)
+        work([a[part] for a in flat], out_flat[part])
+
+    parallel.map_groups(run, range(n * c))
+
+
+def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, out: FloatArray) -> FloatArray:
+    """:func:`pool2d_forward` on checked arguments, into ``out``: one pass per kernel offset."""
     offsets = _offsets(k)
-    y = np.array(_slab(x, 0, 0, s, out_hw), dtype=np.float64)  # a contiguous copy
+    out[...] = _slab(x, 0, 0, s, out_hw)
     combine = np.maximum if mode == "max" else np.add
     for a, b in offsets[1:]:
-        combine(y, _slab(x, a, b, s, out_hw), out=y)
+        combine(out, _slab(x, a, b, s, out_hw), out=out)
     if mode == "avg":
-        y /= len(offsets)
-    return y
+        out /= len(offsets)
+    return out
 
 
 def pool2d_backward(
@@ -129,10 +160,34 @@ def pool2d_backward(
     out_hw = output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1))
     if dy.shape != (*x.shape[:2], *out_hw):
         raise ValueError(f"dy must have shape {(*x.shape[:2], *out_hw)}, got {dy.shape}")
+    dx = np.empty(x.shape)
+    _by_planes(lambda arrays, out: _pool_backward(arrays[0], arrays[1], mode, k, s, out_hw, out), [dy, x], dx)
+    return dx
+
+
+def _all_finite(values: FloatArray) -> bool:
+    """Whether no element is NaN or infinite (one fast sum; an exact check only if it is not finite)."""
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf or an overflow: checked exactly
+        total = np.add.reduce(values, axis=None)
+    return bool(np.isfinite(total)) or bool(np.isfinite(values).all())
+
+
+def _has_nan(values: FloatArray) -> bool:
+    """Whether an element is NaN (one fast sum; an exact check only if the sum is NaN)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = np.add.reduce(values, axis=None)
+    return bool(np.isnan(total)) and bool(np.isnan(values).any())
+
+
+def _pool_backward(
+    dy: FloatArray, x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, dx: FloatArray
+) -> None:
+    """:func:`pool2d_backward` on checked arguments, written into ``dx`` (contents ignored)."""
     offsets = _offsets(k)
     disjoint = s[0] >= k[0] and s[1] >= k[1]  # each input cell in at most one window
     tiled = s == k and (x.shape[2], x.shape[3]) == (out_hw[0] * k[0], out_hw[1] * k[1])
-    dx = np.empty(x.shape) if tiled else np.zeros(x.shape)  # tiled: every cell is written once
+    if not tiled:
+        dx[...] = 0.0  # tiled: every cell is written once below
 
     def route(a: int, b: int, grad: FloatArray) -> None:
         target = _slab(dx, a, b, s, out_hw)
@@ -145,15 +200,18 @@ def pool2d_backward(
         share = dy / len(offsets)
         for a, b in offsets:
             route(a, b, share)
-        return dx
-    if disjoint or not np.isfinite(dy).all():
-        y = _pool(x, "max", k, s, out_hw)
-        if np.isnan(y).any() or not np.isfinite(dy).all():
+        return
+    finite_deltas = _all_finite(dy)
+    if disjoint or not finite_deltas:
+        y = _pool(x, "max", k, s, out_hw, np.empty(dy.shape))
+        if not finite_deltas or _has_nan(y):
             # Rare inputs: follow the loop twin's comparisons literally (masked, slower).
+            if tiled:
+                dx[...] = 0.0
             winner = max_positions(sliding_windows(x, k, s, (1, 1)))
             for o, (a, b) in enumerate(offsets):
                 route(a, b, np.where(winner == o, dy, 0.0))
-            return dx
+            return
         # Disjoint windows, branch-free and exact for finite deltas: ``pending * hit`` is
         # ``pending`` or zero, and ``pending - routed`` clears what was routed, so a later
         # tie in the window gets nothing. The last offset takes whatever is still pending.
@@ -166,7 +224,7 @@ def pool2d_backward(
             route(a, b, routed)
             pending = pending - routed
         route(*offsets[-1], pending)
-        return dx
+        return
     # Overlapping windows: find each window's first maximum, then add every delta onto its
     # cell in one pass (bincount sums the deltas in window order, as the loop twin does).
     winner, has_nan = _first_max_sweep(x, k, s, out_hw)
@@ -177,8 +235,7 @@ def pool2d_backward(
     cell += (np.arange(n * c, dtype=np.intp) * (h * w)).reshape(n, c, 1, 1)
     cell += (np.arange(out_hw[0], dtype=np.intp) * (s[0] * w))[:, None]
     cell += np.arange(out_hw[1], dtype=np.intp) * s[1]
-    summed = np.bincount(cell.reshape(-1), weights=dy.reshape(-1), minlength=x.size)
-    return summed.astype(np.float64, copy=False).reshape(x.shape)  # float64 already: no copy
+    dx.reshape(-1)[...] = np.bincount(cell.reshape(-1), weights=dy.reshape(-1), minlength=x.size)
 
 
 def _first_max_sweep(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> tuple[NDArray[np.intp], bool]:
@@ -201,7 +258,7 @@ def _first_max_sweep(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> 
         np.multiply(greater, small(o), out=candidate)
         np.maximum(winner, candidate, out=winner)  # offsets grow: the latest strict improvement wins
         np.maximum(best, values, out=best)
-    return winner.astype(np.intp, copy=False), bool(np.isnan(best).any())
+    return winner.astype(np.intp, copy=False), _has_nan(best)
 
 
 def pool2d_forward_naive(
