@@ -99,40 +99,90 @@ def pool2d_forward(
 # Below this many input cells a pooling call stays on the caller's thread.
 PARALLEL_CELLS = 1 << 16
 
+# Input cells per block of planes. Temporaries of one block stay in cache and are reused
+# by the allocator; whole-batch temporaries would be fresh memory on every call, and on
+# this project's machines first touching fresh pages costs more than the pooling itself.
+BLOCK_CELLS = 1 << 16
+
 
 def _by_planes(
     work: Callable[[list[FloatArray], FloatArray], object], arrays: list[FloatArray], out: FloatArray
 ) -> None:
-    """Run ``work(arrays, out)`` on groups of whole (n, c) planes, on several threads when large.
+    """Run ``work(arrays, out)`` on blocks of whole (n, c) planes, on several threads when large.
 
     Pooling treats every (example, channel) plane alike, so the planes of all arrays
-    (each (N, C, h, w)) are cut into contiguous runs and ``work`` fills the same run of
-    ``out`` (N, C, h', w', C-contiguous) from them.
+    (each (N, C, h, w)) are cut into blocks of about BLOCK_CELLS input cells and ``work``
+    fills the same planes of ``out`` (N, C, h', w', C-contiguous) from them.
     """
     n, c = out.shape[:2]
-    if arrays[0].size < PARALLEL_CELLS or n * c < 2 or parallel.threads() < 2:
+    planes = n * c
+    cells_per_plane = max(1, arrays[0].size // max(1, planes))
+    per_block = max(1, BLOCK_CELLS // cells_per_plane)
+    if planes <= per_block:
         work(arrays, out)
         return
-    flat = [np.ascontiguousarray(a).reshape(n * c, 1, *a.shape[2:]) for a in arrays]
-    out_flat = out.reshape(n * c, 1, *out.shape[2:])  # a view: out is contiguous
+    flat = [np.ascontiguousarray(a).reshape(planes, 1, *a.shape[2:]) for a in arrays]
+    out_flat = out.reshape(planes, 1, *out.shape[2:])  # a view: out is contiguous
+    blocks = [(p0, min(planes, p0 + per_block)) for p0 in range(0, planes, per_block)]
 
-    def run(planes: Sequence[int]) -> None:
-        part = slice(planes[0], planes[-1] + 1)
-        work([a[part] for a in flat], out_flat[part])
+    def run(group: Sequence[tuple[int, int]]) -> None:
+        for p0, p1 in group:
+            work([a[p0:p1] for a in flat], out_flat[p0:p1])
 
-    parallel.map_groups(run, range(n * c))
+    if arrays[0].size < PARALLEL_CELLS:
+        run(blocks)
+    else:
+        parallel.map_groups(run, blocks)
+
+
+def _rows(x: FloatArray, a: int, sh: int, out_h: int, width: int) -> FloatArray:
+    """``x[..., i*sh + a, :width]`` for every output row i: whole input rows, contiguous within a row."""
+    return x[..., a : a + sh * (out_h - 1) + 1 : sh, :width]
 
 
 def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, out: FloatArray) -> FloatArray:
-    """:func:`pool2d_forward` on checked arguments, into ``out``: one pass per kernel offset."""
-    offsets = _offsets(k)
-    out[...] = _slab(x, 0, 0, s, out_hw)
+    """:func:`pool2d_forward` on checked arguments, into ``out``.
+
+    Separable: first combine the kH input rows of every output row (passes over whole,
+    contiguous rows), then the kW columns of that. Fewer and longer inner loops than one
+    strided pass per kernel offset, which matters for the short rows of small images.
+    """
+    (kh, kw), (sh, sw), (out_h, out_w) = k, s, out_hw
     combine = np.maximum if mode == "max" else np.add
-    for a, b in offsets[1:]:
-        combine(out, _slab(x, a, b, s, out_hw), out=out)
+    width = sw * (out_w - 1) + kw  # the input columns any window reads
+    if kh == 1 and sh == 1:
+        rows = x[..., :width]  # nothing to combine across rows (1-D pooling)
+    else:
+        rows = np.array(_rows(x, 0, sh, out_h, width))
+        for a in range(1, kh):
+            combine(rows, _rows(x, a, sh, out_h, width), out=rows)
+    out[...] = rows[..., 0 : sw * (out_w - 1) + 1 : sw]
+    for b in range(1, kw):
+        combine(out, rows[..., b : b + sw * (out_w - 1) + 1 : sw], out=out)
     if mode == "avg":
-        out /= len(offsets)
+        out /= kh * kw
     return out
+
+
+def _spread_average(dy: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx: FloatArray) -> None:
+    """Average-pool backward into ``dx``: each delta / (kH*kW) onto every cell of its window.
+
+    The adjoint of the separable forward: spread over the kW columns of each output
+    row, then add those rows onto the kH input rows.
+    """
+    (kh, kw), (sh, sw), (out_h, out_w) = k, s, out_hw
+    width = sw * (out_w - 1) + kw
+    share = dy / (kh * kw)
+    rows = np.zeros((*dy.shape[:-1], width))
+    for b in range(kw):
+        rows[..., b : b + sw * (out_w - 1) + 1 : sw] += share
+    if kh == 1 and sh == 1:
+        dx[..., :width] = rows
+        dx[..., width:] = 0.0
+        return
+    dx[...] = 0.0
+    for a in range(kh):
+        _rows(dx, a, sh, out_h, width)[...] += rows
 
 
 def pool2d_backward(
@@ -197,9 +247,7 @@ def _pool_backward(
             target += grad
 
     if mode == "avg":
-        share = dy / len(offsets)
-        for a, b in offsets:
-            route(a, b, share)
+        _spread_average(dy, k, s, out_hw, dx)
         return
     finite_deltas = _all_finite(dy)
     if disjoint or not finite_deltas:
