@@ -57,10 +57,15 @@ def assert_close(actual, expected):
 
 @pytest.fixture(params=[1, 3], ids=["serial", "three-threads"])
 def engine_threads(request, monkeypatch):
-    """Run a test on the caller's thread alone and split over three threads, however small."""
+    """Run a test on the caller's thread alone and split over three threads, however small.
+
+    The threaded run also cuts pooling into blocks of a single plane or a few.
+    """
     monkeypatch.setattr(parallel, "_threads", request.param)
     monkeypatch.setattr(conv_module, "PARALLEL_MULTIPLY_ADDS", 0)
     monkeypatch.setattr(pool_module, "PARALLEL_CELLS", 0)
+    if request.param > 1:
+        monkeypatch.setattr(pool_module, "BLOCK_CELLS", 7)
     return request.param
 
 
