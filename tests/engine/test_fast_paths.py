@@ -362,6 +362,26 @@ def test_conv_trace_steps_equal_the_plain_loop(case, block_elements):
         assert_step_matches_hand(trace, back.step(k))
 
 
+@pytest.mark.parametrize("budget_planes", [0, 1, 2, 100], ids=["none", "one", "two", "every-channel"])
+def test_conv_trace_jumps_from_dx_checkpoints_equal_the_plain_loop(budget_planes, monkeypatch):
+    """dA_prev checkpoints every few output channels: every k, reached directly, still sums right."""
+    rng = np.random.default_rng(21)
+    for stride in [(1, 1), (2, 1)]:  # the contiguous (stride 1) and the strided way back
+        layer = ConvLayer(rng.normal(size=(7, 2, 3, 3)), rng.normal(size=7), stride, (1, 1), (1, 1), "tanh", 2)
+        x = rng.normal(size=(2, 5, 6))
+        model = make_model("t", x, [layer], upstream=rng.normal(size=layer.output_shape(x.shape)))
+        trace = trace_layer(model, 0, "backward")
+        monkeypatch.setattr(LayerTrace, "DX_CHECKPOINT_BYTES", budget_planes * trace.x_padded.nbytes)
+        jumps = LayerTrace(trace.layer, "backward", *_inputs(trace))
+        expected_spacing = {0: 0, 1: 4, 2: 3, 100: 1}[budget_planes]
+        assert jumps._dx_checkpoint_spacing() == expected_spacing
+        order = list(range(trace.n + 1))
+        random_order = np.random.default_rng(3).permutation(order)
+        for k in random_order:  # every step as a jump: the cache never holds k-1 or k+1 first
+            jumps._cache.clear()
+            assert_step_matches_hand(trace, jumps.step(int(k)))
+
+
 def _inputs(trace):
     """x, z, a and dA of a trace in the layer's own (1-D or 2-D) shape."""
     unview = (lambda t: t[:, 0, :]) if trace.layer.dims == 1 else (lambda t: t)

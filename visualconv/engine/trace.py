@@ -203,6 +203,7 @@ class LayerTrace:
         self.layer_type = layer.type
         self._cache: OrderedDict[int, Step] = OrderedDict()
         self._dw_rows: FloatArray | None = None
+        self._dx_checkpoints: dict[int, FloatArray] = {}
         if isinstance(layer, (ConvLayer, PoolLayer)):
             one_d = layer.dims == 1
 
@@ -406,37 +407,91 @@ class LayerTrace:
     def _conv_dx_padded(self, k: int) -> FloatArray:
         """dA_prev (padded) after the first k overlays, computed directly.
 
-        The deltas of the first k overlays (later ones zeroed) go back through the
-        kernel in blocks of output rows: one matrix product and one slab add per
-        kernel offset for each block.
+        A stored checkpoint holds the sum of the first output channels' complete
+        contributions (see :meth:`_conv_dx_checkpoint`); on top of it go the channels
+        after the checkpoint, the last of them only up to overlay k. So a jump costs a few
+        channels' worth of work however many channels there are.
         """
         layer = self.layer
         assert isinstance(layer, ConvLayer) and self.grad_pre_activation is not None
         c_out, (oh, ow) = self.weight.shape[0], self.out_shape[1:]
         f_done, r = divmod(k, oh * ow)
-        q = -(-r // ow)  # rows of channel f_done touched so far
         channels = min(c_out, f_done + (1 if r else 0))
         if channels == 0:
             return np.zeros(self.x_padded.shape)
+        spacing = self._dx_checkpoint_spacing()
+        first = (f_done // spacing) * spacing if spacing else 0
+        base = self._conv_dx_checkpoint(first) if first else None
+        if first == channels:
+            assert base is not None
+            return base.copy()
+        return self._conv_dx_channels(first, channels, f_done, r, base)
+
+    # Memory for the checkpoints of dA_prev (per trace): at most this many bytes.
+    DX_CHECKPOINT_BYTES = 64 << 20
+
+    def _dx_checkpoint_spacing(self) -> int:
+        """Output channels between two dA_prev checkpoints (0: none are kept)."""
+        c_out = int(self.weight.shape[0])
+        count = min(c_out - 1, int(self.DX_CHECKPOINT_BYTES) // max(1, int(self.x_padded.nbytes)))
+        if count < 1 or c_out < 3:
+            return 0
+        return -(-c_out // (count + 1))
+
+    def _conv_dx_checkpoint(self, channels: int) -> FloatArray:
+        """dA_prev (padded) of output channels 0..channels-1 complete (cached).
+
+        ``channels`` is a multiple of the spacing; each checkpoint is built on the one before.
+        """
+        cached = self._dx_checkpoints.get(channels)
+        if cached is not None:
+            return cached
+        spacing = self._dx_checkpoint_spacing()
+        previous = channels - spacing
+        base = self._conv_dx_checkpoint(previous) if previous > 0 else None
+        checkpoint = self._conv_dx_channels(max(previous, 0), channels, channels, 0, base)
+        checkpoint.flags.writeable = False
+        self._dx_checkpoints[channels] = checkpoint
+        return checkpoint
+
+    def _conv_dx_channels(
+        self, first: int, channels: int, f_done: int, r: int, base: FloatArray | None
+    ) -> FloatArray:
+        """``base`` (or zeros) plus the dA_prev contributions of output channels first..channels-1.
+
+        Channels before ``f_done`` count completely, channel ``f_done`` (if below
+        ``channels``) with its first ``r`` overlays only. The deltas go back through the
+        kernel in blocks of output rows: one matrix product and one slab add per kernel
+        offset for each block.
+
+        Returns
+        -------
+        ndarray of shape (C_in, Hp, Wp)
+            A new array.
+        """
+        layer = self.layer
+        assert isinstance(layer, ConvLayer) and self.grad_pre_activation is not None
         if layer.stride == (1, 1):
-            return self._conv_dx_padded_flat(channels, f_done, r, q)
-        dx_padded = np.zeros(self.x_padded.shape)
-        w_cols = self.weight[:channels].reshape(channels, -1).T  # (C_in*kH*kW, channels)
+            return self._conv_dx_channels_flat(first, channels, f_done, r, base)
+        oh, ow = self.out_shape[1:]
+        q = -(-r // ow)  # rows of channel f_done touched so far
+        dx_padded = np.zeros(self.x_padded.shape) if base is None else base.copy()
+        w_cols = self.weight[first:channels].reshape(channels - first, -1).T  # (C_in*kH*kW, channels)
         (kh, _), (sh, _), (dh, _) = layer.kernel_size, layer.stride, layer.dilation
         rows_per_block = max(1, conv_kernels.BLOCK_ELEMENTS // (w_cols.shape[0] * ow))
         for i0 in range(0, oh, rows_per_block):
             i1 = min(oh, i0 + rows_per_block)
-            used = channels if i0 < q else f_done  # the partial channel has no deltas below row q
-            if used == 0:
+            used = channels if i0 < q else min(channels, f_done)  # no partial deltas below row q
+            if used <= first:
                 break
-            dz = self.grad_pre_activation[:used, i0:i1].reshape(used, -1)
+            dz = self.grad_pre_activation[first:used, i0:i1].reshape(used - first, -1)
             if used > f_done:
                 dz = dz.copy()
-                dz[f_done, max(0, r - i0 * ow) :] = 0.0  # overlays after k
+                dz[f_done - first, max(0, r - i0 * ow) :] = 0.0  # overlays after k
             rows = slice(i0 * sh, (i1 - 1) * sh + dh * (kh - 1) + 1)
             target = dx_padded[None, :, rows]
             col2im(
-                conv_kernels.matmul_in_chunks(w_cols[:, :used], dz),
+                conv_kernels.matmul_in_chunks(w_cols[:, : used - first], dz),
                 shape4(target),
                 layer.kernel_size,
                 layer.stride,
@@ -446,50 +501,31 @@ class LayerTrace:
             )
         return dx_padded
 
-    def _conv_dx_padded_flat(self, channels: int, f_done: int, r: int, q: int) -> FloatArray:
-        """:meth:`_conv_dx_padded` for stride 1, with contiguous slab adds.
+    def _conv_dx_channels_flat(
+        self, first: int, channels: int, f_done: int, r: int, base: FloatArray | None
+    ) -> FloatArray:
+        """:meth:`_conv_dx_channels` for stride 1: a convolution of the deltas with the flipped kernel.
 
-        Each input channel is one flat row of Hp*Wp cells. With the deltas laid out Wp
-        wide (zeros right of the output), kernel offset (a, b) shifts a whole block of
-        rows by ``a*dh*Wp + b*dw`` cells: one contiguous add per offset instead of a 2-D
-        strided one. The zeros may spill past a channel's last cell; they change nothing.
+        With stride 1, overlay (i, j) of channel f adds ``w[f, c, a, b] * delta`` onto cell
+        ``(i + a*dh, j + b*dw)``: summed over overlays that is the cross-correlation of the
+        deltas, padded by the kernel's reach, with the kernel rotated by 180 degrees and
+        its channel axes swapped (the seeds' ``dA_prev = full-conv(dZ, rot180(W))``). The
+        engine's forward kernel computes it as one matrix product per block of rows,
+        with the deltas, not the much larger window gradients, as the column matrix.
         """
         layer = self.layer
         assert isinstance(layer, ConvLayer) and self.grad_pre_activation is not None
-        c_in, hp, wp = self.x_padded.shape
-        oh, ow = self.out_shape[1:]
         (kh, kw), (dh, dw) = layer.kernel_size, layer.dilation
-        plane = hp * wp
-        tail = dw * (kw - 1) + 1
-        flat = np.zeros(c_in * plane + tail)
-        # channel c's cells and the few after them: rows overlap by `tail`, every add below stays
-        # within one row's first plane + tail cells
-        channels_view = np.lib.stride_tricks.as_strided(
-            flat, shape=(c_in, plane + tail), strides=(plane * flat.itemsize, flat.itemsize)
-        )
-        w_cols = self.weight[:channels].reshape(channels, -1).T  # (C_in*kH*kW, channels)
-        rows_per_block = max(1, conv_kernels.BLOCK_ELEMENTS // (w_cols.shape[0] * wp))
-        for i0 in range(0, oh, rows_per_block):
-            i1 = min(oh, i0 + rows_per_block)
-            used = channels if i0 < q else f_done  # the partial channel has no deltas below row q
-            if used == 0:
-                break
-            dz = np.zeros((used, i1 - i0, wp))
-            dz[:, :, :ow] = self.grad_pre_activation[:used, i0:i1]
-            if used > f_done:
-                partial = np.zeros((i1 - i0) * ow)
-                n_done = max(0, r - i0 * ow)
-                partial[:n_done] = self.grad_pre_activation[f_done, i0:i1].reshape(-1)[:n_done]
-                dz[f_done, :, :ow] = partial.reshape(i1 - i0, ow)  # overlays up to k only
-            length = (i1 - i0) * wp
-            grads = conv_kernels.matmul_in_chunks(w_cols[:, :used], dz.reshape(used, length)).reshape(
-                c_in, kh, kw, length
-            )
-            for a in range(kh):
-                for b in range(kw):
-                    start = (i0 + a * dh) * wp + b * dw
-                    channels_view[:, start : start + length] += grads[:, a, b]
-        return flat[: c_in * plane].reshape(c_in, hp, wp)
+        deltas = self.grad_pre_activation[first:channels].copy()  # (channels - first, oh, ow)
+        if channels > f_done:
+            deltas[f_done - first].reshape(-1)[r:] = 0.0  # channel f_done: overlays up to k only
+        rotated = self.weight[first:channels, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_in, F, kH, kW)
+        reach = (dh * (kh - 1), dw * (kw - 1))
+        batch = conv_kernels.conv2d_forward(deltas[None], rotated, None, 1, reach, (dh, dw))
+        dx_padded: FloatArray = batch[0]
+        if base is not None:
+            dx_padded += base
+        return dx_padded
 
     def _conv_dx_cells(self, k: int, ov: Overlay) -> FloatArray:
         """dA_prev (padded) after k overlays, only on the cells of window ``ov``.
