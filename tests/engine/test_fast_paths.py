@@ -259,6 +259,26 @@ def test_max_pool_with_nan_input_routes_like_the_loop_twin():
     np.testing.assert_array_equal(pool2d_backward(dy, x, "max", 2), pool2d_backward_naive(dy, x, "max", 2))
 
 
+@pytest.mark.parametrize("size", [(1, 2), (2, 1)], ids=["1x2", "2x1"])
+@pytest.mark.parametrize("stride", [None, (2, 3)], ids=["tiled", "gapped"])
+def test_two_cell_max_pool_routes_nan_inputs_and_infinite_deltas_like_the_loop_twin(
+    size, stride, engine_threads
+):
+    rng = np.random.default_rng(11)
+    x = rng.integers(-1, 2, size=(2, 2, 6, 6)).astype(np.float64)  # many ties
+    x[0, 0, 0, 0] = np.nan  # first cell of its window: kept, as nothing compares greater
+    x[0, 1, 3, 3] = np.nan  # second cell of its window: never wins
+    x[1, 0, 4, 4] = np.inf
+    y_shape = pool2d_forward_naive(x, "max", size, stride).shape
+    dy = rng.normal(size=y_shape)
+    dy[0, 0, 1, 1] = np.inf
+    dy[1, 1, 0, 0] = -np.inf
+    dy[1, 0, 2, 0] = np.nan
+    np.testing.assert_array_equal(
+        pool2d_backward(dy, x, "max", size, stride), pool2d_backward_naive(dy, x, "max", size, stride)
+    )
+
+
 def test_max_positions_is_the_first_maximum():
     rng = np.random.default_rng(9)
     x = rng.integers(0, 3, size=(2, 3, 7, 7)).astype(np.float64)
@@ -367,7 +387,9 @@ def test_conv_trace_jumps_from_dx_checkpoints_equal_the_plain_loop(budget_planes
     """dA_prev checkpoints every few output channels: every k, reached directly, still sums right."""
     rng = np.random.default_rng(21)
     for stride in [(1, 1), (2, 1)]:  # the contiguous (stride 1) and the strided way back
-        layer = ConvLayer(rng.normal(size=(7, 2, 3, 3)), rng.normal(size=7), stride, (1, 1), (1, 1), "tanh", 2)
+        layer = ConvLayer(
+            rng.normal(size=(7, 2, 3, 3)), rng.normal(size=7), stride, (1, 1), (1, 1), "tanh", 2
+        )
         x = rng.normal(size=(2, 5, 6))
         model = make_model("t", x, [layer], upstream=rng.normal(size=layer.output_shape(x.shape)))
         trace = trace_layer(model, 0, "backward")

@@ -233,51 +233,37 @@ def _pool_backward(
     dy: FloatArray, x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, dx: FloatArray
 ) -> None:
     """:func:`pool2d_backward` on checked arguments, written into ``dx`` (contents ignored)."""
+    if mode == "avg":
+        _spread_average(dy, k, s, out_hw, dx)
+        return
     offsets = _offsets(k)
     disjoint = s[0] >= k[0] and s[1] >= k[1]  # each input cell in at most one window
     tiled = s == k and (x.shape[2], x.shape[3]) == (out_hw[0] * k[0], out_hw[1] * k[1])
     if not tiled:
         dx[...] = 0.0  # tiled: every cell is written once below
-
-    def route(a: int, b: int, grad: FloatArray) -> None:
-        target = _slab(dx, a, b, s, out_hw)
-        if disjoint:
-            target[...] = grad
-        else:
-            target += grad
-
-    if mode == "avg":
-        _spread_average(dy, k, s, out_hw, dx)
-        return
-    finite_deltas = _all_finite(dy)
-    if disjoint or not finite_deltas:
-        y = _pool(x, "max", k, s, out_hw, np.empty(dy.shape))
-        if not finite_deltas or _has_nan(y):
-            # Rare inputs: follow the loop twin's comparisons literally (masked, slower).
-            if tiled:
-                dx[...] = 0.0
-            winner = max_positions(sliding_windows(x, k, s, (1, 1)))
-            for o, (a, b) in enumerate(offsets):
-                route(a, b, np.where(winner == o, dy, 0.0))
-            return
-        # Disjoint windows, branch-free and exact for finite deltas: ``pending * hit`` is
-        # ``pending`` or zero, and ``pending - routed`` clears what was routed, so a later
-        # tie in the window gets nothing. The last offset takes whatever is still pending.
-        pending = dy
-        hit = np.empty(y.shape, dtype=bool)
-        routed = np.empty(y.shape)
-        for a, b in offsets[:-1]:
-            np.equal(_slab(x, a, b, s, out_hw), y, out=hit)
-            np.multiply(pending, hit, out=routed)
-            route(a, b, routed)
-            pending = pending - routed
-        route(*offsets[-1], pending)
-        return
-    # Overlapping windows: find each window's first maximum, then add every delta onto its
-    # cell in one pass (bincount sums the deltas in window order, as the loop twin does).
     winner, has_nan = _first_max_sweep(x, k, s, out_hw)
     if has_nan:
         winner = max_positions(sliding_windows(x, k, s, (1, 1)))
+    finite_deltas = _all_finite(dy)
+    if disjoint and finite_deltas and len(offsets) == 2:
+        # winner is 0 or 1: offset 1 takes dy * 1 or dy * 0, offset 0 the rest (dy - dy is 0)
+        second = _slab(dx, *offsets[1], s, out_hw)
+        np.multiply(dy, winner, out=second)
+        np.subtract(dy, second, out=_slab(dx, *offsets[0], s, out_hw))
+        return
+    if disjoint:
+        hit = np.empty(dy.shape, dtype=bool)
+        for o, (a, b) in enumerate(offsets):
+            np.equal(winner, o, out=hit)
+            target = _slab(dx, a, b, s, out_hw)
+            if finite_deltas:
+                np.multiply(dy, hit, out=target)  # exact: dy * 1 or dy * 0
+            else:
+                target[...] = np.where(hit, dy, 0.0)  # inf * 0 would be NaN
+        return
+    # Overlapping windows: add every delta onto its winning cell in one pass (bincount sums
+    # the deltas in window order, as the loop twin does). Cheaper than one strided add per
+    # kernel offset.
     n, c, h, w = x.shape
     cell = np.array([a * w + b for a, b in offsets], dtype=np.intp)[winner]
     cell += (np.arange(n * c, dtype=np.intp) * (h * w)).reshape(n, c, 1, 1)
@@ -286,27 +272,36 @@ def _pool_backward(
     dx.reshape(-1)[...] = np.bincount(cell.reshape(-1), weights=dy.reshape(-1), minlength=x.size)
 
 
-def _first_max_sweep(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> tuple[NDArray[np.intp], bool]:
+def _first_max_sweep(
+    x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair
+) -> tuple[NDArray[np.integer], bool]:
     """Row-major offset of each window's first maximum, in one sweep over the offsets.
 
     Returns
     -------
-    winner : ndarray of int of shape (N, C, out_h, out_w)
+    winner : ndarray of int8 (up to 127 offsets) or intp, of shape (N, C, out_h, out_w)
     has_nan : bool
-        Whether a window holds NaN; then ``winner`` is not the loop twin's choice.
+        Whether a window holds NaN; then ``winner`` may not be the loop twin's choice.
     """
+    offsets = _offsets(k)
+    if len(offsets) == 2:
+        # One comparison, exact as in the loop twin even with NaN (a comparison with NaN is false).
+        greater = np.greater(_slab(x, *offsets[1], s, out_hw), _slab(x, *offsets[0], s, out_hw))
+        return greater.view(np.int8), False
     best = np.array(_slab(x, 0, 0, s, out_hw), dtype=np.float64)
-    small = np.int8 if k[0] * k[1] <= 127 else np.intp
+    small = np.int8 if len(offsets) <= 127 else np.intp
     winner = np.zeros(best.shape, dtype=small)
     greater = np.empty(best.shape, dtype=bool)
     candidate = np.empty(best.shape, dtype=small)
-    for o, (a, b) in enumerate(_offsets(k)[1:], start=1):
+    for o, (a, b) in enumerate(offsets[1:], start=1):
         values = _slab(x, a, b, s, out_hw)
         np.greater(values, best, out=greater)  # strictly: an equal value later in the window loses
+        # Branch-free "winner = o where greater" (a masked copy mispredicts on random data):
+        # offsets only grow, so the latest strict improvement is the largest candidate.
         np.multiply(greater, small(o), out=candidate)
-        np.maximum(winner, candidate, out=winner)  # offsets grow: the latest strict improvement wins
+        np.maximum(winner, candidate, out=winner)
         np.maximum(best, values, out=best)
-    return winner.astype(np.intp, copy=False), _has_nan(best)
+    return winner, _has_nan(best)
 
 
 def pool2d_forward_naive(
