@@ -278,8 +278,11 @@ def measure(case: Case, repeats: int, with_torch: bool) -> Result:
         for key, (fn, number) in plan.items():
             if key[1] == "fwd":
                 # PyTorch's OpenMP threads spin for a while after each call; without a pause they
-                # would take the cores of the next library's samples. Both start from idle threads.
+                # would take the cores of the next library's samples. After the pause the cores
+                # and both libraries' threads are idle; on a virtual machine waking them costs
+                # hundreds of microseconds, so one untimed call first: samples are steady state.
                 time.sleep(SWITCH_PAUSE)
+                fn()
             samples[key].append(sample(fn, number))
     result = Result(case)
     for lib in libs:

@@ -23,7 +23,6 @@ from .windows import (
     as_pair,
     col2im,
     crop,
-    im2col,
     output_shape,
     pad,
     shape4,
@@ -71,13 +70,15 @@ BLOCK_ELEMENTS = 1 << 17
 GEMM_MULTIPLY_ADDS = 1 << 19
 
 
-def matmul_in_chunks(a: FloatArray, b: FloatArray) -> FloatArray:
+def matmul_in_chunks(a: FloatArray, b: FloatArray, out: FloatArray | None = None) -> FloatArray:
     """``a @ b`` with every BLAS call at most GEMM_MULTIPLY_ADDS multiply-adds.
 
     Parameters
     ----------
     a : ndarray of shape (M, K)
     b : ndarray of shape (..., K, L)
+    out : ndarray of shape (..., M, L), optional
+        Where to write the product (any strides); a new array if None.
 
     Returns
     -------
@@ -87,11 +88,16 @@ def matmul_in_chunks(a: FloatArray, b: FloatArray) -> FloatArray:
     length = b.shape[-1]
     step = max(1, GEMM_MULTIPLY_ADDS // max(1, m * k))
     if length <= step:
-        product: FloatArray = np.matmul(a, b)
+        product: FloatArray = np.matmul(a, b, out=out)
         return product
     b = np.ascontiguousarray(b)
     lead = b.shape[:-2]
-    out = np.empty((*lead, m, length))
+    if out is None or not out.flags.c_contiguous:
+        result = matmul_in_chunks(a, b, np.empty((*lead, m, length)))
+        if out is not None:
+            out[...] = result
+            return out
+        return result
     chunks = length // step
     size = b.itemsize
     # column chunks of b and of the result as a stack of (K, step) and (M, step) matrices
@@ -190,27 +196,57 @@ class _Plan:
         work = n_batch * self.out_h * self.out_w * self.w_rows.size
         self.parallel = work >= PARALLEL_MULTIPLY_ADDS
 
+    def gapless(self, i0: int, i1: int) -> bool:
+        """Whether the block's columns are exactly its output cells, row after row.
+
+        True unless the wide layout puts dropped columns between output rows: then
+        products go straight into the output and deltas are used as they are.
+        """
+        return not self.wide or i1 - i0 == 1 or int(self.x_padded.shape[3]) == self.out_w
+
     def length(self, i0: int, i1: int) -> int:
         """Columns of a block's wide column matrix: whole padded rows, the last one cut at out_w."""
         return (i1 - i0 - 1) * int(self.x_padded.shape[3]) + self.out_w
 
-    def columns(self, n0: int, n1: int, i0: int, i1: int) -> FloatArray:
-        """The block's column matrix, (n, C_in*kH*kW, positions), in the plan's layout."""
-        if not self.wide:
-            rows = _input_rows(i0, i1, self.kernel[0], self.stride[0], self.dilation[0])
-            return im2col(self.x_padded[n0:n1, :, rows], self.kernel, self.stride, self.dilation)
+    def columns(self, n0: int, n1: int, i0: int, i1: int, ones: bool = False) -> FloatArray:
+        """The block's column matrix, (n, C_in*kH*kW [+ 1], positions), in the plan's layout.
+
+        With ``ones`` a last row of ones follows the window rows: a product with the
+        weight rows and the bias as last column adds the bias, and the contraction with
+        the deltas yields db beside dW (no separate pass over the output for either).
+        """
+        view = self._windows(n0, n1, i0, i1)  # (n, C_in, kH, kW, positions...)
+        n, rows = n1 - n0, self.w_rows.shape[1]
+        positions = int(np.prod(view.shape[4:]))
+        if not ones:
+            return view.reshape(n, rows, positions)  # one copy, in C order
+        columns = np.empty((n, rows + 1, positions))
+        columns[:, :rows].reshape(view.shape)[...] = view  # the same copy, into the first rows
+        columns[:, rows] = 1.0
+        return columns
+
+    def _windows(self, n0: int, n1: int, i0: int, i1: int) -> FloatArray:
+        """A strided view of the block's window cells: (n, C_in, kH, kW, positions...)."""
         _, c_in, hp, wp = shape4(self.x_padded)
         (kh, kw), (dh, dw) = self.kernel, self.dilation
         size = self.x_padded.itemsize
         plane = hp * wp
-        view = np.ndarray(
+        if not self.wide:
+            sh, sw = self.stride
+            return np.ndarray(
+                (n1 - n0, c_in, kh, kw, i1 - i0, self.out_w),
+                dtype=np.float64,
+                buffer=self.x_padded,
+                offset=(n0 * c_in * plane + i0 * sh * wp) * size,
+                strides=tuple(v * size for v in (c_in * plane, plane, dh * wp, dw, sh * wp, sw)),
+            )
+        return np.ndarray(
             (n1 - n0, c_in, kh, kw, self.length(i0, i1)),
             dtype=np.float64,
             buffer=self.x_padded,
             offset=(n0 * c_in * plane + i0 * wp) * size,
             strides=(c_in * plane * size, plane * size, dh * wp * size, dw * size, size),
         )
-        return view.reshape(n1 - n0, c_in * kh * kw, -1)  # one copy, in C order
 
     def unwide(self, values: FloatArray, rows: int) -> FloatArray:
         """(n, F, length) in the wide layout -> the (n, F, rows, out_w) view of its output cells."""
@@ -226,7 +262,7 @@ class _Plan:
     def deltas(self, dz: FloatArray, n0: int, n1: int, i0: int, i1: int) -> FloatArray:
         """The block's deltas as (n, C_out, positions) in the plan's layout (zeros between rows)."""
         block = dz[n0:n1, :, i0:i1]
-        if not self.wide:
+        if self.gapless(i0, i1):
             return block.reshape(n1 - n0, self.c_out, -1)
         out = np.zeros((n1 - n0, self.c_out, self.length(i0, i1)))
         self.unwide(out, i1 - i0)[...] = block
@@ -286,19 +322,25 @@ def conv2d_forward(
     kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
     plan = _Plan(np.ascontiguousarray(pad(x, p)), w, kernel, s, d)
     z = np.empty((x.shape[0], plan.c_out, plan.out_h, plan.out_w))
+    with_bias = b is not None
+    # The bias as one more weight column, against a row of ones in the columns.
+    w_rows = plan.w_rows if b is None else np.concatenate([plan.w_rows, b[:, None]], axis=1)
 
     def forward_blocks(blocks: Sequence[tuple[int, int, int, int]]) -> None:
-        # Per block one matrix product: (C_out, C_in*kH*kW) @ (n, C_in*kH*kW, positions).
+        # Per block one matrix product: (C_out, C_in*kH*kW [+ 1]) @ (n, C_in*kH*kW [+ 1], positions).
         for n0, n1, i0, i1 in blocks:
-            product = matmul_in_chunks(plan.w_rows, plan.columns(n0, n1, i0, i1))
+            columns = plan.columns(n0, n1, i0, i1, ones=with_bias)
+            if plan.gapless(i0, i1):
+                # The product lands in z as it is: (n, C_out, rows*out_w) is a view of the
+                # block (whole examples, or some rows of one example).
+                matmul_in_chunks(w_rows, columns, out=z[n0:n1, :, i0:i1].reshape(n1 - n0, plan.c_out, -1))
+                continue
+            product = matmul_in_chunks(w_rows, columns)
             if plan.wide:
                 cells = plan.unwide(product, i1 - i0)
             else:
                 cells = product.reshape(n1 - n0, plan.c_out, i1 - i0, plan.out_w)
-            if b is None:
-                z[n0:n1, :, i0:i1] = cells
-            else:
-                np.add(cells, b[:, None, None], out=z[n0:n1, :, i0:i1])  # store and bias in one pass
+            z[n0:n1, :, i0:i1] = cells
 
     if plan.parallel:
         parallel.map_groups(forward_blocks, plan.blocks)  # blocks write disjoint parts of z
@@ -345,42 +387,36 @@ def conv2d_backward(
         raise ValueError(f"dz must have shape {expected}, got {dz.shape}")
     x_padded = np.ascontiguousarray(pad(x, p))
     plan = _Plan(x_padded, w, kernel, s, d)
+    rows = plan.w_rows.shape[1]
     if len(plan.blocks) == 1 and not plan.wide:
         # One block, dX straight onto the unpadded input.
-        cols = im2col(x_padded, kernel, s, d)  # (N, C_in*kH*kW, P)
+        cols = plan.columns(0, n_batch, 0, out_h, ones=True)  # (N, C_in*kH*kW + 1, P)
         dz_cols = dz.reshape(n_batch, c_out, out_h * out_w)  # (N, C_out, P)
-        # Each weight collects input * delta over every overlay (the seeds' dW rule).
-        dw = contract_positions(dz_cols, cols)
+        # Each weight collects input * delta over every overlay (the seeds' dW rule); the
+        # row of ones collects the deltas themselves, db.
+        dwb = contract_positions(dz_cols, cols)
         # Each overlay sends kernel * delta back onto its window of the input.
         dx = col2im(matmul_in_chunks(plan.w_rows.T, dz_cols), shape4(x), kernel, s, p, d)
-        return dx, dw.reshape(w.shape), _bias_gradient(dz)
+        return dx, np.ascontiguousarray(dwb[:, :rows]).reshape(w.shape), np.ascontiguousarray(dwb[:, rows])
     dx_padded = np.zeros(x_padded.shape)
 
     def backward_blocks(blocks: Sequence[tuple[int, int, int, int]]) -> FloatArray:
-        dw = np.zeros(plan.w_rows.shape)
+        dwb = np.zeros((c_out, rows + 1))
         for n0, n1, i0, i1 in blocks:
             dz_cols = plan.deltas(dz, n0, n1, i0, i1)
-            dw += contract_positions(dz_cols, plan.columns(n0, n1, i0, i1))
+            dwb += contract_positions(dz_cols, plan.columns(n0, n1, i0, i1, ones=True))
             plan.add_back(dx_padded, matmul_in_chunks(plan.w_rows.T, dz_cols), n0, n1, i0, i1)
-        return dw
+        return dwb
 
     if plan.parallel:
         # Groups of whole examples: the row blocks of one example add onto shared rows.
         blocks = plan.blocks
         partial = parallel.map_groups(backward_blocks, blocks, lambda i: blocks[i][0] != blocks[i - 1][0])
-        dw = np.sum(partial, axis=0) if len(partial) > 1 else partial[0]
+        dwb = np.sum(partial, axis=0) if len(partial) > 1 else partial[0]
     else:
-        dw = backward_blocks(plan.blocks)
+        dwb = backward_blocks(plan.blocks)
     dx = dx_padded if p == (0, 0) else np.ascontiguousarray(crop(dx_padded, p))
-    return dx, dw.reshape(w.shape), _bias_gradient(dz)
-
-
-def _bias_gradient(dz: FloatArray) -> FloatArray:
-    """db: the sum of dz (N, C_out, out_h, out_w) over batch and positions, shape (C_out,)."""
-    n_batch, c_out = dz.shape[:2]
-    per_example: FloatArray = np.ascontiguousarray(dz).reshape(n_batch, c_out, -1).sum(axis=2)
-    total: FloatArray = per_example.sum(axis=0)
-    return total
+    return dx, np.ascontiguousarray(dwb[:, :rows]).reshape(w.shape), np.ascontiguousarray(dwb[:, rows])
 
 
 def conv2d_forward_naive(
