@@ -8,11 +8,12 @@ For every shape it times, in one process and interleaved, visualconv's stateless
 kernels (``conv2d_forward`` + ``conv2d_backward`` -> dx, dw, db; ``pool2d_*``) and
 PyTorch's (float64, autograd backward with the same output gradient). Both libraries get
 the same number of threads: ``--threads`` (default: the number of cores) sets
-``torch.set_num_threads`` and, before NumPy is imported, OPENBLAS_NUM_THREADS /
-OMP_NUM_THREADS / MKL_NUM_THREADS for NumPy's BLAS. Each number is the median over ``--repeats`` samples;
-a sample times enough calls to last a few milliseconds. The ratio is
-visualconv / PyTorch (below 1 means visualconv is faster); the summary gives the
-geometric mean of the forward+backward ratios per group (batch / single).
+``torch.set_num_threads``, visualconv's ``parallel.set_threads`` and, before NumPy is
+imported, OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS for NumPy's BLAS.
+Each number is the median over ``--repeats`` samples; a sample times enough calls to
+last a few milliseconds. The ratio is visualconv / PyTorch (below 1 means visualconv is
+faster); the summary gives the geometric mean of the forward+backward ratios per group
+(batch / single).
 
 Without torch installed the script reports visualconv's times alone.
 """
@@ -51,6 +52,7 @@ import numpy as np  # noqa: E402  (after the thread settings)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from visualconv.engine import parallel  # noqa: E402
 from visualconv.engine.conv import (  # noqa: E402
     conv1d_backward,
     conv1d_forward,
@@ -316,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cores = os.cpu_count() or 1
     with_torch = torch is not None and not args.no_torch
+    parallel.set_threads(args.threads)
     if with_torch:
         torch.set_num_threads(args.threads)
     kinds = {k for k in args.only.split(",") if k}
@@ -324,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"numpy {np.__version__}"
         + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if with_torch else ", no torch")
+        + f", visualconv {parallel.threads()} threads"
         + f", python {platform.python_version()}, {cores} cores, BLAS threads {THREADS}"
         + f"; float64; median of {args.repeats}"
     )
