@@ -279,6 +279,14 @@ def test_two_cell_max_pool_routes_nan_inputs_and_infinite_deltas_like_the_loop_t
     )
 
 
+@pytest.mark.parametrize("shape", [(3, 2, 8, 6), (2, 3, 7, 9)], ids=["tiled", "ragged-edges"])
+def test_two_by_two_max_pool_routes_each_delta_to_the_first_maximum(shape, engine_threads):
+    rng = np.random.default_rng(12)
+    x = rng.integers(-1, 2, size=shape).astype(np.float64)  # ties in most windows
+    dy = rng.normal(size=pool2d_forward_naive(x, "max", 2).shape)
+    np.testing.assert_array_equal(pool2d_backward(dy, x, "max", 2), pool2d_backward_naive(dy, x, "max", 2))
+
+
 def test_max_positions_is_the_first_maximum():
     rng = np.random.default_rng(9)
     x = rng.integers(0, 3, size=(2, 3, 7, 7)).astype(np.float64)
