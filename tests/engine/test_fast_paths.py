@@ -287,6 +287,17 @@ def test_two_by_two_max_pool_routes_each_delta_to_the_first_maximum(shape, engin
     np.testing.assert_array_equal(pool2d_backward(dy, x, "max", 2), pool2d_backward_naive(dy, x, "max", 2))
 
 
+@pytest.mark.parametrize("size", [(2, 2), (1, 3), (3, 2)])
+@pytest.mark.parametrize("shape", [(2, 2, 6, 6), (2, 3, 7, 8)], ids=["tiled", "ragged-edges"])
+def test_average_pool_with_windows_side_by_side_spreads_each_delta_evenly(size, shape, engine_threads):
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=shape)
+    y = pool2d_forward(x, "avg", size)
+    assert_close(y, pool2d_forward_naive(x, "avg", size))
+    dy = rng.normal(size=y.shape)
+    assert_close(pool2d_backward(dy, x, "avg", size), pool2d_backward_naive(dy, x, "avg", size))
+
+
 def test_max_positions_is_the_first_maximum():
     rng = np.random.default_rng(9)
     x = rng.integers(0, 3, size=(2, 3, 7, 7)).astype(np.float64)

@@ -150,15 +150,22 @@ def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, out
     (kh, kw), (sh, sw), (out_h, out_w) = k, s, out_hw
     combine = np.maximum if mode == "max" else np.add
     width = sw * (out_w - 1) + kw  # the input columns any window reads
-    if kh == 1 and sh == 1:
-        rows = x[..., :width]  # nothing to combine across rows (1-D pooling)
+    if kh == 1:
+        rows = _rows(x, 0, sh, out_h, width)  # nothing to combine across rows (1-D pooling)
     else:
-        rows = np.array(_rows(x, 0, sh, out_h, width))
-        for a in range(1, kh):
+        rows = combine(_rows(x, 0, sh, out_h, width), _rows(x, 1, sh, out_h, width))
+        for a in range(2, kh):
             combine(rows, _rows(x, a, sh, out_h, width), out=rows)
-    out[...] = rows[..., 0 : sw * (out_w - 1) + 1 : sw]
-    for b in range(1, kw):
-        combine(out, rows[..., b : b + sw * (out_w - 1) + 1 : sw], out=out)
+
+    def column(b: int) -> FloatArray:
+        return rows[..., b : b + sw * (out_w - 1) + 1 : sw]
+
+    if kw == 1:
+        out[...] = column(0)
+    else:
+        combine(column(0), column(1), out=out)
+        for b in range(2, kw):
+            combine(out, column(b), out=out)
     if mode == "avg":
         out /= kh * kw
     return out
@@ -173,6 +180,18 @@ def _spread_average(dy: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx:
     (kh, kw), (sh, sw), (out_h, out_w) = k, s, out_hw
     width = sw * (out_w - 1) + kw
     share = dy / (kh * kw)
+    if s == k:
+        # Windows side by side: every covered cell gets exactly one share. Write the top
+        # row of each window row, then copy it down (whole contiguous rows).
+        n, c, h, w = dx.shape
+        if (h, w) != (out_h * kh, out_w * kw):
+            dx[...] = 0.0  # the cells no window covers
+        windows = dx[:, :, : out_h * kh, : out_w * kw].reshape(n, c, out_h, kh, out_w, kw)  # a view
+        for b in range(kw):
+            windows[:, :, :, 0, :, b] = share
+        for a in range(1, kh):
+            windows[:, :, :, a] = windows[:, :, :, 0]
+        return
     rows = np.zeros((*dy.shape[:-1], width))
     for b in range(kw):
         rows[..., b : b + sw * (out_w - 1) + 1 : sw] += share
