@@ -11,7 +11,7 @@ the same number of threads: ``--threads`` (default: the number of cores) sets
 ``torch.set_num_threads``, visualconv's ``parallel.set_threads`` and, before NumPy is
 imported, OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS for NumPy's BLAS.
 Each number is the median over ``--repeats`` samples; a sample times enough calls to
-last a few milliseconds. The ratio is visualconv / PyTorch (below 1 means visualconv is
+last SAMPLE_SECONDS. The ratio is visualconv / PyTorch (below 1 means visualconv is
 faster); the summary gives the geometric mean of the forward+backward ratios per group
 (batch / single).
 
@@ -236,9 +236,12 @@ def torch_work(case: Case, rng: np.random.Generator) -> tuple[Callable[[], Any],
 
 # Seconds between one library's samples and the other's (see measure()).
 SWITCH_PAUSE = 0.02
+# Seconds of calls per sample, and of untimed calls after a pause.
+SAMPLE_SECONDS = 0.02
+WARM_UP_SECONDS = 0.003
 
 
-def calls_per_sample(fn: Callable[[], Any], target: float = 0.003) -> int:
+def calls_per_sample(fn: Callable[[], Any], target: float = SAMPLE_SECONDS) -> int:
     """How many calls make one sample last about ``target`` seconds."""
     fn()
     start = time.perf_counter()
@@ -281,10 +284,13 @@ def measure(case: Case, repeats: int, with_torch: bool) -> Result:
             if key[1] == "fwd":
                 # PyTorch's OpenMP threads spin for a while after each call; without a pause they
                 # would take the cores of the next library's samples. After the pause the cores
-                # and both libraries' threads are idle; on a virtual machine waking them costs
-                # hundreds of microseconds, so one untimed call first: samples are steady state.
+                # and both libraries' threads are idle, and on a virtual machine the first
+                # milliseconds of calls after idling run slower: untimed calls first, so that
+                # samples measure calls in a row, as in training.
                 time.sleep(SWITCH_PAUSE)
-                fn()
+                warm_up = time.perf_counter() + WARM_UP_SECONDS
+                while time.perf_counter() < warm_up:
+                    fn()
             samples[key].append(sample(fn, number))
     result = Result(case)
     for lib in libs:

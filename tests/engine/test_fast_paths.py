@@ -298,6 +298,32 @@ def test_average_pool_with_windows_side_by_side_spreads_each_delta_evenly(size, 
     assert_close(pool2d_backward(dy, x, "avg", size), pool2d_backward_naive(dy, x, "avg", size))
 
 
+@pytest.mark.parametrize(
+    ("size", "stride"),
+    [((3, 3), (2, 2)), ((3, 3), (3, 3)), ((1, 3), (1, 2)), ((1, 3), (1, 1)), ((2, 3), (1, 2))],
+    ids=["3x3-overlapping", "3x3-side-by-side", "1x3-stride-2", "1x3-stride-1", "2x3-mixed"],
+)
+@pytest.mark.parametrize("special", ["none", "nan", "infinite-deltas"])
+def test_max_pool_backward_equals_the_loop_twin_to_the_last_bit(size, stride, special, engine_threads):
+    rng = np.random.default_rng(14)
+    x = rng.integers(-1, 2, size=(2, 3, 9, 10)).astype(np.float64)  # ties in most windows
+    dy = rng.normal(size=pool2d_forward_naive(x, "max", size, stride).shape)
+    if special == "nan":
+        x[0, 0, 0, 0] = np.nan  # first cell of a window: the twin keeps it
+        x[0, 1, 1, 1] = np.nan
+        # A middle cell of some windows, with a larger value after it: the twin skips the
+        # NaN and lets the larger value win.
+        x[1, 2, 3:7, 3:8] = -1.0
+        x[1, 2, 4, 5] = np.nan
+        x[1, 2, 4, 6] = x[1, 2, 5, 3] = 1.0
+    elif special == "infinite-deltas":
+        dy[0, 0, 0, 0] = np.inf
+        dy[1, 1, 1, 1] = -np.inf
+    np.testing.assert_array_equal(
+        pool2d_backward(dy, x, "max", size, stride), pool2d_backward_naive(dy, x, "max", size, stride)
+    )
+
+
 def test_max_positions_is_the_first_maximum():
     rng = np.random.default_rng(9)
     x = rng.integers(0, 3, size=(2, 3, 7, 7)).astype(np.float64)

@@ -255,42 +255,105 @@ def _pool_backward(
     if mode == "avg":
         _spread_average(dy, k, s, out_hw, dx)
         return
-    offsets = _offsets(k)
-    disjoint = s[0] >= k[0] and s[1] >= k[1]  # each input cell in at most one window
     tiled = s == k and (x.shape[2], x.shape[3]) == (out_hw[0] * k[0], out_hw[1] * k[1])
     if not tiled:
         dx[...] = 0.0  # tiled: every cell is written once below
-    if k == (2, 2) and s == (2, 2) and _route_two_by_two(dy, x, out_hw, dx):
-        return
+    if _all_finite(dy):
+        if k == (2, 2) and s == (2, 2) and _route_two_by_two(dy, x, out_hw, dx):
+            return
+        if k[0] > 1 and (s[0] < k[0] or s[1] < k[1]):
+            # 2-D windows that overlap: one strided add per offset would cost more
+            if _route_by_cell_index(dy, x, k, s, out_hw, dx):
+                return
+        elif _route_by_improvements(dy, x, k, s, out_hw, dx):
+            return
+    # Rare inputs (NaN inputs, infinite deltas): the loop twin's comparisons, literally.
+    if tiled:
+        dx[...] = 0.0
+    winner = max_positions(sliding_windows(x, k, s, (1, 1)))
+    offsets = _offsets(k)
+    for o in reversed(range(len(offsets))):  # window order, as in _route_by_improvements
+        _slab(dx, *offsets[o], s, out_hw)[...] += np.where(winner == o, dy, 0.0)  # inf * 0 would be NaN
+
+
+def _route_by_improvements(
+    dy: FloatArray, x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx: FloatArray
+) -> bool:
+    """Max-pool backward for finite deltas, into ``dx`` (zeroed unless the windows tile it).
+
+    A sweep over the kernel offsets in row-major order records where a value is strictly
+    greater than every earlier one of its window; the last such offset is the window's
+    first maximum. Going back through the offsets, each takes the still pending deltas
+    where it improved (``pending * 1`` or ``pending * 0``, exact) and leaves the rest.
+    Backwards, the deltas reach a cell in the order of their windows, as in the loop
+    twin, so overlapping windows add up to the last bit alike.
+
+    Returns
+    -------
+    bool
+        False (``dx`` untouched) when a window holds NaN: the running maximum would let
+        it hide later values, where the loop twin skips it.
+    """
+    offsets = _offsets(k)
+    slabs = [_slab(x, a, b, s, out_hw) for a, b in offsets]
+    improves = []
+    best = slabs[0]
+    for o in range(1, len(offsets)):
+        improves.append(np.greater(slabs[o], best))  # strictly: an equal value later in the window loses
+        if o == 1 and len(offsets) > 2:
+            best = np.maximum(best, slabs[o])  # a new array: best was a view of x
+        elif 1 < o < len(offsets) - 1:
+            np.maximum(best, slabs[o], out=best)
+    # A NaN in the last offset never wins, in the first it keeps winning: both as in the twin.
+    if len(offsets) > 2 and _has_nan(best):
+        return False
+    disjoint = s[0] >= k[0] and s[1] >= k[1]  # each input cell in at most one window
+    pending = dy
+    routed = np.empty(dy.shape)
+    for o in range(len(offsets) - 1, 0, -1):
+        target = _slab(dx, *offsets[o], s, out_hw)
+        if disjoint:
+            np.multiply(pending, improves[o - 1], out=target)
+            if o == 1:  # what is still pending goes to the first offset
+                np.subtract(pending, target, out=_slab(dx, *offsets[0], s, out_hw))
+                return True
+            pending = np.subtract(pending, target, out=routed if pending is dy else pending)
+        else:
+            np.multiply(pending, improves[o - 1], out=routed)
+            target += routed
+            pending = np.subtract(pending, routed, out=np.empty(dy.shape) if pending is dy else pending)
+    first = _slab(dx, *offsets[0], s, out_hw)
+    if disjoint:
+        first[...] = pending  # a 1x1 window: the loop above did not run
+    else:
+        first += pending
+    return True
+
+
+def _route_by_cell_index(
+    dy: FloatArray, x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx: FloatArray
+) -> bool:
+    """Max-pool backward for finite deltas and overlapping windows, into the zeroed ``dx``.
+
+    Finds each window's first maximum, then adds every delta onto its cell in one pass:
+    bincount sums the deltas in window order, as the loop twin does.
+
+    Returns
+    -------
+    bool
+        False (``dx`` untouched) when a window holds NaN.
+    """
     winner, has_nan = _first_max_sweep(x, k, s, out_hw)
     if has_nan:
-        winner = max_positions(sliding_windows(x, k, s, (1, 1)))
-    finite_deltas = _all_finite(dy)
-    if disjoint and finite_deltas and len(offsets) == 2:
-        # winner is 0 or 1: offset 1 takes dy * 1 or dy * 0, offset 0 the rest (dy - dy is 0)
-        second = _slab(dx, *offsets[1], s, out_hw)
-        np.multiply(dy, winner, out=second)
-        np.subtract(dy, second, out=_slab(dx, *offsets[0], s, out_hw))
-        return
-    if disjoint:
-        hit = np.empty(dy.shape, dtype=bool)
-        for o, (a, b) in enumerate(offsets):
-            np.equal(winner, o, out=hit)
-            target = _slab(dx, a, b, s, out_hw)
-            if finite_deltas:
-                np.multiply(dy, hit, out=target)  # exact: dy * 1 or dy * 0
-            else:
-                target[...] = np.where(hit, dy, 0.0)  # inf * 0 would be NaN
-        return
-    # Overlapping windows: add every delta onto its winning cell in one pass (bincount sums
-    # the deltas in window order, as the loop twin does). Cheaper than one strided add per
-    # kernel offset.
+        return False
+    offsets = _offsets(k)
     n, c, h, w = x.shape
     cell = np.array([a * w + b for a, b in offsets], dtype=np.intp)[winner]
     cell += (np.arange(n * c, dtype=np.intp) * (h * w)).reshape(n, c, 1, 1)
     cell += (np.arange(out_hw[0], dtype=np.intp) * (s[0] * w))[:, None]
     cell += np.arange(out_hw[1], dtype=np.intp) * s[1]
     dx.reshape(-1)[...] = np.bincount(cell.reshape(-1), weights=dy.reshape(-1), minlength=x.size)
+    return True
 
 
 def _route_two_by_two(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: FloatArray) -> bool:
@@ -309,8 +372,6 @@ def _route_two_by_two(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: FloatA
     """
     n, c = x.shape[:2]
     oh, ow = out_hw
-    if not _all_finite(dy):
-        return False
     # (n, c, oh, 2, ow, 2): window row a and column b of every window, a view
     cells = x[:, :, : 2 * oh, : 2 * ow].reshape(n, c, oh, 2, ow, 2)
     right_wins = np.greater(cells[..., 1], cells[..., 0])  # (n, c, oh, 2, ow)
