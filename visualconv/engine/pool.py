@@ -96,13 +96,14 @@ def pool2d_forward(
     return y
 
 
-# Below this many input cells a pooling call stays on the caller's thread.
-PARALLEL_CELLS = 1 << 16
+# Below this many input cells a pooling call stays on the caller's thread. Pooling is
+# many short NumPy passes; below this size two threads spend more time handing the GIL
+# back and forth between passes than they save.
+PARALLEL_CELLS = 1 << 18
 
-# Input cells per block of planes. Temporaries of one block stay in cache and are reused
-# by the allocator; whole-batch temporaries would be fresh memory on every call, and on
-# this project's machines first touching fresh pages costs more than the pooling itself.
-BLOCK_CELLS = 1 << 16
+# Input cells per block of planes at most: bounds the temporaries of huge inputs. Blocks
+# are otherwise as large as possible (one per thread): fewer, longer passes.
+BLOCK_CELLS = 1 << 20
 
 
 def _by_planes(
@@ -116,8 +117,14 @@ def _by_planes(
     """
     n, c = out.shape[:2]
     planes = n * c
-    cells_per_plane = max(1, arrays[0].size // max(1, planes))
-    per_block = max(1, BLOCK_CELLS // cells_per_plane)
+    cells = max(a.size for a in arrays)  # the input's, forward or backward
+    per_block = max(1, BLOCK_CELLS // max(1, cells // max(1, planes)))
+    threads = parallel.threads() if cells >= PARALLEL_CELLS else 1
+    if threads > 1:
+        # A whole number of equal blocks per thread, so that no thread waits for another.
+        count = -(-planes // per_block)
+        count = min(planes, -(-count // threads) * threads)
+        per_block = -(-planes // count)
     if planes <= per_block:
         work(arrays, out)
         return
@@ -129,7 +136,7 @@ def _by_planes(
         for p0, p1 in group:
             work([a[p0:p1] for a in flat], out_flat[p0:p1])
 
-    if arrays[0].size < PARALLEL_CELLS:
+    if threads == 1:
         run(blocks)
     else:
         parallel.map_groups(run, blocks)
