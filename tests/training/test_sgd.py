@@ -263,6 +263,14 @@ def test_a_nan_at_the_first_iteration_keeps_the_starting_parameters():
     np.testing.assert_array_equal(info.value.model.layers[0].weight, model.layers[0].weight)
 
 
+def test_the_divergence_check_is_exact_when_a_sum_overflows():
+    from visualconv.engine.train import _finite
+
+    assert _finite(({"weight": np.array([1e308, 1e308])}, {}))  # sums to inf, every value finite
+    assert not _finite(({"weight": np.array([1.0, np.inf])},))
+    assert not _finite(({"bias": np.array([1.0])}, {"weight": np.array([np.nan, 0.0])}))
+
+
 # ---------------------------------------------------------------- settings
 
 

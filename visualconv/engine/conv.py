@@ -143,8 +143,11 @@ def contract_positions(d: FloatArray, c: FloatArray) -> FloatArray:
     return total
 
 
-def _blocks(n_batch: int, out_h: int, row_elements: int) -> list[tuple[int, int, int, int]]:
+def _blocks(n_batch: int, out_h: int, row_elements: int, threads: int) -> list[tuple[int, int, int, int]]:
     """Split (batch, output rows) into blocks whose column matrices hold about BLOCK_ELEMENTS.
+
+    With several ``threads`` the examples are cut into a whole number of equal blocks
+    per thread.
 
     Returns
     -------
@@ -155,7 +158,6 @@ def _blocks(n_batch: int, out_h: int, row_elements: int) -> list[tuple[int, int,
     per_example = out_h * row_elements
     if per_example <= BLOCK_ELEMENTS:
         step = max(1, BLOCK_ELEMENTS // per_example)
-        threads = parallel.threads()
         if n_batch > 1 and threads > 1:
             # A whole number of equal blocks per thread, so that no thread waits for another:
             # 64 examples at 27 per block are 4 blocks of 16, not 27 + 27 + 10.
@@ -197,9 +199,10 @@ class _Plan:
         self.out_h, self.out_w = output_shape((hp, wp), kernel, s, (0, 0), d)
         self.wide = s == (1, 1) and 2 * self.out_w >= wp  # at most half the columns dropped
         row_width = wp if self.wide else self.out_w
-        self.blocks = _blocks(n_batch, self.out_h, self.w_rows.shape[1] * row_width)
         work = n_batch * self.out_h * self.out_w * self.w_rows.size
-        self.parallel = work >= PARALLEL_MULTIPLY_ADDS
+        self.parallel = work >= PARALLEL_MULTIPLY_ADDS and parallel.threads() > 1
+        threads = parallel.threads() if self.parallel else 1
+        self.blocks = _blocks(n_batch, self.out_h, self.w_rows.shape[1] * row_width, threads)
 
     def gapless(self, i0: int, i1: int) -> bool:
         """Whether the block's columns are exactly its output cells, row after row.
