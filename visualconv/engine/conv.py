@@ -289,16 +289,17 @@ class _Plan:
         plane = hp * wp
         length = self.length(i0, i1)
         per_offset = grads.reshape(n1 - n0, c_in, kh, kw, length)
+        # The cells each offset's gradients land on, as one (overlapping) view: target[:, :, a, b].
+        target = np.ndarray(
+            (n1 - n0, c_in, kh, kw, length),
+            dtype=np.float64,
+            buffer=dx_padded,
+            offset=(n0 * c_in * plane + i0 * wp) * size,
+            strides=(c_in * plane * size, plane * size, dh * wp * size, dw * size, size),
+        )
         for a in range(kh):
             for b in range(kw):
-                target = np.ndarray(
-                    (n1 - n0, c_in, length),
-                    dtype=np.float64,
-                    buffer=dx_padded,
-                    offset=(n0 * c_in * plane + (i0 + a * dh) * wp + b * dw) * size,
-                    strides=(c_in * plane * size, plane * size, size),
-                )
-                target += per_offset[:, :, a, b]
+                target[:, :, a, b] += per_offset[:, :, a, b]
 
 
 def conv2d_forward(
