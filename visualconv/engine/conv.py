@@ -12,6 +12,7 @@ sums of the seed documents; the tests use the twins as oracles.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -225,7 +226,7 @@ class _Plan:
         """
         view = self._windows(n0, n1, i0, i1)  # (n, C_in, kH, kW, positions...)
         n, rows = n1 - n0, self.w_rows.shape[1]
-        positions = int(np.prod(view.shape[4:]))
+        positions = math.prod(view.shape[4:])
         if not ones:
             return view.reshape(n, rows, positions)  # one copy, in C order
         columns = np.empty((n, rows + 1, positions))

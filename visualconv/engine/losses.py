@@ -126,7 +126,10 @@ def batch_losses(
             return squared / size, (2.0 * diff / size).reshape(output.shape)
         raise ValueError(f"unknown mse reduction {reduction!r}; expected one of {MSE_REDUCTIONS}")
     if loss_type == "cross_entropy":
-        classes = np.array([int(np.asarray(t)) for t in targets], dtype=np.intp)
+        if isinstance(targets, np.ndarray) and targets.dtype.kind in "iu":
+            classes = targets.reshape(n).astype(np.intp, copy=False)  # a training batch
+        else:
+            classes = np.array([int(np.asarray(t)) for t in targets], dtype=np.intp)
         outside = (classes < 0) | (classes >= rows.shape[1])
         if outside.any():
             bad = int(classes[np.argmax(outside)])
