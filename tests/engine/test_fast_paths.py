@@ -300,8 +300,24 @@ def test_average_pool_with_windows_side_by_side_spreads_each_delta_evenly(size, 
 
 @pytest.mark.parametrize(
     ("size", "stride"),
-    [((3, 3), (2, 2)), ((3, 3), (3, 3)), ((1, 3), (1, 2)), ((1, 3), (1, 1)), ((2, 3), (1, 2))],
-    ids=["3x3-overlapping", "3x3-side-by-side", "1x3-stride-2", "1x3-stride-1", "2x3-mixed"],
+    [
+        ((3, 3), (2, 2)),
+        ((3, 3), (3, 3)),
+        ((1, 3), (1, 2)),
+        ((1, 3), (1, 1)),
+        ((2, 3), (1, 2)),
+        ((1, 3), (2, 2)),
+        ((1, 5), (1, 3)),
+    ],
+    ids=[
+        "3x3-overlapping",
+        "3x3-side-by-side",
+        "1x3-stride-2",
+        "1x3-stride-1",
+        "2x3-mixed",
+        "1x3-every-other-row",
+        "1x5-stride-3",
+    ],
 )
 @pytest.mark.parametrize("special", ["none", "nan", "infinite-deltas"])
 def test_max_pool_backward_equals_the_loop_twin_to_the_last_bit(size, stride, special, engine_threads):

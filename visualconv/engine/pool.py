@@ -315,6 +315,9 @@ def _route_by_improvements(
     # A NaN in the last offset never wins, in the first it keeps winning: both as in the twin.
     if len(offsets) > 2 and _has_nan(best):
         return False
+    if k[0] == 1 and s[1] < k[1] <= 2 * s[1]:
+        _place_row_windows(dy, improves, k[1], s, out_hw, dx)
+        return True
     disjoint = s[0] >= k[0] and s[1] >= k[1]  # each input cell in at most one window
     pending = dy
     routed = np.empty(dy.shape)
@@ -336,6 +339,38 @@ def _route_by_improvements(
     else:
         first += pending
     return True
+
+
+def _place_row_windows(
+    dy: FloatArray, improves: list[NDArray[np.bool_]], kw: int, s: IntPair, out_hw: IntPair, dx: FloatArray
+) -> None:
+    """Route the deltas of one-row windows that overlap at most pairwise (sW < kW <= 2 sW).
+
+    The deltas are peeled off per offset as in :func:`_route_by_improvements`, into
+    contiguous arrays. Offsets ``r`` and ``r + sW`` land on the same input cells, one
+    window apart: their shares are added with one contiguous add (two terms, so in
+    either order exactly the twin's sum) and written with one strided store per
+    residue ``r``, instead of one strided read-modify-write per offset.
+    """
+    sh, sw = s
+    out_h, ow = out_hw
+    shares: list[FloatArray] = [dy] * kw
+    pending = dy
+    for o in range(kw - 1, 0, -1):
+        shares[o] = pending * improves[o - 1]  # exact: pending * 1 or pending * 0
+        pending = pending - shares[o]
+    shares[0] = pending
+    rows = dx[..., : sh * (out_h - 1) + 1 : sh, :]
+    for r in range(sw):
+        cells = rows[..., r::sw]
+        if r + sw < kw:
+            combined = np.empty((*dy.shape[:-1], ow + 1))
+            combined[..., :ow] = shares[r]
+            combined[..., ow] = 0.0
+            combined[..., 1:] += shares[r + sw]  # cell r + sW*(j+1): window j + 1 at r, window j at r + sW
+            cells[..., : ow + 1] = combined
+        elif r < kw:
+            cells[..., :ow] = shares[r]
 
 
 def _route_by_cell_index(
