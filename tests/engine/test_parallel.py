@@ -68,3 +68,25 @@ def test_map_groups_passes_errors_on(monkeypatch):
 def test_set_threads_refuses_zero():
     with pytest.raises(ValueError, match="threads"):
         parallel.set_threads(0)
+
+
+def test_callers_on_two_threads_at_once_both_get_their_results(monkeypatch):
+    monkeypatch.setattr(parallel, "_threads", 2)
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def caller(name, offset):
+        barrier.wait()
+        for _ in range(200):
+            runs = parallel.map_groups(lambda group: [v + offset for v in group], list(range(6)))
+            assert [v for run in runs for v in run] == [v + offset for v in range(6)]
+        results[name] = True
+
+    threads = [
+        threading.Thread(target=caller, args=(name, offset)) for name, offset in (("a", 0), ("b", 100))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == {"a": True, "b": True}
