@@ -97,10 +97,14 @@ def pool2d_forward(
     return y
 
 
-# Below this many input cells a pooling call stays on the caller's thread. Pooling is
-# many short NumPy passes; below this size two threads spend more time handing the GIL
-# back and forth between passes than they save.
+# Below this much work (input cells times passes over them, see _by_planes) a pooling
+# call stays on the caller's thread. Pooling is many short NumPy passes; below this two
+# threads spend more time handing the GIL back and forth than they save.
 PARALLEL_CELLS = 1 << 18
+
+# Passes over the input per kind of call, roughly: a max-pool backward does about four
+# times a forward's work. Overlapping 2-D windows end in np.bincount, which holds the GIL.
+MAX_BACKWARD_PASSES = 4
 
 # Input cells per block of planes at most: bounds the temporaries of huge inputs. Blocks
 # are otherwise as large as possible (one per thread): fewer, longer passes.
@@ -108,19 +112,23 @@ BLOCK_CELLS = 1 << 20
 
 
 def _by_planes(
-    work: Callable[[list[FloatArray], FloatArray], object], arrays: list[FloatArray], out: FloatArray
+    work: Callable[[list[FloatArray], FloatArray], object],
+    arrays: list[FloatArray],
+    out: FloatArray,
+    passes: int = 1,
 ) -> None:
     """Run ``work(arrays, out)`` on blocks of whole (n, c) planes, on several threads when large.
 
     Pooling treats every (example, channel) plane alike, so the planes of all arrays
-    (each (N, C, h, w)) are cut into blocks of about BLOCK_CELLS input cells and ``work``
-    fills the same planes of ``out`` (N, C, h', w', C-contiguous) from them.
+    (each (N, C, h, w)) are cut into blocks of at most BLOCK_CELLS input cells and
+    ``work`` fills the same planes of ``out`` (N, C, h', w', C-contiguous) from them.
+    ``passes`` weighs the input cells when deciding whether threads pay off.
     """
     n, c = out.shape[:2]
     planes = n * c
     cells = max(a.size for a in arrays)  # the input's, forward or backward
     per_block = max(1, BLOCK_CELLS // max(1, cells // max(1, planes)))
-    threads = parallel.threads() if cells >= PARALLEL_CELLS else 1
+    threads = parallel.threads() if cells * passes >= PARALLEL_CELLS else 1
     if threads > 1:
         # A whole number of equal blocks per thread, so that no thread waits for another.
         count = -(-planes // per_block)
@@ -238,7 +246,10 @@ def pool2d_backward(
     if dy.shape != (*x.shape[:2], *out_hw):
         raise ValueError(f"dy must have shape {(*x.shape[:2], *out_hw)}, got {dy.shape}")
     dx = np.empty(x.shape)
-    _by_planes(lambda arrays, out: _pool_backward(arrays[0], arrays[1], mode, k, s, out_hw, out), [dy, x], dx)
+    passes = MAX_BACKWARD_PASSES if mode == "max" and not _overlapping_2d(k, s) else 1
+    _by_planes(
+        lambda arrays, out: _pool_backward(arrays[0], arrays[1], mode, k, s, out_hw, out), [dy, x], dx, passes
+    )
     return dx
 
 
@@ -256,6 +267,11 @@ def _has_nan(values: FloatArray) -> bool:
     return values.size > 0 and math.isnan(float(np.maximum.reduce(values, axis=None)))
 
 
+def _overlapping_2d(k: IntPair, s: IntPair) -> bool:
+    """Whether windows of more than one row overlap (their max-pool backward uses a cell index)."""
+    return k[0] > 1 and (s[0] < k[0] or s[1] < k[1])
+
+
 def _pool_backward(
     dy: FloatArray, x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, dx: FloatArray
 ) -> None:
@@ -269,8 +285,8 @@ def _pool_backward(
     if _all_finite(dy):
         if k == (2, 2) and s == (2, 2) and _route_two_by_two(dy, x, out_hw, dx):
             return
-        if k[0] > 1 and (s[0] < k[0] or s[1] < k[1]):
-            # 2-D windows that overlap: one strided add per offset would cost more
+        if _overlapping_2d(k, s):
+            # one strided add per offset would cost more
             if _route_by_cell_index(dy, x, k, s, out_hw, dx):
                 return
         elif _route_by_improvements(dy, x, k, s, out_hw, dx):
