@@ -340,6 +340,18 @@ def test_max_pool_backward_equals_the_loop_twin_to_the_last_bit(size, stride, sp
     )
 
 
+@pytest.mark.parametrize("size", [(1, 2), (1, 3)])
+@pytest.mark.parametrize("stride", [(1, 2), (2, 2)], ids=["every-row", "every-other-row"])
+@pytest.mark.parametrize("width", [9, 10])
+def test_max_pool_of_neighbour_pairs_equals_the_loop_twin(size, stride, width, engine_threads):
+    rng = np.random.default_rng(15)
+    x = rng.normal(size=(2, 3, 5, width))
+    x[1, 2, 3, 4] = np.inf
+    np.testing.assert_array_equal(
+        pool2d_forward(x, "max", size, stride), pool2d_forward_naive(x, "max", size, stride)
+    )
+
+
 def test_max_positions_is_the_first_maximum():
     rng = np.random.default_rng(9)
     x = rng.integers(0, 3, size=(2, 3, 7, 7)).astype(np.float64)
