@@ -297,6 +297,11 @@ def _has_nan(values: FloatArray) -> bool:
     return values.size > 0 and math.isnan(float(np.maximum.reduce(values, axis=None)))
 
 
+def _tiled(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> bool:
+    """Whether the windows cover every cell of ``x`` exactly once."""
+    return s == k and (x.shape[2], x.shape[3]) == (out_hw[0] * k[0], out_hw[1] * k[1])
+
+
 def _overlapping_2d(k: IntPair, s: IntPair) -> bool:
     """Whether windows of more than one row overlap (their max-pool backward uses a cell index)."""
     return k[0] > 1 and (s[0] < k[0] or s[1] < k[1])
@@ -309,9 +314,8 @@ def _pool_backward(
     if mode == "avg":
         _spread_average(dy, k, s, out_hw, dx)
         return
-    tiled = s == k and (x.shape[2], x.shape[3]) == (out_hw[0] * k[0], out_hw[1] * k[1])
-    if not tiled:
-        dx[...] = 0.0  # tiled: every cell is written once below
+    # Each route writes every cell of dx, zeroing those no window reads; one that gives up
+    # (returns False) may have written some: the literal route below starts from zero.
     if _all_finite(dy):
         if k == (2, 2) and s == (2, 2) and _route_two_by_two(dy, x, out_hw, dx):
             return
@@ -322,8 +326,7 @@ def _pool_backward(
         elif _route_by_improvements(dy, x, k, s, out_hw, dx):
             return
     # Rare inputs (NaN inputs, infinite deltas): the loop twin's comparisons, literally.
-    if tiled:
-        dx[...] = 0.0
+    dx[...] = 0.0
     winner = max_positions(sliding_windows(x, k, s, (1, 1)))
     offsets = _offsets(k)
     for o in reversed(range(len(offsets))):  # window order, as in _route_by_improvements
@@ -364,6 +367,8 @@ def _route_by_improvements(
     if k[0] == 1 and s[1] < k[1] <= 2 * s[1]:
         _place_row_windows(dy, improves, k[1], s, out_hw, dx)
         return True
+    if not _tiled(x, k, s, out_hw):
+        dx[...] = 0.0  # tiled: every cell is written once below
     disjoint = s[0] >= k[0] and s[1] >= k[1]  # each input cell in at most one window
     pending = dy
     routed = np.empty(dy.shape)
@@ -407,6 +412,10 @@ def _place_row_windows(
         pending = pending - shares[o]
     shares[0] = pending
     rows = dx[..., : sh * (out_h - 1) + 1 : sh, :]
+    if sh > 1:
+        dx[...] = 0.0  # the rows between window rows
+    else:
+        rows[..., sw * (ow - 1) + kw :] = 0.0  # the columns after the last window
     for r in range(sw):
         cells = rows[..., r::sw]
         if r + sw < kw:
@@ -461,6 +470,8 @@ def _route_two_by_two(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: FloatA
     """
     n, c = x.shape[:2]
     oh, ow = out_hw
+    if not _tiled(x, (2, 2), (2, 2), out_hw):
+        dx[...] = 0.0  # the last row or column, when odd
     # (n, c, oh, 2, ow, 2): window row a and column b of every window, a view
     cells = x[:, :, : 2 * oh, : 2 * ow].reshape(n, c, oh, 2, ow, 2)
     right_wins = np.greater(cells[..., 1], cells[..., 0])  # (n, c, oh, 2, ow)
