@@ -170,9 +170,9 @@ def _blocks(n_batch: int, out_h: int, row_elements: int, threads: int) -> list[t
     return [(n, n + 1, i0, min(out_h, i0 + rows)) for n in range(n_batch) for i0 in range(0, out_h, rows)]
 
 
-# Below this many multiply-adds a whole call stays on the caller's thread: handing blocks
-# to other threads costs tens of microseconds.
-PARALLEL_MULTIPLY_ADDS = 1 << 20
+# Below this many multiply-adds (a backward pass counts its two products) a whole call
+# stays on the caller's thread: handing blocks to other threads costs tens of microseconds.
+PARALLEL_MULTIPLY_ADDS = 1 << 21
 
 
 def _input_rows(i0: int, i1: int, kernel_h: int, stride_h: int, dilation_h: int) -> slice:
@@ -215,6 +215,8 @@ class _Plan:
             self.wide = False
         row_width = wp if self.wide else self.out_w
         work = n_batch * self.out_h * self.out_w * self.w_rows.size
+        if not forward:
+            work *= 2  # two matrix products (dW and the window gradients) and the adds back
         self.parallel = work >= PARALLEL_MULTIPLY_ADDS and parallel.threads() > 1
         threads = parallel.threads() if self.parallel else 1
         self.blocks = _blocks(n_batch, self.out_h, self.w_rows.shape[1] * row_width, threads)
