@@ -399,9 +399,9 @@ def _place_row_windows(
 
     The deltas are peeled off per offset as in :func:`_route_by_improvements`, into
     contiguous arrays. Offsets ``r`` and ``r + sW`` land on the same input cells, one
-    window apart: their shares are added with one contiguous add (two terms, so in
-    either order exactly the twin's sum) and written with one strided store per
-    residue ``r``, instead of one strided read-modify-write per offset.
+    window apart: their shares are added in one pass that stores into the cells of
+    residue ``r`` (two terms, so in either order exactly the twin's sum), instead of one
+    strided read-modify-write per offset.
     """
     sh, sw = s
     out_h, ow = out_hw
@@ -419,11 +419,11 @@ def _place_row_windows(
     for r in range(sw):
         cells = rows[..., r::sw]
         if r + sw < kw:
-            combined = np.empty((*dy.shape[:-1], ow + 1))
-            combined[..., :ow] = shares[r]
-            combined[..., ow] = 0.0
-            combined[..., 1:] += shares[r + sw]  # cell r + sW*(j+1): window j + 1 at r, window j at r + sW
-            cells[..., : ow + 1] = combined
+            first, second = shares[r], shares[r + sw]
+            # cell r + sW*j: window j at offset r, window j - 1 at offset r + sW
+            cells[..., 0] = first[..., 0]
+            np.add(second[..., :-1], first[..., 1:], out=cells[..., 1:ow])
+            cells[..., ow] = second[..., ow - 1]
         elif r < kw:
             cells[..., :ow] = shares[r]
 
