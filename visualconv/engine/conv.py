@@ -160,11 +160,7 @@ def _blocks(n_batch: int, out_h: int, row_elements: int, threads: int) -> list[t
     if per_example <= BLOCK_ELEMENTS:
         step = max(1, BLOCK_ELEMENTS // per_example)
         if n_batch > 1 and threads > 1:
-            # A whole number of equal blocks per thread, so that no thread waits for another:
-            # 64 examples at 27 per block are 4 blocks of 16, not 27 + 27 + 10.
-            count = -(-n_batch // step)
-            count = min(n_batch, -(-count // threads) * threads)
-            step = -(-n_batch // count)
+            step = parallel.balanced_block_size(n_batch, step, threads)
         return [(n0, min(n_batch, n0 + step), 0, out_h) for n0 in range(0, n_batch, step)]
     rows = max(1, BLOCK_ELEMENTS // row_elements)
     return [(n, n + 1, i0, min(out_h, i0 + rows)) for n in range(n_batch) for i0 in range(0, out_h, rows)]

@@ -111,6 +111,17 @@ def _run_marked(work: Callable[[Sequence[Part]], Result], group: Sequence[Part])
         _inside_worker.active = False
 
 
+def balanced_block_size(items: int, per_block: int, threads: int) -> int:
+    """A block size near ``per_block`` that cuts ``items`` into a whole number of equal blocks per thread.
+
+    64 examples at 27 per block on 2 threads become 4 blocks of 16, not 27 + 27 + 10, so
+    that no thread waits for another. Never larger than ``per_block``.
+    """
+    count = -(-items // max(1, per_block))
+    count = min(items, -(-count // threads) * threads)
+    return -(-items // max(1, count))
+
+
 def split(
     parts: Sequence[Part], groups: int, boundaries: Callable[[int], bool] | None = None
 ) -> list[Sequence[Part]]:

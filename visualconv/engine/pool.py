@@ -131,10 +131,7 @@ def _by_planes(
     per_block = max(1, BLOCK_CELLS // max(1, cells // max(1, planes)))
     threads = parallel.threads() if cells * passes >= PARALLEL_CELLS else 1
     if threads > 1:
-        # A whole number of equal blocks per thread, so that no thread waits for another.
-        count = -(-planes // per_block)
-        count = min(planes, -(-count // threads) * threads)
-        per_block = -(-planes // count)
+        per_block = parallel.balanced_block_size(planes, per_block, threads)
     if planes <= per_block:
         work(arrays, out)
         return
@@ -336,7 +333,7 @@ def _pool_backward(
 def _route_by_improvements(
     dy: FloatArray, x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx: FloatArray
 ) -> bool:
-    """Max-pool backward for finite deltas, into ``dx`` (zeroed unless the windows tile it).
+    """Max-pool backward for finite deltas, into ``dx`` (every cell written).
 
     A sweep over the kernel offsets in row-major order records where a value is strictly
     greater than every earlier one of its window; the last such offset is the window's
@@ -383,7 +380,7 @@ def _route_by_improvements(
         else:
             np.multiply(pending, improves[o - 1], out=routed)
             target += routed
-            pending = np.subtract(pending, routed, out=np.empty(dy.shape) if pending is dy else pending)
+            pending = pending - routed if pending is dy else np.subtract(pending, routed, out=pending)
     first = _slab(dx, *offsets[0], s, out_hw)
     if disjoint:
         first[...] = pending  # a 1x1 window: the loop above did not run
@@ -431,7 +428,7 @@ def _place_row_windows(
 def _route_by_cell_index(
     dy: FloatArray, x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx: FloatArray
 ) -> bool:
-    """Max-pool backward for finite deltas and overlapping windows, into the zeroed ``dx``.
+    """Max-pool backward for finite deltas and overlapping windows, into ``dx`` (every cell written).
 
     Finds each window's first maximum, then adds every delta onto its cell in one pass:
     bincount sums the deltas in window order, as the loop twin does.
@@ -455,7 +452,7 @@ def _route_by_cell_index(
 
 
 def _route_two_by_two(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: FloatArray) -> bool:
-    """Max-pool backward for 2x2 windows with stride 2, into ``dx`` (zeroed unless tiled).
+    """Max-pool backward for finite deltas, 2x2 windows with stride 2, into ``dx`` (every cell written).
 
     Row by row: in each window row the right cell wins only if strictly greater than the
     left one, and the bottom row only if its maximum is strictly greater than the top's.
@@ -465,8 +462,8 @@ def _route_two_by_two(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: FloatA
     Returns
     -------
     bool
-        False (``dx`` untouched) when an input is NaN or a delta is not finite: the row
-        maxima let NaN win, and ``inf * 0`` is NaN; the general path handles those.
+        False when an input is NaN (the row maxima would let it win); the literal route
+        of :func:`_pool_backward` then starts ``dx`` afresh.
     """
     n, c = x.shape[:2]
     oh, ow = out_hw
