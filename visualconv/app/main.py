@@ -7,8 +7,12 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..engine.errors import ModelError
+
+if TYPE_CHECKING:
+    from PyQt6.QtCore import QObject
 
 EXIT_OK, EXIT_ERROR = 0, 2
 
@@ -109,8 +113,8 @@ def run_app(args: argparse.Namespace) -> int:
     _install_message_filter()
     QCoreApplication.setOrganizationName("visualconv")
     QCoreApplication.setApplicationName("visualconv")
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    assert isinstance(app, QApplication)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
 
     from .excepthook import ExceptionHook
     from .main_window import MainWindow, configure_pyqtgraph
@@ -141,6 +145,34 @@ def run_app(args: argparse.Namespace) -> int:
         return int(app.exec())
     finally:
         hook.uninstall()
+        dispose(window, app if existing is None else None)
+
+
+def dispose(window: QObject, app: QObject | None = None) -> None:
+    """Delete the window, then the application (when given), now and in that order.
+
+    PyQt deletes whatever Python still owns at interpreter exit (``cleanup_on_exit`` in
+    ``atexit``), in no particular order; a window deleted there takes its children with
+    it while PyQt is still walking its list of wrappers, and the process segfaults after
+    ``run_app`` returned. So nothing is left for it: the window's background work is
+    stopped and joined, the window is deleted, pending ``deleteLater`` calls run, and
+    the application we created is deleted last.
+    """
+    import gc
+
+    from PyQt6 import sip
+    from PyQt6.QtCore import QCoreApplication, QEvent
+
+    if not sip.isdeleted(window):
+        shutdown = getattr(window, "shutdown", None)
+        if callable(shutdown):
+            shutdown()
+        sip.delete(window)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    gc.collect()
+    if app is not None and not sip.isdeleted(app):
+        sip.delete(app)
+        gc.collect()
 
 
 def _screenshot(app: object, window: object, out: str, size: tuple[int, int]) -> int:

@@ -362,14 +362,57 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, p=path: self.open_file_keeping_changes(p))
         self.recent_menu.setEnabled(bool(files))
 
+    def confirm_training_run(self) -> bool:
+        """Ask Save / Discard / Cancel when a training run holds weights that are not in the model.
+
+        Save stops the run, shows the trained model (unsaved) and saves it; Discard stops
+        the run and drops its weights. Returns True when the caller may go on.
+        """
+        panel = getattr(self, "training_panel", None)
+        if panel is None or not panel.has_untaken_weights:
+            return True
+        was_running = panel.state == "running"
+        panel.pause()
+        iterations = len(panel.records)
+        answer = QMessageBox.question(
+            self,
+            "Training run in progress",
+            f"The training run has trained {iterations} iteration{'s' if iterations != 1 else ''}; "
+            "its weights are not saved.\n\nSave stops the run and saves the model with the trained "
+            "weights; Discard stops the run and drops them.",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            panel.stop()  # the trained model opens in the stepper, unsaved
+            return self.save()
+        if answer == QMessageBox.StandardButton.Discard:
+            panel.shutdown()
+            return True
+        if was_running:
+            panel.start()  # resumes the paused run
+        return False
+
+    def shutdown(self) -> None:
+        """Stop every piece of background work of this window and wait for it to end."""
+        self.stepper.pause()
+        panel = getattr(self, "training_panel", None)
+        if panel is not None:
+            panel.shutdown()
+        editors = getattr(self, "editors", None)
+        if editors is not None:
+            editors.gradcheck.cancel()
+
     def closeEvent(self, event: QCloseEvent | None) -> None:
-        """Ask before closing a model with unsaved changes."""
+        """Ask before closing a model with unsaved changes or trained weights; then stop the work."""
         if event is None:
             return
-        if not self.confirm_unsaved_changes():
+        if not (self.confirm_training_run() and self.confirm_unsaved_changes()):
             event.ignore()
             return
-        self.stepper.pause()
+        self.shutdown()
         event.accept()
         self.sigClosed.emit()
 

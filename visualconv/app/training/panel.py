@@ -438,15 +438,22 @@ class TrainingPanel(QWidget):
         self._set_state("idle")
         self._redraw()
 
+    @property
+    def has_untaken_weights(self) -> bool:
+        """Whether a run is under way (running or paused) with trained weights nobody has yet."""
+        return self._state in ("running", "paused") and bool(self._records)
+
     def shutdown(self) -> None:
-        """Stop the worker thread (called on close and when the application quits)."""
+        """Stop the run and join the worker thread (on close and when the application quits).
+
+        Waits until the thread has ended: a QThread destroyed while running aborts the process.
+        """
         if self._thread is None:
             return
-        self._sigStop.emit()
-        self._thread.quit()
-        self._thread.wait(5000)
-        self._thread = None
-        self._worker = None
+        self._stop_run(emit=False)
+        thread, self._thread, self._worker = self._thread, None, None
+        thread.quit()
+        thread.wait()
 
     def closeEvent(self, event: QCloseEvent | None) -> None:
         """Stop training before the panel goes away."""

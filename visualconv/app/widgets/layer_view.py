@@ -95,8 +95,8 @@ class LayerView(QWidget):
         panel = self.panels.get(role)
         if panel is None:
             panel = TensorPanel(role, self)
-            panel.set_show_numbers(self.show_numbers)
             self.panels[role] = panel
+            panel.set_show_numbers(self.show_numbers)
         return panel
 
     def _on_session_trace_changed(self, trace: LayerTrace | None) -> None:

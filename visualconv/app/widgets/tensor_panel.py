@@ -371,6 +371,8 @@ class TensorPanel(QFrame):
         self._numbered = False
         self._tile_values: list[np.ndarray | None] = []
         self._source: object = None
+        self._prefix_source: object = None  # the array a prefix panel fills up from (set_prefix)
+        self._prefix = 0
         self._numbers = CellNumbers()
         self._numbers.setZValue(10)
         self._grid_item = QGraphicsPathItem()
@@ -443,7 +445,7 @@ class TensorPanel(QFrame):
             self._tile_values = [None] * geometry.count
             self.values = None
             self._source = None
-        self._prefix_source: object = None
+        self._prefix_source = None
         self._prefix = 0
         for kind in self._outlines:
             self.set_outline(kind, ())
