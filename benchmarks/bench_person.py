@@ -378,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
 
     load_before = busy_cores()
     print(
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {load_before:.2f} of {os.cpu_count()} cores busy "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
+        f"{load_before:.2f} of {os.cpu_count()} cores busy "
         "before the run",
         flush=True,
     )
@@ -418,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
 
     lines = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
-        f"`python benchmarks/bench_person.py`; {load_before:.2f} of {os.cpu_count()} cores busy before the run, "
+        f"`python benchmarks/bench_person.py`; "
+        f"{load_before:.2f} of {os.cpu_count()} cores busy before the run, "
         f"{load_after:.2f} after (other processes). `python -c 'import numpy'` alone: {numpy_alone:.0f} ms.",
         "",
         "| what a person waits for | median | p95 / worst | target | |",
