@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from xdriver import Display, missing
+from xdriver import Display, missing, user_config
 from xquit import WAYS, quit_once
 
 
@@ -31,11 +32,12 @@ def main() -> int:
         print(f"cannot run: {problem}", file=sys.stderr)
         return 2
     failed = False
+    config = user_config(Path(tempfile.mkdtemp(prefix="visualconv-quit-config-")))
     with Display() as display:
         for way in args.way or sorted(WAYS):
             outcomes: dict[str, int] = {}
             for run in range(args.runs):
-                outcome = quit_once(display, way)
+                outcome = quit_once(display, way, config=config)
                 outcomes[outcome.kind] = outcomes.get(outcome.kind, 0) + 1
                 if outcome.kind != "clean":
                     failed = True

@@ -10,7 +10,7 @@ Skipped where there is no Xvfb or xdotool (``.ci/run`` installs them when it can
 from __future__ import annotations
 
 import pytest
-from xdriver import Display, missing
+from xdriver import Display, missing, user_config
 from xquit import quit_once
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=f"no real X here: {missing()}")
@@ -28,5 +28,6 @@ def display():
 )
 def test_quitting_ends_the_process_cleanly(display, tmp_path, way, runs):
     """No segfault at exit, no exception in the hook; Ctrl+Q during training saves the weights."""
-    outcomes = [quit_once(display, way, tmp_path / f"run{k}") for k in range(runs)]
+    config = user_config(tmp_path / "config")
+    outcomes = [quit_once(display, way, tmp_path / f"run{k}", config) for k in range(runs)]
     assert [o.kind for o in outcomes] == ["clean"] * runs, [o.detail for o in outcomes if o.kind != "clean"]

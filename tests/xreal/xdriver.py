@@ -237,6 +237,20 @@ class _Xlib:
             self.handle = None
 
 
+def user_config(folder: Path) -> Path:
+    """A settings folder like a user's after a while: eight recent files (each a menu action).
+
+    Returned as ``XDG_CONFIG_HOME``. The window keeps adding to it, as it does for a user;
+    a full recent-files menu is part of what quitting has to tear down.
+    """
+    settings = folder / "visualconv" / "visualconv.conf"
+    if not settings.exists():
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        recent = sorted((ROOT / "sample_models").glob("*.json"))[:8]
+        settings.write_text("[General]\nrecentFiles=" + ", ".join(str(p) for p in recent) + "\n", "utf-8")
+    return folder
+
+
 class App:
     """The window's process on a display, with its own data, settings and runtime folders.
 
@@ -250,19 +264,31 @@ class App:
         Start a training run as soon as the window shows (see ``xlaunch.py``).
     workdir : Path, optional
         Where its folders go (a new temporary folder by default).
+    config : Path, optional
+        Its settings folder (``XDG_CONFIG_HOME``), kept from run to run like a user's
+        (default: a new one with eight recent files, :func:`user_config`).
     """
 
-    def __init__(self, display: Display, model: Path, *, train: bool = False, workdir: Path | None = None):
+    def __init__(
+        self,
+        display: Display,
+        model: Path,
+        *,
+        train: bool = False,
+        workdir: Path | None = None,
+        config: Path | None = None,
+    ):
         self.display = display
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="visualconv-x-"))
         for name in ("data", "config", "runtime"):
             (self.workdir / name).mkdir(mode=0o700, parents=True, exist_ok=True)
+        config = config or user_config(self.workdir / "config")
         env = {
             **os.environ,
             "DISPLAY": display.name,
             "QT_QPA_PLATFORM": "xcb",
             "VISUALCONV_DATA_DIR": str(self.workdir / "data"),
-            "XDG_CONFIG_HOME": str(self.workdir / "config"),
+            "XDG_CONFIG_HOME": str(config),
             "XDG_RUNTIME_DIR": str(self.workdir / "runtime"),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             "PYTHONFAULTHANDLER": "1",

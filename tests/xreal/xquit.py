@@ -52,14 +52,17 @@ def weights(path: Path) -> list[object]:
     return [layer.get("weight") for layer in json.loads(path.read_text("utf-8"))["layers"]]
 
 
-def quit_once(display: Display, way: str, workdir: Path | None = None) -> Outcome:
-    """Start the window, quit it ``way``, and classify how its process ended."""
+def quit_once(display: Display, way: str, workdir: Path | None = None, config: Path | None = None) -> Outcome:
+    """Start the window, quit it ``way``, and classify how its process ended.
+
+    ``config`` is the settings folder kept between runs (see :func:`xdriver.user_config`).
+    """
     workdir = Path(workdir or tempfile.mkdtemp(prefix="visualconv-quit-"))
     workdir.mkdir(parents=True, exist_ok=True)
     training = way == "ctrl-q-training"
     model = workdir / (TRAINED if training else STILL).name
     shutil.copyfile(TRAINED if training else STILL, model)
-    app = App(display, model, train=training, workdir=workdir)
+    app = App(display, model, train=training, workdir=workdir, config=config)
     try:
         window = app.wait_shown()
         time.sleep(0.5)
