@@ -149,19 +149,22 @@ def run_app(args: argparse.Namespace) -> int:
 
 
 def dispose(window: QObject, app: QObject | None = None) -> None:
-    """Delete the window, then the application (when given), now and in that order.
+    """Delete the window and everything it left behind now, so PyQt's exit clean-up finds nothing.
 
-    PyQt deletes whatever Python still owns at interpreter exit (``cleanup_on_exit`` in
-    ``atexit``), in no particular order; a window deleted there takes its children with
-    it while PyQt is still walking its list of wrappers, and the process segfaults after
-    ``run_app`` returned. So nothing is left for it: the window's background work is
-    stopped and joined, the window is deleted, pending ``deleteLater`` calls run, and
-    the application we created is deleted last.
+    PyQt deletes the QObjects Python still owns at interpreter exit (``cleanup_on_exit``
+    in ``atexit``) while it walks its table of wrappers; an object deleted there that
+    takes children with it (pyqtgraph's parentless plot menus, a window) frees wrappers
+    under the walk, and the process segfaults after ``run_app`` returned. So, in this
+    order: the window's background work is stopped and joined, the window is deleted,
+    pending ``deleteLater`` calls run and, when ``app`` is the application we created
+    (the process is ours), every parentless QObject Python still owns is deleted too.
+    The application itself is handed to C++: it lives until the process ends, as a
+    module-level QApplication does, and is never destroyed behind the wrappers.
     """
     import gc
 
     from PyQt6 import sip
-    from PyQt6.QtCore import QCoreApplication, QEvent
+    from PyQt6.QtCore import QCoreApplication, QEvent, QObject, QSettings
 
     if not sip.isdeleted(window):
         shutdown = getattr(window, "shutdown", None)
@@ -170,9 +173,17 @@ def dispose(window: QObject, app: QObject | None = None) -> None:
         sip.delete(window)
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     gc.collect()
-    if app is not None and not sip.isdeleted(app):
-        sip.delete(app)
-        gc.collect()
+    if app is None or sip.isdeleted(app):
+        return
+    for leftover in [o for o in gc.get_objects() if isinstance(o, QObject)]:
+        if leftover is app or sip.isdeleted(leftover) or not sip.ispyowned(leftover):
+            continue
+        if leftover.parent() is None and leftover.thread() == app.thread():
+            if isinstance(leftover, QSettings):
+                leftover.sync()
+            sip.delete(leftover)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    sip.transferto(app, None)
 
 
 def _screenshot(app: object, window: object, out: str, size: tuple[int, int]) -> int:
