@@ -69,12 +69,10 @@ def main() -> None:
     args = parser.parse_args()
 
     app = QApplication.instance() or QApplication([])
-    from visualconv.app import integration
     from visualconv.app.main_window import MainWindow, configure_pyqtgraph
 
     configure_pyqtgraph()
     window = MainWindow()
-    integration.install(window)
     window.resize(1400, 900)
     window.show()
     assert window.open_file(ROOT / "sample_models" / f"{args.sample}.json")
@@ -86,9 +84,9 @@ def main() -> None:
 
     idle = press_latencies(app, window, args.presses)
 
-    panel = window.training_panel  # type: ignore[attr-defined]
+    panel = window.training_panel
     if not os.environ.get("BENCH_HIDE_PANEL"):
-        window.training_dock.show()  # type: ignore[attr-defined]
+        window.training_dock.show()
     panel.epochs.setValue(100000)
     panel.speed.setCurrentIndex(0)  # as fast as it goes
     panel.start()

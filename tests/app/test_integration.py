@@ -8,7 +8,6 @@ from helpers import ROOT
 from PyQt6.QtGui import QGuiApplication, QImage
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
 
-from visualconv.app import integration
 from visualconv.modelfile import load_model
 
 SEED_1D = ROOT / "sample_models" / "01-seed-1d-conv.json"
@@ -19,8 +18,6 @@ KERNEL = ROOT / "sample_models" / "20-learning-a-kernel.json"
 def joined(window, monkeypatch):
     # Closing an edited model asks Save / Discard / Cancel; these tests discard.
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
-    if not hasattr(window, "training_panel"):
-        integration.install(window)
     yield window
     window.close()
 
@@ -37,14 +34,16 @@ def test_export_snapshot_writes_the_chosen_file(joined, tmp_path, monkeypatch):
         assert f">{number}<" in text
 
 
-def test_export_animation_has_one_frame_per_step(joined, tmp_path, monkeypatch):
+def test_export_animation_has_one_frame_per_step(joined, qtbot, tmp_path, monkeypatch):
     from PIL import Image
 
     joined.session.open(SEED_1D)
     joined.session.select(0, "backward", 0)
     target = tmp_path / "pass.gif"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    joined.actions_by_name["export_animation"].trigger()
+    with qtbot.waitSignal(joined.exports.sigExportFinished, timeout=60000) as finished:
+        joined.actions_by_name["export_animation"].trigger()  # written by a worker thread
+    assert finished.args[0] == "done"
     with Image.open(target) as gif:
         assert gif.n_frames == joined.session.n + 1
 
@@ -131,7 +130,6 @@ def test_a_window_with_its_docks_is_destroyed_cleanly(qtbot, tmp_path):
     from visualconv.app.main_window import MainWindow
 
     win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    integration.install(win)
     win.show()
     qtbot.waitExposed(win)
     win.session.open(ROOT / "sample_models" / "09-stride-padding.json")

@@ -21,7 +21,6 @@ from PyQt6.QtCore import QThread
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
 
 from visualconv import editing, recovery
-from visualconv.app import integration
 from visualconv.app.autosave import start_autosave
 from visualconv.app.excepthook import ExceptionHook
 from visualconv.engine.errors import ModelError
@@ -298,8 +297,6 @@ def test_hundreds_of_random_actions_never_break_the_window(window, qtbot, tmp_pa
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
     monkeypatch.setattr(QMessageBox, "exec", lambda self: messages.append(self.text()) or 0)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (dialogs["save"], ""))
-    if not hasattr(window, "training_panel"):
-        integration.install(window)
     autosave = start_autosave(window, ask=lambda found, parent: False, delay_ms=5)
     hook = ExceptionHook(lambda: window, interactive=False, log_path=tmp_path / "visualconv.log").install()
     rng = random.Random(SEED)
@@ -403,8 +400,6 @@ def test_an_exception_in_a_worker_thread_is_shown_by_the_gui_thread(window, qtbo
 
 @pytest.mark.qt_no_exception_capture
 def test_a_paused_training_run_then_a_model_with_other_layers(window, qtbot, tmp_path):
-    if not hasattr(window, "training_panel"):
-        integration.install(window)
     panel = window.training_panel
     hook = ExceptionHook(lambda: window, interactive=False, log_path=tmp_path / "visualconv.log").install()
     try:

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from helpers import ROOT
 
-from visualconv.app import integration
 from visualconv.app.excepthook import ExceptionHook
 from visualconv.engine.trace import trace_layer
 from visualconv.modelfile import load_model
@@ -76,8 +75,6 @@ def test_numbers_off_and_on_again_shows_the_seed_numbers(window, hook):
 @pytest.mark.qt_no_exception_capture
 def test_toggling_every_view_option_on_every_layer_and_pass(window, qtbot, hook):
     """Each View entry off and on again, at each layer, pass and a middle step: no fault."""
-    if not hasattr(window, "training_panel"):
-        integration.install(window)
     actions = view_actions(window)
     names = [a.text() for a in actions]
     assert "Show &numbers in cells" in names and "&Fixed colour scale across steps" in names

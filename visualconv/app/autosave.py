@@ -113,6 +113,12 @@ class Autosave(QObject):
         if session.dirty:
             self._timer.start()
 
+    def configure(self, *, delay_ms: int | None = None, directory: Path | None = None) -> None:
+        """Change the quiet time before a write and where the recovery file goes."""
+        if delay_ms is not None:
+            self._timer.setInterval(int(delay_ms))
+        self.directory = directory
+
     @property
     def pending(self) -> bool:
         """Whether an edit is waiting for the timer to be written."""
@@ -307,10 +313,14 @@ def start_autosave(
 ) -> Autosave:
     """What the launcher does before the user edits: offer a recovered model, then autosave.
 
-    Returns the controller (a child of ``window``, so ``window.findChild(Autosave)``
-    finds it too).
+    Returns the controller: the window's own (``window.autosave``, set to ``delay_ms``
+    and ``directory``), or a new child of ``window`` for a window without one.
     """
     offer_restore(window, ask, directory)
+    autosave = getattr(window, "autosave", None)
+    if isinstance(autosave, Autosave):  # the main window makes its own
+        autosave.configure(delay_ms=delay_ms, directory=directory)
+        return autosave
     session: Session = window.session  # type: ignore[attr-defined]
     autosave = Autosave(session, window, delay_ms=delay_ms, directory=directory)
     autosave.watch_close(window)

@@ -116,15 +116,13 @@ def run_app(args: argparse.Namespace) -> int:
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
 
-    from .excepthook import ExceptionHook
     from .main_window import MainWindow, configure_pyqtgraph
 
     configure_pyqtgraph()
     window = MainWindow()
-    from .integration import install
-
-    install(window)  # the Training dock and File > Export
-    hook = ExceptionHook(lambda: window, interactive=not screenshot).install()
+    hook = window.exception_hook
+    hook.interactive = not screenshot
+    hook.install()
     try:
         window.resize(*size)
         window.show_model(model, str(Path(path)), layer=layer, pass_name=pass_name or "forward")
@@ -141,7 +139,7 @@ def run_app(args: argparse.Namespace) -> int:
         window.show()
         from .autosave import start_autosave
 
-        start_autosave(window)  # offers an unsaved model left by a crash, then autosaves edits
+        start_autosave(window)  # offers an unsaved model left by a crash; the window autosaves edits
         return int(app.exec())
     finally:
         hook.uninstall()
@@ -157,24 +155,41 @@ def dispose(window: QObject, app: QObject | None = None) -> None:
     under the walk, and the process segfaults after ``run_app`` returned. So, in this
     order: the window's background work is stopped and joined, the window is deleted,
     pending ``deleteLater`` calls run and, when ``app`` is the application we created
-    (the process is ours), every parentless QObject Python still owns is deleted too.
-    The application itself is handed to C++: it lives until the process ends, as a
-    module-level QApplication does, and is never destroyed behind the wrappers.
+    (the process is ours), every parentless QObject Python still owns is deleted too
+    (:func:`_sweep`). The application itself is handed to C++: it lives until the
+    process ends, as a module-level QApplication does, and is never destroyed behind
+    the wrappers.
     """
-    import gc
-
     from PyQt6 import sip
-    from PyQt6.QtCore import QCoreApplication, QEvent, QObject, QSettings
 
     if not sip.isdeleted(window):
         shutdown = getattr(window, "shutdown", None)
         if callable(shutdown):
             shutdown()
         sip.delete(window)
+    if app is not None and not sip.isdeleted(app):
+        _sweep(app)
+    else:
+        _run_deferred_deletes()
+
+
+def _run_deferred_deletes() -> None:
+    import gc
+
+    from PyQt6.QtCore import QCoreApplication, QEvent
+
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     gc.collect()
-    if app is None or sip.isdeleted(app):
-        return
+
+
+def _sweep(app: QObject) -> None:
+    """Delete every parentless QObject Python owns on the GUI thread, then keep ``app`` to the end."""
+    import gc
+
+    from PyQt6 import sip
+    from PyQt6.QtCore import QObject, QSettings
+
+    _run_deferred_deletes()
     for leftover in [o for o in gc.get_objects() if isinstance(o, QObject)]:
         if leftover is app or sip.isdeleted(leftover) or not sip.ispyowned(leftover):
             continue
@@ -182,8 +197,39 @@ def dispose(window: QObject, app: QObject | None = None) -> None:
             if isinstance(leftover, QSettings):
                 leftover.sync()
             sip.delete(leftover)
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    _run_deferred_deletes()
     sip.transferto(app, None)
+
+
+_EXIT_CLEAN_UP: list[bool] = []
+
+
+def dispose_at_exit() -> None:
+    """Make sure windows a script or a test left open are disposed of before PyQt's exit clean-up.
+
+    Registered once, when the first window is made (after the application, so this runs
+    before PyQt's own ``atexit`` call): every main window still there is disposed of as
+    :func:`dispose` does, then the leftovers are swept.
+    """
+    if not _EXIT_CLEAN_UP:
+        import atexit
+
+        atexit.register(_dispose_everything)
+        _EXIT_CLEAN_UP.append(True)
+
+
+def _dispose_everything() -> None:
+    from PyQt6 import sip
+    from PyQt6.QtWidgets import QApplication, QMainWindow
+
+    app = QApplication.instance()
+    if app is None or sip.isdeleted(app):
+        return
+    assert isinstance(app, QApplication)
+    for widget in app.topLevelWidgets():
+        if isinstance(widget, QMainWindow) and not sip.isdeleted(widget) and hasattr(widget, "shutdown"):
+            dispose(widget)
+    _sweep(app)
 
 
 def _screenshot(app: object, window: object, out: str, size: tuple[int, int]) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PyQt6.QtCore import QEvent, QObject, QSettings, Qt, pyqtSignal
+from PyQt6 import sip
+from PyQt6.QtCore import QEvent, QObject, QSettings, Qt, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QAbstractItemView,
@@ -29,8 +30,13 @@ from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..samples import resource_dir, sample_dir, samples
 from . import theme
-from .editors import install_editors
+from .autosave import Autosave
+from .editors import Editors
+from .excepthook import ExceptionHook
+from .exports import Exports
 from .session import Session
+from .training import TrainingPanel
+from .training.link import TrainingLink
 from .widgets.equations import EquationPanel
 from .widgets.layer_view import LayerView
 from .widgets.navigator import Navigator
@@ -88,10 +94,13 @@ class _KeyGuard(QObject):
 
 
 class MainWindow(QMainWindow):
-    """The visualconv window over a :class:`Session`.
+    """The visualconv window over a :class:`Session`, with everything it offers.
 
-    Later features plug in through :meth:`add_dock` and the named menus in
-    :attr:`menus` (``file``, ``step``, ``view``, ``help``).
+    Everything is built here, in :meth:`__init__`, in one place: the heat maps, stepper
+    and equations; the panels and services (layer list, editors, training, exports,
+    autosave, the exception hook); their docks; the menus; and the signal wiring, all
+    to bound slots. Nothing is added from outside, so a ``MainWindow()`` in a test is
+    the whole window.
 
     Parameters
     ----------
@@ -99,6 +108,23 @@ class MainWindow(QMainWindow):
         The state to show (a new one by default).
     settings : QSettings, optional
         Where recent files are kept (default: the user's visualconv settings).
+
+    Attributes
+    ----------
+    editors : Editors
+        Editor, gradient check, closed form, undo history, linked highlighting.
+    training_panel, training_dock, training_link
+        The Training panel, its dock (hidden until View ▸ Training) and what joins it
+        to the session.
+    exports : Exports
+        File ▸ Export.
+    autosave : Autosave
+        Unsaved models go to the recovery file (:func:`~visualconv.app.autosave.start_autosave`
+        offers a recovered one at start-up).
+    exception_hook : ExceptionHook
+        Installed by the launcher (:func:`~visualconv.app.main.run_app`) for the process.
+    menus, actions_by_name
+        The menus (``file``, ``edit``, ``step``, ``view``, ``help``) and every named action.
 
     Signals
     -------
@@ -112,16 +138,22 @@ class MainWindow(QMainWindow):
         self, session: Session | None = None, settings: QSettings | None = None, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
+        from .main import dispose_at_exit
+
+        dispose_at_exit()  # a window left open by a script is disposed of before PyQt's exit clean-up
         configure_pyqtgraph()
         self.session = session or Session(self)
-        self.settings = settings or QSettings("visualconv", "visualconv")
+        self.settings = settings or QSettings("visualconv", "visualconv", self)
         self.setObjectName("mainWindow")
         self.setStyleSheet(theme.STYLE_SHEET)
         self.setWindowTitle("visualconv")
         icon = resource_dir()
         if icon is not None and (icon / "icon.svg").is_file():
             self.setWindowIcon(QIcon(str(icon / "icon.svg")))
+        status = self.statusBar()
+        assert status is not None
 
+        # -- the central area: heat maps, stepper, equations
         central = QWidget(self)
         central.setObjectName("central")
         layout = QVBoxLayout(central)
@@ -146,31 +178,57 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter)
         self.setCentralWidget(central)
 
+        # -- panels and services
+        self.navigator = Navigator(self.session)
+        self.editors = Editors(self.session, self.layer_view, status, self)
+        self.training_panel = TrainingPanel()
+        self.training_link = TrainingLink(self.session, self.training_panel, self.equations, self)
+        self.exports = Exports(self.session, self)
+        self.autosave = Autosave(self.session, self)
+        self.exception_hook = ExceptionHook(self.dialog_parent)
+
+        # -- menus, then the docks (each dock adds its toggle to the View menu)
         self.menus: dict[str, QMenu] = {}
         self.actions_by_name: dict[str, QAction] = {}
         self._build_menus()
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        self.navigator_dock = self.add_dock(self.navigator, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.navigator_dock.setMinimumWidth(220)
+        self.resizeDocks([self.navigator_dock], [270], Qt.Orientation.Horizontal)
+        docks = {
+            "editor": self.add_dock(self.editors.editor, "Editor", right),
+            "gradcheck": self.add_dock(self.editors.gradcheck, "Gradient check", right),
+            "closed_form": self.add_dock(self.editors.closed_form, "Closed form", right),
+        }
+        docks["editor"].setMinimumWidth(330)
+        self.tabifyDockWidget(docks["editor"], docks["gradcheck"])
+        self.tabifyDockWidget(docks["gradcheck"], docks["closed_form"])
+        docks["editor"].raise_()
+        self.resizeDocks([docks["editor"]], [370], Qt.Orientation.Horizontal)
+        self.editors.set_docks(docks)
+        self.training_dock = self.add_dock(self.training_panel, "Training", right)
+        self.training_dock.hide()  # opened from View ▸ Training, so the heat maps keep the room
+
+        # -- wiring
         app = QApplication.instance()
         if app is not None:
             self._key_guard = _KeyGuard(self)
             app.installEventFilter(self._key_guard)
-
-        self.navigator = Navigator(self.session)
-        self.navigator_dock = self.add_dock(self.navigator, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.navigator_dock.setMinimumWidth(220)
-        self.resizeDocks([self.navigator_dock], [270], Qt.Orientation.Horizontal)
-        self.statusBar().showMessage("Hover a cell for its exact value.")
-
         self.session.sigModelChanged.connect(self._on_session_model_changed)
         self.session.sigPathChanged.connect(self._on_session_path_changed)
         self.session.sigDirtyChanged.connect(self._on_session_dirty_changed)
-        self.editors = install_editors(self)  # Editor / Gradient check / Closed form docks, Edit menu, links
+        self.autosave.watch_close(self)
 
-    # ------------------------------------------------------------ extension points
+    def dialog_parent(self) -> QWidget | None:
+        """The parent of the exception hook's dialog: this window while it lives."""
+        return None if sip.isdeleted(self) else self
+
+    # ------------------------------------------------------------ docks and menus
 
     def add_dock(
         self, widget: QWidget, title: str, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
     ) -> QDockWidget:
-        """Add a dockable panel (e.g. editors, training) and its toggle to the View menu."""
+        """Add a dockable panel and its toggle to the View menu."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{title}")
         dock.setWidget(widget)
@@ -204,27 +262,71 @@ class MainWindow(QMainWindow):
         self.actions_by_name[name] = action
         return action
 
+    def _add(self, menu: str, name: str, action: QAction) -> None:
+        """Put an action someone else made (the editors' undo, ...) in a menu, window-wide."""
+        self.addAction(action)
+        self.menus[menu].addAction(action)
+        self.actions_by_name[name] = action
+
     def _build_menus(self) -> None:
         bar = self.menuBar()
         assert bar is not None
-        for key, title in (("file", "&File"), ("step", "&Step"), ("view", "&View"), ("help", "&Help")):
+        for key, title in (
+            ("file", "&File"),
+            ("edit", "&Edit"),
+            ("step", "&Step"),
+            ("view", "&View"),
+            ("help", "&Help"),
+        ):
             menu = bar.addMenu(title)
             assert menu is not None
             self.menus[key] = menu
         S = QKeySequence.StandardKey
+
+        file = self.menus["file"]
         self._action("open", "&Open…", self.open_dialog, S.Open, "file")
-        self.sample_menu = self.menus["file"].addMenu("Open &sample")
+        self.sample_menu = file.addMenu("Open &sample")
+        assert self.sample_menu is not None
         for sample in samples():
             action = self.sample_menu.addAction(sample.name)
+            assert action is not None
             action.setToolTip(sample.path.name)
-            action.triggered.connect(lambda _=False, p=sample.path: self.open_file_keeping_changes(p))
-        self.recent_menu = self.menus["file"].addMenu("Open &recent")
+            action.setData(str(sample.path))
+        self.sample_menu.triggered.connect(self._on_file_menu_triggered)
+        self.recent_menu = file.addMenu("Open &recent")
+        assert self.recent_menu is not None
+        self.recent_menu.triggered.connect(self._on_file_menu_triggered)
         self._refresh_recent_menu()
-        self.menus["file"].addSeparator()
+        file.addSeparator()
         self._action("save", "&Save", self.save, S.Save, "file")
         self._action("save_as", "Save &As…", self.save_as, S.SaveAs, "file")
-        self.menus["file"].addSeparator()
+        file.addSeparator()
+        self.export_menu = file.addMenu("&Export")
+        assert self.export_menu is not None
+        for name, text, slot, shortcut in (
+            ("export_snapshot", "Export &snapshot…", self.exports.export_snapshot, "Ctrl+E"),
+            ("export_animation", "Export &animation…", self.exports.export_animation, "Ctrl+Shift+E"),
+            ("export_pack", "Export &lecture pack…", self.exports.export_pack, None),
+            ("copy_snapshot", "&Copy snapshot to clipboard", self.exports.copy_snapshot, "Ctrl+Shift+C"),
+        ):
+            action = self.export_menu.addAction(text)
+            assert action is not None
+            if shortcut:
+                action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(slot)
+            self.actions_by_name[name] = action
+        file.addSeparator()
         self._action("quit", "&Quit", self.close, S.Quit, "file")
+
+        edit = self.editors.actions
+        self._add("edit", "undo", edit["undo"])
+        self._add("edit", "redo", edit["redo"])
+        self.menus["edit"].addSeparator()
+        self._add("edit", "copy_csv", edit["copy_csv"])
+        self._add("edit", "paste", edit["paste"])
+        self.menus["edit"].addSeparator()
+        for name in ("new_1d", "new_2d", "check"):
+            self._add("edit", name, edit[name])
 
         stepper = self.stepper
         self._action("next", "&Next overlay", self.session.next, Qt.Key.Key_Right, "step")
@@ -233,7 +335,7 @@ class MainWindow(QMainWindow):
         self._action("last", "&Last step", self.session.last, Qt.Key.Key_End, "step")
         self._action("play", "Play / &pause", stepper.toggle_play, Qt.Key.Key_Space, "step")
         self.menus["step"].addSeparator()
-        self._action("forward", "&Forward pass", lambda: self.session.set_pass("forward"), "F", "step")
+        self._action("forward", "&Forward pass", self._on_forward_triggered, "F", "step")
         self._action("backward", "&Backward pass", self._on_backward_triggered, "B", "step")
 
         self._action(
@@ -253,7 +355,7 @@ class MainWindow(QMainWindow):
             checkable=True,
         )
         numbers.setChecked(True)
-        self.menus["view"].addSeparator()
+        self.menus["view"].addSeparator()  # the docks' toggles follow (add_dock)
 
         self._action("shortcuts", "&Keyboard shortcuts", self._on_shortcuts_triggered, None, "help")
         self._action("about", "&About visualconv", self._on_about_triggered, None, "help")
@@ -358,8 +460,9 @@ class MainWindow(QMainWindow):
         files = self.recent_files()
         for path in files:
             action = self.recent_menu.addAction(Path(path).name)
+            assert action is not None
             action.setToolTip(path)
-            action.triggered.connect(lambda _=False, p=path: self.open_file_keeping_changes(p))
+            action.setData(path)
         self.recent_menu.setEnabled(bool(files))
 
     def confirm_training_run(self) -> bool:
@@ -368,8 +471,8 @@ class MainWindow(QMainWindow):
         Save stops the run, shows the trained model (unsaved) and saves it; Discard stops
         the run and drops its weights. Returns True when the caller may go on.
         """
-        panel = getattr(self, "training_panel", None)
-        if panel is None or not panel.has_untaken_weights:
+        panel = self.training_panel
+        if not panel.has_untaken_weights:
             return True
         was_running = panel.state == "running"
         panel.pause()
@@ -398,12 +501,10 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop every piece of background work of this window and wait for it to end."""
         self.stepper.pause()
-        panel = getattr(self, "training_panel", None)
-        if panel is not None:
-            panel.shutdown()
-        editors = getattr(self, "editors", None)
-        if editors is not None:
-            editors.gradcheck.cancel()
+        self.training_panel.shutdown()
+        self.editors.shutdown()
+        self.exports.shutdown()
+        self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent | None) -> None:
         """Ask before closing a model with unsaved changes or trained weights; then stop the work."""
@@ -427,6 +528,16 @@ class MainWindow(QMainWindow):
 
     def _on_session_dirty_changed(self, dirty: bool) -> None:
         self.setWindowModified(dirty)
+
+    @pyqtSlot(QAction)
+    def _on_file_menu_triggered(self, action: QAction) -> None:
+        """Open sample / Open recent: the chosen file, after the question about unsaved changes."""
+        path = action.data()
+        if path:
+            self.open_file_keeping_changes(str(path))
+
+    def _on_forward_triggered(self) -> None:
+        self.session.set_pass("forward")
 
     def _on_backward_triggered(self) -> None:
         if self.session.model is not None and self.session.model.has_backward:

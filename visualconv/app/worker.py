@@ -65,7 +65,7 @@ class _Thread(QThread):
         super().__init__(worker)
         self._worker = worker
 
-    def run(self) -> None:  # noqa: D102 - Qt API
+    def run(self) -> None:
         self._worker._run()
 
 

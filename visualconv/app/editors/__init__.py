@@ -1,19 +1,21 @@
 """Editors of the window: values and settings, undo/redo, linked highlighting, checks.
 
-:func:`install_editors` adds them to a :class:`MainWindow`: the Editor, Gradient check
-and Closed form docks (tabbed together on the right), an Edit menu with undo and redo,
-and hover/click linking between the heat maps.
+:class:`Editors` makes them for a session and a layer view: the Editor, Gradient
+check and Closed form panels, the undo history and its actions, the Edit menu's other
+actions, and hover/click linking between the heat maps. It patches nothing onto the
+window: :class:`~visualconv.app.main_window.MainWindow` puts the panels in docks and
+the actions in its Edit menu.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QObject, Qt, pyqtSlot
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import QDockWidget, QMainWindow
+from PyQt6.QtWidgets import QDockWidget, QStatusBar
 
 from ...engine.layers import ConvLayer
+from ..session import Session
+from ..widgets.layer_view import LayerView
 from .closed_form import ClosedFormView
 from .editor_dock import EditorDock
 from .gradcheck_panel import GradcheckPanel
@@ -25,24 +27,10 @@ LINK_HINT = (
 )
 
 
-@dataclass
-class Editors:
-    """What :func:`install_editors` added to a window."""
-
-    history: EditHistory
-    editor: EditorDock
-    gradcheck: GradcheckPanel
-    closed_form: ClosedFormView
-    links: LinkController
-    docks: dict[str, QDockWidget]
-    actions: dict[str, QAction]
-
-
 def tensor_of_panel(
-    window: QMainWindow, role: str, index: tuple[int, ...]
+    session: Session, role: str, index: tuple[int, ...]
 ) -> tuple[str, tuple[int, ...]] | None:
     """The model tensor (file place and index) a heat-map cell shows, if it can be edited."""
-    session = window.session  # type: ignore[attr-defined]
     model, trace = session.model, session.trace
     if model is None or trace is None:
         return None
@@ -70,10 +58,9 @@ def tensor_of_panel(
 
 
 def panel_of_tensor(
-    window: QMainWindow, name: str, index: tuple[int, ...]
+    session: Session, name: str, index: tuple[int, ...]
 ) -> tuple[str, tuple[int, ...]] | None:
     """The heat-map panel (role and trace index) that shows a model tensor's cell, if one does."""
-    session = window.session  # type: ignore[attr-defined]
     model, trace = session.model, session.trace
     if model is None or trace is None:
         return None
@@ -96,80 +83,104 @@ def panel_of_tensor(
     return None
 
 
-def install_editors(window: QMainWindow) -> Editors:
-    """Add the editors, the checks, the Edit menu and linked highlighting to ``window``."""
-    session = window.session  # type: ignore[attr-defined]
-    history = EditHistory(session, window)
-    editor = EditorDock(session, history)
-    gradcheck = GradcheckPanel(session)
-    closed = ClosedFormView(session)
-    right = Qt.DockWidgetArea.RightDockWidgetArea
-    docks = {
-        "editor": window.add_dock(editor, "Editor", right),  # type: ignore[attr-defined]
-        "gradcheck": window.add_dock(gradcheck, "Gradient check", right),  # type: ignore[attr-defined]
-        "closed_form": window.add_dock(closed, "Closed form", right),  # type: ignore[attr-defined]
-    }
-    docks["editor"].setMinimumWidth(330)
-    window.tabifyDockWidget(docks["editor"], docks["gradcheck"])
-    window.tabifyDockWidget(docks["gradcheck"], docks["closed_form"])
-    docks["editor"].raise_()
-    # The closed-form view skips steps while its tab is hidden; it catches up when shown.
-    docks["closed_form"].visibilityChanged.connect(closed.on_dock_visibility_changed)
-    window.resizeDocks([docks["editor"]], [370], Qt.Orientation.Horizontal)
+class Editors(QObject):
+    """The editing and checking part of a window, made for its session and layer view.
 
-    bar = window.menuBar()
-    assert bar is not None
-    menus = window.menus  # type: ignore[attr-defined]
-    edit_menu = bar.addMenu("&Edit")
-    assert edit_menu is not None
-    bar.insertMenu(menus["step"].menuAction(), edit_menu)
-    menus["edit"] = edit_menu
-    undo = history.stack.createUndoAction(window, "&Undo")
-    redo = history.stack.createRedoAction(window, "&Redo")
-    assert undo is not None and redo is not None
-    undo.setShortcut(QKeySequence.StandardKey.Undo)
-    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-    actions = {"undo": undo, "redo": redo}
-    for action in (undo, redo):
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        window.addAction(action)
-        edit_menu.addAction(action)
-    edit_menu.addSeparator()
-    for key, text, slot in (
-        ("copy_csv", "&Copy tensor as CSV", editor.copy_csv),
-        ("paste", "&Paste into tensor", editor.paste_clipboard),
-        ("new_1d", "New empty &1-D model", lambda: editor.new_empty_model(1)),
-        ("new_2d", "New empty &2-D model", lambda: editor.new_empty_model(2)),
-        ("check", "Check &gradients", gradcheck.start),
-    ):
-        action = QAction(text, window)
-        action.triggered.connect(slot)
-        edit_menu.addAction(action)
-        actions[key] = action
-        if key == "paste":
-            edit_menu.addSeparator()
+    Parameters
+    ----------
+    session : Session
+        The window's state.
+    layer_view : LayerView
+        The heat maps (linked highlighting hovers and clicks them).
+    status : QStatusBar
+        Where the links' description goes.
+    parent : QObject
+        The owner (the window); the undo and redo actions are its children too.
 
-    status = window.statusBar()
-    assert status is not None
+    Attributes
+    ----------
+    history : EditHistory
+    editor : EditorDock
+    gradcheck : GradcheckPanel
+    closed_form : ClosedFormView
+    links : LinkController
+    actions : dict of str to QAction
+        ``undo``, ``redo``, ``copy_csv``, ``paste``, ``new_1d``, ``new_2d``, ``check``,
+        in Edit menu order.
+    docks : dict of str to QDockWidget
+        ``editor``, ``gradcheck``, ``closed_form`` once the window docked them
+        (:meth:`set_docks`).
+    """
 
-    def show_text(text: str) -> None:
-        status.showMessage(text or LINK_HINT)
-        editor.show_links(text)
+    def __init__(self, session: Session, layer_view: LayerView, status: QStatusBar, parent: QObject) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.status = status
+        self.history = EditHistory(session, self)
+        self.editor = EditorDock(session, self.history)
+        self.gradcheck = GradcheckPanel(session)
+        self.closed_form = ClosedFormView(session)
+        self.links = LinkController(layer_view, session, self.show_link_text, self)
+        self.docks: dict[str, QDockWidget] = {}
 
-    links = LinkController(window.layer_view, session, show_text, window)  # type: ignore[attr-defined]
+        undo = self.history.stack.createUndoAction(self, "&Undo")
+        redo = self.history.stack.createRedoAction(self, "&Redo")
+        assert undo is not None and redo is not None
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.actions: dict[str, QAction] = {"undo": undo, "redo": redo}
+        for key, text, slot in (
+            ("copy_csv", "&Copy tensor as CSV", self.editor.copy_csv),
+            ("paste", "&Paste into tensor", self.editor.paste_clipboard),
+            ("new_1d", "New empty &1-D model", self.new_empty_1d_model),
+            ("new_2d", "New empty &2-D model", self.new_empty_2d_model),
+            ("check", "Check &gradients", self.gradcheck.start),
+        ):
+            action = QAction(text, self)
+            action.triggered.connect(slot)
+            self.actions[key] = action
+        for action in self.actions.values():
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
 
-    def on_clicked(role: str, index: tuple[int, ...]) -> None:
-        found = tensor_of_panel(window, role, index)
+        self.links.sigCellClicked.connect(self._on_links_cell_clicked)
+        self.editor.grid.sigCurrentChanged.connect(self._on_grid_current_changed)
+        status.showMessage(LINK_HINT)
+
+    def set_docks(self, docks: dict[str, QDockWidget]) -> None:
+        """The docks the window put the panels in (the closed form skips work while hidden)."""
+        self.docks = docks
+        docks["closed_form"].visibilityChanged.connect(self.closed_form.on_dock_visibility_changed)
+
+    def shutdown(self) -> None:
+        """Stop a gradient check that is still running."""
+        self.gradcheck.cancel()
+
+    # ------------------------------------------------------------ slots
+
+    @pyqtSlot()
+    def new_empty_1d_model(self) -> None:
+        """Edit ▸ New empty 1-D model."""
+        self.editor.new_empty_model(1)
+
+    @pyqtSlot()
+    def new_empty_2d_model(self) -> None:
+        """Edit ▸ New empty 2-D model."""
+        self.editor.new_empty_model(2)
+
+    @pyqtSlot(str)
+    def show_link_text(self, text: str) -> None:
+        """What the hovered or pinned cell links to, in the status bar and the editor."""
+        self.status.showMessage(text or LINK_HINT)
+        self.editor.show_links(text)
+
+    @pyqtSlot(str, object)
+    def _on_links_cell_clicked(self, role: str, index: tuple[int, ...]) -> None:
+        found = tensor_of_panel(self.session, role, index)
         if found is not None:
-            editor.select_cell(*found)
+            self.editor.select_cell(*found)
 
-    links.sigCellClicked.connect(on_clicked)
-
-    def on_grid_current_changed(index: tuple[int, ...] | None) -> None:
-        found = None if index is None else panel_of_tensor(window, editor.tensor, index)
-        if found is not None and links.pinned is None:
-            links.show(*found)  # the selected value's place in the heat maps and what it feeds
-
-    editor.grid.sigCurrentChanged.connect(on_grid_current_changed)
-    status.showMessage(LINK_HINT)
-    return Editors(history, editor, gradcheck, closed, links, docks, actions)
+    @pyqtSlot(object)
+    def _on_grid_current_changed(self, index: tuple[int, ...] | None) -> None:
+        found = None if index is None else panel_of_tensor(self.session, self.editor.tensor, index)
+        if found is not None and self.links.pinned is None:
+            self.links.show(*found)  # the selected value's place in the heat maps and what it feeds
