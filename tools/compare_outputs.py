@@ -100,13 +100,16 @@ class Runner:
         return cwd
 
     def run(self, argv: list[str]) -> dict[str, Any]:
+        """Run one case; its outputs go to the case's folder of results."""
         return _run(argv, self._cwd(), self.results / _case_id(argv))
 
     def run_all(self, cases: list[list[str]]) -> list[dict[str, Any]]:
+        """Run the cases on ``jobs`` threads, in order of the results."""
         with concurrent.futures.ThreadPoolExecutor(self.jobs) as pool:
             return list(pool.map(self.run, cases))
 
     def close(self) -> None:
+        """Remove the scratch folders."""
         shutil.rmtree(self._scratch, ignore_errors=True)
 
 
@@ -147,7 +150,7 @@ def _discover(runner: Runner, names: list[str]) -> list[list[str]]:
     counts = [_overlays(r["stdout"]) if r["rc"] == 0 else None for r in runner.run_all(steps_argv)]
     cases += steps_argv
     for (file, layer, pass_name), n in zip(steps_cases, counts, strict=True):
-        steps: list[str | None] = [None] if n is None else sorted({"0", str(min(1, n))}) + [None]
+        steps: list[str | None] = [None] if n is None else [*sorted({"0", str(min(1, n))}), None]
         for step in steps:
             for ext in EXPORT_FORMATS:
                 if n is None and ext != "svg":
