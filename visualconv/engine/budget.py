@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .errors import ModelError
-from .layers import ConvLayer, FlattenLayer, Layer, PoolLayer
+from .layers import ConvLayer, DenseLayer, FlattenLayer, Layer, PoolLayer
 from .windows import output_length
 
 if TYPE_CHECKING:
@@ -138,6 +138,7 @@ def _layer_step(
         return out_shape, elements, "", "its windows"
     if isinstance(layer, FlattenLayer):
         return (n_in,), 2 * n_in, "", "its input"
+    assert isinstance(layer, DenseLayer)
     if len(shape) != 1:
         raise ModelError(
             f"expected a vector input for this dense layer, got shape {sized(shape)} from {source}; "

@@ -124,6 +124,7 @@ def layer_document(layer: Layer, dims: int) -> dict[str, Any]:
         }
     if isinstance(layer, FlattenLayer):
         return {"type": "flatten"}
+    assert isinstance(layer, DenseLayer)
     return {
         "type": "dense",
         "weight": array_out(layer.weight),
