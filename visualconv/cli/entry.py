@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ..engine.errors import ModelError
+from ..engine.memory import reuse_freed_memory
 from .common import EXIT_ERROR, EXIT_OK, UsageError
 from .parser import WINDOW, build_parser, command_named
 
@@ -68,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         on stderr naming the file, the place and what was expected; ``--debug``
         adds the traceback), 130 when interrupted.
     """
+    reuse_freed_memory()  # an entry point: the engine's allocator setting (see engine/memory.py)
     args_list = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     debug = "--debug" in args_list
     args_list = [a for a in args_list if a != "--debug"]
