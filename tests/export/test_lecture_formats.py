@@ -35,7 +35,7 @@ def window_text(value: float, level: float) -> str:
 
 
 def pass_max(trace, key: str) -> float:
-    return max(float(np.abs(trace.step(k).state[key]).max()) for k in range(trace.n + 1))
+    return max(float(np.abs(getattr(trace.step(k).state, key)).max()) for k in range(trace.n + 1))
 
 
 def test_step_lists():
@@ -64,7 +64,7 @@ def test_beamer_deck_of_the_seed_has_one_page_per_step_and_page_7_is_overlay_6(s
     # dA_prev, dW and db of step 6, written as the window writes them
     for key in ("dx_padded", "dw", "db"):
         level = pass_max(trace, key)
-        for value in np.ravel(step.state[key]):
+        for value in np.ravel(getattr(step.state, key)):
             assert window_text(value, level) in words, (key, value)
     assert {"-0.00892", "0.02124", "0.0829", "0.105"} <= words  # the window's screen at overlay 6
     # the arithmetic of overlay 6, a negative factor in parentheses
@@ -118,7 +118,7 @@ def test_tikz_cells_have_the_heat_map_colour_and_the_window_numbers(sample, tmp_
     trace = trace_layer(model, 0, "backward")
     level = theme.nice_level(pass_max(trace, "dx_padded"))
     lut = theme.index_lut()
-    value = trace.step(6).state["dx_padded"][0, 1, 2]  # 0.02124, the strongest red of dA_prev
+    value = trace.step(6).state.dx_padded[0, 1, 2]  # 0.02124, the strongest red of dA_prev
     r, g, b = (int(c) for c in lut[int(theme.colour_index(np.array([value]), level)[0])][:3])
     name = f"vc{r:02X}{g:02X}{b:02X}"
     assert f"\\definecolor{{{name}}}{{HTML}}{{{r:02X}{g:02X}{b:02X}}}" in source
@@ -174,17 +174,17 @@ def test_pptx_has_a_slide_per_step_whose_cells_hold_the_trace_numbers(sample, tm
         texts = {s.name: s.text_frame.text for s in slide.shapes if s.has_text_frame}
         assert f"overlay {k} of 16" in texts["caption"]
         for key, array in (
-            ("dx", state["dx_padded"][0]),
-            ("dz", state["dz"][0]),
-            ("db", state["db"][None, :]),
+            ("dx", state.dx_padded[0]),
+            ("dz", state.dz[0]),
+            ("db", state.db[None, :]),
         ):
             for (i, j), value in np.ndenumerate(array):
                 text = cells[(key, 0, i, j)].replace("≈", "")
                 decimals = len(text.split(".")[1]) if "." in text else 0
                 assert abs(float(text) - value) <= 0.5 * 10.0**-decimals + 1e-12, (k, key, i, j, text, value)
-        for (f, c), tile in ((fc, state["dw"][fc]) for fc in np.ndindex(state["dw"].shape[:2])):
+        for (f, c), tile in ((fc, state.dw[fc]) for fc in np.ndindex(state.dw.shape[:2])):
             for (i, j), value in np.ndenumerate(tile):
-                text = cells[("dw", f * state["dw"].shape[1] + c, i, j)]
+                text = cells[("dw", f * state.dw.shape[1] + c, i, j)]
                 decimals = len(text.split(".")[1]) if "." in text else 0
                 assert abs(float(text) - value) <= 0.5 * 10.0**-decimals + 1e-12
         equations = texts["equations"]
