@@ -13,6 +13,7 @@ from PIL import Image
 
 from visualconv.app import theme
 from visualconv.engine.errors import ModelError
+from visualconv.engine.numbers import DEFAULT
 from visualconv.engine.trace import trace_layer
 from visualconv.export import (
     export_animation,
@@ -30,8 +31,8 @@ HOSTILE = r"Evil \input{/etc/hostname} $x$ % & # _ {} ~ ^ <b> 漢字 é" + "\x07
 
 
 def window_text(value: float, level: float) -> str:
-    """A cell's number as the window writes it (its own theme functions)."""
-    return theme.cell_text(float(value), theme.decimals_for(theme.nice_level(level)))
+    """A cell's number as the window writes it (its panel's level and the shared formatter)."""
+    return DEFAULT.window_cell(float(value), DEFAULT.decimals_for(theme.nice_level(level)))
 
 
 def pass_max(trace, key: str) -> float:

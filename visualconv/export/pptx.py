@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.errors import ModelError
-from .slides import DIVERGING_COLOURS, Slide, SlidePanel
+from .slides import Slide, SlidePanel, fill_rgb, hex_rgb
 from .tikz import BAR_H, BAR_W, TITLE_H, Layout
 
 SLIDE_W_IN = 13.333
@@ -197,12 +197,7 @@ def pptx_bytes(slides: Sequence[Slide]) -> bytes:
             bar_y = box.y - box.height + 0.42 + BAR_H
             steps = 16
             for s in range(steps):
-                q = s / (steps - 1)
-                pos = q * (len(DIVERGING_COLOURS) - 1)
-                lo = min(int(pos), len(DIVERGING_COLOURS) - 2)
-                frac = pos - lo
-                a, b = DIVERGING_COLOURS[lo], DIVERGING_COLOURS[lo + 1]
-                code = "".join(f"{round(a[c] + (b[c] - a[c]) * frac):02X}" for c in range(3))
+                code = hex_rgb(fill_rgb(-1.0 + 2.0 * s / (steps - 1), 1.0))
                 bx, by = at(box.x + s * BAR_W / steps, bar_y)
                 seg = shapes.add_shape(
                     MSO_SHAPE.RECTANGLE, Emu(bx), Emu(by), Emu(length(BAR_W / steps) + 1), Emu(length(BAR_H))

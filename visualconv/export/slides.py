@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..engine import palette
 from ..engine.model import Model
+from ..engine.numbers import DEFAULT, NumberFormat
 from ..engine.trace import LayerTrace
 from .figure import Figure, build_figure, pass_style
 
-# The heat maps' diverging map (the window's): blue negative, near-white zero, red positive.
-DIVERGING_STOPS = (0.0, 0.25, 0.5, 0.75, 1.0)
-DIVERGING_COLOURS = ((33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43))
 NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 PADDING_FILL = "D1D5DB"
 PADDING_INK = "4B5563"
@@ -50,29 +49,14 @@ def nice_level(max_abs: float) -> float:
     return float(f"{10 * base:.12g}")
 
 
-def decimals_for(level: float) -> int:
-    """Decimals that give a panel's largest value four significant digits (0..7)."""
-    if not math.isfinite(level) or level <= 0:
-        return 3
-    return min(max(3 - math.floor(math.log10(level)), 0), 7)
-
-
-def number_text(value: float, decimals: int) -> str:
-    """A cell's number as the window writes it: fixed decimals, trailing zeros dropped.
-
-    A non-zero value too small to show is ``≈0``; ``-0`` never appears; NaN is empty.
-    """
+def number_text(value: float, decimals: int, numbers: NumberFormat = DEFAULT) -> str:
+    """A cell's number as the window writes it (fixed decimals, ``≈0``); NaN is empty."""
     value = float(value)
     if math.isnan(value):
         return ""
     if not math.isfinite(value):
         return "∞" if value > 0 else "-∞"
-    if value == 0:
-        return "0"
-    text = f"{value:.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "≈0" if text in ("0", "-0") else text
+    return numbers.window_cell(value, decimals)
 
 
 def fill_rgb(value: float, level: float) -> tuple[int, int, int]:
@@ -80,11 +64,12 @@ def fill_rgb(value: float, level: float) -> tuple[int, int, int]:
     if not math.isfinite(value):
         value = math.copysign(level, value) if not math.isnan(value) else 0.0
     q = min(max(round((value / level + 1.0) * 127.0), 0), 254) / 254.0
-    for s in range(len(DIVERGING_STOPS) - 1):
-        lo, hi = DIVERGING_STOPS[s], DIVERGING_STOPS[s + 1]
-        if q <= hi or s == len(DIVERGING_STOPS) - 2:
+    stops, colours = palette.SCREEN_STOPS, palette.SCREEN_COLOURS
+    for s in range(len(stops) - 1):
+        lo, hi = stops[s], stops[s + 1]
+        if q <= hi or s == len(stops) - 2:
             t = (q - lo) / (hi - lo)
-            a, b = DIVERGING_COLOURS[s], DIVERGING_COLOURS[s + 1]
+            a, b = colours[s], colours[s + 1]
             # truncated, as pyqtgraph fills the window's lookup table
             return (
                 int(a[0] + (b[0] - a[0]) * t),
@@ -224,7 +209,9 @@ def legend_items(keys: set[str], titles: str, notes: str) -> tuple[str, ...]:
     return tuple(items)
 
 
-def slide_from_figure(figure: Figure, k: int, n: int, decimals: int | None = None) -> Slide:
+def slide_from_figure(
+    figure: Figure, k: int, n: int, decimals: int | None = None, numbers: NumberFormat = DEFAULT
+) -> Slide:
     """The adapter from the figure model: a figure of step ``k`` (of ``n``) as a slide.
 
     Parameters
@@ -234,6 +221,8 @@ def slide_from_figure(figure: Figure, k: int, n: int, decimals: int | None = Non
     decimals : int, optional
         Decimals of every number in cells; default: per panel, from its colour level, as
         the window writes them.
+    numbers : NumberFormat
+        The window's number format.
 
     Returns
     -------
@@ -249,7 +238,7 @@ def slide_from_figure(figure: Figure, k: int, n: int, decimals: int | None = Non
             titles.append(p.title)
             notes.append(p.note)
             level = nice_level(figure.style.limits.get(p.key, 1.0))
-            places = decimals_for(level) if decimals is None else decimals
+            places = numbers.decimals_for(level) if decimals is None else decimals
             tile_rows = []
             for grid_row in p.rows:
                 tiles = []
@@ -267,7 +256,7 @@ def slide_from_figure(figure: Figure, k: int, n: int, decimals: int | None = Non
                             fills.append(PENDING_FILL)
                             inks.append(INK)
                             continue
-                        texts.append(number_text(v, places) if p.numbered else "")
+                        texts.append(number_text(v, places, numbers) if p.numbered else "")
                         if muted:
                             fills.append(PADDING_FILL)
                             inks.append(PADDING_INK)
@@ -294,7 +283,7 @@ def slide_from_figure(figure: Figure, k: int, n: int, decimals: int | None = Non
                     p.title,
                     p.note,
                     level,
-                    f"{level:g}",
+                    numbers.scale(level),
                     p.numbered,
                     CHANGED_OUTLINE if p.key in RESULT_KEYS else WINDOW_OUTLINE,
                     tuple(tile_rows),
@@ -306,7 +295,12 @@ def slide_from_figure(figure: Figure, k: int, n: int, decimals: int | None = Non
 
 
 def pass_slides(
-    model: Model, index: int, trace: LayerTrace, steps: Sequence[int], decimals: int | None = None
+    model: Model,
+    index: int,
+    trace: LayerTrace,
+    steps: Sequence[int],
+    decimals: int | None = None,
+    numbers: NumberFormat = DEFAULT,
 ) -> list[Slide]:
     """The slides of some steps of one pass, with the colour levels of the whole pass.
 
@@ -319,15 +313,17 @@ def pass_slides(
     steps : sequence of int
         Steps 0..n, in the order wanted.
     decimals : int, optional
+    numbers : NumberFormat
         See :func:`slide_from_figure`.
 
     Returns
     -------
     list of Slide
     """
-    style = pass_style(trace)
+    style = pass_style(trace, numbers=numbers)
     return [
-        slide_from_figure(build_figure(model, index, trace, k, style), k, trace.n, decimals) for k in steps
+        slide_from_figure(build_figure(model, index, trace, k, style), k, trace.n, decimals, numbers)
+        for k in steps
     ]
 
 

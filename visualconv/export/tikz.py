@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine import palette
 from .latex import math_line, tex_number, tex_text
-from .slides import Slide, SlidePanel, Tile
+from .slides import Slide, SlidePanel, Tile, hex_rgb
 
 CELL_H = 0.6  # cm
 MIN_CELL_W = 0.75
@@ -259,7 +260,7 @@ def _slide_items(slide: Slide, layout: Layout) -> _Items:
                     + ";",
                 )
         bar_y = box.y - box.height + BAR_TEXT_H + BAR_H
-        stops = ("2166AC", "92C5DE", "F7F7F7", "F4A582", "B2182B")
+        stops = [hex_rgb(c) for c in palette.SCREEN_COLOURS]
         seg = BAR_W / (len(stops) - 1)
         shades = []
         for s in range(len(stops) - 1):
