@@ -33,6 +33,8 @@ from . import theme
 from .autosave import Autosave
 from .editors import Editors
 from .excepthook import ExceptionHook
+from .export_dialogs import ExportSettings
+from .exports import MENU as EXPORT_MENU
 from .exports import Exports
 from .session import Session
 from .training import TrainingPanel
@@ -117,7 +119,7 @@ class MainWindow(QMainWindow):
         The Training panel, its dock (hidden until View ▸ Training) and what joins it
         to the session.
     exports : Exports
-        File ▸ Export.
+        File ▸ Export (``export_settings``: its options and last folders).
     autosave : Autosave
         Unsaved models go to the recovery file (:func:`~visualconv.app.autosave.start_autosave`
         offers a recovered one at start-up).
@@ -183,7 +185,8 @@ class MainWindow(QMainWindow):
         self.editors = Editors(self.session, self.layer_view, status, self)
         self.training_panel = TrainingPanel()
         self.training_link = TrainingLink(self.session, self.training_panel, self.equations, self)
-        self.exports = Exports(self.session, self)
+        self.export_settings = ExportSettings(self.settings)
+        self.exports = Exports(self.session, self, self.export_settings)
         self.autosave = Autosave(self.session, self)
         self.exception_hook = ExceptionHook(self.dialog_parent)
 
@@ -303,17 +306,12 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self.export_menu = file.addMenu("&Export")
         assert self.export_menu is not None
-        for name, text, slot, shortcut in (
-            ("export_snapshot", "Export &snapshot…", self.exports.export_snapshot, "Ctrl+E"),
-            ("export_animation", "Export &animation…", self.exports.export_animation, "Ctrl+Shift+E"),
-            ("export_pack", "Export &lecture pack…", self.exports.export_pack, None),
-            ("copy_snapshot", "&Copy snapshot to clipboard", self.exports.copy_snapshot, "Ctrl+Shift+C"),
-        ):
+        for name, text, slot, shortcut in EXPORT_MENU:
             action = self.export_menu.addAction(text)
             assert action is not None
             if shortcut:
                 action.setShortcut(QKeySequence(shortcut))
-            action.triggered.connect(slot)
+            action.triggered.connect(getattr(self.exports, slot))
             self.actions_by_name[name] = action
         file.addSeparator()
         self._action("quit", "&Quit", self.close, S.Quit, "file")
