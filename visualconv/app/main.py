@@ -192,7 +192,7 @@ def _sweep(app: QObject) -> None:
     from PyQt6.QtCore import QObject, QSettings
 
     _run_deferred_deletes()
-    for leftover in [o for o in gc.get_objects() if isinstance(o, QObject)]:
+    for leftover in [o for o in gc.get_objects() if issubclass(type(o), QObject)]:
         if leftover is app or sip.isdeleted(leftover) or not sip.ispyowned(leftover):
             continue
         if leftover.parent() is None and leftover.thread() == app.thread():
