@@ -175,7 +175,10 @@ def install_exports(window: MainWindow) -> None:
         from .. import export
 
         try:
-            written = export.export_snapshot(*current, path, scale=2.0 if path.endswith(".png") else 1.0)
+            # The dialog confirmed the name (and replacing it), so a symbolic link there is the user's choice.
+            written = export.export_snapshot(
+                *current, path, scale=2.0 if path.endswith(".png") else 1.0, follow_symlinks=True
+            )
         except (ModelError, OSError, ValueError) as exc:
             _show_error(window, "Export failed", exc)
             return
@@ -192,9 +195,10 @@ def install_exports(window: MainWindow) -> None:
             return
         from .. import export
 
-        if not _with_progress(
-            window, "Rendering the frames…", lambda tick: export.export_animation(*current[:3], path, tick)
-        ):
+        def work(tick: Any) -> object:
+            return export.export_animation(*current[:3], path, tick, follow_symlinks=True)
+
+        if not _with_progress(window, "Rendering the frames…", work):
             return
         window.statusBar().showMessage(f"Exported {Path(path).name}", 5000)
 

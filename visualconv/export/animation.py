@@ -7,12 +7,15 @@ every frame, so frames compare.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from PyQt6.QtGui import QImage
+
+from ..atomic import write_atomic
 
 # Display time of a frame, and of the last frame (the finished gradients).
 FRAME_MS = 900
@@ -89,12 +92,13 @@ class PaletteMapper:
         return result
 
 
-def write_gif(path: Path, frames: Sequence[Image.Image], frame_ms: int = FRAME_MS) -> None:
-    """Write paletted frames as a looping GIF; the last frame is held longer."""
+def gif_bytes(frames: Sequence[Image.Image], frame_ms: int = FRAME_MS) -> bytes:
+    """Paletted frames as the bytes of a looping GIF; the last frame is held longer."""
+    buffer = io.BytesIO()
     durations = [frame_ms] * len(frames)
     durations[-1] = max(frame_ms, LAST_FRAME_MS)
     frames[0].save(
-        path,
+        buffer,
         format="GIF",
         save_all=True,
         append_images=list(frames[1:]),
@@ -103,3 +107,9 @@ def write_gif(path: Path, frames: Sequence[Image.Image], frame_ms: int = FRAME_M
         disposal=1,
         optimize=False,
     )
+    return buffer.getvalue()
+
+
+def write_gif(path: Path, frames: Sequence[Image.Image], frame_ms: int = FRAME_MS) -> None:
+    """Write paletted frames as a looping GIF, atomically (see :mod:`visualconv.atomic`)."""
+    write_atomic(path, gif_bytes(frames, frame_ms))

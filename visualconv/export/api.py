@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PyQt6.QtGui import QImage
 
+from ..atomic import make_folder, resolve_target, write_atomic
 from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..engine.trace import PASSES, LayerTrace, trace_layer
@@ -114,13 +115,9 @@ def snapshot_bytes(
     raise ModelError(f"unknown export format {suffix!r}: expected one of {', '.join(SNAPSHOT_SUFFIXES)}")
 
 
-def _write(path: Path, content: bytes | str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, str):
-        path.write_text(content, encoding="utf-8")
-    else:
-        path.write_bytes(content)
-    return path
+def _write(path: Path, content: bytes | str, follow_symlinks: bool = False) -> Path:
+    """Every export file goes through the one atomic writer (see :mod:`visualconv.atomic`)."""
+    return write_atomic(path, content, follow_symlinks=follow_symlinks)
 
 
 def fragment_path(path: Path) -> Path:
@@ -134,18 +131,32 @@ def csv_folder(path: Path) -> Path:
 
 
 def export_snapshot(
-    model: Model, layer: int, pass_name: str, step: int | None, path: str | Path, scale: float = 1.0
+    model: Model,
+    layer: int,
+    pass_name: str,
+    step: int | None,
+    path: str | Path,
+    scale: float = 1.0,
+    *,
+    follow_symlinks: bool = False,
 ) -> list[Path]:
     """Write one snapshot; the format follows the suffix of ``path``.
 
     ``.png`` (``scale`` applies), ``.svg``, ``.pdf``, ``.json``, ``.npz``; ``.tex`` writes the
     standalone document and ``<stem>-fragment.tex`` beside it; ``.csv`` writes a folder
-    ``<stem>/`` with one CSV per matrix; ``.zip`` the same CSVs in one archive.
+    ``<stem>/`` with one CSV per matrix (created if missing; its parent must exist);
+    ``.zip`` the same CSVs in one archive. Every file is written atomically; a symbolic
+    link is written through only with ``follow_symlinks`` (see :mod:`visualconv.atomic`).
 
     Returns
     -------
     list of Path
         The files (or folder) written.
+
+    Raises
+    ------
+    WriteError
+        A file could not be written (the old one is unchanged); the message names it.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -159,14 +170,17 @@ def export_snapshot(
         index = layer % len(model.layers)
         record = data.snapshot_record(model, index, trace, trace.step(_resolve_step(trace, step)))
         folder = csv_folder(path)
+        make_folder(folder)
         for name, text in data.record_csv_files(record).items():
-            _write(folder / name, text)
+            _write(folder / name, text, follow_symlinks)
         return [folder]
-    written = [_write(path, snapshot_bytes(model, layer, pass_name, step, suffix, scale))]
+    resolve_target(path, follow_symlinks=follow_symlinks)  # refuse before rendering
     if suffix == ".tex":
-        written.append(
-            _write(fragment_path(path), snapshot_bytes(model, layer, pass_name, step, "-fragment.tex"))
-        )
+        resolve_target(fragment_path(path), follow_symlinks=follow_symlinks)
+    written = [_write(path, snapshot_bytes(model, layer, pass_name, step, suffix, scale), follow_symlinks)]
+    if suffix == ".tex":
+        fragment = snapshot_bytes(model, layer, pass_name, step, "-fragment.tex")
+        written.append(_write(fragment_path(path), fragment, follow_symlinks))
     return written
 
 
@@ -217,6 +231,7 @@ def export_animation(
     frames_dir: str | Path | None = None,
     scale: float = 1.0,
     frame_ms: int = animation.FRAME_MS,
+    follow_symlinks: bool = False,
 ) -> list[Path]:
     """Write every step 0..n of a pass as an animated GIF and/or a folder of numbered PNGs.
 
@@ -235,15 +250,22 @@ def export_animation(
     scale : float
     frame_ms : int
         Display time of each frame; the last frame is held at least 2.5 s.
+    follow_symlinks : bool
+        Write through a symbolic link at ``path`` (the user chose it).
 
     Returns
     -------
     list of Path
-        The GIF first (if any), then the frames.
+        The GIF first (if any), then the frames. Every file is written atomically;
+        ``frames_dir`` is created if missing (its parent must exist).
     """
     if path is None and frames_dir is None:
         raise ModelError("nothing to write: give a GIF path or a frames folder")
     trace = open_pass(model, layer, pass_name)
+    if path is not None:
+        resolve_target(path, follow_symlinks=follow_symlinks)  # refuse before rendering
+    if frames_dir is not None:
+        make_folder(frames_dir)
     frames = _PassFrames(model, layer % len(model.layers), trace, scale)
     palette = frames.palette() if path is not None else None
     gif_frames = []
@@ -253,15 +275,17 @@ def export_animation(
         image = frames.image(k)
         if frames_dir is not None:
             written.append(
-                _write(Path(frames_dir) / f"frame-{k:0{_digits(trace.n)}d}.png", render.image_png(image))
+                _write(
+                    Path(frames_dir) / f"frame-{k:0{_digits(trace.n)}d}.png",
+                    render.image_png(image),
+                    follow_symlinks,
+                )
             )
         if palette is not None:
             gif_frames.append(palette(animation.qimage_to_pil(image)))
         _tick(progress, k + 1, total)
     if path is not None:
-        gif = Path(path)
-        gif.parent.mkdir(parents=True, exist_ok=True)
-        animation.write_gif(gif, gif_frames, frame_ms)
+        gif = _write(Path(path), animation.gif_bytes(gif_frames, frame_ms), follow_symlinks)
         written.insert(0, gif)
     return written
 
@@ -295,7 +319,7 @@ def export_pack(
         ``index.md`` first, then every file written.
     """
     root = Path(directory)
-    root.mkdir(parents=True, exist_ok=True)
+    make_folder(root)
     passes = pack_passes(model)
     traces = [(i, p, open_pass(model, i, p)) for i, p in passes]
     total = sum(t.n + 1 for _, _, t in traces)
@@ -328,6 +352,7 @@ def export_pack(
         caption = layer_caption(model, i, trace, trace.n).split(", overlay")[0]
         md += [f'<a id="{name}"></a>', "", f"## {caption}", "", f"Animation: [{name}.gif]({name}.gif)", ""]
         digits = _digits(trace.n)
+        make_folder(root / name)
         for k in range(trace.n + 1):
             figure = frames.figure(k)
             image = frames.render(figure)
@@ -352,8 +377,6 @@ def export_pack(
             done += 1
             _tick(progress, done, total)
         written.append(_write(root / name / "fragments.tex", "\n".join(fragments)))
-        gif = root / f"{name}.gif"
-        animation.write_gif(gif, gif_frames)
-        written.append(gif)
+        written.append(_write(root / f"{name}.gif", animation.gif_bytes(gif_frames)))
     index = _write(root / "index.md", "\n".join(md))
     return [index, *written]
