@@ -36,7 +36,11 @@ def large_model() -> vc.Model:
     return make_model(
         "Large: 16 x 256 x 256",
         np.round(rng.uniform(-1, 1, (16, 256, 256)), 2),
-        [ConvLayer(weight=np.round(rng.uniform(-1, 1, (16, 16, 3, 3)), 2), bias=np.zeros(16), padding=(1, 1))],
+        [
+            ConvLayer(
+                weight=np.round(rng.uniform(-1, 1, (16, 16, 3, 3)), 2), bias=np.zeros(16), padding=(1, 1)
+            )
+        ],
         upstream=np.round(rng.uniform(-1, 1, (16, 256, 256)), 2),
     )
 
@@ -85,7 +89,8 @@ def main() -> None:
 
     journal = Journal(folder)
     journal.record(seed, None)
-    models = [editing.set_layer_setting(seed, 0, "activation", a) for a in ("relu", "tanh") * (args.edits // 2)]
+    names = ("relu", "tanh") * (args.edits // 2)
+    models = [editing.set_layer_setting(seed, 0, "activation", a) for a in names]
     report("structural edit, seed 2-D model (whole)", timed(journal, models))
     journal.clear()
 
