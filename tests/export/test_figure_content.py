@@ -64,13 +64,13 @@ def test_max_pool_marks_the_recorded_maximum_and_routes_there(sample):
     trace = trace_layer(model, 0, "backward")
     figure = build_figure(model, 0, trace, 4)
     step = trace.step(4)
-    arg = int(step.values["argmax"])
+    arg = int(step.values.argmax)
     ov = step.overlay
     r, c = ov.rows.start + arg // 2, ov.cols.start + arg % 2
     for key in ("x", "dx"):
         marks = panel(figure, key).grids[0].marks
         assert np.argwhere(marks).tolist() == [[r, c]]
-    assert panel(figure, "dx").grids[0].values[r, c] == pytest.approx(step.state["dx"][0, r, c])
+    assert panel(figure, "dx").grids[0].values[r, c] == pytest.approx(step.state.dx[0, r, c])
 
 
 def test_large_grids_drop_the_numbers(sample):
