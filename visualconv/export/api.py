@@ -11,6 +11,7 @@ from ..atomic import make_folder, resolve_target, write_atomic
 from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..engine.trace import PASSES, LayerTrace, trace_layer
+from ..textsafe import code_fence, markdown_text, printable
 from . import animation, data, latex, render
 from .figure import Figure, PassStyle, build_figure, layer_caption, pass_style
 
@@ -325,9 +326,10 @@ def export_pack(
     total = sum(t.n + 1 for _, _, t in traces)
     done = 0
     written: list[Path] = []
-    md = [f"# {model.name}", ""]
+    # Text from the model file is data: escaped for Markdown and HTML (see visualconv.textsafe).
+    md = [f"# {markdown_text(model.name)}", ""]
     if model.description:
-        md += [model.description, ""]
+        md += [markdown_text(model.description, keep_newlines=True), ""]
     md += [
         "Slides exported by visualconv. Each step has an image (PNG) and its LaTeX: a standalone",
         "document (`step-NNN.tex`, compiles on its own); `fragments.tex` in each folder has every",
@@ -350,6 +352,7 @@ def export_pack(
         gif_frames = []
         fragments = []
         caption = layer_caption(model, i, trace, trace.n).split(", overlay")[0]
+        caption = markdown_text(caption)
         md += [f'<a id="{name}"></a>', "", f"## {caption}", "", f"Animation: [{name}.gif]({name}.gif)", ""]
         digits = _digits(trace.n)
         make_folder(root / name)
@@ -362,16 +365,18 @@ def export_pack(
             fragments.append(f"% ---- step {k} of {trace.n}\n" + latex.figure_fragment(figure))
             gif_frames.append(palette(animation.qimage_to_pil(image)))
             title = f"step {k} of {trace.n}" + (" (before the first overlay)" if k == 0 else "")
+            lines = [printable(line) for line in figure.lines]
+            fence = code_fence(lines)
             md += [
                 f"### {caption}: {title}",
                 "",
-                f"![{figure.caption}]({name}/{stem}.png)",
+                f"![{markdown_text(figure.caption)}]({name}/{stem}.png)",
                 "",
                 f"LaTeX: [{stem}.tex]({name}/{stem}.tex)",
                 "",
-                "```text",
-                *figure.lines,
-                "```",
+                f"{fence}text",
+                *lines,
+                fence,
                 "",
             ]
             done += 1

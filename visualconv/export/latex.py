@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from ..textsafe import printable
 from .figure import Figure, Grid, Panel, cell_text
 
 _TOKEN = re.compile(
@@ -68,14 +69,19 @@ _TEXT_ESCAPES = {
     "&": r"\&",
     "$": r"\$",
     "_": r"\_",
-    "^": r"\^{}",
-    "~": r"\~{}",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    "`": r"\textasciigrave{}",
+    '"': r"\textquotedbl{}",
 }
 
 
 def tex_text(text: str) -> str:
-    """Escape plain text for LaTeX's text mode."""
-    return "".join(_TEXT_ESCAPES.get(ch, ch) for ch in text)
+    """Escape plain text for LaTeX's text mode (control characters first become visible escapes)."""
+    return "".join(_TEXT_ESCAPES.get(ch, ch) for ch in printable(text))
 
 
 def tex_number(text: str) -> str:
@@ -105,6 +111,7 @@ def math_line(text: str) -> str:
     Numbers and identifiers become math, operators their LaTeX symbols, and runs of
     English words ``\text{...}``; leading indentation becomes ``\quad``.
     """
+    text = printable(text)  # a control character becomes a visible escape, never raw input
     indent = len(text) - len(text.lstrip(" "))
     out: list[str] = [r"\quad " * (indent // 2)]
     prose: list[str] = []
