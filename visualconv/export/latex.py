@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 
+from ..engine.numbers import DEFAULT
 from ..textsafe import printable
-from .figure import Figure, Grid, Panel, cell_text
+from .figure import Figure, Grid, Panel
 
 _TOKEN = re.compile(
     r"(?P<num>(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
@@ -171,7 +172,7 @@ def _title(panel: Panel) -> str:
 def _cell(grid: Grid, i: int, j: int, limit: float) -> str:
     if not grid.shown[i, j]:
         return r"\cdot"
-    text = tex_number(cell_text(float(grid.values[i, j]), limit))
+    text = tex_number(DEFAULT.figure_cell(float(grid.values[i, j]), limit))
     if grid.outline[i, j]:
         text = rf"\mathbf{{{text}}}"
     if grid.muted[i, j]:
