@@ -91,14 +91,15 @@ def test_a_folder_is_not_replaced_by_a_file(tmp_path):
         write_atomic(tmp_path / "out.png", b"x")
 
 
-def test_make_folder_makes_one_level_and_says_whether_it_did(tmp_path):
-    assert make_folder(tmp_path / "pack") is True
-    assert make_folder(tmp_path / "pack") is False
-    with pytest.raises(WriteError, match="does not exist"):
-        make_folder(tmp_path / "a" / "b")
+def test_make_folder_makes_missing_parents_and_says_which(tmp_path):
+    assert atomic.missing_folders(tmp_path / "a" / "b") == [tmp_path / "a", tmp_path / "a" / "b"]
+    assert make_folder(tmp_path / "a" / "b") == [tmp_path / "a", tmp_path / "a" / "b"]
+    assert make_folder(tmp_path / "a" / "b") == []
     (tmp_path / "file").write_text("")
     with pytest.raises(WriteError, match="exists and is not a folder"):
         make_folder(tmp_path / "file")
+    with pytest.raises(WriteError, match=r"file is not a folder \(nothing was written\)"):
+        make_folder(tmp_path / "file" / "sub")
 
 
 def test_a_write_error_keeps_naming_the_written_file():

@@ -12,10 +12,10 @@ Two rules protect files the user did not mean to touch:
   (``follow_symlinks=True``: the command line's ``--follow-symlinks``, or the window's
   own file dialog, which confirms replacing an existing file). Otherwise the write is
   refused and the message names the file the link points to.
-- A missing parent folder is not created: the write is refused with a message saying
-  which folder is missing. Output *folders* the user named (``export --pack DIR``,
-  ``--frames DIR``, the folder of ``--out x.csv``) are created by :func:`make_folder`,
-  one level only, and the caller says so.
+- :func:`write_atomic` never creates a folder: a missing parent is refused with a message
+  saying which folder is missing (Save, ``train --out``, the recovery journal). Exports
+  make the folders they are given, missing parents included, with :func:`make_folder`,
+  and say so: ``visualconv: created the folder out/slides``.
 
 Errors are :class:`WriteError`, a :class:`~visualconv.engine.errors.ModelError` whose
 file is the file being written, so the command line prints one line such as::
@@ -72,7 +72,8 @@ class WriteError(ModelError):
         return self
 
 
-def _reason(exc: OSError) -> str:
+def reason(exc: OSError) -> str:
+    """An operating-system error's reason in lower-case words (``no space left on device``)."""
     text = exc.strerror or str(exc) or exc.__class__.__name__
     return text[:1].lower() + text[1:]
 
@@ -103,14 +104,16 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def resolve_target(path: str | os.PathLike[str], *, follow_symlinks: bool = False) -> Path:
+def resolve_target(
+    path: str | os.PathLike[str], *, follow_symlinks: bool = False, missing_folders_ok: bool = False
+) -> Path:
     """The file a write to ``path`` replaces, after the symlink and parent-folder checks.
 
     Raises
     ------
     WriteError
-        ``path`` is a symbolic link and ``follow_symlinks`` is False, it is a folder, or
-        its parent folder does not exist.
+        ``path`` is a symbolic link and ``follow_symlinks`` is False, it is a folder, a
+        parent is a file, or (unless ``missing_folders_ok``) its parent folder does not exist.
     """
     given = Path(path)
     name = str(given)
@@ -134,7 +137,8 @@ def resolve_target(path: str | os.PathLike[str], *, follow_symlinks: bool = Fals
             missing = missing.parent
         if missing.exists():
             raise WriteError(name, f"{missing} is not a folder")
-        raise WriteError(name, f"the folder {missing} does not exist (create it first)")
+        if not missing_folders_ok:
+            raise WriteError(name, f"the folder {missing} does not exist (create it first)")
     return target
 
 
@@ -173,7 +177,7 @@ def write_atomic(
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:100]}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
-        raise WriteError(name, _reason(exc), existed, exc.errno) from None
+        raise WriteError(name, reason(exc), existed, exc.errno) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             view = memoryview(data)
@@ -188,7 +192,7 @@ def write_atomic(
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise WriteError(name, _reason(exc), existed, exc.errno) from None
+        raise WriteError(name, reason(exc), existed, exc.errno) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -196,31 +200,44 @@ def write_atomic(
     return Path(path)
 
 
-def make_folder(path: str | os.PathLike[str]) -> bool:
-    """Make sure the output folder ``path`` exists; True when it was created now.
+def missing_folders(path: str | os.PathLike[str]) -> list[Path]:
+    """The folders that making ``path`` (a folder) would create, outermost first."""
+    folder = Path(os.path.abspath(path))
+    missing: list[Path] = []
+    while not folder.exists() and not folder.is_symlink() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing[::-1]
 
-    Only the folder itself is created, never missing parents (a typo in a parent name
-    should not leave a tree of stray folders).
+
+def make_folder(path: str | os.PathLike[str]) -> list[Path]:
+    """Make sure the output folder ``path`` exists, with any missing parents; the folders made now.
+
+    Exports create the folders they are given and say so (the command line prints
+    ``visualconv: created the folder ...``); Save, ``train --out`` and the recovery
+    journal do not (their folder must exist).
 
     Raises
     ------
     WriteError
-        The parent is missing, or ``path`` is a file, or the folder cannot be made.
+        ``path`` or a parent is a file, or a folder cannot be made.
     """
     folder = Path(path)
     if folder.is_dir():
-        return False
+        return []
     name = str(folder)
-    if folder.exists() or folder.is_symlink():
+    missing = missing_folders(folder)
+    if not missing:  # it exists, or it is a dangling symbolic link
         raise WriteError(name, "it exists and is not a folder; expected a folder", existed=True)
-    parent = Path(os.path.abspath(folder)).parent
-    if not parent.is_dir():
-        raise WriteError(name, f"the folder {parent} does not exist (create it first)")
+    blocker = missing[0].parent
+    if not blocker.is_dir():
+        raise WriteError(name, f"{blocker} is not a folder")
+    made: list[Path] = []
     try:
-        folder.mkdir()
-    except FileExistsError:
-        return False
+        for item in missing:
+            item.mkdir(exist_ok=True)
+            made.append(item)
     except OSError as exc:
-        raise WriteError(name, _reason(exc), False, exc.errno) from None
-    _fsync_folder(parent)
-    return True
+        raise WriteError(name, reason(exc), False, exc.errno) from None
+    _fsync_folder(missing[0].parent)
+    return made

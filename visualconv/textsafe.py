@@ -62,7 +62,7 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
 
 
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
-_MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
+_MARKDOWN = re.compile(r"([\\`*_\[\]()|~])")
 _LINE_START = re.compile(r"^(\s*)([#+=-]|\d+(?=[.)]))")
 
 
@@ -76,7 +76,7 @@ def markdown_text(text: str, *, keep_newlines: bool = False) -> str:
     r"""Text for Markdown (and the HTML it may be rendered to): shown as written, never markup.
 
     ``<script>`` becomes ``&lt;script&gt;``; emphasis, code, links, tables and
-    strike-through lose their meaning (a backslash before ``\ ` * _ [ ] | ~``), and so do
+    strike-through lose their meaning (a backslash before ``\ ` * _ [ ] ( ) | ~``), and so do
     headings and list markers at the start of a line; control characters are escaped.
     With ``keep_newlines``, each line ends in a Markdown hard break.
     """

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import visualconv as vc
-from visualconv.export import api
+from visualconv.export import api, export_pack
 from visualconv.textsafe import code_fence, markdown_text, printable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ def test_printable_escapes_control_and_format_characters():
 
 def test_markdown_text_is_never_markup():
     assert markdown_text("<script>x</script>") == "&lt;script&gt;x&lt;/script&gt;"
-    assert markdown_text("[a](b) *c* `d` a|b ~e~") == "\\[a\\](b) \\*c\\* \\`d\\` a\\|b \\~e\\~"
+    assert markdown_text("[a](b) *c* `d` a|b ~e~") == "\\[a\\]\\(b\\) \\*c\\* \\`d\\` a\\|b \\~e\\~"
     assert markdown_text("# h\n- l\n2. n", keep_newlines=True) == "\\# h  \n\\- l  \n2\\. n"
     assert code_fence(["a ``` b", "````"]) == "`````"
 
@@ -70,7 +70,7 @@ def test_latex_with_a_hostile_name_escapes_every_special_character(hostile):
     assert "\\input{" not in tex
     assert "\\textbackslash{}input\\{/etc/passwd\\}" in tex
     assert "\\textless{}script\\textgreater{}" in tex
-    assert "\\%\\$\\#\\_\\textasciicircum{}\\textasciitilde{}" in tex
+    assert "\\%\\$\\#\\_\\^{}\\~{}" in tex
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
@@ -93,14 +93,18 @@ def test_latex_with_a_hostile_name_compiles_and_shows_the_name(hostile, tmp_path
         assert "<script>alert(1)</script>" in shown and "\\input{/etc/passwd}" in shown
 
 
-def test_the_lecture_pack_index_carries_no_markup_from_the_model(hostile, tmp_path):
-    index, *_ = api.export_pack(hostile, tmp_path / "pack")
+def test_the_lecture_pack_index_md_and_html_carry_no_markup_from_the_model(hostile, tmp_path):
+    index, page, *_ = export_pack(hostile, tmp_path / "pack")
+    html = page.read_text("utf-8")
+    for raw in ("<script>", "<img src=x", "\x1b", "\x00", "\x07", "\u202e"):
+        assert raw not in html, raw
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "\\x1b[31mred\\x07" in html
     text = index.read_text("utf-8")
     for raw in ("<script>", "<img", "[click](", "\x1b", "\x00", "\x07", "\u202e"):
         assert raw not in text, raw
-    assert "\\[click\\](javascript:alert(1))" in text  # shown as written, not a link
-    assert text.startswith("# Evil \\\\x1b\\[31mred\\\\x07 &lt;script&gt;alert(1)&lt;/script&gt; &amp;")
-    assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert "\\[click\\]\\(javascript:alert\\(1\\)\\)" in text  # shown as written, not a link
+    assert text.startswith("# Evil \\\\x1b\\[31mred\\\\x07 &lt;script&gt;alert\\(1\\)&lt;/script&gt; &amp;")
+    assert "&lt;img src=x onerror=alert\\(1\\)&gt;" in text
     assert "\\# not a heading" in text and "1\\. not a list" in text
     # The description's ``` cannot close a code block: only the pack's own fences start lines.
     lines = text.splitlines()
