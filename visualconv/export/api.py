@@ -255,6 +255,8 @@ def export_beamer(
     path: str | Path,
     steps: StepsSpec = None,
     decimals: int | None = None,
+    *,
+    follow_symlinks: bool = False,
 ) -> list[Path]:
     r"""Write a Beamer deck: one frame whose overlays are the chosen steps of a layer's pass.
 
@@ -267,7 +269,8 @@ def export_beamer(
     """
     path = Path(path)
     _check_suffix(path, (".tex",), "Beamer")
-    return [_write(path, tikz.beamer_deck(pass_slides(model, layer, pass_name, steps, decimals)))]
+    deck = tikz.beamer_deck(pass_slides(model, layer, pass_name, steps, decimals))
+    return [_write(path, deck, follow_symlinks)]
 
 
 def export_tikz(
@@ -277,6 +280,8 @@ def export_tikz(
     step: int | None,
     path: str | Path,
     decimals: int | None = None,
+    *,
+    follow_symlinks: bool = False,
 ) -> list[Path]:
     """Write one step as a standalone TikZ document and ``<stem>-fragment.tex`` to paste.
 
@@ -291,7 +296,10 @@ def export_tikz(
     (slide,) = slides.pass_slides(
         model, layer % len(model.layers), trace, [_resolve_step(trace, step)], decimals
     )
-    return [_write(path, tikz.tikz_standalone(slide)), _write(fragment_path(path), tikz.tikz_fragment(slide))]
+    return [
+        _write(path, tikz.tikz_standalone(slide), follow_symlinks),
+        _write(fragment_path(path), tikz.tikz_fragment(slide), follow_symlinks),
+    ]
 
 
 def export_pptx(
@@ -301,6 +309,8 @@ def export_pptx(
     path: str | Path,
     steps: StepsSpec = None,
     decimals: int | None = None,
+    *,
+    follow_symlinks: bool = False,
 ) -> list[Path]:
     """Write a PowerPoint file with one slide per chosen step (native, editable shapes).
 
@@ -312,7 +322,8 @@ def export_pptx(
 
     path = Path(path)
     _check_suffix(path, (".pptx",), "PowerPoint")
-    return [_write(path, pptx.pptx_bytes(pass_slides(model, layer, pass_name, steps, decimals)))]
+    deck = pptx.pptx_bytes(pass_slides(model, layer, pass_name, steps, decimals))
+    return [_write(path, deck, follow_symlinks)]
 
 
 ANIMATION_SUFFIXES = (".gif", ".mp4", ".apng")
