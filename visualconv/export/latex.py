@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from ..engine.numbers import DEFAULT
+from ..engine.numbers import DEFAULT, NumberFormat
 from .figure import Figure, Grid, Panel
 
 _TOKEN = re.compile(
@@ -162,10 +162,10 @@ def _title(panel: Panel) -> str:
     return math_line(panel.title.split(" = ")[0])
 
 
-def _cell(grid: Grid, i: int, j: int, limit: float) -> str:
+def _cell(grid: Grid, i: int, j: int, limit: float, numbers: NumberFormat) -> str:
     if not grid.shown[i, j]:
         return r"\cdot"
-    text = tex_number(DEFAULT.figure_cell(float(grid.values[i, j]), limit))
+    text = tex_number(numbers.figure_cell(float(grid.values[i, j]), limit))
     if grid.outline[i, j]:
         text = rf"\mathbf{{{text}}}"
     if grid.muted[i, j]:
@@ -173,10 +173,10 @@ def _cell(grid: Grid, i: int, j: int, limit: float) -> str:
     return text
 
 
-def bmatrix(grid: Grid, limit: float) -> str:
+def bmatrix(grid: Grid, limit: float, numbers: NumberFormat = DEFAULT) -> str:
     r"""A grid as ``\begin{bmatrix} ... \end{bmatrix}``."""
     h, w = grid.shape
-    rows = [" & ".join(_cell(grid, i, j, limit) for j in range(w)) for i in range(h)]
+    rows = [" & ".join(_cell(grid, i, j, limit, numbers) for j in range(w)) for i in range(h)]
     return "\\begin{bmatrix}\n" + " \\\\\n".join(rows) + "\n\\end{bmatrix}"
 
 
@@ -206,7 +206,7 @@ def figure_fragment(figure: Figure) -> str:
                         rf"${name}$ \text{{({grid.shape[0]}\,$\times$\,{grid.shape[1]} values, not shown)}}"
                     )
                 else:
-                    items.append(f"$\\displaystyle {name} = {bmatrix(grid, limit)}$")
+                    items.append(f"$\\displaystyle {name} = {bmatrix(grid, limit, figure.numbers)}$")
         lines.append("\n\\quad\n".join(items))
         lines.append(r"\par\medskip")
         lines.append("")
