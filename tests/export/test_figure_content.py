@@ -24,7 +24,7 @@ def test_conv_forward_hides_outputs_not_computed_yet(seed1d):
     z = panel(figure, "z").grids[0]
     assert z.shown.tolist() == [[True, False]]
     assert z.outline.tolist() == [[True, False]]
-    x = panel(figure, "input").grids[0]
+    x = panel(figure, "x").grids[0]
     assert x.outline.tolist() == [[True, True, False]]
     assert "layer 0 (conv 1-D), forward pass, overlay 1 of 2" == figure.caption
 
@@ -32,7 +32,7 @@ def test_conv_forward_hides_outputs_not_computed_yet(seed1d):
 def test_padding_is_muted_and_the_window_sits_in_the_padded_input(sample):
     model = sample("09-stride-padding.json")
     figure = snapshot_figure(model, 0, "backward", 1)
-    x = panel(figure, "input").grids[0]
+    x = panel(figure, "x").grids[0]
     assert x.shape == (7, 7)
     assert x.muted[0].all() and x.muted[:, 0].all() and not x.muted[1:6, 1:6].any()
     assert x.outline[0:3, 0:3].all() and x.outline.sum() == 9
@@ -42,7 +42,7 @@ def test_padding_is_muted_and_the_window_sits_in_the_padded_input(sample):
 def test_dilated_window_outlines_only_the_cells_it_reads(sample):
     model = sample("10-dilation.json")
     figure = snapshot_figure(model, 0, "backward", 1)
-    outline = panel(figure, "input").grids[0].outline
+    outline = panel(figure, "x").grids[0].outline
     assert np.argwhere(outline).tolist() == [[0, 0], [0, 2], [2, 0], [2, 2]]
 
 
@@ -54,7 +54,7 @@ def test_max_pool_marks_the_recorded_maximum_and_routes_there(sample):
     arg = int(step.values.argmax)
     ov = step.overlay
     r, c = ov.rows.start + arg // 2, ov.cols.start + arg % 2
-    for key in ("input", "dx"):
+    for key in ("x", "dx"):
         marks = panel(figure, key).grids[0].marks
         assert np.argwhere(marks).tolist() == [[r, c]]
     assert panel(figure, "dx").grids[0].values[r, c] == pytest.approx(step.state.dx[0, r, c])
@@ -63,8 +63,8 @@ def test_max_pool_marks_the_recorded_maximum_and_routes_there(sample):
 def test_large_grids_drop_the_numbers(sample):
     model = sample("12-small-cnn-cross-entropy.json")
     figure = snapshot_figure(model, 0, "backward", 3)
-    assert all(max(g.shape) <= MAX_NUMBERED for g in panel(figure, "input").grids)
-    assert panel(figure, "input").numbered
+    assert all(max(g.shape) <= MAX_NUMBERED for g in panel(figure, "x").grids)
+    assert panel(figure, "x").numbered
 
 
 @pytest.mark.parametrize(
@@ -95,8 +95,12 @@ def test_pdf_has_no_raster_images(seed1d):
 
 def test_equation_lines_become_latex_math():
     assert math_line("overlay 1: dW += [1*-0.1, 2*-0.1] -> [-0.1, -0.2]") == (
-        r"\text{overlay 1}{:}\quad dW \mathrel{+}= [1 \cdot -0.1 ,\allowbreak 2 \cdot -0.1 ]"
+        r"\text{overlay 1}{:}\quad dW \mathrel{+}= [1 \cdot (-0.1) ,\allowbreak 2 \cdot (-0.1) ]"
         r"\rightarrow [-0.1 ,\allowbreak -0.2 ]"
+    )
+    # a negative term after a plus gets parentheses too; a value after += or = does not
+    assert math_line("z[0] = 0.5*-0.37 + -0.4*0.33 = -0.317") == (
+        r"z [0 ]=0.5 \cdot (-0.37) +(-0.4) \cdot 0.33 =-0.317"
     )
     line = math_line("closed form: dA_prev = dZ * rot180(W) (full convolution) = [-0.03, 0.01, 0.1] ✓")
     assert r"dA_{\mathrm{prev}}" in line and r"\ast" in line and r"\checkmark" in line

@@ -215,6 +215,9 @@ class Printed:
         The letter of the tile labels (``c=0``, or ``f=0`` for output channels).
     one_filter : bool
         A kernel printed as the current overlay's filter only (:attr:`PanelState.focus`).
+    key : str
+        The printed panel's key (``x``, ``w``, ``b``, ``y``, ``dy`` ...; default: the role),
+        by which printed figures look up its colour limit and name its shapes.
     """
 
     title: str
@@ -223,6 +226,7 @@ class Printed:
     note: str = ""
     labels: str = "c"
     one_filter: bool = False
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,7 +98,7 @@ class Panel:
     Attributes
     ----------
     key : str
-        The scene panel's role ("input", "kernel", "dz", "dw", "dx" ...); the colour
+        The quantity ("x", "w", "dz", "dw", "dx" ...: :attr:`Printed.key`); the colour
         limit is looked up by it.
     title : str
         "dA_prev", "W[0]" ...
@@ -131,7 +131,7 @@ class PassStyle:
     Attributes
     ----------
     limits : dict of str to float
-        Per panel role, the scene's colour limit fixed over the pass (> 0).
+        Per printed panel key, the scene's colour limit fixed over the pass (> 0).
     widest : tuple of str
         The longest cell texts over the steps scanned (the painter measures them).
     explanations : tuple of tuple of str
@@ -246,13 +246,14 @@ def printed_panel(spec: PanelSpec, state: PanelState) -> Panel:
     filter at a time shows the current overlay's filter, without an outline.
     """
     printed, tiles = spec.printed, spec.tiles
+    key = printed.key or spec.role
     values = np.asarray(state.values)
     dims = 1 if tiles.one_d else 2
     kind = tiles.kind
     if kind == "kernels" and printed.one_filter:
         f = state.focus or 0
         note = f"filter {f}" if values.shape[0] > 1 else ""
-        return _channel_panel(spec.role, f"{printed.title}[{f}]", values[f], dims, note=note)
+        return _channel_panel(key, f"{printed.title}[{f}]", values[f], dims, note=note)
     outlines = state.outlines
     outline_cells = (
         (*outlines.get("window", ()), *outlines.get("changed", ()))
@@ -262,19 +263,19 @@ def printed_panel(spec: PanelSpec, state: PanelState) -> Panel:
     mark_cells = outlines.get("argmax", ()) if state.printed_marks is None else state.printed_marks
     outline = tiles.mask(outline_cells)
     if kind == "kernels":
-        return _filters_panel(spec.role, printed.title, values, dims, outline)
+        return _filters_panel(key, printed.title, values, dims, outline)
     marks: Any = tiles.mask(mark_cells) if mark_cells else None
     shown: Any = state.shown_mask() if state.prefix is not None else None
     if kind == "matrix":
         grid = Grid(values, "", shown=shown, outline=outline, marks=marks)
-        return Panel(spec.role, printed.title, "×".join(str(s) for s in values.shape), ((grid,),))
+        return Panel(key, printed.title, "×".join(str(s) for s in values.shape), ((grid,),))
     if kind == "vector":
         return _vector_panel(
-            spec.role, printed.title, values, note=printed.note, shown=shown, outline=outline, marks=marks
+            key, printed.title, values, note=printed.note, shown=shown, outline=outline, marks=marks
         )
     muted = padding_mask(tiles.shape, spec.padding) if any(spec.padding) else None
     return _channel_panel(
-        spec.role,
+        key,
         printed.title,
         values,
         dims,
@@ -319,7 +320,8 @@ def pass_style(trace: LayerTrace, ks: list[int] | None = None, numbers: NumberFo
     """
     scenes = pass_scene(trace, numbers)
     ks = scanned_steps(trace.n) if ks is None else ks
-    limits = scenes.limits(ks)
+    by_role = scenes.limits(ks)
+    limits = {(s.printed.key or s.role): by_role[s.role] for s in scenes.specs if s.role in by_role}
     texts: set[str] = set()
     explanations = []
     for k in ks:

@@ -691,9 +691,9 @@ class ConvKind(Kind):
         b_map = TileMap(shape_of(layer.bias)) if bias else None
         x_title = "A_pad  (input, padded)" if padded else "A_prev  (input)"
         x_note = "grey border = zero padding" if padded else ""
-        x_printed = Printed("A_pad" if padded else "A_prev", 0, 0, x_note)
+        x_printed = Printed("A_pad" if padded else "A_prev", 0, 0, x_note, key="x")
         x_subtitle = joined(x_map.shape_text(), pad_note)
-        w_printed = Printed("W", 0, 1, one_filter=True)
+        w_printed = Printed("W", 0, 1, one_filter=True, key="w")
         specs = [
             PanelSpec("input", x_title, x_map, 0, 0, x_printed, (ph, pw), x_subtitle),
             PanelSpec("kernel", "W  (kernel)", w_map, 0, 1, w_printed, subtitle=w_map.shape_text()),
@@ -701,7 +701,7 @@ class ConvKind(Kind):
         activation = layer.activation
         if trace.pass_name == "forward":
             if b_map is not None:
-                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2)))
+                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2, key="b")))
             z_title = "Z = A_prev ⋆ W + b" if bias else "Z = A_prev ⋆ W"
             z_printed = Printed("Z", 1, 0, labels="f")
             specs.append(PanelSpec("z", z_title, z_map, 1, 0, z_printed, subtitle=z_map.shape_text()))

@@ -237,15 +237,23 @@ class DenseKind(Kind):
         w_map = TileMap(shape_of(layer.weight))
         z_map = TileMap(shape_of(trace.z))
         b_map = TileMap(shape_of(layer.bias)) if bias else None
-        x_printed = Printed("x = A_prev", 0, 0)
+        x_printed = Printed("x = A_prev", 0, 0, key="x")
         specs = [
             PanelSpec("input", "x  (input)", x_map, 0, 0, x_printed, subtitle=x_map.shape_text()),
-            PanelSpec("kernel", "W  (weights)", w_map, 0, 1, Printed("W", 0, 1), subtitle=w_map.shape_text()),
+            PanelSpec(
+                "kernel",
+                "W  (weights)",
+                w_map,
+                0,
+                1,
+                Printed("W", 0, 1, key="w"),
+                subtitle=w_map.shape_text(),
+            ),
         ]
         activation = layer.activation
         if trace.pass_name == "forward":
             if b_map is not None:
-                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2)))
+                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2, key="b")))
             z_printed = Printed("z = W x" + (" + b" if bias else ""), 1, 0)
             specs.append(PanelSpec("z", "Z = W x + b" if bias else "Z = W x", z_map, 1, 0, z_printed))
             if activation != "identity":

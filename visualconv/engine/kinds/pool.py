@@ -285,16 +285,18 @@ class PoolKind(Kind):
         note = f"{how} pool, size {sizes}, stride {strides}"
         x_note = f"{layer.mode} pool {pair_text(layer.size, dims)}, stride {pair_text(layer.stride, dims)}"
         marked = trace.argmax is not None
-        x_printed = Printed("A_prev", 0, 0, x_note)
+        x_printed = Printed("A_prev", 0, 0, x_note, key="x")
         x_subtitle = joined(x_map.shape_text(), note)
         specs = [
             PanelSpec("input", "A_prev  (input)", x_map, 0, 0, x_printed, subtitle=x_subtitle, marked=marked)
         ]
         if trace.pass_name == "forward":
             title = f"Y = {layer.mode}pool(A_prev)"
-            specs.append(PanelSpec("z", title, y_map, 0, 1, Printed("Y", 1, 0), subtitle=y_map.shape_text()))
+            specs.append(
+                PanelSpec("z", title, y_map, 0, 1, Printed("Y", 1, 0, key="y"), subtitle=y_map.shape_text())
+            )
             return specs
-        dy_printed = Printed("dY", 0, 1)
+        dy_printed = Printed("dY", 0, 1, key="dy")
         specs.append(
             PanelSpec("dz", "dY  (upstream delta)", y_map, 0, 1, dy_printed, subtitle=y_map.shape_text())
         )
