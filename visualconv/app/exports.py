@@ -143,7 +143,8 @@ class Exports(QObject):
         fmt = Path(path).suffix.lower().lstrip(".") or "png"
         try:
             scale = self.options.scale if fmt == "png" else 1.0
-            written = export.export_snapshot(*current, path, scale=scale)
+            # The dialog confirmed the name (and replacing it): a symbolic link there is the user's choice.
+            written = export.export_snapshot(*current, path, scale=scale, follow_symlinks=True)
         except ERRORS as exc:
             QMessageBox.warning(self.window, "Export failed", str(exc))
             return
@@ -176,7 +177,7 @@ class Exports(QObject):
 
         def work(progress: Callable[[int, int], bool]) -> Any:
             return export.export_animation(
-                model, layer, pass_name, path, progress, scale=scale, frame_ms=frame_ms
+                model, layer, pass_name, path, progress, scale=scale, frame_ms=frame_ms, follow_symlinks=True
             )
 
         def done(written: Any) -> str:
@@ -216,7 +217,7 @@ class Exports(QObject):
             "Export TikZ picture of this step",
             ".tex",
             "TikZ picture, standalone LaTeX (*.tex)",
-            lambda c, path: export.export_tikz(*c, path, decimals=decimals),
+            lambda c, path: export.export_tikz(*c, path, decimals=decimals, follow_symlinks=True),
         )
 
     @pyqtSlot()
@@ -230,7 +231,7 @@ class Exports(QObject):
             "Export Beamer deck of this pass",
             ".tex",
             "Beamer LaTeX, one overlay per step (*.tex)",
-            lambda c, path: export.export_beamer(*c[:3], path, decimals=decimals),
+            lambda c, path: export.export_beamer(*c[:3], path, decimals=decimals, follow_symlinks=True),
         )
 
     @pyqtSlot()
@@ -244,7 +245,7 @@ class Exports(QObject):
             "Export PowerPoint of this pass",
             ".pptx",
             "PowerPoint, one slide per step (*.pptx)",
-            lambda c, path: export.export_pptx(*c[:3], path, decimals=decimals),
+            lambda c, path: export.export_pptx(*c[:3], path, decimals=decimals, follow_symlinks=True),
         )
 
     @pyqtSlot()

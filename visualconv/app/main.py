@@ -122,6 +122,7 @@ def run_app(args: argparse.Namespace) -> int:
 
     configure_pyqtgraph()
     window = MainWindow()
+    windows: list[MainWindow] = [window]  # a recovered second model opens a second window
     hook = window.exception_hook
     hook.interactive = not screenshot
     hook.install()
@@ -141,10 +142,21 @@ def run_app(args: argparse.Namespace) -> int:
         window.show()
         from .autosave import start_autosave
 
-        start_autosave(window)  # offers an unsaved model left by a crash; the window autosaves edits
+        def open_window() -> MainWindow:
+            """A further window, for a second model recovered after a crash."""
+            other = MainWindow()
+            other.resize(*size)
+            other.show()
+            windows.append(other)
+            return other
+
+        # Offers every unsaved model left by windows that crashed; each window journals its edits.
+        start_autosave(window, open_window=open_window)
         return int(app.exec())
     finally:
         hook.uninstall()
+        for other in windows[1:]:
+            dispose(other)
         dispose(window, app if existing is None else None)
 
 
