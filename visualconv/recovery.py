@@ -613,6 +613,18 @@ class Journal:
 
     # ------------------------------------------------------------ the end
 
+    def close(self, timeout: float = 10.0) -> None:
+        """The window goes without a clean close: finish the record in progress and let go of the files.
+
+        The journal stays on disk, as after a crash, for the next start to offer.
+        """
+        self.wait(timeout)
+        with self._lock:
+            self._drop_handle()
+            if self._owner is not None:
+                self._owner.release()
+                self._owner = None
+
     def clear(self) -> None:
         """The model was saved or the window closed cleanly: remove this window's files."""
         with self._queue_lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PyQt6 import sip
 from PyQt6.QtCore import QSettings
 
 from visualconv.app.main_window import MainWindow
@@ -16,4 +17,6 @@ def window(qtbot, tmp_path):
     win.resize(1200, 800)
     win.show()
     qtbot.waitExposed(win)
-    return win
+    yield win
+    if not sip.isdeleted(win):
+        win.shutdown()  # workers joined, the autosave journal's files closed (pytest-qt then closes it)

@@ -85,12 +85,7 @@ class Autosave(QObject):
         self.session = session
         self.directory = directory
         self._window: QWidget | None = None
-        self.journal = Journal(
-            directory,
-            sync_values=recovery.SYNC_VALUES if sync_values is None else sync_values,
-            on_written=self.sigAutosaved.emit,
-            on_failed=self._background_failed,
-        )
+        self.journal = self._new_journal(directory, sync_values)
         self._recorded: Model | None = None
         self._warning: QLabel | None = None
         self.sigAutosaveFailed.connect(self._on_failed)
@@ -111,6 +106,14 @@ class Autosave(QObject):
         if session.dirty:
             self._record()
 
+    def _new_journal(self, directory: Path | None, sync_values: int | None) -> Journal:
+        return Journal(
+            directory,
+            sync_values=recovery.SYNC_VALUES if sync_values is None else sync_values,
+            on_written=self.sigAutosaved.emit,
+            on_failed=self._background_failed,
+        )
+
     def configure(self, *, delay_ms: int | None = None, directory: Path | None = None) -> None:
         """Change the quiet time before a large model's record, and the data directory.
 
@@ -119,9 +122,9 @@ class Autosave(QObject):
         if delay_ms is not None:
             self._timer.setInterval(max(0, int(delay_ms)))
             self._deadline.setInterval(max(0, 4 * int(delay_ms)))
-        if self.journal.path is None:
+        if self.journal.path is None:  # nothing recorded yet: a journal made now, as a new Autosave makes
             self.directory = directory
-            self.journal.directory = directory
+            self.journal = self._new_journal(directory, None)
 
     @property
     def pending(self) -> bool:
@@ -150,6 +153,14 @@ class Autosave(QObject):
         window.sigClosed.connect(self.finish)  # type: ignore[attr-defined]
 
     @pyqtSlot()
+    def release(self) -> None:
+        """The window is going (shut down or disposed of): stop the timers and close the journal's files.
+
+        What was recorded stays on disk; a clean close still clears it (:meth:`finish`).
+        """
+        self._stop_timers()
+        self.journal.close()
+
     def finish(self) -> None:
         """The session ended cleanly: stop watching and remove the journal."""
         self._stop_timers()

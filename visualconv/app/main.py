@@ -155,9 +155,11 @@ def run_app(args: argparse.Namespace) -> int:
         return int(app.exec())
     finally:
         hook.uninstall()
-        for other in windows[1:]:
-            dispose(other)
-        dispose(window, app if existing is None else None)
+        if existing is None:  # our application, our process: nothing is left for PyQt's exit clean-up
+            for other in windows[1:]:
+                dispose(other)
+            dispose(window, app)
+        # Otherwise the caller owns the application and the windows stay theirs (tests, scripts).
 
 
 def dispose(window: QObject, app: QObject | None = None) -> None:

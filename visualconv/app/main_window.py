@@ -502,6 +502,7 @@ class MainWindow(QMainWindow):
         self.training_panel.shutdown()
         self.editors.shutdown()
         self.exports.shutdown()
+        self.autosave.release()
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent | None) -> None:
