@@ -21,7 +21,7 @@ import numpy as np
 
 from .engine.errors import ModelError
 
-COMMANDS = ("grad", "check", "steps", "train", "export")
+COMMANDS = ("grad", "check", "steps", "train", "export", "import")
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
 MAX_MESSAGE = 2000
 """Error lines are cut to this many characters (the file and the place come first)."""
@@ -208,10 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_steps)
 
     from . import cli_train
+    from .bridge import command as bridge_command
     from .export import command as export_command
 
     cli_train.add_parser(sub)
     export_command.add_parser(sub)
+    bridge_command.add_parser(sub)
     return parser
 
 

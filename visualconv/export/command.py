@@ -44,6 +44,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--animation", metavar="OUT.gif", help="all steps of the pass as an animated GIF")
     p.add_argument("--frames", metavar="DIR", help="all steps of the pass as numbered PNG frames")
     p.add_argument("--pack", metavar="DIR", help="lecture pack: every layer and pass, LaTeX and index.md")
+    p.add_argument(
+        "--torch",
+        metavar="SCRIPT.py",
+        help="a standalone PyTorch script that prints the model's `grad --json` (torch + stdlib only)",
+    )
     p.add_argument("--scale", type=float, default=1.0, help="pixel scale of PNG/GIF output (2 for slides)")
     p.add_argument(
         "--frame-ms", type=int, default=900, help="display time of a GIF frame in ms (default 900)"
@@ -80,11 +85,17 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.errors import ModelError
     from ..modelfile import load_model
 
-    if not (args.out or args.animation or args.frames or args.pack):
+    if not (args.out or args.animation or args.frames or args.pack or args.torch):
         raise UsageError(
             "visualconv export: nothing to do: give --out PATH, --animation OUT.gif, "
-            "--frames DIR or --pack DIR"
+            "--frames DIR, --pack DIR or --torch SCRIPT.py"
         )
+    if args.torch:
+        from ..bridge.command import export_torch
+
+        print(export_torch(args.file, args.torch))
+        if not (args.out or args.animation or args.frames or args.pack):
+            return EXIT_OK
     if not args.scale > 0 or args.scale > 16:
         raise UsageError(f"visualconv export: --scale {args.scale}: expected a number in (0, 16]")
     if args.frame_ms < 20:
