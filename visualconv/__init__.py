@@ -7,6 +7,8 @@ The public API (stable; see docs/model-format.md)::
     save_model(model, "out.json")
     conv2d_forward / conv2d_backward / conv1d_forward / conv1d_backward
     pool2d_forward / pool2d_backward / pool1d_forward / pool1d_backward
+    model = from_torch(module, example_input, upstream=dz)   # PyTorch (optional extra)
+    module = to_torch(model)
 
 Importing this package never imports Qt.
 """
@@ -35,6 +37,23 @@ def grad(model: Model) -> dict[str, Any]:
     return gradients(model)
 
 
+def from_torch(module: Any, example_input: Any, **options: Any) -> Model:
+    """A model of a PyTorch module and one example (see :func:`visualconv.bridge.torch_import.from_torch`).
+
+    ``options``: ``upstream=`` or ``target=`` with ``loss=``, and ``name=``. Needs PyTorch.
+    """
+    from .bridge.torch_import import from_torch as convert
+
+    return convert(module, example_input, **options)
+
+
+def to_torch(model: Model) -> Any:
+    """The model's network as a float64 ``torch.nn.Sequential`` with the weights set. Needs PyTorch."""
+    from .bridge.torch_build import to_torch as convert
+
+    return convert(model)
+
+
 __all__ = [
     "Model",
     "ModelError",
@@ -43,6 +62,7 @@ __all__ = [
     "conv1d_forward",
     "conv2d_backward",
     "conv2d_forward",
+    "from_torch",
     "grad",
     "load_model",
     "pool1d_backward",
@@ -50,4 +70,5 @@ __all__ = [
     "pool2d_backward",
     "pool2d_forward",
     "save_model",
+    "to_torch",
 ]

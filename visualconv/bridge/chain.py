@@ -184,6 +184,9 @@ def example_input(
             array = array[0]
         elif rank is None and array.ndim == 4 and array.shape[0] == 1:
             array = array[0]
+        if rank is not None and array.ndim < rank - 1:
+            # the model format's shorthand: leading axes of size 1 may be left out
+            array = array.reshape((1,) * (rank - 1 - array.ndim) + array.shape)
         if rank is not None and array.ndim != rank - 1:
             raise ModelError(
                 f"expected an input of {rank - 1} axes (the network's input without the batch axis), "
