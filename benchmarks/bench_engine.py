@@ -301,6 +301,35 @@ def measure(case: Case, repeats: int, with_torch: bool) -> Result:
     return result
 
 
+def measure_alone(case: Case, repeats: int, library: str) -> float:
+    """Median seconds of one forward + backward of ``library`` with no other library timed."""
+    rng = np.random.default_rng(0)
+    fwd, bwd = numpy_work(case, rng) if library == "visualconv" else torch_work(case, rng)
+    plan = [(fn, calls_per_sample(fn)) for fn in (fwd, bwd)]
+    totals = []
+    for _ in range(repeats):
+        totals.append(sum(sample(fn, number) for fn, number in plan))
+    return statistics.median(totals)
+
+
+def run_alone(args: argparse.Namespace, cases: list[Case]) -> int:
+    """``--alone LIBRARY``: one library's times, for a caller that runs each in its own process."""
+    if args.alone == "torch" and torch is None:
+        print("--alone torch: PyTorch is not installed", file=sys.stderr)
+        return 2
+    results = [
+        {"group": case.group, "label": case.label, "seconds": measure_alone(case, args.repeats, args.alone)}
+        for case in cases
+    ]
+    for r in results:
+        print(f"{r['group']:6}  {r['label']:42} {fmt_time(r['seconds'])}", flush=True)
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"library": args.alone, "threads": args.threads, "cases": results})
+        )
+    return 0
+
+
 def geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
@@ -320,6 +349,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, default=THREADS, help="threads for both libraries (default: cores)"
     )
+    parser.add_argument(
+        "--alone",
+        choices=("visualconv", "torch"),
+        help="time one library only (bench_person.py runs each alone in its own process)",
+    )
     args = parser.parse_args(argv)
 
     cores = os.cpu_count() or 1
@@ -329,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     kinds = {k for k in args.only.split(",") if k}
     cases = [c for c in CASES if not kinds or c.kind in kinds]
+    if args.alone:
+        return run_alone(args, cases)
 
     print(
         f"numpy {np.__version__}"

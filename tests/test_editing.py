@@ -41,7 +41,7 @@ def test_comma_decimal_and_unicode_minus_are_numbers():
 def test_impulse_dz_gives_the_kernel_placed_at_that_window():
     model = vc.load_model(ROOT / "sample_models" / "09-stride-padding.json")  # stride 2, padding 1
     impulse = editing.fill(model, "upstream", "impulse", index=(0, 1, 2))
-    dx_padded = trace_layer(impulse, 0, "backward").step(9).state["dx_padded"][0]
+    dx_padded = trace_layer(impulse, 0, "backward").step(9).state.dx_padded[0]
     w = model.layers[0].weight[0, 0]
     expected = np.zeros((7, 7))
     expected[2:5, 4:7] = w  # window of output (1, 2): rows 1*2.., cols 2*2..

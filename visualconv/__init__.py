@@ -5,8 +5,10 @@ The public API (stable; see docs/model-format.md)::
     model = load_model("file.json")
     result = grad(model)
     save_model(model, "out.json")
-    conv2d_forward / conv2d_backward / conv1d_forward / conv1d_backward
-    pool2d_forward / pool2d_backward / pool1d_forward / pool1d_backward
+    conv2d_forward / conv2d_backward / conv1d_forward / conv1d_backward   (groups=, padding_mode=, "same")
+    conv_transpose2d_forward / conv_transpose2d_backward
+    conv_transpose1d_forward / conv_transpose1d_backward
+    pool2d_forward / pool2d_backward / pool1d_forward / pool1d_backward   (padding=, size="global")
     model = from_torch(module, example_input, upstream=dz)   # PyTorch (optional extra)
     module = to_torch(model)
 
@@ -18,6 +20,12 @@ from __future__ import annotations
 from typing import Any
 
 from .engine.conv import conv1d_backward, conv1d_forward, conv2d_backward, conv2d_forward
+from .engine.conv_transpose import (
+    conv_transpose1d_backward,
+    conv_transpose1d_forward,
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+)
 from .engine.errors import ModelError
 from .engine.model import Model
 from .engine.pool import pool1d_backward, pool1d_forward, pool2d_backward, pool2d_forward
@@ -62,6 +70,10 @@ __all__ = [
     "conv1d_forward",
     "conv2d_backward",
     "conv2d_forward",
+    "conv_transpose1d_backward",
+    "conv_transpose1d_forward",
+    "conv_transpose2d_backward",
+    "conv_transpose2d_forward",
     "from_torch",
     "grad",
     "load_model",

@@ -722,6 +722,7 @@ def _layer_step(
         return out_shape, elements, "", "its windows"
     if isinstance(layer, FlattenLayer):
         return (n_in,), 2 * n_in, "", "its input"
+    assert isinstance(layer, DenseLayer)
     if len(shape) != 1:
         raise ModelError(
             f"expected a vector input for this dense layer, got shape {_sized(shape)} from {source}; "
@@ -1135,6 +1136,7 @@ def layer_document(layer: Layer, dims: int) -> dict[str, Any]:
         }
     if isinstance(layer, FlattenLayer):
         return {"type": "flatten"}
+    assert isinstance(layer, DenseLayer)
     return {
         "type": "dense",
         "weight": _array_out(layer.weight),

@@ -118,7 +118,7 @@ def test_a_large_but_feasible_model_opens_and_steps_on_demand(window, qtbot):
         qtbot.keyClick(window, Qt.Key.Key_Right)
     step = shows(3, forward)
     z = panel_array(window, "z")
-    done = step.state["done"]
+    done = step.state.done
     assert done.sum() == 3
     np.testing.assert_array_equal(z[done], forward.z[done])
     assert np.isnan(z[~done]).all()
@@ -128,7 +128,7 @@ def test_a_large_but_feasible_model_opens_and_steps_on_demand(window, qtbot):
         qtbot.waitUntil(lambda k=k: session.step == k, timeout=5000)
         step = shows(k, forward)
         z = panel_array(window, "z")
-        np.testing.assert_array_equal(z[step.state["done"]], forward.z[step.state["done"]])
+        np.testing.assert_array_equal(z[step.state.done], forward.z[step.state.done])
     np.testing.assert_array_equal(panel_array(window, "z"), forward.z)
 
     session.set_pass("backward")
@@ -137,10 +137,8 @@ def test_a_large_but_feasible_model_opens_and_steps_on_demand(window, qtbot):
     for k in (1, 2, backward.n // 3, backward.n):
         session.set_step(k)
         step = shows(k, backward)
-        np.testing.assert_array_equal(
-            panel_array(window, "dw").reshape(step.state["dw"].shape), step.state["dw"]
-        )
-    np.testing.assert_allclose(panel_array(window, "dx"), backward.step(backward.n).state["dx"])
+        np.testing.assert_array_equal(panel_array(window, "dw").reshape(step.state.dw.shape), step.state.dw)
+    np.testing.assert_allclose(panel_array(window, "dx"), backward.step(backward.n).state.dx)
 
 
 def test_an_edit_of_the_large_model_is_autosaved_by_a_background_thread(window, qtbot, tmp_path, monkeypatch):

@@ -24,6 +24,7 @@ from visualconv.engine.conv import (
     conv2d_forward,
     conv2d_forward_naive,
 )
+from visualconv.engine.kinds.conv import ConvBackwardTrace
 from visualconv.engine.layers import ConvLayer, PoolLayer
 from visualconv.engine.model import make_model, run
 from visualconv.engine.pool import (
@@ -390,14 +391,14 @@ def hand_conv_backward(trace, k):
 
 def assert_step_matches_hand(trace, step):
     dw, db, dx_padded = hand_conv_backward(trace, step.k)
-    assert_close(step.state["dw"], dw)
-    assert_close(step.state["db"], db)
-    assert_close(step.state["dx_padded"], dx_padded)
+    assert_close(step.state.dw, dw)
+    assert_close(step.state.db, db)
+    assert_close(step.state.dx_padded, dx_padded)
     p = trace.layer.padding
     h, w = dx_padded.shape[1:]
-    assert_close(step.state["dx"], dx_padded[:, p[0] : h - p[0], p[1] : w - p[1]])
-    assert not step.state["dx_padded"].flags.writeable
-    done = step.state["done"]
+    assert_close(step.state.dx, dx_padded[:, p[0] : h - p[0], p[1] : w - p[1]])
+    assert not step.state.dx_padded.flags.writeable
+    done = step.state.done
     assert done.shape == trace.out_shape and not done.flags.writeable
     np.testing.assert_array_equal(done.reshape(-1), np.arange(trace.n) < step.k)
 
@@ -466,7 +467,7 @@ def test_conv_trace_jumps_from_dx_checkpoints_equal_the_plain_loop(budget_planes
         x = rng.normal(size=(2, 5, 6))
         model = make_model("t", x, [layer], upstream=rng.normal(size=layer.output_shape(x.shape)))
         trace = trace_layer(model, 0, "backward")
-        monkeypatch.setattr(LayerTrace, "DX_CHECKPOINT_BYTES", budget_planes * trace.x_padded.nbytes)
+        monkeypatch.setattr(ConvBackwardTrace, "DX_CHECKPOINT_BYTES", budget_planes * trace.x_padded.nbytes)
         jumps = LayerTrace(trace.layer, "backward", *_inputs(trace))
         expected_spacing = {0: 0, 1: 4, 2: 3, 100: 1}[budget_planes]
         assert jumps._dx_checkpoint_spacing() == expected_spacing

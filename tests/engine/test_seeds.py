@@ -60,14 +60,14 @@ def test_1d_overlays_add_what_the_document_says():
     trace = trace_layer(vc.load_model(SEED_1D), 0, "backward")
     assert trace.n == 2
     one, two = trace.step(1), trace.step(2)
-    np.testing.assert_allclose(one.operands["dw_contribution"].ravel(), [-0.1, -0.2], atol=1e-15)
-    np.testing.assert_allclose(two.operands["dw_contribution"].ravel(), [0.4, 0.6], atol=1e-15)
-    np.testing.assert_allclose(one.operands["dx_contribution"].ravel(), [-0.03, -0.05], atol=1e-15)
-    np.testing.assert_allclose(one.state["dx"].ravel(), [-0.03, -0.05, 0], atol=1e-15)
-    np.testing.assert_allclose(two.operands["dx_contribution"].ravel(), [0.06, 0.1], atol=1e-15)
-    np.testing.assert_allclose(two.state["dx"].ravel(), [-0.03, 0.01, 0.1], atol=1e-15)
-    np.testing.assert_allclose(two.state["dw"].ravel(), [0.3, 0.4], atol=1e-15)
-    np.testing.assert_allclose(two.state["db"], [0.1], atol=1e-15)
+    np.testing.assert_allclose(one.operands.dw_contribution.ravel(), [-0.1, -0.2], atol=1e-15)
+    np.testing.assert_allclose(two.operands.dw_contribution.ravel(), [0.4, 0.6], atol=1e-15)
+    np.testing.assert_allclose(one.operands.dx_contribution.ravel(), [-0.03, -0.05], atol=1e-15)
+    np.testing.assert_allclose(one.state.dx.ravel(), [-0.03, -0.05, 0], atol=1e-15)
+    np.testing.assert_allclose(two.operands.dx_contribution.ravel(), [0.06, 0.1], atol=1e-15)
+    np.testing.assert_allclose(two.state.dx.ravel(), [-0.03, 0.01, 0.1], atol=1e-15)
+    np.testing.assert_allclose(two.state.dw.ravel(), [0.3, 0.4], atol=1e-15)
+    np.testing.assert_allclose(two.state.db, [0.1], atol=1e-15)
 
 
 def test_1d_steps_text_in_the_documents_style():
@@ -93,7 +93,7 @@ def test_2d_sample_file_and_its_closed_form():
     np.testing.assert_allclose(vc.grad(model)["layers"][0]["grad_weight"][0, 0], expected, atol=1e-15)
     trace = trace_layer(model, 0, "backward")
     assert trace.n == 16
-    np.testing.assert_allclose(trace.step(16).state["dw"][0, 0], expected, atol=1e-15)
+    np.testing.assert_allclose(trace.step(16).state.dw[0, 0], expected, atol=1e-15)
     np.testing.assert_allclose(trace.closed_form().dw[0, 0], expected, atol=1e-15)
 
 

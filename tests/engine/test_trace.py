@@ -81,9 +81,9 @@ def test_conv_backward_step_k_equals_the_hand_loop(model, data):
     for k in [*ks, *range(trace.n + 1)]:
         dW, db, dXp = hand_conv_backward(model, k)
         state = trace.step(k).state
-        np.testing.assert_allclose(state["dw"], dW, atol=1e-12)
-        np.testing.assert_allclose(state["db"], db, atol=1e-12)
-        np.testing.assert_allclose(state["dx_padded"], dXp, atol=1e-12)
+        np.testing.assert_allclose(state.dw, dW, atol=1e-12)
+        np.testing.assert_allclose(state.db, db, atol=1e-12)
+        np.testing.assert_allclose(state.dx_padded, dXp, atol=1e-12)
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
@@ -95,10 +95,10 @@ def test_last_step_equals_closed_forms_and_the_engine(model):
     g = gradients(model)["layers"][0]
     dims = model.dims
     squeeze = (lambda a: a[..., 0, :]) if dims == 1 else (lambda a: a)
-    np.testing.assert_allclose(squeeze(last["dw"]), g["grad_weight"], atol=1e-12)
+    np.testing.assert_allclose(squeeze(last.dw), g["grad_weight"], atol=1e-12)
     np.testing.assert_allclose(squeeze(closed.dw), g["grad_weight"], atol=1e-12)
     np.testing.assert_allclose(closed.db, g["grad_bias"], atol=1e-12)
-    np.testing.assert_allclose(squeeze(last["dx"]), g["grad_input"], atol=1e-12)
+    np.testing.assert_allclose(squeeze(last.dx), g["grad_input"], atol=1e-12)
     np.testing.assert_allclose(squeeze(closed.dx), g["grad_input"], atol=1e-12)
     assert "✗" not in " ".join(explain(trace, trace.step(trace.n)))
 
@@ -122,12 +122,10 @@ def test_conv_forward_steps_reveal_outputs_in_row_major_order():
     for k in range(1, trace.n + 1):
         step = trace.step(k)
         f, (i, j) = step.overlay.channel, step.overlay.position
-        assert step.state["done"].sum() == k and step.state["done"][f, i, j]
-        by_hand = (
-            float(np.sum(step.operands["input_slice"] * step.operands["kernel"])) + model.layers[0].bias[f]
-        )
-        assert step.values["z"] == pytest.approx(by_hand, abs=1e-12)
-        assert step.values["a"] == pytest.approx(np.tanh(by_hand), abs=1e-12)
+        assert step.state.done.sum() == k and step.state.done[f, i, j]
+        by_hand = float(np.sum(step.operands.input_slice * step.operands.kernel)) + model.layers[0].bias[f]
+        assert step.values.z == pytest.approx(by_hand, abs=1e-12)
+        assert step.values.a == pytest.approx(np.tanh(by_hand), abs=1e-12)
 
 
 def hand_pool_backward(x, dy, mode, size, stride, k):
@@ -167,9 +165,9 @@ def test_pool_backward_step_k_equals_the_hand_loop(seed, mode, size, stride, cha
     trace = trace_layer(model, 0, "backward")
     for k in range(trace.n + 1):
         expected = hand_pool_backward(x, model.upstream, mode, (size, size), (stride, stride), k)
-        np.testing.assert_allclose(trace.step(k).state["dx"], expected, atol=1e-12)
+        np.testing.assert_allclose(trace.step(k).state.dx, expected, atol=1e-12)
     np.testing.assert_allclose(
-        trace.step(trace.n).state["dx"], gradients(model)["layers"][0]["grad_input"], atol=1e-12
+        trace.step(trace.n).state.dx, gradients(model)["layers"][0]["grad_input"], atol=1e-12
     )
 
 
@@ -177,7 +175,7 @@ def test_max_pool_routed_delta_sits_on_the_recorded_maximum():
     x = np.array([[[1.0, 7.0], [3.0, 7.0]]])
     model = make_model("p", x, [PoolLayer("max", (2, 2), (2, 2), 2)], upstream=[[[0.5]]])
     step = trace_layer(model, 0, "backward").step(1)
-    np.testing.assert_array_equal(step.operands["routed"], [[0.0, 0.5], [0.0, 0.0]])
+    np.testing.assert_array_equal(step.operands.routed, [[0.0, 0.5], [0.0, 0.0]])
 
 
 def test_dense_and_flatten_steps_accumulate_by_hand():
@@ -190,12 +188,12 @@ def test_dense_and_flatten_steps_accumulate_by_hand():
     dz = g[1]["grad_pre_activation"]
     for k in range(trace.n + 1):
         state = trace.step(k).state
-        np.testing.assert_allclose(state["dw"][:k], np.outer(dz[:k], x.ravel()), atol=1e-12)
-        np.testing.assert_allclose(state["dw"][k:], 0)
-        np.testing.assert_allclose(state["dx"], dz[:k] @ dense.weight[:k], atol=1e-12)
+        np.testing.assert_allclose(state.dw[:k], np.outer(dz[:k], x.ravel()), atol=1e-12)
+        np.testing.assert_allclose(state.dw[k:], 0)
+        np.testing.assert_allclose(state.dx, dz[:k] @ dense.weight[:k], atol=1e-12)
     flat = trace_layer(model, 0, "backward")
     assert flat.n == 18
-    np.testing.assert_allclose(flat.step(18).state["dx"], g[0]["grad_input"], atol=1e-12)
+    np.testing.assert_allclose(flat.step(18).state.dx, g[0]["grad_input"], atol=1e-12)
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)
@@ -210,7 +208,7 @@ def test_every_sample_layer_and_pass_ends_at_the_engine_gradients(path):
             for k in (0, 1, trace.n // 2, trace.n):
                 assert explain(trace, trace.step(k))
             if pass_name == "backward":
-                dx = last.state["dx"]
+                dx = last.state.dx
                 dx = dx[:, 0, :] if getattr(layer, "dims", 2) == 1 and dx.ndim == 3 else dx
                 np.testing.assert_allclose(dx, g[index]["grad_input"], atol=1e-12)
 

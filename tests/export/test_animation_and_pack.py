@@ -42,9 +42,9 @@ def test_every_frame_uses_the_colour_scale_of_the_whole_pass(sample, tmp_path):
     trace = trace_layer(model, 0, "backward")
     style = pass_style(trace)
     finals = trace.step(trace.n).state
-    assert style.limits["dw"] >= np.abs(finals["dw"]).max()
+    assert style.limits["dw"] >= np.abs(finals.dw).max()
     assert style.limits["dx"] == pytest.approx(
-        max(np.abs(trace.step(k).state["dx_padded"]).max() for k in range(trace.n + 1))
+        max(np.abs(trace.step(k).state.dx_padded).max() for k in range(trace.n + 1))
     )
     figures = [build_figure(model, 0, trace, k, style) for k in (3, 16)]
     assert figures[0].style.limits == figures[1].style.limits

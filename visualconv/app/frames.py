@@ -233,11 +233,11 @@ def frame(trace: LayerTrace, step: Step, specs: list[PanelSpec] | None = None) -
             put("z", trace.z, step.k, changed=element)
             put("a", trace.a, step.k, changed=element)
         else:
-            put("dz", step.state["dz"], window=element)
-            put("dx", step.state["dx_padded"], changed=window)
-            put("dw", step.state["dw"], changed=kernel_row)
+            put("dz", step.state.dz, window=element)
+            put("dx", step.state.dx_padded, changed=window)
+            put("dw", step.state.dw, changed=kernel_row)
             if layer.bias is not None:
-                put("db", step.state["db"], changed=[] if ov is None else [maps["db"].cell((f,))])
+                put("db", step.state.db, changed=[] if ov is None else [maps["db"].cell((f,))])
     elif isinstance(layer, PoolLayer):
         window, argmax, element = [], [], []
         if ov is not None:
@@ -252,8 +252,8 @@ def frame(trace: LayerTrace, step: Step, specs: list[PanelSpec] | None = None) -
         if forward:
             put("z", trace.z, step.k, changed=element)
         else:
-            put("dz", step.state["dy"], window=element)
-            put("dx", step.state["dx"], changed=argmax if trace.argmax is not None else window)
+            put("dz", step.state.dy, window=element)
+            put("dx", step.state.dx, changed=argmax if trace.argmax is not None else window)
     elif isinstance(layer, DenseLayer):
         o = ov.channel if ov is not None else -1
         n_in = trace.x.shape[0]
@@ -267,12 +267,12 @@ def frame(trace: LayerTrace, step: Step, specs: list[PanelSpec] | None = None) -
             put("z", trace.z, step.k, changed=element)
             put("a", trace.a, step.k, changed=element)
         else:
-            put("dz", step.state["dz"], window=element)
+            put("dz", step.state.dz, window=element)
             every = [] if ov is None else [maps["dx"].cell((q,)) for q in range(n_in)]
-            put("dx", step.state["dx"], changed=every)
-            put("dw", step.state["dw"], changed=row)
+            put("dx", step.state.dx, changed=every)
+            put("dw", step.state.dw, changed=row)
             if layer.bias is not None:
-                put("db", step.state["db"], changed=[] if ov is None else [maps["db"].cell((o,))])
+                put("db", step.state.db, changed=[] if ov is None else [maps["db"].cell((o,))])
     else:
         source: list[Cell] = []
         element = []
@@ -285,8 +285,8 @@ def frame(trace: LayerTrace, step: Step, specs: list[PanelSpec] | None = None) -
             put("input", _as_channels(trace.x), window=source)
             put("z", trace.z, step.k, changed=element)
         else:
-            put("dz", step.state["dy"], window=element)
-            put("dx", _as_channels(step.state["dx"]), changed=source)
+            put("dz", step.state.dy, window=element)
+            put("dx", _as_channels(step.state.dx), changed=source)
     return out
 
 

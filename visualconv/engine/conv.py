@@ -21,27 +21,60 @@ from . import parallel
 from .windows import (
     FloatArray,
     IntPair,
+    Sides,
     as_pair,
+    check_padding_mode,
     col2im,
     crop,
+    fold_padding,
+    im2col,
     output_shape,
     pad,
+    pad_sides,
+    resolve_padding,
     shape4,
     strided_view,
+    symmetric,
 )
 
 Size = int | Sequence[int]
+Padding = int | Sequence[int] | str
+"""An int, a pair, or "valid" / "same"."""
 
 
-def _check_conv_shapes(x: FloatArray, w: FloatArray, b: FloatArray | None) -> None:
+def _check_conv_shapes(x: FloatArray, w: FloatArray, b: FloatArray | None, groups: int = 1) -> None:
     if x.ndim != 4:
         raise ValueError(f"input must have shape (N, C, H, W), got {x.shape}")
     if w.ndim != 4:
-        raise ValueError(f"weight must have shape (C_out, C_in, kH, kW), got {w.shape}")
-    if x.shape[1] != w.shape[1]:
-        raise ValueError(f"input has {x.shape[1]} channels but the weight expects {w.shape[1]}")
+        raise ValueError(f"weight must have shape (C_out, C_in / groups, kH, kW), got {w.shape}")
+    if groups == 1:
+        if x.shape[1] != w.shape[1]:
+            raise ValueError(f"input has {x.shape[1]} channels but the weight expects {w.shape[1]}")
+    else:
+        check_groups(groups, x.shape[1], w.shape[0])
+        if x.shape[1] != w.shape[1] * groups:
+            raise ValueError(
+                f"input has {x.shape[1]} channels but the weight expects {w.shape[1]} per group "
+                f"x {groups} groups = {w.shape[1] * groups}"
+            )
     if b is not None and b.shape != (w.shape[0],):
         raise ValueError(f"bias must have shape ({w.shape[0]},), got {b.shape}")
+
+
+def check_groups(groups: int, c_in: int, c_out: int) -> None:
+    """Refuse what PyTorch refuses: ``groups`` must be an int >= 1 dividing both channel counts.
+
+    Raises
+    ------
+    ValueError
+        Saying which count it does not divide.
+    """
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"groups must be an int >= 1, got {groups!r}")
+    if c_in % groups:
+        raise ValueError(f"groups {groups} must divide the input channels {c_in}")
+    if c_out % groups:
+        raise ValueError(f"groups {groups} must divide the output channels {c_out}")
 
 
 def _geometry(
@@ -320,26 +353,41 @@ def conv2d_forward(
     w: FloatArray,
     b: FloatArray | None = None,
     stride: Size = 1,
-    padding: Size = 0,
+    padding: Padding = 0,
     dilation: Size = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
 ) -> FloatArray:
     """Cross-correlate a batch of images with a bank of kernels.
+
+    As ``torch.nn.Conv2d``'s forward (``torch.nn.functional.conv2d`` with ``groups``;
+    ``padding_mode`` as the module's).
 
     Parameters
     ----------
     x : ndarray of shape (N, C_in, H, W)
-    w : ndarray of shape (C_out, C_in, kH, kW)
+    w : ndarray of shape (C_out, C_in / groups, kH, kW)
     b : ndarray of shape (C_out,) or None
-    stride, padding, dilation : int or (int, int)
+    stride, dilation : int or (int, int)
+    padding : int, (int, int), "valid" or "same"
+        "same" (stride 1 only) pads d(k-1) cells per axis, the odd one on the bottom/right.
+    groups : int
+        Output channel f sees only the input channels of its group, ``f // (C_out/groups)``;
+        ``groups == C_in`` is a depthwise convolution.
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
+        How the border is filled (reflect needs padding < size, circular <= size).
 
     Returns
     -------
     ndarray of shape (N, C_out, out_h, out_w)
-        ``z[n, f, i, j] = sum_{c,a,b} x_pad[n, c, i*sh + a*dh, j*sw + b*dw] * w[f, c, a, b] + b[f]``.
+        ``z[n, f, i, j] = sum_{c,a,b} x_pad[n, g*C_g + c, i*sh + a*dh, j*sw + b*dw] * w[f, c, a, b] + b[f]``
+        with ``g`` the group of ``f`` and ``C_g = C_in / groups``.
     """
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
     b = None if b is None else np.asarray(b, dtype=np.float64)
+    if groups != 1 or padding_mode != "zeros" or isinstance(padding, str):
+        return _general_forward(x, w, b, stride, padding, dilation, groups, padding_mode)
     _check_conv_shapes(x, w, b)
     kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
     plan = _Plan(np.ascontiguousarray(pad(x, p)), w, kernel, s, d, forward=True)
@@ -376,8 +424,10 @@ def conv2d_backward(
     x: FloatArray,
     w: FloatArray,
     stride: Size = 1,
-    padding: Size = 0,
+    padding: Padding = 0,
     dilation: Size = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of a 2-D convolution given the gradient of its output.
 
@@ -387,19 +437,24 @@ def conv2d_backward(
         dL/dz, the gradient of the loss with respect to the convolution's output.
     x : ndarray of shape (N, C_in, H, W)
         The input of the forward pass.
-    w : ndarray of shape (C_out, C_in, kH, kW)
-    stride, padding, dilation : int or (int, int)
+    w : ndarray of shape (C_out, C_in / groups, kH, kW)
+    stride, padding, dilation, groups, padding_mode
+        As for :func:`conv2d_forward`.
 
     Returns
     -------
     dx : ndarray of shape (N, C_in, H, W)
-    dw : ndarray of shape (C_out, C_in, kH, kW)
+        With a padding mode other than zeros, the gradient of every copied border cell
+        is added onto the input cell it was copied from.
+    dw : ndarray of shape (C_out, C_in / groups, kH, kW)
     db : ndarray of shape (C_out,)
         The sum of ``dz`` over batch and positions.
     """
     dz = np.asarray(dz, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
+    if groups != 1 or padding_mode != "zeros" or isinstance(padding, str):
+        return _general_backward(dz, x, w, stride, padding, dilation, groups, padding_mode)
     _check_conv_shapes(x, w, None)
     kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
     n_batch, c_out = x.shape[0], w.shape[0]
@@ -441,34 +496,221 @@ def conv2d_backward(
     return dx, np.ascontiguousarray(dwb[:, :rows]).reshape(w.shape), np.ascontiguousarray(dwb[:, rows])
 
 
+def _general_setup(
+    x: FloatArray,
+    w: FloatArray,
+    b: FloatArray | None,
+    stride: Size,
+    padding: Padding,
+    dilation: Size,
+    groups: int,
+    padding_mode: str,
+) -> tuple[Sides, IntPair, IntPair]:
+    """Check a call with groups, a padding string or a padding mode; its padding by side."""
+    _check_conv_shapes(x, w, b, groups)
+    s, d = as_pair(stride, "stride"), as_pair(dilation, "dilation")
+    if min(s) < 1 or min(d) < 1:
+        raise ValueError(f"stride and dilation must be >= 1, got {s}, {d}")
+    sides = resolve_padding(padding, (w.shape[2], w.shape[3]), s, d)
+    check_padding_mode(padding_mode, sides, (x.shape[2], x.shape[3]))
+    return sides, s, d
+
+
+def _general_forward(
+    x: FloatArray,
+    w: FloatArray,
+    b: FloatArray | None,
+    stride: Size,
+    padding: Padding,
+    dilation: Size,
+    groups: int,
+    padding_mode: str,
+) -> FloatArray:
+    """:func:`conv2d_forward` with groups, a padding string or a padding mode.
+
+    The border is filled by the mode first (:func:`.windows.pad_sides`); the convolution
+    of the padded input then has no padding of its own.
+    """
+    sides, s, d = _general_setup(x, w, b, stride, padding, dilation, groups, padding_mode)
+    even = symmetric(sides)
+    if groups == 1 and padding_mode == "zeros" and even is not None:
+        return conv2d_forward(x, w, b, s, even, d)
+    x_padded = np.ascontiguousarray(pad_sides(x, sides, padding_mode))
+    if groups == 1:
+        return conv2d_forward(x_padded, w, b, s, 0, d)
+    return _grouped_forward(x_padded, w, b, s, d, groups)
+
+
+def _general_backward(
+    dz: FloatArray,
+    x: FloatArray,
+    w: FloatArray,
+    stride: Size,
+    padding: Padding,
+    dilation: Size,
+    groups: int,
+    padding_mode: str,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`conv2d_backward` with groups, a padding string or a padding mode.
+
+    The gradient of the padded input, then every border cell's share folded back onto
+    the cell it copied (:func:`.windows.fold_padding`).
+    """
+    sides, s, d = _general_setup(x, w, None, stride, padding, dilation, groups, padding_mode)
+    even = symmetric(sides)
+    if groups == 1 and padding_mode == "zeros" and even is not None:
+        return conv2d_backward(dz, x, w, s, even, d)
+    x_padded = np.ascontiguousarray(pad_sides(x, sides, padding_mode))
+    if groups == 1:
+        dx_padded, dw, db = conv2d_backward(dz, x_padded, w, s, 0, d)
+    else:
+        dx_padded, dw, db = _grouped_backward(dz, x_padded, w, s, d, groups)
+    return fold_padding(dx_padded, sides, padding_mode), dw, db
+
+
+def _example_blocks(n_batch: int, per_example: int) -> list[tuple[int, int]]:
+    """Blocks of whole examples whose column matrices hold at most BLOCK_ELEMENTS (one at least)."""
+    step = max(1, BLOCK_ELEMENTS // max(1, per_example))
+    return [(n0, min(n_batch, n0 + step)) for n0 in range(0, n_batch, step)]
+
+
+def _grouped_forward(
+    x_padded: FloatArray, w: FloatArray, b: FloatArray | None, s: IntPair, d: IntPair, groups: int
+) -> FloatArray:
+    """Grouped convolution of an already padded input: one stacked product per block of examples.
+
+    Parameters
+    ----------
+    x_padded : ndarray of shape (N, C_in, Hp, Wp), C-contiguous
+    w : ndarray of shape (C_out, C_in / groups, kH, kW)
+    b : ndarray of shape (C_out,) or None
+    s, d : (int, int)
+    groups : int
+
+    Returns
+    -------
+    ndarray of shape (N, C_out, out_h, out_w)
+        The column matrix (N, C_in*kH*kW, P) is (N, groups, C_g*kH*kW, P): group g's rows
+        are contiguous, and its (C_out/groups, C_g*kH*kW) weight rows multiply them alone.
+    """
+    kernel, s, _, d = _geometry(x_padded, w, s, 0, d)
+    n_batch, c_in, hp, wp = shape4(x_padded)
+    c_out = w.shape[0]
+    out_h, out_w = output_shape((hp, wp), kernel, s, (0, 0), d)
+    positions = out_h * out_w
+    per_group = w.reshape(groups, c_out // groups, -1)  # (G, F_g, C_g*kH*kW)
+    rows = per_group.shape[2]
+    z = np.empty((n_batch, c_out, out_h, out_w))
+    for n0, n1 in _example_blocks(n_batch, c_in * kernel[0] * kernel[1] * positions):
+        columns = im2col(x_padded[n0:n1], kernel, s, d).reshape(n1 - n0, groups, rows, positions)
+        np.matmul(per_group, columns, out=z[n0:n1].reshape(n1 - n0, groups, c_out // groups, positions))
+    if b is not None:
+        z += b[:, None, None]
+    return z
+
+
+def _grouped_backward(
+    dz: FloatArray, x_padded: FloatArray, w: FloatArray, s: IntPair, d: IntPair, groups: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Gradients of :func:`_grouped_forward`: dX of the padded input, dW, db.
+
+    Parameters
+    ----------
+    dz : ndarray of shape (N, C_out, out_h, out_w)
+    x_padded : ndarray of shape (N, C_in, Hp, Wp), C-contiguous
+    w : ndarray of shape (C_out, C_in / groups, kH, kW)
+
+    Returns
+    -------
+    dx_padded : ndarray of shape (N, C_in, Hp, Wp)
+    dw : ndarray of shape (C_out, C_in / groups, kH, kW)
+    db : ndarray of shape (C_out,)
+    """
+    kernel, s, _, d = _geometry(x_padded, w, s, 0, d)
+    n_batch, c_in, hp, wp = shape4(x_padded)
+    c_out = w.shape[0]
+    out_h, out_w = output_shape((hp, wp), kernel, s, (0, 0), d)
+    if dz.shape != (n_batch, c_out, out_h, out_w):
+        raise ValueError(f"dz must have shape {(n_batch, c_out, out_h, out_w)}, got {dz.shape}")
+    positions = out_h * out_w
+    per_group = w.reshape(groups, c_out // groups, -1)  # (G, F_g, C_g*kH*kW)
+    rows = per_group.shape[2]
+    deltas = np.ascontiguousarray(dz).reshape(n_batch, groups, c_out // groups, positions)
+    dw = np.zeros(per_group.shape)
+    dx_padded = np.zeros(x_padded.shape)
+    for n0, n1 in _example_blocks(n_batch, c_in * kernel[0] * kernel[1] * positions):
+        columns = im2col(x_padded[n0:n1], kernel, s, d).reshape(n1 - n0, groups, rows, positions)
+        # each weight collects input * delta over every overlay of its group
+        dw += np.matmul(deltas[n0:n1], columns.transpose(0, 1, 3, 2)).sum(axis=0)
+        # each overlay sends kernel * delta back onto its window of the group's channels
+        grads = np.matmul(per_group.transpose(0, 2, 1), deltas[n0:n1])  # (n, G, C_g*kH*kW, P)
+        target = dx_padded[n0:n1]
+        col2im(grads.reshape(n1 - n0, -1, positions), shape4(target), kernel, s, (0, 0), d, out=target)
+    return dx_padded, dw.reshape(w.shape), dz.sum(axis=(0, 2, 3))
+
+
+def _twin_sides(padding: Padding, kernel: IntPair, stride: IntPair, dilation: IntPair) -> Sides:
+    """The loop twins' own reading of a padding: (top, bottom, left, right)."""
+    if padding == "valid":
+        return 0, 0, 0, 0
+    if padding == "same":
+        assert stride == (1, 1), "'same' needs stride 1"
+        rows, cols = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+        return rows // 2, rows - rows // 2, cols // 2, cols - cols // 2
+    assert not isinstance(padding, str)
+    ph, pw = as_pair(padding, "padding")
+    return ph, ph, pw, pw
+
+
+def _twin_cell(index: int, size: int, mode: str) -> int | None:
+    """The loop twins' rule for a padded cell: which input cell it holds (None: a zero)."""
+    if 0 <= index < size:
+        return index
+    if mode == "zeros":
+        return None
+    if mode == "replicate":
+        return min(max(index, 0), size - 1)
+    if mode == "circular":
+        return index + size if index < 0 else index - size
+    while not 0 <= index < size:  # reflect: bounce off the edge cells
+        index = -index if index < 0 else 2 * (size - 1) - index
+    return index
+
+
 def conv2d_forward_naive(
     x: FloatArray,
     w: FloatArray,
     b: FloatArray | None = None,
     stride: Size = 1,
-    padding: Size = 0,
+    padding: Padding = 0,
     dilation: Size = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
 ) -> FloatArray:
     """Loop twin of :func:`conv2d_forward`: one output element at a time."""
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
-    kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
-    n_batch, c_in, h, wid = x.shape
-    c_out = w.shape[0]
-    out_h, out_w = output_shape((h, wid), kernel, s, p, d)
+    n_batch, _, h, wid = x.shape
+    c_out, c_group, kh, kw = w.shape
+    s, d = as_pair(stride), as_pair(dilation)
+    top, bottom, left, right = _twin_sides(padding, (kh, kw), s, d)
+    out_h = (h + top + bottom - d[0] * (kh - 1) - 1) // s[0] + 1
+    out_w = (wid + left + right - d[1] * (kw - 1) - 1) // s[1] + 1
+    per_group = c_out // groups
     z = np.zeros((n_batch, c_out, out_h, out_w))
     for n in range(n_batch):
         for f in range(c_out):
+            first_channel = (f // per_group) * c_group
             for i in range(out_h):
                 for j in range(out_w):
                     total = 0.0 if b is None else float(b[f])
-                    for c in range(c_in):
-                        for a in range(kernel[0]):
-                            for bb in range(kernel[1]):
-                                row = i * s[0] + a * d[0] - p[0]
-                                col = j * s[1] + bb * d[1] - p[1]
-                                if 0 <= row < h and 0 <= col < wid:
-                                    total += x[n, c, row, col] * w[f, c, a, bb]
+                    for c in range(c_group):
+                        for a in range(kh):
+                            for bb in range(kw):
+                                row = _twin_cell(i * s[0] + a * d[0] - top, h, padding_mode)
+                                col = _twin_cell(j * s[1] + bb * d[1] - left, wid, padding_mode)
+                                if row is not None and col is not None:
+                                    total += x[n, first_channel + c, row, col] * w[f, c, a, bb]
                     z[n, f, i, j] = total
     return z
 
@@ -478,33 +720,42 @@ def conv2d_backward_naive(
     x: FloatArray,
     w: FloatArray,
     stride: Size = 1,
-    padding: Size = 0,
+    padding: Padding = 0,
     dilation: Size = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Loop twin of :func:`conv2d_backward`: the seeds' overlay-by-overlay procedure."""
+    """Loop twin of :func:`conv2d_backward`: the seeds' overlay-by-overlay procedure.
+
+    A padded cell that copies an input cell (by the padding mode) sends its share of
+    dX straight to that cell.
+    """
     dz = np.asarray(dz, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
-    kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
-    n_batch, c_in, h, wid = x.shape
-    c_out = w.shape[0]
+    _, _, h, wid = x.shape
+    c_out, c_group, kh, kw = w.shape
+    s, d = as_pair(stride), as_pair(dilation)
+    top, _, left, _ = _twin_sides(padding, (kh, kw), s, d)
+    per_group = c_out // groups
     dx = np.zeros_like(x)
     dw = np.zeros_like(w)
     db = np.zeros(c_out)
-    for n in range(n_batch):
+    for n in range(dz.shape[0]):
         for f in range(c_out):
+            first_channel = (f // per_group) * c_group
             for i in range(dz.shape[2]):
                 for j in range(dz.shape[3]):
                     delta = dz[n, f, i, j]
                     db[f] += delta
-                    for c in range(c_in):
-                        for a in range(kernel[0]):
-                            for bb in range(kernel[1]):
-                                row = i * s[0] + a * d[0] - p[0]
-                                col = j * s[1] + bb * d[1] - p[1]
-                                if 0 <= row < h and 0 <= col < wid:
-                                    dw[f, c, a, bb] += x[n, c, row, col] * delta
-                                    dx[n, c, row, col] += w[f, c, a, bb] * delta
+                    for c in range(c_group):
+                        for a in range(kh):
+                            for bb in range(kw):
+                                row = _twin_cell(i * s[0] + a * d[0] - top, h, padding_mode)
+                                col = _twin_cell(j * s[1] + bb * d[1] - left, wid, padding_mode)
+                                if row is not None and col is not None:
+                                    dw[f, c, a, bb] += x[n, first_channel + c, row, col] * delta
+                                    dx[n, first_channel + c, row, col] += w[f, c, a, bb] * delta
     return dx, dw, db
 
 
@@ -518,7 +769,10 @@ def _to_2d(size: Size, name: str) -> IntPair:
     return 1, items[0]
 
 
-def _pad_1d(padding: Size) -> IntPair:
+def _pad_1d(padding: Padding) -> IntPair | str:
+    """A 1-D padding for the equivalent 2-D layer: (0, p), or the string itself."""
+    if isinstance(padding, str):
+        return padding  # the height axis has a kernel of 1: "same" adds nothing there
     return 0, _to_2d(padding, "padding")[1]
 
 
@@ -527,17 +781,22 @@ def conv1d_forward(
     w: FloatArray,
     b: FloatArray | None = None,
     stride: Size = 1,
-    padding: Size = 0,
+    padding: Padding = 0,
     dilation: Size = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
 ) -> FloatArray:
-    """1-D cross-correlation, as ``torch.nn.functional.conv1d``.
+    """1-D cross-correlation, as ``torch.nn.Conv1d`` (``torch.nn.functional.conv1d``).
 
     Parameters
     ----------
     x : ndarray of shape (N, C_in, L)
-    w : ndarray of shape (C_out, C_in, K)
+    w : ndarray of shape (C_out, C_in / groups, K)
     b : ndarray of shape (C_out,) or None
-    stride, padding, dilation : int
+    stride, dilation : int
+    padding : int, "valid" or "same"
+    groups, padding_mode
+        As for :func:`conv2d_forward`.
 
     Returns
     -------
@@ -554,6 +813,8 @@ def conv1d_forward(
         _to_2d(stride, "stride"),
         _pad_1d(padding),
         _to_2d(dilation, "dilation"),
+        groups,
+        padding_mode,
     )
     return z[:, :, 0, :]
 
@@ -563,8 +824,10 @@ def conv1d_backward(
     x: FloatArray,
     w: FloatArray,
     stride: Size = 1,
-    padding: Size = 0,
+    padding: Padding = 0,
     dilation: Size = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of :func:`conv1d_forward`.
 
@@ -572,13 +835,14 @@ def conv1d_backward(
     ----------
     dz : ndarray of shape (N, C_out, out_L)
     x : ndarray of shape (N, C_in, L)
-    w : ndarray of shape (C_out, C_in, K)
-    stride, padding, dilation : int
+    w : ndarray of shape (C_out, C_in / groups, K)
+    stride, padding, dilation, groups, padding_mode
+        As for :func:`conv1d_forward`.
 
     Returns
     -------
     dx : ndarray of shape (N, C_in, L)
-    dw : ndarray of shape (C_out, C_in, K)
+    dw : ndarray of shape (C_out, C_in / groups, K)
     db : ndarray of shape (C_out,)
     """
     dz = np.asarray(dz, dtype=np.float64)
@@ -593,5 +857,7 @@ def conv1d_backward(
         _to_2d(stride, "stride"),
         _pad_1d(padding),
         _to_2d(dilation, "dilation"),
+        groups,
+        padding_mode,
     )
     return dx[:, :, 0, :], dw[:, :, 0, :], db

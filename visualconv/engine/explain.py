@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from .layers import ConvLayer, DenseLayer, PoolLayer
-from .trace import LayerTrace, Step
+from .numbers import DEFAULT
+from .trace import AnyStep, LayerTrace
 from .windows import FloatArray
 
 # Arrays with more elements are summarised rather than written out.
@@ -24,22 +25,13 @@ MAX_TERMS = 12
 
 
 def fmt(value: float) -> str:
-    """A number as a person writes it: 1.3, -0.1, 0.044606 (6 significant digits)."""
-    value = float(value)
-    if value == 0:
-        return "0"
-    text = f"{value:.6g}"
-    if "e" in text:
-        return text
-    return text
+    """A number as a person writes it: 1.3, -0.1, 0.044606 (:meth:`NumberFormat.value`)."""
+    return DEFAULT.value(value)
 
 
 def fmt_array(array: FloatArray) -> str:
-    """Nested-list text of an array: ``[1, 2]`` or ``[[1, 2], [3, 4]]``."""
-    array = np.asarray(array)
-    if array.ndim == 0:
-        return fmt(float(array))
-    return "[" + ", ".join(fmt_array(a) for a in array) + "]"
+    """Nested-list text of an array: ``[1, 2]`` or ``[[1, 2], [3, 4]]`` (:meth:`NumberFormat.array`)."""
+    return DEFAULT.array(array)
 
 
 def _squeeze_view(array: FloatArray, dims: int) -> FloatArray:
@@ -89,7 +81,7 @@ def _dims(trace: LayerTrace) -> int:
     return getattr(trace.layer, "dims", 2)
 
 
-def explain(trace: LayerTrace, step: Step) -> list[str]:
+def explain(trace: LayerTrace, step: AnyStep) -> list[str]:
     """Lines of text for one step of a trace (step 0 gives the set-up lines)."""
     if step.overlay is None:
         return _intro(trace)
@@ -137,22 +129,22 @@ def _intro(trace: LayerTrace) -> list[str]:
     return lines
 
 
-def _conv_forward(trace: LayerTrace, step: Step) -> list[str]:
+def _conv_forward(trace: Any, step: Any) -> list[str]:
     ov = step.overlay
     assert ov is not None
     dims = _dims(trace)
     channels = trace.out_shape[0]
     idx = _index(trace, ov.channel, ov.position, channels)
-    x = step.operands["input_slice"]
-    w = step.operands["kernel"]
-    bias = step.values["bias"]
-    z = step.values["z"]
+    x = step.operands.input_slice
+    w = step.operands.kernel
+    bias = step.values.bias
+    z = step.values.z
     terms = _squeeze_view(x, dims).ravel(), _squeeze_view(w, dims).ravel()
     where = f"{_input_name(trace)}{_window_text(trace, ov.rows, ov.cols)}"
     if terms[0].size <= MAX_TERMS:
         body = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(*terms, strict=True))
     else:
-        total = fmt(float(np.sum(step.operands["products"])))
+        total = fmt(float(np.sum(step.operands.products)))
         body = f"sum({where} ⊙ W[{ov.channel}]) [{terms[0].size} products] = {total}"
     bias_text = f" + {fmt(bias)}" if trace.bias is not None else ""
     lines = [f"overlay {step.k}: z{idx} = {body}{bias_text} = {fmt(z)}"]
@@ -160,11 +152,11 @@ def _conv_forward(trace: LayerTrace, step: Step) -> list[str]:
     layer = trace.layer
     assert isinstance(layer, ConvLayer)
     if layer.activation != "identity":
-        lines.append(f"  a{idx} = {layer.activation}({fmt(z)}) = {fmt(step.values['a'])}")
+        lines.append(f"  a{idx} = {layer.activation}({fmt(z)}) = {fmt(step.values.a)}")
     return lines
 
 
-def _conv_backward(trace: LayerTrace, step: Step) -> list[str]:
+def _conv_backward(trace: Any, step: Any) -> list[str]:
     ov = step.overlay
     assert ov is not None
     dims = _dims(trace)
@@ -172,11 +164,11 @@ def _conv_backward(trace: LayerTrace, step: Step) -> list[str]:
     assert isinstance(layer, ConvLayer)
     channels = trace.out_shape[0]
     idx = _index(trace, ov.channel, ov.position, channels)
-    delta = step.values["delta"]
-    x = _squeeze_view(step.operands["input_slice"], dims)
-    w = _squeeze_view(step.operands["kernel"], dims)
-    dw_total = _squeeze_view(step.state["dw"][ov.channel] if channels > 1 else step.state["dw"], dims)
-    dx_total = _squeeze_view(step.state["dx"], dims)
+    delta = step.values.delta
+    x = _squeeze_view(step.operands.input_slice, dims)
+    w = _squeeze_view(step.operands.kernel, dims)
+    dw_total = _squeeze_view(step.state.dw[ov.channel] if channels > 1 else step.state.dw, dims)
+    dx_total = _squeeze_view(step.state.dx, dims)
     fname = f"dW[{ov.channel}]" if channels > 1 else "dW"
     where = _window_text(trace, ov.rows, ov.cols)
     if x.size <= MAX_TERMS:
@@ -187,13 +179,13 @@ def _conv_backward(trace: LayerTrace, step: Step) -> list[str]:
             f"  (dZ{idx} = {fmt(delta)})"
         ]
     if layer.bias is not None:
-        db = step.state["db"]
+        db = step.state.db
         lines.append(
             f"  db{f'[{ov.channel}]' if channels > 1 else ''} += {fmt(delta)} -> {fmt(float(db[ov.channel]))}"
         )
     target = "dA_pad" if any(layer.padding) else "dA_prev"
     if w.size <= MAX_TERMS:
-        contribution = fmt_array(_squeeze_view(step.operands["dx_contribution"], dims))
+        contribution = fmt_array(_squeeze_view(step.operands.dx_contribution, dims))
         line = f"  {target}{where} += {_products(w, delta)} = {contribution}"
     else:
         line = f"  {target}{where} += W[{ov.channel}] * {fmt(delta)}"
@@ -203,7 +195,7 @@ def _conv_backward(trace: LayerTrace, step: Step) -> list[str]:
     return lines
 
 
-def closed_form_lines(trace: LayerTrace, step: Step) -> list[str]:
+def closed_form_lines(trace: Any, step: Any) -> list[str]:
     """After the last overlay: the stepped sums against the seeds' closed forms."""
     layer = trace.layer
     if not isinstance(layer, ConvLayer):
@@ -222,57 +214,56 @@ def closed_form_lines(trace: LayerTrace, step: Step) -> list[str]:
     stride = " (dZ dilated with zeros for the stride)" if max(layer.stride) > 1 else ""
     lines = [
         f"closed form: dW = A_prev ⋆ dZ (valid cross-correlation){stride} = {dw_text} "
-        f"{verdict(step.state['dw'], cf.dw)}",
+        f"{verdict(step.state.dw, cf.dw)}",
         f"closed form: dA_prev = dZ * rot180(W) (full convolution){stride} = {dx_text} "
-        f"{verdict(step.state['dx'], cf.dx)}",
+        f"{verdict(step.state.dx, cf.dx)}",
     ]
     if layer.bias is not None:
         lines.append(
             f"closed form: db = sum(dZ) = {fmt_array(cf.db) if cf.db.size <= MAX_TERMS else ''} "
-            f"{verdict(step.state['db'], cf.db)}"
+            f"{verdict(step.state.db, cf.db)}"
         )
     return lines
 
 
-def _pool_forward(trace: LayerTrace, step: Step) -> list[str]:
+def _pool_forward(trace: Any, step: Any) -> list[str]:
     ov = step.overlay
     assert ov is not None
     layer = trace.layer
     assert isinstance(layer, PoolLayer)
     dims = _dims(trace)
     idx = _index(trace, ov.channel, ov.position, trace.out_shape[0])
-    window = _squeeze_view(step.operands["window"], dims).ravel()
+    window = _squeeze_view(step.operands.window, dims).ravel()
     values = ", ".join(fmt(v) for v in window)
     where = f"A_prev{_window_text(trace, ov.rows, ov.cols)}"
     if layer.mode == "max":
-        arg = int(step.values["argmax"])
+        arg = int(step.values.argmax)
         kw = layer.size[1]
         r, c = ov.rows.start + arg // kw, ov.cols.start + arg % kw
         at = f"{c}" if dims == 1 else f"{r}, {c}"
         return [
-            f"overlay {step.k}: y{idx} = max({values}) = {fmt(step.values['y'])}"
-            f" (the maximum sits at [{at}])",
+            f"overlay {step.k}: y{idx} = max({values}) = {fmt(step.values.y)} (the maximum sits at [{at}])",
             f"  window {where}",
         ]
     return [
         f"overlay {step.k}: y{idx} = ({' + '.join(fmt(v) for v in window)}) / {window.size}"
-        f" = {fmt(step.values['y'])}",
+        f" = {fmt(step.values.y)}",
         f"  window {where}",
     ]
 
 
-def _pool_backward(trace: LayerTrace, step: Step) -> list[str]:
+def _pool_backward(trace: Any, step: Any) -> list[str]:
     ov = step.overlay
     assert ov is not None
     layer = trace.layer
     assert isinstance(layer, PoolLayer)
     dims = _dims(trace)
-    delta = step.values["delta"]
+    delta = step.values.delta
     idx = _index(trace, ov.channel, ov.position, trace.out_shape[0])
-    dx_total = _squeeze_view(step.state["dx"], dims)
+    dx_total = _squeeze_view(step.state.dx, dims)
     total = f" -> dA_prev = {fmt_array(dx_total)}" if dx_total.size <= MAX_TERMS else ""
     if layer.mode == "max":
-        arg = int(step.values["argmax"])
+        arg = int(step.values.argmax)
         kw = layer.size[1]
         r, c = ov.rows.start + arg // kw, ov.cols.start + arg % kw
         parts = ([str(ov.channel)] if trace.out_shape[0] > 1 else []) + (
@@ -289,32 +280,30 @@ def _pool_backward(trace: LayerTrace, step: Step) -> list[str]:
     ]
 
 
-def _dense_forward(trace: LayerTrace, step: Step) -> list[str]:
+def _dense_forward(trace: Any, step: Any) -> list[str]:
     ov = step.overlay
     assert ov is not None
     layer = trace.layer
     assert isinstance(layer, DenseLayer)
-    x, w = step.operands["input_slice"], step.operands["kernel"]
+    x, w = step.operands.input_slice, step.operands.kernel
     if x.size <= MAX_TERMS:
         body = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(x, w, strict=True))
     else:
         body = f"sum(x ⊙ W[{ov.channel}, :]) [{x.size} products]"
-    bias = f" + {fmt(step.values['bias'])}" if layer.bias is not None else ""
-    lines = [f"overlay {step.k}: z[{ov.channel}] = {body}{bias} = {fmt(step.values['z'])}"]
+    bias = f" + {fmt(step.values.bias)}" if layer.bias is not None else ""
+    lines = [f"overlay {step.k}: z[{ov.channel}] = {body}{bias} = {fmt(step.values.z)}"]
     if layer.activation != "identity":
-        lines.append(
-            f"  a[{ov.channel}] = {layer.activation}({fmt(step.values['z'])}) = {fmt(step.values['a'])}"
-        )
+        lines.append(f"  a[{ov.channel}] = {layer.activation}({fmt(step.values.z)}) = {fmt(step.values.a)}")
     return lines
 
 
-def _dense_backward(trace: LayerTrace, step: Step) -> list[str]:
+def _dense_backward(trace: Any, step: Any) -> list[str]:
     ov = step.overlay
     assert ov is not None
     layer = trace.layer
     assert isinstance(layer, DenseLayer)
-    o, delta = ov.channel, step.values["delta"]
-    x = step.operands["input_slice"]
+    o, delta = ov.channel, step.values.delta
+    x = step.operands.input_slice
     lines = [
         f"overlay {step.k}: dW[{o}, :] += "
         + (_products(x, delta) if x.size <= MAX_TERMS else f"x * {fmt(delta)}")
@@ -326,14 +315,14 @@ def _dense_backward(trace: LayerTrace, step: Step) -> list[str]:
     return lines
 
 
-def _flatten(trace: LayerTrace, step: Step) -> list[str]:
+def _flatten(trace: Any, step: Any) -> list[str]:
     ov = step.overlay
     assert ov is not None
     src = np.unravel_index(ov.channel, trace.x.shape)
     src_text = "[" + ", ".join(str(int(v)) for v in src) + "]"
     if trace.pass_name == "forward":
-        return [f"overlay {step.k}: y[{ov.channel}] = A_prev{src_text} = {fmt(step.values['y'])}"]
-    return [f"overlay {step.k}: dA_prev{src_text} = dY[{ov.channel}] = {fmt(step.values['delta'])}"]
+        return [f"overlay {step.k}: y[{ov.channel}] = A_prev{src_text} = {fmt(step.values.y)}"]
+    return [f"overlay {step.k}: dA_prev{src_text} = dY[{ov.channel}] = {fmt(step.values.delta)}"]
 
 
 def explain_all(trace: LayerTrace, ks: Sequence[int] | None = None) -> list[str]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -153,10 +154,10 @@ def name_of(trace: LayerTrace, role: str, index: Index) -> str:
     return name + index_text(trace, role, index)
 
 
-def _shape(trace: LayerTrace, role: str) -> tuple[int, ...]:
+def _shape(trace: Any, role: str) -> tuple[int, ...]:
     layer = trace.layer
     if role in ("kernel", "dw"):
-        return tuple(trace.weight.shape) if isinstance(layer, ConvLayer) else tuple(layer.weight.shape)  # type: ignore[union-attr]
+        return tuple(trace.weight.shape) if isinstance(layer, ConvLayer) else tuple(layer.weight.shape)
     if role in ("bias", "db"):
         return (int(_weight(trace).shape[0]),)
     if role in ("input", "dx"):
@@ -164,10 +165,11 @@ def _shape(trace: LayerTrace, role: str) -> tuple[int, ...]:
     return tuple(trace.z.shape)
 
 
-def _weight(trace: LayerTrace) -> FloatArray:
+def _weight(trace: Any) -> FloatArray:
     layer = trace.layer
     if isinstance(layer, ConvLayer):
-        return trace.weight
+        weight: FloatArray = trace.weight
+        return weight
     assert isinstance(layer, DenseLayer)
     return layer.weight
 
@@ -256,14 +258,14 @@ def cell_links(trace: LayerTrace, role: str, index: Index) -> CellLinks | None:
 # ------------------------------------------------------------ conv
 
 
-def _conv_geometry(trace: LayerTrace, layer: ConvLayer) -> tuple[int, int, int, int, int, int, int, int]:
+def _conv_geometry(trace: Any, layer: ConvLayer) -> tuple[int, int, int, int, int, int, int, int]:
     kh, kw = trace.weight.shape[2:]
     _, oh, ow = trace.z.shape
     (sh, sw), (dh, dw) = layer.stride, layer.dilation
     return kh, kw, oh, ow, sh, sw, dh, dw
 
 
-def _conv(trace: LayerTrace, layer: ConvLayer, role: str, index: Index, backward: bool) -> CellLinks | None:
+def _conv(trace: Any, layer: ConvLayer, role: str, index: Index, backward: bool) -> CellLinks | None:
     kh, kw, oh, ow, sh, sw, dh, dw = _conv_geometry(trace, layer)
     c_out, c_in = trace.weight.shape[:2]
     x, w = trace.x_padded, trace.weight
@@ -361,7 +363,7 @@ def _conv(trace: LayerTrace, layer: ConvLayer, role: str, index: Index, backward
     return None
 
 
-def _conv_uses(trace: LayerTrace, layer: ConvLayer, role: str, index: Index, backward: bool) -> CellLinks:
+def _conv_uses(trace: Any, layer: ConvLayer, role: str, index: Index, backward: bool) -> CellLinks:
     """Where an input cell or a weight goes: the outputs it feeds (and, backward, the gradients)."""
     kh, kw, oh, ow, sh, sw, dh, dw = _conv_geometry(trace, layer)
     c_out = trace.weight.shape[0]
@@ -396,7 +398,7 @@ def _conv_uses(trace: LayerTrace, layer: ConvLayer, role: str, index: Index, bac
 # ------------------------------------------------------------ pool
 
 
-def _pool(trace: LayerTrace, layer: PoolLayer, role: str, index: Index, backward: bool) -> CellLinks | None:
+def _pool(trace: Any, layer: PoolLayer, role: str, index: Index, backward: bool) -> CellLinks | None:
     (kh, kw), (sh, sw) = layer.size, layer.stride
     _, oh, ow = trace.z.shape
     x = trace.x
@@ -478,7 +480,7 @@ def _pool(trace: LayerTrace, layer: PoolLayer, role: str, index: Index, backward
 # ------------------------------------------------------------ dense and flatten
 
 
-def _dense(trace: LayerTrace, layer: DenseLayer, role: str, index: Index, backward: bool) -> CellLinks | None:
+def _dense(trace: Any, layer: DenseLayer, role: str, index: Index, backward: bool) -> CellLinks | None:
     x, w = trace.x, layer.weight
     out, n = w.shape
     name = name_of(trace, role, index)

@@ -14,25 +14,24 @@ from typing import Any
 
 import numpy as np
 
-from . import losses
 from .errors import ModelError
-from .layers import ConvLayer, DenseLayer, Layer, LayerGrads, Shape, frozen_array
+from .kinds.base import Layer, LayerGrads, Shape, frozen_array, walk_shapes
+from .kinds.loss import NO_BACKWARD, LossSpec, batch_loss, has_backward, start_backward
 from .windows import FloatArray
 
-
-@dataclass(frozen=True, slots=True)
-class LossSpec:
-    """The loss that starts the backward pass.
-
-    Attributes
-    ----------
-    type : {"mse", "cross_entropy"}
-    reduction : {"half_sum", "sum", "mean"}
-        Only used by mse.
-    """
-
-    type: str = "mse"
-    reduction: str = "half_sum"
+__all__ = [
+    "LayerRecord",
+    "LossSpec",
+    "Model",
+    "Pass",
+    "TrainingSpec",
+    "backward",
+    "batch_loss",
+    "forward",
+    "gradients",
+    "make_model",
+    "run",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,20 +97,12 @@ class Model:
         ModelError
             With the place of the first layer that does not fit its input.
         """
-        shape: Shape = tuple(self.input.shape)
-        result = [shape]
-        for index, layer in enumerate(self.layers):
-            try:
-                shape = layer.output_shape(shape)
-            except ValueError as exc:
-                raise ModelError(str(exc), f"layers[{index}]") from None
-            result.append(shape)
-        return result
+        return walk_shapes(tuple(self.input.shape), self.layers)
 
     @property
     def has_backward(self) -> bool:
         """Whether a backward pass can start (upstream or target and loss given)."""
-        return self.upstream is not None or (self.target is not None and self.loss is not None)
+        return has_backward(self.upstream, self.target, self.loss)
 
     def with_layer(self, index: int, layer: Layer) -> Model:
         """A copy with layer ``index`` replaced."""
@@ -188,32 +179,6 @@ def backward(
     return grads
 
 
-def batch_loss(
-    output: FloatArray, targets: Sequence[Any] | FloatArray, loss: LossSpec
-) -> tuple[float, FloatArray]:
-    """Mean over the batch of each example's loss, and its gradient.
-
-    Parameters
-    ----------
-    output : ndarray of shape (N, ...)
-    targets : sequence of N targets (arrays of the output's shape, or class indices)
-    loss : LossSpec
-
-    Returns
-    -------
-    loss : float
-    grad : ndarray of shape (N, ...)
-        d(mean loss)/d(output).
-    """
-    n = output.shape[0]
-    values, grads = losses.batch_losses(output, targets, loss.type, loss.reduction)
-    total = 0.0
-    for value in values.tolist():  # in example order, as a running sum
-        total += value
-    grads /= n
-    return total / n, grads
-
-
 @dataclass(frozen=True, slots=True)
 class Pass:
     """Forward and backward values of the model's own example (batch of one).
@@ -238,17 +203,10 @@ def run(model: Model) -> Pass:
     """Forward and (when possible) backward pass of the model's example."""
     model.shapes()  # raises a placed ModelError on a mismatch
     records = forward(model.layers, model.input[None])
-    output = records[-1].output
-    loss_value: float | None = None
-    if model.upstream is not None:
-        grad_last = np.asarray(model.upstream, dtype=np.float64)[None]
-    elif model.target is not None and model.loss is not None:
-        loss_value, grad_last = batch_loss(output, [model.target], model.loss)
-    else:
+    start = start_backward(model.upstream, model.target, model.loss, records[-1].output)
+    if start is None:
         return Pass(records, None, None, None)
-    if grad_last.shape != output.shape:
-        place = "upstream" if model.upstream is not None else "target"
-        raise ModelError(f"expected shape {output.shape[1:]}, got {grad_last.shape[1:]}", place)
+    loss_value, grad_last = start
     grads = backward(model.layers, records, grad_last)
     return Pass(records, grads, loss_value, grad_last)
 
@@ -263,10 +221,7 @@ def gradients(model: Model) -> dict[str, Any]:
     """
     result = run(model)
     if result.grads is None:
-        raise ModelError(
-            "the model has no 'upstream' and no 'target' with 'loss', so there is no "
-            "backward pass; add one of them to compute gradients"
-        )
+        raise ModelError(f"{NO_BACKWARD}, so there is no backward pass; add one of them to compute gradients")
     layers_out = []
     for index, (layer, record, g) in enumerate(zip(model.layers, result.records, result.grads, strict=True)):
         grad_output = (
@@ -274,11 +229,12 @@ def gradients(model: Model) -> dict[str, Any]:
         )
         assert grad_output is not None
         entry: dict[str, Any] = {"index": index, "type": layer.type}
-        if isinstance(layer, (ConvLayer, DenseLayer)):
+        reports_z = layer.kind.has_activation
+        if reports_z:
             entry["pre_activation"] = record.pre_activation[0]
         entry["output"] = record.output[0]
         entry["grad_output"] = grad_output[0]
-        if isinstance(layer, (ConvLayer, DenseLayer)):
+        if reports_z:
             assert g.grad_pre_activation is not None
             entry["grad_pre_activation"] = g.grad_pre_activation[0]
             entry["grad_weight"] = g.grad_weight

@@ -16,25 +16,50 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import parallel
-from .windows import FloatArray, IntPair, as_pair, output_shape, sliding_windows
+from .windows import FloatArray, IntPair, as_pair, crop, output_shape, pad_sides, sliding_windows
 
 Size = int | Sequence[int]
+PoolSize = int | Sequence[int] | str
+"""An int, a pair, or "global"."""
 POOL_MODES = ("max", "avg")
 
 
-def _geometry(x: FloatArray, mode: str, size: Size, stride: Size | None) -> tuple[IntPair, IntPair]:
+def _geometry(
+    x: FloatArray, mode: str, size: PoolSize, stride: Size | None, padding: Size = 0
+) -> tuple[IntPair, IntPair, IntPair]:
+    """Check a pooling call as PyTorch does; its (size, stride, padding) pairs.
+
+    ``size="global"`` is one window over the whole plane (stride and padding not given).
+    """
     if mode not in POOL_MODES:
         raise ValueError(f"pool mode must be 'max' or 'avg', got {mode!r}")
     if x.ndim != 4:
         raise ValueError(f"input must have shape (N, C, H, W), got {x.shape}")
+    if isinstance(size, str):
+        if size != "global":
+            raise ValueError(f"pool size must be an int, a pair or 'global', got {size!r}")
+        if stride is not None or as_pair(padding, "padding") != (0, 0):
+            raise ValueError("a global pool takes no stride and no padding")
+        return (x.shape[2], x.shape[3]), (x.shape[2], x.shape[3]), (0, 0)
     k = as_pair(size, "size")
     s = k if stride is None else as_pair(stride, "stride")
+    p = as_pair(padding, "padding")
     if min(k) < 1 or min(s) < 1:
         raise ValueError(f"pool size and stride must be >= 1, got {k}, {s}")
-    out_h, out_w = output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1))
+    if min(p) < 0 or p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"pool padding must be >= 0 and at most half the size {k}, got {p}")
+    out_h, out_w = output_shape((x.shape[2], x.shape[3]), k, s, p, (1, 1))
     if out_h < 1 or out_w < 1:
-        raise ValueError(f"pool window {k} is larger than the input {x.shape[2:]}")
-    return k, s
+        raise ValueError(
+            f"pool window {k} is larger than the padded input "
+            f"{(x.shape[2] + 2 * p[0], x.shape[3] + 2 * p[1])}"
+        )
+    return k, s, p
+
+
+def _pad_for_pool(x: FloatArray, mode: str, p: IntPair) -> FloatArray:
+    """The input as the windows see it: max pooling pads with -inf, average pooling with zeros."""
+    return pad_sides(x, (p[0], p[0], p[1], p[1]), "zeros", -np.inf if mode == "max" else 0.0)
 
 
 def _offsets(kernel: IntPair) -> list[IntPair]:
@@ -72,17 +97,21 @@ def max_positions(windows: FloatArray) -> NDArray[np.intp]:
 
 
 def pool2d_forward(
-    x: FloatArray, mode: str = "max", size: Size = 2, stride: Size | None = None
+    x: FloatArray, mode: str = "max", size: PoolSize = 2, stride: Size | None = None, padding: Size = 0
 ) -> FloatArray:
-    """Max or average pooling.
+    """Max or average pooling, as ``torch.nn.functional.max_pool2d`` / ``avg_pool2d``.
 
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
     mode : {"max", "avg"}
-    size : int or (int, int)
+    size : int, (int, int) or "global"
+        "global": one window over the whole plane (``adaptive_*_pool2d(x, 1)``).
     stride : int or (int, int) or None
         None means ``size`` (non-overlapping windows).
+    padding : int or (int, int)
+        At most half the size: max pooling pads with -inf, average pooling with zeros
+        that count in the average (``count_include_pad=True``).
 
     Returns
     -------
@@ -91,7 +120,9 @@ def pool2d_forward(
         row-major order, divided by kH*kW.
     """
     x = np.asarray(x, dtype=np.float64)
-    k, s = _geometry(x, mode, size, stride)
+    k, s, p = _geometry(x, mode, size, stride, padding)
+    if p != (0, 0):
+        return pool2d_forward(_pad_for_pool(x, mode, p), mode, k, s)
     out_hw = output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1))
     y = np.empty((*x.shape[:2], *out_hw))
     _by_planes(lambda planes, out: _pool(planes[0], mode, k, s, out_hw, out), [x], y)
@@ -248,7 +279,12 @@ def _spread_average(dy: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx:
 
 
 def pool2d_backward(
-    dy: FloatArray, x: FloatArray, mode: str = "max", size: Size = 2, stride: Size | None = None
+    dy: FloatArray,
+    x: FloatArray,
+    mode: str = "max",
+    size: PoolSize = 2,
+    stride: Size | None = None,
+    padding: Size = 0,
 ) -> FloatArray:
     """Gradient of :func:`pool2d_forward` with respect to its input.
 
@@ -256,19 +292,25 @@ def pool2d_backward(
     ----------
     dy : ndarray of shape (N, C, out_h, out_w)
     x : ndarray of shape (N, C, H, W)
-    mode, size, stride
+    mode, size, stride, padding
         As for :func:`pool2d_forward`.
 
     Returns
     -------
     ndarray of shape (N, C, H, W)
-        Max: each delta lands on its window's first maximum in row-major order. Avg:
-        each delta is spread evenly, ``delta / (kH*kW)`` to every cell of its window.
-        Overlapping windows add up.
+        Max: each delta lands on its window's first maximum in row-major order (never a
+        padding cell). Avg: each delta is spread evenly, ``delta / (kH*kW)`` to every
+        cell of its window; the shares of padding cells are dropped. Overlapping windows
+        add up.
     """
     dy = np.asarray(dy, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
-    k, s = _geometry(x, mode, size, stride)
+    k, s, p = _geometry(x, mode, size, stride, padding)
+    if p != (0, 0):
+        if mode == "max" and not _above_minus_infinity(x):
+            return _max_backward_padded_literal(dy, x, k, s, p)
+        dx_padded = pool2d_backward(dy, _pad_for_pool(x, mode, p), mode, k, s)
+        return np.ascontiguousarray(crop(dx_padded, p))
     out_hw = output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1))
     if dy.shape != (*x.shape[:2], *out_hw):
         raise ValueError(f"dy must have shape {(*x.shape[:2], *out_hw)}, got {dy.shape}")
@@ -277,6 +319,34 @@ def pool2d_backward(
     _by_planes(
         lambda arrays, out: _pool_backward(arrays[0], arrays[1], mode, k, s, out_hw, out), [dy, x], dx, passes
     )
+    return dx
+
+
+def _above_minus_infinity(x: FloatArray) -> bool:
+    """Whether no input is -inf: then a -inf padding cell never ties with a real maximum."""
+    return x.size == 0 or not bool(np.isneginf(np.minimum.reduce(x, axis=None)))
+
+
+def _max_backward_padded_literal(
+    dy: FloatArray, x: FloatArray, k: IntPair, s: IntPair, p: IntPair
+) -> FloatArray:
+    """Padded max-pool backward when an input is -inf: each window's first maximum among its real cells.
+
+    A window whose real cells are all -inf sends its delta to the first of them, as
+    PyTorch does (a -inf padding cell would tie with them). One window position at a time,
+    every plane at once; only inputs holding -inf come here.
+    """
+    n, c, h, w = x.shape
+    out_h, out_w = dy.shape[2:]
+    dx = np.zeros(x.shape)
+    planes_n, planes_c = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
+    for i in range(out_h):
+        r0, r1 = max(0, i * s[0] - p[0]), min(h, i * s[0] - p[0] + k[0])
+        for j in range(out_w):
+            c0, c1 = max(0, j * s[1] - p[1]), min(w, j * s[1] - p[1] + k[1])
+            best = max_positions(x[:, :, r0:r1, c0:c1])  # (N, C) index into the clipped window
+            rows, cols = r0 + best // (c1 - c0), c0 + best % (c1 - c0)
+            dx[planes_n, planes_c, rows, cols] += dy[:, :, i, j]
     return dx
 
 
@@ -517,46 +587,79 @@ def _first_max_sweep(
     return winner, _has_nan(best)
 
 
+def _twin_window(
+    x: FloatArray, size: PoolSize, stride: Size | None, padding: Size
+) -> tuple[IntPair, IntPair, IntPair]:
+    """The loop twins' own reading of size, stride and padding."""
+    if size == "global":
+        return (x.shape[2], x.shape[3]), (x.shape[2], x.shape[3]), (0, 0)
+    assert not isinstance(size, str)
+    k = as_pair(size)
+    return k, k if stride is None else as_pair(stride), as_pair(padding)
+
+
 def pool2d_forward_naive(
-    x: FloatArray, mode: str = "max", size: Size = 2, stride: Size | None = None
+    x: FloatArray, mode: str = "max", size: PoolSize = 2, stride: Size | None = None, padding: Size = 0
 ) -> FloatArray:
-    """Loop twin of :func:`pool2d_forward`."""
+    """Loop twin of :func:`pool2d_forward`: a padding cell is -inf (max) or a zero that counts (avg)."""
     x = np.asarray(x, dtype=np.float64)
-    k, s = _geometry(x, mode, size, stride)
+    k, s, p = _twin_window(x, size, stride, padding)
     n_batch, channels, h, w = x.shape
-    out_h, out_w = output_shape((h, w), k, s, (0, 0), (1, 1))
+    out_h = (h + 2 * p[0] - k[0]) // s[0] + 1
+    out_w = (w + 2 * p[1] - k[1]) // s[1] + 1
     y = np.zeros((n_batch, channels, out_h, out_w))
     for n in range(n_batch):
         for c in range(channels):
             for i in range(out_h):
                 for j in range(out_w):
-                    values = [x[n, c, i * s[0] + a, j * s[1] + b] for a in range(k[0]) for b in range(k[1])]
+                    values = []
+                    for a in range(k[0]):
+                        for b in range(k[1]):
+                            row, col = i * s[0] + a - p[0], j * s[1] + b - p[1]
+                            inside = 0 <= row < h and 0 <= col < w
+                            values.append(
+                                x[n, c, row, col] if inside else (-math.inf if mode == "max" else 0.0)
+                            )
                     y[n, c, i, j] = max(values) if mode == "max" else sum(values) / len(values)
     return y
 
 
 def pool2d_backward_naive(
-    dy: FloatArray, x: FloatArray, mode: str = "max", size: Size = 2, stride: Size | None = None
+    dy: FloatArray,
+    x: FloatArray,
+    mode: str = "max",
+    size: PoolSize = 2,
+    stride: Size | None = None,
+    padding: Size = 0,
 ) -> FloatArray:
-    """Loop twin of :func:`pool2d_backward`: route each window's delta by hand."""
+    """Loop twin of :func:`pool2d_backward`: route each window's delta by hand.
+
+    Max: the first of the window's real cells, replaced by each later one strictly
+    greater. Avg: ``delta / (kH*kW)`` to each of its real cells (the padding's shares
+    go nowhere).
+    """
     dy = np.asarray(dy, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
-    k, s = _geometry(x, mode, size, stride)
+    k, s, p = _twin_window(x, size, stride, padding)
     dx = np.zeros_like(x)
     n_batch, channels, out_h, out_w = dy.shape
+    h, w = x.shape[2:]
     for n in range(n_batch):
         for c in range(channels):
             for i in range(out_h):
                 for j in range(out_w):
-                    cells = [(i * s[0] + a, j * s[1] + b) for a in range(k[0]) for b in range(k[1])]
+                    cells = [
+                        (i * s[0] + a - p[0], j * s[1] + b - p[1]) for a in range(k[0]) for b in range(k[1])
+                    ]
+                    real = [(row, col) for row, col in cells if 0 <= row < h and 0 <= col < w]
                     if mode == "max":
-                        best = cells[0]
-                        for cell in cells[1:]:
+                        best = real[0]
+                        for cell in real[1:]:
                             if x[n, c, cell[0], cell[1]] > x[n, c, best[0], best[1]]:
                                 best = cell  # strictly greater: ties keep the first
                         dx[n, c, best[0], best[1]] += dy[n, c, i, j]
                     else:
-                        for row, col in cells:
+                        for row, col in real:
                             dx[n, c, row, col] += dy[n, c, i, j] / len(cells)
     return dx
 
@@ -572,27 +675,52 @@ def _size_1d(size: Size | None, name: str) -> IntPair | None:
     return 1, items[0]
 
 
+def _kernel_1d(size: PoolSize) -> IntPair | str:
+    if isinstance(size, str):
+        return size  # "global": the whole (1, L) plane
+    k = _size_1d(size, "size")
+    assert k is not None
+    return k
+
+
+def _padding_1d(padding: Size) -> IntPair:
+    pair = _size_1d(padding, "padding")
+    assert pair is not None
+    return 0, pair[1]
+
+
 def pool1d_forward(
-    x: FloatArray, mode: str = "max", size: Size = 2, stride: Size | None = None
+    x: FloatArray, mode: str = "max", size: PoolSize = 2, stride: Size | None = None, padding: Size = 0
 ) -> FloatArray:
-    """1-D pooling of ``x`` of shape (N, C, L); returns (N, C, out_L)."""
+    """1-D pooling of ``x`` of shape (N, C, L); returns (N, C, out_L) (``size="global"``: (N, C, 1))."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 3:
         raise ValueError(f"input must have shape (N, C, L), got {x.shape}")
-    k = _size_1d(size, "size")
-    assert k is not None
-    return pool2d_forward(x[:, :, None, :], mode, k, _size_1d(stride, "stride"))[:, :, 0, :]
+    y = pool2d_forward(
+        x[:, :, None, :], mode, _kernel_1d(size), _size_1d(stride, "stride"), _padding_1d(padding)
+    )
+    return y[:, :, 0, :]
 
 
 def pool1d_backward(
-    dy: FloatArray, x: FloatArray, mode: str = "max", size: Size = 2, stride: Size | None = None
+    dy: FloatArray,
+    x: FloatArray,
+    mode: str = "max",
+    size: PoolSize = 2,
+    stride: Size | None = None,
+    padding: Size = 0,
 ) -> FloatArray:
     """Gradient of :func:`pool1d_forward`: dy (N, C, out_L), x (N, C, L) -> (N, C, L)."""
     dy = np.asarray(dy, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 3 or dy.ndim != 3:
         raise ValueError(f"expected 3-D dy and x, got {dy.shape}, {x.shape}")
-    k = _size_1d(size, "size")
-    assert k is not None
-    dx = pool2d_backward(dy[:, :, None, :], x[:, :, None, :], mode, k, _size_1d(stride, "stride"))
+    dx = pool2d_backward(
+        dy[:, :, None, :],
+        x[:, :, None, :],
+        mode,
+        _kernel_1d(size),
+        _size_1d(stride, "stride"),
+        _padding_1d(padding),
+    )
     return dx[:, :, 0, :]

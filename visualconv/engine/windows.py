@@ -293,3 +293,183 @@ def crop(x_padded: FloatArray, padding: IntPair) -> FloatArray:
     ph, pw = padding
     h, w = x_padded.shape[-2:]
     return x_padded[..., ph : h - ph, pw : w - pw]
+
+
+# ---------------------------------------------------------------------------------------------
+# Padding by side and by mode (conv "same" padding and padding_mode, pool padding)
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+Sides = tuple[int, int, int, int]
+"""Padding of the two trailing axes as (top, bottom, left, right)."""
+
+_NUMPY_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def resolve_padding(
+    padding: str | int | Sequence[int], kernel: IntPair, stride: IntPair, dilation: IntPair
+) -> Sides:
+    """Padding as given to a convolution, as (top, bottom, left, right).
+
+    Parameters
+    ----------
+    padding : int, (int, int), "valid" or "same"
+        ``"valid"`` is no padding; ``"same"`` keeps the input size (stride 1 only): an
+        axis gets d(k-1) cells in all, half before, the odd one after (on the
+        bottom/right), as PyTorch does.
+    kernel, stride, dilation : (int, int)
+
+    Returns
+    -------
+    (int, int, int, int)
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0, 0, 0
+        if padding != "same":
+            raise ValueError(f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+        if stride != (1, 1):
+            raise ValueError(f"padding 'same' needs stride 1 (as PyTorch), got stride {stride}")
+        total_h, total_w = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+        return total_h // 2, total_h - total_h // 2, total_w // 2, total_w - total_w // 2
+    ph, pw = as_pair(padding, "padding")
+    return ph, ph, pw, pw
+
+
+def symmetric(sides: Sides) -> IntPair | None:
+    """``(ph, pw)`` when the padding is the same on both sides of each axis, else None."""
+    top, bottom, left, right = sides
+    return (top, left) if top == bottom and left == right else None
+
+
+def check_padding_mode(mode: str, sides: Sides, spatial: IntPair) -> None:
+    """Refuse what PyTorch refuses: reflect needs padding < size, circular padding <= size.
+
+    Raises
+    ------
+    ValueError
+        Naming the padding, the size and the rule.
+    """
+    if mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {', '.join(PADDING_MODES)}, got {mode!r}")
+    if min(sides) < 0:
+        raise ValueError(f"padding must be >= 0, got {sides}")
+    top, bottom, left, right = sides
+    for before, after, size, axis in (
+        (top, bottom, spatial[0], "height"),
+        (left, right, spatial[1], "width"),
+    ):
+        widest = max(before, after)
+        if mode == "reflect" and widest >= size:
+            raise ValueError(
+                f"reflect padding must be smaller than the input {axis} {size}, got padding {widest}"
+            )
+        if mode == "circular" and widest > size:
+            raise ValueError(
+                f"circular padding must be at most the input {axis} {size} (it wraps once), "
+                f"got padding {widest}"
+            )
+
+
+def pad_sides(x: FloatArray, sides: Sides, mode: str = "zeros", value: float = 0.0) -> FloatArray:
+    """Pad the two trailing axes of ``x`` by side, filled by ``mode``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (..., H, W)
+    sides : (top, bottom, left, right)
+    mode : {"zeros", "reflect", "replicate", "circular"}
+        As ``torch.nn.functional.pad``: ``"zeros"`` fills with ``value``; ``"reflect"``
+        mirrors about the edge cell (not repeating it); ``"replicate"`` repeats the edge
+        cell; ``"circular"`` wraps around (the opposite edge's cells).
+    value : float
+        The fill of ``"zeros"`` (pooling pads max with -inf).
+
+    Returns
+    -------
+    ndarray of shape (..., top + H + bottom, left + W + right)
+        ``x`` itself when there is no padding (no copy).
+    """
+    top, bottom, left, right = sides
+    if top == bottom == left == right == 0:
+        return x
+    check_padding_mode(mode, sides, (x.shape[-2], x.shape[-1]))
+    widths = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
+    if mode == "zeros":
+        h, w = x.shape[-2:]
+        out = np.full((*x.shape[:-2], top + h + bottom, left + w + right), value)
+        out[..., top : top + h, left : left + w] = x
+        return out
+    padded: FloatArray = np.pad(x, widths, mode=_NUMPY_PAD_MODES[mode])  # type: ignore[call-overload]
+    return padded
+
+
+def padding_source(position: int, size: int, mode: str) -> int | None:
+    """The input cell a padded cell copies, along one axis.
+
+    Parameters
+    ----------
+    position : int
+        The cell's index relative to the first input cell (negative in the leading border,
+        ``>= size`` in the trailing one).
+    size : int
+        The input's length along the axis.
+    mode : {"zeros", "reflect", "replicate", "circular"}
+
+    Returns
+    -------
+    int or None
+        Index into the input; None for a zero of ``"zeros"`` padding.
+    """
+    if 0 <= position < size:
+        return position
+    if mode == "zeros":
+        return None
+    if mode == "reflect":
+        return -position if position < 0 else 2 * (size - 1) - position
+    if mode == "replicate":
+        return 0 if position < 0 else size - 1
+    return position % size  # circular: wraps at most once (checked)
+
+
+def _fold_axis(grad: FloatArray, before: int, after: int, mode: str, axis: int) -> FloatArray:
+    """Add the gradient of every border cell of one axis onto the cell it copied; drop the border."""
+    length = grad.shape[axis]
+    size = length - before - after
+    inner = [slice(None)] * grad.ndim
+    inner[axis] = slice(before, before + size)
+    folded = np.array(grad[tuple(inner)], dtype=np.float64)  # a copy: the border is added onto it
+    if mode == "zeros":
+        return folded
+    cell = [slice(None)] * grad.ndim
+    target = [slice(None)] * grad.ndim
+    for position in (*range(-before, 0), *range(size, size + after)):
+        source = padding_source(position, size, mode)
+        assert source is not None
+        cell[axis] = slice(before + position, before + position + 1)
+        target[axis] = slice(source, source + 1)
+        folded[tuple(target)] += grad[tuple(cell)]
+    return folded
+
+
+def fold_padding(grad_padded: FloatArray, sides: Sides, mode: str = "zeros") -> FloatArray:
+    """The gradient of the unpadded input from that of the padded one (the adjoint of :func:`pad_sides`).
+
+    Every border cell's gradient flows back onto the input cell it was copied from
+    (none for zero padding); the interior's passes straight through.
+
+    Parameters
+    ----------
+    grad_padded : ndarray of shape (..., top + H + bottom, left + W + right)
+    sides : (top, bottom, left, right)
+    mode : {"zeros", "reflect", "replicate", "circular"}
+
+    Returns
+    -------
+    ndarray of shape (..., H, W), C-contiguous
+    """
+    top, bottom, left, right = sides
+    if top == bottom == left == right == 0:
+        return np.ascontiguousarray(grad_padded)
+    by_columns = _fold_axis(grad_padded, left, right, mode, grad_padded.ndim - 1)
+    return np.ascontiguousarray(_fold_axis(by_columns, top, bottom, mode, grad_padded.ndim - 2))

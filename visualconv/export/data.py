@@ -21,7 +21,7 @@ import numpy as np
 from ..engine.explain import explain
 from ..engine.layers import ConvLayer, PoolLayer
 from ..engine.model import Model, gradients, run
-from ..engine.trace import LayerTrace, Step
+from ..engine.trace import LayerTrace, Step, as_dict
 from ..engine.windows import FloatArray
 
 SNAPSHOT_FORMAT = "visualconv.snapshot/1"
@@ -89,9 +89,9 @@ def snapshot_record(model: Model, index: int, trace: LayerTrace, step: Step) -> 
             "cols": _slice(ov.cols),
         }
     )
-    record["values"] = {key: float(value) for key, value in step.values.items()}
-    record["operands"] = {key: _canonical(value, dims) for key, value in step.operands.items()}
-    record["state"] = {key: _canonical(value, dims) for key, value in step.state.items()}
+    record["values"] = {key: float(value) for key, value in as_dict(step.values).items()}
+    record["operands"] = {key: _canonical(value, dims) for key, value in as_dict(step.operands).items()}
+    record["state"] = {key: _canonical(value, dims) for key, value in as_dict(step.state).items()}
     record["equation"] = explain(trace, step)
     return record
 

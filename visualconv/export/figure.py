@@ -20,6 +20,7 @@ import numpy as np
 from ..engine.explain import explain
 from ..engine.layers import ConvLayer, DenseLayer, PoolLayer
 from ..engine.model import Model
+from ..engine.numbers import DEFAULT, NumberFormat
 from ..engine.trace import LayerTrace, Step
 from ..engine.windows import FloatArray
 
@@ -31,29 +32,6 @@ MAX_NUMBERED = 14
 TILES_PER_ROW = 4
 
 BoolArray = np.ndarray
-
-
-def cell_text(value: float, limit: float = 1.0) -> str:
-    """A cell's number: 4 significant digits, ``0`` for round-off noise, never ``-0``.
-
-    Parameters
-    ----------
-    value : float
-    limit : float
-        The panel's colour limit; values below ``1e-12 * limit`` in size are noise.
-
-    Returns
-    -------
-    str
-    """
-    value = float(value)
-    if abs(value) <= 1e-12 * max(1.0, abs(limit)):
-        return "0"
-    text = f"{value:.4g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
-    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,15 +271,15 @@ def _conv_panels(trace: LayerTrace, step: Step) -> tuple[tuple[Panel, ...], ...]
         else None
     )
     if step.pass_name == "forward":
-        done = step.state["done"]
+        done = step.state.done
         first = [x_panel, w_panel] + ([b_panel] if b_panel is not None else [])
-        second = [_channel_panel("z", "Z", step.state["z"], dims, prefix="f", shown=done, outline=current)]
+        second = [_channel_panel("z", "Z", step.state.z, dims, prefix="f", shown=done, outline=current)]
         if layer.activation != "identity":
             second.append(
                 _channel_panel(
                     "a",
                     f"A = {layer.activation}(Z)",
-                    step.state["a"],
+                    step.state.a,
                     dims,
                     prefix="f",
                     shown=done,
@@ -311,20 +289,18 @@ def _conv_panels(trace: LayerTrace, step: Step) -> tuple[tuple[Panel, ...], ...]
         return (tuple(first), tuple(second))
     first = [x_panel, w_panel]
     dz_title = f"dZ = dA ⊙ {layer.activation}'(Z)" if layer.activation != "identity" else "dZ"
-    first.append(_channel_panel("dz", dz_title, step.state["dz"], dims, prefix="f", outline=current))
-    second = [_filters_panel("dw", "dW", step.state["dw"], dims, f if ov is not None else None)]
+    first.append(_channel_panel("dz", dz_title, step.state.dz, dims, prefix="f", outline=current))
+    second = [_filters_panel("dw", "dW", step.state.dw, dims, f if ov is not None else None)]
     if bias is not None:
         second.append(
             _vector_panel(
-                "db", "db", step.state["db"], outline=_mask(bias.shape, (f,)) if ov is not None else None
+                "db", "db", step.state.db, outline=_mask(bias.shape, (f,)) if ov is not None else None
             )
         )
     dx_title = "dA_pad" if padded else "dA_prev"
     dx_note = "grey border is cropped away" if padded else ""
     second.append(
-        _channel_panel(
-            "dx", dx_title, step.state["dx_padded"], dims, note=dx_note, muted=muted, outline=window
-        )
+        _channel_panel("dx", dx_title, step.state.dx_padded, dims, note=dx_note, muted=muted, outline=window)
     )
     return (tuple(first), tuple(second))
 
@@ -349,13 +325,11 @@ def _pool_panels(trace: LayerTrace, step: Step) -> tuple[tuple[Panel, ...], ...]
     note = f"{layer.mode} pool {size}, stride {stride}"
     x_panel = _channel_panel("x", "A_prev", x, dims, note=note, outline=window, marks=marks)
     if step.pass_name == "forward":
-        y_panel = _channel_panel("y", "Y", step.state["z"], dims, shown=step.state["done"], outline=current)
+        y_panel = _channel_panel("y", "Y", step.state.z, dims, shown=step.state.done, outline=current)
         return ((x_panel,), (y_panel,))
-    dy_panel = _channel_panel("dy", "dY", step.state["dy"], dims, outline=current)
+    dy_panel = _channel_panel("dy", "dY", step.state.dy, dims, outline=current)
     route = "routed to the recorded maximum" if layer.mode == "max" else "shared equally by the window"
-    dx_panel = _channel_panel(
-        "dx", "dA_prev", step.state["dx"], dims, note=route, outline=window, marks=marks
-    )
+    dx_panel = _channel_panel("dx", "dA_prev", step.state.dx, dims, note=route, outline=window, marks=marks)
     return ((x_panel, dy_panel), (dx_panel,))
 
 
@@ -376,11 +350,11 @@ def _flatten_panels(trace: LayerTrace, step: Step) -> tuple[tuple[Panel, ...], .
     if step.pass_name == "forward":
         x_panel = _channel_panel("x", "A_prev", x, dims, outline=source)
         y_panel = _vector_panel(
-            "y", "Y = flatten(A_prev)", trace.z, note="row-major", shown=step.state["done"], outline=current
+            "y", "Y = flatten(A_prev)", trace.z, note="row-major", shown=step.state.done, outline=current
         )
         return ((x_panel,), (y_panel,))
-    dy_panel = _vector_panel("dy", "dY", step.state["dy"], outline=current)
-    dx_panel = _channel_panel("dx", "dA_prev", _as_channels(step.state["dx"]), dims, outline=source)
+    dy_panel = _vector_panel("dy", "dY", step.state.dy, outline=current)
+    dx_panel = _channel_panel("dx", "dA_prev", _as_channels(step.state.dx), dims, outline=source)
     return ((dy_panel,), (dx_panel,))
 
 
@@ -397,30 +371,30 @@ def _dense_panels(trace: LayerTrace, step: Step) -> tuple[tuple[Panel, ...], ...
     unit = _mask(trace.out_shape, (o,)) if o is not None else None
     b_panel = _vector_panel("b", "b", layer.bias, outline=unit) if layer.bias is not None else None
     if step.pass_name == "forward":
-        done = step.state["done"]
+        done = step.state.done
         first = [x_panel, w_panel] + ([b_panel] if b_panel is not None else [])
         second = [
             _vector_panel(
                 "z",
                 "z = W x" + (" + b" if layer.bias is not None else ""),
-                step.state["z"],
+                step.state.z,
                 shown=done,
                 outline=unit,
             )
         ]
         if layer.activation != "identity":
             second.append(
-                _vector_panel("a", f"a = {layer.activation}(z)", step.state["a"], shown=done, outline=unit)
+                _vector_panel("a", f"a = {layer.activation}(z)", step.state.a, shown=done, outline=unit)
             )
         return (tuple(first), tuple(second))
     first = [x_panel, w_panel]
     dz_title = f"dZ = dA ⊙ {layer.activation}'(z)" if layer.activation != "identity" else "dZ"
-    first.append(_vector_panel("dz", dz_title, step.state["dz"], outline=unit))
-    dw = step.state["dw"]
+    first.append(_vector_panel("dz", dz_title, step.state.dz, outline=unit))
+    dw = step.state.dw
     second = [Panel("dw", "dW", "×".join(str(s) for s in dw.shape), ((Grid(dw, "", outline=row),),))]
     if layer.bias is not None:
-        second.append(_vector_panel("db", "db", step.state["db"], outline=unit))
-    second.append(_vector_panel("dx", "dA_prev", step.state["dx"]))
+        second.append(_vector_panel("db", "db", step.state.db, outline=unit))
+    second.append(_vector_panel("dx", "dA_prev", step.state.dx))
     return (tuple(first), tuple(second))
 
 
@@ -460,7 +434,7 @@ def scanned_steps(n: int, k: int | None = None) -> list[int]:
     return sorted(ks)
 
 
-def pass_style(trace: LayerTrace, ks: list[int] | None = None) -> PassStyle:
+def pass_style(trace: LayerTrace, ks: list[int] | None = None, numbers: NumberFormat = DEFAULT) -> PassStyle:
     """Gather colour limits, widest numbers and equation lines over the steps of a pass.
 
     Parameters
@@ -468,6 +442,8 @@ def pass_style(trace: LayerTrace, ks: list[int] | None = None) -> PassStyle:
     trace : LayerTrace
     ks : list of int, optional
         Steps to scan (default :func:`scanned_steps`).
+    numbers : NumberFormat
+        How cells are written (the widest texts are measured).
 
     Returns
     -------
@@ -493,7 +469,7 @@ def pass_style(trace: LayerTrace, ks: list[int] | None = None) -> PassStyle:
                 if not panel.numbered:
                     continue
                 for grid in panel.grids:
-                    texts.update(cell_text(v, limits[panel.key]) for v in grid.values.ravel())
+                    texts.update(numbers.figure_cell(v, limits[panel.key]) for v in grid.values.ravel())
     longest = max((len(t) for t in texts), default=1)
     widest = tuple(sorted(t for t in texts if len(t) >= longest - 1))
     return PassStyle(limits, widest, tuple(explanations))

@@ -156,9 +156,9 @@ class ClosedFormView(QWidget):
             "dz_full": (cf.dz_full_padded, dz_level),
             "kernel": (trace.weight, w_level),
             "rotated": (cf.kernel_rotated, w_level),
-            "dw_stepped": (step.state["dw"], dw_level),
+            "dw_stepped": (step.state.dw, dw_level),
             "dw_closed": (cf.dw, dw_level),
-            "dx_stepped": (step.state["dx"], dx_level),
+            "dx_stepped": (step.state.dx, dx_level),
             "dx_closed": (cf.dx, dx_level),
         }
         for role, (array, level) in values.items():
@@ -173,8 +173,8 @@ class ClosedFormView(QWidget):
                 "closed forms on the right."
             )
         else:
-            same = np.allclose(step.state["dw"], cf.dw, rtol=1e-12, atol=1e-12) and np.allclose(
-                step.state["dx"], cf.dx, rtol=1e-12, atol=1e-12
+            same = np.allclose(step.state.dw, cf.dw, rtol=1e-12, atol=1e-12) and np.allclose(
+                step.state.dx, cf.dx, rtol=1e-12, atol=1e-12
             )
             self.verdict.setStyleSheet(f"color: {'#047857' if same else '#b91c1c'};")
             self.verdict.setText("\n".join(closed_form_lines(trace, step)))

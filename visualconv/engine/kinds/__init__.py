@@ -1,0 +1,69 @@
+"""Layer kinds: one module per kind, and the registry that maps a file's ``type`` to it.
+
+Ask a layer's kind instead of testing its class::
+
+    from visualconv.engine import kinds
+
+    kind = kinds.of(layer)          # or layer.kind
+    kind.has_weights, kind.has_activation, kind.windowed
+    kinds.by_type("pool")           # the kind of a file's "type" (KeyError if unknown)
+    kinds.TYPES                     # ("conv", "pool", "flatten", "dense"), in the file format's order
+
+See docs/architecture.md ("How to add a layer kind").
+"""
+
+from __future__ import annotations
+
+from .base import Fields, ForwardState, Kind, Layer, LayerGrads, LayerTrace, Overlay, PanelRole, Shape, Step
+from .conv import CONV, ClosedForm, ConvLayer, conv_closed_form
+from .dense import DENSE, DenseLayer
+from .flatten import FLATTEN, FlattenLayer
+from .pool import POOL, PoolLayer
+
+# The registry: the file's "type" -> the kind (in the order the format documents them).
+REGISTRY: dict[str, Kind] = {kind.type: kind for kind in (CONV, POOL, FLATTEN, DENSE)}
+TYPES: tuple[str, ...] = tuple(REGISTRY)
+
+
+def by_type(type_name: str) -> Kind:
+    """The kind whose layers have the file's ``type`` ``type_name``.
+
+    Raises
+    ------
+    KeyError
+        For a type no kind registers.
+    """
+    return REGISTRY[type_name]
+
+
+def of(layer: Layer) -> Kind:
+    """The kind of ``layer`` (the same as ``layer.kind``)."""
+    return layer.kind
+
+
+__all__ = [
+    "CONV",
+    "DENSE",
+    "FLATTEN",
+    "POOL",
+    "REGISTRY",
+    "TYPES",
+    "ClosedForm",
+    "ConvLayer",
+    "DenseLayer",
+    "Fields",
+    "FlattenLayer",
+    "ForwardState",
+    "Kind",
+    "Layer",
+    "LayerGrads",
+    "LayerTrace",
+    "Overlay",
+    "PanelRole",
+    "PoolLayer",
+    "Shape",
+    "Step",
+    "by_type",
+    "conv_closed_form",
+    "of",
+]

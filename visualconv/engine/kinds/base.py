@@ -1,0 +1,491 @@
+"""What every layer kind shares: the layer protocol, the kind's questions, steps and traces.
+
+A layer kind (conv, pool, flatten, dense) is one module of this package. It defines
+
+- its frozen layer dataclass (parameters and settings, nothing else) with its shape rule,
+  ``forward`` and ``backward`` (calling the vectorised kernels of ``engine/conv.py`` and
+  ``engine/pool.py``);
+- its :class:`LayerTrace` subclasses (one per pass) and the typed fields of their steps
+  (:class:`Fields` subclasses: operands, scalar values, accumulated state);
+- one :class:`Kind` instance that the rest of the program asks: capabilities
+  (``has_weights``, ``has_activation``, ``windowed``), which trace class runs a pass, the
+  step text, the links between cells, the closed forms, the document conversion and the
+  panels a pass shows.
+
+The registry (``visualconv.engine.kinds``) maps the file's ``type`` to the kind. Code outside
+the kind modules asks ``layer.kind`` (or ``kinds.of(layer)``) and never tests the class.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+
+import numpy as np
+
+from ..windows import FloatArray, IntPair
+
+if TYPE_CHECKING:
+    from ..links import CellLinks
+
+Shape = tuple[int, ...]
+
+PASSES = ("forward", "backward")
+
+
+def frozen_array(values: Any) -> FloatArray:
+    """Return ``values`` as a read-only float64 array (a copy)."""
+    array = np.array(values, dtype=np.float64)
+    array.flags.writeable = False
+    return array
+
+
+def frozen(array: Any) -> FloatArray:
+    """``array`` itself (no copy when it is one) marked read-only."""
+    result: FloatArray = np.asarray(array)
+    result.flags.writeable = False
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class LayerGrads:
+    """Gradients of one layer for one backward pass.
+
+    Attributes
+    ----------
+    grad_input : ndarray of the layer input's shape (N, ...)
+    grad_pre_activation : ndarray of the output's shape, or None for pool/flatten
+        dL/dZ = grad_output * f'(Z).
+    grad_weight : ndarray of the weight's shape, or None
+    grad_bias : ndarray of shape (C_out,), or None (no bias term, or no parameters)
+    """
+
+    grad_input: FloatArray = field(repr=False)
+    grad_pre_activation: FloatArray | None = field(repr=False, default=None)
+    grad_weight: FloatArray | None = field(repr=False, default=None)
+    grad_bias: FloatArray | None = field(repr=False, default=None)
+
+
+class Layer(Protocol):
+    """What the model, training and the trace need of any layer (see the kind modules)."""
+
+    @property
+    def type(self) -> str:
+        """The file's ``type`` of the layer."""
+
+    @property
+    def kind(self) -> Kind:
+        """The layer's kind: ask it, rather than testing the class."""
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        """Output shape (no batch axis) for ``input_shape``; ValueError when the input does not fit."""
+
+    def forward(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(Z, A) for a batch ``x`` of shape (N, ...)."""
+
+    def backward(self, grad_output: FloatArray, x: FloatArray, z: FloatArray, a: FloatArray) -> LayerGrads:
+        """Gradients given dL/dA of shape (N, ...) and the forward values."""
+
+    def parameters(self) -> dict[str, FloatArray]:
+        """Trainable arrays by name (``weight``, ``bias``); empty without parameters."""
+
+    def with_parameters(self, **arrays: FloatArray) -> Layer:
+        """A copy with some parameters replaced."""
+
+
+def weight_and_bias(weight: FloatArray, bias: FloatArray | None) -> dict[str, FloatArray]:
+    """The trainable arrays of a weighted layer, by name (no bias entry without a bias)."""
+    return {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
+
+
+def replaced(
+    weight: FloatArray, bias: FloatArray | None, arrays: dict[str, FloatArray]
+) -> tuple[FloatArray, FloatArray | None]:
+    """``weight`` and ``bias`` with the given replacements (copied and frozen)."""
+    unknown = set(arrays) - {"weight", "bias"}
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {sorted(unknown)}")
+    return (
+        frozen_array(arrays["weight"]) if "weight" in arrays else weight,
+        frozen_array(arrays["bias"]) if "bias" in arrays else bias,
+    )
+
+
+def to_4d(x: FloatArray, dims: int) -> FloatArray:
+    """(N, C, L) as (N, C, 1, L) for 1-D layers; 2-D input unchanged."""
+    return x[:, :, None, :] if dims == 1 else x
+
+
+def from_4d(x: FloatArray, dims: int) -> FloatArray:
+    """(N, C, 1, L) back to (N, C, L) for 1-D layers."""
+    return x[:, :, 0, :] if dims == 1 else x
+
+
+def walk_shapes(input_shape: Shape, layers: Sequence[Layer]) -> list[Shape]:
+    """Shapes of the input and of every layer's output (no batch axis): the one shape walk.
+
+    Raises
+    ------
+    ModelError
+        With the place ``layers[i]`` of the first layer that does not fit its input.
+    """
+    from ..errors import ModelError
+
+    shape: Shape = tuple(input_shape)
+    result = [shape]
+    for index, layer in enumerate(layers):
+        try:
+            shape = layer.output_shape(shape)
+        except ValueError as exc:
+            raise ModelError(str(exc), f"layers[{index}]") from None
+        result.append(shape)
+    return result
+
+
+# ----------------------------------------------------------------------------- steps
+
+
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """Base of a step's typed operands, values and state (frozen, read by attribute).
+
+    :meth:`as_dict` gives the fields in declaration order, leaving out those that are None
+    (the data exports write it as is).
+    """
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name, in declaration order, without the ones that are None."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                out[f.name] = value
+        return out
+
+
+def as_dict(fields_or_none: Fields | None) -> dict[str, Any]:
+    """:meth:`Fields.as_dict`, or an empty dict for None (step 0 has no operands or values)."""
+    return {} if fields_or_none is None else fields_or_none.as_dict()
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardState(Fields):
+    """Accumulated state of a forward pass after k overlays (every kind's forward pass).
+
+    Attributes
+    ----------
+    z : ndarray of the output's shape
+        The pre-activation (the output itself for pool and flatten), all of it.
+    a : ndarray of the output's shape
+    done : ndarray of bool, the output's shape
+        The outputs computed so far (the first k in row-major order).
+    """
+
+    z: FloatArray = field(repr=False)
+    a: FloatArray = field(repr=False)
+    done: FloatArray = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Overlay:
+    """Where one overlay sits.
+
+    Attributes
+    ----------
+    index : int
+        k, 1-based.
+    channel : int
+        Output channel (conv), channel (pool) or output unit (dense, flatten).
+    position : (int, int)
+        (i, j) of the output element in the 2-D view; (0, 0) for dense and flatten.
+    rows, cols : slice
+        The window in the padded input (conv, pool); ``slice(0, 0)`` otherwise.
+    """
+
+    index: int
+    channel: int
+    position: IntPair
+    rows: slice
+    cols: slice
+
+
+OperandsT = TypeVar("OperandsT", bound=Fields, covariant=True)
+ValuesT = TypeVar("ValuesT", bound=Fields, covariant=True)
+StateT = TypeVar("StateT", bound=Fields, covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Step(Generic[OperandsT, ValuesT, StateT]):
+    """One step of a pass: the overlay, its arithmetic and the accumulated state.
+
+    The field types come from the layer's kind (e.g. ``ConvBackwardState`` with ``dz``,
+    ``done``, ``dw``, ``db``, ``dx_padded``, ``dx``); read them by attribute.
+
+    Attributes
+    ----------
+    layer_type : str
+        The layer's ``type`` ("conv", "pool", "flatten", "dense").
+    pass_name : {"forward", "backward"}
+    k, n : int
+        This step and the number of overlays.
+    overlay : Overlay or None
+        None at step 0.
+    operands : Fields or None
+        The arrays this overlay multiplies or routes (None at step 0).
+    values : Fields or None
+        Scalars of the overlay (None at step 0).
+    state : Fields
+        The accumulated arrays after k overlays.
+    """
+
+    layer_type: str
+    pass_name: str
+    k: int
+    n: int
+    overlay: Overlay | None
+    operands: OperandsT | None = field(repr=False)
+    values: ValuesT | None
+    state: StateT = field(repr=False)
+
+
+AnyStep = Step[Any, Any, Any]
+
+
+# ----------------------------------------------------------------------------- kinds
+
+
+@dataclass(frozen=True, slots=True)
+class PanelRole:
+    """One array a pass shows, declared by the kind (the scene lays it out and draws it).
+
+    Attributes
+    ----------
+    role : str
+        The array's role, as :mod:`visualconv.engine.links` names it (``input``, ``kernel``,
+        ``bias``, ``z``, ``a``, ``dz``, ``dw``, ``db``, ``dx``).
+    row, col : int
+        Grid position: row 0 holds the operands, row 1 the results.
+    """
+
+    role: str
+    row: int
+    col: int
+
+
+TraceClass = type["LayerTrace"]
+
+
+class Kind:
+    """A layer kind: what the rest of the program asks instead of testing layer classes.
+
+    One instance per kind (``kinds.CONV``, ...), registered by its ``type``. Subclasses set
+    the class attributes and override the methods their layers need.
+
+    Attributes
+    ----------
+    type : str
+        The file's ``type`` of the kind's layers.
+    has_weights : bool
+        The layer has a weight (and possibly a bias): dW, db panels, training maps.
+    has_activation : bool
+        The layer applies an activation, so Z and A differ (``pre_activation`` is reported).
+    windowed : bool
+        The layer slides windows over a 2-D view of its input (1-D layers have height 1):
+        it has ``dims``, overlays cover input cells.
+    """
+
+    type: ClassVar[str] = ""
+    has_weights: ClassVar[bool] = False
+    has_activation: ClassVar[bool] = False
+    windowed: ClassVar[bool] = False
+
+    def __repr__(self) -> str:
+        return f"<layer kind {self.type!r}>"
+
+    # --- the layer
+
+    def dims(self, layer: Any) -> int:
+        """1 or 2 for a windowed layer's view; 2 for the others (their arrays print as they are)."""
+        return int(layer.dims) if self.windowed else 2
+
+    def has_bias(self, layer: Any) -> bool:
+        """Whether the layer has a bias term."""
+        return self.has_weights and layer.bias is not None
+
+    def activation(self, layer: Any) -> str:
+        """The activation's name ("identity" for a kind without one)."""
+        return str(layer.activation) if self.has_activation else "identity"
+
+    # --- traces
+
+    def trace_class(self, pass_name: str) -> TraceClass:
+        """The :class:`LayerTrace` subclass that traces ``pass_name`` of this kind's layers."""
+        raise NotImplementedError
+
+    # --- text
+
+    def explain(self, trace: Any, step: Any) -> list[str]:
+        """The lines of one step after step 0 (see :func:`visualconv.engine.explain.explain`)."""
+        raise NotImplementedError
+
+    def intro(self, trace: Any) -> list[str]:
+        """The set-up lines of step 0."""
+        if trace.pass_name == "forward":
+            return [f"{trace.n} overlays: one per output element, channel by channel, row by row"]
+        return [f"{trace.n} overlays; dW, db and dA_prev start at zero"]
+
+    def closed_form_lines(self, trace: Any, step: Any) -> list[str]:
+        """After the last backward overlay: the stepped sums against the closed forms (if any)."""
+        return []
+
+    def links(self, trace: Any, role: str, index: tuple[int, ...]) -> CellLinks | None:
+        """Which cells feed cell ``index`` of array ``role`` (see :mod:`visualconv.engine.links`)."""
+        return None
+
+    def panels(self, trace: Any) -> list[PanelRole]:
+        """The arrays the trace's pass shows, with their grid positions."""
+        return []
+
+
+# ----------------------------------------------------------------------------- traces
+
+
+class LayerTrace:
+    """The overlays of one layer's pass for the model's example.
+
+    ``LayerTrace(layer, pass_name, x, z, a, grad_output)`` builds the trace class of the
+    layer's kind for that pass (a subclass of this one).
+
+    Parameters
+    ----------
+    layer : Layer
+    pass_name : {"forward", "backward"}
+    x : ndarray of the layer input's shape, without batch axis
+    z : ndarray, the layer's pre-activation, without batch axis
+    a : ndarray, the layer's output, without batch axis
+    grad_output : ndarray or None
+        dL/dA of this layer (required for the backward pass).
+
+    Attributes
+    ----------
+    layer, pass_name, layer_type
+    kind : Kind
+    x, z, a : ndarray
+        Windowed kinds hold their 2-D view: a 1-D layer has height 1.
+    grad_output : ndarray or None
+        dA.
+    derivative, grad_pre_activation : ndarray or None
+        f'(Z) and dZ of a kind with an activation.
+    out_shape : tuple of int
+    n : int
+        Number of overlays.
+    """
+
+    # Steps kept per trace: stepping k-1 -> k reuses the previous one.
+    CACHED_STEPS = 8
+
+    layer: Any
+    x: FloatArray
+    z: FloatArray
+    a: FloatArray
+    grad_output: FloatArray | None
+    grad_pre_activation: FloatArray | None
+    derivative: FloatArray | None
+
+    def __new__(cls, layer: Layer, pass_name: str, *args: Any, **kwargs: Any) -> LayerTrace:
+        """The trace class of the layer's kind for ``pass_name`` (when called on LayerTrace itself)."""
+        if cls is LayerTrace:
+            if pass_name not in PASSES:
+                raise ValueError(f"pass must be 'forward' or 'backward', got {pass_name!r}")
+            cls = layer.kind.trace_class(pass_name)
+        return object.__new__(cls)
+
+    def __init__(
+        self,
+        layer: Layer,
+        pass_name: str,
+        x: FloatArray,
+        z: FloatArray,
+        a: FloatArray,
+        grad_output: FloatArray | None = None,
+    ) -> None:
+        if pass_name not in PASSES:
+            raise ValueError(f"pass must be 'forward' or 'backward', got {pass_name!r}")
+        if pass_name == "backward" and grad_output is None:
+            raise ValueError("the backward pass needs the gradient of the layer's output")
+        self.layer = layer
+        self.kind: Kind = layer.kind
+        self.pass_name = pass_name
+        self.layer_type = layer.type
+        self._cache: OrderedDict[int, AnyStep] = OrderedDict()
+        view = self._view
+        self.x, self.z, self.a = frozen(view(x)), frozen(view(z)), frozen(view(a))
+        self.grad_output = None if grad_output is None else frozen(view(grad_output))
+        self.grad_pre_activation = None
+        self.derivative = None
+        self.out_shape: tuple[int, ...] = tuple(self.z.shape)
+        self.n = int(np.prod(self.out_shape))
+        self._ramp: FloatArray | None = None  # n True then n False: done masks are views of it
+        self._setup()
+
+    def _view(self, array: FloatArray) -> FloatArray:
+        """The array as the trace holds it (windowed kinds: the 2-D view)."""
+        return array
+
+    def _setup(self) -> None:
+        """Kind-specific arrays (windows, padded input, ...), after the common ones."""
+
+    # ------------------------------------------------------------ geometry
+
+    def overlay(self, k: int) -> Overlay:
+        """The k-th overlay (1-based)."""
+        if not 1 <= k <= self.n:
+            raise IndexError(f"overlay {k} is outside 1..{self.n}")
+        return Overlay(k, k - 1, (0, 0), slice(0, 0), slice(0, 0))
+
+    def affected_by_input(self, c: int, row: int, col: int) -> list[int]:
+        """Overlays (1-based, ascending) whose window covers padded-input cell (c, row, col).
+
+        Kinds without windows have none.
+        """
+        return []
+
+    # ------------------------------------------------------------ steps
+
+    def step(self, k: int) -> AnyStep:
+        """The state after k overlays, 0 <= k <= n."""
+        if not 0 <= k <= self.n:
+            raise IndexError(f"step {k} is outside 0..{self.n}")
+        cached = self._cache.get(k)
+        if cached is not None:
+            self._cache.move_to_end(k)
+            return cached
+        step = self._compute(k)
+        self._cache[k] = step
+        while len(self._cache) > self.CACHED_STEPS:
+            self._cache.popitem(last=False)
+        return step
+
+    def steps(self) -> list[AnyStep]:
+        """All steps 0..n (for exports and tests of small layers)."""
+        return [self.step(k) for k in range(self.n + 1)]
+
+    def _compute(self, k: int) -> AnyStep:
+        raise NotImplementedError
+
+    def _done_mask(self, k: int) -> FloatArray:
+        """The first k outputs in row-major order: a read-only view, no per-step array."""
+        if self._ramp is None:
+            ramp = np.zeros(2 * self.n, dtype=bool)
+            ramp[: self.n] = True
+            self._ramp = frozen(ramp)
+        return self._ramp[self.n - k : 2 * self.n - k].reshape(self.out_shape)
+
+    def _forward_state(self, k: int) -> ForwardState:
+        return ForwardState(self.z, self.a, self._done_mask(k))
+
+    def closed_form(self) -> Any:
+        """The seeds' closed forms of this pass (conv backward only)."""
+        raise ValueError("closed forms exist for the backward pass of a conv layer")

@@ -1,0 +1,667 @@
+"""The conv kind: convolution (cross-correlation) with an optional bias and an activation.
+
+Owns :class:`ConvLayer` (its shape rule, forward and backward through the kernels of
+``engine/conv.py``), the traces of its two passes with their typed steps, and the seeds'
+closed forms of its backward pass (:class:`ClosedForm`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from .. import activations
+from .. import conv as conv_kernels
+from ..conv import conv2d_backward, conv2d_forward
+from ..windows import (
+    FloatArray,
+    IntPair,
+    col2im,
+    covering_windows,
+    crop,
+    im2col,
+    output_shape,
+    pad,
+    shape4,
+    sliding_windows,
+)
+from .base import (
+    Fields,
+    ForwardState,
+    Kind,
+    LayerGrads,
+    LayerTrace,
+    Overlay,
+    Shape,
+    Step,
+    TraceClass,
+    from_4d,
+    frozen,
+    replaced,
+    to_4d,
+    weight_and_bias,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConvLayer:
+    """Convolution (cross-correlation) with an optional bias and an activation.
+
+    Attributes
+    ----------
+    weight : ndarray of shape (C_out, C_in, kH, kW), or (C_out, C_in, K) when dims == 1
+    bias : ndarray of shape (C_out,) or None
+        None means no bias term at all (PyTorch's ``bias=False``).
+    stride, padding, dilation : (int, int)
+        Per (rows, cols); a 1-D layer has rows (1, 1, 0 for padding).
+    activation : str
+    dims : {1, 2}
+    """
+
+    weight: FloatArray = field(repr=False)
+    bias: FloatArray | None = field(repr=False, default=None)
+    stride: IntPair = (1, 1)
+    padding: IntPair = (0, 0)
+    dilation: IntPair = (1, 1)
+    activation: str = "identity"
+    dims: int = 2
+    type: Literal["conv"] = "conv"
+
+    @property
+    def kind(self) -> ConvKind:
+        """The conv kind."""
+        return CONV
+
+    @property
+    def weight_4d(self) -> FloatArray:
+        """The weight as (C_out, C_in, kH, kW), kH = 1 for 1-D."""
+        return self.weight[:, :, None, :] if self.dims == 1 else self.weight
+
+    @property
+    def kernel_size(self) -> IntPair:
+        """(kH, kW) of the 2-D view."""
+        w = self.weight_4d
+        return w.shape[2], w.shape[3]
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        """Output shape (C_out, ...) for an input of shape (C_in, ...) (no batch)."""
+        c_in = self.weight.shape[1]
+        if len(input_shape) != self.dims + 1:
+            raise ValueError(f"expects a {self.dims + 1}-axis input, got shape {input_shape}")
+        if input_shape[0] != c_in:
+            raise ValueError(f"expects {c_in} input channels, got {input_shape[0]}")
+        spatial = (1, input_shape[1]) if self.dims == 1 else (input_shape[1], input_shape[2])
+        out = output_shape(spatial, self.kernel_size, self.stride, self.padding, self.dilation)
+        if min(out) < 1:
+            padded = (spatial[0] + 2 * self.padding[0], spatial[1] + 2 * self.padding[1])
+            shown = padded[1:] if self.dims == 1 else padded
+            raise ValueError(
+                f"kernel {self.weight.shape[2:]} (dilation {self.dilation[2 - self.dims :]}) "
+                f"is larger than the padded input {shown}"
+            )
+        c_out = self.weight.shape[0]
+        return (c_out, out[1]) if self.dims == 1 else (c_out, *out)
+
+    def forward(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Return (Z, A) for a batch ``x`` of shape (N, C_in, ...)."""
+        z4 = conv2d_forward(
+            to_4d(x, self.dims), self.weight_4d, self.bias, self.stride, self.padding, self.dilation
+        )
+        z = from_4d(z4, self.dims)
+        return z, activations.activate(self.activation, z)
+
+    def backward(self, grad_output: FloatArray, x: FloatArray, z: FloatArray, a: FloatArray) -> LayerGrads:
+        """Gradients given dL/dA of shape (N, C_out, ...) and the forward values."""
+        dz = grad_output * activations.derivative(self.activation, z, a)
+        dx4, dw4, db = conv2d_backward(
+            to_4d(dz, self.dims),
+            to_4d(x, self.dims),
+            self.weight_4d,
+            self.stride,
+            self.padding,
+            self.dilation,
+        )
+        dw = dw4[:, :, 0, :] if self.dims == 1 else dw4
+        return LayerGrads(from_4d(dx4, self.dims), dz, dw, None if self.bias is None else db)
+
+    def parameters(self) -> dict[str, FloatArray]:
+        """Trainable arrays by name."""
+        return weight_and_bias(self.weight, self.bias)
+
+    def with_parameters(self, **arrays: FloatArray) -> ConvLayer:
+        """A copy with some parameters replaced."""
+        weight, bias = replaced(self.weight, self.bias, arrays)
+        return dataclasses.replace(self, weight=weight, bias=bias)
+
+
+# ----------------------------------------------------------------------------- steps
+
+
+@dataclass(frozen=True, slots=True)
+class ConvForwardOperands(Fields):
+    """What a forward overlay multiplies.
+
+    Attributes
+    ----------
+    input_slice : ndarray of shape (C_in, kH, kW)
+        The window of the padded input.
+    kernel : ndarray of shape (C_in, kH, kW)
+        The output channel's filter.
+    products : ndarray of shape (C_in, kH, kW)
+        ``input_slice * kernel``.
+    """
+
+    input_slice: FloatArray = field(repr=False)
+    kernel: FloatArray = field(repr=False)
+    products: FloatArray = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConvForwardValues(Fields):
+    """Scalars of a forward overlay: the bias (0 without one), z and a = f(z)."""
+
+    bias: float
+    z: float
+    a: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConvBackwardOperands(Fields):
+    """What a backward overlay multiplies by its delta.
+
+    Attributes
+    ----------
+    input_slice, kernel : ndarray of shape (C_in, kH, kW)
+    dw_contribution : ndarray of shape (C_in, kH, kW)
+        ``input_slice * delta``, added to dW of the overlay's channel.
+    dx_contribution : ndarray of shape (C_in, kH, kW)
+        ``kernel * delta``, added to the window of dA_prev (padded).
+    """
+
+    input_slice: FloatArray = field(repr=False)
+    kernel: FloatArray = field(repr=False)
+    dw_contribution: FloatArray = field(repr=False)
+    dx_contribution: FloatArray = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConvBackwardValues(Fields):
+    """Scalars of a backward overlay: its delta dZ[f, i, j], which is also its share of db."""
+
+    delta: float
+    db_contribution: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConvBackwardState(Fields):
+    """The backward pass after k overlays.
+
+    Attributes
+    ----------
+    dz : ndarray of shape (C_out, oh, ow)
+        dZ, all of it.
+    done : ndarray of bool, shape (C_out, oh, ow)
+    dw : ndarray of shape (C_out, C_in, kH, kW)
+    db : ndarray of shape (C_out,)
+    dx_padded : ndarray of shape (C_in, Hp, Wp)
+        dA_prev in the padded view.
+    dx : ndarray of shape (C_in, H, W)
+    """
+
+    dz: FloatArray = field(repr=False)
+    done: FloatArray = field(repr=False)
+    dw: FloatArray = field(repr=False)
+    db: FloatArray = field(repr=False)
+    dx_padded: FloatArray = field(repr=False)
+    dx: FloatArray = field(repr=False)
+
+
+ConvForwardStep = Step[ConvForwardOperands, ConvForwardValues, ForwardState]
+ConvBackwardStep = Step[ConvBackwardOperands, ConvBackwardValues, ConvBackwardState]
+
+
+# ----------------------------------------------------------------------------- closed forms
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedForm:
+    """The seeds' closed forms of a conv layer's backward pass.
+
+    Attributes
+    ----------
+    dz_dilated : ndarray of shape (C_out, s*(oh-1)+1, s*(ow-1)+1)
+        dZ with stride-1 zeros inserted between its elements.
+    dz_full_padded : ndarray
+        ``dz_dilated`` padded by the dilated kernel's size minus one on every side.
+    kernel_rotated : ndarray of shape (C_out, C_in, kH, kW)
+        The kernel turned by 180 degrees.
+    dw : ndarray of shape (C_out, C_in, kH, kW)
+        Valid cross-correlation of the padded input with ``dz_dilated``.
+    db : ndarray of shape (C_out,)
+    dx_padded : ndarray of shape (C_in, Hp, Wp)
+        Full convolution of dZ with the rotated kernel, summed over output channels.
+    dx : ndarray of shape (C_in, H, W)
+        ``dx_padded`` without the padding border.
+    """
+
+    dz_dilated: FloatArray = field(repr=False)
+    dz_full_padded: FloatArray = field(repr=False)
+    kernel_rotated: FloatArray = field(repr=False)
+    dw: FloatArray = field(repr=False)
+    db: FloatArray = field(repr=False)
+    dx_padded: FloatArray = field(repr=False)
+    dx: FloatArray = field(repr=False)
+
+
+def conv_closed_form(
+    x: FloatArray, w: FloatArray, dz: FloatArray, stride: IntPair, padding: IntPair, dilation: IntPair
+) -> ClosedForm:
+    """Compute dW, db and dA_prev the way the seed documents write them.
+
+    Parameters
+    ----------
+    x : ndarray of shape (C_in, H, W)
+    w : ndarray of shape (C_out, C_in, kH, kW)
+    dz : ndarray of shape (C_out, oh, ow)
+    stride, padding, dilation : (int, int)
+
+    Returns
+    -------
+    ClosedForm
+    """
+    c_out, c_in, kh, kw = w.shape
+    _, oh, ow = dz.shape
+    sh, sw = stride
+    dh, dw_ = dilation
+    x_padded = pad(x, padding)
+    hp, wp = x_padded.shape[1:]
+    # dZ dilated with zeros for strides > 1.
+    dz_dil = np.zeros((c_out, sh * (oh - 1) + 1, sw * (ow - 1) + 1))
+    dz_dil[:, ::sh, ::sw] = dz
+    # dW[f, c] = valid cross-correlation of x_pad[c] with dz_dil[f], read every dilation-th lag.
+    lags = sliding_windows(x_padded[None], dz_dil.shape[1:], (1, 1), (1, 1))[0]
+    # lags: (C_in, Hp - dh_ + 1, Wp - dw_ + 1, dh_, dw_) where dh_ x dw_ is dz_dil's size
+    corr = np.einsum("cuvab,fab->fcuv", lags, dz_dil)
+    dw = corr[:, :, : dh * (kh - 1) + 1 : dh, : dw_ * (kw - 1) + 1 : dw_]
+    # dX = full convolution of dz_dil with the rotated, dilated kernel.
+    k_eff = (dh * (kh - 1) + 1, dw_ * (kw - 1) + 1)
+    w_dil = np.zeros((c_out, c_in, *k_eff))
+    w_dil[:, :, ::dh, ::dw_] = w
+    rotated = w[:, :, ::-1, ::-1]
+    rotated_dil = w_dil[:, :, ::-1, ::-1]
+    full = np.pad(dz_dil, ((0, 0), (k_eff[0] - 1, k_eff[0] - 1), (k_eff[1] - 1, k_eff[1] - 1)))
+    win = sliding_windows(full[None], k_eff, (1, 1), (1, 1))[0]  # (C_out, ., ., k_eff...)
+    dx_used = np.einsum("fuvab,fcab->cuv", win, rotated_dil)
+    dx_padded = np.zeros((c_in, hp, wp))
+    dx_padded[:, : dx_used.shape[1], : dx_used.shape[2]] = dx_used
+    return ClosedForm(
+        frozen(dz_dil),
+        frozen(full),
+        frozen(np.ascontiguousarray(rotated)),
+        frozen(np.ascontiguousarray(dw)),
+        frozen(dz.sum(axis=(1, 2))),
+        frozen(dx_padded),
+        frozen(np.ascontiguousarray(crop(dx_padded, padding))),
+    )
+
+
+# ----------------------------------------------------------------------------- traces
+
+
+class ConvTrace(LayerTrace):
+    """What both passes of a conv layer share: the 2-D view, the padded input, the windows.
+
+    Attributes
+    ----------
+    weight : ndarray of shape (C_out, C_in, kH, kW)
+    bias : ndarray of shape (C_out,) or None
+    x_padded : ndarray of shape (C_in, Hp, Wp)
+    windows : ndarray of shape (C_in, oh, ow, kH, kW)
+        Read-only view of the padded input's windows.
+    """
+
+    layer: ConvLayer
+
+    def _view(self, array: FloatArray) -> FloatArray:
+        return array[:, None, :] if self.layer.dims == 1 else array
+
+    def _setup(self) -> None:
+        layer = self.layer
+        self.derivative = frozen(activations.derivative(layer.activation, self.z, self.a))
+        if self.grad_output is not None:
+            self.grad_pre_activation = frozen(self.grad_output * self.derivative)
+        self.weight = frozen(layer.weight_4d)
+        self.bias = layer.bias
+        self.x_padded = frozen(pad(self.x, layer.padding))
+        self.windows = sliding_windows(self.x_padded[None], layer.kernel_size, layer.stride, layer.dilation)[
+            0
+        ]
+
+    def overlay(self, k: int) -> Overlay:
+        """The k-th overlay (1-based): output element (f, i, j) and its window in the padded input."""
+        if not 1 <= k <= self.n:
+            raise IndexError(f"overlay {k} is outside 1..{self.n}")
+        c, i, j = (int(v) for v in np.unravel_index(k - 1, self.out_shape))
+        layer = self.layer
+        (kh, kw), (sh, sw), (dh, dw) = layer.kernel_size, layer.stride, layer.dilation
+        rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
+        cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
+        return Overlay(k, c, (i, j), rows, cols)
+
+    def affected_by_input(self, c: int, row: int, col: int) -> list[int]:
+        """Overlays (1-based, ascending) of every output channel whose window covers (c, row, col)."""
+        layer = self.layer
+        oh, ow = self.out_shape[1:]
+        taps = covering_windows(row, col, layer.kernel_size, layer.stride, layer.dilation, (oh, ow))
+        positions = {i * ow + j for i, j, _, _ in taps}
+        return sorted(f * oh * ow + p + 1 for f in range(self.out_shape[0]) for p in positions)
+
+
+class ConvForwardTrace(ConvTrace):
+    """The forward pass of a conv layer: one overlay per output element."""
+
+    def step(self, k: int) -> ConvForwardStep:
+        """The state after k overlays, 0 <= k <= n."""
+        return super().step(k)
+
+    def _compute(self, k: int) -> ConvForwardStep:
+        ov = self.overlay(k) if k else None
+        operands = values = None
+        if ov is not None:
+            c, (i, j) = ov.channel, ov.position
+            window = self.windows[:, i, j]
+            kernel = self.weight[c]
+            operands = ConvForwardOperands(window, kernel, frozen(window * kernel))
+            values = ConvForwardValues(
+                0.0 if self.bias is None else float(self.bias[c]),
+                float(self.z[c, i, j]),
+                float(self.a[c, i, j]),
+            )
+        return Step("conv", "forward", k, self.n, ov, operands, values, self._forward_state(k))
+
+
+class ConvBackwardTrace(ConvTrace):
+    """The backward pass of a conv layer.
+
+    Overlay (f, i, j) adds window * delta to dW[f] and W[f] * delta to the window of dA_prev.
+    Steps are computed on demand: dW from a table of row prefixes, dA_prev from
+    checkpoints of complete output channels (a jump costs a few channels' work), and a
+    step next to a cached one from that step.
+    """
+
+    # Memory for the checkpoints of dA_prev (per trace): at most this many bytes.
+    DX_CHECKPOINT_BYTES = 64 << 20
+
+    def _setup(self) -> None:
+        super()._setup()
+        self._dw_rows: FloatArray | None = None
+        self._dx_checkpoints: dict[int, FloatArray] = {}
+        self._full_backward: tuple[FloatArray, FloatArray] | None = None
+
+    def step(self, k: int) -> ConvBackwardStep:
+        """The state after k overlays, 0 <= k <= n."""
+        return super().step(k)
+
+    def _full(self) -> tuple[FloatArray, FloatArray]:
+        """DW and db of the whole pass (cached)."""
+        if self._full_backward is None:
+            # every channel's complete dW is the last row of the row-prefix table
+            assert self.grad_pre_activation is not None
+            dw = self._conv_dw_rows()[:, -1].reshape(self.weight.shape)
+            self._full_backward = (dw, self.grad_pre_activation.sum(axis=(1, 2)))
+        return self._full_backward
+
+    def _conv_dw_rows(self) -> FloatArray:
+        """The dW of each output channel's first q output rows, for q = 0..oh (cached).
+
+        Returns
+        -------
+        ndarray of shape (C_out, oh + 1, C_in*kH*kW)
+            ``table[f, q]`` is the sum of ``window * delta`` over the overlays of channel f
+            in rows 0..q-1.
+        """
+        if self._dw_rows is None:
+            layer = self.layer
+            assert self.grad_pre_activation is not None
+            c_out, (oh, ow) = self.weight.shape[0], self.out_shape[1:]
+            size = self.weight[0].size
+            table = np.zeros((c_out, oh + 1, size))
+            (kh, _), (sh, _), (dh, _) = layer.kernel_size, layer.stride, layer.dilation
+            rows_per_block = max(1, conv_kernels.BLOCK_ELEMENTS // (size * ow))
+            for i0 in range(0, oh, rows_per_block):
+                i1 = min(oh, i0 + rows_per_block)
+                rows = slice(i0 * sh, (i1 - 1) * sh + dh * (kh - 1) + 1)
+                cols = im2col(self.x_padded[None, :, rows], layer.kernel_size, layer.stride, layer.dilation)
+                cols_by_row = cols[0].reshape(size, i1 - i0, ow).transpose(1, 2, 0)  # (rows, ow, size)
+                dz_by_row = self.grad_pre_activation[:, i0:i1].transpose(1, 0, 2)  # (rows, C_out, ow)
+                table[:, i0 + 1 : i1 + 1] = np.matmul(dz_by_row, cols_by_row).transpose(1, 0, 2)
+            np.cumsum(table, axis=1, out=table)
+            self._dw_rows = table
+        return self._dw_rows
+
+    def _conv_dx_padded(self, k: int) -> FloatArray:
+        """dA_prev (padded) after the first k overlays, computed directly.
+
+        A stored checkpoint holds the sum of the first output channels' complete
+        contributions (see :meth:`_conv_dx_checkpoint`); on top of it go the channels
+        after the checkpoint, the last of them only up to overlay k. So a jump costs a few
+        channels' worth of work however many channels there are.
+        """
+        assert self.grad_pre_activation is not None
+        c_out, (oh, ow) = self.weight.shape[0], self.out_shape[1:]
+        f_done, r = divmod(k, oh * ow)
+        channels = min(c_out, f_done + (1 if r else 0))
+        if channels == 0:
+            return np.zeros(self.x_padded.shape)
+        spacing = self._dx_checkpoint_spacing()
+        first = (f_done // spacing) * spacing if spacing else 0
+        base = self._conv_dx_checkpoint(first) if first else None
+        if first == channels:
+            assert base is not None
+            return base.copy()
+        return self._conv_dx_channels(first, channels, f_done, r, base)
+
+    def _dx_checkpoint_spacing(self) -> int:
+        """Output channels between two dA_prev checkpoints (0: none are kept)."""
+        c_out = int(self.weight.shape[0])
+        count = min(c_out - 1, int(self.DX_CHECKPOINT_BYTES) // max(1, int(self.x_padded.nbytes)))
+        if count < 1 or c_out < 3:
+            return 0
+        return -(-c_out // (count + 1))
+
+    def _conv_dx_checkpoint(self, channels: int) -> FloatArray:
+        """dA_prev (padded) of output channels 0..channels-1 complete (cached).
+
+        ``channels`` is a multiple of the spacing; each checkpoint is built on the one before.
+        """
+        cached = self._dx_checkpoints.get(channels)
+        if cached is not None:
+            return cached
+        spacing = self._dx_checkpoint_spacing()
+        previous = channels - spacing
+        base = self._conv_dx_checkpoint(previous) if previous > 0 else None
+        checkpoint = self._conv_dx_channels(max(previous, 0), channels, channels, 0, base)
+        checkpoint.flags.writeable = False
+        self._dx_checkpoints[channels] = checkpoint
+        return checkpoint
+
+    def _conv_dx_channels(
+        self, first: int, channels: int, f_done: int, r: int, base: FloatArray | None
+    ) -> FloatArray:
+        """``base`` (or zeros) plus the dA_prev contributions of output channels first..channels-1.
+
+        Channels before ``f_done`` count completely, channel ``f_done`` (if below
+        ``channels``) with its first ``r`` overlays only. The deltas go back through the
+        kernel in blocks of output rows: one matrix product and one slab add per kernel
+        offset for each block.
+
+        Returns
+        -------
+        ndarray of shape (C_in, Hp, Wp)
+            A new array.
+        """
+        layer = self.layer
+        assert self.grad_pre_activation is not None
+        if layer.stride == (1, 1):
+            return self._conv_dx_channels_flat(first, channels, f_done, r, base)
+        oh, ow = self.out_shape[1:]
+        q = -(-r // ow)  # rows of channel f_done touched so far
+        dx_padded = np.zeros(self.x_padded.shape) if base is None else base.copy()
+        w_cols = self.weight[first:channels].reshape(channels - first, -1).T  # (C_in*kH*kW, channels)
+        (kh, _), (sh, _), (dh, _) = layer.kernel_size, layer.stride, layer.dilation
+        rows_per_block = max(1, conv_kernels.BLOCK_ELEMENTS // (w_cols.shape[0] * ow))
+        for i0 in range(0, oh, rows_per_block):
+            i1 = min(oh, i0 + rows_per_block)
+            used = channels if i0 < q else min(channels, f_done)  # no partial deltas below row q
+            if used <= first:
+                break
+            dz = self.grad_pre_activation[first:used, i0:i1].reshape(used - first, -1)
+            if used > f_done:
+                dz = dz.copy()
+                dz[f_done - first, max(0, r - i0 * ow) :] = 0.0  # overlays after k
+            rows = slice(i0 * sh, (i1 - 1) * sh + dh * (kh - 1) + 1)
+            target = dx_padded[None, :, rows]
+            col2im(
+                conv_kernels.matmul_in_chunks(w_cols[:, : used - first], dz),
+                shape4(target),
+                layer.kernel_size,
+                layer.stride,
+                (0, 0),
+                layer.dilation,
+                target,
+            )
+        return dx_padded
+
+    def _conv_dx_channels_flat(
+        self, first: int, channels: int, f_done: int, r: int, base: FloatArray | None
+    ) -> FloatArray:
+        """:meth:`_conv_dx_channels` for stride 1: a convolution of the deltas with the flipped kernel.
+
+        With stride 1, overlay (i, j) of channel f adds ``w[f, c, a, b] * delta`` onto cell
+        ``(i + a*dh, j + b*dw)``: summed over overlays that is the cross-correlation of the
+        deltas, padded by the kernel's reach, with the kernel rotated by 180 degrees and
+        its channel axes swapped (the seeds' ``dA_prev = full-conv(dZ, rot180(W))``). The
+        engine's forward kernel computes it as one matrix product per block of rows,
+        with the deltas, not the much larger window gradients, as the column matrix.
+        """
+        layer = self.layer
+        assert self.grad_pre_activation is not None
+        (kh, kw), (dh, dw) = layer.kernel_size, layer.dilation
+        deltas = self.grad_pre_activation[first:channels].copy()  # (channels - first, oh, ow)
+        if channels > f_done:
+            deltas[f_done - first].reshape(-1)[r:] = 0.0  # channel f_done: overlays up to k only
+        rotated = self.weight[first:channels, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_in, F, kH, kW)
+        reach = (dh * (kh - 1), dw * (kw - 1))
+        batch = conv_kernels.conv2d_forward(deltas[None], rotated, None, 1, reach, (dh, dw))
+        dx_padded: FloatArray = batch[0]
+        if base is not None:
+            dx_padded += base
+        return dx_padded
+
+    def _conv_dx_cells(self, k: int, ov: Overlay) -> FloatArray:
+        """dA_prev (padded) after k overlays, only on the cells of window ``ov``.
+
+        Returns
+        -------
+        ndarray of shape (C_in, kH, kW)
+            Each cell summed afresh over the overlays 1..k whose window covers it.
+        """
+        layer = self.layer
+        assert self.grad_pre_activation is not None
+        c_out, c_in, kh, kw = self.weight.shape
+        oh, ow = self.out_shape[1:]
+        dh, dw = layer.dilation
+        cells = np.zeros((c_in, kh, kw))
+        for ai, y in enumerate(range(ov.rows.start, ov.rows.stop, dh)):
+            for bi, x in enumerate(range(ov.cols.start, ov.cols.stop, dw)):
+                for i, j, a, b in covering_windows(y, x, (kh, kw), layer.stride, layer.dilation, (oh, ow)):
+                    # channels f whose overlay (f, i, j) is among the first k
+                    count = min(c_out, max(0, -(-(k - i * ow - j) // (oh * ow))))
+                    if count:
+                        cells[:, ai, bi] += (
+                            self.weight[:count, :, a, b].T @ self.grad_pre_activation[:count, i, j]
+                        )
+        return cells
+
+    def _compute(self, k: int) -> ConvBackwardStep:
+        layer = self.layer
+        assert self.grad_pre_activation is not None
+        oh, ow = self.out_shape[1:]
+        f_done, r = divmod(k, oh * ow)
+        full_dw, full_db = self._full()
+        dw = np.zeros(self.weight.shape)
+        db = np.zeros(self.weight.shape[0])
+        dw[:f_done] = full_dw[:f_done]
+        db[:f_done] = full_db[:f_done]
+        if r:
+            q, rem = divmod(r, ow)
+            partial = self._conv_dw_rows()[f_done, q].reshape(self.weight.shape[1:])
+            if rem:
+                row_dz = self.grad_pre_activation[f_done, q, :rem]
+                partial = partial + np.tensordot(row_dz, self.windows[:, q, :rem], axes=([0], [1]))
+            dw[f_done] = partial
+            db[f_done] = self.grad_pre_activation[f_done].reshape(-1)[:r].sum()
+        ov = self.overlay(k) if k else None
+        previous = self._cache.get(k - 1) if k else None
+        following = self._cache.get(k + 1) if k < self.n else None
+        if previous is not None and ov is not None:
+            # Stepping forward by one: add this overlay's contribution only.
+            dx_padded = previous.state.dx_padded.copy()
+            dx_padded[:, ov.rows, ov.cols] += (
+                self.weight[ov.channel] * self.grad_pre_activation[ov.channel, ov.position[0], ov.position[1]]
+            )
+        elif following is not None:
+            # Stepping back by one: only the cells of overlay k+1's window differ; sum them afresh.
+            dx_padded = following.state.dx_padded.copy()
+            ov_next = self.overlay(k + 1)
+            dx_padded[:, ov_next.rows, ov_next.cols] = self._conv_dx_cells(k, ov_next)
+        else:
+            dx_padded = self._conv_dx_padded(k)
+        operands: ConvBackwardOperands | None = None
+        values: ConvBackwardValues | None = None
+        if ov is not None:
+            f, (i, j) = ov.channel, ov.position
+            delta = float(self.grad_pre_activation[f, i, j])
+            window = self.windows[:, i, j]
+            kernel = self.weight[f]
+            operands = ConvBackwardOperands(window, kernel, frozen(window * delta), frozen(kernel * delta))
+            values = ConvBackwardValues(delta, delta)
+        state = ConvBackwardState(
+            self.grad_pre_activation,
+            self._done_mask(k),
+            frozen(dw),
+            frozen(db),
+            frozen(dx_padded),
+            frozen(crop(dx_padded, layer.padding)),
+        )
+        return Step("conv", "backward", k, self.n, ov, operands, values, state)
+
+    def closed_form(self) -> ClosedForm:
+        """The seeds' closed forms for this conv layer's backward pass."""
+        layer = self.layer
+        assert self.grad_pre_activation is not None
+        return conv_closed_form(
+            self.x, self.weight, self.grad_pre_activation, layer.stride, layer.padding, layer.dilation
+        )
+
+
+# ----------------------------------------------------------------------------- the kind
+
+
+class ConvKind(Kind):
+    """Convolution layers: weights, an activation, windows over the padded input."""
+
+    type = "conv"
+    has_weights = True
+    has_activation = True
+    windowed = True
+
+    def trace_class(self, pass_name: str) -> TraceClass:
+        """:class:`ConvForwardTrace` or :class:`ConvBackwardTrace`."""
+        return ConvForwardTrace if pass_name == "forward" else ConvBackwardTrace
+
+
+CONV = ConvKind()

@@ -1,0 +1,152 @@
+"""The flatten kind: (C, H, W) or (C, L) to a vector, row-major.
+
+Owns :class:`FlattenLayer` and the traces of its two passes with their typed steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ..windows import FloatArray
+from .base import Fields, ForwardState, Kind, LayerGrads, LayerTrace, Shape, Step, TraceClass, frozen
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenLayer:
+    """Flatten (C, H, W) or (C, L) to a vector, row-major."""
+
+    type: Literal["flatten"] = "flatten"
+
+    @property
+    def kind(self) -> FlattenKind:
+        """The flatten kind."""
+        return FLATTEN
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        """(prod(input_shape),)."""
+        return (math.prod(input_shape),)  # exact: np.prod wraps around silently
+
+    def forward(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Return (Y, Y), Y of shape (N, prod(...))."""
+        y = x.reshape(x.shape[0], -1)
+        return y, y
+
+    def backward(self, grad_output: FloatArray, x: FloatArray, z: FloatArray, a: FloatArray) -> LayerGrads:
+        """Reshape the gradient back to the input's shape."""
+        return LayerGrads(grad_output.reshape(x.shape))
+
+    def parameters(self) -> dict[str, FloatArray]:
+        """Flatten has no parameters."""
+        return {}
+
+    def with_parameters(self, **arrays: FloatArray) -> FlattenLayer:
+        """Flatten has no parameters: returns itself."""
+        return self
+
+
+# ----------------------------------------------------------------------------- steps
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenOperands(Fields):
+    """Flatten multiplies nothing: its overlays have no operands (always None in a step)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenForwardValues(Fields):
+    """Scalars of a forward overlay: y[k] and its flat source index in the input."""
+
+    y: float
+    source: float
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenBackwardValues(Fields):
+    """Scalars of a backward overlay: dY[k] and its flat destination index in dA_prev."""
+
+    delta: float
+    source: float
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenBackwardState(Fields):
+    """The backward pass after k overlays.
+
+    Attributes
+    ----------
+    dy : ndarray of shape (n,)
+    done : ndarray of bool, shape (n,)
+    dx_padded, dx : ndarray of the input's shape
+        dA_prev (the same array).
+    """
+
+    dy: FloatArray = field(repr=False)
+    done: FloatArray = field(repr=False)
+    dx_padded: FloatArray = field(repr=False)
+    dx: FloatArray = field(repr=False)
+
+
+FlattenForwardStep = Step[FlattenOperands, FlattenForwardValues, ForwardState]
+FlattenBackwardStep = Step[FlattenOperands, FlattenBackwardValues, FlattenBackwardState]
+
+
+# ----------------------------------------------------------------------------- traces
+
+
+class FlattenForwardTrace(LayerTrace):
+    """The forward pass of a flatten layer: overlay k copies one input cell to y[k-1]."""
+
+    layer: FlattenLayer
+
+    def step(self, k: int) -> FlattenForwardStep:
+        """The state after k overlays, 0 <= k <= n."""
+        return super().step(k)
+
+    def _compute(self, k: int) -> FlattenForwardStep:
+        ov = self.overlay(k) if k else None
+        values = None if ov is None else FlattenForwardValues(float(self.z[ov.channel]), float(ov.channel))
+        return Step("flatten", "forward", k, self.n, ov, None, values, self._forward_state(k))
+
+
+class FlattenBackwardTrace(LayerTrace):
+    """The backward pass of a flatten layer: overlay k copies dY[k-1] back to its input cell."""
+
+    layer: FlattenLayer
+
+    def step(self, k: int) -> FlattenBackwardStep:
+        """The state after k overlays, 0 <= k <= n."""
+        return super().step(k)
+
+    def _compute(self, k: int) -> FlattenBackwardStep:
+        assert self.grad_output is not None
+        flat = np.zeros(self.x.size)
+        flat[:k] = self.grad_output[:k]
+        ov = self.overlay(k) if k else None
+        values = (
+            None
+            if ov is None
+            else FlattenBackwardValues(float(self.grad_output[ov.channel]), float(ov.channel))
+        )
+        dx = frozen(flat.reshape(self.x.shape))
+        state = FlattenBackwardState(self.grad_output, self._done_mask(k), dx, dx)
+        return Step("flatten", "backward", k, self.n, ov, None, values, state)
+
+
+# ----------------------------------------------------------------------------- the kind
+
+
+class FlattenKind(Kind):
+    """Flatten layers: no weights, no windows; the input as a vector."""
+
+    type = "flatten"
+
+    def trace_class(self, pass_name: str) -> TraceClass:
+        """:class:`FlattenForwardTrace` or :class:`FlattenBackwardTrace`."""
+        return FlattenForwardTrace if pass_name == "forward" else FlattenBackwardTrace
+
+
+FLATTEN = FlattenKind()
