@@ -52,7 +52,8 @@ def from_torch(module: Any, example_input: Any, **options: Any) -> Model:
     """
     from .bridge.torch_import import from_torch as convert
 
-    return convert(module, example_input, **options)
+    model: Model = convert(module, example_input, **options)
+    return model
 
 
 def to_torch(model: Model) -> Any:

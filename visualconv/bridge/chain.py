@@ -172,7 +172,7 @@ def example_input(
             )
         if sizes[0] != 1:
             raise ModelError(f"expected an input with a batch of 1, got shape {tuple(sizes)}", where)
-        array = random_array([int(s) for s in sizes[1:]], INPUT_SEED)
+        array = random_array([int(s or 0) for s in sizes[1:]], INPUT_SEED)
     else:
         array = np.asarray(given, dtype=np.float64)
         rank = len(declared) if declared is not None else None
