@@ -391,3 +391,60 @@ def test_export_torch_of_a_model_without_a_backward_pass_is_one_line(tmp_path, c
     code, _, err = run_cli(capsys, "export", tmp_path / "m.json", "--torch", tmp_path / "s.py")
     assert code == 2 and len(err.splitlines()) == 1 and "upstream" in err
     assert not (tmp_path / "s.py").exists()
+
+
+# ---------------------------------------------------------------- torch.export archives (.pt2)
+
+
+def test_a_pt2_archive_imports_without_unpickling_and_equals_autograd(tmp_path, capsys, monkeypatch):
+    import pickle
+
+    module = small_cnn(seed=8)
+    x = torch.randn(1, 1, 10, 10)
+    torch.export.save(torch.export.export(module, (x,)), str(tmp_path / "cnn.pt2"))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the archive was unpickled")
+
+    monkeypatch.setattr(torch.export, "load", refuse)
+    monkeypatch.setattr(torch, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    np.save(tmp_path / "x.npy", x.numpy())
+    out = tmp_path / "cnn.json"
+    code, _, err = run_cli(
+        capsys, "import", tmp_path / "cnn.pt2", "--input", tmp_path / "x.npy", "--target", "3",
+        "--loss", "cross_entropy", "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    code, printed, err = run_cli(capsys, "grad", out, "--json")
+    assert code == 0, err
+    assert_matches_autograd(json.loads(printed), module, x.double().numpy(), target=3, tol=1e-9)
+    assert model_document(load_model(out))["layers"] == model_document(vc.from_torch(module, x))["layers"]
+
+
+def test_a_pt2_archive_with_a_pickled_weight_is_refused(tmp_path, capsys):
+    import zipfile
+
+    module = nn.Sequential(nn.Conv2d(1, 1, 2))
+    torch.export.save(torch.export.export(module, (torch.randn(1, 1, 3, 3),)), str(tmp_path / "a.pt2"))
+    with zipfile.ZipFile(tmp_path / "a.pt2") as source, zipfile.ZipFile(tmp_path / "b.pt2", "w") as copy_:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith("model_weights_config.json"):
+                config = json.loads(data)
+                for meta in config["config"].values():
+                    meta["use_pickle"] = True
+                data = json.dumps(config).encode()
+            copy_.writestr(info, data)
+    code, out, err = run_cli(capsys, "import", tmp_path / "b.pt2")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert "never unpickles" in err and "weight '0.weight'" in err
+
+
+def test_a_pt2_archive_with_an_unsupported_op_names_the_node(tmp_path, capsys):
+    module = nn.Sequential(nn.Conv2d(1, 2, 2), nn.BatchNorm2d(2)).eval()
+    torch.export.save(torch.export.export(module, (torch.randn(1, 1, 4, 4),)), str(tmp_path / "bn.pt2"))
+    code, _, err = run_cli(capsys, "import", tmp_path / "bn.pt2")
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "batch_norm" in err and "unsupported operation" in err and "node '" in err
