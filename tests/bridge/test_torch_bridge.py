@@ -71,10 +71,10 @@ def small_cnn(seed=0, channels=(2, 3), size=10, classes=4):
 def autograd(module, x, *, target=None, upstream=None):
     """Loss, parameter gradients (by name) and dL/dx of ``module`` in float64."""
     net = copy.deepcopy(module).double()
-    xt = torch.as_tensor(np.asarray(x, dtype=np.float64)).clone().requires_grad_(True)
+    xt = torch.tensor(np.array(x, dtype=np.float64)).requires_grad_(True)
     y = net(xt)
     if upstream is not None:
-        y.backward(torch.as_tensor(np.asarray(upstream, dtype=np.float64)).reshape(y.shape))
+        y.backward(torch.tensor(np.array(upstream, dtype=np.float64)).reshape(y.shape))
         loss = None
     else:
         value = F.cross_entropy(y.reshape(1, -1), torch.tensor([target]))
