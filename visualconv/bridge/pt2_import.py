@@ -148,21 +148,23 @@ def _weights(archive: _Archive, config_name: str, directory: str) -> dict[str, n
             raise ModelError(
                 f"its dtype {tensor.get('dtype')} is not supported; expected float32 or float64", where
             )
-        sizes = [_size(s) for s in tensor.get("sizes", [])]
-        strides = [_size(s) for s in tensor.get("strides", [])]
+        sized = [_size(s) for s in tensor.get("sizes", [])]
+        strided = [_size(s) for s in tensor.get("strides", [])]
         offset = _size(tensor.get("storage_offset", {"as_int": 0})) or 0
-        if any(s is None for s in sizes + strides):
-            raise ModelError("expected fixed sizes", where)
+        sizes = [s for s in sized if s is not None]
+        strides = [s for s in strided if s is not None]
+        if len(sizes) != len(sized) or len(strides) != len(strided) or len(sizes) != len(strides):
+            raise ModelError("expected fixed sizes and strides", where)
         raw = archive.read(f"{directory}/{meta.get('path_name', '')}")
         item = np.dtype(dtype).newbyteorder("<" if byteorder == "little" else ">")
         flat = np.frombuffer(raw, dtype=item)
-        extent = offset + sum((n - 1) * s for n, s in zip(sizes, strides, strict=True) if n) + 1  # type: ignore[operator]
-        if any(s < 0 for s in strides) or (all(sizes) and extent > flat.size):  # type: ignore[operator]
+        extent = offset + sum((n - 1) * s for n, s in zip(sizes, strides, strict=True)) + 1
+        if offset < 0 or any(s < 0 for s in strides) or (all(sizes) and extent > flat.size):
             raise ModelError("its bytes do not cover its sizes and strides", where)
         view = np.lib.stride_tricks.as_strided(
             flat[offset:],
-            shape=tuple(sizes),  # type: ignore[arg-type]
-            strides=tuple(s * item.itemsize for s in strides),  # type: ignore[operator]
+            shape=tuple(sizes),
+            strides=tuple(s * item.itemsize for s in strides),
             writeable=False,
         )
         result[name] = np.array(view, dtype=np.float64)
