@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import require_format_11
+from format11 import require_format_11
 from helpers import ROOT
 from onnx_nets import make_onnx, node, small_cnn
 

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import require_format_11
+from format11 import require_format_11
 from helpers import ROOT, SAMPLES
 
 import visualconv as vc
