@@ -385,8 +385,10 @@ def set_layer_setting(model: Model, index: int, key: str, value: Any) -> Model:
     place = f"layers[{index}].{key}"
     dims = model.dims
     if isinstance(layer, ConvLayer):
-        if key in ("stride", "dilation"):
-            new: Layer = dataclasses.replace(layer, **{key: _pair_value(value, dims, place, 1)})
+        if key == "stride":
+            new: Layer = dataclasses.replace(layer, stride=_pair_value(value, dims, place, 1))
+        elif key == "dilation":
+            new = dataclasses.replace(layer, dilation=_pair_value(value, dims, place, 1))
         elif key == "padding":
             new = dataclasses.replace(layer, padding=_pair_value(value, dims, place, 0))
         elif key == "activation":
@@ -408,8 +410,10 @@ def set_layer_setting(model: Model, index: int, key: str, value: Any) -> Model:
         else:
             raise ModelError(f"a conv layer has no setting {key!r}", place)
     elif isinstance(layer, PoolLayer):
-        if key in ("size", "stride"):
-            new = dataclasses.replace(layer, **{key: _pair_value(value, dims, place, 1)})
+        if key == "size":
+            new = dataclasses.replace(layer, size=_pair_value(value, dims, place, 1))
+        elif key == "stride":
+            new = dataclasses.replace(layer, stride=_pair_value(value, dims, place, 1))
         elif key == "mode":
             if value not in ("max", "avg"):
                 raise ModelError(f"expected 'max' or 'avg', got {value!r}", place)
