@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     formats = [v.strip() for v in args.pack_formats.split(",") if v.strip()]
     pack_scale = args.scale
     if args.scale is None:
-        from .pack import PACK_SCALE
+        from ..export.pack import PACK_SCALE
 
         args.scale, pack_scale = 1.0, PACK_SCALE
     if not args.scale > 0 or args.scale > 16:
