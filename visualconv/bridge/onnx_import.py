@@ -136,7 +136,16 @@ def import_onnx(
     declared = _declared_shape(inputs[0])
     reader = _ChainReader(onnx, constants, inputs[0].name, declared)
     for index, node in enumerate(graph.node):
-        reader.read(node, index)
+        try:
+            reader.read(node, index)
+        except ModelError:
+            raise
+        except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelError(
+                f"a malformed node ({type(exc).__name__}); "
+                "expected the inputs and attributes its operation takes",
+                f"node #{index}",
+            ) from None
     if reader.current != graph.output[0].name:
         raise ModelError(
             f"the network's output '{_short(graph.output[0].name)}' is not the end of the chain of nodes; "
