@@ -9,6 +9,7 @@
     visualconv export FILE --layer L --pass P --step K --tikz STEP.tex
     visualconv export FILE --pack DIR [--layers 0,2] [--passes backward] [--steps 0-4,last]
                                       [--pack-formats png,tex,gif,beamer,pptx,mp4,apng]
+    visualconv export FILE --torch SCRIPT.py     # a PyTorch script printing `grad --json`
 
 The format of ``--out`` follows its extension (.png .svg .pdf .json .npz .csv .zip .tex;
 see :mod:`visualconv.export`). The step defaults to the last. Works with no display (Qt
@@ -89,7 +90,17 @@ def add_parser(sub: Any) -> None:
         default="png,tex,gif,beamer",
         help="what the pack writes: png,tex,gif,beamer,pptx,mp4,apng (default png,tex,gif,beamer)",
     )
-    p.add_argument("--scale", type=float, default=1.0, help="pixel scale of PNG/GIF output (2 for slides)")
+    p.add_argument(
+        "--torch",
+        metavar="SCRIPT.py",
+        help="a standalone PyTorch script that prints the model's `grad --json` (torch + stdlib only)",
+    )
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        help="pixel scale of images and animations (default 1; 2 for slides; a pack's default is 0.75)",
+    )
     p.add_argument(
         "--frame-ms", type=int, default=900, help="display time of a GIF frame in ms (default 900)"
     )
@@ -125,11 +136,18 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.errors import ModelError
     from ..modelfile import load_model
 
-    if not (args.out or args.animation or args.frames or args.pack or args.beamer or args.pptx or args.tikz):
+    others = args.out or args.animation or args.frames or args.pack or args.beamer or args.pptx or args.tikz
+    if not (others or args.torch):
         raise UsageError(
             "visualconv export: nothing to do: give --out PATH, --animation OUT, --frames DIR, "
-            "--beamer DECK.tex, --pptx DECK.pptx, --tikz STEP.tex or --pack DIR"
+            "--beamer DECK.tex, --pptx DECK.pptx, --tikz STEP.tex, --pack DIR or --torch SCRIPT.py"
         )
+    if args.torch:
+        from ..bridge.command import export_torch
+
+        print(export_torch(args.file, args.torch))
+        if not others:
+            return EXIT_OK
     if args.decimals is not None and not 0 <= args.decimals <= 12:
         raise UsageError(f"visualconv export: --decimals {args.decimals}: expected 0..12")
     for flag, value, suffixes in (
@@ -152,6 +170,11 @@ def run(args: argparse.Namespace) -> int:
         if not set(passes) <= {"forward", "backward"}:
             raise UsageError(f"visualconv export: --passes {args.passes}: expected forward, backward or both")
     formats = [v.strip() for v in args.pack_formats.split(",") if v.strip()]
+    pack_scale = args.scale
+    if args.scale is None:
+        from ..export.pack import PACK_SCALE
+
+        args.scale, pack_scale = 1.0, PACK_SCALE
     if not args.scale > 0 or args.scale > 16:
         raise UsageError(f"visualconv export: --scale {args.scale}: expected a number in (0, 16]")
     if args.frame_ms < 20:
@@ -201,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
             pack = export_pack(
                 model,
                 args.pack,
-                scale=args.scale,
+                scale=pack_scale,
                 layers=layers,
                 passes=passes,
                 steps=args.steps,
