@@ -31,3 +31,13 @@ def test_quitting_ends_the_process_cleanly(display, tmp_path, way, runs):
     config = user_config(tmp_path / "config")
     outcomes = [quit_once(display, way, tmp_path / f"run{k}", config) for k in range(runs)]
     assert [o.kind for o in outcomes] == ["clean"] * runs, [o.detail for o in outcomes if o.kind != "clean"]
+
+
+def test_a_short_real_input_monkey_breaks_nothing(display, tmp_path):
+    """Seeded real clicks, drags, keys, menus, every View entry and quits by mouse: no fault, no death."""
+    from xmonkey import Monkey
+
+    tally = Monkey(display, seed=7, workdir=tmp_path).run(events=200, quit_every=90)
+    assert tally.events >= 200 and tally.quits >= 2 and tally.view_toggles >= 14
+    assert (tally.exceptions, tally.deaths) == (0, 0), "\n---\n".join(tally.problems)
+    assert tally.problems == []
