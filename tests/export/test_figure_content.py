@@ -11,25 +11,12 @@ from PIL import Image
 
 from visualconv.engine.trace import trace_layer
 from visualconv.export import snapshot_bytes, snapshot_figure
-from visualconv.export.figure import MAX_NUMBERED, build_figure, cell_text
+from visualconv.export.figure import MAX_NUMBERED, build_figure
 from visualconv.export.latex import math_line
 
 
 def panel(figure, key):
     return next(p for row in figure.panels for p in row if p.key == key)
-
-
-def test_cell_text_is_short_and_never_minus_zero():
-    assert [cell_text(v) for v in (0.3, -0.03, 0.010000000000000002, 2.1, -0.0)] == [
-        "0.3",
-        "-0.03",
-        "0.01",
-        "2.1",
-        "0",
-    ]
-    assert cell_text(1e-18, 0.4) == "0"
-    assert cell_text(0.044606) == "0.04461"
-    assert cell_text(1.5e-7, 1e-6) == "1.5e-7"
 
 
 def test_conv_forward_hides_outputs_not_computed_yet(seed1d):

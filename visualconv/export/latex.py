@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 
-from .figure import Figure, Grid, Panel, cell_text
+from ..engine.numbers import DEFAULT
+from .figure import Figure, Grid, Panel
 
 _TOKEN = re.compile(
     r"(?P<num>(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
@@ -164,7 +165,7 @@ def _title(panel: Panel) -> str:
 def _cell(grid: Grid, i: int, j: int, limit: float) -> str:
     if not grid.shown[i, j]:
         return r"\cdot"
-    text = tex_number(cell_text(float(grid.values[i, j]), limit))
+    text = tex_number(DEFAULT.figure_cell(float(grid.values[i, j]), limit))
     if grid.outline[i, j]:
         text = rf"\mathbf{{{text}}}"
     if grid.muted[i, j]:
