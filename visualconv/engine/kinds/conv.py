@@ -30,6 +30,7 @@ from ..windows import (
 )
 from .base import (
     Fields,
+    Fit,
     ForwardState,
     Kind,
     LayerGrads,
@@ -40,7 +41,11 @@ from .base import (
     TraceClass,
     from_4d,
     frozen,
+    frozen_array,
+    pair_text,
+    parse_pair,
     replaced,
+    size_text,
     to_4d,
     weight_and_bias,
 )
@@ -936,14 +941,85 @@ class ConvKind(Kind):
     has_weights = True
     has_activation = True
     windowed = True
+    has_closed_form = True
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`ConvForwardTrace` or :class:`ConvBackwardTrace`."""
         return ConvForwardTrace if pass_name == "forward" else ConvBackwardTrace
 
-    def padded(self, layer: ConvLayer) -> bool:
-        """Whether the input has a padding border (named A_pad in the texts)."""
-        return any(layer.padding)
+    def summary(self, layer: ConvLayer, dims: int) -> tuple[str, str]:
+        """``conv 3×3, 1→2 ch, relu`` and ``stride 1 · padding 0 · dilation 1``."""
+        kh, kw = layer.kernel_size
+        size = str(kw) if dims == 1 else f"{kh}×{kw}"
+        c_out, c_in = layer.weight.shape[:2]
+        kind = f"conv {size}, {c_in}→{c_out} ch, {layer.activation}" + (
+            ", no bias" if layer.bias is None else ""
+        )
+        settings = [
+            f"stride {size_text(layer.stride, dims)}",
+            f"padding {size_text(layer.padding, dims)}",
+            f"dilation {size_text(layer.dilation, dims)}",
+        ]
+        return kind, " · ".join(settings)
+
+    def new_layer(self, input_shape: Shape, dims: int) -> ConvLayer:
+        """A 1x1 conv with one output channel, zero weight and bias."""
+        from ..errors import ModelError
+
+        if len(input_shape) == 1:
+            raise ModelError(
+                "a conv layer needs an image input; it cannot follow a flatten or dense layer", "layers"
+            )
+        w = np.zeros((1, input_shape[0], 1)) if dims == 1 else np.zeros((1, input_shape[0], 1, 1))
+        return ConvLayer(frozen_array(w), frozen_array(np.zeros(1)), dims=dims)
+
+    def fitted_weight_shape(self, layer: ConvLayer, input_shape: Shape) -> Shape | None:
+        """The weight with as many input channels as the input has."""
+        w = layer.weight
+        return (w.shape[0], input_shape[0], *w.shape[2:])
+
+    def settings(self, layer: ConvLayer, dims: int) -> list[tuple[str, str, str]]:
+        """Kernel size, out channels, stride, padding, dilation and activation."""
+        return [
+            ("kernel_size", "kernel size", pair_text(layer.kernel_size, dims)),
+            ("out_channels", "out channels", str(layer.weight.shape[0])),
+            ("stride", "stride", pair_text(layer.stride, dims)),
+            ("padding", "padding", pair_text(layer.padding, dims)),
+            ("dilation", "dilation", pair_text(layer.dilation, dims)),
+            ("activation", "activation", layer.activation),
+        ]
+
+    def with_setting(
+        self, layer: ConvLayer, key: str, value: Any, dims: int, place: str, fit: Fit
+    ) -> ConvLayer:
+        """stride, dilation, padding, activation, kernel_size or out_channels."""
+        from ..activations import ACTIVATIONS
+        from ..errors import ModelError
+
+        if key == "stride":
+            return dataclasses.replace(layer, stride=parse_pair(value, dims, place, 1))
+        if key == "dilation":
+            return dataclasses.replace(layer, dilation=parse_pair(value, dims, place, 1))
+        if key == "padding":
+            return dataclasses.replace(layer, padding=parse_pair(value, dims, place, 0))
+        if key == "activation":
+            if value not in ACTIVATIONS:
+                raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
+            return dataclasses.replace(layer, activation=str(value))
+        w = layer.weight
+        if key == "kernel_size":
+            kh, kw = parse_pair(value, dims, place, 1)
+            shape = (*w.shape[:2], kw) if dims == 1 else (*w.shape[:2], kh, kw)
+            return dataclasses.replace(layer, weight=frozen_array(fit(w, shape)))
+        if key == "out_channels":
+            c_out = parse_pair(value, 1, place, 1)[1]
+            bias = None if layer.bias is None else frozen_array(fit(layer.bias, (c_out,)))
+            return dataclasses.replace(layer, weight=frozen_array(fit(w, (c_out, *w.shape[1:]))), bias=bias)
+        raise ModelError(f"a conv layer has no setting {key!r}", place)
+
+    def padding(self, layer: ConvLayer) -> IntPair:
+        """The layer's zero padding (rows, cols)."""
+        return layer.padding
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``z[i, j] = 1*2 + ...`` forward; ``dW += ...``, ``db += ...``, ``dA_prev[...] += ...`` backward."""

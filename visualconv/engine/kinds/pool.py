@@ -6,6 +6,7 @@ Owns :class:`PoolLayer` (its shape rule, forward and backward through the kernel
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from ..pool import max_positions, pool2d_backward, pool2d_forward
 from ..windows import FloatArray, IntPair, covering_windows, output_shape, sliding_windows
 from .base import (
     Fields,
+    Fit,
     ForwardState,
     Kind,
     LayerGrads,
@@ -26,6 +28,9 @@ from .base import (
     TraceClass,
     from_4d,
     frozen,
+    pair_text,
+    parse_pair,
+    size_text,
     to_4d,
 )
 from .text import MAX_TERMS, fmt, fmt_array, index_text, squeeze_view, trace_dims, window_text
@@ -416,6 +421,57 @@ class PoolKind(Kind):
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`PoolForwardTrace` or :class:`PoolBackwardTrace`."""
         return PoolForwardTrace if pass_name == "forward" else PoolBackwardTrace
+
+    def summary(self, layer: PoolLayer, dims: int) -> tuple[str, str]:
+        """``max pool 2`` and ``stride 2`` (`` · overlapping`` when windows overlap)."""
+        return (
+            f"{layer.mode} pool {size_text(layer.size, dims)}",
+            f"stride {size_text(layer.stride, dims)}"
+            + (" · overlapping" if layer.stride[1] < layer.size[1] else ""),
+        )
+
+    def new_layer(self, input_shape: Shape, dims: int) -> PoolLayer:
+        """A 1x1 max pool (the user sets its size and stride)."""
+        from ..errors import ModelError
+
+        if len(input_shape) == 1:
+            raise ModelError("a pool layer needs an image input", "layers")
+        one = (1, 1)
+        return PoolLayer("max", one, one, dims)
+
+    def settings(self, layer: PoolLayer, dims: int) -> list[tuple[str, str, str]]:
+        """Mode, size and stride."""
+        return [
+            ("mode", "pool mode", layer.mode),
+            ("size", "pool size", pair_text(layer.size, dims)),
+            ("stride", "stride", pair_text(layer.stride, dims)),
+        ]
+
+    def with_setting(
+        self, layer: PoolLayer, key: str, value: Any, dims: int, place: str, fit: Fit
+    ) -> PoolLayer:
+        """size, stride or mode."""
+        from ..errors import ModelError
+
+        if key == "size":
+            return dataclasses.replace(layer, size=parse_pair(value, dims, place, 1))
+        if key == "stride":
+            return dataclasses.replace(layer, stride=parse_pair(value, dims, place, 1))
+        if key == "mode":
+            if value not in ("max", "avg"):
+                raise ModelError(f"expected 'max' or 'avg', got {value!r}", place)
+            return dataclasses.replace(layer, mode=str(value))
+        raise ModelError(f"a pool layer has no setting {key!r}", place)
+
+    def kinks(self, layer: PoolLayer, x: FloatArray, z: FloatArray, near: float) -> list[str]:
+        """Max-pool windows whose two largest values are within ``near``: a tie for the maximum."""
+        if layer.mode != "max":
+            return []
+        x = x if layer.dims == 2 else x[:, None, :]
+        windows = sliding_windows(x[None], layer.size, layer.stride, (1, 1))[0]
+        flat = np.sort(windows.reshape(*windows.shape[:3], -1), axis=-1)
+        ties = int(np.sum(flat[..., -1] - flat[..., -2] <= near)) if flat.shape[-1] > 1 else 0
+        return [f"{ties} max-pool window(s) with a tie for the maximum"] if ties else []
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``y = max(...)`` or the average forward; where the delta goes backward."""
