@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 
 from .engine import kinds
+from .engine.budget import MEMORY_BUDGET_BYTES, check_layers, check_memory
 from .engine.errors import ModelError
 from .engine.kinds import CONV, Layer
 from .engine.kinds.base import frozen_array
 from .engine.model import LossSpec, Model
 from .engine.windows import FloatArray
-from .modelfile import MEMORY_BUDGET_BYTES, check_layers, check_memory
 
 _LAYER_TENSOR = re.compile(r"^layers\[(\d+)\]\.(weight|bias)$")
 
