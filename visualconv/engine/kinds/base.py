@@ -204,6 +204,47 @@ def pair_text(pair: IntPair, dims: int) -> str:
     return f"{pair[0]}, {pair[1]}"
 
 
+def spatial_input(layer: Any, shape: Shape, source: str, place: str) -> tuple[int, tuple[int, int], int]:
+    """A windowed layer's input: (dims, (rows, cols) of the 2-D view, channels), or a placed ModelError."""
+    from ..errors import ModelError
+
+    dims = int(layer.dims)
+    if len(shape) != dims + 1:
+        expected = "(C, L)" if dims == 1 else "(C, H, W)"
+        raise ModelError(
+            f"expected a {expected} input for this {layer.type} layer, got a vector of {shape[0]} values "
+            f"from {source}; put {layer.type} layers before any flatten or dense layer",
+            place,
+        )
+    spatial = (1, shape[1]) if dims == 1 else (shape[1], shape[2])
+    return dims, spatial, shape[0]
+
+
+class DocumentReader(Protocol):
+    """How the model-file reader turns a layer object's values into typed ones (placed errors)."""
+
+    def array(self, value: Any, place: str, ndim: int, what: str) -> FloatArray:
+        """A read-only float64 array of ``ndim`` axes (shorthand allowed); ``what`` names it in messages."""
+
+    def pair(self, value: Any, dims: int, default: int, place: str) -> IntPair:
+        """A size/stride/padding/dilation as a (rows, cols) pair; ``default`` when it is absent."""
+
+    def bias(self, value: Any, c_out: int, place: str, present: bool) -> FloatArray | None:
+        """The bias of ``c_out`` channels: zeros when the key is absent, None for ``null``."""
+
+
+def array_out(array: FloatArray) -> Any:
+    """An array as nested lists for the file."""
+    return np.asarray(array).tolist()
+
+
+def pair_out(pair: IntPair, dims: int) -> int | list[int]:
+    """A pair as the file writes it: one integer in 1-D or when both are equal, else [rows, cols]."""
+    if dims == 1:
+        return pair[1]
+    return pair[0] if pair[0] == pair[1] else [pair[0], pair[1]]
+
+
 def size_text(pair: IntPair, dims: int) -> str:
     """A size or stride as the layer list writes it: ``2`` or ``3×2`` (a 1-D layer: its columns)."""
     return str(pair[1]) if dims == 1 or pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
@@ -387,6 +428,16 @@ class Kind:
         """The layer in the layer list: its type with its kernel, and its settings (two short texts)."""
         return self.type, ""
 
+    # --- the file format
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> Any:
+        """The typed layer of one layer object of the file, already checked against the schema."""
+        raise NotImplementedError
+
+    def to_document(self, layer: Any, dims: int) -> dict[str, Any]:
+        """The layer as a model-file object (canonical shapes), ``type`` first."""
+        raise NotImplementedError
+
     # --- editing
 
     def new_layer(self, input_shape: Shape, dims: int) -> Any:
@@ -411,6 +462,36 @@ class Kind:
         raise ModelError(f"a {self.type} layer has no setting {key!r}", place)
 
     # --- checks
+
+    def check_shape(self, layer: Any, shape: Shape, place: str, source: str) -> tuple[Shape, int, str, str]:
+        """The layer's output shape for an input of ``shape`` and its memory need, or a placed ModelError.
+
+        Computed with Python integers only (nothing is allocated, absurd settings cannot
+        overflow); :func:`visualconv.engine.budget.walk` adds the needs up.
+
+        Parameters
+        ----------
+        layer : the kind's layer
+        shape : tuple of int
+            The input shape (no batch axis).
+        place : str
+            ``layers[i]``, for messages.
+        source : str
+            Where the input comes from, in words ("the model's input").
+
+        Returns
+        -------
+        out_shape : tuple of int
+        elements : int
+            float64 values one forward and backward pass of this layer keeps or copies:
+            three of its input and output (values, gradients, a temporary), the padded
+            input and its gradient, and window-sized (im2col) copies.
+        setting : str
+            The key that makes the layer large ("padding") or "".
+        reason : str
+            Words for the memory message.
+        """
+        raise NotImplementedError
 
     def kinks(self, layer: Any, x: FloatArray, z: FloatArray, near: float) -> list[str]:
         """Why a finite difference may disagree here: activation values within ``near`` of a kink.

@@ -8,6 +8,7 @@ closed forms of its backward pass (:class:`ClosedForm`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,6 +30,7 @@ from ..windows import (
     sliding_windows,
 )
 from .base import (
+    DocumentReader,
     Fields,
     Fit,
     ForwardState,
@@ -39,13 +41,16 @@ from .base import (
     Shape,
     Step,
     TraceClass,
+    array_out,
     from_4d,
     frozen,
     frozen_array,
+    pair_out,
     pair_text,
     parse_pair,
     replaced,
     size_text,
+    spatial_input,
     to_4d,
     weight_and_bias,
 )
@@ -961,6 +966,87 @@ class ConvKind(Kind):
             f"dilation {size_text(layer.dilation, dims)}",
         ]
         return kind, " · ".join(settings)
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> ConvLayer:
+        """weight, bias, stride, padding, dilation and activation of a ``conv`` object."""
+        layout = "(C_out, C_in, K)" if dims == 1 else "(C_out, C_in, kH, kW)"
+        weight = read.array(spec["weight"], f"{place}.weight", dims + 2, f"a weight {layout}")
+        padding = read.pair(spec.get("padding"), dims, 0, f"{place}.padding")
+        if dims == 1:
+            padding = (0, padding[1])
+        return ConvLayer(
+            weight=weight,
+            bias=read.bias(spec.get("bias"), weight.shape[0], f"{place}.bias", "bias" in spec),
+            stride=read.pair(spec.get("stride"), dims, 1, f"{place}.stride"),
+            padding=padding,
+            dilation=read.pair(spec.get("dilation"), dims, 1, f"{place}.dilation"),
+            activation=spec.get("activation", "identity"),
+            dims=dims,
+        )
+
+    def to_document(self, layer: ConvLayer, dims: int) -> dict[str, Any]:
+        """type, weight, bias, stride, padding, dilation, activation."""
+        doc: dict[str, Any] = {"type": "conv", "weight": array_out(layer.weight)}
+        doc["bias"] = None if layer.bias is None else array_out(layer.bias)
+        doc["stride"] = pair_out(layer.stride, dims)
+        doc["padding"] = pair_out(layer.padding, dims)
+        doc["dilation"] = pair_out(layer.dilation, dims)
+        doc["activation"] = layer.activation
+        return doc
+
+    def check_shape(
+        self, layer: ConvLayer, shape: Shape, place: str, source: str
+    ) -> tuple[Shape, int, str, str]:
+        """Channels and kernel against the (padded) input; two window copies of memory."""
+        from ..budget import axes_words, sized, spatial_words
+        from ..errors import ModelError
+        from ..windows import output_length
+
+        n_in = math.prod(shape)
+        dims, spatial, channels = spatial_input(layer, shape, source, place)
+        c_out, c_in = layer.weight.shape[0], layer.weight.shape[1]
+        if channels != c_in:
+            raise ModelError(
+                f"expected a weight with {channels} input channel{'s' if channels != 1 else ''} "
+                f"(axis 1 of {'(C_out, C_in, K)' if dims == 1 else '(C_out, C_in, kH, kW)'}) to match "
+                f"{source}, got shape {sized(layer.weight.shape)}",
+                f"{place}.weight",
+            )
+        kernel = layer.kernel_size
+        out = tuple(
+            output_length(spatial[a], kernel[a], layer.stride[a], layer.padding[a], layer.dilation[a])
+            for a in (0, 1)
+        )
+        padded = (spatial[0] + 2 * layer.padding[0], spatial[1] + 2 * layer.padding[1])
+        if min(out) < 1:
+            span = tuple(layer.dilation[a] * (kernel[a] - 1) + 1 for a in (0, 1))
+            fits_undilated = all(kernel[a] <= padded[a] for a in (0, 1))
+            setting = "dilation" if fits_undilated and max(layer.dilation) > 1 else "weight"
+            dilated = (
+                f" with dilation {axes_words(layer.dilation, dims)}, spanning {axes_words(span, dims)}"
+                if max(layer.dilation) > 1
+                else ""
+            )
+            raise ModelError(
+                f"expected a kernel that fits the padded input of {axes_words(padded, dims)}, "
+                "got a kernel of "
+                f"{axes_words(kernel, dims)}{dilated}",
+                f"{place}.{setting}",
+            )
+        out_shape: Shape = (c_out, out[1]) if dims == 1 else (c_out, out[0], out[1])
+        n_out = math.prod(out_shape)
+        n_padded = channels * padded[0] * padded[1]
+        n_cols = c_in * kernel[0] * kernel[1] * out[0] * out[1]
+        elements = 3 * n_in + 3 * n_padded + 2 * n_cols + 5 * n_out + 3 * layer.weight.size
+        big_padding = max(layer.padding) > 0 and n_padded > 4 * n_in
+        reason = (
+            f"padding {spatial_words(layer.padding[1:] if dims == 1 else layer.padding)} makes a padded "
+            f"input of {channels} x {spatial_words(padded[1:] if dims == 1 else padded)}"
+            if big_padding
+            else f"its {c_out} output channel{'s' if c_out != 1 else ''} of "
+            f"{spatial_words(out[1:] if dims == 1 else out)} and its window copies"
+        )
+        return out_shape, elements, "padding" if big_padding else "", reason
 
     def new_layer(self, input_shape: Shape, dims: int) -> ConvLayer:
         """A 1x1 conv with one output channel, zero weight and bias."""

@@ -6,6 +6,7 @@ Owns :class:`DenseLayer` and the traces of its two passes with their typed steps
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ import numpy as np
 from .. import activations, links
 from ..windows import FloatArray
 from .base import (
+    DocumentReader,
     Fields,
     Fit,
     ForwardState,
@@ -23,6 +25,7 @@ from .base import (
     Shape,
     Step,
     TraceClass,
+    array_out,
     frozen,
     frozen_array,
     parse_pair,
@@ -342,6 +345,47 @@ class DenseKind(Kind):
         """``dense 8→3, identity`` (``, no bias``)."""
         out, n_in = layer.weight.shape
         return f"dense {n_in}→{out}, {layer.activation}" + (", no bias" if layer.bias is None else ""), ""
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> DenseLayer:
+        """Weight (out, in), bias and activation of a ``dense`` object."""
+        weight = read.array(spec["weight"], f"{place}.weight", 2, "a weight (out, in)")
+        return DenseLayer(
+            weight=weight,
+            bias=read.bias(spec.get("bias"), weight.shape[0], f"{place}.bias", "bias" in spec),
+            activation=spec.get("activation", "identity"),
+        )
+
+    def to_document(self, layer: DenseLayer, dims: int) -> dict[str, Any]:
+        """type, weight, bias, activation."""
+        return {
+            "type": "dense",
+            "weight": array_out(layer.weight),
+            "bias": None if layer.bias is None else array_out(layer.bias),
+            "activation": layer.activation,
+        }
+
+    def check_shape(
+        self, layer: DenseLayer, shape: Shape, place: str, source: str
+    ) -> tuple[Shape, int, str, str]:
+        """A vector input with one weight column per value."""
+        from ..budget import sized
+        from ..errors import ModelError
+
+        n_in = math.prod(shape)
+        if len(shape) != 1:
+            raise ModelError(
+                f"expected a vector input for this dense layer, got shape {sized(shape)} from {source}; "
+                "put a flatten layer before it",
+                place,
+            )
+        if shape[0] != layer.weight.shape[1]:
+            raise ModelError(
+                f"expected a weight (out, in) with {shape[0]} columns, one per value of {source}, "
+                f"got shape {sized(layer.weight.shape)}",
+                f"{place}.weight",
+            )
+        n_out = layer.weight.shape[0]
+        return (n_out,), 3 * (n_in + n_out) + 3 * layer.weight.size, "", "its weight"
 
     def new_layer(self, input_shape: Shape, dims: int) -> DenseLayer:
         """A dense layer with one output, zero weight and bias."""

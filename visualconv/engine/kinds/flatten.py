@@ -13,7 +13,19 @@ import numpy as np
 
 from .. import links
 from ..windows import FloatArray
-from .base import Fields, Fit, ForwardState, Kind, LayerGrads, LayerTrace, Shape, Step, TraceClass, frozen
+from .base import (
+    DocumentReader,
+    Fields,
+    Fit,
+    ForwardState,
+    Kind,
+    LayerGrads,
+    LayerTrace,
+    Shape,
+    Step,
+    TraceClass,
+    frozen,
+)
 from .text import fmt
 
 
@@ -190,6 +202,23 @@ class FlattenKind(Kind):
     def summary(self, layer: FlattenLayer, dims: int) -> tuple[str, str]:
         """``flatten`` and ``row-major``."""
         return "flatten", "row-major"
+
+    def from_document(
+        self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader
+    ) -> FlattenLayer:
+        """A ``flatten`` object has nothing but its type."""
+        return FlattenLayer()
+
+    def to_document(self, layer: FlattenLayer, dims: int) -> dict[str, Any]:
+        """Type only."""
+        return {"type": "flatten"}
+
+    def check_shape(
+        self, layer: FlattenLayer, shape: Shape, place: str, source: str
+    ) -> tuple[Shape, int, str, str]:
+        """Any input fits; the input and output of memory."""
+        n_in = math.prod(shape)
+        return (n_in,), 2 * n_in, "", "its input"
 
     def new_layer(self, input_shape: Shape, dims: int) -> FlattenLayer:
         """A flatten layer (it follows anything)."""

@@ -7,6 +7,7 @@ Owns :class:`PoolLayer` (its shape rule, forward and backward through the kernel
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from .. import links
 from ..pool import max_positions, pool2d_backward, pool2d_forward
 from ..windows import FloatArray, IntPair, covering_windows, output_shape, sliding_windows
 from .base import (
+    DocumentReader,
     Fields,
     Fit,
     ForwardState,
@@ -28,9 +30,11 @@ from .base import (
     TraceClass,
     from_4d,
     frozen,
+    pair_out,
     pair_text,
     parse_pair,
     size_text,
+    spatial_input,
     to_4d,
 )
 from .text import MAX_TERMS, fmt, fmt_array, index_text, squeeze_view, trace_dims, window_text
@@ -429,6 +433,43 @@ class PoolKind(Kind):
             f"stride {size_text(layer.stride, dims)}"
             + (" · overlapping" if layer.stride[1] < layer.size[1] else ""),
         )
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> PoolLayer:
+        """mode, size and stride (default: the size) of a ``pool`` object."""
+        size = read.pair(spec["size"], dims, 1, f"{place}.size")
+        stride = size if spec.get("stride") is None else read.pair(spec["stride"], dims, 1, f"{place}.stride")
+        return PoolLayer(mode=spec["mode"], size=size, stride=stride, dims=dims)
+
+    def to_document(self, layer: PoolLayer, dims: int) -> dict[str, Any]:
+        """type, mode, size, stride."""
+        return {
+            "type": "pool",
+            "mode": layer.mode,
+            "size": pair_out(layer.size, dims),
+            "stride": pair_out(layer.stride, dims),
+        }
+
+    def check_shape(
+        self, layer: PoolLayer, shape: Shape, place: str, source: str
+    ) -> tuple[Shape, int, str, str]:
+        """The window against the input; one window copy of memory."""
+        from ..budget import axes_words
+        from ..errors import ModelError
+        from ..windows import output_length
+
+        n_in = math.prod(shape)
+        dims, spatial, channels = spatial_input(layer, shape, source, place)
+        out = tuple(output_length(spatial[a], layer.size[a], layer.stride[a], 0, 1) for a in (0, 1))
+        if min(out) < 1:
+            raise ModelError(
+                f"expected a pool window that fits the input of {axes_words(spatial, dims)} ({source}), "
+                f"got size {axes_words(layer.size, dims)}",
+                f"{place}.size",
+            )
+        out_shape = (channels, out[1]) if dims == 1 else (channels, out[0], out[1])
+        n_out = math.prod(out_shape)
+        elements = 3 * n_in + 3 * n_out + n_out * layer.size[0] * layer.size[1]
+        return out_shape, elements, "", "its windows"
 
     def new_layer(self, input_shape: Shape, dims: int) -> PoolLayer:
         """A 1x1 max pool (the user sets its size and stride)."""
