@@ -393,6 +393,8 @@ class Kind:
     windowed : bool
         The layer slides windows over a 2-D view of its input (1-D layers have height 1):
         it has ``dims``, overlays cover input cells.
+    schema : dict
+        The kind's layer object in the file format's JSON Schema (its ``$defs`` entry).
     has_closed_form : bool
         The backward trace has ``closed_form()`` (the seeds' closed forms of dW and dA_prev).
     output_names : (str, str)
@@ -406,6 +408,7 @@ class Kind:
     windowed: ClassVar[bool] = False
     output_names: ClassVar[tuple[str, str]] = ("z", "dZ")
     has_closed_form: ClassVar[bool] = False
+    schema: ClassVar[dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         return f"<layer kind {self.type!r}>"

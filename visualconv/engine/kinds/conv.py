@@ -939,10 +939,40 @@ def _conv_uses(
 # ----------------------------------------------------------------------------- the kind
 
 
+# The kind's object in the file format's JSON Schema ($defs/conv of visualconv/schema/model.schema.json).
+SCHEMA: dict[str, Any] = {
+    "description": "Cross-correlation as torch.nn.functional.conv1d / conv2d.",
+    "type": "object",
+    "required": ["type", "weight"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"const": "conv"},
+        "weight": {
+            "$ref": "#/$defs/array",
+            "description": (
+                "(C_out, C_in, kH, kW) in 2-D, (C_out, C_in, K) in 1-D; leading size-1 axes may be left out."
+            ),
+        },
+        "bias": {
+            "$ref": "#/$defs/bias",
+            "description": (
+                "One value per output channel (a bare number for one channel); default zeros; "
+                "null for no bias term."
+            ),
+        },
+        "stride": {"$ref": "#/$defs/positive", "description": "Step between windows, default 1."},
+        "padding": {"$ref": "#/$defs/nonnegative", "description": "Zeros added on both sides, default 0."},
+        "dilation": {"$ref": "#/$defs/positive", "description": "Spacing of the kernel cells, default 1."},
+        "activation": {"$ref": "#/$defs/activation", "description": "Default identity."},
+    },
+}
+
+
 class ConvKind(Kind):
     """Convolution layers: weights, an activation, windows over the padded input."""
 
     type = "conv"
+    schema = SCHEMA
     has_weights = True
     has_activation = True
     windowed = True

@@ -330,10 +330,28 @@ def _dense_links(
 # ----------------------------------------------------------------------------- the kind
 
 
+# The kind's object in the file format's JSON Schema ($defs/dense of visualconv/schema/model.schema.json).
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "weight"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"const": "dense"},
+        "weight": {"$ref": "#/$defs/array", "description": "(out, in); a flat list is one output row."},
+        "bias": {
+            "$ref": "#/$defs/bias",
+            "description": "One value per output; default zeros; null for no bias term.",
+        },
+        "activation": {"$ref": "#/$defs/activation", "description": "Default identity."},
+    },
+}
+
+
 class DenseKind(Kind):
     """Dense layers: weights and an activation, no windows."""
 
     type = "dense"
+    schema = SCHEMA
     has_weights = True
     has_activation = True
 

@@ -189,10 +189,19 @@ def _flatten_links(
 # ----------------------------------------------------------------------------- the kind
 
 
+# The kind's object in the file format's JSON Schema ($defs/flatten of visualconv/schema/model.schema.json).
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"type": {"const": "flatten"}},
+}
+
+
 class FlattenKind(Kind):
     """Flatten layers: no weights, no windows; the input as a vector."""
 
     type = "flatten"
+    schema = SCHEMA
     output_names = ("y", "dY")
 
     def trace_class(self, pass_name: str) -> TraceClass:

@@ -415,10 +415,25 @@ def _pool_links(
 # ----------------------------------------------------------------------------- the kind
 
 
+# The kind's object in the file format's JSON Schema ($defs/pool of visualconv/schema/model.schema.json).
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "mode", "size"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"const": "pool"},
+        "mode": {"enum": ["max", "avg"], "description": "max or avg."},
+        "size": {"$ref": "#/$defs/positive", "description": "Window size."},
+        "stride": {"$ref": "#/$defs/positive", "description": "Step between windows, default the size."},
+    },
+}
+
+
 class PoolKind(Kind):
     """Pooling layers: no weights, windows over the input."""
 
     type = "pool"
+    schema = SCHEMA
     output_names = ("y", "dY")
     windowed = True
 
