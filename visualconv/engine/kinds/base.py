@@ -29,6 +29,7 @@ from ..windows import FloatArray, IntPair
 
 if TYPE_CHECKING:
     from ..links import CellLinks
+    from ..scene import PanelSpec, StepPanels
 
 Shape = tuple[int, ...]
 
@@ -197,7 +198,7 @@ def output_shapes(input_shape: Shape, layers: Sequence[Layer]) -> list[Shape]:
     return result
 
 
-def pair_text(pair: IntPair, dims: int) -> str:
+def setting_text(pair: IntPair, dims: int) -> str:
     """A setting pair as the user types it: ``2`` or ``2, 1`` (a 1-D layer: its columns)."""
     if dims == 1 or pair[0] == pair[1]:
         return str(pair[1])
@@ -572,6 +573,19 @@ class Kind:
         if role in ("input", "dx"):
             return tuple(trace.x.shape)
         return tuple(trace.z.shape)
+
+    # --- the scene (see visualconv.engine.scene)
+
+    def panels(self, trace: Any) -> list[PanelSpec]:
+        """The panels the trace's pass shows: heading, tiling, place in the window and in print."""
+        return []
+
+    def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
+        """Put every panel's values and outlined cells at ``step`` (``out.put``)."""
+
+    def caption(self, layer: Any) -> str:
+        """The layer in a figure caption: ``conv 2-D, stride 2×2, relu``; the type by default."""
+        return str(layer.type)
 
 
 # ----------------------------------------------------------------------------- traces
