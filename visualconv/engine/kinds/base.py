@@ -202,6 +202,9 @@ class Overlay:
         (i, j) of the output element in the 2-D view; (0, 0) for dense and flatten.
     rows, cols : slice
         The window in the padded input (conv, pool); ``slice(0, 0)`` otherwise.
+    channels : range or None
+        The input channels the window covers, when not all of them (a grouped
+        convolution's filter sees only its group's channels).
     """
 
     index: int
@@ -209,6 +212,7 @@ class Overlay:
     position: IntPair
     rows: slice
     cols: slice
+    channels: range | None = None
 
 
 OperandsT = TypeVar("OperandsT", bound=Fields, covariant=True)

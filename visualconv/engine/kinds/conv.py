@@ -19,12 +19,15 @@ from ..conv import conv2d_backward, conv2d_forward
 from ..windows import (
     FloatArray,
     IntPair,
+    Sides,
+    check_padding_mode,
     col2im,
     covering_windows,
-    crop,
+    fold_padding,
     im2col,
     output_shape,
-    pad,
+    pad_sides,
+    resolve_padding,
     shape4,
     sliding_windows,
 )
@@ -56,9 +59,18 @@ class ConvLayer:
     bias : ndarray of shape (C_out,) or None
         None means no bias term at all (PyTorch's ``bias=False``).
     stride, padding, dilation : (int, int)
-        Per (rows, cols); a 1-D layer has rows (1, 1, 0 for padding).
+        Per (rows, cols); a 1-D layer has rows (1, 1, 0 for padding). ``padding`` is the
+        border before the input (top, left); :attr:`sides` has all four.
     activation : str
     dims : {1, 2}
+    groups : int
+        Input channels and filters split into this many groups (weight (C_out, C_in/groups, ...)).
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
+    same : bool
+        The file's ``padding: "same"``: ``padding`` follows the kernel, d(k-1) per axis in
+        all, the odd cell after the input (bottom/right).
+    negative_slope : float
+        leaky_relu's slope for z < 0.
     """
 
     weight: FloatArray = field(repr=False)
@@ -68,12 +80,34 @@ class ConvLayer:
     dilation: IntPair = (1, 1)
     activation: str = "identity"
     dims: int = 2
+    groups: int = 1
+    padding_mode: str = "zeros"
+    same: bool = False
+    negative_slope: float = activations.LEAKY_SLOPE
     type: Literal["conv"] = "conv"
+
+    def __post_init__(self) -> None:
+        if self.same:
+            top, _, left, _ = resolve_padding("same", self.kernel_size, (1, 1), self.dilation)
+            object.__setattr__(self, "padding", (top, left))
 
     @property
     def kind(self) -> ConvKind:
         """The conv kind."""
         return CONV
+
+    @property
+    def sides(self) -> Sides:
+        """The padding as (top, bottom, left, right)."""
+        if self.same:
+            return resolve_padding("same", self.kernel_size, (1, 1), self.dilation)
+        (ph, pw) = self.padding
+        return ph, ph, pw, pw
+
+    @property
+    def padding_argument(self) -> IntPair | str:
+        """The padding as the kernels take it: "same" or the pair."""
+        return "same" if self.same else self.padding
 
     @property
     def weight_4d(self) -> FloatArray:
@@ -88,15 +122,17 @@ class ConvLayer:
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """Output shape (C_out, ...) for an input of shape (C_in, ...) (no batch)."""
-        c_in = self.weight.shape[1]
+        c_in = self.weight.shape[1] * self.groups
         if len(input_shape) != self.dims + 1:
             raise ValueError(f"expects a {self.dims + 1}-axis input, got shape {input_shape}")
         if input_shape[0] != c_in:
             raise ValueError(f"expects {c_in} input channels, got {input_shape[0]}")
         spatial = (1, input_shape[1]) if self.dims == 1 else (input_shape[1], input_shape[2])
-        out = output_shape(spatial, self.kernel_size, self.stride, self.padding, self.dilation)
+        top, bottom, left, right = self.sides
+        check_padding_mode(self.padding_mode, self.sides, spatial)
+        padded = (spatial[0] + top + bottom, spatial[1] + left + right)
+        out = output_shape(padded, self.kernel_size, self.stride, (0, 0), self.dilation)
         if min(out) < 1:
-            padded = (spatial[0] + 2 * self.padding[0], spatial[1] + 2 * self.padding[1])
             shown = padded[1:] if self.dims == 1 else padded
             raise ValueError(
                 f"kernel {self.weight.shape[2:]} (dilation {self.dilation[2 - self.dims :]}) "
@@ -108,21 +144,30 @@ class ConvLayer:
     def forward(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Return (Z, A) for a batch ``x`` of shape (N, C_in, ...)."""
         z4 = conv2d_forward(
-            to_4d(x, self.dims), self.weight_4d, self.bias, self.stride, self.padding, self.dilation
+            to_4d(x, self.dims),
+            self.weight_4d,
+            self.bias,
+            self.stride,
+            self.padding_argument,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
         )
         z = from_4d(z4, self.dims)
-        return z, activations.activate(self.activation, z)
+        return z, activations.activate(self.activation, z, self.negative_slope)
 
     def backward(self, grad_output: FloatArray, x: FloatArray, z: FloatArray, a: FloatArray) -> LayerGrads:
         """Gradients given dL/dA of shape (N, C_out, ...) and the forward values."""
-        dz = grad_output * activations.derivative(self.activation, z, a)
+        dz = grad_output * activations.derivative(self.activation, z, a, self.negative_slope)
         dx4, dw4, db = conv2d_backward(
             to_4d(dz, self.dims),
             to_4d(x, self.dims),
             self.weight_4d,
             self.stride,
-            self.padding,
+            self.padding_argument,
             self.dilation,
+            self.groups,
+            self.padding_mode,
         )
         dw = dw4[:, :, 0, :] if self.dims == 1 else dw4
         return LayerGrads(from_4d(dx4, self.dims), dz, dw, None if self.bias is None else db)
@@ -256,27 +301,68 @@ class ClosedForm:
     dx: FloatArray = field(repr=False)
 
 
+def expand_groups(w: FloatArray, groups: int) -> FloatArray:
+    """A grouped weight (C_out, C_in/groups, kH, kW) over all C_in channels, zeros outside each group."""
+    if groups == 1:
+        return w
+    c_out, c_group = w.shape[:2]
+    per_group = c_out // groups
+    full = np.zeros((c_out, c_group * groups, *w.shape[2:]))
+    for g in range(groups):
+        full[g * per_group : (g + 1) * per_group, g * c_group : (g + 1) * c_group] = w[
+            g * per_group : (g + 1) * per_group
+        ]
+    return full
+
+
+def gather_groups(full: FloatArray, groups: int) -> FloatArray:
+    """The inverse of :func:`expand_groups`: each filter's own group of channels."""
+    if groups == 1:
+        return full
+    c_out, c_in = full.shape[:2]
+    per_group, c_group = c_out // groups, c_in // groups
+    return np.concatenate(
+        [full[g * per_group : (g + 1) * per_group, g * c_group : (g + 1) * c_group] for g in range(groups)]
+    )
+
+
 def conv_closed_form(
-    x: FloatArray, w: FloatArray, dz: FloatArray, stride: IntPair, padding: IntPair, dilation: IntPair
+    x: FloatArray,
+    w: FloatArray,
+    dz: FloatArray,
+    stride: IntPair,
+    padding: IntPair,
+    dilation: IntPair,
+    sides: Sides | None = None,
+    padding_mode: str = "zeros",
+    groups: int = 1,
 ) -> ClosedForm:
     """Compute dW, db and dA_prev the way the seed documents write them.
 
     Parameters
     ----------
     x : ndarray of shape (C_in, H, W)
-    w : ndarray of shape (C_out, C_in, kH, kW)
+    w : ndarray of shape (C_out, C_in / groups, kH, kW)
     dz : ndarray of shape (C_out, oh, ow)
     stride, padding, dilation : (int, int)
+    sides : (top, bottom, left, right), optional
+        The padding by side (default: ``padding`` on both sides).
+    padding_mode : str
+        How the border is filled; dA_prev folds the border's gradient back by it.
+    groups : int
 
     Returns
     -------
     ClosedForm
     """
+    w_own = w
+    w = expand_groups(w, groups)
     c_out, c_in, kh, kw = w.shape
     _, oh, ow = dz.shape
     sh, sw = stride
     dh, dw_ = dilation
-    x_padded = pad(x, padding)
+    sides = (padding[0], padding[0], padding[1], padding[1]) if sides is None else sides
+    x_padded = pad_sides(x, sides, padding_mode)
     hp, wp = x_padded.shape[1:]
     # dZ dilated with zeros for strides > 1.
     dz_dil = np.zeros((c_out, sh * (oh - 1) + 1, sw * (ow - 1) + 1))
@@ -290,7 +376,6 @@ def conv_closed_form(
     k_eff = (dh * (kh - 1) + 1, dw_ * (kw - 1) + 1)
     w_dil = np.zeros((c_out, c_in, *k_eff))
     w_dil[:, :, ::dh, ::dw_] = w
-    rotated = w[:, :, ::-1, ::-1]
     rotated_dil = w_dil[:, :, ::-1, ::-1]
     full = np.pad(dz_dil, ((0, 0), (k_eff[0] - 1, k_eff[0] - 1), (k_eff[1] - 1, k_eff[1] - 1)))
     win = sliding_windows(full[None], k_eff, (1, 1), (1, 1))[0]  # (C_out, ., ., k_eff...)
@@ -300,11 +385,11 @@ def conv_closed_form(
     return ClosedForm(
         frozen(dz_dil),
         frozen(full),
-        frozen(np.ascontiguousarray(rotated)),
-        frozen(np.ascontiguousarray(dw)),
+        frozen(np.ascontiguousarray(w_own[:, :, ::-1, ::-1])),
+        frozen(np.ascontiguousarray(gather_groups(dw, groups))),
         frozen(dz.sum(axis=(1, 2))),
         frozen(dx_padded),
-        frozen(np.ascontiguousarray(crop(dx_padded, padding))),
+        frozen(fold_padding(dx_padded, sides, padding_mode)),
     )
 
 
@@ -330,12 +415,19 @@ class ConvTrace(LayerTrace):
 
     def _setup(self) -> None:
         layer = self.layer
-        self.derivative = frozen(activations.derivative(layer.activation, self.z, self.a))
+        self.derivative = frozen(
+            activations.derivative(layer.activation, self.z, self.a, layer.negative_slope)
+        )
         if self.grad_output is not None:
             self.grad_pre_activation = frozen(self.grad_output * self.derivative)
         self.weight = frozen(layer.weight_4d)
+        # the weight over every input channel, zeros outside a filter's group: the stepped
+        # sums below then need no groups of their own
+        self._w_full = frozen(expand_groups(self.weight, layer.groups))
         self.bias = layer.bias
-        self.x_padded = frozen(pad(self.x, layer.padding))
+        self.sides = layer.sides
+        self.padding_mode = layer.padding_mode
+        self.x_padded = frozen(pad_sides(self.x, layer.sides, layer.padding_mode))
         self.windows = sliding_windows(self.x_padded[None], layer.kernel_size, layer.stride, layer.dilation)[
             0
         ]
@@ -349,7 +441,22 @@ class ConvTrace(LayerTrace):
         (kh, kw), (sh, sw), (dh, dw) = layer.kernel_size, layer.stride, layer.dilation
         rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
         cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
-        return Overlay(k, c, (i, j), rows, cols)
+        channels = self.input_channels(c)
+        return Overlay(k, c, (i, j), rows, cols, None if layer.groups == 1 else channels)
+
+    def input_channels(self, f: int) -> range:
+        """The input channels filter ``f`` sees: those of its group (all of them without groups)."""
+        c_group = int(self.weight.shape[1])
+        group = f // (int(self.weight.shape[0]) // self.layer.groups)
+        return range(group * c_group, (group + 1) * c_group)
+
+    def output_channels(self, c: int) -> range:
+        """The filters that see input channel ``c``: those of its group."""
+        per_group = int(self.weight.shape[0]) // self.layer.groups
+        if self.layer.groups == 1:
+            return range(per_group)
+        group = c // int(self.weight.shape[1])
+        return range(group * per_group, (group + 1) * per_group)
 
     def affected_by_input(self, c: int, row: int, col: int) -> list[int]:
         """Overlays (1-based, ascending) of every output channel whose window covers (c, row, col)."""
@@ -357,7 +464,7 @@ class ConvTrace(LayerTrace):
         oh, ow = self.out_shape[1:]
         taps = covering_windows(row, col, layer.kernel_size, layer.stride, layer.dilation, (oh, ow))
         positions = {i * ow + j for i, j, _, _ in taps}
-        return sorted(f * oh * ow + p + 1 for f in range(self.out_shape[0]) for p in positions)
+        return sorted(f * oh * ow + p + 1 for f in self.output_channels(c) for p in positions)
 
 
 class ConvForwardTrace(ConvTrace):
@@ -372,7 +479,7 @@ class ConvForwardTrace(ConvTrace):
         operands = values = None
         if ov is not None:
             c, (i, j) = ov.channel, ov.position
-            window = self.windows[:, i, j]
+            window = self.windows[self.input_channels(c), i, j]
             kernel = self.weight[c]
             operands = ConvForwardOperands(window, kernel, frozen(window * kernel))
             values = ConvForwardValues(
@@ -410,7 +517,7 @@ class ConvBackwardTrace(ConvTrace):
         if self._full_backward is None:
             # every channel's complete dW is the last row of the row-prefix table
             assert self.grad_pre_activation is not None
-            dw = self._conv_dw_rows()[:, -1].reshape(self.weight.shape)
+            dw = self._conv_dw_rows()[:, -1].reshape(self._w_full.shape)
             self._full_backward = (dw, self.grad_pre_activation.sum(axis=(1, 2)))
         return self._full_backward
 
@@ -426,8 +533,8 @@ class ConvBackwardTrace(ConvTrace):
         if self._dw_rows is None:
             layer = self.layer
             assert self.grad_pre_activation is not None
-            c_out, (oh, ow) = self.weight.shape[0], self.out_shape[1:]
-            size = self.weight[0].size
+            c_out, (oh, ow) = self._w_full.shape[0], self.out_shape[1:]
+            size = self._w_full[0].size
             table = np.zeros((c_out, oh + 1, size))
             (kh, _), (sh, _), (dh, _) = layer.kernel_size, layer.stride, layer.dilation
             rows_per_block = max(1, conv_kernels.BLOCK_ELEMENTS // (size * ow))
@@ -451,7 +558,7 @@ class ConvBackwardTrace(ConvTrace):
         channels' worth of work however many channels there are.
         """
         assert self.grad_pre_activation is not None
-        c_out, (oh, ow) = self.weight.shape[0], self.out_shape[1:]
+        c_out, (oh, ow) = self._w_full.shape[0], self.out_shape[1:]
         f_done, r = divmod(k, oh * ow)
         channels = min(c_out, f_done + (1 if r else 0))
         if channels == 0:
@@ -466,7 +573,7 @@ class ConvBackwardTrace(ConvTrace):
 
     def _dx_checkpoint_spacing(self) -> int:
         """Output channels between two dA_prev checkpoints (0: none are kept)."""
-        c_out = int(self.weight.shape[0])
+        c_out = int(self._w_full.shape[0])
         count = min(c_out - 1, int(self.DX_CHECKPOINT_BYTES) // max(1, int(self.x_padded.nbytes)))
         if count < 1 or c_out < 3:
             return 0
@@ -510,7 +617,7 @@ class ConvBackwardTrace(ConvTrace):
         oh, ow = self.out_shape[1:]
         q = -(-r // ow)  # rows of channel f_done touched so far
         dx_padded = np.zeros(self.x_padded.shape) if base is None else base.copy()
-        w_cols = self.weight[first:channels].reshape(channels - first, -1).T  # (C_in*kH*kW, channels)
+        w_cols = self._w_full[first:channels].reshape(channels - first, -1).T  # (C_in*kH*kW, channels)
         (kh, _), (sh, _), (dh, _) = layer.kernel_size, layer.stride, layer.dilation
         rows_per_block = max(1, conv_kernels.BLOCK_ELEMENTS // (w_cols.shape[0] * ow))
         for i0 in range(0, oh, rows_per_block):
@@ -553,7 +660,7 @@ class ConvBackwardTrace(ConvTrace):
         deltas = self.grad_pre_activation[first:channels].copy()  # (channels - first, oh, ow)
         if channels > f_done:
             deltas[f_done - first].reshape(-1)[r:] = 0.0  # channel f_done: overlays up to k only
-        rotated = self.weight[first:channels, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_in, F, kH, kW)
+        rotated = self._w_full[first:channels, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_in, F, kH, kW)
         reach = (dh * (kh - 1), dw * (kw - 1))
         batch = conv_kernels.conv2d_forward(deltas[None], rotated, None, 1, reach, (dh, dw))
         dx_padded: FloatArray = batch[0]
@@ -571,7 +678,7 @@ class ConvBackwardTrace(ConvTrace):
         """
         layer = self.layer
         assert self.grad_pre_activation is not None
-        c_out, c_in, kh, kw = self.weight.shape
+        c_out, c_in, kh, kw = self._w_full.shape
         oh, ow = self.out_shape[1:]
         dh, dw = layer.dilation
         cells = np.zeros((c_in, kh, kw))
@@ -582,7 +689,7 @@ class ConvBackwardTrace(ConvTrace):
                     count = min(c_out, max(0, -(-(k - i * ow - j) // (oh * ow))))
                     if count:
                         cells[:, ai, bi] += (
-                            self.weight[:count, :, a, b].T @ self.grad_pre_activation[:count, i, j]
+                            self._w_full[:count, :, a, b].T @ self.grad_pre_activation[:count, i, j]
                         )
         return cells
 
@@ -592,13 +699,13 @@ class ConvBackwardTrace(ConvTrace):
         oh, ow = self.out_shape[1:]
         f_done, r = divmod(k, oh * ow)
         full_dw, full_db = self._full()
-        dw = np.zeros(self.weight.shape)
-        db = np.zeros(self.weight.shape[0])
+        dw = np.zeros(self._w_full.shape)
+        db = np.zeros(self._w_full.shape[0])
         dw[:f_done] = full_dw[:f_done]
         db[:f_done] = full_db[:f_done]
         if r:
             q, rem = divmod(r, ow)
-            partial = self._conv_dw_rows()[f_done, q].reshape(self.weight.shape[1:])
+            partial = self._conv_dw_rows()[f_done, q].reshape(self._w_full.shape[1:])
             if rem:
                 row_dz = self.grad_pre_activation[f_done, q, :rem]
                 partial = partial + np.tensordot(row_dz, self.windows[:, q, :rem], axes=([0], [1]))
@@ -610,9 +717,8 @@ class ConvBackwardTrace(ConvTrace):
         if previous is not None and ov is not None:
             # Stepping forward by one: add this overlay's contribution only.
             dx_padded = previous.state.dx_padded.copy()
-            dx_padded[:, ov.rows, ov.cols] += (
-                self.weight[ov.channel] * self.grad_pre_activation[ov.channel, ov.position[0], ov.position[1]]
-            )
+            delta = self.grad_pre_activation[ov.channel, ov.position[0], ov.position[1]]
+            dx_padded[:, ov.rows, ov.cols] += self._w_full[ov.channel] * delta
         elif following is not None:
             # Stepping back by one: only the cells of overlay k+1's window differ; sum them afresh.
             dx_padded = following.state.dx_padded.copy()
@@ -626,16 +732,17 @@ class ConvBackwardTrace(ConvTrace):
             f, (i, j) = ov.channel, ov.position
             delta = float(self.grad_pre_activation[f, i, j])
             window = self.windows[:, i, j]
+            window = window[self.input_channels(f)]
             kernel = self.weight[f]
             operands = ConvBackwardOperands(window, kernel, frozen(window * delta), frozen(kernel * delta))
             values = ConvBackwardValues(delta, delta)
         state = ConvBackwardState(
             self.grad_pre_activation,
             self._done_mask(k),
-            frozen(dw),
+            frozen(gather_groups(dw, layer.groups)),
             frozen(db),
             frozen(dx_padded),
-            frozen(crop(dx_padded, layer.padding)),
+            frozen(fold_padding(dx_padded, layer.sides, layer.padding_mode)),
         )
         return Step("conv", "backward", k, self.n, ov, operands, values, state)
 
@@ -644,7 +751,7 @@ class ConvBackwardTrace(ConvTrace):
         layer = self.layer
         assert self.grad_pre_activation is not None
         return conv_closed_form(
-            self.x, self.weight, self.grad_pre_activation, layer.stride, layer.padding, layer.dilation
+            self.x, self._w_full, self.grad_pre_activation, layer.stride, layer.padding, layer.dilation
         )
 
 

@@ -37,11 +37,14 @@ class DenseLayer:
     weight : ndarray of shape (out, in)
     bias : ndarray of shape (out,) or None
     activation : str
+    negative_slope : float
+        leaky_relu's slope for z < 0.
     """
 
     weight: FloatArray = field(repr=False)
     bias: FloatArray | None = field(repr=False, default=None)
     activation: str = "identity"
+    negative_slope: float = activations.LEAKY_SLOPE
     type: Literal["dense"] = "dense"
 
     @property
@@ -64,11 +67,11 @@ class DenseLayer:
         z = x @ self.weight.T
         if self.bias is not None:
             z = z + self.bias
-        return z, activations.activate(self.activation, z)
+        return z, activations.activate(self.activation, z, self.negative_slope)
 
     def backward(self, grad_output: FloatArray, x: FloatArray, z: FloatArray, a: FloatArray) -> LayerGrads:
         """Gradients given dL/dA of shape (N, out)."""
-        dz = grad_output * activations.derivative(self.activation, z, a)
+        dz = grad_output * activations.derivative(self.activation, z, a, self.negative_slope)
         dw = dz.T @ x
         db = dz.sum(axis=0)
         return LayerGrads(dz @ self.weight, dz, dw, None if self.bias is None else db)
@@ -158,7 +161,9 @@ class DenseTrace(LayerTrace):
 
     def _setup(self) -> None:
         layer = self.layer
-        self.derivative = frozen(activations.derivative(layer.activation, self.z, self.a))
+        self.derivative = frozen(
+            activations.derivative(layer.activation, self.z, self.a, layer.negative_slope)
+        )
         if self.grad_output is not None:
             self.grad_pre_activation = frozen(self.grad_output * self.derivative)
 

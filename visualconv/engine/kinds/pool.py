@@ -1,4 +1,4 @@
-"""The pool kind: max or average pooling without padding.
+"""The pool kind: max or average pooling, with padding or one global window.
 
 Owns :class:`PoolLayer` (its shape rule, forward and backward through the kernels of
 ``engine/pool.py``) and the traces of its two passes with their typed steps.
@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 
 from ..pool import max_positions, pool2d_backward, pool2d_forward
-from ..windows import FloatArray, IntPair, covering_windows, output_shape, sliding_windows
+from ..windows import FloatArray, IntPair, covering_windows, crop, output_shape, pad_sides, sliding_windows
 from .base import (
     Fields,
     ForwardState,
@@ -31,20 +31,28 @@ from .base import (
 
 @dataclass(frozen=True, slots=True)
 class PoolLayer:
-    """Max or average pooling without padding.
+    """Max or average pooling, with padding or one global window.
 
     Attributes
     ----------
     mode : {"max", "avg"}
     size, stride : (int, int)
-        A 1-D layer has rows (1, 1).
+        A 1-D layer has rows (1, 1). For a global pool they are set by the input: see
+        :meth:`window`.
     dims : {1, 2}
+    padding : (int, int)
+        At most half the size; max pooling pads with -inf, average pooling with zeros that
+        count in the average.
+    is_global : bool
+        The file's ``size: "global"``: one window over each whole channel.
     """
 
     mode: str = "max"
     size: IntPair = (2, 2)
     stride: IntPair = (2, 2)
     dims: int = 2
+    padding: IntPair = (0, 0)
+    is_global: bool = False
     type: Literal["pool"] = "pool"
 
     @property
@@ -52,26 +60,41 @@ class PoolLayer:
         """The pool kind."""
         return POOL
 
+    def window(self, spatial: IntPair) -> tuple[IntPair, IntPair, IntPair]:
+        """(size, stride, padding) over an input of ``spatial`` (H, W) (1-D: (1, L))."""
+        if self.is_global:
+            return spatial, spatial, (0, 0)
+        return self.size, self.stride, self.padding
+
     def output_shape(self, input_shape: Shape) -> Shape:
         """Output shape (C, ...) for an input of shape (C, ...)."""
         if len(input_shape) != self.dims + 1:
             raise ValueError(f"expects a {self.dims + 1}-axis input, got shape {input_shape}")
         spatial = (1, input_shape[1]) if self.dims == 1 else (input_shape[1], input_shape[2])
-        out = output_shape(spatial, self.size, self.stride, (0, 0), (1, 1))
+        size, stride, padding = self.window(spatial)
+        if padding[0] > size[0] // 2 or padding[1] > size[1] // 2:
+            raise ValueError(f"pool padding {padding} is more than half the size {size}")
+        out = output_shape(spatial, size, stride, padding, (1, 1))
         if min(out) < 1:
-            size = self.size[1:] if self.dims == 1 else self.size
-            raise ValueError(f"pool window {size} is larger than the input {input_shape[1:]}")
+            shown = size[1:] if self.dims == 1 else size
+            raise ValueError(f"pool window {shown} is larger than the padded input {input_shape[1:]}")
         return (input_shape[0], out[1]) if self.dims == 1 else (input_shape[0], *out)
+
+    def _arguments(self, x: FloatArray) -> tuple[IntPair, IntPair, IntPair]:
+        x4 = to_4d(x, self.dims)
+        return self.window((x4.shape[2], x4.shape[3]))
 
     def forward(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Return (Y, Y) for a batch ``x`` of shape (N, C, ...)."""
-        y = from_4d(pool2d_forward(to_4d(x, self.dims), self.mode, self.size, self.stride), self.dims)
+        size, stride, padding = self._arguments(x)
+        y = from_4d(pool2d_forward(to_4d(x, self.dims), self.mode, size, stride, padding), self.dims)
         return y, y
 
     def backward(self, grad_output: FloatArray, x: FloatArray, z: FloatArray, a: FloatArray) -> LayerGrads:
         """Route dL/dY of shape (N, C, ...) back to the input."""
+        size, stride, padding = self._arguments(x)
         dx = pool2d_backward(
-            to_4d(grad_output, self.dims), to_4d(x, self.dims), self.mode, self.size, self.stride
+            to_4d(grad_output, self.dims), to_4d(x, self.dims), self.mode, size, stride, padding
         )
         return LayerGrads(from_4d(dx, self.dims))
 
@@ -127,8 +150,10 @@ class PoolBackwardState(Fields):
     dy : ndarray of shape (C, oh, ow)
         dY, all of it.
     done : ndarray of bool, shape (C, oh, ow)
-    dx_padded, dx : ndarray of shape (C, H, W)
-        dA_prev (pooling has no padding: the same array).
+    dx_padded : ndarray of shape (C, H + 2ph, W + 2pw)
+        dA_prev in the padded view (its border never receives a delta).
+    dx : ndarray of shape (C, H, W)
+        dA_prev (the same array without padding).
     """
 
     dy: FloatArray = field(repr=False)
@@ -149,8 +174,11 @@ class PoolTrace(LayerTrace):
 
     Attributes
     ----------
-    x_padded : ndarray of shape (C, H, W)
-        The input itself (no padding).
+    size, stride, padding : (int, int)
+        The windows over this input (a global pool's window is the whole channel).
+    x_padded : ndarray of shape (C, H + 2ph, W + 2pw)
+        The input as the windows see it: padded with -inf (max) or zeros (avg); the input
+        itself without padding.
     windows : ndarray of shape (C, oh, ow, kH, kW)
     argmax : ndarray of int, shape (C, oh, ow), or None for average pooling
         Flat index of each window's recorded maximum.
@@ -163,8 +191,11 @@ class PoolTrace(LayerTrace):
 
     def _setup(self) -> None:
         layer = self.layer
-        self.x_padded = self.x
-        self.windows = sliding_windows(self.x[None], layer.size, layer.stride, (1, 1))[0]
+        self.size, self.stride, self.padding = layer.window((self.x.shape[1], self.x.shape[2]))
+        ph, pw = self.padding
+        fill = -np.inf if layer.mode == "max" else 0.0
+        self.x_padded = frozen(pad_sides(self.x, (ph, ph, pw, pw), "zeros", fill))
+        self.windows = sliding_windows(self.x_padded[None], self.size, self.stride, (1, 1))[0]
         self.argmax = max_positions(self.windows) if layer.mode == "max" else None
 
     def overlay(self, k: int) -> Overlay:
@@ -172,16 +203,15 @@ class PoolTrace(LayerTrace):
         if not 1 <= k <= self.n:
             raise IndexError(f"overlay {k} is outside 1..{self.n}")
         c, i, j = (int(v) for v in np.unravel_index(k - 1, self.out_shape))
-        (kh, kw), (sh, sw) = self.layer.size, self.layer.stride
+        (kh, kw), (sh, sw) = self.size, self.stride
         return Overlay(k, c, (i, j), slice(i * sh, i * sh + kh, 1), slice(j * sw, j * sw + kw, 1))
 
     def affected_by_input(self, c: int, row: int, col: int) -> list[int]:
         """Overlays (1-based, ascending) of channel c whose window covers input cell (c, row, col)."""
         if not 0 <= c < self.out_shape[0]:
             return []
-        layer = self.layer
         oh, ow = self.out_shape[1:]
-        taps = covering_windows(row, col, layer.size, layer.stride, (1, 1), (oh, ow))
+        taps = covering_windows(row, col, self.size, self.stride, (1, 1), (oh, ow))
         positions = {i * ow + j for i, j, _, _ in taps}
         return sorted(c * oh * ow + p + 1 for p in positions)
 
@@ -219,8 +249,9 @@ class PoolBackwardTrace(PoolTrace):
         """dA_prev of the whole pass (cached)."""
         if self._full_dx is None:
             assert self.grad_output is not None
-            layer = self.layer
-            dx = pool2d_backward(self.grad_output[None], self.x[None], layer.mode, layer.size, layer.stride)
+            dx = pool2d_backward(
+                self.grad_output[None], self.x_padded[None], self.layer.mode, self.size, self.stride
+            )
             self._full_dx = dx[0]
         return self._full_dx
 
@@ -228,13 +259,13 @@ class PoolBackwardTrace(PoolTrace):
         layer = self.layer
         assert self.grad_output is not None
         c_done, r = divmod(k, self.out_shape[1] * self.out_shape[2])
-        dx = np.zeros(self.x.shape)
+        dx = np.zeros(self.x_padded.shape)  # dA_prev in the padded view
         dx[:c_done] = self._full()[:c_done]
         if r:
             dy = np.zeros(self.out_shape[1:])
             dy.reshape(-1)[:r] = self.grad_output[c_done].reshape(-1)[:r]
             dx[c_done] = pool2d_backward(
-                dy[None, None], self.x[None, c_done : c_done + 1], layer.mode, layer.size, layer.stride
+                dy[None, None], self.x_padded[None, c_done : c_done + 1], layer.mode, self.size, self.stride
             )[0, 0]
         operands = values = None
         ov = self.overlay(k) if k else None
@@ -251,8 +282,9 @@ class PoolBackwardTrace(PoolTrace):
                 routed[:] = delta / window.size
             operands = PoolBackwardOperands(window, frozen(routed))
             values = PoolBackwardValues(argmax, delta)
-        dx = frozen(dx)
-        state = PoolBackwardState(self.grad_output, self._done_mask(k), dx, dx)
+        dx_padded = frozen(dx)
+        dx = frozen(crop(dx, self.padding)) if self.padding != (0, 0) else dx_padded
+        state = PoolBackwardState(self.grad_output, self._done_mask(k), dx_padded, dx)
         return Step("pool", "backward", k, self.n, ov, operands, values, state)
 
 
