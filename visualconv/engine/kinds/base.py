@@ -260,24 +260,6 @@ AnyStep = Step[Any, Any, Any]
 # ----------------------------------------------------------------------------- kinds
 
 
-@dataclass(frozen=True, slots=True)
-class PanelRole:
-    """One array a pass shows, declared by the kind (the scene lays it out and draws it).
-
-    Attributes
-    ----------
-    role : str
-        The array's role, as :mod:`visualconv.engine.links` names it (``input``, ``kernel``,
-        ``bias``, ``z``, ``a``, ``dz``, ``dw``, ``db``, ``dx``).
-    row, col : int
-        Grid position: row 0 holds the operands, row 1 the results.
-    """
-
-    role: str
-    row: int
-    col: int
-
-
 TraceClass = type["LayerTrace"]
 
 
@@ -298,12 +280,16 @@ class Kind:
     windowed : bool
         The layer slides windows over a 2-D view of its input (1-D layers have height 1):
         it has ``dims``, overlays cover input cells.
+    output_names : (str, str)
+        How the links name an output cell and its gradient: ("z", "dZ"), or ("y", "dY")
+        for a kind whose output is not a pre-activation.
     """
 
     type: ClassVar[str] = ""
     has_weights: ClassVar[bool] = False
     has_activation: ClassVar[bool] = False
     windowed: ClassVar[bool] = False
+    output_names: ClassVar[tuple[str, str]] = ("z", "dZ")
 
     def __repr__(self) -> str:
         return f"<layer kind {self.type!r}>"
@@ -334,11 +320,34 @@ class Kind:
         """The lines of one step after step 0 (see :func:`visualconv.engine.explain.explain`)."""
         raise NotImplementedError
 
+    def padded(self, layer: Any) -> bool:
+        """Whether the layer's input has a padding border (the texts name it A_pad)."""
+        return False
+
     def intro(self, trace: Any) -> list[str]:
-        """The set-up lines of step 0."""
+        """The set-up lines of step 0 (backward, with an activation: how dZ comes from dA)."""
+        from ..explain import MAX_TERMS, fmt_array, squeeze_view
+
         if trace.pass_name == "forward":
             return [f"{trace.n} overlays: one per output element, channel by channel, row by row"]
-        return [f"{trace.n} overlays; dW, db and dA_prev start at zero"]
+        lines = [f"{trace.n} overlays; dW, db and dA_prev start at zero"]
+        if self.has_activation and trace.grad_output is not None:
+            assert trace.grad_pre_activation is not None and trace.derivative is not None
+            name = self.activation(trace.layer)
+            dims = self.dims(trace.layer)
+            if name == "identity":
+                lines.append("dZ = dA (identity activation, f'(z) = 1)")
+            else:
+                da = squeeze_view(trace.grad_output, dims)
+                dz = squeeze_view(trace.grad_pre_activation, dims)
+                deriv = squeeze_view(trace.derivative, dims)
+                if da.size <= MAX_TERMS:
+                    lines.append(
+                        f"dZ = dA ⊙ {name}'(Z) = {fmt_array(da)} ⊙ {fmt_array(deriv)} = {fmt_array(dz)}"
+                    )
+                else:
+                    lines.append(f"dZ = dA ⊙ {name}'(Z) ({da.size} elements)")
+        return lines
 
     def closed_form_lines(self, trace: Any, step: Any) -> list[str]:
         """After the last backward overlay: the stepped sums against the closed forms (if any)."""
@@ -348,9 +357,15 @@ class Kind:
         """Which cells feed cell ``index`` of array ``role`` (see :mod:`visualconv.engine.links`)."""
         return None
 
-    def panels(self, trace: Any) -> list[PanelRole]:
-        """The arrays the trace's pass shows, with their grid positions."""
-        return []
+    def role_shape(self, trace: Any, role: str) -> tuple[int, ...]:
+        """The shape of the array ``role`` (see :mod:`visualconv.engine.links`) in the trace."""
+        if role in ("kernel", "dw"):
+            return tuple(trace.weight.shape)
+        if role in ("bias", "db"):
+            return (int(trace.weight.shape[0]),)
+        if role in ("input", "dx"):
+            return tuple(trace.x.shape)
+        return tuple(trace.z.shape)
 
 
 # ----------------------------------------------------------------------------- traces

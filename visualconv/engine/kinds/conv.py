@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from .. import activations
+from .. import activations, links
 from .. import conv as conv_kernels
 from ..conv import conv2d_backward, conv2d_forward
 from ..windows import (
@@ -46,6 +46,17 @@ from .base import (
     replaced,
     to_4d,
     weight_and_bias,
+)
+from .text import (
+    MAX_TERMS,
+    fmt,
+    fmt_array,
+    index_text,
+    input_name,
+    products,
+    squeeze_view,
+    trace_dims,
+    window_text,
 )
 
 
@@ -755,6 +766,273 @@ class ConvBackwardTrace(ConvTrace):
         )
 
 
+# ----------------------------------------------------------------------------- step text
+
+
+def _conv_forward(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    dims = trace_dims(trace)
+    channels = trace.out_shape[0]
+    idx = index_text(trace, ov.channel, ov.position, channels)
+    x = step.operands.input_slice
+    w = step.operands.kernel
+    bias = step.values.bias
+    z = step.values.z
+    terms = squeeze_view(x, dims).ravel(), squeeze_view(w, dims).ravel()
+    where = f"{input_name(trace)}{window_text(trace, ov.rows, ov.cols)}"
+    if terms[0].size <= MAX_TERMS:
+        body = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(*terms, strict=True))
+    else:
+        total = fmt(float(np.sum(step.operands.products)))
+        body = f"sum({where} ⊙ W[{ov.channel}]) [{terms[0].size} products] = {total}"
+    bias_text = f" + {fmt(bias)}" if trace.bias is not None else ""
+    lines = [f"overlay {step.k}: z{idx} = {body}{bias_text} = {fmt(z)}"]
+    lines.append(f"  window {where}, kernel W[{ov.channel}]")
+    layer = trace.layer
+    if layer.activation != "identity":
+        lines.append(f"  a{idx} = {layer.activation}({fmt(z)}) = {fmt(step.values.a)}")
+    return lines
+
+
+def _conv_backward(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    dims = trace_dims(trace)
+    layer = trace.layer
+    channels = trace.out_shape[0]
+    idx = index_text(trace, ov.channel, ov.position, channels)
+    delta = step.values.delta
+    x = squeeze_view(step.operands.input_slice, dims)
+    w = squeeze_view(step.operands.kernel, dims)
+    dw_total = squeeze_view(step.state.dw[ov.channel] if channels > 1 else step.state.dw, dims)
+    dx_total = squeeze_view(step.state.dx, dims)
+    fname = f"dW[{ov.channel}]" if channels > 1 else "dW"
+    where = window_text(trace, ov.rows, ov.cols)
+    if x.size <= MAX_TERMS:
+        lines = [f"overlay {step.k}: {fname} += {products(x, delta)} -> {fmt_array(dw_total)}"]
+    else:
+        lines = [
+            f"overlay {step.k}: {fname} += {input_name(trace)}{where} * {fmt(delta)}"
+            f"  (dZ{idx} = {fmt(delta)})"
+        ]
+    if layer.bias is not None:
+        db = step.state.db
+        lines.append(
+            f"  db{f'[{ov.channel}]' if channels > 1 else ''} += {fmt(delta)} -> {fmt(float(db[ov.channel]))}"
+        )
+    target = "dA_pad" if any(layer.padding) else "dA_prev"
+    if w.size <= MAX_TERMS:
+        contribution = fmt_array(squeeze_view(step.operands.dx_contribution, dims))
+        line = f"  {target}{where} += {products(w, delta)} = {contribution}"
+    else:
+        line = f"  {target}{where} += W[{ov.channel}] * {fmt(delta)}"
+    if dx_total.size <= MAX_TERMS:
+        line += f" -> dA_prev = {fmt_array(dx_total)}"
+    lines.append(line)
+    return lines
+
+
+def _closed_form_lines(trace: Any, step: Any) -> list[str]:
+    """After the last overlay: the stepped sums against the seeds' closed forms."""
+    layer = trace.layer
+    cf = trace.closed_form()
+    dims = trace_dims(trace)
+
+    def verdict(stepped: FloatArray, closed: FloatArray) -> str:
+        diff = float(np.max(np.abs(np.asarray(stepped) - closed))) if closed.size else 0.0
+        return (
+            "✓" if diff <= 1e-12 * max(1.0, float(np.max(np.abs(closed)))) else f"✗ (differs by {diff:.3g})"
+        )
+
+    dw_text = fmt_array(squeeze_view(cf.dw, dims)) if cf.dw.size <= MAX_TERMS else f"({cf.dw.size} values)"
+    dx_text = fmt_array(squeeze_view(cf.dx, dims)) if cf.dx.size <= MAX_TERMS else f"({cf.dx.size} values)"
+    stride = " (dZ dilated with zeros for the stride)" if max(layer.stride) > 1 else ""
+    lines = [
+        f"closed form: dW = A_prev ⋆ dZ (valid cross-correlation){stride} = {dw_text} "
+        f"{verdict(step.state.dw, cf.dw)}",
+        f"closed form: dA_prev = dZ * rot180(W) (full convolution){stride} = {dx_text} "
+        f"{verdict(step.state.dx, cf.dx)}",
+    ]
+    if layer.bias is not None:
+        lines.append(
+            f"closed form: db = sum(dZ) = {fmt_array(cf.db) if cf.db.size <= MAX_TERMS else ''} "
+            f"{verdict(step.state.db, cf.db)}"
+        )
+    return lines
+
+
+# ----------------------------------------------------------------------------- links
+
+
+def _conv_geometry(trace: Any, layer: ConvLayer) -> tuple[int, int, int, int, int, int, int, int]:
+    kh, kw = trace.weight.shape[2:]
+    _, oh, ow = trace.z.shape
+    (sh, sw), (dh, dw) = layer.stride, layer.dilation
+    return kh, kw, oh, ow, sh, sw, dh, dw
+
+
+def _conv_links(
+    trace: Any, layer: ConvLayer, role: str, index: links.Index, backward: bool
+) -> links.CellLinks | None:
+    kh, kw, oh, ow, sh, sw, dh, dw = _conv_geometry(trace, layer)
+    c_out, c_in = trace.weight.shape[:2]
+    x, w = trace.x_padded, trace.weight
+    name = links.name_of(trace, role, index)
+    if backward and role in ("dw", "dx", "db", "dz"):
+        dz = trace.grad_pre_activation
+        assert dz is not None
+        if role == "dw":
+            f, c, a, b = index
+            terms = [
+                links.Term(
+                    (float(x[c, i * sh + a * dh, j * sw + b * dw]), float(dz[f, i, j])),
+                    (("input", (c, i * sh + a * dh, j * sw + b * dw)), ("dz", (f, i, j))),
+                    f * oh * ow + i * ow + j + 1,
+                )
+                for i in range(oh)
+                for j in range(ow)
+            ]
+            value = links.total(terms)
+            return links.CellLinks(
+                role,
+                index,
+                links.linked_cells(terms),
+                tuple(terms),
+                value,
+                links.sum_text(name, terms, value),
+            )
+        if role == "dx":
+            c, y, xq = index
+            taps = covering_windows(y, xq, (kh, kw), (sh, sw), (dh, dw), (oh, ow))
+            terms = [
+                links.Term(
+                    (float(w[f, c, a, b]), float(dz[f, i, j])),
+                    (("kernel", (f, c, a, b)), ("dz", (f, i, j))),
+                    f * oh * ow + i * ow + j + 1,
+                )
+                for f in range(c_out)
+                for i, j, a, b in taps
+            ]
+            terms.sort(key=lambda t: t.overlay)
+            value = links.total(terms)
+            return links.CellLinks(
+                role,
+                index,
+                links.linked_cells(terms),
+                tuple(terms),
+                value,
+                links.sum_text(name, terms, value),
+            )
+        if role == "db":
+            (f,) = index
+            terms = [
+                links.Term((float(dz[f, i, j]),), (("dz", (f, i, j)),), f * oh * ow + i * ow + j + 1)
+                for i in range(oh)
+                for j in range(ow)
+            ]
+            value = links.total(terms)
+            return links.CellLinks(
+                role,
+                index,
+                links.linked_cells(terms),
+                tuple(terms),
+                value,
+                links.sum_text(name, terms, value),
+            )
+        # dz: the window it multiplies into dW and the cells of dA_prev it reaches.
+        f, i, j = index
+        window = [
+            (c, i * sh + a * dh, j * sw + b * dw) for c in range(c_in) for a in range(kh) for b in range(kw)
+        ]
+        kernel: list[links.Index] = [(f, c, a, b) for c in range(c_in) for a in range(kh) for b in range(kw)]
+        extra: dict[str, list[links.Index]] = {"input": list(window), "dx": list(window), "kernel": kernel}
+        extra["dw"] = kernel
+        if layer.bias is not None:
+            extra["db"] = [(f,)]
+        value = float(dz[f, i, j])
+        text = f"{name} = {fmt(value)}"
+        if trace.grad_output is not None and trace.derivative is not None and layer.activation != "identity":
+            da, slope = float(trace.grad_output[f, i, j]), float(trace.derivative[f, i, j])
+            text = (
+                f"{name} = dA{links.index_text(trace, 'dz', index)} * {layer.activation}'(z) = "
+                f"{fmt(da)}*{fmt(slope)} = {fmt(value)}"
+            )
+        first, last = links.name_of(trace, "input", window[0]), links.index_text(trace, "input", window[-1])
+        where = f"window {first}…{last}"
+        text += f"; overlay {f * oh * ow + i * ow + j + 1} adds it to dW via {where} and W*dZ to dA_prev"
+        return links.CellLinks(role, index, links.linked_cells([], extra), (), value, text)
+    if not backward and role in ("z", "a"):
+        f, i, j = index
+        terms = [
+            links.Term(
+                (float(x[c, i * sh + a * dh, j * sw + b * dw]), float(w[f, c, a, b])),
+                (("input", (c, i * sh + a * dh, j * sw + b * dw)), ("kernel", (f, c, a, b))),
+            )
+            for c in range(c_in)
+            for a in range(kh)
+            for b in range(kw)
+        ]
+        bias = 0.0 if layer.bias is None else float(layer.bias[f])
+        value = links.total(terms, 0.0) + bias
+        extra = {"bias": [(f,)]} if layer.bias is not None else {}
+        extra["z" if role == "a" else "a"] = [index]
+        text = links.sum_text(
+            links.name_of(trace, "z", index),
+            terms,
+            value,
+            f" + {fmt(bias)}" if layer.bias is not None else "",
+        )
+        if layer.activation != "identity":
+            text += f"; a = {layer.activation}(z) = {fmt(float(trace.a[f, i, j]))}"
+        return links.CellLinks(role, index, links.linked_cells(terms, extra), tuple(terms), value, text)
+    if role == "input" or role == "kernel":
+        return _conv_uses(trace, layer, role, index, backward)
+    if role == "bias" and layer.bias is not None:
+        (f,) = index
+        outputs: list[links.Index] = [(f, i, j) for i in range(oh) for j in range(ow)]
+        value = float(layer.bias[f])
+        text = f"{name} = {fmt(value)} is added to every output of channel {f}"
+        return links.CellLinks(
+            role, index, links.linked_cells([], {"dz" if backward else "z": outputs}), (), value, text
+        )
+    return None
+
+
+def _conv_uses(
+    trace: Any, layer: ConvLayer, role: str, index: links.Index, backward: bool
+) -> links.CellLinks:
+    """Where an input cell or a weight goes: the outputs it feeds (and, backward, the gradients)."""
+    kh, kw, oh, ow, sh, sw, dh, dw = _conv_geometry(trace, layer)
+    c_out = trace.weight.shape[0]
+    out_role = "dz" if backward else "z"
+    outputs: list[links.Index] = []
+    partners: list[links.Index] = []
+    if role == "input":
+        c, y, xq = index
+        taps = covering_windows(y, xq, (kh, kw), (sh, sw), (dh, dw), (oh, ow))
+        for f in range(c_out):
+            for i, j, a, b in taps:
+                outputs.append((f, i, j))
+                partners.append((f, c, a, b))
+        extra = {out_role: outputs, "kernel": partners}
+        if backward:
+            extra["dw"] = partners
+        what = f"{len(outputs)} output(s)"
+    else:
+        f, c, a, b = index
+        outputs = [(f, i, j) for i in range(oh) for j in range(ow)]
+        partners = [(c, i * sh + a * dh, j * sw + b * dw) for i in range(oh) for j in range(ow)]
+        extra = {out_role: outputs, "input": partners}
+        if backward:
+            extra["dx"] = partners  # W[f, c, a, b] * dZ[f, i, j] lands where it multiplied the input
+            extra["dw"] = [index]
+        what = f"every output of channel {f}"
+    value = float((trace.x_padded if role == "input" else trace.weight)[index])
+    text = f"{links.name_of(trace, role, index)} = {fmt(value)} is used by {what}"
+    return links.CellLinks(role, index, links.linked_cells([], extra), (), value, text)
+
+
 # ----------------------------------------------------------------------------- the kind
 
 
@@ -769,6 +1047,28 @@ class ConvKind(Kind):
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`ConvForwardTrace` or :class:`ConvBackwardTrace`."""
         return ConvForwardTrace if pass_name == "forward" else ConvBackwardTrace
+
+    def padded(self, layer: ConvLayer) -> bool:
+        """Whether the input has a padding border (named A_pad in the texts)."""
+        return any(layer.padding)
+
+    def explain(self, trace: Any, step: Any) -> list[str]:
+        """``z[i, j] = 1*2 + ...`` forward; ``dW += ...``, ``db += ...``, ``dA_prev[...] += ...`` backward."""
+        return _conv_forward(trace, step) if trace.pass_name == "forward" else _conv_backward(trace, step)
+
+    def closed_form_lines(self, trace: Any, step: Any) -> list[str]:
+        """dW, dA_prev and db of the stepped sums against the seeds' closed forms."""
+        return _closed_form_lines(trace, step)
+
+    def links(self, trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | None:
+        """Which cells feed a cell of the conv layer's pass (see :mod:`visualconv.engine.links`)."""
+        return _conv_links(trace, trace.layer, role, index, trace.pass_name == "backward")
+
+    def role_shape(self, trace: Any, role: str) -> tuple[int, ...]:
+        """Shapes in the trace's 2-D view; the input and dA_prev in the padded view."""
+        if role in ("input", "dx"):
+            return tuple(trace.x_padded.shape)
+        return super().role_shape(trace, role)
 
 
 CONV = ConvKind()

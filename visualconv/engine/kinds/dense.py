@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from .. import activations
+from .. import activations, links
 from ..windows import FloatArray
 from .base import (
     Fields,
@@ -26,6 +26,7 @@ from .base import (
     replaced,
     weight_and_bias,
 )
+from .text import MAX_TERMS, fmt, products
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,12 +156,20 @@ DenseBackwardStep = Step[DenseBackwardOperands, DenseBackwardValues, DenseBackwa
 
 
 class DenseTrace(LayerTrace):
-    """What both passes of a dense layer share: f'(Z) and dZ."""
+    """What both passes of a dense layer share: W, b, f'(Z) and dZ.
+
+    Attributes
+    ----------
+    weight : ndarray of shape (out, n)
+    bias : ndarray of shape (out,) or None
+    """
 
     layer: DenseLayer
 
     def _setup(self) -> None:
         layer = self.layer
+        self.weight = layer.weight
+        self.bias = layer.bias
         self.derivative = frozen(
             activations.derivative(layer.activation, self.z, self.a, layer.negative_slope)
         )
@@ -217,6 +226,106 @@ class DenseBackwardTrace(DenseTrace):
         return Step("dense", "backward", k, self.n, ov, operands, values, state)
 
 
+# ----------------------------------------------------------------------------- step text
+
+
+def _dense_forward(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    layer = trace.layer
+    x, w = step.operands.input_slice, step.operands.kernel
+    if x.size <= MAX_TERMS:
+        body = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(x, w, strict=True))
+    else:
+        body = f"sum(x ⊙ W[{ov.channel}, :]) [{x.size} products]"
+    bias = f" + {fmt(step.values.bias)}" if layer.bias is not None else ""
+    lines = [f"overlay {step.k}: z[{ov.channel}] = {body}{bias} = {fmt(step.values.z)}"]
+    if layer.activation != "identity":
+        lines.append(f"  a[{ov.channel}] = {layer.activation}({fmt(step.values.z)}) = {fmt(step.values.a)}")
+    return lines
+
+
+def _dense_backward(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    layer = trace.layer
+    o, delta = ov.channel, step.values.delta
+    x = step.operands.input_slice
+    lines = [
+        f"overlay {step.k}: dW[{o}, :] += "
+        + (products(x, delta) if x.size <= MAX_TERMS else f"x * {fmt(delta)}")
+        + f"  (dZ[{o}] = {fmt(delta)})"
+    ]
+    if layer.bias is not None:
+        lines.append(f"  db[{o}] += {fmt(delta)}")
+    lines.append(f"  dA_prev += W[{o}, :] * {fmt(delta)}")
+    return lines
+
+
+# ----------------------------------------------------------------------------- links
+
+
+def _dense_links(
+    trace: Any, layer: DenseLayer, role: str, index: links.Index, backward: bool
+) -> links.CellLinks | None:
+    x, w = trace.x, layer.weight
+    out, n = w.shape
+    name = links.name_of(trace, role, index)
+    if backward and role in ("dw", "dx", "db", "dz"):
+        dz = trace.grad_pre_activation
+        assert dz is not None
+        if role == "dw":
+            o, q = index
+            terms = [links.Term((float(x[q]), float(dz[o])), (("input", (q,)), ("dz", (o,))), o + 1)]
+        elif role == "dx":
+            (q,) = index
+            terms = [
+                links.Term((float(w[o, q]), float(dz[o])), (("kernel", (o, q)), ("dz", (o,))), o + 1)
+                for o in range(out)
+            ]
+        elif role == "db":
+            (o,) = index
+            terms = [links.Term((float(dz[o]),), (("dz", (o,)),), o + 1)]
+        else:
+            (o,) = index
+            extra: dict[str, list[links.Index]] = {
+                "kernel": [(o, q) for q in range(n)],
+                "dw": [(o, q) for q in range(n)],
+                "dx": [(q,) for q in range(n)],
+            }
+            value = float(dz[o])
+            return links.CellLinks(
+                role,
+                index,
+                links.linked_cells([], extra),
+                (),
+                value,
+                f"{name} = {fmt(value)}; overlay {o + 1}",
+            )
+        value = links.total(terms)
+        return links.CellLinks(
+            role, index, links.linked_cells(terms), tuple(terms), value, links.sum_text(name, terms, value)
+        )
+    if not backward and role in ("z", "a"):
+        (o,) = index
+        terms = [
+            links.Term((float(w[o, q]), float(x[q])), (("kernel", (o, q)), ("input", (q,)))) for q in range(n)
+        ]
+        bias = 0.0 if layer.bias is None else float(layer.bias[o])
+        value = links.total(terms) + bias
+        extra = {"bias": [(o,)]} if layer.bias is not None else {}
+        text = links.sum_text(
+            links.name_of(trace, "z", index),
+            terms,
+            value,
+            f" + {fmt(bias)}" if layer.bias is not None else "",
+        )
+        if layer.activation != "identity":
+            text += f"; a = {layer.activation}(z) = {fmt(float(trace.a[o]))}"
+        return links.CellLinks(role, index, links.linked_cells(terms, extra), tuple(terms), value, text)
+    return None
+
+
 # ----------------------------------------------------------------------------- the kind
 
 
@@ -230,6 +339,14 @@ class DenseKind(Kind):
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`DenseForwardTrace` or :class:`DenseBackwardTrace`."""
         return DenseForwardTrace if pass_name == "forward" else DenseBackwardTrace
+
+    def explain(self, trace: Any, step: Any) -> list[str]:
+        """``z[o] = ...`` forward; ``dW[o, :] += ...``, ``db[o] += ...``, ``dA_prev += ...`` backward."""
+        return _dense_forward(trace, step) if trace.pass_name == "forward" else _dense_backward(trace, step)
+
+    def links(self, trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | None:
+        """Which cells feed a cell of the dense layer's pass (see :mod:`visualconv.engine.links`)."""
+        return _dense_links(trace, trace.layer, role, index, trace.pass_name == "backward")
 
 
 DENSE = DenseKind()

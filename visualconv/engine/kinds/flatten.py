@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
+from .. import links
 from ..windows import FloatArray
 from .base import Fields, ForwardState, Kind, LayerGrads, LayerTrace, Shape, Step, TraceClass, frozen
+from .text import fmt
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,42 @@ class FlattenBackwardTrace(LayerTrace):
         return Step("flatten", "backward", k, self.n, ov, None, values, state)
 
 
+# ----------------------------------------------------------------------------- step text
+
+
+def _flatten(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    src = np.unravel_index(ov.channel, trace.x.shape)
+    src_text = "[" + ", ".join(str(int(v)) for v in src) + "]"
+    if trace.pass_name == "forward":
+        return [f"overlay {step.k}: y[{ov.channel}] = A_prev{src_text} = {fmt(step.values.y)}"]
+    return [f"overlay {step.k}: dA_prev{src_text} = dY[{ov.channel}] = {fmt(step.values.delta)}"]
+
+
+# ----------------------------------------------------------------------------- links
+
+
+def _flatten_links(
+    trace: LayerTrace, role: str, index: links.Index, backward: bool
+) -> links.CellLinks | None:
+    out_role, in_role = ("dz", "dx") if backward else ("z", "input")
+    source = trace.grad_output if backward else trace.z
+    assert source is not None
+    if role == out_role:
+        (k,) = index
+        src = tuple(int(v) for v in np.unravel_index(k, trace.x.shape))
+        value = float(source[k])
+        text = f"{links.name_of(trace, role, index)} = {links.name_of(trace, in_role, src)} = {fmt(value)}"
+        return links.CellLinks(role, index, {in_role: (src,)}, (), value, text)
+    if role == in_role:
+        k = int(np.ravel_multi_index(index, trace.x.shape))
+        value = float(source[k])
+        text = f"{links.name_of(trace, role, index)} = {links.name_of(trace, out_role, (k,))} = {fmt(value)}"
+        return links.CellLinks(role, index, {out_role: ((k,),)}, (), value, text)
+    return None
+
+
 # ----------------------------------------------------------------------------- the kind
 
 
@@ -143,10 +181,19 @@ class FlattenKind(Kind):
     """Flatten layers: no weights, no windows; the input as a vector."""
 
     type = "flatten"
+    output_names = ("y", "dY")
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`FlattenForwardTrace` or :class:`FlattenBackwardTrace`."""
         return FlattenForwardTrace if pass_name == "forward" else FlattenBackwardTrace
+
+    def explain(self, trace: Any, step: Any) -> list[str]:
+        """``y[k] = A_prev[...]`` forward, ``dA_prev[...] = dY[k]`` backward."""
+        return _flatten(trace, step)
+
+    def links(self, trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | None:
+        """The one cell each cell of a flatten layer's pass copies (see :mod:`visualconv.engine.links`)."""
+        return _flatten_links(trace, role, index, trace.pass_name == "backward")
 
 
 FLATTEN = FlattenKind()

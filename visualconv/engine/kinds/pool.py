@@ -7,10 +7,11 @@ Owns :class:`PoolLayer` (its shape rule, forward and backward through the kernel
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
+from .. import links
 from ..pool import max_positions, pool2d_backward, pool2d_forward
 from ..windows import FloatArray, IntPair, covering_windows, crop, output_shape, pad_sides, sliding_windows
 from .base import (
@@ -27,6 +28,7 @@ from .base import (
     frozen,
     to_4d,
 )
+from .text import MAX_TERMS, fmt, fmt_array, index_text, squeeze_view, trace_dims, window_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +290,151 @@ class PoolBackwardTrace(PoolTrace):
         return Step("pool", "backward", k, self.n, ov, operands, values, state)
 
 
+# ----------------------------------------------------------------------------- step text
+
+
+def _pool_forward(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    layer = trace.layer
+    dims = trace_dims(trace)
+    idx = index_text(trace, ov.channel, ov.position, trace.out_shape[0])
+    window = squeeze_view(step.operands.window, dims).ravel()
+    values = ", ".join(fmt(v) for v in window)
+    where = f"A_prev{window_text(trace, ov.rows, ov.cols)}"
+    if layer.mode == "max":
+        arg = int(step.values.argmax)
+        kw = layer.size[1]
+        r, c = ov.rows.start + arg // kw, ov.cols.start + arg % kw
+        at = f"{c}" if dims == 1 else f"{r}, {c}"
+        return [
+            f"overlay {step.k}: y{idx} = max({values}) = {fmt(step.values.y)} (the maximum sits at [{at}])",
+            f"  window {where}",
+        ]
+    return [
+        f"overlay {step.k}: y{idx} = ({' + '.join(fmt(v) for v in window)}) / {window.size}"
+        f" = {fmt(step.values.y)}",
+        f"  window {where}",
+    ]
+
+
+def _pool_backward(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    layer = trace.layer
+    dims = trace_dims(trace)
+    delta = step.values.delta
+    idx = index_text(trace, ov.channel, ov.position, trace.out_shape[0])
+    dx_total = squeeze_view(step.state.dx, dims)
+    total = f" -> dA_prev = {fmt_array(dx_total)}" if dx_total.size <= MAX_TERMS else ""
+    if layer.mode == "max":
+        arg = int(step.values.argmax)
+        kw = layer.size[1]
+        r, c = ov.rows.start + arg // kw, ov.cols.start + arg % kw
+        parts = ([str(ov.channel)] if trace.out_shape[0] > 1 else []) + (
+            [str(c)] if dims == 1 else [str(r), str(c)]
+        )
+        return [
+            f"overlay {step.k}: dA_prev[{', '.join(parts)}] += dY{idx} = {fmt(delta)} "
+            f"(the recorded maximum of window {window_text(trace, ov.rows, ov.cols)}){total}"
+        ]
+    size = layer.size[0] * layer.size[1]
+    return [
+        f"overlay {step.k}: dA_prev{window_text(trace, ov.rows, ov.cols)} += dY{idx} / {size} = "
+        f"{fmt(delta)} / {size} = {fmt(delta / size)} each{total}"
+    ]
+
+
+# ----------------------------------------------------------------------------- links
+
+
+def _pool_links(
+    trace: Any, layer: PoolLayer, role: str, index: links.Index, backward: bool
+) -> links.CellLinks | None:
+    (kh, kw), (sh, sw) = layer.size, layer.stride
+    _, oh, ow = trace.z.shape
+    x = trace.x
+    argmax = trace.argmax
+    size = kh * kw
+
+    def window(c: int, i: int, j: int) -> list[links.Index]:
+        return [(c, i * sh + a, j * sw + b) for a in range(kh) for b in range(kw)]
+
+    def winner(c: int, i: int, j: int) -> links.Index:
+        assert argmax is not None
+        arg = int(argmax[c, i, j])
+        return (c, i * sh + arg // kw, j * sw + arg % kw)
+
+    name = links.name_of(trace, role, index)
+    if role in ("z", "dz"):
+        c, i, j = index
+        cells = window(c, i, j)
+        if role == "z" and not backward:
+            values = ", ".join(fmt(float(x[cell])) for cell in cells)
+            y = float(trace.z[c, i, j])
+            if argmax is not None:
+                at = winner(c, i, j)
+                text = (
+                    f"{name} = max({values}) = {fmt(y)}, the maximum at {links.name_of(trace, 'input', at)}"
+                )
+                extra = {"input": cells}
+            else:
+                text = f"{name} = ({' + '.join(fmt(float(x[cell])) for cell in cells)}) / {size} = {fmt(y)}"
+                extra = {"input": cells}
+            return links.CellLinks(role, index, links.linked_cells([], extra), (), y, text)
+        if role == "dz" and backward:
+            assert trace.grad_output is not None
+            delta = float(trace.grad_output[c, i, j])
+            overlay = c * oh * ow + i * ow + j + 1
+            if argmax is not None:
+                at = winner(c, i, j)
+                text = f"{name} = {fmt(delta)} goes to {links.name_of(trace, 'dx', at)}, its window's maximum"
+                extra = {"input": cells, "dx": [at]}
+            else:
+                share = fmt(delta / size)
+                text = f"{name} = {fmt(delta)} is spread as {share} to each of the {size} window cells"
+                extra = {"input": cells, "dx": cells}
+            text += f" (overlay {overlay})"
+            return links.CellLinks(role, index, links.linked_cells([], extra), (), delta, text)
+        return None
+    if role == "dx" and backward:
+        assert trace.grad_output is not None
+        c, y, xq = index
+        terms: list[links.Term] = []
+        windows: list[links.Index] = []
+        for i in range(oh):
+            for j in range(ow):
+                if not (i * sh <= y < i * sh + kh and j * sw <= xq < j * sw + kw):
+                    continue
+                if argmax is not None and winner(c, i, j) != index:
+                    continue
+                delta = float(trace.grad_output[c, i, j])
+                scale = 1.0 if argmax is not None else 1.0 / size
+                terms.append(links.Term((delta,), (("dz", (c, i, j)),), c * oh * ow + i * ow + j + 1, scale))
+                windows.extend(window(c, i, j))
+        value = links.total(terms)
+        text = links.sum_text(name, terms, value)
+        if not terms:
+            text += " (no window routed a delta here)" if argmax is not None else ""
+        return links.CellLinks(
+            role, index, links.linked_cells(terms, {"input": windows}), tuple(terms), value, text
+        )
+    if role == "input":
+        c, y, xq = index
+        outputs = [
+            (c, i, j)
+            for i in range(oh)
+            for j in range(ow)
+            if i * sh <= y < i * sh + kh and j * sw <= xq < j * sw + kw
+        ]
+        out_role = "dz" if backward else "z"
+        text = f"{name} = {fmt(float(x[index]))} lies in {len(outputs)} window(s)"
+        return links.CellLinks(
+            role, index, links.linked_cells([], {out_role: outputs}), (), float(x[index]), text
+        )
+    return None
+
+
 # ----------------------------------------------------------------------------- the kind
 
 
@@ -295,11 +442,20 @@ class PoolKind(Kind):
     """Pooling layers: no weights, windows over the input."""
 
     type = "pool"
+    output_names = ("y", "dY")
     windowed = True
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`PoolForwardTrace` or :class:`PoolBackwardTrace`."""
         return PoolForwardTrace if pass_name == "forward" else PoolBackwardTrace
+
+    def explain(self, trace: Any, step: Any) -> list[str]:
+        """``y = max(...)`` or the average forward; where the delta goes backward."""
+        return _pool_forward(trace, step) if trace.pass_name == "forward" else _pool_backward(trace, step)
+
+    def links(self, trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | None:
+        """Which cells feed a cell of the pool layer's pass (see :mod:`visualconv.engine.links`)."""
+        return _pool_links(trace, trace.layer, role, index, trace.pass_name == "backward")
 
 
 POOL = PoolKind()
