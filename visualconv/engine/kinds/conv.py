@@ -27,6 +27,7 @@ from ..windows import (
     im2col,
     output_shape,
     pad_sides,
+    padding_source,
     resolve_padding,
     shape4,
     sliding_windows,
@@ -821,7 +822,7 @@ def _conv_backward(trace: Any, step: Any) -> list[str]:
         lines.append(
             f"  db{f'[{ov.channel}]' if channels > 1 else ''} += {fmt(delta)} -> {fmt(float(db[ov.channel]))}"
         )
-    target = "dA_pad" if any(layer.padding) else "dA_prev"
+    target = "dA_pad" if any(layer.sides) else "dA_prev"
     if w.size <= MAX_TERMS:
         contribution = fmt_array(squeeze_view(step.operands.dx_contribution, dims))
         line = f"  {target}{where} += {products(w, delta)} = {contribution}"
@@ -859,7 +860,99 @@ def _closed_form_lines(trace: Any, step: Any) -> list[str]:
             f"closed form: db = sum(dZ) = {fmt_array(cf.db) if cf.db.size <= MAX_TERMS else ''} "
             f"{verdict(step.state.db, cf.db)}"
         )
+    link = transposed_link(trace)
+    lines.append(
+        f"the same as a transposed convolution: dA_pad = conv_transpose(dZ, W, {link.settings}) "
+        f"{verdict(step.state.dx_padded, link.dx_padded)}"
+    )
+    lines += border_lines(trace)
     return lines
+
+
+@dataclass(frozen=True, slots=True)
+class TransposedLink:
+    """A conv layer's dA_prev computed as a transposed convolution of dZ with the same kernel.
+
+    Attributes
+    ----------
+    dx_padded : ndarray of shape (C_in, Hp, Wp)
+        ``conv_transpose(dZ, W, stride, padding 0, output_padding, dilation, groups)``: the
+        padded view of dA_prev (the padding border is then cropped, or folded back).
+    dx : ndarray of shape (C_in, H, W)
+    output_padding : (int, int)
+        The cells the stride skipped at the bottom/right: (Hp - d(k-1) - 1) mod s per axis.
+    settings : str
+        The transposed convolution's settings as a reader writes them.
+    """
+
+    dx_padded: FloatArray = field(repr=False)
+    dx: FloatArray = field(repr=False)
+    output_padding: IntPair
+    settings: str
+
+
+def transposed_link(trace: Any) -> TransposedLink:
+    """The link students look for: dA_prev of a conv layer is conv_transpose(dZ, W)."""
+    from ..conv_transpose import conv_transpose2d_forward
+
+    layer = trace.layer
+    (kh, kw), (sh, sw), (dh, dw) = layer.kernel_size, layer.stride, layer.dilation
+    hp, wp = trace.x_padded.shape[1:]
+    op = ((hp - dh * (kh - 1) - 1) % sh, (wp - dw * (kw - 1) - 1) % sw)
+    dx_padded = conv_transpose2d_forward(
+        trace.grad_pre_activation[None], trace.weight, None, layer.stride, 0, op, layer.dilation, layer.groups
+    )[0]
+    dims = trace_dims(trace)
+
+    def pair(p: IntPair) -> str:
+        return str(p[1]) if dims == 1 or p[0] == p[1] else f"({p[0]}, {p[1]})"
+
+    top, bottom, left, right = layer.sides
+    parts = [f"stride {pair(layer.stride)}"]
+    if layer.padding_mode == "zeros" and top == bottom and left == right:
+        parts.append(f"padding {pair((top, left))}")
+        settings_padding = True
+    else:
+        settings_padding = False
+    if max(op) > 0:
+        parts.append(f"output_padding {pair(op)}")
+    if max(layer.dilation) > 1:
+        parts.append(f"dilation {pair(layer.dilation)}")
+    if layer.groups > 1:
+        parts.append(f"groups {layer.groups}")
+    if not settings_padding:
+        parts.append(
+            "then the border folded back" if layer.padding_mode != "zeros" else "then the border cut"
+        )
+    dx = fold_padding(dx_padded, layer.sides, layer.padding_mode)
+    return TransposedLink(frozen(dx_padded), frozen(dx), op, ", ".join(parts))
+
+
+def border_lines(trace: Any, limit: int = 6) -> list[str]:
+    """How the gradient on a copied border cell flows back (reflect, replicate, circular padding)."""
+    layer = trace.layer
+    if layer.padding_mode == "zeros" or not any(layer.sides):
+        return []
+    _, hp, wp = trace.x_padded.shape
+    top, _, left, _ = layer.sides
+    h, w = hp - sum(layer.sides[:2]), wp - sum(layer.sides[2:])
+    dims = trace_dims(trace)
+    moves = []
+    for r in range(hp):
+        for q in range(wp):
+            if top <= r < top + h and left <= q < left + w:
+                continue
+            source_r = padding_source(r - top, h, layer.padding_mode)
+            source_q = padding_source(q - left, w, layer.padding_mode)
+            assert source_r is not None and source_q is not None
+            here = f"[{q}]" if dims == 1 else f"[{r}, {q}]"
+            there = f"[{source_q}]" if dims == 1 else f"[{source_r}, {source_q}]"
+            moves.append(f"dA_pad{here} -> dA_prev{there}")
+    shown = ", ".join(moves[:limit]) + (f", … ({len(moves)} border cells)" if len(moves) > limit else "")
+    return [
+        f"{layer.padding_mode} padding: each border cell holds a copy of an input cell, so its gradient "
+        f"is added onto that cell instead of being cut: {shown}"
+    ]
 
 
 # ----------------------------------------------------------------------------- links
@@ -876,7 +969,7 @@ def _conv_links(
     trace: Any, layer: ConvLayer, role: str, index: links.Index, backward: bool
 ) -> links.CellLinks | None:
     kh, kw, oh, ow, sh, sw, dh, dw = _conv_geometry(trace, layer)
-    c_out, c_in = trace.weight.shape[:2]
+    c_in = trace.weight.shape[1]  # the channels one filter sees (its group's)
     x, w = trace.x_padded, trace.weight
     name = links.name_of(trace, role, index)
     if backward and role in ("dw", "dx", "db", "dz"):
@@ -884,10 +977,11 @@ def _conv_links(
         assert dz is not None
         if role == "dw":
             f, c, a, b = index
+            c0 = trace.input_channels(f).start
             terms = [
                 links.Term(
-                    (float(x[c, i * sh + a * dh, j * sw + b * dw]), float(dz[f, i, j])),
-                    (("input", (c, i * sh + a * dh, j * sw + b * dw)), ("dz", (f, i, j))),
+                    (float(x[c0 + c, i * sh + a * dh, j * sw + b * dw]), float(dz[f, i, j])),
+                    (("input", (c0 + c, i * sh + a * dh, j * sw + b * dw)), ("dz", (f, i, j))),
                     f * oh * ow + i * ow + j + 1,
                 )
                 for i in range(oh)
@@ -907,11 +1001,11 @@ def _conv_links(
             taps = covering_windows(y, xq, (kh, kw), (sh, sw), (dh, dw), (oh, ow))
             terms = [
                 links.Term(
-                    (float(w[f, c, a, b]), float(dz[f, i, j])),
-                    (("kernel", (f, c, a, b)), ("dz", (f, i, j))),
+                    (float(w[f, c - trace.input_channels(f).start, a, b]), float(dz[f, i, j])),
+                    (("kernel", (f, c - trace.input_channels(f).start, a, b)), ("dz", (f, i, j))),
                     f * oh * ow + i * ow + j + 1,
                 )
-                for f in range(c_out)
+                for f in trace.output_channels(c)
                 for i, j, a, b in taps
             ]
             terms.sort(key=lambda t: t.overlay)
@@ -943,7 +1037,10 @@ def _conv_links(
         # dz: the window it multiplies into dW and the cells of dA_prev it reaches.
         f, i, j = index
         window = [
-            (c, i * sh + a * dh, j * sw + b * dw) for c in range(c_in) for a in range(kh) for b in range(kw)
+            (c, i * sh + a * dh, j * sw + b * dw)
+            for c in trace.input_channels(f)
+            for a in range(kh)
+            for b in range(kw)
         ]
         kernel: list[links.Index] = [(f, c, a, b) for c in range(c_in) for a in range(kh) for b in range(kw)]
         extra: dict[str, list[links.Index]] = {"input": list(window), "dx": list(window), "kernel": kernel}
@@ -964,10 +1061,11 @@ def _conv_links(
         return links.CellLinks(role, index, links.linked_cells([], extra), (), value, text)
     if not backward and role in ("z", "a"):
         f, i, j = index
+        c0 = trace.input_channels(f).start
         terms = [
             links.Term(
-                (float(x[c, i * sh + a * dh, j * sw + b * dw]), float(w[f, c, a, b])),
-                (("input", (c, i * sh + a * dh, j * sw + b * dw)), ("kernel", (f, c, a, b))),
+                (float(x[c0 + c, i * sh + a * dh, j * sw + b * dw]), float(w[f, c, a, b])),
+                (("input", (c0 + c, i * sh + a * dh, j * sw + b * dw)), ("kernel", (f, c, a, b))),
             )
             for c in range(c_in)
             for a in range(kh)
@@ -1004,25 +1102,25 @@ def _conv_uses(
 ) -> links.CellLinks:
     """Where an input cell or a weight goes: the outputs it feeds (and, backward, the gradients)."""
     kh, kw, oh, ow, sh, sw, dh, dw = _conv_geometry(trace, layer)
-    c_out = trace.weight.shape[0]
     out_role = "dz" if backward else "z"
     outputs: list[links.Index] = []
     partners: list[links.Index] = []
     if role == "input":
         c, y, xq = index
         taps = covering_windows(y, xq, (kh, kw), (sh, sw), (dh, dw), (oh, ow))
-        for f in range(c_out):
+        for f in trace.output_channels(c):
             for i, j, a, b in taps:
                 outputs.append((f, i, j))
-                partners.append((f, c, a, b))
+                partners.append((f, c - trace.input_channels(f).start, a, b))
         extra = {out_role: outputs, "kernel": partners}
         if backward:
             extra["dw"] = partners
         what = f"{len(outputs)} output(s)"
     else:
         f, c, a, b = index
+        c0 = trace.input_channels(f).start
         outputs = [(f, i, j) for i in range(oh) for j in range(ow)]
-        partners = [(c, i * sh + a * dh, j * sw + b * dw) for i in range(oh) for j in range(ow)]
+        partners = [(c0 + c, i * sh + a * dh, j * sw + b * dw) for i in range(oh) for j in range(ow)]
         extra = {out_role: outputs, "input": partners}
         if backward:
             extra["dx"] = partners  # W[f, c, a, b] * dZ[f, i, j] lands where it multiplied the input
@@ -1050,7 +1148,7 @@ class ConvKind(Kind):
 
     def padded(self, layer: ConvLayer) -> bool:
         """Whether the input has a padding border (named A_pad in the texts)."""
-        return any(layer.padding)
+        return any(layer.sides)
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``z[i, j] = 1*2 + ...`` forward; ``dW += ...``, ``db += ...``, ``dA_prev[...] += ...`` backward."""
