@@ -861,10 +861,16 @@ def _closed_form_lines(trace: Any, step: Any) -> list[str]:
             f"{verdict(step.state.db, cf.db)}"
         )
     link = transposed_link(trace)
-    lines.append(
-        f"the same as a transposed convolution: dA_pad = conv_transpose(dZ, W, {link.settings}) "
-        f"{verdict(step.state.dx_padded, link.dx_padded)}"
-    )
+    if link.direct:
+        lines.append(
+            f"the same as a transposed convolution: dA_prev = conv_transpose(dZ, W, {link.settings}) "
+            f"{verdict(step.state.dx, link.dx)}"
+        )
+    else:
+        lines.append(
+            f"the same as a transposed convolution: dA_pad = conv_transpose(dZ, W, {link.settings}) "
+            f"{verdict(step.state.dx_padded, link.dx_padded)}"
+        )
     lines += border_lines(trace)
     return lines
 
@@ -883,12 +889,17 @@ class TransposedLink:
         The cells the stride skipped at the bottom/right: (Hp - d(k-1) - 1) mod s per axis.
     settings : str
         The transposed convolution's settings as a reader writes them.
+    direct : bool
+        Zero padding, the same on both sides: conv_transpose with the conv's padding gives
+        dA_prev itself (``settings`` include it). Otherwise it gives dA_pad, whose border is
+        then cut or folded back by the padding mode.
     """
 
     dx_padded: FloatArray = field(repr=False)
     dx: FloatArray = field(repr=False)
     output_padding: IntPair
     settings: str
+    direct: bool
 
 
 def transposed_link(trace: Any) -> TransposedLink:
@@ -910,7 +921,8 @@ def transposed_link(trace: Any) -> TransposedLink:
     top, bottom, left, right = layer.sides
     parts = [f"stride {pair(layer.stride)}"]
     if layer.padding_mode == "zeros" and top == bottom and left == right:
-        parts.append(f"padding {pair((top, left))}")
+        if top or left:
+            parts.append(f"padding {pair((top, left))}")
         settings_padding = True
     else:
         settings_padding = False
@@ -920,12 +932,11 @@ def transposed_link(trace: Any) -> TransposedLink:
         parts.append(f"dilation {pair(layer.dilation)}")
     if layer.groups > 1:
         parts.append(f"groups {layer.groups}")
-    if not settings_padding:
-        parts.append(
-            "then the border folded back" if layer.padding_mode != "zeros" else "then the border cut"
-        )
+    if not settings_padding and any(layer.sides):
+        folded = layer.padding_mode != "zeros"
+        parts.append("then its border folded back" if folded else "then its border cut")
     dx = fold_padding(dx_padded, layer.sides, layer.padding_mode)
-    return TransposedLink(frozen(dx_padded), frozen(dx), op, ", ".join(parts))
+    return TransposedLink(frozen(dx_padded), frozen(dx), op, ", ".join(parts), settings_padding)
 
 
 def border_lines(trace: Any, limit: int = 6) -> list[str]:

@@ -1,0 +1,722 @@
+"""The conv_transpose kind: transposed convolution with an optional bias and an activation.
+
+Owns :class:`ConvTransposeLayer` (its shape rule, forward and backward through the
+kernels of ``engine/conv_transpose.py``), the traces of its two passes with their typed
+steps, their text and links.
+
+A transposed convolution steps one overlay per *input* element, row-major over
+(input channel, i, j): overlay k stamps ``x[k] * W[c]`` into the output window it covers.
+That is exactly overlay k of a convolution's backward pass, which adds ``W * dZ[k]`` into
+dA_prev: with the conv's dZ as input, the two passes go through the same numbers. The
+trace works in the *full* output view, before ``padding`` crops it (as a conv's trace works
+in the padded input). Its backward pass gathers: overlay k collects dX[k] = sum(W[c] ⊙ the
+window of dZ it stamped) and adds x[k] times that window to dW[c].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from .. import activations, links
+from ..conv import conv2d_backward
+from ..conv_transpose import (
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+    transposed_geometry,
+)
+from ..windows import FloatArray, IntPair, crop
+from .base import (
+    Fields,
+    Kind,
+    LayerGrads,
+    LayerTrace,
+    Overlay,
+    Shape,
+    Step,
+    TraceClass,
+    from_4d,
+    frozen,
+    replaced,
+    to_4d,
+    weight_and_bias,
+)
+from .text import MAX_TERMS, fmt, fmt_array, products, slice_text, squeeze_view, trace_dims
+
+
+@dataclass(frozen=True, slots=True)
+class ConvTransposeLayer:
+    """Transposed convolution, as ``torch.nn.functional.conv_transpose1d/2d``.
+
+    Attributes
+    ----------
+    weight : ndarray of shape (C_in, C_out / groups, kH, kW), or (C_in, C_out / groups, K) when dims == 1
+    bias : ndarray of shape (C_out,) or None
+    stride, padding, output_padding, dilation : (int, int)
+        Per (rows, cols); a 1-D layer has rows (1, 0, 0, 1).
+    activation : str
+    dims : {1, 2}
+    groups : int
+    negative_slope : float
+        leaky_relu's slope for z < 0.
+    """
+
+    weight: FloatArray = field(repr=False)
+    bias: FloatArray | None = field(repr=False, default=None)
+    stride: IntPair = (1, 1)
+    padding: IntPair = (0, 0)
+    output_padding: IntPair = (0, 0)
+    dilation: IntPair = (1, 1)
+    activation: str = "identity"
+    dims: int = 2
+    groups: int = 1
+    negative_slope: float = activations.LEAKY_SLOPE
+    type: Literal["conv_transpose"] = "conv_transpose"
+
+    @property
+    def kind(self) -> ConvTransposeKind:
+        """The conv_transpose kind."""
+        return CONV_TRANSPOSE
+
+    @property
+    def weight_4d(self) -> FloatArray:
+        """The weight as (C_in, C_out / groups, kH, kW), kH = 1 for 1-D."""
+        return self.weight[:, :, None, :] if self.dims == 1 else self.weight
+
+    @property
+    def kernel_size(self) -> IntPair:
+        """(kH, kW) of the 2-D view."""
+        w = self.weight_4d
+        return w.shape[2], w.shape[3]
+
+    @property
+    def out_channels(self) -> int:
+        """C_out = (C_out / groups) * groups."""
+        return int(self.weight.shape[1]) * self.groups
+
+    def _arguments(self) -> tuple[IntPair, IntPair, IntPair, IntPair, int]:
+        return self.stride, self.padding, self.output_padding, self.dilation, self.groups
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        """Output shape (C_out, ...) for an input of shape (C_in, ...) (no batch)."""
+        if len(input_shape) != self.dims + 1:
+            raise ValueError(f"expects a {self.dims + 1}-axis input, got shape {input_shape}")
+        spatial = (1, input_shape[1]) if self.dims == 1 else (input_shape[1], input_shape[2])
+        *_, out = transposed_geometry((1, input_shape[0], *spatial), self.weight_4d.shape, *self._arguments())
+        return (self.out_channels, out[1]) if self.dims == 1 else (self.out_channels, *out)
+
+    def forward(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Return (Z, A) for a batch ``x`` of shape (N, C_in, ...)."""
+        z4 = conv_transpose2d_forward(to_4d(x, self.dims), self.weight_4d, self.bias, *self._arguments())
+        z = from_4d(z4, self.dims)
+        return z, activations.activate(self.activation, z, self.negative_slope)
+
+    def backward(self, grad_output: FloatArray, x: FloatArray, z: FloatArray, a: FloatArray) -> LayerGrads:
+        """Gradients given dL/dA of shape (N, C_out, ...) and the forward values."""
+        dz = grad_output * activations.derivative(self.activation, z, a, self.negative_slope)
+        dx4, dw4, db = conv_transpose2d_backward(
+            to_4d(dz, self.dims), to_4d(x, self.dims), self.weight_4d, *self._arguments()
+        )
+        dw = dw4[:, :, 0, :] if self.dims == 1 else dw4
+        return LayerGrads(from_4d(dx4, self.dims), dz, dw, None if self.bias is None else db)
+
+    def parameters(self) -> dict[str, FloatArray]:
+        """Trainable arrays by name."""
+        return weight_and_bias(self.weight, self.bias)
+
+    def with_parameters(self, **arrays: FloatArray) -> ConvTransposeLayer:
+        """A copy with some parameters replaced."""
+        weight, bias = replaced(self.weight, self.bias, arrays)
+        return dataclasses.replace(self, weight=weight, bias=bias)
+
+
+# ----------------------------------------------------------------------------- steps
+
+
+@dataclass(frozen=True, slots=True)
+class ConvTransposeForwardOperands(Fields):
+    """What a forward overlay stamps.
+
+    Attributes
+    ----------
+    kernel : ndarray of shape (C_out / groups, kH, kW)
+        W[c] of the overlay's input channel c.
+    stamp : ndarray of shape (C_out / groups, kH, kW)
+        ``x[c, i, j] * W[c]``, added to the output window (its group's output channels).
+    """
+
+    kernel: FloatArray = field(repr=False)
+    stamp: FloatArray = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConvTransposeForwardValues(Fields):
+    """Scalars of a forward overlay: the input element that stamps the kernel."""
+
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConvTransposeForwardState(Fields):
+    """The forward pass after k overlays.
+
+    Attributes
+    ----------
+    z_full : ndarray of shape (C_out, oh + 2ph, ow + 2pw)
+        The stamps so far in the full output view (no bias), before ``padding`` crops it.
+    z : ndarray of shape (C_out, oh, ow)
+        The stamps so far, cropped, plus the bias (every cell starts at its channel's bias).
+    a : ndarray of shape (C_out, oh, ow)
+        f(z) of the partial sums (the layer's output after the last overlay).
+    done : ndarray of bool, the input's shape (C_in, H, W)
+        The input elements stamped so far.
+    """
+
+    z_full: FloatArray = field(repr=False)
+    z: FloatArray = field(repr=False)
+    a: FloatArray = field(repr=False)
+    done: FloatArray = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConvTransposeBackwardOperands(Fields):
+    """What a backward overlay gathers.
+
+    Attributes
+    ----------
+    kernel : ndarray of shape (C_out / groups, kH, kW)
+        W[c].
+    dz_window : ndarray of shape (C_out / groups, kH, kW)
+        The cells of dZ (full view, zeros where padding cropped) that input element k stamped.
+    dx_products : ndarray of shape (C_out / groups, kH, kW)
+        ``W[c] ⊙ dz_window``: their sum is dX[k].
+    dw_contribution : ndarray of shape (C_out / groups, kH, kW)
+        ``x[k] * dz_window``, added to dW[c].
+    """
+
+    kernel: FloatArray = field(repr=False)
+    dz_window: FloatArray = field(repr=False)
+    dx_products: FloatArray = field(repr=False)
+    dw_contribution: FloatArray = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConvTransposeBackwardValues(Fields):
+    """Scalars of a backward overlay: the input element x[k] and its gathered gradient dX[k]."""
+
+    value: float
+    dx: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConvTransposeBackwardState(Fields):
+    """The backward pass after k overlays.
+
+    Attributes
+    ----------
+    dz : ndarray of shape (C_out, oh, ow)
+    dz_full : ndarray of shape (C_out, oh + 2ph, ow + 2pw)
+        dZ in the full output view (zeros on the cropped border).
+    done : ndarray of bool, the input's shape (C_in, H, W)
+    dw : ndarray of shape (C_in, C_out / groups, kH, kW)
+    db : ndarray of shape (C_out,)
+        sum(dZ) per channel: every output cell's delta once, complete from step 0.
+    dx : ndarray of shape (C_in, H, W)
+        The gathered gradients of the first k input elements (zeros after them).
+    """
+
+    dz: FloatArray = field(repr=False)
+    dz_full: FloatArray = field(repr=False)
+    done: FloatArray = field(repr=False)
+    dw: FloatArray = field(repr=False)
+    db: FloatArray = field(repr=False)
+    dx: FloatArray = field(repr=False)
+
+
+ConvTransposeForwardStep = Step[
+    ConvTransposeForwardOperands, ConvTransposeForwardValues, ConvTransposeForwardState
+]
+ConvTransposeBackwardStep = Step[
+    ConvTransposeBackwardOperands, ConvTransposeBackwardValues, ConvTransposeBackwardState
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ConvLink:
+    """The forward output of a transposed convolution, computed as a conv layer's dA_prev.
+
+    Attributes
+    ----------
+    dx : ndarray of shape (C_out, oh, ow), or None
+        dA_prev of ``conv(·, W, stride, padding, dilation, groups)`` on an input of the
+        output's size, with dZ = this layer's input: equal to Z - b. None when no conv
+        has that output size (output_padding >= stride).
+    """
+
+    dx: FloatArray | None = field(repr=False)
+
+
+# ----------------------------------------------------------------------------- traces
+
+
+def _span(channels: range | None) -> slice:
+    """A channel range as a slice (all channels for None)."""
+    return slice(None) if channels is None else slice(channels.start, channels.stop)
+
+
+class ConvTransposeTrace(LayerTrace):
+    """What both passes share: the 2-D view, one overlay per input element, the full output view.
+
+    Attributes
+    ----------
+    weight : ndarray of shape (C_in, C_out / groups, kH, kW)
+    bias : ndarray of shape (C_out,) or None
+    full_shape : (C_out, oh + 2ph, ow + 2pw)
+        The output before ``padding`` crops it: the overlays' windows are in this view.
+    """
+
+    layer: ConvTransposeLayer
+
+    def _view(self, array: FloatArray) -> FloatArray:
+        return array[:, None, :] if self.layer.dims == 1 else array
+
+    def _setup(self) -> None:
+        layer = self.layer
+        self.derivative = frozen(
+            activations.derivative(layer.activation, self.z, self.a, layer.negative_slope)
+        )
+        if self.grad_output is not None:
+            self.grad_pre_activation = frozen(self.grad_output * self.derivative)
+        self.weight = frozen(layer.weight_4d)
+        self.bias = layer.bias
+        ph, pw = layer.padding
+        self.full_shape = (self.z.shape[0], self.z.shape[1] + 2 * ph, self.z.shape[2] + 2 * pw)
+        self.n = int(self.x.size)  # one overlay per input element
+
+    def _done_mask(self, k: int) -> FloatArray:
+        """The first k input elements in row-major order."""
+        done = np.zeros(self.x.size, dtype=bool)
+        done[:k] = True
+        return frozen(done.reshape(self.x.shape))
+
+    def _masked_input(self, k: int) -> FloatArray:
+        """The input with the elements after the first k set to zero."""
+        x = np.zeros(self.x.size)
+        x[:k] = self.x.reshape(-1)[:k]
+        return x.reshape(self.x.shape)
+
+    def output_channels(self, c: int) -> range:
+        """The output channels input channel ``c`` stamps into: those of its group."""
+        per_group = int(self.weight.shape[1])
+        group = c // (int(self.weight.shape[0]) // self.layer.groups)
+        return range(group * per_group, (group + 1) * per_group)
+
+    def overlay(self, k: int) -> Overlay:
+        """The k-th overlay (1-based): input element (c, i, j) and its window in the full output view."""
+        if not 1 <= k <= self.n:
+            raise IndexError(f"overlay {k} is outside 1..{self.n}")
+        c, i, j = (int(v) for v in np.unravel_index(k - 1, self.x.shape))
+        layer = self.layer
+        (kh, kw), (sh, sw), (dh, dw) = layer.kernel_size, layer.stride, layer.dilation
+        rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
+        cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
+        return Overlay(k, c, (i, j), rows, cols, self.output_channels(c))
+
+    def affected_by_input(self, c: int, row: int, col: int) -> list[int]:
+        """The one overlay of input element (c, row, col) (each input element has its own)."""
+        if not (0 <= c < self.x.shape[0] and 0 <= row < self.x.shape[1] and 0 <= col < self.x.shape[2]):
+            return []
+        return [int(np.ravel_multi_index((c, row, col), self.x.shape)) + 1]
+
+    def _arguments(self, padding: IntPair) -> tuple[IntPair, IntPair, IntPair, IntPair, int]:
+        layer = self.layer
+        return layer.stride, padding, layer.output_padding, layer.dilation, layer.groups
+
+    def full(self, x: FloatArray) -> FloatArray:
+        """The stamps of ``x`` (C_in, H, W) in the full output view (padding 0, no bias)."""
+        stamps: FloatArray = conv_transpose2d_forward(x[None], self.weight, None, *self._arguments((0, 0)))[0]
+        return stamps
+
+
+class ConvTransposeForwardTrace(ConvTransposeTrace):
+    """The forward pass: overlay k stamps x[k] * W[c] into the output window it covers."""
+
+    def step(self, k: int) -> ConvTransposeForwardStep:
+        """The state after k overlays, 0 <= k <= n."""
+        return super().step(k)
+
+    def _compute(self, k: int) -> ConvTransposeForwardStep:
+        layer = self.layer
+        ov = self.overlay(k) if k else None
+        operands = values = None
+        previous = self._cache.get(k - 1) if k else None
+        if ov is not None:
+            c, (i, j) = ov.channel, ov.position
+            value = float(self.x[c, i, j])
+            kernel = self.weight[c]
+            stamp = frozen(value * kernel)
+            operands = ConvTransposeForwardOperands(kernel, stamp)
+            values = ConvTransposeForwardValues(value)
+        if previous is not None and ov is not None:
+            z_full = previous.state.z_full.copy()
+            z_full[_span(ov.channels), ov.rows, ov.cols] += operands.stamp if operands is not None else 0.0
+        else:
+            z_full = self.full(self._masked_input(k))
+        z = np.array(crop(z_full, layer.padding))
+        if self.bias is not None:
+            z += self.bias[:, None, None]
+        if k == self.n:
+            z, a = np.array(self.z), self.a  # the layer's own values, to the last bit
+        else:
+            a = activations.activate(layer.activation, z, layer.negative_slope)
+        state = ConvTransposeForwardState(frozen(z_full), frozen(z), frozen(a), self._done_mask(k))
+        return Step("conv_transpose", "forward", k, self.n, ov, operands, values, state)
+
+    def conv_link(self) -> ConvLink:
+        """Z - b as the dA_prev of a conv with the same kernel whose dZ is this layer's input."""
+        layer = self.layer
+        _, oh, ow = self.z.shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (
+            layer.kernel_size,
+            layer.stride,
+            layer.padding,
+            layer.dilation,
+        )
+        conv_out = ((oh + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (ow + 2 * pw - dw * (kw - 1) - 1) // sw + 1)
+        if conv_out != self.x.shape[1:]:
+            return ConvLink(None)
+        dx, _, _ = conv2d_backward(
+            self.x[None],
+            np.zeros((1, *self.z.shape)),
+            self.weight,
+            layer.stride,
+            layer.padding,
+            layer.dilation,
+            layer.groups,
+        )
+        return ConvLink(frozen(dx[0]))
+
+
+class ConvTransposeBackwardTrace(ConvTransposeTrace):
+    """The backward pass: overlay k gathers dX[k] from the window of dZ that x[k] stamped."""
+
+    def _setup(self) -> None:
+        super()._setup()
+        assert self.grad_pre_activation is not None
+        ph, pw = self.layer.padding
+        dz_full = np.zeros(self.full_shape)
+        dz_full[:, ph : ph + self.z.shape[1], pw : pw + self.z.shape[2]] = self.grad_pre_activation
+        self.dz_full = frozen(dz_full)
+        dx, dw, db = conv_transpose2d_backward(
+            self.grad_pre_activation[None], self.x[None], self.weight, *self._arguments(self.layer.padding)
+        )
+        self._dx, self._dw, self._db = dx[0], dw, frozen(db)
+
+    def step(self, k: int) -> ConvTransposeBackwardStep:
+        """The state after k overlays, 0 <= k <= n."""
+        return super().step(k)
+
+    def _compute(self, k: int) -> ConvTransposeBackwardStep:
+        ov = self.overlay(k) if k else None
+        operands = values = None
+        done = self._done_mask(k)
+        previous = self._cache.get(k - 1) if k else None
+        if ov is not None:
+            c, (i, j) = ov.channel, ov.position
+            kernel = self.weight[c]
+            window = frozen(self.dz_full[_span(ov.channels), ov.rows, ov.cols])
+            value = float(self.x[c, i, j])
+            operands = ConvTransposeBackwardOperands(
+                kernel, window, frozen(kernel * window), frozen(value * window)
+            )
+            values = ConvTransposeBackwardValues(value, float(self._dx[c, i, j]))
+        if k == self.n:
+            dw = self._dw
+        elif previous is not None and ov is not None and operands is not None:
+            dw = previous.state.dw.copy()
+            dw[ov.channel] += operands.dw_contribution
+        else:
+            assert self.grad_pre_activation is not None
+            _, dw4, _ = conv_transpose2d_backward(
+                self.grad_pre_activation[None],
+                self._masked_input(k)[None],
+                self.weight,
+                *self._arguments(self.layer.padding),
+            )
+            dw = dw4
+        dx = np.where(done, self._dx, 0.0)
+        assert self.grad_pre_activation is not None
+        state = ConvTransposeBackwardState(
+            self.grad_pre_activation, self.dz_full, done, frozen(dw), self._db, frozen(dx)
+        )
+        return Step("conv_transpose", "backward", k, self.n, ov, operands, values, state)
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def _element(trace: Any, c: int, position: IntPair) -> str:
+    dims = trace_dims(trace)
+    parts = [str(c)] if trace.x.shape[0] > 1 else []
+    parts += [str(position[1])] if dims == 1 else [str(position[0]), str(position[1])]
+    return "[" + ", ".join(parts) + "]"
+
+
+def _window(trace: Any, ov: Overlay) -> str:
+    dims = trace_dims(trace)
+    channels = ov.channels
+    parts = []
+    if trace.z.shape[0] > 1:
+        assert channels is not None
+        parts.append(f"{channels.start}:{channels.stop}" if len(channels) > 1 else str(channels.start))
+    parts += [slice_text(ov.cols)] if dims == 1 else [slice_text(ov.rows), slice_text(ov.cols)]
+    return "[" + ", ".join(parts) + "]"
+
+
+def _pair_text(pair: IntPair, dims: int) -> str:
+    return str(pair[1]) if dims == 1 or pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
+
+
+def _full_name(trace: Any) -> str:
+    return "Z_full" if any(trace.layer.padding) else "Z"
+
+
+def _forward_text(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    dims = trace_dims(trace)
+    c = ov.channel
+    kernel = squeeze_view(step.operands.kernel, dims)
+    value = step.values.value
+    where = f"{_full_name(trace)}{_window(trace, ov)}"
+    wname = f"W[{c}]" if trace.x.shape[0] > 1 else "W"
+    if kernel.size <= MAX_TERMS:
+        body = f"{products(kernel, value)} = {fmt_array(squeeze_view(step.operands.stamp, dims))}"
+    else:
+        body = f"{wname} * {fmt(value)}"
+    lines = [
+        f"overlay {step.k}: x{_element(trace, c, ov.position)} = {fmt(value)} stamps {wname} * {fmt(value)}"
+    ]
+    lines.append(f"  {where} += {body}")
+    lines.append(
+        f"  (as overlay {step.k} of a conv's backward pass: dA_prev{_window(trace, ov)} += W * dZ[{step.k}])"
+    )
+    if step.k == step.n:
+        lines += _forward_closing(trace, step)
+    return lines
+
+
+def _forward_closing(trace: Any, step: Any) -> list[str]:
+    layer = trace.layer
+    dims = trace_dims(trace)
+    lines = []
+    if any(layer.padding):
+        lines.append(
+            f"padding {_pair_text(layer.padding, dims)} crops Z_full's border: Z = Z_full without "
+            f"its outer {_pair_text(layer.padding, dims)} ring"
+        )
+    if any(layer.output_padding):
+        op = layer.output_padding[1] if dims == 1 else layer.output_padding
+        lines.append(
+            f"output_padding {op} added cells on the bottom/right that no stamp reached past the crop"
+        )
+    if layer.bias is not None:
+        lines.append("Z = stamps + b (each output cell starts at its channel's bias)")
+    if layer.activation != "identity":
+        lines.append(f"A = {layer.activation}(Z)")
+    link = trace.conv_link()
+    if link.dx is not None:
+        stamped = np.asarray(step.state.z) - (0.0 if trace.bias is None else trace.bias[:, None, None])
+        diff = float(np.max(np.abs(stamped - link.dx))) if link.dx.size else 0.0
+        ok = "✓" if diff <= 1e-12 * max(1.0, float(np.max(np.abs(link.dx)))) else f"✗ (differs by {diff:.3g})"
+        lines.append(
+            "the link: Z - b = dA_prev of a conv with this W, stride and padding whose dZ is this input "
+            f"(its backward pass, overlay by overlay) {ok}"
+        )
+    return lines
+
+
+def _backward_text(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    dims = trace_dims(trace)
+    c = ov.channel
+    kernel = squeeze_view(step.operands.kernel, dims)
+    window = squeeze_view(step.operands.dz_window, dims)
+    idx = _element(trace, c, ov.position)
+    wname = f"W[{c}]" if trace.x.shape[0] > 1 else "W"
+    where = f"dZ_full{_window(trace, ov)}" if any(trace.layer.padding) else f"dZ{_window(trace, ov)}"
+    if kernel.size <= MAX_TERMS:
+        gather = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(kernel.ravel(), window.ravel(), strict=True))
+    else:
+        gather = f"sum({wname} ⊙ {where})"
+    lines = [f"overlay {step.k}: dX{idx} = {gather} = {fmt(step.values.dx)}  (gathers {where})"]
+    dw_total = squeeze_view(step.state.dw[c], dims)
+    if window.size <= MAX_TERMS:
+        lines.append(f"  dW[{c}] += {products(window, step.values.value)} -> {fmt_array(dw_total)}")
+    else:
+        lines.append(f"  dW[{c}] += {where} * {fmt(step.values.value)}")
+    if step.k == step.n:
+        lines += _backward_closing(trace, step)
+    return lines
+
+
+def _backward_closing(trace: Any, step: Any) -> list[str]:
+    layer = trace.layer
+    dx, dw, db = conv_transpose2d_backward(
+        trace.grad_pre_activation[None], trace.x[None], trace.weight, *trace._arguments(layer.padding)
+    )
+
+    def verdict(stepped: Any, closed: Any) -> str:
+        diff = float(np.max(np.abs(np.asarray(stepped) - closed))) if np.size(closed) else 0.0
+        return (
+            "✓" if diff <= 1e-12 * max(1.0, float(np.max(np.abs(closed)))) else f"✗ (differs by {diff:.3g})"
+        )
+
+    lines = [
+        "closed form: dX = conv(dZ, W) (a plain convolution, the same stride and padding) "
+        f"{verdict(step.state.dx, dx[0])}",
+        f"closed form: dW = the input ⋆ dZ's windows, one per input element {verdict(step.state.dw, dw)}",
+    ]
+    if layer.bias is not None:
+        lines.append(f"closed form: db = sum(dZ) {verdict(step.state.db, db)}")
+    return lines
+
+
+# ----------------------------------------------------------------------------- links
+
+
+def _links(trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | None:
+    """Which cells feed a cell of a transposed convolution's pass."""
+    layer = trace.layer
+    (kh, kw), (sh, sw), (dh, dw) = layer.kernel_size, layer.stride, layer.dilation
+    ph, pw = layer.padding
+    name = links.name_of(trace, role, index)
+    backward = trace.pass_name == "backward"
+    h, w = trace.x.shape[1:]
+    if role in ("z", "a", "dz") or (backward and role == "db"):
+        if role == "db":
+            (f,) = index
+            cells: list[links.Index] = [
+                (f, i, j) for i in range(trace.z.shape[1]) for j in range(trace.z.shape[2])
+            ]
+            value = float(np.asarray(trace.grad_pre_activation)[f].sum())
+            return links.CellLinks(
+                role,
+                index,
+                links.linked_cells([], {"dz": cells}),
+                (),
+                value,
+                f"{name} = sum(dZ[{f}]) = {fmt(value)}",
+            )
+        f, y, q = index
+        # the input elements whose stamp covers output cell (f, y, q): y + ph = i*sh + a*dh
+        terms = []
+        per_group = int(trace.weight.shape[1])
+        group = f // per_group
+        c_per_group = int(trace.weight.shape[0]) // layer.groups
+        for c in range(group * c_per_group, (group + 1) * c_per_group):
+            for a in range(kh):
+                i, off = divmod(y + ph - a * dh, sh)
+                if off or not 0 <= i < h:
+                    continue
+                for b in range(kw):
+                    j, off_j = divmod(q + pw - b * dw, sw)
+                    if off_j or not 0 <= j < w:
+                        continue
+                    k = int(np.ravel_multi_index((c, i, j), trace.x.shape)) + 1
+                    terms.append(
+                        links.Term(
+                            (float(trace.x[c, i, j]), float(trace.weight[c, f - group * per_group, a, b])),
+                            (("input", (c, i, j)), ("kernel", (c, f - group * per_group, a, b))),
+                            k,
+                        )
+                    )
+        terms.sort(key=lambda t: t.overlay)
+        bias = 0.0 if layer.bias is None else float(layer.bias[f])
+        value = links.total(terms, 0.0) + bias
+        text = links.sum_text(
+            links.name_of(trace, "z", index),
+            terms,
+            value,
+            f" + {fmt(bias)}" if layer.bias is not None else "",
+        )
+        text += f"; {len(terms)} stamp(s) reach this cell"
+        return links.CellLinks(role, index, links.linked_cells(terms), tuple(terms), value, text)
+    if role in ("input", "dx"):
+        c, i, j = index
+        per_group = int(trace.weight.shape[1])
+        group = c // (int(trace.weight.shape[0]) // layer.groups)
+        reached: list[links.Index] = []
+        for f in range(per_group):
+            for a in range(kh):
+                y = i * sh + a * dh - ph
+                for b in range(kw):
+                    q = j * sw + b * dw - pw
+                    if 0 <= y < trace.z.shape[1] and 0 <= q < trace.z.shape[2]:
+                        reached.append((group * per_group + f, y, q))
+        kernel: list[links.Index] = [
+            (c, f, a, b) for f in range(per_group) for a in range(kh) for b in range(kw)
+        ]
+        out_role = "dz" if backward else "z"
+        value = float((trace.x if role == "input" else np.asarray(trace.step(trace.n).state.dx))[index])
+        text = f"{name} = {fmt(value)}: overlay {int(np.ravel_multi_index(index, trace.x.shape)) + 1} "
+        text += "gathers from these cells of dZ" if backward else "stamps W[c] into these output cells"
+        extra: dict[str, list[links.Index]] = {out_role: reached, "kernel": kernel}
+        return links.CellLinks(role, index, links.linked_cells([], extra), (), value, text)
+    return None
+
+
+# ----------------------------------------------------------------------------- the kind
+
+
+class ConvTransposeKind(Kind):
+    """Transposed convolutions: weights, an activation, one stamp per input element."""
+
+    type = "conv_transpose"
+    has_weights = True
+    has_activation = True
+    windowed = True
+
+    def trace_class(self, pass_name: str) -> TraceClass:
+        """:class:`ConvTransposeForwardTrace` or :class:`ConvTransposeBackwardTrace`."""
+        return ConvTransposeForwardTrace if pass_name == "forward" else ConvTransposeBackwardTrace
+
+    def has_bias(self, layer: Any) -> bool:
+        """Whether the layer has a bias term."""
+        return layer.bias is not None
+
+    def intro(self, trace: Any) -> list[str]:
+        """Step 0: one overlay per input element; dZ from dA for the backward pass."""
+        if trace.pass_name == "forward":
+            start = "the bias" if trace.bias is not None else "zero"
+            return [
+                f"{trace.n} overlays: one per INPUT element, channel by channel, row by row; "
+                f"each stamps value x kernel into the output, overlaps add up (Z starts at {start})"
+            ]
+        lines = super().intro(trace)
+        lines[0] = (
+            f"{trace.n} overlays, one per input element: each gathers its dX from the dZ cells "
+            "it stamped; dW starts at zero"
+        )
+        if trace.bias is not None:
+            lines.append("db = sum(dZ) per channel, complete from the start (each output cell's delta once)")
+        return lines
+
+    def explain(self, trace: Any, step: Any) -> list[str]:
+        """``Z[...] += x * W`` forward (a stamp); ``dX = sum(W ⊙ dZ window)``, ``dW += ...`` backward."""
+        return _forward_text(trace, step) if trace.pass_name == "forward" else _backward_text(trace, step)
+
+    def links(self, trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | None:
+        """Which cells feed a cell of the pass (see :mod:`visualconv.engine.links`)."""
+        return _links(trace, role, index)
+
+    def role_shape(self, trace: Any, role: str) -> tuple[int, ...]:
+        """Shapes in the trace's 2-D view (the weight is (C_in, C_out / groups, kH, kW))."""
+        if role in ("bias", "db"):
+            return (int(trace.z.shape[0]),)
+        return super().role_shape(trace, role)
+
+
+CONV_TRANSPOSE = ConvTransposeKind()
