@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from .engine import datasets
+from .engine import datasets, kinds
 from .engine.errors import ModelError
-from .engine.layers import ConvLayer, DenseLayer, FlattenLayer, Layer, PoolLayer, frozen_array
+from .engine.layers import DenseLayer, FlattenLayer, Layer, frozen_array
 from .engine.model import LossSpec, Model, TrainingSpec
-from .engine.windows import FloatArray, IntPair, output_length
+from .engine.windows import FloatArray, IntPair
 
 FORMAT = "visualconv/1"
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -583,37 +583,30 @@ def _bias(value: Any, c_out: int, place: str, present: bool) -> FloatArray | Non
     return frozen_array(bias)
 
 
+class _Reader:
+    """The format's readers the layer kinds parse their settings with (:class:`DocumentReader`)."""
+
+    @staticmethod
+    def pair(value: Any, dims: int, default: int, place: str) -> IntPair:
+        return _pair(value, dims, default, place)
+
+    @staticmethod
+    def bias(value: Any, c_out: int, place: str, present: bool) -> FloatArray | None:
+        return _bias(value, c_out, place, present)
+
+    @staticmethod
+    def weight(value: Any, axes: int, place: str, what: str) -> FloatArray:
+        return frozen_array(canonical(to_array(value, place, axes), axes, place, what))
+
+    @staticmethod
+    def describe(value: Any) -> str:
+        return _describe(value)
+
+
 def _layer(spec: dict[str, Any], dims: int, place: str) -> Layer:
-    kind = spec["type"]
-    if kind == "conv":
-        layout = "(C_out, C_in, K)" if dims == 1 else "(C_out, C_in, kH, kW)"
-        raw = to_array(spec["weight"], f"{place}.weight", dims + 2)
-        weight = frozen_array(canonical(raw, dims + 2, f"{place}.weight", f"a weight {layout}"))
-        padding = _pair(spec.get("padding"), dims, 0, f"{place}.padding")
-        if dims == 1:
-            padding = (0, padding[1])
-        return ConvLayer(
-            weight=weight,
-            bias=_bias(spec.get("bias"), weight.shape[0], f"{place}.bias", "bias" in spec),
-            stride=_pair(spec.get("stride"), dims, 1, f"{place}.stride"),
-            padding=padding,
-            dilation=_pair(spec.get("dilation"), dims, 1, f"{place}.dilation"),
-            activation=spec.get("activation", "identity"),
-            dims=dims,
-        )
-    if kind == "pool":
-        size = _pair(spec["size"], dims, 1, f"{place}.size")
-        stride = size if spec.get("stride") is None else _pair(spec["stride"], dims, 1, f"{place}.stride")
-        return PoolLayer(mode=spec["mode"], size=size, stride=stride, dims=dims)
-    if kind == "flatten":
-        return FlattenLayer()
-    raw = to_array(spec["weight"], f"{place}.weight", 2)
-    weight = frozen_array(canonical(raw, 2, f"{place}.weight", "a weight (out, in)"))
-    return DenseLayer(
-        weight=weight,
-        bias=_bias(spec.get("bias"), weight.shape[0], f"{place}.bias", "bias" in spec),
-        activation=spec.get("activation", "identity"),
-    )
+    """The layer of one schema-checked layer object: its kind reads it."""
+    layer: Layer = kinds.by_type(spec["type"]).from_document(spec, dims, place, _Reader())
+    return layer
 
 
 # ---------------------------------------------------------------- shapes and memory
@@ -649,77 +642,10 @@ def _layer_step(
     """
     place = f"layers[{index}]"
     source = _from_words(index, layers)
+    checked = layer.kind.check_input(layer, shape, place, source)
+    if checked is not None:
+        return checked.out_shape, checked.elements, checked.setting, checked.reason
     n_in = math.prod(shape)
-    if isinstance(layer, (ConvLayer, PoolLayer)):
-        dims = layer.dims
-        if len(shape) != dims + 1:
-            expected = "(C, L)" if dims == 1 else "(C, H, W)"
-            raise ModelError(
-                f"expected a {expected} input for this {layer.type} layer, got a vector of {shape[0]} values "
-                f"from {source}; put {layer.type} layers before any flatten or dense layer",
-                place,
-            )
-        spatial = (1, shape[1]) if dims == 1 else (shape[1], shape[2])
-        channels = shape[0]
-    if isinstance(layer, ConvLayer):
-        c_out, c_in = layer.weight.shape[0], layer.weight.shape[1]
-        if channels != c_in:
-            raise ModelError(
-                f"expected a weight with {channels} input channel{'s' if channels != 1 else ''} "
-                f"(axis 1 of {'(C_out, C_in, K)' if dims == 1 else '(C_out, C_in, kH, kW)'}) to match "
-                f"{source}, got shape {_sized(layer.weight.shape)}",
-                f"{place}.weight",
-            )
-        kernel = layer.kernel_size
-        out = tuple(
-            output_length(spatial[a], kernel[a], layer.stride[a], layer.padding[a], layer.dilation[a])
-            for a in (0, 1)
-        )
-        padded = (spatial[0] + 2 * layer.padding[0], spatial[1] + 2 * layer.padding[1])
-        if min(out) < 1:
-            span = tuple(layer.dilation[a] * (kernel[a] - 1) + 1 for a in (0, 1))
-            fits_undilated = all(kernel[a] <= padded[a] for a in (0, 1))
-            axes = slice(1, 2) if dims == 1 else slice(0, 2)
-            setting = "dilation" if fits_undilated and max(layer.dilation) > 1 else "weight"
-            dilated = (
-                f" with dilation {_spatial_words(layer.dilation[axes])}, "
-                f"spanning {_spatial_words(span[axes])}"
-                if max(layer.dilation) > 1
-                else ""
-            )
-            raise ModelError(
-                f"expected a kernel that fits the padded input of {_spatial_words(padded[axes])}, "
-                "got a kernel of "
-                f"{_spatial_words(kernel[axes])}{dilated}",
-                f"{place}.{setting}",
-            )
-        out_shape: Shape = (c_out, out[1]) if dims == 1 else (c_out, out[0], out[1])
-        n_out = math.prod(out_shape)
-        n_padded = channels * padded[0] * padded[1]
-        n_cols = c_in * kernel[0] * kernel[1] * out[0] * out[1]
-        elements = 3 * n_in + 3 * n_padded + 2 * n_cols + 5 * n_out + 3 * layer.weight.size
-        big_padding = max(layer.padding) > 0 and n_padded > 4 * n_in
-        reason = (
-            f"padding {_spatial_words(layer.padding[1:] if dims == 1 else layer.padding)} makes a padded "
-            f"input of {channels} x {_spatial_words(padded[1:] if dims == 1 else padded)}"
-            if big_padding
-            else f"its {c_out} output channel{'s' if c_out != 1 else ''} of "
-            f"{_spatial_words(out[1:] if dims == 1 else out)} and its window copies"
-        )
-        return out_shape, elements, "padding" if big_padding else "", reason
-    if isinstance(layer, PoolLayer):
-        out = tuple(output_length(spatial[a], layer.size[a], layer.stride[a], 0, 1) for a in (0, 1))
-        if min(out) < 1:
-            axes = slice(1, 2) if dims == 1 else slice(0, 2)
-            raise ModelError(
-                f"expected a pool window that fits the input of {_spatial_words(spatial[axes])} ({source}), "
-                f"got size {_spatial_words(layer.size[axes])}",
-                f"{place}.size",
-            )
-        out_shape = (channels, out[1]) if dims == 1 else (channels, out[0], out[1])
-        n_out = math.prod(out_shape)
-        elements = 3 * n_in + 3 * n_out + n_out * layer.size[0] * layer.size[1]
-        return out_shape, elements, "", "its windows"
     if isinstance(layer, FlattenLayer):
         return (n_in,), 2 * n_in, "", "its input"
     assert isinstance(layer, DenseLayer)
@@ -1118,31 +1044,9 @@ def _pair_out(pair: IntPair, dims: int) -> int | list[int]:
 
 
 def layer_document(layer: Layer, dims: int) -> dict[str, Any]:
-    """One layer as a model-file object (canonical shapes)."""
-    if isinstance(layer, ConvLayer):
-        doc: dict[str, Any] = {"type": "conv", "weight": _array_out(layer.weight)}
-        doc["bias"] = None if layer.bias is None else _array_out(layer.bias)
-        doc["stride"] = _pair_out(layer.stride, dims)
-        doc["padding"] = _pair_out(layer.padding, dims)
-        doc["dilation"] = _pair_out(layer.dilation, dims)
-        doc["activation"] = layer.activation
-        return doc
-    if isinstance(layer, PoolLayer):
-        return {
-            "type": "pool",
-            "mode": layer.mode,
-            "size": _pair_out(layer.size, dims),
-            "stride": _pair_out(layer.stride, dims),
-        }
-    if isinstance(layer, FlattenLayer):
-        return {"type": "flatten"}
-    assert isinstance(layer, DenseLayer)
-    return {
-        "type": "dense",
-        "weight": _array_out(layer.weight),
-        "bias": None if layer.bias is None else _array_out(layer.bias),
-        "activation": layer.activation,
-    }
+    """One layer as a model-file object (canonical shapes): its kind writes it."""
+    document: dict[str, Any] = layer.kind.to_document(layer, dims)
+    return document
 
 
 def model_document(model: Model) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from ..windows import FloatArray, IntPair
 
 if TYPE_CHECKING:
     from ..links import CellLinks
+    from .document import DocumentReader, InputCheck
 
 Shape = tuple[int, ...]
 
@@ -280,6 +281,10 @@ class Kind:
     windowed : bool
         The layer slides windows over a 2-D view of its input (1-D layers have height 1):
         it has ``dims``, overlays cover input cells.
+    steps_over : {"output", "input"}
+        What one overlay belongs to: an output element (every kind but one), or an input
+        element (a transposed convolution stamps each input value into the output). The
+        ``done`` mask of a step has the shape of that array.
     output_names : (str, str)
         How the links name an output cell and its gradient: ("z", "dZ"), or ("y", "dY")
         for a kind whose output is not a pre-activation.
@@ -290,6 +295,7 @@ class Kind:
     has_activation: ClassVar[bool] = False
     windowed: ClassVar[bool] = False
     output_names: ClassVar[tuple[str, str]] = ("z", "dZ")
+    steps_over: ClassVar[str] = "output"
 
     def __repr__(self) -> str:
         return f"<layer kind {self.type!r}>"
@@ -307,6 +313,23 @@ class Kind:
     def activation(self, layer: Any) -> str:
         """The activation's name ("identity" for a kind without one)."""
         return str(layer.activation) if self.has_activation else "identity"
+
+    # --- the file format (see :mod:`.document`)
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> Any:
+        """The layer of one (schema-checked) layer object of the file; ModelError placed under ``place``."""
+        raise NotImplementedError
+
+    def to_document(self, layer: Any, dims: int) -> dict[str, Any]:
+        """The layer as a model-file object (canonical shapes; defaults of newer keys left out)."""
+        raise NotImplementedError
+
+    def check_input(self, layer: Any, shape: Shape, place: str, source: str) -> InputCheck | None:
+        """The output shape and memory for an input of ``shape``, or a ModelError placed under ``place``.
+
+        None: the model-file package's own check applies (flatten, dense).
+        """
+        return None
 
     # --- traces
 

@@ -8,6 +8,7 @@ closed forms of its backward pass (:class:`ClosedForm`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,6 +26,7 @@ from ..windows import (
     covering_windows,
     fold_padding,
     im2col,
+    output_length,
     output_shape,
     pad_sides,
     padding_source,
@@ -48,6 +50,7 @@ from .base import (
     to_4d,
     weight_and_bias,
 )
+from .document import DocumentReader, InputCheck, array_out, expect_image, pair_out, sized, words
 from .text import (
     MAX_TERMS,
     fmt,
@@ -763,7 +766,15 @@ class ConvBackwardTrace(ConvTrace):
         layer = self.layer
         assert self.grad_pre_activation is not None
         return conv_closed_form(
-            self.x, self._w_full, self.grad_pre_activation, layer.stride, layer.padding, layer.dilation
+            self.x,
+            self.weight,
+            self.grad_pre_activation,
+            layer.stride,
+            layer.padding,
+            layer.dilation,
+            sides=layer.sides,
+            padding_mode=layer.padding_mode,
+            groups=layer.groups,
         )
 
 
@@ -1156,6 +1167,149 @@ class ConvKind(Kind):
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`ConvForwardTrace` or :class:`ConvBackwardTrace`."""
         return ConvForwardTrace if pass_name == "forward" else ConvBackwardTrace
+
+    # --- the file format
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> ConvLayer:
+        """weight, bias, stride, padding (int, pair, "same", "valid"), dilation, groups, padding_mode."""
+        from ..errors import ModelError
+
+        groups = int(spec.get("groups", 1))
+        per_group = "C_in / groups" if groups > 1 else "C_in"
+        layout = f"(C_out, {per_group}, K)" if dims == 1 else f"(C_out, {per_group}, kH, kW)"
+        weight = read.weight(spec["weight"], dims + 2, f"{place}.weight", f"a weight {layout}")
+        if weight.shape[0] % groups:
+            raise ModelError(
+                f"expected groups dividing the {weight.shape[0]} output channels (axis 0 of the weight "
+                f"{sized(weight.shape)}), as PyTorch requires, got {groups}",
+                f"{place}.groups",
+            )
+        stride = read.pair(spec.get("stride"), dims, 1, f"{place}.stride")
+        dilation = read.pair(spec.get("dilation"), dims, 1, f"{place}.dilation")
+        raw_padding = spec.get("padding")
+        same = raw_padding == "same"
+        if same and stride != (1, 1):
+            raise ModelError(
+                f'expected stride 1 with padding "same" (PyTorch refuses "same" for strided convolutions), '
+                f"got stride {words(stride[1:] if dims == 1 else stride)}",
+                f"{place}.padding",
+            )
+        if isinstance(raw_padding, str):
+            padding: IntPair = (0, 0)
+        else:
+            padding = read.pair(raw_padding, dims, 0, f"{place}.padding")
+            if dims == 1:
+                padding = (0, padding[1])
+        return ConvLayer(
+            weight=weight,
+            bias=read.bias(spec.get("bias"), weight.shape[0], f"{place}.bias", "bias" in spec),
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            activation=spec.get("activation", "identity"),
+            dims=dims,
+            groups=groups,
+            padding_mode=spec.get("padding_mode", "zeros"),
+            same=same,
+            negative_slope=float(spec.get("negative_slope", activations.LEAKY_SLOPE)),
+        )
+
+    def to_document(self, layer: ConvLayer, dims: int) -> dict[str, Any]:
+        """The conv layer object; groups, padding_mode and negative_slope only when not the default."""
+        doc: dict[str, Any] = {"type": "conv", "weight": array_out(layer.weight)}
+        doc["bias"] = None if layer.bias is None else array_out(layer.bias)
+        doc["stride"] = pair_out(layer.stride, dims)
+        doc["padding"] = "same" if layer.same else pair_out(layer.padding, dims)
+        doc["dilation"] = pair_out(layer.dilation, dims)
+        doc["activation"] = layer.activation
+        if layer.groups != 1:
+            doc["groups"] = layer.groups
+        if layer.padding_mode != "zeros":
+            doc["padding_mode"] = layer.padding_mode
+        if layer.negative_slope != activations.LEAKY_SLOPE:
+            doc["negative_slope"] = layer.negative_slope
+        return doc
+
+    def check_input(self, layer: ConvLayer, shape: Shape, place: str, source: str) -> InputCheck:
+        """Channels (times groups), the padding mode's limits, the kernel against the padded input."""
+        from ..errors import ModelError
+
+        spatial, channels = expect_image(layer, shape, place, source)
+        dims = layer.dims
+        c_out, c_in = layer.weight.shape[0], layer.weight.shape[1] * layer.groups
+        if channels != c_in:
+            if layer.groups == 1:
+                raise ModelError(
+                    f"expected a weight with {channels} input channel{'s' if channels != 1 else ''} "
+                    f"(axis 1 of {'(C_out, C_in, K)' if dims == 1 else '(C_out, C_in, kH, kW)'}) to match "
+                    f"{source}, got shape {sized(layer.weight.shape)}",
+                    f"{place}.weight",
+                )
+            if channels % layer.groups:
+                raise ModelError(
+                    f"expected groups dividing the {channels} input channels of {source}, as PyTorch "
+                    f"requires, got {layer.groups}",
+                    f"{place}.groups",
+                )
+            raise ModelError(
+                f"expected a weight with {channels // layer.groups} input channels per group (axis 1 of "
+                f"(C_out, C_in / groups, ...): {channels} channels of {source} in {layer.groups} groups), "
+                f"got shape {sized(layer.weight.shape)}",
+                f"{place}.weight",
+            )
+        top, bottom, left, right = layer.sides
+        axes = slice(1, 2) if dims == 1 else slice(0, 2)
+        for before, after, size in ((top, bottom, spatial[0]), (left, right, spatial[1])):
+            widest = max(before, after)
+            if layer.padding_mode == "reflect" and widest >= size:
+                raise ModelError(
+                    f"expected reflect padding smaller than the input size {words(spatial[axes])} "
+                    f"({source}): a reflection stays inside the input, as PyTorch requires; "
+                    f"got padding {widest}",
+                    f"{place}.padding",
+                )
+            if layer.padding_mode == "circular" and widest > size:
+                raise ModelError(
+                    f"expected circular padding at most the input size {words(spatial[axes])} ({source}): "
+                    f"it wraps around once, as PyTorch requires; got padding {widest}",
+                    f"{place}.padding",
+                )
+        kernel = layer.kernel_size
+        padded = (spatial[0] + top + bottom, spatial[1] + left + right)
+        out = tuple(
+            output_length(padded[a], kernel[a], layer.stride[a], 0, layer.dilation[a]) for a in (0, 1)
+        )
+        if min(out) < 1:
+            span = tuple(layer.dilation[a] * (kernel[a] - 1) + 1 for a in (0, 1))
+            fits_undilated = all(kernel[a] <= padded[a] for a in (0, 1))
+            setting = "dilation" if fits_undilated and max(layer.dilation) > 1 else "weight"
+            dilated = (
+                f" with dilation {words(layer.dilation[axes])}, spanning {words(span[axes])}"
+                if max(layer.dilation) > 1
+                else ""
+            )
+            raise ModelError(
+                f"expected a kernel that fits the padded input of {words(padded[axes])}, "
+                f"got a kernel of {words(kernel[axes])}{dilated}",
+                f"{place}.{setting}",
+            )
+        out_shape: Shape = (c_out, out[1]) if dims == 1 else (c_out, out[0], out[1])
+        n_in, n_out = math.prod(shape), math.prod(out_shape)
+        n_padded = channels * padded[0] * padded[1]
+        n_cols = channels * kernel[0] * kernel[1] * out[0] * out[1]
+        elements = 3 * n_in + 3 * n_padded + 2 * n_cols + 5 * n_out + 3 * layer.weight.size
+        if layer.groups > 1:
+            elements += 3 * c_out * c_in * kernel[0] * kernel[1]  # the trace's weight over all channels
+        big_padding = max(layer.sides) > 0 and n_padded > 4 * n_in
+        shown = padded[1:] if dims == 1 else padded
+        reason = (
+            f"padding {words(layer.padding[1:] if dims == 1 else layer.padding)} makes a padded input of "
+            f"{channels} x {words(shown)}"
+            if big_padding
+            else f"its {c_out} output channel{'s' if c_out != 1 else ''} of "
+            f"{words(out[1:] if dims == 1 else out)} and its window copies"
+        )
+        return InputCheck(out_shape, elements, "padding" if big_padding else "", reason)
 
     def padded(self, layer: ConvLayer) -> bool:
         """Whether the input has a padding border (named A_pad in the texts)."""

@@ -16,6 +16,7 @@ window of dZ it stamped) and adds x[k] times that window to dW[c].
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,6 +45,7 @@ from .base import (
     to_4d,
     weight_and_bias,
 )
+from .document import DocumentReader, InputCheck, array_out, expect_image, pair_out, sized, words
 from .text import MAX_TERMS, fmt, fmt_array, products, slice_text, squeeze_view, trace_dims
 
 
@@ -675,9 +677,115 @@ class ConvTransposeKind(Kind):
     """Transposed convolutions: weights, an activation, one stamp per input element."""
 
     type = "conv_transpose"
+    steps_over = "input"
     has_weights = True
     has_activation = True
     windowed = True
+
+    # --- the file format
+
+    def from_document(
+        self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader
+    ) -> ConvTransposeLayer:
+        """Weight (C_in, C_out / groups, ...), bias, stride, padding, output_padding, dilation, groups."""
+        from ..errors import ModelError
+
+        groups = int(spec.get("groups", 1))
+        per_group = "C_out / groups" if groups > 1 else "C_out"
+        layout = f"(C_in, {per_group}, K)" if dims == 1 else f"(C_in, {per_group}, kH, kW)"
+        weight = read.weight(spec["weight"], dims + 2, f"{place}.weight", f"a weight {layout}")
+        if weight.shape[0] % groups:
+            raise ModelError(
+                f"expected groups dividing the {weight.shape[0]} input channels (axis 0 of the weight "
+                f"{sized(weight.shape)}), as PyTorch requires, got {groups}",
+                f"{place}.groups",
+            )
+        stride = read.pair(spec.get("stride"), dims, 1, f"{place}.stride")
+        dilation = read.pair(spec.get("dilation"), dims, 1, f"{place}.dilation")
+        padding = read.pair(spec.get("padding"), dims, 0, f"{place}.padding")
+        output_padding = read.pair(spec.get("output_padding"), dims, 0, f"{place}.output_padding")
+        if dims == 1:
+            padding, output_padding = (0, padding[1]), (0, output_padding[1])
+        axes = slice(1, 2) if dims == 1 else slice(0, 2)
+        for axis in (0, 1):
+            if output_padding[axis] >= max(stride[axis], dilation[axis]):
+                raise ModelError(
+                    f"expected output_padding smaller than the stride or the dilation of its axis "
+                    f"(stride {words(stride[axes])}, dilation {words(dilation[axes])}), as PyTorch requires, "
+                    f"got {words(output_padding[axes])}",
+                    f"{place}.output_padding",
+                )
+        return ConvTransposeLayer(
+            weight=weight,
+            bias=read.bias(spec.get("bias"), weight.shape[1] * groups, f"{place}.bias", "bias" in spec),
+            stride=stride,
+            padding=padding,
+            output_padding=output_padding,
+            dilation=dilation,
+            activation=spec.get("activation", "identity"),
+            dims=dims,
+            groups=groups,
+            negative_slope=float(spec.get("negative_slope", activations.LEAKY_SLOPE)),
+        )
+
+    def to_document(self, layer: ConvTransposeLayer, dims: int) -> dict[str, Any]:
+        """The conv_transpose layer object."""
+        doc: dict[str, Any] = {"type": "conv_transpose", "weight": array_out(layer.weight)}
+        doc["bias"] = None if layer.bias is None else array_out(layer.bias)
+        doc["stride"] = pair_out(layer.stride, dims)
+        doc["padding"] = pair_out(layer.padding, dims)
+        doc["output_padding"] = pair_out(layer.output_padding, dims)
+        doc["dilation"] = pair_out(layer.dilation, dims)
+        if layer.groups != 1:
+            doc["groups"] = layer.groups
+        doc["activation"] = layer.activation
+        if layer.negative_slope != activations.LEAKY_SLOPE:
+            doc["negative_slope"] = layer.negative_slope
+        return doc
+
+    def check_input(self, layer: ConvTransposeLayer, shape: Shape, place: str, source: str) -> InputCheck:
+        """Channels against axis 0 of the weight; an output of at least one cell."""
+        from ..conv_transpose import transposed_length
+        from ..errors import ModelError
+
+        spatial, channels = expect_image(layer, shape, place, source)
+        dims = layer.dims
+        if channels != layer.weight.shape[0]:
+            layout = "(C_in, C_out / groups, K)" if dims == 1 else "(C_in, C_out / groups, kH, kW)"
+            raise ModelError(
+                f"expected a weight with {channels} input channel{'s' if channels != 1 else ''} "
+                f"(axis 0 of {layout}) "
+                f"to match {source}, got shape {sized(layer.weight.shape)}",
+                f"{place}.weight",
+            )
+        kernel = layer.kernel_size
+        out = tuple(
+            transposed_length(
+                spatial[a],
+                kernel[a],
+                layer.stride[a],
+                layer.padding[a],
+                layer.output_padding[a],
+                layer.dilation[a],
+            )
+            for a in (0, 1)
+        )
+        axes = slice(1, 2) if dims == 1 else slice(0, 2)
+        if min(out) < 1:
+            raise ModelError(
+                f"expected padding that leaves an output: (n - 1)s - 2p + d(k - 1) + output_padding + 1 "
+                f"is {words(out[axes])} for the input of {words(spatial[axes])} ({source})",
+                f"{place}.padding",
+            )
+        c_out = layer.out_channels
+        out_shape: Shape = (c_out, out[1]) if dims == 1 else (c_out, out[0], out[1])
+        n_in, n_out = math.prod(shape), math.prod(out_shape)
+        ph, pw = layer.padding
+        n_full = c_out * (out[0] + 2 * ph) * (out[1] + 2 * pw)
+        n_stamps = n_in * int(layer.weight.shape[1]) * kernel[0] * kernel[1]
+        elements = 3 * n_in + 3 * n_full + 2 * n_stamps + 5 * n_out + 3 * layer.weight.size
+        reason = f"its {c_out} output channel{'s' if c_out != 1 else ''} of {words(out[axes])} and its stamps"
+        return InputCheck(out_shape, elements, "", reason)
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`ConvTransposeForwardTrace` or :class:`ConvTransposeBackwardTrace`."""

@@ -26,6 +26,7 @@ from .base import (
     replaced,
     weight_and_bias,
 )
+from .document import DocumentReader, array_out
 from .text import MAX_TERMS, fmt, products
 
 
@@ -335,6 +336,30 @@ class DenseKind(Kind):
     type = "dense"
     has_weights = True
     has_activation = True
+
+    # --- the file format
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> DenseLayer:
+        """Weight (out, in), bias, activation, negative_slope."""
+        weight = read.weight(spec["weight"], 2, f"{place}.weight", "a weight (out, in)")
+        return DenseLayer(
+            weight=weight,
+            bias=read.bias(spec.get("bias"), weight.shape[0], f"{place}.bias", "bias" in spec),
+            activation=spec.get("activation", "identity"),
+            negative_slope=float(spec.get("negative_slope", activations.LEAKY_SLOPE)),
+        )
+
+    def to_document(self, layer: DenseLayer, dims: int) -> dict[str, Any]:
+        """The dense layer object; negative_slope only when not the default."""
+        doc: dict[str, Any] = {
+            "type": "dense",
+            "weight": array_out(layer.weight),
+            "bias": None if layer.bias is None else array_out(layer.bias),
+            "activation": layer.activation,
+        }
+        if layer.negative_slope != activations.LEAKY_SLOPE:
+            doc["negative_slope"] = layer.negative_slope
+        return doc
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`DenseForwardTrace` or :class:`DenseBackwardTrace`."""

@@ -14,6 +14,7 @@ import numpy as np
 from .. import links
 from ..windows import FloatArray
 from .base import Fields, ForwardState, Kind, LayerGrads, LayerTrace, Shape, Step, TraceClass, frozen
+from .document import DocumentReader
 from .text import fmt
 
 
@@ -182,6 +183,18 @@ class FlattenKind(Kind):
 
     type = "flatten"
     output_names = ("y", "dY")
+
+    # --- the file format
+
+    def from_document(
+        self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader
+    ) -> FlattenLayer:
+        """No settings."""
+        return FlattenLayer()
+
+    def to_document(self, layer: FlattenLayer, dims: int) -> dict[str, Any]:
+        """``{"type": "flatten"}``."""
+        return {"type": "flatten"}
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`FlattenForwardTrace` or :class:`FlattenBackwardTrace`."""

@@ -6,6 +6,7 @@ Owns :class:`PoolLayer` (its shape rule, forward and backward through the kernel
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -13,7 +14,16 @@ import numpy as np
 
 from .. import links
 from ..pool import max_positions, pool2d_backward, pool2d_forward
-from ..windows import FloatArray, IntPair, covering_windows, crop, output_shape, pad_sides, sliding_windows
+from ..windows import (
+    FloatArray,
+    IntPair,
+    covering_windows,
+    crop,
+    output_length,
+    output_shape,
+    pad_sides,
+    sliding_windows,
+)
 from .base import (
     Fields,
     ForwardState,
@@ -28,6 +38,7 @@ from .base import (
     frozen,
     to_4d,
 )
+from .document import DocumentReader, InputCheck, expect_image, pair_out, words
 from .text import MAX_TERMS, fmt, fmt_array, index_text, squeeze_view, trace_dims, window_text
 
 
@@ -444,6 +455,77 @@ class PoolKind(Kind):
     type = "pool"
     output_names = ("y", "dY")
     windowed = True
+
+    # --- the file format
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> PoolLayer:
+        """mode, size (or "global"), stride (default the size), padding (at most half the size)."""
+        from ..errors import ModelError
+
+        mode = spec["mode"]
+        if spec["size"] == "global":
+            for key in ("stride", "padding"):
+                if key in spec:
+                    raise ModelError(
+                        f'expected no {key} with size "global" (one window over the whole input), '
+                        f"got {read.describe(spec[key])}",
+                        f"{place}.{key}",
+                    )
+            one = (1, 1)
+            return PoolLayer(mode=mode, size=one, stride=one, dims=dims, is_global=True)
+        size = read.pair(spec["size"], dims, 1, f"{place}.size")
+        stride = size if spec.get("stride") is None else read.pair(spec["stride"], dims, 1, f"{place}.stride")
+        padding = read.pair(spec.get("padding"), dims, 0, f"{place}.padding")
+        if dims == 1:
+            padding = (0, padding[1])
+        for axis in (0, 1):
+            if padding[axis] > size[axis] // 2:
+                axes = slice(1, 2) if dims == 1 else slice(0, 2)
+                raise ModelError(
+                    f"expected padding at most half the size {words(size[axes])} (as PyTorch requires), "
+                    f"got {words(padding[axes])}",
+                    f"{place}.padding",
+                )
+        return PoolLayer(mode=mode, size=size, stride=stride, dims=dims, padding=padding)
+
+    def to_document(self, layer: PoolLayer, dims: int) -> dict[str, Any]:
+        """The pool layer object; padding only when not zero."""
+        if layer.is_global:
+            return {"type": "pool", "mode": layer.mode, "size": "global"}
+        doc: dict[str, Any] = {
+            "type": "pool",
+            "mode": layer.mode,
+            "size": pair_out(layer.size, dims),
+            "stride": pair_out(layer.stride, dims),
+        }
+        if layer.padding != (0, 0):
+            doc["padding"] = pair_out(layer.padding, dims)
+        return doc
+
+    def check_input(self, layer: PoolLayer, shape: Shape, place: str, source: str) -> InputCheck:
+        """The window (global: the whole input) against the padded input."""
+        from ..errors import ModelError
+
+        spatial, channels = expect_image(layer, shape, place, source)
+        size, stride, padding = layer.window(spatial)
+        out = tuple(output_length(spatial[a], size[a], stride[a], padding[a], 1) for a in (0, 1))
+        axes = slice(1, 2) if layer.dims == 1 else slice(0, 2)
+        if min(out) < 1:
+            padded = (spatial[0] + 2 * padding[0], spatial[1] + 2 * padding[1])
+            what = (
+                f"the input of {words(spatial[axes])}"
+                if padding == (0, 0)
+                else (f"the padded input of {words(padded[axes])}")
+            )
+            raise ModelError(
+                f"expected a pool window that fits {what} ({source}), got size {words(size[axes])}",
+                f"{place}.size",
+            )
+        out_shape: Shape = (channels, out[1]) if layer.dims == 1 else (channels, out[0], out[1])
+        n_in, n_out = math.prod(shape), math.prod(out_shape)
+        n_padded = channels * (spatial[0] + 2 * padding[0]) * (spatial[1] + 2 * padding[1])
+        elements = 3 * n_in + 2 * n_padded + 3 * n_out + n_out * size[0] * size[1]
+        return InputCheck(out_shape, elements, "", "its windows")
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`PoolForwardTrace` or :class:`PoolBackwardTrace`."""
