@@ -335,15 +335,15 @@ def test_a_failure_mid_write_leaves_the_old_file_intact(tmp_path: Path, monkeypa
         raise OSError(28, "No space left on device")
 
     if failing == "write":
-        import visualconv.modelfile as modelfile
+        import visualconv.modelfile.write as modelfile_write
 
-        real_dumps = modelfile.dumps
+        real_dumps = modelfile_write.dumps
 
         def half_then_fail(document: Any, indent: int = 2) -> str:
             text = real_dumps(document, indent)
             return text[: len(text) // 2] + "\udcff"  # unencodable: the write fails midway
 
-        monkeypatch.setattr(modelfile, "dumps", half_then_fail)
+        monkeypatch.setattr(modelfile_write, "dumps", half_then_fail)
         with pytest.raises(UnicodeEncodeError):
             save_model(_seed(), target)
     else:

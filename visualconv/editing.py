@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from .engine.budget import MEMORY_BUDGET_BYTES, check_layers, check_memory
 from .engine.errors import ModelError
 from .engine.layers import ConvLayer, DenseLayer, FlattenLayer, Layer, PoolLayer, frozen_array
 from .engine.model import LossSpec, Model
 from .engine.windows import FloatArray
-from .modelfile import MEMORY_BUDGET_BYTES, check_layers, check_memory
 
 _LAYER_TENSOR = re.compile(r"^layers\[(\d+)\]\.(weight|bias)$")
 

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -215,9 +216,9 @@ def test_a_failed_save_on_close_keeps_the_window_the_model_and_the_old_file(
     edited = window.session.model
 
     if where == "mkstemp":
-        monkeypatch.setattr(modelfile.tempfile, "mkstemp", _raise(error))
+        monkeypatch.setattr(tempfile, "mkstemp", _raise(error))
     else:
-        monkeypatch.setattr(modelfile.os, "fsync", _raise(error))
+        monkeypatch.setattr(os, "fsync", _raise(error))
     warnings = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: warnings.append(text))
     answer_close_with(monkeypatch, QMessageBox.StandardButton.Save)
@@ -241,7 +242,7 @@ def test_a_failed_save_on_close_keeps_the_window_the_model_and_the_old_file(
 def test_a_failed_autosave_is_reported_and_the_model_stays(window, qtbot, data_dir, monkeypatch):
     assert window.open_file(SEED_1D)
     autosave = start_autosave(window, ask=never_asked, delay_ms=20)
-    monkeypatch.setattr(modelfile.os, "fsync", _raise(OSError(errno.ENOSPC, "No space left on device")))
+    monkeypatch.setattr(os, "fsync", _raise(OSError(errno.ENOSPC, "No space left on device")))
     with qtbot.waitSignal(autosave.sigAutosaveFailed, timeout=5000) as blocker:
         window.session.replace_model(edited_seed())
     assert "No space left on device" in blocker.args[0]

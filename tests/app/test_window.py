@@ -196,7 +196,8 @@ def test_play_advances_and_pause_stops(window, qtbot):
     stepper.set_speed(60)
     with qtbot.waitSignal(stepper.sigPlayingChanged):
         stepper.play()
-    qtbot.waitUntil(lambda: window.session.step >= 3, timeout=3000)
+    # Generous: a busy machine may run the play timer late, but it must advance.
+    qtbot.waitUntil(lambda: window.session.step >= 3, timeout=60_000)
     stepper.pause()
     assert not stepper.playing
     stopped = window.session.step
@@ -209,7 +210,7 @@ def test_play_stops_at_the_last_step(window, qtbot):
     open_at(window, SEED_1D, 0, "backward")
     window.stepper.set_speed(60)
     with qtbot.waitSignal(
-        window.stepper.sigPlayingChanged, check_params_cb=lambda playing: not playing, timeout=3000
+        window.stepper.sigPlayingChanged, check_params_cb=lambda playing: not playing, timeout=60_000
     ):
         window.stepper.play()
     assert window.session.step == window.session.n == 2
@@ -243,13 +244,13 @@ def test_malformed_file_keeps_the_model_and_shows_the_message(window, tmp_path, 
     assert window.session.path == str(SEED_2D)
 
 
-def test_tooltip_text_gives_the_exact_value(window):
+def test_tooltip_text_gives_the_value_as_the_equations_write_it(window):
     open_at(window, SEED_2D, 0, "backward", 16)
     panel = window.layer_view.panels["dw"]
     trace = trace_layer(load_model(SEED_2D), 0, "backward")
     value = trace.step(16).state.dw[0, 0, 0, 1]
-    assert panel.describe((0, 0, 1)) == f"dW[0, 0, 0, 1] = {float(value)!r}"
     assert float(value) == pytest.approx(0.094061, abs=1e-12)  # the seed document's number
+    assert panel.describe((0, 0, 1)) == "dW[0, 0, 0, 1] = 0.094061"  # no round-off noise
 
 
 def test_fixed_colour_scale_keeps_the_levels_across_steps(window):

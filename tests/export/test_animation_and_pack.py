@@ -115,3 +115,74 @@ def test_pack_of_a_cnn_goes_forward_then_backward_from_the_last_layer(sample, tm
     order = pack_passes(model)
     assert order[:5] == [(i, "forward") for i in range(5)]
     assert order[5:] == [(i, "backward") for i in (4, 3, 2, 1, 0)]
+
+
+def test_pack_of_chosen_layers_passes_and_steps_creates_its_folder(sample, tmp_path):
+    model = sample("12-small-cnn-cross-entropy.json")
+    target = tmp_path / "new" / "pack"
+    index, page, *files = export_pack(
+        model,
+        target,
+        layers=[0, 2],
+        passes=["backward"],
+        steps="0-2,last",
+        formats=["png", "tex", "gif", "beamer"],
+    )
+    assert index == target / "index.md" and page == target / "index.html"
+    folders = sorted(p.name for p in target.iterdir() if p.is_dir())
+    assert folders == ["layer-0-conv-backward", "layer-2-conv-backward"]
+    n0 = trace_layer(model, 0, "backward").n
+    pngs = sorted(p.name for p in (target / "layer-0-conv-backward").glob("*.png"))
+    assert pngs == ["step-000.png", "step-001.png", "step-002.png", f"step-{n0:03d}.png"]
+    assert len(gif_frames(target / "layer-0-conv-backward.gif")) == 4
+    deck = (target / "layer-2-conv-backward-beamer.tex").read_text()
+    assert "\\only<4>" in deck and "\\only<5" not in deck
+    text = page.read_text()
+    assert text.index('id="layer-2-conv-backward"') < text.index('id="layer-0-conv-backward"')
+    assert '<img src="layer-0-conv-backward/step-001.png"' in text
+    assert all(p.exists() for p in files)
+
+
+def test_pack_index_escapes_the_model_text(tmp_path):
+    from visualconv.modelfile import loads
+
+    model = loads(
+        '{"format": "visualconv/1", "name": "<script>alert(1)</script> *x* [a](b)", "input": [1, 2, 3],'
+        ' "layers": [{"type": "conv", "weight": [0.3, 0.5]}], "upstream": [-0.1, 0.2]}'
+    )
+    index, page, *_ = export_pack(model, tmp_path / "p", formats=["png"])
+    assert "<script>" not in page.read_text() and "&lt;script&gt;" in page.read_text()
+    md = index.read_text()
+    assert "<script>" not in md and "\\*x\\*" in md and "\\[a\\]\\(b\\)" in md
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_cancelled_pack_leaves_nothing_behind(sample, tmp_path, existing):
+    model = sample("12-small-cnn-cross-entropy.json")
+    target = tmp_path / "pack"
+    if existing:
+        target.mkdir()
+        (target / "notes.txt").write_text("mine")
+    calls = []
+
+    def cancel_after_40(done, total):
+        calls.append(done)
+        return done < 40
+
+    with pytest.raises(ExportCancelled):
+        export_pack(model, target, cancel_after_40, formats=["png", "tex", "gif", "beamer", "apng"])
+    assert calls[-1] == 40
+    if existing:
+        assert sorted(p.name for p in target.iterdir()) == ["notes.txt"]
+    else:
+        assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["pack"] if existing else [])
+
+
+def test_a_cancelled_animation_leaves_nothing_behind(sample, tmp_path):
+    model = sample("02-seed-2d-conv.json")
+    with pytest.raises(ExportCancelled):
+        export_animation(
+            model, 0, "backward", tmp_path / "a.apng", lambda d, t: d < 5, frames_dir=tmp_path / "frames"
+        )
+    assert list(tmp_path.iterdir()) == []

@@ -11,25 +11,12 @@ from PIL import Image
 
 from visualconv.engine.trace import trace_layer
 from visualconv.export import snapshot_bytes, snapshot_figure
-from visualconv.export.figure import MAX_NUMBERED, build_figure, cell_text
+from visualconv.export.figure import MAX_NUMBERED, build_figure
 from visualconv.export.latex import math_line
 
 
 def panel(figure, key):
     return next(p for row in figure.panels for p in row if p.key == key)
-
-
-def test_cell_text_is_short_and_never_minus_zero():
-    assert [cell_text(v) for v in (0.3, -0.03, 0.010000000000000002, 2.1, -0.0)] == [
-        "0.3",
-        "-0.03",
-        "0.01",
-        "2.1",
-        "0",
-    ]
-    assert cell_text(1e-18, 0.4) == "0"
-    assert cell_text(0.044606) == "0.04461"
-    assert cell_text(1.5e-7, 1e-6) == "1.5e-7"
 
 
 def test_conv_forward_hides_outputs_not_computed_yet(seed1d):
@@ -108,8 +95,12 @@ def test_pdf_has_no_raster_images(seed1d):
 
 def test_equation_lines_become_latex_math():
     assert math_line("overlay 1: dW += [1*-0.1, 2*-0.1] -> [-0.1, -0.2]") == (
-        r"\text{overlay 1}{:}\quad dW \mathrel{+}= [1 \cdot -0.1 ,\allowbreak 2 \cdot -0.1 ]"
+        r"\text{overlay 1}{:}\quad dW \mathrel{+}= [1 \cdot (-0.1) ,\allowbreak 2 \cdot (-0.1) ]"
         r"\rightarrow [-0.1 ,\allowbreak -0.2 ]"
+    )
+    # a negative term after a plus gets parentheses too; a value after += or = does not
+    assert math_line("z[0] = 0.5*-0.37 + -0.4*0.33 = -0.317") == (
+        r"z [0 ]=0.5 \cdot (-0.37) +(-0.4) \cdot 0.33 =-0.317"
     )
     line = math_line("closed form: dA_prev = dZ * rot180(W) (full convolution) = [-0.03, 0.01, 0.1] ✓")
     assert r"dA_{\mathrm{prev}}" in line and r"\ast" in line and r"\checkmark" in line

@@ -1,4 +1,8 @@
-"""Colours, fonts and number format of the window: a light, calm theme for projectors."""
+"""Colours and fonts of the window: a light, calm theme for projectors.
+
+The heat maps' colours come from :mod:`visualconv.engine.palette`, numbers from
+:mod:`visualconv.engine.numbers`.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,11 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtGui import QColor, QFont, QFontDatabase
 
-# Diverging map centred on zero: blue for negative, near-white for zero, red for positive
-# (the ColorBrewer RdBu scheme, reversed), light enough that dark numbers stay readable.
-DIVERGING_STOPS = (0.0, 0.25, 0.5, 0.75, 1.0)
-DIVERGING_COLOURS = (
-    (33, 102, 172),
-    (146, 197, 222),
-    (247, 247, 247),
-    (244, 165, 130),
-    (178, 24, 43),
-)
+from ..engine import palette
+
+# The diverging map centred on zero (see visualconv.engine.palette).
+DIVERGING_STOPS = palette.SCREEN_STOPS
+DIVERGING_COLOURS = palette.SCREEN_COLOURS
 
 BACKGROUND = "#fbfbf8"
 PANEL_BACKGROUND = "#ffffff"
@@ -100,36 +99,6 @@ def symmetric_level(max_abs: float) -> float:
     if not math.isfinite(max_abs) or max_abs <= 0:
         return 1.0
     return float(max_abs)
-
-
-def decimals_for(level: float) -> int:
-    """Decimals that give the largest value of a panel four significant digits (0..7)."""
-    if not math.isfinite(level) or level <= 0:
-        return 3
-    return min(max(3 - math.floor(math.log10(level)), 0), 7)
-
-
-def cell_text(value: float, decimals: int = 3) -> str:
-    """A number short enough for a cell: fixed decimals, trailing zeros dropped.
-
-    Every cell of a panel uses the same decimals (from the panel's largest value), so the
-    numbers line up; a non-zero value too small to show is written "≈0".
-    """
-    if not math.isfinite(value):
-        return str(value)
-    if value == 0:
-        return "0"
-    text = f"{value:.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text in ("0", "-0"):
-        return "≈0"
-    return text
-
-
-def exact_text(value: float) -> str:
-    """A number with every digit that round-trips (tooltips)."""
-    return repr(float(value))
 
 
 def monospace_font(point_size: float = 11.0) -> QFont:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .numbers import DEFAULT
 from .windows import FloatArray
 
 if TYPE_CHECKING:
@@ -27,22 +28,13 @@ MAX_TERMS = 12
 
 
 def fmt(value: float) -> str:
-    """A number as a person writes it: 1.3, -0.1, 0.044606 (6 significant digits)."""
-    value = float(value)
-    if value == 0:
-        return "0"
-    text = f"{value:.6g}"
-    if "e" in text:
-        return text
-    return text
+    """A number as a person writes it: 1.3, -0.1, 0.044606 (:meth:`NumberFormat.value`)."""
+    return DEFAULT.value(value)
 
 
 def fmt_array(array: FloatArray) -> str:
-    """Nested-list text of an array: ``[1, 2]`` or ``[[1, 2], [3, 4]]``."""
-    array = np.asarray(array)
-    if array.ndim == 0:
-        return fmt(float(array))
-    return "[" + ", ".join(fmt_array(a) for a in array) + "]"
+    """Nested-list text of an array: ``[1, 2]`` or ``[[1, 2], [3, 4]]`` (:meth:`NumberFormat.array`)."""
+    return DEFAULT.array(array)
 
 
 def squeeze_view(array: FloatArray, dims: int) -> FloatArray:

@@ -1,4 +1,4 @@
-"""Exports of snapshots for lectures: PNG, SVG, PDF, LaTeX, GIF and data.
+"""Exports for lectures: PNG, SVG, PDF, LaTeX, TikZ, Beamer, PowerPoint, GIF/MP4/APNG, data.
 
 One renderer draws a *snapshot* — a layer's pass at step k: the input with its padding
 border and the current window, the kernel, dZ with the current element, the output, dW,
@@ -20,17 +20,25 @@ None for the last; errors a user can fix raise :class:`visualconv.ModelError`)::
         #   .json (spec section 5 keys of the layer + "step", "state", ...)  .npz
         #   .csv -> folder <stem>/ with one CSV per matrix;  .zip -> the same CSVs in a zip
         #   .tex -> standalone document + <stem>-fragment.tex to paste into slides
+    export_beamer(model, layer, pass_name, path, steps=None, decimals=None) -> list[Path]
+        # one Beamer frame whose overlays are the steps (all, or "1-4,16"), TikZ cells
+    export_tikz(model, layer, pass_name, step, path, decimals=None) -> list[Path]
+        # one step as a standalone tikzpicture + <stem>-fragment.tex to paste
+    export_pptx(model, layer, pass_name, path, steps=None, decimals=None) -> list[Path]
+        # one slide per step, cells as native shapes with their numbers (python-pptx)
     export_animation(model, layer, pass_name, path, progress=None, *, frames_dir=None,
-                     scale=1.0, frame_ms=900) -> list[Path]
-        # GIF of steps 0..n (n + 1 frames, fixed colour scale) and/or frame-000.png ...
-    export_pack(model, directory, progress=None, *, scale=1.0) -> list[Path]
-        # every layer and pass: PNG + LaTeX per step, a GIF per pass, index.md in order
+                     scale=1.0, frame_ms=900, steps=None) -> list[Path]
+        # .gif / .mp4 (H.264) / .apng of the steps (fixed colour scale) and/or frame-000.png ...
+    export_pack(model, directory, progress=None, *, scale=1.0, layers=None, passes=None,
+                steps=None, formats=DEFAULT_FORMATS, frame_ms=900) -> list[Path]
+        # chosen layers, passes and steps: PNG + LaTeX per step, GIF + Beamer per pass,
+        # index.md and index.html; a cancel removes what it wrote
     snapshot_bytes(model, layer, pass_name, step, suffix, scale=1.0) -> bytes
     snapshot_figure(model, layer, pass_name, step=None) -> Figure
 
 ``progress(done, total)`` is called after each frame (for a progress dialog); returning
-False stops the export with :class:`ExportCancelled`. Without a QGuiApplication (scripts,
-the command line) one is created on the offscreen platform.
+False stops the export with :class:`ExportCancelled` and removes what it wrote. Without
+a QGuiApplication (scripts, the command line) one is created on the offscreen platform.
 
 Importing this package does not import Qt; the names above load it on first use.
 """
@@ -40,11 +48,16 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ANIMATION_SUFFIXES",
     "SNAPSHOT_SUFFIXES",
     "ExportCancelled",
     "export_animation",
+    "export_beamer",
     "export_pack",
+    "export_pptx",
     "export_snapshot",
+    "export_tikz",
+    "pass_slides",
     "render_snapshot_image",
     "snapshot_bytes",
     "snapshot_figure",
@@ -52,6 +65,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "export_pack":
+        from . import pack
+
+        return pack.export_pack
     if name in __all__:
         from . import api
 

@@ -2,13 +2,17 @@
 
 The frames come from one :class:`~visualconv.export.figure.PassStyle`, so they have the
 same size and colour scale; the GIF's single palette keeps a value's colour the same in
-every frame, so frames compare.
+every frame, so frames compare. Frames are RGB arrays of shape (h, w, 3), uint8.
+
+A frame after the first stores only the pixels that changed: the others are the
+palette's transparent entry over the previous frame (disposal 1), so a step that moves a
+window and changes a few cells costs a few kilobytes, not a whole picture.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -19,34 +23,55 @@ FRAME_MS = 900
 LAST_FRAME_MS = 2500
 # Frames sampled to build the shared palette.
 PALETTE_SAMPLES = 8
+# Palette entries for colours; the last entry of the 256 is the transparent "unchanged".
+COLOURS = 255
+TRANSPARENT = 255
 
 
-def qimage_to_pil(image: QImage) -> Image.Image:
-    """An RGB Pillow image with the pixels of ``image``."""
+def qimage_rgb(image: QImage) -> np.ndarray:
+    """The pixels of ``image`` as an RGB array of shape (h, w, 3), uint8 (a copy)."""
     rgb = image.convertToFormat(QImage.Format.Format_RGB888)
     width, height, stride = rgb.width(), rgb.height(), rgb.bytesPerLine()
     bits = rgb.constBits()
     assert bits is not None
-    data = bytes(bits.asstring(stride * height))
-    return Image.frombuffer("RGB", (width, height), data, "raw", "RGB", stride, 1).copy()
+    bits.setsize(stride * height)
+    rows = np.frombuffer(bits, dtype=np.uint8).reshape(height, stride)
+    return rows[:, : 3 * width].reshape(height, width, 3).copy()
 
 
-def shared_palette(samples: Sequence[Image.Image]) -> Image.Image:
-    """A palette image of the 256 most frequent exact colours of a few frames.
+def qimage_to_pil(image: QImage) -> Image.Image:
+    """An RGB Pillow image with the pixels of ``image``."""
+    return Image.fromarray(qimage_rgb(image), "RGB")
+
+
+def _codes(rgb: np.ndarray) -> np.ndarray:
+    """24-bit colour codes of an RGB array, shape (h, w), int32."""
+    a = rgb.astype(np.int32)
+    return (a[..., 0] << 16) | (a[..., 1] << 8) | a[..., 2]
+
+
+def shared_palette(samples: Sequence[np.ndarray], colours: int = COLOURS) -> list[int]:
+    """The ``colours`` most frequent exact colours of a few frames, as a flat RGB list.
 
     Flat areas (background, cell fills, text) keep their exact colours; anti-aliased edges
     take the nearest palette colour.
+
+    Parameters
+    ----------
+    samples : sequence of ndarray of shape (h, w, 3), uint8
+    colours : int
+
+    Returns
+    -------
+    list of int
+        ``3 * colours`` values (padded by repeating the last colour).
     """
-    counts: dict[tuple[int, int, int], int] = {}
-    for im in samples:
-        for count, rgb in im.convert("RGB").getcolors(maxcolors=im.width * im.height) or []:
-            counts[rgb] = counts.get(rgb, 0) + count
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:256]
-    flat = [channel for rgb, _ in ranked for channel in rgb]
-    flat += flat[-3:] * (256 - len(ranked))
-    palette = Image.new("P", (1, 1))
-    palette.putpalette(flat)
-    return palette
+    codes, counts = np.unique(np.concatenate([_codes(s).ravel() for s in samples]), return_counts=True)
+    order = np.lexsort((codes, -counts))[:colours]
+    ranked = codes[order]
+    flat = [int(v) for c in ranked for v in ((c >> 16) & 255, (c >> 8) & 255, c & 255)]
+    flat += flat[-3:] * (colours - len(ranked))
+    return flat
 
 
 class PaletteMapper:
@@ -58,48 +83,86 @@ class PaletteMapper:
 
     Parameters
     ----------
-    palette : PIL.Image.Image
-        A "P" image whose palette is used (see :func:`shared_palette`).
+    palette : list of int
+        A flat RGB palette (see :func:`shared_palette`).
     """
 
-    def __init__(self, palette: Image.Image) -> None:
-        self.palette = list(palette.getpalette() or [])[: 3 * 256]
+    UNKNOWN = 0xFFFF
+
+    def __init__(self, palette: Sequence[int]) -> None:
+        self.palette = list(palette)
         self.colours = np.asarray(self.palette, dtype=np.int64).reshape(-1, 3)
-        self.lut = np.zeros(1 << 24, dtype=np.uint8)
-        self.known = np.zeros(1 << 24, dtype=bool)
+        self.lut = np.full(1 << 24, self.UNKNOWN, dtype=np.uint16)
         codes = (self.colours[:, 0] << 16) | (self.colours[:, 1] << 8) | self.colours[:, 2]
         # first entry wins for duplicated colours
         for i in reversed(range(len(codes))):
             self.lut[codes[i]] = i
-        self.known[codes] = True
 
-    def __call__(self, frame: Image.Image) -> Image.Image:
-        """The frame as a "P" image in the palette's colours."""
-        rgb = np.asarray(frame.convert("RGB"), dtype=np.int32)
-        pixels = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-        unknown = np.unique(pixels[~self.known[pixels]])
-        if unknown.size:
+    def indices(self, frame: np.ndarray) -> np.ndarray:
+        """Palette indices of an RGB frame, shape (h, w), uint8."""
+        pixels = _codes(frame)
+        found = self.lut[pixels]
+        unknown_mask = found == self.UNKNOWN
+        if unknown_mask.any():
+            unknown = np.unique(pixels[unknown_mask])
             wanted = np.stack([(unknown >> 16) & 255, (unknown >> 8) & 255, unknown & 255], axis=1)
             distance = ((wanted[:, None, :].astype(np.int64) - self.colours[None, :, :]) ** 2).sum(axis=2)
             self.lut[unknown] = np.argmin(distance, axis=1)
-            self.known[unknown] = True
-        indices = self.lut[pixels]
-        result = Image.frombytes("P", (pixels.shape[1], pixels.shape[0]), indices.tobytes())
+            found = self.lut[pixels]
+        return found.astype(np.uint8)
+
+    def image(self, indices: np.ndarray) -> Image.Image:
+        """A "P" image of palette indices (a PNG of it is exact and small)."""
+        result = Image.fromarray(indices, "P")
         result.putpalette(self.palette)
         return result
 
 
-def write_gif(path: Path, frames: Sequence[Image.Image], frame_ms: int = FRAME_MS) -> None:
-    """Write paletted frames as a looping GIF; the last frame is held longer."""
-    durations = [frame_ms] * len(frames)
+def gif_frames(mapper: PaletteMapper, frames: Sequence[np.ndarray]) -> list[Image.Image]:
+    """GIF frames: the first whole, each later one only where it differs from the one before."""
+    palette = [*mapper.palette[: 3 * COLOURS], 255, 255, 255]
+    images = []
+    previous: np.ndarray | None = None
+    for indices in frames:
+        stored = indices
+        if previous is not None:
+            stored = indices.copy()
+            stored[indices == previous] = TRANSPARENT
+        previous = indices
+        image = Image.fromarray(stored, "P")
+        image.putpalette(palette)
+        image.info["transparency"] = TRANSPARENT
+        images.append(image)
+    return images
+
+
+def gif_bytes(mapper: PaletteMapper, frames: Sequence[np.ndarray], frame_ms: int = FRAME_MS) -> bytes:
+    """Frames of palette indices as a looping GIF; the last frame is held longer.
+
+    Parameters
+    ----------
+    mapper : PaletteMapper
+        The palette the indices refer to (at most 255 colours).
+    frames : sequence of ndarray of shape (h, w), uint8
+    frame_ms : int
+
+    Returns
+    -------
+    bytes
+    """
+    images = gif_frames(mapper, frames)
+    durations = [frame_ms] * len(images)
     durations[-1] = max(frame_ms, LAST_FRAME_MS)
-    frames[0].save(
-        path,
+    buffer = io.BytesIO()
+    images[0].save(
+        buffer,
         format="GIF",
         save_all=True,
-        append_images=list(frames[1:]),
+        append_images=images[1:],
         duration=durations,
         loop=0,
         disposal=1,
+        transparency=TRANSPARENT,
         optimize=False,
     )
+    return buffer.getvalue()

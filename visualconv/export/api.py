@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 from PyQt6.QtGui import QImage
 
 from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..engine.trace import PASSES, LayerTrace, trace_layer
-from . import animation, data, latex, render
-from .figure import Figure, PassStyle, build_figure, layer_caption, pass_style
+from . import animation, data, files, latex, render, slides, tikz, video
+from .figure import Figure, PassStyle, build_figure, pass_style
 
 Progress = Callable[[int, int], object]
 """``progress(done, total)``, called after each frame; returning ``False`` cancels."""
@@ -108,19 +109,15 @@ def snapshot_bytes(
     if suffix == ".pdf":
         return render.figure_pdf(figure)
     if suffix == ".tex":
-        return latex.figure_standalone(figure).encode("utf-8")
+        return latex.slide_standalone(slides.slide_from_figure(figure, k, trace.n)).encode("utf-8")
     if suffix == "-fragment.tex":
-        return latex.figure_fragment(figure).encode("utf-8")
+        return latex.slide_fragment(slides.slide_from_figure(figure, k, trace.n)).encode("utf-8")
     raise ModelError(f"unknown export format {suffix!r}: expected one of {', '.join(SNAPSHOT_SUFFIXES)}")
 
 
 def _write(path: Path, content: bytes | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, str):
-        path.write_text(content, encoding="utf-8")
-    else:
-        path.write_bytes(content)
-    return path
+    return files.write_atomic(path, content)
 
 
 def fragment_path(path: Path) -> Path:
@@ -179,31 +176,157 @@ def _tick(progress: Progress | None, done: int, total: int) -> None:
         raise ExportCancelled(f"cancelled after {done} of {total} frames")
 
 
+StepsSpec = str | Sequence[int] | None
+"""Steps to export: None for all (0..n), a text like ``"1-4,16"``, or a list of steps."""
+
+
+def choose_steps(trace: LayerTrace, steps: StepsSpec, *, lenient: bool = False) -> list[int]:
+    """The chosen steps of a pass, in order.
+
+    Parameters
+    ----------
+    trace : LayerTrace
+    steps : None, str or sequence of int
+        None: every step 0..n. A text ``"1-4,16"`` (``last`` is n) or a list of steps.
+    lenient : bool
+        Drop steps past the end instead of refusing them (a pack applies one choice to
+        passes of different lengths).
+
+    Returns
+    -------
+    list of int
+    """
+    n = trace.n
+    if steps is None:
+        return list(range(n + 1))
+    if isinstance(steps, str):
+        try:
+            return slides.parse_steps(steps, n, lenient=lenient)
+        except ValueError as exc:
+            raise ModelError(str(exc)) from None
+    chosen: list[int] = []
+    for k in steps:
+        if not 0 <= int(k) <= n:
+            raise ModelError(f"step {k}: this pass has steps 0..{n}")
+        if int(k) not in chosen:
+            chosen.append(int(k))
+    if not chosen:
+        raise ModelError("no steps chosen")
+    return chosen
+
+
+def pass_slides(
+    model: Model, layer: int, pass_name: str, steps: StepsSpec = None, decimals: int | None = None
+) -> list[slides.Slide]:
+    """The slides of the chosen steps of a layer's pass (one colour level per panel for the pass)."""
+    trace = open_pass(model, layer, pass_name)
+    return slides.pass_slides(model, layer % len(model.layers), trace, choose_steps(trace, steps), decimals)
+
+
+def _check_suffix(path: Path, wanted: tuple[str, ...], what: str) -> None:
+    if path.suffix.lower() not in wanted:
+        raise ModelError(f"{path}: a {what} file ends in {' or '.join(wanted)}")
+
+
+def export_beamer(
+    model: Model,
+    layer: int,
+    pass_name: str,
+    path: str | Path,
+    steps: StepsSpec = None,
+    decimals: int | None = None,
+) -> list[Path]:
+    r"""Write a Beamer deck: one frame whose overlays are the chosen steps of a layer's pass.
+
+    Overlay i shows the i-th chosen step (all steps: overlay k + 1 is step k), as the
+    window does: heat-map cells with their numbers, the window outlined, the equations.
+
+    Returns
+    -------
+    list of Path
+    """
+    path = Path(path)
+    _check_suffix(path, (".tex",), "Beamer")
+    return [_write(path, tikz.beamer_deck(pass_slides(model, layer, pass_name, steps, decimals)))]
+
+
+def export_tikz(
+    model: Model,
+    layer: int,
+    pass_name: str,
+    step: int | None,
+    path: str | Path,
+    decimals: int | None = None,
+) -> list[Path]:
+    """Write one step as a standalone TikZ document and ``<stem>-fragment.tex`` to paste.
+
+    Returns
+    -------
+    list of Path
+        The document, then the fragment.
+    """
+    path = Path(path)
+    _check_suffix(path, (".tex",), "TikZ")
+    trace = open_pass(model, layer, pass_name)
+    (slide,) = slides.pass_slides(
+        model, layer % len(model.layers), trace, [_resolve_step(trace, step)], decimals
+    )
+    return [_write(path, tikz.tikz_standalone(slide)), _write(fragment_path(path), tikz.tikz_fragment(slide))]
+
+
+def export_pptx(
+    model: Model,
+    layer: int,
+    pass_name: str,
+    path: str | Path,
+    steps: StepsSpec = None,
+    decimals: int | None = None,
+) -> list[Path]:
+    """Write a PowerPoint file with one slide per chosen step (native, editable shapes).
+
+    Returns
+    -------
+    list of Path
+    """
+    from . import pptx
+
+    path = Path(path)
+    _check_suffix(path, (".pptx",), "PowerPoint")
+    return [_write(path, pptx.pptx_bytes(pass_slides(model, layer, pass_name, steps, decimals)))]
+
+
+ANIMATION_SUFFIXES = (".gif", ".mp4", ".apng")
+
+
 class _PassFrames:
-    """Renders every step of one pass with one style, into PNG files and GIF frames."""
+    """Renders steps of one pass with one style, each once, as RGB frames of one size."""
 
     def __init__(self, model: Model, index: int, trace: LayerTrace, scale: float) -> None:
         self.model, self.index, self.trace, self.scale = model, index, trace, scale
         self.style: PassStyle = pass_style(trace)
         self.size: tuple[int, int] | None = None
+        self._cache: dict[int, tuple[Figure, QImage]] = {}
 
     def figure(self, k: int) -> Figure:
         return build_figure(self.model, self.index, self.trace, k, self.style)
 
-    def image(self, k: int) -> QImage:
-        return self.render(self.figure(k))
+    def render(self, k: int) -> tuple[Figure, QImage]:
+        """The figure of step k and its image (of the pass's one frame size); cached."""
+        if k not in self._cache:
+            figure = self.figure(k)
+            image = render.figure_image(figure, self.scale, self.size)
+            self.size = (image.width(), image.height())
+            self._cache[k] = (figure, image)
+        return self._cache[k]
 
-    def render(self, figure: Figure) -> QImage:
-        """An image of the pass's one frame size (the first one rendered sets it)."""
-        image = render.figure_image(figure, self.scale, self.size)
-        self.size = (image.width(), image.height())
-        return image
+    def forget(self, k: int) -> None:
+        self._cache.pop(k, None)
 
-    def palette(self) -> animation.PaletteMapper:
-        n = self.trace.n
-        count = min(n + 1, animation.PALETTE_SAMPLES)
-        ks = sorted({round(i * n / max(1, count - 1)) for i in range(count)})
-        samples = [animation.qimage_to_pil(self.image(k)) for k in ks]
+    def palette(self, ks: Sequence[int]) -> animation.PaletteMapper:
+        """One palette from a few of the steps ``ks`` (those stay cached for their frames)."""
+        count = min(len(ks), animation.PALETTE_SAMPLES)
+        picks = sorted({ks[round(i * (len(ks) - 1) / max(1, count - 1))] for i in range(count)})
+        samples = [animation.qimage_rgb(self.render(k)[1]) for k in picks]
         return animation.PaletteMapper(animation.shared_palette(samples))
 
 
@@ -217,8 +340,9 @@ def export_animation(
     frames_dir: str | Path | None = None,
     scale: float = 1.0,
     frame_ms: int = animation.FRAME_MS,
+    steps: StepsSpec = None,
 ) -> list[Path]:
-    """Write every step 0..n of a pass as an animated GIF and/or a folder of numbered PNGs.
+    """Write the steps of a pass as an animation and/or a folder of numbered PNGs.
 
     Parameters
     ----------
@@ -226,44 +350,61 @@ def export_animation(
     layer : int
     pass_name : {"forward", "backward"}
     path : str or Path, optional
-        The GIF (n + 1 frames, one colour scale and one palette for all).
+        The animation; its format by the suffix: ``.gif`` (one palette for all frames),
+        ``.mp4`` (H.264, even dimensions; needs imageio-ffmpeg) or ``.apng`` (animated PNG).
     progress : callable, optional
         ``progress(done, total)`` after each frame; return False to cancel
-        (:class:`ExportCancelled` is raised).
+        (:class:`ExportCancelled` is raised and nothing written stays).
     frames_dir : str or Path, optional
-        Folder for ``frame-000.png`` ... (the same images as the GIF's frames, unquantised).
+        Folder for ``frame-000.png`` ... (the same images as the frames, unquantised).
     scale : float
     frame_ms : int
         Display time of each frame; the last frame is held at least 2.5 s.
+    steps : None, str or sequence of int
+        The steps shown (default all, 0..n).
 
     Returns
     -------
     list of Path
-        The GIF first (if any), then the frames.
+        The animation first (if any), then the frames.
     """
     if path is None and frames_dir is None:
-        raise ModelError("nothing to write: give a GIF path or a frames folder")
+        raise ModelError("nothing to write: give an animation path or a frames folder")
+    suffix = Path(path).suffix.lower() if path is not None else ""
+    if path is not None and suffix not in ANIMATION_SUFFIXES:
+        raise ModelError(f"{path}: an animation is {', '.join(ANIMATION_SUFFIXES)}")
+    if suffix == ".mp4":
+        video.ffmpeg_exe()  # a missing writer is an error before any work
     trace = open_pass(model, layer, pass_name)
+    ks = choose_steps(trace, steps)
     frames = _PassFrames(model, layer % len(model.layers), trace, scale)
-    palette = frames.palette() if path is not None else None
-    gif_frames = []
-    written: list[Path] = []
-    total = trace.n + 1
-    for k in range(total):
-        image = frames.image(k)
-        if frames_dir is not None:
-            written.append(
-                _write(Path(frames_dir) / f"frame-{k:0{_digits(trace.n)}d}.png", render.image_png(image))
-            )
-        if palette is not None:
-            gif_frames.append(palette(animation.qimage_to_pil(image)))
-        _tick(progress, k + 1, total)
-    if path is not None:
-        gif = Path(path)
-        gif.parent.mkdir(parents=True, exist_ok=True)
-        animation.write_gif(gif, gif_frames, frame_ms)
-        written.insert(0, gif)
-    return written
+    mapper = frames.palette(ks) if suffix == ".gif" else None
+    out = files.Written()
+    kept: list[np.ndarray] = []
+    try:
+        for done, k in enumerate(ks, 1):
+            _, image = frames.render(k)
+            if frames_dir is not None:
+                out.write(Path(frames_dir) / f"frame-{k:0{_digits(trace.n)}d}.png", render.image_png(image))
+            if path is not None:
+                rgb = animation.qimage_rgb(image)
+                kept.append(mapper.indices(rgb) if mapper is not None else rgb)
+            frames.forget(k)
+            _tick(progress, done, len(ks))
+        if path is not None:
+            target = Path(path)
+            out.folder(target.parent)
+            existed = target.exists()
+            if mapper is not None:
+                out.write(target, animation.gif_bytes(mapper, kept, frame_ms))
+            else:
+                (video.write_mp4 if suffix == ".mp4" else video.write_apng)(target, kept, frame_ms)
+                out.adopt(target, existed)
+    except BaseException:
+        out.remove()
+        raise
+    written = [p for p in out.files if path is None or p != Path(path)]
+    return ([Path(path)] if path is not None else []) + written
 
 
 def pack_passes(model: Model) -> list[tuple[int, str]]:
@@ -273,87 +414,3 @@ def pack_passes(model: Model) -> list[tuple[int, str]]:
     if model.has_backward:
         order += [(i, "backward") for i in reversed(range(count))]
     return order
-
-
-def export_pack(
-    model: Model, directory: str | Path, progress: Progress | None = None, *, scale: float = 1.0
-) -> list[Path]:
-    """Write a lecture pack of every layer and pass.
-
-    Every step as PNG and LaTeX, a GIF per pass, and ``index.md`` listing them in order
-    (forward passes first, then backward from the last layer) with their equations.
-
-    Layout::
-
-        DIR/index.md
-        DIR/layer-0-conv-forward.gif
-        DIR/layer-0-conv-forward/step-000.png, step-000.tex, ..., fragments.tex
-
-    Returns
-    -------
-    list of Path
-        ``index.md`` first, then every file written.
-    """
-    root = Path(directory)
-    root.mkdir(parents=True, exist_ok=True)
-    passes = pack_passes(model)
-    traces = [(i, p, open_pass(model, i, p)) for i, p in passes]
-    total = sum(t.n + 1 for _, _, t in traces)
-    done = 0
-    written: list[Path] = []
-    md = [f"# {model.name}", ""]
-    if model.description:
-        md += [model.description, ""]
-    md += [
-        "Slides exported by visualconv. Each step has an image (PNG) and its LaTeX: a standalone",
-        "document (`step-NNN.tex`, compiles on its own); `fragments.tex` in each folder has every",
-        "step's body to paste into slides (needs `amsmath`, `amssymb`, `xcolor`). One colour scale",
-        "per panel for a whole pass; blue is negative, red positive.",
-        "",
-        "## Contents",
-        "",
-    ]
-    names = {}
-    for i, p, trace in traces:
-        name = f"layer-{i}-{model.layers[i].type}-{p}"
-        names[(i, p)] = name
-        md.append(f"- [layer {i} ({model.layers[i].type}), {p} pass: {trace.n} overlays](#{name})")
-    md.append("")
-    for i, p, trace in traces:
-        name = names[(i, p)]
-        frames = _PassFrames(model, i, trace, scale)
-        palette = frames.palette()
-        gif_frames = []
-        fragments = []
-        caption = layer_caption(model, i, trace, trace.n).split(", overlay")[0]
-        md += [f'<a id="{name}"></a>', "", f"## {caption}", "", f"Animation: [{name}.gif]({name}.gif)", ""]
-        digits = _digits(trace.n)
-        for k in range(trace.n + 1):
-            figure = frames.figure(k)
-            image = frames.render(figure)
-            stem = f"step-{k:0{digits}d}"
-            written.append(_write(root / name / f"{stem}.png", render.image_png(image)))
-            written.append(_write(root / name / f"{stem}.tex", latex.figure_standalone(figure)))
-            fragments.append(f"% ---- step {k} of {trace.n}\n" + latex.figure_fragment(figure))
-            gif_frames.append(palette(animation.qimage_to_pil(image)))
-            title = f"step {k} of {trace.n}" + (" (before the first overlay)" if k == 0 else "")
-            md += [
-                f"### {caption}: {title}",
-                "",
-                f"![{figure.caption}]({name}/{stem}.png)",
-                "",
-                f"LaTeX: [{stem}.tex]({name}/{stem}.tex)",
-                "",
-                "```text",
-                *figure.lines,
-                "```",
-                "",
-            ]
-            done += 1
-            _tick(progress, done, total)
-        written.append(_write(root / name / "fragments.tex", "\n".join(fragments)))
-        gif = root / f"{name}.gif"
-        animation.write_gif(gif, gif_frames)
-        written.append(gif)
-    index = _write(root / "index.md", "\n".join(md))
-    return [index, *written]

@@ -3,8 +3,12 @@
 ::
 
     visualconv export FILE --layer L --pass P [--step K] --out PATH [--scale S]
-    visualconv export FILE --layer L --pass P --animation OUT.gif [--frames DIR] [--frame-ms MS]
-    visualconv export FILE --pack DIR
+    visualconv export FILE --layer L --pass P --animation OUT.gif|.mp4|.apng [--frames DIR] [--frame-ms MS]
+    visualconv export FILE --layer L --pass P --beamer DECK.tex [--steps 1-4,16] [--decimals D]
+    visualconv export FILE --layer L --pass P --pptx DECK.pptx [--steps ...]
+    visualconv export FILE --layer L --pass P --step K --tikz STEP.tex
+    visualconv export FILE --pack DIR [--layers 0,2] [--passes backward] [--steps 0-4,last]
+                                      [--pack-formats png,tex,gif,beamer,pptx,mp4,apng]
 
 The format of ``--out`` follows its extension (.png .svg .pdf .json .npz .csv .zip .tex;
 see :mod:`visualconv.export`). The step defaults to the last. Works with no display (Qt
@@ -41,9 +45,45 @@ def add_parser(sub: Any) -> None:
         help="snapshot file; format by extension: .png .svg .pdf .json .npz .tex "
         "(+ PATH-fragment.tex), .csv (a folder PATH-without-.csv, one CSV per matrix), .zip (the CSVs)",
     )
-    p.add_argument("--animation", metavar="OUT.gif", help="all steps of the pass as an animated GIF")
-    p.add_argument("--frames", metavar="DIR", help="all steps of the pass as numbered PNG frames")
-    p.add_argument("--pack", metavar="DIR", help="lecture pack: every layer and pass, LaTeX and index.md")
+    p.add_argument(
+        "--animation",
+        metavar="OUT",
+        help="the steps of the pass as an animation: .gif, .mp4 (H.264) or .apng (animated PNG)",
+    )
+    p.add_argument("--frames", metavar="DIR", help="the steps of the pass as numbered PNG frames")
+    p.add_argument(
+        "--beamer", metavar="DECK.tex", help="a Beamer frame whose overlays are the steps (TikZ cells)"
+    )
+    p.add_argument("--pptx", metavar="DECK.pptx", help="PowerPoint, one slide per step, editable shapes")
+    p.add_argument(
+        "--tikz",
+        metavar="STEP.tex",
+        help="one step (--step) as a standalone TikZ picture + STEP-fragment.tex",
+    )
+    p.add_argument(
+        "--steps",
+        metavar="LIST",
+        help="steps for --beamer, --pptx, --animation and --pack, e.g. 1-4,16 or 0,last (default all)",
+    )
+    p.add_argument(
+        "--decimals",
+        type=int,
+        default=None,
+        help="decimals of the numbers in cells (default: per panel, as the window shows them)",
+    )
+    p.add_argument("--pack", metavar="DIR", help="lecture pack of the chosen layers, passes and steps")
+    p.add_argument("--layers", metavar="LIST", help="layers of the pack, e.g. 0,2 (default all)")
+    p.add_argument(
+        "--passes",
+        metavar="LIST",
+        help="passes of the pack: forward, backward or forward,backward (default both)",
+    )
+    p.add_argument(
+        "--pack-formats",
+        metavar="LIST",
+        default="png,tex,gif,beamer",
+        help="what the pack writes: png,tex,gif,beamer,pptx,mp4,apng (default png,tex,gif,beamer)",
+    )
     p.add_argument("--scale", type=float, default=1.0, help="pixel scale of PNG/GIF output (2 for slides)")
     p.add_argument(
         "--frame-ms", type=int, default=900, help="display time of a GIF frame in ms (default 900)"
@@ -80,25 +120,60 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.errors import ModelError
     from ..modelfile import load_model
 
-    if not (args.out or args.animation or args.frames or args.pack):
+    if not (args.out or args.animation or args.frames or args.pack or args.beamer or args.pptx or args.tikz):
         raise UsageError(
-            "visualconv export: nothing to do: give --out PATH, --animation OUT.gif, "
-            "--frames DIR or --pack DIR"
+            "visualconv export: nothing to do: give --out PATH, --animation OUT, --frames DIR, "
+            "--beamer DECK.tex, --pptx DECK.pptx, --tikz STEP.tex or --pack DIR"
         )
+    if args.decimals is not None and not 0 <= args.decimals <= 12:
+        raise UsageError(f"visualconv export: --decimals {args.decimals}: expected 0..12")
+    for flag, value, suffixes in (
+        ("--beamer", args.beamer, (".tex",)),
+        ("--tikz", args.tikz, (".tex",)),
+        ("--pptx", args.pptx, (".pptx",)),
+    ):
+        if value and Path(value).suffix.lower() not in suffixes:
+            raise UsageError(f"visualconv export: {flag} {value}: expected a {' or '.join(suffixes)} file")
+    layers = passes = None
+    if args.layers:
+        try:
+            layers = [int(v) for v in args.layers.split(",")]
+        except ValueError:
+            raise UsageError(
+                f"visualconv export: --layers {args.layers}: expected layer numbers like 0,2"
+            ) from None
+    if args.passes:
+        passes = [v.strip() for v in args.passes.split(",")]
+        if not set(passes) <= {"forward", "backward"}:
+            raise UsageError(f"visualconv export: --passes {args.passes}: expected forward, backward or both")
+    formats = [v.strip() for v in args.pack_formats.split(",") if v.strip()]
     if not args.scale > 0 or args.scale > 16:
         raise UsageError(f"visualconv export: --scale {args.scale}: expected a number in (0, 16]")
     if args.frame_ms < 20:
         raise UsageError(f"visualconv export: --frame-ms {args.frame_ms}: expected at least 20")
-    if args.animation and Path(args.animation).suffix.lower() != ".gif":
-        raise UsageError(f"visualconv export: --animation {args.animation}: expected a .gif file")
+    if args.animation and Path(args.animation).suffix.lower() not in (".gif", ".mp4", ".apng"):
+        raise UsageError(
+            f"visualconv export: --animation {args.animation}: expected a .gif, .mp4 or .apng file"
+        )
     model = load_model(args.file)
     _headless()
     from . import api
 
     written: list[Path] = []
+    pack_summary = ""
     try:
         if args.out:
             written += api.export_snapshot(model, args.layer, args.pass_name, args.step, args.out, args.scale)
+        if args.tikz:
+            written += api.export_tikz(model, args.layer, args.pass_name, args.step, args.tikz, args.decimals)
+        if args.beamer:
+            written += api.export_beamer(
+                model, args.layer, args.pass_name, args.beamer, args.steps, args.decimals
+            )
+        if args.pptx:
+            written += api.export_pptx(
+                model, args.layer, args.pass_name, args.pptx, args.steps, args.decimals
+            )
         if args.animation or args.frames:
             written += api.export_animation(
                 model,
@@ -108,9 +183,23 @@ def run(args: argparse.Namespace) -> int:
                 frames_dir=args.frames,
                 scale=args.scale,
                 frame_ms=args.frame_ms,
+                steps=args.steps,
             )
         if args.pack:
-            written += api.export_pack(model, args.pack, scale=args.scale)[:1]
+            from .pack import export_pack
+
+            pack = export_pack(
+                model,
+                args.pack,
+                scale=args.scale,
+                layers=layers,
+                passes=passes,
+                steps=args.steps,
+                formats=formats,
+                frame_ms=args.frame_ms,
+            )
+            written += pack[:2]
+            pack_summary = summary(pack)
     except ModelError as exc:
         raise exc.in_file(args.file) from None
     except OSError as exc:
@@ -123,5 +212,11 @@ def run(args: argparse.Namespace) -> int:
     if frames:
         print(f"{len(frames)} frames in {frames[0].parent}")
     if args.pack:
-        print(f"lecture pack in {args.pack}")
+        print(f"lecture pack in {args.pack}: {pack_summary}")
     return EXIT_OK
+
+
+def summary(paths: list[Path]) -> str:
+    """The number of files and megabytes an export wrote."""
+    size = sum(p.stat().st_size for p in paths if p.is_file())
+    return f"{len(paths)} files, {size / 1e6:.1f} MB"

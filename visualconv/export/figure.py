@@ -20,6 +20,7 @@ import numpy as np
 from ..engine.explain import explain
 from ..engine.layers import ConvLayer, DenseLayer, PoolLayer
 from ..engine.model import Model
+from ..engine.numbers import DEFAULT, NumberFormat
 from ..engine.trace import LayerTrace, Step
 from ..engine.windows import FloatArray
 
@@ -31,29 +32,6 @@ MAX_NUMBERED = 14
 TILES_PER_ROW = 4
 
 BoolArray = np.ndarray
-
-
-def cell_text(value: float, limit: float = 1.0) -> str:
-    """A cell's number: 4 significant digits, ``0`` for round-off noise, never ``-0``.
-
-    Parameters
-    ----------
-    value : float
-    limit : float
-        The panel's colour limit; values below ``1e-12 * limit`` in size are noise.
-
-    Returns
-    -------
-    str
-    """
-    value = float(value)
-    if abs(value) <= 1e-12 * max(1.0, abs(limit)):
-        return "0"
-    text = f"{value:.4g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
-    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -456,7 +434,7 @@ def scanned_steps(n: int, k: int | None = None) -> list[int]:
     return sorted(ks)
 
 
-def pass_style(trace: LayerTrace, ks: list[int] | None = None) -> PassStyle:
+def pass_style(trace: LayerTrace, ks: list[int] | None = None, numbers: NumberFormat = DEFAULT) -> PassStyle:
     """Gather colour limits, widest numbers and equation lines over the steps of a pass.
 
     Parameters
@@ -464,6 +442,8 @@ def pass_style(trace: LayerTrace, ks: list[int] | None = None) -> PassStyle:
     trace : LayerTrace
     ks : list of int, optional
         Steps to scan (default :func:`scanned_steps`).
+    numbers : NumberFormat
+        How cells are written (the widest texts are measured).
 
     Returns
     -------
@@ -489,7 +469,7 @@ def pass_style(trace: LayerTrace, ks: list[int] | None = None) -> PassStyle:
                 if not panel.numbered:
                     continue
                 for grid in panel.grids:
-                    texts.update(cell_text(v, limits[panel.key]) for v in grid.values.ravel())
+                    texts.update(numbers.figure_cell(v, limits[panel.key]) for v in grid.values.ravel())
     longest = max((len(t) for t in texts), default=1)
     widest = tuple(sorted(t for t in texts if len(t) >= longest - 1))
     return PassStyle(limits, widest, tuple(explanations))

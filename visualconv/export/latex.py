@@ -1,11 +1,12 @@
-r"""A snapshot as LaTeX: each matrix as a ``bmatrix`` and the step's equation lines.
+r"""A step as LaTeX: each matrix as a ``bmatrix`` in heat-map colours, and the equations.
 
-:func:`figure_fragment` gives the body to paste into slides (it needs ``amsmath``,
-``amssymb`` and ``xcolor``, which beamer loads except ``amssymb``); :func:`figure_standalone`
-wraps it in a ``standalone`` document that compiles on its own with pdflatex.
+:func:`slide_fragment` gives the body to paste into slides (it needs ``amsmath``,
+``amssymb``, ``xcolor`` and ``colortbl``); :func:`slide_standalone` wraps it in a
+``standalone`` document that compiles on its own with pdflatex.
 
-In the matrices, cells of this overlay's window or element are bold, padding is grey and
-values not computed yet are a centred dot. Grids too large to read (more than
+In the matrices every cell has the window's number and heat-map colour
+(``\cellcolor``), cells of this overlay's window or element are bold, padding is grey
+and values not computed yet are a dot. Grids too large to read (more than
 ``MAX_NUMBERED`` rows or columns) are left out with a note; the CSV export has them.
 The equation lines are :func:`visualconv.engine.explain.explain`'s text, set in math.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from .figure import Figure, Grid, Panel, cell_text
+from .slides import Slide, SlidePanel, Tile
 
 _TOKEN = re.compile(
     r"(?P<num>(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
@@ -59,6 +60,8 @@ _OPS = {
     "_": r"\_",
     "·": r"\cdot ",
 }
+# After these a negative number is a factor or a term and gets parentheses.
+_FACTOR_OPS = {r"\cdot", r"\times", r"\odot", r"\ast", r"\star", "+", "-", "/"}
 _TEXT_ESCAPES = {
     "\\": r"\textbackslash{}",
     "{": r"\{",
@@ -73,9 +76,51 @@ _TEXT_ESCAPES = {
 }
 
 
+# Symbols of panel notes and model text that pdflatex's text mode cannot take as they are.
+_TEXT_SYMBOLS = {
+    "×": r"\ensuremath{\times}",
+    "·": r"\textperiodcentered{}",
+    "−": "-",
+    "–": "--",
+    "—": "---",
+    "⊙": r"\ensuremath{\odot}",
+    "⋆": r"\ensuremath{\star}",
+    "≈": r"\ensuremath{\approx}",
+    "∞": r"\ensuremath{\infty}",
+    "→": r"\ensuremath{\rightarrow}",
+    "✓": r"\ensuremath{\checkmark}",
+    "◥": r"\ensuremath{\blacktriangle}",
+    "‘": "`",
+    "’": "'",
+    "“": "``",
+    "”": "''",
+    "…": r"\ldots{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
+
+
 def tex_text(text: str) -> str:
-    """Escape plain text for LaTeX's text mode."""
-    return "".join(_TEXT_ESCAPES.get(ch, ch) for ch in text)
+    """Escape plain text (from the model file too) for LaTeX's text mode.
+
+    LaTeX's special characters are escaped; ASCII and Latin-1 letters stay (T1 encoding);
+    a few symbols become their LaTeX commands; any other character (control characters,
+    scripts pdflatex has no font for) becomes ``?``, so the document always compiles.
+    """
+    out = []
+    for ch in text:
+        if ch in _TEXT_ESCAPES:
+            out.append(_TEXT_ESCAPES[ch])
+        elif ch in _TEXT_SYMBOLS:
+            out.append(_TEXT_SYMBOLS[ch])
+        elif ch in "\n\t":
+            out.append(" ")
+        elif 32 <= ord(ch) < 127 or (0xC0 <= ord(ch) <= 0xFF):
+            out.append(ch)
+        else:
+            out.append("?")
+    return "".join(out)
 
 
 def tex_number(text: str) -> str:
@@ -140,7 +185,10 @@ def math_line(text: str) -> str:
                 prose.append(token)
                 continue
             flush()
-            out.append(tex_number(token) + " ")
+            number = tex_number(token)
+            if token.startswith("-") and out and out[-1].strip() in _FACTOR_OPS:
+                number = f"({number})"  # 1 \cdot (-0.1), 0.2 + (-0.03)
+            out.append(number + " ")
         else:
             flush()
             if token == "(" and after_space:
@@ -151,77 +199,78 @@ def math_line(text: str) -> str:
             if token == "*" and after_space and rest[:1] == " " and convolution:
                 out.append(r"\ast ")  # ``dZ * rot180(W)``: a convolution, not a product
                 continue
-            out.append(_OPS.get(token, token))
+            out.append(_OPS.get(token, token if token.isascii() else r"\text{?}"))
     flush()
     return "".join(out).strip()
 
 
-def _title(panel: Panel) -> str:
+def _title(panel: SlidePanel) -> str:
     """The matrix's name in math: the panel title before any ``=`` (``dZ = dA ⊙ f'(Z)`` is dZ)."""
     return math_line(panel.title.split(" = ")[0])
 
 
-def _cell(grid: Grid, i: int, j: int, limit: float) -> str:
-    if not grid.shown[i, j]:
-        return r"\cdot"
-    text = tex_number(cell_text(float(grid.values[i, j]), limit))
-    if grid.outline[i, j]:
-        text = rf"\mathbf{{{text}}}"
-    if grid.muted[i, j]:
-        text = rf"\textcolor{{gray}}{{{text}}}"
-    return text
+def _cell(tile: Tile, c: int, bold: bool) -> str:
+    text = tile.texts[c]
+    if not text:
+        return rf"\cellcolor[HTML]{{{tile.fills[c]}}}\cdot"
+    number = r"\approx 0" if text == "≈0" else tex_number(text).replace("∞", r"\infty")
+    if bold:
+        number = rf"\mathbf{{{number}}}"
+    return rf"\cellcolor[HTML]{{{tile.fills[c]}}}\color[HTML]{{{tile.inks[c]}}}{number}"
 
 
-def bmatrix(grid: Grid, limit: float) -> str:
-    r"""A grid as ``\begin{bmatrix} ... \end{bmatrix}``."""
-    h, w = grid.shape
-    rows = [" & ".join(_cell(grid, i, j, limit) for j in range(w)) for i in range(h)]
+def bmatrix(tile: Tile) -> str:
+    r"""A tile as ``\begin{bmatrix} ... \end{bmatrix}``, each cell in its heat-map colour.
+
+    Cells of the current window or element are bold; cells not computed yet are a dot.
+    Needs ``colortbl`` (``\cellcolor``) and ``xcolor``.
+    """
+    h, w = tile.shape
+    rows = [" & ".join(_cell(tile, i * w + j, bool(tile.outline[i, j])) for j in range(w)) for i in range(h)]
     return "\\begin{bmatrix}\n" + " \\\\\n".join(rows) + "\n\\end{bmatrix}"
 
 
-def _grid_label(grid: Grid) -> str:
-    if not grid.label:
+def _grid_label(tile: Tile) -> str:
+    if not tile.label:
         return ""
-    return r"\;[" + grid.label.replace("=", "{=}").replace(", ", r",\,") + "]"
+    return r"\;[" + tile.label.replace("=", "{=}").replace(", ", r",\,") + "]"
 
 
-def figure_fragment(figure: Figure) -> str:
-    """The LaTeX body of a snapshot: caption, matrices and equation lines."""
+def slide_fragment(slide: Slide) -> str:
+    """The LaTeX body of a step: caption, matrices in heat-map colours and equation lines."""
     lines = [
-        "% visualconv snapshot; needs \\usepackage{amsmath,amssymb,xcolor}",
+        "% visualconv snapshot; needs \\usepackage{amsmath,amssymb,xcolor,colortbl}",
         "% and \\setcounter{MaxMatrixCols}{20}",
-        rf"\noindent\textbf{{{tex_text(figure.title)}}}\\",
-        rf"{tex_text(figure.caption)}\par\medskip",
+        rf"\noindent\textbf{{{tex_text(slide.title)}}}\\",
+        rf"{tex_text(slide.caption)}\par\medskip",
         "",
     ]
-    for row in figure.panels:
+    for row in slide.panels:
         items = []
         for panel in row:
-            limit = figure.style.limits.get(panel.key, 1.0)
-            for grid in panel.grids:
-                name = _title(panel) + _grid_label(grid)
-                if max(grid.shape) > 20 or not panel.numbered:
+            for tile in panel.tiles:
+                name = _title(panel) + _grid_label(tile)
+                if max(tile.shape) > 20 or not panel.numbered:
                     items.append(
-                        rf"${name}$ \text{{({grid.shape[0]}\,$\times$\,{grid.shape[1]} values, not shown)}}"
+                        rf"${name}$ \text{{({tile.shape[0]}\,$\times$\,{tile.shape[1]} values, not shown)}}"
                     )
                 else:
-                    items.append(f"$\\displaystyle {name} = {bmatrix(grid, limit)}$")
+                    items.append(f"$\\displaystyle {name} = {bmatrix(tile)}$")
         lines.append("\n\\quad\n".join(items))
         lines.append(r"\par\medskip")
         lines.append("")
     lines.append(r"{\small")
-    for line in figure.lines:
+    for line in slide.lines:
         lines.append(rf"\noindent${math_line(line)}$\par")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def figure_standalone(figure: Figure) -> str:
-    """A complete ``standalone`` document around :func:`figure_fragment`."""
+def slide_standalone(slide: Slide) -> str:
+    """A complete ``standalone`` document around :func:`slide_fragment`."""
     return (
         "\\documentclass[border=10pt,varwidth=32cm]{standalone}\n"
-        "\\usepackage[T1]{fontenc}\n"
-        "\\usepackage{amsmath,amssymb,xcolor}\n"
+        "\\usepackage{amsmath,amssymb,xcolor,colortbl}\n"
         "\\setcounter{MaxMatrixCols}{20}\n"
-        "\\begin{document}\n" + figure_fragment(figure) + "\\end{document}\n"
+        "\\begin{document}\n" + slide_fragment(slide) + "\\end{document}\n"
     )

@@ -16,20 +16,10 @@ import numpy as np
 from PyQt6.QtCore import QLineF, QPointF, QRectF, Qt
 from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QLinearGradient, QPainter, QPen, QPolygonF
 
-from .figure import Figure, Grid, Panel, cell_text
+from ..engine import palette
+from ..engine.numbers import DEFAULT
+from .figure import Figure, Grid, Panel
 
-# ColorBrewer RdBu (inner nine classes): negative blue, zero near white, positive red.
-DIVERGING = (
-    "#2166ac",
-    "#4393c3",
-    "#92c5de",
-    "#d1e5f0",
-    "#f7f7f7",
-    "#fddbc7",
-    "#f4a582",
-    "#d6604d",
-    "#b2182b",
-)
 INK = QColor("#1a1a1a")
 SUBTLE = QColor("#555555")
 FAINT = QColor("#8a8a8a")
@@ -67,16 +57,7 @@ def _font(size: float, *, bold: bool = False, mono: bool = False) -> QFont:
 
 def colour(value: float, limit: float) -> QColor:
     """The diverging colour of ``value`` on the scale [-limit, limit] (clipped), zero near white."""
-    t = 0.0 if limit <= 0 else max(-1.0, min(1.0, value / limit))
-    pos = (t + 1.0) / 2.0 * (len(DIVERGING) - 1)
-    lo = min(math.floor(pos), len(DIVERGING) - 2)
-    frac = pos - lo
-    a, b = QColor(DIVERGING[lo]), QColor(DIVERGING[lo + 1])
-    return QColor(
-        round(a.red() + (b.red() - a.red()) * frac),
-        round(a.green() + (b.green() - a.green()) * frac),
-        round(a.blue() + (b.blue() - a.blue()) * frac),
-    )
+    return QColor(*palette.diverging(value, limit))
 
 
 def _text_colour(fill: QColor) -> QColor:
@@ -368,7 +349,7 @@ class FigurePainter:
                     painter.drawText(
                         QRectF(x0 + j * cw, y0 + i * ch, cw, ch),
                         Qt.AlignmentFlag.AlignCenter,
-                        cell_text(float(grid.values[i, j]), limit),
+                        DEFAULT.figure_cell(float(grid.values[i, j]), limit),
                     )
         # marks: a filled corner triangle
         painter.setPen(Qt.PenStyle.NoPen)
@@ -411,15 +392,15 @@ class FigurePainter:
 
     def _paint_bar(self, painter: QPainter, x: float, y: float, width: float, limit: float) -> None:
         gradient = QLinearGradient(QPointF(x, 0), QPointF(x + width, 0))
-        for i, name in enumerate(DIVERGING):
-            gradient.setColorAt(i / (len(DIVERGING) - 1), QColor(name))
+        for i, name in enumerate(palette.RDBU):
+            gradient.setColorAt(i / (len(palette.RDBU) - 1), QColor(name))
         painter.setPen(QPen(FAINT, 0.6))
         painter.setBrush(QBrush(gradient))
         painter.drawRect(QRectF(x, y, width, BAR_H))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setFont(self.fonts.bar)
         painter.setPen(SUBTLE)
-        text = f"{limit:.3g}"
+        text = DEFAULT.scale(limit)
         label_rect = QRectF(x, y + BAR_H + 1, width, 14)
         painter.drawText(label_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, f"-{text}")
         painter.drawText(label_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "0")

@@ -19,19 +19,12 @@ from PyQt6.QtGui import QFont
 
 from ...engine.layers import ConvLayer, DenseLayer, Layer
 from ...engine.model import Model
+from ...engine.numbers import DEFAULT
 from ...engine.windows import FloatArray
+from ..theme import diverging_lut
 
-_STOPS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
-_COLOURS = np.array(
-    [(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)], dtype=np.ubyte
-)
 MAX_NUMBERED_CELLS = 64
 MIN_CELL_PIXELS = (40, 16)  # a cell needs this much room (width, height) to show its number
-
-
-def diverging_lut() -> np.ndarray:
-    """A 256-entry RGB lookup table, blue - white - red."""
-    return pg.ColorMap(_STOPS, _COLOURS).getLookupTable(nPts=256, alpha=False)
 
 
 def mosaic(weight: FloatArray) -> FloatArray:
@@ -58,20 +51,6 @@ def mosaic(weight: FloatArray) -> FloatArray:
         for i in range(c_in):
             image[i * (kh + 1) : i * (kh + 1) + kh, o * (kw + 1) : o * (kw + 1) + kw] = w[o, i]
     return image
-
-
-def _fmt(value: float, level: float | None = None) -> str:
-    """A cell's number; with ``level`` (the map's largest magnitude) all cells share decimals."""
-    if not math.isfinite(value):
-        return str(value)
-    if value == 0:
-        return "0"
-    scale = abs(value) if level is None or not math.isfinite(level) or level <= 0 else level
-    if scale >= 1000 or scale < 0.001:
-        return f"{value:.1e}"
-    decimals = min(max(0, 2 - math.floor(math.log10(scale))), 4)
-    text = f"{value:.{decimals}f}"
-    return "≈0" if float(text) == 0 else text
 
 
 @dataclass
@@ -164,7 +143,11 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         level = level if math.isfinite(level) and level > 0 else 1.0
         target.image.setImage(image, levels=(-level, level), autoLevels=False)
         target.view.autoRange(padding=0.02)
-        bias_text = "" if bias is None else "<br>b = " + ", ".join(_fmt(float(b)) for b in np.ravel(bias)[:6])
+        bias_text = (
+            ""
+            if bias is None
+            else "<br>b = " + ", ".join(DEFAULT.map_cell(float(b)) for b in np.ravel(bias)[:6])
+        )
         if bias is not None and bias.size > 6:
             bias_text += ", ..."
         target.label.setText(target.title + bias_text, size="8pt", color="#1f2328")
@@ -196,5 +179,5 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         for item, (r, c) in zip(target.texts, positions, strict=True):
             value = float(image[r, c])
             item.setColor("#ffffff" if abs(value) > 0.6 * level else "#111827")
-            item.setText(_fmt(value, level))
+            item.setText(DEFAULT.map_cell(value, level))
             item.setPos(c + 0.5, r + 0.5)

@@ -28,6 +28,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from ...engine.numbers import DEFAULT, NumberFormat
 from .. import theme
 
 # Outline kinds, drawn in this order (later on top): (colour, width in px, inset in cells)
@@ -141,8 +142,9 @@ class CellNumbers(QGraphicsItem):
     MIN_PIXELS = 8.0
     MAX_PIXELS = 22.0
 
-    def __init__(self) -> None:
+    def __init__(self, numbers: NumberFormat = DEFAULT) -> None:
         super().__init__()
+        self.numbers = numbers
         self._geometry: TileGeometry | None = None
         self._texts: list[tuple[list[str], ...] | None] = []
         self._pending: dict[int, tuple[np.ndarray, int]] = {}  # tiles whose strings are not made yet
@@ -190,8 +192,9 @@ class CellNumbers(QGraphicsItem):
         if pending is not None:
             tile, decimals = pending
             numbers = tile.ravel().tolist()
+            cell = self.numbers.window_cell
             self._texts[t] = tuple(
-                ["" if math.isnan(v) else theme.cell_text(v, max(decimals - less, 0)) for v in numbers]
+                ["" if math.isnan(v) else cell(v, max(decimals - less, 0)) for v in numbers]
                 for less in range(self.VARIANTS)
             )
         return self._texts[t]
@@ -282,8 +285,9 @@ class ColorBar(QWidget):
     Drawn with a painter (cheap to redraw when the level changes while stepping).
     """
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, numbers: NumberFormat = DEFAULT) -> None:
         super().__init__(parent)
+        self.numbers = numbers
         self.levels = (-1.0, 1.0)
         self.setFixedHeight(30)
         self._gradient_stops = [
@@ -302,7 +306,7 @@ class ColorBar(QWidget):
     def tick_texts(self) -> list[str]:
         """The tick labels, left to right."""
         low, high = self.levels
-        return [f"{low + (high - low) * f:.3g}" for f in (0.0, 0.25, 0.5, 0.75, 1.0)]
+        return [self.numbers.scale(low + (high - low) * f) for f in (0.0, 0.25, 0.5, 0.75, 1.0)]
 
     def paintEvent(self, event: object) -> None:  # noqa: D102 - Qt API
         painter = QPainter(self)
@@ -336,9 +340,10 @@ class TensorPanel(QFrame):
     sigCellHovered = pyqtSignal(object)
     sigCellClicked = pyqtSignal(object)
 
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, parent: QWidget | None = None, numbers: NumberFormat = DEFAULT) -> None:
         super().__init__(parent)
         self.name = name
+        self.numbers = numbers
         self.setObjectName(f"panel-{name}")
         self.setFrameShape(QFrame.Shape.NoFrame)
         layout = QVBoxLayout(self)
@@ -354,7 +359,7 @@ class TensorPanel(QFrame):
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
         layout.addWidget(self.view, 1)
-        self.colorbar = ColorBar(self)
+        self.colorbar = ColorBar(self, numbers)
         layout.addWidget(self.colorbar)
         self.viewbox: pg.ViewBox = self.view.viewbox
 
@@ -371,7 +376,7 @@ class TensorPanel(QFrame):
         self._numbered = False
         self._tile_values: list[np.ndarray | None] = []
         self._source: object = None
-        self._numbers = CellNumbers()
+        self._numbers = CellNumbers(numbers)
         self._numbers.setZValue(10)
         self._grid_item = QGraphicsPathItem()
         self._grid_item.setZValue(5)
@@ -541,7 +546,7 @@ class TensorPanel(QFrame):
             return
         self._source = source
         self.level = level
-        decimals = theme.decimals_for(level)
+        decimals = self.numbers.decimals_for(level)
         previous = self._tile_values
         h, w = geometry.shape
         changed = level_changed
@@ -621,7 +626,7 @@ class TensorPanel(QFrame):
         geometry = self.geometry
         assert geometry is not None and self.values is not None
         h, w = geometry.shape
-        decimals = theme.decimals_for(level)
+        decimals = self.numbers.decimals_for(level)
         for t in tiles:
             tile = self.values[t]
             x0, y0 = geometry.origin(t)
@@ -722,12 +727,12 @@ class TensorPanel(QFrame):
         return self._numbers.texts(t, variant)
 
     def describe(self, cell: Cell) -> str:
-        """Tooltip text of a cell: its index and exact value."""
+        """Tooltip text of a cell: its index and value (six significant digits)."""
         t, r, c = cell
         if self.values is None:
             return ""
         value = float(self.values[t, r, c])
-        shown = "not computed yet" if math.isnan(value) else theme.exact_text(value)
+        shown = "not computed yet" if math.isnan(value) else self.numbers.value(value)
         ph, pw = self._padding
         h, w = self.geometry.shape if self.geometry else (0, 0)
         pad = " (padding)" if (ph or pw) and not (ph <= r < h - ph and pw <= c < w - pw) else ""

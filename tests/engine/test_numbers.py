@@ -1,0 +1,64 @@
+"""One number formatter: the texts a person reads, written by hand here."""
+
+import math
+
+import pytest
+
+from visualconv.engine.explain import fmt, fmt_array
+from visualconv.engine.numbers import DEFAULT, NumberFormat
+
+
+def test_a_value_has_six_significant_digits_and_no_round_off_noise():
+    assert DEFAULT.value(0.30000000000000004) == "0.3"
+    assert DEFAULT.value(0.1 + 0.2) == "0.3"
+    assert DEFAULT.value(0.094061) == "0.094061"
+    assert DEFAULT.value(-0.1) == "-0.1"
+    assert DEFAULT.value(-0.0) == "0"
+    assert DEFAULT.value(1234567.0) == "1.23457e+06"
+    assert DEFAULT.array([[1.0, 2.0], [3.0, 0.30000000000000004]]) == "[[1, 2], [3, 0.3]]"
+    assert fmt(2.5) == "2.5" and fmt_array([1.3, -0.1]) == "[1.3, -0.1]"
+
+
+def test_a_figure_cell_is_short_and_never_minus_zero():
+    cell = DEFAULT.figure_cell
+    assert [cell(v) for v in (0.3, -0.03, 0.010000000000000002, 2.1, -0.0)] == [
+        "0.3",
+        "-0.03",
+        "0.01",
+        "2.1",
+        "0",
+    ]
+    assert cell(1e-18, 0.4) == "0"
+    assert cell(0.044606) == "0.04461"
+    assert cell(1.5e-7, 1e-6) == "1.5e-7"
+
+
+def test_window_cells_share_the_decimals_of_their_panel():
+    assert DEFAULT.decimals_for(0.4) == 4  # 0.4000: four significant digits
+    assert DEFAULT.decimals_for(12.0) == 2
+    assert DEFAULT.decimals_for(5000.0) == 0
+    assert DEFAULT.decimals_for(1e-12) == 7  # at most seven
+    assert DEFAULT.decimals_for(0.0) == 3 and DEFAULT.decimals_for(math.nan) == 3
+    assert DEFAULT.window_cell(0.30000000000000004, 4) == "0.3"
+    assert DEFAULT.window_cell(-0.12345, 4) == "-0.1235"
+    assert DEFAULT.window_cell(1e-9, 4) == "≈0"
+    assert DEFAULT.window_cell(0.0, 4) == "0"
+    assert DEFAULT.window_cell(3.0, 2) == "3"
+
+
+def test_training_map_cells_and_colour_bar_limits():
+    assert DEFAULT.map_cell(0.1234) == "0.123"
+    assert DEFAULT.map_cell(0.5, level=20.0) == "0.5"
+    assert DEFAULT.map_cell(12345.0) == "1.2e+04"
+    assert DEFAULT.scale(0.044606) == "0.0446"
+    assert DEFAULT.scale(-1.0) == "-1"
+
+
+def test_another_format_is_one_object_passed_around():
+    three = NumberFormat(significant=3, cell_significant=2, window_significant=2)
+    assert three.value(0.044606) == "0.0446"
+    assert three.figure_cell(0.044606) == "0.045"
+    assert three.decimals_for(0.4) == 2
+    assert DEFAULT.value(0.044606) == "0.044606"  # the default is unchanged
+    with pytest.raises(AttributeError):
+        three.significant = 4  # type: ignore[misc]

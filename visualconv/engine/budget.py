@@ -1,0 +1,176 @@
+"""Shapes and memory of a layer stack: the walk that refuses a model before anything is allocated.
+
+From an input shape and the layers, :func:`walk` computes every layer's output shape
+and the bytes one forward and backward pass would need, with Python integers only
+(absurd settings cannot overflow and nothing is allocated). A layer that does not fit
+its input, or a stack over :data:`MEMORY_BUDGET_BYTES`, is refused with a placed
+:class:`~visualconv.engine.errors.ModelError`.
+
+Used by the model-file reader (on load) and by the editors (before building arrays).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .errors import ModelError
+from .layers import DenseLayer, FlattenLayer, Layer
+
+if TYPE_CHECKING:
+    from .model import Model
+
+MEMORY_BUDGET_BYTES = 2 * 1024**3
+"""Tensors and window copies of one forward and backward pass may not need more."""
+
+Shape = tuple[int, ...]
+
+
+def sized(shape: Sequence[int]) -> str:
+    """A shape as ``(2, 3, 3)`` for messages."""
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def _spatial_words(shape: Sequence[int]) -> str:
+    return " x ".join(str(s) for s in shape)
+
+
+def _axes_words(pair: Sequence[int], dims: int) -> str:
+    """A (rows, cols) pair in words: the length alone in 1-D."""
+    return _spatial_words(pair[1:2] if dims == 1 else pair[0:2])
+
+
+def _from_words(index: int, layers: Sequence[Layer]) -> str:
+    return (
+        "the model's input" if index == 0 else f"the output of layers[{index - 1}] ({layers[index - 1].type})"
+    )
+
+
+def _layer_step(
+    layer: Layer, shape: Shape, index: int, layers: Sequence[Layer]
+) -> tuple[Shape, int, str, str]:
+    """One layer's output shape and memory need, or a placed ModelError.
+
+    Returns
+    -------
+    out_shape : tuple of int
+    elements : int
+        float64 values one forward and backward pass of this layer keeps or copies:
+        three of its input and output (values, gradients, a temporary), the padded
+        input and its gradient, and window-sized (im2col) copies: two for conv (the
+        matrix products and the overlay trace's partial sums), one for pool.
+    setting : str
+        The key that makes the layer large ("padding") or "".
+    reason : str
+        Words for the memory message.
+    """
+    place = f"layers[{index}]"
+    source = _from_words(index, layers)
+    checked = layer.kind.check_input(layer, shape, place, source)
+    if checked is not None:
+        return checked.out_shape, checked.elements, checked.setting, checked.reason
+    n_in = math.prod(shape)
+    if isinstance(layer, FlattenLayer):
+        return (n_in,), 2 * n_in, "", "its input"
+    assert isinstance(layer, DenseLayer)
+    if len(shape) != 1:
+        raise ModelError(
+            f"expected a vector input for this dense layer, got shape {sized(shape)} from {source}; "
+            "put a flatten layer before it",
+            place,
+        )
+    if shape[0] != layer.weight.shape[1]:
+        raise ModelError(
+            f"expected a weight (out, in) with {shape[0]} columns, one per value of {source}, "
+            f"got shape {sized(layer.weight.shape)}",
+            f"{place}.weight",
+        )
+    n_out = layer.weight.shape[0]
+    return (n_out,), 3 * (n_in + n_out) + 3 * layer.weight.size, "", "its weight"
+
+
+def format_bytes(n: float) -> str:
+    """A byte count for messages: ``512 B``, ``1.5 KB``, ``2.0 GB``."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB" if n < 10**6 else f"{n:.2g} TB"
+
+
+def walk(
+    input_shape: Shape, layers: Sequence[Layer], budget: int | None = MEMORY_BUDGET_BYTES
+) -> tuple[list[Shape], int]:
+    """Shapes of the input and every layer's output, and the bytes one pass needs.
+
+    Uses Python integers only, so absurd settings cannot overflow, and allocates
+    nothing. With a ``budget``, refuses (placed) as soon as the running total
+    exceeds it.
+
+    Raises
+    ------
+    ModelError
+        A layer that does not fit its input, or a model over the budget.
+    """
+    shapes = [tuple(int(s) for s in input_shape)]
+    total = 0
+    costs: list[tuple[int, int, str, str]] = []
+    for index, layer in enumerate(layers):
+        out_shape, elements, setting, reason = _layer_step(layer, shapes[-1], index, layers)
+        shapes.append(out_shape)
+        total += 8 * elements
+        costs.append((8 * elements, index, setting, reason))
+        if budget is not None and total > budget:
+            worst, at, setting, reason = max(costs)
+            place = f"layers[{at}]" + (f".{setting}" if setting else "")
+            more = " or more" if index < len(layers) - 1 else ""
+            raise ModelError(
+                f"this model would need about {format_bytes(total)}{more} of memory for one forward and "
+                f"backward pass, more than the {format_bytes(budget)} visualconv allows; layers[{at}] alone "
+                f"needs {format_bytes(worst)} ({reason}); expected smaller sizes, channels or padding",
+                place,
+            )
+    return shapes, total
+
+
+def estimated_bytes(model: Model) -> int:
+    """Memory that one forward and backward pass of the model's example needs, roughly.
+
+    Counts, for every layer, its input and output with their gradients, the padded
+    input with its gradient, and the window (im2col) copies the matrix products
+    make. Computed with Python integers from the shapes alone: it allocates nothing
+    and cannot overflow.
+
+    Raises
+    ------
+    ModelError
+        With the place of a layer that does not fit its input.
+    """
+    return walk(model.input.shape, model.layers, None)[1]
+
+
+def check_layers(input_shape: Sequence[int], layers: Sequence[Layer]) -> list[Shape]:
+    """Shapes of the input and of every layer's output, refusing a stack over the memory budget.
+
+    For editors: call it with a proposed input shape and layers *before* building
+    arrays for them (upstream, target); it computes with Python integers only and
+    allocates nothing.
+
+    Raises
+    ------
+    ModelError
+        Placed at the layer that does not fit its input, or that needs most memory.
+    """
+    return walk(tuple(input_shape), layers)[0]
+
+
+def check_memory(model: Model) -> None:
+    """Refuse, before anything is allocated, a model too large for this tool.
+
+    Raises
+    ------
+    ModelError
+        Giving the memory the model would need and the layer that needs most.
+    """
+    walk(model.input.shape, model.layers)

@@ -1,0 +1,139 @@
+"""How visualconv writes a number, in one place: equations, tooltips, cells, colour bars.
+
+Every text that shows a value goes through a :class:`NumberFormat`. The object is passed
+to whoever writes numbers (the scene builder, the views, the exports); nothing here is
+global state, so a user setting (significant digits, fixed decimals) is one new object,
+and :data:`DEFAULT` is today's behaviour::
+
+    DEFAULT.value(0.30000000000000004)      # '0.3'      equations, tooltips, status bar, CLI
+    DEFAULT.figure_cell(0.044606, 1.0)      # '0.04461'  a printed figure's cell (SVG, PDF, LaTeX)
+    DEFAULT.window_cell(0.044606, 4)        # '0.0446'   a window cell, decimals from its panel
+    DEFAULT.scale(0.0446)                   # '0.0446'   a colour bar's limit
+
+The styles differ on purpose: a value is written with six significant digits; cells are
+short (four), and the window's cells of one panel share their decimals so they line up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class NumberFormat:
+    """The digits of every number visualconv writes.
+
+    Attributes
+    ----------
+    significant : int
+        Significant digits of a value written out (equations, tooltips, status bar, CLI).
+    cell_significant : int
+        Significant digits of a printed figure's cell.
+    window_significant : int
+        Significant digits of a window panel's largest value; the panel's other cells
+        share its decimals.
+    max_decimals : int
+        Most decimals a window cell gets.
+    scale_significant : int
+        Significant digits of a colour bar's limits.
+    noise : float
+        A figure cell smaller than ``noise * max(1, limit)`` in size is written ``0``.
+    """
+
+    significant: int = 6
+    cell_significant: int = 4
+    window_significant: int = 4
+    max_decimals: int = 7
+    scale_significant: int = 3
+    noise: float = 1e-12
+
+    # ------------------------------------------------------------ values
+
+    def value(self, value: float) -> str:
+        """A number as a person writes it: ``1.3``, ``-0.1``, ``0.044606``; zero is ``0``."""
+        value = float(value)
+        if value == 0:
+            return "0"
+        return f"{value:.{self.significant}g}"
+
+    def array(self, array: Any) -> str:
+        """Nested-list text of an array: ``[1, 2]`` or ``[[1, 2], [3, 4]]``."""
+        array = np.asarray(array)
+        if array.ndim == 0:
+            return self.value(float(array))
+        return "[" + ", ".join(self.array(a) for a in array) + "]"
+
+    def values(self, values: Sequence[float]) -> str:
+        """Values joined by ``, ``."""
+        return ", ".join(self.value(v) for v in values)
+
+    # ------------------------------------------------------------ cells
+
+    def figure_cell(self, value: float, limit: float = 1.0) -> str:
+        """A printed figure's cell: short, ``0`` for round-off noise, never ``-0``.
+
+        Parameters
+        ----------
+        value : float
+        limit : float
+            The panel's colour limit; values below ``noise * max(1, limit)`` are noise.
+        """
+        value = float(value)
+        if abs(value) <= self.noise * max(1.0, abs(limit)):
+            return "0"
+        text = f"{value:.{self.cell_significant}g}"
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}e{int(exponent)}"
+        return text
+
+    def decimals_for(self, level: float) -> int:
+        """Decimals that give a window panel's largest value (``level``) its significant digits."""
+        if not math.isfinite(level) or level <= 0:
+            return self.window_significant - 1
+        return min(max(self.window_significant - 1 - math.floor(math.log10(level)), 0), self.max_decimals)
+
+    def window_cell(self, value: float, decimals: int = 3) -> str:
+        """A window cell: fixed decimals, trailing zeros dropped; too small to show is ``≈0``.
+
+        Every cell of a panel uses the same decimals (:meth:`decimals_for` its largest
+        value), so the numbers line up.
+        """
+        if not math.isfinite(value):
+            return str(value)
+        if value == 0:
+            return "0"
+        text = f"{value:.{decimals}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        if text in ("0", "-0"):
+            return "≈0"
+        return text
+
+    def map_cell(self, value: float, level: float | None = None) -> str:
+        """A training map's cell; with ``level`` (the map's largest magnitude) cells share decimals."""
+        if not math.isfinite(value):
+            return str(value)
+        if value == 0:
+            return "0"
+        scale = abs(value) if level is None or not math.isfinite(level) or level <= 0 else level
+        if scale >= 1000 or scale < 0.001:
+            return f"{value:.1e}"
+        decimals = min(max(0, 2 - math.floor(math.log10(scale))), 4)
+        text = f"{value:.{decimals}f}"
+        return "≈0" if float(text) == 0 else text
+
+    # ------------------------------------------------------------ scales
+
+    def scale(self, value: float) -> str:
+        """A colour bar's limit or tick: ``0.0446``, ``1.2e+03``."""
+        return f"{value:.{self.scale_significant}g}"
+
+
+DEFAULT = NumberFormat()
+"""Today's digits; pass another :class:`NumberFormat` to change them."""

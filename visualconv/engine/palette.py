@@ -1,0 +1,66 @@
+"""The heat maps' colours, in one place: a diverging map centred on zero (Qt-free).
+
+Blue for negative, near-white for zero, red for positive: ColorBrewer's RdBu, its inner
+nine classes, reversed. Printed figures interpolate between all nine; the window's
+lookup tables (pyqtgraph) interpolate between every other class, :data:`SCREEN_STOPS`,
+light enough that dark numbers stay readable on a projector.
+"""
+
+from __future__ import annotations
+
+import math
+
+RDBU = (
+    "#2166ac",
+    "#4393c3",
+    "#92c5de",
+    "#d1e5f0",
+    "#f7f7f7",
+    "#fddbc7",
+    "#f4a582",
+    "#d6604d",
+    "#b2182b",
+)
+"""The nine classes, from most negative to most positive (hex RGB)."""
+
+
+def rgb(hex_colour: str) -> tuple[int, int, int]:
+    """``"#2166ac"`` as ``(33, 102, 172)``."""
+    text = hex_colour.lstrip("#")
+    return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
+
+
+DIVERGING_RGB = tuple(rgb(c) for c in RDBU)
+"""The nine classes as (r, g, b) in 0..255."""
+
+SCREEN_STOPS = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""Positions of the window's colour stops on [0, 1] (-level .. +level)."""
+
+SCREEN_COLOURS = DIVERGING_RGB[::2]
+"""The window's colour stops: every other class of :data:`RDBU`."""
+
+
+def diverging(value: float, limit: float) -> tuple[int, int, int]:
+    """The printed colour of ``value`` on the scale [-limit, limit] (clipped), zero near white.
+
+    Parameters
+    ----------
+    value : float
+    limit : float
+        Half-width of the scale; 0 or less maps everything to the middle class.
+
+    Returns
+    -------
+    (int, int, int)
+        r, g, b in 0..255, linear between the two nearest of the nine classes.
+    """
+    t = 0.0 if limit <= 0 else max(-1.0, min(1.0, value / limit))
+    pos = (t + 1.0) / 2.0 * (len(DIVERGING_RGB) - 1)
+    lo = min(math.floor(pos), len(DIVERGING_RGB) - 2)
+    frac = pos - lo
+    a, b = DIVERGING_RGB[lo], DIVERGING_RGB[lo + 1]
+    return (
+        round(a[0] + (b[0] - a[0]) * frac),
+        round(a[1] + (b[1] - a[1]) * frac),
+        round(a[2] + (b[2] - a[2]) * frac),
+    )

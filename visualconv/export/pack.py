@@ -1,0 +1,327 @@
+"""The lecture pack: chosen layers, passes and steps as slides, animations and an index.
+
+Each chosen step is rendered once; its one image becomes the step's PNG and the GIF's
+frame, its one slide the step's LaTeX and the Beamer deck's overlay (and the PowerPoint
+slide, the MP4 and APNG frames when those formats are chosen). The pack's folder is
+created; a cancel or an error removes everything the pack wrote (and the folders it
+made). ``index.md`` and ``index.html`` list the passes in lecture order with every
+step's picture and equations.
+
+Layout::
+
+    DIR/index.md, DIR/index.html
+    DIR/layer-0-conv-forward.gif          (.mp4, .apng, .pptx when chosen)
+    DIR/layer-0-conv-forward-beamer.tex   one frame, one overlay per step
+    DIR/layer-0-conv-forward/step-000.png, step-000.tex, ..., fragments.tex
+
+The PNGs of a pack use the pass's palette of 255 colours, like its GIF (exact for flat
+colours, the nearest colour on anti-aliased edges), which keeps them small;
+``export --out`` and ``--frames`` write full-colour PNGs.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..engine.errors import ModelError
+from ..engine.model import Model
+from ..engine.trace import LayerTrace
+from . import animation, files, latex, slides, tikz, video
+from .api import (
+    Progress,
+    StepsSpec,
+    _digits,
+    _PassFrames,
+    _tick,
+    choose_steps,
+    open_pass,
+    pack_passes,
+)
+from .figure import layer_caption
+
+PACK_FORMATS = ("png", "tex", "gif", "beamer", "pptx", "mp4", "apng")
+DEFAULT_FORMATS = ("png", "tex", "gif", "beamer")
+
+
+@dataclass(frozen=True, slots=True)
+class PackPass:
+    """One pass of a pack: where it goes and which steps it shows."""
+
+    layer: int
+    pass_name: str
+    name: str
+    trace: LayerTrace
+    steps: tuple[int, ...]
+
+
+def _markdown(text: str) -> str:
+    """Model text for Markdown: its special characters escaped, HTML tags defused."""
+    text = re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace("\n", " ")
+
+
+def plan_pack(
+    model: Model,
+    layers: Sequence[int] | None = None,
+    passes: Sequence[str] | None = None,
+    steps: StepsSpec = None,
+) -> list[PackPass]:
+    """The passes a pack writes, in lecture order, with their chosen steps.
+
+    Parameters
+    ----------
+    model : Model
+    layers : sequence of int, optional
+        Layer indices (negative from the end); default every layer.
+    passes : sequence of {"forward", "backward"}, optional
+        Default both (backward only when the model has one).
+    steps : None, str or sequence of int
+        The same choice for every pass; steps past a pass's end are dropped there.
+
+    Returns
+    -------
+    list of PackPass
+    """
+    count = len(model.layers)
+    chosen_layers = None
+    if layers is not None:
+        chosen_layers = set()
+        for i in layers:
+            if not -count <= i < count:
+                raise ModelError(f"layer {i}: the model has layers 0..{count - 1}")
+            chosen_layers.add(i % count)
+    if passes is not None:
+        for p in passes:
+            if p not in ("forward", "backward"):
+                raise ModelError(f"pass {p!r}: expected 'forward' or 'backward'")
+        if "backward" in passes and not model.has_backward and list(passes) == ["backward"]:
+            raise ModelError("the model has no backward pass (no 'upstream', 'target' or loss)")
+    plan = []
+    for i, p in pack_passes(model):
+        if chosen_layers is not None and i not in chosen_layers:
+            continue
+        if passes is not None and p not in passes:
+            continue
+        trace = open_pass(model, i, p)
+        if isinstance(steps, str):
+            ks = choose_steps(trace, steps, lenient=True)
+        elif steps is None:
+            ks = list(range(trace.n + 1))
+        else:
+            ks = [int(k) for k in steps if 0 <= int(k) <= trace.n]
+        if ks:
+            plan.append(PackPass(i, p, f"layer-{i}-{model.layers[i].type}-{p}", trace, tuple(ks)))
+    if not plan:
+        raise ModelError("the choice of layers, passes and steps leaves nothing to export")
+    return plan
+
+
+def _png(mapper: animation.PaletteMapper, indices: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    mapper.image(indices).save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()
+
+
+def export_pack(
+    model: Model,
+    directory: str | Path,
+    progress: Progress | None = None,
+    *,
+    scale: float = 1.0,
+    layers: Sequence[int] | None = None,
+    passes: Sequence[str] | None = None,
+    steps: StepsSpec = None,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    frame_ms: int = animation.FRAME_MS,
+) -> list[Path]:
+    """Write a lecture pack of the chosen layers, passes and steps (see the module docstring).
+
+    Parameters
+    ----------
+    model : Model
+    directory : str or Path
+        Created when missing.
+    progress : callable, optional
+        ``progress(done, total)`` after each step; return False to cancel: everything the
+        pack wrote is removed and :class:`~visualconv.export.api.ExportCancelled` raised.
+    scale : float
+        Pixel scale of the images.
+    layers, passes, steps
+        See :func:`plan_pack`.
+    formats : sequence of str
+        Any of :data:`PACK_FORMATS`; default PNG and LaTeX per step, GIF and Beamer per pass.
+    frame_ms : int
+        Display time of an animation's frame.
+
+    Returns
+    -------
+    list of Path
+        ``index.md`` first, then ``index.html`` and every file written.
+    """
+    chosen = set(formats)
+    unknown = chosen - set(PACK_FORMATS)
+    if unknown:
+        raise ModelError(f"pack formats {sorted(unknown)}: expected some of {', '.join(PACK_FORMATS)}")
+    if "mp4" in chosen:
+        video.ffmpeg_exe()
+    plan = plan_pack(model, layers, passes, steps)
+    total = sum(len(p.steps) for p in plan)
+    root = Path(directory)
+    out = files.Written()
+    try:
+        out.folder(root)
+        md, page = _index_head(model, plan)
+        done = 0
+        for item in plan:
+            md_part, page_part = _write_pass(
+                model, item, root, out, chosen, scale, frame_ms, progress, done, total
+            )
+            md += md_part
+            page += page_part
+            done += len(item.steps)
+        page.append("</body>\n</html>")
+        index = out.write(root / "index.md", "\n".join(md) + "\n")
+        page_path = out.write(root / "index.html", "\n".join(page) + "\n")
+    except BaseException:
+        out.remove()
+        raise
+    rest = [p for p in out.files if p not in (index, page_path)]
+    return [index, page_path, *rest]
+
+
+def _index_head(model: Model, plan: list[PackPass]) -> tuple[list[str], list[str]]:
+    md = [f"# {_markdown(model.name)}", ""]
+    if model.description:
+        md += [_markdown(model.description), ""]
+    md += [
+        "Slides exported by visualconv. Each step has an image (PNG) and its LaTeX: a standalone",
+        "document (`step-NNN.tex`, compiles on its own); `fragments.tex` in each folder has every",
+        "step's body to paste into slides (needs `amsmath`, `amssymb`, `xcolor`, `colortbl`).",
+        "`NAME-beamer.tex` is one Beamer frame whose overlays are the steps. One colour level",
+        "per panel for a whole pass; blue is negative, red positive. `index.html` shows the pack",
+        "in a browser.",
+        "",
+        "## Contents",
+        "",
+    ]
+    e = html.escape
+    page = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{e(model.name)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#1f2328}"
+        "img{max-width:100%;border:1px solid #ddd}pre{background:#f6f8fa;padding:.6em;overflow-x:auto}"
+        "h2{border-bottom:1px solid #ddd;padding-bottom:.2em}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{e(model.name)}</h1>",
+    ]
+    if model.description:
+        page.append(f"<p>{e(model.description)}</p>")
+    page.append("<h2>Contents</h2>\n<ul>")
+    for item in plan:
+        kind = model.layers[item.layer].type
+        shown = f"{len(item.steps)} of {item.trace.n + 1} steps"
+        label = f"layer {item.layer} ({kind}), {item.pass_name} pass: {shown}"
+        md.append(f"- [{label}](#{item.name})")
+        page.append(f'<li><a href="#{item.name}">{e(label)}</a></li>')
+    md.append("")
+    page.append("</ul>")
+    return md, page
+
+
+def _write_pass(
+    model: Model,
+    item: PackPass,
+    root: Path,
+    out: files.Written,
+    chosen: set[str],
+    scale: float,
+    frame_ms: int,
+    progress: Progress | None,
+    done: int,
+    total: int,
+) -> tuple[list[str], list[str]]:
+    """Render one pass's steps once each and write every chosen format from them."""
+    trace, name, e = item.trace, item.name, html.escape
+    frames = _PassFrames(model, item.layer, trace, scale)
+    raster = bool(chosen & {"png", "gif", "mp4", "apng"})
+    mapper = frames.palette(list(item.steps)) if chosen & {"png", "gif"} else None
+    caption = layer_caption(model, item.layer, trace, trace.n).split(", overlay")[0]
+    md = [f'<a id="{name}"></a>', "", f"## {caption}", ""]
+    page = [f'<h2 id="{name}">{e(caption)}</h2>']
+    links = []
+    if "gif" in chosen:
+        links.append(f"{name}.gif")
+    for fmt in ("mp4", "apng", "pptx"):
+        if fmt in chosen:
+            links.append(f"{name}.{fmt}")
+    if "beamer" in chosen:
+        links.append(f"{name}-beamer.tex")
+    if links:
+        md += ["Files: " + ", ".join(f"[{link}]({link})" for link in links), ""]
+        page.append("<p>Files: " + ", ".join(f'<a href="{link}">{link}</a>' for link in links) + "</p>")
+    if "gif" in chosen:
+        page.append(f'<p><img src="{name}.gif" alt="{e(caption)}, animated"></p>')
+    digits = _digits(trace.n)
+    indices: list[np.ndarray] = []
+    rgbs: list[np.ndarray] = []
+    step_slides: list[slides.Slide] = []
+    fragments = []
+    for k in item.steps:
+        figure, image = frames.render(k) if raster else (frames.figure(k), None)
+        slide = slides.slide_from_figure(figure, k, trace.n)
+        step_slides.append(slide)
+        stem = f"step-{k:0{digits}d}"
+        if image is not None:
+            rgb = animation.qimage_rgb(image)
+            if mapper is not None:
+                idx = mapper.indices(rgb)
+                if "png" in chosen:
+                    out.write(root / name / f"{stem}.png", _png(mapper, idx))
+                if "gif" in chosen:
+                    indices.append(idx)
+            if chosen & {"mp4", "apng"}:
+                rgbs.append(rgb)
+        frames.forget(k)
+        if "tex" in chosen:
+            out.write(root / name / f"{stem}.tex", latex.slide_standalone(slide))
+            fragments.append(f"% ---- step {k} of {trace.n}\n" + latex.slide_fragment(slide))
+        title = f"step {k} of {trace.n}" + (" (before the first overlay)" if k == 0 else "")
+        md += [f"### {caption}: {title}", ""]
+        page.append(f"<h3>{e(title)}</h3>")
+        if "png" in chosen:
+            md += [f"![{figure.caption}]({name}/{stem}.png)", ""]
+            page.append(f'<p><img src="{name}/{stem}.png" alt="{e(figure.caption)}" loading="lazy"></p>')
+        if "tex" in chosen:
+            md += [f"LaTeX: [{stem}.tex]({name}/{stem}.tex)", ""]
+        md += ["```text", *figure.lines, "```", ""]
+        page.append("<pre>" + e("\n".join(figure.lines)) + "</pre>")
+        done += 1
+        _tick(progress, done, total)
+    if fragments:
+        out.write(root / name / "fragments.tex", "\n".join(fragments))
+    if mapper is not None and indices:
+        out.write(root / f"{name}.gif", animation.gif_bytes(mapper, indices, frame_ms))
+    if "beamer" in chosen:
+        out.write(root / f"{name}-beamer.tex", tikz.beamer_deck(step_slides))
+    if "pptx" in chosen:
+        from .pptx import pptx_bytes
+
+        out.write(root / f"{name}.pptx", pptx_bytes(step_slides))
+    for fmt, writer in (("mp4", video.write_mp4), ("apng", video.write_apng)):
+        if fmt in chosen:
+            target = root / f"{name}.{fmt}"
+            existed = target.exists()
+            writer(target, rgbs, frame_ms)
+            out.adopt(target, existed)
+    return md, page
