@@ -520,10 +520,8 @@ def _forward_closing(trace: Any, step: Any) -> list[str]:
             f"its outer {_pair_text(layer.padding, dims)} ring"
         )
     if any(layer.output_padding):
-        op = layer.output_padding[1] if dims == 1 else layer.output_padding
-        lines.append(
-            f"output_padding {op} added cells on the bottom/right that no stamp reached past the crop"
-        )
+        op = _pair_text(layer.output_padding, dims)
+        lines.append(f"output_padding {op}: the output keeps {op} more row(s)/column(s) on the bottom/right")
     if layer.bias is not None:
         lines.append("Z = stamps + b (each output cell starts at its channel's bias)")
     if layer.activation != "identity":
