@@ -60,9 +60,11 @@ def _load(path: str) -> Any:
 def _require_backward(model: Any, file: str) -> None:
     """Gradients need a start: ``upstream``, or ``target`` with ``loss``."""
     if not model.has_backward:
+        from .engine.kinds.loss import NO_BACKWARD
+
         raise ModelError(
-            "missing: the model has no 'upstream' and no 'target' with 'loss', so there is no backward "
-            "pass; expected one of them to compute gradients",
+            f"missing: {NO_BACKWARD}, so there is no backward pass; "
+            "expected one of them to compute gradients",
             "upstream",
             file,
         )

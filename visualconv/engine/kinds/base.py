@@ -19,7 +19,7 @@ the kind modules asks ``layer.kind`` (or ``kinds.of(layer)``) and never tests th
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -124,25 +124,100 @@ def from_4d(x: FloatArray, dims: int) -> FloatArray:
     return x[:, :, 0, :] if dims == 1 else x
 
 
-def walk_shapes(input_shape: Shape, layers: Sequence[Layer]) -> list[Shape]:
-    """Shapes of the input and of every layer's output (no batch axis): the one shape walk.
+def parse_pair(value: Any, dims: int, name: str, minimum: int) -> IntPair:
+    """A (rows, cols) setting from typed text, a number or a list: ``"2"``, ``"2, 1"``, ``[2, 1]``.
+
+    A 1-D layer takes one integer (its rows are 1 for sizes, 0 for padding).
 
     Raises
     ------
     ModelError
-        With the place ``layers[i]`` of the first layer that does not fit its input.
+        Placed at ``name``.
     """
+    import re
+
     from ..errors import ModelError
 
+    if isinstance(value, str):
+        parts = [p for p in re.split(r"[,x× ]+", value.strip()) if p]
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    else:
+        parts = [value]
+    try:
+        numbers = [int(p) if not isinstance(p, float) or p == int(p) else None for p in parts]
+    except (TypeError, ValueError):
+        numbers = [None]
+    if not numbers or None in numbers or len(numbers) > (1 if dims == 1 else 2):
+        expect = "an integer" if dims == 1 else "an integer or two integers (rows, columns)"
+        raise ModelError(f"expected {expect}, got {value!r}", name)
+    ints = [n for n in numbers if n is not None]
+    if min(ints) < minimum:
+        raise ModelError(f"expected integers >= {minimum}, got {value!r}", name)
+    if dims == 1:
+        return (1 if name.endswith(("stride", "dilation", "size", "kernel_size")) else 0, ints[0])
+    return (ints[0], ints[-1])
+
+
+class LayerDoesNotFit(ValueError):
+    """A layer of a stack that does not fit its input.
+
+    Attributes
+    ----------
+    index : int
+        The layer's index in the stack.
+    shape : tuple of int
+        The input shape it was given (no batch axis).
+    reason : str
+        The layer's own words (its shape rule's ValueError).
+    """
+
+    def __init__(self, index: int, shape: Shape, reason: str) -> None:
+        super().__init__(reason)
+        self.index, self.shape, self.reason = index, shape, reason
+
+
+def output_shapes(input_shape: Shape, layers: Sequence[Layer]) -> list[Shape]:
+    """Shapes of the input and of every layer's output (no batch axis): the one shape walk.
+
+    Each layer's kind applies its shape rule (``layer.output_shape``).
+
+    Raises
+    ------
+    LayerDoesNotFit
+        For the first layer that does not fit its input.
+    """
     shape: Shape = tuple(input_shape)
     result = [shape]
     for index, layer in enumerate(layers):
         try:
             shape = layer.output_shape(shape)
         except ValueError as exc:
-            raise ModelError(str(exc), f"layers[{index}]") from None
+            raise LayerDoesNotFit(index, shape, str(exc)) from None
         result.append(shape)
     return result
+
+
+def pair_text(pair: IntPair, dims: int) -> str:
+    """A setting pair as the user types it: ``2`` or ``2, 1`` (a 1-D layer: its columns)."""
+    if dims == 1 or pair[0] == pair[1]:
+        return str(pair[1])
+    return f"{pair[0]}, {pair[1]}"
+
+
+def size_text(pair: IntPair, dims: int) -> str:
+    """A size or stride as the layer list writes it: ``2`` or ``3×2`` (a 1-D layer: its columns)."""
+    return str(pair[1]) if dims == 1 or pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
+
+
+def walk_shapes(input_shape: Shape, layers: Sequence[Layer]) -> list[Shape]:
+    """:func:`output_shapes`, refusing a layer that does not fit with a ModelError placed at ``layers[i]``."""
+    from ..errors import ModelError
+
+    try:
+        return output_shapes(input_shape, layers)
+    except LayerDoesNotFit as exc:
+        raise ModelError(exc.reason, f"layers[{exc.index}]") from None
 
 
 # ----------------------------------------------------------------------------- steps
@@ -262,6 +337,7 @@ AnyStep = Step[Any, Any, Any]
 
 
 TraceClass = type["LayerTrace"]
+Fit = Callable[[FloatArray, Shape], FloatArray]
 
 
 class Kind:
@@ -285,6 +361,8 @@ class Kind:
         What one overlay belongs to: an output element (every kind but one), or an input
         element (a transposed convolution stamps each input value into the output). The
         ``done`` mask of a step has the shape of that array.
+    has_closed_form : bool
+        The backward trace has ``closed_form()`` (the seeds' closed forms of dW and dA_prev).
     output_names : (str, str)
         How the links name an output cell and its gradient: ("z", "dZ"), or ("y", "dY")
         for a kind whose output is not a pre-activation.
@@ -296,6 +374,7 @@ class Kind:
     windowed: ClassVar[bool] = False
     output_names: ClassVar[tuple[str, str]] = ("z", "dZ")
     steps_over: ClassVar[str] = "output"
+    has_closed_form: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"<layer kind {self.type!r}>"
@@ -331,6 +410,49 @@ class Kind:
         """
         return None
 
+    def summary(self, layer: Any, dims: int) -> tuple[str, str]:
+        """The layer in the layer list: its type with its kernel, and its settings (two short texts)."""
+        return self.type, ""
+
+    # --- editing
+
+    def new_layer(self, input_shape: Shape, dims: int) -> Any:
+        """The layer the editor adds after an output of ``input_shape`` (ModelError if it cannot follow)."""
+        raise NotImplementedError
+
+    def fitted_weight_shape(self, layer: Any, input_shape: Shape) -> Shape | None:
+        """The weight shape that fits an input of ``input_shape`` (None: the kind has no weight to fit)."""
+        return None
+
+    def settings(self, layer: Any, dims: int) -> list[tuple[str, str, str]]:
+        """The settings the editor offers: (key for :meth:`with_setting`, label, current text)."""
+        return []
+
+    def with_setting(self, layer: Any, key: str, value: Any, dims: int, place: str, fit: Fit) -> Any:
+        """A copy of ``layer`` with one setting changed (typed text allowed); ModelError placed at ``place``.
+
+        ``fit(array, shape)`` crops or zero-pads an array to a new shape.
+        """
+        from ..errors import ModelError
+
+        raise ModelError(f"a {self.type} layer has no setting {key!r}", place)
+
+    # --- checks
+
+    def kinks(self, layer: Any, x: FloatArray, z: FloatArray, near: float) -> list[str]:
+        """Why a finite difference may disagree here: activation values within ``near`` of a kink.
+
+        ``x`` and ``z`` are the layer's input and pre-activation for the model's example.
+        """
+        from .. import activations
+
+        if not self.has_activation:
+            return []
+        close = activations.kinks(self.activation(layer), z, near)
+        if not close.any():
+            return []
+        return [f"{int(close.sum())} pre-activation value(s) at the {self.activation(layer)} kink z = 0"]
+
     # --- traces
 
     def trace_class(self, pass_name: str) -> TraceClass:
@@ -343,9 +465,13 @@ class Kind:
         """The lines of one step after step 0 (see :func:`visualconv.engine.explain.explain`)."""
         raise NotImplementedError
 
+    def padding(self, layer: Any) -> IntPair:
+        """The (rows, cols) border of zeros around the input in the trace's view ((0, 0): none)."""
+        return (0, 0)
+
     def padded(self, layer: Any) -> bool:
         """Whether the layer's input has a padding border (the texts name it A_pad)."""
-        return False
+        return any(self.padding(layer))
 
     def intro(self, trace: Any) -> list[str]:
         """The set-up lines of step 0 (backward, with an activation: how dZ comes from dA)."""

@@ -36,6 +36,7 @@ from ..windows import (
 )
 from .base import (
     Fields,
+    Fit,
     ForwardState,
     Kind,
     LayerGrads,
@@ -46,7 +47,11 @@ from .base import (
     TraceClass,
     from_4d,
     frozen,
+    frozen_array,
+    pair_text,
+    parse_pair,
     replaced,
+    size_text,
     to_4d,
     weight_and_bias,
 )
@@ -1163,6 +1168,7 @@ class ConvKind(Kind):
     has_weights = True
     has_activation = True
     windowed = True
+    has_closed_form = True
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`ConvForwardTrace` or :class:`ConvBackwardTrace`."""
@@ -1314,6 +1320,127 @@ class ConvKind(Kind):
     def padded(self, layer: ConvLayer) -> bool:
         """Whether the input has a padding border (named A_pad in the texts)."""
         return any(layer.sides)
+
+    def summary(self, layer: ConvLayer, dims: int) -> tuple[str, str]:
+        """``conv 3×3, 1→2 ch, relu`` and ``stride 1 · padding 0 · dilation 1``."""
+        kh, kw = layer.kernel_size
+        size = str(kw) if dims == 1 else f"{kh}×{kw}"
+        c_out, c_in = layer.weight.shape[0], layer.weight.shape[1] * layer.groups
+        kind = f"conv {size}, {c_in}→{c_out} ch, {layer.activation}" + (
+            ", no bias" if layer.bias is None else ""
+        )
+        settings = [
+            f"stride {size_text(layer.stride, dims)}",
+            "padding same" if layer.same else f"padding {size_text(layer.padding, dims)}",
+            f"dilation {size_text(layer.dilation, dims)}",
+        ]
+        if layer.groups > 1:
+            settings.append(f"groups {layer.groups}")
+        if layer.padding_mode != "zeros":
+            settings.append(layer.padding_mode)
+        return kind, " · ".join(settings)
+
+    def new_layer(self, input_shape: Shape, dims: int) -> ConvLayer:
+        """A 1x1 conv with one output channel, zero weight and bias."""
+        from ..errors import ModelError
+
+        if len(input_shape) == 1:
+            raise ModelError(
+                "a conv layer needs an image input; it cannot follow a flatten or dense layer", "layers"
+            )
+        w = np.zeros((1, input_shape[0], 1)) if dims == 1 else np.zeros((1, input_shape[0], 1, 1))
+        return ConvLayer(frozen_array(w), frozen_array(np.zeros(1)), dims=dims)
+
+    def fitted_weight_shape(self, layer: ConvLayer, input_shape: Shape) -> Shape | None:
+        """The weight with as many input channels as the input has."""
+        w = layer.weight
+        return (w.shape[0], max(1, input_shape[0] // layer.groups), *w.shape[2:])
+
+    def settings(self, layer: ConvLayer, dims: int) -> list[tuple[str, str, str]]:
+        """Kernel size, out channels, stride, padding, dilation, groups, padding mode, activation."""
+        rows = [
+            ("kernel_size", "kernel size", pair_text(layer.kernel_size, dims)),
+            ("out_channels", "out channels", str(layer.weight.shape[0])),
+            ("stride", "stride", pair_text(layer.stride, dims)),
+            ("padding", "padding", "same" if layer.same else pair_text(layer.padding, dims)),
+            ("dilation", "dilation", pair_text(layer.dilation, dims)),
+            ("groups", "groups", str(layer.groups)),
+            ("padding_mode", "padding mode", layer.padding_mode),
+            ("activation", "activation", layer.activation),
+        ]
+        if layer.activation == "leaky_relu":
+            rows.append(("negative_slope", "negative slope", f"{layer.negative_slope:g}"))
+        return rows
+
+    def with_setting(
+        self, layer: ConvLayer, key: str, value: Any, dims: int, place: str, fit: Fit
+    ) -> ConvLayer:
+        """One of stride, dilation, padding ("same"/"valid" too), groups, padding_mode, activation, ...
+
+        ... negative_slope, kernel_size or out_channels.
+        """
+        from ..activations import ACTIVATIONS
+        from ..errors import ModelError
+        from ..windows import PADDING_MODES
+
+        w = layer.weight
+        if key == "stride":
+            stride = parse_pair(value, dims, place, 1)
+            if layer.same and stride != (1, 1):
+                raise ModelError('expected stride 1 while padding is "same" (as PyTorch requires)', place)
+            return dataclasses.replace(layer, stride=stride)
+        if key == "dilation":
+            return dataclasses.replace(layer, dilation=parse_pair(value, dims, place, 1))
+        if key == "padding":
+            text = value.strip() if isinstance(value, str) else value
+            if text == "same":
+                if layer.stride != (1, 1):
+                    raise ModelError('expected stride 1 for padding "same" (as PyTorch requires)', place)
+                return dataclasses.replace(layer, same=True)
+            if text == "valid":
+                return dataclasses.replace(layer, same=False, padding=(0, 0))
+            return dataclasses.replace(layer, same=False, padding=parse_pair(value, dims, place, 0))
+        if key == "groups":
+            groups = parse_pair(value, 1, place, 1)[1]
+            c_in, c_out = w.shape[1] * layer.groups, w.shape[0]
+            if c_in % groups or c_out % groups:
+                raise ModelError(
+                    f"expected groups dividing the {c_in} input and {c_out} output channels, got {groups}",
+                    place,
+                )
+            shape = (c_out, c_in // groups, *w.shape[2:])
+            return dataclasses.replace(layer, groups=groups, weight=frozen_array(fit(w, shape)))
+        if key == "padding_mode":
+            if value not in PADDING_MODES:
+                raise ModelError(f"expected one of {', '.join(PADDING_MODES)}, got {value!r}", place)
+            return dataclasses.replace(layer, padding_mode=str(value))
+        if key == "negative_slope":
+            try:
+                slope = float(value)
+            except (TypeError, ValueError):
+                raise ModelError(f"expected a number, got {value!r}", place) from None
+            if not np.isfinite(slope):
+                raise ModelError(f"expected a finite number, got {value!r}", place)
+            return dataclasses.replace(layer, negative_slope=slope)
+        if key == "activation":
+            if value not in ACTIVATIONS:
+                raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
+            return dataclasses.replace(layer, activation=str(value))
+        if key == "kernel_size":
+            kh, kw = parse_pair(value, dims, place, 1)
+            shape = (*w.shape[:2], kw) if dims == 1 else (*w.shape[:2], kh, kw)
+            return dataclasses.replace(layer, weight=frozen_array(fit(w, shape)))
+        if key == "out_channels":
+            c_out = parse_pair(value, 1, place, 1)[1]
+            if c_out % layer.groups:
+                raise ModelError(f"expected a multiple of groups ({layer.groups}), got {c_out}", place)
+            bias = None if layer.bias is None else frozen_array(fit(layer.bias, (c_out,)))
+            return dataclasses.replace(layer, weight=frozen_array(fit(w, (c_out, *w.shape[1:]))), bias=bias)
+        raise ModelError(f"a conv layer has no setting {key!r}", place)
+
+    def padding(self, layer: ConvLayer) -> IntPair:
+        """The layer's zero padding (rows, cols)."""
+        return layer.padding
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``z[i, j] = 1*2 + ...`` forward; ``dW += ...``, ``db += ...``, ``dA_prev[...] += ...`` backward."""

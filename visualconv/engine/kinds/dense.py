@@ -15,6 +15,7 @@ from .. import activations, links
 from ..windows import FloatArray
 from .base import (
     Fields,
+    Fit,
     ForwardState,
     Kind,
     LayerGrads,
@@ -23,6 +24,8 @@ from .base import (
     Step,
     TraceClass,
     frozen,
+    frozen_array,
+    parse_pair,
     replaced,
     weight_and_bias,
 )
@@ -364,6 +367,48 @@ class DenseKind(Kind):
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`DenseForwardTrace` or :class:`DenseBackwardTrace`."""
         return DenseForwardTrace if pass_name == "forward" else DenseBackwardTrace
+
+    def summary(self, layer: DenseLayer, dims: int) -> tuple[str, str]:
+        """``dense 8→3, identity`` (``, no bias``)."""
+        out, n_in = layer.weight.shape
+        return f"dense {n_in}→{out}, {layer.activation}" + (", no bias" if layer.bias is None else ""), ""
+
+    def new_layer(self, input_shape: Shape, dims: int) -> DenseLayer:
+        """A dense layer with one output, zero weight and bias."""
+        from ..errors import ModelError
+
+        if len(input_shape) != 1:
+            raise ModelError("a dense layer needs a vector input; add a flatten layer first", "layers")
+        return DenseLayer(frozen_array(np.zeros((1, input_shape[0]))), frozen_array(np.zeros(1)))
+
+    def fitted_weight_shape(self, layer: DenseLayer, input_shape: Shape) -> Shape | None:
+        """One weight column per input value (None for an input that is not a vector)."""
+        return (layer.weight.shape[0], input_shape[0]) if len(input_shape) == 1 else None
+
+    def settings(self, layer: DenseLayer, dims: int) -> list[tuple[str, str, str]]:
+        """Outputs and activation."""
+        return [
+            ("out_channels", "outputs", str(layer.weight.shape[0])),
+            ("activation", "activation", layer.activation),
+        ]
+
+    def with_setting(
+        self, layer: DenseLayer, key: str, value: Any, dims: int, place: str, fit: Fit
+    ) -> DenseLayer:
+        """Activation or out_channels (the number of outputs)."""
+        from ..activations import ACTIVATIONS
+        from ..errors import ModelError
+
+        if key == "activation":
+            if value not in ACTIVATIONS:
+                raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
+            return dataclasses.replace(layer, activation=str(value))
+        if key == "out_channels":
+            out = parse_pair(value, 1, place, 1)[1]
+            bias = None if layer.bias is None else frozen_array(fit(layer.bias, (out,)))
+            weight = frozen_array(fit(layer.weight, (out, layer.weight.shape[1])))
+            return dataclasses.replace(layer, weight=weight, bias=bias)
+        raise ModelError(f"a dense layer has no setting {key!r}", place)
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``z[o] = ...`` forward; ``dW[o, :] += ...``, ``db[o] += ...``, ``dA_prev += ...`` backward."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import links
 from ..windows import FloatArray
-from .base import Fields, ForwardState, Kind, LayerGrads, LayerTrace, Shape, Step, TraceClass, frozen
+from .base import Fields, Fit, ForwardState, Kind, LayerGrads, LayerTrace, Shape, Step, TraceClass, frozen
 from .document import DocumentReader
 from .text import fmt
 
@@ -199,6 +199,22 @@ class FlattenKind(Kind):
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`FlattenForwardTrace` or :class:`FlattenBackwardTrace`."""
         return FlattenForwardTrace if pass_name == "forward" else FlattenBackwardTrace
+
+    def summary(self, layer: FlattenLayer, dims: int) -> tuple[str, str]:
+        """``flatten`` and ``row-major``."""
+        return "flatten", "row-major"
+
+    def new_layer(self, input_shape: Shape, dims: int) -> FlattenLayer:
+        """A flatten layer (it follows anything)."""
+        return FlattenLayer()
+
+    def with_setting(
+        self, layer: FlattenLayer, key: str, value: Any, dims: int, place: str, fit: Fit
+    ) -> FlattenLayer:
+        """Flatten has no settings."""
+        from ..errors import ModelError
+
+        raise ModelError("a flatten layer has no settings", place)
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``y[k] = A_prev[...]`` forward, ``dA_prev[...] = dY[k]`` backward."""

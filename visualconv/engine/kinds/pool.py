@@ -6,6 +6,7 @@ Owns :class:`PoolLayer` (its shape rule, forward and backward through the kernel
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from ..windows import (
 )
 from .base import (
     Fields,
+    Fit,
     ForwardState,
     Kind,
     LayerGrads,
@@ -36,6 +38,9 @@ from .base import (
     TraceClass,
     from_4d,
     frozen,
+    pair_text,
+    parse_pair,
+    size_text,
     to_4d,
 )
 from .document import DocumentReader, InputCheck, expect_image, pair_out, words
@@ -530,6 +535,82 @@ class PoolKind(Kind):
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`PoolForwardTrace` or :class:`PoolBackwardTrace`."""
         return PoolForwardTrace if pass_name == "forward" else PoolBackwardTrace
+
+    def summary(self, layer: PoolLayer, dims: int) -> tuple[str, str]:
+        """``max pool 2`` and ``stride 2`` (`` · overlapping`` when windows overlap, `` · padding 1``)."""
+        if layer.is_global:
+            return f"global {layer.mode} pool", "one window per channel"
+        if layer.padding != (0, 0):
+            return (
+                f"{layer.mode} pool {size_text(layer.size, dims)}",
+                f"stride {size_text(layer.stride, dims)} · padding {size_text(layer.padding, dims)}",
+            )
+        return (
+            f"{layer.mode} pool {size_text(layer.size, dims)}",
+            f"stride {size_text(layer.stride, dims)}"
+            + (" · overlapping" if layer.stride[1] < layer.size[1] else ""),
+        )
+
+    def new_layer(self, input_shape: Shape, dims: int) -> PoolLayer:
+        """A 1x1 max pool (the user sets its size and stride)."""
+        from ..errors import ModelError
+
+        if len(input_shape) == 1:
+            raise ModelError("a pool layer needs an image input", "layers")
+        one = (1, 1)
+        return PoolLayer("max", one, one, dims)
+
+    def settings(self, layer: PoolLayer, dims: int) -> list[tuple[str, str, str]]:
+        """Mode, size (or "global"), stride and padding."""
+        if layer.is_global:
+            return [("mode", "pool mode", layer.mode), ("size", "pool size", "global")]
+        return [
+            ("mode", "pool mode", layer.mode),
+            ("size", "pool size", pair_text(layer.size, dims)),
+            ("stride", "stride", pair_text(layer.stride, dims)),
+            ("padding", "padding", pair_text(layer.padding, dims)),
+        ]
+
+    def with_setting(
+        self, layer: PoolLayer, key: str, value: Any, dims: int, place: str, fit: Fit
+    ) -> PoolLayer:
+        """One of size (also "global"), stride, padding or mode."""
+        from ..errors import ModelError
+
+        if key == "size":
+            if isinstance(value, str) and value.strip() == "global":
+                return dataclasses.replace(layer, is_global=True, padding=(0, 0))
+            size = parse_pair(value, dims, place, 1)
+            stride = size if layer.is_global else layer.stride
+            return dataclasses.replace(layer, size=size, stride=stride, is_global=False)
+        if key == "padding":
+            padding = parse_pair(value, dims, place, 0)
+            if padding[0] > layer.size[0] // 2 or padding[1] > layer.size[1] // 2:
+                raise ModelError(f"expected padding at most half the size, got {value!r}", place)
+            return dataclasses.replace(layer, padding=padding)
+        if key == "stride":
+            return dataclasses.replace(layer, stride=parse_pair(value, dims, place, 1))
+        if key == "mode":
+            if value not in ("max", "avg"):
+                raise ModelError(f"expected 'max' or 'avg', got {value!r}", place)
+            return dataclasses.replace(layer, mode=str(value))
+        raise ModelError(f"a pool layer has no setting {key!r}", place)
+
+    def padding(self, layer: PoolLayer) -> IntPair:
+        """The pool's padding border around the input in the trace's view."""
+        return layer.padding
+
+    def kinks(self, layer: PoolLayer, x: FloatArray, z: FloatArray, near: float) -> list[str]:
+        """Max-pool windows whose two largest values are within ``near``: a tie for the maximum."""
+        if layer.mode != "max":
+            return []
+        x = x if layer.dims == 2 else x[:, None, :]
+        size, stride, (ph, pw) = layer.window((x.shape[1], x.shape[2]))
+        x = pad_sides(x, (ph, ph, pw, pw), "zeros", -np.inf)
+        windows = sliding_windows(x[None], size, stride, (1, 1))[0]
+        flat = np.sort(windows.reshape(*windows.shape[:3], -1), axis=-1)
+        ties = int(np.sum(flat[..., -1] - flat[..., -2] <= near)) if flat.shape[-1] > 1 else 0
+        return [f"{ties} max-pool window(s) with a tie for the maximum"] if ties else []
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``y = max(...)`` or the average forward; where the delta goes backward."""
