@@ -32,6 +32,7 @@ from ..conv_transpose import (
 from ..windows import FloatArray, IntPair, crop
 from .base import (
     Fields,
+    Fit,
     Kind,
     LayerGrads,
     LayerTrace,
@@ -41,7 +42,11 @@ from .base import (
     TraceClass,
     from_4d,
     frozen,
+    frozen_array,
+    pair_text,
+    parse_pair,
     replaced,
+    size_text,
     to_4d,
     weight_and_bias,
 )
@@ -784,6 +789,117 @@ class ConvTransposeKind(Kind):
         elements = 3 * n_in + 3 * n_full + 2 * n_stamps + 5 * n_out + 3 * layer.weight.size
         reason = f"its {c_out} output channel{'s' if c_out != 1 else ''} of {words(out[axes])} and its stamps"
         return InputCheck(out_shape, elements, "", reason)
+
+    # --- the layer list and the editor
+
+    def summary(self, layer: ConvTransposeLayer, dims: int) -> tuple[str, str]:
+        """``conv_transpose 3×3, 1→1 ch, identity`` and ``stride 2 · padding 1 · output_padding 1``."""
+        kh, kw = layer.kernel_size
+        size = str(kw) if dims == 1 else f"{kh}×{kw}"
+        c_in, c_out = layer.weight.shape[0], layer.out_channels
+        kind = f"conv_transpose {size}, {c_in}→{c_out} ch, {layer.activation}" + (
+            ", no bias" if layer.bias is None else ""
+        )
+        settings = [
+            f"stride {size_text(layer.stride, dims)}",
+            f"padding {size_text(layer.padding, dims)}",
+            f"output_padding {size_text(layer.output_padding, dims)}",
+            f"dilation {size_text(layer.dilation, dims)}",
+        ]
+        if layer.groups > 1:
+            settings.append(f"groups {layer.groups}")
+        return kind, " · ".join(settings)
+
+    def new_layer(self, input_shape: Shape, dims: int) -> ConvTransposeLayer:
+        """A 2x2 transposed conv with stride 2 (it doubles the size), one output channel, zero weight."""
+        from ..errors import ModelError
+
+        if len(input_shape) == 1:
+            raise ModelError(
+                "a conv_transpose layer needs an image input; it cannot follow a flatten or dense layer",
+                "layers",
+            )
+        w = np.zeros((input_shape[0], 1, 2)) if dims == 1 else np.zeros((input_shape[0], 1, 2, 2))
+        stride = (1, 2) if dims == 1 else (2, 2)
+        return ConvTransposeLayer(frozen_array(w), frozen_array(np.zeros(1)), stride=stride, dims=dims)
+
+    def fitted_weight_shape(self, layer: ConvTransposeLayer, input_shape: Shape) -> Shape | None:
+        """The weight with as many rows (axis 0: input channels) as the input has channels."""
+        w = layer.weight
+        return (input_shape[0], *w.shape[1:])
+
+    def settings(self, layer: ConvTransposeLayer, dims: int) -> list[tuple[str, str, str]]:
+        """Kernel size, out channels, stride, padding, output padding, dilation, groups, activation."""
+        rows = [
+            ("kernel_size", "kernel size", pair_text(layer.kernel_size, dims)),
+            ("out_channels", "out channels", str(layer.out_channels)),
+            ("stride", "stride", pair_text(layer.stride, dims)),
+            ("padding", "padding", pair_text(layer.padding, dims)),
+            ("output_padding", "output padding", pair_text(layer.output_padding, dims)),
+            ("dilation", "dilation", pair_text(layer.dilation, dims)),
+            ("groups", "groups", str(layer.groups)),
+            ("activation", "activation", layer.activation),
+        ]
+        if layer.activation == "leaky_relu":
+            rows.append(("negative_slope", "negative slope", f"{layer.negative_slope:g}"))
+        return rows
+
+    def with_setting(
+        self, layer: ConvTransposeLayer, key: str, value: Any, dims: int, place: str, fit: Fit
+    ) -> ConvTransposeLayer:
+        """One of stride, padding, output_padding, dilation, groups, activation, negative_slope, ...
+
+        ... kernel_size or out_channels. output_padding must stay below the stride or the dilation.
+        """
+        from ..activations import ACTIVATIONS
+        from ..errors import ModelError
+
+        w = layer.weight
+        if key in ("stride", "dilation", "padding", "output_padding"):
+            pair = parse_pair(value, dims, place, 0 if key.endswith("padding") else 1)
+            changed: ConvTransposeLayer = dataclasses.replace(layer, **{key: pair})  # type: ignore[arg-type]
+            for axis in (0, 1):
+                if changed.output_padding[axis] >= max(changed.stride[axis], changed.dilation[axis]):
+                    raise ModelError(
+                        "expected output_padding smaller than the stride or the dilation of its axis "
+                        "(as PyTorch requires)",
+                        place,
+                    )
+            return changed
+        if key == "groups":
+            groups = parse_pair(value, 1, place, 1)[1]
+            c_in, c_out = w.shape[0], layer.out_channels
+            if c_in % groups or c_out % groups:
+                raise ModelError(
+                    f"expected groups dividing the {c_in} input and {c_out} output channels, got {groups}",
+                    place,
+                )
+            shape = (c_in, c_out // groups, *w.shape[2:])
+            return dataclasses.replace(layer, groups=groups, weight=frozen_array(fit(w, shape)))
+        if key == "negative_slope":
+            try:
+                slope = float(value)
+            except (TypeError, ValueError):
+                raise ModelError(f"expected a number, got {value!r}", place) from None
+            if not np.isfinite(slope):
+                raise ModelError(f"expected a finite number, got {value!r}", place)
+            return dataclasses.replace(layer, negative_slope=slope)
+        if key == "activation":
+            if value not in ACTIVATIONS:
+                raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
+            return dataclasses.replace(layer, activation=str(value))
+        if key == "kernel_size":
+            kh, kw = parse_pair(value, dims, place, 1)
+            shape = (*w.shape[:2], kw) if dims == 1 else (*w.shape[:2], kh, kw)
+            return dataclasses.replace(layer, weight=frozen_array(fit(w, shape)))
+        if key == "out_channels":
+            c_out = parse_pair(value, 1, place, 1)[1]
+            if c_out % layer.groups:
+                raise ModelError(f"expected a multiple of groups ({layer.groups}), got {c_out}", place)
+            bias = None if layer.bias is None else frozen_array(fit(layer.bias, (c_out,)))
+            shape = (w.shape[0], c_out // layer.groups, *w.shape[2:])
+            return dataclasses.replace(layer, weight=frozen_array(fit(w, shape)), bias=bias)
+        raise ModelError(f"a conv_transpose layer has no setting {key!r}", place)
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`ConvTransposeForwardTrace` or :class:`ConvTransposeBackwardTrace`."""
