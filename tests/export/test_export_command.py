@@ -127,3 +127,67 @@ def test_works_without_a_display(tmp_path):
     assert run.stderr == ""
     with Image.open(out) as im:
         assert im.size[0] > 1000
+
+
+SEED_2D = str(SAMPLES / "02-seed-2d-conv.json")
+
+
+def test_done_when_the_seed_beamer_deck_compiles_to_17_pages(tmp_path, capsys):
+    from .latex_tools import compile_tex, pdf_pages, pdf_text
+
+    deck = tmp_path / "deck.tex"
+    assert main(["export", SEED_2D, "--layer", "0", "--pass", "backward", "--beamer", str(deck)]) == 0
+    assert capsys.readouterr().out.strip() == str(deck)
+    pdf = compile_tex(deck)
+    assert pdf_pages(pdf) == 17
+    words = pdf_text(pdf, 7).split()
+    assert {"-0.00892", "0.01029", "-0.00473", "0.02124", "-0.00755", "0.00837", "-0.004"} <= set(words)
+
+
+def test_tikz_pptx_mp4_and_apng_from_the_command_line(tmp_path, capsys):
+    tikz = tmp_path / "step.tex"
+    assert main(["export", SEED_2D, "--step", "6", "--tikz", str(tikz)]) == 0
+    assert "\\begin{tikzpicture}" in tikz.read_text() and (tmp_path / "step-fragment.tex").is_file()
+    apng = tmp_path / "pass.apng"
+    assert main(["export", SEED_2D, "--steps", "0-4", "--frame-ms", "250", "--animation", str(apng)]) == 0
+    with Image.open(apng) as im:
+        assert im.n_frames == 5 and im.info["duration"] == 250
+    pptx = pytest.importorskip("pptx", reason="python-pptx is not installed")
+    deck = tmp_path / "deck.pptx"
+    assert main(["export", SEED_2D, "--steps", "6,16", "--pptx", str(deck)]) == 0
+    slides = pptx.Presentation(str(deck)).slides
+    assert len(slides) == 2
+    cells = {s.name: s.text_frame.text for s in slides[0].shapes if s.has_text_frame}
+    assert cells["dx:0:1,2"] == "0.02124" and cells["db:0:0,0"] == "0.105"
+    pytest.importorskip("imageio_ffmpeg", reason="imageio-ffmpeg is not installed")
+    from visualconv.export.video import mp4_frame_count
+
+    mp4 = tmp_path / "pass.mp4"
+    assert main(["export", SEED_2D, "--steps", "0-3", "--frame-ms", "500", "--animation", str(mp4)]) == 0
+    import imageio_ffmpeg
+
+    out = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(mp4), "-map", "0:v", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+    ).stderr
+    assert int(out.rsplit("frame=", 1)[1].split()[0]) == mp4_frame_count(4, 500)
+    capsys.readouterr()
+
+
+def test_pack_flags_choose_and_the_summary_is_printed(tmp_path, capsys):
+    target = tmp_path / "a" / "pack"
+    argv = ["export", SEED_2D, "--pack", str(target), "--passes", "forward", "--steps", "0,last"]
+    assert main([*argv, "--pack-formats", "png,tex"]) == 0
+    out = capsys.readouterr().out
+    assert f"lecture pack in {target}: 7 files," in out
+    assert sorted(p.name for p in (target / "layer-0-conv-forward").iterdir()) == [
+        "fragments.tex",
+        "step-000.png",
+        "step-000.tex",
+        "step-016.png",
+        "step-016.tex",
+    ]
+    assert main(["export", SEED_2D, "--pack", str(target), "--layers", "x"]) == 2
+    assert main(["export", SEED_2D, "--pack", str(target), "--pack-formats", "doc"]) == 2
+    assert "pack formats ['doc']" in capsys.readouterr().err

@@ -1,18 +1,21 @@
 """Docks and menus that join the window to the training panel and the exports.
 
 Kept apart from the main window so each part stays small: :func:`install` adds a
-Training dock (its runs feed the stepper) and the File ▸ Export items (snapshot,
-animation, lecture pack, copy to clipboard) with progress dialogs.
+Training dock (its runs feed the stepper) and the File ▸ Export items (snapshot;
+animation as GIF, MP4 or APNG; TikZ, Beamer and PowerPoint; the lecture pack with its
+choice of layers, passes, steps and formats; options; copy to clipboard) with progress
+dialogs. Each format's dialog starts in the folder of its last export.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PyQt6.QtCore import QObject, Qt, pyqtSlot
 from PyQt6.QtGui import QGuiApplication, QKeySequence
-from PyQt6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
+from PyQt6.QtWidgets import QDialog, QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 from ..engine.errors import ModelError
 from ..engine.explain import sgd_update_lines
@@ -140,8 +143,30 @@ def _with_progress(window: MainWindow, label: str, work: Any) -> bool:
     return True
 
 
+ANIMATION_FILTERS = {
+    ".gif": "Animated GIF (*.gif)",
+    ".mp4": "MP4 video, H.264 (*.mp4)",
+    ".apng": "Animated PNG (*.apng)",
+}
+
+
+def _with_suffix(path: str, selected: str, filters: dict[str, str], default: str) -> str:
+    """The path with the extension of the chosen filter when the user typed none we know."""
+    if Path(path).suffix.lower() in filters:
+        return path
+    suffix = next((s for s, f in filters.items() if f == selected), default)
+    return path + suffix
+
+
+def _summary(paths: list[Path], seconds: float) -> str:
+    size = sum(p.stat().st_size for p in paths if p.is_file())
+    return f"{len(paths)} files, {size / 1e6:.1f} MB in {seconds:.1f} s"
+
+
 def install_exports(window: MainWindow) -> None:
-    """File ▸ Export snapshot…, Export animation…, Export lecture pack…, Copy snapshot."""
+    """File ▸ Export: snapshot, animation (GIF/MP4/APNG), TikZ, Beamer, PowerPoint, pack, options."""
+    from .export_dialogs import ExportSettings, OptionsDialog, PackDialog
+
     menu = window.menus["file"]
     quit_action = window.actions_by_name.get("quit")
     export_menu = menu.addMenu("&Export")
@@ -150,6 +175,8 @@ def install_exports(window: MainWindow) -> None:
         menu.insertMenu(quit_action, export_menu)
         menu.insertSeparator(quit_action)
     session = window.session
+    options = ExportSettings(window.settings)
+    window.export_settings = options  # type: ignore[attr-defined]
 
     def state() -> tuple[Any, int, str, int] | None:
         if session.model is None or session.trace is None:
@@ -163,55 +190,153 @@ def install_exports(window: MainWindow) -> None:
         base = Path(session.path).stem if session.path else "visualconv"
         return f"{base}-layer{session.layer_index}-{session.pass_name}"
 
+    def done(written: list[Path], fmt: str, target: str) -> None:
+        options.remember(fmt, target)
+        window.statusBar().showMessage(f"Exported {', '.join(p.name for p in written)}", 8000)
+
     def export_snapshot() -> None:
         current = state()
         if current is None:
             return
+        last = str(options.settings.value("export/snapshot_format", "png"))
         path, _ = QFileDialog.getSaveFileName(
-            window, "Export snapshot", f"{stem()}-step{session.step}.png", SNAPSHOT_FILTER
+            window,
+            "Export snapshot",
+            options.start(last, f"{stem()}-step{session.step}.{last}"),
+            SNAPSHOT_FILTER,
         )
         if not path:
             return
         from .. import export
 
+        fmt = Path(path).suffix.lower().lstrip(".") or "png"
         try:
-            written = export.export_snapshot(*current, path, scale=2.0 if path.endswith(".png") else 1.0)
+            written = export.export_snapshot(*current, path, scale=options.scale if fmt == "png" else 1.0)
         except (ModelError, OSError, ValueError) as exc:
             _show_error(window, "Export failed", exc)
             return
-        window.statusBar().showMessage(f"Exported {', '.join(p.name for p in written)}", 5000)
+        options.settings.setValue("export/snapshot_format", fmt)
+        done(written, fmt, path)
 
     def export_animation() -> None:
         current = state()
         if current is None:
             return
-        path, _ = QFileDialog.getSaveFileName(
-            window, "Export animation", f"{stem()}.gif", "Animated GIF (*.gif)"
+        last = str(options.settings.value("export/animation_format", ".gif"))
+        last = last if last in ANIMATION_FILTERS else ".gif"
+        path, selected = QFileDialog.getSaveFileName(
+            window,
+            "Export animation",
+            options.start(last.lstrip("."), f"{stem()}{last}"),
+            ";;".join(ANIMATION_FILTERS.values()),
+            ANIMATION_FILTERS[last],
         )
         if not path:
             return
+        path = _with_suffix(path, selected, ANIMATION_FILTERS, last)
         from .. import export
 
-        if not _with_progress(
-            window, "Rendering the frames…", lambda tick: export.export_animation(*current[:3], path, tick)
-        ):
+        def work(tick: Any) -> None:
+            export.export_animation(*current[:3], path, tick, scale=options.scale, frame_ms=options.frame_ms)
+
+        if not _with_progress(window, "Rendering the frames…", work):
             return
-        window.statusBar().showMessage(f"Exported {Path(path).name}", 5000)
+        suffix = Path(path).suffix.lower()
+        options.settings.setValue("export/animation_format", suffix)
+        done([Path(path)], suffix.lstrip("."), path)
+
+    def export_document(fmt: str, title: str, suffix: str, description: str, write: Any) -> None:
+        current = state()
+        if current is None:
+            return
+        name = f"{stem()}-step{session.step}{suffix}" if fmt == "tikz" else f"{stem()}{suffix}"
+        path, _ = QFileDialog.getSaveFileName(window, title, options.start(fmt, name), description)
+        if not path:
+            return
+        if Path(path).suffix.lower() != suffix:
+            path += suffix
+        try:
+            written = write(current, path)
+        except (ModelError, OSError, ValueError) as exc:
+            _show_error(window, "Export failed", exc)
+            return
+        done(written, fmt, path)
+
+    def export_tikz() -> None:
+        from .. import export
+
+        export_document(
+            "tikz",
+            "Export TikZ picture of this step",
+            ".tex",
+            "TikZ picture, standalone LaTeX (*.tex)",
+            lambda c, path: export.export_tikz(*c, path, decimals=options.decimals),
+        )
+
+    def export_beamer() -> None:
+        from .. import export
+
+        export_document(
+            "beamer",
+            "Export Beamer deck of this pass",
+            ".tex",
+            "Beamer LaTeX, one overlay per step (*.tex)",
+            lambda c, path: export.export_beamer(*c[:3], path, decimals=options.decimals),
+        )
+
+    def export_pptx() -> None:
+        from .. import export
+
+        export_document(
+            "pptx",
+            "Export PowerPoint of this pass",
+            ".pptx",
+            "PowerPoint, one slide per step (*.pptx)",
+            lambda c, path: export.export_pptx(*c[:3], path, decimals=options.decimals),
+        )
 
     def export_pack() -> None:
         if session.model is None:
             return
-        directory = QFileDialog.getExistingDirectory(window, "Export lecture pack into a folder")
-        if not directory:
+        base = Path(session.path).stem if session.path else "visualconv"
+        folder = options.folder("pack")
+        start = str(Path(folder) / f"{base}-pack") if folder else str(Path.cwd() / f"{base}-pack")
+        dialog = PackDialog(session.model, options, start, window)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
             return
-        from .. import export
+        choice = dialog.choice()
+        if not choice.directory:
+            return
+        from ..export.pack import export_pack as write_pack
 
         model = session.model
-        if not _with_progress(
-            window, "Writing the lecture pack…", lambda tick: export.export_pack(model, directory, tick)
-        ):
+        written: list[Path] = []
+        started = time.perf_counter()
+
+        def work(tick: Any) -> None:
+            written.extend(
+                write_pack(
+                    model,
+                    choice.directory,
+                    tick,
+                    scale=choice.scale,
+                    layers=choice.layers,
+                    passes=choice.passes,
+                    steps=choice.steps,
+                    formats=choice.formats,
+                    frame_ms=choice.frame_ms,
+                )
+            )
+
+        if not _with_progress(window, "Writing the lecture pack…", work):
             return
-        window.statusBar().showMessage(f"Lecture pack written to {directory}", 5000)
+        options.remember("pack", choice.directory)
+        window.statusBar().showMessage(
+            f"Lecture pack: {_summary(written, time.perf_counter() - started)} → {choice.directory}", 15000
+        )
+
+    def export_options() -> None:
+        OptionsDialog(options, window).exec()
 
     def copy_snapshot() -> None:
         current = state()
@@ -219,16 +344,20 @@ def install_exports(window: MainWindow) -> None:
             return
         from .. import export
 
-        image = export.render_snapshot_image(*current, scale=2.0)
+        image = export.render_snapshot_image(*current, scale=options.scale)
         clipboard = QGuiApplication.clipboard()
         if clipboard is not None:
             clipboard.setImage(image)
         window.statusBar().showMessage("Snapshot copied to the clipboard", 5000)
 
     for name, text, slot, shortcut in (
-        ("export_snapshot", "Export &snapshot…", export_snapshot, "Ctrl+E"),
-        ("export_animation", "Export &animation…", export_animation, "Ctrl+Shift+E"),
+        ("export_snapshot", "Export &snapshot…  (PNG, SVG, PDF, LaTeX, data)", export_snapshot, "Ctrl+E"),
+        ("export_animation", "Export &animation…  (GIF, MP4, APNG)", export_animation, "Ctrl+Shift+E"),
+        ("export_tikz", "Export &TikZ picture of this step…", export_tikz, None),
+        ("export_beamer", "Export &Beamer deck of this pass…", export_beamer, None),
+        ("export_pptx", "Export &PowerPoint of this pass…", export_pptx, None),
         ("export_pack", "Export &lecture pack…", export_pack, None),
+        ("export_options", "Export &options (scale, frame time, decimals)…", export_options, None),
         ("copy_snapshot", "&Copy snapshot to clipboard", copy_snapshot, "Ctrl+Shift+C"),
     ):
         action = export_menu.addAction(text)

@@ -115,7 +115,7 @@ def pptx_bytes(slides: Sequence[Slide]) -> bytes:
             Emu(round(0.45 * EMU_PER_IN)),
         )
         title.name = "title"
-        _text(title, slide.title, 24, "1F2328", pptx, bold=True)
+        _text(title, slide.title, 24, "1F2328", pptx, bold=True, align=PP_ALIGN.LEFT)
         caption = shapes.add_textbox(
             Emu(round(MARGIN_IN * EMU_PER_IN)),
             Emu(round(MARGIN_IN * EMU_PER_IN * 0.6 + 0.48 * EMU_PER_IN)),
@@ -123,7 +123,7 @@ def pptx_bytes(slides: Sequence[Slide]) -> bytes:
             Emu(round(0.32 * EMU_PER_IN)),
         )
         caption.name = "caption"
-        _text(caption, slide.caption, 14, "555555", pptx)
+        _text(caption, slide.caption, 14, "555555", pptx, align=PP_ALIGN.LEFT)
         panels: list[SlidePanel] = [p for row in slide.panels for p in row]
         for box, panel in zip(layout.boxes, panels, strict=True):
             left, top = at(box.x, box.y)
@@ -136,6 +136,7 @@ def pptx_bytes(slides: Sequence[Slide]) -> bytes:
                 "1F2328",
                 pptx,
                 bold=True,
+                align=PP_ALIGN.LEFT,
             )
             cw, ch = box.cell_w, box.cell_h
             for t, (tile, tx, ty) in enumerate(layout.tiles(box, panel)):
@@ -144,7 +145,14 @@ def pptx_bytes(slides: Sequence[Slide]) -> bytes:
                     lx, ly = at(tx, ty + 0.36)
                     label = shapes.add_textbox(Emu(lx), Emu(ly), Emu(length(w * cw)), Emu(length(0.34)))
                     label.name = f"{panel.key}:{t}:label"
-                    _text(label, tile.label, max(6.0, 0.5 * 0.34 * pt_per_cm), "8A8A8A", pptx)
+                    _text(
+                        label,
+                        tile.label,
+                        max(6.0, 0.5 * 0.34 * pt_per_cm),
+                        "8A8A8A",
+                        pptx,
+                        align=PP_ALIGN.LEFT,
+                    )
                 for c in range(h * w):
                     i, j = divmod(c, w)
                     cx, cy = at(tx + j * cw, ty - i * ch)
