@@ -59,12 +59,15 @@ from visualconv.engine.conv import (  # noqa: E402
     conv2d_backward,
     conv2d_forward,
 )
+from visualconv.engine.memory import reuse_freed_memory  # noqa: E402
 from visualconv.engine.pool import (  # noqa: E402
     pool1d_backward,
     pool1d_forward,
     pool2d_backward,
     pool2d_forward,
 )
+
+reuse_freed_memory()  # as the entry points do: freed arrays are reused (engine/memory.py)
 
 try:  # PyTorch is optional: a local comparison, never a dependency.
     import torch

@@ -46,8 +46,11 @@ import numpy as np  # noqa: E402  (after the thread settings)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from visualconv.engine.layers import ConvLayer, PoolLayer, frozen_array  # noqa: E402
+from visualconv.engine.memory import reuse_freed_memory  # noqa: E402
 from visualconv.engine.model import Model, make_model  # noqa: E402
 from visualconv.engine.trace import LayerTrace, trace_layer  # noqa: E402
+
+reuse_freed_memory()  # as the entry points do: freed arrays are reused (engine/memory.py)
 
 CASES = {
     "28x28x3 -> 8": (3, 28, 8),

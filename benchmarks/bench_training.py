@@ -22,9 +22,12 @@ from typing import Any
 import numpy as np
 
 from visualconv.engine import datasets
+from visualconv.engine.memory import reuse_freed_memory
 from visualconv.engine.model import Model, TrainingSpec
 from visualconv.engine.train import iterate
 from visualconv.modelfile import load_model
+
+reuse_freed_memory()  # as the entry points do: freed arrays are reused (engine/memory.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_models"

@@ -71,7 +71,9 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     from visualconv.app import integration
     from visualconv.app.main_window import MainWindow, configure_pyqtgraph
+    from visualconv.engine.memory import reuse_freed_memory
 
+    reuse_freed_memory()  # as run_app does
     configure_pyqtgraph()
     window = MainWindow()
     integration.install(window)

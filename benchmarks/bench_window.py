@@ -122,7 +122,9 @@ import os, sys, time
 from PyQt6.QtCore import QObject, QEvent
 from PyQt6.QtWidgets import QApplication
 from visualconv.app.main_window import MainWindow, configure_pyqtgraph
+from visualconv.engine.memory import reuse_freed_memory
 from visualconv.samples import default_sample
+reuse_freed_memory()
 
 class FirstPaint(QObject):
     def eventFilter(self, obj, event):
@@ -168,7 +170,9 @@ def main() -> None:
     from PyQt6.QtWidgets import QApplication
 
     from visualconv.app.main_window import MainWindow, configure_pyqtgraph
+    from visualconv.engine.memory import reuse_freed_memory
 
+    reuse_freed_memory()  # as run_app does
     app = QApplication.instance() or QApplication([])
     configure_pyqtgraph()
     settings = QSettings(os.path.join(tempfile.mkdtemp(), "bench.ini"), QSettings.Format.IniFormat)

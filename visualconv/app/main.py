@@ -72,9 +72,11 @@ def run_app(args: argparse.Namespace) -> int:
     Errors in the model file or the options raise :class:`ModelError` (the command line
     prints them and exits 2).
     """
+    from ..engine.memory import reuse_freed_memory
     from ..modelfile import load_model
     from ..samples import default_sample
 
+    reuse_freed_memory()  # an entry point: the engine's allocator setting (see engine/memory.py)
     screenshot = getattr(args, "screenshot", None)
     problem = _prepare_environment(bool(screenshot))
     if problem:

@@ -1,6 +1,6 @@
-"""The NumPy engine of visualconv: float64, channels first, never imports Qt."""
+"""The NumPy engine of visualconv: float64, channels first, never imports Qt.
 
-from .memory import reuse_freed_memory
-
-# Fresh pages for every same-sized output cost more than the arithmetic (see .memory).
-reuse_freed_memory()
+Importing it changes nothing in the process: the allocator tuning of :mod:`.memory`
+is called by the entry points (the ``visualconv`` command and the window), and by
+whoever wants it (``visualconv.engine.memory.reuse_freed_memory()``).
+"""

@@ -1,7 +1,8 @@
 """Shapes and memory of a layer stack: the walk that refuses a model before anything is allocated.
 
 From an input shape and the layers, :func:`walk` computes every layer's output shape
-and the bytes one forward and backward pass would need, with Python integers only
+and the bytes one forward and backward pass would need (each layer's kind checks its
+input and counts its memory: ``Kind.check_shape``), with Python integers only
 (absurd settings cannot overflow and nothing is allocated). A layer that does not fit
 its input, or a stack over :data:`MEMORY_BUDGET_BYTES`, is refused with a placed
 :class:`~visualconv.engine.errors.ModelError`.
@@ -11,14 +12,13 @@ Used by the model-file reader (on load) and by the editors (before building arra
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .errors import ModelError
-from .layers import DenseLayer, FlattenLayer, Layer
 
 if TYPE_CHECKING:
+    from .kinds.base import Layer
     from .model import Model
 
 MEMORY_BUDGET_BYTES = 2 * 1024**3
@@ -32,62 +32,20 @@ def sized(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
-def _spatial_words(shape: Sequence[int]) -> str:
+def spatial_words(shape: Sequence[int]) -> str:
+    """Spatial sizes in words: ``3 x 4``."""
     return " x ".join(str(s) for s in shape)
 
 
-def _axes_words(pair: Sequence[int], dims: int) -> str:
+def axes_words(pair: Sequence[int], dims: int) -> str:
     """A (rows, cols) pair in words: the length alone in 1-D."""
-    return _spatial_words(pair[1:2] if dims == 1 else pair[0:2])
+    return spatial_words(pair[1:2] if dims == 1 else pair[0:2])
 
 
 def _from_words(index: int, layers: Sequence[Layer]) -> str:
     return (
         "the model's input" if index == 0 else f"the output of layers[{index - 1}] ({layers[index - 1].type})"
     )
-
-
-def _layer_step(
-    layer: Layer, shape: Shape, index: int, layers: Sequence[Layer]
-) -> tuple[Shape, int, str, str]:
-    """One layer's output shape and memory need, or a placed ModelError.
-
-    Returns
-    -------
-    out_shape : tuple of int
-    elements : int
-        float64 values one forward and backward pass of this layer keeps or copies:
-        three of its input and output (values, gradients, a temporary), the padded
-        input and its gradient, and window-sized (im2col) copies: two for conv (the
-        matrix products and the overlay trace's partial sums), one for pool.
-    setting : str
-        The key that makes the layer large ("padding") or "".
-    reason : str
-        Words for the memory message.
-    """
-    place = f"layers[{index}]"
-    source = _from_words(index, layers)
-    checked = layer.kind.check_input(layer, shape, place, source)
-    if checked is not None:
-        return checked.out_shape, checked.elements, checked.setting, checked.reason
-    n_in = math.prod(shape)
-    if isinstance(layer, FlattenLayer):
-        return (n_in,), 2 * n_in, "", "its input"
-    assert isinstance(layer, DenseLayer)
-    if len(shape) != 1:
-        raise ModelError(
-            f"expected a vector input for this dense layer, got shape {sized(shape)} from {source}; "
-            "put a flatten layer before it",
-            place,
-        )
-    if shape[0] != layer.weight.shape[1]:
-        raise ModelError(
-            f"expected a weight (out, in) with {shape[0]} columns, one per value of {source}, "
-            f"got shape {sized(layer.weight.shape)}",
-            f"{place}.weight",
-        )
-    n_out = layer.weight.shape[0]
-    return (n_out,), 3 * (n_in + n_out) + 3 * layer.weight.size, "", "its weight"
 
 
 def format_bytes(n: float) -> str:
@@ -117,7 +75,8 @@ def walk(
     total = 0
     costs: list[tuple[int, int, str, str]] = []
     for index, layer in enumerate(layers):
-        out_shape, elements, setting, reason = _layer_step(layer, shapes[-1], index, layers)
+        place, source = f"layers[{index}]", _from_words(index, layers)
+        out_shape, elements, setting, reason = layer.kind.check_shape(layer, shapes[-1], place, source)
         shapes.append(out_shape)
         total += 8 * elements
         costs.append((8 * elements, index, setting, reason))

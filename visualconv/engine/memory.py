@@ -9,9 +9,13 @@ kernel (microseconds per 4 KiB), so a 3 MB output paid more for its memory than 
 arithmetic: a 64x1x28x28 -> 8 convolution took 3.0 ms instead of 0.56 ms.
 
 :func:`reuse_freed_memory` raises both thresholds once, so blocks below 64 MiB come from
-the heap and freed memory stays there for the next call. The engine calls it on import;
-setting the environment variable ``VISUALCONV_SYSTEM_MALLOC=1`` leaves the allocator as
-the process set it. Other C libraries (glibc is Linux's) are left alone.
+the heap and freed memory stays there for the next call. Importing visualconv never
+calls it (a notebook that also runs PyTorch keeps the allocator it chose): the entry
+points do, ``visualconv.cli.main`` (every command, the window among them) and
+``visualconv.app.main.run_app``; a script that wants the engine's speed calls it itself.
+Setting the environment variable ``VISUALCONV_SYSTEM_MALLOC=1`` makes it leave the
+allocator as the process set it. Other C libraries (glibc is Linux's) are left alone.
+:func:`tuned` tells whether it has tuned the allocator in this process.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ MMAP_THRESHOLD_BYTES = 64 << 20
 TRIM_THRESHOLD_BYTES = 256 << 20
 
 _done = False
+
+
+def tuned() -> bool:
+    """Whether :func:`reuse_freed_memory` has tuned the allocator in this process."""
+    return _done
 
 
 def reuse_freed_memory() -> bool:

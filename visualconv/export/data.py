@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.explain import explain
 from ..engine.model import Model, gradients, run
+from ..engine.scene import pass_scene
 from ..engine.trace import LayerTrace, Step, as_dict
 from ..engine.windows import FloatArray
 
@@ -28,10 +28,10 @@ SNAPSHOT_FORMAT = "visualconv.snapshot/1"
 
 def _canonical(array: Any, dims: int) -> np.ndarray:
     """Drop the height axis (second to last, size 1) of a 1-D layer's 2-D view."""
-    array = np.asarray(array)
-    if dims == 1 and array.ndim >= 2 and array.shape[-2] == 1:
-        array = array.reshape(*array.shape[:-2], array.shape[-1])
-    return array
+    out: np.ndarray = np.asarray(array)
+    if dims == 1 and out.ndim >= 2 and out.shape[-2] == 1:
+        out = out.reshape(*out.shape[:-2], out.shape[-1])
+    return out
 
 
 def _slice(s: slice) -> list[int]:
@@ -51,7 +51,7 @@ def layer_entry(model: Model, index: int) -> dict[str, Any]:
     return entry
 
 
-def snapshot_record(model: Model, index: int, trace: LayerTrace, step: Step) -> dict[str, Any]:
+def snapshot_record(model: Model, index: int, trace: LayerTrace, step: Step[Any, Any, Any]) -> dict[str, Any]:
     """Everything a snapshot shows, as a dict of NumPy arrays and plain values.
 
     Parameters
@@ -91,7 +91,7 @@ def snapshot_record(model: Model, index: int, trace: LayerTrace, step: Step) -> 
     record["values"] = {key: float(value) for key, value in as_dict(step.values).items()}
     record["operands"] = {key: _canonical(value, dims) for key, value in as_dict(step.operands).items()}
     record["state"] = {key: _canonical(value, dims) for key, value in as_dict(step.state).items()}
-    record["equation"] = explain(trace, step)
+    record["equation"] = list(pass_scene(trace).step(step.k).lines)
     return record
 
 

@@ -1,7 +1,8 @@
-"""A layer object of the file to a typed layer, and back: each layer kind reads and writes its own.
+"""Each layer type's part of the format: a layer object to a typed layer, and back.
 
-The kinds (``Kind.from_document`` / ``Kind.to_document``) parse their settings with the
-readers here, which know the format's shorthand and its messages.
+Each layer kind reads and writes its own object (``Kind.from_document``,
+``Kind.to_document`` in :mod:`visualconv.engine.kinds`); this module holds the format's
+reading of values (arrays with shorthand, pairs, the bias) that it hands to the kind.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import numpy as np
 
 from ..engine import kinds
 from ..engine.errors import ModelError
-from ..engine.layers import Layer, frozen_array
+from ..engine.kinds import Layer
+from ..engine.kinds.base import frozen_array
 from ..engine.windows import FloatArray, IntPair
 from .arrays import canonical, to_array
 from .messages import describe
@@ -62,37 +64,27 @@ def _bias(value: Any, c_out: int, place: str, present: bool) -> FloatArray | Non
 
 
 class _Reader:
-    """The format's readers the layer kinds parse their settings with (``kinds.document.DocumentReader``)."""
+    """The file format's reading of a layer object's values, handed to the layer's kind."""
 
-    @staticmethod
-    def pair(value: Any, dims: int, default: int, place: str) -> IntPair:
+    def array(self, value: Any, place: str, ndim: int, what: str) -> FloatArray:
+        return frozen_array(canonical(to_array(value, place, ndim), ndim, place, what))
+
+    def pair(self, value: Any, dims: int, default: int, place: str) -> IntPair:
         return _pair(value, dims, default, place)
 
-    @staticmethod
-    def bias(value: Any, c_out: int, place: str, present: bool) -> FloatArray | None:
+    def bias(self, value: Any, c_out: int, place: str, present: bool) -> FloatArray | None:
         return _bias(value, c_out, place, present)
 
-    @staticmethod
-    def weight(value: Any, axes: int, place: str, what: str) -> FloatArray:
-        return frozen_array(canonical(to_array(value, place, axes), axes, place, what))
 
-    @staticmethod
-    def describe(value: Any) -> str:
-        return describe(value)
+_READER = _Reader()
 
 
 def build_layer(spec: dict[str, Any], dims: int, place: str) -> Layer:
-    """The typed layer of one checked layer object of the file (``place`` for messages): its kind reads it."""
-    layer: Layer = kinds.by_type(spec["type"]).from_document(spec, dims, place, _Reader())
+    """The typed layer of one checked layer object of the file, at ``place`` (for messages)."""
+    layer: Layer = kinds.by_type(spec["type"]).from_document(spec, dims, place, _READER)
     return layer
 
 
-def array_out(array: FloatArray) -> Any:
-    """An array as nested lists for the file."""
-    return np.asarray(array).tolist()
-
-
 def layer_document(layer: Layer, dims: int) -> dict[str, Any]:
-    """One layer as a model-file object (canonical shapes): its kind writes it."""
-    document: dict[str, Any] = layer.kind.to_document(layer, dims)
-    return document
+    """One layer as a model-file object (canonical shapes)."""
+    return layer.kind.to_document(layer, dims)

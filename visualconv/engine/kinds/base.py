@@ -29,7 +29,7 @@ from ..windows import FloatArray, IntPair
 
 if TYPE_CHECKING:
     from ..links import CellLinks
-    from .document import DocumentReader, InputCheck
+    from ..scene import PanelSpec, StepPanels
 
 Shape = tuple[int, ...]
 
@@ -198,11 +198,52 @@ def output_shapes(input_shape: Shape, layers: Sequence[Layer]) -> list[Shape]:
     return result
 
 
-def pair_text(pair: IntPair, dims: int) -> str:
+def setting_text(pair: IntPair, dims: int) -> str:
     """A setting pair as the user types it: ``2`` or ``2, 1`` (a 1-D layer: its columns)."""
     if dims == 1 or pair[0] == pair[1]:
         return str(pair[1])
     return f"{pair[0]}, {pair[1]}"
+
+
+def spatial_input(layer: Any, shape: Shape, source: str, place: str) -> tuple[int, tuple[int, int], int]:
+    """A windowed layer's input: (dims, (rows, cols) of the 2-D view, channels), or a placed ModelError."""
+    from ..errors import ModelError
+
+    dims = int(layer.dims)
+    if len(shape) != dims + 1:
+        expected = "(C, L)" if dims == 1 else "(C, H, W)"
+        raise ModelError(
+            f"expected a {expected} input for this {layer.type} layer, got a vector of {shape[0]} values "
+            f"from {source}; put {layer.type} layers before any flatten or dense layer",
+            place,
+        )
+    spatial = (1, shape[1]) if dims == 1 else (shape[1], shape[2])
+    return dims, spatial, shape[0]
+
+
+class DocumentReader(Protocol):
+    """How the model-file reader turns a layer object's values into typed ones (placed errors)."""
+
+    def array(self, value: Any, place: str, ndim: int, what: str) -> FloatArray:
+        """A read-only float64 array of ``ndim`` axes (shorthand allowed); ``what`` names it in messages."""
+
+    def pair(self, value: Any, dims: int, default: int, place: str) -> IntPair:
+        """A size/stride/padding/dilation as a (rows, cols) pair; ``default`` when it is absent."""
+
+    def bias(self, value: Any, c_out: int, place: str, present: bool) -> FloatArray | None:
+        """The bias of ``c_out`` channels: zeros when the key is absent, None for ``null``."""
+
+
+def array_out(array: FloatArray) -> Any:
+    """An array as nested lists for the file."""
+    return np.asarray(array).tolist()
+
+
+def pair_out(pair: IntPair, dims: int) -> int | list[int]:
+    """A pair as the file writes it: one integer in 1-D or when both are equal, else [rows, cols]."""
+    if dims == 1:
+        return pair[1]
+    return pair[0] if pair[0] == pair[1] else [pair[0], pair[1]]
 
 
 def size_text(pair: IntPair, dims: int) -> str:
@@ -361,6 +402,8 @@ class Kind:
         What one overlay belongs to: an output element (every kind but one), or an input
         element (a transposed convolution stamps each input value into the output). The
         ``done`` mask of a step has the shape of that array.
+    schema : dict
+        The kind's layer object in the file format's JSON Schema (its ``$defs`` entry).
     has_closed_form : bool
         The backward trace has ``closed_form()`` (the seeds' closed forms of dW and dA_prev).
     output_names : (str, str)
@@ -375,6 +418,7 @@ class Kind:
     output_names: ClassVar[tuple[str, str]] = ("z", "dZ")
     steps_over: ClassVar[str] = "output"
     has_closed_form: ClassVar[bool] = False
+    schema: ClassVar[dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         return f"<layer kind {self.type!r}>"
@@ -393,26 +437,19 @@ class Kind:
         """The activation's name ("identity" for a kind without one)."""
         return str(layer.activation) if self.has_activation else "identity"
 
-    # --- the file format (see :mod:`.document`)
-
-    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> Any:
-        """The layer of one (schema-checked) layer object of the file; ModelError placed under ``place``."""
-        raise NotImplementedError
-
-    def to_document(self, layer: Any, dims: int) -> dict[str, Any]:
-        """The layer as a model-file object (canonical shapes; defaults of newer keys left out)."""
-        raise NotImplementedError
-
-    def check_input(self, layer: Any, shape: Shape, place: str, source: str) -> InputCheck | None:
-        """The output shape and memory for an input of ``shape``, or a ModelError placed under ``place``.
-
-        None: the model-file package's own check applies (flatten, dense).
-        """
-        return None
-
     def summary(self, layer: Any, dims: int) -> tuple[str, str]:
         """The layer in the layer list: its type with its kernel, and its settings (two short texts)."""
         return self.type, ""
+
+    # --- the file format
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> Any:
+        """The typed layer of one layer object of the file, already checked against the schema."""
+        raise NotImplementedError
+
+    def to_document(self, layer: Any, dims: int) -> dict[str, Any]:
+        """The layer as a model-file object (canonical shapes), ``type`` first."""
+        raise NotImplementedError
 
     # --- editing
 
@@ -438,6 +475,36 @@ class Kind:
         raise ModelError(f"a {self.type} layer has no setting {key!r}", place)
 
     # --- checks
+
+    def check_shape(self, layer: Any, shape: Shape, place: str, source: str) -> tuple[Shape, int, str, str]:
+        """The layer's output shape for an input of ``shape`` and its memory need, or a placed ModelError.
+
+        Computed with Python integers only (nothing is allocated, absurd settings cannot
+        overflow); :func:`visualconv.engine.budget.walk` adds the needs up.
+
+        Parameters
+        ----------
+        layer : the kind's layer
+        shape : tuple of int
+            The input shape (no batch axis).
+        place : str
+            ``layers[i]``, for messages.
+        source : str
+            Where the input comes from, in words ("the model's input").
+
+        Returns
+        -------
+        out_shape : tuple of int
+        elements : int
+            float64 values one forward and backward pass of this layer keeps or copies:
+            three of its input and output (values, gradients, a temporary), the padded
+            input and its gradient, and window-sized (im2col) copies.
+        setting : str
+            The key that makes the layer large ("padding") or "".
+        reason : str
+            Words for the memory message.
+        """
+        raise NotImplementedError
 
     def kinks(self, layer: Any, x: FloatArray, z: FloatArray, near: float) -> list[str]:
         """Why a finite difference may disagree here: activation values within ``near`` of a kink.
@@ -515,6 +582,19 @@ class Kind:
         if role in ("input", "dx"):
             return tuple(trace.x.shape)
         return tuple(trace.z.shape)
+
+    # --- the scene (see visualconv.engine.scene)
+
+    def panels(self, trace: Any) -> list[PanelSpec]:
+        """The panels the trace's pass shows: heading, tiling, place in the window and in print."""
+        return []
+
+    def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
+        """Put every panel's values and outlined cells at ``step`` (``out.put``)."""
+
+    def caption(self, layer: Any) -> str:
+        """The layer in a figure caption: ``conv 2-D, stride 2×2, relu``; the type by default."""
+        return str(layer.type)
 
 
 # ----------------------------------------------------------------------------- traces

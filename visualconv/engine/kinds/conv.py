@@ -16,7 +16,20 @@ import numpy as np
 
 from .. import activations, links
 from .. import conv as conv_kernels
+from ..budget import axes_words, sized, spatial_words
 from ..conv import conv2d_backward, conv2d_forward
+from ..scene import (
+    PanelSpec,
+    Printed,
+    StepPanels,
+    TileMap,
+    gradient_specs,
+    joined,
+    pair_text,
+    put_outputs,
+    shape_of,
+    window_cells,
+)
 from ..windows import (
     FloatArray,
     IntPair,
@@ -35,6 +48,7 @@ from ..windows import (
     sliding_windows,
 )
 from .base import (
+    DocumentReader,
     Fields,
     Fit,
     ForwardState,
@@ -45,17 +59,19 @@ from .base import (
     Shape,
     Step,
     TraceClass,
+    array_out,
     from_4d,
     frozen,
     frozen_array,
-    pair_text,
+    pair_out,
     parse_pair,
     replaced,
+    setting_text,
     size_text,
+    spatial_input,
     to_4d,
     weight_and_bias,
 )
-from .document import DocumentReader, InputCheck, array_out, expect_image, pair_out, sized, words
 from .text import (
     MAX_TERMS,
     fmt,
@@ -1161,10 +1177,55 @@ def _conv_uses(
 # ----------------------------------------------------------------------------- the kind
 
 
+# The kind's object in the file format's JSON Schema ($defs/conv of visualconv/schema/model.schema.json).
+SCHEMA: dict[str, Any] = {
+    "description": "Cross-correlation as torch.nn.functional.conv1d / conv2d.",
+    "type": "object",
+    "required": ["type", "weight"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"const": "conv"},
+        "weight": {
+            "$ref": "#/$defs/array",
+            "description": "(C_out, C_in / groups, kH, kW) in 2-D, (C_out, C_in / "
+            "groups, K) in 1-D; leading size-1 axes may be left "
+            "out.",
+        },
+        "bias": {
+            "$ref": "#/$defs/bias",
+            "description": "One value per output channel (a bare number for one "
+            "channel); default zeros; null for no bias term.",
+        },
+        "stride": {"$ref": "#/$defs/positive", "description": "Step between windows, default 1."},
+        "padding": {
+            "x-expected": 'a non-negative integer, a pair of them, "same" or "valid"',
+            "oneOf": [{"$ref": "#/$defs/nonnegative"}, {"enum": ["same", "valid"]}],
+            "description": 'Cells added on both sides, default 0; "valid" is 0; '
+            '"same" keeps the input size (stride 1 only; an odd '
+            "total d(k-1) puts the extra cell on the "
+            "bottom/right).",
+        },
+        "dilation": {"$ref": "#/$defs/positive", "description": "Spacing of the kernel cells, default 1."},
+        "activation": {"$ref": "#/$defs/activation", "description": "Default identity."},
+        "groups": {"$ref": "#/$defs/groups"},
+        "padding_mode": {
+            "enum": ["zeros", "reflect", "replicate", "circular"],
+            "description": "How the border is filled, as "
+            "torch.nn.Conv2d(padding_mode=): zeros (default), "
+            "reflect (mirror about the edge cell; padding < "
+            "size), replicate (the edge cell), circular (wrap "
+            "around; padding <= size).",
+        },
+        "negative_slope": {"$ref": "#/$defs/negative_slope"},
+    },
+}
+
+
 class ConvKind(Kind):
     """Convolution layers: weights, an activation, windows over the padded input."""
 
     type = "conv"
+    schema = SCHEMA
     has_weights = True
     has_activation = True
     windowed = True
@@ -1183,7 +1244,7 @@ class ConvKind(Kind):
         groups = int(spec.get("groups", 1))
         per_group = "C_in / groups" if groups > 1 else "C_in"
         layout = f"(C_out, {per_group}, K)" if dims == 1 else f"(C_out, {per_group}, kH, kW)"
-        weight = read.weight(spec["weight"], dims + 2, f"{place}.weight", f"a weight {layout}")
+        weight = read.array(spec["weight"], f"{place}.weight", dims + 2, f"a weight {layout}")
         if weight.shape[0] % groups:
             raise ModelError(
                 f"expected groups dividing the {weight.shape[0]} output channels (axis 0 of the weight "
@@ -1197,7 +1258,7 @@ class ConvKind(Kind):
         if same and stride != (1, 1):
             raise ModelError(
                 f'expected stride 1 with padding "same" (PyTorch refuses "same" for strided convolutions), '
-                f"got stride {words(stride[1:] if dims == 1 else stride)}",
+                f"got stride {spatial_words(stride[1:] if dims == 1 else stride)}",
                 f"{place}.padding",
             )
         if isinstance(raw_padding, str):
@@ -1236,11 +1297,13 @@ class ConvKind(Kind):
             doc["negative_slope"] = layer.negative_slope
         return doc
 
-    def check_input(self, layer: ConvLayer, shape: Shape, place: str, source: str) -> InputCheck:
+    def check_shape(
+        self, layer: ConvLayer, shape: Shape, place: str, source: str
+    ) -> tuple[Shape, int, str, str]:
         """Channels (times groups), the padding mode's limits, the kernel against the padded input."""
         from ..errors import ModelError
 
-        spatial, channels = expect_image(layer, shape, place, source)
+        _, spatial, channels = spatial_input(layer, shape, source, place)
         dims = layer.dims
         c_out, c_in = layer.weight.shape[0], layer.weight.shape[1] * layer.groups
         if channels != c_in:
@@ -1264,19 +1327,20 @@ class ConvKind(Kind):
                 f"{place}.weight",
             )
         top, bottom, left, right = layer.sides
-        axes = slice(1, 2) if dims == 1 else slice(0, 2)
+        slice(1, 2) if dims == 1 else slice(0, 2)
         for before, after, size in ((top, bottom, spatial[0]), (left, right, spatial[1])):
             widest = max(before, after)
             if layer.padding_mode == "reflect" and widest >= size:
                 raise ModelError(
-                    f"expected reflect padding smaller than the input size {words(spatial[axes])} "
+                    f"expected reflect padding smaller than the input size {axes_words(spatial, dims)} "
                     f"({source}): a reflection stays inside the input, as PyTorch requires; "
                     f"got padding {widest}",
                     f"{place}.padding",
                 )
             if layer.padding_mode == "circular" and widest > size:
                 raise ModelError(
-                    f"expected circular padding at most the input size {words(spatial[axes])} ({source}): "
+                    f"expected circular padding at most the input size {axes_words(spatial, dims)} "
+                    f"({source}): "
                     f"it wraps around once, as PyTorch requires; got padding {widest}",
                     f"{place}.padding",
                 )
@@ -1290,13 +1354,13 @@ class ConvKind(Kind):
             fits_undilated = all(kernel[a] <= padded[a] for a in (0, 1))
             setting = "dilation" if fits_undilated and max(layer.dilation) > 1 else "weight"
             dilated = (
-                f" with dilation {words(layer.dilation[axes])}, spanning {words(span[axes])}"
+                f" with dilation {axes_words(layer.dilation, dims)}, spanning {axes_words(span, dims)}"
                 if max(layer.dilation) > 1
                 else ""
             )
             raise ModelError(
-                f"expected a kernel that fits the padded input of {words(padded[axes])}, "
-                f"got a kernel of {words(kernel[axes])}{dilated}",
+                f"expected a kernel that fits the padded input of {axes_words(padded, dims)}, "
+                f"got a kernel of {axes_words(kernel, dims)}{dilated}",
                 f"{place}.{setting}",
             )
         out_shape: Shape = (c_out, out[1]) if dims == 1 else (c_out, out[0], out[1])
@@ -1309,13 +1373,14 @@ class ConvKind(Kind):
         big_padding = max(layer.sides) > 0 and n_padded > 4 * n_in
         shown = padded[1:] if dims == 1 else padded
         reason = (
-            f"padding {words(layer.padding[1:] if dims == 1 else layer.padding)} makes a padded input of "
-            f"{channels} x {words(shown)}"
+            f"padding {spatial_words(layer.padding[1:] if dims == 1 else layer.padding)} makes a padded "
+            "input of "
+            f"{channels} x {spatial_words(shown)}"
             if big_padding
             else f"its {c_out} output channel{'s' if c_out != 1 else ''} of "
-            f"{words(out[1:] if dims == 1 else out)} and its window copies"
+            f"{spatial_words(out[1:] if dims == 1 else out)} and its window copies"
         )
-        return InputCheck(out_shape, elements, "padding" if big_padding else "", reason)
+        return out_shape, elements, "padding" if big_padding else "", reason
 
     def padded(self, layer: ConvLayer) -> bool:
         """Whether the input has a padding border (named A_pad in the texts)."""
@@ -1359,11 +1424,11 @@ class ConvKind(Kind):
     def settings(self, layer: ConvLayer, dims: int) -> list[tuple[str, str, str]]:
         """Kernel size, out channels, stride, padding, dilation, groups, padding mode, activation."""
         rows = [
-            ("kernel_size", "kernel size", pair_text(layer.kernel_size, dims)),
+            ("kernel_size", "kernel size", setting_text(layer.kernel_size, dims)),
             ("out_channels", "out channels", str(layer.weight.shape[0])),
-            ("stride", "stride", pair_text(layer.stride, dims)),
-            ("padding", "padding", "same" if layer.same else pair_text(layer.padding, dims)),
-            ("dilation", "dilation", pair_text(layer.dilation, dims)),
+            ("stride", "stride", setting_text(layer.stride, dims)),
+            ("padding", "padding", "same" if layer.same else setting_text(layer.padding, dims)),
+            ("dilation", "dilation", setting_text(layer.dilation, dims)),
             ("groups", "groups", str(layer.groups)),
             ("padding_mode", "padding mode", layer.padding_mode),
             ("activation", "activation", layer.activation),
@@ -1459,6 +1524,121 @@ class ConvKind(Kind):
         if role in ("input", "dx"):
             return tuple(trace.x_padded.shape)
         return super().role_shape(trace, role)
+
+    # --- the scene
+
+    def panels(self, trace: Any) -> list[PanelSpec]:
+        """Input (padded), kernel, bias and outputs; backward dZ, dA_prev (padded), dW, db."""
+        layer = trace.layer
+        one_d = layer.dims == 1
+        sides = layer.sides
+        padded = any(sides)
+        bias = layer.bias is not None
+        mode = layer.padding_mode
+        shown = "same" if layer.same else (layer.padding[1] if one_d else layer.padding)
+        pad_note = f"padding {shown}{'' if mode == 'zeros' else ' ' + mode} shaded" if padded else ""
+        if layer.groups > 1:
+            pad_note = joined(
+                pad_note, f"groups {layer.groups}: a filter sees {trace.weight.shape[1]} channel(s)"
+            )
+        x_map = TileMap(shape_of(trace.x_padded), one_d)
+        w_map = TileMap(shape_of(trace.weight), one_d)
+        z_map = TileMap(shape_of(trace.z), one_d)
+        b_map = TileMap(shape_of(layer.bias)) if bias else None
+        x_title = "A_pad  (input, padded)" if padded else "A_prev  (input)"
+        x_note = (
+            (
+                "grey border = zero padding"
+                if mode == "zeros"
+                else f"grey border = {mode} copies of input cells"
+            )
+            if padded
+            else ""
+        )
+        x_printed = Printed("A_pad" if padded else "A_prev", 0, 0, x_note, key="x")
+        x_subtitle = joined(x_map.shape_text(), pad_note)
+        w_printed = Printed("W", 0, 1, one_filter=True, key="w")
+        specs = [
+            PanelSpec("input", x_title, x_map, 0, 0, x_printed, sides, x_subtitle),
+            PanelSpec("kernel", "W  (kernel)", w_map, 0, 1, w_printed, subtitle=w_map.shape_text()),
+        ]
+        activation = layer.activation
+        if trace.pass_name == "forward":
+            if b_map is not None:
+                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2, key="b")))
+            z_title = "Z = A_prev ⋆ W + b" if bias else "Z = A_prev ⋆ W"
+            z_printed = Printed("Z", 1, 0, labels="f")
+            specs.append(PanelSpec("z", z_title, z_map, 1, 0, z_printed, subtitle=z_map.shape_text()))
+            if activation != "identity":
+                a_printed = Printed(f"A = {activation}(Z)", 1, 1, labels="f")
+                specs.append(PanelSpec("a", f"A = {activation}(Z)", z_map, 1, 1, a_printed))
+            return specs
+        identity = activation == "identity"
+        dz_title = "dZ  (upstream delta)" if identity else f"dZ = dA ⊙ {activation}'(Z)"
+        dz_printed = Printed("dZ" if identity else f"dZ = dA ⊙ {activation}'(Z)", 0, 2, labels="f")
+        specs.append(PanelSpec("dz", dz_title, z_map, 0, 2, dz_printed, subtitle=z_map.shape_text()))
+        dx_title = "dA_pad  (dA_prev + border)" if padded else "dA_prev"
+        folds = mode != "zeros"
+        dx_note = (
+            ("grey border folds back onto the cells it copied" if folds else "grey border is cropped away")
+            if padded
+            else ""
+        )
+        dx_printed = Printed("dA_pad" if padded else "dA_prev", 1, 2, dx_note)
+        fate = "border folded back onto its source cells" if folds else "border cropped"
+        dx_subtitle = joined(x_map.shape_text(), fate if padded else "")
+        specs.append(PanelSpec("dx", dx_title, x_map, 1, 0, dx_printed, sides, dx_subtitle))
+        return specs + gradient_specs(w_map, b_map)
+
+    def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
+        """The window on the input and on dA_prev, the overlay's filter, its output element."""
+        layer = trace.layer
+        maps = out.maps
+        ov = step.overlay
+        f = ov.channel if ov is not None else -1
+        # a grouped filter's window covers only its group's input channels
+        seen = trace.input_channels(f) if ov is not None else range(0)
+        window = [] if ov is None else [c for ci in seen for c in window_cells(ci, ov.rows, ov.cols)]
+        kernel_row = (
+            []
+            if ov is None
+            else [
+                maps["kernel"].cell((f, ci, r, q))
+                for ci in range(trace.weight.shape[1])
+                for r in range(trace.weight.shape[2])
+                for q in range(trace.weight.shape[3])
+            ]
+        )
+        out.put("input", trace.x_padded, window=window)
+        out.put("kernel", trace.weight, focus=max(f, 0), window=kernel_row)
+        element = [] if ov is None else [(f, *ov.position)]
+        if trace.pass_name == "forward":
+            put_outputs(out, trace, step.k, layer.bias, None if ov is None else f, element)
+            return
+        state = step.state
+        out.put("dz", state.dz, window=element)
+        out.put("dx", state.dx_padded, changed=window)
+        out.put("dw", state.dw, changed=kernel_row)
+        if layer.bias is not None:
+            out.put("db", state.db, changed=[] if ov is None else [maps["db"].cell((f,))])
+
+    def caption(self, layer: Any) -> str:
+        """``conv 2-D``, with the settings that differ from the defaults and the activation."""
+        dims = layer.dims
+        parts = []
+        settings = (
+            ("stride", layer.stride, 1),
+            ("padding", layer.padding, 0),
+            ("dilation", layer.dilation, 1),
+        )
+        for name, pair, default in settings:
+            value = pair[1] if dims == 1 else pair
+            if (dims == 1 and value != default) or (dims == 2 and value != (default, default)):
+                parts.append(f"{name} {pair_text(pair, dims)}")
+        extra = ", ".join(parts)
+        if layer.activation != "identity":
+            extra = ", ".join(p for p in (extra, layer.activation) if p)
+        return f"{layer.type} {dims}-D" + (f", {extra}" if extra else "")
 
 
 CONV = ConvKind()

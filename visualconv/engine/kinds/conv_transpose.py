@@ -23,14 +23,28 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import activations, links
+from ..budget import axes_words, sized
 from ..conv import conv2d_backward
 from ..conv_transpose import (
     conv_transpose2d_backward,
     conv_transpose2d_forward,
     transposed_geometry,
 )
+from ..scene import (
+    Cell,
+    PanelSpec,
+    Printed,
+    StepPanels,
+    TileMap,
+    gradient_specs,
+    joined,
+    pair_text,
+    shape_of,
+    window_cells,
+)
 from ..windows import FloatArray, IntPair, crop
 from .base import (
+    DocumentReader,
     Fields,
     Fit,
     Kind,
@@ -40,17 +54,19 @@ from .base import (
     Shape,
     Step,
     TraceClass,
+    array_out,
     from_4d,
     frozen,
     frozen_array,
-    pair_text,
+    pair_out,
     parse_pair,
     replaced,
+    setting_text,
     size_text,
+    spatial_input,
     to_4d,
     weight_and_bias,
 )
-from .document import DocumentReader, InputCheck, array_out, expect_image, pair_out, sized, words
 from .text import MAX_TERMS, fmt, fmt_array, products, slice_text, squeeze_view, trace_dims
 
 
@@ -600,34 +616,38 @@ def _links(trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | N
     name = links.name_of(trace, role, index)
     backward = trace.pass_name == "backward"
     h, w = trace.x.shape[1:]
-    if role in ("z", "a", "dz") or (backward and role == "db"):
-        if role == "db":
-            (f,) = index
-            cells: list[links.Index] = [
-                (f, i, j) for i in range(trace.z.shape[1]) for j in range(trace.z.shape[2])
-            ]
-            value = float(np.asarray(trace.grad_pre_activation)[f].sum())
-            return links.CellLinks(
-                role,
-                index,
-                links.linked_cells([], {"dz": cells}),
-                (),
-                value,
-                f"{name} = sum(dZ[{f}]) = {fmt(value)}",
-            )
+    if backward and role == "db":
+        (f,) = index
+        cells: list[links.Index] = [
+            (f, i, j) for i in range(trace.z.shape[1]) for j in range(trace.z.shape[2])
+        ]
+        value = float(np.asarray(trace.grad_pre_activation)[f].sum())
+        return links.CellLinks(
+            role,
+            index,
+            links.linked_cells([], {"dz": cells}),
+            (),
+            value,
+            f"{name} = sum(dZ[{f}]) = {fmt(value)}",
+        )
+    if role in ("z", "a", "z_full", "dz"):
+        # z and a are cropped; z_full and the backward pass's dZ panel are the full output view
+        full = role == "z_full" or backward
         f, y, q = index
-        # the input elements whose stamp covers output cell (f, y, q): y + ph = i*sh + a*dh
+        if not full:
+            y, q = y + ph, q + pw
+        # the input elements whose stamp covers full-view cell (f, y, q): y = i*sh + a*dh
         terms = []
         per_group = int(trace.weight.shape[1])
         group = f // per_group
         c_per_group = int(trace.weight.shape[0]) // layer.groups
         for c in range(group * c_per_group, (group + 1) * c_per_group):
             for a in range(kh):
-                i, off = divmod(y + ph - a * dh, sh)
+                i, off = divmod(y - a * dh, sh)
                 if off or not 0 <= i < h:
                     continue
                 for b in range(kw):
-                    j, off_j = divmod(q + pw - b * dw, sw)
+                    j, off_j = divmod(q - b * dw, sw)
                     if off_j or not 0 <= j < w:
                         continue
                     k = int(np.ravel_multi_index((c, i, j), trace.x.shape)) + 1
@@ -639,15 +659,18 @@ def _links(trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | N
                         )
                     )
         terms.sort(key=lambda t: t.overlay)
-        bias = 0.0 if layer.bias is None else float(layer.bias[f])
+        if backward:
+            value = float(trace.dz_full[f, y, q])
+            text = (
+                f"{name} = {fmt(value)}: gathered by the {len(terms)} input element(s) whose stamp covers it"
+            )
+            return links.CellLinks(role, index, links.linked_cells(terms), tuple(terms), value, text)
+        bias = 0.0 if layer.bias is None or full else float(layer.bias[f])
         value = links.total(terms, 0.0) + bias
-        text = links.sum_text(
-            links.name_of(trace, "z", index),
-            terms,
-            value,
-            f" + {fmt(bias)}" if layer.bias is not None else "",
-        )
-        text += f"; {len(terms)} stamp(s) reach this cell"
+        bias_text = f" + {fmt(bias)}" if layer.bias is not None and not full else ""
+        text = links.sum_text(name, terms, value, bias_text) + f"; {len(terms)} stamp(s) reach this cell"
+        if full and not (ph <= y < ph + trace.z.shape[1] and pw <= q < pw + trace.z.shape[2]):
+            text += " (in the border that padding crops)"
         return links.CellLinks(role, index, links.linked_cells(terms), tuple(terms), value, text)
     if role in ("input", "dx"):
         c, i, j = index
@@ -676,10 +699,50 @@ def _links(trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | N
 # ----------------------------------------------------------------------------- the kind
 
 
+SCHEMA: dict[str, Any] = {
+    "description": "Transposed convolution as torch.nn.functional.conv_transpose1d / conv_transpose2d.",
+    "type": "object",
+    "required": ["type", "weight"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"const": "conv_transpose"},
+        "weight": {
+            "$ref": "#/$defs/array",
+            "description": "(C_in, C_out / groups, kH, kW) in 2-D, (C_in, C_out / "
+            "groups, K) in 1-D; leading size-1 axes may be left "
+            "out.",
+        },
+        "bias": {
+            "$ref": "#/$defs/bias",
+            "description": "One value per output channel; default zeros; null for no bias term.",
+        },
+        "stride": {
+            "$ref": "#/$defs/positive",
+            "description": "Step between the stamps in the output, default 1.",
+        },
+        "padding": {
+            "$ref": "#/$defs/nonnegative",
+            "description": "Cells cropped from both sides of the output, default 0.",
+        },
+        "output_padding": {
+            "$ref": "#/$defs/nonnegative",
+            "description": "Cells added on the bottom/right of the output, "
+            "default 0; smaller than the stride or the "
+            "dilation of its axis.",
+        },
+        "dilation": {"$ref": "#/$defs/positive", "description": "Spacing of the kernel cells, default 1."},
+        "groups": {"$ref": "#/$defs/groups"},
+        "activation": {"$ref": "#/$defs/activation", "description": "Default identity."},
+        "negative_slope": {"$ref": "#/$defs/negative_slope"},
+    },
+}
+
+
 class ConvTransposeKind(Kind):
     """Transposed convolutions: weights, an activation, one stamp per input element."""
 
     type = "conv_transpose"
+    schema = SCHEMA
     steps_over = "input"
     has_weights = True
     has_activation = True
@@ -696,7 +759,7 @@ class ConvTransposeKind(Kind):
         groups = int(spec.get("groups", 1))
         per_group = "C_out / groups" if groups > 1 else "C_out"
         layout = f"(C_in, {per_group}, K)" if dims == 1 else f"(C_in, {per_group}, kH, kW)"
-        weight = read.weight(spec["weight"], dims + 2, f"{place}.weight", f"a weight {layout}")
+        weight = read.array(spec["weight"], f"{place}.weight", dims + 2, f"a weight {layout}")
         if weight.shape[0] % groups:
             raise ModelError(
                 f"expected groups dividing the {weight.shape[0]} input channels (axis 0 of the weight "
@@ -709,13 +772,14 @@ class ConvTransposeKind(Kind):
         output_padding = read.pair(spec.get("output_padding"), dims, 0, f"{place}.output_padding")
         if dims == 1:
             padding, output_padding = (0, padding[1]), (0, output_padding[1])
-        axes = slice(1, 2) if dims == 1 else slice(0, 2)
+        slice(1, 2) if dims == 1 else slice(0, 2)
         for axis in (0, 1):
             if output_padding[axis] >= max(stride[axis], dilation[axis]):
                 raise ModelError(
                     f"expected output_padding smaller than the stride or the dilation of its axis "
-                    f"(stride {words(stride[axes])}, dilation {words(dilation[axes])}), as PyTorch requires, "
-                    f"got {words(output_padding[axes])}",
+                    f"(stride {axes_words(stride, dims)}, dilation {axes_words(dilation, dims)}), "
+                    "as PyTorch requires, "
+                    f"got {axes_words(output_padding, dims)}",
                     f"{place}.output_padding",
                 )
         return ConvTransposeLayer(
@@ -746,12 +810,14 @@ class ConvTransposeKind(Kind):
             doc["negative_slope"] = layer.negative_slope
         return doc
 
-    def check_input(self, layer: ConvTransposeLayer, shape: Shape, place: str, source: str) -> InputCheck:
+    def check_shape(
+        self, layer: ConvTransposeLayer, shape: Shape, place: str, source: str
+    ) -> tuple[Shape, int, str, str]:
         """Channels against axis 0 of the weight; an output of at least one cell."""
         from ..conv_transpose import transposed_length
         from ..errors import ModelError
 
-        spatial, channels = expect_image(layer, shape, place, source)
+        _, spatial, channels = spatial_input(layer, shape, source, place)
         dims = layer.dims
         if channels != layer.weight.shape[0]:
             layout = "(C_in, C_out / groups, K)" if dims == 1 else "(C_in, C_out / groups, kH, kW)"
@@ -773,11 +839,11 @@ class ConvTransposeKind(Kind):
             )
             for a in (0, 1)
         )
-        axes = slice(1, 2) if dims == 1 else slice(0, 2)
+        slice(1, 2) if dims == 1 else slice(0, 2)
         if min(out) < 1:
             raise ModelError(
                 f"expected padding that leaves an output: (n - 1)s - 2p + d(k - 1) + output_padding + 1 "
-                f"is {words(out[axes])} for the input of {words(spatial[axes])} ({source})",
+                f"is {axes_words(out, dims)} for the input of {axes_words(spatial, dims)} ({source})",
                 f"{place}.padding",
             )
         c_out = layer.out_channels
@@ -787,8 +853,9 @@ class ConvTransposeKind(Kind):
         n_full = c_out * (out[0] + 2 * ph) * (out[1] + 2 * pw)
         n_stamps = n_in * int(layer.weight.shape[1]) * kernel[0] * kernel[1]
         elements = 3 * n_in + 3 * n_full + 2 * n_stamps + 5 * n_out + 3 * layer.weight.size
-        reason = f"its {c_out} output channel{'s' if c_out != 1 else ''} of {words(out[axes])} and its stamps"
-        return InputCheck(out_shape, elements, "", reason)
+        plural = "s" if c_out != 1 else ""
+        reason = f"its {c_out} output channel{plural} of {axes_words(out, dims)} and its stamps"
+        return out_shape, elements, "", reason
 
     # --- the layer list and the editor
 
@@ -831,12 +898,12 @@ class ConvTransposeKind(Kind):
     def settings(self, layer: ConvTransposeLayer, dims: int) -> list[tuple[str, str, str]]:
         """Kernel size, out channels, stride, padding, output padding, dilation, groups, activation."""
         rows = [
-            ("kernel_size", "kernel size", pair_text(layer.kernel_size, dims)),
+            ("kernel_size", "kernel size", setting_text(layer.kernel_size, dims)),
             ("out_channels", "out channels", str(layer.out_channels)),
-            ("stride", "stride", pair_text(layer.stride, dims)),
-            ("padding", "padding", pair_text(layer.padding, dims)),
-            ("output_padding", "output padding", pair_text(layer.output_padding, dims)),
-            ("dilation", "dilation", pair_text(layer.dilation, dims)),
+            ("stride", "stride", setting_text(layer.stride, dims)),
+            ("padding", "padding", setting_text(layer.padding, dims)),
+            ("output_padding", "output padding", setting_text(layer.output_padding, dims)),
+            ("dilation", "dilation", setting_text(layer.dilation, dims)),
             ("groups", "groups", str(layer.groups)),
             ("activation", "activation", layer.activation),
         ]
@@ -901,6 +968,175 @@ class ConvTransposeKind(Kind):
             return dataclasses.replace(layer, weight=frozen_array(fit(w, shape)), bias=bias)
         raise ModelError(f"a conv_transpose layer has no setting {key!r}", place)
 
+    # --- the scene
+
+    def panels(self, trace: Any) -> list[PanelSpec]:
+        """Forward: X, W, b, the stamps before the crop, Z (and A). Backward: X, W, dZ_full, dX, dW, db."""
+        layer = trace.layer
+        one_d = layer.dims == 1
+        ph, pw = layer.padding
+        cropped = bool(ph or pw)
+        x_map = TileMap(shape_of(trace.x), one_d)
+        w_map = TileMap(shape_of(trace.weight), one_d)
+        z_map = TileMap(shape_of(trace.z), one_d)
+        full_map = TileMap(tuple(int(s) for s in trace.full_shape), one_d)
+        b_map = TileMap(shape_of(layer.bias)) if layer.bias is not None else None
+        x_printed = Printed("X", 0, 0, "one overlay per element")
+        specs = [
+            PanelSpec(
+                "input",
+                "X  (input: one stamp per element)",
+                x_map,
+                0,
+                0,
+                x_printed,
+                subtitle=x_map.shape_text(),
+            ),
+            PanelSpec(
+                "kernel",
+                "W  (kernel, W[c] per input channel)",
+                w_map,
+                0,
+                1,
+                Printed("W", 0, 1, labels="c"),
+                subtitle=w_map.shape_text(),
+            ),
+        ]
+        activation = layer.activation
+        if trace.pass_name == "forward":
+            if b_map is not None:
+                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2)))
+            if cropped:
+                note = f"padding {pw if one_d else (ph, pw)}: the grey border is cropped"
+                specs.append(
+                    PanelSpec(
+                        "z_full",
+                        "stamps so far  (x[k]·W[c] added per overlay)",
+                        full_map,
+                        1,
+                        0,
+                        Printed("stamps", 1, 0, note, labels="f"),
+                        (ph, pw),
+                        joined(full_map.shape_text(), note),
+                    )
+                )
+            z_title = "Z = stamps + b" if b_map is not None else "Z = Σ stamps"
+            specs.append(
+                PanelSpec(
+                    "z",
+                    z_title + ("  (cropped)" if cropped else ""),
+                    z_map,
+                    1,
+                    1 if cropped else 0,
+                    Printed("Z", 1, 1 if cropped else 0, labels="f"),
+                    subtitle=z_map.shape_text(),
+                )
+            )
+            if activation != "identity":
+                col = 2 if cropped else 1
+                specs.append(
+                    PanelSpec(
+                        "a", f"A = {activation}(Z)", z_map, 1, col, Printed(f"A = {activation}(Z)", 1, col)
+                    )
+                )
+            return specs
+        identity = activation == "identity"
+        dz_title = "dZ" if identity else f"dZ = dA ⊙ {activation}'(Z)"
+        if cropped:
+            dz_title += "  (with the cropped border, zeros)"
+        note = "grey border: cells the crop removed (no gradient)" if cropped else ""
+        specs.append(
+            PanelSpec(
+                "dz",
+                dz_title,
+                full_map,
+                0,
+                2,
+                Printed("dZ", 0, 2, note, labels="f"),
+                (ph, pw),
+                joined(full_map.shape_text(), note),
+            )
+        )
+        specs.append(
+            PanelSpec(
+                "dx",
+                "dX  (each element gathers W[c] ⊙ its dZ window)",
+                x_map,
+                1,
+                0,
+                Printed("dX", 1, 2),
+                subtitle=x_map.shape_text(),
+            )
+        )
+        return specs + gradient_specs(w_map, b_map)
+
+    def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
+        """The overlay's input element, its W[c], and the output window it stamps or gathers from."""
+        layer = trace.layer
+        maps = out.maps
+        ov = step.overlay
+        element: list[Cell] = []
+        kernel_row: list[Cell] = []
+        full_window: list[Cell] = []
+        cropped_window: list[Cell] = []
+        c = -1
+        if ov is not None:
+            c = ov.channel
+            element = [(c, *ov.position)]
+            kh, kw = trace.weight.shape[2:]
+            kernel_row = [
+                maps["kernel"].cell((c, f, r, q))
+                for f in range(trace.weight.shape[1])
+                for r in range(kh)
+                for q in range(kw)
+            ]
+            assert ov.channels is not None
+            ph, pw = layer.padding
+            _, oh, ow = trace.z.shape
+            for f in ov.channels:
+                for cell in window_cells(f, ov.rows, ov.cols):
+                    full_window.append(cell)
+                    if ph <= cell[1] < ph + oh and pw <= cell[2] < pw + ow:
+                        cropped_window.append((f, cell[1] - ph, cell[2] - pw))
+        state = step.state
+        out.put("input", trace.x, window=element)
+        out.put("kernel", trace.weight, focus=max(c, 0), window=kernel_row)
+        if trace.pass_name == "forward":
+            if layer.bias is not None:
+                out.put(
+                    "bias",
+                    layer.bias,
+                    window=[maps["bias"].cell((f,)) for f in (ov.channels or ())] if ov else [],
+                )
+            out.put("z_full", state.z_full, changed=full_window)
+            out.put("z", state.z, changed=cropped_window)
+            out.put("a", state.a, changed=cropped_window)
+            return
+        out.put("dz", state.dz_full, window=full_window)
+        out.put("dx", state.dx, changed=element)
+        out.put("dw", state.dw, changed=kernel_row)
+        if layer.bias is not None:
+            out.put("db", state.db)
+
+    def caption(self, layer: Any) -> str:
+        """``conv_transpose 2-D, stride 2×2, padding 1×1, output_padding 1×1``."""
+        dims = layer.dims
+        parts = []
+        for name, pair, default in (
+            ("stride", layer.stride, 1),
+            ("padding", layer.padding, 0),
+            ("output_padding", layer.output_padding, 0),
+            ("dilation", layer.dilation, 1),
+        ):
+            value = pair[1] if dims == 1 else pair
+            if (dims == 1 and value != default) or (dims == 2 and value != (default, default)):
+                parts.append(f"{name} {pair_text(pair, dims)}")
+        if layer.groups > 1:
+            parts.append(f"groups {layer.groups}")
+        if layer.activation != "identity":
+            parts.append(layer.activation)
+        return f"{layer.type} {dims}-D" + (f", {', '.join(parts)}" if parts else "")
+
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`ConvTransposeForwardTrace` or :class:`ConvTransposeBackwardTrace`."""
         return ConvTransposeForwardTrace if pass_name == "forward" else ConvTransposeBackwardTrace
@@ -938,6 +1174,8 @@ class ConvTransposeKind(Kind):
         """Shapes in the trace's 2-D view (the weight is (C_in, C_out / groups, kH, kW))."""
         if role in ("bias", "db"):
             return (int(trace.z.shape[0]),)
+        if role == "z_full" or (role == "dz" and trace.pass_name == "backward"):
+            return tuple(int(s) for s in trace.full_shape)
         return super().role_shape(trace, role)
 
 

@@ -6,14 +6,17 @@ Owns :class:`DenseLayer` and the traces of its two passes with their typed steps
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 from .. import activations, links
+from ..scene import PanelSpec, Printed, StepPanels, TileMap, gradient_specs, put_outputs, shape_of
 from ..windows import FloatArray
 from .base import (
+    DocumentReader,
     Fields,
     Fit,
     ForwardState,
@@ -23,13 +26,13 @@ from .base import (
     Shape,
     Step,
     TraceClass,
+    array_out,
     frozen,
     frozen_array,
     parse_pair,
     replaced,
     weight_and_bias,
 )
-from .document import DocumentReader, array_out
 from .text import MAX_TERMS, fmt, products
 
 
@@ -333,10 +336,29 @@ def _dense_links(
 # ----------------------------------------------------------------------------- the kind
 
 
+# The kind's object in the file format's JSON Schema ($defs/dense of visualconv/schema/model.schema.json).
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "weight"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"const": "dense"},
+        "weight": {"$ref": "#/$defs/array", "description": "(out, in); a flat list is one output row."},
+        "bias": {
+            "$ref": "#/$defs/bias",
+            "description": "One value per output; default zeros; null for no bias term.",
+        },
+        "activation": {"$ref": "#/$defs/activation", "description": "Default identity."},
+        "negative_slope": {"$ref": "#/$defs/negative_slope"},
+    },
+}
+
+
 class DenseKind(Kind):
     """Dense layers: weights and an activation, no windows."""
 
     type = "dense"
+    schema = SCHEMA
     has_weights = True
     has_activation = True
 
@@ -344,7 +366,7 @@ class DenseKind(Kind):
 
     def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> DenseLayer:
         """Weight (out, in), bias, activation, negative_slope."""
-        weight = read.weight(spec["weight"], 2, f"{place}.weight", "a weight (out, in)")
+        weight = read.array(spec["weight"], f"{place}.weight", 2, "a weight (out, in)")
         return DenseLayer(
             weight=weight,
             bias=read.bias(spec.get("bias"), weight.shape[0], f"{place}.bias", "bias" in spec),
@@ -372,6 +394,29 @@ class DenseKind(Kind):
         """``dense 8→3, identity`` (``, no bias``)."""
         out, n_in = layer.weight.shape
         return f"dense {n_in}→{out}, {layer.activation}" + (", no bias" if layer.bias is None else ""), ""
+
+    def check_shape(
+        self, layer: DenseLayer, shape: Shape, place: str, source: str
+    ) -> tuple[Shape, int, str, str]:
+        """A vector input with one weight column per value."""
+        from ..budget import sized
+        from ..errors import ModelError
+
+        n_in = math.prod(shape)
+        if len(shape) != 1:
+            raise ModelError(
+                f"expected a vector input for this dense layer, got shape {sized(shape)} from {source}; "
+                "put a flatten layer before it",
+                place,
+            )
+        if shape[0] != layer.weight.shape[1]:
+            raise ModelError(
+                f"expected a weight (out, in) with {shape[0]} columns, one per value of {source}, "
+                f"got shape {sized(layer.weight.shape)}",
+                f"{place}.weight",
+            )
+        n_out = layer.weight.shape[0]
+        return (n_out,), 3 * (n_in + n_out) + 3 * layer.weight.size, "", "its weight"
 
     def new_layer(self, input_shape: Shape, dims: int) -> DenseLayer:
         """A dense layer with one output, zero weight and bias."""
@@ -417,6 +462,67 @@ class DenseKind(Kind):
     def links(self, trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | None:
         """Which cells feed a cell of the dense layer's pass (see :mod:`visualconv.engine.links`)."""
         return _dense_links(trace, trace.layer, role, index, trace.pass_name == "backward")
+
+    # --- the scene
+
+    def panels(self, trace: Any) -> list[PanelSpec]:
+        """Input vector, weight matrix, bias and outputs; backward dZ, dA_prev, dW, db."""
+        layer = trace.layer
+        bias = layer.bias is not None
+        x_map = TileMap(shape_of(trace.x))
+        w_map = TileMap(shape_of(layer.weight))
+        z_map = TileMap(shape_of(trace.z))
+        b_map = TileMap(shape_of(layer.bias)) if bias else None
+        x_printed = Printed("x = A_prev", 0, 0, key="x")
+        specs = [
+            PanelSpec("input", "x  (input)", x_map, 0, 0, x_printed, subtitle=x_map.shape_text()),
+            PanelSpec(
+                "kernel",
+                "W  (weights)",
+                w_map,
+                0,
+                1,
+                Printed("W", 0, 1, key="w"),
+                subtitle=w_map.shape_text(),
+            ),
+        ]
+        activation = layer.activation
+        if trace.pass_name == "forward":
+            if b_map is not None:
+                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2, key="b")))
+            z_printed = Printed("z = W x" + (" + b" if bias else ""), 1, 0)
+            specs.append(PanelSpec("z", "Z = W x + b" if bias else "Z = W x", z_map, 1, 0, z_printed))
+            if activation != "identity":
+                a_printed = Printed(f"a = {activation}(z)", 1, 1)
+                specs.append(PanelSpec("a", f"A = {activation}(Z)", z_map, 1, 1, a_printed))
+            return specs
+        dz_printed = Printed(f"dZ = dA ⊙ {activation}'(z)" if activation != "identity" else "dZ", 0, 2)
+        specs.append(PanelSpec("dz", "dZ  (upstream delta)", z_map, 0, 2, dz_printed))
+        specs.append(PanelSpec("dx", "dA_prev", x_map, 1, 0, Printed("dA_prev", 1, 2)))
+        return specs + gradient_specs(w_map, b_map)
+
+    def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
+        """The overlay's row of W, its output unit; backward every input gets a share."""
+        layer = trace.layer
+        maps = out.maps
+        ov = step.overlay
+        o = ov.channel if ov is not None else -1
+        n_in = trace.x.shape[0]
+        row = [] if ov is None else [(0, o, q) for q in range(n_in)]
+        forward = trace.pass_name == "forward"
+        element = [] if ov is None else [maps["z" if forward else "dz"].cell((o,))]
+        out.put("input", trace.x)
+        out.put("kernel", layer.weight, window=row)
+        if forward:
+            put_outputs(out, trace, step.k, layer.bias, None if ov is None else o, element)
+            return
+        state = step.state
+        out.put("dz", state.dz, window=element)
+        every = [] if ov is None else [maps["dx"].cell((q,)) for q in range(n_in)]
+        out.put("dx", state.dx, changed=every, printed_outline=())  # print: no outline on dA_prev
+        out.put("dw", state.dw, changed=row)
+        if layer.bias is not None:
+            out.put("db", state.db, changed=[] if ov is None else [maps["db"].cell((o,))])
 
 
 DENSE = DenseKind()

@@ -12,9 +12,21 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import links
+from ..scene import Cell, PanelSpec, Printed, StepPanels, TileMap, shape_of
 from ..windows import FloatArray
-from .base import Fields, Fit, ForwardState, Kind, LayerGrads, LayerTrace, Shape, Step, TraceClass, frozen
-from .document import DocumentReader
+from .base import (
+    DocumentReader,
+    Fields,
+    Fit,
+    ForwardState,
+    Kind,
+    LayerGrads,
+    LayerTrace,
+    Shape,
+    Step,
+    TraceClass,
+    frozen,
+)
 from .text import fmt
 
 
@@ -178,23 +190,20 @@ def _flatten_links(
 # ----------------------------------------------------------------------------- the kind
 
 
+# The kind's object in the file format's JSON Schema ($defs/flatten of visualconv/schema/model.schema.json).
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"type": {"const": "flatten"}},
+}
+
+
 class FlattenKind(Kind):
     """Flatten layers: no weights, no windows; the input as a vector."""
 
     type = "flatten"
+    schema = SCHEMA
     output_names = ("y", "dY")
-
-    # --- the file format
-
-    def from_document(
-        self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader
-    ) -> FlattenLayer:
-        """No settings."""
-        return FlattenLayer()
-
-    def to_document(self, layer: FlattenLayer, dims: int) -> dict[str, Any]:
-        """``{"type": "flatten"}``."""
-        return {"type": "flatten"}
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`FlattenForwardTrace` or :class:`FlattenBackwardTrace`."""
@@ -203,6 +212,23 @@ class FlattenKind(Kind):
     def summary(self, layer: FlattenLayer, dims: int) -> tuple[str, str]:
         """``flatten`` and ``row-major``."""
         return "flatten", "row-major"
+
+    def from_document(
+        self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader
+    ) -> FlattenLayer:
+        """A ``flatten`` object has nothing but its type."""
+        return FlattenLayer()
+
+    def to_document(self, layer: FlattenLayer, dims: int) -> dict[str, Any]:
+        """Type only."""
+        return {"type": "flatten"}
+
+    def check_shape(
+        self, layer: FlattenLayer, shape: Shape, place: str, source: str
+    ) -> tuple[Shape, int, str, str]:
+        """Any input fits; the input and output of memory."""
+        n_in = math.prod(shape)
+        return (n_in,), 2 * n_in, "", "its input"
 
     def new_layer(self, input_shape: Shape, dims: int) -> FlattenLayer:
         """A flatten layer (it follows anything)."""
@@ -223,6 +249,50 @@ class FlattenKind(Kind):
     def links(self, trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | None:
         """The one cell each cell of a flatten layer's pass copies (see :mod:`visualconv.engine.links`)."""
         return _flatten_links(trace, role, index, trace.pass_name == "backward")
+
+    # --- the scene
+
+    def panels(self, trace: Any) -> list[PanelSpec]:
+        """The input tensor and the output vector, element by element."""
+        shape = shape_of(trace.x)
+        if len(shape) == 2:  # (C, L) input of a flatten layer in a 1-D model
+            x_map = TileMap((shape[0], 1, shape[1]), True)
+        else:
+            x_map = TileMap(shape)
+        y_map = TileMap(shape_of(trace.z))
+        if trace.pass_name == "forward":
+            x_printed = Printed("A_prev", 0, 0, key="x")
+            y_printed = Printed("Y = flatten(A_prev)", 1, 0, "row-major", key="y")
+            return [
+                PanelSpec("input", "A_prev  (input)", x_map, 0, 0, x_printed, subtitle=x_map.shape_text()),
+                PanelSpec("z", "Y = flatten(A_prev)", y_map, 0, 1, y_printed, subtitle=y_map.shape_text()),
+            ]
+        dy_printed = Printed("dY", 0, 0, key="dy")
+        return [
+            PanelSpec("dz", "dY  (upstream delta)", y_map, 0, 0, dy_printed, subtitle=y_map.shape_text()),
+            PanelSpec("dx", "dA_prev", x_map, 0, 1, Printed("dA_prev", 1, 0), subtitle=x_map.shape_text()),
+        ]
+
+    def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
+        """The input element the overlay copies and its place in the output."""
+        ov = step.overlay
+        source: list[Cell] = []
+        element: list[Cell] = []
+        if ov is not None:
+            src = [int(v) for v in np.unravel_index(ov.channel, trace.x.shape)]
+            source = [(src[0], 0, src[1]) if len(src) == 2 else (src[0], src[1], src[2])]
+            element = [TileMap(shape_of(trace.z)).cell((ov.channel,))]
+        if trace.pass_name == "forward":
+            out.put("input", _as_channels(trace.x), window=source)
+            out.put("z", trace.z, step.k, changed=element)
+            return
+        out.put("dz", step.state.dy, window=element)
+        out.put("dx", _as_channels(step.state.dx), changed=source)
+
+
+def _as_channels(array: FloatArray) -> FloatArray:
+    """A flatten layer's input as (C, H, W): (C, L) becomes (C, 1, L)."""
+    return array[:, None, :] if array.ndim == 2 else array
 
 
 FLATTEN = FlattenKind()

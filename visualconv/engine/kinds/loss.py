@@ -36,6 +36,13 @@ class LossSpec:
     type: str = "mse"
     reduction: str = "half_sum"
 
+    def document(self) -> dict[str, Any]:
+        """The ``loss`` object of the file: its type, and the reduction of mse."""
+        doc: dict[str, Any] = {"type": self.type}
+        if not self.classifies:
+            doc["reduction"] = self.reduction
+        return doc
+
     @property
     def classifies(self) -> bool:
         """Whether the target is a class index (cross-entropy) rather than an array (mse)."""

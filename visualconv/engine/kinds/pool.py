@@ -14,7 +14,9 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import links
+from ..budget import axes_words
 from ..pool import max_positions, pool2d_backward, pool2d_forward
+from ..scene import Cell, PanelSpec, Printed, StepPanels, TileMap, joined, pair_text, shape_of, window_cells
 from ..windows import (
     FloatArray,
     IntPair,
@@ -26,6 +28,7 @@ from ..windows import (
     sliding_windows,
 )
 from .base import (
+    DocumentReader,
     Fields,
     Fit,
     ForwardState,
@@ -38,12 +41,13 @@ from .base import (
     TraceClass,
     from_4d,
     frozen,
-    pair_text,
+    pair_out,
     parse_pair,
+    setting_text,
     size_text,
+    spatial_input,
     to_4d,
 )
-from .document import DocumentReader, InputCheck, expect_image, pair_out, words
 from .text import MAX_TERMS, fmt, fmt_array, index_text, squeeze_view, trace_dims, window_text
 
 
@@ -454,10 +458,36 @@ def _pool_links(
 # ----------------------------------------------------------------------------- the kind
 
 
+# The kind's object in the file format's JSON Schema ($defs/pool of visualconv/schema/model.schema.json).
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "mode", "size"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"const": "pool"},
+        "mode": {"enum": ["max", "avg"], "description": "max or avg."},
+        "size": {
+            "x-expected": 'a positive integer, a pair of positive integers or "global"',
+            "oneOf": [{"$ref": "#/$defs/positive"}, {"const": "global"}],
+            "description": 'Window size, or "global": one window over each whole '
+            "channel (then no stride and no padding).",
+        },
+        "stride": {"$ref": "#/$defs/positive", "description": "Step between windows, default the size."},
+        "padding": {
+            "$ref": "#/$defs/nonnegative",
+            "description": "Padding on both sides, default 0, at most half the "
+            "size: -inf for max pooling, zeros that count in the "
+            "average for avg pooling.",
+        },
+    },
+}
+
+
 class PoolKind(Kind):
     """Pooling layers: no weights, windows over the input."""
 
     type = "pool"
+    schema = SCHEMA
     output_names = ("y", "dY")
     windowed = True
 
@@ -473,7 +503,7 @@ class PoolKind(Kind):
                 if key in spec:
                     raise ModelError(
                         f'expected no {key} with size "global" (one window over the whole input), '
-                        f"got {read.describe(spec[key])}",
+                        f"got {spec[key]!r}",
                         f"{place}.{key}",
                     )
             one = (1, 1)
@@ -485,10 +515,11 @@ class PoolKind(Kind):
             padding = (0, padding[1])
         for axis in (0, 1):
             if padding[axis] > size[axis] // 2:
-                axes = slice(1, 2) if dims == 1 else slice(0, 2)
+                slice(1, 2) if dims == 1 else slice(0, 2)
                 raise ModelError(
-                    f"expected padding at most half the size {words(size[axes])} (as PyTorch requires), "
-                    f"got {words(padding[axes])}",
+                    f"expected padding at most half the size {axes_words(size, dims)} "
+                    "(as PyTorch requires), "
+                    f"got {axes_words(padding, dims)}",
                     f"{place}.padding",
                 )
         return PoolLayer(mode=mode, size=size, stride=stride, dims=dims, padding=padding)
@@ -507,30 +538,32 @@ class PoolKind(Kind):
             doc["padding"] = pair_out(layer.padding, dims)
         return doc
 
-    def check_input(self, layer: PoolLayer, shape: Shape, place: str, source: str) -> InputCheck:
+    def check_shape(
+        self, layer: PoolLayer, shape: Shape, place: str, source: str
+    ) -> tuple[Shape, int, str, str]:
         """The window (global: the whole input) against the padded input."""
         from ..errors import ModelError
 
-        spatial, channels = expect_image(layer, shape, place, source)
+        dims, spatial, channels = spatial_input(layer, shape, source, place)
         size, stride, padding = layer.window(spatial)
         out = tuple(output_length(spatial[a], size[a], stride[a], padding[a], 1) for a in (0, 1))
-        axes = slice(1, 2) if layer.dims == 1 else slice(0, 2)
+        slice(1, 2) if layer.dims == 1 else slice(0, 2)
         if min(out) < 1:
             padded = (spatial[0] + 2 * padding[0], spatial[1] + 2 * padding[1])
             what = (
-                f"the input of {words(spatial[axes])}"
+                f"the input of {axes_words(spatial, dims)}"
                 if padding == (0, 0)
-                else (f"the padded input of {words(padded[axes])}")
+                else (f"the padded input of {axes_words(padded, dims)}")
             )
             raise ModelError(
-                f"expected a pool window that fits {what} ({source}), got size {words(size[axes])}",
+                f"expected a pool window that fits {what} ({source}), got size {axes_words(size, dims)}",
                 f"{place}.size",
             )
         out_shape: Shape = (channels, out[1]) if layer.dims == 1 else (channels, out[0], out[1])
         n_in, n_out = math.prod(shape), math.prod(out_shape)
         n_padded = channels * (spatial[0] + 2 * padding[0]) * (spatial[1] + 2 * padding[1])
         elements = 3 * n_in + 2 * n_padded + 3 * n_out + n_out * size[0] * size[1]
-        return InputCheck(out_shape, elements, "", "its windows")
+        return out_shape, elements, "", "its windows"
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`PoolForwardTrace` or :class:`PoolBackwardTrace`."""
@@ -566,9 +599,9 @@ class PoolKind(Kind):
             return [("mode", "pool mode", layer.mode), ("size", "pool size", "global")]
         return [
             ("mode", "pool mode", layer.mode),
-            ("size", "pool size", pair_text(layer.size, dims)),
-            ("stride", "stride", pair_text(layer.stride, dims)),
-            ("padding", "padding", pair_text(layer.padding, dims)),
+            ("size", "pool size", setting_text(layer.size, dims)),
+            ("stride", "stride", setting_text(layer.stride, dims)),
+            ("padding", "padding", setting_text(layer.padding, dims)),
         ]
 
     def with_setting(
@@ -619,6 +652,75 @@ class PoolKind(Kind):
     def links(self, trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | None:
         """Which cells feed a cell of the pool layer's pass (see :mod:`visualconv.engine.links`)."""
         return _pool_links(trace, trace.layer, role, index, trace.pass_name == "backward")
+
+    # --- the scene
+
+    def panels(self, trace: Any) -> list[PanelSpec]:
+        """Input and output; backward dY and dA_prev; max pooling marks the recorded maximum."""
+        layer = trace.layer
+        dims = layer.dims
+        one_d = dims == 1
+        x_map = TileMap(shape_of(trace.x), one_d)
+        y_map = TileMap(shape_of(trace.z), one_d)
+        how = "max" if layer.mode == "max" else "average"
+        sizes = layer.size[1] if one_d else layer.size
+        strides = layer.stride[1] if one_d else layer.stride
+        note = f"{how} pool, size {sizes}, stride {strides}"
+        x_note = f"{layer.mode} pool {pair_text(layer.size, dims)}, stride {pair_text(layer.stride, dims)}"
+        marked = trace.argmax is not None
+        x_printed = Printed("A_prev", 0, 0, x_note, key="x")
+        x_subtitle = joined(x_map.shape_text(), note)
+        specs = [
+            PanelSpec("input", "A_prev  (input)", x_map, 0, 0, x_printed, subtitle=x_subtitle, marked=marked)
+        ]
+        if trace.pass_name == "forward":
+            title = f"Y = {layer.mode}pool(A_prev)"
+            specs.append(
+                PanelSpec("z", title, y_map, 0, 1, Printed("Y", 1, 0, key="y"), subtitle=y_map.shape_text())
+            )
+            return specs
+        dy_printed = Printed("dY", 0, 1, key="dy")
+        specs.append(
+            PanelSpec("dz", "dY  (upstream delta)", y_map, 0, 1, dy_printed, subtitle=y_map.shape_text())
+        )
+        if layer.mode == "max":
+            route, printed_route = "each delta goes to its window's maximum", "routed to the recorded maximum"
+        else:
+            route, printed_route = "each delta is spread evenly", "shared equally by the window"
+        dx_printed = Printed("dA_prev", 1, 0, printed_route)
+        dx_subtitle = joined(route, "overlaps add up")
+        specs.append(PanelSpec("dx", "dA_prev", x_map, 1, 0, dx_printed, subtitle=dx_subtitle, marked=marked))
+        return specs
+
+    def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
+        """The window on the input and on dA_prev, its recorded maximum, the output element."""
+        layer = trace.layer
+        ov = step.overlay
+        window: list[Cell] = []
+        argmax: list[Cell] = []
+        element: list[Cell] = []
+        if ov is not None:
+            c = ov.channel
+            window = window_cells(c, ov.rows, ov.cols)
+            element = [(c, *ov.position)]
+            if trace.argmax is not None:
+                kw = layer.size[1]
+                arg = int(trace.argmax[c, ov.position[0], ov.position[1]])
+                argmax = [(c, ov.rows.start + arg // kw, ov.cols.start + arg % kw)]
+        out.put("input", trace.x, window=window, argmax=argmax)
+        if trace.pass_name == "forward":
+            out.put("z", trace.z, step.k, changed=element)
+            return
+        out.put("dz", step.state.dy, window=element)
+        if trace.argmax is not None:
+            # the window outlines where the delta went; print outlines the window and marks the maximum
+            out.put("dx", step.state.dx, changed=argmax, printed_outline=window, printed_marks=argmax)
+        else:
+            out.put("dx", step.state.dx, changed=window)
+
+    def caption(self, layer: Any) -> str:
+        """``pool 1-D`` or ``pool 2-D``."""
+        return f"{layer.type} {layer.dims}-D"
 
 
 POOL = PoolKind()

@@ -23,6 +23,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .common import EXIT_OK, UsageError
+
+NAME = "export"
+
 # Harmless messages of the offscreen platform that would only confuse a terminal user.
 _QUIET = ("propagateSizeHints", "XDG_RUNTIME_DIR")
 
@@ -30,7 +34,7 @@ _QUIET = ("propagateSizeHints", "XDG_RUNTIME_DIR")
 def add_parser(sub: Any) -> None:
     """Register the ``export`` sub-command."""
     p = sub.add_parser(
-        "export",
+        NAME,
         help="export a snapshot, an animation or a lecture pack",
         description="Export a layer's pass at a step as an image, data or LaTeX; all steps as a GIF; "
         "or every layer and pass as a lecture pack. Needs no display.",
@@ -116,7 +120,6 @@ def _headless() -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``visualconv export``; returns the exit status (errors raise ModelError or UsageError)."""
-    from ..cli import EXIT_OK, UsageError
     from ..engine.errors import ModelError
     from ..modelfile import load_model
 
@@ -157,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         )
     model = load_model(args.file)
     _headless()
-    from . import api
+    from ..export import api
 
     written: list[Path] = []
     pack_summary = ""
@@ -186,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
                 steps=args.steps,
             )
         if args.pack:
-            from .pack import export_pack
+            from ..export.pack import export_pack
 
             pack = export_pack(
                 model,

@@ -17,12 +17,15 @@ import json
 import sys
 from typing import Any
 
-from .engine.errors import ModelError
+from ..engine.errors import ModelError
+from .common import EXIT_OK, UsageError, to_json_value
+
+NAME = "train"
 
 
 def add_parser(sub: Any) -> None:
     """Register the ``train`` sub-command."""
-    p = sub.add_parser("train", help="run the file's training section (SGD) headless")
+    p = sub.add_parser(NAME, help="run the file's training section (SGD) headless")
     p.add_argument("file")
     p.add_argument("--epochs", type=int, default=None, help="override the file's epoch count")
     p.add_argument("--json", action="store_true", help="machine-readable output (visualconv.train/1)")
@@ -40,10 +43,9 @@ def _progress(total: int, enabled: bool) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Train the model of ``args.file`` and report the history; return the exit status."""
-    from .cli import EXIT_OK, UsageError, to_json_value
-    from .engine import datasets
-    from .engine.train import TrainingDiverged, iterate, training_spec
-    from .modelfile import load_model, model_document, save_model
+    from ..engine import datasets
+    from ..engine.train import TrainingDiverged, iterate, training_spec
+    from ..modelfile import load_model, model_document, save_model
 
     if args.epochs is not None and args.epochs < 1:
         raise UsageError(f"visualconv train: --epochs {args.epochs}: expected a positive integer")

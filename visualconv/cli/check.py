@@ -1,0 +1,44 @@
+"""``visualconv check FILE``: finite differences against the analytic gradients (exit 1 on a mismatch)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..engine.errors import ModelError
+from .common import EXIT_MISMATCH, EXIT_OK, check_finite, load, require_backward
+
+NAME = "check"
+
+
+def add_parser(sub: Any) -> None:
+    """Register the ``check`` sub-command."""
+    p = sub.add_parser(NAME, help="check the gradients against finite differences (exit 1 on a mismatch)")
+    p.add_argument("file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``visualconv check FILE``: finite differences against the analytic gradients."""
+    from ..engine.gradcheck import TOLERANCE, check_gradients
+    from ..engine.model import gradients
+
+    model = load(args.file)
+    require_backward(model, args.file)
+    try:
+        check_finite(gradients(model), args.file)
+        result = check_gradients(model)
+    except ValueError as exc:
+        raise ModelError(str(exc), "", args.file) from None
+    print(f"gradient check of {args.file} (central differences, tolerance {TOLERANCE:g})")
+    for tensor in result.tensors:
+        mark = "ok" if tensor.ok else "MISMATCH"
+        sample = f"  ({tensor.checked} of {tensor.analytic.size} cells, sampled)" if tensor.sampled else ""
+        print(
+            f"  {tensor.name:<20} {tuple(tensor.analytic.shape)!s:<16} "
+            f"max relative error {tensor.max_error:.2e}  {mark}{sample}"
+        )
+    for note in result.kinks:
+        print(f"  note: {note} (not differentiable there; finite differences may disagree)")
+    print("all gradients agree" if result.ok else "gradients DISAGREE")
+    return EXIT_OK if result.ok else EXIT_MISMATCH

@@ -1,0 +1,47 @@
+"""``visualconv [FILE]``: the window launcher (``--screenshot`` renders it to a PNG and exits).
+
+Registered as the sub-command ``window``, hidden from the help's list of commands:
+:func:`visualconv.cli.main` chooses it when the command line names no other
+command, so ``visualconv model.json`` opens the window. Its parser is named
+``visualconv``, as the command itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import EXIT_OK
+
+NAME = "window"
+
+
+def add_parser(sub: Any, commands: tuple[str, ...]) -> None:
+    """Register the launcher; ``commands`` are the headless commands its description names."""
+    p = sub.add_parser(
+        NAME,
+        prog="visualconv",
+        description="A visual debugger for backpropagation through convolution and pooling layers. "
+        f"Headless commands: {', '.join(commands)} (visualconv COMMAND --help).",
+    )
+    p.add_argument("file", nargs="?", help="model file to open (default: the seed 1-D example)")
+    p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit")
+    p.add_argument("--layer", type=int, default=0, help="layer to show (with --screenshot)")
+    p.add_argument("--pass", dest="pass_name", choices=("forward", "backward"), default=None)
+    p.add_argument("--step", type=int, default=None, help="step to show (with --screenshot)")
+    p.add_argument("--size", default="1400x900", help="window size WxH for --screenshot")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the window (or print the version); returns the exit status."""
+    if args.version:
+        from .. import __version__
+
+        print(f"visualconv {__version__}")
+        return EXIT_OK
+    from ..app.main import run_app
+
+    return int(run_app(args))
