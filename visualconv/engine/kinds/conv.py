@@ -19,6 +19,7 @@ from .. import conv as conv_kernels
 from ..budget import axes_words, sized, spatial_words
 from ..conv import conv2d_backward, conv2d_forward
 from ..scene import (
+    Cell,
     PanelSpec,
     Printed,
     StepPanels,
@@ -46,6 +47,7 @@ from ..windows import (
     resolve_padding,
     shape4,
     sliding_windows,
+    symmetric,
 )
 from .base import (
     DocumentReader,
@@ -325,7 +327,12 @@ class ClosedForm:
     dx_padded : ndarray of shape (C_in, Hp, Wp)
         Full convolution of dZ with the rotated kernel, summed over output channels.
     dx : ndarray of shape (C_in, H, W)
-        ``dx_padded`` without the padding border.
+        ``dx_padded`` without the padding border (folded back by a padding mode).
+    dx_transposed : ndarray of shape (C_in, H, W) or None
+        The same dA_prev from a transposed convolution of dZ with the same kernel (the
+        link to conv_transpose; set by the trace).
+    transposed_settings : str
+        That transposed convolution's settings as a reader writes them.
     """
 
     dz_dilated: FloatArray = field(repr=False)
@@ -335,6 +342,8 @@ class ClosedForm:
     db: FloatArray = field(repr=False)
     dx_padded: FloatArray = field(repr=False)
     dx: FloatArray = field(repr=False)
+    dx_transposed: FloatArray | None = field(repr=False, default=None)
+    transposed_settings: str = ""
 
 
 def expand_groups(w: FloatArray, groups: int) -> FloatArray:
@@ -786,7 +795,7 @@ class ConvBackwardTrace(ConvTrace):
         """The seeds' closed forms for this conv layer's backward pass."""
         layer = self.layer
         assert self.grad_pre_activation is not None
-        return conv_closed_form(
+        closed = conv_closed_form(
             self.x,
             self.weight,
             self.grad_pre_activation,
@@ -797,9 +806,38 @@ class ConvBackwardTrace(ConvTrace):
             padding_mode=layer.padding_mode,
             groups=layer.groups,
         )
+        link = transposed_link(self)
+        return dataclasses.replace(closed, dx_transposed=link.dx, transposed_settings=link.settings)
 
 
 # ----------------------------------------------------------------------------- step text
+
+
+def _folded_cells(trace: Any, window: list[Cell]) -> list[Cell]:
+    """The input cells that window cells on the padding border were copied from (padding modes)."""
+    layer = trace.layer
+    top, bottom, left, right = layer.sides
+    _, hp, wp = trace.x_padded.shape
+    h, w = hp - top - bottom, wp - left - right
+    cells: list[Cell] = []
+    for c, r, q in window:
+        if top <= r < top + h and left <= q < left + w:
+            continue
+        row = padding_source(r - top, h, layer.padding_mode)
+        col = padding_source(q - left, w, layer.padding_mode)
+        if row is not None and col is not None:
+            cells.append((c, row, col))
+    return cells
+
+
+def _group_window_text(trace: Any, ov: Overlay) -> str:
+    """The overlay's window, ``[:, 0:2, 1:3]``; a grouped filter's only over its channels, ``[2:4, ...]``."""
+    text = window_text(trace, ov.rows, ov.cols)
+    channels = ov.channels
+    if channels is None or not text.startswith("[:"):
+        return text
+    spec = str(channels.start) if len(channels) == 1 else f"{channels.start}:{channels.stop}"
+    return "[" + spec + text[2:]
 
 
 def _conv_forward(trace: Any, step: Any) -> list[str]:
@@ -813,7 +851,7 @@ def _conv_forward(trace: Any, step: Any) -> list[str]:
     bias = step.values.bias
     z = step.values.z
     terms = squeeze_view(x, dims).ravel(), squeeze_view(w, dims).ravel()
-    where = f"{input_name(trace)}{window_text(trace, ov.rows, ov.cols)}"
+    where = f"{input_name(trace)}{_group_window_text(trace, ov)}"
     if terms[0].size <= MAX_TERMS:
         body = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(*terms, strict=True))
     else:
@@ -841,7 +879,7 @@ def _conv_backward(trace: Any, step: Any) -> list[str]:
     dw_total = squeeze_view(step.state.dw[ov.channel] if channels > 1 else step.state.dw, dims)
     dx_total = squeeze_view(step.state.dx, dims)
     fname = f"dW[{ov.channel}]" if channels > 1 else "dW"
-    where = window_text(trace, ov.rows, ov.cols)
+    where = _group_window_text(trace, ov)
     if x.size <= MAX_TERMS:
         lines = [f"overlay {step.k}: {fname} += {products(x, delta)} -> {fmt_array(dw_total)}"]
     else:
@@ -1523,6 +1561,8 @@ class ConvKind(Kind):
         """Shapes in the trace's 2-D view; the input and dA_prev in the padded view."""
         if role in ("input", "dx"):
             return tuple(trace.x_padded.shape)
+        if role == "dx_folded":
+            return tuple(trace.x.shape)
         return super().role_shape(trace, role)
 
     # --- the scene
@@ -1531,12 +1571,15 @@ class ConvKind(Kind):
         """Input (padded), kernel, bias and outputs; backward dZ, dA_prev (padded), dW, db."""
         layer = trace.layer
         one_d = layer.dims == 1
-        sides = layer.sides
+        # the border as (ph, pw), or by side when they differ (padding "same" with an even kernel)
+        sides: tuple[int, ...] = symmetric(layer.sides) or layer.sides
         padded = any(sides)
         bias = layer.bias is not None
         mode = layer.padding_mode
         shown = "same" if layer.same else (layer.padding[1] if one_d else layer.padding)
-        pad_note = f"padding {shown}{'' if mode == 'zeros' else ' ' + mode} shaded" if padded else ""
+        pad_note = (
+            (f"padding {shown} shaded" if mode == "zeros" else f"padding {shown} {mode}") if padded else ""
+        )
         if layer.groups > 1:
             pad_note = joined(
                 pad_note, f"groups {layer.groups}: a filter sees {trace.weight.shape[1]} channel(s)"
@@ -1585,10 +1628,27 @@ class ConvKind(Kind):
             else ""
         )
         dx_printed = Printed("dA_pad" if padded else "dA_prev", 1, 2, dx_note)
-        fate = "border folded back onto its source cells" if folds else "border cropped"
+        fate = "border folds back" if folds else "border cropped"
         dx_subtitle = joined(x_map.shape_text(), fate if padded else "")
         specs.append(PanelSpec("dx", dx_title, x_map, 1, 0, dx_printed, sides, dx_subtitle))
-        return specs + gradient_specs(w_map, b_map)
+        specs += gradient_specs(w_map, b_map)
+        if folds and padded:
+            # where each copied border cell's gradient goes: onto the input cell it copied
+            folded_map = TileMap(shape_of(trace.x), one_d)
+            folded = Printed("dA_prev", 1, 3, "the border's gradient added onto the cells it copied")
+            note = joined(folded_map.shape_text(), f"{mode} border added in")
+            specs.append(
+                PanelSpec(
+                    "dx_folded",
+                    "dA_prev  (folded)",
+                    folded_map,
+                    1,
+                    3,
+                    folded,
+                    subtitle=note,
+                )
+            )
+        return specs
 
     def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
         """The window on the input and on dA_prev, the overlay's filter, its output element."""
@@ -1618,6 +1678,8 @@ class ConvKind(Kind):
         state = step.state
         out.put("dz", state.dz, window=element)
         out.put("dx", state.dx_padded, changed=window)
+        if "dx_folded" in maps:
+            out.put("dx_folded", state.dx, changed=_folded_cells(trace, window))
         out.put("dw", state.dw, changed=kernel_row)
         if layer.bias is not None:
             out.put("db", state.db, changed=[] if ov is None else [maps["db"].cell((f,))])

@@ -985,16 +985,16 @@ class ConvTransposeKind(Kind):
         specs = [
             PanelSpec(
                 "input",
-                "X  (input: one stamp per element)",
+                "X  (input)",
                 x_map,
                 0,
                 0,
                 x_printed,
-                subtitle=x_map.shape_text(),
+                subtitle=joined(x_map.shape_text(), "one overlay per element"),
             ),
             PanelSpec(
                 "kernel",
-                "W  (kernel, W[c] per input channel)",
+                "W  (kernel)",
                 w_map,
                 0,
                 1,
@@ -1007,11 +1007,11 @@ class ConvTransposeKind(Kind):
             if b_map is not None:
                 specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2)))
             if cropped:
-                note = f"padding {pw if one_d else (ph, pw)}: the grey border is cropped"
+                note = f"grey: padding {pw if one_d else (ph, pw)} crops it"
                 specs.append(
                     PanelSpec(
                         "z_full",
-                        "stamps so far  (x[k]·W[c] added per overlay)",
+                        "Z_full  (stamps so far)",
                         full_map,
                         1,
                         0,
@@ -1043,8 +1043,8 @@ class ConvTransposeKind(Kind):
         identity = activation == "identity"
         dz_title = "dZ" if identity else f"dZ = dA ⊙ {activation}'(Z)"
         if cropped:
-            dz_title += "  (with the cropped border, zeros)"
-        note = "grey border: cells the crop removed (no gradient)" if cropped else ""
+            dz_title = dz_title.replace("dZ", "dZ_full", 1)
+        note = "grey: cropped cells, no gradient" if cropped else ""
         specs.append(
             PanelSpec(
                 "dz",
@@ -1060,7 +1060,7 @@ class ConvTransposeKind(Kind):
         specs.append(
             PanelSpec(
                 "dx",
-                "dX  (each element gathers W[c] ⊙ its dZ window)",
+                "dX  (gathered)",
                 x_map,
                 1,
                 0,

@@ -371,9 +371,9 @@ def _pool_backward(trace: Any, step: Any) -> list[str]:
 def _pool_links(
     trace: Any, layer: PoolLayer, role: str, index: links.Index, backward: bool
 ) -> links.CellLinks | None:
-    (kh, kw), (sh, sw) = layer.size, layer.stride
+    (kh, kw), (sh, sw) = trace.size, trace.stride
     _, oh, ow = trace.z.shape
-    x = trace.x
+    x = trace.x_padded  # the windows' view (padding: -inf or zeros around the input)
     argmax = trace.argmax
     size = kh * kw
 
@@ -629,6 +629,12 @@ class PoolKind(Kind):
             return dataclasses.replace(layer, mode=str(value))
         raise ModelError(f"a pool layer has no setting {key!r}", place)
 
+    def role_shape(self, trace: Any, role: str) -> tuple[int, ...]:
+        """The input and dA_prev in the padded view (as the windows see them)."""
+        if role in ("input", "dx"):
+            return tuple(trace.x_padded.shape)
+        return super().role_shape(trace, role)
+
     def padding(self, layer: PoolLayer) -> IntPair:
         """The pool's padding border around the input in the trace's view."""
         return layer.padding
@@ -660,19 +666,29 @@ class PoolKind(Kind):
         layer = trace.layer
         dims = layer.dims
         one_d = dims == 1
-        x_map = TileMap(shape_of(trace.x), one_d)
+        padding = trace.padding
+        padded = padding != (0, 0)
+        x_map = TileMap(shape_of(trace.x_padded), one_d)
         y_map = TileMap(shape_of(trace.z), one_d)
         how = "max" if layer.mode == "max" else "average"
-        sizes = layer.size[1] if one_d else layer.size
-        strides = layer.stride[1] if one_d else layer.stride
-        note = f"{how} pool, size {sizes}, stride {strides}"
-        x_note = f"{layer.mode} pool {pair_text(layer.size, dims)}, stride {pair_text(layer.stride, dims)}"
+        if layer.is_global:
+            note = x_note = f"global {how} pool: one window per channel"
+        else:
+            sizes = layer.size[1] if one_d else layer.size
+            strides = layer.stride[1] if one_d else layer.stride
+            note = f"{how} pool, size {sizes}, stride {strides}"
+            x_note = (
+                f"{layer.mode} pool {pair_text(layer.size, dims)}, stride {pair_text(layer.stride, dims)}"
+            )
+        if padded:
+            fill = "-inf, never the maximum" if layer.mode == "max" else "zeros, counted in the average"
+            note = joined(note, f"padding {padding[1] if one_d else padding}: {fill}")
+            x_note = f"{x_note}; grey border = padding ({fill})"
         marked = trace.argmax is not None
-        x_printed = Printed("A_prev", 0, 0, x_note, key="x")
+        x_printed = Printed("A_pad" if padded else "A_prev", 0, 0, x_note, key="x")
         x_subtitle = joined(x_map.shape_text(), note)
-        specs = [
-            PanelSpec("input", "A_prev  (input)", x_map, 0, 0, x_printed, subtitle=x_subtitle, marked=marked)
-        ]
+        x_title = "A_pad  (input, padded)" if padded else "A_prev  (input)"
+        specs = [PanelSpec("input", x_title, x_map, 0, 0, x_printed, padding, x_subtitle, marked=marked)]
         if trace.pass_name == "forward":
             title = f"Y = {layer.mode}pool(A_prev)"
             specs.append(
@@ -687,9 +703,10 @@ class PoolKind(Kind):
             route, printed_route = "each delta goes to its window's maximum", "routed to the recorded maximum"
         else:
             route, printed_route = "each delta is spread evenly", "shared equally by the window"
-        dx_printed = Printed("dA_prev", 1, 0, printed_route)
-        dx_subtitle = joined(route, "overlaps add up")
-        specs.append(PanelSpec("dx", "dA_prev", x_map, 1, 0, dx_printed, subtitle=dx_subtitle, marked=marked))
+        dx_printed = Printed("dA_pad" if padded else "dA_prev", 1, 0, printed_route)
+        dx_subtitle = joined(route, "overlaps add up", "border cropped" if padded else "")
+        dx_title = "dA_pad  (dA_prev + border)" if padded else "dA_prev"
+        specs.append(PanelSpec("dx", dx_title, x_map, 1, 0, dx_printed, padding, dx_subtitle, marked=marked))
         return specs
 
     def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
@@ -704,19 +721,22 @@ class PoolKind(Kind):
             window = window_cells(c, ov.rows, ov.cols)
             element = [(c, *ov.position)]
             if trace.argmax is not None:
-                kw = layer.size[1]
+                kw = trace.size[1]
                 arg = int(trace.argmax[c, ov.position[0], ov.position[1]])
                 argmax = [(c, ov.rows.start + arg // kw, ov.cols.start + arg % kw)]
-        out.put("input", trace.x, window=window, argmax=argmax)
+        shown = trace.x_padded
+        if layer.mode == "max" and trace.padding != (0, 0):
+            shown = np.where(np.isneginf(shown), np.nan, shown)  # -inf padding: a blank cell, not a colour
+        out.put("input", shown, window=window, argmax=argmax)
         if trace.pass_name == "forward":
             out.put("z", trace.z, step.k, changed=element)
             return
         out.put("dz", step.state.dy, window=element)
         if trace.argmax is not None:
             # the window outlines where the delta went; print outlines the window and marks the maximum
-            out.put("dx", step.state.dx, changed=argmax, printed_outline=window, printed_marks=argmax)
+            out.put("dx", step.state.dx_padded, changed=argmax, printed_outline=window, printed_marks=argmax)
         else:
-            out.put("dx", step.state.dx, changed=window)
+            out.put("dx", step.state.dx_padded, changed=window)
 
     def caption(self, layer: Any) -> str:
         """``pool 1-D`` or ``pool 2-D``."""
