@@ -9,6 +9,7 @@
     visualconv export FILE --layer L --pass P --step K --tikz STEP.tex
     visualconv export FILE --pack DIR [--layers 0,2] [--passes backward] [--steps 0-4,last]
                                       [--pack-formats png,tex,gif,beamer,pptx,mp4,apng]
+    visualconv export FILE --torch SCRIPT.py     # a PyTorch script printing `grad --json`
 
 The format of ``--out`` follows its extension (.png .svg .pdf .json .npz .csv .zip .tex;
 see :mod:`visualconv.export`). The step defaults to the last. Works with no display (Qt
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -88,7 +90,17 @@ def add_parser(sub: Any) -> None:
         default="png,tex,gif,beamer",
         help="what the pack writes: png,tex,gif,beamer,pptx,mp4,apng (default png,tex,gif,beamer)",
     )
-    p.add_argument("--scale", type=float, default=1.0, help="pixel scale of PNG/GIF output (2 for slides)")
+    p.add_argument(
+        "--torch",
+        metavar="SCRIPT.py",
+        help="a standalone PyTorch script that prints the model's `grad --json` (torch + stdlib only)",
+    )
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        help="pixel scale of images and animations (default 1; 2 for slides; a pack's default is 0.75)",
+    )
     p.add_argument(
         "--frame-ms", type=int, default=900, help="display time of a GIF frame in ms (default 900)"
     )
@@ -120,14 +132,22 @@ def _headless() -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``visualconv export``; returns the exit status (errors raise ModelError or UsageError)."""
+    from .. import atomic
     from ..engine.errors import ModelError
     from ..modelfile import load_model
 
-    if not (args.out or args.animation or args.frames or args.pack or args.beamer or args.pptx or args.tikz):
+    others = args.out or args.animation or args.frames or args.pack or args.beamer or args.pptx or args.tikz
+    if not (others or args.torch):
         raise UsageError(
             "visualconv export: nothing to do: give --out PATH, --animation OUT, --frames DIR, "
-            "--beamer DECK.tex, --pptx DECK.pptx, --tikz STEP.tex or --pack DIR"
+            "--beamer DECK.tex, --pptx DECK.pptx, --tikz STEP.tex, --pack DIR or --torch SCRIPT.py"
         )
+    if args.torch:
+        from ..bridge.command import export_torch
+
+        print(export_torch(args.file, args.torch))
+        if not others:
+            return EXIT_OK
     if args.decimals is not None and not 0 <= args.decimals <= 12:
         raise UsageError(f"visualconv export: --decimals {args.decimals}: expected 0..12")
     for flag, value, suffixes in (
@@ -150,6 +170,11 @@ def run(args: argparse.Namespace) -> int:
         if not set(passes) <= {"forward", "backward"}:
             raise UsageError(f"visualconv export: --passes {args.passes}: expected forward, backward or both")
     formats = [v.strip() for v in args.pack_formats.split(",") if v.strip()]
+    pack_scale = args.scale
+    if args.scale is None:
+        from ..export.pack import PACK_SCALE
+
+        args.scale, pack_scale = 1.0, PACK_SCALE
     if not args.scale > 0 or args.scale > 16:
         raise UsageError(f"visualconv export: --scale {args.scale}: expected a number in (0, 16]")
     if args.frame_ms < 20:
@@ -164,6 +189,11 @@ def run(args: argparse.Namespace) -> int:
 
     written: list[Path] = []
     pack_summary = ""
+    outputs = [Path(p).parent for p in (args.out, args.tikz, args.beamer, args.pptx, args.animation) if p]
+    outputs += [Path(p) for p in (args.frames, args.pack) if p]
+    if args.out and Path(args.out).suffix.lower() == ".csv":
+        outputs.append(api.csv_folder(Path(args.out)))
+    missing = sorted({folder for output in outputs for folder in atomic.missing_folders(output)})
     try:
         if args.out:
             written += api.export_snapshot(model, args.layer, args.pass_name, args.step, args.out, args.scale)
@@ -194,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
             pack = export_pack(
                 model,
                 args.pack,
-                scale=args.scale,
+                scale=pack_scale,
                 layers=layers,
                 passes=passes,
                 steps=args.steps,
@@ -204,10 +234,13 @@ def run(args: argparse.Namespace) -> int:
             written += pack[:2]
             pack_summary = summary(pack)
     except ModelError as exc:
-        raise exc.in_file(args.file) from None
+        raise exc.in_file(args.file) from None  # a WriteError keeps naming the file written
     except OSError as exc:
         where = exc.filename or args.out or args.animation or args.pack
-        raise UsageError(f"{args.file}: cannot write {where}: {exc.strerror or exc}") from None
+        raise UsageError(f"visualconv: {where}: could not write: {atomic.reason(exc)}") from None
+    for folder in missing:
+        if folder.is_dir():
+            print(f"visualconv: created the folder {folder}", file=sys.stderr)
     frames = [p for p in written if p.name.startswith("frame-")]
     for path in written:
         if path not in frames:
