@@ -36,6 +36,7 @@ from ...engine.errors import ModelError
 from ...engine.kinds import CONV
 from ...engine.kinds.base import frozen_array
 from ...engine.model import Model, TrainingSpec
+from ...engine.numbers import DEFAULT
 from ...engine.train import Iteration, TrainingDiverged
 from .. import theme
 from ..inputclock import InputClock
@@ -770,12 +771,13 @@ class TrainingPanel(QWidget):
         if k >= 1:
             r = self._records[k - 1]
             text = (
-                f"Iteration {r.iteration} (epoch {r.epoch}, batch {r.batch_index}): batch loss {r.loss:.6g}"
+                f"Iteration {r.iteration} (epoch {r.epoch}, batch {r.batch_index}): "
+                f"batch loss {DEFAULT.value(r.loss)}"
             )
             if r.accuracy is not None:
                 text += f", accuracy {r.accuracy:.0%}"
             if r.epoch_loss is not None:
-                text += f"; epoch loss {r.epoch_loss:.6g}"
+                text += f"; epoch loss {DEFAULT.value(r.epoch_loss)}"
                 if r.epoch_accuracy is not None:
                     text += f", epoch accuracy {r.epoch_accuracy:.1%}"
             update = "v = g" if r.momentum == 0 else f"v = {r.momentum:g}·v + g"
