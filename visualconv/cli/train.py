@@ -25,6 +25,7 @@ import sys
 from typing import Any
 
 from ..engine.errors import ModelError
+from ..textsafe import printable
 from .common import EXIT_OK, UsageError, to_json_value
 
 NAME = "train"
@@ -129,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         document = {"format": "visualconv.train/1", "history": history, "model": model_document(trained)}
         print(json.dumps(to_json_value(document)))
         return EXIT_OK
-    print(f"{model.name}  ({args.file})")
+    print(f"{printable(model.name)}  ({printable(args.file)})")  # text is data
     print(
         f"SGD: learning rate {spec.learning_rate:g}, momentum {spec.momentum:g}, "
         f"batch size {'full' if spec.batch_size is None else spec.batch_size}, {spec.epochs} epoch(s)"
