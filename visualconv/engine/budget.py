@@ -12,6 +12,7 @@ Used by the model-file reader (on load) and by the editors (before building arra
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
