@@ -506,3 +506,75 @@ def test_node_names_from_the_file_stay_on_one_line(tmp_path, capsys):
     path = make_onnx(tmp_path / "e.onnx", [bad], {}, [1, 1, 2, 2])
     code, _, err = run_cli(capsys, "import", path)
     assert code == 2 and len(err.splitlines()) == 1 and "\x1b" not in err
+
+
+def test_malformed_nodes_and_mutated_files_raise_only_model_errors(tmp_path):
+    from onnx import helper
+
+    cases = [
+        [helper.make_node("Gemm", ["x"], ["y"], name="g")],  # no weight input
+        [helper.make_node("Conv", ["x", "nope"], ["y"], name="c")],  # weight not a constant
+        [helper.make_node("MaxPool", ["x"], ["y"], name="p")],  # no kernel_shape
+        [helper.make_node("Reshape", ["x"], ["y"], name="r")],  # no shape
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="c", strides=[1, 1, 1])],  # wrong rank
+    ]
+    for number, nodes in enumerate(cases):
+        path = make_onnx(tmp_path / f"m{number}.onnx", nodes, {"w": np.ones((1, 1, 2, 2))}, [1, 1, 4, 4])
+        with pytest.raises(ModelError):
+            import_onnx(path)
+    small_cnn(tmp_path / "net.onnx", np.random.default_rng(1))
+    data = (tmp_path / "net.onnx").read_bytes()
+    rng = np.random.default_rng(0)
+    for number in range(40):
+        mutated = bytearray(data)
+        for position in rng.integers(0, len(data), size=int(rng.integers(1, 6))):
+            mutated[position] = int(rng.integers(0, 256))
+        path = tmp_path / f"mutated{number}.onnx"
+        path.write_bytes(bytes(mutated[: int(rng.integers(len(data) // 2, len(data) + 1))]))
+        try:
+            model_from_document(import_onnx(path))
+        except ModelError:
+            pass
+
+
+def test_a_pad_before_a_conv_becomes_its_padding_mode(tmp_path):
+    from onnx import TensorProto, helper
+
+    for mode, expected in (("reflect", "reflect"), ("edge", "replicate"), ("wrap", "circular")):
+        pads = helper.make_tensor("pads", TensorProto.INT64, [8], [0, 0, 1, 2, 0, 0, 1, 2])
+        path = make_onnx(
+            tmp_path / f"{mode}.onnx",
+            [
+                helper.make_node("Constant", [], ["p"], name="k", value=pads),
+                node("Pad", ["x", "p"], "padded", mode=mode),
+                node("Conv", ["padded", "w"], "y", kernel_shape=[3, 3]),
+            ],
+            {"w": np.arange(9.0).reshape(1, 1, 3, 3) / 9},
+            [1, 1, 5, 6],
+        )
+        doc = import_onnx(path)
+        (conv,) = doc["layers"]
+        assert conv["padding"] == [1, 2] and conv["padding_mode"] == expected
+        require_format_11(conv, doc["input"])
+        ort = pytest.importorskip("onnxruntime")
+        model = model_from_document(doc)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (reference,) = session.run(None, {"x": np.asarray(model.input, np.float32)[None]})
+        np.testing.assert_allclose(
+            gradients(model)["layers"][0]["output"], reference[0], rtol=1e-5, atol=1e-6
+        )
+
+
+def test_a_pad_elsewhere_is_refused(tmp_path):
+    path = make_onnx(
+        tmp_path / "p.onnx",
+        [
+            node("Pad", ["x", "pads"], "padded", mode="reflect"),
+            node("MaxPool", ["padded"], "y", kernel_shape=[2, 2], strides=[2, 2]),
+        ],
+        {"pads": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)},
+        [1, 1, 4, 4],
+    )
+    with pytest.raises(ModelError, match="only as the padding of the Conv") as info:
+        import_onnx(path)
+    assert info.value.place == "node 'pad_padded' (Pad)"

@@ -451,3 +451,23 @@ def test_a_pt2_archive_with_an_unsupported_op_names_the_node(tmp_path, capsys):
     code, _, err = run_cli(capsys, "import", tmp_path / "bn.pt2")
     assert code == 2 and len(err.splitlines()) == 1
     assert "batch_norm" in err and "unsupported operation" in err and "node '" in err
+
+
+def test_broken_pt2_archives_are_one_line_errors(tmp_path, capsys):
+    import zipfile
+
+    module = nn.Sequential(nn.Conv2d(1, 1, 2), nn.Flatten())
+    torch.export.save(torch.export.export(module, (torch.randn(1, 1, 3, 3),)), str(tmp_path / "a.pt2"))
+    with zipfile.ZipFile(tmp_path / "a.pt2") as source:
+        members = [(info, source.read(info)) for info in source.infolist()]
+    program = next(info.filename for info, _ in members if "/models/" in info.filename)
+    for number, replacement in enumerate([b"{}", b"not json", b'{"graph_module": {"graph": []}}', b"[]"]):
+        with zipfile.ZipFile(tmp_path / f"b{number}.pt2", "w") as target:
+            for info, data in members:
+                target.writestr(info, replacement if info.filename == program else data)
+        code, out, err = run_cli(capsys, "import", tmp_path / f"b{number}.pt2")
+        assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+        assert "unexpected" not in err
+    (tmp_path / "c.pt2").write_bytes(b"PK\x03\x04 broken")
+    code, _, err = run_cli(capsys, "import", tmp_path / "c.pt2")
+    assert code == 2 and "zip" in err

@@ -41,8 +41,10 @@ SUPPORTED = (
     "Softmax",
     "LogSoftmax",
     "Constant",
+    "Pad",
 )
-"""ONNX operators visualconv imports (Add only as the bias of a MatMul; Softmax last)."""
+"""ONNX operators visualconv imports (Add only as a MatMul's bias, Pad only before a Conv, Softmax last)."""
+_PAD_MODES = {"constant": "zeros", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
 MAX_ONNX_BYTES = 256 * 1024 * 1024
 _ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu"}
 _FLOAT_TYPES = {1, 10, 11, 16}  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
@@ -136,7 +138,21 @@ def import_onnx(
     declared = _declared_shape(inputs[0])
     reader = _ChainReader(onnx, constants, inputs[0].name, declared)
     for index, node in enumerate(graph.node):
-        reader.read(node, index)
+        try:
+            reader.read(node, index)
+        except ModelError:
+            raise
+        except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelError(
+                f"a malformed node ({type(exc).__name__}); "
+                "expected the inputs and attributes its operation takes",
+                f"node #{index}",
+            ) from None
+    if reader.pad is not None:
+        raise ModelError(
+            "a Pad is imported only as the padding of the Conv right after it; expected a Conv after it",
+            reader.pad[2],
+        )
     if reader.current != graph.output[0].name:
         raise ModelError(
             f"the network's output '{_short(graph.output[0].name)}' is not the end of the chain of nodes; "
@@ -222,6 +238,8 @@ class _ChainReader:
             )
         self.ops: list[Op] = []
         self.matmul_output = ""
+        self.pad: tuple[str, list[int], str] | None = None
+        """A Pad waiting for its Conv: (padding mode, padding per spatial axis, where)."""
 
     # ------------------------------------------------------------ helpers
 
@@ -292,6 +310,12 @@ class _ChainReader:
             self.read_add(node, where)
             return
         self.data_input(node, where)
+        if self.pad is not None and op != "Conv":
+            raise ModelError(
+                "a Pad is imported only as the padding of the Conv right after it (padding_mode); "
+                f"expected a Conv after it, got {op}",
+                self.pad[2],
+            )
         handler = getattr(self, f"read_{op.lower()}", None)
         if op in _ACTIVATIONS:
             slope = short_float(attrs.get("alpha", 0.01)) if op == "LeakyRelu" else 0.01
@@ -333,6 +357,20 @@ class _ChainReader:
         dilations = _ints(attrs.get("dilations"), dims, 1)
         groups = int(attrs.get("group", 1))
         begin, end = _pads(attrs, dims, kernel, strides, dilations, self.spatial(), where)
+        padding_mode = "zeros"
+        if self.pad is not None:
+            padding_mode, before, pad_where = self.pad
+            self.pad = None
+            if any(begin) or any(end):
+                raise ModelError(
+                    f"a Conv with pads after a Pad ({pad_where}) is not supported; "
+                    "expected the padding in one of them",
+                    where,
+                )
+            begin, end = list(before), list(before)
+            sizes = [n - 2 * p for n, p in zip(self.spatial(), before, strict=True)]
+        else:
+            sizes = self.spatial()
         padding: Any
         if begin == end:
             padding = pair_value(begin, dims)
@@ -358,12 +396,50 @@ class _ChainReader:
         }
         if groups != 1:
             layer["groups"] = groups
+        if padding_mode != "zeros":
+            layer["padding_mode"] = padding_mode
         self.ops.append(Op("layer", where, layer))
         out = [
             (n + b + e - d * (k - 1) - 1) // s + 1
-            for n, b, e, d, k, s in zip(self.spatial(), begin, end, dilations, kernel, strides, strict=True)
+            for n, b, e, d, k, s in zip(sizes, begin, end, dilations, kernel, strides, strict=True)
         ]
         self.advance(node, [self.shape[0], int(weight.shape[0]), *out])
+
+    def read_pad(self, node: Any, attrs: dict[str, Any], where: str) -> None:
+        dims = self.dims(where)
+        mode = _text(attrs.get("mode", "constant"))
+        if mode not in _PAD_MODES:
+            raise ModelError(
+                f"Pad mode {mode} is not supported; expected one of {', '.join(_PAD_MODES)}", where
+            )
+        if "pads" in attrs:  # opset < 11
+            pads = [int(v) for v in attrs["pads"]]
+            value = float(attrs.get("value", 0.0))
+        else:
+            if len(node.input) < 2 or not node.input[1]:
+                raise ModelError("expected the pads input", where)
+            pads = [int(v) for v in self.constant(node.input[1], where, "pads").reshape(-1)]
+            value = 0.0
+            if len(node.input) > 2 and node.input[2]:
+                value = float(self.constant(node.input[2], where, "constant value").reshape(-1)[0])
+            if len(node.input) > 3 and node.input[3]:
+                raise ModelError("Pad with axes is not supported; expected pads for every axis", where)
+        rank = dims + 2
+        if len(pads) != 2 * rank:
+            raise ModelError(f"expected {2 * rank} pads, got {pads}", where)
+        begin, end = pads[:rank], pads[rank:]
+        if begin[:2] != [0, 0] or end[:2] != [0, 0] or begin[2:] != end[2:] or min(pads) < 0:
+            raise ModelError(
+                f"pads {pads} are not supported; expected the same padding at both ends of each spatial axis "
+                "and none on the batch and channel axes",
+                where,
+            )
+        if mode == "constant" and value != 0.0:
+            raise ModelError(f"padding with the constant {value} is not supported; expected 0", where)
+        self.pad = (_PAD_MODES[mode], begin[2:], where)
+        self.ops.append(Op("skip", where))
+        sizes = [n + 2 * p for n, p in zip(self.spatial(), begin[2:], strict=True)]
+        self.advance(node, [*self.shape[:2], *sizes])
 
     def read_convtranspose(self, node: Any, attrs: dict[str, Any], where: str) -> None:
         dims = self.dims(where)

@@ -215,6 +215,25 @@ def import_pt2(
     ModelError
         Naming the node (its name and ATen op) that cannot be imported, and what is supported.
     """
+    try:
+        return _import_pt2(path, input=input, upstream=upstream, target=target, loss=loss)
+    except ModelError:
+        raise
+    except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelError(
+            f"an archive not laid out as torch.export.save writes it ({type(exc).__name__}); "
+            "expected models/NAME.json with graph_module, graph and signature"
+        ) from None
+
+
+def _import_pt2(
+    path: str | os.PathLike[str],
+    *,
+    input: np.ndarray | None,
+    upstream: np.ndarray | None,
+    target: Any,
+    loss: str | dict[str, Any] | None,
+) -> dict[str, Any]:
     archive = _Archive(path)
     program = archive.json(f"models/{archive.model_name}.json")
     try:
@@ -255,7 +274,16 @@ def import_pt2(
     x, dims, vector = example_input(input, declared, "signature")
     reader = _Reader(tensors, start, dims)
     for index, node in enumerate(graph.get("nodes", [])):
-        reader.read(node, index)
+        try:
+            reader.read(node, index)
+        except ModelError:
+            raise
+        except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelError(
+                f"a malformed node ({type(exc).__name__}); "
+                "expected the inputs and attributes its operation takes",
+                f"node #{index}",
+            ) from None
     outputs = [_arg(o) for o in graph.get("outputs", [])]
     if outputs != [("tensor", reader.current)]:
         raise ModelError(
