@@ -25,6 +25,12 @@ SEED_1D = ROOT / "sample_models" / "01-seed-1d-conv.json"
 SEED_2D = ROOT / "sample_models" / "02-seed-2d-conv.json"
 
 
+@pytest.fixture(autouse=True)
+def _application(qapp):
+    """Exports paint text: the test session's QApplication exists before any export runs here."""
+    return qapp
+
+
 def model_text(**changes):
     document = json.loads(SEED_1D.read_text("utf-8"))
     document.update(changes)
