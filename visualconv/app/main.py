@@ -112,7 +112,8 @@ def run_app(args: argparse.Namespace) -> int:
 
         raise ModelError(f"--pass backward: {NO_BACKWARD}", "", str(path))
 
-    from PyQt6.QtCore import QCoreApplication
+    from PyQt6 import sip
+    from PyQt6.QtCore import QCoreApplication, Qt
     from PyQt6.QtWidgets import QApplication
 
     _install_message_filter()
@@ -162,7 +163,12 @@ def run_app(args: argparse.Namespace) -> int:
             for other in windows[1:]:
                 dispose(other)
             dispose(window, app)
-        # Otherwise the caller owns the application and the windows stay theirs (tests, scripts).
+        else:
+            # The caller owns the application and the windows stay theirs (tests, scripts) until
+            # they close: then Qt deletes them at a safe point, not a garbage collection later.
+            for shown in windows:
+                if not sip.isdeleted(shown):
+                    shown.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
 
 def dispose(window: QObject, app: QObject | None = None) -> None:

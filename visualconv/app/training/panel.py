@@ -280,6 +280,13 @@ class TrainingPanel(QWidget):
             for side in ("left", "bottom"):
                 plot.getPlotItem().getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.accuracy_plot.setXLink(self.loss_plot)
+        # pyqtgraph makes its plot menus without a parent: owned by Python, a garbage collection
+        # would delete them (and their children) at any moment. The panel owns them instead.
+        for plot in (self.loss_plot, self.accuracy_plot):
+            item = plot.getPlotItem()
+            for menu in (item.getViewBox().menu, item.ctrlMenu):
+                if menu is not None and menu.parent() is None:
+                    menu.setParent(self, menu.windowFlags())
 
         self.history = QSlider(Qt.Orientation.Horizontal)
         self.history.setRange(0, 0)
