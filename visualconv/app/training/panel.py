@@ -67,11 +67,15 @@ SELECTED_PEN = pg.mkPen("#f59e0b", width=2)
 
 @dataclasses.dataclass(frozen=True)
 class DatasetChoice:
-    """One entry of the dataset list: its text, its description, and why it is disabled."""
+    """One entry of the dataset list: its text, its description, and why it is disabled.
+
+    ``dataset`` is ``spec`` checked against the model (None when it cannot be used).
+    """
 
     text: str
     spec: dict[str, Any]
     problem: str | None = None
+    dataset: datasets.Dataset | None = None
 
 
 def dataset_choices(model: Model) -> list[DatasetChoice]:
@@ -79,13 +83,19 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
     choices: list[DatasetChoice] = []
     if model.loss is None:
         return choices
-    if model.training is not None:
-        spec = dict(model.training.dataset)
-        choices.append(DatasetChoice(f"from the file: {datasets.describe(spec)}", spec))
+    if model.training is not None and model.training.dataset is not None:
+        checked = model.training.dataset
+        spec = checked.document()
+        choices.append(DatasetChoice(f"from the file: {datasets.describe(spec)}", spec, dataset=checked))
     if model.target is not None:
         target = model.target if isinstance(model.target, int) else np.asarray(model.target).tolist()
         own = {"kind": "inline", "inputs": [np.asarray(model.input).tolist()], "targets": [target]}
-        choices.append(DatasetChoice("this model's own example (1 example)", own))
+        own_dataset, own_problem = None, None
+        try:
+            own_dataset = datasets.validate(own, model, model.shapes(), model.loss, "dataset")
+        except ModelError as exc:
+            own_dataset, own_problem = None, exc.message
+        choices.append(DatasetChoice("this model's own example (1 example)", own, own_problem, own_dataset))
     outputs = math.prod(model.shapes()[-1])
     candidates: list[tuple[str, dict[str, Any]]] = []
     if any(isinstance(layer, ConvLayer) for layer in model.layers):
@@ -99,14 +109,15 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
     candidates.append((f"8x8 digits {digits[0]}-{digits[-1]}", {"kind": "digits", "digits": digits}))
     for text, spec in candidates:
         problem = datasets.available(spec["kind"])
+        checked = None
         if problem is None:
             try:
-                datasets.validate(spec, model, model.shapes(), model.loss, "dataset")
+                checked = datasets.validate(spec, model, model.shapes(), model.loss, "dataset")
             except ModelError as exc:
                 problem = exc.message
         if spec["kind"] == "digits" and datasets.available("digits") is not None:
             text += " — needs scikit-learn: pip install scikit-learn"
-        choices.append(DatasetChoice(text, spec, problem))
+        choices.append(DatasetChoice(text, spec, problem, checked))
     return choices
 
 
@@ -398,7 +409,7 @@ class TrainingPanel(QWidget):
             epochs=int(self.epochs.value()),
             batch_size=None if self.batch_size.value() == 0 else int(self.batch_size.value()),
             shuffle=self.shuffle.isChecked(),
-            dataset=dict(choice.spec) if choice is not None else {},
+            dataset=choice.dataset if choice is not None else None,
         )
 
     def start(self) -> None:
