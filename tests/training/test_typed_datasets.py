@@ -21,7 +21,7 @@ def test_a_teacher_section_becomes_a_typed_spec_with_the_files_values():
     dataset = model.training.dataset
     assert isinstance(dataset, datasets.TeacherDataset)
     written = json.loads((SAMPLES / "21-teacher-sobel.json").read_text("utf-8"))["training"]["dataset"]
-    assert dict(dataset.written) == written  # {"kind": "teacher", "kernel": "sobel_x", "count": 32, "seed": 1}
+    assert dict(dataset.written) == written  # kind teacher, kernel sobel_x, count 32, seed 1
     assert (dataset.count, dataset.seed, dataset.noise, dataset.layer) == (32, 1, 0.0, 0)
     np.testing.assert_array_equal(dataset.teacher.weight[0, 0], [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
     with pytest.raises(dataclasses.FrozenInstanceError):
