@@ -15,5 +15,5 @@ def window(qtbot, tmp_path):
     qtbot.addWidget(win)
     win.resize(1200, 800)
     win.show()
-    qtbot.waitExposed(win)
+    qtbot.waitExposed(win, timeout=60_000)
     return win

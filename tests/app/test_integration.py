@@ -61,10 +61,10 @@ def test_a_training_run_opens_in_the_stepper(joined, qtbot):
     joined.session.open(KERNEL)
     before = joined.session.model.layers[0].weight.copy()
     panel = joined.training_panel
-    with qtbot.waitSignal(panel.sigModelTrained, timeout=20000) as blocker:
+    with qtbot.waitSignal(panel.sigModelTrained, timeout=60_000) as blocker:
         panel.start()
     trained = blocker.args[0]
-    qtbot.waitUntil(lambda: joined.session.model is trained, timeout=5000)
+    qtbot.waitUntil(lambda: joined.session.model is trained, timeout=60_000)
     assert joined.session.dirty
     assert not np.array_equal(joined.session.model.layers[0].weight, before)
     # The trained kernel is near the teacher [1, -1] of the sample.
@@ -133,13 +133,13 @@ def test_a_window_with_its_docks_is_destroyed_cleanly(qtbot, tmp_path):
     win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     integration.install(win)
     win.show()
-    qtbot.waitExposed(win)
+    qtbot.waitExposed(win, timeout=60_000)
     win.session.open(ROOT / "sample_models" / "09-stride-padding.json")
     closed = next(d for d in win.findChildren(QDockWidget) if d.windowTitle() == "Closed form")
     closed.raise_()
     win.session.select(0, "backward", 9)
     qtbot.wait(20)
-    with qtbot.waitSignal(win.destroyed, timeout=5000):
+    with qtbot.waitSignal(win.destroyed, timeout=60_000):
         win.deleteLater()
 
 
@@ -147,7 +147,7 @@ def test_a_chosen_iteration_shows_its_backward_pass_and_sgd_update(joined, qtbot
     """Scrubbing the training history to an iteration opens it in the stepper with ΔW = −η·dW."""
     joined.session.open(KERNEL)
     panel = joined.training_panel
-    with qtbot.waitSignal(panel.sigModelTrained, timeout=20000):
+    with qtbot.waitSignal(panel.sigModelTrained, timeout=60_000):
         panel.start()
     recorded = len(panel.records)
     panel.select_iteration(3)
