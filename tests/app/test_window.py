@@ -327,3 +327,14 @@ def test_hovering_a_cell_reports_it_and_its_exact_value(window, qtbot, monkeypat
     assert tips and tips[-1] == panel.describe((0, 0, 1))
     name, value = tips[-1].split(" = ")
     assert name == "dA_prev[0, 1]" and float(value) == pytest.approx(0.01, abs=1e-15)
+
+
+def test_the_palette_gives_the_colour_the_window_paints():
+    """engine.palette.screen (Qt-free, for slides) equals the window's pyqtgraph lookup table."""
+    from visualconv.app import theme
+    from visualconv.engine import palette
+
+    lut = theme.index_lut()
+    values = np.linspace(-1.2, 1.2, 2001)
+    for value, index in zip(values, theme.colour_index(values, 1.0), strict=True):
+        assert palette.screen(float(value), 1.0) == tuple(int(c) for c in lut[index][:3])

@@ -49,24 +49,7 @@ def diverging_lut() -> np.ndarray:
     return _LUT
 
 
-NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
-
-
-def nice_level(max_abs: float) -> float:
-    """The half-width of a colour range centred on zero: ``max_abs`` rounded up to 1, 1.2, 1.5, 2...
-
-    Rounding keeps the colour scale (and the colour bar) still while a sum grows a little,
-    so frames compare and only a real change of magnitude rescales the map.
-    """
-    if not math.isfinite(max_abs) or max_abs <= 0:
-        return 1.0
-    exponent = math.floor(math.log10(max_abs))
-    base = 10.0**exponent
-    for step in NICE_STEPS:
-        level = step * base
-        if level >= max_abs * (1 - 1e-12):
-            return float(f"{level:.12g}")
-    return float(f"{10 * base:.12g}")
+nice_level = palette.nice_level
 
 
 _INDEX_LUT: np.ndarray | None = None

@@ -64,3 +64,46 @@ def diverging(value: float, limit: float) -> tuple[int, int, int]:
         round(a[1] + (b[1] - a[1]) * frac),
         round(a[2] + (b[2] - a[2]) * frac),
     )
+
+
+NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_level(max_abs: float) -> float:
+    """The half-width of a colour range centred on zero: ``max_abs`` rounded up to 1, 1.2, 1.5, 2...
+
+    Rounding keeps the colour scale (and the colour bar) still while a sum grows a little,
+    so frames compare and only a real change of magnitude rescales the map.
+    """
+    if not math.isfinite(max_abs) or max_abs <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(max_abs))
+    base = 10.0**exponent
+    for step in NICE_STEPS:
+        level = step * base
+        if level >= max_abs * (1 - 1e-12):
+            return float(f"{level:.12g}")
+    return float(f"{10 * base:.12g}")
+
+
+def screen(value: float, level: float) -> tuple[int, int, int]:
+    """The window's colour of ``value`` on [-level, level]: one of its 255 steps between the screen stops.
+
+    Non-finite values take the end of their sign (NaN the middle); the channels are
+    truncated, as pyqtgraph fills the window's lookup table.
+    """
+    if not math.isfinite(value):
+        value = math.copysign(level, value) if not math.isnan(value) else 0.0
+    q = min(max(round((value / level + 1.0) * 127.0), 0), 254) / 254.0
+    stops, colours = SCREEN_STOPS, SCREEN_COLOURS
+    for s in range(len(stops) - 1):
+        lo, hi = stops[s], stops[s + 1]
+        if q <= hi or s == len(stops) - 2:
+            t = (q - lo) / (hi - lo)
+            a, b = colours[s], colours[s + 1]
+            return (
+                int(a[0] + (b[0] - a[0]) * t),
+                int(a[1] + (b[1] - a[1]) * t),
+                int(a[2] + (b[2] - a[2]) * t),
+            )
+    raise AssertionError("unreachable")

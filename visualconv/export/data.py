@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.explain import explain
 from ..engine.layers import ConvLayer, PoolLayer
 from ..engine.model import Model, gradients, run
+from ..engine.scene import pass_scene
 from ..engine.trace import LayerTrace, Step, as_dict
 from ..engine.windows import FloatArray
 
@@ -92,7 +92,7 @@ def snapshot_record(model: Model, index: int, trace: LayerTrace, step: Step[Any,
     record["values"] = {key: float(value) for key, value in as_dict(step.values).items()}
     record["operands"] = {key: _canonical(value, dims) for key, value in as_dict(step.operands).items()}
     record["state"] = {key: _canonical(value, dims) for key, value in as_dict(step.state).items()}
-    record["equation"] = explain(trace, step)
+    record["equation"] = list(pass_scene(trace).step(step.k).lines)
     return record
 
 

@@ -17,7 +17,6 @@ from PyQt6.QtCore import QLineF, QPointF, QRectF, Qt
 from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QLinearGradient, QPainter, QPen, QPolygonF
 
 from ..engine import palette
-from ..engine.numbers import DEFAULT
 from .figure import Figure, Grid, Panel
 
 INK = QColor("#1a1a1a")
@@ -122,24 +121,6 @@ def _reserved_lines(explanations: tuple[tuple[str, ...], ...], width: float) -> 
     return max(sum(len(_wrap(line, width, metrics)) for line in lines) for lines in explanations)
 
 
-def legend_items(figure: Figure) -> list[str]:
-    """The key to the marks this kind of figure uses (the same for every step of a pass)."""
-    parts = [
-        "colours: blue < 0 < red, one scale per panel for the whole pass",
-        "thick outline: this overlay's window / element",
-    ]
-    keys = {p.key for row in figure.panels for p in row}
-    titles = " ".join(p.title for row in figure.panels for p in row)
-    notes = " ".join(p.note for row in figure.panels for p in row)
-    if "A_pad" in titles:
-        parts.append("grey: zero padding")
-    if keys & {"z", "a", "y"}:
-        parts.append("blank: not computed yet")
-    if "max pool" in notes:
-        parts.append("◥ corner: the recorded maximum of the window")
-    return parts
-
-
 def _legend_lines(items: list[str], width: float, metrics: QFontMetricsF) -> list[str]:
     """Items joined by a separator, broken between items (an item wider than a line wraps)."""
     lines: list[str] = []
@@ -239,7 +220,7 @@ class FigurePainter:
             ),
         )
         content_w = max(content_w, min(_longest_line(explanations), MAX_EQUATION_W), title_w, 520.0)
-        self.legend_lines = _legend_lines(legend_items(fig), content_w, QFontMetricsF(self.fonts.legend))
+        self.legend_lines = _legend_lines(list(fig.legend), content_w, QFontMetricsF(self.fonts.legend))
         self.eq_line_h = math.ceil(eq_metrics.lineSpacing()) + 2.0
         reserved = _reserved_lines(explanations, content_w)
         self.eq_top = y - PANEL_GAP_Y + 22.0
@@ -349,7 +330,7 @@ class FigurePainter:
                     painter.drawText(
                         QRectF(x0 + j * cw, y0 + i * ch, cw, ch),
                         Qt.AlignmentFlag.AlignCenter,
-                        DEFAULT.figure_cell(float(grid.values[i, j]), limit),
+                        self.figure.numbers.figure_cell(float(grid.values[i, j]), limit),
                     )
         # marks: a filled corner triangle
         painter.setPen(Qt.PenStyle.NoPen)
@@ -400,7 +381,7 @@ class FigurePainter:
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setFont(self.fonts.bar)
         painter.setPen(SUBTLE)
-        text = DEFAULT.scale(limit)
+        text = self.figure.numbers.scale(limit)
         label_rect = QRectF(x, y + BAR_H + 1, width, 14)
         painter.drawText(label_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, f"-{text}")
         painter.drawText(label_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "0")

@@ -23,7 +23,6 @@ from ..engine.numbers import DEFAULT, NumberFormat
 from ..engine.trace import LayerTrace
 from .figure import Figure, build_figure, pass_style
 
-NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 PADDING_FILL = "D1D5DB"
 PADDING_INK = "4B5563"
 PENDING_FILL = "FFFFFF"
@@ -38,15 +37,7 @@ RESULT_KEYS = frozenset({"z", "a", "y", "dw", "db", "dx"})
 BoolArray = np.ndarray
 
 
-def nice_level(max_abs: float) -> float:
-    """The half-width of a panel's colour range: ``max_abs`` rounded up to 1, 1.2, 1.5, 2 ... x 10^e."""
-    if not math.isfinite(max_abs) or max_abs <= 0:
-        return 1.0
-    base = 10.0 ** math.floor(math.log10(max_abs))
-    for step in NICE_STEPS:
-        if step * base >= max_abs * (1 - 1e-12):
-            return float(f"{step * base:.12g}")
-    return float(f"{10 * base:.12g}")
+nice_level = palette.nice_level
 
 
 def number_text(value: float, decimals: int, numbers: NumberFormat = DEFAULT) -> str:
@@ -59,24 +50,7 @@ def number_text(value: float, decimals: int, numbers: NumberFormat = DEFAULT) ->
     return numbers.window_cell(value, decimals)
 
 
-def fill_rgb(value: float, level: float) -> tuple[int, int, int]:
-    """The heat-map colour of ``value`` on [-level, level], quantised to the window's 255 steps."""
-    if not math.isfinite(value):
-        value = math.copysign(level, value) if not math.isnan(value) else 0.0
-    q = min(max(round((value / level + 1.0) * 127.0), 0), 254) / 254.0
-    stops, colours = palette.SCREEN_STOPS, palette.SCREEN_COLOURS
-    for s in range(len(stops) - 1):
-        lo, hi = stops[s], stops[s + 1]
-        if q <= hi or s == len(stops) - 2:
-            t = (q - lo) / (hi - lo)
-            a, b = colours[s], colours[s + 1]
-            # truncated, as pyqtgraph fills the window's lookup table
-            return (
-                int(a[0] + (b[0] - a[0]) * t),
-                int(a[1] + (b[1] - a[1]) * t),
-                int(a[2] + (b[2] - a[2]) * t),
-            )
-    raise AssertionError("unreachable")
+fill_rgb = palette.screen
 
 
 def hex_rgb(rgb: tuple[int, int, int]) -> str:

@@ -17,10 +17,9 @@ from PyQt6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ...engine.explain import closed_form_lines
 from ...engine.layers import ConvLayer
+from ...engine.scene import TileMap, max_abs
 from ...engine.trace import ClosedForm, LayerTrace
-from ..frames import max_abs
 from ..session import Session
-from ..tiles import TileMap
 from ..widgets.tensor_panel import TensorPanel
 
 NO_CLOSED_FORM = (

@@ -34,9 +34,8 @@ from ...engine.errors import ModelError
 from ...engine.gradcheck import TOLERANCE, CheckResult, TensorCheck
 from ...engine.gradcheck import iter_check as engine_iter_check
 from ...engine.model import Model
-from ..frames import max_abs
+from ...engine.scene import TileMap, max_abs
 from ..session import Session
-from ..tiles import TileMap
 from ..widgets.tensor_panel import TensorPanel
 
 # Models whose check needs at most this many cells run after every edit.

@@ -13,9 +13,8 @@ from PyQt6.QtCore import QObject, pyqtSignal
 
 from ...engine.explain import fmt
 from ...engine.links import CellLinks, cell_links
-from ..frames import PanelSpec
+from ...engine.scene import Cell, PanelSpec, TileMap
 from ..session import Session
-from ..tiles import Cell, TileMap
 from ..widgets.layer_view import LayerView
 from ..widgets.tensor_panel import TensorPanel
 
@@ -24,17 +23,10 @@ Index = tuple[int, ...]
 
 def cell_to_index(tiles: TileMap, cell: Cell) -> Index | None:
     """The array index of a tile cell (None for a blank cell of a wrapped vector)."""
-    t, r, c = cell
-    kind = tiles.kind
-    if kind == "vector":
-        flat = r * tiles.tile_shape[1] + c
-        return (flat,) if flat < tiles.shape[0] else None
-    if kind == "matrix":
-        return (r, c)
-    if kind == "channels":
-        return (t, r, c)
-    f, ci = divmod(t, tiles.shape[1])
-    return (f, ci, r, c)
+    index = tiles.index(cell)
+    if tiles.kind == "vector" and index[0] >= tiles.shape[0]:
+        return None
+    return index
 
 
 class LinkController(QObject):

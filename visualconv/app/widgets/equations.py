@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from PyQt6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from ...engine.explain import explain
+from ...engine.scene import pass_scene
 from ...engine.trace import LayerTrace
 from .. import theme
 from ..session import Session
 
 
 class EquationPanel(QWidget):
-    """Shows ``explain(trace, step)`` for the session's current step (the engine's text)."""
+    """Shows the equation lines of the scene of the session's current step (the engine's text)."""
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,7 +56,7 @@ class EquationPanel(QWidget):
         self.heading.setText(
             f"layers[{layer}] {trace.layer_type}, {trace.pass_name} pass — overlay {k} of {trace.n}"
         )
-        lines = explain(trace, trace.step(k))
+        lines = list(pass_scene(trace).step(k).lines)
         if self._note:
             lines = [*lines, "", *self._note]
         self.text.setPlainText("\n".join(lines))

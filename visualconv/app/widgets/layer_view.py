@@ -5,13 +5,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-import numpy as np
 from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 
+from ...engine.numbers import DEFAULT, NumberFormat
+from ...engine.scene import Cell, PanelSpec, PassScene, Scene, pass_scene
 from ...engine.trace import LayerTrace
-from ..frames import PanelFrame, PanelSpec, frame, max_abs, panel_specs, pass_levels
 from ..session import Session
-from ..tiles import Cell
 from .tensor_panel import OUTLINE_STYLES, TensorPanel
 
 LEGEND = (
@@ -43,23 +42,26 @@ def _boxes(cells: Iterable[Cell]) -> dict[int, tuple[int, int, int, int]]:
 
 
 class LayerView(QWidget):
-    """A grid of :class:`TensorPanel` for the session's current trace.
+    """A grid of :class:`TensorPanel` drawing the scene of the session's current step.
 
-    Panels are created once per role and reused: a new trace reconfigures them, a new
-    step only pushes the values and outlines that changed.
+    Panels are created once per role and reused: a new trace reconfigures them from the
+    pass's :class:`~visualconv.engine.scene.PassScene`, a new step only pushes the values,
+    levels and outlines of its :class:`~visualconv.engine.scene.Scene` that changed.
     """
 
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, session: Session, parent: QWidget | None = None, numbers: NumberFormat = DEFAULT
+    ) -> None:
         super().__init__(parent)
         self.session = session
+        self.numbers = numbers
         self.panels: dict[str, TensorPanel] = {}
         self.specs: list[PanelSpec] = []
+        self.scenes: PassScene | None = None
         self.fixed_scale = False
         self.show_numbers = True
         self._levels: dict[str, float] | None = None
-        self._running: dict[str, np.ndarray] = {}
-        self._constant_levels: dict[str, tuple[np.ndarray, float]] = {}
-        self._shown: tuple[LayerTrace, int, dict[str, PanelFrame]] | None = None
+        self._shown: tuple[LayerTrace, int, Scene] | None = None
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(4, 4, 4, 4)
         self._grid.setSpacing(8)
@@ -94,26 +96,26 @@ class LayerView(QWidget):
     def _panel(self, role: str) -> TensorPanel:
         panel = self.panels.get(role)
         if panel is None:
-            panel = TensorPanel(role, self)
+            panel = TensorPanel(role, self, self.numbers)
             panel.set_show_numbers(self.show_numbers)
             self.panels[role] = panel
         return panel
 
     def _on_session_trace_changed(self, trace: LayerTrace | None) -> None:
         self._levels = None
-        self._running = {}
-        self._constant_levels = {}
         self._shown = None
         for panel in self.panels.values():
             self._grid.removeWidget(panel)
             panel.hide()
         if trace is None:
             self.specs = []
+            self.scenes = None
             self._message.setText(self.session.trace_error or "No model.")
             self._message.show()
             return
         self._message.hide()
-        specs = panel_specs(trace)
+        self.scenes = pass_scene(trace, self.numbers)
+        specs = list(self.scenes.specs)
         if all(spec.tiles.tile_shape[0] == 1 and spec.tiles.count <= 4 for spec in specs):
             # 1-D strips: operands on the left, their gradients beside them on the right.
             specs = [dataclasses.replace(spec, row=spec.col, col=spec.row) for spec in specs]
@@ -150,61 +152,37 @@ class LayerView(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        """Show the session's current step in every panel."""
+        """Show the scene of the session's current step in every panel."""
         trace = self.session.trace
-        if trace is None or not self.specs:
+        scenes = self.scenes
+        if trace is None or not self.specs or scenes is None:
             return
         k = self.session.step
-        step = trace.step(k)
-        frames = frame(trace, step, self.specs)
+        scene = scenes.step(k)
         if self.fixed_scale and self._levels is None:
-            self._levels = pass_levels(trace, self.specs)
+            self._levels = scenes.limits()
         # One overlay on or back: only the cells that overlay changes can differ.
         previous = self._shown
         hints: dict[str, dict[int, tuple[int, int, int, int]]] = {}
         if previous is not None and previous[0] is trace and abs(previous[1] - k) == 1:
-            undone = frames if k > previous[1] else previous[2]
-            hints = {role: _boxes(f.outlines.get("changed", ())) for role, f in undone.items()}
-        self._shown = (trace, k, frames)
+            undone = scene if k > previous[1] else previous[2]
+            hints = {role: _boxes(state.outlines.get("changed", ())) for role, state in undone.panels.items()}
+        self._shown = (trace, k, scene)
+        levels = self._levels
         for spec in self.specs:
-            panel_frame = frames.get(spec.role)
-            if panel_frame is None:
+            state = scene.panels.get(spec.role)
+            if state is None:
                 continue
             panel = self.panels[spec.role]
-            if panel_frame.prefix is not None:
-                k = panel_frame.prefix
-                if self._levels is not None:
-                    level = self._levels[spec.role]
-                else:
-                    running = self._running_max(spec.role, panel_frame.values)
-                    level = float(running[k - 1]) if k else 0.0
-                panel.set_prefix(spec.tiles.tiles(panel_frame.values), k, level, panel_frame.values)
+            level = levels[spec.role] if levels is not None else state.level
+            values = state.values
+            if state.prefix is not None:
+                panel.set_prefix(spec.tiles.tiles(values), state.prefix, level, values)
             else:
-                if self._levels is not None:
-                    level = self._levels[spec.role]
-                else:
-                    level = self._level_of(spec.role, panel_frame.values)
                 hint = hints.get(spec.role) if spec.role in ("dx", "dw", "db") else None
-                panel.set_values(spec.tiles.tiles(panel_frame.values), level, panel_frame.values, hint)
+                panel.set_values(spec.tiles.tiles(values), level, values, hint)
             for kind in OUTLINE_STYLES:
-                panel.set_outline(kind, panel_frame.outlines.get(kind, ()))
-
-    def _level_of(self, role: str, values: np.ndarray) -> float:
-        """Return max |values|, remembered for arrays that stay one object across steps (inputs, kernels)."""
-        cached = self._constant_levels.get(role)
-        if cached is not None and cached[0] is values:
-            return cached[1]
-        level = max_abs(values)
-        self._constant_levels[role] = (values, level)
-        return level
-
-    def _running_max(self, role: str, values: np.ndarray) -> np.ndarray:
-        """Largest magnitude among the first k elements, for every k (once per trace)."""
-        running = self._running.get(role)
-        if running is None:
-            running = np.maximum.accumulate(np.abs(np.asarray(values, dtype=np.float64)).ravel())
-            self._running[role] = running
-        return running
+                panel.set_outline(kind, state.outlines.get(kind, ()))
 
     def visible_panels(self) -> dict[str, TensorPanel]:
         """The panels of the current trace, by role."""

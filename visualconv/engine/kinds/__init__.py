@@ -14,7 +14,7 @@ See docs/architecture.md ("How to add a layer kind").
 
 from __future__ import annotations
 
-from .base import Fields, ForwardState, Kind, Layer, LayerGrads, LayerTrace, Overlay, PanelRole, Shape, Step
+from .base import Fields, ForwardState, Kind, Layer, LayerGrads, LayerTrace, Overlay, Shape, Step
 from .conv import CONV, ClosedForm, ConvLayer, conv_closed_form
 from .dense import DENSE, DenseLayer
 from .flatten import FLATTEN, FlattenLayer
@@ -59,7 +59,6 @@ __all__ = [
     "LayerGrads",
     "LayerTrace",
     "Overlay",
-    "PanelRole",
     "PoolLayer",
     "Shape",
     "Step",

@@ -29,6 +29,7 @@ from ..windows import FloatArray, IntPair
 
 if TYPE_CHECKING:
     from ..links import CellLinks
+    from ..scene import PanelSpec, StepPanels
 
 Shape = tuple[int, ...]
 
@@ -256,24 +257,6 @@ AnyStep = Step[Any, Any, Any]
 # ----------------------------------------------------------------------------- kinds
 
 
-@dataclass(frozen=True, slots=True)
-class PanelRole:
-    """One array a pass shows, declared by the kind (the scene lays it out and draws it).
-
-    Attributes
-    ----------
-    role : str
-        The array's role, as :mod:`visualconv.engine.links` names it (``input``, ``kernel``,
-        ``bias``, ``z``, ``a``, ``dz``, ``dw``, ``db``, ``dx``).
-    row, col : int
-        Grid position: row 0 holds the operands, row 1 the results.
-    """
-
-    role: str
-    row: int
-    col: int
-
-
 TraceClass = type["LayerTrace"]
 
 
@@ -344,9 +327,18 @@ class Kind:
         """Which cells feed cell ``index`` of array ``role`` (see :mod:`visualconv.engine.links`)."""
         return None
 
-    def panels(self, trace: Any) -> list[PanelRole]:
-        """The arrays the trace's pass shows, with their grid positions."""
+    # --- the scene (see visualconv.engine.scene)
+
+    def panels(self, trace: Any) -> list[PanelSpec]:
+        """The panels the trace's pass shows: heading, tiling, place in the window and in print."""
         return []
+
+    def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
+        """Put every panel's values and outlined cells at ``step`` (``out.put``)."""
+
+    def caption(self, layer: Any) -> str:
+        """The layer in a figure caption: ``conv 2-D, stride 2×2, relu``; the type by default."""
+        return str(layer.type)
 
 
 # ----------------------------------------------------------------------------- traces

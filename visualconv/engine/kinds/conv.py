@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from .. import activations
 from .. import conv as conv_kernels
 from ..conv import conv2d_backward, conv2d_forward
+from ..scene import (
+    PanelSpec,
+    Printed,
+    StepPanels,
+    TileMap,
+    gradient_specs,
+    joined,
+    pair_text,
+    put_outputs,
+    shape_of,
+    window_cells,
+)
 from ..windows import (
     FloatArray,
     IntPair,
@@ -662,6 +674,100 @@ class ConvKind(Kind):
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`ConvForwardTrace` or :class:`ConvBackwardTrace`."""
         return ConvForwardTrace if pass_name == "forward" else ConvBackwardTrace
+
+    # --- the scene
+
+    def panels(self, trace: Any) -> list[PanelSpec]:
+        """Input (padded), kernel, bias and outputs; backward dZ, dA_prev (padded), dW, db."""
+        layer = trace.layer
+        one_d = layer.dims == 1
+        ph, pw = layer.padding
+        padded = bool(ph or pw)
+        bias = layer.bias is not None
+        pad_note = f"padding {pw if one_d else (ph, pw)} shaded" if padded else ""
+        x_map = TileMap(shape_of(trace.x_padded), one_d)
+        w_map = TileMap(shape_of(trace.weight), one_d)
+        z_map = TileMap(shape_of(trace.z), one_d)
+        b_map = TileMap(shape_of(layer.bias)) if bias else None
+        x_title = "A_pad  (input, padded)" if padded else "A_prev  (input)"
+        x_note = "grey border = zero padding" if padded else ""
+        x_printed = Printed("A_pad" if padded else "A_prev", 0, 0, x_note, key="x")
+        x_subtitle = joined(x_map.shape_text(), pad_note)
+        w_printed = Printed("W", 0, 1, one_filter=True, key="w")
+        specs = [
+            PanelSpec("input", x_title, x_map, 0, 0, x_printed, (ph, pw), x_subtitle),
+            PanelSpec("kernel", "W  (kernel)", w_map, 0, 1, w_printed, subtitle=w_map.shape_text()),
+        ]
+        activation = layer.activation
+        if trace.pass_name == "forward":
+            if b_map is not None:
+                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2, key="b")))
+            z_title = "Z = A_prev ⋆ W + b" if bias else "Z = A_prev ⋆ W"
+            z_printed = Printed("Z", 1, 0, labels="f")
+            specs.append(PanelSpec("z", z_title, z_map, 1, 0, z_printed, subtitle=z_map.shape_text()))
+            if activation != "identity":
+                a_printed = Printed(f"A = {activation}(Z)", 1, 1, labels="f")
+                specs.append(PanelSpec("a", f"A = {activation}(Z)", z_map, 1, 1, a_printed))
+            return specs
+        identity = activation == "identity"
+        dz_title = "dZ  (upstream delta)" if identity else f"dZ = dA ⊙ {activation}'(Z)"
+        dz_printed = Printed("dZ" if identity else f"dZ = dA ⊙ {activation}'(Z)", 0, 2, labels="f")
+        specs.append(PanelSpec("dz", dz_title, z_map, 0, 2, dz_printed, subtitle=z_map.shape_text()))
+        dx_title = "dA_pad  (dA_prev + border)" if padded else "dA_prev"
+        dx_note = "grey border is cropped away" if padded else ""
+        dx_printed = Printed("dA_pad" if padded else "dA_prev", 1, 2, dx_note)
+        dx_subtitle = joined(x_map.shape_text(), "border cropped" if padded else "")
+        specs.append(PanelSpec("dx", dx_title, x_map, 1, 0, dx_printed, (ph, pw), dx_subtitle))
+        return specs + gradient_specs(w_map, b_map)
+
+    def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
+        """The window on the input and on dA_prev, the overlay's filter, its output element."""
+        layer = trace.layer
+        maps = out.maps
+        ov = step.overlay
+        c_in = trace.x.shape[0]
+        f = ov.channel if ov is not None else -1
+        window = [] if ov is None else [c for ci in range(c_in) for c in window_cells(ci, ov.rows, ov.cols)]
+        kernel_row = (
+            []
+            if ov is None
+            else [
+                maps["kernel"].cell((f, ci, r, q))
+                for ci in range(c_in)
+                for r in range(trace.weight.shape[2])
+                for q in range(trace.weight.shape[3])
+            ]
+        )
+        out.put("input", trace.x_padded, window=window)
+        out.put("kernel", trace.weight, focus=max(f, 0), window=kernel_row)
+        element = [] if ov is None else [(f, *ov.position)]
+        if trace.pass_name == "forward":
+            put_outputs(out, trace, step.k, layer.bias, None if ov is None else f, element)
+            return
+        state = step.state
+        out.put("dz", state.dz, window=element)
+        out.put("dx", state.dx_padded, changed=window)
+        out.put("dw", state.dw, changed=kernel_row)
+        if layer.bias is not None:
+            out.put("db", state.db, changed=[] if ov is None else [maps["db"].cell((f,))])
+
+    def caption(self, layer: Any) -> str:
+        """``conv 2-D``, with the settings that differ from the defaults and the activation."""
+        dims = layer.dims
+        parts = []
+        settings = (
+            ("stride", layer.stride, 1),
+            ("padding", layer.padding, 0),
+            ("dilation", layer.dilation, 1),
+        )
+        for name, pair, default in settings:
+            value = pair[1] if dims == 1 else pair
+            if (dims == 1 and value != default) or (dims == 2 and value != (default, default)):
+                parts.append(f"{name} {pair_text(pair, dims)}")
+        extra = ", ".join(parts)
+        if layer.activation != "identity":
+            extra = ", ".join(p for p in (extra, layer.activation) if p)
+        return f"{layer.type} {dims}-D" + (f", {extra}" if extra else "")
 
 
 CONV = ConvKind()

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from .. import activations
+from ..scene import PanelSpec, Printed, StepPanels, TileMap, gradient_specs, put_outputs, shape_of
 from ..windows import FloatArray
 from .base import (
     Fields,
@@ -225,6 +226,67 @@ class DenseKind(Kind):
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`DenseForwardTrace` or :class:`DenseBackwardTrace`."""
         return DenseForwardTrace if pass_name == "forward" else DenseBackwardTrace
+
+    # --- the scene
+
+    def panels(self, trace: Any) -> list[PanelSpec]:
+        """Input vector, weight matrix, bias and outputs; backward dZ, dA_prev, dW, db."""
+        layer = trace.layer
+        bias = layer.bias is not None
+        x_map = TileMap(shape_of(trace.x))
+        w_map = TileMap(shape_of(layer.weight))
+        z_map = TileMap(shape_of(trace.z))
+        b_map = TileMap(shape_of(layer.bias)) if bias else None
+        x_printed = Printed("x = A_prev", 0, 0, key="x")
+        specs = [
+            PanelSpec("input", "x  (input)", x_map, 0, 0, x_printed, subtitle=x_map.shape_text()),
+            PanelSpec(
+                "kernel",
+                "W  (weights)",
+                w_map,
+                0,
+                1,
+                Printed("W", 0, 1, key="w"),
+                subtitle=w_map.shape_text(),
+            ),
+        ]
+        activation = layer.activation
+        if trace.pass_name == "forward":
+            if b_map is not None:
+                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2, key="b")))
+            z_printed = Printed("z = W x" + (" + b" if bias else ""), 1, 0)
+            specs.append(PanelSpec("z", "Z = W x + b" if bias else "Z = W x", z_map, 1, 0, z_printed))
+            if activation != "identity":
+                a_printed = Printed(f"a = {activation}(z)", 1, 1)
+                specs.append(PanelSpec("a", f"A = {activation}(Z)", z_map, 1, 1, a_printed))
+            return specs
+        dz_printed = Printed(f"dZ = dA ⊙ {activation}'(z)" if activation != "identity" else "dZ", 0, 2)
+        specs.append(PanelSpec("dz", "dZ  (upstream delta)", z_map, 0, 2, dz_printed))
+        specs.append(PanelSpec("dx", "dA_prev", x_map, 1, 0, Printed("dA_prev", 1, 2)))
+        return specs + gradient_specs(w_map, b_map)
+
+    def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
+        """The overlay's row of W, its output unit; backward every input gets a share."""
+        layer = trace.layer
+        maps = out.maps
+        ov = step.overlay
+        o = ov.channel if ov is not None else -1
+        n_in = trace.x.shape[0]
+        row = [] if ov is None else [(0, o, q) for q in range(n_in)]
+        forward = trace.pass_name == "forward"
+        element = [] if ov is None else [maps["z" if forward else "dz"].cell((o,))]
+        out.put("input", trace.x)
+        out.put("kernel", layer.weight, window=row)
+        if forward:
+            put_outputs(out, trace, step.k, layer.bias, None if ov is None else o, element)
+            return
+        state = step.state
+        out.put("dz", state.dz, window=element)
+        every = [] if ov is None else [maps["dx"].cell((q,)) for q in range(n_in)]
+        out.put("dx", state.dx, changed=every, printed_outline=())  # print: no outline on dA_prev
+        out.put("dw", state.dw, changed=row)
+        if layer.bias is not None:
+            out.put("db", state.db, changed=[] if ov is None else [maps["db"].cell((o,))])
 
 
 DENSE = DenseKind()

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
+from ..scene import Cell, PanelSpec, Printed, StepPanels, TileMap, shape_of
 from ..windows import FloatArray
 from .base import Fields, ForwardState, Kind, LayerGrads, LayerTrace, Shape, Step, TraceClass, frozen
 
@@ -147,6 +148,50 @@ class FlattenKind(Kind):
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`FlattenForwardTrace` or :class:`FlattenBackwardTrace`."""
         return FlattenForwardTrace if pass_name == "forward" else FlattenBackwardTrace
+
+    # --- the scene
+
+    def panels(self, trace: Any) -> list[PanelSpec]:
+        """The input tensor and the output vector, element by element."""
+        shape = shape_of(trace.x)
+        if len(shape) == 2:  # (C, L) input of a flatten layer in a 1-D model
+            x_map = TileMap((shape[0], 1, shape[1]), True)
+        else:
+            x_map = TileMap(shape)
+        y_map = TileMap(shape_of(trace.z))
+        if trace.pass_name == "forward":
+            x_printed = Printed("A_prev", 0, 0, key="x")
+            y_printed = Printed("Y = flatten(A_prev)", 1, 0, "row-major", key="y")
+            return [
+                PanelSpec("input", "A_prev  (input)", x_map, 0, 0, x_printed, subtitle=x_map.shape_text()),
+                PanelSpec("z", "Y = flatten(A_prev)", y_map, 0, 1, y_printed, subtitle=y_map.shape_text()),
+            ]
+        dy_printed = Printed("dY", 0, 0, key="dy")
+        return [
+            PanelSpec("dz", "dY  (upstream delta)", y_map, 0, 0, dy_printed, subtitle=y_map.shape_text()),
+            PanelSpec("dx", "dA_prev", x_map, 0, 1, Printed("dA_prev", 1, 0), subtitle=x_map.shape_text()),
+        ]
+
+    def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
+        """The input element the overlay copies and its place in the output."""
+        ov = step.overlay
+        source: list[Cell] = []
+        element: list[Cell] = []
+        if ov is not None:
+            src = [int(v) for v in np.unravel_index(ov.channel, trace.x.shape)]
+            source = [(src[0], 0, src[1]) if len(src) == 2 else (src[0], src[1], src[2])]
+            element = [TileMap(shape_of(trace.z)).cell((ov.channel,))]
+        if trace.pass_name == "forward":
+            out.put("input", _as_channels(trace.x), window=source)
+            out.put("z", trace.z, step.k, changed=element)
+            return
+        out.put("dz", step.state.dy, window=element)
+        out.put("dx", _as_channels(step.state.dx), changed=source)
+
+
+def _as_channels(array: FloatArray) -> FloatArray:
+    """A flatten layer's input as (C, H, W): (C, L) becomes (C, 1, L)."""
+    return array[:, None, :] if array.ndim == 2 else array
 
 
 FLATTEN = FlattenKind()

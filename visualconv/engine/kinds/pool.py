@@ -7,11 +7,12 @@ Owns :class:`PoolLayer` (its shape rule, forward and backward through the kernel
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from ..pool import max_positions, pool2d_backward, pool2d_forward
+from ..scene import Cell, PanelSpec, Printed, StepPanels, TileMap, joined, pair_text, shape_of, window_cells
 from ..windows import FloatArray, IntPair, covering_windows, output_shape, sliding_windows
 from .base import (
     Fields,
@@ -268,6 +269,75 @@ class PoolKind(Kind):
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`PoolForwardTrace` or :class:`PoolBackwardTrace`."""
         return PoolForwardTrace if pass_name == "forward" else PoolBackwardTrace
+
+    # --- the scene
+
+    def panels(self, trace: Any) -> list[PanelSpec]:
+        """Input and output; backward dY and dA_prev; max pooling marks the recorded maximum."""
+        layer = trace.layer
+        dims = layer.dims
+        one_d = dims == 1
+        x_map = TileMap(shape_of(trace.x), one_d)
+        y_map = TileMap(shape_of(trace.z), one_d)
+        how = "max" if layer.mode == "max" else "average"
+        sizes = layer.size[1] if one_d else layer.size
+        strides = layer.stride[1] if one_d else layer.stride
+        note = f"{how} pool, size {sizes}, stride {strides}"
+        x_note = f"{layer.mode} pool {pair_text(layer.size, dims)}, stride {pair_text(layer.stride, dims)}"
+        marked = trace.argmax is not None
+        x_printed = Printed("A_prev", 0, 0, x_note, key="x")
+        x_subtitle = joined(x_map.shape_text(), note)
+        specs = [
+            PanelSpec("input", "A_prev  (input)", x_map, 0, 0, x_printed, subtitle=x_subtitle, marked=marked)
+        ]
+        if trace.pass_name == "forward":
+            title = f"Y = {layer.mode}pool(A_prev)"
+            specs.append(
+                PanelSpec("z", title, y_map, 0, 1, Printed("Y", 1, 0, key="y"), subtitle=y_map.shape_text())
+            )
+            return specs
+        dy_printed = Printed("dY", 0, 1, key="dy")
+        specs.append(
+            PanelSpec("dz", "dY  (upstream delta)", y_map, 0, 1, dy_printed, subtitle=y_map.shape_text())
+        )
+        if layer.mode == "max":
+            route, printed_route = "each delta goes to its window's maximum", "routed to the recorded maximum"
+        else:
+            route, printed_route = "each delta is spread evenly", "shared equally by the window"
+        dx_printed = Printed("dA_prev", 1, 0, printed_route)
+        dx_subtitle = joined(route, "overlaps add up")
+        specs.append(PanelSpec("dx", "dA_prev", x_map, 1, 0, dx_printed, subtitle=dx_subtitle, marked=marked))
+        return specs
+
+    def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
+        """The window on the input and on dA_prev, its recorded maximum, the output element."""
+        layer = trace.layer
+        ov = step.overlay
+        window: list[Cell] = []
+        argmax: list[Cell] = []
+        element: list[Cell] = []
+        if ov is not None:
+            c = ov.channel
+            window = window_cells(c, ov.rows, ov.cols)
+            element = [(c, *ov.position)]
+            if trace.argmax is not None:
+                kw = layer.size[1]
+                arg = int(trace.argmax[c, ov.position[0], ov.position[1]])
+                argmax = [(c, ov.rows.start + arg // kw, ov.cols.start + arg % kw)]
+        out.put("input", trace.x, window=window, argmax=argmax)
+        if trace.pass_name == "forward":
+            out.put("z", trace.z, step.k, changed=element)
+            return
+        out.put("dz", step.state.dy, window=element)
+        if trace.argmax is not None:
+            # the window outlines where the delta went; print outlines the window and marks the maximum
+            out.put("dx", step.state.dx, changed=argmax, printed_outline=window, printed_marks=argmax)
+        else:
+            out.put("dx", step.state.dx, changed=window)
+
+    def caption(self, layer: Any) -> str:
+        """``pool 1-D`` or ``pool 2-D``."""
+        return f"{layer.type} {layer.dims}-D"
 
 
 POOL = PoolKind()
