@@ -98,7 +98,8 @@ def test_unwritable_output_is_one_line(tmp_path, capsys):
     blocker.write_text("")
     assert main(["export", SEED_1D, "--out", str(blocker / "x.png")]) == 2
     err = capsys.readouterr().err
-    assert "cannot write" in err and err.count("\n") == 1
+    assert f"{blocker / 'x.png'}: could not write: {blocker} is not a folder (nothing was written)" in err
+    assert err.count("\n") == 1
 
 
 def test_works_without_a_display(tmp_path):

@@ -211,7 +211,10 @@ def install_exports(window: MainWindow) -> None:
 
         fmt = Path(path).suffix.lower().lstrip(".") or "png"
         try:
-            written = export.export_snapshot(*current, path, scale=options.scale if fmt == "png" else 1.0)
+            # The dialog confirmed the name (and replacing it), so a symbolic link there is the user's choice.
+            written = export.export_snapshot(
+                *current, path, scale=options.scale if fmt == "png" else 1.0, follow_symlinks=True
+            )
         except (ModelError, OSError, ValueError) as exc:
             _show_error(window, "Export failed", exc)
             return
@@ -237,7 +240,9 @@ def install_exports(window: MainWindow) -> None:
         from .. import export
 
         def work(tick: Any) -> None:
-            export.export_animation(*current[:3], path, tick, scale=options.scale, frame_ms=options.frame_ms)
+            export.export_animation(
+                *current[:3], path, tick, scale=options.scale, frame_ms=options.frame_ms, follow_symlinks=True
+            )
 
         if not _with_progress(window, "Rendering the frames…", work):
             return
@@ -270,7 +275,7 @@ def install_exports(window: MainWindow) -> None:
             "Export TikZ picture of this step",
             ".tex",
             "TikZ picture, standalone LaTeX (*.tex)",
-            lambda c, path: export.export_tikz(*c, path, decimals=options.decimals),
+            lambda c, path: export.export_tikz(*c, path, decimals=options.decimals, follow_symlinks=True),
         )
 
     def export_beamer() -> None:
@@ -281,7 +286,9 @@ def install_exports(window: MainWindow) -> None:
             "Export Beamer deck of this pass",
             ".tex",
             "Beamer LaTeX, one overlay per step (*.tex)",
-            lambda c, path: export.export_beamer(*c[:3], path, decimals=options.decimals),
+            lambda c, path: export.export_beamer(
+                *c[:3], path, decimals=options.decimals, follow_symlinks=True
+            ),
         )
 
     def export_pptx() -> None:
@@ -292,7 +299,7 @@ def install_exports(window: MainWindow) -> None:
             "Export PowerPoint of this pass",
             ".pptx",
             "PowerPoint, one slide per step (*.pptx)",
-            lambda c, path: export.export_pptx(*c[:3], path, decimals=options.decimals),
+            lambda c, path: export.export_pptx(*c[:3], path, decimals=options.decimals, follow_symlinks=True),
         )
 
     def export_pack() -> None:

@@ -139,7 +139,19 @@ def run_app(args: argparse.Namespace) -> int:
         window.show()
         from .autosave import start_autosave
 
-        start_autosave(window)  # offers an unsaved model left by a crash, then autosaves edits
+        windows = [window]
+
+        def open_window() -> MainWindow:
+            """A further window, for a second model recovered after a crash."""
+            other = MainWindow()
+            install(other)
+            other.resize(*size)
+            other.show()
+            windows.append(other)
+            return other
+
+        # Offers every unsaved model left by windows that crashed, then journals each edit.
+        start_autosave(window, open_window=open_window)
         return int(app.exec())
     finally:
         hook.uninstall()

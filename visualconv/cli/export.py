@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,7 @@ def _headless() -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``visualconv export``; returns the exit status (errors raise ModelError or UsageError)."""
+    from .. import atomic
     from ..engine.errors import ModelError
     from ..modelfile import load_model
 
@@ -164,6 +166,11 @@ def run(args: argparse.Namespace) -> int:
 
     written: list[Path] = []
     pack_summary = ""
+    outputs = [Path(p).parent for p in (args.out, args.tikz, args.beamer, args.pptx, args.animation) if p]
+    outputs += [Path(p) for p in (args.frames, args.pack) if p]
+    if args.out and Path(args.out).suffix.lower() == ".csv":
+        outputs.append(api.csv_folder(Path(args.out)))
+    missing = sorted({folder for output in outputs for folder in atomic.missing_folders(output)})
     try:
         if args.out:
             written += api.export_snapshot(model, args.layer, args.pass_name, args.step, args.out, args.scale)
@@ -204,10 +211,13 @@ def run(args: argparse.Namespace) -> int:
             written += pack[:2]
             pack_summary = summary(pack)
     except ModelError as exc:
-        raise exc.in_file(args.file) from None
+        raise exc.in_file(args.file) from None  # a WriteError keeps naming the file written
     except OSError as exc:
         where = exc.filename or args.out or args.animation or args.pack
-        raise UsageError(f"{args.file}: cannot write {where}: {exc.strerror or exc}") from None
+        raise UsageError(f"visualconv: {where}: could not write: {atomic.reason(exc)}") from None
+    for folder in missing:
+        if folder.is_dir():
+            print(f"visualconv: created the folder {folder}", file=sys.stderr)
     frames = [p for p in written if p.name.startswith("frame-")]
     for path in written:
         if path not in frames:

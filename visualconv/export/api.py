@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PyQt6.QtGui import QImage
 
+from ..atomic import make_folder, resolve_target
 from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..engine.trace import PASSES, LayerTrace, trace_layer
@@ -115,9 +116,10 @@ def snapshot_bytes(
     raise ModelError(f"unknown export format {suffix!r}: expected one of {', '.join(SNAPSHOT_SUFFIXES)}")
 
 
-def _write(path: Path, content: bytes | str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return files.write_atomic(path, content)
+def _write(path: Path, content: bytes | str, follow_symlinks: bool = False) -> Path:
+    """Every export file goes through the one atomic writer (its folder is made if missing)."""
+    make_folder(path.parent)
+    return files.write_atomic(path, content, follow_symlinks=follow_symlinks)
 
 
 def fragment_path(path: Path) -> Path:
@@ -131,18 +133,33 @@ def csv_folder(path: Path) -> Path:
 
 
 def export_snapshot(
-    model: Model, layer: int, pass_name: str, step: int | None, path: str | Path, scale: float = 1.0
+    model: Model,
+    layer: int,
+    pass_name: str,
+    step: int | None,
+    path: str | Path,
+    scale: float = 1.0,
+    *,
+    follow_symlinks: bool = False,
 ) -> list[Path]:
     """Write one snapshot; the format follows the suffix of ``path``.
 
     ``.png`` (``scale`` applies), ``.svg``, ``.pdf``, ``.json``, ``.npz``; ``.tex`` writes the
     standalone document and ``<stem>-fragment.tex`` beside it; ``.csv`` writes a folder
-    ``<stem>/`` with one CSV per matrix; ``.zip`` the same CSVs in one archive.
+    ``<stem>/`` with one CSV per matrix; ``.zip``
+    the same CSVs in one archive. Every file is written atomically; a symbolic link is
+    written through only with ``follow_symlinks`` (see :mod:`visualconv.atomic`); missing
+    folders are made (:func:`visualconv.atomic.missing_folders` tells which beforehand).
 
     Returns
     -------
     list of Path
         The files (or folder) written.
+
+    Raises
+    ------
+    WriteError
+        A file could not be written (the old one is unchanged); the message names it.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -156,14 +173,17 @@ def export_snapshot(
         index = layer % len(model.layers)
         record = data.snapshot_record(model, index, trace, trace.step(_resolve_step(trace, step)))
         folder = csv_folder(path)
+        make_folder(folder)
         for name, text in data.record_csv_files(record).items():
-            _write(folder / name, text)
+            _write(folder / name, text, follow_symlinks)
         return [folder]
-    written = [_write(path, snapshot_bytes(model, layer, pass_name, step, suffix, scale))]
+    resolve_target(path, follow_symlinks=follow_symlinks, missing_folders_ok=True)  # before rendering
     if suffix == ".tex":
-        written.append(
-            _write(fragment_path(path), snapshot_bytes(model, layer, pass_name, step, "-fragment.tex"))
-        )
+        resolve_target(fragment_path(path), follow_symlinks=follow_symlinks, missing_folders_ok=True)
+    written = [_write(path, snapshot_bytes(model, layer, pass_name, step, suffix, scale), follow_symlinks)]
+    if suffix == ".tex":
+        fragment = snapshot_bytes(model, layer, pass_name, step, "-fragment.tex")
+        written.append(_write(fragment_path(path), fragment, follow_symlinks))
     return written
 
 
@@ -235,6 +255,8 @@ def export_beamer(
     path: str | Path,
     steps: StepsSpec = None,
     decimals: int | None = None,
+    *,
+    follow_symlinks: bool = False,
 ) -> list[Path]:
     r"""Write a Beamer deck: one frame whose overlays are the chosen steps of a layer's pass.
 
@@ -247,7 +269,8 @@ def export_beamer(
     """
     path = Path(path)
     _check_suffix(path, (".tex",), "Beamer")
-    return [_write(path, tikz.beamer_deck(pass_slides(model, layer, pass_name, steps, decimals)))]
+    deck = tikz.beamer_deck(pass_slides(model, layer, pass_name, steps, decimals))
+    return [_write(path, deck, follow_symlinks)]
 
 
 def export_tikz(
@@ -257,6 +280,8 @@ def export_tikz(
     step: int | None,
     path: str | Path,
     decimals: int | None = None,
+    *,
+    follow_symlinks: bool = False,
 ) -> list[Path]:
     """Write one step as a standalone TikZ document and ``<stem>-fragment.tex`` to paste.
 
@@ -271,7 +296,10 @@ def export_tikz(
     (slide,) = slides.pass_slides(
         model, layer % len(model.layers), trace, [_resolve_step(trace, step)], decimals
     )
-    return [_write(path, tikz.tikz_standalone(slide)), _write(fragment_path(path), tikz.tikz_fragment(slide))]
+    return [
+        _write(path, tikz.tikz_standalone(slide), follow_symlinks),
+        _write(fragment_path(path), tikz.tikz_fragment(slide), follow_symlinks),
+    ]
 
 
 def export_pptx(
@@ -281,6 +309,8 @@ def export_pptx(
     path: str | Path,
     steps: StepsSpec = None,
     decimals: int | None = None,
+    *,
+    follow_symlinks: bool = False,
 ) -> list[Path]:
     """Write a PowerPoint file with one slide per chosen step (native, editable shapes).
 
@@ -292,7 +322,8 @@ def export_pptx(
 
     path = Path(path)
     _check_suffix(path, (".pptx",), "PowerPoint")
-    return [_write(path, pptx.pptx_bytes(pass_slides(model, layer, pass_name, steps, decimals)))]
+    deck = pptx.pptx_bytes(pass_slides(model, layer, pass_name, steps, decimals))
+    return [_write(path, deck, follow_symlinks)]
 
 
 ANIMATION_SUFFIXES = (".gif", ".mp4", ".apng")
@@ -341,6 +372,7 @@ def export_animation(
     scale: float = 1.0,
     frame_ms: int = animation.FRAME_MS,
     steps: StepsSpec = None,
+    follow_symlinks: bool = False,
 ) -> list[Path]:
     """Write the steps of a pass as an animation and/or a folder of numbered PNGs.
 
@@ -362,11 +394,13 @@ def export_animation(
         Display time of each frame; the last frame is held at least 2.5 s.
     steps : None, str or sequence of int
         The steps shown (default all, 0..n).
+    follow_symlinks : bool
+        Write through a symbolic link at ``path`` (the user chose it).
 
     Returns
     -------
     list of Path
-        The animation first (if any), then the frames.
+        The animation first (if any), then the frames. Missing folders are made.
     """
     if path is None and frames_dir is None:
         raise ModelError("nothing to write: give an animation path or a frames folder")
@@ -377,11 +411,15 @@ def export_animation(
         video.ffmpeg_exe()  # a missing writer is an error before any work
     trace = open_pass(model, layer, pass_name)
     ks = choose_steps(trace, steps)
+    if path is not None:
+        resolve_target(path, follow_symlinks=follow_symlinks, missing_folders_ok=True)  # before rendering
     frames = _PassFrames(model, layer % len(model.layers), trace, scale)
     mapper = frames.palette(ks) if suffix == ".gif" else None
     out = files.Written()
     kept: list[np.ndarray] = []
     try:
+        if frames_dir is not None:
+            out.folder(frames_dir)
         for done, k in enumerate(ks, 1):
             _, image = frames.render(k)
             if frames_dir is not None:
@@ -396,9 +434,12 @@ def export_animation(
             out.folder(target.parent)
             existed = target.exists()
             if mapper is not None:
-                out.write(target, animation.gif_bytes(mapper, kept, frame_ms))
+                out.write(
+                    target, animation.gif_bytes(mapper, kept, frame_ms), follow_symlinks=follow_symlinks
+                )
             else:
-                (video.write_mp4 if suffix == ".mp4" else video.write_apng)(target, kept, frame_ms)
+                write = video.write_mp4 if suffix == ".mp4" else video.write_apng
+                write(target, kept, frame_ms, follow_symlinks=follow_symlinks)
                 out.adopt(target, existed)
     except BaseException:
         out.remove()

@@ -1,47 +1,29 @@
 """Writing export files: atomically, and so that a cancelled export leaves nothing behind.
 
-:func:`write_atomic` is the one way an export writes a file (a temporary file in the
-same folder, flushed to disk, then renamed over the target), so a reader never sees half
-a file. A :class:`Written` records what an export created — files and the folders it had
-to make — so that a cancel or an error can take all of it away again.
+:func:`write_atomic` is the one way an export writes a file (a temporary file in the same
+folder, flushed to disk, then renamed over the target: :mod:`visualconv.atomic`), so a
+reader never sees half a file and a failed write leaves the old file as it was. A
+:class:`Written` records what an export created — files and the folders it had to make —
+so that a cancel or an error can take all of it away again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
+from .. import atomic
 
-def write_atomic(path: str | Path, content: bytes | str) -> Path:
-    """Write ``content`` to ``path`` through a temporary file in the same folder and a rename.
 
-    Parameters
-    ----------
-    path : str or Path
-    content : bytes or str
-        Text is written as UTF-8.
+def write_atomic(path: str | Path, content: bytes | str, *, follow_symlinks: bool = False) -> Path:
+    """Write ``content`` to ``path`` atomically: :func:`visualconv.atomic.write_atomic`.
 
-    Returns
-    -------
-    Path
+    Raises :class:`~visualconv.atomic.WriteError` (the old file unchanged, the message
+    naming the file) when it cannot; a symbolic link only with ``follow_symlinks``; the
+    parent folder must exist.
     """
-    path = Path(path)
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic.write_atomic(path, content, follow_symlinks=follow_symlinks)
 
 
 class Written:
@@ -58,23 +40,15 @@ class Written:
     def folder(self, path: str | Path) -> Path:
         """Make a folder (and missing parents), remembering the ones this export created."""
         path = Path(path)
-        missing = []
-        probe = path
-        while not probe.exists():
-            missing.append(probe)
-            if probe.parent == probe:
-                break
-            probe = probe.parent
-        path.mkdir(parents=True, exist_ok=True)
-        self.folders += reversed(missing)
+        self.folders += atomic.make_folder(path)
         return path
 
-    def write(self, path: str | Path, content: bytes | str) -> Path:
-        """Write one file atomically (making its folder) and record it."""
+    def write(self, path: str | Path, content: bytes | str, *, follow_symlinks: bool = False) -> Path:
+        """Write one file atomically (making its folder inside the export) and record it."""
         path = Path(path)
         self.folder(path.parent)
         existed = path.exists()
-        write_atomic(path, content)
+        write_atomic(path, content, follow_symlinks=follow_symlinks)
         if not existed:
             self.files.append(path)
         return path

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from ..textsafe import printable
 from .slides import Slide, SlidePanel, Tile
 
 _TOKEN = re.compile(
@@ -102,14 +103,15 @@ _TEXT_SYMBOLS = {
 
 
 def tex_text(text: str) -> str:
-    """Escape plain text (from the model file too) for LaTeX's text mode.
+    r"""Escape plain text (from the model file too) for LaTeX's text mode.
 
     LaTeX's special characters are escaped; ASCII and Latin-1 letters stay (T1 encoding);
-    a few symbols become their LaTeX commands; any other character (control characters,
-    scripts pdflatex has no font for) becomes ``?``, so the document always compiles.
+    a few symbols become their LaTeX commands; control characters become visible escapes
+    (``\x1b``, as on the terminal); any other character (scripts pdflatex has no font
+    for) becomes ``?``, so the document always compiles.
     """
     out = []
-    for ch in text:
+    for ch in printable(text, keep_newlines=True):  # a control character shows as \x1b
         if ch in _TEXT_ESCAPES:
             out.append(_TEXT_ESCAPES[ch])
         elif ch in _TEXT_SYMBOLS:
@@ -150,6 +152,7 @@ def math_line(text: str) -> str:
     Numbers and identifiers become math, operators their LaTeX symbols, and runs of
     English words ``\text{...}``; leading indentation becomes ``\quad``.
     """
+    text = printable(text)  # a control character becomes a visible escape, never raw input
     indent = len(text) - len(text.lstrip(" "))
     out: list[str] = [r"\quad " * (indent // 2)]
     prose: list[str] = []

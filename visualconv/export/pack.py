@@ -3,9 +3,9 @@
 Each chosen step is rendered once; its one image becomes the step's PNG and the GIF's
 frame, its one slide the step's LaTeX and the Beamer deck's overlay (and the PowerPoint
 slide, the MP4 and APNG frames when those formats are chosen). The pack's folder is
-created; a cancel or an error removes everything the pack wrote (and the folders it
-made). ``index.md`` and ``index.html`` list the passes in lecture order with every
-step's picture and equations.
+created if missing (with its parents); a cancel or an error removes everything the
+pack wrote (and the folders it made). ``index.md`` and ``index.html`` list the passes
+in lecture order with every step's picture and equations.
 
 Layout::
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import html
 import io
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..engine.trace import LayerTrace
+from ..textsafe import code_fence, markdown_text, printable
 from . import animation, files, latex, slides, tikz, video
 from .api import (
     Progress,
@@ -62,9 +62,13 @@ class PackPass:
 
 
 def _markdown(text: str) -> str:
-    """Model text for Markdown: its special characters escaped, HTML tags defused."""
-    text = re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace("\n", " ")
+    """Model text for Markdown: shown as written, never markup (:func:`visualconv.textsafe.markdown_text`)."""
+    return markdown_text(text)
+
+
+def _html(text: str) -> str:
+    """Model text for HTML: control characters as visible escapes, then HTML's escapes."""
+    return html.escape(printable(text))
 
 
 def plan_pack(
@@ -147,7 +151,7 @@ def export_pack(
     ----------
     model : Model
     directory : str or Path
-        Created when missing.
+        Created when missing (with its parents).
     progress : callable, optional
         ``progress(done, total)`` after each step; return False to cancel: everything the
         pack wrote is removed and :class:`~visualconv.export.api.ExportCancelled` raised.
@@ -199,7 +203,7 @@ def export_pack(
 def _index_head(model: Model, plan: list[PackPass]) -> tuple[list[str], list[str]]:
     md = [f"# {_markdown(model.name)}", ""]
     if model.description:
-        md += [_markdown(model.description), ""]
+        md += [markdown_text(model.description, keep_newlines=True), ""]
     md += [
         "Slides exported by visualconv. Each step has an image (PNG) and its LaTeX: a standalone",
         "document (`step-NNN.tex`, compiles on its own); `fragments.tex` in each folder has every",
@@ -211,7 +215,7 @@ def _index_head(model: Model, plan: list[PackPass]) -> tuple[list[str], list[str
         "## Contents",
         "",
     ]
-    e = html.escape
+    e = _html
     page = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -252,7 +256,7 @@ def _write_pass(
     total: int,
 ) -> tuple[list[str], list[str]]:
     """Render one pass's steps once each and write every chosen format from them."""
-    trace, name, e = item.trace, item.name, html.escape
+    trace, name, e = item.trace, item.name, _html
     frames = _PassFrames(model, item.layer, trace, scale)
     raster = bool(chosen & {"png", "gif", "mp4", "apng"})
     mapper = frames.palette(list(item.steps)) if chosen & {"png", "gif"} else None
@@ -304,8 +308,10 @@ def _write_pass(
             page.append(f'<p><img src="{name}/{stem}.png" alt="{e(figure.caption)}" loading="lazy"></p>')
         if "tex" in chosen:
             md += [f"LaTeX: [{stem}.tex]({name}/{stem}.tex)", ""]
-        md += ["```text", *figure.lines, "```", ""]
-        page.append("<pre>" + e("\n".join(figure.lines)) + "</pre>")
+        lines = [printable(line) for line in figure.lines]
+        fence = code_fence(lines)
+        md += [f"{fence}text", *lines, fence, ""]
+        page.append("<pre>" + "\n".join(e(line) for line in figure.lines) + "</pre>")
         done += 1
         _tick(progress, done, total)
     if fragments:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+from typing import Any
 
 from PyQt6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSize, QSizeF
 from PyQt6.QtGui import QGuiApplication, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 from PyQt6.QtSvg import QSvgGenerator
 
+from ..textsafe import printable
 from .figure import Figure
 from .paint import FigurePainter
 
@@ -41,6 +44,24 @@ def ensure_gui() -> None:
     _Holder.app = QGuiApplication([sys.argv[0] if sys.argv else "visualconv"])
 
 
+def safe_text(figure: Figure) -> Figure:
+    r"""The figure with its text printable: a control character in a model's name is drawn as ``\x1b``.
+
+    Every painted string field (title, caption, equation lines) goes through
+    :func:`visualconv.textsafe.printable` before layout, so measured and drawn text agree
+    and SVG output stays valid XML (XML 1.0 allows no control characters, even escaped).
+    """
+    changes: dict[str, Any] = {}
+    for item in dataclasses.fields(figure):
+        value = getattr(figure, item.name)
+        if isinstance(value, str) and not value.isprintable():
+            changes[item.name] = printable(value)
+        elif isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
+            if not all(v.isprintable() for v in value):
+                changes[item.name] = tuple(printable(v) for v in value)
+    return dataclasses.replace(figure, **changes) if changes else figure
+
+
 def figure_image(figure: Figure, scale: float = 1.0, size: tuple[int, int] | None = None) -> QImage:
     """Render a figure to an ARGB32 image of (width * scale, height * scale) pixels.
 
@@ -60,6 +81,7 @@ def figure_image(figure: Figure, scale: float = 1.0, size: tuple[int, int] | Non
     if not scale > 0:
         raise ValueError(f"scale must be positive, got {scale}")
     ensure_gui()
+    figure = safe_text(figure)
     fp = FigurePainter(figure)
     width, height = size or (round(fp.width * scale), round(fp.height * scale))
     image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
@@ -97,6 +119,7 @@ def figure_png(figure: Figure, scale: float = 1.0) -> bytes:
 def figure_svg(figure: Figure) -> bytes:
     """SVG bytes of a figure: cells as ``<rect>``, numbers and equations as ``<text>``."""
     ensure_gui()
+    figure = safe_text(figure)
     fp = FigurePainter(figure)
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -117,6 +140,7 @@ def figure_svg(figure: Figure) -> bytes:
 def figure_pdf(figure: Figure) -> bytes:
     """PDF bytes of a figure: one page of exactly the figure's size (1 unit = 1 pt), vector."""
     ensure_gui()
+    figure = safe_text(figure)
     fp = FigurePainter(figure)
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)

@@ -12,6 +12,7 @@ frames the file has. imageio-ffmpeg's wheel brings its own ffmpeg (install
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import os
 import subprocess
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .. import atomic
 from ..engine.errors import ModelError
 from .animation import FRAME_MS, LAST_FRAME_MS
 
@@ -52,15 +54,27 @@ def _even(frame: np.ndarray) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def atomic_target(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` (same suffix) for a library to write; renamed on success."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+def atomic_target(path: Path, follow_symlinks: bool = False) -> Iterator[Path]:
+    """A temporary path beside ``path`` (same suffix) for a library to write; renamed on success.
+
+    The same rules and messages as :func:`visualconv.atomic.write_atomic`: a symbolic link
+    only with ``follow_symlinks``, the folder must exist, a failure leaves the old file and
+    raises :class:`~visualconv.atomic.WriteError` naming ``path``.
+    """
+    target = atomic.resolve_target(path, follow_symlinks=follow_symlinks)
+    existed = target.exists()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+    except OSError as exc:
+        raise atomic.WriteError(str(path), atomic.reason(exc), existed, exc.errno) from None
     os.close(fd)
     try:
         yield Path(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise atomic.WriteError(str(path), atomic.reason(exc), existed, exc.errno) from None
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -77,7 +91,9 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def write_mp4(path: str | Path, frames: Sequence[np.ndarray], frame_ms: int = FRAME_MS) -> Path:
+def write_mp4(
+    path: str | Path, frames: Sequence[np.ndarray], frame_ms: int = FRAME_MS, *, follow_symlinks: bool = False
+) -> Path:
     """Write RGB frames (h, w, 3) uint8 as an H.264 MP4 of ``1000 / frame_ms`` frames per second.
 
     The frames are piped raw into imageio-ffmpeg's ffmpeg (libx264, yuv420p, no resizing).
@@ -99,7 +115,7 @@ def write_mp4(path: str | Path, frames: Sequence[np.ndarray], frame_ms: int = FR
     path = Path(path)
     h, w = frames[0].shape[:2]
     width, height = even_size(w, h)
-    with atomic_target(path) as tmp, tempfile.TemporaryFile() as log:
+    with atomic_target(path, follow_symlinks) as tmp, tempfile.TemporaryFile() as log:
         command = [
             exe, "-y", "-hide_banner", "-loglevel", "error",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
@@ -127,7 +143,9 @@ def write_mp4(path: str | Path, frames: Sequence[np.ndarray], frame_ms: int = FR
     return path
 
 
-def write_apng(path: str | Path, frames: Sequence[np.ndarray], frame_ms: int = FRAME_MS) -> Path:
+def write_apng(
+    path: str | Path, frames: Sequence[np.ndarray], frame_ms: int = FRAME_MS, *, follow_symlinks: bool = False
+) -> Path:
     """Write RGB frames as a looping animated PNG (lossless), the last held longer.
 
     Parameters
@@ -146,16 +164,17 @@ def write_apng(path: str | Path, frames: Sequence[np.ndarray], frame_ms: int = F
     images = [Image.fromarray(np.ascontiguousarray(f), "RGB") for f in frames]
     durations = [frame_ms] * len(images)
     durations[-1] = max(frame_ms, LAST_FRAME_MS)
-    with atomic_target(path) as tmp:
-        images[0].save(
-            tmp,
-            format="PNG",
-            save_all=True,
-            append_images=images[1:],
-            duration=durations,
-            loop=0,
-            disposal=0,
-            blend=0,
-            compress_level=6,
-        )
+    buffer = io.BytesIO()
+    images[0].save(
+        buffer,
+        format="PNG",
+        save_all=True,
+        append_images=images[1:],
+        duration=durations,
+        loop=0,
+        disposal=0,
+        blend=0,
+        compress_level=6,
+    )
+    atomic.write_atomic(path, buffer.getvalue(), follow_symlinks=follow_symlinks)
     return path
