@@ -37,15 +37,17 @@ def main() -> int:
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--formats", default="png,tex,gif,beamer")
-    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--scale", type=float, default=None, help="image scale (default: the pack's, 0.75)")
     parser.add_argument("--profile", action="store_true", help="profile one pack (cumulative time)")
     args = parser.parse_args()
 
-    from visualconv.export.pack import export_pack
+    from visualconv.export.pack import PACK_SCALE, export_pack
     from visualconv.export.render import ensure_gui
     from visualconv.modelfile import load_model
 
     ensure_gui()
+    if args.scale is None:
+        args.scale = PACK_SCALE
     model = load_model(args.model)
     formats = [f for f in args.formats.split(",") if f]
     load_before = os.getloadavg()

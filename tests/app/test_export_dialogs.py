@@ -220,4 +220,4 @@ def test_pack_dialog_lists_the_layers_and_has_no_backward_without_one(qtbot, tmp
     choice = dialog.choice()
     assert choice.passes == ("forward",) and choice.layers == (0,)
     assert trace_layer(model, 0, "forward").n == 2
-    assert np.isclose(choice.scale, 1.0)
+    assert np.isclose(choice.scale, 0.75)

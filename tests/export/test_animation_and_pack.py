@@ -186,3 +186,21 @@ def test_a_cancelled_animation_leaves_nothing_behind(sample, tmp_path):
             model, 0, "backward", tmp_path / "a.apng", lambda d, t: d < 5, frames_dir=tmp_path / "frames"
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_pack_step_compiles_to_that_step_only_and_fragments_show_every_step(seed1d, tmp_path):
+    from .latex_tools import compile_tex, pdf_pages, pdf_text
+
+    export_pack(seed1d, tmp_path / "p", formats=["tex"])
+    folder = tmp_path / "p" / "layer-0-conv-backward"
+    text = pdf_text(compile_tex(folder / "step-001.tex"), 1)
+    assert "overlay 1 of 2" in text and "overlay 2 of 2" not in text
+    assert "-0.1" in text.split() and "-0.05" in text.split()  # dW[0] and dA_prev[1] after overlay 1
+    host = folder / "all.tex"
+    host.write_text(
+        "\\documentclass{article}\n\\usepackage{amsmath,amssymb,xcolor,colortbl}\n"
+        "\\setcounter{MaxMatrixCols}{20}\n\\begin{document}\n\\input{fragments.tex}\n\\end{document}\n"
+    )
+    pdf = compile_tex(host)
+    every = " ".join(pdf_text(pdf, p) for p in range(1, pdf_pages(pdf) + 1))
+    assert all(f"overlay {k} of 2" in every for k in (1, 2))

@@ -154,7 +154,7 @@ def test_latex_standalone_and_fragment_hold_the_matrices(seed1d, tmp_path):
     assert text.count("\\begin{bmatrix}") == 6  # A_prev, W, dZ, dW, db, dA_prev
     for number in ("0.3", "0.4", "-0.03", "0.01", "0.1", "0.5"):
         assert re.search(rf"(?<![\d.]){re.escape(number)}(?![\d])", body), number
-    plain = re.sub(r"\\(cellcolor|color)\[HTML\]\{[0-9A-F]{6}\}", "", body)
+    plain = re.sub(r"\\(cellcolor|color)\{vc[0-9A-F]{6}\}", "", body)
     assert "\\begin{bmatrix}\n\\mathbf{-0.03} & \\mathbf{0.01} & \\mathbf{0.1}\n\\end{bmatrix}" not in plain
     assert "\\begin{bmatrix}\n-0.03 & \\mathbf{0.01} & \\mathbf{0.1}\n\\end{bmatrix}" in plain
     # every cell carries its heat-map colour: dA_prev = [-0.03, 0.01, 0.1] on the level 0.1
@@ -164,7 +164,9 @@ def test_latex_standalone_and_fragment_hold_the_matrices(seed1d, tmp_path):
     lut = theme.index_lut()
     for value in (-0.03, 0.01, 0.1):
         r, g, b = (int(c) for c in lut[int(theme.colour_index(np.array([value]), 0.1)[0])][:3])
-        assert f"\\cellcolor[HTML]{{{r:02X}{g:02X}{b:02X}}}" in body, value
+        code = f"{r:02X}{g:02X}{b:02X}"
+        assert f"\\definecolor{{vc{code}}}{{HTML}}{{{code}}}" in body, value
+        assert f"\\cellcolor{{vc{code}}}" in body, value
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")

@@ -34,6 +34,7 @@ from PyQt6.QtWidgets import (
 )
 
 DEFAULT_SCALE = 2.0
+PACK_SCALE = 0.75  # the pack's images are for browsing; slides come from the decks
 DEFAULT_FRAME_MS = 900
 
 FORMAT_NAMES = {
@@ -220,7 +221,7 @@ class PackDialog(QDialog):
         self.scale = QDoubleSpinBox()
         self.scale.setRange(0.25, 8.0)
         self.scale.setSingleStep(0.25)
-        self.scale.setValue(1.0)
+        self.scale.setValue(PACK_SCALE)
         form.addRow("Image scale:", self.scale)
         self.frame_ms = QSpinBox()
         self.frame_ms.setRange(20, 60000)

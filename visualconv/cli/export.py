@@ -89,7 +89,12 @@ def add_parser(sub: Any) -> None:
         default="png,tex,gif,beamer",
         help="what the pack writes: png,tex,gif,beamer,pptx,mp4,apng (default png,tex,gif,beamer)",
     )
-    p.add_argument("--scale", type=float, default=1.0, help="pixel scale of PNG/GIF output (2 for slides)")
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        help="pixel scale of images and animations (default 1; 2 for slides; a pack's default is 0.75)",
+    )
     p.add_argument(
         "--frame-ms", type=int, default=900, help="display time of a GIF frame in ms (default 900)"
     )
@@ -152,6 +157,11 @@ def run(args: argparse.Namespace) -> int:
         if not set(passes) <= {"forward", "backward"}:
             raise UsageError(f"visualconv export: --passes {args.passes}: expected forward, backward or both")
     formats = [v.strip() for v in args.pack_formats.split(",") if v.strip()]
+    pack_scale = args.scale
+    if args.scale is None:
+        from ..export.pack import PACK_SCALE
+
+        args.scale, pack_scale = 1.0, PACK_SCALE
     if not args.scale > 0 or args.scale > 16:
         raise UsageError(f"visualconv export: --scale {args.scale}: expected a number in (0, 16]")
     if args.frame_ms < 20:
@@ -201,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
             pack = export_pack(
                 model,
                 args.pack,
-                scale=args.scale,
+                scale=pack_scale,
                 layers=layers,
                 passes=passes,
                 steps=args.steps,

@@ -39,6 +39,17 @@ def qimage_rgb(image: QImage) -> np.ndarray:
     return rows[:, : 3 * width].reshape(height, width, 3).copy()
 
 
+def qimage_codes(image: QImage) -> np.ndarray:
+    """24-bit colour codes ``0xRRGGBB`` of an opaque image, shape (h, w), uint32 (a copy)."""
+    rgb32 = image.convertToFormat(QImage.Format.Format_RGB32)
+    width, height, stride = rgb32.width(), rgb32.height(), rgb32.bytesPerLine()
+    bits = rgb32.constBits()
+    assert bits is not None
+    bits.setsize(stride * height)
+    rows = np.frombuffer(bits, dtype=np.uint32).reshape(height, stride // 4)
+    return rows[:, :width] & np.uint32(0xFFFFFF)
+
+
 def qimage_to_pil(image: QImage) -> Image.Image:
     """An RGB Pillow image with the pixels of ``image``."""
     return Image.fromarray(qimage_rgb(image), "RGB")
@@ -58,7 +69,8 @@ def shared_palette(samples: Sequence[np.ndarray], colours: int = COLOURS) -> lis
 
     Parameters
     ----------
-    samples : sequence of ndarray of shape (h, w, 3), uint8
+    samples : sequence of ndarray
+        RGB frames (h, w, 3) uint8, or their colour codes (h, w) (:func:`qimage_codes`).
     colours : int
 
     Returns
@@ -66,7 +78,8 @@ def shared_palette(samples: Sequence[np.ndarray], colours: int = COLOURS) -> lis
     list of int
         ``3 * colours`` values (padded by repeating the last colour).
     """
-    codes, counts = np.unique(np.concatenate([_codes(s).ravel() for s in samples]), return_counts=True)
+    flat_codes = [(_codes(s) if s.ndim == 3 else s).ravel() for s in samples]
+    codes, counts = np.unique(np.concatenate(flat_codes), return_counts=True)
     order = np.lexsort((codes, -counts))[:colours]
     ranked = codes[order]
     flat = [int(v) for c in ranked for v in ((c >> 16) & 255, (c >> 8) & 255, c & 255)]
@@ -99,8 +112,8 @@ class PaletteMapper:
             self.lut[codes[i]] = i
 
     def indices(self, frame: np.ndarray) -> np.ndarray:
-        """Palette indices of an RGB frame, shape (h, w), uint8."""
-        pixels = _codes(frame)
+        """Palette indices of an RGB frame (h, w, 3) or of its colour codes (h, w), uint8."""
+        pixels = _codes(frame) if frame.ndim == 3 else frame
         found = self.lut[pixels]
         unknown_mask = found == self.UNKNOWN
         if unknown_mask.any():

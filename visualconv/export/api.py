@@ -357,7 +357,7 @@ class _PassFrames:
         """One palette from a few of the steps ``ks`` (those stay cached for their frames)."""
         count = min(len(ks), animation.PALETTE_SAMPLES)
         picks = sorted({ks[round(i * (len(ks) - 1) / max(1, count - 1))] for i in range(count)})
-        samples = [animation.qimage_rgb(self.render(k)[1]) for k in picks]
+        samples = [animation.qimage_codes(self.render(k)[1]) for k in picks]
         return animation.PaletteMapper(animation.shared_palette(samples))
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from ..textsafe import printable
-from .slides import Slide, SlidePanel, Tile
+from .slides import INK, Slide, SlidePanel, Tile
 
 _TOKEN = re.compile(
     r"(?P<num>(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
@@ -213,13 +213,28 @@ def _title(panel: SlidePanel) -> str:
 
 
 def _cell(tile: Tile, c: int, bold: bool) -> str:
+    fill = rf"\cellcolor{{vc{tile.fills[c]}}}"
     text = tile.texts[c]
     if not text:
-        return rf"\cellcolor[HTML]{{{tile.fills[c]}}}\cdot"
+        return fill + r"\cdot"
     number = r"\approx 0" if text == "≈0" else tex_number(text).replace("∞", r"\infty")
     if bold:
         number = rf"\mathbf{{{number}}}"
-    return rf"\cellcolor[HTML]{{{tile.fills[c]}}}\color[HTML]{{{tile.inks[c]}}}{number}"
+    ink = "" if tile.inks[c] == INK else rf"\color{{vc{tile.inks[c]}}}"
+    return fill + ink + number
+
+
+def _colours(slide: Slide) -> str:
+    r"""``\definecolor`` lines for the fills and inks a slide's matrices use."""
+    codes = {
+        code
+        for row in slide.panels
+        for panel in row
+        for tile in panel.tiles
+        for code in (*tile.fills, *tile.inks)
+        if code != INK
+    }
+    return "".join(f"\\definecolor{{vc{c}}}{{HTML}}{{{c}}}\n" for c in sorted(codes))
 
 
 def bmatrix(tile: Tile) -> str:
@@ -244,6 +259,7 @@ def slide_fragment(slide: Slide) -> str:
     lines = [
         "% visualconv snapshot; needs \\usepackage{amsmath,amssymb,xcolor,colortbl}",
         "% and \\setcounter{MaxMatrixCols}{20}",
+        _colours(slide).rstrip("\n"),
         rf"\noindent\textbf{{{tex_text(slide.title)}}}\\",
         rf"{tex_text(slide.caption)}\par\medskip",
         "",
@@ -276,4 +292,38 @@ def slide_standalone(slide: Slide) -> str:
         "\\usepackage{amsmath,amssymb,xcolor,colortbl}\n"
         "\\setcounter{MaxMatrixCols}{20}\n"
         "\\begin{document}\n" + slide_fragment(slide) + "\\end{document}\n"
+    )
+
+
+PACK_FRAGMENTS = "fragments.tex"
+
+
+def fragments_file(bodies: list[tuple[int, str]], n: int) -> str:
+    r"""Every step's body of a pass in one file, each as ``\vcstep{k}{...}``.
+
+    Pasted or ``\input`` as it is, it shows every step (``\vcstep`` prints its body);
+    defining ``\newcommand{\vcstep}[2]{\ifnum#1=5 #2\fi}`` first shows step 5 only,
+    which is what each ``step-NNN.tex`` of a pack does, so a body is stored once.
+    """
+    lines = [
+        "% visualconv: every step of a pass; needs \\usepackage{amsmath,amssymb,xcolor,colortbl}",
+        "% and \\setcounter{MaxMatrixCols}{20}. \\input{fragments.tex} shows every step;",
+        "% \\newcommand{\\vcstep}[2]{\\ifnum#1=5 #2\\fi} before it shows step 5 only.",
+        "\\providecommand{\\vcstep}[2]{#2}",
+    ]
+    for k, body in bodies:
+        lines += [f"% ---- step {k} of {n}", f"\\vcstep{{{k}}}{{%", body.rstrip("\n"), "}"]
+    return "\n".join(lines) + "\n"
+
+
+def step_from_fragments(k: int) -> str:
+    """A standalone document of step ``k`` that reads its body from the pass's fragments file."""
+    return (
+        "\\documentclass[border=10pt,varwidth=32cm]{standalone}\n"
+        "\\usepackage{amsmath,amssymb,xcolor,colortbl}\n"
+        "\\setcounter{MaxMatrixCols}{20}\n"
+        f"\\newcommand{{\\vcstep}}[2]{{\\ifnum#1={k}\\relax #2\\fi}}\n"
+        "\\begin{document}\n"
+        f"\\input{{{PACK_FRAGMENTS}}}\n"
+        "\\end{document}\n"
     )

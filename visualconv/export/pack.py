@@ -14,18 +14,24 @@ Layout::
     DIR/layer-0-conv-forward-beamer.tex   one frame, one overlay per step
     DIR/layer-0-conv-forward/step-000.png, step-000.tex, ..., fragments.tex
 
-The PNGs of a pack use the pass's palette of 255 colours, like its GIF (exact for flat
-colours, the nearest colour on anti-aliased edges), which keeps them small;
-``export --out`` and ``--frames`` write full-colour PNGs.
+The PNGs of a pack show the title and the panels of a step (its equations are the text
+under each picture in the index, and in the GIF, the LaTeX and the decks) in the pass's
+palette of 255 colours, like its GIF (exact for flat colours, the nearest colour on
+anti-aliased edges); images are at scale 0.75 unless asked otherwise. That keeps a pack
+small; ``export --out`` and ``--frames`` write whole, full-colour PNGs.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import io
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,10 +50,11 @@ from .api import (
     open_pass,
     pack_passes,
 )
-from .figure import layer_caption
+from .figure import Figure, layer_caption
 
 PACK_FORMATS = ("png", "tex", "gif", "beamer", "pptx", "mp4", "apng")
 DEFAULT_FORMATS = ("png", "tex", "gif", "beamer")
+PACK_SCALE = 0.75
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +134,61 @@ def plan_pack(
     return plan
 
 
+class _Background:
+    """Encodes and writes files on one worker thread, in order, while the next step renders.
+
+    zlib and the file system release the GIL, so PNG and GIF encoding and the fsync of
+    each file overlap with painting on a machine with two cores. At most ``LIMIT`` jobs
+    wait, so memory stays bounded.
+    """
+
+    LIMIT = 12
+
+    def __init__(self, out: files.Written) -> None:
+        self.out = out
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="visualconv-pack")
+        self.pending: deque[Future[Path]] = deque()
+
+    def write(self, path: Path, make: Callable[[], bytes | str]) -> None:
+        """Write ``make()`` to ``path`` on the worker."""
+        self.pending.append(self.pool.submit(lambda: self.out.write(path, make())))
+        while len(self.pending) > self.LIMIT:
+            self.pending.popleft().result()
+
+    def run(self, job: Callable[[], None]) -> None:
+        """Run a job (a library writing its own file) on the worker, in order."""
+        self.pending.append(self.pool.submit(lambda: (job(), Path())[1]))
+
+    def finish(self) -> None:
+        """Wait for every job; the first failure is raised."""
+        try:
+            while self.pending:
+                self.pending.popleft().result()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        """Drop the jobs not started and wait for the one running."""
+        for future in self.pending:
+            future.cancel()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pending.clear()
+
+
+def panels_rows(figure: Figure, scale: float, height: int) -> int:
+    """Rows of a step's image down to its equations: a pack's PNG shows title and panels.
+
+    The equations are the text under each picture in the index (and in the GIF, the LaTeX
+    and the decks); leaving them out of the PNGs keeps the pack small.
+    """
+    from .paint import FigurePainter
+
+    top = getattr(FigurePainter(figure), "eq_top", None)
+    if top is None:
+        return height
+    return max(1, min(height, round((top - 16.0) * scale)))
+
+
 def _png(mapper: animation.PaletteMapper, indices: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     mapper.image(indices).save(buffer, format="PNG", compress_level=6)
@@ -138,7 +200,7 @@ def export_pack(
     directory: str | Path,
     progress: Progress | None = None,
     *,
-    scale: float = 1.0,
+    scale: float = PACK_SCALE,
     layers: Sequence[int] | None = None,
     passes: Sequence[str] | None = None,
     steps: StepsSpec = None,
@@ -156,7 +218,7 @@ def export_pack(
         ``progress(done, total)`` after each step; return False to cancel: everything the
         pack wrote is removed and :class:`~visualconv.export.api.ExportCancelled` raised.
     scale : float
-        Pixel scale of the images.
+        Pixel scale of the images (default :data:`PACK_SCALE`).
     layers, passes, steps
         See :func:`plan_pack`.
     formats : sequence of str
@@ -179,21 +241,24 @@ def export_pack(
     total = sum(len(p.steps) for p in plan)
     root = Path(directory)
     out = files.Written()
+    background = _Background(out)
     try:
         out.folder(root)
         md, page = _index_head(model, plan)
         done = 0
         for item in plan:
             md_part, page_part = _write_pass(
-                model, item, root, out, chosen, scale, frame_ms, progress, done, total
+                model, item, root, background, chosen, scale, frame_ms, progress, done, total
             )
             md += md_part
             page += page_part
             done += len(item.steps)
         page.append("</body>\n</html>")
+        background.finish()
         index = out.write(root / "index.md", "\n".join(md) + "\n")
         page_path = out.write(root / "index.html", "\n".join(page) + "\n")
     except BaseException:
+        background.abort()
         out.remove()
         raise
     rest = [p for p in out.files if p not in (index, page_path)]
@@ -206,11 +271,13 @@ def _index_head(model: Model, plan: list[PackPass]) -> tuple[list[str], list[str
         md += [markdown_text(model.description, keep_newlines=True), ""]
     md += [
         "Slides exported by visualconv. Each step has an image (PNG) and its LaTeX: a standalone",
-        "document (`step-NNN.tex`, compiles on its own); `fragments.tex` in each folder has every",
-        "step's body to paste into slides (needs `amsmath`, `amssymb`, `xcolor`, `colortbl`).",
+        "document (`step-NNN.tex`, compiles in its folder: it reads its step from `fragments.tex`,",
+        "which has every step's body to paste into slides; needs `amsmath`, `amssymb`, `xcolor`,",
+        "`colortbl`).",
         "`NAME-beamer.tex` is one Beamer frame whose overlays are the steps. One colour level",
-        "per panel for a whole pass; blue is negative, red positive. `index.html` shows the pack",
-        "in a browser.",
+        "per panel for a whole pass; blue is negative, red positive. The images show the panels;",
+        "each step's equations are the text below its image. `index.html` shows the pack in a",
+        "browser.",
         "",
         "## Contents",
         "",
@@ -247,7 +314,7 @@ def _write_pass(
     model: Model,
     item: PackPass,
     root: Path,
-    out: files.Written,
+    out: _Background,
     chosen: set[str],
     scale: float,
     frame_ms: int,
@@ -277,29 +344,31 @@ def _write_pass(
     if "gif" in chosen:
         page.append(f'<p><img src="{name}.gif" alt="{e(caption)}, animated"></p>')
     digits = _digits(trace.n)
+    cut: int | None = None  # image rows above the equations (the same for every step of a pass)
     indices: list[np.ndarray] = []
     rgbs: list[np.ndarray] = []
     step_slides: list[slides.Slide] = []
-    fragments = []
+    fragments: list[tuple[int, str]] = []
     for k in item.steps:
         figure, image = frames.render(k) if raster else (frames.figure(k), None)
         slide = slides.slide_from_figure(figure, k, trace.n)
         step_slides.append(slide)
         stem = f"step-{k:0{digits}d}"
         if image is not None:
-            rgb = animation.qimage_rgb(image)
             if mapper is not None:
-                idx = mapper.indices(rgb)
+                idx = mapper.indices(animation.qimage_codes(image))
                 if "png" in chosen:
-                    out.write(root / name / f"{stem}.png", _png(mapper, idx))
+                    if cut is None:
+                        cut = panels_rows(figure, scale, idx.shape[0])
+                    out.write(root / name / f"{stem}.png", functools.partial(_png, mapper, idx[:cut]))
                 if "gif" in chosen:
                     indices.append(idx)
             if chosen & {"mp4", "apng"}:
-                rgbs.append(rgb)
+                rgbs.append(animation.qimage_rgb(image))
         frames.forget(k)
         if "tex" in chosen:
-            out.write(root / name / f"{stem}.tex", latex.slide_standalone(slide))
-            fragments.append(f"% ---- step {k} of {trace.n}\n" + latex.slide_fragment(slide))
+            out.write(root / name / f"{stem}.tex", functools.partial(latex.step_from_fragments, k))
+            fragments.append((k, latex.slide_fragment(slide)))
         title = f"step {k} of {trace.n}" + (" (before the first overlay)" if k == 0 else "")
         md += [f"### {caption}: {title}", ""]
         page.append(f"<h3>{e(title)}</h3>")
@@ -315,19 +384,25 @@ def _write_pass(
         done += 1
         _tick(progress, done, total)
     if fragments:
-        out.write(root / name / "fragments.tex", "\n".join(fragments))
+        out.write(
+            root / name / latex.PACK_FRAGMENTS, functools.partial(latex.fragments_file, fragments, trace.n)
+        )
     if mapper is not None and indices:
-        out.write(root / f"{name}.gif", animation.gif_bytes(mapper, indices, frame_ms))
+        out.write(root / f"{name}.gif", functools.partial(animation.gif_bytes, mapper, indices, frame_ms))
     if "beamer" in chosen:
-        out.write(root / f"{name}-beamer.tex", tikz.beamer_deck(step_slides))
+        out.write(root / f"{name}-beamer.tex", functools.partial(tikz.beamer_deck, step_slides))
     if "pptx" in chosen:
         from .pptx import pptx_bytes
 
-        out.write(root / f"{name}.pptx", pptx_bytes(step_slides))
+        out.write(root / f"{name}.pptx", functools.partial(pptx_bytes, step_slides))
     for fmt, writer in (("mp4", video.write_mp4), ("apng", video.write_apng)):
         if fmt in chosen:
             target = root / f"{name}.{fmt}"
-            existed = target.exists()
-            writer(target, rgbs, frame_ms)
-            out.adopt(target, existed)
+
+            def job(target: Path = target, writer: Any = writer) -> None:
+                existed = target.exists()
+                writer(target, rgbs, frame_ms)
+                out.out.adopt(target, existed)
+
+            out.run(job)
     return md, page

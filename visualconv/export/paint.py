@@ -211,7 +211,9 @@ class FigurePainter:
                 line_h = max(line_h, h)
             y += line_h + PANEL_GAP_Y
         eq_metrics = QFontMetricsF(self.fonts.equation)
-        explanations = (*fig.style.explanations, fig.lines)
+        explanations = fig.style.explanations
+        if fig.lines not in explanations:  # a step the pass's scan skipped
+            explanations = (*explanations, fig.lines)
         title_w = max(
             QFontMetricsF(self.fonts.title).horizontalAdvance(fig.title),
             *(
