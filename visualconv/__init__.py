@@ -9,6 +9,8 @@ The public API (stable; see docs/model-format.md)::
     conv_transpose2d_forward / conv_transpose2d_backward
     conv_transpose1d_forward / conv_transpose1d_backward
     pool2d_forward / pool2d_backward / pool1d_forward / pool1d_backward   (padding=, size="global")
+    model = from_torch(module, example_input, upstream=dz)   # PyTorch (optional extra)
+    module = to_torch(model)
 
 Importing this package never imports Qt.
 """
@@ -43,6 +45,24 @@ def grad(model: Model) -> dict[str, Any]:
     return gradients(model)
 
 
+def from_torch(module: Any, example_input: Any, **options: Any) -> Model:
+    """A model of a PyTorch module and one example (see :func:`visualconv.bridge.torch_import.from_torch`).
+
+    ``options``: ``upstream=`` or ``target=`` with ``loss=``, and ``name=``. Needs PyTorch.
+    """
+    from .bridge.torch_import import from_torch as convert
+
+    model: Model = convert(module, example_input, **options)
+    return model
+
+
+def to_torch(model: Model) -> Any:
+    """The model's network as a float64 ``torch.nn.Sequential`` with the weights set. Needs PyTorch."""
+    from .bridge.torch_build import to_torch as convert
+
+    return convert(model)
+
+
 __all__ = [
     "Model",
     "ModelError",
@@ -55,6 +75,7 @@ __all__ = [
     "conv_transpose1d_forward",
     "conv_transpose2d_backward",
     "conv_transpose2d_forward",
+    "from_torch",
     "grad",
     "load_model",
     "pool1d_backward",
@@ -62,4 +83,5 @@ __all__ = [
     "pool2d_backward",
     "pool2d_forward",
     "save_model",
+    "to_torch",
 ]

@@ -38,6 +38,7 @@ from .widgets.stepper import Stepper
 
 MAX_RECENT = 8
 FILE_FILTER = "visualconv models (*.json);;All files (*)"
+IMPORT_FILTER = "Networks (*.onnx *.pt2);;ONNX (*.onnx);;torch.export archives (*.pt2);;All files (*)"
 
 
 def configure_pyqtgraph() -> None:
@@ -220,6 +221,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, p=sample.path: self.open_file_keeping_changes(p))
         self.recent_menu = self.menus["file"].addMenu("Open &recent")
         self._refresh_recent_menu()
+        self._action("import", "&Import network (ONNX, .pt2)…", self.import_dialog, None, "file")
         self.menus["file"].addSeparator()
         self._action("save", "&Save", self.save, S.Save, "file")
         self._action("save_as", "Save &As…", self.save_as, S.SaveAs, "file")
@@ -301,6 +303,29 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot open the model", message)
             return False
         self.remember_file(str(path))
+        return True
+
+    def import_dialog(self) -> bool:
+        """Ask for an ONNX or torch.export network and import it."""
+        if not self.confirm_unsaved_changes():
+            return False
+        start = str(Path(self.session.path).parent) if self.session.path else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Import network", start, IMPORT_FILTER)
+        return self.import_file(path) if path else False
+
+    def import_file(self, path: str | Path) -> bool:
+        """Import a network: it becomes the model, unsaved; an error is shown and the model kept."""
+        from ..bridge.command import import_network
+        from ..modelfile import model_from_document
+
+        try:
+            model = model_from_document(import_network(str(path)))
+            model.shapes()
+        except ModelError as exc:
+            QMessageBox.warning(self, "Cannot import the network", str(exc))
+            return False
+        self.session.set_model(model, "", dirty=True)
+        self.statusBar().showMessage(f"Imported {path}; Save As writes it as a model file", 8000)
         return True
 
     def show_model(

@@ -9,6 +9,7 @@
     visualconv export FILE --layer L --pass P --step K --tikz STEP.tex
     visualconv export FILE --pack DIR [--layers 0,2] [--passes backward] [--steps 0-4,last]
                                       [--pack-formats png,tex,gif,beamer,pptx,mp4,apng]
+    visualconv export FILE --torch SCRIPT.py     # a PyTorch script printing `grad --json`
 
 The format of ``--out`` follows its extension (.png .svg .pdf .json .npz .csv .zip .tex;
 see :mod:`visualconv.export`). The step defaults to the last. Works with no display (Qt
@@ -90,6 +91,11 @@ def add_parser(sub: Any) -> None:
         help="what the pack writes: png,tex,gif,beamer,pptx,mp4,apng (default png,tex,gif,beamer)",
     )
     p.add_argument(
+        "--torch",
+        metavar="SCRIPT.py",
+        help="a standalone PyTorch script that prints the model's `grad --json` (torch + stdlib only)",
+    )
+    p.add_argument(
         "--scale",
         type=float,
         default=None,
@@ -130,11 +136,18 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.errors import ModelError
     from ..modelfile import load_model
 
-    if not (args.out or args.animation or args.frames or args.pack or args.beamer or args.pptx or args.tikz):
+    others = args.out or args.animation or args.frames or args.pack or args.beamer or args.pptx or args.tikz
+    if not (others or args.torch):
         raise UsageError(
             "visualconv export: nothing to do: give --out PATH, --animation OUT, --frames DIR, "
-            "--beamer DECK.tex, --pptx DECK.pptx, --tikz STEP.tex or --pack DIR"
+            "--beamer DECK.tex, --pptx DECK.pptx, --tikz STEP.tex, --pack DIR or --torch SCRIPT.py"
         )
+    if args.torch:
+        from ..bridge.command import export_torch
+
+        print(export_torch(args.file, args.torch))
+        if not others:
+            return EXIT_OK
     if args.decimals is not None and not 0 <= args.decimals <= 12:
         raise UsageError(f"visualconv export: --decimals {args.decimals}: expected 0..12")
     for flag, value, suffixes in (

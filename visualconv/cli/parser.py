@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import check, export, grad, steps, train, window
+from . import check, export, grad, import_network, steps, train, window
 from .common import Parser
 
-SUBCOMMANDS: tuple[ModuleType, ...] = (grad, check, steps, train, export)
+SUBCOMMANDS: tuple[ModuleType, ...] = (grad, check, steps, train, export, import_network)
 """The headless sub-commands, in the order of the help text."""
 
 COMMANDS = tuple(module.NAME for module in SUBCOMMANDS)
