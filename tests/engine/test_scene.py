@@ -121,3 +121,14 @@ def test_tile_cells_and_array_indices_are_inverse(shape):
         cell = tiles.cell(index)
         assert tiles.index(cell) == index
         assert tiles.mask([cell]).sum() == 1 and tiles.mask([cell])[index]
+
+
+def test_the_window_fixed_scale_counts_the_padding_border_and_print_does_not(sample):
+    trace = trace_layer(sample("11-1d-stride-padding.json"), 0, "backward")
+    steps = [trace.step(k).state for k in range(trace.n + 1)]
+    with_border = max(float(np.max(np.abs(s.dx_padded))) for s in steps)
+    cropped = max(float(np.max(np.abs(s.dx))) for s in steps)
+    assert with_border > cropped  # this sample's border collects more than what is kept
+    scenes = pass_scene(trace)
+    assert scenes.peak_levels()["dx"] == with_border
+    assert scenes.limits()["dx"] == cropped

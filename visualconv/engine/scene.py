@@ -16,7 +16,8 @@ equation lines, the legend and the number format.
     scene = scenes.step(k)              # Scene: specs, panels by role, lines, legend
     scene.panels["dw"].values           # the array, in its own shape (read-only)
     scene.panels["dw"].outlines         # {"changed": ((tile, row, col), ...)}
-    scenes.limits()                     # {"dw": 0.43, ...} over the whole pass
+    scenes.limits()                     # {"dw": 0.43, ...} over the whole pass (print)
+    scenes.peak_levels()                # the per-step levels at their largest (window, fixed scale)
 
 Cells are (tile, row, col) of the panel's :class:`TileMap`: a vector is one tile
 (wrapped into rows when long), a matrix one tile, a (C, H, W) tensor a tile per
@@ -522,6 +523,7 @@ class PassScene:
         self._levels = _Levels()
         self._cache: OrderedDict[int, Scene] = OrderedDict()
         self._limits: dict[tuple[int, ...], dict[str, float]] = {}
+        self._peaks: dict[str, float] | None = None
         self.legend = self._legend()
 
     def panels(self, k: int) -> dict[str, PanelState]:
@@ -577,6 +579,23 @@ class PassScene:
         limits = {role: (value if value > 0 else 1.0) for role, value in peaks.items()}
         self._limits[key] = limits
         return limits
+
+    def peak_levels(self) -> dict[str, float]:
+        """Each panel's per-step level held at its largest over the pass (the window's fixed scale).
+
+        Unlike :meth:`limits` this counts every cell the window draws, the padding border
+        too. Passes of up to :data:`SCAN_LIMIT` steps visit every step; longer ones the
+        first and the last, where partial sums that overshoot their final value may
+        saturate.
+        """
+        if self._peaks is None:
+            n = self.trace.n
+            peaks: dict[str, float] = {}
+            for k in range(n + 1) if n <= SCAN_LIMIT else (0, n):
+                for role, state in self.panels(k).items():
+                    peaks[role] = max(peaks.get(role, 0.0), state.level)
+            self._peaks = peaks
+        return self._peaks
 
     def _legend(self) -> tuple[str, ...]:
         parts = [

@@ -33,8 +33,10 @@ from PyQt6.QtWidgets import (
 
 from ...engine import datasets
 from ...engine.errors import ModelError
-from ...engine.layers import ConvLayer, frozen_array
+from ...engine.kinds import CONV
+from ...engine.kinds.base import frozen_array
 from ...engine.model import Model, TrainingSpec
+from ...engine.numbers import DEFAULT
 from ...engine.train import Iteration, TrainingDiverged
 from .. import theme
 from ..inputclock import InputClock
@@ -98,7 +100,7 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
         choices.append(DatasetChoice("this model's own example (1 example)", own, own_problem, own_dataset))
     outputs = math.prod(model.shapes()[-1])
     candidates: list[tuple[str, dict[str, Any]]] = []
-    if any(isinstance(layer, ConvLayer) for layer in model.layers):
+    if any(layer.kind is CONV for layer in model.layers):
         candidates += [
             ("teacher kernel [1, -1] (32 random images)", {"kind": "teacher", "kernel": "edge"}),
             ("teacher kernel Sobel x (32 random images)", {"kind": "teacher", "kernel": "sobel_x"}),
@@ -386,11 +388,7 @@ class TrainingPanel(QWidget):
         model = base.with_parameters(params)
         if self._data is not None and model.loss is not None:
             inputs, targets = self._data
-            target: Any = (
-                int(targets[example])
-                if model.loss.type == "cross_entropy"
-                else frozen_array(targets[example])
-            )
+            target: Any = int(targets[example]) if model.loss.classifies else frozen_array(targets[example])
             model = dataclasses.replace(
                 model, input=frozen_array(inputs[example]), target=target, upstream=None
             )
@@ -735,11 +733,7 @@ class TrainingPanel(QWidget):
         self.iteration_curve.setData(x, losses)
         self._fit_ranges(n, losses)
         self.epoch_curve.setData(ex, ey, symbol="o" if len(ex) <= MAX_MARKERS else None)
-        classify = (
-            self._model is not None
-            and self._model.loss is not None
-            and self._model.loss.type == "cross_entropy"
-        )
+        classify = self._model is not None and self._model.loss is not None and self._model.loss.classifies
         self.accuracy_plot.setVisible(classify)
         if classify:
             self.accuracy_curve.setData(
@@ -788,12 +782,13 @@ class TrainingPanel(QWidget):
         if k >= 1:
             r = self._records[k - 1]
             text = (
-                f"Iteration {r.iteration} (epoch {r.epoch}, batch {r.batch_index}): batch loss {r.loss:.6g}"
+                f"Iteration {r.iteration} (epoch {r.epoch}, batch {r.batch_index}): "
+                f"batch loss {DEFAULT.value(r.loss)}"
             )
             if r.accuracy is not None:
                 text += f", accuracy {r.accuracy:.0%}"
             if r.epoch_loss is not None:
-                text += f"; epoch loss {r.epoch_loss:.6g}"
+                text += f"; epoch loss {DEFAULT.value(r.epoch_loss)}"
                 if r.epoch_accuracy is not None:
                     text += f", epoch accuracy {r.epoch_accuracy:.1%}"
             update = "v = g" if r.momentum == 0 else f"v = {r.momentum:g}·v + g"

@@ -160,7 +160,7 @@ class LayerView(QWidget):
         k = self.session.step
         scene = scenes.step(k)
         if self.fixed_scale and self._levels is None:
-            self._levels = scenes.limits()
+            self._levels = scenes.peak_levels()
         # One overlay on or back: only the cells that overlay changes can differ.
         previous = self._shown
         hints: dict[str, dict[int, tuple[int, int, int, int]]] = {}
