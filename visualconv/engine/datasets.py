@@ -207,6 +207,41 @@ def validate(spec: Any, model: Any, shapes: list[Shape], loss: Any, place: str) 
     return _check(spec, model, shapes, loss, place)
 
 
+def extent(spec: Dataset | Mapping[str, Any] | None, model: Any) -> tuple[int, Shape]:
+    """How many examples a dataset has and the shape of one, without building it.
+
+    Parameters
+    ----------
+    spec : Dataset, or a dataset object as written
+        A :class:`Dataset` is used as it is; a section as written is validated here.
+    model : Model
+        A model with ``loss`` set.
+
+    Returns
+    -------
+    count : int
+    shape : tuple of int
+        One example's shape (no batch axis).
+
+    Raises
+    ------
+    ModelError
+        As :func:`validate`.
+    """
+    dataset = (
+        spec
+        if isinstance(spec, Dataset)
+        else _check(spec, model, model.shapes(), model.loss, "training.dataset")
+    )
+    if isinstance(dataset, InlineDataset):
+        return int(dataset.inputs.shape[0]), tuple(int(s) for s in dataset.inputs.shape[1:])
+    if isinstance(dataset, DigitsDataset):
+        count = dataset.count if dataset.count is not None else 1797
+        return int(count), (1, 8, 8)
+    assert isinstance(dataset, (TeacherDataset, ShapesDataset))
+    return int(dataset.count), tuple(int(s) for s in dataset.in_shape)
+
+
 def materialise(spec: Dataset | Mapping[str, Any] | None, model: Any) -> tuple[FloatArray, NDArray[Any]]:
     """Build the examples of a dataset.
 
