@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from PyQt6.QtCore import QObject, Qt, pyqtSlot
 from PyQt6.QtGui import QGuiApplication, QKeySequence
-from PyQt6.QtWidgets import QDialog, QFileDialog, QMessageBox, QProgressDialog, QWidget
+from PyQt6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QFrame,
+    QMessageBox,
+    QProgressDialog,
+    QScrollArea,
+    QWidget,
+)
 
 from ..engine.errors import ModelError
 from ..engine.explain import sgd_update_lines
@@ -96,7 +104,18 @@ def install_training(window: MainWindow) -> Any:
     from .training import TrainingPanel
 
     panel = TrainingPanel()
-    dock = window.add_dock(panel, "Training", Qt.DockWidgetArea.RightDockWidgetArea)
+    # In a scroll area, so the dock never forces the window taller than a 720-pixel screen.
+    scroll = QScrollArea()
+    scroll.setObjectName("trainingScroll")
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(panel)
+    dock = window.add_dock(scroll, "Training", Qt.DockWidgetArea.RightDockWidgetArea)
+    # A tab beside the editors (not stacked under them): the right column stays one dock tall.
+    editors = getattr(window, "editors", None)
+    if editors is not None and "closed_form" in editors.docks:
+        window.tabifyDockWidget(editors.docks["closed_form"], dock)
+        editors.docks["editor"].raise_()
     dock.hide()  # opened from View ▸ Training, so the heat maps keep the room
     link = _TrainingLink(window, panel)
     if window.session.model is not None:

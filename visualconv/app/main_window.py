@@ -184,6 +184,26 @@ class MainWindow(QMainWindow):
         self.menus["view"].addAction(dock.toggleViewAction())
         return dock
 
+    def dock_names(self) -> dict[str, QDockWidget]:
+        """The docks by the name ``--show`` takes: the title in lower case, spaces as hyphens."""
+        return {
+            dock.windowTitle().lower().replace(" ", "-"): dock
+            for dock in self.findChildren(QDockWidget)
+            if dock.parent() is self
+        }
+
+    def show_dock(self, name: str) -> bool:
+        """Open the dock called ``name`` (``training``, ``gradient-check``, ...) and bring its tab forward.
+
+        Returns False when the window has no dock of that name.
+        """
+        dock = self.dock_names().get(name.strip().lower().replace(" ", "-").replace("_", "-"))
+        if dock is None:
+            return False
+        dock.show()
+        dock.raise_()
+        return True
+
     def _action(
         self,
         name: str,

@@ -111,6 +111,18 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
     return choices
 
 
+class _StatusLabel(QLabel):
+    """A wrapped label of four lines whose height does not follow its width.
+
+    A wrapped QLabel asks for height-for-width, and a scroll area then sizes the whole
+    panel from its children's preferred heights (well over a 720-pixel screen); four lines
+    are kept for this text anyway, so the panel's height comes from minimum sizes only.
+    """
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+
 class TrainingPanel(QWidget):
     """SGD training of a model, watched live and kept for scrubbing back.
 
@@ -193,7 +205,7 @@ class TrainingPanel(QWidget):
         self.batch_size.setToolTip("examples per SGD step; 'full' (0) is the whole dataset")
         self.dataset = QComboBox()
         self.dataset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.dataset.setMinimumContentsLength(18)
+        self.dataset.setMinimumContentsLength(12)
         self.shuffle = QCheckBox("shuffle each epoch")
         self.speed = QComboBox()
         for text, ms in SPEEDS:
@@ -232,9 +244,11 @@ class TrainingPanel(QWidget):
             self.stop_button,
             self.reset_button,
         ):
+            # Below the style's 80-pixel least width of a button: the row fits a narrow dock.
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 20)
             buttons.addWidget(button)
 
-        self.status = QLabel("")
+        self.status = _StatusLabel("")
         self.status.setWordWrap(True)
         self.status.setMinimumHeight(self.status.fontMetrics().lineSpacing() * 4)
         self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
