@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from .engine import kinds
 from .engine.budget import MEMORY_BUDGET_BYTES, check_layers, check_memory
 from .engine.errors import ModelError
-from .engine.layers import ConvLayer, DenseLayer, FlattenLayer, Layer, PoolLayer, frozen_array
+from .engine.kinds import CONV, Layer
+from .engine.kinds.base import frozen_array
 from .engine.model import LossSpec, Model
 from .engine.windows import FloatArray
 
@@ -281,41 +283,15 @@ def _fit(array: FloatArray, shape: tuple[int, ...]) -> FloatArray:
     return out
 
 
-def _pair_value(value: Any, dims: int, name: str, minimum: int) -> tuple[int, int]:
-    if isinstance(value, str):
-        parts = [p for p in re.split(r"[,x× ]+", value.strip()) if p]
-    elif isinstance(value, (list, tuple)):
-        parts = list(value)
-    else:
-        parts = [value]
-    try:
-        numbers = [int(p) if not isinstance(p, float) or p == int(p) else None for p in parts]
-    except (TypeError, ValueError):
-        numbers = [None]
-    if not numbers or None in numbers or len(numbers) > (1 if dims == 1 else 2):
-        expect = "an integer" if dims == 1 else "an integer or two integers (rows, columns)"
-        raise ModelError(f"expected {expect}, got {value!r}", name)
-    ints = [n for n in numbers if n is not None]
-    if min(ints) < minimum:
-        raise ModelError(f"expected integers >= {minimum}, got {value!r}", name)
-    if dims == 1:
-        return (1 if name.endswith(("stride", "dilation", "size", "kernel_size")) else 0, ints[0])
-    return (ints[0], ints[-1])
-
-
 def _reconnect(model: Model, layers: list[Layer]) -> Model:
     """Adapt every layer after a change to the shape its input now has."""
     shape = tuple(model.input.shape)
     fixed: list[Layer] = []
     for i, layer in enumerate(layers):
-        if isinstance(layer, ConvLayer) and layer.weight.shape[1] != shape[0]:
-            w = layer.weight
-            layer = dataclasses.replace(
-                layer, weight=frozen_array(_fit(w, (w.shape[0], shape[0], *w.shape[2:])))
-            )
-        elif isinstance(layer, DenseLayer) and len(shape) == 1 and layer.weight.shape[1] != shape[0]:
-            w = layer.weight
-            layer = dataclasses.replace(layer, weight=frozen_array(_fit(w, (w.shape[0], shape[0]))))
+        fitted = layer.kind.fitted_weight_shape(layer, shape)
+        weight = layer.parameters().get("weight")
+        if fitted is not None and weight is not None and weight.shape != fitted:
+            layer = layer.with_parameters(weight=_fit(weight, fitted))
         fixed.append(layer)
         try:
             shape = layer.output_shape(shape)
@@ -358,7 +334,7 @@ def _refit_training(model: Model, out_shape: tuple[int, ...]) -> Any:
         for x in inputs
     ]
     targets = dataset.get("targets", [])
-    if model.loss is not None and model.loss.type == "cross_entropy":
+    if model.loss is not None and model.loss.classifies:
         classes = math.prod(out_shape)
         dataset["targets"] = [t if isinstance(t, int) and 0 <= t < classes else 0 for t in targets]
     else:
@@ -383,60 +359,7 @@ def set_layer_setting(model: Model, index: int, key: str, value: Any) -> Model:
         raise ModelError(f"there is no layer {index}", "layers")
     layer = model.layers[index]
     place = f"layers[{index}].{key}"
-    dims = model.dims
-    if isinstance(layer, ConvLayer):
-        if key == "stride":
-            new: Layer = dataclasses.replace(layer, stride=_pair_value(value, dims, place, 1))
-        elif key == "dilation":
-            new = dataclasses.replace(layer, dilation=_pair_value(value, dims, place, 1))
-        elif key == "padding":
-            new = dataclasses.replace(layer, padding=_pair_value(value, dims, place, 0))
-        elif key == "activation":
-            from .engine.activations import ACTIVATIONS
-
-            if value not in ACTIVATIONS:
-                raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
-            new = dataclasses.replace(layer, activation=str(value))
-        elif key == "kernel_size":
-            kh, kw = _pair_value(value, dims, place, 1)
-            w = layer.weight
-            shape = (*w.shape[:2], kw) if dims == 1 else (*w.shape[:2], kh, kw)
-            new = dataclasses.replace(layer, weight=frozen_array(_fit(w, shape)))
-        elif key == "out_channels":
-            c_out = _pair_value(value, 1, place, 1)[1]
-            w = layer.weight
-            bias = None if layer.bias is None else frozen_array(_fit(layer.bias, (c_out,)))
-            new = dataclasses.replace(layer, weight=frozen_array(_fit(w, (c_out, *w.shape[1:]))), bias=bias)
-        else:
-            raise ModelError(f"a conv layer has no setting {key!r}", place)
-    elif isinstance(layer, PoolLayer):
-        if key == "size":
-            new = dataclasses.replace(layer, size=_pair_value(value, dims, place, 1))
-        elif key == "stride":
-            new = dataclasses.replace(layer, stride=_pair_value(value, dims, place, 1))
-        elif key == "mode":
-            if value not in ("max", "avg"):
-                raise ModelError(f"expected 'max' or 'avg', got {value!r}", place)
-            new = dataclasses.replace(layer, mode=str(value))
-        else:
-            raise ModelError(f"a pool layer has no setting {key!r}", place)
-    elif isinstance(layer, DenseLayer):
-        if key == "activation":
-            from .engine.activations import ACTIVATIONS
-
-            if value not in ACTIVATIONS:
-                raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
-            new = dataclasses.replace(layer, activation=str(value))
-        elif key == "out_channels":
-            out = _pair_value(value, 1, place, 1)[1]
-            bias = None if layer.bias is None else frozen_array(_fit(layer.bias, (out,)))
-            new = dataclasses.replace(
-                layer, weight=frozen_array(_fit(layer.weight, (out, layer.weight.shape[1]))), bias=bias
-            )
-        else:
-            raise ModelError(f"a dense layer has no setting {key!r}", place)
-    else:
-        raise ModelError("a flatten layer has no settings", place)
+    new = layer.kind.with_setting(layer, key, value, model.dims, place, _fit)
     layers = list(model.layers)
     layers[index] = new
     return _reconnect(model, layers)
@@ -462,8 +385,7 @@ def set_input_shape(model: Model, shape: Any) -> Model:
 def empty_model(dims: int = 2) -> Model:
     """The smallest model: a 1x1 input, a 1x1 conv kernel and a 1x1 upstream delta."""
     shape = (1, 1) if dims == 1 else (1, 1, 1)
-    weight = np.zeros((1, 1, 1)) if dims == 1 else np.zeros((1, 1, 1, 1))
-    layer = ConvLayer(frozen_array(weight), frozen_array(np.zeros(1)), dims=dims)
+    layer = CONV.new_layer(shape, dims)
     return Model(
         name="Untitled",
         dims=dims,
@@ -480,7 +402,7 @@ def use_loss(model: Model, loss: LossSpec | None, target: Any = None) -> Model:
         return _validated(
             dataclasses.replace(model, loss=None, target=None, upstream=frozen_array(np.zeros(out)))
         )
-    if loss.type == "cross_entropy":
+    if loss.classifies:
         tgt: Any = 0 if target is None else int(target)
     else:
         tgt = frozen_array(np.zeros(out) if target is None else _fit(np.asarray(target, dtype=float), out))
@@ -490,27 +412,9 @@ def use_loss(model: Model, loss: LossSpec | None, target: Any = None) -> Model:
 def add_layer(model: Model, kind: str) -> Model:
     """A copy with a new layer of ``kind`` (conv, pool, flatten, dense) at the end."""
     out = model.shapes()[-1]
-    dims = model.dims
-    if kind == "conv":
-        if len(out) == 1:
-            raise ModelError(
-                "a conv layer needs an image input; it cannot follow a flatten or dense layer", "layers"
-            )
-        w = np.zeros((1, out[0], 1)) if dims == 1 else np.zeros((1, out[0], 1, 1))
-        layer: Layer = ConvLayer(frozen_array(w), frozen_array(np.zeros(1)), dims=dims)
-    elif kind == "pool":
-        if len(out) == 1:
-            raise ModelError("a pool layer needs an image input", "layers")
-        one = (1, 1)
-        layer = PoolLayer("max", one, one, dims)
-    elif kind == "flatten":
-        layer = FlattenLayer()
-    elif kind == "dense":
-        if len(out) != 1:
-            raise ModelError("a dense layer needs a vector input; add a flatten layer first", "layers")
-        layer = DenseLayer(frozen_array(np.zeros((1, out[0]))), frozen_array(np.zeros(1)))
-    else:
+    if kind not in kinds.REGISTRY:
         raise ModelError(f"unknown layer type {kind!r}", "layers")
+    layer = kinds.by_type(kind).new_layer(out, model.dims)
     return _reconnect(model, [*model.layers, layer])
 
 

@@ -112,9 +112,9 @@ def run_app(args: argparse.Namespace) -> int:
     layer %= count
     pass_name = getattr(args, "pass_name", None)
     if pass_name == "backward" and not model.has_backward:
-        raise ModelError(
-            "--pass backward: the model has no 'upstream' and no 'target' with 'loss'", "", str(path)
-        )
+        from ..engine.kinds.loss import NO_BACKWARD
+
+        raise ModelError(f"--pass backward: {NO_BACKWARD}", "", str(path))
 
     from PyQt6.QtCore import QCoreApplication
     from PyQt6.QtWidgets import QApplication

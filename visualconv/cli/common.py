@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.errors import ModelError
+from ..engine.kinds.loss import NO_BACKWARD
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
 
@@ -52,8 +53,8 @@ def require_backward(model: Any, file: str) -> None:
     """Gradients need a start: ``upstream``, or ``target`` with ``loss``."""
     if not model.has_backward:
         raise ModelError(
-            "missing: the model has no 'upstream' and no 'target' with 'loss', so there is no backward "
-            "pass; expected one of them to compute gradients",
+            f"missing: {NO_BACKWARD}, so there is no backward pass; "
+            "expected one of them to compute gradients",
             "upstream",
             file,
         )

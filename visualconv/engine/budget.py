@@ -1,7 +1,8 @@
 """Shapes and memory of a layer stack: the walk that refuses a model before anything is allocated.
 
 From an input shape and the layers, :func:`walk` computes every layer's output shape
-and the bytes one forward and backward pass would need, with Python integers only
+and the bytes one forward and backward pass would need (each layer's kind checks its
+input and counts its memory: ``Kind.check_shape``), with Python integers only
 (absurd settings cannot overflow and nothing is allocated). A layer that does not fit
 its input, or a stack over :data:`MEMORY_BUDGET_BYTES`, is refused with a placed
 :class:`~visualconv.engine.errors.ModelError`.
@@ -11,15 +12,13 @@ Used by the model-file reader (on load) and by the editors (before building arra
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .errors import ModelError
-from .layers import ConvLayer, DenseLayer, FlattenLayer, Layer, PoolLayer
-from .windows import output_length
 
 if TYPE_CHECKING:
+    from .kinds.base import Layer
     from .model import Model
 
 MEMORY_BUDGET_BYTES = 2 * 1024**3
@@ -33,126 +32,20 @@ def sized(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
-def _spatial_words(shape: Sequence[int]) -> str:
+def spatial_words(shape: Sequence[int]) -> str:
+    """Spatial sizes in words: ``3 x 4``."""
     return " x ".join(str(s) for s in shape)
 
 
-def _axes_words(pair: Sequence[int], dims: int) -> str:
+def axes_words(pair: Sequence[int], dims: int) -> str:
     """A (rows, cols) pair in words: the length alone in 1-D."""
-    return _spatial_words(pair[1:2] if dims == 1 else pair[0:2])
+    return spatial_words(pair[1:2] if dims == 1 else pair[0:2])
 
 
 def _from_words(index: int, layers: Sequence[Layer]) -> str:
     return (
         "the model's input" if index == 0 else f"the output of layers[{index - 1}] ({layers[index - 1].type})"
     )
-
-
-def _layer_step(
-    layer: Layer, shape: Shape, index: int, layers: Sequence[Layer]
-) -> tuple[Shape, int, str, str]:
-    """One layer's output shape and memory need, or a placed ModelError.
-
-    Returns
-    -------
-    out_shape : tuple of int
-    elements : int
-        float64 values one forward and backward pass of this layer keeps or copies:
-        three of its input and output (values, gradients, a temporary), the padded
-        input and its gradient, and window-sized (im2col) copies: two for conv (the
-        matrix products and the overlay trace's partial sums), one for pool.
-    setting : str
-        The key that makes the layer large ("padding") or "".
-    reason : str
-        Words for the memory message.
-    """
-    place = f"layers[{index}]"
-    source = _from_words(index, layers)
-    n_in = math.prod(shape)
-    if isinstance(layer, (ConvLayer, PoolLayer)):
-        dims = layer.dims
-        if len(shape) != dims + 1:
-            expected = "(C, L)" if dims == 1 else "(C, H, W)"
-            raise ModelError(
-                f"expected a {expected} input for this {layer.type} layer, got a vector of {shape[0]} values "
-                f"from {source}; put {layer.type} layers before any flatten or dense layer",
-                place,
-            )
-        spatial = (1, shape[1]) if dims == 1 else (shape[1], shape[2])
-        channels = shape[0]
-    if isinstance(layer, ConvLayer):
-        c_out, c_in = layer.weight.shape[0], layer.weight.shape[1]
-        if channels != c_in:
-            raise ModelError(
-                f"expected a weight with {channels} input channel{'s' if channels != 1 else ''} "
-                f"(axis 1 of {'(C_out, C_in, K)' if dims == 1 else '(C_out, C_in, kH, kW)'}) to match "
-                f"{source}, got shape {sized(layer.weight.shape)}",
-                f"{place}.weight",
-            )
-        kernel = layer.kernel_size
-        out = tuple(
-            output_length(spatial[a], kernel[a], layer.stride[a], layer.padding[a], layer.dilation[a])
-            for a in (0, 1)
-        )
-        padded = (spatial[0] + 2 * layer.padding[0], spatial[1] + 2 * layer.padding[1])
-        if min(out) < 1:
-            span = tuple(layer.dilation[a] * (kernel[a] - 1) + 1 for a in (0, 1))
-            fits_undilated = all(kernel[a] <= padded[a] for a in (0, 1))
-            setting = "dilation" if fits_undilated and max(layer.dilation) > 1 else "weight"
-            dilated = (
-                f" with dilation {_axes_words(layer.dilation, dims)}, spanning {_axes_words(span, dims)}"
-                if max(layer.dilation) > 1
-                else ""
-            )
-            raise ModelError(
-                f"expected a kernel that fits the padded input of {_axes_words(padded, dims)}, "
-                "got a kernel of "
-                f"{_axes_words(kernel, dims)}{dilated}",
-                f"{place}.{setting}",
-            )
-        out_shape: Shape = (c_out, out[1]) if dims == 1 else (c_out, out[0], out[1])
-        n_out = math.prod(out_shape)
-        n_padded = channels * padded[0] * padded[1]
-        n_cols = c_in * kernel[0] * kernel[1] * out[0] * out[1]
-        elements = 3 * n_in + 3 * n_padded + 2 * n_cols + 5 * n_out + 3 * layer.weight.size
-        big_padding = max(layer.padding) > 0 and n_padded > 4 * n_in
-        reason = (
-            f"padding {_spatial_words(layer.padding[1:] if dims == 1 else layer.padding)} makes a padded "
-            f"input of {channels} x {_spatial_words(padded[1:] if dims == 1 else padded)}"
-            if big_padding
-            else f"its {c_out} output channel{'s' if c_out != 1 else ''} of "
-            f"{_spatial_words(out[1:] if dims == 1 else out)} and its window copies"
-        )
-        return out_shape, elements, "padding" if big_padding else "", reason
-    if isinstance(layer, PoolLayer):
-        out = tuple(output_length(spatial[a], layer.size[a], layer.stride[a], 0, 1) for a in (0, 1))
-        if min(out) < 1:
-            raise ModelError(
-                f"expected a pool window that fits the input of {_axes_words(spatial, dims)} ({source}), "
-                f"got size {_axes_words(layer.size, dims)}",
-                f"{place}.size",
-            )
-        out_shape = (channels, out[1]) if dims == 1 else (channels, out[0], out[1])
-        n_out = math.prod(out_shape)
-        elements = 3 * n_in + 3 * n_out + n_out * layer.size[0] * layer.size[1]
-        return out_shape, elements, "", "its windows"
-    if isinstance(layer, FlattenLayer):
-        return (n_in,), 2 * n_in, "", "its input"
-    assert isinstance(layer, DenseLayer)
-    if len(shape) != 1:
-        raise ModelError(
-            f"expected a vector input for this dense layer, got shape {sized(shape)} from {source}; "
-            "put a flatten layer before it",
-            place,
-        )
-    if shape[0] != layer.weight.shape[1]:
-        raise ModelError(
-            f"expected a weight (out, in) with {shape[0]} columns, one per value of {source}, "
-            f"got shape {sized(layer.weight.shape)}",
-            f"{place}.weight",
-        )
-    n_out = layer.weight.shape[0]
-    return (n_out,), 3 * (n_in + n_out) + 3 * layer.weight.size, "", "its weight"
 
 
 def format_bytes(n: float) -> str:
@@ -182,7 +75,8 @@ def walk(
     total = 0
     costs: list[tuple[int, int, str, str]] = []
     for index, layer in enumerate(layers):
-        out_shape, elements, setting, reason = _layer_step(layer, shapes[-1], index, layers)
+        place, source = f"layers[{index}]", _from_words(index, layers)
+        out_shape, elements, setting, reason = layer.kind.check_shape(layer, shapes[-1], place, source)
         shapes.append(out_shape)
         total += 8 * elements
         costs.append((8 * elements, index, setting, reason))

@@ -40,7 +40,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import ModelError
-from .layers import ConvLayer, Layer
+from .kinds import CONV, ConvLayer, Layer
+from .kinds.base import LayerDoesNotFit, output_shapes
 from .windows import FloatArray
 
 Shape = tuple[int, ...]
@@ -238,12 +239,11 @@ def _size_field(spec: dict[str, Any], model: Any, place: str, minimum: int = 1) 
 
 def _walk(layers: tuple[Layer, ...], shape: Shape, place: str) -> Shape:
     """The output shape of ``layers`` for an input of ``shape``."""
-    for index, layer in enumerate(layers):
-        try:
-            shape = layer.output_shape(shape)
-        except ValueError as exc:
-            raise ModelError(f"images of shape {shape} do not fit layers[{index}]: {exc}", place) from None
-    return shape
+    try:
+        return output_shapes(shape, layers)[-1]
+    except LayerDoesNotFit as exc:
+        message = f"images of shape {exc.shape} do not fit layers[{exc.index}]: {exc.reason}"
+        raise ModelError(message, place) from None
 
 
 def _check_count(spec: dict[str, Any], default: int, place: str, values_per_example: int) -> int:
@@ -328,7 +328,7 @@ def _check_inline(
         ]
     )
     targets: NDArray[Any]
-    if loss.type == "cross_entropy":
+    if loss.classifies:
         classes = math.prod(out_shape)
         targets = np.array(
             [_class_index(t, classes, f"{place}.targets[{i}]") for i, t in enumerate(raw_targets)],
@@ -342,7 +342,7 @@ def _check_inline(
 
 
 def _conv_index(spec: dict[str, Any], model: Any, place: str) -> int:
-    convs = [i for i, layer in enumerate(model.layers) if isinstance(layer, ConvLayer)]
+    convs = [i for i, layer in enumerate(model.layers) if layer.kind is CONV]
     if not convs:
         raise ModelError("a teacher dataset needs a conv layer to hold the teacher kernel", place)
     if "layer" not in spec:
@@ -359,7 +359,7 @@ def _conv_index(spec: dict[str, Any], model: Any, place: str) -> int:
 def _check_teacher(
     spec: dict[str, Any], model: Any, shapes: list[Shape], loss: Any, place: str
 ) -> dict[str, Any]:
-    if loss.type != "mse":
+    if loss.classifies:
         raise ModelError("a teacher dataset makes real-valued targets; use an mse loss", place)
     index = _conv_index(spec, model, place)
     layer: ConvLayer = model.layers[index]
@@ -460,7 +460,7 @@ def _check_digits(
 
 def _targets_for(labels: NDArray[np.int64], classes: int, out_shape: Shape, loss: Any) -> NDArray[Any]:
     """Class indices for cross-entropy, one-hot arrays of the output's shape for mse."""
-    if loss.type == "cross_entropy":
+    if loss.classifies:
         return labels.astype(np.int64)
     onehot = np.zeros((labels.size, classes))
     onehot[np.arange(labels.size), labels] = 1.0

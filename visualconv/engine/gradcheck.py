@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import activations
-from .layers import ConvLayer, DenseLayer, PoolLayer
+from .kinds.loss import NO_BACKWARD, loss_difference
 from .model import Model, batch_loss, forward, run
-from .windows import FloatArray, sliding_windows
+from .windows import FloatArray
 
 STEP = 1e-6
 TOLERANCE = 1e-6
@@ -90,7 +89,7 @@ def objective(model: Model, x: FloatArray | None = None) -> float:
     if model.upstream is not None:
         return float(np.sum(model.upstream * output[0]))
     if model.target is None or model.loss is None:
-        raise ValueError("the model has no upstream or target: nothing to check")
+        raise ValueError(f"{NO_BACKWARD}: nothing to check")
     return batch_loss(output, [model.target], model.loss)[0]
 
 
@@ -111,17 +110,8 @@ def objective_difference(model: Model, plus: FloatArray, minus: FloatArray) -> f
     if model.upstream is not None:
         return float(np.sum(model.upstream * (plus - minus)))
     if model.target is None or model.loss is None:
-        raise ValueError("the model has no upstream or target: nothing to check")
-    if model.loss.type == "mse":
-        target = np.asarray(model.target, dtype=np.float64)
-        d_plus, d_minus = plus - target, minus - target
-        squares = float(np.sum((d_plus - d_minus) * (d_plus + d_minus)))
-        scale = {"half_sum": 0.5, "sum": 1.0, "mean": 1.0 / plus.size}[model.loss.reduction]
-        return scale * squares
-    return (
-        batch_loss(plus[None], [model.target], model.loss)[0]
-        - batch_loss(minus[None], [model.target], model.loss)[0]
-    )
+        raise ValueError(f"{NO_BACKWARD}: nothing to check")
+    return loss_difference(model.loss, model.target, plus, minus)
 
 
 def _cells(shape: tuple[int, ...], max_cells: int) -> list[tuple[int, ...]]:
@@ -141,23 +131,11 @@ def _relative(a: FloatArray, n: FloatArray) -> FloatArray:
 
 def find_kinks(model: Model, step: float = STEP) -> list[str]:
     """Places where the model is not differentiable at its current values."""
-    notes = []
+    notes: list[str] = []
     records = forward(model.layers, model.input[None])
     for i, (layer, record) in enumerate(zip(model.layers, records, strict=True)):
-        if isinstance(layer, (ConvLayer, DenseLayer)):
-            near = activations.kinks(layer.activation, record.pre_activation[0], 10 * step)
-            if near.any():
-                count = int(near.sum())
-                notes.append(
-                    f"layers[{i}]: {count} pre-activation value(s) at the {layer.activation} kink z = 0"
-                )
-        if isinstance(layer, PoolLayer) and layer.mode == "max":
-            x = record.input[0] if layer.dims == 2 else record.input[0][:, None, :]
-            windows = sliding_windows(x[None], layer.size, layer.stride, (1, 1))[0]
-            flat = np.sort(windows.reshape(*windows.shape[:3], -1), axis=-1)
-            ties = int(np.sum(flat[..., -1] - flat[..., -2] <= 10 * step)) if flat.shape[-1] > 1 else 0
-            if ties:
-                notes.append(f"layers[{i}]: {ties} max-pool window(s) with a tie for the maximum")
+        kinks = layer.kind.kinks(layer, record.input[0], record.pre_activation[0], 10 * step)
+        notes.extend(f"layers[{i}]: {note}" for note in kinks)
     return notes
 
 
@@ -178,7 +156,7 @@ def iter_check(
     """
     result = run(model)
     if result.grads is None:
-        raise ValueError("the model has no 'upstream' and no 'target' with 'loss': nothing to check")
+        raise ValueError(f"{NO_BACKWARD}: nothing to check")
     jobs: list[tuple[str, FloatArray, FloatArray, Callable[[FloatArray], FloatArray]]] = [
         ("input", model.input, result.grads[0].grad_input[0], lambda x: _output(model, x))
     ]

@@ -303,7 +303,7 @@ def _run(
     size = n if spec.batch_size is None else min(spec.batch_size, n)
     rng = np.random.default_rng(spec.seed)
     lr, momentum = spec.learning_rate, spec.momentum
-    classify = loss.type == "cross_entropy"
+    classify = loss.classifies
     layers = model.layers
     params: Parameters = tuple(_frozen(layer.parameters()) for layer in layers)
     velocity: list[dict[str, FloatArray]] | None = None

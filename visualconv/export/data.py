@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.layers import ConvLayer, PoolLayer
 from ..engine.model import Model, gradients, run
 from ..engine.scene import pass_scene
 from ..engine.trace import LayerTrace, Step, as_dict
@@ -46,7 +45,7 @@ def layer_entry(model: Model, index: int) -> dict[str, Any]:
     layer = model.layers[index]
     record = run(model).records[index]
     entry: dict[str, Any] = {"index": index, "type": layer.type}
-    if layer.type in ("conv", "dense"):
+    if layer.kind.has_activation:
         entry["pre_activation"] = record.pre_activation[0]
     entry["output"] = record.output[0]
     return entry
@@ -69,7 +68,7 @@ def snapshot_record(model: Model, index: int, trace: LayerTrace, step: Step[Any,
         See the module docstring for the keys.
     """
     layer = trace.layer
-    dims = layer.dims if isinstance(layer, (ConvLayer, PoolLayer)) else 2
+    dims = trace.kind.dims(layer)
     record: dict[str, Any] = {"format": SNAPSHOT_FORMAT, "name": model.name}
     if model.has_backward:
         record["loss"] = run(model).loss

@@ -138,7 +138,7 @@ def parse_target(value: Any, out_shape: tuple[int, ...], loss: LossSpec, place: 
         A class index that is not an integer from 0 to classes - 1, or an mse
         target whose shape is not the last output's.
     """
-    if loss.type == "cross_entropy":
+    if loss.classifies:
         classes = math.prod(out_shape)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ModelError(

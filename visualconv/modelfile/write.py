@@ -9,8 +9,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..engine.kinds.base import array_out
 from ..engine.model import Model
-from .layers import array_out, layer_document
+from .layers import layer_document
 from .schema import FORMAT
 
 
@@ -27,10 +28,7 @@ def model_document(model: Model) -> dict[str, Any]:
     if model.target is not None and model.loss is not None:
         doc["target"] = model.target if isinstance(model.target, int) else array_out(model.target)
     if model.loss is not None and (model.target is not None or model.training is not None):
-        loss: dict[str, Any] = {"type": model.loss.type}
-        if model.loss.type == "mse":
-            loss["reduction"] = model.loss.reduction
-        doc["loss"] = loss
+        doc["loss"] = model.loss.document()
     if model.training is not None:
         t = model.training
         doc["training"] = {

@@ -13,7 +13,6 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QDockWidget, QMainWindow
 
-from ...engine.layers import ConvLayer
 from .closed_form import ClosedFormView
 from .editor_dock import EditorDock
 from .gradcheck_panel import GradcheckPanel
@@ -56,8 +55,8 @@ def tensor_of_panel(
     if role == "bias":
         return f"layers[{layer_index}].bias", index
     if role == "input" and layer_index == 0:
-        if isinstance(layer, ConvLayer):
-            ph, pw = layer.padding
+        ph, pw = layer.kind.padding(layer)
+        if ph or pw:
             c, y, x = index
             y, x = y - ph, x - pw
             if not (0 <= y < trace.x.shape[1] and 0 <= x < trace.x.shape[2]):
@@ -81,14 +80,14 @@ def panel_of_tensor(
     layer = model.layers[layer_index]
     one_d = model.dims == 1
     if name == f"layers[{layer_index}].weight":
-        return "kernel", ((*index[:2], 0, index[2]) if one_d and isinstance(layer, ConvLayer) else index)
+        return "kernel", ((*index[:2], 0, index[2]) if one_d and layer.kind.windowed else index)
     if name == f"layers[{layer_index}].bias":
         return "bias" if trace.pass_name == "forward" else "db", index
     if name == "input" and layer_index == 0:
         if one_d and len(index) == 2 and trace.x.ndim == 3:
             index = (index[0], 0, index[1])
-        if isinstance(layer, ConvLayer):
-            ph, pw = layer.padding
+        ph, pw = layer.kind.padding(layer)
+        if ph or pw:
             index = (index[0], index[1] + ph, index[2] + pw)
         return "input", index
     if name == "upstream" and layer_index == len(model.layers) - 1 and trace.pass_name == "backward":

@@ -16,7 +16,6 @@ from PyQt6.QtGui import QShowEvent
 from PyQt6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ...engine.explain import closed_form_lines
-from ...engine.layers import ConvLayer
 from ...engine.scene import TileMap, max_abs
 from ...engine.trace import ClosedForm, LayerTrace
 from ..session import Session
@@ -91,7 +90,7 @@ class ClosedFormView(QWidget):
     def _on_session_trace_changed(self, trace: LayerTrace | None) -> None:
         self._trace = trace
         self.closed = None
-        ok = trace is not None and isinstance(trace.layer, ConvLayer) and trace.pass_name == "backward"
+        ok = trace is not None and trace.kind.has_closed_form and trace.pass_name == "backward"
         self.grid_widget.setVisible(ok)
         self.verdict.setVisible(ok)
         if not ok:
@@ -101,7 +100,6 @@ class ClosedFormView(QWidget):
 
     def _configure(self, trace: LayerTrace, cf: ClosedForm) -> None:
         layer = trace.layer
-        assert isinstance(layer, ConvLayer)
         one_d = layer.dims == 1
         stride = layer.stride[1] if one_d or layer.stride[0] == layer.stride[1] else layer.stride
         dilation = max(layer.stride) > 1

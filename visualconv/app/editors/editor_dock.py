@@ -29,9 +29,10 @@ from PyQt6.QtWidgets import (
 )
 
 from ... import editing
+from ...engine import kinds
 from ...engine.activations import ACTIVATIONS
 from ...engine.errors import ModelError
-from ...engine.layers import ConvLayer, DenseLayer, Layer, PoolLayer
+from ...engine.kinds import Layer
 from ...engine.model import LossSpec, Model
 from .. import theme
 from ..session import Session
@@ -72,13 +73,6 @@ def tile_captions(model: Model, name: str) -> list[str]:
     if name.endswith(".weight"):
         return [f"W[{', '.join(str(i) for i in lead)}]" for lead in leads]
     return [f"channel {lead[0]}" for lead in leads]
-
-
-def pair_text(pair: tuple[int, int], dims: int) -> str:
-    """A setting pair as the user types it: ``2`` or ``2, 1``."""
-    if dims == 1 or pair[0] == pair[1]:
-        return str(pair[1])
-    return f"{pair[0]}, {pair[1]}"
 
 
 def setting_edit(index: int, key: str, text: str) -> Callable[[Model], Model]:
@@ -212,7 +206,7 @@ class EditorDock(QWidget):
         form.addRow("target class", self.target_class)
         layers_row = QHBoxLayout()
         self.add_kind = QComboBox()
-        for kind in ("conv", "pool", "flatten", "dense"):
+        for kind in kinds.TYPES:
             self.add_kind.addItem(f"add {kind} layer", kind)
         self.add_button = QPushButton("Add")
         self.add_button.clicked.connect(self._on_add_clicked)
@@ -472,33 +466,13 @@ class EditorDock(QWidget):
                 self.layer_form.addRow(label, edit)
                 self.setting_edits[key] = edit
         if not self.setting_edits and not self.setting_combos:
-            self.layer_form.addRow(QLabel("A flatten layer has no settings."))
+            self.layer_form.addRow(QLabel(f"A {layer.type} layer has no settings."))
         self.remove_button.setText(f"Remove layer {index}")
         self.remove_button.setEnabled(len(model.layers) > 1)
 
     @staticmethod
     def _setting_rows(layer: Layer, dims: int) -> list[tuple[str, str, str]]:
-        if isinstance(layer, ConvLayer):
-            return [
-                ("kernel_size", "kernel size", pair_text(layer.kernel_size, dims)),
-                ("out_channels", "out channels", str(layer.weight.shape[0])),
-                ("stride", "stride", pair_text(layer.stride, dims)),
-                ("padding", "padding", pair_text(layer.padding, dims)),
-                ("dilation", "dilation", pair_text(layer.dilation, dims)),
-                ("activation", "activation", layer.activation),
-            ]
-        if isinstance(layer, PoolLayer):
-            return [
-                ("mode", "pool mode", layer.mode),
-                ("size", "pool size", pair_text(layer.size, dims)),
-                ("stride", "stride", pair_text(layer.stride, dims)),
-            ]
-        if isinstance(layer, DenseLayer):
-            return [
-                ("out_channels", "outputs", str(layer.weight.shape[0])),
-                ("activation", "activation", layer.activation),
-            ]
-        return []
+        return layer.kind.settings(layer, dims)
 
     def _setting_text(self, key: str) -> str:
         model = self.session.model
@@ -577,7 +551,7 @@ class EditorDock(QWidget):
 
     def _on_target_class_edited(self) -> None:
         model = self.session.model
-        if model is None or model.loss is None or model.loss.type != "cross_entropy":
+        if model is None or model.loss is None or not model.loss.classifies:
             return
         text = self.target_class.text().strip()
         if text == str(model.target):

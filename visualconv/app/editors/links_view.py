@@ -85,8 +85,7 @@ class LinkController(QObject):
         index = cell_to_index(spec.tiles, cell)
         trace = self.session.trace
         if index is not None and trace is not None and role in ("input", "dx") and trace.x.ndim == 2:
-            if trace.layer_type == "flatten":
-                index = (index[0], index[2])  # a 1-D model's (C, L) input shown as (C, 1, L)
+            index = (index[0], index[2])  # a (C, L) input (flatten in a 1-D model) shown as (C, 1, L)
         return index
 
     def spec_or_none(self, role: str) -> PanelSpec | None:

@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QTimer
 from PyQt6.QtGui import QFont
 
-from ...engine.layers import ConvLayer, DenseLayer, Layer
+from ...engine.layers import Layer
 from ...engine.model import Model
 from ...engine.numbers import DEFAULT
 from ...engine.windows import FloatArray
@@ -64,7 +64,7 @@ class _Map:
 
 def trainable_layers(model: Model) -> list[int]:
     """Indices of the layers with a weight (conv and dense)."""
-    return [i for i, layer in enumerate(model.layers) if isinstance(layer, (ConvLayer, DenseLayer))]
+    return [i for i, layer in enumerate(model.layers) if layer.kind.has_weights]
 
 
 def _describe(index: int, layer: Layer) -> str:

@@ -33,7 +33,8 @@ from PyQt6.QtWidgets import (
 
 from ...engine import datasets
 from ...engine.errors import ModelError
-from ...engine.layers import ConvLayer, frozen_array
+from ...engine.kinds import CONV
+from ...engine.kinds.base import frozen_array
 from ...engine.model import Model, TrainingSpec
 from ...engine.numbers import DEFAULT
 from ...engine.train import Iteration, TrainingDiverged
@@ -89,7 +90,7 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
         choices.append(DatasetChoice("this model's own example (1 example)", own))
     outputs = math.prod(model.shapes()[-1])
     candidates: list[tuple[str, dict[str, Any]]] = []
-    if any(isinstance(layer, ConvLayer) for layer in model.layers):
+    if any(layer.kind is CONV for layer in model.layers):
         candidates += [
             ("teacher kernel [1, -1] (32 random images)", {"kind": "teacher", "kernel": "edge"}),
             ("teacher kernel Sobel x (32 random images)", {"kind": "teacher", "kernel": "sobel_x"}),
@@ -390,11 +391,7 @@ class TrainingPanel(QWidget):
         model = base.with_parameters(params)
         if self._data is not None and model.loss is not None:
             inputs, targets = self._data
-            target: Any = (
-                int(targets[example])
-                if model.loss.type == "cross_entropy"
-                else frozen_array(targets[example])
-            )
+            target: Any = int(targets[example]) if model.loss.classifies else frozen_array(targets[example])
             model = dataclasses.replace(
                 model, input=frozen_array(inputs[example]), target=target, upstream=None
             )
@@ -739,11 +736,7 @@ class TrainingPanel(QWidget):
         self.iteration_curve.setData(x, losses)
         self._fit_ranges(n, losses)
         self.epoch_curve.setData(ex, ey, symbol="o" if len(ex) <= MAX_MARKERS else None)
-        classify = (
-            self._model is not None
-            and self._model.loss is not None
-            and self._model.loss.type == "cross_entropy"
-        )
+        classify = self._model is not None and self._model.loss is not None and self._model.loss.classifies
         self.accuracy_plot.setVisible(classify)
         if classify:
             self.accuracy_curve.setData(

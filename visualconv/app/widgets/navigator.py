@@ -15,13 +15,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from ...engine.layers import ConvLayer, DenseLayer, Layer, PoolLayer
+from ...engine.kinds import Layer
 from ...engine.model import Model
 from ..session import Session
-
-
-def _pair(pair: tuple[int, int], dims: int) -> str:
-    return str(pair[1]) if dims == 1 or pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -30,29 +26,7 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 def layer_summary(layer: Layer, dims: int) -> tuple[str, str]:
     """The layer's type with its kernel and its settings, as two short texts."""
-    if isinstance(layer, ConvLayer):
-        kh, kw = layer.kernel_size
-        size = str(kw) if dims == 1 else f"{kh}×{kw}"
-        c_out, c_in = layer.weight.shape[:2]
-        kind = f"conv {size}, {c_in}→{c_out} ch, {layer.activation}" + (
-            ", no bias" if layer.bias is None else ""
-        )
-        settings = [
-            f"stride {_pair(layer.stride, dims)}",
-            f"padding {_pair(layer.padding, dims)}",
-            f"dilation {_pair(layer.dilation, dims)}",
-        ]
-        return kind, " · ".join(settings)
-    if isinstance(layer, PoolLayer):
-        return (
-            f"{layer.mode} pool {_pair(layer.size, dims)}",
-            f"stride {_pair(layer.stride, dims)}"
-            + (" · overlapping" if layer.stride[1] < layer.size[1] else ""),
-        )
-    if isinstance(layer, DenseLayer):
-        out, n_in = layer.weight.shape
-        return f"dense {n_in}→{out}, {layer.activation}" + (", no bias" if layer.bias is None else ""), ""
-    return "flatten", "row-major"
+    return layer.kind.summary(layer, dims)
 
 
 class Navigator(QWidget):

@@ -14,6 +14,8 @@ See docs/architecture.md ("How to add a layer kind").
 
 from __future__ import annotations
 
+from typing import Any
+
 from .base import Fields, ForwardState, Kind, Layer, LayerGrads, LayerTrace, Overlay, Shape, Step
 from .conv import CONV, ClosedForm, ConvLayer, conv_closed_form
 from .dense import DENSE, DenseLayer
@@ -23,6 +25,28 @@ from .pool import POOL, PoolLayer
 # The registry: the file's "type" -> the kind (in the order the format documents them).
 REGISTRY: dict[str, Kind] = {kind.type: kind for kind in (CONV, POOL, FLATTEN, DENSE)}
 TYPES: tuple[str, ...] = tuple(REGISTRY)
+
+
+def layer_schema() -> dict[str, Any]:
+    """The ``layer`` definition of the file format's JSON Schema.
+
+    A ``type`` of a registered kind, then that kind's own object (``Kind.schema``, ``$defs/<type>``).
+    """
+    names = list(TYPES)
+    spoken = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    return {
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"enum": names, "description": f"{spoken}."}},
+        "allOf": [
+            {
+                "if": {"required": ["type"], "properties": {"type": {"const": name}}},
+                "then": {"$ref": f"#/$defs/{name}"},
+            }
+            for name in names
+        ],
+        "description": 'A layer: {"type": ' + " | ".join(f'"{name}"' for name in names) + ", ...}.",
+    }
 
 
 def by_type(type_name: str) -> Kind:
@@ -64,5 +88,6 @@ __all__ = [
     "Step",
     "by_type",
     "conv_closed_form",
+    "layer_schema",
     "of",
 ]

@@ -19,7 +19,7 @@ the kind modules asks ``layer.kind`` (or ``kinds.of(layer)``) and never tests th
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -124,25 +124,141 @@ def from_4d(x: FloatArray, dims: int) -> FloatArray:
     return x[:, :, 0, :] if dims == 1 else x
 
 
-def walk_shapes(input_shape: Shape, layers: Sequence[Layer]) -> list[Shape]:
-    """Shapes of the input and of every layer's output (no batch axis): the one shape walk.
+def parse_pair(value: Any, dims: int, name: str, minimum: int) -> IntPair:
+    """A (rows, cols) setting from typed text, a number or a list: ``"2"``, ``"2, 1"``, ``[2, 1]``.
+
+    A 1-D layer takes one integer (its rows are 1 for sizes, 0 for padding).
 
     Raises
     ------
     ModelError
-        With the place ``layers[i]`` of the first layer that does not fit its input.
+        Placed at ``name``.
     """
+    import re
+
     from ..errors import ModelError
 
+    if isinstance(value, str):
+        parts = [p for p in re.split(r"[,x× ]+", value.strip()) if p]
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    else:
+        parts = [value]
+    try:
+        numbers = [int(p) if not isinstance(p, float) or p == int(p) else None for p in parts]
+    except (TypeError, ValueError):
+        numbers = [None]
+    if not numbers or None in numbers or len(numbers) > (1 if dims == 1 else 2):
+        expect = "an integer" if dims == 1 else "an integer or two integers (rows, columns)"
+        raise ModelError(f"expected {expect}, got {value!r}", name)
+    ints = [n for n in numbers if n is not None]
+    if min(ints) < minimum:
+        raise ModelError(f"expected integers >= {minimum}, got {value!r}", name)
+    if dims == 1:
+        return (1 if name.endswith(("stride", "dilation", "size", "kernel_size")) else 0, ints[0])
+    return (ints[0], ints[-1])
+
+
+class LayerDoesNotFit(ValueError):
+    """A layer of a stack that does not fit its input.
+
+    Attributes
+    ----------
+    index : int
+        The layer's index in the stack.
+    shape : tuple of int
+        The input shape it was given (no batch axis).
+    reason : str
+        The layer's own words (its shape rule's ValueError).
+    """
+
+    def __init__(self, index: int, shape: Shape, reason: str) -> None:
+        super().__init__(reason)
+        self.index, self.shape, self.reason = index, shape, reason
+
+
+def output_shapes(input_shape: Shape, layers: Sequence[Layer]) -> list[Shape]:
+    """Shapes of the input and of every layer's output (no batch axis): the one shape walk.
+
+    Each layer's kind applies its shape rule (``layer.output_shape``).
+
+    Raises
+    ------
+    LayerDoesNotFit
+        For the first layer that does not fit its input.
+    """
     shape: Shape = tuple(input_shape)
     result = [shape]
     for index, layer in enumerate(layers):
         try:
             shape = layer.output_shape(shape)
         except ValueError as exc:
-            raise ModelError(str(exc), f"layers[{index}]") from None
+            raise LayerDoesNotFit(index, shape, str(exc)) from None
         result.append(shape)
     return result
+
+
+def setting_text(pair: IntPair, dims: int) -> str:
+    """A setting pair as the user types it: ``2`` or ``2, 1`` (a 1-D layer: its columns)."""
+    if dims == 1 or pair[0] == pair[1]:
+        return str(pair[1])
+    return f"{pair[0]}, {pair[1]}"
+
+
+def spatial_input(layer: Any, shape: Shape, source: str, place: str) -> tuple[int, tuple[int, int], int]:
+    """A windowed layer's input: (dims, (rows, cols) of the 2-D view, channels), or a placed ModelError."""
+    from ..errors import ModelError
+
+    dims = int(layer.dims)
+    if len(shape) != dims + 1:
+        expected = "(C, L)" if dims == 1 else "(C, H, W)"
+        raise ModelError(
+            f"expected a {expected} input for this {layer.type} layer, got a vector of {shape[0]} values "
+            f"from {source}; put {layer.type} layers before any flatten or dense layer",
+            place,
+        )
+    spatial = (1, shape[1]) if dims == 1 else (shape[1], shape[2])
+    return dims, spatial, shape[0]
+
+
+class DocumentReader(Protocol):
+    """How the model-file reader turns a layer object's values into typed ones (placed errors)."""
+
+    def array(self, value: Any, place: str, ndim: int, what: str) -> FloatArray:
+        """A read-only float64 array of ``ndim`` axes (shorthand allowed); ``what`` names it in messages."""
+
+    def pair(self, value: Any, dims: int, default: int, place: str) -> IntPair:
+        """A size/stride/padding/dilation as a (rows, cols) pair; ``default`` when it is absent."""
+
+    def bias(self, value: Any, c_out: int, place: str, present: bool) -> FloatArray | None:
+        """The bias of ``c_out`` channels: zeros when the key is absent, None for ``null``."""
+
+
+def array_out(array: FloatArray) -> Any:
+    """An array as nested lists for the file."""
+    return np.asarray(array).tolist()
+
+
+def pair_out(pair: IntPair, dims: int) -> int | list[int]:
+    """A pair as the file writes it: one integer in 1-D or when both are equal, else [rows, cols]."""
+    if dims == 1:
+        return pair[1]
+    return pair[0] if pair[0] == pair[1] else [pair[0], pair[1]]
+
+
+def size_text(pair: IntPair, dims: int) -> str:
+    """A size or stride as the layer list writes it: ``2`` or ``3×2`` (a 1-D layer: its columns)."""
+    return str(pair[1]) if dims == 1 or pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
+
+
+def walk_shapes(input_shape: Shape, layers: Sequence[Layer]) -> list[Shape]:
+    """:func:`output_shapes`, refusing a layer that does not fit with a ModelError placed at ``layers[i]``."""
+    from ..errors import ModelError
+
+    try:
+        return output_shapes(input_shape, layers)
+    except LayerDoesNotFit as exc:
+        raise ModelError(exc.reason, f"layers[{exc.index}]") from None
 
 
 # ----------------------------------------------------------------------------- steps
@@ -258,6 +374,7 @@ AnyStep = Step[Any, Any, Any]
 
 
 TraceClass = type["LayerTrace"]
+Fit = Callable[[FloatArray, Shape], FloatArray]
 
 
 class Kind:
@@ -277,12 +394,22 @@ class Kind:
     windowed : bool
         The layer slides windows over a 2-D view of its input (1-D layers have height 1):
         it has ``dims``, overlays cover input cells.
+    schema : dict
+        The kind's layer object in the file format's JSON Schema (its ``$defs`` entry).
+    has_closed_form : bool
+        The backward trace has ``closed_form()`` (the seeds' closed forms of dW and dA_prev).
+    output_names : (str, str)
+        How the links name an output cell and its gradient: ("z", "dZ"), or ("y", "dY")
+        for a kind whose output is not a pre-activation.
     """
 
     type: ClassVar[str] = ""
     has_weights: ClassVar[bool] = False
     has_activation: ClassVar[bool] = False
     windowed: ClassVar[bool] = False
+    output_names: ClassVar[tuple[str, str]] = ("z", "dZ")
+    has_closed_form: ClassVar[bool] = False
+    schema: ClassVar[dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         return f"<layer kind {self.type!r}>"
@@ -301,6 +428,89 @@ class Kind:
         """The activation's name ("identity" for a kind without one)."""
         return str(layer.activation) if self.has_activation else "identity"
 
+    def summary(self, layer: Any, dims: int) -> tuple[str, str]:
+        """The layer in the layer list: its type with its kernel, and its settings (two short texts)."""
+        return self.type, ""
+
+    # --- the file format
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> Any:
+        """The typed layer of one layer object of the file, already checked against the schema."""
+        raise NotImplementedError
+
+    def to_document(self, layer: Any, dims: int) -> dict[str, Any]:
+        """The layer as a model-file object (canonical shapes), ``type`` first."""
+        raise NotImplementedError
+
+    # --- editing
+
+    def new_layer(self, input_shape: Shape, dims: int) -> Any:
+        """The layer the editor adds after an output of ``input_shape`` (ModelError if it cannot follow)."""
+        raise NotImplementedError
+
+    def fitted_weight_shape(self, layer: Any, input_shape: Shape) -> Shape | None:
+        """The weight shape that fits an input of ``input_shape`` (None: the kind has no weight to fit)."""
+        return None
+
+    def settings(self, layer: Any, dims: int) -> list[tuple[str, str, str]]:
+        """The settings the editor offers: (key for :meth:`with_setting`, label, current text)."""
+        return []
+
+    def with_setting(self, layer: Any, key: str, value: Any, dims: int, place: str, fit: Fit) -> Any:
+        """A copy of ``layer`` with one setting changed (typed text allowed); ModelError placed at ``place``.
+
+        ``fit(array, shape)`` crops or zero-pads an array to a new shape.
+        """
+        from ..errors import ModelError
+
+        raise ModelError(f"a {self.type} layer has no setting {key!r}", place)
+
+    # --- checks
+
+    def check_shape(self, layer: Any, shape: Shape, place: str, source: str) -> tuple[Shape, int, str, str]:
+        """The layer's output shape for an input of ``shape`` and its memory need, or a placed ModelError.
+
+        Computed with Python integers only (nothing is allocated, absurd settings cannot
+        overflow); :func:`visualconv.engine.budget.walk` adds the needs up.
+
+        Parameters
+        ----------
+        layer : the kind's layer
+        shape : tuple of int
+            The input shape (no batch axis).
+        place : str
+            ``layers[i]``, for messages.
+        source : str
+            Where the input comes from, in words ("the model's input").
+
+        Returns
+        -------
+        out_shape : tuple of int
+        elements : int
+            float64 values one forward and backward pass of this layer keeps or copies:
+            three of its input and output (values, gradients, a temporary), the padded
+            input and its gradient, and window-sized (im2col) copies.
+        setting : str
+            The key that makes the layer large ("padding") or "".
+        reason : str
+            Words for the memory message.
+        """
+        raise NotImplementedError
+
+    def kinks(self, layer: Any, x: FloatArray, z: FloatArray, near: float) -> list[str]:
+        """Why a finite difference may disagree here: activation values within ``near`` of a kink.
+
+        ``x`` and ``z`` are the layer's input and pre-activation for the model's example.
+        """
+        from .. import activations
+
+        if not self.has_activation:
+            return []
+        close = activations.kinks(self.activation(layer), z, near)
+        if not close.any():
+            return []
+        return [f"{int(close.sum())} pre-activation value(s) at the {self.activation(layer)} kink z = 0"]
+
     # --- traces
 
     def trace_class(self, pass_name: str) -> TraceClass:
@@ -313,11 +523,38 @@ class Kind:
         """The lines of one step after step 0 (see :func:`visualconv.engine.explain.explain`)."""
         raise NotImplementedError
 
+    def padding(self, layer: Any) -> IntPair:
+        """The (rows, cols) border of zeros around the input in the trace's view ((0, 0): none)."""
+        return (0, 0)
+
+    def padded(self, layer: Any) -> bool:
+        """Whether the layer's input has a padding border (the texts name it A_pad)."""
+        return any(self.padding(layer))
+
     def intro(self, trace: Any) -> list[str]:
-        """The set-up lines of step 0."""
+        """The set-up lines of step 0 (backward, with an activation: how dZ comes from dA)."""
+        from ..explain import MAX_TERMS, fmt_array, squeeze_view
+
         if trace.pass_name == "forward":
             return [f"{trace.n} overlays: one per output element, channel by channel, row by row"]
-        return [f"{trace.n} overlays; dW, db and dA_prev start at zero"]
+        lines = [f"{trace.n} overlays; dW, db and dA_prev start at zero"]
+        if self.has_activation and trace.grad_output is not None:
+            assert trace.grad_pre_activation is not None and trace.derivative is not None
+            name = self.activation(trace.layer)
+            dims = self.dims(trace.layer)
+            if name == "identity":
+                lines.append("dZ = dA (identity activation, f'(z) = 1)")
+            else:
+                da = squeeze_view(trace.grad_output, dims)
+                dz = squeeze_view(trace.grad_pre_activation, dims)
+                deriv = squeeze_view(trace.derivative, dims)
+                if da.size <= MAX_TERMS:
+                    lines.append(
+                        f"dZ = dA ⊙ {name}'(Z) = {fmt_array(da)} ⊙ {fmt_array(deriv)} = {fmt_array(dz)}"
+                    )
+                else:
+                    lines.append(f"dZ = dA ⊙ {name}'(Z) ({da.size} elements)")
+        return lines
 
     def closed_form_lines(self, trace: Any, step: Any) -> list[str]:
         """After the last backward overlay: the stepped sums against the closed forms (if any)."""
@@ -326,6 +563,16 @@ class Kind:
     def links(self, trace: Any, role: str, index: tuple[int, ...]) -> CellLinks | None:
         """Which cells feed cell ``index`` of array ``role`` (see :mod:`visualconv.engine.links`)."""
         return None
+
+    def role_shape(self, trace: Any, role: str) -> tuple[int, ...]:
+        """The shape of the array ``role`` (see :mod:`visualconv.engine.links`) in the trace."""
+        if role in ("kernel", "dw"):
+            return tuple(trace.weight.shape)
+        if role in ("bias", "db"):
+            return (int(trace.weight.shape[0]),)
+        if role in ("input", "dx"):
+            return tuple(trace.x.shape)
+        return tuple(trace.z.shape)
 
     # --- the scene (see visualconv.engine.scene)
 

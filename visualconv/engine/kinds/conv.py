@@ -8,12 +8,13 @@ closed forms of its backward pass (:class:`ClosedForm`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-from .. import activations
+from .. import activations, links
 from .. import conv as conv_kernels
 from ..conv import conv2d_backward, conv2d_forward
 from ..scene import (
@@ -41,7 +42,9 @@ from ..windows import (
     sliding_windows,
 )
 from .base import (
+    DocumentReader,
     Fields,
+    Fit,
     ForwardState,
     Kind,
     LayerGrads,
@@ -50,11 +53,29 @@ from .base import (
     Shape,
     Step,
     TraceClass,
+    array_out,
     from_4d,
     frozen,
+    frozen_array,
+    pair_out,
+    parse_pair,
     replaced,
+    setting_text,
+    size_text,
+    spatial_input,
     to_4d,
     weight_and_bias,
+)
+from .text import (
+    MAX_TERMS,
+    fmt,
+    fmt_array,
+    index_text,
+    input_name,
+    products,
+    squeeze_view,
+    trace_dims,
+    window_text,
 )
 
 
@@ -660,20 +681,491 @@ class ConvBackwardTrace(ConvTrace):
         )
 
 
+# ----------------------------------------------------------------------------- step text
+
+
+def _conv_forward(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    dims = trace_dims(trace)
+    channels = trace.out_shape[0]
+    idx = index_text(trace, ov.channel, ov.position, channels)
+    x = step.operands.input_slice
+    w = step.operands.kernel
+    bias = step.values.bias
+    z = step.values.z
+    terms = squeeze_view(x, dims).ravel(), squeeze_view(w, dims).ravel()
+    where = f"{input_name(trace)}{window_text(trace, ov.rows, ov.cols)}"
+    if terms[0].size <= MAX_TERMS:
+        body = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(*terms, strict=True))
+    else:
+        total = fmt(float(np.sum(step.operands.products)))
+        body = f"sum({where} ⊙ W[{ov.channel}]) [{terms[0].size} products] = {total}"
+    bias_text = f" + {fmt(bias)}" if trace.bias is not None else ""
+    lines = [f"overlay {step.k}: z{idx} = {body}{bias_text} = {fmt(z)}"]
+    lines.append(f"  window {where}, kernel W[{ov.channel}]")
+    layer = trace.layer
+    if layer.activation != "identity":
+        lines.append(f"  a{idx} = {layer.activation}({fmt(z)}) = {fmt(step.values.a)}")
+    return lines
+
+
+def _conv_backward(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    dims = trace_dims(trace)
+    layer = trace.layer
+    channels = trace.out_shape[0]
+    idx = index_text(trace, ov.channel, ov.position, channels)
+    delta = step.values.delta
+    x = squeeze_view(step.operands.input_slice, dims)
+    w = squeeze_view(step.operands.kernel, dims)
+    dw_total = squeeze_view(step.state.dw[ov.channel] if channels > 1 else step.state.dw, dims)
+    dx_total = squeeze_view(step.state.dx, dims)
+    fname = f"dW[{ov.channel}]" if channels > 1 else "dW"
+    where = window_text(trace, ov.rows, ov.cols)
+    if x.size <= MAX_TERMS:
+        lines = [f"overlay {step.k}: {fname} += {products(x, delta)} -> {fmt_array(dw_total)}"]
+    else:
+        lines = [
+            f"overlay {step.k}: {fname} += {input_name(trace)}{where} * {fmt(delta)}"
+            f"  (dZ{idx} = {fmt(delta)})"
+        ]
+    if layer.bias is not None:
+        db = step.state.db
+        lines.append(
+            f"  db{f'[{ov.channel}]' if channels > 1 else ''} += {fmt(delta)} -> {fmt(float(db[ov.channel]))}"
+        )
+    target = "dA_pad" if any(layer.padding) else "dA_prev"
+    if w.size <= MAX_TERMS:
+        contribution = fmt_array(squeeze_view(step.operands.dx_contribution, dims))
+        line = f"  {target}{where} += {products(w, delta)} = {contribution}"
+    else:
+        line = f"  {target}{where} += W[{ov.channel}] * {fmt(delta)}"
+    if dx_total.size <= MAX_TERMS:
+        line += f" -> dA_prev = {fmt_array(dx_total)}"
+    lines.append(line)
+    return lines
+
+
+def _closed_form_lines(trace: Any, step: Any) -> list[str]:
+    """After the last overlay: the stepped sums against the seeds' closed forms."""
+    layer = trace.layer
+    cf = trace.closed_form()
+    dims = trace_dims(trace)
+
+    def verdict(stepped: FloatArray, closed: FloatArray) -> str:
+        diff = float(np.max(np.abs(np.asarray(stepped) - closed))) if closed.size else 0.0
+        return (
+            "✓" if diff <= 1e-12 * max(1.0, float(np.max(np.abs(closed)))) else f"✗ (differs by {diff:.3g})"
+        )
+
+    dw_text = fmt_array(squeeze_view(cf.dw, dims)) if cf.dw.size <= MAX_TERMS else f"({cf.dw.size} values)"
+    dx_text = fmt_array(squeeze_view(cf.dx, dims)) if cf.dx.size <= MAX_TERMS else f"({cf.dx.size} values)"
+    stride = " (dZ dilated with zeros for the stride)" if max(layer.stride) > 1 else ""
+    lines = [
+        f"closed form: dW = A_prev ⋆ dZ (valid cross-correlation){stride} = {dw_text} "
+        f"{verdict(step.state.dw, cf.dw)}",
+        f"closed form: dA_prev = dZ * rot180(W) (full convolution){stride} = {dx_text} "
+        f"{verdict(step.state.dx, cf.dx)}",
+    ]
+    if layer.bias is not None:
+        lines.append(
+            f"closed form: db = sum(dZ) = {fmt_array(cf.db) if cf.db.size <= MAX_TERMS else ''} "
+            f"{verdict(step.state.db, cf.db)}"
+        )
+    return lines
+
+
+# ----------------------------------------------------------------------------- links
+
+
+def _conv_geometry(trace: Any, layer: ConvLayer) -> tuple[int, int, int, int, int, int, int, int]:
+    kh, kw = trace.weight.shape[2:]
+    _, oh, ow = trace.z.shape
+    (sh, sw), (dh, dw) = layer.stride, layer.dilation
+    return kh, kw, oh, ow, sh, sw, dh, dw
+
+
+def _conv_links(
+    trace: Any, layer: ConvLayer, role: str, index: links.Index, backward: bool
+) -> links.CellLinks | None:
+    kh, kw, oh, ow, sh, sw, dh, dw = _conv_geometry(trace, layer)
+    c_out, c_in = trace.weight.shape[:2]
+    x, w = trace.x_padded, trace.weight
+    name = links.name_of(trace, role, index)
+    if backward and role in ("dw", "dx", "db", "dz"):
+        dz = trace.grad_pre_activation
+        assert dz is not None
+        if role == "dw":
+            f, c, a, b = index
+            terms = [
+                links.Term(
+                    (float(x[c, i * sh + a * dh, j * sw + b * dw]), float(dz[f, i, j])),
+                    (("input", (c, i * sh + a * dh, j * sw + b * dw)), ("dz", (f, i, j))),
+                    f * oh * ow + i * ow + j + 1,
+                )
+                for i in range(oh)
+                for j in range(ow)
+            ]
+            value = links.total(terms)
+            return links.CellLinks(
+                role,
+                index,
+                links.linked_cells(terms),
+                tuple(terms),
+                value,
+                links.sum_text(name, terms, value),
+            )
+        if role == "dx":
+            c, y, xq = index
+            taps = covering_windows(y, xq, (kh, kw), (sh, sw), (dh, dw), (oh, ow))
+            terms = [
+                links.Term(
+                    (float(w[f, c, a, b]), float(dz[f, i, j])),
+                    (("kernel", (f, c, a, b)), ("dz", (f, i, j))),
+                    f * oh * ow + i * ow + j + 1,
+                )
+                for f in range(c_out)
+                for i, j, a, b in taps
+            ]
+            terms.sort(key=lambda t: t.overlay)
+            value = links.total(terms)
+            return links.CellLinks(
+                role,
+                index,
+                links.linked_cells(terms),
+                tuple(terms),
+                value,
+                links.sum_text(name, terms, value),
+            )
+        if role == "db":
+            (f,) = index
+            terms = [
+                links.Term((float(dz[f, i, j]),), (("dz", (f, i, j)),), f * oh * ow + i * ow + j + 1)
+                for i in range(oh)
+                for j in range(ow)
+            ]
+            value = links.total(terms)
+            return links.CellLinks(
+                role,
+                index,
+                links.linked_cells(terms),
+                tuple(terms),
+                value,
+                links.sum_text(name, terms, value),
+            )
+        # dz: the window it multiplies into dW and the cells of dA_prev it reaches.
+        f, i, j = index
+        window = [
+            (c, i * sh + a * dh, j * sw + b * dw) for c in range(c_in) for a in range(kh) for b in range(kw)
+        ]
+        kernel: list[links.Index] = [(f, c, a, b) for c in range(c_in) for a in range(kh) for b in range(kw)]
+        extra: dict[str, list[links.Index]] = {"input": list(window), "dx": list(window), "kernel": kernel}
+        extra["dw"] = kernel
+        if layer.bias is not None:
+            extra["db"] = [(f,)]
+        value = float(dz[f, i, j])
+        text = f"{name} = {fmt(value)}"
+        if trace.grad_output is not None and trace.derivative is not None and layer.activation != "identity":
+            da, slope = float(trace.grad_output[f, i, j]), float(trace.derivative[f, i, j])
+            text = (
+                f"{name} = dA{links.index_text(trace, 'dz', index)} * {layer.activation}'(z) = "
+                f"{fmt(da)}*{fmt(slope)} = {fmt(value)}"
+            )
+        first, last = links.name_of(trace, "input", window[0]), links.index_text(trace, "input", window[-1])
+        where = f"window {first}…{last}"
+        text += f"; overlay {f * oh * ow + i * ow + j + 1} adds it to dW via {where} and W*dZ to dA_prev"
+        return links.CellLinks(role, index, links.linked_cells([], extra), (), value, text)
+    if not backward and role in ("z", "a"):
+        f, i, j = index
+        terms = [
+            links.Term(
+                (float(x[c, i * sh + a * dh, j * sw + b * dw]), float(w[f, c, a, b])),
+                (("input", (c, i * sh + a * dh, j * sw + b * dw)), ("kernel", (f, c, a, b))),
+            )
+            for c in range(c_in)
+            for a in range(kh)
+            for b in range(kw)
+        ]
+        bias = 0.0 if layer.bias is None else float(layer.bias[f])
+        value = links.total(terms, 0.0) + bias
+        extra = {"bias": [(f,)]} if layer.bias is not None else {}
+        extra["z" if role == "a" else "a"] = [index]
+        text = links.sum_text(
+            links.name_of(trace, "z", index),
+            terms,
+            value,
+            f" + {fmt(bias)}" if layer.bias is not None else "",
+        )
+        if layer.activation != "identity":
+            text += f"; a = {layer.activation}(z) = {fmt(float(trace.a[f, i, j]))}"
+        return links.CellLinks(role, index, links.linked_cells(terms, extra), tuple(terms), value, text)
+    if role == "input" or role == "kernel":
+        return _conv_uses(trace, layer, role, index, backward)
+    if role == "bias" and layer.bias is not None:
+        (f,) = index
+        outputs: list[links.Index] = [(f, i, j) for i in range(oh) for j in range(ow)]
+        value = float(layer.bias[f])
+        text = f"{name} = {fmt(value)} is added to every output of channel {f}"
+        return links.CellLinks(
+            role, index, links.linked_cells([], {"dz" if backward else "z": outputs}), (), value, text
+        )
+    return None
+
+
+def _conv_uses(
+    trace: Any, layer: ConvLayer, role: str, index: links.Index, backward: bool
+) -> links.CellLinks:
+    """Where an input cell or a weight goes: the outputs it feeds (and, backward, the gradients)."""
+    kh, kw, oh, ow, sh, sw, dh, dw = _conv_geometry(trace, layer)
+    c_out = trace.weight.shape[0]
+    out_role = "dz" if backward else "z"
+    outputs: list[links.Index] = []
+    partners: list[links.Index] = []
+    if role == "input":
+        c, y, xq = index
+        taps = covering_windows(y, xq, (kh, kw), (sh, sw), (dh, dw), (oh, ow))
+        for f in range(c_out):
+            for i, j, a, b in taps:
+                outputs.append((f, i, j))
+                partners.append((f, c, a, b))
+        extra = {out_role: outputs, "kernel": partners}
+        if backward:
+            extra["dw"] = partners
+        what = f"{len(outputs)} output(s)"
+    else:
+        f, c, a, b = index
+        outputs = [(f, i, j) for i in range(oh) for j in range(ow)]
+        partners = [(c, i * sh + a * dh, j * sw + b * dw) for i in range(oh) for j in range(ow)]
+        extra = {out_role: outputs, "input": partners}
+        if backward:
+            extra["dx"] = partners  # W[f, c, a, b] * dZ[f, i, j] lands where it multiplied the input
+            extra["dw"] = [index]
+        what = f"every output of channel {f}"
+    value = float((trace.x_padded if role == "input" else trace.weight)[index])
+    text = f"{links.name_of(trace, role, index)} = {fmt(value)} is used by {what}"
+    return links.CellLinks(role, index, links.linked_cells([], extra), (), value, text)
+
+
 # ----------------------------------------------------------------------------- the kind
+
+
+# The kind's object in the file format's JSON Schema ($defs/conv of visualconv/schema/model.schema.json).
+SCHEMA: dict[str, Any] = {
+    "description": "Cross-correlation as torch.nn.functional.conv1d / conv2d.",
+    "type": "object",
+    "required": ["type", "weight"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"const": "conv"},
+        "weight": {
+            "$ref": "#/$defs/array",
+            "description": (
+                "(C_out, C_in, kH, kW) in 2-D, (C_out, C_in, K) in 1-D; leading size-1 axes may be left out."
+            ),
+        },
+        "bias": {
+            "$ref": "#/$defs/bias",
+            "description": (
+                "One value per output channel (a bare number for one channel); default zeros; "
+                "null for no bias term."
+            ),
+        },
+        "stride": {"$ref": "#/$defs/positive", "description": "Step between windows, default 1."},
+        "padding": {"$ref": "#/$defs/nonnegative", "description": "Zeros added on both sides, default 0."},
+        "dilation": {"$ref": "#/$defs/positive", "description": "Spacing of the kernel cells, default 1."},
+        "activation": {"$ref": "#/$defs/activation", "description": "Default identity."},
+    },
+}
 
 
 class ConvKind(Kind):
     """Convolution layers: weights, an activation, windows over the padded input."""
 
     type = "conv"
+    schema = SCHEMA
     has_weights = True
     has_activation = True
     windowed = True
+    has_closed_form = True
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`ConvForwardTrace` or :class:`ConvBackwardTrace`."""
         return ConvForwardTrace if pass_name == "forward" else ConvBackwardTrace
+
+    def summary(self, layer: ConvLayer, dims: int) -> tuple[str, str]:
+        """``conv 3×3, 1→2 ch, relu`` and ``stride 1 · padding 0 · dilation 1``."""
+        kh, kw = layer.kernel_size
+        size = str(kw) if dims == 1 else f"{kh}×{kw}"
+        c_out, c_in = layer.weight.shape[:2]
+        kind = f"conv {size}, {c_in}→{c_out} ch, {layer.activation}" + (
+            ", no bias" if layer.bias is None else ""
+        )
+        settings = [
+            f"stride {size_text(layer.stride, dims)}",
+            f"padding {size_text(layer.padding, dims)}",
+            f"dilation {size_text(layer.dilation, dims)}",
+        ]
+        return kind, " · ".join(settings)
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> ConvLayer:
+        """weight, bias, stride, padding, dilation and activation of a ``conv`` object."""
+        layout = "(C_out, C_in, K)" if dims == 1 else "(C_out, C_in, kH, kW)"
+        weight = read.array(spec["weight"], f"{place}.weight", dims + 2, f"a weight {layout}")
+        padding = read.pair(spec.get("padding"), dims, 0, f"{place}.padding")
+        if dims == 1:
+            padding = (0, padding[1])
+        return ConvLayer(
+            weight=weight,
+            bias=read.bias(spec.get("bias"), weight.shape[0], f"{place}.bias", "bias" in spec),
+            stride=read.pair(spec.get("stride"), dims, 1, f"{place}.stride"),
+            padding=padding,
+            dilation=read.pair(spec.get("dilation"), dims, 1, f"{place}.dilation"),
+            activation=spec.get("activation", "identity"),
+            dims=dims,
+        )
+
+    def to_document(self, layer: ConvLayer, dims: int) -> dict[str, Any]:
+        """type, weight, bias, stride, padding, dilation, activation."""
+        doc: dict[str, Any] = {"type": "conv", "weight": array_out(layer.weight)}
+        doc["bias"] = None if layer.bias is None else array_out(layer.bias)
+        doc["stride"] = pair_out(layer.stride, dims)
+        doc["padding"] = pair_out(layer.padding, dims)
+        doc["dilation"] = pair_out(layer.dilation, dims)
+        doc["activation"] = layer.activation
+        return doc
+
+    def check_shape(
+        self, layer: ConvLayer, shape: Shape, place: str, source: str
+    ) -> tuple[Shape, int, str, str]:
+        """Channels and kernel against the (padded) input; two window copies of memory."""
+        from ..budget import axes_words, sized, spatial_words
+        from ..errors import ModelError
+        from ..windows import output_length
+
+        n_in = math.prod(shape)
+        dims, spatial, channels = spatial_input(layer, shape, source, place)
+        c_out, c_in = layer.weight.shape[0], layer.weight.shape[1]
+        if channels != c_in:
+            raise ModelError(
+                f"expected a weight with {channels} input channel{'s' if channels != 1 else ''} "
+                f"(axis 1 of {'(C_out, C_in, K)' if dims == 1 else '(C_out, C_in, kH, kW)'}) to match "
+                f"{source}, got shape {sized(layer.weight.shape)}",
+                f"{place}.weight",
+            )
+        kernel = layer.kernel_size
+        out = tuple(
+            output_length(spatial[a], kernel[a], layer.stride[a], layer.padding[a], layer.dilation[a])
+            for a in (0, 1)
+        )
+        padded = (spatial[0] + 2 * layer.padding[0], spatial[1] + 2 * layer.padding[1])
+        if min(out) < 1:
+            span = tuple(layer.dilation[a] * (kernel[a] - 1) + 1 for a in (0, 1))
+            fits_undilated = all(kernel[a] <= padded[a] for a in (0, 1))
+            setting = "dilation" if fits_undilated and max(layer.dilation) > 1 else "weight"
+            dilated = (
+                f" with dilation {axes_words(layer.dilation, dims)}, spanning {axes_words(span, dims)}"
+                if max(layer.dilation) > 1
+                else ""
+            )
+            raise ModelError(
+                f"expected a kernel that fits the padded input of {axes_words(padded, dims)}, "
+                "got a kernel of "
+                f"{axes_words(kernel, dims)}{dilated}",
+                f"{place}.{setting}",
+            )
+        out_shape: Shape = (c_out, out[1]) if dims == 1 else (c_out, out[0], out[1])
+        n_out = math.prod(out_shape)
+        n_padded = channels * padded[0] * padded[1]
+        n_cols = c_in * kernel[0] * kernel[1] * out[0] * out[1]
+        elements = 3 * n_in + 3 * n_padded + 2 * n_cols + 5 * n_out + 3 * layer.weight.size
+        big_padding = max(layer.padding) > 0 and n_padded > 4 * n_in
+        reason = (
+            f"padding {spatial_words(layer.padding[1:] if dims == 1 else layer.padding)} makes a padded "
+            f"input of {channels} x {spatial_words(padded[1:] if dims == 1 else padded)}"
+            if big_padding
+            else f"its {c_out} output channel{'s' if c_out != 1 else ''} of "
+            f"{spatial_words(out[1:] if dims == 1 else out)} and its window copies"
+        )
+        return out_shape, elements, "padding" if big_padding else "", reason
+
+    def new_layer(self, input_shape: Shape, dims: int) -> ConvLayer:
+        """A 1x1 conv with one output channel, zero weight and bias."""
+        from ..errors import ModelError
+
+        if len(input_shape) == 1:
+            raise ModelError(
+                "a conv layer needs an image input; it cannot follow a flatten or dense layer", "layers"
+            )
+        w = np.zeros((1, input_shape[0], 1)) if dims == 1 else np.zeros((1, input_shape[0], 1, 1))
+        return ConvLayer(frozen_array(w), frozen_array(np.zeros(1)), dims=dims)
+
+    def fitted_weight_shape(self, layer: ConvLayer, input_shape: Shape) -> Shape | None:
+        """The weight with as many input channels as the input has."""
+        w = layer.weight
+        return (w.shape[0], input_shape[0], *w.shape[2:])
+
+    def settings(self, layer: ConvLayer, dims: int) -> list[tuple[str, str, str]]:
+        """Kernel size, out channels, stride, padding, dilation and activation."""
+        return [
+            ("kernel_size", "kernel size", setting_text(layer.kernel_size, dims)),
+            ("out_channels", "out channels", str(layer.weight.shape[0])),
+            ("stride", "stride", setting_text(layer.stride, dims)),
+            ("padding", "padding", setting_text(layer.padding, dims)),
+            ("dilation", "dilation", setting_text(layer.dilation, dims)),
+            ("activation", "activation", layer.activation),
+        ]
+
+    def with_setting(
+        self, layer: ConvLayer, key: str, value: Any, dims: int, place: str, fit: Fit
+    ) -> ConvLayer:
+        """stride, dilation, padding, activation, kernel_size or out_channels."""
+        from ..activations import ACTIVATIONS
+        from ..errors import ModelError
+
+        if key == "stride":
+            return dataclasses.replace(layer, stride=parse_pair(value, dims, place, 1))
+        if key == "dilation":
+            return dataclasses.replace(layer, dilation=parse_pair(value, dims, place, 1))
+        if key == "padding":
+            return dataclasses.replace(layer, padding=parse_pair(value, dims, place, 0))
+        if key == "activation":
+            if value not in ACTIVATIONS:
+                raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
+            return dataclasses.replace(layer, activation=str(value))
+        w = layer.weight
+        if key == "kernel_size":
+            kh, kw = parse_pair(value, dims, place, 1)
+            shape = (*w.shape[:2], kw) if dims == 1 else (*w.shape[:2], kh, kw)
+            return dataclasses.replace(layer, weight=frozen_array(fit(w, shape)))
+        if key == "out_channels":
+            c_out = parse_pair(value, 1, place, 1)[1]
+            bias = None if layer.bias is None else frozen_array(fit(layer.bias, (c_out,)))
+            return dataclasses.replace(layer, weight=frozen_array(fit(w, (c_out, *w.shape[1:]))), bias=bias)
+        raise ModelError(f"a conv layer has no setting {key!r}", place)
+
+    def padding(self, layer: ConvLayer) -> IntPair:
+        """The layer's zero padding (rows, cols)."""
+        return layer.padding
+
+    def explain(self, trace: Any, step: Any) -> list[str]:
+        """``z[i, j] = 1*2 + ...`` forward; ``dW += ...``, ``db += ...``, ``dA_prev[...] += ...`` backward."""
+        return _conv_forward(trace, step) if trace.pass_name == "forward" else _conv_backward(trace, step)
+
+    def closed_form_lines(self, trace: Any, step: Any) -> list[str]:
+        """dW, dA_prev and db of the stepped sums against the seeds' closed forms."""
+        return _closed_form_lines(trace, step)
+
+    def links(self, trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | None:
+        """Which cells feed a cell of the conv layer's pass (see :mod:`visualconv.engine.links`)."""
+        return _conv_links(trace, trace.layer, role, index, trace.pass_name == "backward")
+
+    def role_shape(self, trace: Any, role: str) -> tuple[int, ...]:
+        """Shapes in the trace's 2-D view; the input and dA_prev in the padded view."""
+        if role in ("input", "dx"):
+            return tuple(trace.x_padded.shape)
+        return super().role_shape(trace, role)
 
     # --- the scene
 

@@ -6,16 +6,19 @@ Owns :class:`DenseLayer` and the traces of its two passes with their typed steps
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-from .. import activations
+from .. import activations, links
 from ..scene import PanelSpec, Printed, StepPanels, TileMap, gradient_specs, put_outputs, shape_of
 from ..windows import FloatArray
 from .base import (
+    DocumentReader,
     Fields,
+    Fit,
     ForwardState,
     Kind,
     LayerGrads,
@@ -23,10 +26,14 @@ from .base import (
     Shape,
     Step,
     TraceClass,
+    array_out,
     frozen,
+    frozen_array,
+    parse_pair,
     replaced,
     weight_and_bias,
 )
+from .text import MAX_TERMS, fmt, products
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +160,20 @@ DenseBackwardStep = Step[DenseBackwardOperands, DenseBackwardValues, DenseBackwa
 
 
 class DenseTrace(LayerTrace):
-    """What both passes of a dense layer share: f'(Z) and dZ."""
+    """What both passes of a dense layer share: W, b, f'(Z) and dZ.
+
+    Attributes
+    ----------
+    weight : ndarray of shape (out, n)
+    bias : ndarray of shape (out,) or None
+    """
 
     layer: DenseLayer
 
     def _setup(self) -> None:
         layer = self.layer
+        self.weight = layer.weight
+        self.bias = layer.bias
         self.derivative = frozen(activations.derivative(layer.activation, self.z, self.a))
         if self.grad_output is not None:
             self.grad_pre_activation = frozen(self.grad_output * self.derivative)
@@ -213,19 +228,228 @@ class DenseBackwardTrace(DenseTrace):
         return Step("dense", "backward", k, self.n, ov, operands, values, state)
 
 
+# ----------------------------------------------------------------------------- step text
+
+
+def _dense_forward(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    layer = trace.layer
+    x, w = step.operands.input_slice, step.operands.kernel
+    if x.size <= MAX_TERMS:
+        body = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(x, w, strict=True))
+    else:
+        body = f"sum(x ⊙ W[{ov.channel}, :]) [{x.size} products]"
+    bias = f" + {fmt(step.values.bias)}" if layer.bias is not None else ""
+    lines = [f"overlay {step.k}: z[{ov.channel}] = {body}{bias} = {fmt(step.values.z)}"]
+    if layer.activation != "identity":
+        lines.append(f"  a[{ov.channel}] = {layer.activation}({fmt(step.values.z)}) = {fmt(step.values.a)}")
+    return lines
+
+
+def _dense_backward(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    layer = trace.layer
+    o, delta = ov.channel, step.values.delta
+    x = step.operands.input_slice
+    lines = [
+        f"overlay {step.k}: dW[{o}, :] += "
+        + (products(x, delta) if x.size <= MAX_TERMS else f"x * {fmt(delta)}")
+        + f"  (dZ[{o}] = {fmt(delta)})"
+    ]
+    if layer.bias is not None:
+        lines.append(f"  db[{o}] += {fmt(delta)}")
+    lines.append(f"  dA_prev += W[{o}, :] * {fmt(delta)}")
+    return lines
+
+
+# ----------------------------------------------------------------------------- links
+
+
+def _dense_links(
+    trace: Any, layer: DenseLayer, role: str, index: links.Index, backward: bool
+) -> links.CellLinks | None:
+    x, w = trace.x, layer.weight
+    out, n = w.shape
+    name = links.name_of(trace, role, index)
+    if backward and role in ("dw", "dx", "db", "dz"):
+        dz = trace.grad_pre_activation
+        assert dz is not None
+        if role == "dw":
+            o, q = index
+            terms = [links.Term((float(x[q]), float(dz[o])), (("input", (q,)), ("dz", (o,))), o + 1)]
+        elif role == "dx":
+            (q,) = index
+            terms = [
+                links.Term((float(w[o, q]), float(dz[o])), (("kernel", (o, q)), ("dz", (o,))), o + 1)
+                for o in range(out)
+            ]
+        elif role == "db":
+            (o,) = index
+            terms = [links.Term((float(dz[o]),), (("dz", (o,)),), o + 1)]
+        else:
+            (o,) = index
+            extra: dict[str, list[links.Index]] = {
+                "kernel": [(o, q) for q in range(n)],
+                "dw": [(o, q) for q in range(n)],
+                "dx": [(q,) for q in range(n)],
+            }
+            value = float(dz[o])
+            return links.CellLinks(
+                role,
+                index,
+                links.linked_cells([], extra),
+                (),
+                value,
+                f"{name} = {fmt(value)}; overlay {o + 1}",
+            )
+        value = links.total(terms)
+        return links.CellLinks(
+            role, index, links.linked_cells(terms), tuple(terms), value, links.sum_text(name, terms, value)
+        )
+    if not backward and role in ("z", "a"):
+        (o,) = index
+        terms = [
+            links.Term((float(w[o, q]), float(x[q])), (("kernel", (o, q)), ("input", (q,)))) for q in range(n)
+        ]
+        bias = 0.0 if layer.bias is None else float(layer.bias[o])
+        value = links.total(terms) + bias
+        extra = {"bias": [(o,)]} if layer.bias is not None else {}
+        text = links.sum_text(
+            links.name_of(trace, "z", index),
+            terms,
+            value,
+            f" + {fmt(bias)}" if layer.bias is not None else "",
+        )
+        if layer.activation != "identity":
+            text += f"; a = {layer.activation}(z) = {fmt(float(trace.a[o]))}"
+        return links.CellLinks(role, index, links.linked_cells(terms, extra), tuple(terms), value, text)
+    return None
+
+
 # ----------------------------------------------------------------------------- the kind
+
+
+# The kind's object in the file format's JSON Schema ($defs/dense of visualconv/schema/model.schema.json).
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "weight"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"const": "dense"},
+        "weight": {"$ref": "#/$defs/array", "description": "(out, in); a flat list is one output row."},
+        "bias": {
+            "$ref": "#/$defs/bias",
+            "description": "One value per output; default zeros; null for no bias term.",
+        },
+        "activation": {"$ref": "#/$defs/activation", "description": "Default identity."},
+    },
+}
 
 
 class DenseKind(Kind):
     """Dense layers: weights and an activation, no windows."""
 
     type = "dense"
+    schema = SCHEMA
     has_weights = True
     has_activation = True
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`DenseForwardTrace` or :class:`DenseBackwardTrace`."""
         return DenseForwardTrace if pass_name == "forward" else DenseBackwardTrace
+
+    def summary(self, layer: DenseLayer, dims: int) -> tuple[str, str]:
+        """``dense 8→3, identity`` (``, no bias``)."""
+        out, n_in = layer.weight.shape
+        return f"dense {n_in}→{out}, {layer.activation}" + (", no bias" if layer.bias is None else ""), ""
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> DenseLayer:
+        """Weight (out, in), bias and activation of a ``dense`` object."""
+        weight = read.array(spec["weight"], f"{place}.weight", 2, "a weight (out, in)")
+        return DenseLayer(
+            weight=weight,
+            bias=read.bias(spec.get("bias"), weight.shape[0], f"{place}.bias", "bias" in spec),
+            activation=spec.get("activation", "identity"),
+        )
+
+    def to_document(self, layer: DenseLayer, dims: int) -> dict[str, Any]:
+        """type, weight, bias, activation."""
+        return {
+            "type": "dense",
+            "weight": array_out(layer.weight),
+            "bias": None if layer.bias is None else array_out(layer.bias),
+            "activation": layer.activation,
+        }
+
+    def check_shape(
+        self, layer: DenseLayer, shape: Shape, place: str, source: str
+    ) -> tuple[Shape, int, str, str]:
+        """A vector input with one weight column per value."""
+        from ..budget import sized
+        from ..errors import ModelError
+
+        n_in = math.prod(shape)
+        if len(shape) != 1:
+            raise ModelError(
+                f"expected a vector input for this dense layer, got shape {sized(shape)} from {source}; "
+                "put a flatten layer before it",
+                place,
+            )
+        if shape[0] != layer.weight.shape[1]:
+            raise ModelError(
+                f"expected a weight (out, in) with {shape[0]} columns, one per value of {source}, "
+                f"got shape {sized(layer.weight.shape)}",
+                f"{place}.weight",
+            )
+        n_out = layer.weight.shape[0]
+        return (n_out,), 3 * (n_in + n_out) + 3 * layer.weight.size, "", "its weight"
+
+    def new_layer(self, input_shape: Shape, dims: int) -> DenseLayer:
+        """A dense layer with one output, zero weight and bias."""
+        from ..errors import ModelError
+
+        if len(input_shape) != 1:
+            raise ModelError("a dense layer needs a vector input; add a flatten layer first", "layers")
+        return DenseLayer(frozen_array(np.zeros((1, input_shape[0]))), frozen_array(np.zeros(1)))
+
+    def fitted_weight_shape(self, layer: DenseLayer, input_shape: Shape) -> Shape | None:
+        """One weight column per input value (None for an input that is not a vector)."""
+        return (layer.weight.shape[0], input_shape[0]) if len(input_shape) == 1 else None
+
+    def settings(self, layer: DenseLayer, dims: int) -> list[tuple[str, str, str]]:
+        """Outputs and activation."""
+        return [
+            ("out_channels", "outputs", str(layer.weight.shape[0])),
+            ("activation", "activation", layer.activation),
+        ]
+
+    def with_setting(
+        self, layer: DenseLayer, key: str, value: Any, dims: int, place: str, fit: Fit
+    ) -> DenseLayer:
+        """Activation or out_channels (the number of outputs)."""
+        from ..activations import ACTIVATIONS
+        from ..errors import ModelError
+
+        if key == "activation":
+            if value not in ACTIVATIONS:
+                raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
+            return dataclasses.replace(layer, activation=str(value))
+        if key == "out_channels":
+            out = parse_pair(value, 1, place, 1)[1]
+            bias = None if layer.bias is None else frozen_array(fit(layer.bias, (out,)))
+            weight = frozen_array(fit(layer.weight, (out, layer.weight.shape[1])))
+            return dataclasses.replace(layer, weight=weight, bias=bias)
+        raise ModelError(f"a dense layer has no setting {key!r}", place)
+
+    def explain(self, trace: Any, step: Any) -> list[str]:
+        """``z[o] = ...`` forward; ``dW[o, :] += ...``, ``db[o] += ...``, ``dA_prev += ...`` backward."""
+        return _dense_forward(trace, step) if trace.pass_name == "forward" else _dense_backward(trace, step)
+
+    def links(self, trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | None:
+        """Which cells feed a cell of the dense layer's pass (see :mod:`visualconv.engine.links`)."""
+        return _dense_links(trace, trace.layer, role, index, trace.pass_name == "backward")
 
     # --- the scene
 

@@ -11,9 +11,23 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import links
 from ..scene import Cell, PanelSpec, Printed, StepPanels, TileMap, shape_of
 from ..windows import FloatArray
-from .base import Fields, ForwardState, Kind, LayerGrads, LayerTrace, Shape, Step, TraceClass, frozen
+from .base import (
+    DocumentReader,
+    Fields,
+    Fit,
+    ForwardState,
+    Kind,
+    LayerGrads,
+    LayerTrace,
+    Shape,
+    Step,
+    TraceClass,
+    frozen,
+)
+from .text import fmt
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,17 +151,104 @@ class FlattenBackwardTrace(LayerTrace):
         return Step("flatten", "backward", k, self.n, ov, None, values, state)
 
 
+# ----------------------------------------------------------------------------- step text
+
+
+def _flatten(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    src = np.unravel_index(ov.channel, trace.x.shape)
+    src_text = "[" + ", ".join(str(int(v)) for v in src) + "]"
+    if trace.pass_name == "forward":
+        return [f"overlay {step.k}: y[{ov.channel}] = A_prev{src_text} = {fmt(step.values.y)}"]
+    return [f"overlay {step.k}: dA_prev{src_text} = dY[{ov.channel}] = {fmt(step.values.delta)}"]
+
+
+# ----------------------------------------------------------------------------- links
+
+
+def _flatten_links(
+    trace: LayerTrace, role: str, index: links.Index, backward: bool
+) -> links.CellLinks | None:
+    out_role, in_role = ("dz", "dx") if backward else ("z", "input")
+    source = trace.grad_output if backward else trace.z
+    assert source is not None
+    if role == out_role:
+        (k,) = index
+        src = tuple(int(v) for v in np.unravel_index(k, trace.x.shape))
+        value = float(source[k])
+        text = f"{links.name_of(trace, role, index)} = {links.name_of(trace, in_role, src)} = {fmt(value)}"
+        return links.CellLinks(role, index, {in_role: (src,)}, (), value, text)
+    if role == in_role:
+        k = int(np.ravel_multi_index(index, trace.x.shape))
+        value = float(source[k])
+        text = f"{links.name_of(trace, role, index)} = {links.name_of(trace, out_role, (k,))} = {fmt(value)}"
+        return links.CellLinks(role, index, {out_role: ((k,),)}, (), value, text)
+    return None
+
+
 # ----------------------------------------------------------------------------- the kind
+
+
+# The kind's object in the file format's JSON Schema ($defs/flatten of visualconv/schema/model.schema.json).
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"type": {"const": "flatten"}},
+}
 
 
 class FlattenKind(Kind):
     """Flatten layers: no weights, no windows; the input as a vector."""
 
     type = "flatten"
+    schema = SCHEMA
+    output_names = ("y", "dY")
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`FlattenForwardTrace` or :class:`FlattenBackwardTrace`."""
         return FlattenForwardTrace if pass_name == "forward" else FlattenBackwardTrace
+
+    def summary(self, layer: FlattenLayer, dims: int) -> tuple[str, str]:
+        """``flatten`` and ``row-major``."""
+        return "flatten", "row-major"
+
+    def from_document(
+        self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader
+    ) -> FlattenLayer:
+        """A ``flatten`` object has nothing but its type."""
+        return FlattenLayer()
+
+    def to_document(self, layer: FlattenLayer, dims: int) -> dict[str, Any]:
+        """Type only."""
+        return {"type": "flatten"}
+
+    def check_shape(
+        self, layer: FlattenLayer, shape: Shape, place: str, source: str
+    ) -> tuple[Shape, int, str, str]:
+        """Any input fits; the input and output of memory."""
+        n_in = math.prod(shape)
+        return (n_in,), 2 * n_in, "", "its input"
+
+    def new_layer(self, input_shape: Shape, dims: int) -> FlattenLayer:
+        """A flatten layer (it follows anything)."""
+        return FlattenLayer()
+
+    def with_setting(
+        self, layer: FlattenLayer, key: str, value: Any, dims: int, place: str, fit: Fit
+    ) -> FlattenLayer:
+        """Flatten has no settings."""
+        from ..errors import ModelError
+
+        raise ModelError("a flatten layer has no settings", place)
+
+    def explain(self, trace: Any, step: Any) -> list[str]:
+        """``y[k] = A_prev[...]`` forward, ``dA_prev[...] = dY[k]`` backward."""
+        return _flatten(trace, step)
+
+    def links(self, trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | None:
+        """The one cell each cell of a flatten layer's pass copies (see :mod:`visualconv.engine.links`)."""
+        return _flatten_links(trace, role, index, trace.pass_name == "backward")
 
     # --- the scene
 

@@ -36,6 +36,13 @@ class LossSpec:
     type: str = "mse"
     reduction: str = "half_sum"
 
+    def document(self) -> dict[str, Any]:
+        """The ``loss`` object of the file: its type, and the reduction of mse."""
+        doc: dict[str, Any] = {"type": self.type}
+        if not self.classifies:
+            doc["reduction"] = self.reduction
+        return doc
+
     @property
     def classifies(self) -> bool:
         """Whether the target is a class index (cross-entropy) rather than an array (mse)."""
@@ -66,6 +73,22 @@ def batch_loss(
         total += value
     grads /= n
     return total / n, grads
+
+
+def loss_difference(loss: LossSpec, target: FloatArray | int, plus: FloatArray, minus: FloatArray) -> float:
+    """``loss(plus) - loss(minus)`` for two outputs (no batch axis) of one example.
+
+    Squared error is computed cell by cell before summing, so output cells that did not
+    change cancel exactly instead of adding rounding noise (which would swamp a finite
+    difference of a large model).
+    """
+    if loss.type == "mse":
+        t = np.asarray(target, dtype=np.float64)
+        d_plus, d_minus = plus - t, minus - t
+        squares = float(np.sum((d_plus - d_minus) * (d_plus + d_minus)))
+        scale = {"half_sum": 0.5, "sum": 1.0, "mean": 1.0 / plus.size}[loss.reduction]
+        return scale * squares
+    return batch_loss(plus[None], [target], loss)[0] - batch_loss(minus[None], [target], loss)[0]
 
 
 def has_backward(upstream: Any, target: Any, loss: LossSpec | None) -> bool:

@@ -6,16 +6,21 @@ Owns :class:`PoolLayer` (its shape rule, forward and backward through the kernel
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
+from .. import links
 from ..pool import max_positions, pool2d_backward, pool2d_forward
 from ..scene import Cell, PanelSpec, Printed, StepPanels, TileMap, joined, pair_text, shape_of, window_cells
 from ..windows import FloatArray, IntPair, covering_windows, output_shape, sliding_windows
 from .base import (
+    DocumentReader,
     Fields,
+    Fit,
     ForwardState,
     Kind,
     LayerGrads,
@@ -26,8 +31,14 @@ from .base import (
     TraceClass,
     from_4d,
     frozen,
+    pair_out,
+    parse_pair,
+    setting_text,
+    size_text,
+    spatial_input,
     to_4d,
 )
+from .text import MAX_TERMS, fmt, fmt_array, index_text, squeeze_view, trace_dims, window_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,18 +268,275 @@ class PoolBackwardTrace(PoolTrace):
         return Step("pool", "backward", k, self.n, ov, operands, values, state)
 
 
+# ----------------------------------------------------------------------------- step text
+
+
+def _pool_forward(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    layer = trace.layer
+    dims = trace_dims(trace)
+    idx = index_text(trace, ov.channel, ov.position, trace.out_shape[0])
+    window = squeeze_view(step.operands.window, dims).ravel()
+    values = ", ".join(fmt(v) for v in window)
+    where = f"A_prev{window_text(trace, ov.rows, ov.cols)}"
+    if layer.mode == "max":
+        arg = int(step.values.argmax)
+        kw = layer.size[1]
+        r, c = ov.rows.start + arg // kw, ov.cols.start + arg % kw
+        at = f"{c}" if dims == 1 else f"{r}, {c}"
+        return [
+            f"overlay {step.k}: y{idx} = max({values}) = {fmt(step.values.y)} (the maximum sits at [{at}])",
+            f"  window {where}",
+        ]
+    return [
+        f"overlay {step.k}: y{idx} = ({' + '.join(fmt(v) for v in window)}) / {window.size}"
+        f" = {fmt(step.values.y)}",
+        f"  window {where}",
+    ]
+
+
+def _pool_backward(trace: Any, step: Any) -> list[str]:
+    ov = step.overlay
+    assert ov is not None
+    layer = trace.layer
+    dims = trace_dims(trace)
+    delta = step.values.delta
+    idx = index_text(trace, ov.channel, ov.position, trace.out_shape[0])
+    dx_total = squeeze_view(step.state.dx, dims)
+    total = f" -> dA_prev = {fmt_array(dx_total)}" if dx_total.size <= MAX_TERMS else ""
+    if layer.mode == "max":
+        arg = int(step.values.argmax)
+        kw = layer.size[1]
+        r, c = ov.rows.start + arg // kw, ov.cols.start + arg % kw
+        parts = ([str(ov.channel)] if trace.out_shape[0] > 1 else []) + (
+            [str(c)] if dims == 1 else [str(r), str(c)]
+        )
+        return [
+            f"overlay {step.k}: dA_prev[{', '.join(parts)}] += dY{idx} = {fmt(delta)} "
+            f"(the recorded maximum of window {window_text(trace, ov.rows, ov.cols)}){total}"
+        ]
+    size = layer.size[0] * layer.size[1]
+    return [
+        f"overlay {step.k}: dA_prev{window_text(trace, ov.rows, ov.cols)} += dY{idx} / {size} = "
+        f"{fmt(delta)} / {size} = {fmt(delta / size)} each{total}"
+    ]
+
+
+# ----------------------------------------------------------------------------- links
+
+
+def _pool_links(
+    trace: Any, layer: PoolLayer, role: str, index: links.Index, backward: bool
+) -> links.CellLinks | None:
+    (kh, kw), (sh, sw) = layer.size, layer.stride
+    _, oh, ow = trace.z.shape
+    x = trace.x
+    argmax = trace.argmax
+    size = kh * kw
+
+    def window(c: int, i: int, j: int) -> list[links.Index]:
+        return [(c, i * sh + a, j * sw + b) for a in range(kh) for b in range(kw)]
+
+    def winner(c: int, i: int, j: int) -> links.Index:
+        assert argmax is not None
+        arg = int(argmax[c, i, j])
+        return (c, i * sh + arg // kw, j * sw + arg % kw)
+
+    name = links.name_of(trace, role, index)
+    if role in ("z", "dz"):
+        c, i, j = index
+        cells = window(c, i, j)
+        if role == "z" and not backward:
+            values = ", ".join(fmt(float(x[cell])) for cell in cells)
+            y = float(trace.z[c, i, j])
+            if argmax is not None:
+                at = winner(c, i, j)
+                text = (
+                    f"{name} = max({values}) = {fmt(y)}, the maximum at {links.name_of(trace, 'input', at)}"
+                )
+                extra = {"input": cells}
+            else:
+                text = f"{name} = ({' + '.join(fmt(float(x[cell])) for cell in cells)}) / {size} = {fmt(y)}"
+                extra = {"input": cells}
+            return links.CellLinks(role, index, links.linked_cells([], extra), (), y, text)
+        if role == "dz" and backward:
+            assert trace.grad_output is not None
+            delta = float(trace.grad_output[c, i, j])
+            overlay = c * oh * ow + i * ow + j + 1
+            if argmax is not None:
+                at = winner(c, i, j)
+                text = f"{name} = {fmt(delta)} goes to {links.name_of(trace, 'dx', at)}, its window's maximum"
+                extra = {"input": cells, "dx": [at]}
+            else:
+                share = fmt(delta / size)
+                text = f"{name} = {fmt(delta)} is spread as {share} to each of the {size} window cells"
+                extra = {"input": cells, "dx": cells}
+            text += f" (overlay {overlay})"
+            return links.CellLinks(role, index, links.linked_cells([], extra), (), delta, text)
+        return None
+    if role == "dx" and backward:
+        assert trace.grad_output is not None
+        c, y, xq = index
+        terms: list[links.Term] = []
+        windows: list[links.Index] = []
+        for i in range(oh):
+            for j in range(ow):
+                if not (i * sh <= y < i * sh + kh and j * sw <= xq < j * sw + kw):
+                    continue
+                if argmax is not None and winner(c, i, j) != index:
+                    continue
+                delta = float(trace.grad_output[c, i, j])
+                scale = 1.0 if argmax is not None else 1.0 / size
+                terms.append(links.Term((delta,), (("dz", (c, i, j)),), c * oh * ow + i * ow + j + 1, scale))
+                windows.extend(window(c, i, j))
+        value = links.total(terms)
+        text = links.sum_text(name, terms, value)
+        if not terms:
+            text += " (no window routed a delta here)" if argmax is not None else ""
+        return links.CellLinks(
+            role, index, links.linked_cells(terms, {"input": windows}), tuple(terms), value, text
+        )
+    if role == "input":
+        c, y, xq = index
+        outputs = [
+            (c, i, j)
+            for i in range(oh)
+            for j in range(ow)
+            if i * sh <= y < i * sh + kh and j * sw <= xq < j * sw + kw
+        ]
+        out_role = "dz" if backward else "z"
+        text = f"{name} = {fmt(float(x[index]))} lies in {len(outputs)} window(s)"
+        return links.CellLinks(
+            role, index, links.linked_cells([], {out_role: outputs}), (), float(x[index]), text
+        )
+    return None
+
+
 # ----------------------------------------------------------------------------- the kind
+
+
+# The kind's object in the file format's JSON Schema ($defs/pool of visualconv/schema/model.schema.json).
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "mode", "size"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"const": "pool"},
+        "mode": {"enum": ["max", "avg"], "description": "max or avg."},
+        "size": {"$ref": "#/$defs/positive", "description": "Window size."},
+        "stride": {"$ref": "#/$defs/positive", "description": "Step between windows, default the size."},
+    },
+}
 
 
 class PoolKind(Kind):
     """Pooling layers: no weights, windows over the input."""
 
     type = "pool"
+    schema = SCHEMA
+    output_names = ("y", "dY")
     windowed = True
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`PoolForwardTrace` or :class:`PoolBackwardTrace`."""
         return PoolForwardTrace if pass_name == "forward" else PoolBackwardTrace
+
+    def summary(self, layer: PoolLayer, dims: int) -> tuple[str, str]:
+        """``max pool 2`` and ``stride 2`` (`` · overlapping`` when windows overlap)."""
+        return (
+            f"{layer.mode} pool {size_text(layer.size, dims)}",
+            f"stride {size_text(layer.stride, dims)}"
+            + (" · overlapping" if layer.stride[1] < layer.size[1] else ""),
+        )
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> PoolLayer:
+        """mode, size and stride (default: the size) of a ``pool`` object."""
+        size = read.pair(spec["size"], dims, 1, f"{place}.size")
+        stride = size if spec.get("stride") is None else read.pair(spec["stride"], dims, 1, f"{place}.stride")
+        return PoolLayer(mode=spec["mode"], size=size, stride=stride, dims=dims)
+
+    def to_document(self, layer: PoolLayer, dims: int) -> dict[str, Any]:
+        """type, mode, size, stride."""
+        return {
+            "type": "pool",
+            "mode": layer.mode,
+            "size": pair_out(layer.size, dims),
+            "stride": pair_out(layer.stride, dims),
+        }
+
+    def check_shape(
+        self, layer: PoolLayer, shape: Shape, place: str, source: str
+    ) -> tuple[Shape, int, str, str]:
+        """The window against the input; one window copy of memory."""
+        from ..budget import axes_words
+        from ..errors import ModelError
+        from ..windows import output_length
+
+        n_in = math.prod(shape)
+        dims, spatial, channels = spatial_input(layer, shape, source, place)
+        out = tuple(output_length(spatial[a], layer.size[a], layer.stride[a], 0, 1) for a in (0, 1))
+        if min(out) < 1:
+            raise ModelError(
+                f"expected a pool window that fits the input of {axes_words(spatial, dims)} ({source}), "
+                f"got size {axes_words(layer.size, dims)}",
+                f"{place}.size",
+            )
+        out_shape = (channels, out[1]) if dims == 1 else (channels, out[0], out[1])
+        n_out = math.prod(out_shape)
+        elements = 3 * n_in + 3 * n_out + n_out * layer.size[0] * layer.size[1]
+        return out_shape, elements, "", "its windows"
+
+    def new_layer(self, input_shape: Shape, dims: int) -> PoolLayer:
+        """A 1x1 max pool (the user sets its size and stride)."""
+        from ..errors import ModelError
+
+        if len(input_shape) == 1:
+            raise ModelError("a pool layer needs an image input", "layers")
+        one = (1, 1)
+        return PoolLayer("max", one, one, dims)
+
+    def settings(self, layer: PoolLayer, dims: int) -> list[tuple[str, str, str]]:
+        """Mode, size and stride."""
+        return [
+            ("mode", "pool mode", layer.mode),
+            ("size", "pool size", setting_text(layer.size, dims)),
+            ("stride", "stride", setting_text(layer.stride, dims)),
+        ]
+
+    def with_setting(
+        self, layer: PoolLayer, key: str, value: Any, dims: int, place: str, fit: Fit
+    ) -> PoolLayer:
+        """size, stride or mode."""
+        from ..errors import ModelError
+
+        if key == "size":
+            return dataclasses.replace(layer, size=parse_pair(value, dims, place, 1))
+        if key == "stride":
+            return dataclasses.replace(layer, stride=parse_pair(value, dims, place, 1))
+        if key == "mode":
+            if value not in ("max", "avg"):
+                raise ModelError(f"expected 'max' or 'avg', got {value!r}", place)
+            return dataclasses.replace(layer, mode=str(value))
+        raise ModelError(f"a pool layer has no setting {key!r}", place)
+
+    def kinks(self, layer: PoolLayer, x: FloatArray, z: FloatArray, near: float) -> list[str]:
+        """Max-pool windows whose two largest values are within ``near``: a tie for the maximum."""
+        if layer.mode != "max":
+            return []
+        x = x if layer.dims == 2 else x[:, None, :]
+        windows = sliding_windows(x[None], layer.size, layer.stride, (1, 1))[0]
+        flat = np.sort(windows.reshape(*windows.shape[:3], -1), axis=-1)
+        ties = int(np.sum(flat[..., -1] - flat[..., -2] <= near)) if flat.shape[-1] > 1 else 0
+        return [f"{ties} max-pool window(s) with a tie for the maximum"] if ties else []
+
+    def explain(self, trace: Any, step: Any) -> list[str]:
+        """``y = max(...)`` or the average forward; where the delta goes backward."""
+        return _pool_forward(trace, step) if trace.pass_name == "forward" else _pool_backward(trace, step)
+
+    def links(self, trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | None:
+        """Which cells feed a cell of the pool layer's pass (see :mod:`visualconv.engine.links`)."""
+        return _pool_links(trace, trace.layer, role, index, trace.pass_name == "backward")
 
     # --- the scene
 
