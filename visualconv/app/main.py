@@ -1,4 +1,4 @@
-"""Start the window: ``visualconv [FILE] [--screenshot OUT.png --layer L --pass P --step K --window-size WxH --show DOCK]``."""
+"""Start the window: ``visualconv [FILE] [--screenshot OUT.png --window-size WxH --show DOCK ...]``."""
 
 from __future__ import annotations
 
