@@ -17,7 +17,7 @@ import numpy as np
 
 from ..engine.errors import ModelError
 from .slides import Slide, SlidePanel, fill_rgb, hex_rgb
-from .tikz import BAR_H, BAR_W, TITLE_H, Layout
+from .tikz import BAR_H, BAR_W, TITLE_H, fitted_layout
 
 SLIDE_W_IN = 13.333
 SLIDE_H_IN = 7.5
@@ -51,7 +51,8 @@ def _text(
     font: str | None = None,
 ) -> None:
     frame = shape.text_frame
-    frame.word_wrap = False
+    # a left-aligned box wraps (LibreOffice centres an unwrapped one on its box)
+    frame.word_wrap = align == pptx.enum.text.PP_ALIGN.LEFT
     for side in ("margin_left", "margin_right", "margin_top", "margin_bottom"):
         setattr(frame, side, 0)
     frame.vertical_anchor = pptx.enum.text.MSO_ANCHOR.MIDDLE
@@ -86,9 +87,9 @@ def pptx_bytes(slides: Sequence[Slide]) -> bytes:
     from pptx.enum.text import PP_ALIGN
     from pptx.util import Emu, Pt
 
-    layout = Layout(slides)
     avail_w = (SLIDE_W_IN - 2 * MARGIN_IN) * EMU_PER_IN
     avail_h = (SLIDE_H_IN - HEADER_IN - EQUATIONS_IN - 2 * MARGIN_IN) * EMU_PER_IN
+    layout = fitted_layout(slides, avail_w / avail_h)
     per_cm = min(avail_w / layout.width, avail_h / layout.height)  # EMU per layout cm
     x0 = MARGIN_IN * EMU_PER_IN + (avail_w - layout.width * per_cm) / 2
     y0 = (MARGIN_IN + HEADER_IN) * EMU_PER_IN

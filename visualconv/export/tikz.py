@@ -85,9 +85,11 @@ class Layout:
     slides : sequence of Slide
         Steps of one pass (same panels and shapes); the widest number of all sets the
         cell width.
+    max_row_w : float
+        Panels wrap to a new line past this width (cm).
     """
 
-    def __init__(self, slides: Sequence[Slide]) -> None:
+    def __init__(self, slides: Sequence[Slide], max_row_w: float = MAX_ROW_W) -> None:
         first = slides[0]
         self.panels: list[SlidePanel] = [p for row in first.panels for p in row]
         widest = max(
@@ -112,7 +114,7 @@ class Layout:
             for panel in row:
                 cw, ch = self.cell_size(panel)
                 w, h = self.panel_size(panel, cw, ch)
-                if x > 0 and x + w > MAX_ROW_W:
+                if x > 0 and x + w > max_row_w:
                     y -= line_h + ROW_GAP
                     x, line_h = 0.0, 0.0
                 self.boxes.append(_Box(index, x, y, w, h, cw, ch))
@@ -153,6 +155,29 @@ class Layout:
                 x += tile.shape[1] * box.cell_w + TILE_GAP
             y -= label_h + max(t.shape[0] for t in row) * box.cell_h + TILE_GAP
         return out
+
+
+def fitted_layout(slides: Sequence[Slide], aspect: float) -> Layout:
+    """The layout whose panels, wrapped at one of a few widths, fill a box of this aspect best.
+
+    Parameters
+    ----------
+    slides : sequence of Slide
+    aspect : float
+        Width / height of the box the picture is scaled into.
+
+    Returns
+    -------
+    Layout
+    """
+    best: tuple[float, Layout] | None = None
+    for width in (18.0, MAX_ROW_W, 34.0, 44.0, 60.0):
+        layout = Layout(slides, width)
+        fit = min(aspect / layout.width, 1.0 / layout.height)
+        if best is None or fit > best[0] * 1.0001:
+            best = (fit, layout)
+    assert best is not None
+    return best[1]
 
 
 def _outline(mask: np.ndarray, x0: float, y0: float, cw: float, ch: float) -> list[str]:
@@ -281,6 +306,9 @@ def _slide_items(slide: Slide, layout: Layout) -> _Items:
     return items
 
 
+# The deck's picture box: the line width by 0.6 of the text height of a 16:9 frame.
+DECK_ASPECT = 3.0
+
 TIKZ_STYLES = (
     r"\tikzset{vccell/.style={font=\scriptsize,inner sep=0pt},"
     r"vctitle/.style={anchor=north west,font=\footnotesize\bfseries,inner sep=0pt,yshift=-1pt},"
@@ -392,7 +420,7 @@ def beamer_deck(slides: Sequence[Slide], *, aspect: str = "169") -> str:
     """
     if not slides:
         raise ValueError("a deck needs at least one step")
-    layout = Layout(slides)
+    layout = fitted_layout(slides, DECK_ASPECT)
     per_slide = [_slide_items(s, layout) for s in slides]
     keys: list[str] = []
     seen: set[str] = set()
