@@ -5,11 +5,12 @@ Only used where PyTorch is installed (it is never a dependency).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-from visualconv.engine.layers import ConvLayer, DenseLayer, FlattenLayer, PoolLayer
+from visualconv.engine.layers import ConvLayer, ConvTransposeLayer, DenseLayer, FlattenLayer, PoolLayer
 from visualconv.engine.model import Model
 
 
@@ -18,11 +19,11 @@ def torch_grad(model: Model) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
-    def act(name: str, z: Any) -> Any:
+    def act(name: str, z: Any, slope: float = 0.01) -> Any:
         return {
             "identity": lambda t: t,
             "relu": F.relu,
-            "leaky_relu": lambda t: F.leaky_relu(t, 0.01),
+            "leaky_relu": lambda t: F.leaky_relu(t, slope),
             "sigmoid": torch.sigmoid,
             "tanh": torch.tanh,
         }[name](z)
@@ -36,19 +37,63 @@ def torch_grad(model: Model) -> dict[str, Any]:
         if isinstance(layer, ConvLayer):
             w = torch.tensor(np.asarray(layer.weight), dtype=torch.float64, requires_grad=True)
             b = None if layer.bias is None else torch.tensor(np.asarray(layer.bias), requires_grad=True)
-            if layer.dims == 1:
-                z = F.conv1d(h, w, b, layer.stride[1], layer.padding[1], layer.dilation[1])
-            else:
-                z = F.conv2d(h, w, b, layer.stride, layer.padding, layer.dilation)
+            one = layer.dims == 1
+            # torch.nn.Conv1d/Conv2d's own forward: groups, "same", padding_mode as the module does them
+            module = (torch.nn.Conv1d if one else torch.nn.Conv2d)(
+                h.shape[1],
+                w.shape[0],
+                tuple(w.shape[2:]),
+                stride=layer.stride[1] if one else layer.stride,
+                padding="same" if layer.same else (layer.padding[1] if one else layer.padding),
+                dilation=layer.dilation[1] if one else layer.dilation,
+                groups=layer.groups,
+                bias=b is not None,
+                padding_mode=layer.padding_mode,
+                dtype=torch.float64,
+            )
+            module.weight, module.bias = torch.nn.Parameter(w), None if b is None else torch.nn.Parameter(b)
+            w, b = module.weight, module.bias
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "same" with an even kernel: a padded copy
+                z = module(h)
             entry.update(w=w, b=b, z=z)
-            a = act(layer.activation, z)
-        elif isinstance(layer, PoolLayer):
+            a = act(layer.activation, z, layer.negative_slope)
+        elif isinstance(layer, ConvTransposeLayer):
+            w = torch.tensor(np.asarray(layer.weight), dtype=torch.float64, requires_grad=True)
+            b = None if layer.bias is None else torch.tensor(np.asarray(layer.bias), requires_grad=True)
             if layer.dims == 1:
+                z = F.conv_transpose1d(
+                    h,
+                    w,
+                    b,
+                    layer.stride[1],
+                    layer.padding[1],
+                    layer.output_padding[1],
+                    layer.groups,
+                    layer.dilation[1],
+                )
+            else:
+                z = F.conv_transpose2d(
+                    h, w, b, layer.stride, layer.padding, layer.output_padding, layer.groups, layer.dilation
+                )
+            entry.update(w=w, b=b, z=z)
+            a = act(layer.activation, z, layer.negative_slope)
+        elif isinstance(layer, PoolLayer):
+            one = layer.dims == 1
+            if layer.is_global:
+                adaptive = {
+                    (True, "max"): F.adaptive_max_pool1d,
+                    (False, "max"): F.adaptive_max_pool2d,
+                    (True, "avg"): F.adaptive_avg_pool1d,
+                    (False, "avg"): F.adaptive_avg_pool2d,
+                }
+                a = adaptive[one, layer.mode](h, 1)
+            elif one:
                 fn = F.max_pool1d if layer.mode == "max" else F.avg_pool1d
-                a = fn(h, layer.size[1], layer.stride[1])
+                a = fn(h, layer.size[1], layer.stride[1], layer.padding[1])
             else:
                 fn = F.max_pool2d if layer.mode == "max" else F.avg_pool2d
-                a = fn(h, layer.size, layer.stride)
+                a = fn(h, layer.size, layer.stride, layer.padding)
         elif isinstance(layer, FlattenLayer):
             a = h.reshape(1, -1)
         else:
@@ -57,7 +102,7 @@ def torch_grad(model: Model) -> dict[str, Any]:
             b = None if layer.bias is None else torch.tensor(np.asarray(layer.bias), requires_grad=True)
             z = F.linear(h, w, b)
             entry.update(w=w, b=b, z=z)
-            a = act(layer.activation, z)
+            a = act(layer.activation, z, layer.negative_slope)
         for t in (entry.get("z"), a, h):
             if t is not None and t.requires_grad and not t.is_leaf:
                 t.retain_grad()

@@ -38,11 +38,13 @@ from .engine.errors import ModelError
 __all__ = ["WriteError", "make_folder", "write_atomic"]
 
 
-class WriteError(ModelError):
+class WriteError(ModelError, OSError):
     """A file could not be written; the old file (if any) is unchanged.
 
     The error names the file that was being written, so :meth:`in_file` keeps it (a
-    command that attributes errors to its model file must not rename this one).
+    command that attributes errors to its model file must not rename this one). It is
+    both a :class:`ModelError` (one line for the user) and an :class:`OSError` (``errno``,
+    ``strerror``, ``filename``), so code that catches either sees it.
 
     Parameters
     ----------
@@ -60,9 +62,11 @@ class WriteError(ModelError):
         self.path = path
         self.reason = reason
         self.existed = existed
-        self.errno = errno_value
         tail = "the old file is unchanged" if existed else "nothing was written"
         super().__init__(f"could not write: {reason} ({tail})", "", path)
+        self.errno = errno_value
+        self.strerror = reason
+        self.filename = path
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return WriteError, (self.path, self.reason, self.existed, self.errno)
@@ -139,6 +143,27 @@ def resolve_target(
             raise WriteError(name, f"{missing} is not a folder")
         if not missing_folders_ok:
             raise WriteError(name, f"the folder {missing} does not exist (create it first)")
+    return target
+
+
+def check_writable(path: str | os.PathLike[str], *, follow_symlinks: bool = False) -> Path:
+    """Check now that ``path`` could be written later (before long work): folder, link, permission.
+
+    Creates and removes a temporary file in the target's folder.
+
+    Raises
+    ------
+    WriteError
+        As :func:`write_atomic` would.
+    """
+    target = resolve_target(path, follow_symlinks=follow_symlinks)
+    existed = target.exists()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:100]}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise WriteError(str(path), reason(exc), existed, exc.errno) from None
+    os.close(fd)
+    os.unlink(tmp)
     return target
 
 

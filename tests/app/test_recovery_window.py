@@ -225,7 +225,8 @@ def test_a_failed_save_on_close_keeps_the_window_the_model_and_the_old_file(
     answer_close_with(monkeypatch, QMessageBox.StandardButton.Save)
     assert not window.close()
 
-    assert len(warnings) == 1 and warnings[0] == f"{mine}: {error.strerror}. The file was not changed."
+    reason = error.strerror[0].lower() + error.strerror[1:]
+    assert warnings == [f"{mine}: could not write: {reason} (the old file is unchanged)"]
     assert window.isVisible() and window.session.dirty
     assert window.session.model is edited
     assert mine.read_bytes() == before

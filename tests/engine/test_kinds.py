@@ -28,6 +28,17 @@ CASES = {
         kinds.FlattenLayer(),
         kinds.DenseLayer(np.linspace(-1, 1, 27).reshape(3, 9), np.zeros(3), "tanh"),
     ],
+    "conv_transpose": [
+        kinds.ConvTransposeLayer(
+            np.arange(8.0).reshape(1, 2, 2, 2) / 10,
+            np.array([0.1, -0.2]),
+            (2, 2),
+            (1, 1),
+            (1, 1),
+            (1, 1),
+            "tanh",
+        )
+    ],
 }
 
 
@@ -39,7 +50,7 @@ def _model(type_name):
 
 
 def test_the_registry_maps_every_file_type_to_its_kind():
-    assert kinds.TYPES == ("conv", "pool", "flatten", "dense")
+    assert kinds.TYPES == ("conv", "pool", "flatten", "dense", "conv_transpose")
     for name in kinds.TYPES:
         kind = kinds.by_type(name)
         assert kind.type == name
@@ -55,6 +66,7 @@ def test_capabilities():
         "pool": (False, False, True),
         "flatten": (False, False, False),
         "dense": (True, True, False),
+        "conv_transpose": (True, True, True),
     }
     assert [name for name, k in kinds.REGISTRY.items() if k.has_closed_form] == ["conv"]
 

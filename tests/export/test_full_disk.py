@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
+import visualconv as vc
 from visualconv import atomic
 from visualconv.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_1D = str(ROOT / "sample_models" / "01-seed-1d-conv.json")
+SEED_2D = str(ROOT / "sample_models" / "02-seed-2d-conv.json")
 SNAPSHOTS = (".png", ".svg", ".pdf", ".tex", ".json", ".npz", ".csv", ".zip")
 FULL = "could not write: no space left on device (the old file is unchanged)"
 
@@ -88,6 +90,24 @@ def test_a_real_full_disk_refuses_every_export_and_save_and_keeps_the_old_files(
     fill()
     before = written_files(folder)
     check_refused(folder, before, export_everything(folder, capsys))
+
+
+def test_save_on_a_real_full_disk_keeps_the_old_file_and_names_it(small_disk):
+    """The window's Save (Session.save): the message names the file; the old one is byte-identical."""
+    from visualconv.app.session import Session
+
+    folder, fill = small_disk
+    target = folder / "model.json"
+    vc.save_model(vc.load_model(SEED_1D), target)
+    fill()
+    before = target.read_bytes()
+    session = Session()
+    session.set_model(vc.load_model(SEED_2D), str(target))
+    with pytest.raises(vc.ModelError) as caught:
+        session.save()
+    assert str(caught.value) == f"{target}: {FULL}"
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["filler", "model.json"]
 
 
 def test_an_injected_full_disk_refuses_every_export_and_keeps_the_old_files(tmp_path, capsys, monkeypatch):

@@ -173,7 +173,8 @@ CASES: list[tuple[str, bytes, str]] = [
         text(doc(ONE_D, layers=[{"type": "pool", "mode": "min", "size": 2}])),
         "layers[0].mode",
     ),
-    ("pool-padding", text(layer(TWO_D, 1, padding=1)), "layers[1]"),
+    # format 1.1 gives pool a padding; more than half the size is still refused
+    ("pool-padding-over-half-the-size", text(layer(TWO_D, 1, padding=2)), "layers[1].padding"),
     ("flatten-with-weight", text(layer(TWO_D, 2, weight=[1])), "layers[2]"),
     ("activation-unknown", text(layer(ONE_D, 0, activation="gelu")), "layers[0].activation"),
     ("activation-null", text(layer(ONE_D, 0, activation=None)), "layers[0].activation"),

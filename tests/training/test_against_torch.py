@@ -163,3 +163,51 @@ def test_teacher_with_noise_matches_torch_sgd():
         model.training, dataset={"kind": "teacher", "kernel": "laplace", "noise": 0.1, "count": 20}, epochs=5
     )
     _compare(model, spec)
+
+
+def test_sgd_trains_grouped_padded_and_transposed_layers_as_torch():
+    # conv (groups 2, reflect, leaky slope 0.2) -> conv_transpose (stride 2, output_padding 1)
+    # -> padded max pool -> global average -> dense: every new parameter is trained
+    rng = np.random.default_rng(5)
+    doc = {
+        "format": "visualconv/1",
+        "name": "new layers",
+        "input": rng.normal(size=(2, 4, 4)).round(2).tolist(),
+        "layers": [
+            {
+                "type": "conv",
+                "weight": rng.normal(size=(4, 1, 3, 3)).round(2).tolist(),
+                "groups": 2,
+                "padding": 1,
+                "padding_mode": "reflect",
+                "activation": "leaky_relu",
+                "negative_slope": 0.2,
+            },
+            {
+                "type": "conv_transpose",
+                "weight": rng.normal(size=(4, 1, 2, 2)).round(2).tolist(),
+                "stride": 2,
+                "output_padding": 1,
+                "groups": 2,
+                "activation": "tanh",
+            },
+            {"type": "pool", "mode": "max", "size": 3, "stride": 2, "padding": 1},
+            {"type": "pool", "mode": "avg", "size": "global"},
+            {"type": "flatten"},
+            {"type": "dense", "weight": rng.normal(size=(3, 2)).round(2).tolist()},
+        ],
+        "target": 1,
+        "loss": {"type": "cross_entropy"},
+        "training": {
+            "learning_rate": 0.1,
+            "momentum": 0.5,
+            "epochs": 3,
+            "batch_size": 2,
+            "dataset": {
+                "kind": "inline",
+                "inputs": rng.normal(size=(4, 2, 4, 4)).round(2).tolist(),
+                "targets": [0, 1, 2, 1],
+            },
+        },
+    }
+    _compare(loads(json.dumps(doc)))

@@ -135,3 +135,21 @@ def test_a_new_run_after_stop_starts_a_fresh_history(qtbot, panel):
     with qtbot.waitSignal(panel.sigStateChanged, timeout=10000, check_params_cb=lambda s: s == "finished"):
         panel.start()
     assert [r.iteration for r in panel.records] == list(range(1, 9))
+
+
+def test_a_run_too_large_for_memory_is_refused_before_its_dataset_is_built(qtbot, panel, monkeypatch):
+    """100,000 generated examples in one full batch: the panel says so, with the place; nothing is built."""
+    from visualconv.engine import datasets
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the dataset was built before the refusal")
+
+    monkeypatch.setattr(datasets, "materialise", refuse)
+    document = json.loads((SAMPLES / "22-shapes-classifier.json").read_text("utf-8"))
+    document["training"]["dataset"]["count"] = 100_000
+    document["training"]["batch_size"] = "full"
+    panel.set_model(loads(json.dumps(document)))
+    qtbot.mouseClick(panel.start_button, LEFT)
+    qtbot.waitUntil(lambda: "training.batch_size" in panel.status.text(), timeout=10000)
+    assert "more than the 2.0 GB visualconv allows" in panel.status.text()
+    assert len(panel.records) == 0

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from visualconv.engine.layers import ConvLayer, DenseLayer, FlattenLayer, PoolLayer
+from visualconv.engine.layers import ConvLayer, ConvTransposeLayer, DenseLayer, FlattenLayer, PoolLayer
 from visualconv.engine.model import Model, TrainingSpec
 
 
@@ -37,13 +37,63 @@ def _torch_train(model: Model, spec: TrainingSpec, inputs: np.ndarray, targets: 
     import torch
     import torch.nn.functional as F
 
-    acts = {
-        "identity": lambda t: t,
-        "relu": F.relu,
-        "leaky_relu": lambda t: F.leaky_relu(t, 0.01),
-        "sigmoid": torch.sigmoid,
-        "tanh": torch.tanh,
-    }
+    def act(layer: Any, z: Any) -> Any:
+        return {
+            "identity": lambda t: t,
+            "relu": F.relu,
+            "leaky_relu": lambda t: F.leaky_relu(t, layer.negative_slope),
+            "sigmoid": torch.sigmoid,
+            "tanh": torch.tanh,
+        }[layer.activation](z)
+
+    def conv(layer: Any, h: Any, p: dict[str, Any]) -> Any:
+        # the border by side and by mode (F.pad), then a convolution without padding of its own
+        top, bottom, left, right = layer.sides
+        if layer.dims == 1:
+            mode = "constant" if layer.padding_mode == "zeros" else layer.padding_mode
+            h = F.pad(h, (left, right), mode=mode) if left or right else h
+            return F.conv1d(
+                h, p["weight"], p.get("bias"), layer.stride[1], 0, layer.dilation[1], layer.groups
+            )
+        mode = "constant" if layer.padding_mode == "zeros" else layer.padding_mode
+        h = F.pad(h, (left, right, top, bottom), mode=mode) if any(layer.sides) else h
+        return F.conv2d(h, p["weight"], p.get("bias"), layer.stride, 0, layer.dilation, layer.groups)
+
+    def transposed(layer: Any, h: Any, p: dict[str, Any]) -> Any:
+        if layer.dims == 1:
+            return F.conv_transpose1d(
+                h,
+                p["weight"],
+                p.get("bias"),
+                layer.stride[1],
+                layer.padding[1],
+                layer.output_padding[1],
+                layer.groups,
+                layer.dilation[1],
+            )
+        return F.conv_transpose2d(
+            h,
+            p["weight"],
+            p.get("bias"),
+            layer.stride,
+            layer.padding,
+            layer.output_padding,
+            layer.groups,
+            layer.dilation,
+        )
+
+    def pool(layer: Any, h: Any) -> Any:
+        one = layer.dims == 1
+        if layer.is_global:
+            if layer.mode == "max":
+                return (F.adaptive_max_pool1d if one else F.adaptive_max_pool2d)(h, 1)
+            return (F.adaptive_avg_pool1d if one else F.adaptive_avg_pool2d)(h, 1)
+        if one:
+            fn = F.max_pool1d if layer.mode == "max" else F.avg_pool1d
+            return fn(h, layer.size[1], layer.stride[1], layer.padding[1])
+        fn = F.max_pool2d if layer.mode == "max" else F.avg_pool2d
+        return fn(h, layer.size, layer.stride, layer.padding)
+
     tensors: list[dict[str, Any]] = []
     for layer in model.layers:
         entry = {}
@@ -55,25 +105,16 @@ def _torch_train(model: Model, spec: TrainingSpec, inputs: np.ndarray, targets: 
         h = x
         for layer, p in zip(model.layers, tensors, strict=True):
             if isinstance(layer, ConvLayer):
-                if layer.dims == 1:
-                    z = F.conv1d(
-                        h, p["weight"], p.get("bias"), layer.stride[1], layer.padding[1], layer.dilation[1]
-                    )
-                else:
-                    z = F.conv2d(h, p["weight"], p.get("bias"), layer.stride, layer.padding, layer.dilation)
-                h = acts[layer.activation](z)
+                h = act(layer, conv(layer, h, p))
+            elif isinstance(layer, ConvTransposeLayer):
+                h = act(layer, transposed(layer, h, p))
             elif isinstance(layer, PoolLayer):
-                if layer.dims == 1:
-                    fn = F.max_pool1d if layer.mode == "max" else F.avg_pool1d
-                    h = fn(h, layer.size[1], layer.stride[1])
-                else:
-                    fn = F.max_pool2d if layer.mode == "max" else F.avg_pool2d
-                    h = fn(h, layer.size, layer.stride)
+                h = pool(layer, h)
             elif isinstance(layer, FlattenLayer):
                 h = h.reshape(h.shape[0], -1)
             else:
                 assert isinstance(layer, DenseLayer)
-                h = acts[layer.activation](F.linear(h, p["weight"], p.get("bias")))
+                h = act(layer, F.linear(h, p["weight"], p.get("bias")))
         return h
 
     def loss_of(y: Any, t: Any) -> Any:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -61,6 +63,7 @@ def _prepare_environment(screenshot: bool) -> str | None:
         runtime = tempfile.mkdtemp(prefix="visualconv-runtime-")
         os.chmod(runtime, 0o700)
         os.environ["XDG_RUNTIME_DIR"] = runtime
+        atexit.register(shutil.rmtree, runtime, True)  # removed again at exit
     return None
 
 

@@ -402,9 +402,9 @@ class MainWindow(QMainWindow):
         try:
             self.session.save(path)
         except (ModelError, OSError, ValueError) as exc:
-            if isinstance(exc, OSError):  # the write is atomic: the old file is intact
+            if isinstance(exc, OSError) and not isinstance(exc, ModelError):  # the old file is intact
                 message = f"{path}: {exc.strerror or exc}. The file was not changed."
-            else:
+            else:  # a WriteError says so itself: "FILE: could not write: ... (the old file is unchanged)"
                 message = str(exc)
             QMessageBox.warning(self, "Cannot save the model", message)
             return False

@@ -163,7 +163,7 @@ class Session(QObject):
         target = str(path) if path is not None else self._path
         if not target:
             raise ValueError("the model has no file yet; choose one with Save As")
-        save_model(self._model, target)
+        save_model(self._model, target, follow_symlinks=True)  # the file the user opened or chose
         if target != self._path:
             self._path = target
             self.sigPathChanged.emit(target)

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ..engine.errors import ModelError
+from ..textsafe import printable
 from .common import EXIT_MISMATCH, EXIT_OK, check_finite, load, require_backward
 
 NAME = "check"
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         result = check_gradients(model)
     except ValueError as exc:
         raise ModelError(str(exc), "", args.file) from None
-    print(f"gradient check of {args.file} (central differences, tolerance {TOLERANCE:g})")
+    print(f"gradient check of {printable(args.file)} (central differences, tolerance {TOLERANCE:g})")
     for tensor in result.tensors:
         mark = "ok" if tensor.ok else "MISMATCH"
         sample = f"  ({tensor.checked} of {tensor.analytic.size} cells, sampled)" if tensor.sampled else ""

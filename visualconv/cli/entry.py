@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import traceback
 import warnings
@@ -29,11 +30,27 @@ def _one_line(text: str) -> str:
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
+LONG_WORD = 200
+"""A path or other run without spaces longer than this is shortened in its middle."""
+
+
+def shorten(line: str, limit: int = MAX_MESSAGE) -> str:
+    """A message line of at most ``limit`` characters that still ends in its reason.
+
+    Long paths (any run of more than :data:`LONG_WORD` characters without a space) keep
+    their first and last 80 characters around ``...``; a line still too long loses its
+    middle, never its end (the reason and what was expected).
+    """
+    line = re.sub(rf"\S{{{LONG_WORD + 1},}}", lambda m: m.group()[:80] + "..." + m.group()[-80:], line)
+    if len(line) > limit:
+        head = limit // 3
+        line = line[:head] + " ... " + line[len(line) - (limit - head - 5) :]
+    return line
+
+
 def _say(text: str) -> None:
     """Write one line to stderr, whatever characters it holds and whatever the stream's encoding."""
-    line = _one_line(text)
-    if len(line) > MAX_MESSAGE:
-        line = line[: MAX_MESSAGE - 3] + "..."
+    line = shorten(_one_line(text))
     stream = sys.stderr
     if stream is None:  # pragma: no cover - no console at all
         return

@@ -19,7 +19,9 @@ runs offscreen); every error exits 2 with one line.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -104,7 +106,38 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--frame-ms", type=int, default=900, help="display time of a GIF frame in ms (default 900)"
     )
+    p.add_argument(
+        "--follow-symlinks", action="store_true", help="write through an output path that is a symbolic link"
+    )
     p.set_defaults(func=run)
+
+
+class _Progress:
+    """A tqdm bar on stderr for long exports when stderr is a terminal; nothing when piped."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def __call__(self, label: str) -> Any:
+        if not self.enabled:
+            return None
+        self.close()
+
+        def tick(done: int, total: int) -> bool:
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, desc=label, unit="step", file=sys.stderr, leave=False)
+            self.bar.update(done - self.bar.n)
+            return True
+
+        return tick
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _headless() -> None:
@@ -118,6 +151,7 @@ def _headless() -> None:
         runtime = tempfile.mkdtemp(prefix="visualconv-xdg-")
         os.chmod(runtime, 0o700)
         os.environ["XDG_RUNTIME_DIR"] = runtime
+        atexit.register(shutil.rmtree, runtime, True)  # no empty folder left in the temp directory
     from PyQt6.QtCore import QtMsgType, qInstallMessageHandler
 
     def handler(kind: QtMsgType, context: object, message: str | None) -> None:
@@ -194,18 +228,36 @@ def run(args: argparse.Namespace) -> int:
     if args.out and Path(args.out).suffix.lower() == ".csv":
         outputs.append(api.csv_folder(Path(args.out)))
     missing = sorted({folder for output in outputs for folder in atomic.missing_folders(output)})
+    follow = args.follow_symlinks
+    progress = _Progress(sys.stderr.isatty())
     try:
         if args.out:
-            written += api.export_snapshot(model, args.layer, args.pass_name, args.step, args.out, args.scale)
+            written += api.export_snapshot(
+                model, args.layer, args.pass_name, args.step, args.out, args.scale, follow_symlinks=follow
+            )
         if args.tikz:
-            written += api.export_tikz(model, args.layer, args.pass_name, args.step, args.tikz, args.decimals)
+            written += api.export_tikz(
+                model, args.layer, args.pass_name, args.step, args.tikz, args.decimals, follow_symlinks=follow
+            )
         if args.beamer:
             written += api.export_beamer(
-                model, args.layer, args.pass_name, args.beamer, args.steps, args.decimals
+                model,
+                args.layer,
+                args.pass_name,
+                args.beamer,
+                args.steps,
+                args.decimals,
+                follow_symlinks=follow,
             )
         if args.pptx:
             written += api.export_pptx(
-                model, args.layer, args.pass_name, args.pptx, args.steps, args.decimals
+                model,
+                args.layer,
+                args.pass_name,
+                args.pptx,
+                args.steps,
+                args.decimals,
+                follow_symlinks=follow,
             )
         if args.animation or args.frames:
             written += api.export_animation(
@@ -213,17 +265,21 @@ def run(args: argparse.Namespace) -> int:
                 args.layer,
                 args.pass_name,
                 args.animation,
+                progress(f"frames of {Path(args.animation or args.frames).name}"),
                 frames_dir=args.frames,
                 scale=args.scale,
                 frame_ms=args.frame_ms,
                 steps=args.steps,
+                follow_symlinks=follow,
             )
+            progress.close()
         if args.pack:
             from ..export.pack import export_pack
 
             pack = export_pack(
                 model,
                 args.pack,
+                progress(f"pack {Path(args.pack).name}"),
                 scale=pack_scale,
                 layers=layers,
                 passes=passes,
@@ -231,9 +287,11 @@ def run(args: argparse.Namespace) -> int:
                 formats=formats,
                 frame_ms=args.frame_ms,
             )
+            progress.close()
             written += pack[:2]
             pack_summary = summary(pack)
     except ModelError as exc:
+        progress.close()
         raise exc.in_file(args.file) from None  # a WriteError keeps naming the file written
     except OSError as exc:
         where = exc.filename or args.out or args.animation or args.pack

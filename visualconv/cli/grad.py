@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ..engine.errors import ModelError
+from ..textsafe import printable
 from .common import EXIT_OK, check_finite, load, require_backward, to_json_value
 
 NAME = "grad"
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     from ..engine.explain import fmt_array
 
-    print(f"{model.name}  ({args.file})")
+    print(f"{printable(model.name)}  ({printable(args.file)})")  # text is data
     if result["loss"] is not None:
         print(f"loss = {result['loss']:.10g}")
     for entry in result["layers"]:

@@ -1,4 +1,9 @@
-"""``visualconv steps FILE --layer L --pass P [--step K]``: each overlay's arithmetic as text."""
+"""``visualconv steps FILE --layer L --pass P [--step K | --from K --limit N]``: each overlay's arithmetic.
+
+A pass prints at most :data:`PAGE` steps unless ``--limit`` says otherwise (``--limit 0``
+prints all); a shortened page ends with a line saying which steps were shown and how to
+get the next page.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,12 @@ import argparse
 from typing import Any
 
 from ..engine.errors import ModelError
+from ..textsafe import printable
 from .common import EXIT_OK, UsageError, layer_index, load
 
 NAME = "steps"
+PAGE = 500
+"""Steps printed by default: a layer of millions of overlays prints one page and says so."""
 
 
 def add_parser(sub: Any) -> None:
@@ -18,28 +26,54 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--layer", type=int, default=0, help="layer index, from 0 (default 0; -1 is the last)")
     p.add_argument("--pass", dest="pass_name", choices=("forward", "backward"), default="backward")
     p.add_argument("--step", type=int, default=None, help="print only this step (0..n)")
+    p.add_argument(
+        "--from", dest="start", type=int, default=0, metavar="K", help="first step to print (default 0)"
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=PAGE,
+        metavar="N",
+        help=f"print at most N steps (default {PAGE}; 0 prints every step)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """``visualconv steps FILE --layer L --pass P``: each overlay's arithmetic as text."""
-    from ..engine.explain import explain, explain_all
+    from ..engine.explain import explain
     from ..engine.trace import trace_layer
 
     model = load(args.file)
     index = layer_index(model, args.layer, args.file)
+    if args.pass_name == "backward" and not model.has_backward:
+        raise ModelError(
+            "the model has no 'upstream' and no 'target' with 'loss', so there is no backward pass; "
+            "expected one of them, or --pass forward to step through the forward pass",
+            "upstream",
+            args.file,
+        )
+    if args.limit < 0:
+        raise UsageError(f"visualconv steps: --limit {args.limit}: expected 0 (every step) or more")
     try:
         trace = trace_layer(model, index, args.pass_name)
     except ValueError as exc:
-        raise ModelError(str(exc), "", args.file) from None
+        raise ModelError(str(exc), f"layers[{index}]", args.file) from None
     print(
-        f"{model.name}: layers[{index}] ({model.layers[index].type}), "
+        f"{printable(model.name)}: layers[{index}] ({model.layers[index].type}), "
         f"{args.pass_name} pass, {trace.n} overlays"
     )
     if args.step is not None:
         if not 0 <= args.step <= trace.n:
             raise UsageError(f"{args.file}: --step {args.step}: this pass has steps 0..{trace.n}")
         print("\n".join(explain(trace, trace.step(args.step))))
-    else:
-        print("\n".join(explain_all(trace)))
+        return EXIT_OK
+    if not 0 <= args.start <= trace.n:
+        raise UsageError(f"{args.file}: --from {args.start}: this pass has steps 0..{trace.n}")
+    stop = trace.n + 1 if args.limit == 0 else min(trace.n + 1, args.start + args.limit)
+    for k in range(args.start, stop):  # one step at a time: memory stays bounded
+        print("\n".join(explain(trace, trace.step(k))))
+    if stop <= trace.n or args.start > 0:
+        more = f"; the next page: --from {stop}" if stop <= trace.n else ""
+        print(f"(steps {args.start}..{stop - 1} of 0..{trace.n} shown{more}; --limit 0 prints every step)")
     return EXIT_OK

@@ -8,6 +8,13 @@ Divergence (a NaN or infinite loss, gradient or parameter) is an error: exit sta
 2 and one line naming the iteration and suggesting a smaller learning rate. Nothing
 is printed to stdout then; with ``--out`` the last finite parameters are written to
 that file, so nothing is lost.
+
+``--out`` is checked before training starts (its folder must exist and take a file; a
+symbolic link needs ``--follow-symlinks``): exit 2 and one line naming the path. If the
+final write still fails (the disk filled during the run), the trained model is printed
+to stdout as ``visualconv.train/1`` JSON and the error line says so. Memory for the
+dataset and one batch is estimated before anything is built and refused over 2 GB,
+placed at ``training.dataset.count`` or ``training.batch_size``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import sys
 from typing import Any
 
 from ..engine.errors import ModelError
+from ..textsafe import printable
 from .common import EXIT_OK, UsageError, to_json_value
 
 NAME = "train"
@@ -29,7 +37,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("file")
     p.add_argument("--epochs", type=int, default=None, help="override the file's epoch count")
     p.add_argument("--json", action="store_true", help="machine-readable output (visualconv.train/1)")
-    p.add_argument("--out", metavar="TRAINED.json", help="also write the trained model")
+    p.add_argument(
+        "--out",
+        metavar="TRAINED.json",
+        help="also write the trained model (atomically; its folder must exist and is checked before "
+        "training; if the write still fails, the result is printed to stdout as JSON)",
+    )
+    p.add_argument("--follow-symlinks", action="store_true", help="let --out write through a symbolic link")
     p.set_defaults(func=run)
 
 
@@ -41,17 +55,45 @@ def _progress(total: int, enabled: bool) -> Any:
     return tqdm(total=total, unit="it", file=sys.stderr, dynamic_ncols=True, leave=False)
 
 
+def _save_or_print(
+    trained: Any, out: str, follow: bool, history: list[dict[str, Any]], document: Any
+) -> None:
+    """Write the trained model to ``out``; if that fails, print it so the run is not lost.
+
+    The result goes to stdout as ``visualconv.train/1`` JSON and the error (exit 2) says
+    so: ``visualconv: OUT: could not write: ...; the trained model is on stdout``.
+    """
+    from ..atomic import WriteError
+    from ..modelfile import save_model
+
+    try:
+        save_model(trained, out, follow_symlinks=follow)
+    except WriteError as exc:
+        result = {"format": "visualconv.train/1", "history": history, "model": document(trained)}
+        print(json.dumps(to_json_value(result)))
+        sys.stdout.flush()
+        raise WriteError(
+            exc.path, f"{exc.reason}; the trained model is on stdout (visualconv.train/1 JSON)", exc.existed
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Train the model of ``args.file`` and report the history; return the exit status."""
+    from .. import atomic
     from ..engine import datasets
+    from ..engine.budget import check_training_memory
     from ..engine.train import TrainingDiverged, iterate, training_spec
-    from ..modelfile import load_model, model_document, save_model
+    from ..modelfile import load_model, model_document
 
     if args.epochs is not None and args.epochs < 1:
         raise UsageError(f"visualconv train: --epochs {args.epochs}: expected a positive integer")
     model = load_model(args.file)
+    if args.out:  # a folder that cannot take the result is refused before any training
+        atomic.check_writable(args.out, follow_symlinks=args.follow_symlinks)
     try:
         spec = training_spec(model, epochs=args.epochs)
+        count, shape = datasets.extent(spec.dataset, model)
+        check_training_memory(model.layers, shape, count, spec.batch_size)  # before anything is built
         data = datasets.materialise(spec.dataset, model)
         records = iterate(model, training=spec, data=data)
     except ModelError as exc:
@@ -75,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
         if args.out:
-            save_model(exc.model, args.out)
+            _save_or_print(exc.model, args.out, args.follow_symlinks, [], model_document)
             raise ModelError(f"{exc.message}; wrote them to {args.out}", exc.place, args.file) from None
         raise exc.in_file(args.file) from None
     if bar is not None:
@@ -83,12 +125,12 @@ def run(args: argparse.Namespace) -> int:
     assert last is not None
     trained = model.with_parameters(last.parameters)
     if args.out:
-        save_model(trained, args.out)
+        _save_or_print(trained, args.out, args.follow_symlinks, history, model_document)
     if args.json:
         document = {"format": "visualconv.train/1", "history": history, "model": model_document(trained)}
         print(json.dumps(to_json_value(document)))
         return EXIT_OK
-    print(f"{model.name}  ({args.file})")
+    print(f"{printable(model.name)}  ({printable(args.file)})")  # text is data
     print(
         f"SGD: learning rate {spec.learning_rate:g}, momentum {spec.momentum:g}, "
         f"batch size {'full' if spec.batch_size is None else spec.batch_size}, {spec.epochs} epoch(s)"

@@ -37,20 +37,34 @@ def _sigmoid(z: FloatArray) -> FloatArray:
 _FORWARD: dict[str, Callable[[FloatArray], FloatArray]] = {
     "identity": lambda z: z.copy(),
     "relu": lambda z: np.maximum(z, 0.0),
-    "leaky_relu": lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
     "sigmoid": _sigmoid,
     "tanh": np.tanh,
 }
 
 
-def activate(name: str, z: FloatArray) -> FloatArray:
-    """Apply activation ``name`` elementwise; returns an array of ``z``'s shape."""
+def derivative_text(name: str, negative_slope: float = LEAKY_SLOPE) -> str:
+    """The derivative's formula for the equation panel and exports (leaky_relu with its slope)."""
+    if name == "leaky_relu":
+        return f"f'(z) = 1 if z > 0 else {negative_slope:g}"
+    return DERIVATIVE_TEXT[name]
+
+
+def activate(name: str, z: FloatArray, negative_slope: float = LEAKY_SLOPE) -> FloatArray:
+    """Apply activation ``name`` elementwise; returns an array of ``z``'s shape.
+
+    ``negative_slope`` is leaky_relu's slope for z < 0 (PyTorch's default 0.01).
+    """
+    if name == "leaky_relu":
+        z = np.asarray(z, dtype=np.float64)
+        return np.where(z > 0, z, negative_slope * z)
     if name not in _FORWARD:
         raise ValueError(f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}")
     return _FORWARD[name](np.asarray(z, dtype=np.float64))
 
 
-def derivative(name: str, z: FloatArray, a: FloatArray | None = None) -> FloatArray:
+def derivative(
+    name: str, z: FloatArray, a: FloatArray | None = None, negative_slope: float = LEAKY_SLOPE
+) -> FloatArray:
     """Return f'(z) elementwise.
 
     Parameters
@@ -72,7 +86,7 @@ def derivative(name: str, z: FloatArray, a: FloatArray | None = None) -> FloatAr
     if name == "relu":
         return (z > 0).astype(np.float64)
     if name == "leaky_relu":
-        return np.where(z > 0, 1.0, LEAKY_SLOPE)
+        return np.where(z > 0, 1.0, negative_slope)
     if name == "sigmoid":
         s = activate("sigmoid", z) if a is None else a
         return s * (1.0 - s)

@@ -12,6 +12,7 @@ Used by the model-file reader (on load) and by the editors (before building arra
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -133,3 +134,58 @@ def check_memory(model: Model) -> None:
         Giving the memory the model would need and the layer that needs most.
     """
     walk(model.input.shape, model.layers)
+
+
+def check_training_memory(
+    layers: Sequence[Layer],
+    example_shape: Shape,
+    count: int,
+    batch_size: int | None,
+    budget: int = MEMORY_BUDGET_BYTES,
+) -> int:
+    """Refuse, before the dataset is built, a training run that would not fit in memory.
+
+    Counts the dataset (its examples and targets, and the shuffled copy of an epoch) and
+    one batch's forward and backward pass (:func:`walk` of one example times the batch
+    size), with Python integers only.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+    example_shape : tuple of int
+        One example's shape, (C, L) or (C, H, W).
+    count : int
+        Examples in the dataset.
+    batch_size : int or None
+        None for the full dataset in one batch.
+    budget : int
+        Bytes allowed.
+
+    Returns
+    -------
+    int
+        The bytes estimated.
+
+    Raises
+    ------
+    ModelError
+        Placed at ``training.dataset.count`` when the dataset is the larger part, else at
+        ``training.batch_size``; the message gives both parts.
+    """
+    shapes, per_example = walk(example_shape, layers, None)
+    batch = count if batch_size is None else min(batch_size, count)
+    data = 8 * count * (2 * math.prod(shapes[0]) + math.prod(shapes[-1]))
+    passes = per_example * batch
+    total = data + passes
+    if total > budget:
+        place = "training.dataset.count" if data >= passes else "training.batch_size"
+        batch_words = "the full dataset" if batch_size is None else f"{batch} examples"
+        raise ModelError(
+            f"training would need about {format_bytes(total)} of memory, more than the "
+            f"{format_bytes(budget)} visualconv allows: {format_bytes(data)} for the {count:,} examples "
+            f"of {sized(shapes[0])} and {format_bytes(passes)} for one batch of {batch_words} "
+            f"({format_bytes(per_example)} each); "
+            "expected a smaller dataset count or size, or a smaller batch_size",
+            place,
+        )
+    return total

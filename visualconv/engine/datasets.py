@@ -123,6 +123,37 @@ def validate(spec: dict[str, Any], model: Any, shapes: list[Shape], loss: Any, p
     _check(spec, model, shapes, loss, place)
 
 
+def extent(spec: dict[str, Any], model: Any) -> tuple[int, Shape]:
+    """How many examples a dataset has and the shape of one, without building it.
+
+    Parameters
+    ----------
+    spec : dict
+        The ``dataset`` object (validated here).
+    model : Model
+        A model with ``loss`` set.
+
+    Returns
+    -------
+    count : int
+    shape : tuple of int
+        One example's shape (no batch axis).
+
+    Raises
+    ------
+    ModelError
+        As :func:`validate`.
+    """
+    info = _check(spec, model, model.shapes(), model.loss, "training.dataset")
+    if spec.get("kind") == "inline":
+        inputs = info["inputs"]
+        return int(inputs.shape[0]), tuple(int(s) for s in inputs.shape[1:])
+    if spec.get("kind") == "digits":
+        count = info["count"] if info["count"] is not None else 1797
+        return int(count), (1, 8, 8)
+    return int(info["count"]), tuple(int(s) for s in info["in_shape"])
+
+
 def materialise(spec: dict[str, Any], model: Any) -> tuple[FloatArray, NDArray[Any]]:
     """Build the examples of a dataset.
 

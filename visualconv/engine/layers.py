@@ -7,11 +7,21 @@ debugger can step back and forth freely. New code imports from the kinds.
 
 from __future__ import annotations
 
-from .kinds import ConvLayer, DenseLayer, FlattenLayer, Layer, LayerGrads, PoolLayer, Shape
+from .kinds import (
+    ConvLayer,
+    ConvTransposeLayer,
+    DenseLayer,
+    FlattenLayer,
+    Layer,
+    LayerGrads,
+    PoolLayer,
+    Shape,
+)
 from .kinds.base import frozen_array
 
 __all__ = [
     "ConvLayer",
+    "ConvTransposeLayer",
     "DenseLayer",
     "FlattenLayer",
     "Layer",

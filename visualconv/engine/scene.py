@@ -245,8 +245,9 @@ class PanelSpec:
         Position in the window's panel grid.
     printed : Printed
         The printed figure's heading and place.
-    padding : (int, int)
-        Padding border of a padded input, shaded (window) or grey (printed).
+    padding : (int, int) or (int, int, int, int)
+        Padding border of a padded input, shaded (window) or grey (printed): (ph, pw) on
+        both sides, or (top, bottom, left, right) (padding "same" with an even kernel).
     subtitle : str
         The window's second line (shape and remarks).
     marked : bool
@@ -259,7 +260,7 @@ class PanelSpec:
     row: int
     col: int
     printed: Printed
-    padding: tuple[int, int] = (0, 0)
+    padding: tuple[int, ...] = (0, 0)
     subtitle: str = ""
     marked: bool = False
 
@@ -315,13 +316,22 @@ class PanelState:
         return mask
 
 
-def padding_mask(shape: tuple[int, ...], padding: tuple[int, int]) -> np.ndarray:
-    """Bool array of ``shape`` (..., H, W): True on a padding border of ``padding`` (ph, pw)."""
+def border_sides(padding: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """A panel's padding border as (top, bottom, left, right), from (ph, pw) or the four sides."""
+    if len(padding) == 4:
+        top, bottom, left, right = padding
+        return top, bottom, left, right
     ph, pw = padding
+    return ph, ph, pw, pw
+
+
+def padding_mask(shape: tuple[int, ...], padding: tuple[int, ...]) -> np.ndarray:
+    """Bool array of ``shape`` (..., H, W): True on the padding border (see :func:`border_sides`)."""
+    top, bottom, left, right = border_sides(padding)
     mask = np.zeros(shape, dtype=bool)
-    if ph or pw:
+    if top or bottom or left or right:
         mask[...] = True
-        mask[..., ph : shape[-2] - ph, pw : shape[-1] - pw] = False
+        mask[..., top : shape[-2] - bottom, left : shape[-1] - right] = False
     return mask
 
 

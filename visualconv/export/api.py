@@ -45,6 +45,12 @@ def open_pass(model: Model, layer: int, pass_name: str) -> LayerTrace:
         raise ModelError(f"layer {layer}: the model has layers 0..{count - 1}")
     if pass_name not in PASSES:
         raise ModelError(f"pass {pass_name!r}: expected 'forward' or 'backward'")
+    if pass_name == "backward" and not model.has_backward:
+        raise ModelError(
+            "the model has no 'upstream' and no 'target' with 'loss', so there is no backward pass; "
+            "expected one of them, or --pass forward (the forward pass) to export",
+            "upstream",
+        )
     try:
         return trace_layer(model, layer % count, pass_name)
     except ValueError as exc:

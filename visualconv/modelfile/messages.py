@@ -18,6 +18,8 @@ def place_of(path: Iterable[str | int]) -> str:
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif part == "":
+            text += '[""]'  # the empty key, visible
         else:
             key = key_text(part)
             text += f".{key}" if text else key

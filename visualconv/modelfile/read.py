@@ -14,6 +14,7 @@ import math
 import os
 import re
 import stat
+import unicodedata
 from typing import Any
 
 from ..engine.budget import format_bytes
@@ -42,6 +43,20 @@ def _check_text(value: str, path: list[str | int]) -> None:
         raise ModelError(
             f"expected valid Unicode text, got a lone surrogate escape \\u{code:04x}", place_of(path)
         ) from None
+    if value.isprintable():
+        return
+    # Control characters are refused (they would reach terminals, SVG and Markdown as
+    # commands); a description may hold line breaks and tabs.
+    allowed = "\n\t\r" if path and path[-1] == "description" else ""
+    for position, ch in enumerate(value):
+        if unicodedata.category(ch) == "Cc" and ch not in allowed:
+            kind = "line break" if ch in "\n\r" else "tab" if ch == "\t" else "control character"
+            where = "" if allowed else " (only a description may span lines)" if ch in "\n\r\t" else ""
+            raise ModelError(
+                f"expected text without control characters, got a {kind} U+{ord(ch):04X} at character "
+                f"{position + 1}{where}",
+                place_of(path),
+            )
 
 
 NUMBER_TYPES = frozenset({int, float})

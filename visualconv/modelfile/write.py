@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import stat
-import tempfile
-from pathlib import Path
 from typing import Any
 
+from ..atomic import write_atomic
 from ..engine.kinds.base import array_out
 from ..engine.model import Model
 from .layers import layer_document
@@ -65,42 +63,23 @@ def dumps(document: Any, indent: int = 2) -> str:
     return render(document, 0) + "\n"
 
 
-def _umask() -> int:
-    """The process's umask, read without changing it (Linux); 0o022 elsewhere."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, follow_symlinks: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically (:func:`visualconv.atomic.write_atomic`).
 
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename.
-
-    A failure mid-write leaves the old file untouched. A file that is replaced
-    keeps its permissions (a symbolic link: the file it points to is replaced).
+    A failure leaves the old file untouched and raises
+    :class:`~visualconv.atomic.WriteError` naming ``path``. A file that is replaced keeps
+    its permissions; a symbolic link is written through only with ``follow_symlinks``.
     """
-    target = Path(os.path.realpath(path))
-    try:
-        mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        mode = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text, follow_symlinks=follow_symlinks)
 
 
-def save_model(model: Model, path: str | os.PathLike[str]) -> None:
-    """Write ``model`` as a model file, atomically."""
-    atomic_write_text(path, dumps(model_document(model)))
+def save_model(model: Model, path: str | os.PathLike[str], *, follow_symlinks: bool = False) -> None:
+    """Write ``model`` as a model file, atomically.
+
+    Raises
+    ------
+    WriteError
+        The file could not be written (the old one is unchanged); a symbolic link is
+        refused unless ``follow_symlinks`` (the window's Save follows the file it opened).
+    """
+    atomic_write_text(path, dumps(model_document(model)), follow_symlinks=follow_symlinks)

@@ -5,7 +5,9 @@ overlays have summed them so far; the right column shows the closed forms of the
 seed documents and their intermediate arrays: dZ dilated with zeros for the stride,
 dZ padded for the full convolution, the kernel turned by 180 degrees, then
 dW = A_prev ⋆ dZ and dA_prev = rot180(W) full-convolved with dZ. At the last overlay
-both columns hold the same numbers.
+both columns hold the same numbers. A third column is the link to transposed convolutions:
+beside the closed-form dA_prev, conv_transpose(dZ, W) with the layer's stride, padding and
+dilation, computed by the transposed-convolution kernel: the same numbers.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class ClosedFormView(QWidget):
         ("dw_closed", 4, 1),
         ("dx_stepped", 5, 0),
         ("dx_closed", 5, 1),
+        ("dx_transposed", 5, 2),
     )
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -60,6 +63,7 @@ class ClosedFormView(QWidget):
             ("what the closed forms are made of", 0, 0, 2),
             ("step by step", 3, 0, 1),
             ("closed form", 3, 1, 1),
+            ("the same, as a transposed convolution", 3, 2, 1),
         ):
             label = QLabel(text)
             label.setObjectName("muted")
@@ -117,6 +121,11 @@ class ClosedFormView(QWidget):
             "dw_closed": (f"dW = {padded} ⋆ dZ", "valid correlation", cf.dw),
             "dx_stepped": ("dA_prev so far", "", cf.dx),
             "dx_closed": ("dA_prev, full conv.", "dZ ✱ rot180(W)", cf.dx),
+            "dx_transposed": (
+                "conv_transpose(dZ, W)",
+                cf.transposed_settings,
+                cf.dx if cf.dx_transposed is None else cf.dx_transposed,
+            ),
         }
         for role, (title, note, array) in titles.items():
             tiles = TileMap(tuple(int(s) for s in array.shape), one_d)
@@ -157,6 +166,7 @@ class ClosedFormView(QWidget):
             "dw_closed": (cf.dw, dw_level),
             "dx_stepped": (step.state.dx, dx_level),
             "dx_closed": (cf.dx, dx_level),
+            "dx_transposed": (cf.dx if cf.dx_transposed is None else cf.dx_transposed, dx_level),
         }
         for role, (array, level) in values.items():
             tiles = TileMap(tuple(int(s) for s in array.shape), one_d)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 
 from ...engine import datasets
+from ...engine.budget import check_training_memory
 from ...engine.errors import ModelError
 from ...engine.model import Model, TrainingSpec
 from ...engine.train import Iteration, TrainingDiverged, iterate
@@ -73,6 +74,8 @@ class TrainingWorker(QObject):
         self._close()
         self._run = run
         try:
+            count, shape = datasets.extent(spec.dataset, model)
+            check_training_memory(model.layers, shape, count, spec.batch_size)  # before building it
             data = datasets.materialise(spec.dataset, model)
             self._records = iterate(model, training=spec, data=data)
         except ModelError as exc:

@@ -29,6 +29,7 @@ from PyQt6.QtWidgets import (
 )
 
 from ...engine.numbers import DEFAULT, NumberFormat
+from ...engine.scene import border_sides
 from .. import theme
 
 # Outline kinds, drawn in this order (later on top): (colour, width in px, inset in cells)
@@ -367,7 +368,7 @@ class TensorPanel(QFrame):
         self.values: np.ndarray | None = None  # (T, H, W) as last shown
         self.level = 1.0
         self.show_numbers = True
-        self._padding = (0, 0)
+        self._padding: tuple[int, ...] = (0, 0)
         # Colour indices of every tile in one image (0: blank); one data unit per cell.
         self._mosaic = np.zeros((1, 1), dtype=np.uint8)
         self._image = pg.ImageItem(axisOrder="row-major")
@@ -421,7 +422,7 @@ class TensorPanel(QFrame):
         *,
         grid: tuple[int, int] | None = None,
         captions: Sequence[str] = (),
-        padding: tuple[int, int] = (0, 0),
+        padding: tuple[int, ...] = (0, 0),
         subtitle: str = "",
         index_text: Callable[[int, int, int], str] | None = None,
     ) -> None:
@@ -471,11 +472,11 @@ class TensorPanel(QFrame):
             self._captions.append(caption)
         h, w = geometry.shape
         self._numbered = h <= theme.MAX_NUMBERED_CELLS and w <= theme.MAX_NUMBERED_CELLS
-        ph, pw = self._padding
+        top, bottom, left, right = border_sides(self._padding)
         muted = None
-        if ph or pw:
+        if top or bottom or left or right:
             muted = np.ones((h, w), dtype=bool)
-            muted[ph : h - ph, pw : w - pw] = False
+            muted[top : h - bottom, left : w - right] = False
         self._numbers.set_geometry(geometry, muted)
         self._tile_values = [None] * geometry.count
         self.values = None
@@ -498,7 +499,7 @@ class TensorPanel(QFrame):
                 outer = QPainterPath()
                 outer.addRect(rect)
                 inner = QPainterPath()
-                inner.addRect(QRectF(x0 + pw, y0 + ph, w - 2 * pw, h - 2 * ph))
+                inner.addRect(QRectF(x0 + left, y0 + top, w - left - right, h - top - bottom))
                 pad_path.addPath(outer.subtracted(inner))
         grid_pen = QPen(QColor(theme.GRID), 1.0)
         grid_pen.setCosmetic(True)
@@ -734,9 +735,10 @@ class TensorPanel(QFrame):
             return ""
         value = float(self.values[t, r, c])
         shown = "not computed yet" if math.isnan(value) else self.numbers.value(value)
-        ph, pw = self._padding
+        top, bottom, left, right = border_sides(self._padding)
         h, w = self.geometry.shape if self.geometry else (0, 0)
-        pad = " (padding)" if (ph or pw) and not (ph <= r < h - ph and pw <= c < w - pw) else ""
+        inside = top <= r < h - bottom and left <= c < w - right
+        pad = " (padding)" if (top or bottom or left or right) and not inside else ""
         return f"{self.title.text().split(' ')[0]}{self._index_text(t, r, c)} = {shown}{pad}"
 
     def _on_scene_mouse_clicked(self, event: object) -> None:

@@ -7,7 +7,7 @@ Ask a layer's kind instead of testing its class::
     kind = kinds.of(layer)          # or layer.kind
     kind.has_weights, kind.has_activation, kind.windowed
     kinds.by_type("pool")           # the kind of a file's "type" (KeyError if unknown)
-    kinds.TYPES                     # ("conv", "pool", "flatten", "dense"), in the file format's order
+    kinds.TYPES                     # ("conv", "pool", "flatten", "dense", "conv_transpose")
 
 See docs/architecture.md ("How to add a layer kind").
 """
@@ -18,12 +18,13 @@ from typing import Any
 
 from .base import Fields, ForwardState, Kind, Layer, LayerGrads, LayerTrace, Overlay, Shape, Step
 from .conv import CONV, ClosedForm, ConvLayer, conv_closed_form
+from .conv_transpose import CONV_TRANSPOSE, ConvTransposeLayer
 from .dense import DENSE, DenseLayer
 from .flatten import FLATTEN, FlattenLayer
 from .pool import POOL, PoolLayer
 
 # The registry: the file's "type" -> the kind (in the order the format documents them).
-REGISTRY: dict[str, Kind] = {kind.type: kind for kind in (CONV, POOL, FLATTEN, DENSE)}
+REGISTRY: dict[str, Kind] = {kind.type: kind for kind in (CONV, POOL, FLATTEN, DENSE, CONV_TRANSPOSE)}
 TYPES: tuple[str, ...] = tuple(REGISTRY)
 
 
@@ -67,6 +68,7 @@ def of(layer: Layer) -> Kind:
 
 __all__ = [
     "CONV",
+    "CONV_TRANSPOSE",
     "DENSE",
     "FLATTEN",
     "POOL",
@@ -74,6 +76,7 @@ __all__ = [
     "TYPES",
     "ClosedForm",
     "ConvLayer",
+    "ConvTransposeLayer",
     "DenseLayer",
     "Fields",
     "FlattenLayer",

@@ -319,6 +319,9 @@ class Overlay:
         (i, j) of the output element in the 2-D view; (0, 0) for dense and flatten.
     rows, cols : slice
         The window in the padded input (conv, pool); ``slice(0, 0)`` otherwise.
+    channels : range or None
+        The input channels the window covers, when not all of them (a grouped
+        convolution's filter sees only its group's channels).
     """
 
     index: int
@@ -326,6 +329,7 @@ class Overlay:
     position: IntPair
     rows: slice
     cols: slice
+    channels: range | None = None
 
 
 OperandsT = TypeVar("OperandsT", bound=Fields, covariant=True)
@@ -394,6 +398,10 @@ class Kind:
     windowed : bool
         The layer slides windows over a 2-D view of its input (1-D layers have height 1):
         it has ``dims``, overlays cover input cells.
+    steps_over : {"output", "input"}
+        What one overlay belongs to: an output element (every kind but one), or an input
+        element (a transposed convolution stamps each input value into the output). The
+        ``done`` mask of a step has the shape of that array.
     schema : dict
         The kind's layer object in the file format's JSON Schema (its ``$defs`` entry).
     has_closed_form : bool
@@ -408,6 +416,7 @@ class Kind:
     has_activation: ClassVar[bool] = False
     windowed: ClassVar[bool] = False
     output_names: ClassVar[tuple[str, str]] = ("z", "dZ")
+    steps_over: ClassVar[str] = "output"
     has_closed_form: ClassVar[bool] = False
     schema: ClassVar[dict[str, Any]] = {}
 

@@ -16,8 +16,10 @@ import numpy as np
 
 from .. import activations, links
 from .. import conv as conv_kernels
+from ..budget import axes_words, sized, spatial_words
 from ..conv import conv2d_backward, conv2d_forward
 from ..scene import (
+    Cell,
     PanelSpec,
     Printed,
     StepPanels,
@@ -32,14 +34,20 @@ from ..scene import (
 from ..windows import (
     FloatArray,
     IntPair,
+    Sides,
+    check_padding_mode,
     col2im,
     covering_windows,
-    crop,
+    fold_padding,
     im2col,
+    output_length,
     output_shape,
-    pad,
+    pad_sides,
+    padding_source,
+    resolve_padding,
     shape4,
     sliding_windows,
+    symmetric,
 )
 from .base import (
     DocumentReader,
@@ -89,9 +97,18 @@ class ConvLayer:
     bias : ndarray of shape (C_out,) or None
         None means no bias term at all (PyTorch's ``bias=False``).
     stride, padding, dilation : (int, int)
-        Per (rows, cols); a 1-D layer has rows (1, 1, 0 for padding).
+        Per (rows, cols); a 1-D layer has rows (1, 1, 0 for padding). ``padding`` is the
+        border before the input (top, left); :attr:`sides` has all four.
     activation : str
     dims : {1, 2}
+    groups : int
+        Input channels and filters split into this many groups (weight (C_out, C_in/groups, ...)).
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
+    same : bool
+        The file's ``padding: "same"``: ``padding`` follows the kernel, d(k-1) per axis in
+        all, the odd cell after the input (bottom/right).
+    negative_slope : float
+        leaky_relu's slope for z < 0.
     """
 
     weight: FloatArray = field(repr=False)
@@ -101,12 +118,34 @@ class ConvLayer:
     dilation: IntPair = (1, 1)
     activation: str = "identity"
     dims: int = 2
+    groups: int = 1
+    padding_mode: str = "zeros"
+    same: bool = False
+    negative_slope: float = activations.LEAKY_SLOPE
     type: Literal["conv"] = "conv"
+
+    def __post_init__(self) -> None:
+        if self.same:
+            top, _, left, _ = resolve_padding("same", self.kernel_size, (1, 1), self.dilation)
+            object.__setattr__(self, "padding", (top, left))
 
     @property
     def kind(self) -> ConvKind:
         """The conv kind."""
         return CONV
+
+    @property
+    def sides(self) -> Sides:
+        """The padding as (top, bottom, left, right)."""
+        if self.same:
+            return resolve_padding("same", self.kernel_size, (1, 1), self.dilation)
+        (ph, pw) = self.padding
+        return ph, ph, pw, pw
+
+    @property
+    def padding_argument(self) -> IntPair | str:
+        """The padding as the kernels take it: "same" or the pair."""
+        return "same" if self.same else self.padding
 
     @property
     def weight_4d(self) -> FloatArray:
@@ -121,15 +160,17 @@ class ConvLayer:
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """Output shape (C_out, ...) for an input of shape (C_in, ...) (no batch)."""
-        c_in = self.weight.shape[1]
+        c_in = self.weight.shape[1] * self.groups
         if len(input_shape) != self.dims + 1:
             raise ValueError(f"expects a {self.dims + 1}-axis input, got shape {input_shape}")
         if input_shape[0] != c_in:
             raise ValueError(f"expects {c_in} input channels, got {input_shape[0]}")
         spatial = (1, input_shape[1]) if self.dims == 1 else (input_shape[1], input_shape[2])
-        out = output_shape(spatial, self.kernel_size, self.stride, self.padding, self.dilation)
+        top, bottom, left, right = self.sides
+        check_padding_mode(self.padding_mode, self.sides, spatial)
+        padded = (spatial[0] + top + bottom, spatial[1] + left + right)
+        out = output_shape(padded, self.kernel_size, self.stride, (0, 0), self.dilation)
         if min(out) < 1:
-            padded = (spatial[0] + 2 * self.padding[0], spatial[1] + 2 * self.padding[1])
             shown = padded[1:] if self.dims == 1 else padded
             raise ValueError(
                 f"kernel {self.weight.shape[2:]} (dilation {self.dilation[2 - self.dims :]}) "
@@ -141,21 +182,30 @@ class ConvLayer:
     def forward(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Return (Z, A) for a batch ``x`` of shape (N, C_in, ...)."""
         z4 = conv2d_forward(
-            to_4d(x, self.dims), self.weight_4d, self.bias, self.stride, self.padding, self.dilation
+            to_4d(x, self.dims),
+            self.weight_4d,
+            self.bias,
+            self.stride,
+            self.padding_argument,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
         )
         z = from_4d(z4, self.dims)
-        return z, activations.activate(self.activation, z)
+        return z, activations.activate(self.activation, z, self.negative_slope)
 
     def backward(self, grad_output: FloatArray, x: FloatArray, z: FloatArray, a: FloatArray) -> LayerGrads:
         """Gradients given dL/dA of shape (N, C_out, ...) and the forward values."""
-        dz = grad_output * activations.derivative(self.activation, z, a)
+        dz = grad_output * activations.derivative(self.activation, z, a, self.negative_slope)
         dx4, dw4, db = conv2d_backward(
             to_4d(dz, self.dims),
             to_4d(x, self.dims),
             self.weight_4d,
             self.stride,
-            self.padding,
+            self.padding_argument,
             self.dilation,
+            self.groups,
+            self.padding_mode,
         )
         dw = dw4[:, :, 0, :] if self.dims == 1 else dw4
         return LayerGrads(from_4d(dx4, self.dims), dz, dw, None if self.bias is None else db)
@@ -277,7 +327,12 @@ class ClosedForm:
     dx_padded : ndarray of shape (C_in, Hp, Wp)
         Full convolution of dZ with the rotated kernel, summed over output channels.
     dx : ndarray of shape (C_in, H, W)
-        ``dx_padded`` without the padding border.
+        ``dx_padded`` without the padding border (folded back by a padding mode).
+    dx_transposed : ndarray of shape (C_in, H, W) or None
+        The same dA_prev from a transposed convolution of dZ with the same kernel (the
+        link to conv_transpose; set by the trace).
+    transposed_settings : str
+        That transposed convolution's settings as a reader writes them.
     """
 
     dz_dilated: FloatArray = field(repr=False)
@@ -287,29 +342,72 @@ class ClosedForm:
     db: FloatArray = field(repr=False)
     dx_padded: FloatArray = field(repr=False)
     dx: FloatArray = field(repr=False)
+    dx_transposed: FloatArray | None = field(repr=False, default=None)
+    transposed_settings: str = ""
+
+
+def expand_groups(w: FloatArray, groups: int) -> FloatArray:
+    """A grouped weight (C_out, C_in/groups, kH, kW) over all C_in channels, zeros outside each group."""
+    if groups == 1:
+        return w
+    c_out, c_group = w.shape[:2]
+    per_group = c_out // groups
+    full = np.zeros((c_out, c_group * groups, *w.shape[2:]))
+    for g in range(groups):
+        full[g * per_group : (g + 1) * per_group, g * c_group : (g + 1) * c_group] = w[
+            g * per_group : (g + 1) * per_group
+        ]
+    return full
+
+
+def gather_groups(full: FloatArray, groups: int) -> FloatArray:
+    """The inverse of :func:`expand_groups`: each filter's own group of channels."""
+    if groups == 1:
+        return full
+    c_out, c_in = full.shape[:2]
+    per_group, c_group = c_out // groups, c_in // groups
+    return np.concatenate(
+        [full[g * per_group : (g + 1) * per_group, g * c_group : (g + 1) * c_group] for g in range(groups)]
+    )
 
 
 def conv_closed_form(
-    x: FloatArray, w: FloatArray, dz: FloatArray, stride: IntPair, padding: IntPair, dilation: IntPair
+    x: FloatArray,
+    w: FloatArray,
+    dz: FloatArray,
+    stride: IntPair,
+    padding: IntPair,
+    dilation: IntPair,
+    sides: Sides | None = None,
+    padding_mode: str = "zeros",
+    groups: int = 1,
 ) -> ClosedForm:
     """Compute dW, db and dA_prev the way the seed documents write them.
 
     Parameters
     ----------
     x : ndarray of shape (C_in, H, W)
-    w : ndarray of shape (C_out, C_in, kH, kW)
+    w : ndarray of shape (C_out, C_in / groups, kH, kW)
     dz : ndarray of shape (C_out, oh, ow)
     stride, padding, dilation : (int, int)
+    sides : (top, bottom, left, right), optional
+        The padding by side (default: ``padding`` on both sides).
+    padding_mode : str
+        How the border is filled; dA_prev folds the border's gradient back by it.
+    groups : int
 
     Returns
     -------
     ClosedForm
     """
+    w_own = w
+    w = expand_groups(w, groups)
     c_out, c_in, kh, kw = w.shape
     _, oh, ow = dz.shape
     sh, sw = stride
     dh, dw_ = dilation
-    x_padded = pad(x, padding)
+    sides = (padding[0], padding[0], padding[1], padding[1]) if sides is None else sides
+    x_padded = pad_sides(x, sides, padding_mode)
     hp, wp = x_padded.shape[1:]
     # dZ dilated with zeros for strides > 1.
     dz_dil = np.zeros((c_out, sh * (oh - 1) + 1, sw * (ow - 1) + 1))
@@ -323,7 +421,6 @@ def conv_closed_form(
     k_eff = (dh * (kh - 1) + 1, dw_ * (kw - 1) + 1)
     w_dil = np.zeros((c_out, c_in, *k_eff))
     w_dil[:, :, ::dh, ::dw_] = w
-    rotated = w[:, :, ::-1, ::-1]
     rotated_dil = w_dil[:, :, ::-1, ::-1]
     full = np.pad(dz_dil, ((0, 0), (k_eff[0] - 1, k_eff[0] - 1), (k_eff[1] - 1, k_eff[1] - 1)))
     win = sliding_windows(full[None], k_eff, (1, 1), (1, 1))[0]  # (C_out, ., ., k_eff...)
@@ -333,11 +430,11 @@ def conv_closed_form(
     return ClosedForm(
         frozen(dz_dil),
         frozen(full),
-        frozen(np.ascontiguousarray(rotated)),
-        frozen(np.ascontiguousarray(dw)),
+        frozen(np.ascontiguousarray(w_own[:, :, ::-1, ::-1])),
+        frozen(np.ascontiguousarray(gather_groups(dw, groups))),
         frozen(dz.sum(axis=(1, 2))),
         frozen(dx_padded),
-        frozen(np.ascontiguousarray(crop(dx_padded, padding))),
+        frozen(fold_padding(dx_padded, sides, padding_mode)),
     )
 
 
@@ -363,12 +460,19 @@ class ConvTrace(LayerTrace):
 
     def _setup(self) -> None:
         layer = self.layer
-        self.derivative = frozen(activations.derivative(layer.activation, self.z, self.a))
+        self.derivative = frozen(
+            activations.derivative(layer.activation, self.z, self.a, layer.negative_slope)
+        )
         if self.grad_output is not None:
             self.grad_pre_activation = frozen(self.grad_output * self.derivative)
         self.weight = frozen(layer.weight_4d)
+        # the weight over every input channel, zeros outside a filter's group: the stepped
+        # sums below then need no groups of their own
+        self._w_full = frozen(expand_groups(self.weight, layer.groups))
         self.bias = layer.bias
-        self.x_padded = frozen(pad(self.x, layer.padding))
+        self.sides = layer.sides
+        self.padding_mode = layer.padding_mode
+        self.x_padded = frozen(pad_sides(self.x, layer.sides, layer.padding_mode))
         self.windows = sliding_windows(self.x_padded[None], layer.kernel_size, layer.stride, layer.dilation)[
             0
         ]
@@ -382,7 +486,22 @@ class ConvTrace(LayerTrace):
         (kh, kw), (sh, sw), (dh, dw) = layer.kernel_size, layer.stride, layer.dilation
         rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
         cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
-        return Overlay(k, c, (i, j), rows, cols)
+        channels = self.input_channels(c)
+        return Overlay(k, c, (i, j), rows, cols, None if layer.groups == 1 else channels)
+
+    def input_channels(self, f: int) -> range:
+        """The input channels filter ``f`` sees: those of its group (all of them without groups)."""
+        c_group = int(self.weight.shape[1])
+        group = f // (int(self.weight.shape[0]) // self.layer.groups)
+        return range(group * c_group, (group + 1) * c_group)
+
+    def output_channels(self, c: int) -> range:
+        """The filters that see input channel ``c``: those of its group."""
+        per_group = int(self.weight.shape[0]) // self.layer.groups
+        if self.layer.groups == 1:
+            return range(per_group)
+        group = c // int(self.weight.shape[1])
+        return range(group * per_group, (group + 1) * per_group)
 
     def affected_by_input(self, c: int, row: int, col: int) -> list[int]:
         """Overlays (1-based, ascending) of every output channel whose window covers (c, row, col)."""
@@ -390,7 +509,7 @@ class ConvTrace(LayerTrace):
         oh, ow = self.out_shape[1:]
         taps = covering_windows(row, col, layer.kernel_size, layer.stride, layer.dilation, (oh, ow))
         positions = {i * ow + j for i, j, _, _ in taps}
-        return sorted(f * oh * ow + p + 1 for f in range(self.out_shape[0]) for p in positions)
+        return sorted(f * oh * ow + p + 1 for f in self.output_channels(c) for p in positions)
 
 
 class ConvForwardTrace(ConvTrace):
@@ -405,7 +524,7 @@ class ConvForwardTrace(ConvTrace):
         operands = values = None
         if ov is not None:
             c, (i, j) = ov.channel, ov.position
-            window = self.windows[:, i, j]
+            window = self.windows[self.input_channels(c), i, j]
             kernel = self.weight[c]
             operands = ConvForwardOperands(window, kernel, frozen(window * kernel))
             values = ConvForwardValues(
@@ -443,7 +562,7 @@ class ConvBackwardTrace(ConvTrace):
         if self._full_backward is None:
             # every channel's complete dW is the last row of the row-prefix table
             assert self.grad_pre_activation is not None
-            dw = self._conv_dw_rows()[:, -1].reshape(self.weight.shape)
+            dw = self._conv_dw_rows()[:, -1].reshape(self._w_full.shape)
             self._full_backward = (dw, self.grad_pre_activation.sum(axis=(1, 2)))
         return self._full_backward
 
@@ -459,8 +578,8 @@ class ConvBackwardTrace(ConvTrace):
         if self._dw_rows is None:
             layer = self.layer
             assert self.grad_pre_activation is not None
-            c_out, (oh, ow) = self.weight.shape[0], self.out_shape[1:]
-            size = self.weight[0].size
+            c_out, (oh, ow) = self._w_full.shape[0], self.out_shape[1:]
+            size = self._w_full[0].size
             table = np.zeros((c_out, oh + 1, size))
             (kh, _), (sh, _), (dh, _) = layer.kernel_size, layer.stride, layer.dilation
             rows_per_block = max(1, conv_kernels.BLOCK_ELEMENTS // (size * ow))
@@ -484,7 +603,7 @@ class ConvBackwardTrace(ConvTrace):
         channels' worth of work however many channels there are.
         """
         assert self.grad_pre_activation is not None
-        c_out, (oh, ow) = self.weight.shape[0], self.out_shape[1:]
+        c_out, (oh, ow) = self._w_full.shape[0], self.out_shape[1:]
         f_done, r = divmod(k, oh * ow)
         channels = min(c_out, f_done + (1 if r else 0))
         if channels == 0:
@@ -499,7 +618,7 @@ class ConvBackwardTrace(ConvTrace):
 
     def _dx_checkpoint_spacing(self) -> int:
         """Output channels between two dA_prev checkpoints (0: none are kept)."""
-        c_out = int(self.weight.shape[0])
+        c_out = int(self._w_full.shape[0])
         count = min(c_out - 1, int(self.DX_CHECKPOINT_BYTES) // max(1, int(self.x_padded.nbytes)))
         if count < 1 or c_out < 3:
             return 0
@@ -543,7 +662,7 @@ class ConvBackwardTrace(ConvTrace):
         oh, ow = self.out_shape[1:]
         q = -(-r // ow)  # rows of channel f_done touched so far
         dx_padded = np.zeros(self.x_padded.shape) if base is None else base.copy()
-        w_cols = self.weight[first:channels].reshape(channels - first, -1).T  # (C_in*kH*kW, channels)
+        w_cols = self._w_full[first:channels].reshape(channels - first, -1).T  # (C_in*kH*kW, channels)
         (kh, _), (sh, _), (dh, _) = layer.kernel_size, layer.stride, layer.dilation
         rows_per_block = max(1, conv_kernels.BLOCK_ELEMENTS // (w_cols.shape[0] * ow))
         for i0 in range(0, oh, rows_per_block):
@@ -586,7 +705,7 @@ class ConvBackwardTrace(ConvTrace):
         deltas = self.grad_pre_activation[first:channels].copy()  # (channels - first, oh, ow)
         if channels > f_done:
             deltas[f_done - first].reshape(-1)[r:] = 0.0  # channel f_done: overlays up to k only
-        rotated = self.weight[first:channels, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_in, F, kH, kW)
+        rotated = self._w_full[first:channels, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_in, F, kH, kW)
         reach = (dh * (kh - 1), dw * (kw - 1))
         batch = conv_kernels.conv2d_forward(deltas[None], rotated, None, 1, reach, (dh, dw))
         dx_padded: FloatArray = batch[0]
@@ -604,7 +723,7 @@ class ConvBackwardTrace(ConvTrace):
         """
         layer = self.layer
         assert self.grad_pre_activation is not None
-        c_out, c_in, kh, kw = self.weight.shape
+        c_out, c_in, kh, kw = self._w_full.shape
         oh, ow = self.out_shape[1:]
         dh, dw = layer.dilation
         cells = np.zeros((c_in, kh, kw))
@@ -615,7 +734,7 @@ class ConvBackwardTrace(ConvTrace):
                     count = min(c_out, max(0, -(-(k - i * ow - j) // (oh * ow))))
                     if count:
                         cells[:, ai, bi] += (
-                            self.weight[:count, :, a, b].T @ self.grad_pre_activation[:count, i, j]
+                            self._w_full[:count, :, a, b].T @ self.grad_pre_activation[:count, i, j]
                         )
         return cells
 
@@ -625,13 +744,13 @@ class ConvBackwardTrace(ConvTrace):
         oh, ow = self.out_shape[1:]
         f_done, r = divmod(k, oh * ow)
         full_dw, full_db = self._full()
-        dw = np.zeros(self.weight.shape)
-        db = np.zeros(self.weight.shape[0])
+        dw = np.zeros(self._w_full.shape)
+        db = np.zeros(self._w_full.shape[0])
         dw[:f_done] = full_dw[:f_done]
         db[:f_done] = full_db[:f_done]
         if r:
             q, rem = divmod(r, ow)
-            partial = self._conv_dw_rows()[f_done, q].reshape(self.weight.shape[1:])
+            partial = self._conv_dw_rows()[f_done, q].reshape(self._w_full.shape[1:])
             if rem:
                 row_dz = self.grad_pre_activation[f_done, q, :rem]
                 partial = partial + np.tensordot(row_dz, self.windows[:, q, :rem], axes=([0], [1]))
@@ -643,9 +762,8 @@ class ConvBackwardTrace(ConvTrace):
         if previous is not None and ov is not None:
             # Stepping forward by one: add this overlay's contribution only.
             dx_padded = previous.state.dx_padded.copy()
-            dx_padded[:, ov.rows, ov.cols] += (
-                self.weight[ov.channel] * self.grad_pre_activation[ov.channel, ov.position[0], ov.position[1]]
-            )
+            delta = self.grad_pre_activation[ov.channel, ov.position[0], ov.position[1]]
+            dx_padded[:, ov.rows, ov.cols] += self._w_full[ov.channel] * delta
         elif following is not None:
             # Stepping back by one: only the cells of overlay k+1's window differ; sum them afresh.
             dx_padded = following.state.dx_padded.copy()
@@ -659,16 +777,17 @@ class ConvBackwardTrace(ConvTrace):
             f, (i, j) = ov.channel, ov.position
             delta = float(self.grad_pre_activation[f, i, j])
             window = self.windows[:, i, j]
+            window = window[self.input_channels(f)]
             kernel = self.weight[f]
             operands = ConvBackwardOperands(window, kernel, frozen(window * delta), frozen(kernel * delta))
             values = ConvBackwardValues(delta, delta)
         state = ConvBackwardState(
             self.grad_pre_activation,
             self._done_mask(k),
-            frozen(dw),
+            frozen(gather_groups(dw, layer.groups)),
             frozen(db),
             frozen(dx_padded),
-            frozen(crop(dx_padded, layer.padding)),
+            frozen(fold_padding(dx_padded, layer.sides, layer.padding_mode)),
         )
         return Step("conv", "backward", k, self.n, ov, operands, values, state)
 
@@ -676,12 +795,49 @@ class ConvBackwardTrace(ConvTrace):
         """The seeds' closed forms for this conv layer's backward pass."""
         layer = self.layer
         assert self.grad_pre_activation is not None
-        return conv_closed_form(
-            self.x, self.weight, self.grad_pre_activation, layer.stride, layer.padding, layer.dilation
+        closed = conv_closed_form(
+            self.x,
+            self.weight,
+            self.grad_pre_activation,
+            layer.stride,
+            layer.padding,
+            layer.dilation,
+            sides=layer.sides,
+            padding_mode=layer.padding_mode,
+            groups=layer.groups,
         )
+        link = transposed_link(self)
+        return dataclasses.replace(closed, dx_transposed=link.dx, transposed_settings=link.settings)
 
 
 # ----------------------------------------------------------------------------- step text
+
+
+def _folded_cells(trace: Any, window: list[Cell]) -> list[Cell]:
+    """The input cells that window cells on the padding border were copied from (padding modes)."""
+    layer = trace.layer
+    top, bottom, left, right = layer.sides
+    _, hp, wp = trace.x_padded.shape
+    h, w = hp - top - bottom, wp - left - right
+    cells: list[Cell] = []
+    for c, r, q in window:
+        if top <= r < top + h and left <= q < left + w:
+            continue
+        row = padding_source(r - top, h, layer.padding_mode)
+        col = padding_source(q - left, w, layer.padding_mode)
+        if row is not None and col is not None:
+            cells.append((c, row, col))
+    return cells
+
+
+def _group_window_text(trace: Any, ov: Overlay) -> str:
+    """The overlay's window, ``[:, 0:2, 1:3]``; a grouped filter's only over its channels, ``[2:4, ...]``."""
+    text = window_text(trace, ov.rows, ov.cols)
+    channels = ov.channels
+    if channels is None or not text.startswith("[:"):
+        return text
+    spec = str(channels.start) if len(channels) == 1 else f"{channels.start}:{channels.stop}"
+    return "[" + spec + text[2:]
 
 
 def _conv_forward(trace: Any, step: Any) -> list[str]:
@@ -695,7 +851,7 @@ def _conv_forward(trace: Any, step: Any) -> list[str]:
     bias = step.values.bias
     z = step.values.z
     terms = squeeze_view(x, dims).ravel(), squeeze_view(w, dims).ravel()
-    where = f"{input_name(trace)}{window_text(trace, ov.rows, ov.cols)}"
+    where = f"{input_name(trace)}{_group_window_text(trace, ov)}"
     if terms[0].size <= MAX_TERMS:
         body = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(*terms, strict=True))
     else:
@@ -723,7 +879,7 @@ def _conv_backward(trace: Any, step: Any) -> list[str]:
     dw_total = squeeze_view(step.state.dw[ov.channel] if channels > 1 else step.state.dw, dims)
     dx_total = squeeze_view(step.state.dx, dims)
     fname = f"dW[{ov.channel}]" if channels > 1 else "dW"
-    where = window_text(trace, ov.rows, ov.cols)
+    where = _group_window_text(trace, ov)
     if x.size <= MAX_TERMS:
         lines = [f"overlay {step.k}: {fname} += {products(x, delta)} -> {fmt_array(dw_total)}"]
     else:
@@ -736,7 +892,7 @@ def _conv_backward(trace: Any, step: Any) -> list[str]:
         lines.append(
             f"  db{f'[{ov.channel}]' if channels > 1 else ''} += {fmt(delta)} -> {fmt(float(db[ov.channel]))}"
         )
-    target = "dA_pad" if any(layer.padding) else "dA_prev"
+    target = "dA_pad" if any(layer.sides) else "dA_prev"
     if w.size <= MAX_TERMS:
         contribution = fmt_array(squeeze_view(step.operands.dx_contribution, dims))
         line = f"  {target}{where} += {products(w, delta)} = {contribution}"
@@ -774,7 +930,110 @@ def _closed_form_lines(trace: Any, step: Any) -> list[str]:
             f"closed form: db = sum(dZ) = {fmt_array(cf.db) if cf.db.size <= MAX_TERMS else ''} "
             f"{verdict(step.state.db, cf.db)}"
         )
+    link = transposed_link(trace)
+    if link.direct:
+        lines.append(
+            f"the same as a transposed convolution: dA_prev = conv_transpose(dZ, W, {link.settings}) "
+            f"{verdict(step.state.dx, link.dx)}"
+        )
+    else:
+        lines.append(
+            f"the same as a transposed convolution: dA_pad = conv_transpose(dZ, W, {link.settings}) "
+            f"{verdict(step.state.dx_padded, link.dx_padded)}"
+        )
+    lines += border_lines(trace)
     return lines
+
+
+@dataclass(frozen=True, slots=True)
+class TransposedLink:
+    """A conv layer's dA_prev computed as a transposed convolution of dZ with the same kernel.
+
+    Attributes
+    ----------
+    dx_padded : ndarray of shape (C_in, Hp, Wp)
+        ``conv_transpose(dZ, W, stride, padding 0, output_padding, dilation, groups)``: the
+        padded view of dA_prev (the padding border is then cropped, or folded back).
+    dx : ndarray of shape (C_in, H, W)
+    output_padding : (int, int)
+        The cells the stride skipped at the bottom/right: (Hp - d(k-1) - 1) mod s per axis.
+    settings : str
+        The transposed convolution's settings as a reader writes them.
+    direct : bool
+        Zero padding, the same on both sides: conv_transpose with the conv's padding gives
+        dA_prev itself (``settings`` include it). Otherwise it gives dA_pad, whose border is
+        then cut or folded back by the padding mode.
+    """
+
+    dx_padded: FloatArray = field(repr=False)
+    dx: FloatArray = field(repr=False)
+    output_padding: IntPair
+    settings: str
+    direct: bool
+
+
+def transposed_link(trace: Any) -> TransposedLink:
+    """The link students look for: dA_prev of a conv layer is conv_transpose(dZ, W)."""
+    from ..conv_transpose import conv_transpose2d_forward
+
+    layer = trace.layer
+    (kh, kw), (sh, sw), (dh, dw) = layer.kernel_size, layer.stride, layer.dilation
+    hp, wp = trace.x_padded.shape[1:]
+    op = ((hp - dh * (kh - 1) - 1) % sh, (wp - dw * (kw - 1) - 1) % sw)
+    dx_padded = conv_transpose2d_forward(
+        trace.grad_pre_activation[None], trace.weight, None, layer.stride, 0, op, layer.dilation, layer.groups
+    )[0]
+    dims = trace_dims(trace)
+
+    def pair(p: IntPair) -> str:
+        return str(p[1]) if dims == 1 or p[0] == p[1] else f"({p[0]}, {p[1]})"
+
+    top, bottom, left, right = layer.sides
+    parts = [f"stride {pair(layer.stride)}"]
+    if layer.padding_mode == "zeros" and top == bottom and left == right:
+        if top or left:
+            parts.append(f"padding {pair((top, left))}")
+        settings_padding = True
+    else:
+        settings_padding = False
+    if max(op) > 0:
+        parts.append(f"output_padding {pair(op)}")
+    if max(layer.dilation) > 1:
+        parts.append(f"dilation {pair(layer.dilation)}")
+    if layer.groups > 1:
+        parts.append(f"groups {layer.groups}")
+    if not settings_padding and any(layer.sides):
+        folded = layer.padding_mode != "zeros"
+        parts.append("then its border folded back" if folded else "then its border cut")
+    dx = fold_padding(dx_padded, layer.sides, layer.padding_mode)
+    return TransposedLink(frozen(dx_padded), frozen(dx), op, ", ".join(parts), settings_padding)
+
+
+def border_lines(trace: Any, limit: int = 6) -> list[str]:
+    """How the gradient on a copied border cell flows back (reflect, replicate, circular padding)."""
+    layer = trace.layer
+    if layer.padding_mode == "zeros" or not any(layer.sides):
+        return []
+    _, hp, wp = trace.x_padded.shape
+    top, _, left, _ = layer.sides
+    h, w = hp - sum(layer.sides[:2]), wp - sum(layer.sides[2:])
+    dims = trace_dims(trace)
+    moves = []
+    for r in range(hp):
+        for q in range(wp):
+            if top <= r < top + h and left <= q < left + w:
+                continue
+            source_r = padding_source(r - top, h, layer.padding_mode)
+            source_q = padding_source(q - left, w, layer.padding_mode)
+            assert source_r is not None and source_q is not None
+            here = f"[{q}]" if dims == 1 else f"[{r}, {q}]"
+            there = f"[{source_q}]" if dims == 1 else f"[{source_r}, {source_q}]"
+            moves.append(f"dA_pad{here} -> dA_prev{there}")
+    shown = ", ".join(moves[:limit]) + (f", … ({len(moves)} border cells)" if len(moves) > limit else "")
+    return [
+        f"{layer.padding_mode} padding: each border cell holds a copy of an input cell, so its gradient "
+        f"is added onto that cell instead of being cut: {shown}"
+    ]
 
 
 # ----------------------------------------------------------------------------- links
@@ -791,7 +1050,7 @@ def _conv_links(
     trace: Any, layer: ConvLayer, role: str, index: links.Index, backward: bool
 ) -> links.CellLinks | None:
     kh, kw, oh, ow, sh, sw, dh, dw = _conv_geometry(trace, layer)
-    c_out, c_in = trace.weight.shape[:2]
+    c_in = trace.weight.shape[1]  # the channels one filter sees (its group's)
     x, w = trace.x_padded, trace.weight
     name = links.name_of(trace, role, index)
     if backward and role in ("dw", "dx", "db", "dz"):
@@ -799,10 +1058,11 @@ def _conv_links(
         assert dz is not None
         if role == "dw":
             f, c, a, b = index
+            c0 = trace.input_channels(f).start
             terms = [
                 links.Term(
-                    (float(x[c, i * sh + a * dh, j * sw + b * dw]), float(dz[f, i, j])),
-                    (("input", (c, i * sh + a * dh, j * sw + b * dw)), ("dz", (f, i, j))),
+                    (float(x[c0 + c, i * sh + a * dh, j * sw + b * dw]), float(dz[f, i, j])),
+                    (("input", (c0 + c, i * sh + a * dh, j * sw + b * dw)), ("dz", (f, i, j))),
                     f * oh * ow + i * ow + j + 1,
                 )
                 for i in range(oh)
@@ -822,11 +1082,11 @@ def _conv_links(
             taps = covering_windows(y, xq, (kh, kw), (sh, sw), (dh, dw), (oh, ow))
             terms = [
                 links.Term(
-                    (float(w[f, c, a, b]), float(dz[f, i, j])),
-                    (("kernel", (f, c, a, b)), ("dz", (f, i, j))),
+                    (float(w[f, c - trace.input_channels(f).start, a, b]), float(dz[f, i, j])),
+                    (("kernel", (f, c - trace.input_channels(f).start, a, b)), ("dz", (f, i, j))),
                     f * oh * ow + i * ow + j + 1,
                 )
-                for f in range(c_out)
+                for f in trace.output_channels(c)
                 for i, j, a, b in taps
             ]
             terms.sort(key=lambda t: t.overlay)
@@ -858,7 +1118,10 @@ def _conv_links(
         # dz: the window it multiplies into dW and the cells of dA_prev it reaches.
         f, i, j = index
         window = [
-            (c, i * sh + a * dh, j * sw + b * dw) for c in range(c_in) for a in range(kh) for b in range(kw)
+            (c, i * sh + a * dh, j * sw + b * dw)
+            for c in trace.input_channels(f)
+            for a in range(kh)
+            for b in range(kw)
         ]
         kernel: list[links.Index] = [(f, c, a, b) for c in range(c_in) for a in range(kh) for b in range(kw)]
         extra: dict[str, list[links.Index]] = {"input": list(window), "dx": list(window), "kernel": kernel}
@@ -879,10 +1142,11 @@ def _conv_links(
         return links.CellLinks(role, index, links.linked_cells([], extra), (), value, text)
     if not backward and role in ("z", "a"):
         f, i, j = index
+        c0 = trace.input_channels(f).start
         terms = [
             links.Term(
-                (float(x[c, i * sh + a * dh, j * sw + b * dw]), float(w[f, c, a, b])),
-                (("input", (c, i * sh + a * dh, j * sw + b * dw)), ("kernel", (f, c, a, b))),
+                (float(x[c0 + c, i * sh + a * dh, j * sw + b * dw]), float(w[f, c, a, b])),
+                (("input", (c0 + c, i * sh + a * dh, j * sw + b * dw)), ("kernel", (f, c, a, b))),
             )
             for c in range(c_in)
             for a in range(kh)
@@ -919,25 +1183,25 @@ def _conv_uses(
 ) -> links.CellLinks:
     """Where an input cell or a weight goes: the outputs it feeds (and, backward, the gradients)."""
     kh, kw, oh, ow, sh, sw, dh, dw = _conv_geometry(trace, layer)
-    c_out = trace.weight.shape[0]
     out_role = "dz" if backward else "z"
     outputs: list[links.Index] = []
     partners: list[links.Index] = []
     if role == "input":
         c, y, xq = index
         taps = covering_windows(y, xq, (kh, kw), (sh, sw), (dh, dw), (oh, ow))
-        for f in range(c_out):
+        for f in trace.output_channels(c):
             for i, j, a, b in taps:
                 outputs.append((f, i, j))
-                partners.append((f, c, a, b))
+                partners.append((f, c - trace.input_channels(f).start, a, b))
         extra = {out_role: outputs, "kernel": partners}
         if backward:
             extra["dw"] = partners
         what = f"{len(outputs)} output(s)"
     else:
         f, c, a, b = index
+        c0 = trace.input_channels(f).start
         outputs = [(f, i, j) for i in range(oh) for j in range(ow)]
-        partners = [(c, i * sh + a * dh, j * sw + b * dw) for i in range(oh) for j in range(ow)]
+        partners = [(c0 + c, i * sh + a * dh, j * sw + b * dw) for i in range(oh) for j in range(ow)]
         extra = {out_role: outputs, "input": partners}
         if backward:
             extra["dx"] = partners  # W[f, c, a, b] * dZ[f, i, j] lands where it multiplied the input
@@ -961,21 +1225,36 @@ SCHEMA: dict[str, Any] = {
         "type": {"const": "conv"},
         "weight": {
             "$ref": "#/$defs/array",
-            "description": (
-                "(C_out, C_in, kH, kW) in 2-D, (C_out, C_in, K) in 1-D; leading size-1 axes may be left out."
-            ),
+            "description": "(C_out, C_in / groups, kH, kW) in 2-D, (C_out, C_in / "
+            "groups, K) in 1-D; leading size-1 axes may be left "
+            "out.",
         },
         "bias": {
             "$ref": "#/$defs/bias",
-            "description": (
-                "One value per output channel (a bare number for one channel); default zeros; "
-                "null for no bias term."
-            ),
+            "description": "One value per output channel (a bare number for one "
+            "channel); default zeros; null for no bias term.",
         },
         "stride": {"$ref": "#/$defs/positive", "description": "Step between windows, default 1."},
-        "padding": {"$ref": "#/$defs/nonnegative", "description": "Zeros added on both sides, default 0."},
+        "padding": {
+            "x-expected": 'a non-negative integer, a pair of them, "same" or "valid"',
+            "oneOf": [{"$ref": "#/$defs/nonnegative"}, {"enum": ["same", "valid"]}],
+            "description": 'Cells added on both sides, default 0; "valid" is 0; '
+            '"same" keeps the input size (stride 1 only; an odd '
+            "total d(k-1) puts the extra cell on the "
+            "bottom/right).",
+        },
         "dilation": {"$ref": "#/$defs/positive", "description": "Spacing of the kernel cells, default 1."},
         "activation": {"$ref": "#/$defs/activation", "description": "Default identity."},
+        "groups": {"$ref": "#/$defs/groups"},
+        "padding_mode": {
+            "enum": ["zeros", "reflect", "replicate", "circular"],
+            "description": "How the border is filled, as "
+            "torch.nn.Conv2d(padding_mode=): zeros (default), "
+            "reflect (mirror about the edge cell; padding < "
+            "size), replicate (the edge cell), circular (wrap "
+            "around; padding <= size).",
+        },
+        "negative_slope": {"$ref": "#/$defs/negative_slope"},
     },
 }
 
@@ -994,72 +1273,120 @@ class ConvKind(Kind):
         """:class:`ConvForwardTrace` or :class:`ConvBackwardTrace`."""
         return ConvForwardTrace if pass_name == "forward" else ConvBackwardTrace
 
-    def summary(self, layer: ConvLayer, dims: int) -> tuple[str, str]:
-        """``conv 3×3, 1→2 ch, relu`` and ``stride 1 · padding 0 · dilation 1``."""
-        kh, kw = layer.kernel_size
-        size = str(kw) if dims == 1 else f"{kh}×{kw}"
-        c_out, c_in = layer.weight.shape[:2]
-        kind = f"conv {size}, {c_in}→{c_out} ch, {layer.activation}" + (
-            ", no bias" if layer.bias is None else ""
-        )
-        settings = [
-            f"stride {size_text(layer.stride, dims)}",
-            f"padding {size_text(layer.padding, dims)}",
-            f"dilation {size_text(layer.dilation, dims)}",
-        ]
-        return kind, " · ".join(settings)
+    # --- the file format
 
     def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> ConvLayer:
-        """weight, bias, stride, padding, dilation and activation of a ``conv`` object."""
-        layout = "(C_out, C_in, K)" if dims == 1 else "(C_out, C_in, kH, kW)"
+        """weight, bias, stride, padding (int, pair, "same", "valid"), dilation, groups, padding_mode."""
+        from ..errors import ModelError
+
+        groups = int(spec.get("groups", 1))
+        per_group = "C_in / groups" if groups > 1 else "C_in"
+        layout = f"(C_out, {per_group}, K)" if dims == 1 else f"(C_out, {per_group}, kH, kW)"
         weight = read.array(spec["weight"], f"{place}.weight", dims + 2, f"a weight {layout}")
-        padding = read.pair(spec.get("padding"), dims, 0, f"{place}.padding")
-        if dims == 1:
-            padding = (0, padding[1])
+        if weight.shape[0] % groups:
+            raise ModelError(
+                f"expected groups dividing the {weight.shape[0]} output channels (axis 0 of the weight "
+                f"{sized(weight.shape)}), as PyTorch requires, got {groups}",
+                f"{place}.groups",
+            )
+        stride = read.pair(spec.get("stride"), dims, 1, f"{place}.stride")
+        dilation = read.pair(spec.get("dilation"), dims, 1, f"{place}.dilation")
+        raw_padding = spec.get("padding")
+        same = raw_padding == "same"
+        if same and stride != (1, 1):
+            raise ModelError(
+                f'expected stride 1 with padding "same" (PyTorch refuses "same" for strided convolutions), '
+                f"got stride {spatial_words(stride[1:] if dims == 1 else stride)}",
+                f"{place}.padding",
+            )
+        if isinstance(raw_padding, str):
+            padding: IntPair = (0, 0)
+        else:
+            padding = read.pair(raw_padding, dims, 0, f"{place}.padding")
+            if dims == 1:
+                padding = (0, padding[1])
         return ConvLayer(
             weight=weight,
             bias=read.bias(spec.get("bias"), weight.shape[0], f"{place}.bias", "bias" in spec),
-            stride=read.pair(spec.get("stride"), dims, 1, f"{place}.stride"),
+            stride=stride,
             padding=padding,
-            dilation=read.pair(spec.get("dilation"), dims, 1, f"{place}.dilation"),
+            dilation=dilation,
             activation=spec.get("activation", "identity"),
             dims=dims,
+            groups=groups,
+            padding_mode=spec.get("padding_mode", "zeros"),
+            same=same,
+            negative_slope=float(spec.get("negative_slope", activations.LEAKY_SLOPE)),
         )
 
     def to_document(self, layer: ConvLayer, dims: int) -> dict[str, Any]:
-        """type, weight, bias, stride, padding, dilation, activation."""
+        """The conv layer object; groups, padding_mode and negative_slope only when not the default."""
         doc: dict[str, Any] = {"type": "conv", "weight": array_out(layer.weight)}
         doc["bias"] = None if layer.bias is None else array_out(layer.bias)
         doc["stride"] = pair_out(layer.stride, dims)
-        doc["padding"] = pair_out(layer.padding, dims)
+        doc["padding"] = "same" if layer.same else pair_out(layer.padding, dims)
         doc["dilation"] = pair_out(layer.dilation, dims)
         doc["activation"] = layer.activation
+        if layer.groups != 1:
+            doc["groups"] = layer.groups
+        if layer.padding_mode != "zeros":
+            doc["padding_mode"] = layer.padding_mode
+        if layer.negative_slope != activations.LEAKY_SLOPE:
+            doc["negative_slope"] = layer.negative_slope
         return doc
 
     def check_shape(
         self, layer: ConvLayer, shape: Shape, place: str, source: str
     ) -> tuple[Shape, int, str, str]:
-        """Channels and kernel against the (padded) input; two window copies of memory."""
-        from ..budget import axes_words, sized, spatial_words
+        """Channels (times groups), the padding mode's limits, the kernel against the padded input."""
         from ..errors import ModelError
-        from ..windows import output_length
 
-        n_in = math.prod(shape)
-        dims, spatial, channels = spatial_input(layer, shape, source, place)
-        c_out, c_in = layer.weight.shape[0], layer.weight.shape[1]
+        _, spatial, channels = spatial_input(layer, shape, source, place)
+        dims = layer.dims
+        c_out, c_in = layer.weight.shape[0], layer.weight.shape[1] * layer.groups
         if channels != c_in:
+            if layer.groups == 1:
+                raise ModelError(
+                    f"expected a weight with {channels} input channel{'s' if channels != 1 else ''} "
+                    f"(axis 1 of {'(C_out, C_in, K)' if dims == 1 else '(C_out, C_in, kH, kW)'}) to match "
+                    f"{source}, got shape {sized(layer.weight.shape)}",
+                    f"{place}.weight",
+                )
+            if channels % layer.groups:
+                raise ModelError(
+                    f"expected groups dividing the {channels} input channels of {source}, as PyTorch "
+                    f"requires, got {layer.groups}",
+                    f"{place}.groups",
+                )
             raise ModelError(
-                f"expected a weight with {channels} input channel{'s' if channels != 1 else ''} "
-                f"(axis 1 of {'(C_out, C_in, K)' if dims == 1 else '(C_out, C_in, kH, kW)'}) to match "
-                f"{source}, got shape {sized(layer.weight.shape)}",
+                f"expected a weight with {channels // layer.groups} input channels per group (axis 1 of "
+                f"(C_out, C_in / groups, ...): {channels} channels of {source} in {layer.groups} groups), "
+                f"got shape {sized(layer.weight.shape)}",
                 f"{place}.weight",
             )
+        top, bottom, left, right = layer.sides
+        slice(1, 2) if dims == 1 else slice(0, 2)
+        for before, after, size in ((top, bottom, spatial[0]), (left, right, spatial[1])):
+            widest = max(before, after)
+            if layer.padding_mode == "reflect" and widest >= size:
+                raise ModelError(
+                    f"expected reflect padding smaller than the input size {axes_words(spatial, dims)} "
+                    f"({source}): a reflection stays inside the input, as PyTorch requires; "
+                    f"got padding {widest}",
+                    f"{place}.padding",
+                )
+            if layer.padding_mode == "circular" and widest > size:
+                raise ModelError(
+                    f"expected circular padding at most the input size {axes_words(spatial, dims)} "
+                    f"({source}): "
+                    f"it wraps around once, as PyTorch requires; got padding {widest}",
+                    f"{place}.padding",
+                )
         kernel = layer.kernel_size
+        padded = (spatial[0] + top + bottom, spatial[1] + left + right)
         out = tuple(
-            output_length(spatial[a], kernel[a], layer.stride[a], layer.padding[a], layer.dilation[a])
-            for a in (0, 1)
+            output_length(padded[a], kernel[a], layer.stride[a], 0, layer.dilation[a]) for a in (0, 1)
         )
-        padded = (spatial[0] + 2 * layer.padding[0], spatial[1] + 2 * layer.padding[1])
         if min(out) < 1:
             span = tuple(layer.dilation[a] * (kernel[a] - 1) + 1 for a in (0, 1))
             fits_undilated = all(kernel[a] <= padded[a] for a in (0, 1))
@@ -1071,24 +1398,50 @@ class ConvKind(Kind):
             )
             raise ModelError(
                 f"expected a kernel that fits the padded input of {axes_words(padded, dims)}, "
-                "got a kernel of "
-                f"{axes_words(kernel, dims)}{dilated}",
+                f"got a kernel of {axes_words(kernel, dims)}{dilated}",
                 f"{place}.{setting}",
             )
         out_shape: Shape = (c_out, out[1]) if dims == 1 else (c_out, out[0], out[1])
-        n_out = math.prod(out_shape)
+        n_in, n_out = math.prod(shape), math.prod(out_shape)
         n_padded = channels * padded[0] * padded[1]
-        n_cols = c_in * kernel[0] * kernel[1] * out[0] * out[1]
+        n_cols = channels * kernel[0] * kernel[1] * out[0] * out[1]
         elements = 3 * n_in + 3 * n_padded + 2 * n_cols + 5 * n_out + 3 * layer.weight.size
-        big_padding = max(layer.padding) > 0 and n_padded > 4 * n_in
+        if layer.groups > 1:
+            elements += 3 * c_out * c_in * kernel[0] * kernel[1]  # the trace's weight over all channels
+        big_padding = max(layer.sides) > 0 and n_padded > 4 * n_in
+        shown = padded[1:] if dims == 1 else padded
         reason = (
             f"padding {spatial_words(layer.padding[1:] if dims == 1 else layer.padding)} makes a padded "
-            f"input of {channels} x {spatial_words(padded[1:] if dims == 1 else padded)}"
+            "input of "
+            f"{channels} x {spatial_words(shown)}"
             if big_padding
             else f"its {c_out} output channel{'s' if c_out != 1 else ''} of "
             f"{spatial_words(out[1:] if dims == 1 else out)} and its window copies"
         )
         return out_shape, elements, "padding" if big_padding else "", reason
+
+    def padded(self, layer: ConvLayer) -> bool:
+        """Whether the input has a padding border (named A_pad in the texts)."""
+        return any(layer.sides)
+
+    def summary(self, layer: ConvLayer, dims: int) -> tuple[str, str]:
+        """``conv 3×3, 1→2 ch, relu`` and ``stride 1 · padding 0 · dilation 1``."""
+        kh, kw = layer.kernel_size
+        size = str(kw) if dims == 1 else f"{kh}×{kw}"
+        c_out, c_in = layer.weight.shape[0], layer.weight.shape[1] * layer.groups
+        kind = f"conv {size}, {c_in}→{c_out} ch, {layer.activation}" + (
+            ", no bias" if layer.bias is None else ""
+        )
+        settings = [
+            f"stride {size_text(layer.stride, dims)}",
+            "padding same" if layer.same else f"padding {size_text(layer.padding, dims)}",
+            f"dilation {size_text(layer.dilation, dims)}",
+        ]
+        if layer.groups > 1:
+            settings.append(f"groups {layer.groups}")
+        if layer.padding_mode != "zeros":
+            settings.append(layer.padding_mode)
+        return kind, " · ".join(settings)
 
     def new_layer(self, input_shape: Shape, dims: int) -> ConvLayer:
         """A 1x1 conv with one output channel, zero weight and bias."""
@@ -1104,43 +1457,86 @@ class ConvKind(Kind):
     def fitted_weight_shape(self, layer: ConvLayer, input_shape: Shape) -> Shape | None:
         """The weight with as many input channels as the input has."""
         w = layer.weight
-        return (w.shape[0], input_shape[0], *w.shape[2:])
+        return (w.shape[0], max(1, input_shape[0] // layer.groups), *w.shape[2:])
 
     def settings(self, layer: ConvLayer, dims: int) -> list[tuple[str, str, str]]:
-        """Kernel size, out channels, stride, padding, dilation and activation."""
-        return [
+        """Kernel size, out channels, stride, padding, dilation, groups, padding mode, activation."""
+        rows = [
             ("kernel_size", "kernel size", setting_text(layer.kernel_size, dims)),
             ("out_channels", "out channels", str(layer.weight.shape[0])),
             ("stride", "stride", setting_text(layer.stride, dims)),
-            ("padding", "padding", setting_text(layer.padding, dims)),
+            ("padding", "padding", "same" if layer.same else setting_text(layer.padding, dims)),
             ("dilation", "dilation", setting_text(layer.dilation, dims)),
+            ("groups", "groups", str(layer.groups)),
+            ("padding_mode", "padding mode", layer.padding_mode),
             ("activation", "activation", layer.activation),
         ]
+        if layer.activation == "leaky_relu":
+            rows.append(("negative_slope", "negative slope", f"{layer.negative_slope:g}"))
+        return rows
 
     def with_setting(
         self, layer: ConvLayer, key: str, value: Any, dims: int, place: str, fit: Fit
     ) -> ConvLayer:
-        """stride, dilation, padding, activation, kernel_size or out_channels."""
+        """One of stride, dilation, padding ("same"/"valid" too), groups, padding_mode, activation, ...
+
+        ... negative_slope, kernel_size or out_channels.
+        """
         from ..activations import ACTIVATIONS
         from ..errors import ModelError
+        from ..windows import PADDING_MODES
 
+        w = layer.weight
         if key == "stride":
-            return dataclasses.replace(layer, stride=parse_pair(value, dims, place, 1))
+            stride = parse_pair(value, dims, place, 1)
+            if layer.same and stride != (1, 1):
+                raise ModelError('expected stride 1 while padding is "same" (as PyTorch requires)', place)
+            return dataclasses.replace(layer, stride=stride)
         if key == "dilation":
             return dataclasses.replace(layer, dilation=parse_pair(value, dims, place, 1))
         if key == "padding":
-            return dataclasses.replace(layer, padding=parse_pair(value, dims, place, 0))
+            text = value.strip() if isinstance(value, str) else value
+            if text == "same":
+                if layer.stride != (1, 1):
+                    raise ModelError('expected stride 1 for padding "same" (as PyTorch requires)', place)
+                return dataclasses.replace(layer, same=True)
+            if text == "valid":
+                return dataclasses.replace(layer, same=False, padding=(0, 0))
+            return dataclasses.replace(layer, same=False, padding=parse_pair(value, dims, place, 0))
+        if key == "groups":
+            groups = parse_pair(value, 1, place, 1)[1]
+            c_in, c_out = w.shape[1] * layer.groups, w.shape[0]
+            if c_in % groups or c_out % groups:
+                raise ModelError(
+                    f"expected groups dividing the {c_in} input and {c_out} output channels, got {groups}",
+                    place,
+                )
+            shape = (c_out, c_in // groups, *w.shape[2:])
+            return dataclasses.replace(layer, groups=groups, weight=frozen_array(fit(w, shape)))
+        if key == "padding_mode":
+            if value not in PADDING_MODES:
+                raise ModelError(f"expected one of {', '.join(PADDING_MODES)}, got {value!r}", place)
+            return dataclasses.replace(layer, padding_mode=str(value))
+        if key == "negative_slope":
+            try:
+                slope = float(value)
+            except (TypeError, ValueError):
+                raise ModelError(f"expected a number, got {value!r}", place) from None
+            if not np.isfinite(slope):
+                raise ModelError(f"expected a finite number, got {value!r}", place)
+            return dataclasses.replace(layer, negative_slope=slope)
         if key == "activation":
             if value not in ACTIVATIONS:
                 raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
             return dataclasses.replace(layer, activation=str(value))
-        w = layer.weight
         if key == "kernel_size":
             kh, kw = parse_pair(value, dims, place, 1)
             shape = (*w.shape[:2], kw) if dims == 1 else (*w.shape[:2], kh, kw)
             return dataclasses.replace(layer, weight=frozen_array(fit(w, shape)))
         if key == "out_channels":
             c_out = parse_pair(value, 1, place, 1)[1]
+            if c_out % layer.groups:
+                raise ModelError(f"expected a multiple of groups ({layer.groups}), got {c_out}", place)
             bias = None if layer.bias is None else frozen_array(fit(layer.bias, (c_out,)))
             return dataclasses.replace(layer, weight=frozen_array(fit(w, (c_out, *w.shape[1:]))), bias=bias)
         raise ModelError(f"a conv layer has no setting {key!r}", place)
@@ -1165,6 +1561,8 @@ class ConvKind(Kind):
         """Shapes in the trace's 2-D view; the input and dA_prev in the padded view."""
         if role in ("input", "dx"):
             return tuple(trace.x_padded.shape)
+        if role == "dx_folded":
+            return tuple(trace.x.shape)
         return super().role_shape(trace, role)
 
     # --- the scene
@@ -1173,21 +1571,38 @@ class ConvKind(Kind):
         """Input (padded), kernel, bias and outputs; backward dZ, dA_prev (padded), dW, db."""
         layer = trace.layer
         one_d = layer.dims == 1
-        ph, pw = layer.padding
-        padded = bool(ph or pw)
+        # the border as (ph, pw), or by side when they differ (padding "same" with an even kernel)
+        sides: tuple[int, ...] = symmetric(layer.sides) or layer.sides
+        padded = any(sides)
         bias = layer.bias is not None
-        pad_note = f"padding {pw if one_d else (ph, pw)} shaded" if padded else ""
+        mode = layer.padding_mode
+        shown = "same" if layer.same else (layer.padding[1] if one_d else layer.padding)
+        pad_note = (
+            (f"padding {shown} shaded" if mode == "zeros" else f"padding {shown} {mode}") if padded else ""
+        )
+        if layer.groups > 1:
+            pad_note = joined(
+                pad_note, f"groups {layer.groups}: a filter sees {trace.weight.shape[1]} channel(s)"
+            )
         x_map = TileMap(shape_of(trace.x_padded), one_d)
         w_map = TileMap(shape_of(trace.weight), one_d)
         z_map = TileMap(shape_of(trace.z), one_d)
         b_map = TileMap(shape_of(layer.bias)) if bias else None
         x_title = "A_pad  (input, padded)" if padded else "A_prev  (input)"
-        x_note = "grey border = zero padding" if padded else ""
+        x_note = (
+            (
+                "grey border = zero padding"
+                if mode == "zeros"
+                else f"grey border = {mode} copies of input cells"
+            )
+            if padded
+            else ""
+        )
         x_printed = Printed("A_pad" if padded else "A_prev", 0, 0, x_note, key="x")
         x_subtitle = joined(x_map.shape_text(), pad_note)
         w_printed = Printed("W", 0, 1, one_filter=True, key="w")
         specs = [
-            PanelSpec("input", x_title, x_map, 0, 0, x_printed, (ph, pw), x_subtitle),
+            PanelSpec("input", x_title, x_map, 0, 0, x_printed, sides, x_subtitle),
             PanelSpec("kernel", "W  (kernel)", w_map, 0, 1, w_printed, subtitle=w_map.shape_text()),
         ]
         activation = layer.activation
@@ -1206,26 +1621,50 @@ class ConvKind(Kind):
         dz_printed = Printed("dZ" if identity else f"dZ = dA ⊙ {activation}'(Z)", 0, 2, labels="f")
         specs.append(PanelSpec("dz", dz_title, z_map, 0, 2, dz_printed, subtitle=z_map.shape_text()))
         dx_title = "dA_pad  (dA_prev + border)" if padded else "dA_prev"
-        dx_note = "grey border is cropped away" if padded else ""
+        folds = mode != "zeros"
+        dx_note = (
+            ("grey border folds back onto the cells it copied" if folds else "grey border is cropped away")
+            if padded
+            else ""
+        )
         dx_printed = Printed("dA_pad" if padded else "dA_prev", 1, 2, dx_note)
-        dx_subtitle = joined(x_map.shape_text(), "border cropped" if padded else "")
-        specs.append(PanelSpec("dx", dx_title, x_map, 1, 0, dx_printed, (ph, pw), dx_subtitle))
-        return specs + gradient_specs(w_map, b_map)
+        fate = "border folds back" if folds else "border cropped"
+        dx_subtitle = joined(x_map.shape_text(), fate if padded else "")
+        specs.append(PanelSpec("dx", dx_title, x_map, 1, 0, dx_printed, sides, dx_subtitle))
+        specs += gradient_specs(w_map, b_map)
+        if folds and padded:
+            # where each copied border cell's gradient goes: onto the input cell it copied
+            folded_map = TileMap(shape_of(trace.x), one_d)
+            folded = Printed("dA_prev", 1, 3, "the border's gradient added onto the cells it copied")
+            note = joined(folded_map.shape_text(), f"{mode} border added in")
+            specs.append(
+                PanelSpec(
+                    "dx_folded",
+                    "dA_prev  (folded)",
+                    folded_map,
+                    1,
+                    3,
+                    folded,
+                    subtitle=note,
+                )
+            )
+        return specs
 
     def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
         """The window on the input and on dA_prev, the overlay's filter, its output element."""
         layer = trace.layer
         maps = out.maps
         ov = step.overlay
-        c_in = trace.x.shape[0]
         f = ov.channel if ov is not None else -1
-        window = [] if ov is None else [c for ci in range(c_in) for c in window_cells(ci, ov.rows, ov.cols)]
+        # a grouped filter's window covers only its group's input channels
+        seen = trace.input_channels(f) if ov is not None else range(0)
+        window = [] if ov is None else [c for ci in seen for c in window_cells(ci, ov.rows, ov.cols)]
         kernel_row = (
             []
             if ov is None
             else [
                 maps["kernel"].cell((f, ci, r, q))
-                for ci in range(c_in)
+                for ci in range(trace.weight.shape[1])
                 for r in range(trace.weight.shape[2])
                 for q in range(trace.weight.shape[3])
             ]
@@ -1239,6 +1678,8 @@ class ConvKind(Kind):
         state = step.state
         out.put("dz", state.dz, window=element)
         out.put("dx", state.dx_padded, changed=window)
+        if "dx_folded" in maps:
+            out.put("dx_folded", state.dx, changed=_folded_cells(trace, window))
         out.put("dw", state.dw, changed=kernel_row)
         if layer.bias is not None:
             out.put("db", state.db, changed=[] if ov is None else [maps["db"].cell((f,))])

@@ -45,11 +45,14 @@ class DenseLayer:
     weight : ndarray of shape (out, in)
     bias : ndarray of shape (out,) or None
     activation : str
+    negative_slope : float
+        leaky_relu's slope for z < 0.
     """
 
     weight: FloatArray = field(repr=False)
     bias: FloatArray | None = field(repr=False, default=None)
     activation: str = "identity"
+    negative_slope: float = activations.LEAKY_SLOPE
     type: Literal["dense"] = "dense"
 
     @property
@@ -72,11 +75,11 @@ class DenseLayer:
         z = x @ self.weight.T
         if self.bias is not None:
             z = z + self.bias
-        return z, activations.activate(self.activation, z)
+        return z, activations.activate(self.activation, z, self.negative_slope)
 
     def backward(self, grad_output: FloatArray, x: FloatArray, z: FloatArray, a: FloatArray) -> LayerGrads:
         """Gradients given dL/dA of shape (N, out)."""
-        dz = grad_output * activations.derivative(self.activation, z, a)
+        dz = grad_output * activations.derivative(self.activation, z, a, self.negative_slope)
         dw = dz.T @ x
         db = dz.sum(axis=0)
         return LayerGrads(dz @ self.weight, dz, dw, None if self.bias is None else db)
@@ -174,7 +177,9 @@ class DenseTrace(LayerTrace):
         layer = self.layer
         self.weight = layer.weight
         self.bias = layer.bias
-        self.derivative = frozen(activations.derivative(layer.activation, self.z, self.a))
+        self.derivative = frozen(
+            activations.derivative(layer.activation, self.z, self.a, layer.negative_slope)
+        )
         if self.grad_output is not None:
             self.grad_pre_activation = frozen(self.grad_output * self.derivative)
 
@@ -344,6 +349,7 @@ SCHEMA: dict[str, Any] = {
             "description": "One value per output; default zeros; null for no bias term.",
         },
         "activation": {"$ref": "#/$defs/activation", "description": "Default identity."},
+        "negative_slope": {"$ref": "#/$defs/negative_slope"},
     },
 }
 
@@ -356,6 +362,30 @@ class DenseKind(Kind):
     has_weights = True
     has_activation = True
 
+    # --- the file format
+
+    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> DenseLayer:
+        """Weight (out, in), bias, activation, negative_slope."""
+        weight = read.array(spec["weight"], f"{place}.weight", 2, "a weight (out, in)")
+        return DenseLayer(
+            weight=weight,
+            bias=read.bias(spec.get("bias"), weight.shape[0], f"{place}.bias", "bias" in spec),
+            activation=spec.get("activation", "identity"),
+            negative_slope=float(spec.get("negative_slope", activations.LEAKY_SLOPE)),
+        )
+
+    def to_document(self, layer: DenseLayer, dims: int) -> dict[str, Any]:
+        """The dense layer object; negative_slope only when not the default."""
+        doc: dict[str, Any] = {
+            "type": "dense",
+            "weight": array_out(layer.weight),
+            "bias": None if layer.bias is None else array_out(layer.bias),
+            "activation": layer.activation,
+        }
+        if layer.negative_slope != activations.LEAKY_SLOPE:
+            doc["negative_slope"] = layer.negative_slope
+        return doc
+
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`DenseForwardTrace` or :class:`DenseBackwardTrace`."""
         return DenseForwardTrace if pass_name == "forward" else DenseBackwardTrace
@@ -364,24 +394,6 @@ class DenseKind(Kind):
         """``dense 8→3, identity`` (``, no bias``)."""
         out, n_in = layer.weight.shape
         return f"dense {n_in}→{out}, {layer.activation}" + (", no bias" if layer.bias is None else ""), ""
-
-    def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> DenseLayer:
-        """Weight (out, in), bias and activation of a ``dense`` object."""
-        weight = read.array(spec["weight"], f"{place}.weight", 2, "a weight (out, in)")
-        return DenseLayer(
-            weight=weight,
-            bias=read.bias(spec.get("bias"), weight.shape[0], f"{place}.bias", "bias" in spec),
-            activation=spec.get("activation", "identity"),
-        )
-
-    def to_document(self, layer: DenseLayer, dims: int) -> dict[str, Any]:
-        """type, weight, bias, activation."""
-        return {
-            "type": "dense",
-            "weight": array_out(layer.weight),
-            "bias": None if layer.bias is None else array_out(layer.bias),
-            "activation": layer.activation,
-        }
 
     def check_shape(
         self, layer: DenseLayer, shape: Shape, place: str, source: str

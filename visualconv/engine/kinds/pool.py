@@ -1,4 +1,4 @@
-"""The pool kind: max or average pooling without padding.
+"""The pool kind: max or average pooling, with padding or one global window.
 
 Owns :class:`PoolLayer` (its shape rule, forward and backward through the kernels of
 ``engine/pool.py``) and the traces of its two passes with their typed steps.
@@ -14,9 +14,19 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import links
+from ..budget import axes_words
 from ..pool import max_positions, pool2d_backward, pool2d_forward
 from ..scene import Cell, PanelSpec, Printed, StepPanels, TileMap, joined, pair_text, shape_of, window_cells
-from ..windows import FloatArray, IntPair, covering_windows, output_shape, sliding_windows
+from ..windows import (
+    FloatArray,
+    IntPair,
+    covering_windows,
+    crop,
+    output_length,
+    output_shape,
+    pad_sides,
+    sliding_windows,
+)
 from .base import (
     DocumentReader,
     Fields,
@@ -43,20 +53,28 @@ from .text import MAX_TERMS, fmt, fmt_array, index_text, squeeze_view, trace_dim
 
 @dataclass(frozen=True, slots=True)
 class PoolLayer:
-    """Max or average pooling without padding.
+    """Max or average pooling, with padding or one global window.
 
     Attributes
     ----------
     mode : {"max", "avg"}
     size, stride : (int, int)
-        A 1-D layer has rows (1, 1).
+        A 1-D layer has rows (1, 1). For a global pool they are set by the input: see
+        :meth:`window`.
     dims : {1, 2}
+    padding : (int, int)
+        At most half the size; max pooling pads with -inf, average pooling with zeros that
+        count in the average.
+    is_global : bool
+        The file's ``size: "global"``: one window over each whole channel.
     """
 
     mode: str = "max"
     size: IntPair = (2, 2)
     stride: IntPair = (2, 2)
     dims: int = 2
+    padding: IntPair = (0, 0)
+    is_global: bool = False
     type: Literal["pool"] = "pool"
 
     @property
@@ -64,26 +82,41 @@ class PoolLayer:
         """The pool kind."""
         return POOL
 
+    def window(self, spatial: IntPair) -> tuple[IntPair, IntPair, IntPair]:
+        """(size, stride, padding) over an input of ``spatial`` (H, W) (1-D: (1, L))."""
+        if self.is_global:
+            return spatial, spatial, (0, 0)
+        return self.size, self.stride, self.padding
+
     def output_shape(self, input_shape: Shape) -> Shape:
         """Output shape (C, ...) for an input of shape (C, ...)."""
         if len(input_shape) != self.dims + 1:
             raise ValueError(f"expects a {self.dims + 1}-axis input, got shape {input_shape}")
         spatial = (1, input_shape[1]) if self.dims == 1 else (input_shape[1], input_shape[2])
-        out = output_shape(spatial, self.size, self.stride, (0, 0), (1, 1))
+        size, stride, padding = self.window(spatial)
+        if padding[0] > size[0] // 2 or padding[1] > size[1] // 2:
+            raise ValueError(f"pool padding {padding} is more than half the size {size}")
+        out = output_shape(spatial, size, stride, padding, (1, 1))
         if min(out) < 1:
-            size = self.size[1:] if self.dims == 1 else self.size
-            raise ValueError(f"pool window {size} is larger than the input {input_shape[1:]}")
+            shown = size[1:] if self.dims == 1 else size
+            raise ValueError(f"pool window {shown} is larger than the padded input {input_shape[1:]}")
         return (input_shape[0], out[1]) if self.dims == 1 else (input_shape[0], *out)
+
+    def _arguments(self, x: FloatArray) -> tuple[IntPair, IntPair, IntPair]:
+        x4 = to_4d(x, self.dims)
+        return self.window((x4.shape[2], x4.shape[3]))
 
     def forward(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Return (Y, Y) for a batch ``x`` of shape (N, C, ...)."""
-        y = from_4d(pool2d_forward(to_4d(x, self.dims), self.mode, self.size, self.stride), self.dims)
+        size, stride, padding = self._arguments(x)
+        y = from_4d(pool2d_forward(to_4d(x, self.dims), self.mode, size, stride, padding), self.dims)
         return y, y
 
     def backward(self, grad_output: FloatArray, x: FloatArray, z: FloatArray, a: FloatArray) -> LayerGrads:
         """Route dL/dY of shape (N, C, ...) back to the input."""
+        size, stride, padding = self._arguments(x)
         dx = pool2d_backward(
-            to_4d(grad_output, self.dims), to_4d(x, self.dims), self.mode, self.size, self.stride
+            to_4d(grad_output, self.dims), to_4d(x, self.dims), self.mode, size, stride, padding
         )
         return LayerGrads(from_4d(dx, self.dims))
 
@@ -139,8 +172,10 @@ class PoolBackwardState(Fields):
     dy : ndarray of shape (C, oh, ow)
         dY, all of it.
     done : ndarray of bool, shape (C, oh, ow)
-    dx_padded, dx : ndarray of shape (C, H, W)
-        dA_prev (pooling has no padding: the same array).
+    dx_padded : ndarray of shape (C, H + 2ph, W + 2pw)
+        dA_prev in the padded view (its border never receives a delta).
+    dx : ndarray of shape (C, H, W)
+        dA_prev (the same array without padding).
     """
 
     dy: FloatArray = field(repr=False)
@@ -161,8 +196,11 @@ class PoolTrace(LayerTrace):
 
     Attributes
     ----------
-    x_padded : ndarray of shape (C, H, W)
-        The input itself (no padding).
+    size, stride, padding : (int, int)
+        The windows over this input (a global pool's window is the whole channel).
+    x_padded : ndarray of shape (C, H + 2ph, W + 2pw)
+        The input as the windows see it: padded with -inf (max) or zeros (avg); the input
+        itself without padding.
     windows : ndarray of shape (C, oh, ow, kH, kW)
     argmax : ndarray of int, shape (C, oh, ow), or None for average pooling
         Flat index of each window's recorded maximum.
@@ -175,8 +213,11 @@ class PoolTrace(LayerTrace):
 
     def _setup(self) -> None:
         layer = self.layer
-        self.x_padded = self.x
-        self.windows = sliding_windows(self.x[None], layer.size, layer.stride, (1, 1))[0]
+        self.size, self.stride, self.padding = layer.window((self.x.shape[1], self.x.shape[2]))
+        ph, pw = self.padding
+        fill = -np.inf if layer.mode == "max" else 0.0
+        self.x_padded = frozen(pad_sides(self.x, (ph, ph, pw, pw), "zeros", fill))
+        self.windows = sliding_windows(self.x_padded[None], self.size, self.stride, (1, 1))[0]
         self.argmax = max_positions(self.windows) if layer.mode == "max" else None
 
     def overlay(self, k: int) -> Overlay:
@@ -184,16 +225,15 @@ class PoolTrace(LayerTrace):
         if not 1 <= k <= self.n:
             raise IndexError(f"overlay {k} is outside 1..{self.n}")
         c, i, j = (int(v) for v in np.unravel_index(k - 1, self.out_shape))
-        (kh, kw), (sh, sw) = self.layer.size, self.layer.stride
+        (kh, kw), (sh, sw) = self.size, self.stride
         return Overlay(k, c, (i, j), slice(i * sh, i * sh + kh, 1), slice(j * sw, j * sw + kw, 1))
 
     def affected_by_input(self, c: int, row: int, col: int) -> list[int]:
         """Overlays (1-based, ascending) of channel c whose window covers input cell (c, row, col)."""
         if not 0 <= c < self.out_shape[0]:
             return []
-        layer = self.layer
         oh, ow = self.out_shape[1:]
-        taps = covering_windows(row, col, layer.size, layer.stride, (1, 1), (oh, ow))
+        taps = covering_windows(row, col, self.size, self.stride, (1, 1), (oh, ow))
         positions = {i * ow + j for i, j, _, _ in taps}
         return sorted(c * oh * ow + p + 1 for p in positions)
 
@@ -231,8 +271,9 @@ class PoolBackwardTrace(PoolTrace):
         """dA_prev of the whole pass (cached)."""
         if self._full_dx is None:
             assert self.grad_output is not None
-            layer = self.layer
-            dx = pool2d_backward(self.grad_output[None], self.x[None], layer.mode, layer.size, layer.stride)
+            dx = pool2d_backward(
+                self.grad_output[None], self.x_padded[None], self.layer.mode, self.size, self.stride
+            )
             self._full_dx = dx[0]
         return self._full_dx
 
@@ -240,13 +281,13 @@ class PoolBackwardTrace(PoolTrace):
         layer = self.layer
         assert self.grad_output is not None
         c_done, r = divmod(k, self.out_shape[1] * self.out_shape[2])
-        dx = np.zeros(self.x.shape)
+        dx = np.zeros(self.x_padded.shape)  # dA_prev in the padded view
         dx[:c_done] = self._full()[:c_done]
         if r:
             dy = np.zeros(self.out_shape[1:])
             dy.reshape(-1)[:r] = self.grad_output[c_done].reshape(-1)[:r]
             dx[c_done] = pool2d_backward(
-                dy[None, None], self.x[None, c_done : c_done + 1], layer.mode, layer.size, layer.stride
+                dy[None, None], self.x_padded[None, c_done : c_done + 1], layer.mode, self.size, self.stride
             )[0, 0]
         operands = values = None
         ov = self.overlay(k) if k else None
@@ -263,8 +304,9 @@ class PoolBackwardTrace(PoolTrace):
                 routed[:] = delta / window.size
             operands = PoolBackwardOperands(window, frozen(routed))
             values = PoolBackwardValues(argmax, delta)
-        dx = frozen(dx)
-        state = PoolBackwardState(self.grad_output, self._done_mask(k), dx, dx)
+        dx_padded = frozen(dx)
+        dx = frozen(crop(dx, self.padding)) if self.padding != (0, 0) else dx_padded
+        state = PoolBackwardState(self.grad_output, self._done_mask(k), dx_padded, dx)
         return Step("pool", "backward", k, self.n, ov, operands, values, state)
 
 
@@ -329,9 +371,9 @@ def _pool_backward(trace: Any, step: Any) -> list[str]:
 def _pool_links(
     trace: Any, layer: PoolLayer, role: str, index: links.Index, backward: bool
 ) -> links.CellLinks | None:
-    (kh, kw), (sh, sw) = layer.size, layer.stride
+    (kh, kw), (sh, sw) = trace.size, trace.stride
     _, oh, ow = trace.z.shape
-    x = trace.x
+    x = trace.x_padded  # the windows' view (padding: -inf or zeros around the input)
     argmax = trace.argmax
     size = kh * kw
 
@@ -424,8 +466,19 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "type": {"const": "pool"},
         "mode": {"enum": ["max", "avg"], "description": "max or avg."},
-        "size": {"$ref": "#/$defs/positive", "description": "Window size."},
+        "size": {
+            "x-expected": 'a positive integer, a pair of positive integers or "global"',
+            "oneOf": [{"$ref": "#/$defs/positive"}, {"const": "global"}],
+            "description": 'Window size, or "global": one window over each whole '
+            "channel (then no stride and no padding).",
+        },
         "stride": {"$ref": "#/$defs/positive", "description": "Step between windows, default the size."},
+        "padding": {
+            "$ref": "#/$defs/nonnegative",
+            "description": "Padding on both sides, default 0, at most half the "
+            "size: -inf for max pooling, zeros that count in the "
+            "average for avg pooling.",
+        },
     },
 }
 
@@ -438,54 +491,98 @@ class PoolKind(Kind):
     output_names = ("y", "dY")
     windowed = True
 
-    def trace_class(self, pass_name: str) -> TraceClass:
-        """:class:`PoolForwardTrace` or :class:`PoolBackwardTrace`."""
-        return PoolForwardTrace if pass_name == "forward" else PoolBackwardTrace
-
-    def summary(self, layer: PoolLayer, dims: int) -> tuple[str, str]:
-        """``max pool 2`` and ``stride 2`` (`` · overlapping`` when windows overlap)."""
-        return (
-            f"{layer.mode} pool {size_text(layer.size, dims)}",
-            f"stride {size_text(layer.stride, dims)}"
-            + (" · overlapping" if layer.stride[1] < layer.size[1] else ""),
-        )
+    # --- the file format
 
     def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> PoolLayer:
-        """mode, size and stride (default: the size) of a ``pool`` object."""
+        """mode, size (or "global"), stride (default the size), padding (at most half the size)."""
+        from ..errors import ModelError
+
+        mode = spec["mode"]
+        if spec["size"] == "global":
+            for key in ("stride", "padding"):
+                if key in spec:
+                    raise ModelError(
+                        f'expected no {key} with size "global" (one window over the whole input), '
+                        f"got {spec[key]!r}",
+                        f"{place}.{key}",
+                    )
+            one = (1, 1)
+            return PoolLayer(mode=mode, size=one, stride=one, dims=dims, is_global=True)
         size = read.pair(spec["size"], dims, 1, f"{place}.size")
         stride = size if spec.get("stride") is None else read.pair(spec["stride"], dims, 1, f"{place}.stride")
-        return PoolLayer(mode=spec["mode"], size=size, stride=stride, dims=dims)
+        padding = read.pair(spec.get("padding"), dims, 0, f"{place}.padding")
+        if dims == 1:
+            padding = (0, padding[1])
+        for axis in (0, 1):
+            if padding[axis] > size[axis] // 2:
+                slice(1, 2) if dims == 1 else slice(0, 2)
+                raise ModelError(
+                    f"expected padding at most half the size {axes_words(size, dims)} "
+                    "(as PyTorch requires), "
+                    f"got {axes_words(padding, dims)}",
+                    f"{place}.padding",
+                )
+        return PoolLayer(mode=mode, size=size, stride=stride, dims=dims, padding=padding)
 
     def to_document(self, layer: PoolLayer, dims: int) -> dict[str, Any]:
-        """type, mode, size, stride."""
-        return {
+        """The pool layer object; padding only when not zero."""
+        if layer.is_global:
+            return {"type": "pool", "mode": layer.mode, "size": "global"}
+        doc: dict[str, Any] = {
             "type": "pool",
             "mode": layer.mode,
             "size": pair_out(layer.size, dims),
             "stride": pair_out(layer.stride, dims),
         }
+        if layer.padding != (0, 0):
+            doc["padding"] = pair_out(layer.padding, dims)
+        return doc
 
     def check_shape(
         self, layer: PoolLayer, shape: Shape, place: str, source: str
     ) -> tuple[Shape, int, str, str]:
-        """The window against the input; one window copy of memory."""
-        from ..budget import axes_words
+        """The window (global: the whole input) against the padded input."""
         from ..errors import ModelError
-        from ..windows import output_length
 
-        n_in = math.prod(shape)
         dims, spatial, channels = spatial_input(layer, shape, source, place)
-        out = tuple(output_length(spatial[a], layer.size[a], layer.stride[a], 0, 1) for a in (0, 1))
+        size, stride, padding = layer.window(spatial)
+        out = tuple(output_length(spatial[a], size[a], stride[a], padding[a], 1) for a in (0, 1))
+        slice(1, 2) if layer.dims == 1 else slice(0, 2)
         if min(out) < 1:
+            padded = (spatial[0] + 2 * padding[0], spatial[1] + 2 * padding[1])
+            what = (
+                f"the input of {axes_words(spatial, dims)}"
+                if padding == (0, 0)
+                else (f"the padded input of {axes_words(padded, dims)}")
+            )
             raise ModelError(
-                f"expected a pool window that fits the input of {axes_words(spatial, dims)} ({source}), "
-                f"got size {axes_words(layer.size, dims)}",
+                f"expected a pool window that fits {what} ({source}), got size {axes_words(size, dims)}",
                 f"{place}.size",
             )
-        out_shape = (channels, out[1]) if dims == 1 else (channels, out[0], out[1])
-        n_out = math.prod(out_shape)
-        elements = 3 * n_in + 3 * n_out + n_out * layer.size[0] * layer.size[1]
+        out_shape: Shape = (channels, out[1]) if layer.dims == 1 else (channels, out[0], out[1])
+        n_in, n_out = math.prod(shape), math.prod(out_shape)
+        n_padded = channels * (spatial[0] + 2 * padding[0]) * (spatial[1] + 2 * padding[1])
+        elements = 3 * n_in + 2 * n_padded + 3 * n_out + n_out * size[0] * size[1]
         return out_shape, elements, "", "its windows"
+
+    def trace_class(self, pass_name: str) -> TraceClass:
+        """:class:`PoolForwardTrace` or :class:`PoolBackwardTrace`."""
+        return PoolForwardTrace if pass_name == "forward" else PoolBackwardTrace
+
+    def summary(self, layer: PoolLayer, dims: int) -> tuple[str, str]:
+        """``max pool 2`` and ``stride 2`` (`` · overlapping`` when windows overlap, `` · padding 1``)."""
+        if layer.is_global:
+            return f"global {layer.mode} pool", "one window per channel"
+        if layer.padding != (0, 0):
+            return (
+                f"{layer.mode} pool {size_text(layer.size, dims)}",
+                f"stride {size_text(layer.stride, dims)} · padding {size_text(layer.padding, dims)}",
+            )
+        return (
+            f"{layer.mode} pool {size_text(layer.size, dims)}",
+            f"stride {size_text(layer.stride, dims)}"
+            + (" · overlapping" if layer.stride[1] < layer.size[1] else ""),
+        )
 
     def new_layer(self, input_shape: Shape, dims: int) -> PoolLayer:
         """A 1x1 max pool (the user sets its size and stride)."""
@@ -497,21 +594,33 @@ class PoolKind(Kind):
         return PoolLayer("max", one, one, dims)
 
     def settings(self, layer: PoolLayer, dims: int) -> list[tuple[str, str, str]]:
-        """Mode, size and stride."""
+        """Mode, size (or "global"), stride and padding."""
+        if layer.is_global:
+            return [("mode", "pool mode", layer.mode), ("size", "pool size", "global")]
         return [
             ("mode", "pool mode", layer.mode),
             ("size", "pool size", setting_text(layer.size, dims)),
             ("stride", "stride", setting_text(layer.stride, dims)),
+            ("padding", "padding", setting_text(layer.padding, dims)),
         ]
 
     def with_setting(
         self, layer: PoolLayer, key: str, value: Any, dims: int, place: str, fit: Fit
     ) -> PoolLayer:
-        """size, stride or mode."""
+        """One of size (also "global"), stride, padding or mode."""
         from ..errors import ModelError
 
         if key == "size":
-            return dataclasses.replace(layer, size=parse_pair(value, dims, place, 1))
+            if isinstance(value, str) and value.strip() == "global":
+                return dataclasses.replace(layer, is_global=True, padding=(0, 0))
+            size = parse_pair(value, dims, place, 1)
+            stride = size if layer.is_global else layer.stride
+            return dataclasses.replace(layer, size=size, stride=stride, is_global=False)
+        if key == "padding":
+            padding = parse_pair(value, dims, place, 0)
+            if padding[0] > layer.size[0] // 2 or padding[1] > layer.size[1] // 2:
+                raise ModelError(f"expected padding at most half the size, got {value!r}", place)
+            return dataclasses.replace(layer, padding=padding)
         if key == "stride":
             return dataclasses.replace(layer, stride=parse_pair(value, dims, place, 1))
         if key == "mode":
@@ -520,12 +629,24 @@ class PoolKind(Kind):
             return dataclasses.replace(layer, mode=str(value))
         raise ModelError(f"a pool layer has no setting {key!r}", place)
 
+    def role_shape(self, trace: Any, role: str) -> tuple[int, ...]:
+        """The input and dA_prev in the padded view (as the windows see them)."""
+        if role in ("input", "dx"):
+            return tuple(trace.x_padded.shape)
+        return super().role_shape(trace, role)
+
+    def padding(self, layer: PoolLayer) -> IntPair:
+        """The pool's padding border around the input in the trace's view."""
+        return layer.padding
+
     def kinks(self, layer: PoolLayer, x: FloatArray, z: FloatArray, near: float) -> list[str]:
         """Max-pool windows whose two largest values are within ``near``: a tie for the maximum."""
         if layer.mode != "max":
             return []
         x = x if layer.dims == 2 else x[:, None, :]
-        windows = sliding_windows(x[None], layer.size, layer.stride, (1, 1))[0]
+        size, stride, (ph, pw) = layer.window((x.shape[1], x.shape[2]))
+        x = pad_sides(x, (ph, ph, pw, pw), "zeros", -np.inf)
+        windows = sliding_windows(x[None], size, stride, (1, 1))[0]
         flat = np.sort(windows.reshape(*windows.shape[:3], -1), axis=-1)
         ties = int(np.sum(flat[..., -1] - flat[..., -2] <= near)) if flat.shape[-1] > 1 else 0
         return [f"{ties} max-pool window(s) with a tie for the maximum"] if ties else []
@@ -545,19 +666,29 @@ class PoolKind(Kind):
         layer = trace.layer
         dims = layer.dims
         one_d = dims == 1
-        x_map = TileMap(shape_of(trace.x), one_d)
+        padding = trace.padding
+        padded = padding != (0, 0)
+        x_map = TileMap(shape_of(trace.x_padded), one_d)
         y_map = TileMap(shape_of(trace.z), one_d)
         how = "max" if layer.mode == "max" else "average"
-        sizes = layer.size[1] if one_d else layer.size
-        strides = layer.stride[1] if one_d else layer.stride
-        note = f"{how} pool, size {sizes}, stride {strides}"
-        x_note = f"{layer.mode} pool {pair_text(layer.size, dims)}, stride {pair_text(layer.stride, dims)}"
+        if layer.is_global:
+            note = x_note = f"global {how} pool: one window per channel"
+        else:
+            sizes = layer.size[1] if one_d else layer.size
+            strides = layer.stride[1] if one_d else layer.stride
+            note = f"{how} pool, size {sizes}, stride {strides}"
+            x_note = (
+                f"{layer.mode} pool {pair_text(layer.size, dims)}, stride {pair_text(layer.stride, dims)}"
+            )
+        if padded:
+            fill = "-inf, never the maximum" if layer.mode == "max" else "zeros, counted in the average"
+            note = joined(note, f"padding {padding[1] if one_d else padding}: {fill}")
+            x_note = f"{x_note}; grey border = padding ({fill})"
         marked = trace.argmax is not None
-        x_printed = Printed("A_prev", 0, 0, x_note, key="x")
+        x_printed = Printed("A_pad" if padded else "A_prev", 0, 0, x_note, key="x")
         x_subtitle = joined(x_map.shape_text(), note)
-        specs = [
-            PanelSpec("input", "A_prev  (input)", x_map, 0, 0, x_printed, subtitle=x_subtitle, marked=marked)
-        ]
+        x_title = "A_pad  (input, padded)" if padded else "A_prev  (input)"
+        specs = [PanelSpec("input", x_title, x_map, 0, 0, x_printed, padding, x_subtitle, marked=marked)]
         if trace.pass_name == "forward":
             title = f"Y = {layer.mode}pool(A_prev)"
             specs.append(
@@ -572,9 +703,10 @@ class PoolKind(Kind):
             route, printed_route = "each delta goes to its window's maximum", "routed to the recorded maximum"
         else:
             route, printed_route = "each delta is spread evenly", "shared equally by the window"
-        dx_printed = Printed("dA_prev", 1, 0, printed_route)
-        dx_subtitle = joined(route, "overlaps add up")
-        specs.append(PanelSpec("dx", "dA_prev", x_map, 1, 0, dx_printed, subtitle=dx_subtitle, marked=marked))
+        dx_printed = Printed("dA_pad" if padded else "dA_prev", 1, 0, printed_route)
+        dx_subtitle = joined(route, "overlaps add up", "border cropped" if padded else "")
+        dx_title = "dA_pad  (dA_prev + border)" if padded else "dA_prev"
+        specs.append(PanelSpec("dx", dx_title, x_map, 1, 0, dx_printed, padding, dx_subtitle, marked=marked))
         return specs
 
     def fill_panels(self, trace: Any, step: Any, out: StepPanels) -> None:
@@ -589,19 +721,22 @@ class PoolKind(Kind):
             window = window_cells(c, ov.rows, ov.cols)
             element = [(c, *ov.position)]
             if trace.argmax is not None:
-                kw = layer.size[1]
+                kw = trace.size[1]
                 arg = int(trace.argmax[c, ov.position[0], ov.position[1]])
                 argmax = [(c, ov.rows.start + arg // kw, ov.cols.start + arg % kw)]
-        out.put("input", trace.x, window=window, argmax=argmax)
+        shown = trace.x_padded
+        if layer.mode == "max" and trace.padding != (0, 0):
+            shown = np.where(np.isneginf(shown), np.nan, shown)  # -inf padding: a blank cell, not a colour
+        out.put("input", shown, window=window, argmax=argmax)
         if trace.pass_name == "forward":
             out.put("z", trace.z, step.k, changed=element)
             return
         out.put("dz", step.state.dy, window=element)
         if trace.argmax is not None:
             # the window outlines where the delta went; print outlines the window and marks the maximum
-            out.put("dx", step.state.dx, changed=argmax, printed_outline=window, printed_marks=argmax)
+            out.put("dx", step.state.dx_padded, changed=argmax, printed_outline=window, printed_marks=argmax)
         else:
-            out.put("dx", step.state.dx, changed=window)
+            out.put("dx", step.state.dx_padded, changed=window)
 
     def caption(self, layer: Any) -> str:
         """``pool 1-D`` or ``pool 2-D``."""
