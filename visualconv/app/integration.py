@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from PyQt6.QtCore import QObject, Qt, pyqtSlot
 from PyQt6.QtGui import QGuiApplication, QKeySequence
-from PyQt6.QtWidgets import QDialog, QFileDialog, QMessageBox, QProgressDialog, QWidget
+from PyQt6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QFrame,
+    QMessageBox,
+    QProgressDialog,
+    QScrollArea,
+    QWidget,
+)
 
 from ..engine.errors import ModelError
 from ..engine.explain import sgd_update_lines
@@ -51,6 +59,7 @@ class _TrainingLink(QObject):
         self.session.sigTraceChanged.connect(self.on_session_trace_changed)
         panel.sigIterationSelected.connect(self.on_panel_iteration_selected)
         panel.sigModelTrained.connect(self.on_panel_model_trained)
+        panel.sigApplyRequested.connect(self.on_panel_apply_requested)
         # Stop a running worker thread once a close is accepted (not when it is cancelled).
         window.sigClosed.connect(panel.shutdown)
 
@@ -88,7 +97,25 @@ class _TrainingLink(QObject):
 
     @pyqtSlot(object)
     def on_panel_model_trained(self, model: Any) -> None:
-        self.open_in_stepper(model, None)
+        # The run trained a copy: the model stays as it was (not modified) until Apply.
+        self.window.statusBar().showMessage(
+            "Training finished on a copy; the model is unchanged until Apply trained weights", 8000
+        )
+
+    @pyqtSlot(object)
+    def on_panel_apply_requested(self, model: Any) -> None:
+        """The trained parameters become the model: one edit, undone by Edit ▸ Undo."""
+        editors = getattr(self.window, "editors", None)
+        self.opening = True  # the panel keeps its history: the model is the one it trained
+        try:
+            if editors is not None:
+                editors.history.apply("Apply trained weights", lambda _old: model)
+            else:
+                self.session.replace_model(model)
+        finally:
+            self.opening = False
+        self.record = None
+        self.update_note()
 
 
 def install_training(window: MainWindow) -> Any:
@@ -96,7 +123,18 @@ def install_training(window: MainWindow) -> Any:
     from .training import TrainingPanel
 
     panel = TrainingPanel()
-    dock = window.add_dock(panel, "Training", Qt.DockWidgetArea.RightDockWidgetArea)
+    # In a scroll area, so the dock never forces the window taller than a 720-pixel screen.
+    scroll = QScrollArea()
+    scroll.setObjectName("trainingScroll")
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(panel)
+    dock = window.add_dock(scroll, "Training", Qt.DockWidgetArea.RightDockWidgetArea)
+    # A tab beside the editors (not stacked under them): the right column stays one dock tall.
+    editors = getattr(window, "editors", None)
+    if editors is not None and "closed_form" in editors.docks:
+        window.tabifyDockWidget(editors.docks["closed_form"], dock)
+        editors.docks["editor"].raise_()
     dock.hide()  # opened from View ▸ Training, so the heat maps keep the room
     link = _TrainingLink(window, panel)
     if window.session.model is not None:

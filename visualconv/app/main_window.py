@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PyQt6.QtCore import QEvent, QObject, QSettings, Qt, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QAbstractItemView,
@@ -56,7 +56,10 @@ STEP_KEYS = (
     Qt.Key.Key_Space,
     Qt.Key.Key_F,  # forward pass
     Qt.Key.Key_B,  # backward pass
+    Qt.Key.Key_Escape,  # clears highlights; in a field it leaves the field
 )
+# Keys that end typing in a field or cell: once the field has them, the stepping keys go back to the window.
+DONE_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape)
 
 
 class _KeyGuard(QObject):
@@ -76,7 +79,28 @@ class _KeyGuard(QObject):
             assert isinstance(event, QKeyEvent)
             if event.key() in STEP_KEYS and self._wants_keys(QApplication.focusWidget()):
                 event.accept()  # the focused widget gets the key; the shortcut does not fire
+        elif event is not None and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            focused = QApplication.focusWidget()
+            if watched is focused and event.key() in DONE_KEYS and self._ends_typing(focused):
+                # Enter committed (or Escape dropped) the text: after the field has handled the key,
+                # the focus goes back to the heat maps so Left/Right step again.
+                QTimer.singleShot(0, self._hand_back)
         return False
+
+    def _ends_typing(self, widget: QWidget | None) -> bool:
+        """A one-line field or spin box of this window (a table's cell editor hands back on closing)."""
+        if widget is None or widget.window() is not self.window or not self._wants_keys(widget):
+            return False
+        if isinstance(widget.parent(), QWidget) and isinstance(widget.parent().parent(), QAbstractItemView):
+            return False  # a cell editor in a table's viewport
+        return isinstance(widget, (QLineEdit, QAbstractSpinBox))
+
+    @pyqtSlot()
+    def _hand_back(self) -> None:
+        hand_back = getattr(self.window, "hand_back_keys", None)
+        if hand_back is not None:
+            hand_back()
 
     def _wants_keys(self, widget: QWidget | None) -> bool:
         if widget is None or widget.window() is not self.window:
@@ -183,6 +207,30 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         self.menus["view"].addAction(dock.toggleViewAction())
         return dock
+
+    def hand_back_keys(self) -> None:
+        """Give the focus to the heat maps, so Left/Right/Home/End step again (after typing)."""
+        self.layer_view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def dock_names(self) -> dict[str, QDockWidget]:
+        """The docks by the name ``--show`` takes: the title in lower case, spaces as hyphens."""
+        return {
+            dock.windowTitle().lower().replace(" ", "-"): dock
+            for dock in self.findChildren(QDockWidget)
+            if dock.parent() is self
+        }
+
+    def show_dock(self, name: str) -> bool:
+        """Open the dock called ``name`` (``training``, ``gradient-check``, ...) and bring its tab forward.
+
+        Returns False when the window has no dock of that name.
+        """
+        dock = self.dock_names().get(name.strip().lower().replace(" ", "-").replace("_", "-"))
+        if dock is None:
+            return False
+        dock.show()
+        dock.raise_()
+        return True
 
     def _action(
         self,

@@ -163,6 +163,14 @@ def install_editors(window: QMainWindow) -> Editors:
             editor.select_cell(*found)
 
     links.sigCellClicked.connect(on_clicked)
+    clear = QAction("&Clear highlights", window)
+    clear.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+    clear.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    clear.triggered.connect(links.clear)
+    window.addAction(clear)
+    window.menus["view"].addAction(clear)  # type: ignore[attr-defined]
+    window.actions_by_name["clear_highlights"] = clear  # type: ignore[attr-defined]
+    actions["clear_highlights"] = clear
 
     def on_grid_current_changed(index: tuple[int, ...] | None) -> None:
         found = None if index is None else panel_of_tensor(window, editor.tensor, index)
@@ -170,5 +178,6 @@ def install_editors(window: QMainWindow) -> Editors:
             links.show(*found)  # the selected value's place in the heat maps and what it feeds
 
     editor.grid.sigCurrentChanged.connect(on_grid_current_changed)
+    editor.grid.sigEditingDone.connect(window.hand_back_keys)  # type: ignore[attr-defined]
     status.showMessage(LINK_HINT)
     return Editors(history, editor, gradcheck, closed, links, docks, actions)
