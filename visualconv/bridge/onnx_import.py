@@ -116,7 +116,8 @@ def _read_external_data(onnx: Any, proto: Any, folder: Path) -> None:
             continue
         entries = {entry.key: entry.value for entry in tensor.external_data}
         location = entries.get("location", "")
-        if not location or location in (".", "..") or os.path.basename(location) != location or "\\" in location:
+        bare = os.path.basename(location) == location and "\\" not in location
+        if not location or location in (".", "..") or not bare:
             raise ModelError(
                 f"its values are in external data at {location!r}; expected a file name in the ONNX "
                 "file's own folder (or a self-contained file: torch.onnx.export(..., external_data=False))",
@@ -137,7 +138,9 @@ def _read_external_data(onnx: Any, proto: Any, folder: Path) -> None:
             offset = int(entries.get("offset", "0"))
             length = int(entries["length"]) if "length" in entries else info.st_size - offset
         except ValueError:
-            raise ModelError("expected whole numbers for its external data's offset and length", where) from None
+            raise ModelError(
+                "expected whole numbers for its external data's offset and length", where
+            ) from None
         if offset < 0 or length < 0 or offset + length > info.st_size:
             raise ModelError(
                 f"its external data asks for bytes {offset}..{offset + length} of {location!r}, "
@@ -146,7 +149,9 @@ def _read_external_data(onnx: Any, proto: Any, folder: Path) -> None:
             )
         budget -= length
         if budget < 0:
-            raise ModelError("the external data add up to more than 256 MiB; expected a smaller network", where)
+            raise ModelError(
+                "the external data add up to more than 256 MiB; expected a smaller network", where
+            )
         with open(data_path, "rb") as f:
             f.seek(offset)
             tensor.raw_data = f.read(length)
