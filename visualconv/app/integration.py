@@ -59,6 +59,7 @@ class _TrainingLink(QObject):
         self.session.sigTraceChanged.connect(self.on_session_trace_changed)
         panel.sigIterationSelected.connect(self.on_panel_iteration_selected)
         panel.sigModelTrained.connect(self.on_panel_model_trained)
+        panel.sigApplyRequested.connect(self.on_panel_apply_requested)
         # Stop a running worker thread once a close is accepted (not when it is cancelled).
         window.sigClosed.connect(panel.shutdown)
 
@@ -96,7 +97,25 @@ class _TrainingLink(QObject):
 
     @pyqtSlot(object)
     def on_panel_model_trained(self, model: Any) -> None:
-        self.open_in_stepper(model, None)
+        # The run trained a copy: the model stays as it was (not modified) until Apply.
+        self.window.statusBar().showMessage(
+            "Training finished on a copy; the model is unchanged until Apply trained weights", 8000
+        )
+
+    @pyqtSlot(object)
+    def on_panel_apply_requested(self, model: Any) -> None:
+        """The trained parameters become the model: one edit, undone by Edit ▸ Undo."""
+        editors = getattr(self.window, "editors", None)
+        self.opening = True  # the panel keeps its history: the model is the one it trained
+        try:
+            if editors is not None:
+                editors.history.apply("Apply trained weights", lambda _old: model)
+            else:
+                self.session.replace_model(model)
+        finally:
+            self.opening = False
+        self.record = None
+        self.update_note()
 
 
 def install_training(window: MainWindow) -> Any:

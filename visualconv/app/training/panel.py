@@ -143,7 +143,11 @@ class TrainingPanel(QWidget):
         is ``-learning_rate * gradient`` (:meth:`selected_record` has the gradients).
     sigModelTrained(object)
         A run ended (all epochs, Stop, or divergence); the argument is the Model with
-        the trained (or last finite) parameters and the run's settings.
+        the trained (or last finite) parameters and the run's settings. The run trained
+        a copy: the model itself changes only through sigApplyRequested.
+    sigApplyRequested(object)
+        The user pressed "Apply trained weights": the argument is that trained Model,
+        to become the model (as one edit that can be undone).
     sigRecordsAdded(int)
         New iterations arrived; the argument is the history's length.
     sigStateChanged(str)
@@ -153,6 +157,7 @@ class TrainingPanel(QWidget):
 
     sigIterationSelected = pyqtSignal(object)
     sigModelTrained = pyqtSignal(object)
+    sigApplyRequested = pyqtSignal(object)
     sigRecordsAdded = pyqtSignal(int)
     sigStateChanged = pyqtSignal(str)
 
@@ -178,6 +183,7 @@ class TrainingPanel(QWidget):
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
         self._emitted: Model | None = None
+        self._trained: Model | None = None  # the last run's result, until applied or forgotten
         self._choices: list[DatasetChoice] = []
         self._run = 0  # id of the current run; what older runs still send is dropped
 
@@ -237,6 +243,11 @@ class TrainingPanel(QWidget):
         self.stop_button.setToolTip("end the run; its history stays")
         self.reset_button = QPushButton("Reset")
         self.reset_button.setToolTip("forget the history and go back to the model's own parameters")
+        self.apply_button = QPushButton("Apply trained weights")
+        self.apply_button.setObjectName("applyTrained")
+        self.apply_button.setToolTip(
+            "make the trained parameters the model's own (the run trained a copy; Edit ▸ Undo undoes it)"
+        )
         buttons = QHBoxLayout()
         for button in (
             self.start_button,
@@ -309,9 +320,14 @@ class TrainingPanel(QWidget):
         self.maps = KernelMaps()
         self.maps.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
+        apply_row = QHBoxLayout()
+        apply_row.addWidget(self.apply_button)
+        apply_row.addStretch(1)
+
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addLayout(buttons)
+        layout.addLayout(apply_row)
         layout.addWidget(self.status)
         layout.addWidget(self.loss_plot, 3)
         layout.addWidget(self.accuracy_plot, 1)
@@ -323,6 +339,7 @@ class TrainingPanel(QWidget):
         self.step_button.clicked.connect(self._on_step_clicked)
         self.stop_button.clicked.connect(self._on_stop_clicked)
         self.reset_button.clicked.connect(self.reset)
+        self.apply_button.clicked.connect(self.apply_trained)
         self.history.valueChanged.connect(self._on_history_value_changed)
         self.selected_line.sigDragged.connect(self._on_selected_line_dragged)
         self.log_scale.toggled.connect(self._on_log_scale_toggled)
@@ -351,6 +368,7 @@ class TrainingPanel(QWidget):
             return
         self._stop_run(emit=False)
         self._model = model
+        self._trained = None
         self._clear_history()
         # The stopped run belonged to the previous model; its layers may differ.
         self._run_spec = None
@@ -437,8 +455,24 @@ class TrainingPanel(QWidget):
         """End the run; its history stays and the trained model is emitted."""
         self._stop_run(emit=True)
 
+    def trained_model(self) -> Model | None:
+        """The last run's trained model while it is not applied (None otherwise)."""
+        return self._trained
+
+    def apply_trained(self) -> None:
+        """Ask for the last run's trained parameters to become the model's (sigApplyRequested)."""
+        model = self._trained
+        if model is None:
+            return
+        self._trained = None
+        self._message = ""
+        self._update_controls()
+        self.sigApplyRequested.emit(model)
+        self._redraw()
+
     def reset(self) -> None:
         """Stop, forget the history and return to the model's own parameters."""
+        self._trained = None
         self._stop_run(emit=False)
         self._clear_history()
         self._run_spec = None
@@ -494,6 +528,7 @@ class TrainingPanel(QWidget):
             return
         self._ensure_worker()
         self._clear_history()
+        self._trained = None
         self._selected = None
         self._message = ""
         self._run_spec = self.training_spec()
@@ -525,6 +560,8 @@ class TrainingPanel(QWidget):
         if self._run_spec is not None:
             model = dataclasses.replace(model, training=self._run_spec)
         self._emitted = model
+        self._trained = model
+        self._update_controls()
         self.sigModelTrained.emit(model)
 
     # ------------------------------------------------------------ worker signals
@@ -647,8 +684,9 @@ class TrainingPanel(QWidget):
         ranges = (0.0, x_max, float(y_lo), float(y_hi))
         if ranges != self._ranges:
             self._ranges = ranges
+            # The accuracy plot follows through its x link. Setting its range too would come back
+            # through the link aligned by pixels (its axis is narrower) and cut the loss plot's range.
             self.loss_plot.setRange(xRange=(0, x_max), yRange=(y_lo, y_hi), padding=0.02)
-            self.accuracy_plot.setXRange(0, x_max, padding=0.02)
 
     def _on_speed_changed(self, index: int) -> None:
         self._sigInterval.emit(int(self.speed.itemData(index)))
@@ -683,6 +721,7 @@ class TrainingPanel(QWidget):
         self.step_button.setEnabled(trainable and choice_ok and self._state != "running")
         self.stop_button.setEnabled(active)
         self.reset_button.setEnabled(self._model is not None)
+        self.apply_button.setEnabled(self._trained is not None and not active)
 
     def _load_settings(self, model: Model | None) -> None:
         spec = model.training if model is not None and model.training is not None else TrainingSpec()
@@ -737,6 +776,11 @@ class TrainingPanel(QWidget):
         self._fit_ranges(n, losses)
         self.epoch_curve.setData(ex, ey, symbol="o" if len(ex) <= MAX_MARKERS else None)
         classify = self._model is not None and self._model.loss is not None and self._model.loss.classifies
+        if classify != self.accuracy_plot.isVisibleTo(self):
+            # Linked only while shown: a hidden plot's width would scale the loss plot's x range.
+            self.accuracy_plot.setXLink(self.loss_plot if classify else None)
+            self._ranges = None  # refit
+            self._fit_ranges(n, losses)
         self.accuracy_plot.setVisible(classify)
         if classify:
             self.accuracy_curve.setData(
