@@ -340,3 +340,16 @@ def test_the_palette_gives_the_colour_the_window_paints():
     values = np.linspace(-1.2, 1.2, 2001)
     for value, index in zip(values, theme.colour_index(values, 1.0), strict=True):
         assert palette.screen(float(value), 1.0) == tuple(int(c) for c in lut[index][:3])
+
+
+def test_the_colour_scale_is_fixed_over_the_pass_by_default(window):
+    """Z = 1.3 at step 1 is drawn with the same scale as at step 2 (the seed's 2.1), as the exports."""
+    open_at(window, SEED_1D, 0, "forward", 1)
+    assert window.actions_by_name["fixed_scale"].isChecked()
+    z = window.layer_view.panels["z"]
+    first = z.level
+    window.session.set_step(2)
+    assert z.level == first and first >= 2.1
+    window.actions_by_name["fixed_scale"].setChecked(False)  # per step, from the View menu
+    window.session.set_step(1)
+    assert 1.3 <= z.level < first

@@ -286,14 +286,15 @@ class MainWindow(QMainWindow):
         self._action("forward", "&Forward pass", lambda: self.session.set_pass("forward"), "F", "step")
         self._action("backward", "&Backward pass", self._on_backward_triggered, "B", "step")
 
-        self._action(
+        fixed = self._action(
             "fixed_scale",
-            "&Fixed colour scale across steps",
+            "&Fixed colour scale across steps (off: each step scaled to its own largest value)",
             self.layer_view.set_fixed_scale,
             None,
             "view",
             checkable=True,
         )
+        fixed.setChecked(self.layer_view.fixed_scale)  # on by default: frame k matches exported slide k
         numbers = self._action(
             "numbers",
             "Show &numbers in cells",
