@@ -16,6 +16,12 @@ if "VISUALCONV_DATA_DIR" not in os.environ:
 
 import pytest
 from helpers import SAMPLES
+from hypothesis import HealthCheck, settings
+
+# No test depends on the machine's speed: on a busy machine an example may take long, which is
+# no failure (hypothesis's per-example deadline and its too-slow check are off for every test).
+settings.register_profile("visualconv", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("visualconv")
 
 
 @pytest.fixture

@@ -149,9 +149,9 @@ def test_inline_training_examples_follow_the_model_shapes():
 
     model = vc.load_model(ROOT / "sample_models" / "20-learning-a-kernel.json")
     edited = editing.set_layer_setting(model, 0, "out_channels", "3")
-    targets = edited.training.dataset["targets"]
+    targets = edited.training.dataset.written["targets"]
     assert np.shape(targets[0]) == edited.shapes()[-1]
-    first = np.asarray(model.training.dataset["targets"][0]).reshape(model.shapes()[-1])
+    first = np.asarray(model.training.dataset.written["targets"][0]).reshape(model.shapes()[-1])
     np.testing.assert_array_equal(np.asarray(targets[0])[0], first[0])  # kept where it fits
     np.testing.assert_array_equal(np.asarray(targets[0])[1:], 0)
     reloaded = loads(dumps(model_document(edited)))

@@ -65,13 +65,22 @@ def get_tensor(model: Model, name: str) -> FloatArray:
     raise ModelError(f"the model has no tensor named {name!r}", name)
 
 
-def _validated(model: Model) -> Model:
+def _validated(model: Model, dataset: dict[str, Any] | None = None) -> Model:
+    """``model`` if it is consistent; its dataset (or ``dataset``, a section as written) checked anew.
+
+    The dataset is checked against the edited model again because what it means (the
+    shapes of its images, the teacher layer) depends on the model.
+    """
     shapes = model.shapes()
     check_memory(model)
-    if model.training is not None and model.loss is not None:
+    training = model.training
+    if training is not None and dataset is None and training.dataset is not None:
+        dataset = training.dataset.document()
+    if training is not None and model.loss is not None and dataset is not None:
         from .engine import datasets
 
-        datasets.validate(model.training.dataset, model, shapes, model.loss, "training.dataset")
+        checked = datasets.validate(dataset, model, shapes, model.loss, "training.dataset")
+        model = dataclasses.replace(model, training=dataclasses.replace(training, dataset=checked))
     out = shapes[-1]
     if model.upstream is not None and model.upstream.shape != out:
         raise ModelError(f"expected shape {out}, got {model.upstream.shape}", "upstream")
@@ -308,23 +317,23 @@ def _reconnect(model: Model, layers: list[Layer]) -> Model:
         target = frozen_array(_fit(target, shape))
     if isinstance(target, int) and target >= math.prod(shape):
         target = 0
-    training = _refit_training(model, shape)
+    dataset = _refit_dataset(model, shape)
     return _validated(
-        dataclasses.replace(model, layers=tuple(fixed), upstream=upstream, target=target, training=training)
+        dataclasses.replace(model, layers=tuple(fixed), upstream=upstream, target=target), dataset
     )
 
 
-def _refit_training(model: Model, out_shape: tuple[int, ...]) -> Any:
-    """The training section with inline examples resized like the model's own example.
+def _refit_dataset(model: Model, out_shape: tuple[int, ...]) -> dict[str, Any] | None:
+    """An inline dataset section with its examples resized like the model's own example (None otherwise).
 
     Inline inputs take the model's input shape and inline targets the last output's
     shape (values kept where they fit, zeros elsewhere), so an edited model still
     loads and trains. Class indices out of range become 0.
     """
     training = model.training
-    if training is None or training.dataset.get("kind") != "inline":
-        return training
-    dataset = dict(training.dataset)
+    if training is None or training.dataset is None or training.dataset.kind != "inline":
+        return None
+    dataset = training.dataset.document()
     in_shape = tuple(model.input.shape)
     inputs = [np.asarray(x, dtype=np.float64) for x in dataset.get("inputs", [])]
     dataset["inputs"] = [
@@ -345,7 +354,7 @@ def _refit_training(model: Model, out_shape: tuple[int, ...]) -> Any:
                 arr = _fit(arr.reshape((1,) * (len(out_shape) - arr.ndim) + arr.shape), out_shape)
             fitted.append(arr.tolist())
         dataset["targets"] = fitted
-    return dataclasses.replace(training, dataset=dataset)
+    return dataset
 
 
 def set_layer_setting(model: Model, index: int, key: str, value: Any) -> Model:

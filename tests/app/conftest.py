@@ -16,7 +16,7 @@ def window(qtbot, tmp_path):
     qtbot.addWidget(win)
     win.resize(1200, 800)
     win.show()
-    qtbot.waitExposed(win)
+    qtbot.waitExposed(win, timeout=60_000)
     yield win
     if not sip.isdeleted(win):
         win.shutdown()  # workers joined, the autosave journal's files closed (pytest-qt then closes it)

@@ -42,7 +42,7 @@ def win(monkeypatch, qtbot, tmp_path):
     qtbot.addWidget(window)
     window.resize(1400, 900)
     window.show()
-    qtbot.waitExposed(window)
+    qtbot.waitExposed(window, timeout=60_000)
     return window
 
 
@@ -54,14 +54,14 @@ def type_into_cell(qtbot, win, index, text):
     """Double-click-free editing: select the cell, start editing, type, press Enter."""
     grid = editor(win).grid
     table, r, c = grid.table_for(index)
-    qtbot.waitUntil(table.isVisible)  # a new tensor's tables are shown by the event loop
+    qtbot.waitUntil(table.isVisible, timeout=60_000)  # a new tensor's tables are shown by the event loop
     table.setCurrentCell(r, c)
     table.editItem(table.item(r, c))
     line = table.indexWidget(table.indexFromItem(table.item(r, c)))  # the open editor of that cell
     assert isinstance(line, QLineEdit)
     line.selectAll()
     qtbot.keyClicks(line, text)
-    with qtbot.waitSignal(grid.sigCellEdited, timeout=2000):  # Enter commits on the next event-loop turn
+    with qtbot.waitSignal(grid.sigCellEdited, timeout=60_000):  # Enter commits on the next event-loop turn
         qtbot.keyClick(line, Qt.Key.Key_Return)
 
 
@@ -367,7 +367,7 @@ def test_the_gradient_check_names_a_relu_kink(qtbot, win):
     model = make_model("kink", [[2.0, 2.0, 3.0]], [layer], dims=1, upstream=[[1.0, 1.0]])
     win.show_model(model)
     panel = win.editors.gradcheck
-    with qtbot.waitSignal(panel.sigCheckFinished, timeout=5000) as blocker:
+    with qtbot.waitSignal(panel.sigCheckFinished, timeout=60_000) as blocker:
         panel.start()
     result = blocker.args[0]
     assert result.kinks and "relu kink" in result.kinks[0]
@@ -405,7 +405,7 @@ def test_a_larger_check_shows_progress_and_a_new_model_cancels_it(qtbot, win):
     panel = win.editors.gradcheck
     panel.auto.setChecked(False)
     win.editors.docks["gradcheck"].raise_()
-    qtbot.waitUntil(panel.isVisible)
+    qtbot.waitUntil(panel.isVisible, timeout=60_000)
     panel.start()
     assert panel.running and panel.progress.isVisible()
     assert panel.progress.maximum() == 256 + 18 + 2
@@ -414,8 +414,8 @@ def test_a_larger_check_shows_progress_and_a_new_model_cancels_it(qtbot, win):
     type_into_cell(qtbot, win, (1,), "0.5")
     assert not panel.running
     win.editors.docks["gradcheck"].raise_()
-    qtbot.waitUntil(panel.isVisible)
-    with qtbot.waitSignal(panel.sigCheckFinished, timeout=20000) as blocker:
+    qtbot.waitUntil(panel.isVisible, timeout=60_000)
+    with qtbot.waitSignal(panel.sigCheckFinished, timeout=60_000) as blocker:
         panel.start()
     result = blocker.args[0]
     assert result.ok and panel.verdict.text().startswith("✓ All 3")

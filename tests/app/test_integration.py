@@ -55,20 +55,50 @@ def test_copy_snapshot_puts_an_image_on_the_clipboard(joined):
     assert isinstance(image, QImage) and not image.isNull() and image.width() > 200
 
 
-def test_a_training_run_opens_in_the_stepper(joined, qtbot):
-    """A finished run replaces the shown model with the trained one (unsaved)."""
+def test_a_training_run_trains_a_copy_until_apply_which_undoes(joined, qtbot):
+    """A finished run leaves the model as it was (not modified); Apply makes it the trained one."""
     joined.session.open(KERNEL)
-    before = joined.session.model.layers[0].weight.copy()
+    original = joined.session.model
+    before = original.layers[0].weight.copy()
     panel = joined.training_panel
-    with qtbot.waitSignal(panel.sigModelTrained, timeout=20000) as blocker:
+    assert not panel.apply_button.isEnabled()
+    with qtbot.waitSignal(panel.sigModelTrained, timeout=60_000) as blocker:
         panel.start()
     trained = blocker.args[0]
-    qtbot.waitUntil(lambda: joined.session.model is trained, timeout=5000)
-    assert joined.session.dirty
+    qtbot.wait(50)
+    assert joined.session.model is original and not joined.session.dirty
+    assert panel.apply_button.isEnabled() and len(panel.records) == 10
+    panel.apply_button.click()
+    assert joined.session.model is trained and joined.session.dirty
+    assert len(panel.records) == 10  # applying keeps the run's history
+    assert not panel.apply_button.isEnabled()
     assert not np.array_equal(joined.session.model.layers[0].weight, before)
     # The trained kernel is near the teacher [1, -1] of the sample.
     np.testing.assert_allclose(joined.session.model.layers[0].weight.ravel(), [1, -1], atol=0.1)
     assert load_model(KERNEL).layers[0].weight.ravel().tolist() == before.ravel().tolist()
+    joined.editors.actions["undo"].trigger()
+    assert joined.session.model is original
+
+
+def test_the_loss_plot_covers_the_whole_run(joined, qtbot):
+    """Paused after one step, and at the end, the x axis spans every iteration from the first."""
+    joined.session.open(KERNEL)
+    assert joined.show_dock("training")
+    panel = joined.training_panel
+    qtbot.waitUntil(lambda: panel.loss_plot.isVisible() and panel.loss_plot.width() > 100, timeout=60_000)
+    with qtbot.waitSignal(panel.sigRecordsAdded, timeout=60_000):
+        panel.step()
+    qtbot.wait(100)  # the throttled redraw
+    (x_lo, x_hi), _ = panel.loss_plot.getPlotItem().viewRange()
+    assert x_lo <= 0 and x_hi >= 1
+    with qtbot.waitSignal(panel.sigModelTrained, timeout=60_000):
+        panel.start()
+    assert len(panel.records) == 10
+    qtbot.wait(100)  # the redraw after the run ends
+    (x_lo, x_hi), _ = panel.loss_plot.getPlotItem().viewRange()
+    assert x_lo <= 1 and x_hi >= 10
+    xs, _ = panel.iteration_curve.getData()
+    assert xs[0] == 1 and xs[-1] == 10
 
 
 def edited(window):
@@ -131,13 +161,13 @@ def test_a_window_with_its_docks_is_destroyed_cleanly(qtbot, tmp_path):
 
     win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     win.show()
-    qtbot.waitExposed(win)
+    qtbot.waitExposed(win, timeout=60_000)
     win.session.open(ROOT / "sample_models" / "09-stride-padding.json")
     closed = next(d for d in win.findChildren(QDockWidget) if d.windowTitle() == "Closed form")
     closed.raise_()
     win.session.select(0, "backward", 9)
     qtbot.wait(20)
-    with qtbot.waitSignal(win.destroyed, timeout=5000):
+    with qtbot.waitSignal(win.destroyed, timeout=60_000):
         win.deleteLater()
 
 
@@ -145,7 +175,7 @@ def test_a_chosen_iteration_shows_its_backward_pass_and_sgd_update(joined, qtbot
     """Scrubbing the training history to an iteration opens it in the stepper with ΔW = −η·dW."""
     joined.session.open(KERNEL)
     panel = joined.training_panel
-    with qtbot.waitSignal(panel.sigModelTrained, timeout=20000):
+    with qtbot.waitSignal(panel.sigModelTrained, timeout=60_000):
         panel.start()
     recorded = len(panel.records)
     panel.select_iteration(3)

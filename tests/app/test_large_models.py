@@ -113,7 +113,7 @@ def test_a_large_but_feasible_model_opens_and_steps_on_demand(window, qtbot):
         return step
 
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.waitUntil(window.isActiveWindow, timeout=60_000)
     for _ in range(3):
         qtbot.keyClick(window, Qt.Key.Key_Right)
     step = shows(3, forward)
@@ -125,7 +125,7 @@ def test_a_large_but_feasible_model_opens_and_steps_on_demand(window, qtbot):
 
     for k in (n // 2, n // 2 + 1, 70_000, n):  # scrub far, one on, back, to the end
         window.stepper.slider.setValue(k)
-        qtbot.waitUntil(lambda k=k: session.step == k, timeout=5000)
+        qtbot.waitUntil(lambda k=k: session.step == k, timeout=60_000)
         step = shows(k, forward)
         z = panel_array(window, "z")
         np.testing.assert_array_equal(z[step.state.done], forward.z[step.state.done])

@@ -252,7 +252,7 @@ class Monkey:
         self.panel.step()
         self.qtbot.waitUntil(
             lambda: len(self.panel.records) > count or self.panel.state not in ("running", "paused"),
-            timeout=10000,
+            timeout=60_000,
         )
         what = f"train one iteration ({len(self.panel.records) - count} recorded)"
         if self.rng.random() < 0.5:
@@ -390,7 +390,7 @@ def test_an_exception_in_a_worker_thread_is_shown_by_the_gui_thread(window, qtbo
         worker = _Faulty()
         worker.start()
         assert worker.wait(10000)
-        qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+        qtbot.waitUntil(lambda: bool(shown), timeout=60_000)
     finally:
         hook.uninstall()
     assert len(hook.records) == 1 and "a fault in a worker thread" in hook.records[0]
@@ -405,7 +405,7 @@ def test_a_paused_training_run_then_a_model_with_other_layers(window, qtbot, tmp
     try:
         assert window.open_file(ROOT / "sample_models" / "21-teacher-sobel.json")
         panel.step()
-        qtbot.waitUntil(lambda: len(panel.records) == 1, timeout=10000)
+        qtbot.waitUntil(lambda: len(panel.records) == 1, timeout=60_000)
         assert window.open_file(ROOT / "sample_models" / "22-shapes-classifier.json")
         qtbot.wait(20)
     finally:

@@ -57,7 +57,7 @@ def edited_seed():
 
 
 def edit(window, qtbot, autosave, model):
-    with qtbot.waitSignal(autosave.sigAutosaved, timeout=5000) as blocker:
+    with qtbot.waitSignal(autosave.sigAutosaved, timeout=60_000) as blocker:
         window.session.replace_model(model)
     return Path(blocker.args[0])
 
@@ -109,7 +109,7 @@ def test_a_new_start_offers_the_recovered_model_and_restores_it_unsaved(window, 
 
     out = data_dir / "my-example.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
-    with qtbot.waitSignal(autosave.sigCleared, timeout=5000):
+    with qtbot.waitSignal(autosave.sigCleared, timeout=60_000):
         assert window.save()  # the source is a shipped sample, so Save asks for a name
     assert not session.dirty
     assert recovery.read_recovery() is None
@@ -143,7 +143,7 @@ def test_a_clean_save_clears_the_recovery_file(window, qtbot, data_dir):
     autosave = start_autosave(window, ask=never_asked, delay_ms=20)
     recovery_file = edit(window, qtbot, autosave, edited_seed())
     assert recovery_file.exists()
-    with qtbot.waitSignal(autosave.sigCleared, timeout=5000):
+    with qtbot.waitSignal(autosave.sigCleared, timeout=60_000):
         assert window.save()
     assert not recovery_file.exists()
     np.testing.assert_array_equal(load_model(mine).input, [[1.0, 2.0, 7.5]])
@@ -175,7 +175,7 @@ def test_close_with_unsaved_changes_asks_and_cancel_keeps_everything(window, qtb
     assert recovery_file.exists()
 
     answer_close_with(monkeypatch, QMessageBox.StandardButton.Discard)
-    with qtbot.waitSignal(autosave.sigCleared, timeout=5000):
+    with qtbot.waitSignal(autosave.sigCleared, timeout=60_000):
         assert window.close()
     assert not window.isVisible()
     assert not recovery_file.exists()
@@ -245,7 +245,7 @@ def test_a_failed_autosave_is_reported_and_the_model_stays(window, qtbot, data_d
     assert window.open_file(SEED_1D)
     autosave = start_autosave(window, ask=never_asked, delay_ms=20)
     monkeypatch.setattr(os, "fsync", _raise(OSError(errno.ENOSPC, "No space left on device")))
-    with qtbot.waitSignal(autosave.sigAutosaveFailed, timeout=5000) as blocker:
+    with qtbot.waitSignal(autosave.sigAutosaveFailed, timeout=60_000) as blocker:
         window.session.replace_model(edited_seed())
     assert "no space left on device" in blocker.args[0]
     assert "no space left on device" in autosave.warning  # on show in the status bar until a record succeeds
@@ -552,9 +552,9 @@ def test_the_file_is_written_off_the_gui_thread_and_a_save_wins_over_a_write_in_
     written = []
     autosave.sigAutosaved.connect(written.append)
     window.session.replace_model(edited_seed())
-    qtbot.waitUntil(started.is_set, timeout=5000)  # the writer is busy with the edit
+    qtbot.waitUntil(started.is_set, timeout=60_000)  # the writer is busy with the edit
     assert threads[0] is not threading.main_thread()
-    with qtbot.waitSignal(autosave.sigCleared, timeout=5000):
+    with qtbot.waitSignal(autosave.sigCleared, timeout=60_000):
         assert window.save()
     release.set()
     assert autosave.flush() == ""

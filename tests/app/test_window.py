@@ -65,7 +65,7 @@ def test_next_previous_and_scrub_show_the_engine_step(window, qtbot):
     open_at(window, SEED_2D, 0, "backward")
     trace = trace_layer(load_model(SEED_2D), 0, "backward")
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.waitUntil(window.isActiveWindow, timeout=60_000)
 
     def shows(k):
         step = trace.step(k)
@@ -94,7 +94,7 @@ def test_next_previous_and_scrub_show_the_engine_step(window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_Home)
     shows(0)
     window.stepper.slider.setValue(11)
-    qtbot.waitUntil(lambda: window.session.step == 11)
+    qtbot.waitUntil(lambda: window.session.step == 11, timeout=60_000)
     shows(11)
     window.stepper.next_button.click()
     shows(12)
@@ -196,7 +196,7 @@ def test_play_advances_and_pause_stops(window, qtbot):
     open_at(window, SMALL_CNN, 0, "backward")
     stepper = window.stepper
     stepper.set_speed(60)
-    with qtbot.waitSignal(stepper.sigPlayingChanged):
+    with qtbot.waitSignal(stepper.sigPlayingChanged, timeout=60_000):
         stepper.play()
     # Generous: a busy machine may run the play timer late, but it must advance.
     qtbot.waitUntil(lambda: window.session.step >= 3, timeout=60_000)
@@ -221,7 +221,7 @@ def test_play_stops_at_the_last_step(window, qtbot):
 def test_space_toggles_play(window, qtbot):
     open_at(window, SMALL_CNN, 0, "forward")
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.waitUntil(window.isActiveWindow, timeout=60_000)
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert window.stepper.playing
     qtbot.keyClick(window, Qt.Key.Key_Space)
@@ -298,9 +298,9 @@ def test_step_keys_stay_with_a_text_field_that_has_focus(window, qtbot):
     field = QLineEdit("abc")
     window.add_dock(field, "Scratch")
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.waitUntil(window.isActiveWindow, timeout=60_000)
     field.setFocus()
-    qtbot.waitUntil(field.hasFocus)
+    qtbot.waitUntil(field.hasFocus, timeout=60_000)
     field.setCursorPosition(3)
     qtbot.keyClick(field, Qt.Key.Key_Left)
     assert field.cursorPosition() == 2 and window.session.step == 3
@@ -322,7 +322,9 @@ def test_hovering_a_cell_reports_it_and_its_exact_value(window, qtbot, monkeypat
     x0, y0 = panel.geometry.origin(0)
     scene_point = panel.viewbox.mapViewToScene(QPointF(x0 + 1.5, y0 + 0.5))
     target = panel.view.mapFromScene(scene_point)
-    with qtbot.waitSignal(panel.sigCellHovered, check_params_cb=lambda cell: cell == (0, 0, 1)):
+    with qtbot.waitSignal(
+        panel.sigCellHovered, check_params_cb=lambda cell: cell == (0, 0, 1), timeout=60_000
+    ):
         qtbot.mouseMove(panel.view.viewport(), target)
     assert tips and tips[-1] == panel.describe((0, 0, 1))
     name, value = tips[-1].split(" = ")
@@ -338,3 +340,16 @@ def test_the_palette_gives_the_colour_the_window_paints():
     values = np.linspace(-1.2, 1.2, 2001)
     for value, index in zip(values, theme.colour_index(values, 1.0), strict=True):
         assert palette.screen(float(value), 1.0) == tuple(int(c) for c in lut[index][:3])
+
+
+def test_the_colour_scale_is_fixed_over_the_pass_by_default(window):
+    """Z = 1.3 at step 1 is drawn with the same scale as at step 2 (the seed's 2.1), as the exports."""
+    open_at(window, SEED_1D, 0, "forward", 1)
+    assert window.actions_by_name["fixed_scale"].isChecked()
+    z = window.layer_view.panels["z"]
+    first = z.level
+    window.session.set_step(2)
+    assert z.level == first and first >= 2.1
+    window.actions_by_name["fixed_scale"].setChecked(False)  # per step, from the View menu
+    window.session.set_step(1)
+    assert 1.3 <= z.level < first

@@ -169,6 +169,39 @@ def test_weights_in_an_external_data_file_are_refused(tmp_path):
     assert info.value.place == "initializer 'w'"
 
 
+def external_copy(source, folder, location="weights.data"):
+    """The same network with every initializer in a data file beside it, as torch.onnx.export writes."""
+    proto = onnx.load(str(source))
+    target = folder / "external.onnx"
+    onnx.save(proto, str(target), save_as_external_data=True, location=location, size_threshold=0)
+    return target
+
+
+def test_weights_in_a_data_file_beside_the_onnx_file_are_read_as_they_are(tmp_path):
+    arrays = small_cnn(tmp_path / "net.onnx", np.random.default_rng(1))
+    inline = tmp_path / "net.onnx"
+    (tmp_path / "ext").mkdir()
+    external = external_copy(inline, tmp_path / "ext")
+    assert (tmp_path / "ext" / "weights.data").stat().st_size >= sum(a.nbytes for a in arrays.values())
+    assert import_onnx(external)["layers"] == import_onnx(inline)["layers"]
+
+
+def test_an_external_data_file_that_is_a_symbolic_link_or_too_short_is_refused(tmp_path):
+    small_cnn(tmp_path / "net.onnx", np.random.default_rng(1))
+    (tmp_path / "ext").mkdir()
+    external = external_copy(tmp_path / "net.onnx", tmp_path / "ext")
+    data = tmp_path / "ext" / "weights.data"
+    data.rename(tmp_path / "elsewhere.data")
+    data.symlink_to(tmp_path / "elsewhere.data")
+    with pytest.raises(ModelError, match="not a regular file"):
+        import_onnx(external)
+    data.unlink()
+    data.write_bytes((tmp_path / "elsewhere.data").read_bytes()[:8])
+    with pytest.raises(ModelError, match="expected a range inside the file") as info:
+        import_onnx(external)
+    assert info.value.place.startswith("initializer ")
+
+
 def test_an_activation_after_pooling_cannot_fold_and_says_so(tmp_path):
     path = make_onnx(
         tmp_path / "n.onnx",

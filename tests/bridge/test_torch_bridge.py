@@ -113,6 +113,8 @@ def onnx_export(module, x, path, exporter):
         try:
             if exporter == "dynamo":
                 torch.onnx.export(module, (x,), str(path), external_data=False)
+            elif exporter == "dynamo-default":  # weights in a data file beside the ONNX file
+                torch.onnx.export(module, (x,), str(path))
             else:
                 torch.onnx.export(module, (x,), str(path), dynamo=False)
         except ImportError as exc:
@@ -123,7 +125,7 @@ def onnx_export(module, x, path, exporter):
 # ---------------------------------------------------------------- ONNX from torch.onnx.export
 
 
-@pytest.mark.parametrize("exporter", ["dynamo", "legacy"])
+@pytest.mark.parametrize("exporter", ["dynamo", "dynamo-default", "legacy"])
 def test_small_cnn_exported_by_torch_onnx_imports_and_its_grad_json_equals_autograd(
     tmp_path, capsys, exporter
 ):

@@ -45,7 +45,7 @@ KEYS = [
 ]  # fmt: skip
 TEXTS = ["1.5", "-2", "0", "abc", "1e9", "nan", "3", " ", "0.25"]
 FILE_DIALOG_WORDS = ("open", "save", "export", "folder", "directory", "lecture pack")
-VIEW_ENTRIES = 7  # Fixed colour scale, Show numbers, then the docks: Layers, Editor, ...
+VIEW_ENTRIES = 8  # Fixed colour scale, Show numbers, the docks (Layers, Editor, ...), Clear highlights
 
 
 def fingerprint(folder: Path) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Start the window: ``visualconv [FILE] [--screenshot OUT.png --layer L --pass P --step K --size WxH]``."""
+"""Start the window: ``visualconv [FILE] [--screenshot OUT.png --window-size WxH --show DOCK ...]``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,16 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+DEFAULT_SIZE = (1400, 900)
+
+
+def fit_to_screen(size: tuple[int, int], available: tuple[int, int] | None) -> tuple[int, int]:
+    """``size`` shrunk to the screen's ``available`` (width, height), if there is one."""
+    if available is None or available[0] <= 0 or available[1] <= 0:
+        return size
+    return min(size[0], available[0]), min(size[1], available[1])
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """``"1400x900"`` to (1400, 900).
 
@@ -38,9 +48,9 @@ def parse_size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(p) for p in parts)
     except ValueError:
-        raise ValueError(f"--size {text}: expected WIDTHxHEIGHT, for example 1400x900") from None
+        raise ValueError(f"--window-size {text}: expected WIDTHxHEIGHT, for example 1280x720") from None
     if not (200 <= width <= 8000 and 200 <= height <= 8000):
-        raise ValueError(f"--size {text}: width and height must be between 200 and 8000 pixels")
+        raise ValueError(f"--window-size {text}: width and height must be between 200 and 8000 pixels")
     return width, height
 
 
@@ -89,8 +99,9 @@ def run_app(args: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_ERROR
+    requested = getattr(args, "size", None)
     try:
-        size = parse_size(getattr(args, "size", None) or "1400x900")
+        size = parse_size(requested) if requested else DEFAULT_SIZE
     except ValueError as exc:
         print(f"visualconv: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -131,6 +142,14 @@ def run_app(args: argparse.Namespace) -> int:
     hook.interactive = not screenshot
     hook.install()
     try:
+        if not screenshot and not requested:
+            size = fit_to_screen(size, _available(app))
+        for name in getattr(args, "show", None) or ():
+            for part in name.split(","):
+                if part.strip() and not window.show_dock(part):
+                    names = ", ".join(sorted(window.dock_names()))
+                    print(f"visualconv: --show {part}: expected one of {names}", file=sys.stderr)
+                    return EXIT_ERROR
         window.resize(*size)
         window.show_model(model, str(Path(path)), layer=layer, pass_name=pass_name or "forward")
         n = window.session.n
@@ -255,6 +274,18 @@ def _dispose_everything() -> None:
         if isinstance(widget, QMainWindow) and not sip.isdeleted(widget) and hasattr(widget, "shutdown"):
             dispose(widget)
     _sweep(app)
+
+
+def _available(app: object) -> tuple[int, int] | None:
+    """The primary screen's available size (without task bars), if Qt knows one."""
+    from PyQt6.QtWidgets import QApplication
+
+    assert isinstance(app, QApplication)
+    screen = app.primaryScreen()
+    if screen is None:
+        return None
+    geometry = screen.availableGeometry()
+    return geometry.width(), geometry.height()
 
 
 def _screenshot(app: object, window: object, out: str, size: tuple[int, int]) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PyQt6 import sip
-from PyQt6.QtCore import QEvent, QObject, QSettings, Qt, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QAbstractItemView,
@@ -15,11 +15,13 @@ from PyQt6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
     QPlainTextEdit,
+    QScrollArea,
     QSplitter,
     QTextEdit,
     QVBoxLayout,
@@ -64,7 +66,10 @@ STEP_KEYS = (
     Qt.Key.Key_Space,
     Qt.Key.Key_F,  # forward pass
     Qt.Key.Key_B,  # backward pass
+    Qt.Key.Key_Escape,  # clears highlights; in a field it leaves the field
 )
+# Keys that end typing in a field or cell: once the field has them, the stepping keys go back to the window.
+DONE_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape)
 
 
 class _KeyGuard(QObject):
@@ -84,7 +89,28 @@ class _KeyGuard(QObject):
             assert isinstance(event, QKeyEvent)
             if event.key() in STEP_KEYS and self._wants_keys(QApplication.focusWidget()):
                 event.accept()  # the focused widget gets the key; the shortcut does not fire
+        elif event is not None and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            focused = QApplication.focusWidget()
+            if watched is focused and event.key() in DONE_KEYS and self._ends_typing(focused):
+                # Enter committed (or Escape dropped) the text: after the field has handled the key,
+                # the focus goes back to the heat maps so Left/Right step again.
+                QTimer.singleShot(0, self._hand_back)
         return False
+
+    def _ends_typing(self, widget: QWidget | None) -> bool:
+        """A one-line field or spin box of this window (a table's cell editor hands back on closing)."""
+        if widget is None or widget.window() is not self.window or not self._wants_keys(widget):
+            return False
+        if isinstance(widget.parent(), QWidget) and isinstance(widget.parent().parent(), QAbstractItemView):
+            return False  # a cell editor in a table's viewport
+        return isinstance(widget, (QLineEdit, QAbstractSpinBox))
+
+    @pyqtSlot()
+    def _hand_back(self) -> None:
+        hand_back = getattr(self.window, "hand_back_keys", None)
+        if hand_back is not None:
+            hand_back()
 
     def _wants_keys(self, widget: QWidget | None) -> bool:
         if widget is None or widget.window() is not self.window:
@@ -185,7 +211,14 @@ class MainWindow(QMainWindow):
         self.navigator = Navigator(self.session)
         self.editors = Editors(self.session, self.layer_view, status, self)
         self.training_panel = TrainingPanel()
-        self.training_link = TrainingLink(self.session, self.training_panel, self.equations, self)
+        self.training_link = TrainingLink(
+            self.session,
+            self.training_panel,
+            self.equations,
+            self,
+            history=self.editors.history,
+            status=status,
+        )
         self.export_settings = ExportSettings(self.settings)
         self.exports = Exports(self.session, self, self.export_settings)
         self.autosave = Autosave(self.session, self)
@@ -210,7 +243,17 @@ class MainWindow(QMainWindow):
         docks["editor"].raise_()
         self.resizeDocks([docks["editor"]], [370], Qt.Orientation.Horizontal)
         self.editors.set_docks(docks)
-        self.training_dock = self.add_dock(self.training_panel, "Training", right)
+        self._add("view", "clear_highlights", self.editors.actions["clear_highlights"])
+        # In a scroll area, so the dock never forces the window taller than a 720-pixel screen.
+        scroll = QScrollArea()
+        scroll.setObjectName("trainingScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.training_panel)
+        self.training_dock = self.add_dock(scroll, "Training", right)
+        # A tab beside the editors (not stacked under them): the right column stays one dock tall.
+        self.tabifyDockWidget(docks["closed_form"], self.training_dock)
+        docks["editor"].raise_()
         self.training_dock.hide()  # opened from View ▸ Training, so the heat maps keep the room
 
         # -- wiring
@@ -221,6 +264,7 @@ class MainWindow(QMainWindow):
         self.session.sigModelChanged.connect(self._on_session_model_changed)
         self.session.sigPathChanged.connect(self._on_session_path_changed)
         self.session.sigDirtyChanged.connect(self._on_session_dirty_changed)
+        self.editors.editor.grid.sigEditingDone.connect(self.hand_back_keys)
         self.autosave.watch_close(self)
 
     def dialog_parent(self) -> QWidget | None:
@@ -244,6 +288,30 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         self.menus["view"].addAction(dock.toggleViewAction())
         return dock
+
+    def hand_back_keys(self) -> None:
+        """Give the focus to the heat maps, so Left/Right/Home/End step again (after typing)."""
+        self.layer_view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def dock_names(self) -> dict[str, QDockWidget]:
+        """The docks by the name ``--show`` takes: the title in lower case, spaces as hyphens."""
+        return {
+            dock.windowTitle().lower().replace(" ", "-"): dock
+            for dock in self.findChildren(QDockWidget)
+            if dock.parent() is self
+        }
+
+    def show_dock(self, name: str) -> bool:
+        """Open the dock called ``name`` (``training``, ``gradient-check``, ...) and bring its tab forward.
+
+        Returns False when the window has no dock of that name.
+        """
+        dock = self.dock_names().get(name.strip().lower().replace(" ", "-").replace("_", "-"))
+        if dock is None:
+            return False
+        dock.show()
+        dock.raise_()
+        return True
 
     def _action(
         self,
@@ -338,14 +406,15 @@ class MainWindow(QMainWindow):
         self._action("forward", "&Forward pass", self._on_forward_triggered, "F", "step")
         self._action("backward", "&Backward pass", self._on_backward_triggered, "B", "step")
 
-        self._action(
+        fixed = self._action(
             "fixed_scale",
-            "&Fixed colour scale across steps",
+            "&Fixed colour scale across steps (off: each step scaled to its own largest value)",
             self.layer_view.set_fixed_scale,
             None,
             "view",
             checkable=True,
         )
+        fixed.setChecked(self.layer_view.fixed_scale)  # on by default: frame k matches exported slide k
         numbers = self._action(
             "numbers",
             "Show &numbers in cells",

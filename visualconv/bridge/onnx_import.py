@@ -1,7 +1,8 @@
 """Read an ONNX file into a visualconv model document.
 
 The ``onnx`` package (``pip install visualconv[onnx]``) only parses the file: nothing in
-it is run, external data files are refused, and every node must be one of
+it is run, weights kept in an external data file are read as raw bytes only from a file
+beside it (as ``torch.onnx.export`` writes them by default), and every node must be one of
 :data:`SUPPORTED`. The nodes must form a chain (each one takes the output of the one
 before), as a ``torch.nn.Sequential`` exported by ``torch.onnx.export`` does.
 """
@@ -62,7 +63,7 @@ def _require_onnx() -> Any:
 
 
 def read_model_proto(path: str | os.PathLike[str]) -> Any:
-    """Parse an ONNX file (no external data, nothing executed).
+    """Parse an ONNX file (nothing executed; external data read as raw bytes from beside it).
 
     Raises
     ------
@@ -90,7 +91,72 @@ def read_model_proto(path: str | os.PathLike[str]) -> Any:
         ) from None
     if not proto.HasField("graph") or not proto.graph.node:
         raise ModelError("expected an ONNX model file with a graph of nodes, got none")
+    _read_external_data(onnx, proto, Path(path).parent)
     return proto
+
+
+def _read_external_data(onnx: Any, proto: Any, folder: Path) -> None:
+    """Read tensors kept in a separate data file, as ``torch.onnx.export`` writes by default.
+
+    Only raw bytes are read, from a regular file named in the same folder as the ONNX
+    file (a bare file name: no folder, no ``..``, no symbolic link), within its size; the
+    bytes become the tensor's ``raw_data``, so the rest of the reader sees a
+    self-contained model.
+    """
+    tensors = [(tensor, f"initializer '{_short(tensor.name)}'") for tensor in proto.graph.initializer]
+    tensors += [
+        (attribute.t, f"node '{_short(node.name or node.op_type)}' ({node.op_type})")
+        for node in proto.graph.node
+        for attribute in node.attribute
+        if attribute.HasField("t")
+    ]
+    budget = MAX_ONNX_BYTES
+    for tensor, where in tensors:
+        if tensor.data_location != onnx.TensorProto.EXTERNAL and not len(tensor.external_data):
+            continue
+        entries = {entry.key: entry.value for entry in tensor.external_data}
+        location = entries.get("location", "")
+        bare = os.path.basename(location) == location and "\\" not in location
+        if not location or location in (".", "..") or not bare:
+            raise ModelError(
+                f"its values are in external data at {location!r}; expected a file name in the ONNX "
+                "file's own folder (or a self-contained file: torch.onnx.export(..., external_data=False))",
+                where,
+            )
+        data_path = folder / location
+        try:
+            info = os.lstat(data_path)
+        except OSError as exc:
+            raise ModelError(
+                f"cannot read its external data file {location!r}: {exc.strerror or exc}; expected it "
+                "beside the ONNX file",
+                where,
+            ) from None
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelError(f"its external data {location!r} is not a regular file; expected one", where)
+        try:
+            offset = int(entries.get("offset", "0"))
+            length = int(entries["length"]) if "length" in entries else info.st_size - offset
+        except ValueError:
+            raise ModelError(
+                "expected whole numbers for its external data's offset and length", where
+            ) from None
+        if offset < 0 or length < 0 or offset + length > info.st_size:
+            raise ModelError(
+                f"its external data asks for bytes {offset}..{offset + length} of {location!r}, "
+                f"which has {info.st_size}; expected a range inside the file",
+                where,
+            )
+        budget -= length
+        if budget < 0:
+            raise ModelError(
+                "the external data add up to more than 256 MiB; expected a smaller network", where
+            )
+        with open(data_path, "rb") as f:
+            f.seek(offset)
+            tensor.raw_data = f.read(length)
+        del tensor.external_data[:]
+        tensor.data_location = onnx.TensorProto.DEFAULT
 
 
 def import_onnx(

@@ -29,7 +29,22 @@ def add_parser(sub: Any, commands: tuple[str, ...]) -> None:
     p.add_argument("--layer", type=int, default=0, help="layer to show (with --screenshot)")
     p.add_argument("--pass", dest="pass_name", choices=("forward", "backward"), default=None)
     p.add_argument("--step", type=int, default=None, help="step to show (with --screenshot)")
-    p.add_argument("--size", default="1400x900", help="window size WxH for --screenshot")
+    p.add_argument(
+        "--window-size",
+        "--size",
+        dest="size",
+        metavar="WxH",
+        default=None,
+        help="window size, for example 1280x720 (--screenshot renders exactly that size; "
+        "default: 1400x900 or the screen, whichever is smaller)",
+    )
+    p.add_argument(
+        "--show",
+        action="append",
+        metavar="DOCK",
+        default=[],
+        help="open a dock by name (training, editor, gradient-check, closed-form, layers); repeatable",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     p.set_defaults(func=run)

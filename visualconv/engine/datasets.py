@@ -27,13 +27,21 @@ Four kinds:
 
 Every problem raises :class:`ModelError` placed inside the dataset section, for
 example ``training.dataset.inputs[3]``.
+
+:func:`validate` checks a section against the model it trains, once, and returns a
+typed, frozen :class:`Dataset` (one class per kind) holding what the checks found
+(the inline arrays, the teacher layer, the image shapes, counts and seeds) and the
+section as written (:attr:`Dataset.written`, written back unchanged).
+:func:`materialise` builds the examples from it without checking again.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -78,6 +86,77 @@ DIGITS_HINT = (
 )
 
 
+# ----------------------------------------------------------------- typed datasets
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A dataset section checked against its model (one subclass per kind).
+
+    Attributes
+    ----------
+    kind : str
+        ``inline``, ``teacher``, ``shapes`` or ``digits``.
+    written : Mapping
+        The section as written in the file (read-only), for writing it back unchanged.
+    """
+
+    kind: str
+    written: Mapping[str, Any]
+
+    def __eq__(self, other: object) -> bool:
+        """Two datasets are equal when they are of one kind and written alike."""
+        if not isinstance(other, Dataset):
+            return NotImplemented
+        return type(self) is type(other) and dict(self.written) == dict(other.written)
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, as the dict it replaces
+
+    def document(self) -> dict[str, Any]:
+        """The section as a model-file object, as it was written."""
+        return dict(self.written)
+
+
+@dataclass(frozen=True, eq=False)
+class InlineDataset(Dataset):
+    """The examples written out: ``inputs`` (N, *input shape); ``targets`` (N, *output) or (N,) int64."""
+
+    inputs: FloatArray
+    targets: NDArray[Any]
+
+
+@dataclass(frozen=True, eq=False)
+class TeacherDataset(Dataset):
+    """Random images and the targets the model gives with layer ``layer`` replaced by ``teacher``."""
+
+    layer: int
+    teacher: ConvLayer
+    in_shape: Shape
+    count: int
+    noise: float
+    seed: int
+
+
+@dataclass(frozen=True, eq=False)
+class ShapesDataset(Dataset):
+    """Noisy images of the shape ``classes`` of ``in_shape``; the model's output has ``out_shape``."""
+
+    classes: tuple[str, ...]
+    in_shape: Shape
+    out_shape: Shape
+    count: int
+    noise: float
+    seed: int
+
+
+@dataclass(frozen=True, eq=False)
+class DigitsDataset(Dataset):
+    """scikit-learn's 8x8 digits ``digits`` (class k is the k-th), the first ``count`` (None: all)."""
+
+    digits: tuple[int, ...]
+    count: int | None
+
+
 # ----------------------------------------------------------------- public API
 
 
@@ -98,8 +177,8 @@ def available(kind: str) -> str | None:
     return None
 
 
-def validate(spec: dict[str, Any], model: Any, shapes: list[Shape], loss: Any, place: str) -> None:
-    """Check a dataset description against the model it trains.
+def validate(spec: Any, model: Any, shapes: list[Shape], loss: Any, place: str) -> Dataset:
+    """Check a dataset description against the model it trains; the typed dataset.
 
     Parameters
     ----------
@@ -113,6 +192,11 @@ def validate(spec: dict[str, Any], model: Any, shapes: list[Shape], loss: Any, p
     place : str
         Where ``spec`` stands in the file, e.g. ``training.dataset``.
 
+    Returns
+    -------
+    Dataset
+        The subclass of the kind, with ``written`` a read-only copy of ``spec``.
+
     Raises
     ------
     ModelError
@@ -120,16 +204,16 @@ def validate(spec: dict[str, Any], model: Any, shapes: list[Shape], loss: Any, p
         (scikit-learn for ``digits``) is not an error here; :func:`materialise`
         reports it.
     """
-    _check(spec, model, shapes, loss, place)
+    return _check(spec, model, shapes, loss, place)
 
 
-def extent(spec: dict[str, Any], model: Any) -> tuple[int, Shape]:
+def extent(spec: Dataset | Mapping[str, Any] | None, model: Any) -> tuple[int, Shape]:
     """How many examples a dataset has and the shape of one, without building it.
 
     Parameters
     ----------
-    spec : dict
-        The ``dataset`` object (validated here).
+    spec : Dataset, or a dataset object as written
+        A :class:`Dataset` is used as it is; a section as written is validated here.
     model : Model
         A model with ``loss`` set.
 
@@ -144,23 +228,28 @@ def extent(spec: dict[str, Any], model: Any) -> tuple[int, Shape]:
     ModelError
         As :func:`validate`.
     """
-    info = _check(spec, model, model.shapes(), model.loss, "training.dataset")
-    if spec.get("kind") == "inline":
-        inputs = info["inputs"]
-        return int(inputs.shape[0]), tuple(int(s) for s in inputs.shape[1:])
-    if spec.get("kind") == "digits":
-        count = info["count"] if info["count"] is not None else 1797
+    dataset = (
+        spec
+        if isinstance(spec, Dataset)
+        else _check(spec, model, model.shapes(), model.loss, "training.dataset")
+    )
+    if isinstance(dataset, InlineDataset):
+        return int(dataset.inputs.shape[0]), tuple(int(s) for s in dataset.inputs.shape[1:])
+    if isinstance(dataset, DigitsDataset):
+        count = dataset.count if dataset.count is not None else 1797
         return int(count), (1, 8, 8)
-    return int(info["count"]), tuple(int(s) for s in info["in_shape"])
+    assert isinstance(dataset, (TeacherDataset, ShapesDataset))
+    return int(dataset.count), tuple(int(s) for s in dataset.in_shape)
 
 
-def materialise(spec: dict[str, Any], model: Any) -> tuple[FloatArray, NDArray[Any]]:
+def materialise(spec: Dataset | Mapping[str, Any] | None, model: Any) -> tuple[FloatArray, NDArray[Any]]:
     """Build the examples of a dataset.
 
     Parameters
     ----------
-    spec : dict
-        The ``dataset`` object (validated or not: it is validated again).
+    spec : Dataset, or a dataset object as written
+        A :class:`Dataset` (from :func:`validate`, for this model) is used as it is; a
+        section as written is validated first.
     model : Model
         A model with ``loss`` set.
 
@@ -176,20 +265,21 @@ def materialise(spec: dict[str, Any], model: Any) -> tuple[FloatArray, NDArray[A
         library the kind needs is missing.
     """
     place = "training.dataset"
-    shapes = model.shapes()
-    info = _check(spec, model, shapes, model.loss, place)
-    kind = spec["kind"]
-    if kind == "inline":
-        return info["inputs"], info["targets"]
-    if kind == "teacher":
-        return _teacher(spec, model, info)
-    if kind == "shapes":
-        return _shapes(spec, model, info)
-    return _digits(spec, model, info, place)
+    dataset = spec if isinstance(spec, Dataset) else _check(spec, model, model.shapes(), model.loss, place)
+    if isinstance(dataset, InlineDataset):
+        return dataset.inputs, dataset.targets
+    if isinstance(dataset, TeacherDataset):
+        return _teacher(dataset, model)
+    if isinstance(dataset, ShapesDataset):
+        return _shapes(dataset, model)
+    assert isinstance(dataset, DigitsDataset)
+    return _digits(dataset, model, place)
 
 
-def describe(spec: dict[str, Any]) -> str:
+def describe(spec: Dataset | Mapping[str, Any]) -> str:
     """A one-line human description of a dataset section (for the window)."""
+    if isinstance(spec, Dataset):
+        spec = spec.written
     kind = spec.get("kind")
     if kind == "inline":
         return f"inline: {len(spec.get('inputs', []))} example(s)"
@@ -208,8 +298,8 @@ def describe(spec: dict[str, Any]) -> str:
 # ----------------------------------------------------------------- validation
 
 
-def _check(spec: dict[str, Any], model: Any, shapes: list[Shape], loss: Any, place: str) -> dict[str, Any]:
-    if not isinstance(spec, dict):
+def _check(spec: Any, model: Any, shapes: list[Shape], loss: Any, place: str) -> Dataset:
+    if not isinstance(spec, Mapping):
         raise ModelError("expected an object with a 'kind'", place)
     kind = spec.get("kind")
     if kind not in KINDS:
@@ -226,7 +316,7 @@ def _check(spec: dict[str, Any], model: Any, shapes: list[Shape], loss: Any, pla
         )
     if loss is None:
         raise ModelError("a dataset needs the model's 'loss' to know what its targets are", place)
-    checker: Callable[..., dict[str, Any]] = {
+    checker: Callable[..., Dataset] = {
         "inline": _check_inline,
         "teacher": _check_teacher,
         "shapes": _check_shapes,
@@ -235,21 +325,21 @@ def _check(spec: dict[str, Any], model: Any, shapes: list[Shape], loss: Any, pla
     return checker(spec, model, shapes, loss, place)
 
 
-def _int_field(spec: dict[str, Any], key: str, default: int, place: str, low: int, high: int) -> int:
+def _int_field(spec: Mapping[str, Any], key: str, default: int, place: str, low: int, high: int) -> int:
     value = spec.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ModelError(f"expected an integer from {low} to {high}, got {value!r}", f"{place}.{key}")
     return value
 
 
-def _float_field(spec: dict[str, Any], key: str, default: float, place: str) -> float:
+def _float_field(spec: Mapping[str, Any], key: str, default: float, place: str) -> float:
     value = spec.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
         raise ModelError(f"expected a number >= 0, got {value!r}", f"{place}.{key}")
     return float(value)
 
 
-def _size_field(spec: dict[str, Any], model: Any, place: str, minimum: int = 1) -> Shape:
+def _size_field(spec: Mapping[str, Any], model: Any, place: str, minimum: int = 1) -> Shape:
     """The image's spatial size: (L,) in 1-D, (H, W) in 2-D."""
     default = tuple(model.input.shape[1:])
     if "size" not in spec:
@@ -277,7 +367,7 @@ def _walk(layers: tuple[Layer, ...], shape: Shape, place: str) -> Shape:
         raise ModelError(message, place) from None
 
 
-def _check_count(spec: dict[str, Any], default: int, place: str, values_per_example: int) -> int:
+def _check_count(spec: Mapping[str, Any], default: int, place: str, values_per_example: int) -> int:
     count = _int_field(spec, "count", default, place, 1, MAX_EXAMPLES)
     if count * values_per_example > MAX_DATASET_VALUES:
         raise ModelError(
@@ -334,9 +424,13 @@ def _class_index(value: Any, classes: int, place: str) -> int:
     return int(value)
 
 
+def _written(spec: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(spec))
+
+
 def _check_inline(
-    spec: dict[str, Any], model: Any, shapes: list[Shape], loss: Any, place: str
-) -> dict[str, Any]:
+    spec: Mapping[str, Any], model: Any, shapes: list[Shape], loss: Any, place: str
+) -> InlineDataset:
     for key in ("inputs", "targets"):
         if key not in spec:
             raise ModelError(f"missing required key '{key}' (a list with one entry per example)", place)
@@ -369,10 +463,12 @@ def _check_inline(
         targets = np.stack(
             [_shaped(t, out_shape, f"{place}.targets[{i}]", "a target") for i, t in enumerate(raw_targets)]
         )
-    return {"inputs": inputs, "targets": targets}
+    inputs.flags.writeable = False
+    targets.flags.writeable = False
+    return InlineDataset("inline", _written(spec), inputs, targets)
 
 
-def _conv_index(spec: dict[str, Any], model: Any, place: str) -> int:
+def _conv_index(spec: Mapping[str, Any], model: Any, place: str) -> int:
     convs = [i for i, layer in enumerate(model.layers) if layer.kind is CONV]
     if not convs:
         raise ModelError("a teacher dataset needs a conv layer to hold the teacher kernel", place)
@@ -388,8 +484,8 @@ def _conv_index(spec: dict[str, Any], model: Any, place: str) -> int:
 
 
 def _check_teacher(
-    spec: dict[str, Any], model: Any, shapes: list[Shape], loss: Any, place: str
-) -> dict[str, Any]:
+    spec: Mapping[str, Any], model: Any, shapes: list[Shape], loss: Any, place: str
+) -> TeacherDataset:
     if loss.classifies:
         raise ModelError("a teacher dataset makes real-valued targets; use an mse loss", place)
     index = _conv_index(spec, model, place)
@@ -423,10 +519,10 @@ def _check_teacher(
     in_shape = (shapes[0][0], *size)
     out_shape = _walk(model.layers, in_shape, f"{place}.size")
     count = _check_count(spec, 32, place, math.prod(in_shape) + math.prod(out_shape))
-    _float_field(spec, "noise", 0.0, place)
-    _int_field(spec, "seed", 0, place, 0, 2**63 - 1)
+    noise = _float_field(spec, "noise", 0.0, place)
+    seed = _int_field(spec, "seed", 0, place, 0, 2**63 - 1)
     teacher = layer.with_parameters(weight=kernel, **({} if bias is None else {"bias": bias}))
-    return {"index": index, "teacher": teacher, "in_shape": in_shape, "count": count}
+    return TeacherDataset("teacher", _written(spec), index, teacher, in_shape, count, noise, seed)
 
 
 def _check_classes(model: Any, shapes_out: Shape, loss: Any, classes: int, place: str) -> None:
@@ -440,8 +536,8 @@ def _check_classes(model: Any, shapes_out: Shape, loss: Any, classes: int, place
 
 
 def _check_shapes(
-    spec: dict[str, Any], model: Any, shapes: list[Shape], loss: Any, place: str
-) -> dict[str, Any]:
+    spec: Mapping[str, Any], model: Any, shapes: list[Shape], loss: Any, place: str
+) -> ShapesDataset:
     if model.dims != 2:
         raise ModelError("the shapes dataset draws 2-D images; it needs a model with dims 2", place)
     classes = spec.get("classes", list(DEFAULT_SHAPE_CLASSES))
@@ -459,14 +555,14 @@ def _check_shapes(
     out_shape = _walk(model.layers, in_shape, f"{place}.size")
     _check_classes(model, out_shape, loss, len(classes), place)
     count = _check_count(spec, 60, place, math.prod(in_shape))
-    _float_field(spec, "noise", 0.1, place)
-    _int_field(spec, "seed", 0, place, 0, 2**63 - 1)
-    return {"classes": tuple(classes), "in_shape": in_shape, "out_shape": out_shape, "count": count}
+    noise = _float_field(spec, "noise", 0.1, place)
+    seed = _int_field(spec, "seed", 0, place, 0, 2**63 - 1)
+    return ShapesDataset("shapes", _written(spec), tuple(classes), in_shape, out_shape, count, noise, seed)
 
 
 def _check_digits(
-    spec: dict[str, Any], model: Any, shapes: list[Shape], loss: Any, place: str
-) -> dict[str, Any]:
+    spec: Mapping[str, Any], model: Any, shapes: list[Shape], loss: Any, place: str
+) -> DigitsDataset:
     if model.dims != 2 or shapes[0][1:] != (8, 8):
         raise ModelError(
             f"the digits are 8x8 images; the model's input must be (C, 8, 8), got {shapes[0]}", place
@@ -483,7 +579,7 @@ def _check_digits(
         )
     _check_classes(model, shapes[-1], loss, len(digits), place)
     count = _int_field(spec, "count", 1797, place, 1, 1797) if "count" in spec else None
-    return {"digits": tuple(digits), "count": count}
+    return DigitsDataset("digits", _written(spec), tuple(digits), count)
 
 
 # ----------------------------------------------------------------- generators
@@ -498,15 +594,15 @@ def _targets_for(labels: NDArray[np.int64], classes: int, out_shape: Shape, loss
     return onehot.reshape((labels.size, *out_shape))
 
 
-def _teacher(spec: dict[str, Any], model: Any, info: dict[str, Any]) -> tuple[FloatArray, NDArray[Any]]:
-    rng = np.random.default_rng(int(spec.get("seed", 0)))
-    inputs = rng.random((info["count"], *info["in_shape"]))
+def _teacher(dataset: TeacherDataset, model: Any) -> tuple[FloatArray, NDArray[Any]]:
+    rng = np.random.default_rng(dataset.seed)
+    inputs = rng.random((dataset.count, *dataset.in_shape))
     layers = list(model.layers)
-    layers[info["index"]] = info["teacher"]
+    layers[dataset.layer] = dataset.teacher
     x = inputs
     for layer in layers:
         _, x = layer.forward(x)
-    noise = float(spec.get("noise", 0.0))
+    noise = dataset.noise
     targets = x + noise * rng.standard_normal(x.shape) if noise else x
     return inputs, np.ascontiguousarray(targets, dtype=np.float64)
 
@@ -540,23 +636,21 @@ def _draw(name: str, height: int, width: int, rng: np.random.Generator) -> Float
     return image
 
 
-def _shapes(spec: dict[str, Any], model: Any, info: dict[str, Any]) -> tuple[FloatArray, NDArray[Any]]:
-    rng = np.random.default_rng(int(spec.get("seed", 0)))
-    classes: tuple[str, ...] = info["classes"]
-    count: int = info["count"]
-    channels, height, width = info["in_shape"]
+def _shapes(dataset: ShapesDataset, model: Any) -> tuple[FloatArray, NDArray[Any]]:
+    rng = np.random.default_rng(dataset.seed)
+    classes = dataset.classes
+    count = dataset.count
+    channels, height, width = dataset.in_shape
     labels = rng.permutation(np.arange(count) % len(classes)).astype(np.int64)
     images = np.stack([_draw(classes[k], height, width, rng) for k in labels])
-    noise = float(spec.get("noise", 0.1))
+    noise = dataset.noise
     inputs = np.repeat(images[:, None], channels, axis=1)
     if noise:
         inputs = inputs + noise * rng.standard_normal(inputs.shape)
-    return inputs, _targets_for(labels, len(classes), info["out_shape"], model.loss)
+    return inputs, _targets_for(labels, len(classes), dataset.out_shape, model.loss)
 
 
-def _digits(
-    spec: dict[str, Any], model: Any, info: dict[str, Any], place: str
-) -> tuple[FloatArray, NDArray[Any]]:
+def _digits(dataset: DigitsDataset, model: Any, place: str) -> tuple[FloatArray, NDArray[Any]]:
     reason = available("digits")
     if reason is not None:
         raise ModelError(reason, f"{place}.kind")
@@ -565,11 +659,11 @@ def _digits(
     bunch = load_digits()
     images = np.asarray(bunch.images, dtype=np.float64) / 16.0
     labels = np.asarray(bunch.target, dtype=np.int64)
-    digits: tuple[int, ...] = info["digits"]
+    digits = dataset.digits
     keep = np.isin(labels, digits)
     images, labels = images[keep], labels[keep]
-    if info["count"] is not None:
-        images, labels = images[: info["count"]], labels[: info["count"]]
+    if dataset.count is not None:
+        images, labels = images[: dataset.count], labels[: dataset.count]
     mapped = np.array([digits.index(int(d)) for d in labels], dtype=np.int64)
     channels = model.input.shape[0]
     inputs = np.repeat(images[:, None], channels, axis=1)

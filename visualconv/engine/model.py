@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .datasets import Dataset
 from .errors import ModelError
 from .kinds.base import Layer, LayerGrads, Shape, frozen_array, walk_shapes
 from .kinds.loss import NO_BACKWARD, LossSpec, batch_loss, has_backward, start_backward
@@ -46,8 +47,9 @@ class TrainingSpec:
         None means the full dataset in one batch.
     shuffle : bool
     seed : int
-    dataset : dict
-        The dataset description as written in the file (``kind`` and its fields).
+    dataset : Dataset or None
+        The dataset, checked against the model once (:func:`.datasets.validate`);
+        its ``written`` is the section as written in the file.
     optimizer : str
     """
 
@@ -57,7 +59,7 @@ class TrainingSpec:
     batch_size: int | None = None
     shuffle: bool = False
     seed: int = 0
-    dataset: dict[str, Any] = field(default_factory=dict, repr=False)
+    dataset: Dataset | None = field(default=None, repr=False)
     optimizer: str = "sgd"
 
 

@@ -162,8 +162,7 @@ def _training(
             "training needs a 'target' and 'loss' in the model to know what to minimise", "training"
         )
     batch = spec.get("batch_size", "full")
-    dataset = spec["dataset"]
-    datasets.validate(dataset, model, shapes, loss, "training.dataset")
+    dataset = datasets.validate(spec["dataset"], model, shapes, loss, "training.dataset")
     return TrainingSpec(
         learning_rate=float(spec.get("learning_rate", 0.03)),
         momentum=float(spec.get("momentum", 0.0)),
@@ -171,7 +170,7 @@ def _training(
         batch_size=None if batch == "full" else int(batch),
         shuffle=bool(spec.get("shuffle", False)),
         seed=int(spec.get("seed", 0)),
-        dataset=dict(dataset),
+        dataset=dataset,
         optimizer=spec.get("optimizer", "sgd"),
     )
 

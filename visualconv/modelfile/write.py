@@ -37,7 +37,7 @@ def model_document(model: Model) -> dict[str, Any]:
             "batch_size": "full" if t.batch_size is None else t.batch_size,
             "shuffle": t.shuffle,
             "seed": t.seed,
-            "dataset": t.dataset,
+            "dataset": {} if t.dataset is None else t.dataset.document(),
         }
     return doc
 

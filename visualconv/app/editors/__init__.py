@@ -138,6 +138,10 @@ class Editors(QObject):
             action = QAction(text, self)
             action.triggered.connect(slot)
             self.actions[key] = action
+        clear = QAction("&Clear highlights", self)
+        clear.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        clear.triggered.connect(self.links.clear)
+        self.actions["clear_highlights"] = clear  # the window puts it in its View menu
         for action in self.actions.values():
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
 

@@ -32,8 +32,9 @@ def cell_to_index(tiles: TileMap, cell: Cell) -> Index | None:
 class LinkController(QObject):
     """Hover/click linking between the panels of a :class:`LayerView`.
 
-    Hovering a cell shows its links until another cell is hovered; clicking pins them
-    (they stay while the mouse moves on) and clicking the same cell again unpins.
+    Hovering a cell shows its links until the pointer moves to another cell or leaves the
+    panel; clicking pins them (they stay while the mouse moves on), and clicking the same
+    cell again, Escape or any change of the model unpins.
 
     Signals
     -------
@@ -63,6 +64,7 @@ class LinkController(QObject):
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
         session.sigPathChanged.connect(self._on_session_path_changed)
+        session.sigModelChanged.connect(self._on_session_model_changed)
         self._connect_panels()
 
     # ------------------------------------------------------------ panels
@@ -144,6 +146,11 @@ class LinkController(QObject):
             text += f"   ·   at overlay {k} of {trace.n}: {fmt(partial)} ({count})"
         return text
 
+    def clear(self) -> None:
+        """Unpin and clear every highlight (Escape, and any change of the model)."""
+        self.pinned = None
+        self.show("", None)
+
     def hover(self, role: str, cell: Cell | None) -> CellLinks | None:
         """What hovering a panel cell does (tests and the panels' signals)."""
         self._on_panel_cell_hovered(role, cell)
@@ -198,3 +205,6 @@ class LinkController(QObject):
 
     def _on_session_path_changed(self, path: str) -> None:
         self.pinned = None  # another model: a pinned cell of the last one means nothing here
+
+    def _on_session_model_changed(self, model: object) -> None:
+        self.clear()  # opened, edited or trained: the highlighted sum was the last model's

@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PyQt6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, pyqtSignal
+from PyQt6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import (
+    QAbstractItemDelegate,
     QAbstractItemView,
     QGridLayout,
     QHeaderView,
@@ -129,11 +130,14 @@ class TensorGrid(QWidget):
         Live check of the text being typed ("" when it is a number).
     sigCurrentChanged(object)
         The selected cell's tensor index (tuple), or None.
+    sigEditingDone()
+        Enter or Escape closed a cell's editor (Tab to the next cell does not): typing is over.
     """
 
     sigCellEdited = pyqtSignal(object, str)
     sigTyping = pyqtSignal(str)
     sigCurrentChanged = pyqtSignal(object)
+    sigEditingDone = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -208,6 +212,7 @@ class TensorGrid(QWidget):
             delegate.sigCommitted.connect(
                 lambda rc, text, lead=lead: self._on_delegate_committed(lead, rc, text)
             )
+            delegate.closeEditor.connect(self._on_delegate_close_editor)
             table.setItemDelegate(delegate)
             table.setHorizontalHeaderLabels([str(c) for c in range(cols)])
             table.setVerticalHeaderLabels([str(r) for r in range(rows)])
@@ -307,6 +312,16 @@ class TensorGrid(QWidget):
                 table.setCurrentCell(-1, -1)
                 table.blockSignals(False)
         self.sigCurrentChanged.emit(self.current)
+
+    def _on_delegate_close_editor(self, editor: QWidget | None, hint: object) -> None:
+        Hint = QAbstractItemDelegate.EndEditHint
+        if hint in (Hint.SubmitModelCache, Hint.RevertModelCache):  # Enter or Escape, not Tab
+            QTimer.singleShot(0, self._emit_editing_done)
+
+    def _emit_editing_done(self) -> None:
+        editing = QAbstractItemView.State.EditingState
+        if not any(table.state() == editing for table in self.tables):  # not when a new cell is open
+            self.sigEditingDone.emit()
 
     def _on_delegate_committed(self, lead: Index, rc: tuple[int, int], text: str) -> None:
         self.sigCellEdited.emit(cell_index(self.shape, lead, *rc), text)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtCore import QObject, pyqtSlot
+from PyQt6.QtWidgets import QStatusBar
 
 from ...engine.explain import sgd_update_lines
 from ...engine.model import Model
+from ..editors.history import EditHistory
 from ..session import Session
 from ..widgets.equations import EquationPanel
 from .panel import TrainingPanel
@@ -29,16 +31,25 @@ class TrainingLink(QObject):
     """
 
     def __init__(
-        self, session: Session, panel: TrainingPanel, equations: EquationPanel, parent: QObject | None = None
+        self,
+        session: Session,
+        panel: TrainingPanel,
+        equations: EquationPanel,
+        parent: QObject | None = None,
+        *,
+        history: EditHistory | None = None,
+        status: QStatusBar | None = None,
     ) -> None:
         super().__init__(parent)
         self.session, self.panel, self.equations = session, panel, equations
+        self.history, self.status = history, status
         self.record: Any = None  # the training iteration shown in the stepper, if any
         self.opening = False
         session.sigModelChanged.connect(self._on_session_model_changed)
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         panel.sigIterationSelected.connect(self._on_panel_iteration_selected)
         panel.sigModelTrained.connect(self._on_panel_model_trained)
+        panel.sigApplyRequested.connect(self._on_panel_apply_requested)
         if session.model is not None:
             panel.set_model(session.model)
 
@@ -76,4 +87,32 @@ class TrainingLink(QObject):
 
     @pyqtSlot(object)
     def _on_panel_model_trained(self, model: Model) -> None:
-        self.open_in_stepper(model, None)
+        # The run trained a copy: the model stays as it was (not modified) until Apply.
+        if self.status is not None:
+            self.status.showMessage(
+                "Training finished on a copy; the model is unchanged until Apply trained weights", 8000
+            )
+
+    @pyqtSlot(object)
+    def _on_panel_apply_requested(self, model: Model) -> None:
+        """The trained parameters become the model: one edit, undone by Edit ▸ Undo."""
+        self.opening = True  # the panel keeps its history: the model is the one it trained
+        try:
+            if self.history is not None:
+                self.history.apply("Apply trained weights", _Replace(model))
+            else:
+                self.session.replace_model(model)
+        finally:
+            self.opening = False
+        self.record = None
+        self.update_note()
+
+
+class _Replace:
+    """The edit "this model instead" (an edit is a function from the old model to the new)."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+
+    def __call__(self, old: Model) -> Model:
+        return self.model

@@ -69,11 +69,15 @@ SELECTED_PEN = pg.mkPen("#f59e0b", width=2)
 
 @dataclasses.dataclass(frozen=True)
 class DatasetChoice:
-    """One entry of the dataset list: its text, its description, and why it is disabled."""
+    """One entry of the dataset list: its text, its description, and why it is disabled.
+
+    ``dataset`` is ``spec`` checked against the model (None when it cannot be used).
+    """
 
     text: str
     spec: dict[str, Any]
     problem: str | None = None
+    dataset: datasets.Dataset | None = None
 
 
 def dataset_choices(model: Model) -> list[DatasetChoice]:
@@ -81,13 +85,19 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
     choices: list[DatasetChoice] = []
     if model.loss is None:
         return choices
-    if model.training is not None:
-        spec = dict(model.training.dataset)
-        choices.append(DatasetChoice(f"from the file: {datasets.describe(spec)}", spec))
+    if model.training is not None and model.training.dataset is not None:
+        checked = model.training.dataset
+        spec = checked.document()
+        choices.append(DatasetChoice(f"from the file: {datasets.describe(spec)}", spec, dataset=checked))
     if model.target is not None:
         target = model.target if isinstance(model.target, int) else np.asarray(model.target).tolist()
         own = {"kind": "inline", "inputs": [np.asarray(model.input).tolist()], "targets": [target]}
-        choices.append(DatasetChoice("this model's own example (1 example)", own))
+        own_dataset, own_problem = None, None
+        try:
+            own_dataset = datasets.validate(own, model, model.shapes(), model.loss, "dataset")
+        except ModelError as exc:
+            own_dataset, own_problem = None, exc.message
+        choices.append(DatasetChoice("this model's own example (1 example)", own, own_problem, own_dataset))
     outputs = math.prod(model.shapes()[-1])
     candidates: list[tuple[str, dict[str, Any]]] = []
     if any(layer.kind is CONV for layer in model.layers):
@@ -101,15 +111,28 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
     candidates.append((f"8x8 digits {digits[0]}-{digits[-1]}", {"kind": "digits", "digits": digits}))
     for text, spec in candidates:
         problem = datasets.available(spec["kind"])
+        checked = None
         if problem is None:
             try:
-                datasets.validate(spec, model, model.shapes(), model.loss, "dataset")
+                checked = datasets.validate(spec, model, model.shapes(), model.loss, "dataset")
             except ModelError as exc:
                 problem = exc.message
         if spec["kind"] == "digits" and datasets.available("digits") is not None:
             text += " — needs scikit-learn: pip install scikit-learn"
-        choices.append(DatasetChoice(text, spec, problem))
+        choices.append(DatasetChoice(text, spec, problem, checked))
     return choices
+
+
+class _StatusLabel(QLabel):
+    """A wrapped label of four lines whose height does not follow its width.
+
+    A wrapped QLabel asks for height-for-width, and a scroll area then sizes the whole
+    panel from its children's preferred heights (well over a 720-pixel screen); four lines
+    are kept for this text anyway, so the panel's height comes from minimum sizes only.
+    """
+
+    def hasHeightForWidth(self) -> bool:
+        return False
 
 
 class TrainingPanel(QWidget):
@@ -131,7 +154,11 @@ class TrainingPanel(QWidget):
         is ``-learning_rate * gradient`` (:meth:`selected_record` has the gradients).
     sigModelTrained(object)
         A run ended (all epochs, Stop, or divergence); the argument is the Model with
-        the trained (or last finite) parameters and the run's settings.
+        the trained (or last finite) parameters and the run's settings. The run trained
+        a copy: the model itself changes only through sigApplyRequested.
+    sigApplyRequested(object)
+        The user pressed "Apply trained weights": the argument is that trained Model,
+        to become the model (as one edit that can be undone).
     sigRecordsAdded(int)
         New iterations arrived; the argument is the history's length.
     sigStateChanged(str)
@@ -141,6 +168,7 @@ class TrainingPanel(QWidget):
 
     sigIterationSelected = pyqtSignal(object)
     sigModelTrained = pyqtSignal(object)
+    sigApplyRequested = pyqtSignal(object)
     sigRecordsAdded = pyqtSignal(int)
     sigStateChanged = pyqtSignal(str)
 
@@ -166,6 +194,7 @@ class TrainingPanel(QWidget):
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
         self._emitted: Model | None = None
+        self._trained: Model | None = None  # the last run's result, until applied or forgotten
         self._choices: list[DatasetChoice] = []
         self._run = 0  # id of the current run; what older runs still send is dropped
 
@@ -194,7 +223,7 @@ class TrainingPanel(QWidget):
         self.batch_size.setToolTip("examples per SGD step; 'full' (0) is the whole dataset")
         self.dataset = QComboBox()
         self.dataset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.dataset.setMinimumContentsLength(18)
+        self.dataset.setMinimumContentsLength(12)
         self.shuffle = QCheckBox("shuffle each epoch")
         self.speed = QComboBox()
         for text, ms in SPEEDS:
@@ -225,6 +254,11 @@ class TrainingPanel(QWidget):
         self.stop_button.setToolTip("end the run; its history stays")
         self.reset_button = QPushButton("Reset")
         self.reset_button.setToolTip("forget the history and go back to the model's own parameters")
+        self.apply_button = QPushButton("Apply trained weights")
+        self.apply_button.setObjectName("applyTrained")
+        self.apply_button.setToolTip(
+            "make the trained parameters the model's own (the run trained a copy; Edit ▸ Undo undoes it)"
+        )
         buttons = QHBoxLayout()
         for button in (
             self.start_button,
@@ -233,9 +267,11 @@ class TrainingPanel(QWidget):
             self.stop_button,
             self.reset_button,
         ):
+            # Below the style's 80-pixel least width of a button: the row fits a narrow dock.
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 20)
             buttons.addWidget(button)
 
-        self.status = QLabel("")
+        self.status = _StatusLabel("")
         self.status.setWordWrap(True)
         self.status.setMinimumHeight(self.status.fontMetrics().lineSpacing() * 4)
         self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -302,9 +338,14 @@ class TrainingPanel(QWidget):
         self.maps = KernelMaps()
         self.maps.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
+        apply_row = QHBoxLayout()
+        apply_row.addWidget(self.apply_button)
+        apply_row.addStretch(1)
+
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addLayout(buttons)
+        layout.addLayout(apply_row)
         layout.addWidget(self.status)
         layout.addWidget(self.loss_plot, 3)
         layout.addWidget(self.accuracy_plot, 1)
@@ -316,6 +357,7 @@ class TrainingPanel(QWidget):
         self.step_button.clicked.connect(self._on_step_clicked)
         self.stop_button.clicked.connect(self._on_stop_clicked)
         self.reset_button.clicked.connect(self.reset)
+        self.apply_button.clicked.connect(self.apply_trained)
         self.history.valueChanged.connect(self._on_history_value_changed)
         self.selected_line.sigDragged.connect(self._on_selected_line_dragged)
         self.log_scale.toggled.connect(self._on_log_scale_toggled)
@@ -344,6 +386,7 @@ class TrainingPanel(QWidget):
             return
         self._stop_run(emit=False)
         self._model = model
+        self._trained = None
         self._clear_history()
         # The stopped run belonged to the previous model; its layers may differ.
         self._run_spec = None
@@ -403,7 +446,7 @@ class TrainingPanel(QWidget):
             epochs=int(self.epochs.value()),
             batch_size=None if self.batch_size.value() == 0 else int(self.batch_size.value()),
             shuffle=self.shuffle.isChecked(),
-            dataset=dict(choice.spec) if choice is not None else {},
+            dataset=choice.dataset if choice is not None else None,
         )
 
     def start(self) -> None:
@@ -430,8 +473,24 @@ class TrainingPanel(QWidget):
         """End the run; its history stays and the trained model is emitted."""
         self._stop_run(emit=True)
 
+    def trained_model(self) -> Model | None:
+        """The last run's trained model while it is not applied (None otherwise)."""
+        return self._trained
+
+    def apply_trained(self) -> None:
+        """Ask for the last run's trained parameters to become the model's (sigApplyRequested)."""
+        model = self._trained
+        if model is None:
+            return
+        self._trained = None
+        self._message = ""
+        self._update_controls()
+        self.sigApplyRequested.emit(model)
+        self._redraw()
+
     def reset(self) -> None:
         """Stop, forget the history and return to the model's own parameters."""
+        self._trained = None
         self._stop_run(emit=False)
         self._clear_history()
         self._run_spec = None
@@ -494,6 +553,7 @@ class TrainingPanel(QWidget):
             return
         self._ensure_worker()
         self._clear_history()
+        self._trained = None
         self._selected = None
         self._message = ""
         self._run_spec = self.training_spec()
@@ -525,6 +585,8 @@ class TrainingPanel(QWidget):
         if self._run_spec is not None:
             model = dataclasses.replace(model, training=self._run_spec)
         self._emitted = model
+        self._trained = model
+        self._update_controls()
         self.sigModelTrained.emit(model)
 
     # ------------------------------------------------------------ worker signals
@@ -647,8 +709,9 @@ class TrainingPanel(QWidget):
         ranges = (0.0, x_max, float(y_lo), float(y_hi))
         if ranges != self._ranges:
             self._ranges = ranges
+            # The accuracy plot follows through its x link. Setting its range too would come back
+            # through the link aligned by pixels (its axis is narrower) and cut the loss plot's range.
             self.loss_plot.setRange(xRange=(0, x_max), yRange=(y_lo, y_hi), padding=0.02)
-            self.accuracy_plot.setXRange(0, x_max, padding=0.02)
 
     def _on_speed_changed(self, index: int) -> None:
         self._sigInterval.emit(int(self.speed.itemData(index)))
@@ -683,6 +746,7 @@ class TrainingPanel(QWidget):
         self.step_button.setEnabled(trainable and choice_ok and self._state != "running")
         self.stop_button.setEnabled(active)
         self.reset_button.setEnabled(self._model is not None)
+        self.apply_button.setEnabled(self._trained is not None and not active)
 
     def _load_settings(self, model: Model | None) -> None:
         spec = model.training if model is not None and model.training is not None else TrainingSpec()
@@ -737,6 +801,11 @@ class TrainingPanel(QWidget):
         self._fit_ranges(n, losses)
         self.epoch_curve.setData(ex, ey, symbol="o" if len(ex) <= MAX_MARKERS else None)
         classify = self._model is not None and self._model.loss is not None and self._model.loss.classifies
+        if classify != self.accuracy_plot.isVisibleTo(self):
+            # Linked only while shown: a hidden plot's width would scale the loss plot's x range.
+            self.accuracy_plot.setXLink(self.loss_plot if classify else None)
+            self._ranges = None  # refit
+            self._fit_ranges(n, losses)
         self.accuracy_plot.setVisible(classify)
         if classify:
             self.accuracy_curve.setData(

@@ -58,7 +58,7 @@ class LayerView(QWidget):
         self.panels: dict[str, TensorPanel] = {}
         self.specs: list[PanelSpec] = []
         self.scenes: PassScene | None = None
-        self.fixed_scale = False
+        self.fixed_scale = True  # one colour scale per pass, as the exports (View menu: per step)
         self.show_numbers = True
         self._levels: dict[str, float] | None = None
         self._shown: tuple[LayerTrace, int, Scene] | None = None

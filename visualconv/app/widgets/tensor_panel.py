@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QLinearGradient, QPainter, QPainterPath, QPen
 from PyQt6.QtWidgets import (
     QFrame,
@@ -403,6 +403,7 @@ class TensorPanel(QFrame):
         self.viewbox.addItem(self._image, ignoreBounds=True)
         self.viewbox.addItem(self._frame_item)
         self.view.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        self.view.installEventFilter(self)  # the pointer leaving the panel ends its hover
         self.view.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
         self._links_item = QGraphicsPathItem()  # linked highlighting (editors): violet, over the outlines
         pen = QPen(QColor(LINK_COLOUR), 2.0)
@@ -747,6 +748,12 @@ class TensorPanel(QFrame):
             return
         point = self.viewbox.mapSceneToView(event.scenePos())  # type: ignore[attr-defined]
         self.sigCellClicked.emit(self.geometry.locate(point.x(), point.y()))
+
+    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:  # noqa: D102 - Qt API
+        if watched is self.view and event is not None and event.type() == QEvent.Type.Leave:
+            QToolTip.hideText()
+            self.sigCellHovered.emit(None)
+        return super().eventFilter(watched, event)
 
     def _on_scene_mouse_moved(self, pos: QPointF) -> None:
         geometry = self.geometry

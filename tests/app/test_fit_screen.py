@@ -1,0 +1,78 @@
+"""The window fits a 1280x720 screen with every dock open, the Training dock included."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import ROOT
+from PyQt6.QtCore import QPoint, QRect
+from PyQt6.QtGui import QImage
+from PyQt6.QtWidgets import QAbstractScrollArea, QMessageBox, QWidget
+
+from visualconv.app.main import fit_to_screen, parse_size
+
+KERNEL = ROOT / "sample_models" / "20-learning-a-kernel.json"
+
+
+@pytest.fixture
+def joined(window, monkeypatch):
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    yield window
+    window.close()
+
+
+def _inside(widget: QWidget, window: QWidget) -> bool:
+    """The whole widget is shown and lies within the window."""
+    top_left = widget.mapTo(window, QPoint(0, 0))
+    rect = QRect(top_left, widget.size())
+    shown = widget.viewport() if isinstance(widget, QAbstractScrollArea) else widget  # a plot draws there
+    return widget.isVisible() and not shown.visibleRegion().isEmpty() and window.rect().contains(rect)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1600, 1000), (1920, 1080)])
+def test_every_dock_open_fits_the_screen_and_shows_the_training_essentials(joined, qtbot, size):
+    joined.open_file(KERNEL)
+    for name in joined.dock_names():
+        assert joined.show_dock(name)
+    assert joined.show_dock("training")
+    hint = joined.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 720, hint
+    joined.resize(*size)
+    qtbot.waitUntil(lambda: (joined.width(), joined.height()) == size, timeout=60_000)
+    panel = joined.training_panel
+    for widget in (joined.stepper, joined.equations, panel.loss_plot, panel.history):
+        qtbot.waitUntil(lambda w=widget: _inside(w, joined), timeout=60_000)
+    assert panel.loss_plot.height() >= 120 and panel.history.width() >= 100
+
+
+def test_show_dock_takes_the_names_of_the_command_line(joined):
+    assert set(joined.dock_names()) >= {"layers", "editor", "gradient-check", "closed-form", "training"}
+    assert joined.show_dock("Gradient check") and joined.show_dock("closed_form")
+    assert not joined.show_dock("nothing")
+
+
+def test_the_first_window_is_no_larger_than_the_screen():
+    assert fit_to_screen((1400, 900), (1280, 720)) == (1280, 720)
+    assert fit_to_screen((1400, 900), (1920, 1050)) == (1400, 900)
+    assert fit_to_screen((1400, 900), None) == (1400, 900)
+    assert parse_size("1280x720") == (1280, 720)
+    with pytest.raises(ValueError, match="--window-size"):
+        parse_size("big")
+
+
+def test_screenshot_with_training_at_720p_is_exactly_that_size(tmp_path):
+    from test_launch import run_cli
+
+    out = tmp_path / "a.png"
+    result = run_cli(str(KERNEL), "--screenshot", str(out), "--window-size", "1280x720", "--show", "training")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1280, 720)
+
+
+def test_an_unknown_dock_is_one_line_and_exit_2(tmp_path):
+    from test_launch import run_cli
+
+    result = run_cli(str(KERNEL), "--screenshot", str(tmp_path / "a.png"), "--show", "nothing")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "--show nothing: expected one of" in result.stderr
