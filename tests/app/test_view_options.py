@@ -77,7 +77,8 @@ def test_toggling_every_view_option_on_every_layer_and_pass(window, qtbot, hook)
     """Each View entry off and on again, at each layer, pass and a middle step: no fault."""
     actions = view_actions(window)
     names = [a.text() for a in actions]
-    assert "Show &numbers in cells" in names and "&Fixed colour scale across steps" in names
+    assert "Show &numbers in cells" in names
+    assert any(name.startswith("&Fixed colour scale across steps") for name in names)
     assert {"Layers", "Editor", "Gradient check", "Closed form", "Training"} <= set(names)
     for path in (SEED_1D, SMALL_CNN):
         assert window.open_file(path)

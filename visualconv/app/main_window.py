@@ -581,7 +581,8 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.Save,
         )
         if answer == QMessageBox.StandardButton.Save:
-            panel.stop()  # the trained model opens in the stepper, unsaved
+            panel.stop()
+            panel.apply_trained()  # the trained weights become the model (one undoable edit), then saved
             return self.save()
         if answer == QMessageBox.StandardButton.Discard:
             panel.shutdown()
