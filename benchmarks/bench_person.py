@@ -159,7 +159,9 @@ def _bench_window() -> tuple[Any, Any]:
     from PyQt6.QtCore import QSettings
 
     from visualconv.app.main_window import MainWindow, configure_pyqtgraph
+    from visualconv.engine.memory import reuse_freed_memory
 
+    reuse_freed_memory()  # as run_app does: freed arrays are reused (engine/memory.py)
     app = _timed_application()
     configure_pyqtgraph()
     settings = QSettings(os.path.join(tempfile.mkdtemp(), "bench.ini"), QSettings.Format.IniFormat)

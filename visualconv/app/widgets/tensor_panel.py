@@ -1,21 +1,38 @@
 """A heat map of one tensor: one tile per channel, numbers in small cells, outlines.
 
-Each tile is a pyqtgraph ``ImageItem`` (row-major) in one ``ViewBox``; numbers are drawn
-by a single painter item in device pixels, so they stay legible at any zoom. Items are
-created when the tile geometry changes (a new layer or model) and only updated when a
-step changes their values, so stepping costs a few small repaints.
+Every tile sits in one image (:class:`MosaicItem`, one data unit per cell) in one
+``ViewBox``; numbers are drawn by a single painter item in device pixels, so they stay
+legible at any zoom. Items are created when the tile geometry changes (a new layer or
+model) and only updated where a step changes them: a step rewrites the colours of the
+cells it changed and asks Qt to repaint just their rectangle, outlines are one item per
+tile and kind (a window that moves repaints its old and new box, not the panel), and
+numbers are repainted per tile. :attr:`TensorPanel.counts` counts what was updated
+(cells recoloured, tiles renumbered, outline items changed, cells asked to repaint),
+which the tests read: what a step costs, independent of the machine's speed.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt6 import sip
 from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QLinearGradient, QPainter, QPainterPath, QPen
+from PyQt6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QLinearGradient,
+    QPainter,
+    QPainterPath,
+    QPen,
+)
 from PyQt6.QtWidgets import (
     QFrame,
     QGraphicsItem,
@@ -23,6 +40,7 @@ from PyQt6.QtWidgets import (
     QGraphicsRectItem,
     QLabel,
     QSizePolicy,
+    QStyleOptionGraphicsItem,
     QToolTip,
     QVBoxLayout,
     QWidget,
@@ -131,6 +149,159 @@ def auto_grid(count: int, shape: tuple[int, int]) -> tuple[int, int]:
     return best
 
 
+def argb_table(lut: np.ndarray) -> np.ndarray:
+    """A (256, 4) RGBA lookup table as 256 premultiplied 32-bit ARGB pixels (index 0 transparent)."""
+    rgba = np.asarray(lut, dtype=np.uint32)
+    alpha = rgba[:, 3]
+    rgb = rgba[:, :3] * alpha[:, None] // 255  # premultiplied
+    return (alpha << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+
+
+class MosaicItem(QGraphicsItem):
+    """The colour indices of every tile as one image, repainted only where cells change.
+
+    The cells' colours are kept twice: one ARGB pixel per cell, and the picture on the
+    screen at the current zoom (each device pixel takes the colour of the cell under its
+    centre), made when the zoom or size changes. :meth:`write` recolours a block of
+    cells in both and asks Qt to repaint only that block; painting is a plain copy of
+    device pixels, so a repaint of any part lands exactly where a full repaint puts it,
+    and a step that changes a 3x3 window costs a 3x3 repaint however large the panel is.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self._table = argb_table(theme.index_lut())
+        self._indices = np.zeros((0, 0), dtype=np.uint8)
+        self._pixels = np.zeros((0, 0), dtype=np.uint32)
+        self._bounds = QRectF()
+        # The picture at the last zoom: device origin, which cell each device row/column shows.
+        self._key: tuple[float, float, float, float] | None = None
+        self._origin = (0, 0)
+        self._rows = np.zeros(0, dtype=np.intp)
+        self._cols = np.zeros(0, dtype=np.intp)
+        self._device = np.zeros((0, 0), dtype=np.uint32)
+        self._device_image = QImage()
+
+    def set_lookup_table(self, lut: np.ndarray) -> None:
+        """New colours for the indices (an RGBA (256, 4) table); repaints everything."""
+        self._table = argb_table(lut)
+        self._pixels = self._table[self._indices]
+        self._key = None
+        self.update()
+
+    def set_indices(self, indices: np.ndarray) -> None:
+        """Show a whole (H, W) uint8 index image (a new layout or every cell new)."""
+        h, w = indices.shape
+        if self._indices.shape != (h, w):
+            self.prepareGeometryChange()
+            self._bounds = QRectF(0, 0, w, h)
+            self._key = None
+        self._indices = np.array(indices, dtype=np.uint8)
+        self._pixels = self._table[self._indices]
+        self._key = None
+        self.update()
+
+    def write(self, y0: int, x0: int, indices: np.ndarray) -> None:
+        """Recolour the block of cells whose top-left cell is (y0, x0) and repaint only it."""
+        h, w = indices.shape
+        if not h or not w:
+            return
+        self._indices[y0 : y0 + h, x0 : x0 + w] = indices
+        self._pixels[y0 : y0 + h, x0 : x0 + w] = self._table[indices]
+        if self._key is not None:
+            r0, r1 = np.searchsorted(self._rows, (y0, y0 + h))
+            c0, c1 = np.searchsorted(self._cols, (x0, x0 + w))
+            if r1 > r0 and c1 > c0:
+                self._device[r0:r1, c0:c1] = self._pixels[np.ix_(self._rows[r0:r1], self._cols[c0:c1])]
+        self.update(QRectF(x0, y0, w, h))
+
+    def indices(self) -> np.ndarray:
+        """The colour index of every cell, (H, W) uint8 (a copy)."""
+        return self._indices.copy()
+
+    def boundingRect(self) -> QRectF:  # noqa: D102 - Qt API
+        return self._bounds
+
+    def _picture(self, sx: float, sy: float, tx: float, ty: float) -> None:
+        """Make the device picture for the transform x -> sx*x + tx, y -> sy*y + ty."""
+        h, w = self._pixels.shape
+        left, top = math.floor(tx), math.floor(ty)
+        width, height = math.ceil(tx + sx * w) - left, math.ceil(ty + sy * h) - top
+        cols = np.floor((left + np.arange(max(width, 0)) + 0.5 - tx) / sx).astype(np.intp)
+        rows = np.floor((top + np.arange(max(height, 0)) + 0.5 - ty) / sy).astype(np.intp)
+        keep_c, keep_r = (cols >= 0) & (cols < w), (rows >= 0) & (rows < h)
+        cols, rows = cols[keep_c], rows[keep_r]
+        self._origin = (
+            left + int(np.argmax(keep_c)) if keep_c.any() else left,
+            top + int(np.argmax(keep_r)) if keep_r.any() else top,
+        )
+        self._rows, self._cols = rows, cols
+        self._device = np.ascontiguousarray(self._pixels[np.ix_(rows, cols)])
+        dh, dw = self._device.shape
+        self._device_image = QImage(
+            sip.voidptr(self._device.ctypes.data), dw, dh, 4 * dw, QImage.Format.Format_ARGB32_Premultiplied
+        )
+        self._key = (sx, sy, tx, ty)
+
+    def paint(  # noqa: D102 - Qt API
+        self,
+        painter: QPainter | None,
+        option: QStyleOptionGraphicsItem | None,
+        widget: QWidget | None = None,
+    ) -> None:
+        if painter is None or not self._pixels.size:
+            return
+        if option is not None and not option.exposedRect.intersects(self._bounds):
+            return
+        transform = painter.worldTransform()
+        if transform.m12() or transform.m21() or transform.m11() <= 0 or transform.m22() <= 0:
+            painter.drawImage(self._bounds, self._cell_image())  # rotated or mirrored: let Qt scale it
+            return
+        key = (transform.m11(), transform.m22(), transform.dx(), transform.dy())
+        if key != self._key:
+            self._picture(*key)
+        if self._device_image.isNull():
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.drawImage(QPointF(*self._origin), self._device_image)
+        painter.restore()
+
+    def _cell_image(self) -> QImage:
+        h, w = self._pixels.shape
+        return QImage(
+            sip.voidptr(self._pixels.ctypes.data), w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied
+        )
+
+
+class OutlineItem(QGraphicsPathItem):
+    """A path with a cosmetic pen whose bounding rectangle covers the pen's pixels.
+
+    Qt measures a cosmetic pen in item units, which is far too little when a cell is a
+    pixel or less: an outline that moves would leave its old edge on the screen.
+    :attr:`margin` (data units, kept by the panel at a few device pixels) is added on
+    every side.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.margin = 0.0
+
+    def set_margin(self, margin: float) -> None:
+        """Grow the bounding rectangle by ``margin`` data units on each side."""
+        if margin != self.margin:
+            self.prepareGeometryChange()
+            self.margin = margin
+
+    def boundingRect(self) -> QRectF:  # noqa: D102 - Qt API
+        rect = super().boundingRect()
+        if rect.isEmpty():
+            return rect
+        m = self.margin
+        return rect.adjusted(-m, -m, m, m)
+
+
 class CellNumbers(QGraphicsItem):
     """Draws every tile's numbers in its cells, in device pixels (one item per panel).
 
@@ -145,6 +316,7 @@ class CellNumbers(QGraphicsItem):
 
     def __init__(self, numbers: NumberFormat = DEFAULT) -> None:
         super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.numbers = numbers
         self._geometry: TileGeometry | None = None
         self._texts: list[tuple[list[str], ...] | None] = []
@@ -175,7 +347,7 @@ class CellNumbers(QGraphicsItem):
         self._texts[t] = texts
         self._pending.pop(t, None)
         self._fractions[t] = fractions
-        self.update()
+        self._update_tile(t)
 
     def set_values(self, t: int, tile: np.ndarray, decimals: int, fractions: np.ndarray) -> None:
         """Numbers of tile t from its values; the strings are made when first drawn or read.
@@ -186,7 +358,12 @@ class CellNumbers(QGraphicsItem):
         self._texts[t] = None
         self._pending[t] = (tile, decimals)
         self._fractions[t] = fractions
-        self.update()
+        self._update_tile(t)
+
+    def _update_tile(self, t: int) -> None:
+        """Repaint the numbers of tile t only."""
+        if self._geometry is not None:
+            self.update(self._geometry.rect(t))
 
     def _entry(self, t: int) -> tuple[list[str], ...] | None:
         pending = self._pending.pop(t, None)
@@ -222,7 +399,12 @@ class CellNumbers(QGraphicsItem):
             return 0.0
         return min(0.42 * cell_h, 0.94 * cell_w * 100 / widest, self.MAX_PIXELS)
 
-    def paint(self, painter: QPainter | None, option: object, widget: QWidget | None = None) -> None:  # noqa: D102
+    def paint(  # noqa: D102 - Qt API
+        self,
+        painter: QPainter | None,
+        option: QStyleOptionGraphicsItem | None,
+        widget: QWidget | None = None,
+    ) -> None:
         geometry = self._geometry
         if painter is None or geometry is None:
             return
@@ -245,7 +427,10 @@ class CellNumbers(QGraphicsItem):
         painter.setFont(self._font)
         dark, light, muted = QColor(theme.TEXT), QColor("#ffffff"), QColor(theme.PADDING_TEXT)
         align = Qt.AlignmentFlag.AlignCenter
+        exposed = self._bounds if option is None else option.exposedRect
         for t in range(len(self._texts)):
+            if not exposed.intersects(geometry.rect(t)):
+                continue  # a repaint elsewhere: this tile's numbers are on the screen already
             entry = self._entry(t)
             if not entry:
                 continue
@@ -369,10 +554,11 @@ class TensorPanel(QFrame):
         self.level = 1.0
         self.show_numbers = True
         self._padding: tuple[int, ...] = (0, 0)
+        # What updates cost (see the module docstring); tests read it, nothing resets it but them.
+        self.counts: Counter[str] = Counter()
         # Colour indices of every tile in one image (0: blank); one data unit per cell.
         self._mosaic = np.zeros((1, 1), dtype=np.uint8)
-        self._image = pg.ImageItem(axisOrder="row-major")
-        self._image.setLookupTable(theme.index_lut())
+        self._image = MosaicItem()
         self._captions: list[pg.TextItem] = []
         self._numbered = False
         self._tile_values: list[np.ndarray | None] = []
@@ -387,18 +573,17 @@ class TensorPanel(QFrame):
         self._padding_item.setZValue(4)
         self._frame_item = QGraphicsRectItem()  # invisible: what auto-range fits
         self._frame_item.setPen(QPen(Qt.PenStyle.NoPen))
-        self._outlines: dict[str, QGraphicsPathItem] = {}
+        # Outlines: one path item per kind and tile, made when first used, so that a window
+        # moving in one tile repaints that tile's old and new box only.
+        self._outlines: dict[str, dict[int, OutlineItem]] = {kind: {} for kind in OUTLINE_STYLES}
+        self._outline_margin = 0.0
+        self.viewbox.sigTransformChanged.connect(self._on_viewbox_transform_changed)
         self._outline_cells: dict[str, tuple[Cell, ...]] = {}
-        for z, (kind, (colour, width, _inset)) in enumerate(OUTLINE_STYLES.items()):
-            item = QGraphicsPathItem()
-            pen = QPen(QColor(colour), width)
-            pen.setCosmetic(True)
-            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
-            item.setPen(pen)
-            item.setZValue(20 + z)
-            self._outlines[kind] = item
+        self._outline_tiles: dict[str, dict[int, tuple[tuple[int, int], ...]]] = {
+            kind: {} for kind in OUTLINE_STYLES
+        }
         self._index_text: Callable[[int, int, int], str] = lambda t, r, c: f"[{t}, {r}, {c}]"
-        for item in (self._numbers, self._grid_item, self._padding_item, *self._outlines.values()):
+        for item in (self._numbers, self._grid_item, self._padding_item):
             self.viewbox.addItem(item, ignoreBounds=True)
         self.viewbox.addItem(self._image, ignoreBounds=True)
         self.viewbox.addItem(self._frame_item)
@@ -461,7 +646,7 @@ class TensorPanel(QFrame):
         vb = self.viewbox
         # One image for every tile (NaN between tiles is transparent): one render per step.
         self._mosaic = np.zeros(geometry.mosaic_shape(), dtype=np.uint8)
-        self._image.setImage(self._mosaic, levels=(0, 255), autoLevels=False)
+        self._image.set_indices(self._mosaic)
         for caption in self._captions:
             vb.removeItem(caption)
         self._captions = []
@@ -552,8 +737,6 @@ class TensorPanel(QFrame):
         self.level = level
         decimals = self.numbers.decimals_for(level)
         previous = self._tile_values
-        h, w = geometry.shape
-        changed = level_changed
         hinted = None
         if (
             tiles is not None
@@ -565,29 +748,29 @@ class TensorPanel(QFrame):
         for t in range(geometry.count):
             tile = values[t]
             old = previous[t]
-            x0, y0 = geometry.origin(t)
             if hinted is not None:
                 box = hinted.get(t)
                 previous[t] = tile
                 if box is None:
                     continue
                 r0, r1, c0, c1 = box
-                self._mosaic[y0 + r0 : y0 + r1, x0 + c0 : x0 + c1] = theme.colour_index(
-                    tile[r0:r1, c0:c1], level
-                )
-                changed = True
+                self._write_cells(t, r0, c0, tile[r0:r1, c0:c1], level)
                 if self._numbered:
                     self._set_numbers(t, tile, level, decimals)
                 continue
             if not level_changed and old is not None and np.array_equal(old, tile, equal_nan=True):
                 continue
-            self._mosaic[y0 : y0 + h, x0 : x0 + w] = theme.colour_index(tile, level)
-            changed = True
+            if not level_changed and old is not None and old.shape == tile.shape:
+                # Only the rows and columns that differ (a prefix filling up, one window).
+                differ = ~((old == tile) | (np.isnan(old) & np.isnan(tile)))
+                rows, cols = np.flatnonzero(differ.any(axis=1)), np.flatnonzero(differ.any(axis=0))
+                r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+                self._write_cells(t, r0, c0, tile[r0:r1, c0:c1], level)
+            else:
+                self._write_cells(t, 0, 0, tile, level)
             previous[t] = tile
             self._set_numbers(t, tile, level, decimals)
         self.values = values
-        if changed:
-            self._image.setImage(self._mosaic, levels=(0, 255), autoLevels=False)
         if level_changed:
             self.colorbar.setLevels(values=(-level, level))
 
@@ -617,28 +800,53 @@ class TensorPanel(QFrame):
         else:
             shown[lo:hi] = np.nan
         self._prefix = prefix
-        per_tile = geometry.shape[0] * geometry.shape[1]
         if level != self.level:
             self.level = level
             self._write_tiles(range(geometry.count), level, force=True)
             self.colorbar.setLevels(values=(-level, level))
         elif hi > lo:
-            self._write_tiles(range(lo // per_tile, (hi - 1) // per_tile + 1), level, force=True)
+            self._write_range(lo, hi, level)
+
+    def _write_range(self, lo: int, hi: int, level: float) -> None:
+        """Redraw the elements lo..hi-1 (row-major over every tile) of :attr:`values`: their rows only."""
+        geometry = self.geometry
+        assert geometry is not None and self.values is not None
+        h, w = geometry.shape
+        per_tile = h * w
+        decimals = self.numbers.decimals_for(level)
+        for t in range(lo // per_tile, (hi - 1) // per_tile + 1):
+            first = max(lo - t * per_tile, 0)
+            last = min(hi - t * per_tile, per_tile) - 1
+            r0, r1 = first // w, last // w + 1
+            c0, c1 = (first % w, last % w + 1) if r1 - r0 == 1 else (0, w)  # one row: its changed cells
+            tile = self.values[t]
+            self._write_cells(t, r0, c0, tile[r0:r1, c0:c1], level)
+            self._set_numbers(t, tile, level, decimals)
 
     def _write_tiles(self, tiles: Iterable[int], level: float, force: bool = False) -> None:
         """Copy tiles of :attr:`values` into the image and the numbers (prefix mode)."""
         geometry = self.geometry
         assert geometry is not None and self.values is not None
-        h, w = geometry.shape
         decimals = self.numbers.decimals_for(level)
         for t in tiles:
             tile = self.values[t]
-            x0, y0 = geometry.origin(t)
-            self._mosaic[y0 : y0 + h, x0 : x0 + w] = theme.colour_index(tile, level)
+            self._write_cells(t, 0, 0, tile, level)
             self._set_numbers(t, tile, level, decimals)
-        self._image.setImage(self._mosaic, levels=(0, 255), autoLevels=False)
+
+    def _write_cells(self, t: int, r0: int, c0: int, block: np.ndarray, level: float) -> None:
+        """Recolour the cells of tile t from (r0, c0) on with ``block``'s values (only they repaint)."""
+        geometry = self.geometry
+        assert geometry is not None
+        x0, y0 = geometry.origin(t)
+        y, x = y0 + r0, x0 + c0
+        h, w = block.shape
+        indices = theme.colour_index(block, level)
+        self._mosaic[y : y + h, x : x + w] = indices
+        self.counts["recoloured cells"] += h * w
+        self._image.write(y, x, indices)
 
     def _set_numbers(self, t: int, tile: np.ndarray, level: float, decimals: int) -> None:
+        self.counts["renumbered tiles"] += 1
         if self._numbered and self.show_numbers:
             with np.errstate(invalid="ignore"):
                 fractions = np.abs(tile) / level
@@ -667,18 +875,54 @@ class TensorPanel(QFrame):
         if self._outline_cells.get(kind) == cells:
             return
         self._outline_cells[kind] = cells
-        item = self._outlines[kind]
         geometry = self.geometry
-        path = QPainterPath()
-        if geometry is not None and cells:
-            inset = OUTLINE_STYLES[kind][2]
-            per_tile = QPainterPath()
+        by_tile: dict[int, list[tuple[int, int]]] = {}
+        if geometry is not None:
             for t, r, c in cells:
                 if 0 <= t < geometry.count:
-                    x0, y0 = geometry.origin(t)
-                    per_tile.addRect(QRectF(x0 + c + inset, y0 + r + inset, 1 - 2 * inset, 1 - 2 * inset))
-            path = per_tile.simplified() if inset == 0 else per_tile
-        item.setPath(path)
+                    by_tile.setdefault(t, []).append((r, c))
+        shown = self._outline_tiles[kind]
+        new = {t: tuple(rc) for t, rc in by_tile.items()}
+        for t in set(shown) | set(new):
+            tile_cells = new.get(t, ())
+            if shown.get(t, ()) == tile_cells:
+                continue  # this tile's outline stays: it is not repainted
+            self.counts["outline items"] += 1
+            self._outline_item(kind, t).setPath(self._outline_path(kind, t, tile_cells))
+        self._outline_tiles[kind] = new
+
+    def _on_viewbox_transform_changed(self) -> None:
+        # The outlines' pens are a few pixels wide: their bounding rectangles follow the zoom.
+        self._outline_margin = 4.0 * max(self.viewbox.viewPixelSize())
+        for items in self._outlines.values():
+            for item in items.values():
+                item.set_margin(self._outline_margin)
+
+    def _outline_item(self, kind: str, t: int) -> OutlineItem:
+        item = self._outlines[kind].get(t)
+        if item is None:
+            colour, width, _inset = OUTLINE_STYLES[kind]
+            item = OutlineItem()
+            item.set_margin(self._outline_margin)
+            pen = QPen(QColor(colour), width)
+            pen.setCosmetic(True)
+            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            item.setPen(pen)
+            item.setZValue(20 + list(OUTLINE_STYLES).index(kind))
+            self.viewbox.addItem(item, ignoreBounds=True)
+            self._outlines[kind][t] = item
+        return item
+
+    def _outline_path(self, kind: str, t: int, cells: Sequence[tuple[int, int]]) -> QPainterPath:
+        """The outline of ``cells`` (row, col) of tile t: their union, or inset boxes."""
+        path = QPainterPath()
+        if not cells or self.geometry is None:
+            return path
+        inset = OUTLINE_STYLES[kind][2]
+        x0, y0 = self.geometry.origin(t)
+        for r, c in cells:
+            path.addRect(QRectF(x0 + c + inset, y0 + r + inset, 1 - 2 * inset, 1 - 2 * inset))
+        return path.simplified() if inset == 0 else path
 
     def outline(self, kind: str) -> tuple[Cell, ...]:
         """The cells outlined in the style of ``kind``."""

@@ -1,0 +1,169 @@
+"""A step repaints only what it changed: counts of updated cells and items, never times.
+
+One backward overlay of a conv layer changes one output delta's window: a kh x kw block of
+dA_prev in every input channel, the kernel gradient of one filter and one bias entry. The
+panels count what they update (``TensorPanel.counts``); these tests hold a step on a
+many-channel layer to those counts. The colours shown are checked against the engine's own
+step (its values are tested against loop twins and PyTorch elsewhere), and the picture
+built up by partial repaints against a full repaint of the same step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QEvent, QObject
+from PyQt6.QtWidgets import QApplication
+
+from visualconv.app import theme
+from visualconv.app.session import Session
+from visualconv.app.widgets.layer_view import LayerView
+from visualconv.engine.layers import ConvLayer
+from visualconv.engine.model import make_model
+
+C_IN, C_OUT, SIZE, K = 8, 6, 20, 3
+
+
+def conv_model(c_in=C_IN, c_out=C_OUT, size=SIZE):
+    rng = np.random.default_rng(21)
+    out = size - K + 1
+    return make_model(
+        "many planes",
+        np.round(rng.uniform(-1, 1, (c_in, size, size)), 2),
+        [ConvLayer(weight=np.round(rng.uniform(-1, 1, (c_out, c_in, K, K)), 2), bias=np.zeros(c_out))],
+        upstream=np.round(rng.uniform(-1, 1, (c_out, out, out)), 2),
+    )
+
+
+@pytest.fixture
+def shown(qtbot):
+    session = Session()
+    view = LayerView(session)
+    qtbot.addWidget(view)
+    view.resize(900, 700)
+    view.show()
+    qtbot.waitExposed(view, timeout=60_000)
+    return session, view
+
+
+class PaintCounter(QObject):
+    """Counts the paint events of a widget that cover only part of it."""
+
+    def __init__(self):
+        super().__init__()
+        self.partial = 0
+
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint and event.region().boundingRect() != watched.rect():
+            self.partial += 1
+        return False
+
+
+def settle(rounds=6):
+    """Deliver the queued scene updates and the repaints they post (a few event-loop rounds)."""
+    for _ in range(rounds):
+        QApplication.sendPostedEvents()
+        QApplication.processEvents()
+
+
+def reset_counts(view):
+    for panel in view.panels.values():
+        panel.counts.clear()
+
+
+def expected_colours(panel, values):
+    """Colour indices of a (T, H, W) array at the panel's level (0 for NaN)."""
+    return np.stack([theme.colour_index(tile, panel.level) for tile in values])
+
+
+def shown_colours(panel):
+    return np.stack([panel.tile_colours(t) for t in range(panel.geometry.count)])
+
+
+def test_a_next_step_on_a_many_channel_layer_updates_only_the_changed_cells(shown):
+    session, view = shown
+    session.set_model(conv_model(), pass_name="backward")
+    session.set_step(session.n // 3 + 5)  # inside a filter, away from its first overlay
+    QApplication.processEvents()
+    reset_counts(view)
+
+    session.next()
+
+    assert session.last_changes.step and not session.last_changes.trace
+    step = session.current_step()
+    f = step.overlay.channel
+    counts = {role: dict(panel.counts) for role, panel in view.panels.items()}
+    window = C_IN * K * K
+    # dA_prev: one window in every input channel, not C_IN planes of SIZE x SIZE
+    assert counts["dx"].get("recoloured cells") == window
+    # dW: the kernel gradient of filter f only (C_IN tiles of K x K out of C_OUT * C_IN)
+    assert counts["dw"].get("recoloured cells") == window
+    assert counts["dw"].get("renumbered tiles") == C_IN
+    assert counts["db"].get("recoloured cells") == 1
+    # operands do not change: nothing recoloured; the window outline moves in each input channel
+    assert "recoloured cells" not in counts["input"]
+    assert counts["input"].get("outline items") == C_IN
+    assert counts["kernel"] == {}
+    assert "recoloured cells" not in counts["dz"]
+    assert counts["dz"].get("outline items") == 1  # the current delta
+    # and the cells drawn are the engine's values of this step
+    dx_panel, dw_panel = view.panels["dx"], view.panels["dw"]
+    assert np.array_equal(shown_colours(dx_panel), expected_colours(dx_panel, step.state.dx))
+    dw = step.state.dw.reshape(C_OUT * C_IN, K, K)
+    assert np.array_equal(shown_colours(dw_panel), expected_colours(dw_panel, dw))
+    assert f == (session.step - 1) // ((SIZE - K + 1) ** 2)
+
+
+def test_a_jump_redraws_the_cells_that_differ_and_shows_the_engines_values(shown):
+    session, view = shown
+    session.set_model(conv_model(), pass_name="backward")
+    QApplication.processEvents()
+    for k in (7, session.n - 3, 40, 41, 40, session.n // 2):
+        session.set_step(k)
+        step = session.current_step()
+        for role, values in (("dx", step.state.dx), ("db", step.state.db[None, None, :])):
+            panel = view.panels[role]
+            assert np.array_equal(shown_colours(panel), expected_colours(panel, values)), (role, k)
+
+
+def test_a_forward_step_recolours_one_output_cell(shown):
+    """The output panel fills up cell by cell (row-major); one step draws one cell."""
+    session, view = shown
+    session.set_model(conv_model(), pass_name="forward")
+    session.set_step(25)
+    QApplication.processEvents()
+    reset_counts(view)
+    session.next()
+    recoloured = {role: panel.counts.get("recoloured cells", 0) for role, panel in view.panels.items()}
+    assert {role: n for role, n in recoloured.items() if n} == {"z": 1}  # the output fills up cell by cell
+    z = view.panels["z"]
+    k = session.step
+    expected = np.full(C_OUT * (SIZE - K + 1) ** 2, np.nan)
+    expected[:k] = session.current_step().state.z.reshape(-1)[:k]
+    assert np.array_equal(shown_colours(z), expected_colours(z, expected.reshape(C_OUT, SIZE - K + 1, -1)))
+
+
+def test_partial_repaints_build_the_same_picture_as_a_full_repaint(shown, qtbot):
+    session, view = shown
+    model = conv_model(3, 4, 12)
+    session.set_model(model, pass_name="backward")
+    session.set_step(30)
+    settle()
+    view.panels["dx"].view.viewport().installEventFilter(painted := PaintCounter())
+    for move in (session.next,) * 5 + (session.previous,) * 2:
+        move()
+        settle()  # each step painted on its own, as a person sees it
+    assert painted.partial >= 5  # the steps were painted, and only in part
+    built = view.screen().grabWindow(view.winId()).toImage()  # what the partial repaints left on the screen
+
+    fresh_session = Session()
+    fresh = LayerView(fresh_session)  # the same step drawn once, from scratch
+    qtbot.addWidget(fresh)
+    fresh.resize(view.size())
+    fresh.show()
+    qtbot.waitExposed(fresh, timeout=60_000)
+    fresh_session.set_model(model, pass_name="backward", step=session.step)
+    settle()
+    full = fresh.screen().grabWindow(fresh.winId()).toImage()
+    assert built.size() == full.size()
+    assert built.convertToFormat(full.format()) == full
