@@ -267,19 +267,22 @@ class Session(QObject):
             self._select(self._state.layer, pass_name, 0)
 
     def select(self, layer: int, pass_name: str, step: int = 0) -> None:
-        """Select a layer, a pass and a step at once (one trace change)."""
-        self._select(layer, pass_name, step)
+        """Select a layer, a pass and a step at once: one new trace, announced even when they are the same."""
+        self._select(layer, pass_name, step, retrace=True)
 
-    def _select(self, layer: int, pass_name: str | None, step: int) -> None:
+    def _select(self, layer: int, pass_name: str | None, step: int, *, retrace: bool = False) -> None:
         if self._state.model is not None:
-            self._apply(self._selected(self._state, layer, pass_name, step))
+            self._apply(self._selected(self._state, layer, pass_name, step, retrace=retrace))
 
-    def _selected(self, state: SessionState, layer: int, pass_name: str | None, step: int) -> SessionState:
+    def _selected(
+        self, state: SessionState, layer: int, pass_name: str | None, step: int, *, retrace: bool = False
+    ) -> SessionState:
         """``state`` with a layer, pass and step selected in its model.
 
-        The trace is new unless the model, layer and pass are those shown (then it is kept).
+        The trace is new unless the model, layer and pass are those shown (then it is kept),
+        or ``retrace`` asks for a new one.
         """
-        current = self._state if self._state.model is not None else None
+        current = self._state if self._state.model is not None and not retrace else None
         model = state.model
         if model is None:
             return state
