@@ -147,6 +147,10 @@ def test_chunked_matrix_products_equal_plain_ones(limit, monkeypatch):
         d = rng.normal(size=(*(lead or (1,)), m, length))
         c = rng.normal(size=(*(lead or (1,)), k, length))
         assert_close(conv_module.contract_positions(d, c), np.einsum("nfp,nkp->fk", d, c))
+        e = rng.normal(size=(*(lead or (1,)), length, k))
+        batched = conv_module.batched_matmul_in_chunks(d, e)
+        for n in range(d.shape[0]):  # loop twin: one plain product per batch entry
+            assert_close(batched[n], d[n] @ e[n])
 
 
 def test_conv_leaves_its_inputs_alone():

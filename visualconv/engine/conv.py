@@ -146,6 +146,35 @@ def matmul_in_chunks(a: FloatArray, b: FloatArray, out: FloatArray | None = None
     return out
 
 
+def batched_matmul_in_chunks(d: FloatArray, c: FloatArray) -> FloatArray:
+    """``d[b] @ c[b]`` for every b, with every BLAS call at most GEMM_MULTIPLY_ADDS multiply-adds.
+
+    Larger products are split along the inner axis P into chunks whose products are
+    summed, so no call is split over OpenBLAS's threads (see GEMM_MULTIPLY_ADDS).
+
+    Parameters
+    ----------
+    d : ndarray of shape (B, M, P)
+    c : ndarray of shape (B, P, L)
+
+    Returns
+    -------
+    ndarray of shape (B, M, L)
+    """
+    n_batch, m, positions = d.shape
+    length = c.shape[2]
+    step = max(1, GEMM_MULTIPLY_ADDS // max(1, m * length))
+    if positions <= step:
+        product: FloatArray = np.matmul(d, c)
+        return product
+    chunks = -(-positions // step)
+    step = -(-positions // chunks)  # even chunks
+    total = np.matmul(d[:, :, :step], c[:, :step])
+    for p0 in range(step, positions, step):
+        total += np.matmul(d[:, :, p0 : p0 + step], c[:, p0 : p0 + step])
+    return total
+
+
 def contract_positions(d: FloatArray, c: FloatArray) -> FloatArray:
     """``sum_n d[n] @ c[n].T`` with every BLAS call at most GEMM_MULTIPLY_ADDS multiply-adds.
 

@@ -160,12 +160,14 @@ def argb_table(lut: np.ndarray) -> np.ndarray:
 class MosaicItem(QGraphicsItem):
     """The colour indices of every tile as one image, repainted only where cells change.
 
-    The cells' colours are kept twice: one ARGB pixel per cell, and the picture on the
-    screen at the current zoom (each device pixel takes the colour of the cell under its
-    centre), made when the zoom or size changes. :meth:`write` recolours a block of
-    cells in both and asks Qt to repaint only that block; painting is a plain copy of
-    device pixels, so a repaint of any part lands exactly where a full repaint puts it,
-    and a step that changes a 3x3 window costs a 3x3 repaint however large the panel is.
+    The cells are kept as colour indices (one byte each); what is drawn is a picture of
+    the visible part at the current zoom, one ARGB pixel per device pixel (each takes the
+    colour of the cell under its centre), made when the zoom, the view or its size
+    changes. :meth:`write` recolours a block of cells, updates its pixels in the picture
+    and asks Qt to repaint only that block; painting is a plain copy of device pixels, so a
+    repaint of any part lands exactly where a full repaint puts it. A step that changes a
+    3x3 window costs a 3x3 repaint however large the panel is, and a large layer costs a
+    byte per cell plus the pixels of the screen, whatever the zoom.
     """
 
     def __init__(self) -> None:
@@ -173,10 +175,10 @@ class MosaicItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self._table = argb_table(theme.index_lut())
         self._indices = np.zeros((0, 0), dtype=np.uint8)
-        self._pixels = np.zeros((0, 0), dtype=np.uint32)
         self._bounds = QRectF()
-        # The picture at the last zoom: device origin, which cell each device row/column shows.
-        self._key: tuple[float, float, float, float] | None = None
+        # The picture: its transform and device size, its origin, and which cell each of its
+        # device rows and columns shows.
+        self._key: tuple[float, ...] | None = None
         self._origin = (0, 0)
         self._rows = np.zeros(0, dtype=np.intp)
         self._cols = np.zeros(0, dtype=np.intp)
@@ -186,19 +188,16 @@ class MosaicItem(QGraphicsItem):
     def set_lookup_table(self, lut: np.ndarray) -> None:
         """New colours for the indices (an RGBA (256, 4) table); repaints everything."""
         self._table = argb_table(lut)
-        self._pixels = self._table[self._indices]
         self._key = None
         self.update()
 
     def set_indices(self, indices: np.ndarray) -> None:
-        """Show a whole (H, W) uint8 index image (a new layout or every cell new)."""
+        """Show ``indices``, a whole (H, W) uint8 index image, which the item keeps and writes into."""
         h, w = indices.shape
         if self._indices.shape != (h, w):
             self.prepareGeometryChange()
             self._bounds = QRectF(0, 0, w, h)
-            self._key = None
-        self._indices = np.array(indices, dtype=np.uint8)
-        self._pixels = self._table[self._indices]
+        self._indices = indices
         self._key = None
         self.update()
 
@@ -208,41 +207,36 @@ class MosaicItem(QGraphicsItem):
         if not h or not w:
             return
         self._indices[y0 : y0 + h, x0 : x0 + w] = indices
-        self._pixels[y0 : y0 + h, x0 : x0 + w] = self._table[indices]
         if self._key is not None:
             r0, r1 = np.searchsorted(self._rows, (y0, y0 + h))
             c0, c1 = np.searchsorted(self._cols, (x0, x0 + w))
             if r1 > r0 and c1 > c0:
-                self._device[r0:r1, c0:c1] = self._pixels[np.ix_(self._rows[r0:r1], self._cols[c0:c1])]
+                cells = self._indices[np.ix_(self._rows[r0:r1], self._cols[c0:c1])]
+                self._device[r0:r1, c0:c1] = self._table[cells]
         self.update(QRectF(x0, y0, w, h))
-
-    def indices(self) -> np.ndarray:
-        """The colour index of every cell, (H, W) uint8 (a copy)."""
-        return self._indices.copy()
 
     def boundingRect(self) -> QRectF:  # noqa: D102 - Qt API
         return self._bounds
 
-    def _picture(self, sx: float, sy: float, tx: float, ty: float) -> None:
-        """Make the device picture for the transform x -> sx*x + tx, y -> sy*y + ty."""
-        h, w = self._pixels.shape
-        left, top = math.floor(tx), math.floor(ty)
-        width, height = math.ceil(tx + sx * w) - left, math.ceil(ty + sy * h) - top
-        cols = np.floor((left + np.arange(max(width, 0)) + 0.5 - tx) / sx).astype(np.intp)
-        rows = np.floor((top + np.arange(max(height, 0)) + 0.5 - ty) / sy).astype(np.intp)
+    def _picture(self, sx: float, sy: float, tx: float, ty: float, width: int, height: int) -> None:
+        """The picture for x -> sx*x + tx, y -> sy*y + ty, on a device of width x height pixels."""
+        h, w = self._indices.shape
+        # device pixels the cells cover, within the device
+        left, top = max(math.floor(tx), 0), max(math.floor(ty), 0)
+        right, bottom = min(math.ceil(tx + sx * w), width), min(math.ceil(ty + sy * h), height)
+        cols = np.floor((np.arange(left, max(right, left)) + 0.5 - tx) / sx).astype(np.intp)
+        rows = np.floor((np.arange(top, max(bottom, top)) + 0.5 - ty) / sy).astype(np.intp)
         keep_c, keep_r = (cols >= 0) & (cols < w), (rows >= 0) & (rows < h)
-        cols, rows = cols[keep_c], rows[keep_r]
         self._origin = (
             left + int(np.argmax(keep_c)) if keep_c.any() else left,
             top + int(np.argmax(keep_r)) if keep_r.any() else top,
         )
-        self._rows, self._cols = rows, cols
-        self._device = np.ascontiguousarray(self._pixels[np.ix_(rows, cols)])
+        self._rows, self._cols = rows[keep_r], cols[keep_c]
+        self._device = np.ascontiguousarray(self._table[self._indices[np.ix_(self._rows, self._cols)]])
         dh, dw = self._device.shape
         self._device_image = QImage(
             sip.voidptr(self._device.ctypes.data), dw, dh, 4 * dw, QImage.Format.Format_ARGB32_Premultiplied
         )
-        self._key = (sx, sy, tx, ty)
 
     def paint(  # noqa: D102 - Qt API
         self,
@@ -250,29 +244,44 @@ class MosaicItem(QGraphicsItem):
         option: QStyleOptionGraphicsItem | None,
         widget: QWidget | None = None,
     ) -> None:
-        if painter is None or not self._pixels.size:
+        if painter is None or not self._indices.size:
             return
         if option is not None and not option.exposedRect.intersects(self._bounds):
             return
         transform = painter.worldTransform()
-        if transform.m12() or transform.m21() or transform.m11() <= 0 or transform.m22() <= 0:
-            painter.drawImage(self._bounds, self._cell_image())  # rotated or mirrored: let Qt scale it
+        device = painter.device()
+        if (
+            device is None
+            or transform.m12()
+            or transform.m21()
+            or transform.m11() <= 0
+            or transform.m22() <= 0
+        ):
+            # rotated or mirrored (never in the window): let Qt scale a picture of every cell
+            cells = np.ascontiguousarray(self._table[self._indices])
+            h, w = cells.shape
+            image = QImage(
+                sip.voidptr(cells.ctypes.data), w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied
+            )
+            painter.drawImage(self._bounds, image)
             return
-        key = (transform.m11(), transform.m22(), transform.dx(), transform.dy())
+        key = (
+            transform.m11(),
+            transform.m22(),
+            transform.dx(),
+            transform.dy(),
+            device.width(),
+            device.height(),
+        )
         if key != self._key:
-            self._picture(*key)
+            self._picture(*key[:4], int(key[4]), int(key[5]))
+            self._key = key
         if self._device_image.isNull():
             return
         painter.save()
         painter.resetTransform()
         painter.drawImage(QPointF(*self._origin), self._device_image)
         painter.restore()
-
-    def _cell_image(self) -> QImage:
-        h, w = self._pixels.shape
-        return QImage(
-            sip.voidptr(self._pixels.ctypes.data), w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied
-        )
 
 
 class OutlineItem(QGraphicsPathItem):
@@ -840,10 +849,8 @@ class TensorPanel(QFrame):
         x0, y0 = geometry.origin(t)
         y, x = y0 + r0, x0 + c0
         h, w = block.shape
-        indices = theme.colour_index(block, level)
-        self._mosaic[y : y + h, x : x + w] = indices
         self.counts["recoloured cells"] += h * w
-        self._image.write(y, x, indices)
+        self._image.write(y, x, theme.colour_index(block, level))  # into self._mosaic, which it shows
 
     def _set_numbers(self, t: int, tile: np.ndarray, level: float, decimals: int) -> None:
         self.counts["renumbered tiles"] += 1

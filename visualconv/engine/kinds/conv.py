@@ -589,7 +589,8 @@ class ConvBackwardTrace(ConvTrace):
                 cols = im2col(self.x_padded[None, :, rows], layer.kernel_size, layer.stride, layer.dilation)
                 cols_by_row = cols[0].reshape(size, i1 - i0, ow).transpose(1, 2, 0)  # (rows, ow, size)
                 dz_by_row = self.grad_pre_activation[:, i0:i1].transpose(1, 0, 2)  # (rows, C_out, ow)
-                table[:, i0 + 1 : i1 + 1] = np.matmul(dz_by_row, cols_by_row).transpose(1, 0, 2)
+                products = conv_kernels.batched_matmul_in_chunks(dz_by_row, cols_by_row)  # (rows, C_out, size)
+                table[:, i0 + 1 : i1 + 1] = products.transpose(1, 0, 2)
             np.cumsum(table, axis=1, out=table)
             self._dw_rows = table
         return self._dw_rows
@@ -743,11 +744,12 @@ class ConvBackwardTrace(ConvTrace):
         assert self.grad_pre_activation is not None
         oh, ow = self.out_shape[1:]
         f_done, r = divmod(k, oh * ow)
-        full_dw, full_db = self._full()
         dw = np.zeros(self._w_full.shape)
         db = np.zeros(self._w_full.shape[0])
-        dw[:f_done] = full_dw[:f_done]
-        db[:f_done] = full_db[:f_done]
+        if f_done:  # complete filters (step 0 and the first filter's steps need no table)
+            full_dw, full_db = self._full()
+            dw[:f_done] = full_dw[:f_done]
+            db[:f_done] = full_db[:f_done]
         if r:
             q, rem = divmod(r, ow)
             partial = self._conv_dw_rows()[f_done, q].reshape(self._w_full.shape[1:])
