@@ -311,6 +311,81 @@ class OutlineItem(QGraphicsPathItem):
         return rect.adjusted(-m, -m, m, m)
 
 
+class CaptionItem(QGraphicsItem):
+    """Every tile's caption, drawn in device pixels above its tile by one item.
+
+    Level of detail: a caption is drawn only when it fits over its tile (its width at
+    most the tile's and the gap's in pixels); at a zoom where tiles are narrower than
+    their names the names would run into each other, so none is drawn. Only captions in
+    the part being repainted are drawn.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self._geometry: TileGeometry | None = None
+        self._texts: list[str] = []
+        self._widths: list[float] = []
+        self._bounds = QRectF()
+        self._font = QFont()
+        self._metrics = QFontMetricsF(self._font)
+        self.drawn = 0  # captions drawn by the last paint (tests read it)
+
+    def set_captions(self, geometry: TileGeometry, texts: Sequence[str], font: QFont) -> None:
+        """The captions of the tiles of ``geometry`` (one per tile, the first ``count``)."""
+        self.prepareGeometryChange()
+        self._geometry = geometry
+        self._font = QFont(font)
+        self._metrics = QFontMetricsF(self._font)
+        self.set_texts(texts)
+        self._bounds = geometry.bounds()
+
+    def set_texts(self, texts: Sequence[str]) -> None:
+        """New caption texts for the same tiles."""
+        count = 0 if self._geometry is None else self._geometry.count
+        self._texts = [str(text) for text in texts[:count]]
+        self._widths = [self._metrics.horizontalAdvance(text) for text in self._texts]
+        self.update()
+
+    def texts(self) -> list[str]:
+        """The captions, by tile."""
+        return list(self._texts)
+
+    def boundingRect(self) -> QRectF:  # noqa: D102 - Qt API
+        return self._bounds
+
+    def paint(  # noqa: D102 - Qt API
+        self,
+        painter: QPainter | None,
+        option: QStyleOptionGraphicsItem | None,
+        widget: QWidget | None = None,
+    ) -> None:
+        geometry = self._geometry
+        self.drawn = 0
+        if painter is None or geometry is None or not self._texts:
+            return
+        transform = painter.worldTransform()
+        cell_w = math.hypot(transform.m11(), transform.m12())
+        room = (geometry.shape[1] + geometry.gap) * cell_w  # up to the next tile's caption
+        exposed = self._bounds if option is None else option.exposedRect
+        height = self._metrics.height()
+        painter.save()
+        painter.resetTransform()
+        painter.setFont(self._font)
+        painter.setPen(QColor(theme.MUTED))
+        for t, (text, width) in enumerate(zip(self._texts, self._widths, strict=True)):
+            if not text or width > room:
+                continue  # too narrow a tile for its name at this zoom
+            x, y = geometry.origin(t)
+            corner = transform.map(QPointF(x, y))
+            box = QRectF(corner.x() + 2, corner.y() - height - 3, width + 2, height)
+            if not exposed.intersects(transform.inverted()[0].mapRect(box)):
+                continue
+            painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+            self.drawn += 1
+        painter.restore()
+
+
 class CellNumbers(QGraphicsItem):
     """Draws every tile's numbers in its cells, in device pixels (one item per panel).
 
@@ -568,7 +643,7 @@ class TensorPanel(QFrame):
         # Colour indices of every tile in one image (0: blank); one data unit per cell.
         self._mosaic = np.zeros((1, 1), dtype=np.uint8)
         self._image = MosaicItem()
-        self._captions: list[pg.TextItem] = []
+        self._captions = CaptionItem()
         self._numbered = False
         self._tile_values: list[np.ndarray | None] = []
         self._source: object = None
@@ -592,7 +667,8 @@ class TensorPanel(QFrame):
             kind: {} for kind in OUTLINE_STYLES
         }
         self._index_text: Callable[[int, int, int], str] = lambda t, r, c: f"[{t}, {r}, {c}]"
-        for item in (self._numbers, self._grid_item, self._padding_item):
+        self._captions.setZValue(15)
+        for item in (self._numbers, self._grid_item, self._padding_item, self._captions):
             self.viewbox.addItem(item, ignoreBounds=True)
         self.viewbox.addItem(self._image, ignoreBounds=True)
         self.viewbox.addItem(self._frame_item)
@@ -641,8 +717,7 @@ class TensorPanel(QFrame):
         if not same:
             self._rebuild(geometry, captions)
         else:
-            for item, text in zip(self._captions, captions, strict=False):
-                item.setText(text)
+            self._captions.set_texts(captions)
             self._tile_values = [None] * geometry.count
             self.values = None
             self._source = None
@@ -652,20 +727,10 @@ class TensorPanel(QFrame):
             self.set_outline(kind, ())
 
     def _rebuild(self, geometry: TileGeometry, captions: Sequence[str]) -> None:
-        vb = self.viewbox
         # One image for every tile (NaN between tiles is transparent): one render per step.
         self._mosaic = np.zeros(geometry.mosaic_shape(), dtype=np.uint8)
         self._image.set_indices(self._mosaic)
-        for caption in self._captions:
-            vb.removeItem(caption)
-        self._captions = []
-        for t, text in enumerate(captions[: geometry.count]):
-            caption = pg.TextItem(text, color=theme.MUTED, anchor=(0, 1))
-            caption.setFont(QFont(self.font().family(), 8))
-            x, y = geometry.origin(t)
-            caption.setPos(x, y)
-            vb.addItem(caption, ignoreBounds=True)
-            self._captions.append(caption)
+        self._captions.set_captions(geometry, captions, QFont(self.font().family(), 8))
         h, w = geometry.shape
         self._numbered = h <= theme.MAX_NUMBERED_CELLS and w <= theme.MAX_NUMBERED_CELLS
         top, bottom, left, right = border_sides(self._padding)
