@@ -161,7 +161,7 @@ def batched_matmul_in_chunks(d: FloatArray, c: FloatArray) -> FloatArray:
     -------
     ndarray of shape (B, M, L)
     """
-    n_batch, m, positions = d.shape
+    _, m, positions = d.shape
     length = c.shape[2]
     step = max(1, GEMM_MULTIPLY_ADDS // max(1, m * length))
     if positions <= step:

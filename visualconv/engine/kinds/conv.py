@@ -589,7 +589,7 @@ class ConvBackwardTrace(ConvTrace):
                 cols = im2col(self.x_padded[None, :, rows], layer.kernel_size, layer.stride, layer.dilation)
                 cols_by_row = cols[0].reshape(size, i1 - i0, ow).transpose(1, 2, 0)  # (rows, ow, size)
                 dz_by_row = self.grad_pre_activation[:, i0:i1].transpose(1, 0, 2)  # (rows, C_out, ow)
-                products = conv_kernels.batched_matmul_in_chunks(dz_by_row, cols_by_row)  # (rows, C_out, size)
+                products = conv_kernels.batched_matmul_in_chunks(dz_by_row, cols_by_row)  # rows, C_out, size
                 table[:, i0 + 1 : i1 + 1] = products.transpose(1, 0, 2)
             np.cumsum(table, axis=1, out=table)
             self._dw_rows = table
