@@ -169,7 +169,7 @@ def batched_matmul_in_chunks(d: FloatArray, c: FloatArray) -> FloatArray:
         return product
     chunks = -(-positions // step)
     step = -(-positions // chunks)  # even chunks
-    total = np.matmul(d[:, :, :step], c[:, :step])
+    total: FloatArray = np.matmul(d[:, :, :step], c[:, :step])
     for p0 in range(step, positions, step):
         total += np.matmul(d[:, :, p0 : p0 + step], c[:, p0 : p0 + step])
     return total
