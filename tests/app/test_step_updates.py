@@ -121,7 +121,8 @@ def test_a_jump_redraws_the_cells_that_differ_and_shows_the_engines_values(shown
     for k in (7, session.n - 3, 40, 41, 40, session.n // 2):
         session.set_step(k)
         step = session.current_step()
-        for role, values in (("dx", step.state.dx), ("db", step.state.db[None, None, :])):
+        dw = step.state.dw.reshape(C_OUT * C_IN, K, K)  # many small tiles: redrawn in one pass
+        for role, values in (("dx", step.state.dx), ("db", step.state.db[None, None, :]), ("dw", dw)):
             panel = view.panels[role]
             assert np.array_equal(shown_colours(panel), expected_colours(panel, values)), (role, k)
 

@@ -215,6 +215,11 @@ class MosaicItem(QGraphicsItem):
                 self._device[r0:r1, c0:c1] = self._table[cells]
         self.update(QRectF(x0, y0, w, h))
 
+    def refresh(self) -> None:
+        """Every cell may have changed (the indices were written directly): repaint them all."""
+        self._key = None
+        self.update()
+
     def boundingRect(self) -> QRectF:  # noqa: D102 - Qt API
         return self._bounds
 
@@ -610,6 +615,10 @@ class TensorPanel(QFrame):
     sigCellHovered = pyqtSignal(object)
     sigCellClicked = pyqtSignal(object)
 
+    # A change to more tiles than this is drawn in one pass over every cell (cheaper than
+    # tile by tile for the 256 small tiles of a 16 -> 16 kernel gradient).
+    BULK_TILES = 8
+
     def __init__(self, name: str, parent: QWidget | None = None, numbers: NumberFormat = DEFAULT) -> None:
         super().__init__(parent)
         self.name = name
@@ -819,6 +828,25 @@ class TensorPanel(QFrame):
             and all(old is not None for old in previous)
         ):
             hinted = tiles
+        differ: np.ndarray | None = None
+        if hinted is None:
+            old_values = self.values
+            if not level_changed and old_values is not None and old_values.shape == values.shape:
+                # Which cells differ, for every tile at once.
+                differ = ~((values == old_values) | (np.isnan(values) & np.isnan(old_values)))
+                changed = np.flatnonzero(differ.reshape(geometry.count, -1).any(axis=1))
+            else:
+                changed = np.arange(geometry.count)
+            if len(changed) > self.BULK_TILES:
+                # Many tiles (a jump, a new level): every cell in one pass, one repaint.
+                self._write_all(values, level)
+                for t in changed.tolist():
+                    previous[t] = values[t]
+                    self._set_numbers(t, values[t], level, decimals)
+                self.values = values
+                if level_changed:
+                    self.colorbar.setLevels(values=(-level, level))
+                return
         for t in range(geometry.count):
             tile = values[t]
             old = previous[t]
@@ -832,12 +860,11 @@ class TensorPanel(QFrame):
                 if self._numbered:
                     self._set_numbers(t, tile, level, decimals)
                 continue
-            if not level_changed and old is not None and np.array_equal(old, tile, equal_nan=True):
-                continue
-            if not level_changed and old is not None and old.shape == tile.shape:
+            if differ is not None and old is not None:
+                if not differ[t].any():
+                    continue
                 # Only the rows and columns that differ (a prefix filling up, one window).
-                differ = ~((old == tile) | (np.isnan(old) & np.isnan(tile)))
-                rows, cols = np.flatnonzero(differ.any(axis=1)), np.flatnonzero(differ.any(axis=0))
+                rows, cols = np.flatnonzero(differ[t].any(axis=1)), np.flatnonzero(differ[t].any(axis=0))
                 r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
                 self._write_cells(t, r0, c0, tile[r0:r1, c0:c1], level)
             else:
@@ -906,6 +933,35 @@ class TensorPanel(QFrame):
             tile = self.values[t]
             self._write_cells(t, 0, 0, tile, level)
             self._set_numbers(t, tile, level, decimals)
+
+    def _tile_view(self) -> np.ndarray:
+        """The mosaic as a writable (tile rows, tile columns, H, W) view of its tiles."""
+        geometry = self.geometry
+        assert geometry is not None
+        h, w = geometry.shape
+        rows, cols = geometry.grid
+        body = self._mosaic[geometry.label_space :]
+        row_stride, col_stride = body.strides
+        return np.lib.stride_tricks.as_strided(
+            body,
+            (rows, cols, h, w),
+            ((h + geometry.row_gap) * row_stride, (w + geometry.gap) * col_stride, row_stride, col_stride),
+        )
+
+    def _write_all(self, values: np.ndarray, level: float) -> None:
+        """Recolour every cell from ``values`` (T, H, W) and repaint the whole image."""
+        geometry = self.geometry
+        assert geometry is not None
+        count, cols = geometry.count, geometry.grid[1]
+        indices = theme.colour_index(values, level)
+        view = self._tile_view()
+        full, rest = divmod(count, cols)
+        if full:
+            view[:full] = indices[: full * cols].reshape(full, cols, *indices.shape[1:])
+        if rest:
+            view[full, :rest] = indices[full * cols :]
+        self.counts["recoloured cells"] += int(indices.size)
+        self._image.refresh()
 
     def _write_cells(self, t: int, r0: int, c0: int, block: np.ndarray, level: float) -> None:
         """Recolour the cells of tile t from (r0, c0) on with ``block``'s values (only they repaint)."""
@@ -992,6 +1048,12 @@ class TensorPanel(QFrame):
             return path
         inset = OUTLINE_STYLES[kind][2]
         x0, y0 = self.geometry.origin(t)
+        if inset == 0:
+            rows, cols = [r for r, _ in cells], [c for _, c in cells]
+            r0, r1, c0, c1 = min(rows), max(rows) + 1, min(cols), max(cols) + 1
+            if (r1 - r0) * (c1 - c0) == len(set(cells)):  # a full block (a window): its border
+                path.addRect(QRectF(x0 + c0, y0 + r0, c1 - c0, r1 - r0))
+                return path
         for r, c in cells:
             path.addRect(QRectF(x0 + c + inset, y0 + r + inset, 1 - 2 * inset, 1 - 2 * inset))
         return path.simplified() if inset == 0 else path
