@@ -168,3 +168,17 @@ def test_partial_repaints_build_the_same_picture_as_a_full_repaint(shown, qtbot)
     full = fresh.screen().grabWindow(fresh.winId()).toImage()
     assert built.size() == full.size()
     assert built.convertToFormat(full.format()) == full
+
+
+def test_a_large_plane_is_coloured_only_where_device_pixels_show_it(shown):
+    """Level of detail: the image asks for the colours of the cells some screen pixel shows."""
+    session, view = shown
+    size = 400
+    session.set_model(conv_model(1, 1, size), pass_name="backward")
+    settle()
+    panel = view.panels["input"]
+    viewport = panel.view.viewport()
+    shown_pixels = viewport.width() * viewport.height()
+    assert panel.sampled_cells <= shown_pixels < size * size  # a tile smaller than its cells
+    for t, values in enumerate(conv_model(1, 1, size).input):  # and the colours are the cells' own
+        assert np.array_equal(panel.tile_colours(t), theme.colour_index(values, panel.level))

@@ -157,24 +157,29 @@ def argb_table(lut: np.ndarray) -> np.ndarray:
     return (alpha << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
 
 
-class MosaicItem(QGraphicsItem):
-    """The colour indices of every tile as one image, repainted only where cells change.
+CellSource = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""Colour indices (uint8, (len(ys), len(xs))) of the cells at mosaic rows ys and columns xs."""
 
-    The cells are kept as colour indices (one byte each); what is drawn is a picture of
-    the visible part at the current zoom, one ARGB pixel per device pixel (each takes the
-    colour of the cell under its centre), made when the zoom, the view or its size
-    changes. :meth:`write` recolours a block of cells, updates its pixels in the picture
-    and asks Qt to repaint only that block; painting is a plain copy of device pixels, so a
-    repaint of any part lands exactly where a full repaint puts it. A step that changes a
-    3x3 window costs a 3x3 repaint however large the panel is, and a large layer costs a
-    byte per cell plus the pixels of the screen, whatever the zoom.
+
+class MosaicItem(QGraphicsItem):
+    """Every tile as one image, coloured only where it is seen and repainted only where it changes.
+
+    Level of detail: the item keeps no picture of every cell. What is drawn is a picture
+    of the visible part at the current zoom, one ARGB pixel per device pixel, each the
+    colour of the cell under its centre, asked of the panel (a :data:`CellSource`) only
+    for the cells that some device pixel shows; it is made when the zoom, the view or its
+    size changes. A 512x512 plane in a 150-pixel tile costs 150x150 colour look-ups, not
+    262144. :meth:`changed` says a block of cells changed: its device pixels are asked
+    again and Qt repaints only that block. Painting is a plain copy of device pixels, so
+    a repaint of any part lands exactly where a full repaint puts it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, source: CellSource) -> None:
         super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self._source = source
         self._table = argb_table(theme.index_lut())
-        self._indices = np.zeros((0, 0), dtype=np.uint8)
+        self._shape = (0, 0)
         self._bounds = QRectF()
         # The picture: its transform and device size, its origin, and which cell each of its
         # device rows and columns shows.
@@ -184,39 +189,35 @@ class MosaicItem(QGraphicsItem):
         self._cols = np.zeros(0, dtype=np.intp)
         self._device = np.zeros((0, 0), dtype=np.uint32)
         self._device_image = QImage()
+        self.sampled = 0  # cells whose colour the last pictures asked for (tests read it)
 
     def set_lookup_table(self, lut: np.ndarray) -> None:
         """New colours for the indices (an RGBA (256, 4) table); repaints everything."""
         self._table = argb_table(lut)
-        self._key = None
-        self.update()
+        self.refresh()
 
-    def set_indices(self, indices: np.ndarray) -> None:
-        """Show ``indices``, a whole (H, W) uint8 index image, which the item keeps and writes into."""
-        h, w = indices.shape
-        if self._indices.shape != (h, w):
+    def set_shape(self, height: int, width: int) -> None:
+        """The mosaic's size in cells (a new layout); everything is asked again."""
+        if self._shape != (height, width):
             self.prepareGeometryChange()
-            self._bounds = QRectF(0, 0, w, h)
-        self._indices = indices
-        self._key = None
-        self.update()
+            self._shape = (height, width)
+            self._bounds = QRectF(0, 0, width, height)
+        self.refresh()
 
-    def write(self, y0: int, x0: int, indices: np.ndarray) -> None:
-        """Recolour the block of cells whose top-left cell is (y0, x0) and repaint only it."""
-        h, w = indices.shape
+    def changed(self, y0: int, x0: int, h: int, w: int) -> None:
+        """The cells of the block at (y0, x0), h x w, changed: redo their pixels and repaint only them."""
         if not h or not w:
             return
-        self._indices[y0 : y0 + h, x0 : x0 + w] = indices
         if self._key is not None:
             r0, r1 = np.searchsorted(self._rows, (y0, y0 + h))
             c0, c1 = np.searchsorted(self._cols, (x0, x0 + w))
             if r1 > r0 and c1 > c0:
-                cells = self._indices[np.ix_(self._rows[r0:r1], self._cols[c0:c1])]
-                self._device[r0:r1, c0:c1] = self._table[cells]
+                self._device[r0:r1, c0:c1] = self._table[self._source(self._rows[r0:r1], self._cols[c0:c1])]
+                self.sampled += int((r1 - r0) * (c1 - c0))
         self.update(QRectF(x0, y0, w, h))
 
     def refresh(self) -> None:
-        """Every cell may have changed (the indices were written directly): repaint them all."""
+        """Every cell may have changed: the picture is made again at the next paint."""
         self._key = None
         self.update()
 
@@ -225,7 +226,7 @@ class MosaicItem(QGraphicsItem):
 
     def _picture(self, sx: float, sy: float, tx: float, ty: float, width: int, height: int) -> None:
         """The picture for x -> sx*x + tx, y -> sy*y + ty, on a device of width x height pixels."""
-        h, w = self._indices.shape
+        h, w = self._shape
         # device pixels the cells cover, within the device
         left, top = max(math.floor(tx), 0), max(math.floor(ty), 0)
         right, bottom = min(math.ceil(tx + sx * w), width), min(math.ceil(ty + sy * h), height)
@@ -237,7 +238,8 @@ class MosaicItem(QGraphicsItem):
             top + int(np.argmax(keep_r)) if keep_r.any() else top,
         )
         self._rows, self._cols = rows[keep_r], cols[keep_c]
-        self._device = np.ascontiguousarray(self._table[self._indices[np.ix_(self._rows, self._cols)]])
+        self._device = np.ascontiguousarray(self._table[self._source(self._rows, self._cols)])
+        self.sampled += int(self._device.size)
         dh, dw = self._device.shape
         self._device_image = QImage(
             sip.voidptr(self._device.ctypes.data), dw, dh, 4 * dw, QImage.Format.Format_ARGB32_Premultiplied
@@ -249,7 +251,7 @@ class MosaicItem(QGraphicsItem):
         option: QStyleOptionGraphicsItem | None,
         widget: QWidget | None = None,
     ) -> None:
-        if painter is None or not self._indices.size:
+        if painter is None or not self._shape[0] or not self._shape[1]:
             return
         if option is not None and not option.exposedRect.intersects(self._bounds):
             return
@@ -263,8 +265,8 @@ class MosaicItem(QGraphicsItem):
             or transform.m22() <= 0
         ):
             # rotated or mirrored (never in the window): let Qt scale a picture of every cell
-            cells = np.ascontiguousarray(self._table[self._indices])
-            h, w = cells.shape
+            h, w = self._shape
+            cells = np.ascontiguousarray(self._table[self._source(np.arange(h), np.arange(w))])
             image = QImage(
                 sip.voidptr(cells.ctypes.data), w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied
             )
@@ -649,9 +651,8 @@ class TensorPanel(QFrame):
         self._padding: tuple[int, ...] = (0, 0)
         # What updates cost (see the module docstring); tests read it, nothing resets it but them.
         self.counts: Counter[str] = Counter()
-        # Colour indices of every tile in one image (0: blank); one data unit per cell.
-        self._mosaic = np.zeros((1, 1), dtype=np.uint8)
-        self._image = MosaicItem()
+        # Every tile in one image, one data unit per cell, coloured where it is seen.
+        self._image = MosaicItem(self._cell_colours)
         self._captions = CaptionItem()
         self._numbered = False
         self._tile_values: list[np.ndarray | None] = []
@@ -736,9 +737,8 @@ class TensorPanel(QFrame):
             self.set_outline(kind, ())
 
     def _rebuild(self, geometry: TileGeometry, captions: Sequence[str]) -> None:
-        # One image for every tile (NaN between tiles is transparent): one render per step.
-        self._mosaic = np.zeros(geometry.mosaic_shape(), dtype=np.uint8)
-        self._image.set_indices(self._mosaic)
+        # One image for every tile (blank between tiles): one render per step.
+        self._image.set_shape(*geometry.mosaic_shape())
         self._captions.set_captions(geometry, captions, QFont(self.font().family(), 8))
         h, w = geometry.shape
         self._numbered = h <= theme.MAX_NUMBERED_CELLS and w <= theme.MAX_NUMBERED_CELLS
@@ -820,17 +820,17 @@ class TensorPanel(QFrame):
         self.level = level
         decimals = self.numbers.decimals_for(level)
         previous = self._tile_values
+        old_values, self.values = self.values, values  # the image reads the new values as it repaints
         hinted = None
         if (
             tiles is not None
             and not level_changed
-            and self.values is not None
+            and old_values is not None
             and all(old is not None for old in previous)
         ):
             hinted = tiles
         differ: np.ndarray | None = None
         if hinted is None:
-            old_values = self.values
             if not level_changed and old_values is not None and old_values.shape == values.shape:
                 # Which cells differ, for every tile at once.
                 differ = ~((values == old_values) | (np.isnan(values) & np.isnan(old_values)))
@@ -934,44 +934,36 @@ class TensorPanel(QFrame):
             self._write_cells(t, 0, 0, tile, level)
             self._set_numbers(t, tile, level, decimals)
 
-    def _tile_view(self) -> np.ndarray:
-        """The mosaic as a writable (tile rows, tile columns, H, W) view of its tiles."""
-        geometry = self.geometry
-        assert geometry is not None
-        h, w = geometry.shape
-        rows, cols = geometry.grid
-        body = self._mosaic[geometry.label_space :]
-        row_stride, col_stride = body.strides
-        return np.lib.stride_tricks.as_strided(
-            body,
-            (rows, cols, h, w),
-            ((h + geometry.row_gap) * row_stride, (w + geometry.gap) * col_stride, row_stride, col_stride),
-        )
-
     def _write_all(self, values: np.ndarray, level: float) -> None:
-        """Recolour every cell from ``values`` (T, H, W) and repaint the whole image."""
-        geometry = self.geometry
-        assert geometry is not None
-        count, cols = geometry.count, geometry.grid[1]
-        indices = theme.colour_index(values, level)
-        view = self._tile_view()
-        full, rest = divmod(count, cols)
-        if full:
-            view[:full] = indices[: full * cols].reshape(full, cols, *indices.shape[1:])
-        if rest:
-            view[full, :rest] = indices[full * cols :]
-        self.counts["recoloured cells"] += int(indices.size)
+        """Every cell of ``values`` (T, H, W) is new: the whole image is coloured again where seen."""
+        self.counts["recoloured cells"] += int(values.size)
         self._image.refresh()
 
     def _write_cells(self, t: int, r0: int, c0: int, block: np.ndarray, level: float) -> None:
-        """Recolour the cells of tile t from (r0, c0) on with ``block``'s values (only they repaint)."""
+        """The cells of tile t from (r0, c0) on, ``block``'s shape, changed: only they repaint."""
         geometry = self.geometry
         assert geometry is not None
         x0, y0 = geometry.origin(t)
-        y, x = y0 + r0, x0 + c0
         h, w = block.shape
         self.counts["recoloured cells"] += h * w
-        self._image.write(y, x, theme.colour_index(block, level))  # into self._mosaic, which it shows
+        self._image.changed(y0 + r0, x0 + c0, h, w)
+
+    def _cell_colours(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """Colour indices of the cells at mosaic rows ``ys`` and columns ``xs`` (0: blank)."""
+        out = np.zeros((len(ys), len(xs)), dtype=np.uint8)
+        geometry, values = self.geometry, self.values
+        if geometry is None or values is None or not len(ys) or not len(xs):
+            return out
+        h, w = geometry.shape
+        tile_row, r = np.divmod(np.asarray(ys) - geometry.label_space, h + geometry.row_gap)
+        tile_col, c = np.divmod(np.asarray(xs), w + geometry.gap)
+        tiles = tile_row[:, None] * geometry.grid[1] + tile_col[None, :]
+        inside = ((tile_row >= 0) & (r < h))[:, None] & (c < w)[None, :] & (tiles < geometry.count)
+        if inside.any():
+            rows, cols = np.nonzero(inside)
+            picked = values[tiles[rows, cols], r[rows], c[cols]]
+            out[rows, cols] = theme.colour_index(picked, self.level)
+        return out
 
     def _set_numbers(self, t: int, tile: np.ndarray, level: float, decimals: int) -> None:
         self.counts["renumbered tiles"] += 1
@@ -1097,12 +1089,17 @@ class TensorPanel(QFrame):
             return None
         return texts[r * self.geometry.shape[1] + c]
 
+    @property
+    def sampled_cells(self) -> int:
+        """How many cell colours the image has asked for so far (level of detail: about the screen's pixels)."""
+        return self._image.sampled
+
     def tile_colours(self, t: int) -> np.ndarray:
         """The colour indices drawn for tile t (0: blank; 1..255 from -level to +level)."""
         assert self.geometry is not None
-        x0, y0 = self.geometry.origin(t)
-        h, w = self.geometry.shape
-        return self._mosaic[y0 : y0 + h, x0 : x0 + w].copy()
+        if self.values is None:
+            return np.zeros(self.geometry.shape, dtype=np.uint8)
+        return theme.colour_index(self.values[t], self.level)
 
     def tile_texts(self, t: int, variant: int | None = 0) -> list[str] | None:
         """Every number of tile t, row-major (``variant=None``: as drawn last)."""
