@@ -1091,7 +1091,7 @@ class TensorPanel(QFrame):
 
     @property
     def sampled_cells(self) -> int:
-        """How many cell colours the image has asked for so far (level of detail: about the screen's pixels)."""
+        """How many cell colours the image has asked for so far (about the pixels it covers)."""
         return self._image.sampled
 
     def tile_colours(self, t: int) -> np.ndarray:
