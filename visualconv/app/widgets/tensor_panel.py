@@ -435,6 +435,8 @@ class CellNumbers(QGraphicsItem):
 
     def set_tile(self, t: int, texts: tuple[list[str], ...] | None, fractions: np.ndarray | None) -> None:
         """Numbers of tile t (row-major strings, one list per variant) and |v| / level for their colour."""
+        if texts is None and self._texts[t] is None and t not in self._pending:
+            return  # no numbers before or after: nothing to repaint
         self._texts[t] = texts
         self._pending.pop(t, None)
         self._fractions[t] = fractions
@@ -966,8 +968,8 @@ class TensorPanel(QFrame):
         return out
 
     def _set_numbers(self, t: int, tile: np.ndarray, level: float, decimals: int) -> None:
-        self.counts["renumbered tiles"] += 1
         if self._numbered and self.show_numbers:
+            self.counts["renumbered tiles"] += 1
             with np.errstate(invalid="ignore"):
                 fractions = np.abs(tile) / level
             self._numbers.set_values(t, np.array(tile, copy=True), decimals, fractions)
