@@ -142,15 +142,19 @@ def run_app(args: argparse.Namespace) -> int:
     hook.interactive = not screenshot
     hook.install()
     try:
-        if not screenshot and not requested:
-            size = fit_to_screen(size, _available(app))
+        if screenshot:
+            window.resize(*size)
+        else:  # the last session's size and docks, if they fit the screen (saved again on close)
+            window.restore_layout()
+            if requested:
+                window.resize(*size)
+            size = (window.width(), window.height())
         for name in getattr(args, "show", None) or ():
             for part in name.split(","):
                 if part.strip() and not window.show_dock(part):
                     names = ", ".join(sorted(window.dock_names()))
                     print(f"visualconv: --show {part}: expected one of {names}", file=sys.stderr)
                     return EXIT_ERROR
-        window.resize(*size)
         window.show_model(model, str(Path(path)), layer=layer, pass_name=pass_name or "forward")
         n = window.session.n
         step = getattr(args, "step", None)
@@ -274,18 +278,6 @@ def _dispose_everything() -> None:
         if isinstance(widget, QMainWindow) and not sip.isdeleted(widget) and hasattr(widget, "shutdown"):
             dispose(widget)
     _sweep(app)
-
-
-def _available(app: object) -> tuple[int, int] | None:
-    """The primary screen's available size (without task bars), if Qt knows one."""
-    from PyQt6.QtWidgets import QApplication
-
-    assert isinstance(app, QApplication)
-    screen = app.primaryScreen()
-    if screen is None:
-        return None
-    geometry = screen.availableGeometry()
-    return geometry.width(), geometry.height()
 
 
 def _screenshot(app: object, window: object, out: str, size: tuple[int, int]) -> int:
