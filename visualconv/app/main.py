@@ -54,6 +54,23 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def parse_zoom(text: str) -> int:
+    """``"200"`` (or ``"200%"``) to 200.
+
+    Raises
+    ------
+    ValueError
+        For anything else, or a zoom outside 50..400.
+    """
+    try:
+        percent = int(str(text).strip().rstrip("%").strip())
+    except ValueError:
+        raise ValueError(f"--zoom {text}: expected a percentage from 50 to 400, for example 200") from None
+    if not 50 <= percent <= 400:
+        raise ValueError(f"--zoom {text}: expected a percentage from 50 to 400, for example 200")
+    return percent
+
+
 def _prepare_environment(screenshot: bool) -> str | None:
     """Choose the Qt platform; returns an error line when no window can be shown."""
     if not os.environ.get("QT_QPA_PLATFORM") and not _has_display():
@@ -106,6 +123,13 @@ def run_app(args: argparse.Namespace) -> int:
         print(f"visualconv: {exc}", file=sys.stderr)
         return EXIT_ERROR
 
+    zoom = getattr(args, "zoom", None)
+    try:
+        zoom = parse_zoom(zoom) if zoom is not None else None
+    except ValueError as exc:
+        print(f"visualconv: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
     path = args.file or default_sample()
     if path is None:
         print("visualconv: no model file given and the sample models are not installed", file=sys.stderr)
@@ -149,6 +173,8 @@ def run_app(args: argparse.Namespace) -> int:
             if requested:
                 window.resize(*size)
             size = (window.width(), window.height())
+        if zoom is not None:
+            window.zoom_area.set_zoom(zoom)
         for name in getattr(args, "show", None) or ():
             for part in name.split(","):
                 if part.strip() and not window.show_dock(part):

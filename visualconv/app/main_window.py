@@ -46,6 +46,7 @@ from .widgets.equations import EquationPanel
 from .widgets.layer_view import LayerView
 from .widgets.navigator import Navigator
 from .widgets.stepper import Stepper
+from .widgets.zoom import ZoomArea
 
 MAX_RECENT = 8
 LAYOUT_VERSION = 1  # of the saved dock layout (QMainWindow.saveState); a new one ignores older layouts
@@ -191,6 +192,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(2)
         self.layer_view = LayerView(self.session, central)
+        self.zoom_area = ZoomArea(self.layer_view, central)  # Ctrl+wheel, View ▸ Zoom in / out
         self.stepper = Stepper(self.session, central)
         self.equations = EquationPanel(self.session, central)
         self.splitter = QSplitter(Qt.Orientation.Vertical, central)
@@ -198,7 +200,7 @@ class MainWindow(QMainWindow):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.setSpacing(2)
-        top_layout.addWidget(self.layer_view, 1)
+        top_layout.addWidget(self.zoom_area, 1)
         top_layout.addWidget(self.stepper)
         self.splitter.addWidget(top)
         self.splitter.addWidget(self.equations)
@@ -267,6 +269,9 @@ class MainWindow(QMainWindow):
         self.session.sigPathChanged.connect(self._on_session_path_changed)
         self.session.sigDirtyChanged.connect(self._on_session_dirty_changed)
         self.editors.editor.grid.sigEditingDone.connect(self.hand_back_keys)
+        self.zoom_area.sigZoomChanged.connect(self._on_zoom_changed)
+        self.layer_view.sigZoomRequested.connect(self.zoom_area.zoom_step)
+        self.editors.actions["clear_highlights"].triggered.connect(self._on_escape_triggered)
         self.autosave.watch_close(self)
 
         # -- the layout as built: what View ▸ Reset layout goes back to
@@ -319,6 +324,8 @@ class MainWindow(QMainWindow):
         state = self.settings.value("layout/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state, LAYOUT_VERSION)
+        zoom = self.settings.value("view/zoom", 100)
+        self.zoom_area.set_zoom(int(zoom) if str(zoom).isdigit() else 100)
         splitter = self.settings.value("layout/splitter")
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.splitter.restoreState(splitter)
@@ -342,6 +349,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("layout/rect", rect)
         self.settings.setValue("layout/maximized", self.isMaximized())
         self.settings.setValue("layout/state", self.saveState(LAYOUT_VERSION))
+        self.settings.setValue("view/zoom", self.zoom_area.percent)
         self.settings.setValue("layout/splitter", self.splitter.saveState())
 
     def available_geometry(self) -> QRect | None:
@@ -504,6 +512,12 @@ class MainWindow(QMainWindow):
             checkable=True,
         )
         numbers.setChecked(True)
+        self.menus["view"].addSeparator()
+        zoom = self.zoom_area
+        zoom_in = self._action("zoom_in", "Zoom &in", zoom.zoom_in, S.ZoomIn, "view")
+        zoom_in.setShortcuts([QKeySequence(S.ZoomIn), QKeySequence("Ctrl+=")])  # Ctrl+= : plus without Shift
+        self._action("zoom_out", "Zoom &out", zoom.zoom_out, S.ZoomOut, "view")
+        self._action("zoom_reset", "&Actual size (100 %)", zoom.reset_zoom, "Ctrl+0", "view")
         self.menus["view"].addSeparator()
         self._action("reset_layout", "&Reset layout", self.reset_layout, None, "view")
         self.menus["view"].addSeparator()  # the docks' toggles follow (add_dock)
@@ -710,6 +724,16 @@ class MainWindow(QMainWindow):
         self.sigClosed.emit()
 
     # ------------------------------------------------------------ handlers
+
+    @pyqtSlot(int)
+    def _on_zoom_changed(self, percent: int) -> None:
+        self.layer_view.set_text_scale(percent / 100)
+        self.statusBar().showMessage(f"Zoom {percent} %", 2000)
+
+    @pyqtSlot()
+    def _on_escape_triggered(self) -> None:
+        """Escape (View ▸ Clear highlights) also brings back the grid after a panel was enlarged."""
+        self.layer_view.show_all()
 
     def _on_session_model_changed(self, model: Model) -> None:
         self.setWindowTitle(f"{model.name}[*] — visualconv")
