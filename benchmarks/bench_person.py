@@ -2,7 +2,7 @@
 
 Plain script, run by hand (never by the test suite)::
 
-    python benchmarks/bench_person.py [--quick] [--json OUT] [--markdown OUT]
+    python benchmarks/bench_person.py [--quick] [--json OUT] [--markdown OUT] [--readme README.md]
 
 One command for the table the README quotes. Every row is timed the way a person meets
 it, each in a fresh process where the process is part of the wait:
@@ -371,6 +371,22 @@ def engine_ratios(repeats: int, blocks: int) -> dict[str, Any] | None:
     return {"cases": table, "geomean": geo}
 
 
+README_START = "<!-- bench_person: start -->"
+README_END = "<!-- bench_person: end -->"
+
+
+def update_readme(readme: Path, table: str) -> None:
+    """Replace what stands between the README's two bench_person markers with ``table``."""
+    from visualconv.atomic import write_atomic
+
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{readme}: no {README_START} ... {README_END} section to fill")
+    head, tail = text[: start + len(README_START)], text[end:]
+    write_atomic(readme, f"{head}\n{table}\n{tail}")
+
+
 def run_child(kind: str, quick: bool) -> dict[str, Any]:
     argv = [sys.executable, __file__, "--child", kind] + (["--quick"] if quick else [])
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
@@ -389,6 +405,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-engine", action="store_true", help="skip the engine against PyTorch")
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     parser.add_argument("--markdown", metavar="OUT", help="also write the table as Markdown (for the README)")
+    parser.add_argument(
+        "--readme",
+        metavar="README",
+        help=f"put the table into README's performance section (between {README_START} and {README_END})",
+    )
     parser.add_argument("--child", choices=("window", "first-show"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -476,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.markdown:
         Path(args.markdown).write_text(text + "\n")
+    if args.readme:
+        update_readme(Path(args.readme), text)
     if args.json:
         payload = {
             "load_before": load_before,
