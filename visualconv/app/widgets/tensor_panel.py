@@ -197,6 +197,8 @@ class MosaicItem(QGraphicsItem):
         self._table = argb_table(lut)
         self.refresh()
 
+    setLookupTable = set_lookup_table  # the name pyqtgraph's ImageItem gives it
+
     def set_shape(self, height: int, width: int) -> None:
         """The mosaic's size in cells (a new layout); everything is asked again."""
         if self._shape != (height, width):
@@ -337,7 +339,13 @@ class CaptionItem(QGraphicsItem):
         self._bounds = QRectF()
         self._font = QFont()
         self._metrics = QFontMetricsF(self._font)
+        self.colour = QColor(theme.MUTED)
         self.drawn = 0  # captions drawn by the last paint (tests read it)
+
+    def set_colour(self, colour: str | QColor) -> None:
+        """The captions' text colour."""
+        self.colour = QColor(colour)
+        self.update()
 
     def set_captions(self, geometry: TileGeometry, texts: Sequence[str], font: QFont) -> None:
         """The captions of the tiles of ``geometry`` (one per tile, the first ``count``)."""
@@ -380,7 +388,7 @@ class CaptionItem(QGraphicsItem):
         painter.save()
         painter.resetTransform()
         painter.setFont(self._font)
-        painter.setPen(QColor(theme.MUTED))
+        painter.setPen(self.colour)
         for t, (text, width) in enumerate(zip(self._texts, self._widths, strict=True)):
             if not text or width > room:
                 continue  # too narrow a tile for its name at this zoom
@@ -721,6 +729,7 @@ class TensorPanel(QFrame):
         # moving in one tile repaints that tile's old and new box only.
         self._outlines: dict[str, dict[int, OutlineItem]] = {kind: {} for kind in OUTLINE_STYLES}
         self._outline_margin = 0.0
+        self._outline_pens: dict[str, QPen] = {}
         self.viewbox.sigTransformChanged.connect(self._on_viewbox_transform_changed)
         self._outline_cells: dict[str, tuple[Cell, ...]] = {}
         self._outline_tiles: dict[str, dict[int, tuple[tuple[int, int], ...]]] = {
@@ -1090,16 +1099,29 @@ class TensorPanel(QFrame):
             for item in items.values():
                 item.set_margin(self._outline_margin)
 
-    def _outline_item(self, kind: str, t: int) -> OutlineItem:
-        item = self._outlines[kind].get(t)
-        if item is None:
+    def outline_pen(self, kind: str) -> QPen:
+        """The pen of the outlines of ``kind`` (cosmetic: its width in pixels)."""
+        pen = self._outline_pens.get(kind)
+        if pen is None:
             colour, width, _inset = OUTLINE_STYLES[kind]
-            item = OutlineItem()
-            item.set_margin(self._outline_margin)
             pen = QPen(QColor(colour), width)
             pen.setCosmetic(True)
             pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            self._outline_pens[kind] = pen
+        return pen
+
+    def set_outline_pen(self, kind: str, pen: QPen) -> None:
+        """Draw the outlines of ``kind`` with ``pen`` (every tile's, and those made later)."""
+        self._outline_pens[kind] = QPen(pen)
+        for item in self._outlines[kind].values():
             item.setPen(pen)
+
+    def _outline_item(self, kind: str, t: int) -> OutlineItem:
+        item = self._outlines[kind].get(t)
+        if item is None:
+            item = OutlineItem()
+            item.set_margin(self._outline_margin)
+            item.setPen(self.outline_pen(kind))
             item.setZValue(20 + list(OUTLINE_STYLES).index(kind))
             self.viewbox.addItem(item, ignoreBounds=True)
             self._outlines[kind][t] = item
