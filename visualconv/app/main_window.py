@@ -31,6 +31,7 @@ from PyQt6.QtWidgets import (
 from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..samples import resource_dir, sample_dir, samples
+from ..textsafe import printable
 from . import theme
 from .autosave import Autosave
 from .editors import Editors
@@ -438,7 +439,7 @@ class MainWindow(QMainWindow):
         """
         if not self.session.dirty:
             return True
-        name = self.session.model.name if self.session.model else "the model"
+        name = printable(self.session.model.name) if self.session.model else "the model"
         answer = QMessageBox.question(
             self,
             "Unsaved changes",
@@ -628,7 +629,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ handlers
 
     def _on_session_model_changed(self, model: Model) -> None:
-        self.setWindowTitle(f"{model.name}[*] — visualconv")
+        self.setWindowTitle(f"{printable(model.name)}[*] — visualconv")
         self.actions_by_name["backward"].setEnabled(model.has_backward)
 
     def _on_session_path_changed(self, path: str) -> None:

@@ -1,0 +1,27 @@
+"""The window's words: headings stay one line, pool steps name their channel and no weights."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from visualconv.modelfile import load_model
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_models"
+
+
+def test_a_name_with_a_tab_or_newline_never_splits_the_window_headings(window):
+    model = load_model(SAMPLES / "05-max-pool-backward.json")
+    window.session.set_model(dataclasses.replace(model, name="Tab\there\nnew line"))
+    for text in (window.windowTitle(), window.navigator.model_label.text()):
+        assert "\t" not in text and "\n" not in text
+        assert "Tab\\x09here\\x0anew line" in text
+
+
+def test_pool_step_0_and_a_channel_1_overlay_in_the_step_text(window):
+    assert window.open_file(SAMPLES / "12-small-cnn-cross-entropy.json")
+    window.session.select(1, "backward", 0)
+    first = window.equations.lines()[0]
+    assert "dW" not in first and first.startswith("18 overlays; dA_prev starts at zero")
+    window.session.set_step(12)
+    assert "(the recorded maximum of window [1, 0:2, 4:6])" in window.equations.lines()[0]
