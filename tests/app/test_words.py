@@ -25,3 +25,14 @@ def test_pool_step_0_and_a_channel_1_overlay_in_the_step_text(window):
     assert "dW" not in first and first.startswith("18 overlays; dA_prev starts at zero")
     window.session.set_step(12)
     assert "(the recorded maximum of window [1, 0:2, 4:6])" in window.equations.lines()[0]
+
+
+def test_the_step_text_shows_the_seeds_closed_forms_whole_at_the_default_size(window, qtbot):
+    """At 1400x900 (the default window) the seeds' last steps need no scrolling."""
+    window.resize(1400, 900)
+    for sample, step in (("01-seed-1d-conv.json", 2), ("02-seed-2d-conv.json", 16)):
+        assert window.open_file(SAMPLES / sample)
+        window.session.select(0, "backward", step)
+        assert any(line.startswith("closed form: dA_prev") for line in window.equations.lines())
+        bar = window.equations.text.verticalScrollBar()
+        qtbot.waitUntil(lambda bar=bar: bar.maximum() == 0, timeout=5_000)

@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.equations)
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([720, 170])
+        self.splitter.setSizes([610, 285])  # the seeds' last steps, closed forms included, fit at 1400x900
         self.splitter.setChildrenCollapsible(False)
         layout.addWidget(self.splitter)
         self.setCentralWidget(central)
