@@ -39,6 +39,7 @@ from .excepthook import ExceptionHook
 from .export_dialogs import ExportSettings
 from .exports import MENU as EXPORT_MENU
 from .exports import Exports
+from .help import GuidedTour, ShortcutList, UserGuide
 from .session import Session
 from .training import TrainingPanel
 from .training.link import TrainingLink
@@ -174,6 +175,7 @@ class MainWindow(QMainWindow):
         configure_pyqtgraph()
         self.session = session or Session(self)
         self.settings = settings or QSettings("visualconv", "visualconv", self)
+        self.tour: GuidedTour | None = None  # Help ▸ Guided tour, made when first asked
         self.setObjectName("mainWindow")
         self.setStyleSheet(theme.STYLE_SHEET)
         self.setWindowTitle("visualconv")
@@ -427,6 +429,10 @@ class MainWindow(QMainWindow):
         numbers.setChecked(True)
         self.menus["view"].addSeparator()  # the docks' toggles follow (add_dock)
 
+        self._action(
+            "guide", "&User guide", self._on_guide_triggered, QKeySequence.StandardKey.HelpContents, "help"
+        )
+        self._action("tour", "Guided &tour", self._on_tour_triggered, None, "help")
         self._action("shortcuts", "&Keyboard shortcuts", self._on_shortcuts_triggered, None, "help")
         self._action("about", "&About visualconv", self._on_about_triggered, None, "help")
 
@@ -653,12 +659,21 @@ class MainWindow(QMainWindow):
             self.session.set_pass("backward")
 
     def _on_shortcuts_triggered(self) -> None:
-        QMessageBox.information(
-            self,
-            "Keyboard shortcuts",
-            "Right / Left: next / previous overlay\nHome / End: first / last step\n"
-            "Space: play / pause\nF / B: forward / backward pass\nCtrl+O: open   Ctrl+S: save",
-        )
+        ShortcutList(self).exec()
+
+    def _on_guide_triggered(self) -> None:
+        guide = UserGuide(self)
+        guide.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        guide.show()
+
+    def _on_tour_triggered(self) -> None:
+        self.start_tour()
+
+    def start_tour(self) -> bool:
+        """Help ▸ Guided tour (and the first start): the walk through the seed 1-D example."""
+        if self.tour is None:
+            self.tour = GuidedTour(self, self.settings)
+        return self.tour.start()
 
     def _on_about_triggered(self) -> None:
         from .. import __version__

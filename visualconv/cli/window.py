@@ -45,6 +45,11 @@ def add_parser(sub: Any, commands: tuple[str, ...]) -> None:
         default=[],
         help="open a dock by name (training, editor, gradient-check, closed-form, layers); repeatable",
     )
+    p.add_argument(
+        "--tour",
+        action="store_true",
+        help="start the guided tour of the seed 1-D example (Help > Guided tour)",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     p.set_defaults(func=run)

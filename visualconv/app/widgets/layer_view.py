@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ...engine.numbers import DEFAULT, NumberFormat
-from ...engine.scene import Cell, PanelSpec, PassScene, Scene, pass_scene
+from ...engine.scene import Cell, PanelSpec, PassScene, Scene, panel_help, pass_scene
 from ...engine.trace import LayerTrace
 from ..session import Session
 from .tensor_panel import OUTLINE_STYLES, TensorPanel
@@ -139,6 +139,10 @@ class LayerView(QWidget):
                 subtitle=spec.subtitle,
                 index_text=tiles.index_text,
             )
+            text = panel_help(spec)  # what this panel shows, from the kind's panel spec
+            panel.setWhatsThis(text)
+            panel.title.setToolTip(text)
+            panel.subtitle.setToolTip(text)
             self._grid.addWidget(panel, spec.row, spec.col)
             panel.show()
         # Wide panels (inputs, outputs) get more room than bias vectors.
