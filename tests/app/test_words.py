@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from PyQt6.QtCore import QPointF
+
 from visualconv.modelfile import load_model
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_models"
@@ -36,3 +38,29 @@ def test_the_step_text_shows_the_seeds_closed_forms_whole_at_the_default_size(wi
         assert any(line.startswith("closed form: dA_prev") for line in window.equations.lines())
         bar = window.equations.text.verticalScrollBar()
         qtbot.waitUntil(lambda bar=bar: bar.maximum() == 0, timeout=5_000)
+
+
+def test_the_max_pool_mark_sits_in_its_cells_corner_clear_of_the_digits(window):
+    from PyQt6.QtGui import QFont, QFontMetricsF
+
+    from visualconv.app.widgets.tensor_panel import MARK_SIZE
+
+    assert window.open_file(SAMPLES / "06-max-pool-overlapping.json")
+    window.session.select(0, "backward", 3)
+    panel = window.layer_view.panels["input"]
+    (cell,) = panel.outline("argmax")
+    t, r, c = cell
+    x0, y0 = panel.geometry.origin(t)
+    bounds = panel._outlines["argmax"].path().boundingRect()
+    # the mark is the cell's top-right corner triangle
+    assert bounds.left() >= x0 + c + 1 - MARK_SIZE - 1e-9 and bounds.right() <= x0 + c + 1 + 1e-9
+    assert bounds.top() >= y0 + r - 1e-9 and bounds.bottom() <= y0 + r + MARK_SIZE + 1e-9
+    # the digits are centred: their top is below the mark at every size the cells allow
+    top_left = panel.viewbox.mapViewToDevice(QPointF(0, 0))
+    one = panel.viewbox.mapViewToDevice(QPointF(1, 1))
+    cell_w, cell_h = abs(one.x() - top_left.x()), abs(one.y() - top_left.y())
+    size = panel._numbers._font_size(cell_w, cell_h, 0)
+    font = QFont()
+    font.setPixelSize(max(1, int(size)))
+    digits = QFontMetricsF(font).tightBoundingRect("0123456789.-").height()
+    assert MARK_SIZE * cell_h < cell_h / 2 - digits / 2

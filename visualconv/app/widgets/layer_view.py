@@ -22,8 +22,11 @@ LEGEND = (
 
 def legend_html() -> str:
     """What the outline colours mean, as rich text."""
+    # a square for the outlines, the corner triangle for the maximum's mark
+    symbols = {"argmax": "&#9701;"}
     parts = [
-        f'<span style="color:{OUTLINE_STYLES[kind][0]}; font-size:15px">&#9634;</span>&nbsp;{text}'
+        f'<span style="color:{OUTLINE_STYLES[kind][0]}; font-size:15px">{symbols.get(kind, "&#9634;")}</span>'
+        f"&nbsp;{text}"
         for kind, text in LEGEND
     ]
     return "&nbsp;&nbsp;&nbsp;&nbsp;".join(parts) + "&nbsp;&nbsp;&nbsp;&nbsp;blank cells: not computed yet"

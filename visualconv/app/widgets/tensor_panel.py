@@ -15,7 +15,17 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QLinearGradient, QPainter, QPainterPath, QPen
+from PyQt6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QLinearGradient,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+)
 from PyQt6.QtWidgets import (
     QFrame,
     QGraphicsItem,
@@ -40,6 +50,11 @@ OUTLINE_STYLES: dict[str, tuple[str, float, float]] = {
 }
 
 Cell = tuple[int, int, int]  # (tile, row, col)
+
+# The recorded maximum of a pooling window: a filled triangle in the cell's top-right corner, this
+# many cells along each side (as printed figures mark it, ◥). Numbers are centred and at most 0.42 of
+# a cell tall, so the mark never crosses a digit.
+MARK_SIZE = 0.32
 
 LINK_COLOUR, LINK_FILL = "#7c3aed", "#557c3aed"  # linked cells: violet outline, translucent fill (#AARRGGBB)
 
@@ -396,6 +411,11 @@ class TensorPanel(QFrame):
             pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
             item.setPen(pen)
             item.setZValue(20 + z)
+            if kind == "argmax":
+                item.setBrush(QBrush(QColor(colour)))
+                edge = QPen(QColor("#ffffff"), 1.0)  # stands out on a dark red or blue cell too
+                edge.setCosmetic(True)
+                item.setPen(edge)
             self._outlines[kind] = item
         self._index_text: Callable[[int, int, int], str] = lambda t, r, c: f"[{t}, {r}, {c}]"
         for item in (self._numbers, self._grid_item, self._padding_item, *self._outlines.values()):
@@ -676,6 +696,19 @@ class TensorPanel(QFrame):
             for t, r, c in cells:
                 if 0 <= t < geometry.count:
                     x0, y0 = geometry.origin(t)
+                    if kind == "argmax":  # a corner mark, clear of the centred number
+                        right, top = x0 + c + 1, y0 + r
+                        per_tile.addPolygon(
+                            QPolygonF(
+                                [
+                                    QPointF(right - MARK_SIZE, top),
+                                    QPointF(right, top),
+                                    QPointF(right, top + MARK_SIZE),
+                                ]
+                            )
+                        )
+                        per_tile.closeSubpath()
+                        continue
                     per_tile.addRect(QRectF(x0 + c + inset, y0 + r + inset, 1 - 2 * inset, 1 - 2 * inset))
             path = per_tile.simplified() if inset == 0 else per_tile
         item.setPath(path)
