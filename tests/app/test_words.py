@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 from PyQt6.QtCore import QPointF
+from PyQt6.QtGui import QPolygonF
 
 from visualconv.modelfile import load_model
 
@@ -64,3 +66,28 @@ def test_the_max_pool_mark_sits_in_its_cells_corner_clear_of_the_digits(window):
     font.setPixelSize(max(1, int(size)))
     digits = QFontMetricsF(font).tightBoundingRect("0123456789.-").height()
     assert MARK_SIZE * cell_h < cell_h / 2 - digits / 2
+
+
+@pytest.mark.parametrize(("layer", "size"), [(0, (1280, 720)), (1, (1280, 720)), (0, (1400, 900))])
+def test_channel_labels_never_overlap_a_tile_or_each_other(window, qtbot, layer, size):
+    """Sample 22's 4-channel panels in tight layouts: each caption shown stays in its room."""
+    window.resize(*size)
+    assert window.open_file(SAMPLES / "22-shapes-classifier.json")
+    window.session.select(layer, "backward", 5)
+    qtbot.wait(10)  # the layout settles and the views refit
+    checked = 0
+    for panel in window.layer_view.visible_panels().values():
+        geometry = panel.geometry
+        shown = [item for item in panel._captions if item.isVisible() and item.toPlainText()]
+        boxes = [item.sceneBoundingRect() for item in shown]
+        tiles = [
+            panel.viewbox.mapViewToScene(QPolygonF(geometry.rect(t))).boundingRect()
+            for t in range(geometry.count)
+        ]
+        view = panel.view.sceneRect()
+        for i, box in enumerate(boxes):
+            assert view.contains(box), panel.name
+            assert not any(box.intersects(tile) for tile in tiles), (panel.name, shown[i].toPlainText())
+            assert not any(box.intersects(other) for other in boxes[i + 1 :]), panel.name
+            checked += 1
+    assert checked >= 4  # the labels are there, not just hidden

@@ -59,6 +59,20 @@ MARK_SIZE = 0.32
 LINK_COLOUR, LINK_FILL = "#7c3aed", "#557c3aed"  # linked cells: violet outline, translucent fill (#AARRGGBB)
 
 
+CAPTION_POINTS = (8, 7)
+"""Font sizes of the tile captions, tried largest first (see TensorPanel._fit_captions)."""
+
+
+def caption_variants(text: str) -> list[str]:
+    """A tile caption and its shorter forms, longest first: ``channel 3``, ``c3``; ``W[0, 1]``, ``[0, 1]``."""
+    variants = [text]
+    if text.startswith("channel "):
+        variants.append("c" + text[len("channel ") :])
+    elif "[" in text:
+        variants.append(text[text.index("[") :].replace(", ", ","))
+    return variants
+
+
 @dataclass(frozen=True, slots=True)
 class TileGeometry:
     """Where the tiles of a panel sit in its view (data coordinates, one unit per cell).
@@ -389,6 +403,7 @@ class TensorPanel(QFrame):
         self._image = pg.ImageItem(axisOrder="row-major")
         self._image.setLookupTable(theme.index_lut())
         self._captions: list[pg.TextItem] = []
+        self._caption_texts: list[str] = []
         self._numbered = False
         self._tile_values: list[np.ndarray | None] = []
         self._source: object = None
@@ -422,6 +437,7 @@ class TensorPanel(QFrame):
             self.viewbox.addItem(item, ignoreBounds=True)
         self.viewbox.addItem(self._image, ignoreBounds=True)
         self.viewbox.addItem(self._frame_item)
+        self.viewbox.sigTransformChanged.connect(self._fit_captions)  # resized or refitted: captions again
         self.view.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.view.installEventFilter(self)  # the pointer leaving the panel ends its hover
         self.view.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
@@ -459,7 +475,8 @@ class TensorPanel(QFrame):
         big = max(h, w)
         # Whole cells, so that every tile sits in one mosaic image.
         gap = max(1, round(0.08 * big)) if count > 1 else 0
-        label_space = max(1, round(0.1 * big)) if captions else 0
+        # room for a caption line above each row of tiles: tiles of many cells have small cells
+        label_space = max(1 if big < 6 else 2, round(0.1 * big)) if captions else 0
         geometry = TileGeometry(count, (h, w), grid, gap, label_space)
         same = geometry == self.geometry and padding == self._padding
         self.geometry = geometry
@@ -467,8 +484,8 @@ class TensorPanel(QFrame):
         if not same:
             self._rebuild(geometry, captions)
         else:
-            for item, text in zip(self._captions, captions, strict=False):
-                item.setText(text)
+            self._caption_texts = list(captions[: geometry.count])
+            self._fit_captions()
             self._tile_values = [None] * geometry.count
             self.values = None
             self._source = None
@@ -485,13 +502,18 @@ class TensorPanel(QFrame):
         for caption in self._captions:
             vb.removeItem(caption)
         self._captions = []
-        for t, text in enumerate(captions[: geometry.count]):
+        self._caption_texts = list(captions[: geometry.count])
+        for t, text in enumerate(self._caption_texts):
             caption = pg.TextItem(text, color=theme.MUTED, anchor=(0, 1))
-            caption.setFont(QFont(self.font().family(), 8))
+            caption.setFont(QFont(self.font().family(), CAPTION_POINTS[0]))
+            document = caption.textItem.document()
+            if document is not None:
+                document.setDocumentMargin(0)  # the text itself sits in the room above its tile
             x, y = geometry.origin(t)
             caption.setPos(x, y)
             vb.addItem(caption, ignoreBounds=True)
             self._captions.append(caption)
+        self._fit_captions()
         h, w = geometry.shape
         self._numbered = h <= theme.MAX_NUMBERED_CELLS and w <= theme.MAX_NUMBERED_CELLS
         top, bottom, left, right = border_sides(self._padding)
@@ -533,6 +555,41 @@ class TensorPanel(QFrame):
         self._padding_item.setPen(QPen(Qt.PenStyle.NoPen))
         self._padding_item.setPath(pad_path)
         self.reset_view()
+
+    def _fit_captions(self, *args: object) -> None:
+        """Each tile caption in the room above its tile, shortened or hidden, never over a neighbour.
+
+        ``channel 3`` becomes ``c3`` and then is hidden when the tiles are too small on screen
+        for it (the cells' tooltips still name every index).
+        """
+        geometry = self.geometry
+        if geometry is None or not self._captions:
+            return
+        per_pixel = self.viewbox.viewPixelSize()  # data units per screen pixel (x, y)
+        if not per_pixel[0] or not per_pixel[1]:
+            return
+        room_w = (geometry.shape[1] + geometry.gap) / per_pixel[0] - 2
+        room_h = max(geometry.label_space, 1) / per_pixel[1]
+        family = self.font().family()
+        for item, text in zip(self._captions, self._caption_texts, strict=False):
+            shown, size = "", CAPTION_POINTS[0]
+            for points in CAPTION_POINTS:  # the largest font, then the longest text, that fits
+                metrics = QFontMetricsF(QFont(family, points))
+                if metrics.height() > room_h:
+                    continue
+                fitting = [v for v in caption_variants(text) if metrics.horizontalAdvance(v) <= room_w]
+                if fitting:
+                    shown, size = fitting[0], points
+                    break
+            if item.textItem.font().pointSize() != size:
+                item.setFont(QFont(family, size))
+            if item.toPlainText() != shown:
+                item.setText(shown)
+            item.setVisible(bool(shown))
+
+    def caption_texts(self) -> list[str]:
+        """The tile captions as shown ("" for a hidden one)."""
+        return [item.toPlainText() if item.isVisible() else "" for item in self._captions]
 
     def reset_view(self) -> None:
         """Fit every tile, with room for the outlines around edge cells (kept on resize)."""
