@@ -50,6 +50,12 @@ def add_parser(sub: Any, commands: tuple[str, ...]) -> None:
         action="store_true",
         help="start the guided tour of the seed 1-D example (Help > Guided tour)",
     )
+    p.add_argument(
+        "--zoom",
+        metavar="PERCENT",
+        default=None,
+        help="zoom of the heat maps, 50 to 400 (default: 100, or as last time)",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     p.set_defaults(func=run)

@@ -655,6 +655,50 @@ class PassScene:
             self._peaks = peaks
         return self._peaks
 
+    def widest_cells(self, decimals: Mapping[str, int], variants: int = 1) -> dict[str, tuple[float, ...]]:
+        """Per panel role, the values whose window cell texts are the widest over the pass.
+
+        The window sizes a panel's numbers once per pass from them, so they do not jump
+        while stepping. Steps are visited as :meth:`peak_levels` does; an output that
+        fills up counts with its final values.
+
+        Parameters
+        ----------
+        decimals : mapping of str to int
+            The roles to measure and the decimals their cells are written with
+            (:meth:`NumberFormat.window_cell`).
+        variants : int
+            Also with 1, 2 ... fewer decimals (the shorter forms a small panel draws): one
+            value per variant, since the widest text may come from another value with fewer
+            decimals (``-0.1011`` is wider than ``0.0686``, but ``-0.1`` narrower than ``0.07``).
+        """
+        if not decimals:
+            return {}
+        n = self.trace.n
+        widest: dict[str, list[tuple[int, float] | None]] = {}
+        seen: dict[str, np.ndarray] = {}
+        for k in range(n + 1) if n <= SCAN_LIMIT else (0, n):
+            for role, state in self.panels(k).items():
+                places = decimals.get(role)
+                if places is None or seen.get(role) is state.values:
+                    continue
+                seen[role] = state.values
+                best = widest.setdefault(role, [None] * variants)
+                for v in range(variants):
+                    fewer = max(places - v, 0)
+                    value = self.numbers.widest_window_cell(state.values, fewer)
+                    if value is None:
+                        continue
+                    length = len(self.numbers.window_cell(value, fewer))
+                    current = best[v]
+                    if current is None or length > current[0]:
+                        best[v] = (length, value)
+        return {
+            role: tuple(b[1] for b in best if b is not None)
+            for role, best in widest.items()
+            if all(b is not None for b in best)
+        }
+
     def _legend(self) -> tuple[str, ...]:
         parts = [
             "colours: blue < 0 < red, one scale per panel for the whole pass",
