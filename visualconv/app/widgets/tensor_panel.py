@@ -13,6 +13,7 @@ which the tests read: what a step costs, independent of the machine's speed.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -32,6 +33,7 @@ from PyQt6.QtGui import (
     QPainter,
     QPainterPath,
     QPen,
+    QPolygonF,
     QWheelEvent,
 )
 from PyQt6.QtWidgets import (
@@ -60,7 +62,26 @@ OUTLINE_STYLES: dict[str, tuple[str, float, float]] = {
 
 Cell = tuple[int, int, int]  # (tile, row, col)
 
+# The recorded maximum of a pooling window: a filled triangle in the cell's top-right corner, this
+# many cells along each side (as printed figures mark it, ◥). Numbers are centred and at most half a
+# cell tall (a presentation's share), so the mark never crosses a digit.
+MARK_SIZE = 0.28
+
 LINK_COLOUR, LINK_FILL = "#7c3aed", "#557c3aed"  # linked cells: violet outline, translucent fill (#AARRGGBB)
+
+
+CAPTION_POINTS = (8, 7)
+"""Font sizes of the tile captions, tried largest first (see TensorPanel._fit_captions)."""
+
+
+def caption_variants(text: str) -> list[str]:
+    """A tile caption and its shorter forms, longest first: ``channel 3``, ``c3``; ``W[0, 1]``, ``[0, 1]``."""
+    variants = [text]
+    if text.startswith("channel "):
+        variants.append("c" + text[len("channel ") :])
+    elif "[" in text:
+        variants.append(text[text.index("[") :].replace(", ", ","))
+    return variants
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,85 +342,23 @@ class OutlineItem(QGraphicsPathItem):
         return rect.adjusted(-m, -m, m, m)
 
 
-class CaptionItem(QGraphicsItem):
-    """Every tile's caption, drawn in device pixels above its tile by one item.
+class OutlineSet(dict[int, OutlineItem]):
+    """The outline items of one kind, by tile, read and styled as if they were one item."""
 
-    Level of detail: a caption is drawn only when it fits over its tile (its width at
-    most the tile's and the gap's in pixels); at a zoom where tiles are narrower than
-    their names the names would run into each other, so none is drawn. Only captions in
-    the part being repainted are drawn.
-    """
-
-    def __init__(self) -> None:
+    def __init__(self, on_pen: Callable[[QPen], None]) -> None:
         super().__init__()
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
-        self._geometry: TileGeometry | None = None
-        self._texts: list[str] = []
-        self._widths: list[float] = []
-        self._bounds = QRectF()
-        self._font = QFont()
-        self._metrics = QFontMetricsF(self._font)
-        self.colour = QColor(theme.MUTED)
-        self.drawn = 0  # captions drawn by the last paint (tests read it)
+        self._on_pen = on_pen
 
-    def set_colour(self, colour: str | QColor) -> None:
-        """The captions' text colour."""
-        self.colour = QColor(colour)
-        self.update()
+    def path(self) -> QPainterPath:
+        """Every tile's outline of this kind as one path."""
+        path = QPainterPath()
+        for item in self.values():
+            path.addPath(item.path())
+        return path
 
-    def set_captions(self, geometry: TileGeometry, texts: Sequence[str], font: QFont) -> None:
-        """The captions of the tiles of ``geometry`` (one per tile, the first ``count``)."""
-        self.prepareGeometryChange()
-        self._geometry = geometry
-        self._font = QFont(font)
-        self._metrics = QFontMetricsF(self._font)
-        self.set_texts(texts)
-        self._bounds = geometry.bounds()
-
-    def set_texts(self, texts: Sequence[str]) -> None:
-        """New caption texts for the same tiles."""
-        count = 0 if self._geometry is None else self._geometry.count
-        self._texts = [str(text) for text in texts[:count]]
-        self._widths = [self._metrics.horizontalAdvance(text) for text in self._texts]
-        self.update()
-
-    def texts(self) -> list[str]:
-        """The captions, by tile."""
-        return list(self._texts)
-
-    def boundingRect(self) -> QRectF:  # noqa: D102 - Qt API
-        return self._bounds
-
-    def paint(  # noqa: D102 - Qt API
-        self,
-        painter: QPainter | None,
-        option: QStyleOptionGraphicsItem | None,
-        widget: QWidget | None = None,
-    ) -> None:
-        geometry = self._geometry
-        self.drawn = 0
-        if painter is None or geometry is None or not self._texts:
-            return
-        transform = painter.worldTransform()
-        cell_w = math.hypot(transform.m11(), transform.m12())
-        room = (geometry.shape[1] + geometry.gap) * cell_w  # up to the next tile's caption
-        exposed = self._bounds if option is None else option.exposedRect
-        height = self._metrics.height()
-        painter.save()
-        painter.resetTransform()
-        painter.setFont(self._font)
-        painter.setPen(self.colour)
-        for t, (text, width) in enumerate(zip(self._texts, self._widths, strict=True)):
-            if not text or width > room:
-                continue  # too narrow a tile for its name at this zoom
-            x, y = geometry.origin(t)
-            corner = transform.map(QPointF(x, y))
-            box = QRectF(corner.x() + 2, corner.y() - height - 3, width + 2, height)
-            if not exposed.intersects(transform.inverted()[0].mapRect(box)):
-                continue
-            painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
-            self.drawn += 1
-        painter.restore()
+    def setPen(self, pen: QPen) -> None:  # the name QGraphicsPathItem gives it
+        """Draw every tile's outline of this kind, and those made later, with ``pen``."""
+        self._on_pen(pen)
 
 
 class CellNumbers(QGraphicsItem):
@@ -447,11 +406,17 @@ class CellNumbers(QGraphicsItem):
         self.drawn_pixels = 0
         self._widest: tuple[str, ...] = ()  # the pass's widest number, per variant
 
-    def set_widest(self, value: float | None, decimals: int) -> None:
-        """The pass's widest number (written with ``decimals``), from which the font size is chosen."""
+    def set_widest(self, values: Sequence[float] | None, decimals: int) -> None:
+        """The pass's widest numbers, one per variant (written with ``decimals``, one, two ... fewer).
+
+        The font size is chosen from them.
+        """
         cell = self.numbers.window_cell
-        variants = range(self.VARIANTS)
-        self._widest = () if value is None else tuple(cell(value, max(decimals - k, 0)) for k in variants)
+        if not values:
+            self._widest = ()
+        else:  # a variant without its own widest value uses the last one given
+            chosen = [values[min(k, len(values) - 1)] for k in range(self.VARIANTS)]
+            self._widest = tuple(cell(v, max(decimals - k, 0)) for k, v in enumerate(chosen))
         self.update()
 
     def set_sizes(self, max_pixels: float, min_pixels: float, height_share: float) -> None:
@@ -710,7 +675,8 @@ class TensorPanel(QFrame):
         self.counts: Counter[str] = Counter()
         # Every tile in one image, one data unit per cell, coloured where it is seen.
         self._image = MosaicItem(self._cell_colours)
-        self._captions = CaptionItem()
+        self._captions: list[pg.TextItem] = []
+        self._caption_texts: list[str] = []
         self._numbered = False
         self._tile_values: list[np.ndarray | None] = []
         self._source: object = None
@@ -727,7 +693,9 @@ class TensorPanel(QFrame):
         self._frame_item.setPen(QPen(Qt.PenStyle.NoPen))
         # Outlines: one path item per kind and tile, made when first used, so that a window
         # moving in one tile repaints that tile's old and new box only.
-        self._outlines: dict[str, dict[int, OutlineItem]] = {kind: {} for kind in OUTLINE_STYLES}
+        self._outlines: dict[str, OutlineSet] = {
+            kind: OutlineSet(functools.partial(self.set_outline_pen, kind)) for kind in OUTLINE_STYLES
+        }
         self._outline_margin = 0.0
         self._outline_pens: dict[str, QPen] = {}
         self.viewbox.sigTransformChanged.connect(self._on_viewbox_transform_changed)
@@ -736,11 +704,11 @@ class TensorPanel(QFrame):
             kind: {} for kind in OUTLINE_STYLES
         }
         self._index_text: Callable[[int, int, int], str] = lambda t, r, c: f"[{t}, {r}, {c}]"
-        self._captions.setZValue(15)
-        for item in (self._numbers, self._grid_item, self._padding_item, self._captions):
+        for item in (self._numbers, self._grid_item, self._padding_item):
             self.viewbox.addItem(item, ignoreBounds=True)
         self.viewbox.addItem(self._image, ignoreBounds=True)
         self.viewbox.addItem(self._frame_item)
+        self.viewbox.sigTransformChanged.connect(self._fit_captions)  # resized or refitted: captions again
         self.view.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.view.installEventFilter(self)  # the pointer leaving the panel ends its hover
         self.view.viewport().installEventFilter(self)  # a double-click enlarges the panel
@@ -779,7 +747,8 @@ class TensorPanel(QFrame):
         big = max(h, w)
         # Whole cells, so that every tile sits in one mosaic image.
         gap = max(1, round(0.08 * big)) if count > 1 else 0
-        label_space = max(1, round(0.1 * big)) if captions else 0
+        # room for a caption line above each row of tiles: tiles of many cells have small cells
+        label_space = max(1 if big < 6 else 2, round(0.1 * big)) if captions else 0
         geometry = TileGeometry(count, (h, w), grid, gap, label_space)
         same = geometry == self.geometry and padding == self._padding
         self.geometry = geometry
@@ -787,7 +756,8 @@ class TensorPanel(QFrame):
         if not same:
             self._rebuild(geometry, captions)
         else:
-            self._captions.set_texts(captions)
+            self._caption_texts = list(captions[: geometry.count])
+            self._fit_captions()
             self._tile_values = [None] * geometry.count
             self.values = None
             self._source = None
@@ -797,9 +767,24 @@ class TensorPanel(QFrame):
             self.set_outline(kind, ())
 
     def _rebuild(self, geometry: TileGeometry, captions: Sequence[str]) -> None:
+        vb = self.viewbox
         # One image for every tile (blank between tiles): one render per step.
         self._image.set_shape(*geometry.mosaic_shape())
-        self._captions.set_captions(geometry, captions, QFont(self.font().family(), 8))
+        for caption in self._captions:
+            vb.removeItem(caption)
+        self._captions = []
+        self._caption_texts = list(captions[: geometry.count])
+        for t, text in enumerate(self._caption_texts):
+            caption = pg.TextItem(text, color=theme.MUTED, anchor=(0, 1))
+            caption.setFont(QFont(self.font().family(), CAPTION_POINTS[0]))
+            document = caption.textItem.document()
+            if document is not None:
+                document.setDocumentMargin(0)  # the text itself sits in the room above its tile
+            x, y = geometry.origin(t)
+            caption.setPos(x, y)
+            vb.addItem(caption, ignoreBounds=True)
+            self._captions.append(caption)
+        self._fit_captions()
         h, w = geometry.shape
         self._numbered = h <= theme.MAX_NUMBERED_CELLS and w <= theme.MAX_NUMBERED_CELLS
         top, bottom, left, right = border_sides(self._padding)
@@ -842,8 +827,43 @@ class TensorPanel(QFrame):
         self._padding_item.setPath(pad_path)
         self.reset_view()
 
-    def set_pass_numbers(self, decimals: int | None, widest: float | None) -> None:
-        """The decimals of every cell of the pass and its widest number (the font size comes from it).
+    def _fit_captions(self, *args: object) -> None:
+        """Each tile caption in the room above its tile, shortened or hidden, never over a neighbour.
+
+        ``channel 3`` becomes ``c3`` and then is hidden when the tiles are too small on screen
+        for it (the cells' tooltips still name every index).
+        """
+        geometry = self.geometry
+        if geometry is None or not self._captions:
+            return
+        per_pixel = self.viewbox.viewPixelSize()  # data units per screen pixel (x, y)
+        if not per_pixel[0] or not per_pixel[1]:
+            return
+        room_w = (geometry.shape[1] + geometry.gap) / per_pixel[0] - 2
+        room_h = max(geometry.label_space, 1) / per_pixel[1]
+        family = self.font().family()
+        for item, text in zip(self._captions, self._caption_texts, strict=False):
+            shown, size = "", CAPTION_POINTS[0]
+            for points in CAPTION_POINTS:  # the largest font, then the longest text, that fits
+                metrics = QFontMetricsF(QFont(family, points))
+                if metrics.height() > room_h:
+                    continue
+                fitting = [v for v in caption_variants(text) if metrics.horizontalAdvance(v) <= room_w]
+                if fitting:
+                    shown, size = fitting[0], points
+                    break
+            if item.textItem.font().pointSize() != size:
+                item.setFont(QFont(family, size))
+            if item.toPlainText() != shown:
+                item.setText(shown)
+            item.setVisible(bool(shown))
+
+    def caption_texts(self) -> list[str]:
+        """The tile captions as shown ("" for a hidden one)."""
+        return [item.toPlainText() if item.isVisible() else "" for item in self._captions]
+
+    def set_pass_numbers(self, decimals: int | None, widest: Sequence[float] | None) -> None:
+        """The decimals of every cell of the pass and its widest numbers, per variant (they size the font).
 
         Set once per pass (after :meth:`configure`), so the numbers keep their digits and
         their size while stepping. ``decimals`` None: from each step's colour level.
@@ -1104,9 +1124,12 @@ class TensorPanel(QFrame):
         pen = self._outline_pens.get(kind)
         if pen is None:
             colour, width, _inset = OUTLINE_STYLES[kind]
-            pen = QPen(QColor(colour), width)
+            if kind == "argmax":  # a filled corner mark, edged white: stands out on a dark cell too
+                pen = QPen(QColor("#ffffff"), 1.0)
+            else:
+                pen = QPen(QColor(colour), width)
+                pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
             pen.setCosmetic(True)
-            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
             self._outline_pens[kind] = pen
         return pen
 
@@ -1122,6 +1145,8 @@ class TensorPanel(QFrame):
             item = OutlineItem()
             item.set_margin(self._outline_margin)
             item.setPen(self.outline_pen(kind))
+            if kind == "argmax":
+                item.setBrush(QBrush(QColor(OUTLINE_STYLES[kind][0])))
             item.setZValue(20 + list(OUTLINE_STYLES).index(kind))
             self.viewbox.addItem(item, ignoreBounds=True)
             self._outlines[kind][t] = item
@@ -1134,6 +1159,20 @@ class TensorPanel(QFrame):
             return path
         inset = OUTLINE_STYLES[kind][2]
         x0, y0 = self.geometry.origin(t)
+        if kind == "argmax":  # a corner mark, clear of the centred number
+            for r, c in cells:
+                right, top = x0 + c + 1, y0 + r
+                path.addPolygon(
+                    QPolygonF(
+                        [
+                            QPointF(right - MARK_SIZE, top),
+                            QPointF(right, top),
+                            QPointF(right, top + MARK_SIZE),
+                        ]
+                    )
+                )
+                path.closeSubpath()
+            return path
         if inset == 0:
             rows, cols = [r for r, _ in cells], [c for _, c in cells]
             r0, r1, c0, c1 = min(rows), max(rows) + 1, min(cols), max(cols) + 1
