@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine import kinds
 from ..engine.errors import ModelError
 
 FORMAT = "visualconv/1"
@@ -26,7 +27,6 @@ INPUT_SEED = 0
 UPSTREAM_SEED = 1
 """Seed of the random upstream drawn when neither upstream nor target is given."""
 DEFAULT_SLOPE = 0.01
-FOLDING = ("conv", "conv_transpose", "dense")
 """Layer types that carry an activation."""
 LOSSES = ("mse", "cross_entropy")
 
@@ -108,7 +108,7 @@ def fold(ops: Sequence[Op]) -> tuple[list[dict[str, Any]], bool, str]:
             previous = op.where
             continue
         last = layers[-1] if layers else None
-        if last is None or last["type"] not in FOLDING:
+        if last is None or not kinds.by_type(last["type"]).has_activation:
             after = f"it follows {previous}" if previous else "it is the first node"
             raise ModelError(
                 "an activation cannot stand alone in visualconv: it folds into the conv, "

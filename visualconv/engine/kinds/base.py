@@ -30,6 +30,7 @@ from ..windows import FloatArray, IntPair
 if TYPE_CHECKING:
     from ..links import CellLinks
     from ..scene import PanelSpec, StepPanels
+    from .torch_twin import ModuleSpec
 
 Shape = tuple[int, ...]
 
@@ -519,6 +520,23 @@ class Kind:
         if not close.any():
             return []
         return [f"{int(close.sum())} pre-activation value(s) at the {self.activation(layer)} kink z = 0"]
+
+    # --- PyTorch
+
+    def torch_modules(self, spec: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
+        """The ``torch.nn`` modules that compute a layer object of the file (its PyTorch twin).
+
+        ``spec`` is the layer as the model file writes it (:meth:`to_document`); the
+        transformation first, then its activation's module if any. Nothing imports PyTorch.
+
+        Raises
+        ------
+        ModelError
+            For a kind without a PyTorch twin.
+        """
+        from ..errors import ModelError
+
+        raise ModelError(f"no PyTorch module for the layer type {self.type!r}", "type")
 
     # --- traces
 

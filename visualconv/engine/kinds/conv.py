@@ -49,6 +49,7 @@ from ..windows import (
     sliding_windows,
     symmetric,
 )
+from . import torch_twin
 from .base import (
     DocumentReader,
     Fields,
@@ -85,6 +86,7 @@ from .text import (
     trace_dims,
     window_text,
 )
+from .torch_twin import ModuleSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -1701,6 +1703,24 @@ class ConvKind(Kind):
         if layer.activation != "identity":
             extra = ", ".join(p for p in (extra, layer.activation) if p)
         return f"{layer.type} {dims}-D" + (f", {extra}" if extra else "")
+
+    # --- PyTorch
+
+    def torch_modules(self, spec: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
+        """``Conv1d``/``Conv2d`` (dilation, groups, padding_mode unless the default), then the activation."""
+        params = torch_twin.params(spec)
+        weight = params["weight"]
+        groups = int(spec.get("groups", 1))
+        kwargs = torch_twin.convolution_kwargs(spec, dims, weight)
+        one = torch_twin.axes(1, dims, 1)
+        torch_twin.set_unless(kwargs, "dilation", torch_twin.axes(spec.get("dilation"), dims, 1), one)
+        torch_twin.set_unless(kwargs, "groups", groups, 1)
+        torch_twin.set_unless(kwargs, "bias", "bias" in params, True)
+        torch_twin.set_unless(kwargs, "padding_mode", spec.get("padding_mode", "zeros"), "zeros")
+        module = ModuleSpec(
+            f"Conv{dims}d", (int(weight.shape[1]) * groups, int(weight.shape[0])), kwargs, params
+        )
+        return (module, *torch_twin.activation(spec))
 
 
 CONV = ConvKind()

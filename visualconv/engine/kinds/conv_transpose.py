@@ -43,6 +43,7 @@ from ..scene import (
     window_cells,
 )
 from ..windows import FloatArray, IntPair, crop
+from . import torch_twin
 from .base import (
     DocumentReader,
     Fields,
@@ -68,6 +69,7 @@ from .base import (
     weight_and_bias,
 )
 from .text import MAX_TERMS, fmt, fmt_array, products, slice_text, squeeze_view, trace_dims
+from .torch_twin import ModuleSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -1177,6 +1179,27 @@ class ConvTransposeKind(Kind):
         if role == "z_full" or (role == "dz" and trace.pass_name == "backward"):
             return tuple(int(s) for s in trace.full_shape)
         return super().role_shape(trace, role)
+
+    # --- PyTorch
+
+    def torch_modules(self, spec: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
+        """``ConvTranspose1d``/``2d`` (output_padding, groups, dilation when set), then the activation."""
+        params = torch_twin.params(spec)
+        weight = params["weight"]
+        groups = int(spec.get("groups", 1))
+        kwargs = torch_twin.convolution_kwargs(spec, dims, weight)
+        zero = torch_twin.axes(0, dims, 0)
+        torch_twin.set_unless(
+            kwargs, "output_padding", torch_twin.axes(spec.get("output_padding"), dims, 0), zero
+        )
+        torch_twin.set_unless(kwargs, "groups", groups, 1)
+        torch_twin.set_unless(kwargs, "bias", "bias" in params, True)
+        one = torch_twin.axes(1, dims, 1)
+        torch_twin.set_unless(kwargs, "dilation", torch_twin.axes(spec.get("dilation"), dims, 1), one)
+        module = ModuleSpec(
+            f"ConvTranspose{dims}d", (int(weight.shape[0]), int(weight.shape[1]) * groups), kwargs, params
+        )
+        return (module, *torch_twin.activation(spec))
 
 
 CONV_TRANSPOSE = ConvTransposeKind()

@@ -15,6 +15,7 @@ import numpy as np
 from .. import activations, links
 from ..scene import PanelSpec, Printed, StepPanels, TileMap, gradient_specs, put_outputs, shape_of
 from ..windows import FloatArray
+from . import torch_twin
 from .base import (
     DocumentReader,
     Fields,
@@ -34,6 +35,7 @@ from .base import (
     weight_and_bias,
 )
 from .text import MAX_TERMS, fmt, products
+from .torch_twin import ModuleSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -523,6 +525,16 @@ class DenseKind(Kind):
         out.put("dw", state.dw, changed=row)
         if layer.bias is not None:
             out.put("db", state.db, changed=[] if ov is None else [maps["db"].cell((o,))])
+
+    # --- PyTorch
+
+    def torch_modules(self, spec: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
+        """``Linear`` (``bias=False`` without a bias), then the activation."""
+        params = torch_twin.params(spec)
+        weight = params["weight"]
+        kwargs: dict[str, Any] = {} if "bias" in params else {"bias": False}
+        linear = ModuleSpec("Linear", (int(weight.shape[1]), int(weight.shape[0])), kwargs, params)
+        return (linear, *torch_twin.activation(spec))
 
 
 DENSE = DenseKind()

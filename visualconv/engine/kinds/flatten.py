@@ -28,6 +28,7 @@ from .base import (
     frozen,
 )
 from .text import fmt
+from .torch_twin import ModuleSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +289,12 @@ class FlattenKind(Kind):
             return
         out.put("dz", step.state.dy, window=element)
         out.put("dx", _as_channels(step.state.dx), changed=source)
+
+    # --- PyTorch
+
+    def torch_modules(self, spec: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
+        """``Flatten`` (from axis 1, as the layer keeps the batch axis)."""
+        return (ModuleSpec("Flatten"),)
 
 
 def _as_channels(array: FloatArray) -> FloatArray:

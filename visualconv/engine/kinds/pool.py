@@ -27,6 +27,7 @@ from ..windows import (
     pad_sides,
     sliding_windows,
 )
+from . import torch_twin
 from .base import (
     DocumentReader,
     Fields,
@@ -49,6 +50,7 @@ from .base import (
     to_4d,
 )
 from .text import MAX_TERMS, fmt, fmt_array, index_text, squeeze_view, trace_dims, window_text
+from .torch_twin import ModuleSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -741,6 +743,21 @@ class PoolKind(Kind):
     def caption(self, layer: Any) -> str:
         """``pool 1-D`` or ``pool 2-D``."""
         return f"{layer.type} {layer.dims}-D"
+
+    # --- PyTorch
+
+    def torch_modules(self, spec: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
+        """``MaxPool``/``AvgPool`` of the dims, or ``AdaptiveMaxPool``/``AdaptiveAvgPool`` for "global"."""
+        mode = "Max" if spec["mode"] == "max" else "Avg"
+        if spec.get("size") == "global":
+            return (ModuleSpec(f"Adaptive{mode}Pool{dims}d", (1,)),)
+        kwargs = {
+            "kernel_size": torch_twin.axes(spec["size"], dims, 1),
+            "stride": torch_twin.axes(spec.get("stride", spec["size"]), dims, 1),
+        }
+        if spec.get("padding") not in (None, 0, [0, 0]):
+            kwargs["padding"] = torch_twin.axes(spec["padding"], dims, 0)
+        return (ModuleSpec(f"{mode}Pool{dims}d", (), kwargs),)
 
 
 POOL = PoolKind()
