@@ -37,6 +37,7 @@ from .base import (
     LayerGrads,
     LayerTrace,
     Overlay,
+    RoutedBackwardState,
     Shape,
     Step,
     TraceClass,
@@ -166,7 +167,7 @@ class PoolBackwardValues(Fields):
 
 
 @dataclass(frozen=True, slots=True)
-class PoolBackwardState(Fields):
+class PoolBackwardState(RoutedBackwardState):
     """The backward pass after k overlays.
 
     Attributes
@@ -179,11 +180,6 @@ class PoolBackwardState(Fields):
     dx : ndarray of shape (C, H, W)
         dA_prev (the same array without padding).
     """
-
-    dy: FloatArray = field(repr=False)
-    done: FloatArray = field(repr=False)
-    dx_padded: FloatArray = field(repr=False)
-    dx: FloatArray = field(repr=False)
 
 
 PoolForwardStep = Step[PoolForwardOperands, PoolForwardValues, ForwardState]
@@ -209,9 +205,6 @@ class PoolTrace(LayerTrace):
     """
 
     layer: PoolLayer
-
-    def _view(self, array: FloatArray) -> FloatArray:
-        return array[:, None, :] if self.layer.dims == 1 else array
 
     def _setup(self) -> None:
         layer = self.layer
