@@ -529,7 +529,12 @@ class PassScene:
         self.trace = trace
         self.numbers = numbers
         self._kind = trace.layer.kind
-        self.specs: tuple[PanelSpec, ...] = tuple(self._kind.panels(trace))
+        specs = list(self._kind.panels(trace))
+        self._loss = trace.loss_start
+        if self._loss is not None and specs:
+            # The loss that starts the backward pass: a column after the layer's own panels.
+            specs += self._loss.panels(1 + max(s.col for s in specs))
+        self.specs: tuple[PanelSpec, ...] = tuple(specs)
         self._levels = _Levels()
         self._cache: OrderedDict[int, Scene] = OrderedDict()
         self._limits: dict[tuple[int, ...], dict[str, float]] = {}
@@ -541,6 +546,8 @@ class PassScene:
         trace = self.trace
         out = StepPanels(self.specs, self._levels)
         self._kind.fill_panels(trace, trace.step(k), out)
+        if self._loss is not None:
+            self._loss.fill_panels(out)
         return out.out
 
     def step(self, k: int) -> Scene:
@@ -606,6 +613,38 @@ class PassScene:
                     peaks[role] = max(peaks.get(role, 0.0), state.level)
             self._peaks = peaks
         return self._peaks
+
+    def widest_cells(self, decimals: Mapping[str, int]) -> dict[str, float]:
+        """Per panel role, the value whose window cell text is the widest over the pass.
+
+        The window sizes a panel's numbers once per pass from it, so they do not jump
+        while stepping. Steps are visited as :meth:`peak_levels` does; an output that
+        fills up counts with its final values.
+
+        Parameters
+        ----------
+        decimals : mapping of str to int
+            The roles to measure and the decimals their cells are written with
+            (:meth:`NumberFormat.window_cell`).
+        """
+        if not decimals:
+            return {}
+        n = self.trace.n
+        widest: dict[str, tuple[int, float]] = {}
+        seen: dict[str, np.ndarray] = {}
+        for k in range(n + 1) if n <= SCAN_LIMIT else (0, n):
+            for role, state in self.panels(k).items():
+                places = decimals.get(role)
+                if places is None or seen.get(role) is state.values:
+                    continue
+                seen[role] = state.values
+                value = self.numbers.widest_window_cell(state.values, places)
+                if value is None:
+                    continue
+                length = len(self.numbers.window_cell(value, places))
+                if role not in widest or length > widest[role][0]:
+                    widest[role] = (length, value)
+        return {role: value for role, (_, value) in widest.items()}
 
     def _legend(self) -> tuple[str, ...]:
         parts = [
