@@ -25,12 +25,13 @@ SEED_2D = str(ROOT / "sample_models" / "02-seed-2d-conv.json")
 GB = 1024**3
 
 
-def test_the_estimate_counts_the_pass_three_images_and_the_kept_frames():
+def test_the_estimate_counts_the_program_the_pass_the_image_and_the_kept_frames():
     model = load_model(SEED_2D)
-    base = estimated_bytes(model)
-    # 100 x 50 pixels: three ARGB copies (3 * 4 * 5000) and 7 kept frames of 2 bytes a pixel (7 * 2 * 5000)
+    base = 200 * 2**20 + estimated_bytes(model)  # the program's 200 MB, then the model's pass
+    # 100 x 50 pixels: 12 bytes a pixel of the image (12 * 5000), 7 kept frames of 2 bytes (7 * 2 * 5000)
     assert api.export_memory(model, 100, 50) == base + 60_000
     assert api.export_memory(model, 100, 50, 7, 2) == base + 60_000 + 70_000
+    assert api.export_memory(model, 100, 50, per_pixel=16) == base + 80_000
 
 
 def test_the_refusal_is_at_the_budget_and_names_the_option():
@@ -41,8 +42,8 @@ def test_the_refusal_is_at_the_budget_and_names_the_option():
         api.check_export_memory(model, 1000, 1000, 3, 2, "--steps", budget=need - 1)
     assert caught.value.place == "--steps"
     assert "1000 x 1000 pixels and 3 frames" in str(caught.value) and "--scale" in str(caught.value)
-    # 20000 x 10000 pixels are 2.4 GB in three ARGB copies alone, over the 2 GB
-    assert 3 * 4 * 20_000 * 10_000 > MEMORY_BUDGET_BYTES
+    # 20000 x 10000 pixels are 2.4 GB at 12 bytes a pixel alone, over the 2 GB
+    assert 12 * 20_000 * 10_000 > MEMORY_BUDGET_BYTES
     with pytest.raises(ModelError, match=r"more than the 2\.0 GB visualconv allows"):
         api.check_export_memory(model, 20_000, 10_000)
 

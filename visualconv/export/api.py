@@ -58,21 +58,37 @@ def open_pass(model: Model, layer: int, pass_name: str) -> LayerTrace:
         raise ModelError(str(exc)) from None
 
 
-IMAGE_COPIES = 3
-"""Copies of a rendered image's 4 bytes a pixel an export may hold at once (the image, its
-encoding, the encoded bytes)."""
+PROCESS_BYTES = 200 * 1024**2
+"""What the program itself takes before any model (Python, Qt, NumPy, Pillow), measured ~150 MB."""
+IMAGE_BYTES = 12
+"""Bytes a pixel of one image an export holds at once: the ARGB image and its encoding (3 x 4)."""
+FRAME_BYTES = 16
+"""Bytes a pixel of the frame being written (MP4, APNG, PNG frames): ARGB, RGB and their copies."""
+GIF_FRAME_BYTES = 24
+"""Bytes a pixel of the GIF frame being made: ARGB, RGB, colour codes (int64), palette indices."""
+GIF_KEPT_BYTES = 5
+"""Bytes a pixel of every GIF frame kept until the file is written (indices, deltas, Pillow's copy)."""
 
 
-def export_memory(model: Model, width: int, height: int, held_frames: int = 0, held_bytes: int = 0) -> int:
+def export_memory(
+    model: Model,
+    width: int,
+    height: int,
+    held_frames: int = 0,
+    held_bytes: int = 0,
+    per_pixel: int = IMAGE_BYTES,
+) -> int:
     """Bytes an export of images of ``width`` x ``height`` pixels needs at its peak (an estimate).
 
-    The model's forward and backward pass (:func:`~visualconv.engine.budget.estimated_bytes`),
-    ``IMAGE_COPIES`` of one ARGB image, and ``held_frames`` frames of ``held_bytes`` a pixel
-    kept until the file is written (a GIF's palette indices). Integers only; nothing is
-    allocated.
+    The program (``PROCESS_BYTES``), the model's forward and backward pass
+    (:func:`~visualconv.engine.budget.estimated_bytes`), ``per_pixel`` bytes of the image
+    being made, and ``held_frames`` frames of ``held_bytes`` a pixel kept until the file is
+    written (a GIF's). Integers only; nothing is allocated. The constants were measured
+    with the peak resident memory of exports of the sample models at scales 4 and 8.
     """
     pixels = int(width) * int(height)
-    return estimated_bytes(model) + IMAGE_COPIES * 4 * pixels + int(held_frames) * int(held_bytes) * pixels
+    kept = int(held_frames) * int(held_bytes) * pixels
+    return PROCESS_BYTES + estimated_bytes(model) + int(per_pixel) * pixels + kept
 
 
 def check_export_memory(
@@ -83,6 +99,7 @@ def check_export_memory(
     held_bytes: int = 0,
     place: str = "--scale",
     budget: int = MEMORY_BUDGET_BYTES,
+    per_pixel: int = IMAGE_BYTES,
 ) -> None:
     """Refuse, before rendering, an export whose :func:`export_memory` is over the budget (2 GB).
 
@@ -91,7 +108,7 @@ def check_export_memory(
     ModelError
         Placed at ``place`` (the option that makes it smaller), with the sizes.
     """
-    need = export_memory(model, width, height, held_frames, held_bytes)
+    need = export_memory(model, width, height, held_frames, held_bytes, per_pixel)
     if need <= budget:
         return
     frames = f" and {held_frames} frames kept for the file" if held_frames else ""
@@ -474,9 +491,12 @@ def export_animation(
     frames = _PassFrames(model, layer % len(model.layers), trace, scale)
     first = frames.figure(ks[0])
     width, height = render.figure_size(first, scale)
-    # A GIF holds every frame as palette indices (a byte a pixel, twice while it is encoded);
-    # MP4 and APNG frames are written as they come.
-    check_export_memory(model, width, height, len(ks) if suffix == ".gif" else 0, 2, "--steps")
+    if suffix == ".gif":  # every frame kept until the file is written, a palette from sampled frames
+        samples = min(len(ks), animation.PALETTE_SAMPLES)
+        per_pixel = GIF_FRAME_BYTES + 4 * samples
+        check_export_memory(model, width, height, len(ks), GIF_KEPT_BYTES, "--steps", per_pixel=per_pixel)
+    else:  # MP4, APNG and PNG frames are written as they come
+        check_export_memory(model, width, height, per_pixel=FRAME_BYTES)
     mapper = frames.palette(ks) if suffix == ".gif" else None
     out = files.Written()
 

@@ -38,7 +38,7 @@ from ...engine.model import Model
 from ...engine.scene import TileMap, max_abs
 from ..session import Session
 from ..widgets.tensor_panel import TensorPanel
-from ..worker import Progress, Worker, drain
+from ..worker import Progress, Worker, drain, owned
 
 # Models whose check needs at most this many cells run after every edit.
 AUTO_CELLS = 2000
@@ -200,7 +200,7 @@ class GradcheckPanel(QWidget):
         self.progress.setFormat(f"checking %v of {cells} cells…")
         self.progress.setVisible(cells > 200)
         self.run_button.setText("Restart check")
-        worker = Worker(functools.partial(check_work, model), self, name="visualconv-gradcheck")
+        worker = owned(Worker(functools.partial(check_work, model), name="visualconv-gradcheck"), self)
         worker.sigProgress.connect(self._on_worker_progress)
         worker.sigReturned.connect(self._on_worker_returned)
         worker.sigErrored.connect(self._on_worker_errored)
@@ -268,12 +268,10 @@ class GradcheckPanel(QWidget):
 
     @pyqtSlot()
     def _on_worker_finished(self) -> None:
-        """A worker's last signal: join its thread and let it go."""
+        """A worker's last signal: it is no longer this panel's."""
         worker = self.sender()
         if isinstance(worker, Worker) and worker in self._workers:
-            self._workers.remove(worker)
-            worker.wait()
-            worker.deleteLater()
+            self._workers.remove(worker)  # the keeper joins and deletes it
 
     def _finish_refused(self, text: str) -> None:
         self.result = None

@@ -43,7 +43,7 @@ from ...engine.numbers import DEFAULT
 from ...engine.train import Iteration, TrainingDiverged
 from .. import theme
 from ..inputclock import InputClock
-from ..worker import Worker
+from ..worker import Worker, owned
 from .maps import KernelMaps
 from .worker import RunStarted, training_run
 
@@ -540,7 +540,7 @@ class TrainingPanel(QWidget):
         self._pausing = False
         self._cancel_worker()
         work = functools.partial(training_run, self._model, self._run_spec)  # made on the worker's thread
-        worker = Worker(work, self, name="visualconv-training", paused=paused)
+        worker = owned(Worker(work, name="visualconv-training", paused=paused), self)
         worker.set_interval(self._interval_seconds())
         worker.sigYielded.connect(self._on_worker_yielded)
         worker.sigPaused.connect(self._on_worker_paused)
@@ -667,14 +667,12 @@ class TrainingPanel(QWidget):
 
     @pyqtSlot()
     def _on_worker_finished(self) -> None:
-        """A worker's last signal: join its thread and let it go."""
+        """A worker's last signal: it is no longer this panel's."""
         worker = self.sender()
         if isinstance(worker, Worker) and worker in self._workers:
-            self._workers.remove(worker)
+            self._workers.remove(worker)  # the keeper joins and deletes it
             if worker is self._worker:
                 self._worker = None
-            worker.wait()
-            worker.deleteLater()
 
     # ------------------------------------------------------------ user actions
 
