@@ -29,6 +29,7 @@ class EquationPanel(QWidget):
         layout.addWidget(self.heading)
         layout.addWidget(self.text, 1)
         self._note: list[str] = []
+        self._context = ""
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
 
@@ -36,6 +37,12 @@ class EquationPanel(QWidget):
         """Lines shown under the step's arithmetic (e.g. a training iteration's SGD update)."""
         if lines != self._note:
             self._note = list(lines)
+            self._on_session_step_changed(self.session.step)
+
+    def set_context(self, text: str) -> None:
+        """A sentence after the heading saying what the view shows (e.g. W before a training update)."""
+        if text != self._context:
+            self._context = text
             self._on_session_step_changed(self.session.step)
 
     def lines(self) -> list[str]:
@@ -53,9 +60,8 @@ class EquationPanel(QWidget):
         if trace is None:
             return
         layer = self.session.layer_index
-        self.heading.setText(
-            f"layers[{layer}] {trace.layer_type}, {trace.pass_name} pass — overlay {k} of {trace.n}"
-        )
+        heading = f"layers[{layer}] {trace.layer_type}, {trace.pass_name} pass — overlay {k} of {trace.n}"
+        self.heading.setText(f"{heading} — {self._context}" if self._context else heading)
         lines = list(pass_scene(trace).step(k).lines)
         if self._note:
             lines = [*lines, "", *self._note]
