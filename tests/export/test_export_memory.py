@@ -53,11 +53,15 @@ def test_the_refusal_is_at_the_budget_and_names_the_option():
     [
         (["--out", "big.png", "--scale", "16"], "--scale"),  # 18416 x 12288 pixels
         (["--animation", "big.gif", "--scale", "8"], "--steps"),  # 17 frames of 9208 x 6144 kept
+        (["--animation", "big.mp4", "--scale", "4"], "--scale"),  # ffmpeg's frames of 4604 x 3072
     ],
 )
 def test_an_export_over_the_budget_is_refused_before_any_image_is_made(
     options, place, tmp_path, capsys, monkeypatch
 ):
+    if options[1].endswith(".mp4"):
+        pytest.importorskip("imageio_ffmpeg", reason="imageio-ffmpeg is not installed")
+
     def no_image(*args, **kwargs):
         raise AssertionError("an image was rendered before the refusal")
 
