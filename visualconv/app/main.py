@@ -182,6 +182,8 @@ def run_app(args: argparse.Namespace) -> int:
                     print(f"visualconv: --show {part}: expected one of {names}", file=sys.stderr)
                     return EXIT_ERROR
         window.show_model(model, str(Path(path)), layer=layer, pass_name=pass_name or "forward")
+        if getattr(args, "presentation", False):
+            window.set_presentation(True, full_screen=not screenshot)
         n = window.session.n
         step = getattr(args, "step", None)
         if step is not None:

@@ -6,8 +6,19 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PyQt6 import sip
-from PyQt6.QtCore import QByteArray, QEvent, QObject, QRect, QSettings, Qt, QTimer, pyqtSignal, pyqtSlot
-from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence
+from PyQt6.QtCore import (
+    QByteArray,
+    QEvent,
+    QObject,
+    QRect,
+    QSettings,
+    QSignalBlocker,
+    Qt,
+    QTimer,
+    pyqtSignal,
+    pyqtSlot,
+)
+from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence, QResizeEvent
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QAbstractSpinBox,
@@ -70,6 +81,8 @@ STEP_KEYS = (
     Qt.Key.Key_F,  # forward pass
     Qt.Key.Key_B,  # backward pass
     Qt.Key.Key_Escape,  # clears highlights; in a field it leaves the field
+    Qt.Key.Key_PageDown,  # presenter clickers: next / previous
+    Qt.Key.Key_PageUp,
 )
 # Keys that end typing in a field or cell: once the field has them, the stepping keys go back to the window.
 DONE_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape)
@@ -283,6 +296,8 @@ class MainWindow(QMainWindow):
         self._default_layout = self.saveState(LAYOUT_VERSION)
         self._default_splitter = self.splitter.saveState()
         self.remembers_layout = False  # set by restore_layout(): the user's window saves its layout on close
+        self.presenting = False
+        self._before_presentation: tuple[QByteArray, QByteArray, Qt.WindowState] | None = None
 
     def dialog_parent(self) -> QWidget | None:
         """The parent of the exception hook's dialog: this window while it lives."""
@@ -376,6 +391,63 @@ class MainWindow(QMainWindow):
             self.fit_default_size()
         for key in ("layout/rect", "layout/maximized", "layout/state", "layout/splitter"):
             self.settings.remove(key)
+
+    # ------------------------------------------------------------ presentation
+
+    def set_presentation(self, on: bool, full_screen: bool = True) -> None:
+        """Presentation mode (F5, View ▸ Presentation): the layer's panels and the step text, large.
+
+        Full screen, without docks, menus, status bar and step bar; the numbers, titles and
+        step text at projector size. PageDown / PageUp (what presenter clickers send) and
+        Right / Left step, B / F switch the pass, Escape leaves. ``full_screen`` False keeps
+        the window's size (``--screenshot --presentation``).
+        """
+        on = bool(on)
+        action = self.actions_by_name["presentation"]
+        with QSignalBlocker(action):
+            action.setChecked(on)
+        if on == self.presenting:
+            return
+        self.presenting = on
+        if on:
+            self._before_presentation = (
+                self.saveState(LAYOUT_VERSION),
+                self.splitter.saveState(),
+                self.windowState(),
+            )
+            for dock in self.dock_names().values():
+                dock.hide()
+            for bar in (self.menuBar(), self.statusBar()):
+                if bar is not None:
+                    bar.hide()
+            self.stepper.hide()
+            if full_screen:
+                self.showFullScreen()
+        else:
+            for bar in (self.menuBar(), self.statusBar()):
+                if bar is not None:
+                    bar.show()
+            self.stepper.show()
+            if self._before_presentation is not None:
+                state, splitter, window_state = self._before_presentation
+                self.restoreState(state, LAYOUT_VERSION)
+                self.splitter.restoreState(splitter)
+                self.setWindowState(window_state)
+        self.layer_view.set_text_scale(self.zoom_area.percent / 100, on)
+        self.equations.set_presentation(on)
+        self.setStyleSheet(theme.STYLE_SHEET + (theme.PRESENTATION_STYLE if on else ""))
+        self._fit_presentation()
+        self.hand_back_keys()
+
+    def _fit_presentation(self) -> None:
+        """In a presentation the panels get four fifths of the height, the step text the rest."""
+        if self.presenting:
+            height = self.height() - 8  # the central area's margins
+            self.splitter.setSizes([round(height * 0.79), round(height * 0.21)])
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:  # noqa: D102 - Qt API
+        super().resizeEvent(event)
+        self._fit_presentation()
 
     def hand_back_keys(self) -> None:
         """Give the focus to the heat maps, so Left/Right/Home/End step again (after typing)."""
@@ -485,8 +557,10 @@ class MainWindow(QMainWindow):
             self._add("edit", name, edit[name])
 
         stepper = self.stepper
-        self._action("next", "&Next overlay", self.session.next, Qt.Key.Key_Right, "step")
-        self._action("previous", "&Previous overlay", self.session.previous, Qt.Key.Key_Left, "step")
+        following = self._action("next", "&Next overlay", self.session.next, Qt.Key.Key_Right, "step")
+        following.setShortcuts([QKeySequence(Qt.Key.Key_Right), QKeySequence(Qt.Key.Key_PageDown)])
+        before = self._action("previous", "&Previous overlay", self.session.previous, Qt.Key.Key_Left, "step")
+        before.setShortcuts([QKeySequence(Qt.Key.Key_Left), QKeySequence(Qt.Key.Key_PageUp)])
         self._action("first", "&First step", self.session.first, Qt.Key.Key_Home, "step")
         self._action("last", "&Last step", self.session.last, Qt.Key.Key_End, "step")
         self._action("play", "Play / &pause", stepper.toggle_play, Qt.Key.Key_Space, "step")
@@ -513,6 +587,14 @@ class MainWindow(QMainWindow):
         )
         numbers.setChecked(True)
         self.menus["view"].addSeparator()
+        self._action(
+            "presentation",
+            "&Presentation (full screen)",
+            self._on_presentation_toggled,
+            "F5",
+            "view",
+            checkable=True,
+        )
         zoom = self.zoom_area
         zoom_in = self._action("zoom_in", "Zoom &in", zoom.zoom_in, S.ZoomIn, "view")
         zoom_in.setShortcuts([QKeySequence(S.ZoomIn), QKeySequence("Ctrl+=")])  # Ctrl+= : plus without Shift
@@ -730,10 +812,17 @@ class MainWindow(QMainWindow):
         self.layer_view.set_text_scale(percent / 100)
         self.statusBar().showMessage(f"Zoom {percent} %", 2000)
 
+    @pyqtSlot(bool)
+    def _on_presentation_toggled(self, on: bool) -> None:
+        self.set_presentation(on)
+
     @pyqtSlot()
     def _on_escape_triggered(self) -> None:
-        """Escape (View ▸ Clear highlights) also brings back the grid after a panel was enlarged."""
-        self.layer_view.show_all()
+        """Escape (View ▸ Clear highlights) also leaves the presentation, or brings back the grid."""
+        if self.layer_view.enlarged:
+            self.layer_view.show_all()
+        elif self.presenting:
+            self.set_presentation(False)
 
     def _on_session_model_changed(self, model: Model) -> None:
         self.setWindowTitle(f"{model.name}[*] — visualconv")

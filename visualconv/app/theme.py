@@ -98,9 +98,16 @@ def contrast_text(fraction: float) -> QColor:
 
 STYLE_SHEET = f"""
 QMainWindow, QWidget#central {{ background: {BACKGROUND}; }}
-QLabel#panelTitle {{ color: {TEXT}; font-weight: 600; }}
+QLabel#panelTitle, QLabel#equationsHeading {{ color: {TEXT}; font-weight: 600; }}
 QLabel#muted {{ color: {MUTED}; }}
 QLabel#stepCounter {{ font-weight: 600; }}
 QPlainTextEdit#equations {{ background: #ffffff; border: 1px solid {GRID}; color: {TEXT}; }}
 QTreeWidget {{ background: #ffffff; }}
+"""
+
+# Presentation mode (F5): titles and labels at projector size, read from the back of a room.
+PRESENTATION_STYLE = """
+QLabel#panelTitle { font-size: 18px; }
+QLabel#muted { font-size: 15px; }
+QLabel#equationsHeading { font-size: 18px; }
 """

@@ -20,7 +20,7 @@ class EquationPanel(QWidget):
         layout.setContentsMargins(4, 2, 4, 4)
         layout.setSpacing(2)
         self.heading = QLabel("")
-        self.heading.setObjectName("panelTitle")
+        self.heading.setObjectName("equationsHeading")
         self.text = QPlainTextEdit(self)
         self.text.setObjectName("equations")
         self.text.setReadOnly(True)
@@ -31,6 +31,10 @@ class EquationPanel(QWidget):
         self._note: list[str] = []
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
+
+    def set_presentation(self, on: bool) -> None:
+        """The step text at projector size (presentation mode) or as usual."""
+        self.text.setFont(theme.monospace_font(15.0 if on else 11.5))
 
     def set_note(self, lines: list[str]) -> None:
         """Lines shown under the step's arithmetic (e.g. a training iteration's SGD update)."""

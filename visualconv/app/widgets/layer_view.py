@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from PyQt6.QtCore import pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QSize, pyqtSignal, pyqtSlot
+from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ...engine.numbers import DEFAULT, NumberFormat
@@ -30,6 +31,31 @@ def legend_html() -> str:
         for kind, text in LEGEND
     ]
     return "&nbsp;&nbsp;&nbsp;&nbsp;".join(parts) + "&nbsp;&nbsp;&nbsp;&nbsp;blank cells: not computed yet"
+
+
+class _Note(QLabel):
+    """A wrapped line under the panels that never asks for a height for its width.
+
+    A layout with a height-for-width item makes the zoom area scroll at 100 % (it asks
+    for the layout's preferred height), so the panels would not fit the area.
+    """
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+    def sizeHint(self) -> QSize:
+        """As tall as the text is at the label's width now."""
+        hint = super().sizeHint()
+        width = self.width() if self.width() > 50 else hint.width()
+        return QSize(hint.width(), self.heightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(super().minimumSizeHint().width(), self.sizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
+        super().resizeEvent(event)
+        if event is not None and event.oldSize().width() != event.size().width():
+            self.updateGeometry()  # another width, maybe another number of lines
 
 
 def _boxes(cells: Iterable[Cell]) -> dict[int, tuple[int, int, int, int]]:
@@ -83,12 +109,12 @@ class LayerView(QWidget):
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(4, 4, 4, 4)
         self._grid.setSpacing(8)
-        self._message = QLabel("")
+        self._message = _Note("")
         self._message.setObjectName("muted")
         self._message.setWordWrap(True)
         self._grid.addWidget(self._message, 0, 0)
         self._message.hide()
-        self.legend = QLabel(legend_html(), self)
+        self.legend = _Note(legend_html(), self)
         self.legend.setObjectName("muted")
         self.legend.setWordWrap(True)
         session.sigTraceChanged.connect(self._on_session_trace_changed)
@@ -111,9 +137,12 @@ class LayerView(QWidget):
 
     def set_text_scale(self, scale: float, presentation: bool = False) -> None:
         """Scale the numbers with the zoom (``scale`` 0.5 .. 4); a presentation draws them large."""
+        changed = presentation != self.presentation
         self.text_scale, self.presentation = scale, presentation
         for panel in self.panels.values():
             panel.set_text_scale(scale, presentation)
+        if changed:
+            self._place_panels()
 
     @pyqtSlot(str)
     def toggle_enlarged(self, role: str) -> None:
@@ -177,10 +206,22 @@ class LayerView(QWidget):
             panel = self.panels[spec.role]
             self._grid.addWidget(panel, spec.row, spec.col)
             panel.show()
+        if self.presentation:
+            # Cells fill their panels: rows and columns share the room as their cells do.
+            for r in range(rows):
+                self._grid.setRowStretch(r, max(self._cells(s)[0] for s in self.specs if s.row == r) or 1)
+            for c in range(cols):
+                self._grid.setColumnStretch(c, max(self._cells(s)[1] for s in self.specs if s.col == c) or 1)
+            return
         # Wide panels (inputs, outputs) get more room than bias vectors.
         for c in range(cols):
             small = all(s.tiles.kind == "vector" and s.tiles.shape[0] <= 4 for s in self.specs if s.col == c)
             self._grid.setColumnStretch(c, 2 if small else 3)
+
+    def _cells(self, spec: PanelSpec) -> tuple[int, int]:
+        """Rows and columns of cells a panel shows (its tiles and the gaps between them)."""
+        geometry = self.panels[spec.role].geometry
+        return geometry.mosaic_shape() if geometry is not None else (1, 1)
 
     def _pass_numbers(self, scenes: PassScene) -> None:
         """Each numbered panel's decimals and widest number over the pass (numbers keep their size)."""

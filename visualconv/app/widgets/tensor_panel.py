@@ -51,6 +51,8 @@ OUTLINE_STYLES: dict[str, tuple[str, float, float]] = {
 
 Cell = tuple[int, int, int]  # (tile, row, col)
 
+PRESENTATION_PIXELS = 24.0  # numbers in a presentation are at least this tall, or fewer digits are shown
+
 LINK_COLOUR, LINK_FILL = "#7c3aed", "#557c3aed"  # linked cells: violet outline, translucent fill (#AARRGGBB)
 
 
@@ -174,6 +176,7 @@ class CellNumbers(QGraphicsItem):
         self._muted: np.ndarray | None = None  # bool (H, W) mask of padding cells
         self._bounds = QRectF()
         self._font = QFont()
+        self.font = self._font  # the font drawn last (read by tests and the presentation check)
         reference = QFont(self._font)
         reference.setPixelSize(100)
         self._metrics = QFontMetricsF(reference)  # widths at 100 px, scaled to the cells
@@ -424,6 +427,7 @@ class TensorPanel(QFrame):
         self.values: np.ndarray | None = None  # (T, H, W) as last shown
         self.level = 1.0
         self.show_numbers = True
+        self.presentation = False
         self._padding: tuple[int, ...] = (0, 0)
         # Colour indices of every tile in one image (0: blank); one data unit per cell.
         self._mosaic = np.zeros((1, 1), dtype=np.uint8)
@@ -489,7 +493,7 @@ class TensorPanel(QFrame):
         """Lay out ``count`` tiles of ``shape`` cells; keeps the items when nothing changed."""
         self.title.setText(title)
         self.subtitle.setText(subtitle)
-        self.subtitle.setVisible(bool(subtitle))
+        self.subtitle.setVisible(bool(subtitle) and not self.presentation)
         if index_text is not None:
             self._index_text = index_text
         h, w = shape
@@ -582,9 +586,17 @@ class TensorPanel(QFrame):
         self._numbers.set_widest(widest, decimals if decimals is not None else 0)
 
     def set_text_scale(self, scale: float, presentation: bool = False) -> None:
-        """Scale the numbers' largest size (the zoom: 0.5 .. 4); a presentation draws them large."""
+        """Scale the numbers' largest size (the zoom: 0.5 .. 4); a presentation draws them large.
+
+        In a presentation the cells fill the panel (wider than tall, as numbers are) and the
+        colour bar and the shape line make room for them.
+        """
+        self.viewbox.setAspectLocked(not presentation)
+        self.colorbar.setVisible(not presentation)
+        self.subtitle.setVisible(bool(self.subtitle.text()) and not presentation)
+        self.presentation = presentation
         if presentation:
-            self._numbers.set_sizes(CellNumbers.MAX_PIXELS * 4 * scale, 24.0, 0.5)
+            self._numbers.set_sizes(CellNumbers.MAX_PIXELS * 4 * scale, PRESENTATION_PIXELS, 0.6)
         else:
             numbers = CellNumbers
             self._numbers.set_sizes(numbers.MAX_PIXELS * scale, numbers.MIN_PIXELS, numbers.HEIGHT_SHARE)
@@ -592,6 +604,10 @@ class TensorPanel(QFrame):
     def number_pixels(self) -> int:
         """The pixel size of the numbers as drawn last (0: none drawn)."""
         return self._numbers.drawn_pixels
+
+    def number_font(self) -> QFont:
+        """The font of the numbers as drawn last."""
+        return QFont(self._numbers.font)
 
     def reset_view(self) -> None:
         """Fit every tile, with room for the outlines around edge cells (kept on resize)."""
