@@ -95,3 +95,16 @@ def test_docks_can_be_tabbed_and_no_minimum_exceeds_a_720p_screen(qtbot, setting
     for dock in window.dock_names().values():
         assert dock.minimumSizeHint().height() <= 720 and dock.minimumSizeHint().width() <= 1280
     close(window)
+
+
+def test_a_dock_opened_before_the_window_shows_is_the_tab_in_front(qtbot, settings_file):
+    """``--show training``: the Training tab, not the Editor's, is in front in the first picture."""
+    window = MainWindow(settings=QSettings(settings_file, QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    assert window.show_dock("training")
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.training_dock.visibleRegion().isEmpty(), timeout=60_000)
+    assert window.editors.docks["editor"].visibleRegion().isEmpty()
+    close(window)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -245,20 +246,20 @@ class MainWindow(QMainWindow):
         self.menus: dict[str, QMenu] = {}
         self.actions_by_name: dict[str, QAction] = {}
         self._build_menus()
+        self.setDockOptions(  # before any dock is added
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+        )
         right = Qt.DockWidgetArea.RightDockWidgetArea
         self.navigator_dock = self.add_dock(self.navigator, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.navigator_dock.setMinimumWidth(220)
-        self.resizeDocks([self.navigator_dock], [270], Qt.Orientation.Horizontal)
         docks = {
             "editor": self.add_dock(self.editors.editor, "Editor", right),
             "gradcheck": self.add_dock(self.editors.gradcheck, "Gradient check", right),
             "closed_form": self.add_dock(self.editors.closed_form, "Closed form", right),
         }
         docks["editor"].setMinimumWidth(330)
-        self.tabifyDockWidget(docks["editor"], docks["gradcheck"])
-        self.tabifyDockWidget(docks["gradcheck"], docks["closed_form"])
-        docks["editor"].raise_()
-        self.resizeDocks([docks["editor"]], [370], Qt.Orientation.Horizontal)
         self.editors.set_docks(docks)
         self._add("view", "clear_highlights", self.editors.actions["clear_highlights"])
         # In a scroll area, so the dock never forces the window taller than a 720-pixel screen.
@@ -268,10 +269,7 @@ class MainWindow(QMainWindow):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.training_panel)
         self.training_dock = self.add_dock(scroll, "Training", right)
-        # A tab beside the editors (not stacked under them): the right column stays one dock tall.
-        self.tabifyDockWidget(docks["closed_form"], self.training_dock)
-        docks["editor"].raise_()
-        self.training_dock.hide()  # opened from View ▸ Training, so the heat maps keep the room
+        self.arrange_docks()
 
         # -- wiring
         app = QApplication.instance()
@@ -287,14 +285,7 @@ class MainWindow(QMainWindow):
         self.editors.actions["clear_highlights"].triggered.connect(self._on_escape_triggered)
         self.autosave.watch_close(self)
 
-        # -- the layout as built: what View ▸ Reset layout goes back to
-        self.setDockOptions(
-            QMainWindow.DockOption.AnimatedDocks
-            | QMainWindow.DockOption.AllowTabbedDocks
-            | QMainWindow.DockOption.AllowNestedDocks
-        )
-        self._default_layout = self.saveState(LAYOUT_VERSION)
-        self._default_splitter = self.splitter.saveState()
+        self._default_splitter = self.splitter.saveState()  # what View ▸ Reset layout goes back to
         self.remembers_layout = False  # set by restore_layout(): the user's window saves its layout on close
         self.presenting = False
         self._before_presentation: tuple[QByteArray, QByteArray, Qt.WindowState] | None = None
@@ -322,6 +313,30 @@ class MainWindow(QMainWindow):
         return dock
 
     # ------------------------------------------------------------ layout
+
+    def arrange_docks(self) -> None:
+        """The docks as on a first start (and after View ▸ Reset layout).
+
+        Layers on the left; editor, gradient check, closed form and training (hidden until
+        View ▸ Training) as tabs on the right. Tabified while all are shown: a tab group
+        made with a hidden dock in it does not bring that dock's tab forward later.
+        """
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        docks = self.editors.docks
+        tabs = [docks["editor"], docks["gradcheck"], docks["closed_form"], self.training_dock]
+        for dock, area in ((self.navigator_dock, left), *((dock, right) for dock in tabs)):
+            if dock.isFloating() or self.dockWidgetArea(dock) != area:
+                dock.setFloating(False)
+                self.addDockWidget(area, dock)
+        for dock in (self.navigator_dock, *tabs):
+            dock.show()
+        # Tabs beside each other (not stacked): the right column stays one dock tall.
+        for first, second in itertools.pairwise(tabs):
+            self.tabifyDockWidget(first, second)
+        docks["editor"].raise_()
+        self.resizeDocks([self.navigator_dock], [270], Qt.Orientation.Horizontal)
+        self.resizeDocks([docks["editor"]], [370], Qt.Orientation.Horizontal)
+        self.training_dock.hide()  # opened from View ▸ Training, so the heat maps keep the room
 
     def restore_layout(self, available: QRect | None = None) -> bool:
         """Restore the size, place and dock layout of the last session, if they fit the screen now.
@@ -384,7 +399,7 @@ class MainWindow(QMainWindow):
     @pyqtSlot()
     def reset_layout(self) -> None:
         """View ▸ Reset layout: the docks, the splitter and the size as on a first start."""
-        self.restoreState(self._default_layout, LAYOUT_VERSION)
+        self.arrange_docks()
         self.splitter.restoreState(self._default_splitter)
         if not self.isFullScreen():
             self.setWindowState(Qt.WindowState.WindowNoState)
