@@ -19,7 +19,7 @@ from PyQt6.QtCore import (
     pyqtSignal,
     pyqtSlot,
 )
-from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence, QResizeEvent
+from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeyEvent, QKeySequence, QResizeEvent
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QAbstractSpinBox,
@@ -42,6 +42,7 @@ from PyQt6.QtWidgets import (
 
 from ..engine.errors import ModelError
 from ..engine.model import Model
+from ..engine.numbers import DEFAULT, NumberFormat
 from ..samples import resource_dir, sample_dir, samples
 from . import theme
 from .autosave import Autosave
@@ -63,6 +64,15 @@ from .widgets.zoom import ZoomArea
 MAX_RECENT = 8
 LAYOUT_VERSION = 1  # of the saved dock layout (QMainWindow.saveState); a new one ignores older layouts
 FILE_FILTER = "visualconv models (*.json);;All files (*)"
+# View ▸ Numbers: (key kept in the settings, menu text, the format)
+NUMBER_CHOICES: tuple[tuple[str, str, NumberFormat], ...] = (
+    ("auto", "&Automatic (6 significant digits in text, 4 in cells)", DEFAULT),
+    *((f"sig{d}", f"&{d} significant digits", DEFAULT.significant_digits(d)) for d in range(2, 7)),
+    *(
+        (f"fix{d}", f"{d} fixed &decimal{'s' if d > 1 else ''}", DEFAULT.fixed_decimals(d))
+        for d in range(1, 5)
+    ),
+)
 IMPORT_FILTER = "Networks (*.onnx *.pt2);;ONNX (*.onnx);;torch.export archives (*.pt2);;All files (*)"
 
 
@@ -286,6 +296,7 @@ class MainWindow(QMainWindow):
         self.autosave.watch_close(self)
 
         self._default_splitter = self.splitter.saveState()  # what View ▸ Reset layout goes back to
+        self.numbers: NumberFormat = DEFAULT  # View ▸ Numbers: cells, tooltips, status, step text, exports
         self.remembers_layout = False  # set by restore_layout(): the user's window saves its layout on close
         self.presenting = False
         self._before_presentation: tuple[QByteArray, QByteArray, Qt.WindowState] | None = None
@@ -354,6 +365,7 @@ class MainWindow(QMainWindow):
         state = self.settings.value("layout/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state, LAYOUT_VERSION)
+        self.set_number_format(str(self.settings.value("view/numbers", "auto")))
         zoom = self.settings.value("view/zoom", 100)
         self.zoom_area.set_zoom(int(zoom) if str(zoom).isdigit() else 100)
         splitter = self.settings.value("layout/splitter")
@@ -380,6 +392,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("layout/maximized", self.isMaximized())
         self.settings.setValue("layout/state", self.saveState(LAYOUT_VERSION))
         self.settings.setValue("view/zoom", self.zoom_area.percent)
+        self.settings.setValue("view/numbers", self.number_format_key())
         self.settings.setValue("layout/splitter", self.splitter.saveState())
 
     def available_geometry(self) -> QRect | None:
@@ -406,6 +419,36 @@ class MainWindow(QMainWindow):
             self.fit_default_size()
         for key in ("layout/rect", "layout/maximized", "layout/state", "layout/splitter"):
             self.settings.remove(key)
+
+    # ------------------------------------------------------------ numbers
+
+    def set_number_format(self, choice: str | NumberFormat) -> None:
+        """View ▸ Numbers: one format for the cells, tooltips, status bar, step text and exports.
+
+        ``choice`` is a format or the key of one of :data:`NUMBER_CHOICES` (``auto``,
+        ``sig2`` .. ``sig6``, ``fix1`` .. ``fix4``); an unknown key is ``auto``.
+        """
+        if isinstance(choice, str):
+            choice = next((fmt for key, _, fmt in NUMBER_CHOICES if key == choice), DEFAULT)
+        self.numbers = choice
+        key = self.number_format_key()
+        action = self.actions_by_name.get(f"numbers_{key}")
+        if action is not None:
+            action.setChecked(True)
+        self.layer_view.set_numbers(choice)
+        self.equations.set_numbers(choice)
+        self.exports.set_numbers(choice)
+        pinned = self.editors.links.pinned
+        if pinned is not None:  # the pinned cell's sum, in the new digits
+            self.editors.links.show(*pinned)
+
+    def number_format_key(self) -> str:
+        """The key of the current View ▸ Numbers choice (``custom`` for a format set in code)."""
+        return next((key for key, _, fmt in NUMBER_CHOICES if fmt == self.numbers), "custom")
+
+    @pyqtSlot(QAction)
+    def _on_numbers_menu_triggered(self, action: QAction) -> None:
+        self.set_number_format(str(action.data()))
 
     # ------------------------------------------------------------ presentation
 
@@ -601,6 +644,18 @@ class MainWindow(QMainWindow):
             checkable=True,
         )
         numbers.setChecked(True)
+        self.numbers_menu = self.menus["view"].addMenu("N&umbers")
+        assert self.numbers_menu is not None
+        group = QActionGroup(self)
+        for key, text, _ in NUMBER_CHOICES:
+            choice = self.numbers_menu.addAction(text)
+            assert choice is not None
+            choice.setCheckable(True)
+            choice.setData(key)
+            choice.setChecked(key == "auto")
+            group.addAction(choice)
+            self.actions_by_name[f"numbers_{key}"] = choice
+        self.numbers_menu.triggered.connect(self._on_numbers_menu_triggered)
         self.menus["view"].addSeparator()
         self._action(
             "presentation",

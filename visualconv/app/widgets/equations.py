@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PyQt6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
+from ...engine.numbers import DEFAULT, NumberFormat
 from ...engine.scene import pass_scene
 from ...engine.trace import LayerTrace
 from .. import theme
@@ -29,8 +30,14 @@ class EquationPanel(QWidget):
         layout.addWidget(self.heading)
         layout.addWidget(self.text, 1)
         self._note: list[str] = []
+        self.numbers: NumberFormat = DEFAULT
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
+
+    def set_numbers(self, numbers: NumberFormat) -> None:
+        """Write the step's numbers with ``numbers`` (View ▸ Numbers)."""
+        self.numbers = numbers
+        self._on_session_step_changed(self.session.step)
 
     def set_presentation(self, on: bool) -> None:
         """The step text at projector size (presentation mode) or as usual."""
@@ -60,7 +67,7 @@ class EquationPanel(QWidget):
         self.heading.setText(
             f"layers[{layer}] {trace.layer_type}, {trace.pass_name} pass — overlay {k} of {trace.n}"
         )
-        lines = list(pass_scene(trace).step(k).lines)
+        lines = list(pass_scene(trace, self.numbers).step(k).lines)
         if self._note:
             lines = [*lines, "", *self._note]
         self.text.setPlainText("\n".join(lines))

@@ -135,6 +135,19 @@ class LayerView(QWidget):
         for panel in self.panels.values():
             panel.set_show_numbers(show)
 
+    def set_numbers(self, numbers: NumberFormat) -> None:
+        """Write every cell and tooltip with ``numbers`` (View ▸ Numbers): the pass is shown anew."""
+        if numbers == self.numbers:
+            return
+        self.numbers = numbers
+        for panel in self.panels.values():
+            panel.set_numbers(numbers)
+        enlarged = self.enlarged
+        self._on_session_trace_changed(self.session.trace)
+        if enlarged:
+            self.enlarge(enlarged)
+        self.refresh()
+
     def set_text_scale(self, scale: float, presentation: bool = False) -> None:
         """Scale the numbers with the zoom (``scale`` 0.5 .. 4); a presentation draws them large."""
         changed = presentation != self.presentation

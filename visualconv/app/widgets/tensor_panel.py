@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import (
+    QAction,
     QBrush,
     QColor,
     QFont,
     QFontMetricsF,
+    QGuiApplication,
     QLinearGradient,
     QPainter,
     QPainterPath,
@@ -32,6 +34,7 @@ from PyQt6.QtWidgets import (
     QGraphicsPathItem,
     QGraphicsRectItem,
     QLabel,
+    QMenu,
     QSizePolicy,
     QToolTip,
     QVBoxLayout,
@@ -475,6 +478,13 @@ class TensorPanel(QFrame):
         self._links_item.setZValue(30)
         self.viewbox.addItem(self._links_item, ignoreBounds=True)
         self._link_cells: tuple[Cell, ...] = ()
+        # Right-click on a cell: Copy value (the exact value, all its digits).
+        self.menu = QMenu(self)
+        copy_action = self.menu.addAction("&Copy value")
+        assert copy_action is not None
+        self.copy_action: QAction = copy_action
+        self.copy_action.triggered.connect(self._on_copy_value_triggered)
+        self._menu_cell: Cell | None = None
 
     # ------------------------------------------------------------ configuration
 
@@ -575,6 +585,13 @@ class TensorPanel(QFrame):
         self._padding_item.setPen(QPen(Qt.PenStyle.NoPen))
         self._padding_item.setPath(pad_path)
         self.reset_view()
+
+    def set_numbers(self, numbers: NumberFormat) -> None:
+        """Write cells, tooltips and the colour bar with ``numbers`` (from the next values shown)."""
+        self.numbers = numbers
+        self._numbers.numbers = numbers
+        self.colorbar.numbers = numbers
+        self.colorbar.update()
 
     def set_pass_numbers(self, decimals: int | None, widest: float | None) -> None:
         """The decimals of every cell of the pass and its widest number (the font size comes from it).
@@ -838,10 +855,42 @@ class TensorPanel(QFrame):
         pad = " (padding)" if (top or bottom or left or right) and not inside else ""
         return f"{self.title.text().split(' ')[0]}{self._index_text(t, r, c)} = {shown}{pad}"
 
+    def value_text(self, cell: Cell) -> str | None:
+        """The exact value of a cell, as Python writes it back (``0.30000000000000004``); None if blank."""
+        if self.values is None or self.geometry is None:
+            return None
+        value = float(self.values[cell])
+        return None if math.isnan(value) else repr(value)
+
+    def copy_value(self, cell: Cell) -> bool:
+        """Put the exact value of a cell on the clipboard; False for a blank cell."""
+        text = self.value_text(cell)
+        clipboard = QGuiApplication.clipboard()
+        if text is None or clipboard is None:
+            return False
+        clipboard.setText(text)
+        return True
+
+    def context_menu(self, cell: Cell | None) -> QMenu:
+        """The cell's context menu (Copy value), for ``cell``."""
+        self._menu_cell = cell
+        self.copy_action.setEnabled(cell is not None and self.value_text(cell) is not None)
+        return self.menu
+
+    @pyqtSlot()
+    def _on_copy_value_triggered(self) -> None:
+        if self._menu_cell is not None:
+            self.copy_value(self._menu_cell)
+
     def _on_scene_mouse_clicked(self, event: object) -> None:
         if self.geometry is None or self.values is None:
             return
         point = self.viewbox.mapSceneToView(event.scenePos())  # type: ignore[attr-defined]
+        if event.button() == Qt.MouseButton.RightButton:  # type: ignore[attr-defined]
+            cell = self.geometry.locate(point.x(), point.y())
+            if cell is not None:
+                self.context_menu(cell).popup(event.screenPos().toPoint())  # type: ignore[attr-defined]
+            return
         self.sigCellClicked.emit(self.geometry.locate(point.x(), point.y()))
 
     def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:  # noqa: D102 - Qt API
