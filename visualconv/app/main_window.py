@@ -40,6 +40,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from ..engine import palette
 from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..engine.numbers import DEFAULT, NumberFormat
@@ -296,6 +297,8 @@ class MainWindow(QMainWindow):
         self.autosave.watch_close(self)
 
         self._default_splitter = self.splitter.saveState()  # what View ▸ Reset layout goes back to
+        self.palette_key = "rdbu"  # View ▸ Palette
+        self.theme = theme.LIGHT  # View ▸ Theme
         self.numbers: NumberFormat = DEFAULT  # View ▸ Numbers: cells, tooltips, status, step text, exports
         self.remembers_layout = False  # set by restore_layout(): the user's window saves its layout on close
         self.presenting = False
@@ -366,6 +369,8 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state, LAYOUT_VERSION)
         self.set_number_format(str(self.settings.value("view/numbers", "auto")))
+        self.set_palette(str(self.settings.value("view/palette", "rdbu")))
+        self.set_theme(str(self.settings.value("view/theme", "light")))
         zoom = self.settings.value("view/zoom", 100)
         self.zoom_area.set_zoom(int(zoom) if str(zoom).isdigit() else 100)
         splitter = self.settings.value("layout/splitter")
@@ -393,6 +398,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("layout/state", self.saveState(LAYOUT_VERSION))
         self.settings.setValue("view/zoom", self.zoom_area.percent)
         self.settings.setValue("view/numbers", self.number_format_key())
+        self.settings.setValue("view/palette", self.palette_key)
+        self.settings.setValue("view/theme", self.theme.key)
         self.settings.setValue("layout/splitter", self.splitter.saveState())
 
     def available_geometry(self) -> QRect | None:
@@ -419,6 +426,46 @@ class MainWindow(QMainWindow):
             self.fit_default_size()
         for key in ("layout/rect", "layout/maximized", "layout/state", "layout/splitter"):
             self.settings.remove(key)
+
+    # ------------------------------------------------------------ colours
+
+    def _choice_menu(self, title: str, name: str, choices: list[tuple[str, str]], checked: str) -> QMenu:
+        """A View submenu of exclusive choices; each action is ``actions_by_name[f"{name}_{key}"]``."""
+        menu = self.menus["view"].addMenu(title)
+        assert menu is not None
+        group = QActionGroup(self)
+        for key, text in choices:
+            choice = menu.addAction(text)
+            assert choice is not None
+            choice.setCheckable(True)
+            choice.setData(key)
+            choice.setChecked(key == checked)
+            group.addAction(choice)
+            self.actions_by_name[f"{name}_{key}"] = choice
+        return menu
+
+    def set_palette(self, key: str) -> None:
+        """View ▸ Palette: the heat maps' colours (an unknown key is the red–blue default)."""
+        key = key if key in palette.PALETTES else "rdbu"
+        self.palette_key = key
+        self.actions_by_name[f"palette_{key}"].setChecked(True)
+        self.layer_view.set_palette(key)
+
+    def set_theme(self, key: str) -> None:
+        """View ▸ Theme: light, dark or high contrast (an unknown key is light)."""
+        chosen = theme.THEMES.get(key, theme.LIGHT)
+        self.theme = chosen
+        self.actions_by_name[f"theme_{chosen.key}"].setChecked(True)
+        self.setStyleSheet(chosen.style_sheet() + (theme.PRESENTATION_STYLE if self.presenting else ""))
+        self.layer_view.set_theme(chosen)
+
+    @pyqtSlot(QAction)
+    def _on_palette_menu_triggered(self, action: QAction) -> None:
+        self.set_palette(str(action.data()))
+
+    @pyqtSlot(QAction)
+    def _on_theme_menu_triggered(self, action: QAction) -> None:
+        self.set_theme(str(action.data()))
 
     # ------------------------------------------------------------ numbers
 
@@ -493,7 +540,7 @@ class MainWindow(QMainWindow):
                 self.setWindowState(window_state)
         self.layer_view.set_text_scale(self.zoom_area.percent / 100, on)
         self.equations.set_presentation(on)
-        self.setStyleSheet(theme.STYLE_SHEET + (theme.PRESENTATION_STYLE if on else ""))
+        self.setStyleSheet(self.theme.style_sheet() + (theme.PRESENTATION_STYLE if on else ""))
         self._fit_presentation()
         self.hand_back_keys()
 
@@ -656,6 +703,14 @@ class MainWindow(QMainWindow):
             group.addAction(choice)
             self.actions_by_name[f"numbers_{key}"] = choice
         self.numbers_menu.triggered.connect(self._on_numbers_menu_triggered)
+        self.palette_menu = self._choice_menu(
+            "&Palette", "palette", [(p.key, p.title) for p in palette.PALETTES.values()], "rdbu"
+        )
+        self.palette_menu.triggered.connect(self._on_palette_menu_triggered)
+        self.theme_menu = self._choice_menu(
+            "&Theme", "theme", [(t.key, t.title) for t in theme.THEMES.values()], "light"
+        )
+        self.theme_menu.triggered.connect(self._on_theme_menu_triggered)
         self.menus["view"].addSeparator()
         self._action(
             "presentation",

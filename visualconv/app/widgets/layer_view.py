@@ -24,11 +24,17 @@ LEGEND = (
 )
 
 
-def legend_html() -> str:
-    """What the outline colours mean, as rich text."""
+def legend_html(chosen: theme.Theme = theme.LIGHT) -> str:
+    """What the outline colours mean, as rich text (in the colours of the theme ``chosen``)."""
+    colours = {
+        "window": chosen.window_outline,
+        "argmax": chosen.argmax_outline,
+        "changed": chosen.changed_outline,
+        "link": chosen.link,
+    }
     parts = [
-        f'<span style="color:{OUTLINE_STYLES[kind][0]}; font-size:15px">&#9634;</span>&nbsp;{text}'
-        for kind, text in LEGEND
+        f'<span style="color:{colours[kind]}; font-size:15px">&#9634;</span>&nbsp;{text}'
+        for kind, text in (*LEGEND, ("link", "linked cells (hover or click a cell)"))
     ]
     return "&nbsp;&nbsp;&nbsp;&nbsp;".join(parts) + "&nbsp;&nbsp;&nbsp;&nbsp;blank cells: not computed yet"
 
@@ -102,6 +108,8 @@ class LayerView(QWidget):
         self.fixed_scale = True  # one colour scale per pass, as the exports (View menu: per step)
         self.show_numbers = True
         self.text_scale = 1.0  # the zoom
+        self.palette_key = "rdbu"
+        self.theme = theme.LIGHT
         self.presentation = False
         self.enlarged = ""  # the role of the panel shown alone
         self._levels: dict[str, float] | None = None
@@ -142,6 +150,25 @@ class LayerView(QWidget):
         self.numbers = numbers
         for panel in self.panels.values():
             panel.set_numbers(numbers)
+        self._show_anew()
+
+    def set_palette(self, key: str) -> None:
+        """Colour every panel with the palette ``key`` (View ▸ Palette): the pass is shown anew."""
+        if key == self.palette_key:
+            return
+        self.palette_key = key
+        for panel in self.panels.values():
+            panel.set_palette(key)
+        self._show_anew()
+
+    def set_theme(self, chosen: theme.Theme) -> None:
+        """The panels and the legend in the colours of ``chosen`` (View ▸ Theme)."""
+        self.theme = chosen
+        for panel in self.panels.values():
+            panel.set_theme(chosen)
+        self.legend.setText(legend_html(chosen))
+
+    def _show_anew(self) -> None:
         enlarged = self.enlarged
         self._on_session_trace_changed(self.session.trace)
         if enlarged:
@@ -189,6 +216,8 @@ class LayerView(QWidget):
             self.panels[role] = panel
             panel.set_show_numbers(self.show_numbers)
             panel.set_text_scale(self.text_scale, self.presentation)
+            panel.set_palette(self.palette_key)
+            panel.set_theme(self.theme)
             panel.sigEnlargeRequested.connect(self.toggle_enlarged)
             panel.sigZoomRequested.connect(self.sigZoomRequested)
         return panel
