@@ -281,6 +281,7 @@ class MainWindow(QMainWindow):
         scroll.setWidget(self.training_panel)
         self.training_dock = self.add_dock(scroll, "Training", right)
         self.arrange_docks()
+        self._build_view_menu()
 
         # -- wiring
         app = QApplication.instance()
@@ -691,6 +692,15 @@ class MainWindow(QMainWindow):
             checkable=True,
         )
         numbers.setChecked(True)
+        self.menus["view"].addSeparator()  # the docks' toggles follow (add_dock), then _build_view_menu's
+
+        self._action("shortcuts", "&Keyboard shortcuts", self._on_shortcuts_triggered, None, "help")
+        self._action("about", "&About visualconv", self._on_about_triggered, None, "help")
+
+    def _build_view_menu(self) -> None:
+        """The rest of View, after the docks' toggles: numbers, colours, presentation, zoom, layout."""
+        S = QKeySequence.StandardKey
+        self.menus["view"].addSeparator()
         self.numbers_menu = self.menus["view"].addMenu("N&umbers")
         assert self.numbers_menu is not None
         group = QActionGroup(self)
@@ -727,10 +737,6 @@ class MainWindow(QMainWindow):
         self._action("zoom_reset", "&Actual size (100 %)", zoom.reset_zoom, "Ctrl+0", "view")
         self.menus["view"].addSeparator()
         self._action("reset_layout", "&Reset layout", self.reset_layout, None, "view")
-        self.menus["view"].addSeparator()  # the docks' toggles follow (add_dock)
-
-        self._action("shortcuts", "&Keyboard shortcuts", self._on_shortcuts_triggered, None, "help")
-        self._action("about", "&About visualconv", self._on_about_triggered, None, "help")
 
     # ------------------------------------------------------------ files
 
