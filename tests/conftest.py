@@ -14,6 +14,9 @@ if "XDG_RUNTIME_DIR" not in os.environ:
 if "VISUALCONV_DATA_DIR" not in os.environ:
     os.environ["VISUALCONV_DATA_DIR"] = tempfile.mkdtemp(prefix="visualconv-data-")
 
+# The first start's guided tour is never offered in tests (a test that wants it asks for it).
+os.environ.setdefault("VISUALCONV_NO_TOUR", "1")
+
 import pytest
 from helpers import SAMPLES
 from hypothesis import HealthCheck, settings

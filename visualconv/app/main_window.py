@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -45,6 +46,7 @@ from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..engine.numbers import DEFAULT, NumberFormat
 from ..samples import resource_dir, sample_dir, samples
+from ..textsafe import printable
 from . import theme
 from .autosave import Autosave
 from .editors import Editors
@@ -52,6 +54,7 @@ from .excepthook import ExceptionHook
 from .export_dialogs import ExportSettings
 from .exports import MENU as EXPORT_MENU
 from .exports import Exports
+from .help import GuidedTour, ShortcutList, UserGuide
 from .main import DEFAULT_SIZE, fit_to_screen
 from .session import Session
 from .training import TrainingPanel
@@ -150,6 +153,23 @@ class _KeyGuard(QObject):
         return isinstance(widget, (QLineEdit, QAbstractSpinBox, QComboBox))
 
 
+class _SplitterSizer(QObject):
+    """Calls ``fit`` after the splitter it watches has been resized (its new sizes are known then)."""
+
+    def __init__(self, fit: Callable[[], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self._fit = fit
+
+    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
+        if event is not None and event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self._fit)
+        return False
+
+
+STEP_TEXT_PIXELS = 285
+"""The step text's height in a window of the default size: the seeds' last steps fit whole."""
+
+
 class MainWindow(QMainWindow):
     """The visualconv window over a :class:`Session`, with everything it offers.
 
@@ -201,6 +221,7 @@ class MainWindow(QMainWindow):
         configure_pyqtgraph()
         self.session = session or Session(self)
         self.settings = settings or QSettings("visualconv", "visualconv", self)
+        self.tour: GuidedTour | None = None  # Help ▸ Guided tour, made when first asked
         self.setObjectName("mainWindow")
         self.setStyleSheet(theme.STYLE_SHEET)
         self.setWindowTitle("visualconv")
@@ -232,6 +253,13 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([720, 170])
+        # Until the user drags the splitter (or a saved layout sets it), a window of the default
+        # height and taller gives the step text room for the seeds' last steps with every closed form.
+        self._splitter_chosen = False
+        self.presenting = False  # presentation mode (F5): the splitter is set for it
+        self.splitter.splitterMoved.connect(self._on_splitter_moved)
+        self._splitter_sizer = _SplitterSizer(self.fit_step_text, self)
+        self.splitter.installEventFilter(self._splitter_sizer)
         self.splitter.setChildrenCollapsible(False)
         layout.addWidget(self.splitter)
         self.setCentralWidget(central)
@@ -302,7 +330,6 @@ class MainWindow(QMainWindow):
         self.theme = theme.LIGHT  # View ▸ Theme
         self.numbers: NumberFormat = DEFAULT  # View ▸ Numbers: cells, tooltips, status, step text, exports
         self.remembers_layout = False  # set by restore_layout(): the user's window saves its layout on close
-        self.presenting = False
         self._before_presentation: tuple[QByteArray, QByteArray, Qt.WindowState] | None = None
 
     def dialog_parent(self) -> QWidget | None:
@@ -377,6 +404,7 @@ class MainWindow(QMainWindow):
         splitter = self.settings.value("layout/splitter")
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.splitter.restoreState(splitter)
+            self._splitter_chosen = True
         available = available or self.available_geometry()
         rect = self.settings.value("layout/rect")
         if isinstance(rect, QRect) and rect.isValid():
@@ -422,11 +450,33 @@ class MainWindow(QMainWindow):
         """View ▸ Reset layout: the docks, the splitter and the size as on a first start."""
         self.arrange_docks()
         self.splitter.restoreState(self._default_splitter)
+        self._splitter_chosen = False
         if not self.isFullScreen():
             self.setWindowState(Qt.WindowState.WindowNoState)
             self.fit_default_size()
         for key in ("layout/rect", "layout/maximized", "layout/state", "layout/splitter"):
             self.settings.remove(key)
+
+    def fit_step_text(self) -> None:
+        """The step text's height for the window's: room for about 12 lines from the default height up.
+
+        Lower windows keep the panels' share (the text scrolls); once the user has moved the
+        splitter, or a saved layout has set it, it stays as chosen.
+        """
+        if self._splitter_chosen or self.presenting or not self.isVisible() or sip.isdeleted(self.splitter):
+            return  # a window being built, closed, presenting or chosen by the user is left alone
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if len(sizes) != 2 or total <= 0:
+            return
+        text = STEP_TEXT_PIXELS if self.height() >= DEFAULT_SIZE[1] - 20 else round(total * 170 / 890)
+        text = min(text, total // 2)
+        if sizes[1] != text:
+            self.splitter.setSizes([total - text, text])
+
+    @pyqtSlot(int, int)
+    def _on_splitter_moved(self, pos: int, index: int) -> None:
+        self._splitter_chosen = True
 
     # ------------------------------------------------------------ colours
 
@@ -694,6 +744,10 @@ class MainWindow(QMainWindow):
         numbers.setChecked(True)
         self.menus["view"].addSeparator()  # the docks' toggles follow (add_dock), then _build_view_menu's
 
+        self._action(
+            "guide", "&User guide", self._on_guide_triggered, QKeySequence.StandardKey.HelpContents, "help"
+        )
+        self._action("tour", "Guided &tour", self._on_tour_triggered, None, "help")
         self._action("shortcuts", "&Keyboard shortcuts", self._on_shortcuts_triggered, None, "help")
         self._action("about", "&About visualconv", self._on_about_triggered, None, "help")
 
@@ -747,7 +801,7 @@ class MainWindow(QMainWindow):
         """
         if not self.session.dirty:
             return True
-        name = self.session.model.name if self.session.model else "the model"
+        name = printable(self.session.model.name) if self.session.model else "the model"
         answer = QMessageBox.question(
             self,
             "Unsaved changes",
@@ -956,7 +1010,7 @@ class MainWindow(QMainWindow):
             self.set_presentation(False)
 
     def _on_session_model_changed(self, model: Model) -> None:
-        self.setWindowTitle(f"{model.name}[*] — visualconv")
+        self.setWindowTitle(f"{printable(model.name)}[*] — visualconv")
         self.actions_by_name["backward"].setEnabled(model.has_backward)
 
     def _on_session_path_changed(self, path: str) -> None:
@@ -980,12 +1034,21 @@ class MainWindow(QMainWindow):
             self.session.set_pass("backward")
 
     def _on_shortcuts_triggered(self) -> None:
-        QMessageBox.information(
-            self,
-            "Keyboard shortcuts",
-            "Right / Left: next / previous overlay\nHome / End: first / last step\n"
-            "Space: play / pause\nF / B: forward / backward pass\nCtrl+O: open   Ctrl+S: save",
-        )
+        ShortcutList(self).exec()
+
+    def _on_guide_triggered(self) -> None:
+        guide = UserGuide(self)
+        guide.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        guide.show()
+
+    def _on_tour_triggered(self) -> None:
+        self.start_tour()
+
+    def start_tour(self) -> bool:
+        """Help ▸ Guided tour (and the first start): the walk through the seed 1-D example."""
+        if self.tour is None:
+            self.tour = GuidedTour(self, self.settings)
+        return self.tour.start()
 
     def _on_about_triggered(self) -> None:
         from .. import __version__

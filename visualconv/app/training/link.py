@@ -69,6 +69,12 @@ class TrainingLink(QObject):
         backward = session.pass_name == "backward"
         lines = sgd_update_lines(record, session.layer_index) if record is not None and backward else []
         self.equations.set_note(lines)
+        self.equations.set_context(
+            ""
+            if record is None
+            else f"training iteration {record.iteration}: W before its update "
+            "(the Training panel shows W after it)"
+        )
 
     @pyqtSlot(object)
     def _on_session_model_changed(self, model: Model) -> None:

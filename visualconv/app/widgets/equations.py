@@ -31,6 +31,7 @@ class EquationPanel(QWidget):
         layout.addWidget(self.text, 1)
         self._note: list[str] = []
         self.numbers: NumberFormat = DEFAULT
+        self._context = ""
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
 
@@ -49,6 +50,12 @@ class EquationPanel(QWidget):
             self._note = list(lines)
             self._on_session_step_changed(self.session.step)
 
+    def set_context(self, text: str) -> None:
+        """A sentence after the heading saying what the view shows (e.g. W before a training update)."""
+        if text != self._context:
+            self._context = text
+            self._on_session_step_changed(self.session.step)
+
     def lines(self) -> list[str]:
         """The lines shown."""
         text = self.text.toPlainText()
@@ -64,9 +71,8 @@ class EquationPanel(QWidget):
         if trace is None:
             return
         layer = self.session.layer_index
-        self.heading.setText(
-            f"layers[{layer}] {trace.layer_type}, {trace.pass_name} pass — overlay {k} of {trace.n}"
-        )
+        heading = f"layers[{layer}] {trace.layer_type}, {trace.pass_name} pass — overlay {k} of {trace.n}"
+        self.heading.setText(f"{heading} — {self._context}" if self._context else heading)
         lines = list(pass_scene(trace, self.numbers).step(k).lines)
         if self._note:
             lines = [*lines, "", *self._note]

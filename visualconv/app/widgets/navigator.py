@@ -17,6 +17,7 @@ from PyQt6.QtWidgets import (
 
 from ...engine.kinds import Layer
 from ...engine.model import Model
+from ...textsafe import printable
 from ..session import Session
 
 
@@ -82,7 +83,7 @@ class Navigator(QWidget):
         session.sigTraceChanged.connect(self._on_session_trace_changed)
 
     def _on_session_model_changed(self, model: Model) -> None:
-        self.model_label.setText(model.name)
+        self.model_label.setText(printable(model.name))  # a tab or newline never splits the heading
         self.description.setText(model.description)
         self.description.setVisible(bool(model.description))
         shapes = model.shapes()

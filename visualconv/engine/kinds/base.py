@@ -544,9 +544,9 @@ class Kind:
         """The set-up lines of step 0 (backward, with an activation: how dZ comes from dA)."""
         from ..explain import MAX_TERMS, fmt_array, squeeze_view
 
+        lines = [self.intro_line(trace)]
         if trace.pass_name == "forward":
-            return [f"{trace.n} overlays: one per output element, channel by channel, row by row"]
-        lines = [f"{trace.n} overlays; dW, db and dA_prev start at zero"]
+            return lines
         if self.has_activation and trace.grad_output is not None:
             assert trace.grad_pre_activation is not None and trace.derivative is not None
             name = self.activation(trace.layer)
@@ -564,6 +564,16 @@ class Kind:
                 else:
                     lines.append(f"dZ = dA ⊙ {name}'(Z) ({da.size} elements)")
         return lines
+
+    def intro_line(self, trace: Any) -> str:
+        """The first line of step 0: how many overlays, and what they do (what starts at zero)."""
+        if trace.pass_name == "forward":
+            return f"{trace.n} overlays: one per output element, channel by channel, row by row"
+        if not self.has_weights:
+            return f"{trace.n} overlays; dA_prev starts at zero"
+        if self.has_bias(trace.layer):
+            return f"{trace.n} overlays; dW, db and dA_prev start at zero"
+        return f"{trace.n} overlays; dW and dA_prev start at zero (the layer has no bias)"
 
     def closed_form_lines(self, trace: Any, step: Any) -> list[str]:
         """After the last backward overlay: the stepped sums against the closed forms (if any)."""

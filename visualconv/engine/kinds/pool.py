@@ -48,7 +48,7 @@ from .base import (
     spatial_input,
     to_4d,
 )
-from .text import MAX_TERMS, fmt, fmt_array, index_text, squeeze_view, trace_dims, window_text
+from .text import MAX_TERMS, channel_window_text, fmt, fmt_array, index_text, squeeze_view, trace_dims
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,12 +321,15 @@ def _pool_forward(trace: Any, step: Any) -> list[str]:
     idx = index_text(trace, ov.channel, ov.position, trace.out_shape[0])
     window = squeeze_view(step.operands.window, dims).ravel()
     values = ", ".join(fmt(v) for v in window)
-    where = f"A_prev{window_text(trace, ov.rows, ov.cols)}"
+    where = f"A_prev{channel_window_text(trace, ov.channel, ov.rows, ov.cols)}"
     if layer.mode == "max":
         arg = int(step.values.argmax)
         kw = layer.size[1]
         r, c = ov.rows.start + arg // kw, ov.cols.start + arg % kw
-        at = f"{c}" if dims == 1 else f"{r}, {c}"
+        at = ", ".join(
+            ([str(ov.channel)] if trace.x.shape[0] > 1 else [])
+            + ([str(c)] if dims == 1 else [str(r), str(c)])
+        )
         return [
             f"overlay {step.k}: y{idx} = max({values}) = {fmt(step.values.y)} (the maximum sits at [{at}])",
             f"  window {where}",
@@ -356,11 +359,13 @@ def _pool_backward(trace: Any, step: Any) -> list[str]:
         )
         return [
             f"overlay {step.k}: dA_prev[{', '.join(parts)}] += dY{idx} = {fmt(delta)} "
-            f"(the recorded maximum of window {window_text(trace, ov.rows, ov.cols)}){total}"
+            f"(the recorded maximum of window {channel_window_text(trace, ov.channel, ov.rows, ov.cols)})"
+            f"{total}"
         ]
     size = layer.size[0] * layer.size[1]
     return [
-        f"overlay {step.k}: dA_prev{window_text(trace, ov.rows, ov.cols)} += dY{idx} / {size} = "
+        f"overlay {step.k}: dA_prev{channel_window_text(trace, ov.channel, ov.rows, ov.cols)} += "
+        f"dY{idx} / {size} = "
         f"{fmt(delta)} / {size} = {fmt(delta / size)} each{total}"
     ]
 
@@ -650,6 +655,23 @@ class PoolKind(Kind):
         flat = np.sort(windows.reshape(*windows.shape[:3], -1), axis=-1)
         ties = int(np.sum(flat[..., -1] - flat[..., -2] <= near)) if flat.shape[-1] > 1 else 0
         return [f"{ties} max-pool window(s) with a tie for the maximum"] if ties else []
+
+    def intro_line(self, trace: Any) -> str:
+        """What the pool's overlays do; a pool layer has no weights, so only dA_prev is summed."""
+        n = trace.n
+        if trace.pass_name == "forward":
+            if trace.layer.mode == "max":
+                return f"{n} overlays: each takes the maximum of one window, channel by channel, row by row"
+            return f"{n} overlays: each takes the average of one window, channel by channel, row by row"
+        if trace.layer.mode == "max":
+            return (
+                f"{n} overlays; dA_prev starts at zero, and each overlay adds one delta of dY "
+                "to the recorded maximum of its window (a pool layer has no weights)"
+            )
+        return (
+            f"{n} overlays; dA_prev starts at zero, and each overlay spreads one delta of dY "
+            "evenly over its window (a pool layer has no weights)"
+        )
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``y = max(...)`` or the average forward; where the delta goes backward."""
