@@ -18,6 +18,17 @@ from visualconv.engine import palette
 SEED_2D = ROOT / "sample_models" / "02-seed-2d-conv.json"
 
 
+def end(window):
+    """Close the window and delete it now, in order (never by a garbage collection later)."""
+    from PyQt6 import sip
+
+    from visualconv.app.main import dispose
+
+    window.close()
+    if not sip.isdeleted(window):
+        dispose(window)
+
+
 @pytest.mark.parametrize("key", ["cividis", "viridis", "grey"])
 def test_the_sequential_palettes_read_in_greyscale(key):
     """Lightness rises with the value: in greyscale every step of the scale is a lighter grey."""
@@ -74,14 +85,12 @@ def test_palette_and_theme_are_remembered(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
     settings = str(tmp_path / "settings.ini")
     first = MainWindow(settings=QSettings(settings, QSettings.Format.IniFormat))
-    qtbot.addWidget(first)
     first.restore_layout(QRect(0, 0, 1600, 1000))
     first.set_palette("viridis")
     first.set_theme("contrast")
-    first.close()
+    end(first)
     second = MainWindow(settings=QSettings(settings, QSettings.Format.IniFormat))
-    qtbot.addWidget(second)
     second.restore_layout(QRect(0, 0, 1600, 1000))
     assert second.palette_key == "viridis" and second.theme.key == "contrast"
     assert second.actions_by_name["palette_viridis"].isChecked()
-    second.close()
+    end(second)

@@ -16,6 +16,17 @@ SEED_2D = ROOT / "sample_models" / "02-seed-2d-conv.json"
 # The seed's dW = [[0.044606, 0.094061], [0.011262, 0.068288]] (02-seed-2d-conv.json's description).
 
 
+def end(window):
+    """Close the window and delete it now, in order (never by a garbage collection later)."""
+    from PyQt6 import sip
+
+    from visualconv.app.main import dispose
+
+    window.close()
+    if not sip.isdeleted(window):
+        dispose(window)
+
+
 def choose(window, key):
     window.actions_by_name[f"numbers_{key}"].trigger()
     assert window.actions_by_name[f"numbers_{key}"].isChecked()
@@ -79,13 +90,11 @@ def test_the_choice_is_remembered(qtbot, tmp_path, monkeypatch, key):
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
     settings = str(tmp_path / "settings.ini")
     first = MainWindow(settings=QSettings(settings, QSettings.Format.IniFormat))
-    qtbot.addWidget(first)
     first.restore_layout(QRect(0, 0, 1600, 1000))
     choose(first, key)
-    first.close()
+    end(first)
     second = MainWindow(settings=QSettings(settings, QSettings.Format.IniFormat))
-    qtbot.addWidget(second)
     second.restore_layout(QRect(0, 0, 1600, 1000))
     assert second.number_format_key() == key
     assert second.actions_by_name[f"numbers_{key}"].isChecked()
-    second.close()
+    end(second)
