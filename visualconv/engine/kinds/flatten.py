@@ -242,14 +242,14 @@ class FlattenKind(Kind):
 
         raise ModelError("a flatten layer has no settings", place)
 
-    def intro_line(self, trace: Any) -> str:
+    def intro_lines(self, trace: Any) -> list[str]:
         """A flatten layer copies values: nothing is multiplied or summed."""
         if trace.pass_name == "forward":
-            return f"{trace.n} overlays: each copies one value of A_prev into Y, in row-major order"
-        return (
-            f"{trace.n} overlays: each copies one delta of dY back to its place in dA_prev "
-            "(a flatten layer has no weights and sums nothing)"
-        )
+            return [f"{trace.n} overlays: each copies one value of A_prev into Y, in row-major order"]
+        return [
+            f"{trace.n} overlays: each copies one delta of dY back to its place in dA_prev",
+            "  (a flatten layer has no weights and sums nothing)",
+        ]
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``y[k] = A_prev[...]`` forward, ``dA_prev[...] = dY[k]`` backward."""
