@@ -468,7 +468,7 @@ class Scene:
         """The step's arithmetic, in the seeds' style (computed on each call)."""
         from .explain import explain
 
-        return tuple(explain(self.trace, self.step))
+        return tuple(explain(self.trace, self.step, self.numbers))
 
     def spec(self, role: str) -> PanelSpec:
         """The spec of the panel ``role``."""

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from ...engine.explain import fmt
 from ...engine.links import CellLinks, cell_links
+from ...engine.numbers import using
 from ...engine.scene import Cell, PanelSpec, TileMap
 from ..session import Session
 from ..widgets.layer_view import LayerView
@@ -110,7 +110,8 @@ class LinkController(QObject):
         links = None
         if index is not None and trace is not None:
             try:
-                links = cell_links(trace, role, index)
+                with using(self.view.numbers):
+                    links = cell_links(trace, role, index)
             except IndexError:
                 links = None
         self.links = links
@@ -143,7 +144,7 @@ class LinkController(QObject):
             done = [t for t in stepped if t.overlay <= k]
             partial = sum((t.value for t in done), 0.0)
             count = f"{len(done)} of {len(stepped)} terms added"
-            text += f"   ·   at overlay {k} of {trace.n}: {fmt(partial)} ({count})"
+            text += f"   ·   at overlay {k} of {trace.n}: {self.view.numbers.value(partial)} ({count})"
         return text
 
     def clear(self) -> None:

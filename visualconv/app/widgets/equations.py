@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PyQt6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
+from ...engine.numbers import DEFAULT, NumberFormat
 from ...engine.scene import pass_scene
 from ...engine.trace import LayerTrace
 from .. import theme
@@ -20,7 +21,7 @@ class EquationPanel(QWidget):
         layout.setContentsMargins(4, 2, 4, 4)
         layout.setSpacing(2)
         self.heading = QLabel("")
-        self.heading.setObjectName("panelTitle")
+        self.heading.setObjectName("equationsHeading")
         self.text = QPlainTextEdit(self)
         self.text.setObjectName("equations")
         self.text.setReadOnly(True)
@@ -29,9 +30,19 @@ class EquationPanel(QWidget):
         layout.addWidget(self.heading)
         layout.addWidget(self.text, 1)
         self._note: list[str] = []
+        self.numbers: NumberFormat = DEFAULT
         self._context = ""
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
+
+    def set_numbers(self, numbers: NumberFormat) -> None:
+        """Write the step's numbers with ``numbers`` (View ▸ Numbers)."""
+        self.numbers = numbers
+        self._on_session_step_changed(self.session.step)
+
+    def set_presentation(self, on: bool) -> None:
+        """The step text at projector size (presentation mode) or as usual."""
+        self.text.setFont(theme.monospace_font(15.0 if on else 11.5))
 
     def set_note(self, lines: list[str]) -> None:
         """Lines shown under the step's arithmetic (e.g. a training iteration's SGD update)."""
@@ -62,7 +73,7 @@ class EquationPanel(QWidget):
         layer = self.session.layer_index
         heading = f"layers[{layer}] {trace.layer_type}, {trace.pass_name} pass — overlay {k} of {trace.n}"
         self.heading.setText(f"{heading} — {self._context}" if self._context else heading)
-        lines = list(pass_scene(trace).step(k).lines)
+        lines = list(pass_scene(trace, self.numbers).step(k).lines)
         if self._note:
             lines = [*lines, "", *self._note]
         self.text.setPlainText("\n".join(lines))
