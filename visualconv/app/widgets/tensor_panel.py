@@ -207,7 +207,8 @@ class MosaicItem(QGraphicsItem):
         super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self._source = source
-        self._table = argb_table(theme.index_lut())
+        self.lut = np.array(theme.index_lut(), copy=True)  # the RGBA table, as pyqtgraph's ImageItem.lut
+        self._table = argb_table(self.lut)
         self._shape = (0, 0)
         self._bounds = QRectF()
         # The picture: its transform and device size, its origin, and which cell each of its
@@ -222,6 +223,7 @@ class MosaicItem(QGraphicsItem):
 
     def set_lookup_table(self, lut: np.ndarray) -> None:
         """New colours for the indices (an RGBA (256, 4) table); repaints everything."""
+        self.lut = np.array(lut, copy=True)
         self._table = argb_table(lut)
         self.refresh()
 
@@ -352,10 +354,20 @@ class OutlineItem(QGraphicsPathItem):
 class OutlineSet(dict[int, OutlineItem]):
     """The outline items of one kind, by tile, read and styled as if they were one item."""
 
-    def __init__(self, on_pen: Callable[[QPen], None], on_brush: Callable[[QBrush], None]) -> None:
+    def __init__(
+        self,
+        on_pen: Callable[[QPen], None],
+        on_brush: Callable[[QBrush], None],
+        current_pen: Callable[[], QPen],
+    ) -> None:
         super().__init__()
         self._on_pen = on_pen
         self._on_brush = on_brush
+        self._current_pen = current_pen
+
+    def pen(self) -> QPen:
+        """The pen the outlines of this kind are drawn with."""
+        return self._current_pen()
 
     def path(self) -> QPainterPath:
         """Every tile's outline of this kind as one path."""
@@ -729,7 +741,9 @@ class TensorPanel(QFrame):
         # moving in one tile repaints that tile's old and new box only.
         self._outlines: dict[str, OutlineSet] = {
             kind: OutlineSet(
-                functools.partial(self.set_outline_pen, kind), functools.partial(self.set_outline_brush, kind)
+                functools.partial(self.set_outline_pen, kind),
+                functools.partial(self.set_outline_brush, kind),
+                functools.partial(self.outline_pen, kind),
             )
             for kind in OUTLINE_STYLES
         }
