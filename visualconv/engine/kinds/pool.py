@@ -27,6 +27,7 @@ from ..windows import (
     pad_sides,
     sliding_windows,
 )
+from . import torch_twin
 from .base import (
     DocumentReader,
     Fields,
@@ -36,6 +37,7 @@ from .base import (
     LayerGrads,
     LayerTrace,
     Overlay,
+    RoutedBackwardState,
     Shape,
     Step,
     TraceClass,
@@ -49,6 +51,7 @@ from .base import (
     to_4d,
 )
 from .text import MAX_TERMS, channel_window_text, fmt, fmt_array, index_text, squeeze_view, trace_dims
+from .torch_twin import ModuleSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +167,7 @@ class PoolBackwardValues(Fields):
 
 
 @dataclass(frozen=True, slots=True)
-class PoolBackwardState(Fields):
+class PoolBackwardState(RoutedBackwardState):
     """The backward pass after k overlays.
 
     Attributes
@@ -177,11 +180,6 @@ class PoolBackwardState(Fields):
     dx : ndarray of shape (C, H, W)
         dA_prev (the same array without padding).
     """
-
-    dy: FloatArray = field(repr=False)
-    done: FloatArray = field(repr=False)
-    dx_padded: FloatArray = field(repr=False)
-    dx: FloatArray = field(repr=False)
 
 
 PoolForwardStep = Step[PoolForwardOperands, PoolForwardValues, ForwardState]
@@ -207,9 +205,6 @@ class PoolTrace(LayerTrace):
     """
 
     layer: PoolLayer
-
-    def _view(self, array: FloatArray) -> FloatArray:
-        return array[:, None, :] if self.layer.dims == 1 else array
 
     def _setup(self) -> None:
         layer = self.layer
@@ -759,6 +754,21 @@ class PoolKind(Kind):
     def caption(self, layer: Any) -> str:
         """``pool 1-D`` or ``pool 2-D``."""
         return f"{layer.type} {layer.dims}-D"
+
+    # --- PyTorch
+
+    def torch_modules(self, spec: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
+        """``MaxPool``/``AvgPool`` of the dims, or ``AdaptiveMaxPool``/``AdaptiveAvgPool`` for "global"."""
+        mode = "Max" if spec["mode"] == "max" else "Avg"
+        if spec.get("size") == "global":
+            return (ModuleSpec(f"Adaptive{mode}Pool{dims}d", (1,)),)
+        kwargs = {
+            "kernel_size": torch_twin.axes(spec["size"], dims, 1),
+            "stride": torch_twin.axes(spec.get("stride", spec["size"]), dims, 1),
+        }
+        if spec.get("padding") not in (None, 0, [0, 0]):
+            kwargs["padding"] = torch_twin.axes(spec["padding"], dims, 0)
+        return (ModuleSpec(f"{mode}Pool{dims}d", (), kwargs),)
 
 
 POOL = PoolKind()
