@@ -14,6 +14,9 @@ if "XDG_RUNTIME_DIR" not in os.environ:
 if "VISUALCONV_DATA_DIR" not in os.environ:
     os.environ["VISUALCONV_DATA_DIR"] = tempfile.mkdtemp(prefix="visualconv-data-")
 
+# The suite reads English unless a test chooses a language (the machine's locale may be another).
+os.environ.setdefault("VISUALCONV_LANG", "en")
+
 import pytest
 from helpers import SAMPLES
 from hypothesis import HealthCheck, settings
