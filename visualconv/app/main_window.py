@@ -259,7 +259,7 @@ class MainWindow(QMainWindow):
         # -- wiring
         app = QApplication.instance()
         if app is not None:
-            self._key_guard = _KeyGuard(self)
+            self._key_guard: _KeyGuard | None = _KeyGuard(self)
             app.installEventFilter(self._key_guard)
         self.session.sigModelChanged.connect(self._on_session_model_changed)
         self.session.sigPathChanged.connect(self._on_session_path_changed)
@@ -594,11 +594,25 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop every piece of background work of this window and wait for it to end."""
         self.stepper.pause()
+        self._remove_key_guard()
         self.training_panel.shutdown()
         self.editors.shutdown()
         self.exports.shutdown()
         self.autosave.release()
         self.settings.sync()
+
+    def _remove_key_guard(self) -> None:
+        """Take this window's key filter off the application: a closed window guards no keys.
+
+        The filter is application-wide; left installed after the window closed, the
+        application would call into it until the window is finally deleted, which may be
+        long after its Python side has gone (a deferred delete), and that crashes.
+        """
+        guard = getattr(self, "_key_guard", None)
+        app = QApplication.instance()
+        if guard is not None and app is not None and not sip.isdeleted(guard):
+            app.removeEventFilter(guard)
+        self._key_guard = None
 
     def closeEvent(self, event: QCloseEvent | None) -> None:
         """Ask before closing a model with unsaved changes or trained weights; then stop the work."""
