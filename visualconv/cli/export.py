@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..i18n import _
 from .common import EXIT_OK, UsageError
 
 NAME = "export"
@@ -298,15 +299,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"visualconv: {where}: could not write: {atomic.reason(exc)}") from None
     for folder in missing:
         if folder.is_dir():
-            print(f"visualconv: created the folder {folder}", file=sys.stderr)
+            print("visualconv: " + _("created the folder {folder}").format(folder=folder), file=sys.stderr)
     frames = [p for p in written if p.name.startswith("frame-")]
     for path in written:
         if path not in frames:
             print(path)
     if frames:
-        print(f"{len(frames)} frames in {frames[0].parent}")
+        print(_("{n} frames in {folder}").format(n=len(frames), folder=frames[0].parent))
     if args.pack:
-        print(f"lecture pack in {args.pack}: {pack_summary}")
+        print(_("lecture pack in {folder}: {summary}").format(folder=args.pack, summary=pack_summary))
     return EXIT_OK
 
 

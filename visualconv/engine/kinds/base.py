@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 
+from ...i18n import _
 from ..windows import FloatArray, IntPair
 
 if TYPE_CHECKING:
@@ -545,14 +546,16 @@ class Kind:
         from ..explain import MAX_TERMS, fmt_array, squeeze_view
 
         if trace.pass_name == "forward":
-            return [f"{trace.n} overlays: one per output element, channel by channel, row by row"]
-        lines = [f"{trace.n} overlays; dW, db and dA_prev start at zero"]
+            return [
+                _("{n} overlays: one per output element, channel by channel, row by row").format(n=trace.n)
+            ]
+        lines = [_("{n} overlays; dW, db and dA_prev start at zero").format(n=trace.n)]
         if self.has_activation and trace.grad_output is not None:
             assert trace.grad_pre_activation is not None and trace.derivative is not None
             name = self.activation(trace.layer)
             dims = self.dims(trace.layer)
             if name == "identity":
-                lines.append("dZ = dA (identity activation, f'(z) = 1)")
+                lines.append("dZ = dA " + _("(identity activation, f'(z) = 1)"))
             else:
                 da = squeeze_view(trace.grad_output, dims)
                 dz = squeeze_view(trace.grad_pre_activation, dims)
@@ -562,7 +565,7 @@ class Kind:
                         f"dZ = dA ⊙ {name}'(Z) = {fmt_array(da)} ⊙ {fmt_array(deriv)} = {fmt_array(dz)}"
                     )
                 else:
-                    lines.append(f"dZ = dA ⊙ {name}'(Z) ({da.size} elements)")
+                    lines.append(f"dZ = dA ⊙ {name}'(Z) " + _("({n} elements)").format(n=da.size))
         return lines
 
     def closed_form_lines(self, trace: Any, step: Any) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ...i18n import _
 from .. import activations, links
 from .. import conv as conv_kernels
 from ..budget import axes_words, sized, spatial_words
@@ -80,6 +81,7 @@ from .text import (
     fmt_array,
     index_text,
     input_name,
+    overlay_text,
     products,
     squeeze_view,
     trace_dims,
@@ -856,10 +858,12 @@ def _conv_forward(trace: Any, step: Any) -> list[str]:
         body = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(*terms, strict=True))
     else:
         total = fmt(float(np.sum(step.operands.products)))
-        body = f"sum({where} ⊙ W[{ov.channel}]) [{terms[0].size} products] = {total}"
+        body = _("sum({window} ⊙ {kernel}) [{n} products] = {total}").format(
+            window=where, kernel=f"W[{ov.channel}]", n=terms[0].size, total=total
+        )
     bias_text = f" + {fmt(bias)}" if trace.bias is not None else ""
-    lines = [f"overlay {step.k}: z{idx} = {body}{bias_text} = {fmt(z)}"]
-    lines.append(f"  window {where}, kernel W[{ov.channel}]")
+    lines = [overlay_text(step.k, f"z{idx} = {body}{bias_text} = {fmt(z)}")]
+    lines.append("  " + _("window {window}, kernel {kernel}").format(window=where, kernel=f"W[{ov.channel}]"))
     layer = trace.layer
     if layer.activation != "identity":
         lines.append(f"  a{idx} = {layer.activation}({fmt(z)}) = {fmt(step.values.a)}")
@@ -881,11 +885,12 @@ def _conv_backward(trace: Any, step: Any) -> list[str]:
     fname = f"dW[{ov.channel}]" if channels > 1 else "dW"
     where = _group_window_text(trace, ov)
     if x.size <= MAX_TERMS:
-        lines = [f"overlay {step.k}: {fname} += {products(x, delta)} -> {fmt_array(dw_total)}"]
+        lines = [overlay_text(step.k, f"{fname} += {products(x, delta)} -> {fmt_array(dw_total)}")]
     else:
         lines = [
-            f"overlay {step.k}: {fname} += {input_name(trace)}{where} * {fmt(delta)}"
-            f"  (dZ{idx} = {fmt(delta)})"
+            overlay_text(
+                step.k, f"{fname} += {input_name(trace)}{where} * {fmt(delta)}  (dZ{idx} = {fmt(delta)})"
+            )
         ]
     if layer.bias is not None:
         db = step.state.db
@@ -912,33 +917,37 @@ def _closed_form_lines(trace: Any, step: Any) -> list[str]:
 
     def verdict(stepped: FloatArray, closed: FloatArray) -> str:
         diff = float(np.max(np.abs(np.asarray(stepped) - closed))) if closed.size else 0.0
-        return (
-            "✓" if diff <= 1e-12 * max(1.0, float(np.max(np.abs(closed)))) else f"✗ (differs by {diff:.3g})"
-        )
+        if diff <= 1e-12 * max(1.0, float(np.max(np.abs(closed)))):
+            return "✓"
+        return "✗ " + _("(differs by {difference})").format(difference=f"{diff:.3g}")
 
-    dw_text = fmt_array(squeeze_view(cf.dw, dims)) if cf.dw.size <= MAX_TERMS else f"({cf.dw.size} values)"
-    dx_text = fmt_array(squeeze_view(cf.dx, dims)) if cf.dx.size <= MAX_TERMS else f"({cf.dx.size} values)"
-    stride = " (dZ dilated with zeros for the stride)" if max(layer.stride) > 1 else ""
+    def count(n: int) -> str:
+        return _("({n} values)").format(n=n)
+
+    dw_text = fmt_array(squeeze_view(cf.dw, dims)) if cf.dw.size <= MAX_TERMS else count(cf.dw.size)
+    dx_text = fmt_array(squeeze_view(cf.dx, dims)) if cf.dx.size <= MAX_TERMS else count(cf.dx.size)
+    stride = " " + _("(dZ dilated with zeros for the stride)") if max(layer.stride) > 1 else ""
+    closed_form = _("closed form:")
     lines = [
-        f"closed form: dW = A_prev ⋆ dZ (valid cross-correlation){stride} = {dw_text} "
+        f"{closed_form} dW = A_prev ⋆ dZ " + _("(valid cross-correlation)") + f"{stride} = {dw_text} "
         f"{verdict(step.state.dw, cf.dw)}",
-        f"closed form: dA_prev = dZ * rot180(W) (full convolution){stride} = {dx_text} "
+        f"{closed_form} dA_prev = dZ * rot180(W) " + _("(full convolution)") + f"{stride} = {dx_text} "
         f"{verdict(step.state.dx, cf.dx)}",
     ]
     if layer.bias is not None:
         lines.append(
-            f"closed form: db = sum(dZ) = {fmt_array(cf.db) if cf.db.size <= MAX_TERMS else ''} "
+            f"{closed_form} db = sum(dZ) = {fmt_array(cf.db) if cf.db.size <= MAX_TERMS else ''} "
             f"{verdict(step.state.db, cf.db)}"
         )
     link = transposed_link(trace)
+    same = _("the same as a transposed convolution:")
     if link.direct:
         lines.append(
-            f"the same as a transposed convolution: dA_prev = conv_transpose(dZ, W, {link.settings}) "
-            f"{verdict(step.state.dx, link.dx)}"
+            f"{same} dA_prev = conv_transpose(dZ, W, {link.settings}) {verdict(step.state.dx, link.dx)}"
         )
     else:
         lines.append(
-            f"the same as a transposed convolution: dA_pad = conv_transpose(dZ, W, {link.settings}) "
+            f"{same} dA_pad = conv_transpose(dZ, W, {link.settings}) "
             f"{verdict(step.state.dx_padded, link.dx_padded)}"
         )
     lines += border_lines(trace)
@@ -1029,10 +1038,13 @@ def border_lines(trace: Any, limit: int = 6) -> list[str]:
             here = f"[{q}]" if dims == 1 else f"[{r}, {q}]"
             there = f"[{source_q}]" if dims == 1 else f"[{source_r}, {source_q}]"
             moves.append(f"dA_pad{here} -> dA_prev{there}")
-    shown = ", ".join(moves[:limit]) + (f", … ({len(moves)} border cells)" if len(moves) > limit else "")
+    more = ", … " + _("({n} border cells)").format(n=len(moves))
+    shown = ", ".join(moves[:limit]) + (more if len(moves) > limit else "")
     return [
-        f"{layer.padding_mode} padding: each border cell holds a copy of an input cell, so its gradient "
-        f"is added onto that cell instead of being cut: {shown}"
+        _(
+            "{mode} padding: each border cell holds a copy of an input cell, so its gradient "
+            "is added onto that cell instead of being cut: {moves}"
+        ).format(mode=layer.padding_mode, moves=shown)
     ]
 
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ...i18n import _
 from .. import activations, links
 from ..budget import axes_words, sized
 from ..conv import conv2d_backward
@@ -67,7 +68,7 @@ from .base import (
     to_4d,
     weight_and_bias,
 )
-from .text import MAX_TERMS, fmt, fmt_array, products, slice_text, squeeze_view, trace_dims
+from .text import MAX_TERMS, fmt, fmt_array, overlay_text, products, slice_text, squeeze_view, trace_dims
 
 
 @dataclass(frozen=True, slots=True)
@@ -520,11 +521,21 @@ def _forward_text(trace: Any, step: Any) -> list[str]:
     else:
         body = f"{wname} * {fmt(value)}"
     lines = [
-        f"overlay {step.k}: x{_element(trace, c, ov.position)} = {fmt(value)} stamps {wname} * {fmt(value)}"
+        overlay_text(
+            step.k,
+            _("{element} = {value} stamps {stamp}").format(
+                element=f"x{_element(trace, c, ov.position)}",
+                value=fmt(value),
+                stamp=f"{wname} * {fmt(value)}",
+            ),
+        )
     ]
     lines.append(f"  {where} += {body}")
     lines.append(
-        f"  (as overlay {step.k} of a conv's backward pass: dA_prev{_window(trace, ov)} += W * dZ[{step.k}])"
+        "  "
+        + _("(as overlay {k} of a conv's backward pass: {sum})").format(
+            k=step.k, sum=f"dA_prev{_window(trace, ov)} += W * dZ[{step.k}]"
+        )
     )
     if step.k == step.n:
         lines += _forward_closing(trace, step)
@@ -537,24 +548,32 @@ def _forward_closing(trace: Any, step: Any) -> list[str]:
     lines = []
     if any(layer.padding):
         lines.append(
-            f"padding {_pair_text(layer.padding, dims)} crops Z_full's border: Z = Z_full without "
-            f"its outer {_pair_text(layer.padding, dims)} ring"
+            _("padding {padding} crops Z_full's border: Z = Z_full without its outer {padding} ring").format(
+                padding=_pair_text(layer.padding, dims)
+            )
         )
     if any(layer.output_padding):
         op = _pair_text(layer.output_padding, dims)
-        lines.append(f"output_padding {op}: the output keeps {op} more row(s)/column(s) on the bottom/right")
+        lines.append(
+            _("output_padding {op}: the output keeps {op} more row(s)/column(s) on the bottom/right").format(
+                op=op
+            )
+        )
     if layer.bias is not None:
-        lines.append("Z = stamps + b (each output cell starts at its channel's bias)")
+        lines.append(_("Z = stamps + b (each output cell starts at its channel's bias)"))
     if layer.activation != "identity":
         lines.append(f"A = {layer.activation}(Z)")
     link = trace.conv_link()
     if link.dx is not None:
         stamped = np.asarray(step.state.z) - (0.0 if trace.bias is None else trace.bias[:, None, None])
         diff = float(np.max(np.abs(stamped - link.dx))) if link.dx.size else 0.0
-        ok = "✓" if diff <= 1e-12 * max(1.0, float(np.max(np.abs(link.dx)))) else f"✗ (differs by {diff:.3g})"
+        ok = _verdict(diff, float(np.max(np.abs(link.dx))))
         lines.append(
-            "the link: Z - b = dA_prev of a conv with this W, stride and padding whose dZ is this input "
-            f"(its backward pass, overlay by overlay) {ok}"
+            _(
+                "the link: Z - b = dA_prev of a conv with this W, stride and padding whose dZ is this input "
+                "(its backward pass, overlay by overlay)"
+            )
+            + f" {ok}"
         )
     return lines
 
@@ -572,7 +591,8 @@ def _backward_text(trace: Any, step: Any) -> list[str]:
         gather = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(kernel.ravel(), window.ravel(), strict=True))
     else:
         gather = f"sum({wname} ⊙ {where})"
-    lines = [f"overlay {step.k}: dX{idx} = {gather} = {fmt(step.values.dx)}  (gathers {where})"]
+    gathers = _("(gathers {window})").format(window=where)
+    lines = [overlay_text(step.k, f"dX{idx} = {gather} = {fmt(step.values.dx)}  {gathers}")]
     dw_total = squeeze_view(step.state.dw[c], dims)
     if window.size <= MAX_TERMS:
         lines.append(f"  dW[{c}] += {products(window, step.values.value)} -> {fmt_array(dw_total)}")
@@ -583,6 +603,13 @@ def _backward_text(trace: Any, step: Any) -> list[str]:
     return lines
 
 
+def _verdict(diff: float, scale: float) -> str:
+    """``✓`` when a stepped sum equals its closed form to round-off, else ``✗ (differs by ...)``."""
+    if diff <= 1e-12 * max(1.0, scale):
+        return "✓"
+    return "✗ " + _("(differs by {difference})").format(difference=f"{diff:.3g}")
+
+
 def _backward_closing(trace: Any, step: Any) -> list[str]:
     layer = trace.layer
     dx, dw, db = conv_transpose2d_backward(
@@ -591,17 +618,19 @@ def _backward_closing(trace: Any, step: Any) -> list[str]:
 
     def verdict(stepped: Any, closed: Any) -> str:
         diff = float(np.max(np.abs(np.asarray(stepped) - closed))) if np.size(closed) else 0.0
-        return (
-            "✓" if diff <= 1e-12 * max(1.0, float(np.max(np.abs(closed)))) else f"✗ (differs by {diff:.3g})"
-        )
+        return _verdict(diff, float(np.max(np.abs(closed))) if np.size(closed) else 0.0)
 
+    closed_form = _("closed form:")
     lines = [
-        "closed form: dX = conv(dZ, W) (a plain convolution, the same stride and padding) "
-        f"{verdict(step.state.dx, dx[0])}",
-        f"closed form: dW = the input ⋆ dZ's windows, one per input element {verdict(step.state.dw, dw)}",
+        f"{closed_form} dX = conv(dZ, W) "
+        + _("(a plain convolution, the same stride and padding)")
+        + f" {verdict(step.state.dx, dx[0])}",
+        f"{closed_form} dW = "
+        + _("the input ⋆ dZ's windows, one per input element")
+        + f" {verdict(step.state.dw, dw)}",
     ]
     if layer.bias is not None:
-        lines.append(f"closed form: db = sum(dZ) {verdict(step.state.db, db)}")
+        lines.append(f"{closed_form} db = sum(dZ) {verdict(step.state.db, db)}")
     return lines
 
 
@@ -1148,18 +1177,26 @@ class ConvTransposeKind(Kind):
     def intro(self, trace: Any) -> list[str]:
         """Step 0: one overlay per input element; dZ from dA for the backward pass."""
         if trace.pass_name == "forward":
-            start = "the bias" if trace.bias is not None else "zero"
-            return [
-                f"{trace.n} overlays: one per INPUT element, channel by channel, row by row; "
-                f"each stamps value x kernel into the output, overlaps add up (Z starts at {start})"
-            ]
+            if trace.bias is not None:
+                text = _(
+                    "{n} overlays: one per INPUT element, channel by channel, row by row; "
+                    "each stamps value x kernel into the output, overlaps add up (Z starts at the bias)"
+                )
+            else:
+                text = _(
+                    "{n} overlays: one per INPUT element, channel by channel, row by row; "
+                    "each stamps value x kernel into the output, overlaps add up (Z starts at zero)"
+                )
+            return [text.format(n=trace.n)]
         lines = super().intro(trace)
-        lines[0] = (
-            f"{trace.n} overlays, one per input element: each gathers its dX from the dZ cells "
+        lines[0] = _(
+            "{n} overlays, one per input element: each gathers its dX from the dZ cells "
             "it stamped; dW starts at zero"
-        )
+        ).format(n=trace.n)
         if trace.bias is not None:
-            lines.append("db = sum(dZ) per channel, complete from the start (each output cell's delta once)")
+            lines.append(
+                _("db = sum(dZ) per channel, complete from the start (each output cell's delta once)")
+            )
         return lines
 
     def explain(self, trace: Any, step: Any) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ...i18n import _
 from .. import activations, links
 from ..scene import PanelSpec, Printed, StepPanels, TileMap, gradient_specs, put_outputs, shape_of
 from ..windows import FloatArray
@@ -33,7 +34,7 @@ from .base import (
     replaced,
     weight_and_bias,
 )
-from .text import MAX_TERMS, fmt, products
+from .text import MAX_TERMS, fmt, overlay_text, products
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,9 +245,9 @@ def _dense_forward(trace: Any, step: Any) -> list[str]:
     if x.size <= MAX_TERMS:
         body = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(x, w, strict=True))
     else:
-        body = f"sum(x ⊙ W[{ov.channel}, :]) [{x.size} products]"
+        body = f"sum(x ⊙ W[{ov.channel}, :]) " + _("[{n} products]").format(n=x.size)
     bias = f" + {fmt(step.values.bias)}" if layer.bias is not None else ""
-    lines = [f"overlay {step.k}: z[{ov.channel}] = {body}{bias} = {fmt(step.values.z)}"]
+    lines = [overlay_text(step.k, f"z[{ov.channel}] = {body}{bias} = {fmt(step.values.z)}")]
     if layer.activation != "identity":
         lines.append(f"  a[{ov.channel}] = {layer.activation}({fmt(step.values.z)}) = {fmt(step.values.a)}")
     return lines
@@ -259,9 +260,12 @@ def _dense_backward(trace: Any, step: Any) -> list[str]:
     o, delta = ov.channel, step.values.delta
     x = step.operands.input_slice
     lines = [
-        f"overlay {step.k}: dW[{o}, :] += "
-        + (products(x, delta) if x.size <= MAX_TERMS else f"x * {fmt(delta)}")
-        + f"  (dZ[{o}] = {fmt(delta)})"
+        overlay_text(
+            step.k,
+            f"dW[{o}, :] += "
+            + (products(x, delta) if x.size <= MAX_TERMS else f"x * {fmt(delta)}")
+            + f"  (dZ[{o}] = {fmt(delta)})",
+        )
     ]
     if layer.bias is not None:
         lines.append(f"  db[{o}] += {fmt(delta)}")

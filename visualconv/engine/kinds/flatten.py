@@ -27,7 +27,7 @@ from .base import (
     TraceClass,
     frozen,
 )
-from .text import fmt
+from .text import fmt, overlay_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +160,8 @@ def _flatten(trace: Any, step: Any) -> list[str]:
     src = np.unravel_index(ov.channel, trace.x.shape)
     src_text = "[" + ", ".join(str(int(v)) for v in src) + "]"
     if trace.pass_name == "forward":
-        return [f"overlay {step.k}: y[{ov.channel}] = A_prev{src_text} = {fmt(step.values.y)}"]
-    return [f"overlay {step.k}: dA_prev{src_text} = dY[{ov.channel}] = {fmt(step.values.delta)}"]
+        return [overlay_text(step.k, f"y[{ov.channel}] = A_prev{src_text} = {fmt(step.values.y)}")]
+    return [overlay_text(step.k, f"dA_prev{src_text} = dY[{ov.channel}] = {fmt(step.values.delta)}")]
 
 
 # ----------------------------------------------------------------------------- links

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ...i18n import _
 from .. import links
 from ..budget import axes_words
 from ..pool import max_positions, pool2d_backward, pool2d_forward
@@ -48,7 +49,7 @@ from .base import (
     spatial_input,
     to_4d,
 )
-from .text import MAX_TERMS, fmt, fmt_array, index_text, squeeze_view, trace_dims, window_text
+from .text import MAX_TERMS, fmt, fmt_array, index_text, overlay_text, squeeze_view, trace_dims, window_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,13 +329,18 @@ def _pool_forward(trace: Any, step: Any) -> list[str]:
         r, c = ov.rows.start + arg // kw, ov.cols.start + arg % kw
         at = f"{c}" if dims == 1 else f"{r}, {c}"
         return [
-            f"overlay {step.k}: y{idx} = max({values}) = {fmt(step.values.y)} (the maximum sits at [{at}])",
-            f"  window {where}",
+            overlay_text(
+                step.k,
+                f"y{idx} = max({values}) = {fmt(step.values.y)} "
+                + _("(the maximum sits at {place})").format(place=f"[{at}]"),
+            ),
+            "  " + _("window {window}").format(window=where),
         ]
     return [
-        f"overlay {step.k}: y{idx} = ({' + '.join(fmt(v) for v in window)}) / {window.size}"
-        f" = {fmt(step.values.y)}",
-        f"  window {where}",
+        overlay_text(
+            step.k, f"y{idx} = ({' + '.join(fmt(v) for v in window)}) / {window.size} = {fmt(step.values.y)}"
+        ),
+        "  " + _("window {window}").format(window=where),
     ]
 
 
@@ -354,14 +360,20 @@ def _pool_backward(trace: Any, step: Any) -> list[str]:
         parts = ([str(ov.channel)] if trace.out_shape[0] > 1 else []) + (
             [str(c)] if dims == 1 else [str(r), str(c)]
         )
+        recorded = _("(the recorded maximum of window {window})").format(
+            window=window_text(trace, ov.rows, ov.cols)
+        )
         return [
-            f"overlay {step.k}: dA_prev[{', '.join(parts)}] += dY{idx} = {fmt(delta)} "
-            f"(the recorded maximum of window {window_text(trace, ov.rows, ov.cols)}){total}"
+            overlay_text(step.k, f"dA_prev[{', '.join(parts)}] += dY{idx} = {fmt(delta)} {recorded}{total}")
         ]
     size = layer.size[0] * layer.size[1]
+    each = _("{value} each").format(value=fmt(delta / size))
     return [
-        f"overlay {step.k}: dA_prev{window_text(trace, ov.rows, ov.cols)} += dY{idx} / {size} = "
-        f"{fmt(delta)} / {size} = {fmt(delta / size)} each{total}"
+        overlay_text(
+            step.k,
+            f"dA_prev{window_text(trace, ov.rows, ov.cols)} += dY{idx} / {size} = {fmt(delta)} / {size} = "
+            f"{each}{total}",
+        )
     ]
 
 
