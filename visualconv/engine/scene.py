@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..i18n import _, language
 from .numbers import DEFAULT, NumberFormat
 
 if TYPE_CHECKING:
@@ -609,25 +610,28 @@ class PassScene:
 
     def _legend(self) -> tuple[str, ...]:
         parts = [
-            "colours: blue < 0 < red, one scale per panel for the whole pass",
-            "thick outline: this overlay's window / element",
+            _("colours: blue < 0 < red, one scale per panel for the whole pass"),
+            _("thick outline: this overlay's window / element"),
         ]
         if any(any(s.padding) for s in self.specs):
-            parts.append("grey: zero padding")
+            parts.append(_("grey: zero padding"))
         if any(state.prefix is not None for state in self.panels(0).values()):
-            parts.append("blank: not computed yet")
+            parts.append(_("blank: not computed yet"))
         if any(s.marked for s in self.specs):
-            parts.append("◥ corner: the recorded maximum of the window")
+            parts.append(_("◥ corner: the recorded maximum of the window"))
         return tuple(parts)
 
 
-_PASSES: weakref.WeakKeyDictionary[LayerTrace, dict[NumberFormat, PassScene]] = weakref.WeakKeyDictionary()
+_PASSES: weakref.WeakKeyDictionary[LayerTrace, dict[tuple[NumberFormat, str], PassScene]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def pass_scene(trace: LayerTrace, numbers: NumberFormat = DEFAULT) -> PassScene:
-    """The :class:`PassScene` of a trace (one per trace and number format, shared by its views)."""
+    """The :class:`PassScene` of a trace (one per trace, number format and language, shared by its views)."""
     per_format = _PASSES.setdefault(trace, {})
-    scenes = per_format.get(numbers)
+    key = (numbers, language())
+    scenes = per_format.get(key)
     if scenes is None:
-        scenes = per_format[numbers] = PassScene(trace, numbers)
+        scenes = per_format[key] = PassScene(trace, numbers)
     return scenes

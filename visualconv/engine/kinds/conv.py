@@ -1590,22 +1590,31 @@ class ConvKind(Kind):
         mode = layer.padding_mode
         shown = "same" if layer.same else (layer.padding[1] if one_d else layer.padding)
         pad_note = (
-            (f"padding {shown} shaded" if mode == "zeros" else f"padding {shown} {mode}") if padded else ""
+            (
+                _("padding {padding} shaded").format(padding=shown)
+                if mode == "zeros"
+                else _("padding {padding} {mode}").format(padding=shown, mode=mode)
+            )
+            if padded
+            else ""
         )
         if layer.groups > 1:
             pad_note = joined(
-                pad_note, f"groups {layer.groups}: a filter sees {trace.weight.shape[1]} channel(s)"
+                pad_note,
+                _("groups {groups}: a filter sees {n} channel(s)").format(
+                    groups=layer.groups, n=trace.weight.shape[1]
+                ),
             )
         x_map = TileMap(shape_of(trace.x_padded), one_d)
         w_map = TileMap(shape_of(trace.weight), one_d)
         z_map = TileMap(shape_of(trace.z), one_d)
         b_map = TileMap(shape_of(layer.bias)) if bias else None
-        x_title = "A_pad  (input, padded)" if padded else "A_prev  (input)"
+        x_title = "A_pad  " + _("(input, padded)") if padded else "A_prev  " + _("(input)")
         x_note = (
             (
-                "grey border = zero padding"
+                _("grey border = zero padding")
                 if mode == "zeros"
-                else f"grey border = {mode} copies of input cells"
+                else _("grey border = {mode} copies of input cells").format(mode=mode)
             )
             if padded
             else ""
@@ -1615,12 +1624,12 @@ class ConvKind(Kind):
         w_printed = Printed("W", 0, 1, one_filter=True, key="w")
         specs = [
             PanelSpec("input", x_title, x_map, 0, 0, x_printed, sides, x_subtitle),
-            PanelSpec("kernel", "W  (kernel)", w_map, 0, 1, w_printed, subtitle=w_map.shape_text()),
+            PanelSpec("kernel", "W  " + _("(kernel)"), w_map, 0, 1, w_printed, subtitle=w_map.shape_text()),
         ]
         activation = layer.activation
         if trace.pass_name == "forward":
             if b_map is not None:
-                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2, key="b")))
+                specs.append(PanelSpec("bias", "b  " + _("(bias)"), b_map, 0, 2, Printed("b", 0, 2, key="b")))
             z_title = "Z = A_prev ⋆ W + b" if bias else "Z = A_prev ⋆ W"
             z_printed = Printed("Z", 1, 0, labels="f")
             specs.append(PanelSpec("z", z_title, z_map, 1, 0, z_printed, subtitle=z_map.shape_text()))
@@ -1629,30 +1638,34 @@ class ConvKind(Kind):
                 specs.append(PanelSpec("a", f"A = {activation}(Z)", z_map, 1, 1, a_printed))
             return specs
         identity = activation == "identity"
-        dz_title = "dZ  (upstream delta)" if identity else f"dZ = dA ⊙ {activation}'(Z)"
+        dz_title = "dZ  " + _("(upstream delta)") if identity else f"dZ = dA ⊙ {activation}'(Z)"
         dz_printed = Printed("dZ" if identity else f"dZ = dA ⊙ {activation}'(Z)", 0, 2, labels="f")
         specs.append(PanelSpec("dz", dz_title, z_map, 0, 2, dz_printed, subtitle=z_map.shape_text()))
-        dx_title = "dA_pad  (dA_prev + border)" if padded else "dA_prev"
+        dx_title = "dA_pad  " + _("(dA_prev + border)") if padded else "dA_prev"
         folds = mode != "zeros"
         dx_note = (
-            ("grey border folds back onto the cells it copied" if folds else "grey border is cropped away")
+            (
+                _("grey border folds back onto the cells it copied")
+                if folds
+                else _("grey border is cropped away")
+            )
             if padded
             else ""
         )
         dx_printed = Printed("dA_pad" if padded else "dA_prev", 1, 2, dx_note)
-        fate = "border folds back" if folds else "border cropped"
+        fate = _("border folds back") if folds else _("border cropped")
         dx_subtitle = joined(x_map.shape_text(), fate if padded else "")
         specs.append(PanelSpec("dx", dx_title, x_map, 1, 0, dx_printed, sides, dx_subtitle))
         specs += gradient_specs(w_map, b_map)
         if folds and padded:
             # where each copied border cell's gradient goes: onto the input cell it copied
             folded_map = TileMap(shape_of(trace.x), one_d)
-            folded = Printed("dA_prev", 1, 3, "the border's gradient added onto the cells it copied")
-            note = joined(folded_map.shape_text(), f"{mode} border added in")
+            folded = Printed("dA_prev", 1, 3, _("the border's gradient added onto the cells it copied"))
+            note = joined(folded_map.shape_text(), _("{mode} border added in").format(mode=mode))
             specs.append(
                 PanelSpec(
                     "dx_folded",
-                    "dA_prev  (folded)",
+                    "dA_prev  " + _("(folded)"),
                     folded_map,
                     1,
                     3,

@@ -1010,20 +1010,20 @@ class ConvTransposeKind(Kind):
         z_map = TileMap(shape_of(trace.z), one_d)
         full_map = TileMap(tuple(int(s) for s in trace.full_shape), one_d)
         b_map = TileMap(shape_of(layer.bias)) if layer.bias is not None else None
-        x_printed = Printed("X", 0, 0, "one overlay per element")
+        x_printed = Printed("X", 0, 0, _("one overlay per element"))
         specs = [
             PanelSpec(
                 "input",
-                "X  (input)",
+                "X  " + _("(input)"),
                 x_map,
                 0,
                 0,
                 x_printed,
-                subtitle=joined(x_map.shape_text(), "one overlay per element"),
+                subtitle=joined(x_map.shape_text(), _("one overlay per element")),
             ),
             PanelSpec(
                 "kernel",
-                "W  (kernel)",
+                "W  " + _("(kernel)"),
                 w_map,
                 0,
                 1,
@@ -1034,26 +1034,26 @@ class ConvTransposeKind(Kind):
         activation = layer.activation
         if trace.pass_name == "forward":
             if b_map is not None:
-                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2)))
+                specs.append(PanelSpec("bias", "b  " + _("(bias)"), b_map, 0, 2, Printed("b", 0, 2)))
             if cropped:
-                note = f"grey: padding {pw if one_d else (ph, pw)} crops it"
+                note = _("grey: padding {padding} crops it").format(padding=pw if one_d else (ph, pw))
                 specs.append(
                     PanelSpec(
                         "z_full",
-                        "Z_full  (stamps so far)",
+                        "Z_full  " + _("(stamps so far)"),
                         full_map,
                         1,
                         0,
-                        Printed("stamps", 1, 0, note, labels="f"),
+                        Printed(_("stamps"), 1, 0, note, labels="f"),
                         (ph, pw),
                         joined(full_map.shape_text(), note),
                     )
                 )
-            z_title = "Z = stamps + b" if b_map is not None else "Z = Σ stamps"
+            z_title = "Z = " + (_("stamps") + " + b" if b_map is not None else "Σ " + _("stamps"))
             specs.append(
                 PanelSpec(
                     "z",
-                    z_title + ("  (cropped)" if cropped else ""),
+                    z_title + ("  " + _("(cropped)") if cropped else ""),
                     z_map,
                     1,
                     1 if cropped else 0,
@@ -1073,7 +1073,7 @@ class ConvTransposeKind(Kind):
         dz_title = "dZ" if identity else f"dZ = dA ⊙ {activation}'(Z)"
         if cropped:
             dz_title = dz_title.replace("dZ", "dZ_full", 1)
-        note = "grey: cropped cells, no gradient" if cropped else ""
+        note = _("grey: cropped cells, no gradient") if cropped else ""
         specs.append(
             PanelSpec(
                 "dz",
@@ -1089,7 +1089,7 @@ class ConvTransposeKind(Kind):
         specs.append(
             PanelSpec(
                 "dx",
-                "dX  (gathered)",
+                "dX  " + _("(gathered)"),
                 x_map,
                 1,
                 0,

@@ -479,10 +479,10 @@ class DenseKind(Kind):
         b_map = TileMap(shape_of(layer.bias)) if bias else None
         x_printed = Printed("x = A_prev", 0, 0, key="x")
         specs = [
-            PanelSpec("input", "x  (input)", x_map, 0, 0, x_printed, subtitle=x_map.shape_text()),
+            PanelSpec("input", "x  " + _("(input)"), x_map, 0, 0, x_printed, subtitle=x_map.shape_text()),
             PanelSpec(
                 "kernel",
-                "W  (weights)",
+                "W  " + _("(weights)"),
                 w_map,
                 0,
                 1,
@@ -493,7 +493,7 @@ class DenseKind(Kind):
         activation = layer.activation
         if trace.pass_name == "forward":
             if b_map is not None:
-                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2, key="b")))
+                specs.append(PanelSpec("bias", "b  " + _("(bias)"), b_map, 0, 2, Printed("b", 0, 2, key="b")))
             z_printed = Printed("z = W x" + (" + b" if bias else ""), 1, 0)
             specs.append(PanelSpec("z", "Z = W x + b" if bias else "Z = W x", z_map, 1, 0, z_printed))
             if activation != "identity":
@@ -501,7 +501,7 @@ class DenseKind(Kind):
                 specs.append(PanelSpec("a", f"A = {activation}(Z)", z_map, 1, 1, a_printed))
             return specs
         dz_printed = Printed(f"dZ = dA ⊙ {activation}'(z)" if activation != "identity" else "dZ", 0, 2)
-        specs.append(PanelSpec("dz", "dZ  (upstream delta)", z_map, 0, 2, dz_printed))
+        specs.append(PanelSpec("dz", "dZ  " + _("(upstream delta)"), z_map, 0, 2, dz_printed))
         specs.append(PanelSpec("dx", "dA_prev", x_map, 1, 0, Printed("dA_prev", 1, 2)))
         return specs + gradient_specs(w_map, b_map)
 

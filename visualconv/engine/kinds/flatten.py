@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ...i18n import _
 from .. import links
 from ..scene import Cell, PanelSpec, Printed, StepPanels, TileMap, shape_of
 from ..windows import FloatArray
@@ -262,14 +263,18 @@ class FlattenKind(Kind):
         y_map = TileMap(shape_of(trace.z))
         if trace.pass_name == "forward":
             x_printed = Printed("A_prev", 0, 0, key="x")
-            y_printed = Printed("Y = flatten(A_prev)", 1, 0, "row-major", key="y")
+            y_printed = Printed("Y = flatten(A_prev)", 1, 0, _("row-major"), key="y")
             return [
-                PanelSpec("input", "A_prev  (input)", x_map, 0, 0, x_printed, subtitle=x_map.shape_text()),
+                PanelSpec(
+                    "input", "A_prev  " + _("(input)"), x_map, 0, 0, x_printed, subtitle=x_map.shape_text()
+                ),
                 PanelSpec("z", "Y = flatten(A_prev)", y_map, 0, 1, y_printed, subtitle=y_map.shape_text()),
             ]
         dy_printed = Printed("dY", 0, 0, key="dy")
         return [
-            PanelSpec("dz", "dY  (upstream delta)", y_map, 0, 0, dy_printed, subtitle=y_map.shape_text()),
+            PanelSpec(
+                "dz", "dY  " + _("(upstream delta)"), y_map, 0, 0, dy_printed, subtitle=y_map.shape_text()
+            ),
             PanelSpec("dx", "dA_prev", x_map, 0, 1, Printed("dA_prev", 1, 0), subtitle=x_map.shape_text()),
         ]
 

@@ -682,24 +682,35 @@ class PoolKind(Kind):
         padded = padding != (0, 0)
         x_map = TileMap(shape_of(trace.x_padded), one_d)
         y_map = TileMap(shape_of(trace.z), one_d)
-        how = "max" if layer.mode == "max" else "average"
+        maximum = layer.mode == "max"
         if layer.is_global:
-            note = x_note = f"global {how} pool: one window per channel"
+            note = x_note = (
+                _("global max pool: one window per channel")
+                if maximum
+                else _("global average pool: one window per channel")
+            )
         else:
             sizes = layer.size[1] if one_d else layer.size
             strides = layer.stride[1] if one_d else layer.stride
-            note = f"{how} pool, size {sizes}, stride {strides}"
+            note = (
+                _("max pool, size {size}, stride {stride}")
+                if maximum
+                else _("average pool, size {size}, stride {stride}")
+            ).format(size=sizes, stride=strides)
             x_note = (
-                f"{layer.mode} pool {pair_text(layer.size, dims)}, stride {pair_text(layer.stride, dims)}"
-            )
+                _("max pool {size}, stride {stride}") if maximum else _("avg pool {size}, stride {stride}")
+            ).format(size=pair_text(layer.size, dims), stride=pair_text(layer.stride, dims))
         if padded:
-            fill = "-inf, never the maximum" if layer.mode == "max" else "zeros, counted in the average"
-            note = joined(note, f"padding {padding[1] if one_d else padding}: {fill}")
-            x_note = f"{x_note}; grey border = padding ({fill})"
+            fill = _("-inf, never the maximum") if maximum else _("zeros, counted in the average")
+            note = joined(
+                note,
+                _("padding {padding}: {fill}").format(padding=padding[1] if one_d else padding, fill=fill),
+            )
+            x_note = f"{x_note}; " + _("grey border = padding ({fill})").format(fill=fill)
         marked = trace.argmax is not None
         x_printed = Printed("A_pad" if padded else "A_prev", 0, 0, x_note, key="x")
         x_subtitle = joined(x_map.shape_text(), note)
-        x_title = "A_pad  (input, padded)" if padded else "A_prev  (input)"
+        x_title = "A_pad  " + _("(input, padded)") if padded else "A_prev  " + _("(input)")
         specs = [PanelSpec("input", x_title, x_map, 0, 0, x_printed, padding, x_subtitle, marked=marked)]
         if trace.pass_name == "forward":
             title = f"Y = {layer.mode}pool(A_prev)"
@@ -709,15 +720,20 @@ class PoolKind(Kind):
             return specs
         dy_printed = Printed("dY", 0, 1, key="dy")
         specs.append(
-            PanelSpec("dz", "dY  (upstream delta)", y_map, 0, 1, dy_printed, subtitle=y_map.shape_text())
+            PanelSpec(
+                "dz", "dY  " + _("(upstream delta)"), y_map, 0, 1, dy_printed, subtitle=y_map.shape_text()
+            )
         )
         if layer.mode == "max":
-            route, printed_route = "each delta goes to its window's maximum", "routed to the recorded maximum"
+            route, printed_route = (
+                _("each delta goes to its window's maximum"),
+                _("routed to the recorded maximum"),
+            )
         else:
-            route, printed_route = "each delta is spread evenly", "shared equally by the window"
+            route, printed_route = _("each delta is spread evenly"), _("shared equally by the window")
         dx_printed = Printed("dA_pad" if padded else "dA_prev", 1, 0, printed_route)
-        dx_subtitle = joined(route, "overlaps add up", "border cropped" if padded else "")
-        dx_title = "dA_pad  (dA_prev + border)" if padded else "dA_prev"
+        dx_subtitle = joined(route, _("overlaps add up"), _("border cropped") if padded else "")
+        dx_title = "dA_pad  " + _("(dA_prev + border)") if padded else "dA_prev"
         specs.append(PanelSpec("dx", dx_title, x_map, 1, 0, dx_printed, padding, dx_subtitle, marked=marked))
         return specs
 
