@@ -39,54 +39,67 @@ COMMENT_TAGS = ("i18n:", "Translators:")
 
 # Where shown text is looked for unmarked strings (relative to the package).
 SCANNED = ("app",)
-# Calls (method or constructor names) whose string arguments a person reads.
-TEXT_CALLS = {
-    "setText",
-    "setToolTip",
-    "setStatusTip",
-    "setWhatsThis",
-    "setWindowTitle",
-    "setTitle",
-    "setPlaceholderText",
-    "setLabelText",
-    "setTabText",
-    "setTabToolTip",
-    "setPrefix",
-    "setSuffix",
-    "setSpecialValueText",
-    "setHorizontalHeaderLabels",
-    "setVerticalHeaderLabels",
-    "setHeaderLabels",
-    "showMessage",
-    "addMenu",
-    "addTab",
-    "addItem",
-    "addItems",
-    "insertItem",
-    "QAction",
-    "QMenu",
-    "QLabel",
-    "QPushButton",
-    "QToolButton",
-    "QCheckBox",
-    "QRadioButton",
-    "QGroupBox",
-    "QDockWidget",
-    "QProgressDialog",
-    "information",
-    "warning",
-    "critical",
-    "question",
-    "about",
-    "getOpenFileName",
-    "getSaveFileName",
-    "getExistingDirectory",
-    "ModelError",
-    "add_dock",
+# Calls (method or constructor names) whose string arguments a person reads: the positions of
+# those arguments (None: every argument; keywords always count).
+ALL = None
+TEXT_CALLS: dict[str, tuple[int, ...] | None] = {
+    **dict.fromkeys(
+        (
+            "setText",
+            "setToolTip",
+            "setStatusTip",
+            "setWhatsThis",
+            "setWindowTitle",
+            "setTitle",
+            "setPlaceholderText",
+            "setLabelText",
+            "setPrefix",
+            "setSuffix",
+            "setSpecialValueText",
+            "setHorizontalHeaderLabels",
+            "setVerticalHeaderLabels",
+            "setHeaderLabels",
+            "showMessage",
+            "addMenu",
+            "QAction",
+            "QMenu",
+            "QLabel",
+            "QPushButton",
+            "QToolButton",
+            "QCheckBox",
+            "QRadioButton",
+            "QGroupBox",
+            "QDockWidget",
+            "QProgressDialog",
+            "information",
+            "warning",
+            "critical",
+            "question",
+            "about",
+            "getOpenFileName",
+            "getSaveFileName",
+            "getExistingDirectory",
+            "addRow",
+        ),
+        ALL,
+    ),
+    "ModelError": (0,),
+    "addItem": (0,),
+    "addItems": (0,),
+    "insertItem": (1,),
+    "addTab": (1,),
+    "insertTab": (2,),
+    "setTabText": (1,),
+    "setTabToolTip": (1,),
+    "setItemText": (1,),
+    "_action": (1,),
+    "add_dock": (1,),
 }
-# Literals that are not words in any language (names, symbols, formats of numbers).
+# Literals that are not words in any language: empty, punctuation and numbers, array names
+# (W, dW, dA_prev, A_pad), the product's name, file names.
 ALLOWED = re.compile(
-    r"^(|visualconv|\s+|[-+*/=×→←↑↓·…:;,.()\[\]{}<>|%#0-9\s]*|[A-Za-z]{1,2}|d?[A-Za-z]_?[a-z]*\[?\]?|.*\.(json|png|svg|pdf))$"
+    r"^\s*(|visualconv|[-+*/=×→←↑↓·…:;,.()\[\]{}<>|%#•✓✗0-9\s]*|d?[A-Z]{1,2}(_[a-z]+)?|[a-z]{1,2}"
+    r"|#[0-9a-fA-F]{3,8}|\d+(pt|px)|.*\.(json|png|svg|pdf))\s*$"
 )
 MARKERS = {"_", "N_", "gettext_", "ngettext", "pgettext", "tr", "translate"}
 
@@ -270,7 +283,9 @@ def source_problems(paths: list[Path] | None = None) -> Iterator[str]:
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or _name(node.func) not in TEXT_CALLS:
                 continue
-            arguments = list(node.args) + [k.value for k in node.keywords if k.arg not in ("objectName",)]
+            positions = TEXT_CALLS[_name(node.func)]
+            shown = [a for i, a in enumerate(node.args) if positions is None or i in positions]
+            arguments = shown + [k.value for k in node.keywords if k.arg not in ("objectName", "userData")]
             for argument in arguments:
                 for bad in _unmarked(argument):
                     if "i18n: ok" in lines[bad.lineno - 1] or "i18n: ok" in lines[node.lineno - 1]:
@@ -279,6 +294,24 @@ def source_problems(paths: list[Path] | None = None) -> Iterator[str]:
                     shown = shown if len(shown) <= 60 else shown[:57] + "..."
                     rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
                     yield f"{rel}:{bad.lineno}: {_name(node.func)}() shows {shown} unmarked: wrap it in _()"
+
+
+def shadowing_problems() -> Iterator[str]:
+    """Functions that call ``_()`` and also assign ``_`` (``x, _ = ...``): the call would fail."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for func in ast.walk(tree):
+            if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            stores = [
+                n
+                for n in ast.walk(func)
+                if isinstance(n, ast.Name) and n.id == "_" and isinstance(n.ctx, ast.Store)
+            ]
+            calls = any(isinstance(n, ast.Call) and _name(n.func) == "_" for n in ast.walk(func))
+            if stores and calls:
+                rel = path.relative_to(ROOT)
+                yield f"{rel}:{stores[0].lineno}: assigns _ in a function that calls _(): use another name"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "compile":
         compile_all()
         return 0
-    problems = [*source_problems(), *catalogue_problems()]
+    problems = [*source_problems(), *shadowing_problems(), *catalogue_problems()]
     for line in problems:
         print(line)
     print(

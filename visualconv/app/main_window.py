@@ -30,6 +30,7 @@ from PyQt6.QtWidgets import (
 
 from ..engine.errors import ModelError
 from ..engine.model import Model
+from ..i18n import N_, _, ngettext
 from ..samples import resource_dir, sample_dir, samples
 from . import theme
 from .autosave import Autosave
@@ -38,6 +39,7 @@ from .excepthook import ExceptionHook
 from .export_dialogs import ExportSettings
 from .exports import MENU as EXPORT_MENU
 from .exports import Exports
+from .language import LanguageMenu, cjk_font_problem
 from .session import Session
 from .training import TrainingPanel
 from .training.link import TrainingLink
@@ -47,8 +49,8 @@ from .widgets.navigator import Navigator
 from .widgets.stepper import Stepper
 
 MAX_RECENT = 8
-FILE_FILTER = "visualconv models (*.json);;All files (*)"
-IMPORT_FILTER = "Networks (*.onnx *.pt2);;ONNX (*.onnx);;torch.export archives (*.pt2);;All files (*)"
+FILE_FILTER = N_("visualconv models (*.json);;All files (*)")
+IMPORT_FILTER = N_("Networks (*.onnx *.pt2);;ONNX (*.onnx);;torch.export archives (*.pt2);;All files (*)")
 
 
 def configure_pyqtgraph() -> None:
@@ -229,13 +231,15 @@ class MainWindow(QMainWindow):
         self.actions_by_name: dict[str, QAction] = {}
         self._build_menus()
         right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.navigator_dock = self.add_dock(self.navigator, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.navigator_dock = self.add_dock(
+            self.navigator, N_("Layers"), Qt.DockWidgetArea.LeftDockWidgetArea
+        )
         self.navigator_dock.setMinimumWidth(220)
         self.resizeDocks([self.navigator_dock], [270], Qt.Orientation.Horizontal)
         docks = {
-            "editor": self.add_dock(self.editors.editor, "Editor", right),
-            "gradcheck": self.add_dock(self.editors.gradcheck, "Gradient check", right),
-            "closed_form": self.add_dock(self.editors.closed_form, "Closed form", right),
+            "editor": self.add_dock(self.editors.editor, N_("Editor"), right),
+            "gradcheck": self.add_dock(self.editors.gradcheck, N_("Gradient check"), right),
+            "closed_form": self.add_dock(self.editors.closed_form, N_("Closed form"), right),
         }
         docks["editor"].setMinimumWidth(330)
         self.tabifyDockWidget(docks["editor"], docks["gradcheck"])
@@ -250,7 +254,7 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.training_panel)
-        self.training_dock = self.add_dock(scroll, "Training", right)
+        self.training_dock = self.add_dock(scroll, N_("Training"), right)
         # A tab beside the editors (not stacked under them): the right column stays one dock tall.
         self.tabifyDockWidget(docks["closed_form"], self.training_dock)
         docks["editor"].raise_()
@@ -276,8 +280,12 @@ class MainWindow(QMainWindow):
     def add_dock(
         self, widget: QWidget, title: str, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
     ) -> QDockWidget:
-        """Add a dockable panel and its toggle to the View menu."""
-        dock = QDockWidget(title, self)
+        """Add a dockable panel and its toggle to the View menu.
+
+        ``title`` is the English title (marked with ``N_``): the dock shows its translation,
+        and its object name (``dock-Training``: the saved layout, ``--show``) keeps the English.
+        """
+        dock = QDockWidget(_(title), self)
         dock.setObjectName(f"dock-{title}")
         dock.setWidget(widget)
         dock.setFeatures(
@@ -294,9 +302,12 @@ class MainWindow(QMainWindow):
         self.layer_view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def dock_names(self) -> dict[str, QDockWidget]:
-        """The docks by the name ``--show`` takes: the title in lower case, spaces as hyphens."""
+        """The docks by the name ``--show`` takes: the English title in lower case, spaces as hyphens.
+
+        The same in every language (the object name keeps the English title).
+        """
         return {
-            dock.windowTitle().lower().replace(" ", "-"): dock
+            dock.objectName().removeprefix("dock-").lower().replace(" ", "-"): dock
             for dock in self.findChildren(QDockWidget)
             if dock.parent() is self
         }
@@ -344,11 +355,11 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         assert bar is not None
         for key, title in (
-            ("file", "&File"),
-            ("edit", "&Edit"),
-            ("step", "&Step"),
-            ("view", "&View"),
-            ("help", "&Help"),
+            ("file", _("&File")),
+            ("edit", _("&Edit")),
+            ("step", _("&Step")),
+            ("view", _("&View")),
+            ("help", _("&Help")),
         ):
             menu = bar.addMenu(title)
             assert menu is not None
@@ -356,8 +367,8 @@ class MainWindow(QMainWindow):
         S = QKeySequence.StandardKey
 
         file = self.menus["file"]
-        self._action("open", "&Open…", self.open_dialog, S.Open, "file")
-        self.sample_menu = file.addMenu("Open &sample")
+        self._action("open", _("&Open…"), self.open_dialog, S.Open, "file")
+        self.sample_menu = file.addMenu(_("Open &sample"))
         assert self.sample_menu is not None
         for sample in samples():
             action = self.sample_menu.addAction(sample.name)
@@ -365,26 +376,26 @@ class MainWindow(QMainWindow):
             action.setToolTip(sample.path.name)
             action.setData(str(sample.path))
         self.sample_menu.triggered.connect(self._on_file_menu_triggered)
-        self.recent_menu = file.addMenu("Open &recent")
+        self.recent_menu = file.addMenu(_("Open &recent"))
         assert self.recent_menu is not None
         self.recent_menu.triggered.connect(self._on_file_menu_triggered)
         self._refresh_recent_menu()
-        self._action("import", "&Import network (ONNX, .pt2)…", self.import_dialog, None, "file")
+        self._action("import", _("&Import network (ONNX, .pt2)…"), self.import_dialog, None, "file")
         file.addSeparator()
-        self._action("save", "&Save", self.save, S.Save, "file")
-        self._action("save_as", "Save &As…", self.save_as, S.SaveAs, "file")
+        self._action("save", _("&Save"), self.save, S.Save, "file")
+        self._action("save_as", _("Save &As…"), self.save_as, S.SaveAs, "file")
         file.addSeparator()
-        self.export_menu = file.addMenu("&Export")
+        self.export_menu = file.addMenu(_("&Export"))
         assert self.export_menu is not None
         for name, text, slot, shortcut in EXPORT_MENU:
-            action = self.export_menu.addAction(text)
+            action = self.export_menu.addAction(_(text))
             assert action is not None
             if shortcut:
                 action.setShortcut(QKeySequence(shortcut))
             action.triggered.connect(getattr(self.exports, slot))
             self.actions_by_name[name] = action
         file.addSeparator()
-        self._action("quit", "&Quit", self.close, S.Quit, "file")
+        self._action("quit", _("&Quit"), self.close, S.Quit, "file")
 
         edit = self.editors.actions
         self._add("edit", "undo", edit["undo"])
@@ -397,18 +408,18 @@ class MainWindow(QMainWindow):
             self._add("edit", name, edit[name])
 
         stepper = self.stepper
-        self._action("next", "&Next overlay", self.session.next, Qt.Key.Key_Right, "step")
-        self._action("previous", "&Previous overlay", self.session.previous, Qt.Key.Key_Left, "step")
-        self._action("first", "&First step", self.session.first, Qt.Key.Key_Home, "step")
-        self._action("last", "&Last step", self.session.last, Qt.Key.Key_End, "step")
-        self._action("play", "Play / &pause", stepper.toggle_play, Qt.Key.Key_Space, "step")
+        self._action("next", _("&Next overlay"), self.session.next, Qt.Key.Key_Right, "step")
+        self._action("previous", _("&Previous overlay"), self.session.previous, Qt.Key.Key_Left, "step")
+        self._action("first", _("&First step"), self.session.first, Qt.Key.Key_Home, "step")
+        self._action("last", _("&Last step"), self.session.last, Qt.Key.Key_End, "step")
+        self._action("play", _("Play / &pause"), stepper.toggle_play, Qt.Key.Key_Space, "step")
         self.menus["step"].addSeparator()
-        self._action("forward", "&Forward pass", self._on_forward_triggered, "F", "step")
-        self._action("backward", "&Backward pass", self._on_backward_triggered, "B", "step")
+        self._action("forward", _("&Forward pass"), self._on_forward_triggered, "F", "step")
+        self._action("backward", _("&Backward pass"), self._on_backward_triggered, "B", "step")
 
         fixed = self._action(
             "fixed_scale",
-            "&Fixed colour scale across steps (off: each step scaled to its own largest value)",
+            _("&Fixed colour scale across steps (off: each step scaled to its own largest value)"),
             self.layer_view.set_fixed_scale,
             None,
             "view",
@@ -417,17 +428,21 @@ class MainWindow(QMainWindow):
         fixed.setChecked(self.layer_view.fixed_scale)  # on by default: frame k matches exported slide k
         numbers = self._action(
             "numbers",
-            "Show &numbers in cells",
+            _("Show &numbers in cells"),
             self.layer_view.set_show_numbers,
             None,
             "view",
             checkable=True,
         )
         numbers.setChecked(True)
+        language = self.menus["view"].addMenu(_("&Language"))
+        assert language is not None
+        self.language_menu = LanguageMenu(language, self._language_roots, self.settings)
+        self.language_menu.sigLanguageChanged.connect(self._on_language_changed)
         self.menus["view"].addSeparator()  # the docks' toggles follow (add_dock)
 
-        self._action("shortcuts", "&Keyboard shortcuts", self._on_shortcuts_triggered, None, "help")
-        self._action("about", "&About visualconv", self._on_about_triggered, None, "help")
+        self._action("shortcuts", _("&Keyboard shortcuts"), self._on_shortcuts_triggered, None, "help")
+        self._action("about", _("&About visualconv"), self._on_about_triggered, None, "help")
 
     # ------------------------------------------------------------ files
 
@@ -438,11 +453,11 @@ class MainWindow(QMainWindow):
         """
         if not self.session.dirty:
             return True
-        name = self.session.model.name if self.session.model else "the model"
+        name = self.session.model.name if self.session.model else _("the model")
         answer = QMessageBox.question(
             self,
-            "Unsaved changes",
-            f"Save the changes to {name}?",
+            _("Unsaved changes"),
+            _("Save the changes to {name}?").format(name=name),
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,
@@ -460,7 +475,7 @@ class MainWindow(QMainWindow):
         if not self.confirm_unsaved_changes():
             return False
         start = str(Path(self.session.path).parent) if self.session.path else str(sample_dir() or Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", start, FILE_FILTER)
+        path, _filter = QFileDialog.getOpenFileName(self, _("Open model"), start, _(FILE_FILTER))
         return self.open_file(path) if path else False
 
     def open_file(self, path: str | Path) -> bool:
@@ -469,7 +484,7 @@ class MainWindow(QMainWindow):
             self.session.open(path)
         except (ModelError, OSError) as exc:
             message = str(exc) if isinstance(exc, ModelError) else f"{path}: {exc.strerror or exc}"
-            QMessageBox.warning(self, "Cannot open the model", message)
+            QMessageBox.warning(self, _("Cannot open the model"), message)
             return False
         self.remember_file(str(path))
         return True
@@ -479,7 +494,7 @@ class MainWindow(QMainWindow):
         if not self.confirm_unsaved_changes():
             return False
         start = str(Path(self.session.path).parent) if self.session.path else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Import network", start, IMPORT_FILTER)
+        path, _filter = QFileDialog.getOpenFileName(self, _("Import network"), start, _(IMPORT_FILTER))
         return self.import_file(path) if path else False
 
     def import_file(self, path: str | Path) -> bool:
@@ -491,10 +506,12 @@ class MainWindow(QMainWindow):
             model = model_from_document(import_network(str(path)))
             model.shapes()
         except ModelError as exc:
-            QMessageBox.warning(self, "Cannot import the network", str(exc))
+            QMessageBox.warning(self, _("Cannot import the network"), str(exc))
             return False
         self.session.set_model(model, "", dirty=True)
-        self.statusBar().showMessage(f"Imported {path}; Save As writes it as a model file", 8000)
+        self.statusBar().showMessage(
+            _("Imported {path}; Save As writes it as a model file").format(path=path), 8000
+        )
         return True
 
     def show_model(
@@ -516,7 +533,7 @@ class MainWindow(QMainWindow):
     def save_as(self) -> bool:
         """Ask for a file name and save there."""
         start = self.session.path if self.session.path else str(Path.home() / "model.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save model as", start, FILE_FILTER)
+        path, _filter = QFileDialog.getSaveFileName(self, _("Save model as"), start, _(FILE_FILTER))
         return self._save_to(path) if path else False
 
     def _save_to(self, path: str) -> bool:
@@ -524,13 +541,13 @@ class MainWindow(QMainWindow):
             self.session.save(path)
         except (ModelError, OSError, ValueError) as exc:
             if isinstance(exc, OSError) and not isinstance(exc, ModelError):  # the old file is intact
-                message = f"{path}: {exc.strerror or exc}. The file was not changed."
+                message = f"{path}: {exc.strerror or exc}. " + _("The file was not changed.")
             else:  # a WriteError says so itself: "FILE: could not write: ... (the old file is unchanged)"
                 message = str(exc)
-            QMessageBox.warning(self, "Cannot save the model", message)
+            QMessageBox.warning(self, _("Cannot save the model"), message)
             return False
         self.remember_file(path)
-        self.statusBar().showMessage(f"Saved {path}", 4000)
+        self.statusBar().showMessage(_("Saved {path}").format(path=path), 4000)
         return True
 
     def recent_files(self) -> list[str]:
@@ -571,10 +588,17 @@ class MainWindow(QMainWindow):
         iterations = len(panel.records)
         answer = QMessageBox.question(
             self,
-            "Training run in progress",
-            f"The training run has trained {iterations} iteration{'s' if iterations != 1 else ''}; "
-            "its weights are not saved.\n\nSave stops the run and saves the model with the trained "
-            "weights; Discard stops the run and drops them.",
+            _("Training run in progress"),
+            ngettext(
+                "The training run has trained {n} iteration; its weights are not saved.",
+                "The training run has trained {n} iterations; its weights are not saved.",
+                iterations,
+            ).format(n=iterations)
+            + "\n\n"
+            + _(
+                "Save stops the run and saves the model with the trained weights; "
+                "Discard stops the run and drops them."
+            ),
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,
@@ -628,7 +652,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ handlers
 
     def _on_session_model_changed(self, model: Model) -> None:
-        self.setWindowTitle(f"{model.name}[*] — visualconv")
+        self.setWindowTitle(f"{model.name}[*] — visualconv")  # i18n: ok (a name)
         self.actions_by_name["backward"].setEnabled(model.has_backward)
 
     def _on_session_path_changed(self, path: str) -> None:
@@ -654,9 +678,11 @@ class MainWindow(QMainWindow):
     def _on_shortcuts_triggered(self) -> None:
         QMessageBox.information(
             self,
-            "Keyboard shortcuts",
-            "Right / Left: next / previous overlay\nHome / End: first / last step\n"
-            "Space: play / pause\nF / B: forward / backward pass\nCtrl+O: open   Ctrl+S: save",
+            _("Keyboard shortcuts"),
+            _(
+                "Right / Left: next / previous overlay\nHome / End: first / last step\n"
+                "Space: play / pause\nF / B: forward / backward pass\nCtrl+O: open   Ctrl+S: save"
+            ),
         )
 
     def _on_about_triggered(self) -> None:
@@ -664,7 +690,28 @@ class MainWindow(QMainWindow):
 
         QMessageBox.about(
             self,
-            "About visualconv",
-            f"visualconv {__version__}\n\nA visual debugger for backpropagation through "
-            "convolution and pooling layers.",
+            _("About visualconv"),
+            f"visualconv {__version__}\n\n"  # i18n: ok
+            + _("A visual debugger for backpropagation through convolution and pooling layers."),
         )
+
+    # ------------------------------------------------------------ language
+
+    def _language_roots(self) -> list[QObject]:
+        """What a language switch re-reads: the window (its menus, docks and panels are its children)."""
+        return [self]
+
+    def set_language(self, code: str) -> None:
+        """Speak ``code`` (``de``, ``pt-BR``, ``id``, ``zh-CN``, ``en``), as View ▸ Language does."""
+        self.language_menu.switch(code)
+
+    @pyqtSlot(str)
+    def _on_language_changed(self, code: str) -> None:
+        """Rebuild what is made of words and numbers: the heat maps' headings, the step text, the title."""
+        self.session.refresh()
+        self.training_panel.retranslate()
+        if self.session.model is not None:
+            self._on_session_model_changed(self.session.model)
+        problem = cjk_font_problem(code)
+        if problem:
+            self.statusBar().showMessage(problem, 15000)

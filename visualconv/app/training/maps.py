@@ -21,6 +21,7 @@ from ...engine.layers import Layer
 from ...engine.model import Model
 from ...engine.numbers import DEFAULT
 from ...engine.windows import FloatArray
+from ...i18n import _
 from ..theme import diverging_lut
 
 MAX_NUMBERED_CELLS = 64
@@ -109,7 +110,7 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         for row, index in enumerate(self._layers):
             layer = model.layers[index]
             title = _describe(index, layer)
-            pair = (self._make(row * 2, 0, f"W {title}"), self._make(row * 2, 1, "dW, the gradient used"))
+            pair = (self._make(row * 2, 0, f"W {title}"), self._make(row * 2, 1, _("dW, the gradient used")))
             self._maps.append(pair)
         self.show_parameters(tuple(layer.parameters() for layer in model.layers), None)
 

@@ -6,6 +6,7 @@ from PyQt6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from ...engine.scene import pass_scene
 from ...engine.trace import LayerTrace
+from ...i18n import _
 from .. import theme
 from ..session import Session
 
@@ -53,9 +54,13 @@ class EquationPanel(QWidget):
         if trace is None:
             return
         layer = self.session.layer_index
-        self.heading.setText(
-            f"layers[{layer}] {trace.layer_type}, {trace.pass_name} pass — overlay {k} of {trace.n}"
+        where = _("overlay {k} of {n}").format(k=k, n=trace.n)
+        heading = (
+            _("{layer} {kind}, forward pass — {where}")
+            if trace.pass_name == "forward"
+            else _("{layer} {kind}, backward pass — {where}")
         )
+        self.heading.setText(heading.format(layer=f"layers[{layer}]", kind=trace.layer_type, where=where))
         lines = list(pass_scene(trace).step(k).lines)
         if self._note:
             lines = [*lines, "", *self._note]

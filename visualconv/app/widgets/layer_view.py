@@ -10,23 +10,28 @@ from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 from ...engine.numbers import DEFAULT, NumberFormat
 from ...engine.scene import Cell, PanelSpec, PassScene, Scene, pass_scene
 from ...engine.trace import LayerTrace
+from ...i18n import N_, _
 from ..session import Session
 from .tensor_panel import OUTLINE_STYLES, TensorPanel
 
 LEGEND = (
-    ("window", "the current window / element"),
-    ("argmax", "the window's maximum"),
-    ("changed", "cells this step changed"),
+    ("window", N_("the current window / element")),
+    ("argmax", N_("the window's maximum")),
+    ("changed", N_("cells this step changed")),
 )
 
 
 def legend_html() -> str:
     """What the outline colours mean, as rich text."""
     parts = [
-        f'<span style="color:{OUTLINE_STYLES[kind][0]}; font-size:15px">&#9634;</span>&nbsp;{text}'
+        f'<span style="color:{OUTLINE_STYLES[kind][0]}; font-size:15px">&#9634;</span>&nbsp;{_(text)}'
         for kind, text in LEGEND
     ]
-    return "&nbsp;&nbsp;&nbsp;&nbsp;".join(parts) + "&nbsp;&nbsp;&nbsp;&nbsp;blank cells: not computed yet"
+    return (
+        "&nbsp;&nbsp;&nbsp;&nbsp;".join(parts)
+        + "&nbsp;&nbsp;&nbsp;&nbsp;"
+        + _("blank cells: not computed yet")
+    )
 
 
 def _boxes(cells: Iterable[Cell]) -> dict[int, tuple[int, int, int, int]]:
@@ -102,6 +107,7 @@ class LayerView(QWidget):
         return panel
 
     def _on_session_trace_changed(self, trace: LayerTrace | None) -> None:
+        self.legend.setText(legend_html())  # in the language in use (a switch redraws the trace)
         self._levels = None
         self._shown = None
         for panel in self.panels.values():
@@ -110,7 +116,7 @@ class LayerView(QWidget):
         if trace is None:
             self.specs = []
             self.scenes = None
-            self._message.setText(self.session.trace_error or "No model.")
+            self._message.setText(self.session.trace_error or _("No model."))
             self._message.show()
             return
         self._message.hide()

@@ -17,6 +17,7 @@ from PyQt6.QtWidgets import (
 
 from ...engine.kinds import Layer
 from ...engine.model import Model
+from ...i18n import _
 from ..session import Session
 
 
@@ -50,7 +51,7 @@ class Navigator(QWidget):
 
         self.layers = QTreeWidget(self)
         self.layers.setObjectName("layerList")
-        self.layers.setHeaderLabels(["#", "layer · settings · shape in → out"])
+        self.layers.setHeaderLabels(["#", _("layer · settings · shape in → out")])
         self.layers.setRootIsDecorated(False)
         self.layers.setUniformRowHeights(False)
         self.layers.setWordWrap(True)
@@ -62,9 +63,9 @@ class Navigator(QWidget):
         layout.addWidget(self.layers, 1)
 
         passes = QHBoxLayout()
-        passes.addWidget(QLabel("Pass:"))
-        self.forward_button = QRadioButton("Forward")
-        self.backward_button = QRadioButton("Backward")
+        passes.addWidget(QLabel(_("Pass:")))
+        self.forward_button = QRadioButton(_("Forward"))
+        self.backward_button = QRadioButton(_("Backward"))
         self.pass_group = QButtonGroup(self)
         for b in (self.forward_button, self.backward_button):
             self.pass_group.addButton(b)
@@ -99,7 +100,7 @@ class Navigator(QWidget):
         self.pass_note.setText(
             ""
             if model.has_backward
-            else "This model has no upstream or target: only the forward pass exists."
+            else _("This model has no upstream or target: only the forward pass exists.")
         )
         self.pass_note.setVisible(not model.has_backward)
 

@@ -30,6 +30,7 @@ from PyQt6.QtWidgets import (
 
 from ...engine.numbers import DEFAULT, NumberFormat
 from ...engine.scene import border_sides
+from ...i18n import _
 from .. import theme
 
 # Outline kinds, drawn in this order (later on top): (colour, width in px, inset in cells)
@@ -736,11 +737,11 @@ class TensorPanel(QFrame):
         if self.values is None:
             return ""
         value = float(self.values[t, r, c])
-        shown = "not computed yet" if math.isnan(value) else self.numbers.value(value)
+        shown = _("not computed yet") if math.isnan(value) else self.numbers.value(value)
         top, bottom, left, right = border_sides(self._padding)
         h, w = self.geometry.shape if self.geometry else (0, 0)
         inside = top <= r < h - bottom and left <= c < w - right
-        pad = " (padding)" if (top or bottom or left or right) and not inside else ""
+        pad = " " + _("(padding)") if (top or bottom or left or right) and not inside else ""
         return f"{self.title.text().split(' ')[0]}{self._index_text(t, r, c)} = {shown}{pad}"
 
     def _on_scene_mouse_clicked(self, event: object) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ...i18n import _
+from ...i18n import N_, _
 from .. import activations, links
 from .. import conv as conv_kernels
 from ..budget import axes_words, sized, spatial_words
@@ -1023,8 +1023,8 @@ def border_lines(trace: Any, limit: int = 6) -> list[str]:
     layer = trace.layer
     if layer.padding_mode == "zeros" or not any(layer.sides):
         return []
-    _, hp, wp = trace.x_padded.shape
-    top, _, left, _ = layer.sides
+    hp, wp = trace.x_padded.shape[1:]
+    top, left = layer.sides[0], layer.sides[2]
     h, w = hp - sum(layer.sides[:2]), wp - sum(layer.sides[2:])
     dims = trace_dims(trace)
     moves = []
@@ -1474,17 +1474,17 @@ class ConvKind(Kind):
     def settings(self, layer: ConvLayer, dims: int) -> list[tuple[str, str, str]]:
         """Kernel size, out channels, stride, padding, dilation, groups, padding mode, activation."""
         rows = [
-            ("kernel_size", "kernel size", setting_text(layer.kernel_size, dims)),
-            ("out_channels", "out channels", str(layer.weight.shape[0])),
-            ("stride", "stride", setting_text(layer.stride, dims)),
-            ("padding", "padding", "same" if layer.same else setting_text(layer.padding, dims)),
-            ("dilation", "dilation", setting_text(layer.dilation, dims)),
-            ("groups", "groups", str(layer.groups)),
-            ("padding_mode", "padding mode", layer.padding_mode),
-            ("activation", "activation", layer.activation),
+            ("kernel_size", N_("kernel size"), setting_text(layer.kernel_size, dims)),
+            ("out_channels", N_("out channels"), str(layer.weight.shape[0])),
+            ("stride", N_("stride"), setting_text(layer.stride, dims)),
+            ("padding", N_("padding"), "same" if layer.same else setting_text(layer.padding, dims)),
+            ("dilation", N_("dilation"), setting_text(layer.dilation, dims)),
+            ("groups", N_("groups"), str(layer.groups)),
+            ("padding_mode", N_("padding mode"), layer.padding_mode),
+            ("activation", N_("activation"), layer.activation),
         ]
         if layer.activation == "leaky_relu":
-            rows.append(("negative_slope", "negative slope", f"{layer.negative_slope:g}"))
+            rows.append(("negative_slope", N_("negative slope"), f"{layer.negative_slope:g}"))
         return rows
 
     def with_setting(

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ...i18n import _
+from ...i18n import N_, _
 from .. import activations, links
 from ..budget import axes_words, sized
 from ..conv import conv2d_backward
@@ -927,17 +927,17 @@ class ConvTransposeKind(Kind):
     def settings(self, layer: ConvTransposeLayer, dims: int) -> list[tuple[str, str, str]]:
         """Kernel size, out channels, stride, padding, output padding, dilation, groups, activation."""
         rows = [
-            ("kernel_size", "kernel size", setting_text(layer.kernel_size, dims)),
-            ("out_channels", "out channels", str(layer.out_channels)),
-            ("stride", "stride", setting_text(layer.stride, dims)),
-            ("padding", "padding", setting_text(layer.padding, dims)),
-            ("output_padding", "output padding", setting_text(layer.output_padding, dims)),
-            ("dilation", "dilation", setting_text(layer.dilation, dims)),
-            ("groups", "groups", str(layer.groups)),
-            ("activation", "activation", layer.activation),
+            ("kernel_size", N_("kernel size"), setting_text(layer.kernel_size, dims)),
+            ("out_channels", N_("out channels"), str(layer.out_channels)),
+            ("stride", N_("stride"), setting_text(layer.stride, dims)),
+            ("padding", N_("padding"), setting_text(layer.padding, dims)),
+            ("output_padding", N_("output padding"), setting_text(layer.output_padding, dims)),
+            ("dilation", N_("dilation"), setting_text(layer.dilation, dims)),
+            ("groups", N_("groups"), str(layer.groups)),
+            ("activation", N_("activation"), layer.activation),
         ]
         if layer.activation == "leaky_relu":
-            rows.append(("negative_slope", "negative slope", f"{layer.negative_slope:g}"))
+            rows.append(("negative_slope", N_("negative slope"), f"{layer.negative_slope:g}"))
         return rows
 
     def with_setting(

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ...i18n import _
+from ...i18n import N_, _
 from .. import activations, links
 from ..scene import PanelSpec, Printed, StepPanels, TileMap, gradient_specs, put_outputs, shape_of
 from ..windows import FloatArray
@@ -437,8 +437,8 @@ class DenseKind(Kind):
     def settings(self, layer: DenseLayer, dims: int) -> list[tuple[str, str, str]]:
         """Outputs and activation."""
         return [
-            ("out_channels", "outputs", str(layer.weight.shape[0])),
-            ("activation", "activation", layer.activation),
+            ("out_channels", N_("outputs"), str(layer.weight.shape[0])),
+            ("activation", N_("activation"), layer.activation),
         ]
 
     def with_setting(

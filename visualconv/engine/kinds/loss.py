@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from ...i18n import N_
 from .. import losses
 from ..errors import ModelError
 from ..windows import FloatArray
 
 # Said (with what follows from it) wherever a backward pass is asked of a model without one.
-NO_BACKWARD = "the model has no 'upstream' and no 'target' with 'loss'"
+NO_BACKWARD = N_("the model has no 'upstream' and no 'target' with 'loss'")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ...i18n import _
+from ...i18n import N_, _
 from .. import links
 from ..budget import axes_words
 from ..pool import max_positions, pool2d_backward, pool2d_forward
@@ -608,12 +608,12 @@ class PoolKind(Kind):
     def settings(self, layer: PoolLayer, dims: int) -> list[tuple[str, str, str]]:
         """Mode, size (or "global"), stride and padding."""
         if layer.is_global:
-            return [("mode", "pool mode", layer.mode), ("size", "pool size", "global")]
+            return [("mode", N_("pool mode"), layer.mode), ("size", N_("pool size"), "global")]
         return [
-            ("mode", "pool mode", layer.mode),
-            ("size", "pool size", setting_text(layer.size, dims)),
-            ("stride", "stride", setting_text(layer.stride, dims)),
-            ("padding", "padding", setting_text(layer.padding, dims)),
+            ("mode", N_("pool mode"), layer.mode),
+            ("size", N_("pool size"), setting_text(layer.size, dims)),
+            ("stride", N_("stride"), setting_text(layer.stride, dims)),
+            ("padding", N_("padding"), setting_text(layer.padding, dims)),
         ]
 
     def with_setting(
