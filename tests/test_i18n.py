@@ -88,3 +88,50 @@ def test_the_command_line_takes_lang_anywhere_and_refuses_an_unknown_one():
 def test_every_catalogue_is_complete_compiled_and_keeps_the_placeholders():
     """What .ci/run's check says about the catalogues: nothing missing, empty, fuzzy or stale."""
     assert list(translations.catalogue_problems()) == []
+
+
+def test_every_shown_string_of_the_window_is_marked_for_translation():
+    """What .ci/run's check says about the sources: no literal reaches a person unmarked."""
+    assert list(translations.source_problems()) == []
+    assert list(translations.shadowing_problems()) == []
+
+
+def test_the_check_finds_an_unmarked_label_and_lets_marked_and_symbolic_text_through(tmp_path):
+    source = tmp_path / "panel.py"
+    source.write_text(
+        "def build(w, _):\n"
+        '    w.setText("Learning rate")\n'
+        '    w.setToolTip(f"{n} values")\n'
+        '    w.setText(_("Learning rate"))\n'
+        '    w.setText("dA_prev")\n'
+        '    w.addItem("max", "max")  # i18n: ok\n'
+        '    w.setSuffix(" ms")\n',
+        encoding="utf-8",
+    )
+    problems = list(translations.source_problems([source]))
+    assert [p.split(": ", 1)[0].rsplit(":", 1)[1] for p in problems] == ["2", "3"]
+    assert "setText() shows 'Learning rate' unmarked" in problems[0]
+
+
+def test_the_english_output_stays_english_whatever_the_catalogues_hold():
+    """English is no catalogue: every message is its own text."""
+    i18n.set_language("en")
+    assert i18n._("overlay {k}: {text}") == "overlay {k}: {text}"
+    assert i18n.ngettext("{n} file", "{n} files", 1) == "{n} file"
+
+
+def test_the_seed_examples_say_what_their_catalogue_entries_translate():
+    """A seed example's name and description are the catalogue's keys (the file format has no field
+    for translations): a change to the file must change visualconv.samples.SEED_TEXTS too."""
+    import json
+
+    from visualconv.samples import SEED_TEXTS, shown
+
+    for name, (title, description) in SEED_TEXTS.items():
+        document = json.loads((ROOT / "sample_models" / name).read_text(encoding="utf-8"))
+        assert (document["name"], document["description"]) == (title, description), name
+    i18n.set_language("de")
+    assert shown(SEED_TEXTS["01-seed-1d-conv.json"][1]).count("Überlagerung") == 2  # the German seed's word
+    i18n.set_language("zh-CN")
+    assert "上采样" in shown(SEED_TEXTS["05-max-pool-backward.json"][1])  # the Chinese seed's word
+    assert shown("A model of my own") == "A model of my own"

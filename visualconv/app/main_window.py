@@ -31,7 +31,7 @@ from PyQt6.QtWidgets import (
 from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..i18n import N_, _, ngettext
-from ..samples import resource_dir, sample_dir, samples
+from ..samples import resource_dir, sample_dir, samples, shown
 from . import theme
 from .autosave import Autosave
 from .editors import Editors
@@ -371,7 +371,7 @@ class MainWindow(QMainWindow):
         self.sample_menu = file.addMenu(_("Open &sample"))
         assert self.sample_menu is not None
         for sample in samples():
-            action = self.sample_menu.addAction(sample.name)
+            action = self.sample_menu.addAction(shown(sample.name))
             assert action is not None
             action.setToolTip(sample.path.name)
             action.setData(str(sample.path))
@@ -652,7 +652,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ handlers
 
     def _on_session_model_changed(self, model: Model) -> None:
-        self.setWindowTitle(f"{model.name}[*] — visualconv")  # i18n: ok (a name)
+        self.setWindowTitle(f"{shown(model.name)}[*] — visualconv")  # i18n: ok (a name)
         self.actions_by_name["backward"].setEnabled(model.has_backward)
 
     def _on_session_path_changed(self, path: str) -> None:

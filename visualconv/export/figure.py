@@ -24,6 +24,7 @@ from ..engine.scene import PanelSpec, PanelState, Scene, padding_mask, pass_scen
 from ..engine.trace import LayerTrace
 from ..engine.windows import FloatArray
 from ..i18n import _
+from ..samples import shown
 
 __all__ = [
     "MAX_NUMBERED",
@@ -384,7 +385,7 @@ def build_figure(
         style = pass_style(trace, scanned_steps(trace.n, k), numbers)
     scene = pass_scene(trace, numbers).step(k)
     return Figure(
-        model.name,
+        shown(model.name),
         layer_caption(model, index, trace, k),
         printed_panels(scene),
         scene.lines,

@@ -158,7 +158,7 @@ class TrainingPanel(QWidget):
         the trained (or last finite) parameters and the run's settings. The run trained
         a copy: the model itself changes only through sigApplyRequested.
     sigApplyRequested(object)
-        The user pressed _("Apply trained weights"): the argument is that trained Model,
+        The user pressed "Apply trained weights": the argument is that trained Model,
         to become the model (as one edit that can be undone).
     sigRecordsAdded(int)
         New iterations arrived; the argument is the history's length.
@@ -577,7 +577,7 @@ class TrainingPanel(QWidget):
     def _clear_history(self) -> None:
         self._follow_ranges()
         self._records = []
-        self._series = {_("loss"): [], "ex": [], "ey": [], "acc": []}  # curve data, appended as records come
+        self._series = {"loss": [], "ex": [], "ey": [], "acc": []}  # curve data, appended as records come
         self._data = None
 
     def _stop_run(self, emit: bool) -> None:
@@ -616,7 +616,7 @@ class TrainingPanel(QWidget):
             return  # records of a run the user already stopped
         self._records.extend(batch)
         for r in batch:
-            self._series[_("loss")].append(r.loss)
+            self._series["loss"].append(r.loss)
             if r.epoch_loss is not None:
                 self._series["ex"].append(float(r.iteration))
                 self._series["ey"].append(r.epoch_loss)
@@ -801,7 +801,7 @@ class TrainingPanel(QWidget):
         records = self._records
         n = len(records)
         x = np.arange(1, n + 1, dtype=np.float64)
-        losses = np.asarray(self._series[_("loss")], dtype=np.float64)
+        losses = np.asarray(self._series["loss"], dtype=np.float64)
         ex = np.asarray(self._series["ex"], dtype=np.float64)
         ey = np.asarray(self._series["ey"], dtype=np.float64)
         if self.log_scale.isChecked():

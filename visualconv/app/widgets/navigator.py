@@ -18,6 +18,7 @@ from PyQt6.QtWidgets import (
 from ...engine.kinds import Layer
 from ...engine.model import Model
 from ...i18n import _
+from ...samples import shown
 from ..session import Session
 
 
@@ -83,8 +84,8 @@ class Navigator(QWidget):
         session.sigTraceChanged.connect(self._on_session_trace_changed)
 
     def _on_session_model_changed(self, model: Model) -> None:
-        self.model_label.setText(model.name)
-        self.description.setText(model.description)
+        self.model_label.setText(shown(model.name))
+        self.description.setText(shown(model.description))
         self.description.setVisible(bool(model.description))
         shapes = model.shapes()
         with QSignalBlocker(self.layers):
