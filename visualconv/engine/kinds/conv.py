@@ -1441,16 +1441,17 @@ class ConvKind(Kind):
         kh, kw = layer.kernel_size
         size = str(kw) if dims == 1 else f"{kh}×{kw}"
         c_out, c_in = layer.weight.shape[0], layer.weight.shape[1] * layer.groups
-        kind = f"conv {size}, {c_in}→{c_out} ch, {layer.activation}" + (
-            ", no bias" if layer.bias is None else ""
+        kind = (
+            f"conv {size}, " + _("{c_in}→{c_out} ch").format(c_in=c_in, c_out=c_out) + f", {layer.activation}"
         )
+        kind += ", " + _("no bias") if layer.bias is None else ""
         settings = [
-            f"stride {size_text(layer.stride, dims)}",
-            "padding same" if layer.same else f"padding {size_text(layer.padding, dims)}",
-            f"dilation {size_text(layer.dilation, dims)}",
+            _("stride {value}").format(value=size_text(layer.stride, dims)),
+            _("padding {value}").format(value="same" if layer.same else size_text(layer.padding, dims)),
+            _("dilation {value}").format(value=size_text(layer.dilation, dims)),
         ]
         if layer.groups > 1:
-            settings.append(f"groups {layer.groups}")
+            settings.append(_("groups {value}").format(value=layer.groups))
         if layer.padding_mode != "zeros":
             settings.append(layer.padding_mode)
         return kind, " · ".join(settings)

@@ -893,17 +893,20 @@ class ConvTransposeKind(Kind):
         kh, kw = layer.kernel_size
         size = str(kw) if dims == 1 else f"{kh}×{kw}"
         c_in, c_out = layer.weight.shape[0], layer.out_channels
-        kind = f"conv_transpose {size}, {c_in}→{c_out} ch, {layer.activation}" + (
-            ", no bias" if layer.bias is None else ""
+        kind = (
+            f"conv_transpose {size}, "
+            + _("{c_in}→{c_out} ch").format(c_in=c_in, c_out=c_out)
+            + f", {layer.activation}"
         )
+        kind += ", " + _("no bias") if layer.bias is None else ""
         settings = [
-            f"stride {size_text(layer.stride, dims)}",
-            f"padding {size_text(layer.padding, dims)}",
+            _("stride {value}").format(value=size_text(layer.stride, dims)),
+            _("padding {value}").format(value=size_text(layer.padding, dims)),
             f"output_padding {size_text(layer.output_padding, dims)}",
-            f"dilation {size_text(layer.dilation, dims)}",
+            _("dilation {value}").format(value=size_text(layer.dilation, dims)),
         ]
         if layer.groups > 1:
-            settings.append(f"groups {layer.groups}")
+            settings.append(_("groups {value}").format(value=layer.groups))
         return kind, " · ".join(settings)
 
     def new_layer(self, input_shape: Shape, dims: int) -> ConvTransposeLayer:

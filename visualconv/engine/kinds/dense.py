@@ -397,7 +397,9 @@ class DenseKind(Kind):
     def summary(self, layer: DenseLayer, dims: int) -> tuple[str, str]:
         """``dense 8→3, identity`` (``, no bias``)."""
         out, n_in = layer.weight.shape
-        return f"dense {n_in}→{out}, {layer.activation}" + (", no bias" if layer.bias is None else ""), ""
+        return f"dense {n_in}→{out}, {layer.activation}" + (
+            ", " + _("no bias") if layer.bias is None else ""
+        ), ""
 
     def check_shape(
         self, layer: DenseLayer, shape: Shape, place: str, source: str

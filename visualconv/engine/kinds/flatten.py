@@ -212,7 +212,7 @@ class FlattenKind(Kind):
 
     def summary(self, layer: FlattenLayer, dims: int) -> tuple[str, str]:
         """``flatten`` and ``row-major``."""
-        return "flatten", "row-major"
+        return "flatten", _("row-major")
 
     def from_document(
         self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader

@@ -584,17 +584,12 @@ class PoolKind(Kind):
     def summary(self, layer: PoolLayer, dims: int) -> tuple[str, str]:
         """``max pool 2`` and ``stride 2`` (`` · overlapping`` when windows overlap, `` · padding 1``)."""
         if layer.is_global:
-            return f"global {layer.mode} pool", "one window per channel"
+            return _("global {mode} pool").format(mode=layer.mode), _("one window per channel")
+        kind = _("{mode} pool {size}").format(mode=layer.mode, size=size_text(layer.size, dims))
+        stride = _("stride {value}").format(value=size_text(layer.stride, dims))
         if layer.padding != (0, 0):
-            return (
-                f"{layer.mode} pool {size_text(layer.size, dims)}",
-                f"stride {size_text(layer.stride, dims)} · padding {size_text(layer.padding, dims)}",
-            )
-        return (
-            f"{layer.mode} pool {size_text(layer.size, dims)}",
-            f"stride {size_text(layer.stride, dims)}"
-            + (" · overlapping" if layer.stride[1] < layer.size[1] else ""),
-        )
+            return kind, stride + " · " + _("padding {value}").format(value=size_text(layer.padding, dims))
+        return kind, stride + (" · " + _("overlapping") if layer.stride[1] < layer.size[1] else "")
 
     def new_layer(self, input_shape: Shape, dims: int) -> PoolLayer:
         """A 1x1 max pool (the user sets its size and stride)."""
