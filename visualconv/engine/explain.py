@@ -68,10 +68,15 @@ def slice_text(s: slice) -> str:
 
 
 def explain(trace: LayerTrace, step: AnyStep) -> list[str]:
-    """Lines of text for one step of a trace (step 0 gives the set-up lines)."""
+    """Lines of text for one step of a trace.
+
+    Step 0 gives the set-up lines; at step 0 of the last layer's backward pass of a model
+    with a target, the loss that starts the pass comes first (its value and dA, worked out).
+    """
     kind = trace.kind
     if step.overlay is None:
-        return kind.intro(trace)
+        start = trace.loss_start
+        return kind.intro(trace) if start is None else [*start.lines(), *kind.intro(trace)]
     lines = kind.explain(trace, step)
     if trace.pass_name == "backward" and step.k == step.n:
         lines += kind.closed_form_lines(trace, step)

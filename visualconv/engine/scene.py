@@ -530,7 +530,12 @@ class PassScene:
         self.trace = trace
         self.numbers = numbers
         self._kind = trace.layer.kind
-        self.specs: tuple[PanelSpec, ...] = tuple(self._kind.panels(trace))
+        specs = list(self._kind.panels(trace))
+        self._loss = trace.loss_start
+        if self._loss is not None and specs:
+            # The loss that starts the backward pass: a column after the layer's own panels.
+            specs += self._loss.panels(1 + max(s.col for s in specs))
+        self.specs: tuple[PanelSpec, ...] = tuple(specs)
         self._levels = _Levels()
         self._cache: OrderedDict[int, Scene] = OrderedDict()
         self._limits: dict[tuple[int, ...], dict[str, float]] = {}
@@ -542,6 +547,8 @@ class PassScene:
         trace = self.trace
         out = StepPanels(self.specs, self._levels)
         self._kind.fill_panels(trace, trace.step(k), out)
+        if self._loss is not None:
+            self._loss.fill_panels(out)
         return out.out
 
     def step(self, k: int) -> Scene:

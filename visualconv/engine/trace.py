@@ -17,7 +17,7 @@ import numpy as np
 
 from .kinds.base import PASSES, AnyStep, Fields, ForwardState, LayerTrace, Overlay, Step, as_dict
 from .kinds.conv import ClosedForm, conv_closed_form
-from .kinds.loss import NO_BACKWARD, start_backward
+from .kinds.loss import NO_BACKWARD, loss_start, start_backward
 from .model import Model, forward
 
 __all__ = [
@@ -40,7 +40,9 @@ def trace_layer(model: Model, index: int, pass_name: str) -> LayerTrace:
     """The overlay trace of layer ``index`` of ``model`` for the given pass.
 
     Runs the model's forward pass and, for a backward trace, the backward pass from
-    the last layer down to layer ``index + 1`` only (what the trace needs).
+    the last layer down to layer ``index + 1`` only (what the trace needs). The last
+    layer's backward trace of a model with a target carries the loss that starts the
+    pass (``trace.loss_start``, a :class:`~visualconv.engine.kinds.loss.LossStart`).
 
     Raises
     ------
@@ -61,7 +63,7 @@ def trace_layer(model: Model, index: int, pass_name: str) -> LayerTrace:
             grad = layer.backward(grad, record.input, record.pre_activation, record.output).grad_input
         grad_output = grad[0]
     record = records[index]
-    return LayerTrace(
+    trace = LayerTrace(
         model.layers[index],
         pass_name,
         record.input[0],
@@ -69,6 +71,12 @@ def trace_layer(model: Model, index: int, pass_name: str) -> LayerTrace:
         record.output[0],
         grad_output,
     )
+    if pass_name == "backward" and index == len(model.layers) - 1:
+        # The backward pass starts at the last layer: from a target, its loss is the first step.
+        trace.loss_start = loss_start(
+            model.upstream, model.target, model.loss, records[-1].output, model.dims
+        )
+    return trace
 
 
 def unflatten_position(shape: tuple[int, ...], flat: int) -> tuple[int, ...]:

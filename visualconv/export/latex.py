@@ -60,6 +60,7 @@ _OPS = {
     "\\": r"\backslash ",
     "_": r"\_",
     "·": r"\cdot ",
+    "²": "^{2}",
 }
 # After these a negative number is a factor or a term and gets parentheses.
 _FACTOR_OPS = {r"\cdot", r"\times", r"\odot", r"\ast", r"\star", "+", "-", "/"}
@@ -87,6 +88,7 @@ _TEXT_SYMBOLS = {
     "⊙": r"\ensuremath{\odot}",
     "⋆": r"\ensuremath{\star}",
     "≈": r"\ensuremath{\approx}",
+    "²": r"\textsuperscript{2}",
     "∞": r"\ensuremath{\infty}",
     "→": r"\ensuremath{\rightarrow}",
     "✓": r"\ensuremath{\checkmark}",

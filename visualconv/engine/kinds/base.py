@@ -632,6 +632,9 @@ class LayerTrace:
     out_shape : tuple of int
     n : int
         Number of overlays.
+    loss_start : LossStart or None
+        The last layer's backward trace of a model with a target: the loss that starts
+        the pass, shown and written out at its step 0 (set by ``trace_layer``).
     """
 
     # Steps kept per trace: stepping k-1 -> k reuses the previous one.
@@ -644,6 +647,7 @@ class LayerTrace:
     grad_output: FloatArray | None
     grad_pre_activation: FloatArray | None
     derivative: FloatArray | None
+    loss_start: Any = None
 
     def __new__(cls, layer: Layer, pass_name: str, *args: Any, **kwargs: Any) -> LayerTrace:
         """The trace class of the layer's kind for ``pass_name`` (when called on LayerTrace itself)."""
