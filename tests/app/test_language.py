@@ -64,3 +64,16 @@ def test_the_chosen_language_is_remembered_for_the_next_window(window, qtbot, tm
 
     assert remembered_language(settings) == "zh_CN"
     assert window.menus["file"].title() == "文件(&F)"
+
+
+def test_the_decimal_comma_is_a_setting_of_every_number_shown(window, qtbot):
+    """View ▸ Decimal comma: the step text and the cells write 0,3 (lists with ';'), and back."""
+    assert window.open_file(SEED_1D)
+    window.session.select(0, "backward", 2)
+    window.actions_by_name["decimal_comma"].setChecked(True)
+    assert window.equations.lines()[0] == "overlay 2: dW += [2*0,2; 3*0,2] -> [0,3; 0,4]"
+    assert window.layer_view.panels["dw"].numbers.decimal == ","
+    assert window.layer_view.panels["dw"].colorbar.numbers.scale(0.4) == "0,4"
+    assert window.settings.value("numbers/decimalComma", type=bool) is True
+    window.actions_by_name["decimal_comma"].setChecked(False)
+    assert window.equations.lines()[0] == "overlay 2: dW += [2*0.2, 3*0.2] -> [0.3, 0.4]"

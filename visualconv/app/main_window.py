@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -49,6 +50,7 @@ from .widgets.navigator import Navigator
 from .widgets.stepper import Stepper
 
 MAX_RECENT = 8
+DECIMAL_COMMA = "numbers/decimalComma"
 FILE_FILTER = N_("visualconv models (*.json);;All files (*)")
 IMPORT_FILTER = N_("Networks (*.onnx *.pt2);;ONNX (*.onnx);;torch.export archives (*.pt2);;All files (*)")
 
@@ -435,6 +437,15 @@ class MainWindow(QMainWindow):
             checkable=True,
         )
         numbers.setChecked(True)
+        comma = self._action(
+            "decimal_comma",
+            _("Decimal &comma (0,5 instead of 0.5)"),
+            self.set_decimal_comma,
+            None,
+            "view",
+            checkable=True,
+        )
+        comma.setChecked(self.settings.value(DECIMAL_COMMA, False, type=bool))
         language = self.menus["view"].addMenu(_("&Language"))
         assert language is not None
         self.language_menu = LanguageMenu(language, self._language_roots, self.settings)
@@ -695,7 +706,15 @@ class MainWindow(QMainWindow):
             + _("A visual debugger for backpropagation through convolution and pooling layers."),
         )
 
-    # ------------------------------------------------------------ language
+    # ------------------------------------------------------------ language and numbers
+
+    def set_decimal_comma(self, on: bool) -> None:
+        """Write numbers with a decimal comma (``0,5``; lists ``[0,3; 0,5]``) or the point; remembered."""
+        numbers = dataclasses.replace(self.layer_view.numbers, decimal="," if on else ".")
+        self.settings.setValue(DECIMAL_COMMA, bool(on))
+        self.equations.numbers = numbers
+        self.layer_view.set_numbers(numbers)
+        self.session.refresh()
 
     def _language_roots(self) -> list[QObject]:
         """What a language switch re-reads: the window (its menus, docks and panels are its children)."""

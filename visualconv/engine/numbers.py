@@ -17,6 +17,7 @@ short (four), and the window's cells of one panel share their decimals so they l
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,32 @@ class NumberFormat:
     max_decimals: int = 7
     scale_significant: int = 3
     noise: float = 1e-12
+    # The decimal separator: "." (the seed documents' way, the default) or "," (German and
+    # Portuguese classrooms); with "," the elements of a list are separated by "; ".
+    decimal: str = "."
+
+    # ------------------------------------------------------------ the decimal separator
+
+    @property
+    def separator(self) -> str:
+        """What separates the elements of a written list: ``", "``, or ``"; "`` with a decimal comma."""
+        return "; " if self.decimal == "," else ", "
+
+    def _marked(self, text: str) -> str:
+        """``text`` (a number Python wrote) with this format's decimal separator."""
+        return text if self.decimal == "." else text.replace(".", self.decimal)
+
+    def text(self, line: str) -> str:
+        """A line composed with the default format (the step text) in this format's separators.
+
+        A point between two digits becomes the decimal separator, and the ``", "`` between
+        two numbers of a list becomes :attr:`separator`; words, slices (``[0:2]``) and
+        names are left alone. With the point this is ``line`` itself.
+        """
+        if self.decimal == ".":
+            return line
+        line = _BETWEEN_NUMBERS.sub(self.separator, line)
+        return _DECIMAL_POINT.sub(self.decimal, line)
 
     # ------------------------------------------------------------ values
 
@@ -59,18 +86,18 @@ class NumberFormat:
         value = float(value)
         if value == 0:
             return "0"
-        return f"{value:.{self.significant}g}"
+        return self._marked(f"{value:.{self.significant}g}")
 
     def array(self, array: Any) -> str:
         """Nested-list text of an array: ``[1, 2]`` or ``[[1, 2], [3, 4]]``."""
         array = np.asarray(array)
         if array.ndim == 0:
             return self.value(float(array))
-        return "[" + ", ".join(self.array(a) for a in array) + "]"
+        return "[" + self.separator.join(self.array(a) for a in array) + "]"
 
     def values(self, values: Sequence[float]) -> str:
-        """Values joined by ``, ``."""
-        return ", ".join(self.value(v) for v in values)
+        """Values joined by ``, `` (``; `` with a decimal comma)."""
+        return self.separator.join(self.value(v) for v in values)
 
     # ------------------------------------------------------------ cells
 
@@ -90,7 +117,7 @@ class NumberFormat:
         if "e" in text:
             mantissa, exponent = text.split("e")
             text = f"{mantissa}e{int(exponent)}"
-        return text
+        return self._marked(text)
 
     def decimals_for(self, level: float) -> int:
         """Decimals that give a window panel's largest value (``level``) its significant digits."""
@@ -113,7 +140,7 @@ class NumberFormat:
             text = text.rstrip("0").rstrip(".")
         if text in ("0", "-0"):
             return "≈0"
-        return text
+        return self._marked(text)
 
     def map_cell(self, value: float, level: float | None = None) -> str:
         """A training map's cell; with ``level`` (the map's largest magnitude) cells share decimals."""
@@ -123,17 +150,20 @@ class NumberFormat:
             return "0"
         scale = abs(value) if level is None or not math.isfinite(level) or level <= 0 else level
         if scale >= 1000 or scale < 0.001:
-            return f"{value:.1e}"
+            return self._marked(f"{value:.1e}")
         decimals = min(max(0, 2 - math.floor(math.log10(scale))), 4)
         text = f"{value:.{decimals}f}"
-        return "≈0" if float(text) == 0 else text
+        return "≈0" if float(text) == 0 else self._marked(text)
 
     # ------------------------------------------------------------ scales
 
     def scale(self, value: float) -> str:
         """A colour bar's limit or tick: ``0.0446``, ``1.2e+03``."""
-        return f"{value:.{self.scale_significant}g}"
+        return self._marked(f"{value:.{self.scale_significant}g}")
 
+
+_DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
+_BETWEEN_NUMBERS = re.compile(r"(?<=\d), (?=[-−]?\d)")
 
 DEFAULT = NumberFormat()
 """Today's digits; pass another :class:`NumberFormat` to change them."""

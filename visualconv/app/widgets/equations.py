@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PyQt6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
+from ...engine.numbers import DEFAULT, NumberFormat
 from ...engine.scene import pass_scene
 from ...engine.trace import LayerTrace
 from ...i18n import _
@@ -17,6 +18,7 @@ class EquationPanel(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        self.numbers: NumberFormat = DEFAULT  # the decimal separator of the step text (View menu)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 4)
         layout.setSpacing(2)
@@ -61,7 +63,7 @@ class EquationPanel(QWidget):
             else _("{layer} {kind}, backward pass — {where}")
         )
         self.heading.setText(heading.format(layer=f"layers[{layer}]", kind=trace.layer_type, where=where))
-        lines = list(pass_scene(trace).step(k).lines)
+        lines = list(pass_scene(trace, self.numbers).step(k).lines)
         if self._note:
             lines = [*lines, "", *self._note]
         self.text.setPlainText("\n".join(lines))

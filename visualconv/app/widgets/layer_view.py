@@ -90,6 +90,19 @@ class LayerView(QWidget):
             self._levels = None
             self.refresh()
 
+    def set_numbers(self, numbers: NumberFormat) -> None:
+        """Write every number with ``numbers`` (the decimal separator): the panels are made anew."""
+        if numbers == self.numbers:
+            return
+        self.numbers = numbers
+        for panel in self.panels.values():
+            self._grid.removeWidget(panel)
+            panel.hide()
+            panel.deleteLater()
+        self.panels = {}
+        self._on_session_trace_changed(self.session.trace)
+        self._on_session_step_changed(self.session.step)
+
     def set_show_numbers(self, show: bool) -> None:
         """Show or hide the numbers in small cells."""
         self.show_numbers = show
