@@ -135,3 +135,33 @@ def test_the_seed_examples_say_what_their_catalogue_entries_translate():
     i18n.set_language("zh-CN")
     assert "上采样" in shown(SEED_TEXTS["05-max-pool-backward.json"][1])  # the Chinese seed's word
     assert shown("A model of my own") == "A model of my own"
+
+
+def test_a_chinese_export_says_what_to_install_when_no_font_has_chinese_glyphs(tmp_path, monkeypatch):
+    """A system whose fontconfig knows no Chinese font (a stand-in fc-list that lists none)."""
+    from visualconv.cli import export
+
+    fake = tmp_path / "fc-list"
+    fake.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert export.has_cjk_font() is False
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "visualconv",
+            "--lang",
+            "zh-CN",
+            "export",
+            str(ROOT / "sample_models" / "01-seed-1d-conv.json"),
+            "--out",
+            str(tmp_path / "step.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**__import__("os").environ, "PATH": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "fonts-noto-cjk" in result.stderr

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..i18n import _
+from ..i18n import N_, _, language
 from .common import EXIT_OK, UsageError
 
 NAME = "export"
@@ -165,6 +165,27 @@ def _headless() -> None:
     qInstallMessageHandler(handler)
 
 
+CJK_HINT = N_(
+    "No font with Chinese characters was found: install one (Debian/Ubuntu: sudo apt install "
+    "fonts-noto-cjk or fonts-wqy-microhei; Fedora: google-noto-sans-cjk-fonts)"
+)
+
+
+def has_cjk_font() -> bool:
+    """Whether fontconfig knows a font for Chinese (True where there is no fontconfig to ask)."""
+    import shutil
+    import subprocess
+
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return True
+    try:
+        found = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return True
+    return bool(found.stdout.strip())
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``visualconv export``; returns the exit status (errors raise ModelError or UsageError)."""
     from .. import atomic
@@ -177,6 +198,8 @@ def run(args: argparse.Namespace) -> int:
             "visualconv export: nothing to do: give --out PATH, --animation OUT, --frames DIR, "
             "--beamer DECK.tex, --pptx DECK.pptx, --tikz STEP.tex, --pack DIR or --torch SCRIPT.py"
         )
+    if others and language() == "zh_CN" and not has_cjk_font():
+        print("visualconv: " + _(CJK_HINT), file=sys.stderr)
     if args.torch:
         from ..bridge.command import export_torch
 
