@@ -77,3 +77,15 @@ def test_the_decimal_comma_is_a_setting_of_every_number_shown(window, qtbot):
     assert window.settings.value("numbers/decimalComma", type=bool) is True
     window.actions_by_name["decimal_comma"].setChecked(False)
     assert window.equations.lines()[0] == "overlay 2: dW += [2*0.2, 3*0.2] -> [0.3, 0.4]"
+
+
+def test_qt_standard_dialogs_follow_the_language_with_qts_own_translations(window, qtbot):
+    """The Save / Discard / Cancel buttons come from Qt's qtbase_de.qm (shipped with PyQt6)."""
+    from PyQt6.QtCore import QCoreApplication
+
+    window.set_language("de")
+    assert QCoreApplication.translate("QPlatformTheme", "Discard") == "Verwerfen"
+    window.set_language("pt-BR")
+    assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Cancelar"
+    window.set_language("en")
+    assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Cancel"
