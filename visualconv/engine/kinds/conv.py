@@ -1149,8 +1149,10 @@ def _conv_links(
                 f"{fmt(da)}*{fmt(slope)} = {fmt(value)}"
             )
         first, last = links.name_of(trace, "input", window[0]), links.index_text(trace, "input", window[-1])
-        where = f"window {first}…{last}"
-        text += f"; overlay {f * oh * ow + i * ow + j + 1} adds it to dW via {where} and W*dZ to dA_prev"
+        where = _("window {window}").format(window=f"{first}…{last}")
+        text += "; " + _("overlay {k} adds it to dW via {window} and W*dZ to dA_prev").format(
+            k=f * oh * ow + i * ow + j + 1, window=where
+        )
         return links.CellLinks(role, index, links.linked_cells([], extra), (), value, text)
     if not backward and role in ("z", "a"):
         f, i, j = index
@@ -1183,7 +1185,7 @@ def _conv_links(
         (f,) = index
         outputs: list[links.Index] = [(f, i, j) for i in range(oh) for j in range(ow)]
         value = float(layer.bias[f])
-        text = f"{name} = {fmt(value)} is added to every output of channel {f}"
+        text = f"{name} = {fmt(value)} " + _("is added to every output of channel {c}").format(c=f)
         return links.CellLinks(
             role, index, links.linked_cells([], {"dz" if backward else "z": outputs}), (), value, text
         )
@@ -1208,7 +1210,7 @@ def _conv_uses(
         extra = {out_role: outputs, "kernel": partners}
         if backward:
             extra["dw"] = partners
-        what = f"{len(outputs)} output(s)"
+        what = _("{n} output(s)").format(n=len(outputs))
     else:
         f, c, a, b = index
         c0 = trace.input_channels(f).start
@@ -1218,9 +1220,9 @@ def _conv_uses(
         if backward:
             extra["dx"] = partners  # W[f, c, a, b] * dZ[f, i, j] lands where it multiplied the input
             extra["dw"] = [index]
-        what = f"every output of channel {f}"
+        what = _("every output of channel {c}").format(c=f)
     value = float((trace.x_padded if role == "input" else trace.weight)[index])
-    text = f"{links.name_of(trace, role, index)} = {fmt(value)} is used by {what}"
+    text = f"{links.name_of(trace, role, index)} = {fmt(value)} " + _("is used by {what}").format(what=what)
     return links.CellLinks(role, index, links.linked_cells([], extra), (), value, text)
 
 

@@ -690,16 +690,20 @@ def _links(trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | N
         terms.sort(key=lambda t: t.overlay)
         if backward:
             value = float(trace.dz_full[f, y, q])
-            text = (
-                f"{name} = {fmt(value)}: gathered by the {len(terms)} input element(s) whose stamp covers it"
-            )
+            text = f"{name} = {fmt(value)}: " + _(
+                "gathered by the {n} input element(s) whose stamp covers it"
+            ).format(n=len(terms))
             return links.CellLinks(role, index, links.linked_cells(terms), tuple(terms), value, text)
         bias = 0.0 if layer.bias is None or full else float(layer.bias[f])
         value = links.total(terms, 0.0) + bias
         bias_text = f" + {fmt(bias)}" if layer.bias is not None and not full else ""
-        text = links.sum_text(name, terms, value, bias_text) + f"; {len(terms)} stamp(s) reach this cell"
+        text = (
+            links.sum_text(name, terms, value, bias_text)
+            + "; "
+            + _("{n} stamp(s) reach this cell").format(n=len(terms))
+        )
         if full and not (ph <= y < ph + trace.z.shape[1] and pw <= q < pw + trace.z.shape[2]):
-            text += " (in the border that padding crops)"
+            text += " " + _("(in the border that padding crops)")
         return links.CellLinks(role, index, links.linked_cells(terms), tuple(terms), value, text)
     if role in ("input", "dx"):
         c, i, j = index
@@ -718,8 +722,12 @@ def _links(trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | N
         ]
         out_role = "dz" if backward else "z"
         value = float((trace.x if role == "input" else np.asarray(trace.step(trace.n).state.dx))[index])
-        text = f"{name} = {fmt(value)}: overlay {int(np.ravel_multi_index(index, trace.x.shape)) + 1} "
-        text += "gathers from these cells of dZ" if backward else "stamps W[c] into these output cells"
+        k = int(np.ravel_multi_index(index, trace.x.shape)) + 1
+        text = f"{name} = {fmt(value)}: " + (
+            _("overlay {k} gathers from these cells of dZ")
+            if backward
+            else _("overlay {k} stamps W[c] into these output cells")
+        ).format(k=k)
         extra: dict[str, list[links.Index]] = {out_role: reached, "kernel": kernel}
         return links.CellLinks(role, index, links.linked_cells([], extra), (), value, text)
     return None

@@ -384,7 +384,7 @@ def _pool_links(
     trace: Any, layer: PoolLayer, role: str, index: links.Index, backward: bool
 ) -> links.CellLinks | None:
     (kh, kw), (sh, sw) = trace.size, trace.stride
-    _, oh, ow = trace.z.shape
+    oh, ow = trace.z.shape[1:]
     x = trace.x_padded  # the windows' view (padding: -inf or zeros around the input)
     argmax = trace.argmax
     size = kh * kw
@@ -420,13 +420,17 @@ def _pool_links(
             overlay = c * oh * ow + i * ow + j + 1
             if argmax is not None:
                 at = winner(c, i, j)
-                text = f"{name} = {fmt(delta)} goes to {links.name_of(trace, 'dx', at)}, its window's maximum"
+                text = f"{name} = {fmt(delta)} " + _("goes to {cell}, its window's maximum").format(
+                    cell=links.name_of(trace, "dx", at)
+                )
                 extra = {"input": cells, "dx": [at]}
             else:
                 share = fmt(delta / size)
-                text = f"{name} = {fmt(delta)} is spread as {share} to each of the {size} window cells"
+                text = f"{name} = {fmt(delta)} " + _(
+                    "is spread as {share} to each of the {n} window cells"
+                ).format(share=share, n=size)
                 extra = {"input": cells, "dx": cells}
-            text += f" (overlay {overlay})"
+            text += " " + _("(overlay {k})").format(k=overlay)
             return links.CellLinks(role, index, links.linked_cells([], extra), (), delta, text)
         return None
     if role == "dx" and backward:
@@ -460,7 +464,7 @@ def _pool_links(
             if i * sh <= y < i * sh + kh and j * sw <= xq < j * sw + kw
         ]
         out_role = "dz" if backward else "z"
-        text = f"{name} = {fmt(float(x[index]))} lies in {len(outputs)} window(s)"
+        text = f"{name} = {fmt(float(x[index]))} " + _("lies in {n} window(s)").format(n=len(outputs))
         return links.CellLinks(
             role, index, links.linked_cells([], {out_role: outputs}), (), float(x[index]), text
         )
