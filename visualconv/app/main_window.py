@@ -727,6 +727,7 @@ class MainWindow(QMainWindow):
     @pyqtSlot(str)
     def _on_language_changed(self, code: str) -> None:
         """Rebuild what is made of words and numbers: the heat maps' headings, the step text, the title."""
+        self.navigator.refresh()
         self.session.refresh()
         self.training_panel.retranslate()
         if self.session.model is not None:

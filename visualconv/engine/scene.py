@@ -108,7 +108,7 @@ class TileMap:
     def captions(self, name: str) -> list[str]:
         """A caption per tile (none for a single tile)."""
         if self.kind == "channels" and self.count > 1:
-            return [f"channel {c}" for c in range(self.count)]
+            return [_("channel {c}").format(c=c) for c in range(self.count)]
         if self.kind == "kernels" and self.count > 1:
             f_count, c_count = self.shape[:2]
             return [f"{name}[{f}, {c}]" for f in range(f_count) for c in range(c_count)]

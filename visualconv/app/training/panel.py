@@ -38,7 +38,7 @@ from ...engine.kinds.base import frozen_array
 from ...engine.model import Model, TrainingSpec
 from ...engine.numbers import DEFAULT
 from ...engine.train import Iteration, TrainingDiverged
-from ...i18n import _
+from ...i18n import N_, _
 from .. import theme
 from ..inputclock import InputClock
 from .maps import KernelMaps
@@ -51,10 +51,10 @@ MAX_MARKERS = 200
 
 
 SPEEDS = (
-    ("as fast as possible", 0),
-    ("50 iterations/s", 20),
-    ("10 iterations/s", 100),
-    ("2 iterations/s", 500),
+    (N_("as fast as possible"), 0),
+    (N_("50 iterations/s"), 20),
+    (N_("10 iterations/s"), 100),
+    (N_("2 iterations/s"), 500),
 )
 SHAPE_CLASSES_BY_COUNT = {
     2: ["bar", "square"],
@@ -89,7 +89,11 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
     if model.training is not None and model.training.dataset is not None:
         checked = model.training.dataset
         spec = checked.document()
-        choices.append(DatasetChoice(f"from the file: {datasets.describe(spec)}", spec, dataset=checked))
+        choices.append(
+            DatasetChoice(
+                _("from the file: {dataset}").format(dataset=datasets.describe(spec)), spec, dataset=checked
+            )
+        )
     if model.target is not None:
         target = model.target if isinstance(model.target, int) else np.asarray(model.target).tolist()
         own = {"kind": "inline", "inputs": [np.asarray(model.input).tolist()], "targets": [target]}
@@ -98,18 +102,26 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
             own_dataset = datasets.validate(own, model, model.shapes(), model.loss, "dataset")
         except ModelError as exc:
             own_dataset, own_problem = None, exc.message
-        choices.append(DatasetChoice("this model's own example (1 example)", own, own_problem, own_dataset))
+        choices.append(
+            DatasetChoice(_("this model's own example (1 example)"), own, own_problem, own_dataset)
+        )
     outputs = math.prod(model.shapes()[-1])
     candidates: list[tuple[str, dict[str, Any]]] = []
     if any(layer.kind is CONV for layer in model.layers):
         candidates += [
-            ("teacher kernel [1, -1] (32 random images)", {"kind": "teacher", "kernel": "edge"}),
-            ("teacher kernel Sobel x (32 random images)", {"kind": "teacher", "kernel": "sobel_x"}),
+            (_("teacher kernel [1, -1] (32 random images)"), {"kind": "teacher", "kernel": "edge"}),
+            (_("teacher kernel Sobel x (32 random images)"), {"kind": "teacher", "kernel": "sobel_x"}),
         ]
     classes = SHAPE_CLASSES_BY_COUNT.get(outputs, ["bar", "cross", "square"])
-    candidates.append((f"shapes: {', '.join(classes)} (60 images)", {"kind": "shapes", "classes": classes}))
+    shapes = _("shapes: {classes} (60 images)").format(classes=", ".join(classes))
+    candidates.append((shapes, {"kind": "shapes", "classes": classes}))
     digits = list(range(min(max(outputs, 2), 10)))
-    candidates.append((f"8x8 digits {digits[0]}-{digits[-1]}", {"kind": "digits", "digits": digits}))
+    candidates.append(
+        (
+            _("8x8 digits {first}-{last}").format(first=digits[0], last=digits[-1]),
+            {"kind": "digits", "digits": digits},
+        )
+    )
     for text, spec in candidates:
         problem = datasets.available(spec["kind"])
         checked = None
@@ -119,7 +131,7 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
             except ModelError as exc:
                 problem = exc.message
         if spec["kind"] == "digits" and datasets.available("digits") is not None:
-            text += " — needs scikit-learn: pip install scikit-learn"
+            text += " — " + _("needs scikit-learn: pip install scikit-learn")
         choices.append(DatasetChoice(text, spec, problem, checked))
     return choices
 
@@ -228,7 +240,7 @@ class TrainingPanel(QWidget):
         self.shuffle = QCheckBox(_("shuffle each epoch"))
         self.speed = QComboBox()
         for text, ms in SPEEDS:
-            self.speed.addItem(text, ms)
+            self.speed.addItem(_(text), ms)
 
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
@@ -284,12 +296,12 @@ class TrainingPanel(QWidget):
         self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
         self.loss_plot.setMinimumHeight(150)
         self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
-        self.iteration_curve = self.loss_plot.plot([], [], pen=LOSS_PEN, name="batch loss")
+        self.iteration_curve = self.loss_plot.plot([], [], pen=LOSS_PEN, name=_("batch loss"))
         for curve in (self.iteration_curve,):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
         self.epoch_curve = self.loss_plot.plot(
-            [], [], pen=EPOCH_PEN, symbol="o", symbolSize=5, symbolBrush="#1d4ed8", name="epoch loss"
+            [], [], pen=EPOCH_PEN, symbol="o", symbolSize=5, symbolBrush="#1d4ed8", name=_("epoch loss")
         )
         self.loss_plot.getPlotItem().getViewBox().setLimits(xMin=0)
         self.loss_plot.getPlotItem().getViewBox().sigRangeChangedManually.connect(

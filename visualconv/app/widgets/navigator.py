@@ -83,6 +83,11 @@ class Navigator(QWidget):
         session.sigModelChanged.connect(self._on_session_model_changed)
         session.sigTraceChanged.connect(self._on_session_trace_changed)
 
+    def refresh(self) -> None:
+        """List the session's model again (a language switch: its summaries in the new words)."""
+        if self.session.model is not None:
+            self._on_session_model_changed(self.session.model)
+
     def _on_session_model_changed(self, model: Model) -> None:
         self.model_label.setText(shown(model.name))
         self.description.setText(shown(model.description))
