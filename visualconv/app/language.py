@@ -23,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PyQt6.QtCore import QCoreApplication, QLibraryInfo, QObject, QSettings, QTranslator, pyqtSignal, pyqtSlot
-from PyQt6.QtGui import QAction, QActionGroup, QFontDatabase
+from PyQt6.QtGui import QAction, QActionGroup, QFont, QFontDatabase
 from PyQt6.QtWidgets import (
     QAbstractButton,
+    QAbstractItemView,
     QAbstractSpinBox,
     QComboBox,
     QDockWidget,
@@ -76,6 +77,46 @@ def install_qt_translations(code: str | None = None) -> bool:
 def has_cjk_font() -> bool:
     """Whether the system offers a font that writes Simplified Chinese."""
     return bool(QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese))
+
+
+# Fonts with Simplified Chinese glyphs, best first (Debian's fonts-noto-cjk, fonts-wqy-microhei, ...).
+CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "PingFang SC",
+)
+
+
+def use_language_font(code: str | None = None, windows: list[QObject] | None = None) -> str | None:
+    """Make the item views of ``windows`` (the layer list, tables) write ``code``'s script well.
+
+    Labels, buttons and menus draw Chinese through the system's font fallback, but an item
+    view sizes its rows by its own font's lines, which the taller CJK glyphs overflow. For
+    Chinese those views get a CJK family first; for any other language they get their own
+    font back. Returns the family chosen (None: not Chinese, or no CJK font on the system).
+    """
+    choice = None
+    if (code or i18n.language()) == "zh_CN":
+        families = QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese)
+        choice = next((f for f in CJK_FAMILIES if f in families), families[0] if families else None)
+    for window in windows or ():
+        if isinstance(window, QWidget):
+            for view in window.findChildren(QAbstractItemView):
+                _set_family(view, choice)
+    return choice
+
+
+def _set_family(widget: QWidget, choice: str | None) -> None:
+    """Put the CJK family first in ``widget``'s font, or take it out again."""
+    font = QFont(widget.font())
+    families = [f for f in font.families() if f not in CJK_FAMILIES]
+    if choice is not None:
+        families = [choice, *families]
+    if families != font.families():
+        font.setFamilies(families)
+        widget.setFont(font)
 
 
 def cjk_font_problem(code: str | None = None) -> str:
@@ -239,4 +280,5 @@ class LanguageMenu(QObject):
             return
         retranslate_tree(self._roots(), code)
         install_qt_translations(code)
+        use_language_font(code, self._roots())
         self.sigLanguageChanged.emit(code)

@@ -139,7 +139,7 @@ def run_app(args: argparse.Namespace) -> int:
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
 
-    from .language import cjk_font_problem, install_qt_translations
+    from .language import cjk_font_problem, install_qt_translations, use_language_font
     from .main_window import MainWindow, configure_pyqtgraph
 
     _choose_language(args)
@@ -149,6 +149,7 @@ def run_app(args: argparse.Namespace) -> int:
         print(f"visualconv: {font_problem}", file=sys.stderr)
     configure_pyqtgraph()
     window = MainWindow()
+    use_language_font(None, [window])
     windows: list[MainWindow] = [window]  # a recovered second model opens a second window
     hook = window.exception_hook
     hook.interactive = not screenshot
