@@ -337,4 +337,4 @@ def run(args: argparse.Namespace) -> int:
 def summary(paths: list[Path]) -> str:
     """The number of files and megabytes an export wrote."""
     size = sum(p.stat().st_size for p in paths if p.is_file())
-    return f"{len(paths)} files, {size / 1e6:.1f} MB"
+    return _("{n} files, {size} MB").format(n=len(paths), size=f"{size / 1e6:.1f}")
