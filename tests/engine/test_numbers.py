@@ -2,7 +2,10 @@
 
 import math
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from visualconv.engine.explain import fmt, fmt_array
 from visualconv.engine.numbers import DEFAULT, NumberFormat
@@ -86,3 +89,37 @@ def test_a_decimal_comma_writes_every_kind_of_number_and_keeps_the_point_by_defa
     )
     assert DEFAULT.text(line) == line
     assert DEFAULT.array([0.3, 0.5]) == "[0.3, 0.5]"
+
+
+def _longest_text_loop(values, decimals):
+    """Loop twin of NumberFormat.widest_window_cell: write every cell, keep the longest."""
+    texts = [DEFAULT.window_cell(float(v), decimals) for v in values if not math.isnan(v)]
+    return max((len(t) for t in texts), default=None)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True, width=64),
+            st.floats(-1e4, 1e4).map(lambda v: round(v, 3)),
+            st.sampled_from([0.0, -0.0, 0.05, -0.05, 0.25, 2.5, 0.3000000000000000444]),
+        ),
+        max_size=12,
+    ),
+    st.integers(0, 7),
+)
+@settings(max_examples=150, deadline=None)
+def test_the_widest_window_cell_is_the_longest_text_written(values, decimals):
+    widest = DEFAULT.widest_window_cell(np.array(values, dtype=np.float64), decimals)
+    longest = _longest_text_loop(values, decimals)
+    if longest is None:
+        assert widest is None
+    else:
+        assert len(DEFAULT.window_cell(widest, decimals)) == longest
+
+
+def test_the_widest_of_the_seed_dA_prev():
+    # the 2-D seed's input gradient at five decimals: -0.00892 is the longest text
+    values = [0, -0.008918, 0.01029, -0.004732, 0.021238, -0.007546, 0.002301, 0.003001, 0.010741]
+    widest = DEFAULT.widest_window_cell(values, 5)
+    assert DEFAULT.window_cell(widest, 5) in ("-0.00892", "-0.00473", "-0.00755")

@@ -55,6 +55,23 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def parse_zoom(text: str) -> int:
+    """``"200"`` (or ``"200%"``) to 200.
+
+    Raises
+    ------
+    ValueError
+        For anything else, or a zoom outside 50..400.
+    """
+    try:
+        percent = int(str(text).strip().rstrip("%").strip())
+    except ValueError:
+        raise ValueError(f"--zoom {text}: expected a percentage from 50 to 400, for example 200") from None
+    if not 50 <= percent <= 400:
+        raise ValueError(f"--zoom {text}: expected a percentage from 50 to 400, for example 200")
+    return percent
+
+
 def _prepare_environment(screenshot: bool) -> str | None:
     """Choose the Qt platform; returns an error line when no window can be shown."""
     if not os.environ.get("QT_QPA_PLATFORM") and not _has_display():
@@ -107,6 +124,13 @@ def run_app(args: argparse.Namespace) -> int:
         print(f"visualconv: {exc}", file=sys.stderr)
         return EXIT_ERROR
 
+    zoom = getattr(args, "zoom", None)
+    try:
+        zoom = parse_zoom(zoom) if zoom is not None else None
+    except ValueError as exc:
+        print(f"visualconv: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
     path = args.file or default_sample()
     if path is None:
         print("visualconv: no model file given and the sample models are not installed", file=sys.stderr)
@@ -155,15 +179,21 @@ def run_app(args: argparse.Namespace) -> int:
     hook.interactive = not screenshot
     hook.install()
     try:
-        if not screenshot and not requested:
-            size = fit_to_screen(size, _available(app))
+        if screenshot:
+            window.resize(*size)
+        else:  # the last session's size and docks, if they fit the screen (saved again on close)
+            window.restore_layout()
+            if requested:
+                window.resize(*size)
+            size = (window.width(), window.height())
+        if zoom is not None:
+            window.zoom_area.set_zoom(zoom)
         for name in getattr(args, "show", None) or ():
             for part in name.split(","):
                 if part.strip() and not window.show_dock(part):
                     names = ", ".join(sorted(window.dock_names()))
                     print(f"visualconv: --show {part}: expected one of {names}", file=sys.stderr)
                     return EXIT_ERROR
-        window.resize(*size)
         window.show_model(model, str(Path(path)), layer=layer, pass_name=pass_name or "forward")
         n = window.session.n
         step = getattr(args, "step", None)
@@ -309,18 +339,6 @@ def _dispose_everything() -> None:
         if isinstance(widget, QMainWindow) and not sip.isdeleted(widget) and hasattr(widget, "shutdown"):
             dispose(widget)
     _sweep(app)
-
-
-def _available(app: object) -> tuple[int, int] | None:
-    """The primary screen's available size (without task bars), if Qt knows one."""
-    from PyQt6.QtWidgets import QApplication
-
-    assert isinstance(app, QApplication)
-    screen = app.primaryScreen()
-    if screen is None:
-        return None
-    geometry = screen.availableGeometry()
-    return geometry.width(), geometry.height()
 
 
 def _screenshot(app: object, window: object, out: str, size: tuple[int, int]) -> int:

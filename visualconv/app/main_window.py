@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PyQt6 import sip
-from PyQt6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QByteArray, QEvent, QObject, QRect, QSettings, Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QAbstractItemView,
@@ -41,6 +41,7 @@ from .export_dialogs import ExportSettings
 from .exports import MENU as EXPORT_MENU
 from .exports import Exports
 from .language import LanguageMenu, cjk_font_problem
+from .main import DEFAULT_SIZE, fit_to_screen
 from .session import Session
 from .training import TrainingPanel
 from .training.link import TrainingLink
@@ -48,9 +49,11 @@ from .widgets.equations import EquationPanel
 from .widgets.layer_view import LayerView
 from .widgets.navigator import Navigator
 from .widgets.stepper import Stepper
+from .widgets.zoom import ZoomArea
 
 MAX_RECENT = 8
 DECIMAL_COMMA = "numbers/decimalComma"
+LAYOUT_VERSION = 1  # of the saved dock layout (QMainWindow.saveState); a new one ignores older layouts
 FILE_FILTER = N_("visualconv models (*.json);;All files (*)")
 IMPORT_FILTER = N_("Networks (*.onnx *.pt2);;ONNX (*.onnx);;torch.export archives (*.pt2);;All files (*)")
 
@@ -193,6 +196,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(2)
         self.layer_view = LayerView(self.session, central)
+        self.zoom_area = ZoomArea(self.layer_view, central)  # Ctrl+wheel, View ▸ Zoom in / out
         self.stepper = Stepper(self.session, central)
         self.equations = EquationPanel(self.session, central)
         self.splitter = QSplitter(Qt.Orientation.Vertical, central)
@@ -200,7 +204,7 @@ class MainWindow(QMainWindow):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.setSpacing(2)
-        top_layout.addWidget(self.layer_view, 1)
+        top_layout.addWidget(self.zoom_area, 1)
         top_layout.addWidget(self.stepper)
         self.splitter.addWidget(top)
         self.splitter.addWidget(self.equations)
@@ -271,7 +275,20 @@ class MainWindow(QMainWindow):
         self.session.sigPathChanged.connect(self._on_session_path_changed)
         self.session.sigDirtyChanged.connect(self._on_session_dirty_changed)
         self.editors.editor.grid.sigEditingDone.connect(self.hand_back_keys)
+        self.zoom_area.sigZoomChanged.connect(self._on_zoom_changed)
+        self.layer_view.sigZoomRequested.connect(self.zoom_area.zoom_step)
+        self.editors.actions["clear_highlights"].triggered.connect(self._on_escape_triggered)
         self.autosave.watch_close(self)
+
+        # -- the layout as built: what View ▸ Reset layout goes back to
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+        )
+        self._default_layout = self.saveState(LAYOUT_VERSION)
+        self._default_splitter = self.splitter.saveState()
+        self.remembers_layout = False  # set by restore_layout(): the user's window saves its layout on close
 
     def dialog_parent(self) -> QWidget | None:
         """The parent of the exception hook's dialog: this window while it lives."""
@@ -298,6 +315,77 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         self.menus["view"].addAction(dock.toggleViewAction())
         return dock
+
+    # ------------------------------------------------------------ layout
+
+    def restore_layout(self, available: QRect | None = None) -> bool:
+        """Restore the size, place and dock layout of the last session, if they fit the screen now.
+
+        From now on the layout is saved when the window closes. Returns True when the
+        saved geometry was used; otherwise the window has the default size, fitted to the
+        screen (the dock layout is restored either way).
+
+        Parameters
+        ----------
+        available : QRect, optional
+            The screen area the window must fit in (default: the available area of its screen).
+        """
+        self.remembers_layout = True
+        state = self.settings.value("layout/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state, LAYOUT_VERSION)
+        zoom = self.settings.value("view/zoom", 100)
+        self.zoom_area.set_zoom(int(zoom) if str(zoom).isdigit() else 100)
+        splitter = self.settings.value("layout/splitter")
+        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
+            self.splitter.restoreState(splitter)
+        available = available or self.available_geometry()
+        rect = self.settings.value("layout/rect")
+        if isinstance(rect, QRect) and rect.isValid():
+            # Qt's restoreGeometry moves a window into whatever screen there is; the window is only
+            # put back where it was when all of it fits the screen as it is now.
+            if available is None or available.contains(rect):
+                self.setGeometry(rect)
+                if self.settings.value("layout/maximized", False, type=bool):
+                    self.setWindowState(Qt.WindowState.WindowMaximized)
+                return True
+        self.setWindowState(Qt.WindowState.WindowNoState)
+        self.fit_default_size(available)
+        return False
+
+    def save_layout(self) -> None:
+        """Remember the size, place and dock layout for the next start."""
+        rect = self.normalGeometry() if self.isMaximized() else self.geometry()
+        self.settings.setValue("layout/rect", rect)
+        self.settings.setValue("layout/maximized", self.isMaximized())
+        self.settings.setValue("layout/state", self.saveState(LAYOUT_VERSION))
+        self.settings.setValue("view/zoom", self.zoom_area.percent)
+        self.settings.setValue("layout/splitter", self.splitter.saveState())
+
+    def available_geometry(self) -> QRect | None:
+        """The available area (without task bars) of the window's screen, if Qt knows one."""
+        screen = self.screen() or QApplication.primaryScreen()
+        return None if screen is None else screen.availableGeometry()
+
+    def fit_default_size(self, available: QRect | None = None) -> None:
+        """The first window's size: ``DEFAULT_SIZE`` shrunk to the screen (``available``), at its top left."""
+        available = available or self.available_geometry()
+        if available is not None and available.width() > 0 and available.height() > 0:
+            self.move(available.topLeft())
+            self.resize(*fit_to_screen(DEFAULT_SIZE, (available.width(), available.height())))
+        else:
+            self.resize(*DEFAULT_SIZE)
+
+    @pyqtSlot()
+    def reset_layout(self) -> None:
+        """View ▸ Reset layout: the docks, the splitter and the size as on a first start."""
+        self.restoreState(self._default_layout, LAYOUT_VERSION)
+        self.splitter.restoreState(self._default_splitter)
+        if not self.isFullScreen():
+            self.setWindowState(Qt.WindowState.WindowNoState)
+            self.fit_default_size()
+        for key in ("layout/rect", "layout/maximized", "layout/state", "layout/splitter"):
+            self.settings.remove(key)
 
     def hand_back_keys(self) -> None:
         """Give the focus to the heat maps, so Left/Right/Home/End step again (after typing)."""
@@ -450,6 +538,14 @@ class MainWindow(QMainWindow):
         assert language is not None
         self.language_menu = LanguageMenu(language, self._language_roots, self.settings)
         self.language_menu.sigLanguageChanged.connect(self._on_language_changed)
+        self.menus["view"].addSeparator()
+        zoom = self.zoom_area
+        zoom_in = self._action("zoom_in", _("Zoom &in"), zoom.zoom_in, S.ZoomIn, "view")
+        zoom_in.setShortcuts([QKeySequence(S.ZoomIn), QKeySequence("Ctrl+=")])  # Ctrl+= : plus without Shift
+        self._action("zoom_out", _("Zoom &out"), zoom.zoom_out, S.ZoomOut, "view")
+        self._action("zoom_reset", _("&Actual size (100 %)"), zoom.reset_zoom, "Ctrl+0", "view")
+        self.menus["view"].addSeparator()
+        self._action("reset_layout", _("&Reset layout"), self.reset_layout, None, "view")
         self.menus["view"].addSeparator()  # the docks' toggles follow (add_dock)
 
         self._action("shortcuts", _("&Keyboard shortcuts"), self._on_shortcuts_triggered, None, "help")
@@ -656,11 +752,23 @@ class MainWindow(QMainWindow):
         if not (self.confirm_training_run() and self.confirm_unsaved_changes()):
             event.ignore()
             return
+        if self.remembers_layout:
+            self.save_layout()
         self.shutdown()
         event.accept()
         self.sigClosed.emit()
 
     # ------------------------------------------------------------ handlers
+
+    @pyqtSlot(int)
+    def _on_zoom_changed(self, percent: int) -> None:
+        self.layer_view.set_text_scale(percent / 100)
+        self.statusBar().showMessage(_("Zoom {percent} %").format(percent=percent), 2000)
+
+    @pyqtSlot()
+    def _on_escape_triggered(self) -> None:
+        """Escape (View ▸ Clear highlights) also brings back the grid after a panel was enlarged."""
+        self.layer_view.show_all()
 
     def _on_session_model_changed(self, model: Model) -> None:
         self.setWindowTitle(f"{shown(model.name)}[*] — visualconv")  # i18n: ok (a name)

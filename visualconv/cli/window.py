@@ -45,6 +45,12 @@ def add_parser(sub: Any, commands: tuple[str, ...]) -> None:
         default=[],
         help="open a dock by name (training, editor, gradient-check, closed-form, layers); repeatable",
     )
+    p.add_argument(
+        "--zoom",
+        metavar="PERCENT",
+        default=None,
+        help="zoom of the heat maps, 50 to 400 (default: 100, or as last time)",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     p.set_defaults(func=run)

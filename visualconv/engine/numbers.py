@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -45,6 +45,8 @@ class NumberFormat:
     noise : float
         A figure cell smaller than ``noise * max(1, limit)`` in size is written ``0``.
     """
+
+    WIDEST_CANDIDATES: ClassVar[int] = 256
 
     significant: int = 6
     cell_significant: int = 4
@@ -141,6 +143,43 @@ class NumberFormat:
         if text in ("0", "-0"):
             return "≈0"
         return self._marked(text)
+
+    def widest_window_cell(self, values: Any, decimals: int = 3) -> float | None:
+        """The value of ``values`` whose :meth:`window_cell` text is the longest (NaN ignored).
+
+        Counted without writing every text (a pass's panel over all its steps): the sign,
+        the integer digits and the decimals left after trailing zeros are dropped.
+
+        Parameters
+        ----------
+        values : array_like
+            Any shape.
+        decimals : int
+
+        Returns
+        -------
+        float or None
+            None when every value is NaN (or there are none).
+        """
+        flat = np.asarray(values, dtype=np.float64).ravel()
+        flat = flat[~np.isnan(flat)]
+        if flat.size == 0:
+            return None
+        finite = np.isfinite(flat)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # huge values: infinitely long
+            magnitude = np.where(finite, np.abs(flat), 0.0)
+            scaled = np.rint(magnitude * 10.0**decimals)
+            kept = np.full(flat.shape, decimals)
+            for drop in range(decimals):  # trailing zeros of the decimals
+                kept -= (kept == decimals - drop) & (np.fmod(scaled, 10.0 ** (drop + 1)) == 0)
+            whole = np.floor(scaled / 10.0**decimals)
+            digits = np.where(whole >= 1, np.floor(np.log10(np.maximum(whole, 1))) + 1, 1)
+            length = (flat < 0) + digits + np.where(kept > 0, kept + 1, 0)
+            length = np.where(scaled == 0, np.where(flat == 0, 1, 2), length)  # "0" and "≈0"
+        length = np.where(finite, length, 4)  # "-inf"
+        # The count can be one off where a decimal rounds half-way: the nearly longest are written out.
+        candidates = np.unique(flat[length >= length.max() - 1])[: self.WIDEST_CANDIDATES]
+        return float(max(candidates.tolist(), key=lambda v: len(self.window_cell(v, decimals))))
 
     def map_cell(self, value: float, level: float | None = None) -> str:
         """A training map's cell; with ``level`` (the map's largest magnitude) cells share decimals."""

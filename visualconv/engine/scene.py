@@ -615,6 +615,38 @@ class PassScene:
             self._peaks = peaks
         return self._peaks
 
+    def widest_cells(self, decimals: Mapping[str, int]) -> dict[str, float]:
+        """Per panel role, the value whose window cell text is the widest over the pass.
+
+        The window sizes a panel's numbers once per pass from it, so they do not jump
+        while stepping. Steps are visited as :meth:`peak_levels` does; an output that
+        fills up counts with its final values.
+
+        Parameters
+        ----------
+        decimals : mapping of str to int
+            The roles to measure and the decimals their cells are written with
+            (:meth:`NumberFormat.window_cell`).
+        """
+        if not decimals:
+            return {}
+        n = self.trace.n
+        widest: dict[str, tuple[int, float]] = {}
+        seen: dict[str, np.ndarray] = {}
+        for k in range(n + 1) if n <= SCAN_LIMIT else (0, n):
+            for role, state in self.panels(k).items():
+                places = decimals.get(role)
+                if places is None or seen.get(role) is state.values:
+                    continue
+                seen[role] = state.values
+                value = self.numbers.widest_window_cell(state.values, places)
+                if value is None:
+                    continue
+                length = len(self.numbers.window_cell(value, places))
+                if role not in widest or length > widest[role][0]:
+                    widest[role] = (length, value)
+        return {role: value for role, (_, value) in widest.items()}
+
     def _legend(self) -> tuple[str, ...]:
         parts = [
             _("colours: blue < 0 < red, one scale per panel for the whole pass"),

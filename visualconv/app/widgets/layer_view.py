@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+from PyQt6.QtCore import pyqtSignal, pyqtSlot
 from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ...engine.numbers import DEFAULT, NumberFormat
+from ...engine.palette import nice_level
 from ...engine.scene import Cell, PanelSpec, PassScene, Scene, pass_scene
 from ...engine.trace import LayerTrace
 from ...i18n import N_, _
+from .. import theme
 from ..session import Session
 from .tensor_panel import OUTLINE_STYLES, TensorPanel
 
@@ -52,7 +55,19 @@ class LayerView(QWidget):
     Panels are created once per role and reused: a new trace reconfigures them from the
     pass's :class:`~visualconv.engine.scene.PassScene`, a new step only pushes the values,
     levels and outlines of its :class:`~visualconv.engine.scene.Scene` that changed.
+    The numbers of a panel keep their decimals and their size over the pass. A
+    double-click on a panel shows it alone (:meth:`enlarge`; :meth:`show_all` goes back).
+
+    Signals
+    -------
+    sigEnlargedChanged(str)
+        The role of the panel shown alone, or ``""`` when the grid is back.
+    sigZoomRequested(int)
+        Ctrl+wheel over a panel: +1 to zoom in, -1 to zoom out.
     """
+
+    sigEnlargedChanged = pyqtSignal(str)
+    sigZoomRequested = pyqtSignal(int)
 
     def __init__(
         self, session: Session, parent: QWidget | None = None, numbers: NumberFormat = DEFAULT
@@ -65,6 +80,9 @@ class LayerView(QWidget):
         self.scenes: PassScene | None = None
         self.fixed_scale = True  # one colour scale per pass, as the exports (View menu: per step)
         self.show_numbers = True
+        self.text_scale = 1.0  # the zoom
+        self.presentation = False
+        self.enlarged = ""  # the role of the panel shown alone
         self._levels: dict[str, float] | None = None
         self._shown: tuple[LayerTrace, int, Scene] | None = None
         self._grid = QGridLayout(self)
@@ -109,6 +127,35 @@ class LayerView(QWidget):
         for panel in self.panels.values():
             panel.set_show_numbers(show)
 
+    def set_text_scale(self, scale: float, presentation: bool = False) -> None:
+        """Scale the numbers with the zoom (``scale`` 0.5 .. 4); a presentation draws them large."""
+        self.text_scale, self.presentation = scale, presentation
+        for panel in self.panels.values():
+            panel.set_text_scale(scale, presentation)
+
+    @pyqtSlot(str)
+    def toggle_enlarged(self, role: str) -> None:
+        """Show the panel ``role`` alone, or the grid again when it already is."""
+        if self.enlarged == role:
+            self.show_all()
+        else:
+            self.enlarge(role)
+
+    def enlarge(self, role: str) -> None:
+        """Show only the panel ``role``, filling the heat maps' area."""
+        if role not in {spec.role for spec in self.specs} or role == self.enlarged:
+            return
+        self.enlarged = role
+        self._place_panels()
+        self.sigEnlargedChanged.emit(role)
+
+    def show_all(self) -> None:
+        """Every panel of the pass again, in its grid."""
+        if self.enlarged:
+            self.enlarged = ""
+            self._place_panels()
+            self.sigEnlargedChanged.emit("")
+
     # ------------------------------------------------------------ session
 
     def _panel(self, role: str) -> TensorPanel:
@@ -117,16 +164,64 @@ class LayerView(QWidget):
             panel = TensorPanel(role, self, self.numbers)
             self.panels[role] = panel
             panel.set_show_numbers(self.show_numbers)
+            panel.set_text_scale(self.text_scale, self.presentation)
+            panel.sigEnlargeRequested.connect(self.toggle_enlarged)
+            panel.sigZoomRequested.connect(self.sigZoomRequested)
         return panel
+
+    def _place_panels(self) -> None:
+        """Put the pass's panels in the grid (or the enlarged one alone)."""
+        for panel in self.panels.values():
+            self._grid.removeWidget(panel)
+            panel.hide()
+        self._grid.removeWidget(self.legend)
+        if not self.specs:
+            return
+        alone = [spec for spec in self.specs if spec.role == self.enlarged]
+        rows = 1 + max(spec.row for spec in self.specs)
+        cols = 1 + max(spec.col for spec in self.specs)
+        for r in range(4):
+            self._grid.setRowStretch(r, 1 if r < rows else 0)
+        self._grid.addWidget(self.legend, rows, 0, 1, cols)
+        for c in range(4):
+            self._grid.setColumnStretch(c, 0)
+        if alone:
+            self._grid.addWidget(self.panels[alone[0].role], 0, 0, rows, cols)
+            self.panels[alone[0].role].show()
+            for c in range(cols):
+                self._grid.setColumnStretch(c, 1)
+            return
+        for spec in self.specs:
+            panel = self.panels[spec.role]
+            self._grid.addWidget(panel, spec.row, spec.col)
+            panel.show()
+        # Wide panels (inputs, outputs) get more room than bias vectors.
+        for c in range(cols):
+            small = all(s.tiles.kind == "vector" and s.tiles.shape[0] <= 4 for s in self.specs if s.col == c)
+            self._grid.setColumnStretch(c, 2 if small else 3)
+
+    def _pass_numbers(self, scenes: PassScene) -> None:
+        """Each numbered panel's decimals and widest number over the pass (numbers keep their size)."""
+        peaks = scenes.peak_levels()
+        decimals: dict[str, int] = {}
+        for spec in self.specs:
+            h, w = spec.tiles.tile_shape
+            if h <= theme.MAX_NUMBERED_CELLS and w <= theme.MAX_NUMBERED_CELLS:
+                decimals[spec.role] = self.numbers.decimals_for(nice_level(peaks.get(spec.role, 0.0)))
+        widest = scenes.widest_cells(decimals)
+        for spec in self.specs:
+            self.panels[spec.role].set_pass_numbers(decimals.get(spec.role), widest.get(spec.role))
 
     def _on_session_trace_changed(self, trace: LayerTrace | None) -> None:
         self.legend.setText(legend_html())  # in the language in use (a switch redraws the trace)
         self._levels = None
         self._shown = None
+        was_enlarged = self.enlarged
         for panel in self.panels.values():
             self._grid.removeWidget(panel)
             panel.hide()
         if trace is None:
+            self.enlarged = ""
             self.specs = []
             self.scenes = None
             self._message.setText(self.session.trace_error or _("No model."))
@@ -139,12 +234,6 @@ class LayerView(QWidget):
             # 1-D strips: operands on the left, their gradients beside them on the right.
             specs = [dataclasses.replace(spec, row=spec.col, col=spec.row) for spec in specs]
         self.specs = specs
-        rows = 1 + max(spec.row for spec in self.specs)
-        cols = 1 + max(spec.col for spec in self.specs)
-        for r in range(4):
-            self._grid.setRowStretch(r, 1 if r < rows else 0)
-        self._grid.removeWidget(self.legend)
-        self._grid.addWidget(self.legend, rows, 0, 1, cols)
         for spec in self.specs:
             panel = self._panel(spec.role)
             tiles = spec.tiles
@@ -158,14 +247,12 @@ class LayerView(QWidget):
                 subtitle=spec.subtitle,
                 index_text=tiles.index_text,
             )
-            self._grid.addWidget(panel, spec.row, spec.col)
-            panel.show()
-        # Wide panels (inputs, outputs) get more room than bias vectors.
-        for c in range(4):
-            self._grid.setColumnStretch(c, 0)
-        for c in range(cols):
-            small = all(s.tiles.kind == "vector" and s.tiles.shape[0] <= 4 for s in self.specs if s.col == c)
-            self._grid.setColumnStretch(c, 2 if small else 3)
+        self._pass_numbers(self.scenes)
+        if self.enlarged not in {spec.role for spec in specs}:
+            self.enlarged = ""  # a pass without the enlarged panel shows them all
+        self._place_panels()
+        if self.enlarged != was_enlarged:
+            self.sigEnlargedChanged.emit(self.enlarged)
 
     def _on_session_step_changed(self, k: int) -> None:
         self.refresh()

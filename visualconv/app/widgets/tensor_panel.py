@@ -15,7 +15,17 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QLinearGradient, QPainter, QPainterPath, QPen
+from PyQt6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QLinearGradient,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QWheelEvent,
+)
 from PyQt6.QtWidgets import (
     QFrame,
     QGraphicsItem,
@@ -137,12 +147,23 @@ class CellNumbers(QGraphicsItem):
 
     Each tile has its numbers at the panel's precision (four significant digits for its
     largest value) and shorter variants (one and two digits less); the first that fits
-    the cells is drawn.
+    the cells is drawn. The font size is chosen from the widest number of the whole pass
+    (:meth:`set_widest`), so it stays the same while stepping.
+
+    Attributes
+    ----------
+    max_pixels, min_pixels : float
+        The largest and smallest font size drawn, in pixels (the zoom scales them).
+    height_share : float
+        The largest font size as a share of the cell height.
+    drawn_pixels : int
+        The pixel size of the font drawn last (0: no numbers were drawn).
     """
 
     VARIANTS = 3
     MIN_PIXELS = 8.0
     MAX_PIXELS = 22.0
+    HEIGHT_SHARE = 0.42
 
     def __init__(self, numbers: NumberFormat = DEFAULT) -> None:
         super().__init__()
@@ -159,6 +180,23 @@ class CellNumbers(QGraphicsItem):
         self._metrics = QFontMetricsF(reference)  # widths at 100 px, scaled to the cells
         self._advances: dict[str, float] = {}
         self.variant = 0  # 0: full precision, 1 and 2: shorter; the one drawn last
+        self.max_pixels = self.MAX_PIXELS
+        self.min_pixels = self.MIN_PIXELS
+        self.height_share = self.HEIGHT_SHARE
+        self.drawn_pixels = 0
+        self._widest: tuple[str, ...] = ()  # the pass's widest number, per variant
+
+    def set_widest(self, value: float | None, decimals: int) -> None:
+        """The pass's widest number (written with ``decimals``), from which the font size is chosen."""
+        cell = self.numbers.window_cell
+        variants = range(self.VARIANTS)
+        self._widest = () if value is None else tuple(cell(value, max(decimals - k, 0)) for k in variants)
+        self.update()
+
+    def set_sizes(self, max_pixels: float, min_pixels: float, height_share: float) -> None:
+        """The font size limits, in pixels, and the largest font size as a share of the cell height."""
+        self.max_pixels, self.min_pixels, self.height_share = max_pixels, min_pixels, height_share
+        self.update()
 
     def set_geometry(self, geometry: TileGeometry, muted: np.ndarray | None) -> None:
         """New tile layout; clears the numbers."""
@@ -209,19 +247,24 @@ class CellNumbers(QGraphicsItem):
     def boundingRect(self) -> QRectF:  # noqa: D102 - Qt API
         return self._bounds
 
+    def _advance(self, text: str) -> float:
+        advance = self._advances.get(text)
+        if advance is None:
+            advance = self._advances[text] = self._metrics.horizontalAdvance(text)
+        return advance
+
     def _font_size(self, cell_w: float, cell_h: float, variant: int) -> float:
-        widest = 0.0
+        shown = False
+        widest = self._advance(self._widest[variant]) if self._widest else 0.0
         for t in range(len(self._texts)):
             entry = self._entry(t)
             if entry:
-                for text in set(entry[variant]):
-                    advance = self._advances.get(text)
-                    if advance is None:
-                        advance = self._advances[text] = self._metrics.horizontalAdvance(text)
-                    widest = max(widest, advance)
-        if not widest:
+                shown = True
+                for text in set(entry[variant]):  # the pass's widest, unless a step shows a wider one
+                    widest = max(widest, self._advance(text))
+        if not widest or not shown:
             return 0.0
-        return min(0.42 * cell_h, 0.94 * cell_w * 100 / widest, self.MAX_PIXELS)
+        return min(self.height_share * cell_h, 0.94 * cell_w * 100 / widest, self.max_pixels)
 
     def paint(self, painter: QPainter | None, option: object, widget: QWidget | None = None) -> None:  # noqa: D102
         geometry = self._geometry
@@ -230,15 +273,17 @@ class CellNumbers(QGraphicsItem):
         transform = painter.worldTransform()
         cell_w = math.hypot(transform.m11(), transform.m12())
         cell_h = math.hypot(transform.m21(), transform.m22())
-        if 0.42 * cell_h < self.MIN_PIXELS:
+        self.drawn_pixels = 0
+        if self.height_share * cell_h < self.min_pixels:
             return  # no variant's text fits cells this small (see _font_size)
         for variant in range(self.VARIANTS):
             size = self._font_size(cell_w, cell_h, variant)
-            if size >= self.MIN_PIXELS:
+            if size >= self.min_pixels:
                 break
         else:
             return
         self.variant = variant
+        self.drawn_pixels = max(1, int(size))
         w = geometry.shape[1]
         self._font.setPixelSize(max(1, int(size)))
         painter.save()
@@ -279,6 +324,11 @@ class _View(pg.GraphicsLayoutWidget):
         self.viewbox = self.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.viewbox.setDefaultPadding(0.0)
         self.viewbox.setMouseEnabled(x=False, y=False)
+
+    def wheelEvent(self, event: QWheelEvent | None) -> None:
+        """The wheel is not the panel's (it always fits): it goes on to the zoom area (scroll, Ctrl: zoom)."""
+        if event is not None:
+            event.ignore()
 
 
 class ColorBar(QWidget):
@@ -337,10 +387,16 @@ class TensorPanel(QFrame):
         (tile, row, col) under the mouse, or None when it leaves the cells.
     sigCellClicked(object)
         (tile, row, col) clicked, or None for a click between the cells.
+    sigEnlargeRequested(str)
+        The panel (its name) was double-clicked: show it large, or back to the grid.
+    sigZoomRequested(int)
+        Ctrl+wheel over the panel: +1 to zoom in, -1 to zoom out.
     """
 
     sigCellHovered = pyqtSignal(object)
     sigCellClicked = pyqtSignal(object)
+    sigEnlargeRequested = pyqtSignal(str)
+    sigZoomRequested = pyqtSignal(int)
 
     def __init__(self, name: str, parent: QWidget | None = None, numbers: NumberFormat = DEFAULT) -> None:
         super().__init__(parent)
@@ -380,6 +436,7 @@ class TensorPanel(QFrame):
         self._source: object = None
         self._prefix_source: object = None  # the array a prefix panel fills up from (set_prefix)
         self._prefix = 0
+        self._decimals: int | None = None  # the pass's decimals (set_pass_numbers); None: from the level
         self._numbers = CellNumbers(numbers)
         self._numbers.setZValue(10)
         self._grid_item = QGraphicsPathItem()
@@ -405,6 +462,7 @@ class TensorPanel(QFrame):
         self.viewbox.addItem(self._frame_item)
         self.view.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.view.installEventFilter(self)  # the pointer leaving the panel ends its hover
+        self.view.viewport().installEventFilter(self)  # a double-click enlarges the panel
         self.view.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
         self._links_item = QGraphicsPathItem()  # linked highlighting (editors): violet, over the outlines
         pen = QPen(QColor(LINK_COLOUR), 2.0)
@@ -515,6 +573,27 @@ class TensorPanel(QFrame):
         self._padding_item.setPath(pad_path)
         self.reset_view()
 
+    def set_pass_numbers(self, decimals: int | None, widest: float | None) -> None:
+        """The decimals of every cell of the pass and its widest number (the font size comes from it).
+
+        Set once per pass (after :meth:`configure`), so the numbers keep their digits and
+        their size while stepping. ``decimals`` None: from each step's colour level.
+        """
+        self._decimals = decimals
+        self._numbers.set_widest(widest, decimals if decimals is not None else 0)
+
+    def set_text_scale(self, scale: float, presentation: bool = False) -> None:
+        """Scale the numbers' largest size (the zoom: 0.5 .. 4); a presentation draws them large."""
+        if presentation:
+            self._numbers.set_sizes(CellNumbers.MAX_PIXELS * 4 * scale, 24.0, 0.5)
+        else:
+            numbers = CellNumbers
+            self._numbers.set_sizes(numbers.MAX_PIXELS * scale, numbers.MIN_PIXELS, numbers.HEIGHT_SHARE)
+
+    def number_pixels(self) -> int:
+        """The pixel size of the numbers as drawn last (0: none drawn)."""
+        return self._numbers.drawn_pixels
+
     def reset_view(self) -> None:
         """Fit every tile, with room for the outlines around edge cells (kept on resize)."""
         if self.geometry is None:
@@ -551,7 +630,7 @@ class TensorPanel(QFrame):
             return
         self._source = source
         self.level = level
-        decimals = self.numbers.decimals_for(level)
+        decimals = self._decimals if self._decimals is not None else self.numbers.decimals_for(level)
         previous = self._tile_values
         h, w = geometry.shape
         changed = level_changed
@@ -631,7 +710,7 @@ class TensorPanel(QFrame):
         geometry = self.geometry
         assert geometry is not None and self.values is not None
         h, w = geometry.shape
-        decimals = self.numbers.decimals_for(level)
+        decimals = self._decimals if self._decimals is not None else self.numbers.decimals_for(level)
         for t in tiles:
             tile = self.values[t]
             x0, y0 = geometry.origin(t)
@@ -754,6 +833,18 @@ class TensorPanel(QFrame):
         if watched is self.view and event is not None and event.type() == QEvent.Type.Leave:
             QToolTip.hideText()
             self.sigCellHovered.emit(None)
+        elif (
+            watched is self.view.viewport()
+            and event is not None
+            and event.type() == QEvent.Type.MouseButtonDblClick
+        ):
+            self.sigEnlargeRequested.emit(self.name)
+        elif watched is self.view.viewport() and event is not None and event.type() == QEvent.Type.Wheel:
+            assert isinstance(event, QWheelEvent)
+            if event.modifiers() & Qt.KeyboardModifier.ControlModifier and event.angleDelta().y():
+                self.sigZoomRequested.emit(1 if event.angleDelta().y() > 0 else -1)
+                event.accept()
+                return True
         return super().eventFilter(watched, event)
 
     def _on_scene_mouse_moved(self, pos: QPointF) -> None:
