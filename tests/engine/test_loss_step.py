@@ -178,3 +178,10 @@ def test_steps_prints_the_loss_at_the_last_layers_step_0_and_grad_json_keeps_its
     doc = json.loads(capsys.readouterr().out)
     assert [entry["index"] for entry in doc["layers"]] == [0, 1, 2, 3, 4]
     assert doc["loss"] == pytest.approx(_cross_entropy(_logits(load_model(CROSS_ENTROPY)), 1), rel=1e-12)
+
+
+def test_the_loss_panels_titles_are_latex_math():
+    from visualconv.export.latex import math_line
+
+    assert "?" not in math_line("dA = p − onehot(1)")
+    assert math_line("E = (0.5 - 0.327)²").endswith("^{2}")

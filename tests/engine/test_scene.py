@@ -132,3 +132,19 @@ def test_the_window_fixed_scale_counts_the_padding_border_and_print_does_not(sam
     scenes = pass_scene(trace)
     assert scenes.peak_levels()["dx"] == with_border
     assert scenes.limits()["dx"] == cropped
+
+
+def test_widest_cells_are_chosen_per_variant_of_fewer_decimals():
+    """Seed 2-D forward Z: -0.1011 is the widest at 4 decimals, but with 2 fewer another value wins."""
+    from visualconv.engine.numbers import DEFAULT
+    from visualconv.engine.scene import pass_scene
+    from visualconv.engine.trace import trace_layer
+    from visualconv.modelfile import load_model
+
+    model = load_model(Path(__file__).resolve().parents[2] / "sample_models" / "02-seed-2d-conv.json")
+    scenes = pass_scene(trace_layer(model, 0, "forward"))
+    z = np.asarray(scenes.step(16).panels["z"].values).ravel()
+    (values,) = scenes.widest_cells({"z": 4}, variants=3).values()
+    for v, value in enumerate(values):
+        longest = max(len(DEFAULT.window_cell(float(x), 4 - v)) for x in z)  # by brute force over the cells
+        assert len(DEFAULT.window_cell(value, 4 - v)) == longest

@@ -211,6 +211,11 @@ def run_app(args: argparse.Namespace) -> int:
         if args.file:
             window.remember_file(str(path))
         window.show()
+        from .help import tour_wanted
+
+        asked = bool(getattr(args, "tour", False))
+        if tour_wanted(window.settings, asked) and (asked or not args.file):
+            window.start_tour()  # the first start (or --tour): the walk through the seed 1-D example
         from .autosave import start_autosave
 
         def open_window() -> MainWindow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -33,6 +34,7 @@ from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..i18n import N_, _, ngettext
 from ..samples import resource_dir, sample_dir, samples, shown
+from ..textsafe import printable
 from . import theme
 from .autosave import Autosave
 from .editors import Editors
@@ -40,6 +42,7 @@ from .excepthook import ExceptionHook
 from .export_dialogs import ExportSettings
 from .exports import MENU as EXPORT_MENU
 from .exports import Exports
+from .help import GuidedTour, ShortcutList, UserGuide
 from .language import LanguageMenu, cjk_font_problem
 from .main import DEFAULT_SIZE, fit_to_screen
 from .session import Session
@@ -129,6 +132,23 @@ class _KeyGuard(QObject):
         return isinstance(widget, (QLineEdit, QAbstractSpinBox, QComboBox))
 
 
+class _SplitterSizer(QObject):
+    """Calls ``fit`` after the splitter it watches has been resized (its new sizes are known then)."""
+
+    def __init__(self, fit: Callable[[], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self._fit = fit
+
+    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
+        if event is not None and event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self._fit)
+        return False
+
+
+STEP_TEXT_PIXELS = 285
+"""The step text's height in a window of the default size: the seeds' last steps fit whole."""
+
+
 class MainWindow(QMainWindow):
     """The visualconv window over a :class:`Session`, with everything it offers.
 
@@ -180,6 +200,7 @@ class MainWindow(QMainWindow):
         configure_pyqtgraph()
         self.session = session or Session(self)
         self.settings = settings or QSettings("visualconv", "visualconv", self)
+        self.tour: GuidedTour | None = None  # Help ▸ Guided tour, made when first asked
         self.setObjectName("mainWindow")
         self.setStyleSheet(theme.STYLE_SHEET)
         self.setWindowTitle("visualconv")
@@ -211,6 +232,12 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([720, 170])
+        # Until the user drags the splitter (or a saved layout sets it), a window of the default
+        # height and taller gives the step text room for the seeds' last steps with every closed form.
+        self._splitter_chosen = False
+        self.splitter.splitterMoved.connect(self._on_splitter_moved)
+        self._splitter_sizer = _SplitterSizer(self.fit_step_text, self)
+        self.splitter.installEventFilter(self._splitter_sizer)
         self.splitter.setChildrenCollapsible(False)
         layout.addWidget(self.splitter)
         self.setCentralWidget(central)
@@ -339,6 +366,7 @@ class MainWindow(QMainWindow):
         splitter = self.settings.value("layout/splitter")
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.splitter.restoreState(splitter)
+            self._splitter_chosen = True
         available = available or self.available_geometry()
         rect = self.settings.value("layout/rect")
         if isinstance(rect, QRect) and rect.isValid():
@@ -381,11 +409,33 @@ class MainWindow(QMainWindow):
         """View ▸ Reset layout: the docks, the splitter and the size as on a first start."""
         self.restoreState(self._default_layout, LAYOUT_VERSION)
         self.splitter.restoreState(self._default_splitter)
+        self._splitter_chosen = False
         if not self.isFullScreen():
             self.setWindowState(Qt.WindowState.WindowNoState)
             self.fit_default_size()
         for key in ("layout/rect", "layout/maximized", "layout/state", "layout/splitter"):
             self.settings.remove(key)
+
+    def fit_step_text(self) -> None:
+        """The step text's height for the window's: room for about 12 lines from the default height up.
+
+        Lower windows keep the panels' share (the text scrolls); once the user has moved the
+        splitter, or a saved layout has set it, it stays as chosen.
+        """
+        if self._splitter_chosen or not self.isVisible() or sip.isdeleted(self.splitter):
+            return  # a window being built, closed or chosen by the user is left alone
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if len(sizes) != 2 or total <= 0:
+            return
+        text = STEP_TEXT_PIXELS if self.height() >= DEFAULT_SIZE[1] - 20 else round(total * 170 / 890)
+        text = min(text, total // 2)
+        if sizes[1] != text:
+            self.splitter.setSizes([total - text, text])
+
+    @pyqtSlot(int, int)
+    def _on_splitter_moved(self, pos: int, index: int) -> None:
+        self._splitter_chosen = True
 
     def hand_back_keys(self) -> None:
         """Give the focus to the heat maps, so Left/Right/Home/End step again (after typing)."""
@@ -548,6 +598,10 @@ class MainWindow(QMainWindow):
         self._action("reset_layout", _("&Reset layout"), self.reset_layout, None, "view")
         self.menus["view"].addSeparator()  # the docks' toggles follow (add_dock)
 
+        self._action(
+            "guide", _("&User guide"), self._on_guide_triggered, QKeySequence.StandardKey.HelpContents, "help"
+        )
+        self._action("tour", _("Guided &tour"), self._on_tour_triggered, None, "help")
         self._action("shortcuts", _("&Keyboard shortcuts"), self._on_shortcuts_triggered, None, "help")
         self._action("about", _("&About visualconv"), self._on_about_triggered, None, "help")
 
@@ -560,7 +614,7 @@ class MainWindow(QMainWindow):
         """
         if not self.session.dirty:
             return True
-        name = self.session.model.name if self.session.model else _("the model")
+        name = printable(shown(self.session.model.name)) if self.session.model else _("the model")
         answer = QMessageBox.question(
             self,
             _("Unsaved changes"),
@@ -771,7 +825,7 @@ class MainWindow(QMainWindow):
         self.layer_view.show_all()
 
     def _on_session_model_changed(self, model: Model) -> None:
-        self.setWindowTitle(f"{shown(model.name)}[*] — visualconv")  # i18n: ok (a name)
+        self.setWindowTitle(f"{printable(shown(model.name))}[*] — visualconv")  # i18n: ok (a name)
         self.actions_by_name["backward"].setEnabled(model.has_backward)
 
     def _on_session_path_changed(self, path: str) -> None:
@@ -795,14 +849,21 @@ class MainWindow(QMainWindow):
             self.session.set_pass("backward")
 
     def _on_shortcuts_triggered(self) -> None:
-        QMessageBox.information(
-            self,
-            _("Keyboard shortcuts"),
-            _(
-                "Right / Left: next / previous overlay\nHome / End: first / last step\n"
-                "Space: play / pause\nF / B: forward / backward pass\nCtrl+O: open   Ctrl+S: save"
-            ),
-        )
+        ShortcutList(self).exec()
+
+    def _on_guide_triggered(self) -> None:
+        guide = UserGuide(self)
+        guide.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        guide.show()
+
+    def _on_tour_triggered(self) -> None:
+        self.start_tour()
+
+    def start_tour(self) -> bool:
+        """Help ▸ Guided tour (and the first start): the walk through the seed 1-D example."""
+        if self.tour is None:
+            self.tour = GuidedTour(self, self.settings)
+        return self.tour.start()
 
     def _on_about_triggered(self) -> None:
         from .. import __version__

@@ -46,6 +46,11 @@ def add_parser(sub: Any, commands: tuple[str, ...]) -> None:
         help="open a dock by name (training, editor, gradient-check, closed-form, layers); repeatable",
     )
     p.add_argument(
+        "--tour",
+        action="store_true",
+        help="start the guided tour of the seed 1-D example (Help > Guided tour)",
+    )
+    p.add_argument(
         "--zoom",
         metavar="PERCENT",
         default=None,

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..i18n import _, language
+from ..i18n import N_, _, language
 from .numbers import DEFAULT, NumberFormat
 
 if TYPE_CHECKING:
@@ -253,6 +253,9 @@ class PanelSpec:
         The window's second line (shape and remarks).
     marked : bool
         Whether the panel can carry the recorded maximum of a pooling window.
+    help : str
+        What the panel shows, in sentences (the window's tooltip and What's This); empty:
+        the words of :func:`panel_help` for its role.
     """
 
     role: str
@@ -264,6 +267,60 @@ class PanelSpec:
     padding: tuple[int, ...] = (0, 0)
     subtitle: str = ""
     marked: bool = False
+    help: str = ""
+
+
+# What each panel role shows, in whole sentences ({name}: the array's name in the panel title).
+PANEL_HELP = {
+    "input": N_(
+        "{name} is the layer's input for this example. The black outline is the window the current "
+        "overlay reads; a grey border is padding."
+    ),
+    "kernel": N_(
+        "{name} holds the layer's weights. The black outline marks the weights the current overlay "
+        "multiplies."
+    ),
+    "bias": N_("{name} is the bias, added to every output of its channel."),
+    "z": N_(
+        "{name} is the layer's output before its activation. It fills in one overlay at a time; "
+        "blank cells are not computed yet."
+    ),
+    "a": N_("{name} is the layer's output after its activation, filled in one overlay at a time."),
+    "dz": N_(
+        "{name} is the upstream delta: the gradient of the loss with respect to this layer's output "
+        "(times the activation's derivative, for a layer with one). The black outline is the delta the "
+        "current overlay uses."
+    ),
+    "dw": N_(
+        "{name} is the gradient of the loss with respect to the weights. Each overlay adds its products; "
+        "the orange outline marks the cells it changed, and after the last overlay it equals the closed form."
+    ),
+    "db": N_("{name} is the gradient with respect to the bias: the sum of the deltas of its channel."),
+    "dx": N_(
+        "{name} is the gradient with respect to the layer's input, handed on to the layer before. "
+        "Overlapping windows add up; the orange outline marks the cells the current overlay changed."
+    ),
+    "loss_p": N_(
+        "{name}: the softmax probabilities of the last layer's output. They add up to 1, and the "
+        "cross-entropy loss is minus the log of the true class's probability."
+    ),
+    "loss_t": N_("{name} is the target the squared-error loss compares the last layer's output with."),
+    "loss_da": N_(
+        "{name} is the gradient of the loss with respect to the last layer's output: where the "
+        "backward pass starts."
+    ),
+}
+GENERIC_HELP = "{name}: {subtitle}."
+HOVER_HELP = N_("Hover a cell for its exact value; hover a gradient or an output cell to see what fed it.")
+
+
+def panel_help(spec: PanelSpec) -> str:
+    """What a panel shows, for its tooltip and What's This: its own words, or those of its role."""
+    name = spec.title.split("  ")[0]
+    text = _(spec.help) if spec.help else _(PANEL_HELP.get(spec.role, ""))
+    if not text:
+        text = GENERIC_HELP if spec.subtitle else "{name}."
+    return text.format(name=name, subtitle=spec.subtitle) + " " + _(HOVER_HELP)
 
 
 _NO_OUTLINES: Mapping[str, tuple[Cell, ...]] = MappingProxyType({})
@@ -615,10 +672,10 @@ class PassScene:
             self._peaks = peaks
         return self._peaks
 
-    def widest_cells(self, decimals: Mapping[str, int]) -> dict[str, float]:
-        """Per panel role, the value whose window cell text is the widest over the pass.
+    def widest_cells(self, decimals: Mapping[str, int], variants: int = 1) -> dict[str, tuple[float, ...]]:
+        """Per panel role, the values whose window cell texts are the widest over the pass.
 
-        The window sizes a panel's numbers once per pass from it, so they do not jump
+        The window sizes a panel's numbers once per pass from them, so they do not jump
         while stepping. Steps are visited as :meth:`peak_levels` does; an output that
         fills up counts with its final values.
 
@@ -627,11 +684,15 @@ class PassScene:
         decimals : mapping of str to int
             The roles to measure and the decimals their cells are written with
             (:meth:`NumberFormat.window_cell`).
+        variants : int
+            Also with 1, 2 ... fewer decimals (the shorter forms a small panel draws): one
+            value per variant, since the widest text may come from another value with fewer
+            decimals (``-0.1011`` is wider than ``0.0686``, but ``-0.1`` narrower than ``0.07``).
         """
         if not decimals:
             return {}
         n = self.trace.n
-        widest: dict[str, tuple[int, float]] = {}
+        widest: dict[str, list[tuple[int, float] | None]] = {}
         seen: dict[str, np.ndarray] = {}
         for k in range(n + 1) if n <= SCAN_LIMIT else (0, n):
             for role, state in self.panels(k).items():
@@ -639,13 +700,21 @@ class PassScene:
                 if places is None or seen.get(role) is state.values:
                     continue
                 seen[role] = state.values
-                value = self.numbers.widest_window_cell(state.values, places)
-                if value is None:
-                    continue
-                length = len(self.numbers.window_cell(value, places))
-                if role not in widest or length > widest[role][0]:
-                    widest[role] = (length, value)
-        return {role: value for role, (_, value) in widest.items()}
+                best = widest.setdefault(role, [None] * variants)
+                for v in range(variants):
+                    fewer = max(places - v, 0)
+                    value = self.numbers.widest_window_cell(state.values, fewer)
+                    if value is None:
+                        continue
+                    length = len(self.numbers.window_cell(value, fewer))
+                    current = best[v]
+                    if current is None or length > current[0]:
+                        best[v] = (length, value)
+        return {
+            role: tuple(b[1] for b in best if b is not None)
+            for role, best in widest.items()
+            if all(b is not None for b in best)
+        }
 
     def _legend(self) -> tuple[str, ...]:
         parts = [

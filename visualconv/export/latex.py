@@ -61,6 +61,7 @@ _OPS = {
     "_": r"\_",
     "·": r"\cdot ",
     "²": "^{2}",
+    "−": "-",
 }
 # After these a negative number is a factor or a term and gets parentheses.
 _FACTOR_OPS = {r"\cdot", r"\times", r"\odot", r"\ast", r"\star", "+", "-", "/"}

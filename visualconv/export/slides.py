@@ -22,6 +22,7 @@ from ..engine.model import Model
 from ..engine.numbers import DEFAULT, NumberFormat
 from ..engine.trace import LayerTrace
 from ..i18n import _
+from ..textsafe import printable
 from .figure import Figure, build_figure, pass_style
 
 PADDING_FILL = "D1D5DB"
@@ -267,7 +268,8 @@ def slide_from_figure(
             )
         rows.append(tuple(panels))
     legend = legend_items(keys, " ".join(titles), " ".join(notes))
-    return Slide(figure.title, figure.caption, k, n, tuple(rows), figure.lines, legend)
+    # A model's name is data: a tab or newline in it never splits the slide's title line.
+    return Slide(printable(figure.title), printable(figure.caption), k, n, tuple(rows), figure.lines, legend)
 
 
 def pass_slides(

@@ -70,6 +70,13 @@ class TrainingLink(QObject):
         backward = session.pass_name == "backward"
         lines = sgd_update_lines(record, session.layer_index) if record is not None and backward else []
         self.equations.set_note(lines)
+        self.equations.set_context(
+            ""
+            if record is None
+            else _(
+                "training iteration {k}: W before its update (the Training panel shows W after it)"
+            ).format(k=record.iteration)
+        )
 
     @pyqtSlot(object)
     def _on_session_model_changed(self, model: Model) -> None:

@@ -21,7 +21,6 @@ from ...engine.layers import Layer
 from ...engine.model import Model
 from ...engine.numbers import DEFAULT
 from ...engine.windows import FloatArray
-from ...i18n import _
 from ..theme import diverging_lut
 
 MAX_NUMBERED_CELLS = 64
@@ -87,7 +86,8 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         self._relayout.setInterval(0)
         self._relayout.timeout.connect(self._on_relayout_timeout)
         self._shown: (
-            tuple[tuple[dict[str, FloatArray], ...], tuple[dict[str, FloatArray], ...] | None] | None
+            tuple[tuple[dict[str, FloatArray], ...], tuple[dict[str, FloatArray], ...] | None, int | None]
+            | None
         ) = None
         self.setMinimumHeight(140)
 
@@ -110,9 +110,23 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         for row, index in enumerate(self._layers):
             layer = model.layers[index]
             title = _describe(index, layer)
-            pair = (self._make(row * 2, 0, f"W {title}"), self._make(row * 2, 1, _("dW, the gradient used")))
+            pair = (self._make(row * 2, 0, f"W {title}"), self._make(row * 2, 1, "dW"))
             self._maps.append(pair)
         self.show_parameters(tuple(layer.parameters() for layer in model.layers), None)
+
+    @staticmethod
+    def when(iteration: int | None) -> tuple[str, str]:
+        """The labels' second lines: which W the map shows, and whose gradient.
+
+        At a history iteration the window's main view shows W *before* that iteration's
+        update (the W its backward pass used); these maps show W *after* it.
+        """
+        if not iteration:
+            return "before training", "no gradient yet"
+        return (
+            f"after the update of iteration {iteration}",
+            f"of iteration {iteration}, used by that update",
+        )
 
     def _make(self, row: int, col: int, title: str) -> _Map:
         label = self.addLabel(title, row=row, col=col, size="8pt", color="#1f2328")
@@ -127,18 +141,27 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         self,
         parameters: tuple[dict[str, FloatArray], ...],
         gradients: tuple[dict[str, FloatArray], ...] | None,
+        iteration: int | None = None,
     ) -> None:
-        """Show weights (one dict per layer) and the gradients used (or blank maps)."""
-        self._shown = (parameters, gradients)
+        """Show weights (one dict per layer) and the gradients used (or blank maps).
+
+        ``iteration`` (None or 0: before training) labels which W and dW the maps show.
+        """
+        self._shown = (parameters, gradients, iteration)
+        w_when, g_when = self.when(iteration)
         for (w_map, g_map), index in zip(self._maps, self._layers, strict=True):
             weight = parameters[index]["weight"]
-            self._show(w_map, mosaic(weight), parameters[index].get("bias"))
+            self._show(w_map, mosaic(weight), parameters[index].get("bias"), w_when)
             if gradients is None:
-                self._show(g_map, np.full(mosaic(weight).shape, np.nan), None)
+                self._show(g_map, np.full(mosaic(weight).shape, np.nan), None, g_when)
             else:
-                self._show(g_map, mosaic(gradients[index]["weight"]), gradients[index].get("bias"))
+                self._show(g_map, mosaic(gradients[index]["weight"]), gradients[index].get("bias"), g_when)
 
-    def _show(self, target: _Map, image: FloatArray, bias: FloatArray | None) -> None:
+    def labels(self) -> list[tuple[str, str]]:
+        """The (W, dW) label texts of each trainable layer, as shown."""
+        return [(w.label.text, g.label.text) for w, g in self._maps]
+
+    def _show(self, target: _Map, image: FloatArray, bias: FloatArray | None, when: str = "") -> None:
         finite = image[np.isfinite(image)]
         level = float(np.max(np.abs(finite))) if finite.size else 1.0
         level = level if math.isfinite(level) and level > 0 else 1.0
@@ -151,7 +174,8 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         )
         if bias is not None and bias.size > 6:
             bias_text += ", ..."
-        target.label.setText(target.title + bias_text, size="8pt", color="#1f2328")
+        heading = f"{target.title}<br>{when}" if when else target.title
+        target.label.setText(heading + bias_text, size="8pt", color="#1f2328")
         self._numbers(target, image)
 
     def _numbers(self, target: _Map, image: FloatArray) -> None:

@@ -853,10 +853,10 @@ class TrainingPanel(QWidget):
         if self._model is not None:
             if k == 0:
                 base = self._run_model or self._model
-                self.maps.show_parameters(tuple(layer.parameters() for layer in base.layers), None)
+                self.maps.show_parameters(tuple(layer.parameters() for layer in base.layers), None, 0)
             else:
                 record = records[k - 1]
-                self.maps.show_parameters(record.parameters, record.gradients)
+                self.maps.show_parameters(record.parameters, record.gradients, k)
         self.status.setText(self._status_text(k))
 
     def _status_text(self, k: int) -> str:

@@ -32,6 +32,7 @@ class EquationPanel(QWidget):
         layout.addWidget(self.heading)
         layout.addWidget(self.text, 1)
         self._note: list[str] = []
+        self._context = ""
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
 
@@ -39,6 +40,12 @@ class EquationPanel(QWidget):
         """Lines shown under the step's arithmetic (e.g. a training iteration's SGD update)."""
         if lines != self._note:
             self._note = list(lines)
+            self._on_session_step_changed(self.session.step)
+
+    def set_context(self, text: str) -> None:
+        """A sentence after the heading saying what the view shows (e.g. W before a training update)."""
+        if text != self._context:
+            self._context = text
             self._on_session_step_changed(self.session.step)
 
     def lines(self) -> list[str]:
@@ -61,8 +68,8 @@ class EquationPanel(QWidget):
             _("{layer} {kind}, forward pass — {where}")
             if trace.pass_name == "forward"
             else _("{layer} {kind}, backward pass — {where}")
-        )
-        self.heading.setText(heading.format(layer=f"layers[{layer}]", kind=trace.layer_type, where=where))
+        ).format(layer=f"layers[{layer}]", kind=trace.layer_type, where=where)
+        self.heading.setText(f"{heading} — {self._context}" if self._context else heading)  # i18n: ok
         lines = list(pass_scene(trace, self.numbers).step(k).lines)
         if self._note:
             lines = [*lines, "", *self._note]

@@ -10,12 +10,12 @@ from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ...engine.numbers import DEFAULT, NumberFormat
 from ...engine.palette import nice_level
-from ...engine.scene import Cell, PanelSpec, PassScene, Scene, pass_scene
+from ...engine.scene import Cell, PanelSpec, PassScene, Scene, panel_help, pass_scene
 from ...engine.trace import LayerTrace
 from ...i18n import N_, _
 from .. import theme
 from ..session import Session
-from .tensor_panel import OUTLINE_STYLES, TensorPanel
+from .tensor_panel import OUTLINE_STYLES, CellNumbers, TensorPanel
 
 LEGEND = (
     ("window", N_("the current window / element")),
@@ -26,8 +26,11 @@ LEGEND = (
 
 def legend_html() -> str:
     """What the outline colours mean, as rich text."""
+    # a square for the outlines, the corner triangle for the maximum's mark
+    symbols = {"argmax": "&#9701;"}
     parts = [
-        f'<span style="color:{OUTLINE_STYLES[kind][0]}; font-size:15px">&#9634;</span>&nbsp;{_(text)}'
+        f'<span style="color:{OUTLINE_STYLES[kind][0]}; font-size:15px">{symbols.get(kind, "&#9634;")}</span>'
+        f"&nbsp;{_(text)}"
         for kind, text in LEGEND
     ]
     return (
@@ -208,7 +211,7 @@ class LayerView(QWidget):
             h, w = spec.tiles.tile_shape
             if h <= theme.MAX_NUMBERED_CELLS and w <= theme.MAX_NUMBERED_CELLS:
                 decimals[spec.role] = self.numbers.decimals_for(nice_level(peaks.get(spec.role, 0.0)))
-        widest = scenes.widest_cells(decimals)
+        widest = scenes.widest_cells(decimals, CellNumbers.VARIANTS)
         for spec in self.specs:
             self.panels[spec.role].set_pass_numbers(decimals.get(spec.role), widest.get(spec.role))
 
@@ -247,6 +250,10 @@ class LayerView(QWidget):
                 subtitle=spec.subtitle,
                 index_text=tiles.index_text,
             )
+            text = panel_help(spec)  # what this panel shows, from the kind's panel spec
+            panel.setWhatsThis(text)
+            panel.title.setToolTip(text)
+            panel.subtitle.setToolTip(text)
         self._pass_numbers(self.scenes)
         if self.enlarged not in {spec.role for spec in specs}:
             self.enlarged = ""  # a pass without the enlarged panel shows them all

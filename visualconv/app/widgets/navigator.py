@@ -19,6 +19,7 @@ from ...engine.kinds import Layer
 from ...engine.model import Model
 from ...i18n import _
 from ...samples import shown
+from ...textsafe import printable
 from ..session import Session
 
 
@@ -89,7 +90,7 @@ class Navigator(QWidget):
             self._on_session_model_changed(self.session.model)
 
     def _on_session_model_changed(self, model: Model) -> None:
-        self.model_label.setText(shown(model.name))
+        self.model_label.setText(printable(shown(model.name)))  # a tab or newline never splits the heading
         self.description.setText(shown(model.description))
         self.description.setVisible(bool(model.description))
         shapes = model.shapes()

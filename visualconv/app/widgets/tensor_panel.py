@@ -24,6 +24,7 @@ from PyQt6.QtGui import (
     QPainter,
     QPainterPath,
     QPen,
+    QPolygonF,
     QWheelEvent,
 )
 from PyQt6.QtWidgets import (
@@ -52,7 +53,26 @@ OUTLINE_STYLES: dict[str, tuple[str, float, float]] = {
 
 Cell = tuple[int, int, int]  # (tile, row, col)
 
+# The recorded maximum of a pooling window: a filled triangle in the cell's top-right corner, this
+# many cells along each side (as printed figures mark it, ◥). Numbers are centred and at most half a
+# cell tall (a presentation's share), so the mark never crosses a digit.
+MARK_SIZE = 0.28
+
 LINK_COLOUR, LINK_FILL = "#7c3aed", "#557c3aed"  # linked cells: violet outline, translucent fill (#AARRGGBB)
+
+
+CAPTION_POINTS = (8, 7)
+"""Font sizes of the tile captions, tried largest first (see TensorPanel._fit_captions)."""
+
+
+def caption_variants(text: str) -> list[str]:
+    """A tile caption and its shorter forms, longest first: ``channel 3``, ``c3``; ``W[0, 1]``, ``[0, 1]``."""
+    variants = [text]
+    if text.startswith("channel "):
+        variants.append("c" + text[len("channel ") :])
+    elif "[" in text:
+        variants.append(text[text.index("[") :].replace(", ", ","))
+    return variants
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +206,17 @@ class CellNumbers(QGraphicsItem):
         self.drawn_pixels = 0
         self._widest: tuple[str, ...] = ()  # the pass's widest number, per variant
 
-    def set_widest(self, value: float | None, decimals: int) -> None:
-        """The pass's widest number (written with ``decimals``), from which the font size is chosen."""
+    def set_widest(self, values: Sequence[float] | None, decimals: int) -> None:
+        """The pass's widest numbers, one per variant (written with ``decimals``, one, two ... fewer).
+
+        The font size is chosen from them.
+        """
         cell = self.numbers.window_cell
-        variants = range(self.VARIANTS)
-        self._widest = () if value is None else tuple(cell(value, max(decimals - k, 0)) for k in variants)
+        if not values:
+            self._widest = ()
+        else:  # a variant without its own widest value uses the last one given
+            chosen = [values[min(k, len(values) - 1)] for k in range(self.VARIANTS)]
+            self._widest = tuple(cell(v, max(decimals - k, 0)) for k, v in enumerate(chosen))
         self.update()
 
     def set_sizes(self, max_pixels: float, min_pixels: float, height_share: float) -> None:
@@ -431,6 +457,7 @@ class TensorPanel(QFrame):
         self._image = pg.ImageItem(axisOrder="row-major")
         self._image.setLookupTable(theme.index_lut())
         self._captions: list[pg.TextItem] = []
+        self._caption_texts: list[str] = []
         self._numbered = False
         self._tile_values: list[np.ndarray | None] = []
         self._source: object = None
@@ -454,12 +481,18 @@ class TensorPanel(QFrame):
             pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
             item.setPen(pen)
             item.setZValue(20 + z)
+            if kind == "argmax":
+                item.setBrush(QBrush(QColor(colour)))
+                edge = QPen(QColor("#ffffff"), 1.0)  # stands out on a dark red or blue cell too
+                edge.setCosmetic(True)
+                item.setPen(edge)
             self._outlines[kind] = item
         self._index_text: Callable[[int, int, int], str] = lambda t, r, c: f"[{t}, {r}, {c}]"
         for item in (self._numbers, self._grid_item, self._padding_item, *self._outlines.values()):
             self.viewbox.addItem(item, ignoreBounds=True)
         self.viewbox.addItem(self._image, ignoreBounds=True)
         self.viewbox.addItem(self._frame_item)
+        self.viewbox.sigTransformChanged.connect(self._fit_captions)  # resized or refitted: captions again
         self.view.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.view.installEventFilter(self)  # the pointer leaving the panel ends its hover
         self.view.viewport().installEventFilter(self)  # a double-click enlarges the panel
@@ -498,7 +531,8 @@ class TensorPanel(QFrame):
         big = max(h, w)
         # Whole cells, so that every tile sits in one mosaic image.
         gap = max(1, round(0.08 * big)) if count > 1 else 0
-        label_space = max(1, round(0.1 * big)) if captions else 0
+        # room for a caption line above each row of tiles: tiles of many cells have small cells
+        label_space = max(1 if big < 6 else 2, round(0.1 * big)) if captions else 0
         geometry = TileGeometry(count, (h, w), grid, gap, label_space)
         same = geometry == self.geometry and padding == self._padding
         self.geometry = geometry
@@ -506,8 +540,8 @@ class TensorPanel(QFrame):
         if not same:
             self._rebuild(geometry, captions)
         else:
-            for item, text in zip(self._captions, captions, strict=False):
-                item.setText(text)
+            self._caption_texts = list(captions[: geometry.count])
+            self._fit_captions()
             self._tile_values = [None] * geometry.count
             self.values = None
             self._source = None
@@ -524,13 +558,18 @@ class TensorPanel(QFrame):
         for caption in self._captions:
             vb.removeItem(caption)
         self._captions = []
-        for t, text in enumerate(captions[: geometry.count]):
+        self._caption_texts = list(captions[: geometry.count])
+        for t, text in enumerate(self._caption_texts):
             caption = pg.TextItem(text, color=theme.MUTED, anchor=(0, 1))
-            caption.setFont(QFont(self.font().family(), 8))
+            caption.setFont(QFont(self.font().family(), CAPTION_POINTS[0]))
+            document = caption.textItem.document()
+            if document is not None:
+                document.setDocumentMargin(0)  # the text itself sits in the room above its tile
             x, y = geometry.origin(t)
             caption.setPos(x, y)
             vb.addItem(caption, ignoreBounds=True)
             self._captions.append(caption)
+        self._fit_captions()
         h, w = geometry.shape
         self._numbered = h <= theme.MAX_NUMBERED_CELLS and w <= theme.MAX_NUMBERED_CELLS
         top, bottom, left, right = border_sides(self._padding)
@@ -573,8 +612,43 @@ class TensorPanel(QFrame):
         self._padding_item.setPath(pad_path)
         self.reset_view()
 
-    def set_pass_numbers(self, decimals: int | None, widest: float | None) -> None:
-        """The decimals of every cell of the pass and its widest number (the font size comes from it).
+    def _fit_captions(self, *args: object) -> None:
+        """Each tile caption in the room above its tile, shortened or hidden, never over a neighbour.
+
+        ``channel 3`` becomes ``c3`` and then is hidden when the tiles are too small on screen
+        for it (the cells' tooltips still name every index).
+        """
+        geometry = self.geometry
+        if geometry is None or not self._captions:
+            return
+        per_pixel = self.viewbox.viewPixelSize()  # data units per screen pixel (x, y)
+        if not per_pixel[0] or not per_pixel[1]:
+            return
+        room_w = (geometry.shape[1] + geometry.gap) / per_pixel[0] - 2
+        room_h = max(geometry.label_space, 1) / per_pixel[1]
+        family = self.font().family()
+        for item, text in zip(self._captions, self._caption_texts, strict=False):
+            shown, size = "", CAPTION_POINTS[0]
+            for points in CAPTION_POINTS:  # the largest font, then the longest text, that fits
+                metrics = QFontMetricsF(QFont(family, points))
+                if metrics.height() > room_h:
+                    continue
+                fitting = [v for v in caption_variants(text) if metrics.horizontalAdvance(v) <= room_w]
+                if fitting:
+                    shown, size = fitting[0], points
+                    break
+            if item.textItem.font().pointSize() != size:
+                item.setFont(QFont(family, size))
+            if item.toPlainText() != shown:
+                item.setText(shown)
+            item.setVisible(bool(shown))
+
+    def caption_texts(self) -> list[str]:
+        """The tile captions as shown ("" for a hidden one)."""
+        return [item.toPlainText() if item.isVisible() else "" for item in self._captions]
+
+    def set_pass_numbers(self, decimals: int | None, widest: Sequence[float] | None) -> None:
+        """The decimals of every cell of the pass and its widest numbers, per variant (they size the font).
 
         Set once per pass (after :meth:`configure`), so the numbers keep their digits and
         their size while stepping. ``decimals`` None: from each step's colour level.
@@ -756,6 +830,19 @@ class TensorPanel(QFrame):
             for t, r, c in cells:
                 if 0 <= t < geometry.count:
                     x0, y0 = geometry.origin(t)
+                    if kind == "argmax":  # a corner mark, clear of the centred number
+                        right, top = x0 + c + 1, y0 + r
+                        per_tile.addPolygon(
+                            QPolygonF(
+                                [
+                                    QPointF(right - MARK_SIZE, top),
+                                    QPointF(right, top),
+                                    QPointF(right, top + MARK_SIZE),
+                                ]
+                            )
+                        )
+                        per_tile.closeSubpath()
+                        continue
                     per_tile.addRect(QRectF(x0 + c + inset, y0 + r + inset, 1 - 2 * inset, 1 - 2 * inset))
             path = per_tile.simplified() if inset == 0 else per_tile
         item.setPath(path)

@@ -545,11 +545,9 @@ class Kind:
         """The set-up lines of step 0 (backward, with an activation: how dZ comes from dA)."""
         from ..explain import MAX_TERMS, fmt_array, squeeze_view
 
+        lines = [self.intro_line(trace)]
         if trace.pass_name == "forward":
-            return [
-                _("{n} overlays: one per output element, channel by channel, row by row").format(n=trace.n)
-            ]
-        lines = [_("{n} overlays; dW, db and dA_prev start at zero").format(n=trace.n)]
+            return lines
         if self.has_activation and trace.grad_output is not None:
             assert trace.grad_pre_activation is not None and trace.derivative is not None
             name = self.activation(trace.layer)
@@ -567,6 +565,18 @@ class Kind:
                 else:
                     lines.append(f"dZ = dA ⊙ {name}'(Z) " + _("({n} elements)").format(n=da.size))
         return lines
+
+    def intro_line(self, trace: Any) -> str:
+        """The first line of step 0: how many overlays, and what they do (what starts at zero)."""
+        if trace.pass_name == "forward":
+            text = _("{n} overlays: one per output element, channel by channel, row by row")
+        elif not self.has_weights:
+            text = _("{n} overlays; dA_prev starts at zero")
+        elif self.has_bias(trace.layer):
+            text = _("{n} overlays; dW, db and dA_prev start at zero")
+        else:
+            text = _("{n} overlays; dW and dA_prev start at zero (the layer has no bias)")
+        return text.format(n=trace.n)
 
     def closed_form_lines(self, trace: Any, step: Any) -> list[str]:
         """After the last backward overlay: the stepped sums against the closed forms (if any)."""

@@ -49,7 +49,16 @@ from .base import (
     spatial_input,
     to_4d,
 )
-from .text import MAX_TERMS, fmt, fmt_array, index_text, overlay_text, squeeze_view, trace_dims, window_text
+from .text import (
+    MAX_TERMS,
+    channel_window_text,
+    fmt,
+    fmt_array,
+    index_text,
+    overlay_text,
+    squeeze_view,
+    trace_dims,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,12 +331,15 @@ def _pool_forward(trace: Any, step: Any) -> list[str]:
     idx = index_text(trace, ov.channel, ov.position, trace.out_shape[0])
     window = squeeze_view(step.operands.window, dims).ravel()
     values = ", ".join(fmt(v) for v in window)
-    where = f"A_prev{window_text(trace, ov.rows, ov.cols)}"
+    where = f"A_prev{channel_window_text(trace, ov.channel, ov.rows, ov.cols)}"
     if layer.mode == "max":
         arg = int(step.values.argmax)
         kw = layer.size[1]
         r, c = ov.rows.start + arg // kw, ov.cols.start + arg % kw
-        at = f"{c}" if dims == 1 else f"{r}, {c}"
+        at = ", ".join(
+            ([str(ov.channel)] if trace.x.shape[0] > 1 else [])
+            + ([str(c)] if dims == 1 else [str(r), str(c)])
+        )
         return [
             overlay_text(
                 step.k,
@@ -361,7 +373,7 @@ def _pool_backward(trace: Any, step: Any) -> list[str]:
             [str(c)] if dims == 1 else [str(r), str(c)]
         )
         recorded = _("(the recorded maximum of window {window})").format(
-            window=window_text(trace, ov.rows, ov.cols)
+            window=channel_window_text(trace, ov.channel, ov.rows, ov.cols)
         )
         return [
             overlay_text(step.k, f"dA_prev[{', '.join(parts)}] += dY{idx} = {fmt(delta)} {recorded}{total}")
@@ -371,8 +383,8 @@ def _pool_backward(trace: Any, step: Any) -> list[str]:
     return [
         overlay_text(
             step.k,
-            f"dA_prev{window_text(trace, ov.rows, ov.cols)} += dY{idx} / {size} = {fmt(delta)} / {size} = "
-            f"{each}{total}",
+            f"dA_prev{channel_window_text(trace, ov.channel, ov.rows, ov.cols)} += dY{idx} / {size} = "
+            f"{fmt(delta)} / {size} = {each}{total}",
         )
     ]
 
@@ -660,7 +672,28 @@ class PoolKind(Kind):
         windows = sliding_windows(x[None], size, stride, (1, 1))[0]
         flat = np.sort(windows.reshape(*windows.shape[:3], -1), axis=-1)
         ties = int(np.sum(flat[..., -1] - flat[..., -2] <= near)) if flat.shape[-1] > 1 else 0
-        return [f"{ties} max-pool window(s) with a tie for the maximum"] if ties else []
+        return [_("{n} max-pool window(s) with a tie for the maximum").format(n=ties)] if ties else []
+
+    def intro_line(self, trace: Any) -> str:
+        """What the pool's overlays do; a pool layer has no weights, so only dA_prev is summed."""
+        n = trace.n
+        if trace.pass_name == "forward":
+            if trace.layer.mode == "max":
+                return _(
+                    "{n} overlays: each takes the maximum of one window, channel by channel, row by row"
+                ).format(n=n)
+            return _(
+                "{n} overlays: each takes the average of one window, channel by channel, row by row"
+            ).format(n=n)
+        if trace.layer.mode == "max":
+            return _(
+                "{n} overlays; dA_prev starts at zero, and each overlay adds one delta of dY "
+                "to the recorded maximum of its window (a pool layer has no weights)"
+            ).format(n=n)
+        return _(
+            "{n} overlays; dA_prev starts at zero, and each overlay spreads one delta of dY "
+            "evenly over its window (a pool layer has no weights)"
+        ).format(n=n)
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``y = max(...)`` or the average forward; where the delta goes backward."""

@@ -12,6 +12,7 @@ from ..explain import MAX_TERMS, fmt, fmt_array, overlay_text, products, slice_t
 
 __all__ = [
     "MAX_TERMS",
+    "channel_window_text",
     "fmt",
     "fmt_array",
     "index_text",
@@ -43,6 +44,18 @@ def window_text(trace: Any, rows: slice, cols: slice) -> str:
     dims = trace_dims(trace)
     channels = trace.x.shape[0]
     parts = [":"] if channels > 1 else []
+    parts += [slice_text(cols)] if dims == 1 else [slice_text(rows), slice_text(cols)]
+    return "[" + ", ".join(parts) + "]"
+
+
+def channel_window_text(trace: Any, channel: int, rows: slice, cols: slice) -> str:
+    """A window of one input channel: ``[1, 0:2, 0:2]`` with several channels, else as :func:`window_text`.
+
+    A pooling window reads one channel only, so its text names that channel (a conv
+    window reads every input channel: :func:`window_text` writes ``:``).
+    """
+    dims = trace_dims(trace)
+    parts = [str(channel)] if trace.x.shape[0] > 1 else []
     parts += [slice_text(cols)] if dims == 1 else [slice_text(rows), slice_text(cols)]
     return "[" + ", ".join(parts) + "]"
 
