@@ -76,3 +76,25 @@ def test_an_unknown_dock_is_one_line_and_exit_2(tmp_path):
     result = run_cli(str(KERNEL), "--screenshot", str(tmp_path / "a.png"), "--show", "nothing")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "--show nothing: expected one of" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--window-size", "1920x1080", "--show", "training"),
+        ("--window-size", "1600x1000", "--show", "training", "--show", "closed-form"),
+        ("--window-size", "1280x720", "--presentation"),
+        ("--window-size", "1280x720", "--zoom", "200", "--show", "gradient-check"),
+    ],
+    ids=["1080p-training", "1600-two-docks", "presentation", "zoom-200"],
+)
+def test_screenshot_options_render_exactly_the_requested_size(tmp_path, options):
+    from test_launch import run_cli
+
+    out = tmp_path / "a.png"
+    result = run_cli(str(KERNEL), "--screenshot", str(out), *options)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    width, height = (int(v) for v in options[1].split("x"))
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (width, height)

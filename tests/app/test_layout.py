@@ -7,7 +7,7 @@ from PyQt6 import sip
 from PyQt6.QtCore import QRect, QSettings
 from PyQt6.QtWidgets import QMessageBox
 
-from visualconv.app.main import DEFAULT_SIZE, fit_to_screen
+from visualconv.app.main import DEFAULT_SIZE, dispose, fit_to_screen
 from visualconv.app.main_window import MainWindow
 
 
@@ -23,7 +23,6 @@ SCREEN = QRect(0, 0, 1600, 1000)  # the offscreen screen is 800x800, below the w
 def start(qtbot, settings_file, screen=SCREEN):
     """A window as the launcher makes it: the last layout restored, then shown."""
     window = MainWindow(settings=QSettings(settings_file, QSettings.Format.IniFormat))
-    qtbot.addWidget(window)
     restored = window.restore_layout(screen)
     window.show()
     qtbot.waitExposed(window, timeout=60_000)
@@ -31,9 +30,10 @@ def start(qtbot, settings_file, screen=SCREEN):
 
 
 def close(window):
+    """Close the window and delete it now, in order (never by a garbage collection later)."""
     window.close()
     if not sip.isdeleted(window):
-        window.shutdown()
+        dispose(window)
 
 
 def test_size_place_and_docks_come_back_at_the_next_start(qtbot, settings_file):
@@ -94,4 +94,16 @@ def test_docks_can_be_tabbed_and_no_minimum_exceeds_a_720p_screen(qtbot, setting
     assert hint.width() <= 1280 and hint.height() <= 720, hint
     for dock in window.dock_names().values():
         assert dock.minimumSizeHint().height() <= 720 and dock.minimumSizeHint().width() <= 1280
+    close(window)
+
+
+def test_a_dock_opened_before_the_window_shows_is_the_tab_in_front(qtbot, settings_file):
+    """``--show training``: the Training tab, not the Editor's, is in front in the first picture."""
+    window = MainWindow(settings=QSettings(settings_file, QSettings.Format.IniFormat))
+    assert window.show_dock("training")
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.training_dock.visibleRegion().isEmpty(), timeout=60_000)
+    assert window.editors.docks["editor"].visibleRegion().isEmpty()
     close(window)

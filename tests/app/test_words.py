@@ -26,7 +26,9 @@ def test_pool_step_0_and_a_channel_1_overlay_in_the_step_text(window):
     assert window.open_file(SAMPLES / "12-small-cnn-cross-entropy.json")
     window.session.select(1, "backward", 0)
     first = window.equations.lines()[0]
-    assert "dW" not in first and first.startswith("18 overlays; dA_prev starts at zero")
+    assert "dW" not in first and first.startswith(
+        "18 overlays; dA_prev starts at zero; each routes a delta of dY"
+    )
     window.session.set_step(12)
     assert "(the recorded maximum of window [1, 0:2, 4:6])" in window.equations.lines()[0]
 

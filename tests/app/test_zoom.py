@@ -14,6 +14,17 @@ SEED_1D = ROOT / "sample_models" / "01-seed-1d-conv.json"
 SEED_2D = ROOT / "sample_models" / "02-seed-2d-conv.json"
 
 
+def end(window):
+    """Close the window and delete it now, in order (never by a garbage collection later)."""
+    from PyQt6 import sip
+
+    from visualconv.app.main import dispose
+
+    window.close()
+    if not sip.isdeleted(window):
+        dispose(window)
+
+
 def painted_pixels(panel):
     """The pixel size of the panel's numbers, painted now."""
     panel.view.viewport().grab()
@@ -86,17 +97,15 @@ def test_the_zoom_is_remembered(qtbot, tmp_path, monkeypatch):
     path = str(tmp_path / "settings.ini")
     screen = QRect(0, 0, 1600, 1000)
     first = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))
-    qtbot.addWidget(first)
     first.restore_layout(screen)
     first.zoom_area.set_zoom(250)
-    first.close()
+    end(first)
     second = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))
-    qtbot.addWidget(second)
     assert second.zoom_area.percent == 100  # a window nobody restored (a screenshot) has the default
     second.restore_layout(screen)
     assert second.zoom_area.percent == 250
     assert second.layer_view.text_scale == 2.5
-    second.close()
+    end(second)
 
 
 @pytest.mark.parametrize("pass_name", ["forward", "backward"])

@@ -87,7 +87,7 @@ def test_cross_entropy_step_writes_the_arithmetic_out_at_step_0_only():
     da_line = next(line for line in lines if line.startswith("  dA = p - onehot(1)"))
     assert f"{_fmt(p[1])} - 1" in da_line and f"{_fmt(p[0])} - 0" in da_line
     # the layer's own set-up follows the loss
-    assert lines[-2].startswith("3 overlays")
+    assert lines[-3].startswith("3 overlays")
     assert not any("loss" in line for line in explain(trace, trace.step(1)))
     # other layers and the forward pass do not repeat it
     assert trace_layer(model, 0, "backward").loss_start is None

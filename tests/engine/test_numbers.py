@@ -123,3 +123,41 @@ def test_the_widest_of_the_seed_dA_prev():
     values = [0, -0.008918, 0.01029, -0.004732, 0.021238, -0.007546, 0.002301, 0.003001, 0.010741]
     widest = DEFAULT.widest_window_cell(values, 5)
     assert DEFAULT.window_cell(widest, 5) in ("-0.00892", "-0.00473", "-0.00755")
+
+
+def test_fixed_decimals_keep_their_zeros_and_never_write_minus_zero():
+    fixed = DEFAULT.fixed_decimals(3)
+    assert fixed.value(0.30000000000000004) == "0.300"
+    assert fixed.value(-0.0001) == "0.000"
+    assert fixed.value(0) == "0"
+    assert fixed.window_cell(0.3, fixed.decimals_for(7.0)) == "0.300"
+    assert fixed.figure_cell(0.044606) == "0.045"
+    assert fixed.array([[1, 0.5]]) == "[[1.000, 0.500]]"
+
+
+def test_significant_digits_apply_to_values_and_cells():
+    three = DEFAULT.significant_digits(3)
+    assert three.value(0.044606) == "0.0446"
+    assert three.figure_cell(0.044606) == "0.0446"
+    assert three.decimals_for(0.5) == 3
+    assert three.significant_digits(6).value(0.044606) == DEFAULT.value(0.044606)
+
+
+def test_the_step_text_uses_the_format_it_is_given_and_the_default_otherwise():
+    from helpers import ROOT
+
+    from visualconv.engine.explain import explain
+    from visualconv.engine.numbers import current, using
+    from visualconv.engine.trace import trace_layer
+    from visualconv.modelfile import load_model
+
+    trace = trace_layer(load_model(ROOT / "sample_models" / "01-seed-1d-conv.json"), 0, "backward")
+    step = trace.step(1)
+    assert explain(trace, step)[0] == "overlay 1: dW += [1*-0.1, 2*-0.1] -> [-0.1, -0.2]"  # the seed's line
+    assert explain(trace, step, DEFAULT.fixed_decimals(2))[0] == (
+        "overlay 1: dW += [1.00*-0.10, 2.00*-0.10] -> [-0.10, -0.20]"
+    )
+    with using(DEFAULT.fixed_decimals(1)):
+        assert current() == DEFAULT.fixed_decimals(1)
+        assert explain(trace, step)[0].endswith("-> [-0.1, -0.2]")
+    assert current() is DEFAULT

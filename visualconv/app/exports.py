@@ -20,6 +20,7 @@ from PyQt6.QtGui import QGuiApplication
 from PyQt6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QProgressDialog
 
 from ..engine.errors import ModelError
+from ..engine.numbers import DEFAULT, NumberFormat, using
 from ..i18n import N_, _
 from .export_dialogs import ExportSettings, OptionsDialog, PackDialog
 from .session import Session
@@ -95,6 +96,11 @@ class Exports(QObject):
         self._on_done: Callable[[Any], str] | None = None
         self._outcome = ("failed", "")
         self._error: object = None
+        self.numbers: NumberFormat = DEFAULT  # the window's View ▸ Numbers
+
+    def set_numbers(self, numbers: NumberFormat) -> None:
+        """Write the exported numbers as the window shows them (View ▸ Numbers)."""
+        self.numbers = numbers
 
     # ------------------------------------------------------------ what to export
 
@@ -147,7 +153,8 @@ class Exports(QObject):
         try:
             scale = self.options.scale if fmt == "png" else 1.0
             # The dialog confirmed the name (and replacing it): a symbolic link there is the user's choice.
-            written = export.export_snapshot(*current, path, scale=scale, follow_symlinks=True)
+            with using(self.numbers):
+                written = export.export_snapshot(*current, path, scale=scale, follow_symlinks=True)
         except ERRORS as exc:
             QMessageBox.warning(self.window, _("Export failed"), str(exc))
             return
@@ -206,7 +213,8 @@ class Exports(QObject):
         if Path(path).suffix.lower() != suffix:
             path += suffix
         try:
-            written = write(current, path)
+            with using(self.numbers):
+                written = write(current, path)
         except ERRORS as exc:
             QMessageBox.warning(self.window, _("Export failed"), str(exc))
             return
@@ -344,7 +352,13 @@ class Exports(QObject):
         dialog.setAutoReset(False)
         dialog.setValue(0)
         self.progress, self._on_done = dialog, done
-        worker = Worker.call(work, self, name="visualconv-export")
+        numbers = self.numbers
+
+        def in_format(progress: Callable[[int, int], bool]) -> Any:
+            with using(numbers):  # the worker's thread has a context of its own
+                return work(progress)
+
+        worker = Worker.call(in_format, self, name="visualconv-export")
         self.worker = worker
         dialog.canceled.connect(worker.cancel)
         worker.sigProgress.connect(self._on_worker_progress)

@@ -179,22 +179,22 @@ def run_app(args: argparse.Namespace) -> int:
     hook.interactive = not screenshot
     hook.install()
     try:
-        if screenshot:
-            window.resize(*size)
-        else:  # the last session's size and docks, if they fit the screen (saved again on close)
+        if not screenshot:  # the last session's size and docks, if they fit the screen (saved again on close)
             window.restore_layout()
-            if requested:
-                window.resize(*size)
-            size = (window.width(), window.height())
-        if zoom is not None:
-            window.zoom_area.set_zoom(zoom)
         for name in getattr(args, "show", None) or ():
             for part in name.split(","):
                 if part.strip() and not window.show_dock(part):
                     names = ", ".join(sorted(window.dock_names()))
                     print(f"visualconv: --show {part}: expected one of {names}", file=sys.stderr)
                     return EXIT_ERROR
+        if screenshot or requested:
+            window.resize(*size)
+        size = (window.width(), window.height())
+        if zoom is not None:
+            window.zoom_area.set_zoom(zoom)
         window.show_model(model, str(Path(path)), layer=layer, pass_name=pass_name or "forward")
+        if getattr(args, "presentation", False):
+            window.set_presentation(True, full_screen=not screenshot)
         n = window.session.n
         step = getattr(args, "step", None)
         if step is not None:

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
 import pyqtgraph as pg
 from PyQt6 import sip
-from PyQt6.QtCore import QByteArray, QEvent, QObject, QRect, QSettings, Qt, QTimer, pyqtSignal, pyqtSlot
-from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence
+from PyQt6.QtCore import (
+    QByteArray,
+    QEvent,
+    QObject,
+    QRect,
+    QSettings,
+    QSignalBlocker,
+    Qt,
+    QTimer,
+    pyqtSignal,
+    pyqtSlot,
+)
+from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeyEvent, QKeySequence, QResizeEvent
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QAbstractSpinBox,
@@ -30,8 +42,10 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from ..engine import palette
 from ..engine.errors import ModelError
 from ..engine.model import Model
+from ..engine.numbers import DEFAULT, NumberFormat
 from ..i18n import N_, _, ngettext
 from ..samples import resource_dir, sample_dir, samples, shown
 from ..textsafe import printable
@@ -58,6 +72,12 @@ MAX_RECENT = 8
 DECIMAL_COMMA = "numbers/decimalComma"
 LAYOUT_VERSION = 1  # of the saved dock layout (QMainWindow.saveState); a new one ignores older layouts
 FILE_FILTER = N_("visualconv models (*.json);;All files (*)")
+# View ▸ Numbers: (key kept in the settings, menu text, the format)
+NUMBER_CHOICES: tuple[tuple[str, str, NumberFormat], ...] = (
+    ("auto", N_("&Automatic (6 significant digits in text, 4 in cells)"), DEFAULT),
+    *((f"sig{d}", N_("&{d} significant digits"), DEFAULT.significant_digits(d)) for d in range(2, 7)),
+    *((f"fix{d}", N_("{d} fixed &decimals"), DEFAULT.fixed_decimals(d)) for d in range(1, 5)),
+)
 IMPORT_FILTER = N_("Networks (*.onnx *.pt2);;ONNX (*.onnx);;torch.export archives (*.pt2);;All files (*)")
 
 
@@ -77,6 +97,8 @@ STEP_KEYS = (
     Qt.Key.Key_F,  # forward pass
     Qt.Key.Key_B,  # backward pass
     Qt.Key.Key_Escape,  # clears highlights; in a field it leaves the field
+    Qt.Key.Key_PageDown,  # presenter clickers: next / previous
+    Qt.Key.Key_PageUp,
 )
 # Keys that end typing in a field or cell: once the field has them, the stepping keys go back to the window.
 DONE_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape)
@@ -235,6 +257,7 @@ class MainWindow(QMainWindow):
         # Until the user drags the splitter (or a saved layout sets it), a window of the default
         # height and taller gives the step text room for the seeds' last steps with every closed form.
         self._splitter_chosen = False
+        self.presenting = False  # presentation mode (F5): the splitter is set for it
         self.splitter.splitterMoved.connect(self._on_splitter_moved)
         self._splitter_sizer = _SplitterSizer(self.fit_step_text, self)
         self.splitter.installEventFilter(self._splitter_sizer)
@@ -263,22 +286,22 @@ class MainWindow(QMainWindow):
         self.menus: dict[str, QMenu] = {}
         self.actions_by_name: dict[str, QAction] = {}
         self._build_menus()
+        self.setDockOptions(  # before any dock is added
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+        )
         right = Qt.DockWidgetArea.RightDockWidgetArea
         self.navigator_dock = self.add_dock(
             self.navigator, N_("Layers"), Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self.navigator_dock.setMinimumWidth(220)
-        self.resizeDocks([self.navigator_dock], [270], Qt.Orientation.Horizontal)
         docks = {
             "editor": self.add_dock(self.editors.editor, N_("Editor"), right),
             "gradcheck": self.add_dock(self.editors.gradcheck, N_("Gradient check"), right),
             "closed_form": self.add_dock(self.editors.closed_form, N_("Closed form"), right),
         }
         docks["editor"].setMinimumWidth(330)
-        self.tabifyDockWidget(docks["editor"], docks["gradcheck"])
-        self.tabifyDockWidget(docks["gradcheck"], docks["closed_form"])
-        docks["editor"].raise_()
-        self.resizeDocks([docks["editor"]], [370], Qt.Orientation.Horizontal)
         self.editors.set_docks(docks)
         self._add("view", "clear_highlights", self.editors.actions["clear_highlights"])
         # In a scroll area, so the dock never forces the window taller than a 720-pixel screen.
@@ -288,10 +311,8 @@ class MainWindow(QMainWindow):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.training_panel)
         self.training_dock = self.add_dock(scroll, N_("Training"), right)
-        # A tab beside the editors (not stacked under them): the right column stays one dock tall.
-        self.tabifyDockWidget(docks["closed_form"], self.training_dock)
-        docks["editor"].raise_()
-        self.training_dock.hide()  # opened from View ▸ Training, so the heat maps keep the room
+        self.arrange_docks()
+        self._build_view_menu()
 
         # -- wiring
         app = QApplication.instance()
@@ -307,15 +328,12 @@ class MainWindow(QMainWindow):
         self.editors.actions["clear_highlights"].triggered.connect(self._on_escape_triggered)
         self.autosave.watch_close(self)
 
-        # -- the layout as built: what View ▸ Reset layout goes back to
-        self.setDockOptions(
-            QMainWindow.DockOption.AnimatedDocks
-            | QMainWindow.DockOption.AllowTabbedDocks
-            | QMainWindow.DockOption.AllowNestedDocks
-        )
-        self._default_layout = self.saveState(LAYOUT_VERSION)
-        self._default_splitter = self.splitter.saveState()
+        self._default_splitter = self.splitter.saveState()  # what View ▸ Reset layout goes back to
+        self.palette_key = "rdbu"  # View ▸ Palette
+        self.theme = theme.LIGHT  # View ▸ Theme
+        self.numbers: NumberFormat = DEFAULT  # View ▸ Numbers: cells, tooltips, status, step text, exports
         self.remembers_layout = False  # set by restore_layout(): the user's window saves its layout on close
+        self._before_presentation: tuple[QByteArray, QByteArray, Qt.WindowState] | None = None
 
     def dialog_parent(self) -> QWidget | None:
         """The parent of the exception hook's dialog: this window while it lives."""
@@ -345,6 +363,30 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ layout
 
+    def arrange_docks(self) -> None:
+        """The docks as on a first start (and after View ▸ Reset layout).
+
+        Layers on the left; editor, gradient check, closed form and training (hidden until
+        View ▸ Training) as tabs on the right. Tabified while all are shown: a tab group
+        made with a hidden dock in it does not bring that dock's tab forward later.
+        """
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        docks = self.editors.docks
+        tabs = [docks["editor"], docks["gradcheck"], docks["closed_form"], self.training_dock]
+        for dock, area in ((self.navigator_dock, left), *((dock, right) for dock in tabs)):
+            if dock.isFloating() or self.dockWidgetArea(dock) != area:
+                dock.setFloating(False)
+                self.addDockWidget(area, dock)
+        for dock in (self.navigator_dock, *tabs):
+            dock.show()
+        # Tabs beside each other (not stacked): the right column stays one dock tall.
+        for first, second in itertools.pairwise(tabs):
+            self.tabifyDockWidget(first, second)
+        docks["editor"].raise_()
+        self.resizeDocks([self.navigator_dock], [270], Qt.Orientation.Horizontal)
+        self.resizeDocks([docks["editor"]], [370], Qt.Orientation.Horizontal)
+        self.training_dock.hide()  # opened from View ▸ Training, so the heat maps keep the room
+
     def restore_layout(self, available: QRect | None = None) -> bool:
         """Restore the size, place and dock layout of the last session, if they fit the screen now.
 
@@ -361,6 +403,9 @@ class MainWindow(QMainWindow):
         state = self.settings.value("layout/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state, LAYOUT_VERSION)
+        self.set_number_format(str(self.settings.value("view/numbers", "auto")))
+        self.set_palette(str(self.settings.value("view/palette", "rdbu")))
+        self.set_theme(str(self.settings.value("view/theme", "light")))
         zoom = self.settings.value("view/zoom", 100)
         self.zoom_area.set_zoom(int(zoom) if str(zoom).isdigit() else 100)
         splitter = self.settings.value("layout/splitter")
@@ -388,6 +433,9 @@ class MainWindow(QMainWindow):
         self.settings.setValue("layout/maximized", self.isMaximized())
         self.settings.setValue("layout/state", self.saveState(LAYOUT_VERSION))
         self.settings.setValue("view/zoom", self.zoom_area.percent)
+        self.settings.setValue("view/numbers", self.number_format_key())
+        self.settings.setValue("view/palette", self.palette_key)
+        self.settings.setValue("view/theme", self.theme.key)
         self.settings.setValue("layout/splitter", self.splitter.saveState())
 
     def available_geometry(self) -> QRect | None:
@@ -407,7 +455,7 @@ class MainWindow(QMainWindow):
     @pyqtSlot()
     def reset_layout(self) -> None:
         """View ▸ Reset layout: the docks, the splitter and the size as on a first start."""
-        self.restoreState(self._default_layout, LAYOUT_VERSION)
+        self.arrange_docks()
         self.splitter.restoreState(self._default_splitter)
         self._splitter_chosen = False
         if not self.isFullScreen():
@@ -422,8 +470,8 @@ class MainWindow(QMainWindow):
         Lower windows keep the panels' share (the text scrolls); once the user has moved the
         splitter, or a saved layout has set it, it stays as chosen.
         """
-        if self._splitter_chosen or not self.isVisible() or sip.isdeleted(self.splitter):
-            return  # a window being built, closed or chosen by the user is left alone
+        if self._splitter_chosen or self.presenting or not self.isVisible() or sip.isdeleted(self.splitter):
+            return  # a window being built, closed, presenting or chosen by the user is left alone
         sizes = self.splitter.sizes()
         total = sum(sizes)
         if len(sizes) != 2 or total <= 0:
@@ -436,6 +484,136 @@ class MainWindow(QMainWindow):
     @pyqtSlot(int, int)
     def _on_splitter_moved(self, pos: int, index: int) -> None:
         self._splitter_chosen = True
+
+    # ------------------------------------------------------------ colours
+
+    def _choice_menu(self, title: str, name: str, choices: list[tuple[str, str]], checked: str) -> QMenu:
+        """A View submenu of exclusive choices; each action is ``actions_by_name[f"{name}_{key}"]``."""
+        menu = self.menus["view"].addMenu(title)
+        assert menu is not None
+        group = QActionGroup(self)
+        for key, text in choices:
+            choice = menu.addAction(text)
+            assert choice is not None
+            choice.setCheckable(True)
+            choice.setData(key)
+            choice.setChecked(key == checked)
+            group.addAction(choice)
+            self.actions_by_name[f"{name}_{key}"] = choice
+        return menu
+
+    def set_palette(self, key: str) -> None:
+        """View ▸ Palette: the heat maps' colours (an unknown key is the red–blue default)."""
+        key = key if key in palette.PALETTES else "rdbu"
+        self.palette_key = key
+        self.actions_by_name[f"palette_{key}"].setChecked(True)
+        self.layer_view.set_palette(key)
+
+    def set_theme(self, key: str) -> None:
+        """View ▸ Theme: light, dark or high contrast (an unknown key is light)."""
+        chosen = theme.THEMES.get(key, theme.LIGHT)
+        self.theme = chosen
+        self.actions_by_name[f"theme_{chosen.key}"].setChecked(True)
+        self.setStyleSheet(chosen.style_sheet() + (theme.PRESENTATION_STYLE if self.presenting else ""))
+        self.layer_view.set_theme(chosen)
+
+    @pyqtSlot(QAction)
+    def _on_palette_menu_triggered(self, action: QAction) -> None:
+        self.set_palette(str(action.data()))
+
+    @pyqtSlot(QAction)
+    def _on_theme_menu_triggered(self, action: QAction) -> None:
+        self.set_theme(str(action.data()))
+
+    # ------------------------------------------------------------ numbers
+
+    def set_number_format(self, choice: str | NumberFormat) -> None:
+        """View ▸ Numbers: one format for the cells, tooltips, status bar, step text and exports.
+
+        ``choice`` is a format or the key of one of :data:`NUMBER_CHOICES` (``auto``,
+        ``sig2`` .. ``sig6``, ``fix1`` .. ``fix4``); an unknown key is ``auto``.
+        """
+        if isinstance(choice, str):
+            choice = next((fmt for key, _text, fmt in NUMBER_CHOICES if key == choice), DEFAULT)
+        comma = self.actions_by_name.get("decimal_comma")
+        choice = dataclasses.replace(choice, decimal="," if comma is not None and comma.isChecked() else ".")
+        self.numbers = choice
+        key = self.number_format_key()
+        action = self.actions_by_name.get(f"numbers_{key}")
+        if action is not None:
+            action.setChecked(True)
+        self.layer_view.set_numbers(choice)
+        self.equations.set_numbers(choice)
+        self.exports.set_numbers(choice)
+        pinned = self.editors.links.pinned
+        if pinned is not None:  # the pinned cell's sum, in the new digits
+            self.editors.links.show(*pinned)
+
+    def number_format_key(self) -> str:
+        """The key of the current View ▸ Numbers choice (``custom`` for a format set in code)."""
+        shown_as = dataclasses.replace(self.numbers, decimal=".")  # the decimal comma is a setting of its own
+        return next((key for key, _text, fmt in NUMBER_CHOICES if fmt == shown_as), "custom")
+
+    @pyqtSlot(QAction)
+    def _on_numbers_menu_triggered(self, action: QAction) -> None:
+        self.set_number_format(str(action.data()))
+
+    # ------------------------------------------------------------ presentation
+
+    def set_presentation(self, on: bool, full_screen: bool = True) -> None:
+        """Presentation mode (F5, View ▸ Presentation): the layer's panels and the step text, large.
+
+        Full screen, without docks, menus, status bar and step bar; the numbers, titles and
+        step text at projector size. PageDown / PageUp (what presenter clickers send) and
+        Right / Left step, B / F switch the pass, Escape leaves. ``full_screen`` False keeps
+        the window's size (``--screenshot --presentation``).
+        """
+        on = bool(on)
+        action = self.actions_by_name["presentation"]
+        with QSignalBlocker(action):
+            action.setChecked(on)
+        if on == self.presenting:
+            return
+        self.presenting = on
+        if on:
+            self._before_presentation = (
+                self.saveState(LAYOUT_VERSION),
+                self.splitter.saveState(),
+                self.windowState(),
+            )
+            for dock in self.dock_names().values():
+                dock.hide()
+            for bar in (self.menuBar(), self.statusBar()):
+                if bar is not None:
+                    bar.hide()
+            self.stepper.hide()
+            if full_screen:
+                self.showFullScreen()
+        else:
+            for bar in (self.menuBar(), self.statusBar()):
+                if bar is not None:
+                    bar.show()
+            self.stepper.show()
+            if self._before_presentation is not None:
+                state, splitter, window_state = self._before_presentation
+                self.restoreState(state, LAYOUT_VERSION)
+                self.splitter.restoreState(splitter)
+                self.setWindowState(window_state)
+        self.layer_view.set_text_scale(self.zoom_area.percent / 100, on)
+        self.equations.set_presentation(on)
+        self.setStyleSheet(self.theme.style_sheet() + (theme.PRESENTATION_STYLE if on else ""))
+        self._fit_presentation()
+        self.hand_back_keys()
+
+    def _fit_presentation(self) -> None:
+        """In a presentation the panels get four fifths of the height, the step text the rest."""
+        if self.presenting:
+            height = self.height() - 8  # the central area's margins
+            self.splitter.setSizes([round(height * 0.79), round(height * 0.21)])
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:  # noqa: D102 - Qt API
+        super().resizeEvent(event)
+        self._fit_presentation()
 
     def hand_back_keys(self) -> None:
         """Give the focus to the heat maps, so Left/Right/Home/End step again (after typing)."""
@@ -548,8 +726,12 @@ class MainWindow(QMainWindow):
             self._add("edit", name, edit[name])
 
         stepper = self.stepper
-        self._action("next", _("&Next overlay"), self.session.next, Qt.Key.Key_Right, "step")
-        self._action("previous", _("&Previous overlay"), self.session.previous, Qt.Key.Key_Left, "step")
+        following = self._action("next", _("&Next overlay"), self.session.next, Qt.Key.Key_Right, "step")
+        following.setShortcuts([QKeySequence(Qt.Key.Key_Right), QKeySequence(Qt.Key.Key_PageDown)])
+        before = self._action(
+            "previous", _("&Previous overlay"), self.session.previous, Qt.Key.Key_Left, "step"
+        )
+        before.setShortcuts([QKeySequence(Qt.Key.Key_Left), QKeySequence(Qt.Key.Key_PageUp)])
         self._action("first", _("&First step"), self.session.first, Qt.Key.Key_Home, "step")
         self._action("last", _("&Last step"), self.session.last, Qt.Key.Key_End, "step")
         self._action("play", _("Play / &pause"), stepper.toggle_play, Qt.Key.Key_Space, "step")
@@ -583,20 +765,12 @@ class MainWindow(QMainWindow):
             "view",
             checkable=True,
         )
-        comma.setChecked(self.settings.value(DECIMAL_COMMA, False, type=bool))
         language = self.menus["view"].addMenu(_("&Language"))
         assert language is not None
         self.language_menu = LanguageMenu(language, self._language_roots, self.settings)
         self.language_menu.sigLanguageChanged.connect(self._on_language_changed)
-        self.menus["view"].addSeparator()
-        zoom = self.zoom_area
-        zoom_in = self._action("zoom_in", _("Zoom &in"), zoom.zoom_in, S.ZoomIn, "view")
-        zoom_in.setShortcuts([QKeySequence(S.ZoomIn), QKeySequence("Ctrl+=")])  # Ctrl+= : plus without Shift
-        self._action("zoom_out", _("Zoom &out"), zoom.zoom_out, S.ZoomOut, "view")
-        self._action("zoom_reset", _("&Actual size (100 %)"), zoom.reset_zoom, "Ctrl+0", "view")
-        self.menus["view"].addSeparator()
-        self._action("reset_layout", _("&Reset layout"), self.reset_layout, None, "view")
-        self.menus["view"].addSeparator()  # the docks' toggles follow (add_dock)
+        self._decimal_comma_on_start = comma
+        self.menus["view"].addSeparator()  # the docks' toggles follow (add_dock), then _build_view_menu's
 
         self._action(
             "guide", _("&User guide"), self._on_guide_triggered, QKeySequence.StandardKey.HelpContents, "help"
@@ -604,6 +778,54 @@ class MainWindow(QMainWindow):
         self._action("tour", _("Guided &tour"), self._on_tour_triggered, None, "help")
         self._action("shortcuts", _("&Keyboard shortcuts"), self._on_shortcuts_triggered, None, "help")
         self._action("about", _("&About visualconv"), self._on_about_triggered, None, "help")
+
+    def _build_view_menu(self) -> None:
+        """The rest of View, after the docks' toggles: numbers, colours, presentation, zoom, layout."""
+        S = QKeySequence.StandardKey
+        self.menus["view"].addSeparator()
+        self.numbers_menu = self.menus["view"].addMenu(_("N&umbers"))
+        assert self.numbers_menu is not None
+        group = QActionGroup(self)
+        for key, text, _fmt in NUMBER_CHOICES:
+            if key.startswith("fix"):
+                d = int(key[3:])
+                label = ngettext("{d} fixed &decimal", "{d} fixed &decimals", d).format(d=d)
+            else:
+                label = _(text).format(d=key[3:])
+            choice = self.numbers_menu.addAction(label)
+            assert choice is not None
+            choice.setCheckable(True)
+            choice.setData(key)
+            choice.setChecked(key == "auto")
+            group.addAction(choice)
+            self.actions_by_name[f"numbers_{key}"] = choice
+        self.numbers_menu.triggered.connect(self._on_numbers_menu_triggered)
+        self.palette_menu = self._choice_menu(
+            _("&Palette"), "palette", [(p.key, p.title) for p in palette.PALETTES.values()], "rdbu"
+        )
+        self.palette_menu.triggered.connect(self._on_palette_menu_triggered)
+        self.theme_menu = self._choice_menu(
+            _("&Theme"), "theme", [(t.key, t.title) for t in theme.THEMES.values()], "light"
+        )
+        self.theme_menu.triggered.connect(self._on_theme_menu_triggered)
+        self.menus["view"].addSeparator()
+        self._action(
+            "presentation",
+            _("&Presentation (full screen)"),
+            self._on_presentation_toggled,
+            "F5",
+            "view",
+            checkable=True,
+        )
+        zoom = self.zoom_area
+        zoom_in = self._action("zoom_in", _("Zoom &in"), zoom.zoom_in, S.ZoomIn, "view")
+        zoom_in.setShortcuts([QKeySequence(S.ZoomIn), QKeySequence("Ctrl+=")])  # Ctrl+= : plus without Shift
+        self._action("zoom_out", _("Zoom &out"), zoom.zoom_out, S.ZoomOut, "view")
+        self._action("zoom_reset", _("&Actual size (100 %)"), zoom.reset_zoom, "Ctrl+0", "view")
+        self.menus["view"].addSeparator()
+        self._action("reset_layout", _("&Reset layout"), self.reset_layout, None, "view")
+        comma = self._decimal_comma_on_start
+        comma.setChecked(self.settings.value(DECIMAL_COMMA, False, type=bool))  # after the numbers menu
 
     # ------------------------------------------------------------ files
 
@@ -819,10 +1041,17 @@ class MainWindow(QMainWindow):
         self.layer_view.set_text_scale(percent / 100)
         self.statusBar().showMessage(_("Zoom {percent} %").format(percent=percent), 2000)
 
+    @pyqtSlot(bool)
+    def _on_presentation_toggled(self, on: bool) -> None:
+        self.set_presentation(on)
+
     @pyqtSlot()
     def _on_escape_triggered(self) -> None:
-        """Escape (View ▸ Clear highlights) also brings back the grid after a panel was enlarged."""
-        self.layer_view.show_all()
+        """Escape (View ▸ Clear highlights) also leaves the presentation, or brings back the grid."""
+        if self.layer_view.enlarged:
+            self.layer_view.show_all()
+        elif self.presenting:
+            self.set_presentation(False)
 
     def _on_session_model_changed(self, model: Model) -> None:
         self.setWindowTitle(f"{printable(shown(model.name))}[*] — visualconv")  # i18n: ok (a name)
@@ -879,10 +1108,8 @@ class MainWindow(QMainWindow):
 
     def set_decimal_comma(self, on: bool) -> None:
         """Write numbers with a decimal comma (``0,5``; lists ``[0,3; 0,5]``) or the point; remembered."""
-        numbers = dataclasses.replace(self.layer_view.numbers, decimal="," if on else ".")
         self.settings.setValue(DECIMAL_COMMA, bool(on))
-        self.equations.numbers = numbers
-        self.layer_view.set_numbers(numbers)
+        self.set_number_format(dataclasses.replace(self.numbers, decimal="," if on else "."))
         self.session.refresh()
 
     def _language_roots(self) -> list[QObject]:

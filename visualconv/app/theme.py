@@ -7,6 +7,7 @@ The heat maps' colours come from :mod:`visualconv.engine.palette`, numbers from
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -52,18 +53,46 @@ def diverging_lut() -> np.ndarray:
 nice_level = palette.nice_level
 
 
-_INDEX_LUT: np.ndarray | None = None
+_INDEX_LUTS: dict[str, np.ndarray] = {}
+_LIGHT_TEXT: dict[str, np.ndarray] = {}
 
 
-def index_lut() -> np.ndarray:
-    """RGBA lookup table of colour indices: 0 is transparent (blank), 1..255 run from -level to +level."""
-    global _INDEX_LUT
-    if _INDEX_LUT is None:
+def index_lut(key: str = "rdbu") -> np.ndarray:
+    """RGBA lookup table of colour indices: 0 is transparent (blank), 1..255 run from -level to +level.
+
+    ``key`` names one of :data:`visualconv.engine.palette.PALETTES` (the default: red–blue).
+    """
+    lut = _INDEX_LUTS.get(key)
+    if lut is None:
+        chosen = palette.PALETTES[key]
         lut = np.zeros((256, 4), dtype=np.ubyte)
-        lut[1:, :3] = diverging_colormap().getLookupTable(nPts=255, alpha=False)
+        lut[1:, :3] = pg.ColorMap(
+            np.array(chosen.stops), np.array(chosen.colours, dtype=np.ubyte)
+        ).getLookupTable(nPts=255, alpha=False)
         lut[1:, 3] = 255
-        _INDEX_LUT = lut
-    return _INDEX_LUT
+        _INDEX_LUTS[key] = lut
+    return lut
+
+
+def light_text(key: str = "rdbu") -> np.ndarray:
+    """Per colour index (256): whether the number drawn on that colour is white (else dark).
+
+    Red–blue: white on the saturated ends (above 62 % of the level); the sequential maps:
+    white where the colour is dark (relative luminance below 0.18).
+    """
+    table = _LIGHT_TEXT.get(key)
+    if table is None:
+        if palette.PALETTES[key].diverging:
+            fraction = np.abs(np.arange(256) - 128.0) / 127.0
+            table = fraction > 0.62
+        else:
+            lut = index_lut(key)
+            table = np.array(
+                [palette.luminance(tuple(int(c) for c in lut[i, :3])) < 0.18 for i in range(256)]
+            )
+        table[0] = False
+        _LIGHT_TEXT[key] = table
+    return table
 
 
 def colour_index(values: np.ndarray, level: float) -> np.ndarray:
@@ -96,11 +125,110 @@ def contrast_text(fraction: float) -> QColor:
     return QColor("#ffffff") if fraction > 0.62 else QColor(TEXT)
 
 
-STYLE_SHEET = f"""
-QMainWindow, QWidget#central {{ background: {BACKGROUND}; }}
-QLabel#panelTitle {{ color: {TEXT}; font-weight: 600; }}
-QLabel#muted {{ color: {MUTED}; }}
+@dataclass(frozen=True, slots=True)
+class Theme:
+    """The window's colours (View ▸ Theme): light, dark or high contrast.
+
+    The heat maps' own colours are the palette's (View ▸ Palette); a theme colours
+    everything around them: backgrounds, text, the cell grid and the outlines.
+    """
+
+    key: str
+    title: str
+    background: str = BACKGROUND
+    panel_background: str = PANEL_BACKGROUND
+    text: str = TEXT
+    muted: str = MUTED
+    grid: str = GRID
+    window_outline: str = WINDOW_OUTLINE
+    changed_outline: str = CHANGED_OUTLINE
+    argmax_outline: str = ARGMAX_OUTLINE
+    link: str = "#7c3aed"  # linked cells (hover, pin): violet
+    padding_fill: str = PADDING_FILL
+    padding_text: str = PADDING_TEXT
+    field_background: str = "#ffffff"
+    cell_text: str = TEXT  # numbers on the heat maps' (mostly pale) cells, in every theme
+    line_scale: float = 1.0  # outlines and grid lines this much wider
+    window_colours: bool = False  # the whole window (docks, menus, fields) in these colours
+
+    def style_sheet(self) -> str:
+        """The window's style sheet in these colours."""
+        whole = ""
+        if self.window_colours:  # a style sheet, not a QPalette: Qt ignores palettes under style sheets
+            whole = f"""
+QWidget {{ color: {self.text}; background-color: {self.background}; }}
+QLineEdit, QPlainTextEdit, QTextEdit, QTableView, QTreeView, QListView, QComboBox, QAbstractSpinBox {{
+    background-color: {self.field_background}; color: {self.text}; border: 1px solid {self.grid}; }}
+QPushButton, QToolButton {{
+    background-color: {self.panel_background}; color: {self.text}; border: 1px solid {self.grid};
+    padding: 3px 8px; }}
+QPushButton:disabled, QToolButton:disabled {{ color: {self.muted}; }}
+QHeaderView::section, QTabBar::tab {{
+    background-color: {self.panel_background}; color: {self.text}; border: 1px solid {self.grid};
+    padding: 3px 6px; }}
+QTabBar::tab:selected {{ background-color: {self.background}; }}
+QMenuBar::item:selected, QMenu::item:selected {{ background-color: {self.grid}; }}
+QTableView {{ color: {self.cell_text}; background-color: #f3f4f6; gridline-color: {self.grid}; }}
+"""
+        return (
+            whole
+            + f"""
+QMainWindow, QWidget#central, QScrollArea#zoomArea > QWidget#qt_scrollarea_viewport {{
+    background: {self.background}; }}
+QLabel#panelTitle, QLabel#equationsHeading {{ color: {self.text}; font-weight: 600; }}
+QLabel#muted {{ color: {self.muted}; }}
 QLabel#stepCounter {{ font-weight: 600; }}
-QPlainTextEdit#equations {{ background: #ffffff; border: 1px solid {GRID}; color: {TEXT}; }}
-QTreeWidget {{ background: #ffffff; }}
+QPlainTextEdit#equations {{
+    background: {self.field_background}; border: 1px solid {self.grid}; color: {self.text}; }}
+QTreeWidget {{ background: {self.field_background}; }}
+"""
+        )
+
+
+THEMES: dict[str, Theme] = {
+    t.key: t
+    for t in (
+        Theme("light", "&Light"),
+        Theme(
+            "dark",
+            "&Dark",
+            background="#15181d",
+            panel_background="#1f232a",
+            text="#e6e8eb",
+            muted="#a0a7b1",
+            grid="#3b424d",
+            window_outline="#f9fafb",
+            padding_fill="#4b5563",
+            padding_text="#111827",
+            field_background="#1f232a",
+            window_colours=True,
+        ),
+        Theme(
+            "contrast",
+            "&High contrast",
+            background="#ffffff",
+            panel_background="#ffffff",
+            text="#000000",
+            muted="#000000",
+            grid="#000000",
+            window_outline="#000000",
+            changed_outline="#d97706",
+            argmax_outline="#047857",
+            link="#6d28d9",
+            padding_text="#000000",
+            cell_text="#000000",
+            line_scale=1.6,
+        ),
+    )
+}
+"""The themes by key (View ▸ Theme); ``light`` is the default."""
+LIGHT = THEMES["light"]
+
+STYLE_SHEET = LIGHT.style_sheet()
+
+# Presentation mode (F5): titles and labels at projector size, read from the back of a room.
+PRESENTATION_STYLE = """
+QLabel#panelTitle { font-size: 18px; }
+QLabel#muted { font-size: 15px; }
+QLabel#equationsHeading { font-size: 18px; }
 """

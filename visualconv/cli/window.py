@@ -56,6 +56,12 @@ def add_parser(sub: Any, commands: tuple[str, ...]) -> None:
         default=None,
         help="zoom of the heat maps, 50 to 400 (default: 100, or as last time)",
     )
+    p.add_argument(
+        "--presentation",
+        action="store_true",
+        help="presentation mode (F5): the layer's panels and the step text, large (with --screenshot: "
+        "at --window-size)",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     p.set_defaults(func=run)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..i18n import _
-from .numbers import DEFAULT
+from .numbers import NumberFormat, current, using
 from .windows import FloatArray
 
 if TYPE_CHECKING:
@@ -29,13 +29,13 @@ MAX_TERMS = 12
 
 
 def fmt(value: float) -> str:
-    """A number as a person writes it: 1.3, -0.1, 0.044606 (:meth:`NumberFormat.value`)."""
-    return DEFAULT.value(value)
+    """A number as a person writes it: 1.3, -0.1, 0.044606 (the current format's ``value``)."""
+    return current().value(value)
 
 
 def fmt_array(array: FloatArray) -> str:
     """Nested-list text of an array: ``[1, 2]`` or ``[[1, 2], [3, 4]]`` (:meth:`NumberFormat.array`)."""
-    return DEFAULT.array(array)
+    return current().array(array)
 
 
 def squeeze_view(array: FloatArray, dims: int) -> FloatArray:
@@ -67,12 +67,18 @@ def slice_text(s: slice) -> str:
     return f"{s.start}:{stop}" + (f":{step}" if step != 1 else "")
 
 
-def explain(trace: LayerTrace, step: AnyStep) -> list[str]:
+def explain(trace: LayerTrace, step: AnyStep, numbers: NumberFormat | None = None) -> list[str]:
     """Lines of text for one step of a trace.
 
     Step 0 gives the set-up lines; at step 0 of the last layer's backward pass of a model
     with a target, the loss that starts the pass comes first (its value and dA, worked out).
+    ``numbers`` writes the numbers (default: the current format, :func:`~visualconv.engine.numbers.using`).
     """
+    with using(numbers):
+        return _explain(trace, step)
+
+
+def _explain(trace: LayerTrace, step: AnyStep) -> list[str]:
     kind = trace.kind
     if step.overlay is None:
         start = trace.loss_start

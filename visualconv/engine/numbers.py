@@ -12,14 +12,22 @@ and :data:`DEFAULT` is today's behaviour::
 
 The styles differ on purpose: a value is written with six significant digits; cells are
 short (four), and the window's cells of one panel share their decimals so they line up.
+
+The window's View ▸ Numbers makes another format (:meth:`NumberFormat.significant_digits`,
+:meth:`NumberFormat.fixed_decimals`) and passes it to its views; the step text, written
+by the layer kinds through :func:`visualconv.engine.explain.fmt`, uses the format that
+:func:`using` makes current (``explain(trace, step, numbers)`` does that), :data:`DEFAULT`
+otherwise, so the command line's output stays what it was.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -44,6 +52,9 @@ class NumberFormat:
         Significant digits of a colour bar's limits.
     noise : float
         A figure cell smaller than ``noise * max(1, limit)`` in size is written ``0``.
+    fixed : int or None
+        Fixed decimals for every value and cell (trailing zeros kept, so columns line
+        up); None: significant digits as above.
     """
 
     WIDEST_CANDIDATES: ClassVar[int] = 256
@@ -54,6 +65,24 @@ class NumberFormat:
     max_decimals: int = 7
     scale_significant: int = 3
     noise: float = 1e-12
+    fixed: int | None = None
+
+    # ------------------------------------------------------------ the choices of View ▸ Numbers
+
+    def significant_digits(self, digits: int) -> NumberFormat:
+        """A copy with ``digits`` significant digits everywhere (values and cells)."""
+        return replace(
+            self, significant=digits, cell_significant=digits, window_significant=digits, fixed=None
+        )
+
+    def fixed_decimals(self, decimals: int) -> NumberFormat:
+        """A copy with ``decimals`` fixed decimals for every value and cell."""
+        return replace(self, fixed=decimals)
+
+    def _fixed(self, value: float, decimals: int) -> str:
+        text = f"{value:.{decimals}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text  # never -0.00
+
     # The decimal separator: "." (the seed documents' way, the default) or "," (German and
     # Portuguese classrooms); with "," the elements of a list are separated by "; ".
     decimal: str = "."
@@ -88,6 +117,8 @@ class NumberFormat:
         value = float(value)
         if value == 0:
             return "0"
+        if self.fixed is not None and math.isfinite(value):
+            return self._marked(self._fixed(value, self.fixed))
         return self._marked(f"{value:.{self.significant}g}")
 
     def array(self, array: Any) -> str:
@@ -115,6 +146,8 @@ class NumberFormat:
         value = float(value)
         if abs(value) <= self.noise * max(1.0, abs(limit)):
             return "0"
+        if self.fixed is not None and math.isfinite(value):
+            return self._fixed(value, self.fixed)
         text = f"{value:.{self.cell_significant}g}"
         if "e" in text:
             mantissa, exponent = text.split("e")
@@ -123,6 +156,8 @@ class NumberFormat:
 
     def decimals_for(self, level: float) -> int:
         """Decimals that give a window panel's largest value (``level``) its significant digits."""
+        if self.fixed is not None:
+            return self.fixed
         if not math.isfinite(level) or level <= 0:
             return self.window_significant - 1
         return min(max(self.window_significant - 1 - math.floor(math.log10(level)), 0), self.max_decimals)
@@ -138,9 +173,9 @@ class NumberFormat:
         if value == 0:
             return "0"
         text = f"{value:.{decimals}f}"
-        if "." in text:
+        if "." in text and self.fixed is None:
             text = text.rstrip("0").rstrip(".")
-        if text in ("0", "-0"):
+        if float(text) == 0:
             return "≈0"
         return self._marked(text)
 
@@ -206,3 +241,26 @@ _BETWEEN_NUMBERS = re.compile(r"(?<=\d), (?=[-−]?\d)")
 
 DEFAULT = NumberFormat()
 """Today's digits; pass another :class:`NumberFormat` to change them."""
+
+_CURRENT: ContextVar[NumberFormat] = ContextVar("visualconv_number_format", default=DEFAULT)
+
+
+def current() -> NumberFormat:
+    """The format :func:`using` made current here (:data:`DEFAULT` outside it)."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def using(numbers: NumberFormat | None) -> Iterator[NumberFormat]:
+    """Make ``numbers`` the current format inside the ``with`` block (this thread and context only).
+
+    None keeps the current one.
+    """
+    if numbers is None:
+        yield current()
+        return
+    token = _CURRENT.set(numbers)
+    try:
+        yield numbers
+    finally:
+        _CURRENT.reset(token)

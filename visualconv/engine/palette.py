@@ -9,6 +9,7 @@ light enough that dark numbers stay readable on a projector.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 RDBU = (
     "#2166ac",
@@ -107,3 +108,80 @@ def screen(value: float, level: float) -> tuple[int, int, int]:
                 int(a[2] + (b[2] - a[2]) * t),
             )
     raise AssertionError("unreachable")
+
+
+# ----------------------------------------------------------------------------- the window's palettes
+
+
+@dataclass(frozen=True, slots=True)
+class Palette:
+    """A colour map of the window's heat maps over [-level, level].
+
+    Attributes
+    ----------
+    key : str
+        Its name in the settings.
+    title : str
+        What View ▸ Palette calls it.
+    stops : tuple of float
+        Positions on [0, 1] (0: -level, 0.5: zero, 1: +level).
+    colours : tuple of (int, int, int)
+        The colour at each stop.
+    diverging : bool
+        Zero is the pale middle (text colour by magnitude); otherwise lightness runs
+        from most negative (dark) to most positive (light) and reads in greyscale.
+    """
+
+    key: str
+    title: str
+    stops: tuple[float, ...]
+    colours: tuple[tuple[int, int, int], ...]
+    diverging: bool = False
+
+    def colour(self, q: float) -> tuple[int, int, int]:
+        """The colour at position ``q`` of [0, 1], linear between the stops."""
+        q = min(max(q, 0.0), 1.0)
+        for s in range(len(self.stops) - 1):
+            lo, hi = self.stops[s], self.stops[s + 1]
+            if q <= hi or s == len(self.stops) - 2:
+                t = (q - lo) / (hi - lo)
+                a, b = self.colours[s], self.colours[s + 1]
+                return (
+                    round(a[0] + (b[0] - a[0]) * t),
+                    round(a[1] + (b[1] - a[1]) * t),
+                    round(a[2] + (b[2] - a[2]) * t),
+                )
+        raise AssertionError("unreachable")
+
+
+def luminance(colour: tuple[int, int, int]) -> float:
+    """Relative luminance (WCAG) of an sRGB colour, 0 (black) .. 1 (white)."""
+
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in colour)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+PALETTES: dict[str, Palette] = {
+    p.key: p
+    for p in (
+        Palette("rdbu", "Red–blue (diverging: blue < 0 < red)", SCREEN_STOPS, SCREEN_COLOURS, diverging=True),
+        Palette(  # matplotlib's cividis: made for colour-blind viewers, lightness rises evenly
+            "cividis",
+            "Cividis (dark < 0 < light; colour-blind and greyscale safe)",
+            SCREEN_STOPS,
+            tuple(rgb(c) for c in ("#00224e", "#414d6b", "#7c7b78", "#bcaf6f", "#fee838")),
+        ),
+        Palette(
+            "viridis",
+            "Viridis (dark < 0 < light; colour-blind and greyscale safe)",
+            SCREEN_STOPS,
+            tuple(rgb(c) for c in ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")),
+        ),
+        Palette("grey", "Grey (black < 0 < white)", (0.0, 1.0), ((24, 24, 24), (245, 245, 245))),
+    )
+}
+"""The window's palettes by key (View ▸ Palette); ``rdbu`` is the default and the exports' map."""

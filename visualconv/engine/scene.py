@@ -485,7 +485,7 @@ class Scene:
         """The step's arithmetic, in the seeds' style (computed on each call)."""
         from .explain import explain
 
-        return tuple(self.numbers.text(line) for line in explain(self.trace, self.step))
+        return tuple(self.numbers.text(line) for line in explain(self.trace, self.step, self.numbers))
 
     def spec(self, role: str) -> PanelSpec:
         """The spec of the panel ``role``."""

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.model import Model
-from ..engine.numbers import DEFAULT, NumberFormat
+from ..engine.numbers import DEFAULT, NumberFormat, current
 from ..engine.scene import PanelSpec, PanelState, Scene, padding_mask, pass_scene, scanned_steps
 from ..engine.trace import LayerTrace
 from ..engine.windows import FloatArray
@@ -305,7 +305,9 @@ def printed_panels(scene: Scene) -> tuple[tuple[Panel, ...], ...]:
 # ----------------------------------------------------------------------------- pass style
 
 
-def pass_style(trace: LayerTrace, ks: list[int] | None = None, numbers: NumberFormat = DEFAULT) -> PassStyle:
+def pass_style(
+    trace: LayerTrace, ks: list[int] | None = None, numbers: NumberFormat | None = None
+) -> PassStyle:
     """Gather colour limits, widest numbers and equation lines over the steps of a pass.
 
     Parameters
@@ -313,13 +315,15 @@ def pass_style(trace: LayerTrace, ks: list[int] | None = None, numbers: NumberFo
     trace : LayerTrace
     ks : list of int, optional
         Steps to scan (default :func:`scanned_steps`).
-    numbers : NumberFormat
-        How cells are written (the widest texts are measured).
+    numbers : NumberFormat, optional
+        How cells are written (the widest texts are measured); default: the current format
+        (:func:`visualconv.engine.numbers.using`).
 
     Returns
     -------
     PassStyle
     """
+    numbers = numbers or current()
     scenes = pass_scene(trace, numbers)
     ks = scanned_steps(trace.n) if ks is None else ks
     by_role = scenes.limits(ks)
@@ -360,7 +364,7 @@ def build_figure(
     trace: LayerTrace,
     k: int,
     style: PassStyle | None = None,
-    numbers: NumberFormat = DEFAULT,
+    numbers: NumberFormat | None = None,
 ) -> Figure:
     """The figure of step ``k`` of ``trace`` (layer ``index`` of ``model``).
 
@@ -375,12 +379,14 @@ def build_figure(
         Step, 0..n.
     style : PassStyle, optional
         Shared by the steps of an animation; computed from the pass when omitted.
-    numbers : NumberFormat
+    numbers : NumberFormat, optional
+        Default: the current format (:func:`visualconv.engine.numbers.using`).
 
     Returns
     -------
     Figure
     """
+    numbers = numbers or current()
     if style is None:
         style = pass_style(trace, scanned_steps(trace.n, k), numbers)
     scene = pass_scene(trace, numbers).step(k)

@@ -404,6 +404,21 @@ def _wrapped(values: Sequence[str | None]) -> list[str]:
     return [f"\\only<{_overlays(a, b)}>{{{tex}}}" for a, b, tex in runs]
 
 
+LONG_STEP = 6
+"""A step of more lines than this (the loss's first backward step) is shrunk to the equations' area."""
+
+
+def _fitted_equations(lines: Sequence[str]) -> str:
+    """A step's equations for the deck: as they are, or shrunk to fit when there are many lines."""
+    text = equation_lines(lines)
+    if len(lines) <= LONG_STEP:
+        return text
+    return (
+        r"\adjustbox{max width=\linewidth,max totalheight=0.24\textheight}"
+        rf"{{\parbox{{\linewidth}}{{\raggedright\scriptsize {text}}}}}"
+    )
+
+
 def beamer_deck(slides: Sequence[Slide], *, aspect: str = "169") -> str:
     r"""A Beamer document of one frame whose overlays are the given steps of one pass.
 
@@ -438,7 +453,7 @@ def beamer_deck(slides: Sequence[Slide], *, aspect: str = "169") -> str:
         picture += _wrapped([items.items.get(key) for items in per_slide])
     picture.append("\\end{tikzpicture}")
     captions = _wrapped([tex_text(s.caption) for s in slides])
-    equations = _wrapped([equation_lines(s.lines) for s in slides])
+    equations = _wrapped([_fitted_equations(s.lines) for s in slides])
     title = tex_text(slides[0].title)
     n = len(slides)
     return (

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from ...engine.explain import fmt
 from ...engine.links import CellLinks, cell_links
+from ...engine.numbers import using
 from ...engine.scene import Cell, PanelSpec, TileMap
 from ...i18n import _
 from ..session import Session
@@ -111,7 +111,8 @@ class LinkController(QObject):
         links = None
         if index is not None and trace is not None:
             try:
-                links = cell_links(trace, role, index)
+                with using(self.view.numbers):
+                    links = cell_links(trace, role, index)
             except IndexError:
                 links = None
         self.links = links
@@ -145,7 +146,7 @@ class LinkController(QObject):
             partial = sum((t.value for t in done), 0.0)
             count = _("{done} of {n} terms added").format(done=len(done), n=len(stepped))
             text += "   ·   " + _("at overlay {k} of {n}: {partial} ({count})").format(
-                k=k, n=trace.n, partial=fmt(partial), count=count
+                k=k, n=trace.n, partial=self.view.numbers.value(partial), count=count
             )
         return text
 

@@ -18,12 +18,11 @@ class EquationPanel(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.numbers: NumberFormat = DEFAULT  # the decimal separator of the step text (View menu)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 4)
         layout.setSpacing(2)
         self.heading = QLabel("")
-        self.heading.setObjectName("panelTitle")
+        self.heading.setObjectName("equationsHeading")
         self.text = QPlainTextEdit(self)
         self.text.setObjectName("equations")
         self.text.setReadOnly(True)
@@ -32,9 +31,19 @@ class EquationPanel(QWidget):
         layout.addWidget(self.heading)
         layout.addWidget(self.text, 1)
         self._note: list[str] = []
+        self.numbers: NumberFormat = DEFAULT
         self._context = ""
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
+
+    def set_numbers(self, numbers: NumberFormat) -> None:
+        """Write the step's numbers with ``numbers`` (View ▸ Numbers)."""
+        self.numbers = numbers
+        self._on_session_step_changed(self.session.step)
+
+    def set_presentation(self, on: bool) -> None:
+        """The step text at projector size (presentation mode) or as usual."""
+        self.text.setFont(theme.monospace_font(15.0 if on else 11.5))
 
     def set_note(self, lines: list[str]) -> None:
         """Lines shown under the step's arithmetic (e.g. a training iteration's SGD update)."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from PyQt6.QtCore import pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QSize, pyqtSignal, pyqtSlot
+from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ...engine.numbers import DEFAULT, NumberFormat
@@ -24,20 +25,51 @@ LEGEND = (
 )
 
 
-def legend_html() -> str:
-    """What the outline colours mean, as rich text."""
+def legend_html(chosen: theme.Theme = theme.LIGHT) -> str:
+    """What the outline colours mean, as rich text (in the colours of the theme ``chosen``)."""
+    colours = {
+        "window": chosen.window_outline,
+        "argmax": chosen.argmax_outline,
+        "changed": chosen.changed_outline,
+        "link": chosen.link,
+    }
     # a square for the outlines, the corner triangle for the maximum's mark
     symbols = {"argmax": "&#9701;"}
     parts = [
-        f'<span style="color:{OUTLINE_STYLES[kind][0]}; font-size:15px">{symbols.get(kind, "&#9634;")}</span>'
+        f'<span style="color:{colours[kind]}; font-size:15px">{symbols.get(kind, "&#9634;")}</span>'
         f"&nbsp;{_(text)}"
-        for kind, text in LEGEND
+        for kind, text in (*LEGEND, ("link", N_("linked cells (hover or click a cell)")))
     ]
     return (
         "&nbsp;&nbsp;&nbsp;&nbsp;".join(parts)
         + "&nbsp;&nbsp;&nbsp;&nbsp;"
         + _("blank cells: not computed yet")
     )
+
+
+class _Note(QLabel):
+    """A wrapped line under the panels that never asks for a height for its width.
+
+    A layout with a height-for-width item makes the zoom area scroll at 100 % (it asks
+    for the layout's preferred height), so the panels would not fit the area.
+    """
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+    def sizeHint(self) -> QSize:
+        """As tall as the text is at the label's width now."""
+        hint = super().sizeHint()
+        width = self.width() if self.width() > 50 else hint.width()
+        return QSize(hint.width(), self.heightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(super().minimumSizeHint().width(), self.sizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
+        super().resizeEvent(event)
+        if event is not None and event.oldSize().width() != event.size().width():
+            self.updateGeometry()  # another width, maybe another number of lines
 
 
 def _boxes(cells: Iterable[Cell]) -> dict[int, tuple[int, int, int, int]]:
@@ -84,6 +116,8 @@ class LayerView(QWidget):
         self.fixed_scale = True  # one colour scale per pass, as the exports (View menu: per step)
         self.show_numbers = True
         self.text_scale = 1.0  # the zoom
+        self.palette_key = "rdbu"
+        self.theme = theme.LIGHT
         self.presentation = False
         self.enlarged = ""  # the role of the panel shown alone
         self._levels: dict[str, float] | None = None
@@ -91,12 +125,12 @@ class LayerView(QWidget):
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(4, 4, 4, 4)
         self._grid.setSpacing(8)
-        self._message = QLabel("")
+        self._message = _Note("")
         self._message.setObjectName("muted")
         self._message.setWordWrap(True)
         self._grid.addWidget(self._message, 0, 0)
         self._message.hide()
-        self.legend = QLabel(legend_html(), self)
+        self.legend = _Note(legend_html(), self)
         self.legend.setObjectName("muted")
         self.legend.setWordWrap(True)
         session.sigTraceChanged.connect(self._on_session_trace_changed)
@@ -111,30 +145,52 @@ class LayerView(QWidget):
             self._levels = None
             self.refresh()
 
-    def set_numbers(self, numbers: NumberFormat) -> None:
-        """Write every number with ``numbers`` (the decimal separator): the panels are made anew."""
-        if numbers == self.numbers:
-            return
-        self.numbers = numbers
-        for panel in self.panels.values():
-            self._grid.removeWidget(panel)
-            panel.hide()
-            panel.deleteLater()
-        self.panels = {}
-        self._on_session_trace_changed(self.session.trace)
-        self._on_session_step_changed(self.session.step)
-
     def set_show_numbers(self, show: bool) -> None:
         """Show or hide the numbers in small cells."""
         self.show_numbers = show
         for panel in self.panels.values():
             panel.set_show_numbers(show)
 
+    def set_numbers(self, numbers: NumberFormat) -> None:
+        """Write every cell and tooltip with ``numbers`` (View ▸ Numbers): the pass is shown anew."""
+        if numbers == self.numbers:
+            return
+        self.numbers = numbers
+        for panel in self.panels.values():
+            panel.set_numbers(numbers)
+        self._show_anew()
+
+    def set_palette(self, key: str) -> None:
+        """Colour every panel with the palette ``key`` (View ▸ Palette): the pass is shown anew."""
+        if key == self.palette_key:
+            return
+        self.palette_key = key
+        for panel in self.panels.values():
+            panel.set_palette(key)
+        self._show_anew()
+
+    def set_theme(self, chosen: theme.Theme) -> None:
+        """The panels and the legend in the colours of ``chosen`` (View ▸ Theme)."""
+        self.theme = chosen
+        for panel in self.panels.values():
+            panel.set_theme(chosen)
+        self.legend.setText(legend_html(chosen))
+
+    def _show_anew(self) -> None:
+        enlarged = self.enlarged
+        self._on_session_trace_changed(self.session.trace)
+        if enlarged:
+            self.enlarge(enlarged)
+        self.refresh()
+
     def set_text_scale(self, scale: float, presentation: bool = False) -> None:
         """Scale the numbers with the zoom (``scale`` 0.5 .. 4); a presentation draws them large."""
+        changed = presentation != self.presentation
         self.text_scale, self.presentation = scale, presentation
         for panel in self.panels.values():
             panel.set_text_scale(scale, presentation)
+        if changed:
+            self._place_panels()
 
     @pyqtSlot(str)
     def toggle_enlarged(self, role: str) -> None:
@@ -168,6 +224,8 @@ class LayerView(QWidget):
             self.panels[role] = panel
             panel.set_show_numbers(self.show_numbers)
             panel.set_text_scale(self.text_scale, self.presentation)
+            panel.set_palette(self.palette_key)
+            panel.set_theme(self.theme)
             panel.sigEnlargeRequested.connect(self.toggle_enlarged)
             panel.sigZoomRequested.connect(self.sigZoomRequested)
         return panel
@@ -198,10 +256,22 @@ class LayerView(QWidget):
             panel = self.panels[spec.role]
             self._grid.addWidget(panel, spec.row, spec.col)
             panel.show()
+        if self.presentation:
+            # Cells fill their panels: rows and columns share the room as their cells do.
+            for r in range(rows):
+                self._grid.setRowStretch(r, max(self._cells(s)[0] for s in self.specs if s.row == r) or 1)
+            for c in range(cols):
+                self._grid.setColumnStretch(c, max(self._cells(s)[1] for s in self.specs if s.col == c) or 1)
+            return
         # Wide panels (inputs, outputs) get more room than bias vectors.
         for c in range(cols):
             small = all(s.tiles.kind == "vector" and s.tiles.shape[0] <= 4 for s in self.specs if s.col == c)
             self._grid.setColumnStretch(c, 2 if small else 3)
+
+    def _cells(self, spec: PanelSpec) -> tuple[int, int]:
+        """Rows and columns of cells a panel shows (its tiles and the gaps between them)."""
+        geometry = self.panels[spec.role].geometry
+        return geometry.mosaic_shape() if geometry is not None else (1, 1)
 
     def _pass_numbers(self, scenes: PassScene) -> None:
         """Each numbered panel's decimals and widest number over the pass (numbers keep their size)."""

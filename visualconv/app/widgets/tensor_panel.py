@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import (
+    QAction,
     QBrush,
     QColor,
     QFont,
     QFontMetricsF,
+    QGuiApplication,
     QLinearGradient,
     QPainter,
     QPainterPath,
@@ -33,12 +35,14 @@ from PyQt6.QtWidgets import (
     QGraphicsPathItem,
     QGraphicsRectItem,
     QLabel,
+    QMenu,
     QSizePolicy,
     QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
+from ...engine import palette
 from ...engine.numbers import DEFAULT, NumberFormat
 from ...engine.scene import border_sides
 from ...i18n import _
@@ -53,12 +57,15 @@ OUTLINE_STYLES: dict[str, tuple[str, float, float]] = {
 
 Cell = tuple[int, int, int]  # (tile, row, col)
 
+PRESENTATION_PIXELS = 24.0  # numbers in a presentation are at least this tall, or fewer digits are shown
+PRESENTATION_SHARE = 0.56  # of the cell height: the digits (about 3/4 of it) stay clear of the corner mark
+
 # The recorded maximum of a pooling window: a filled triangle in the cell's top-right corner, this
-# many cells along each side (as printed figures mark it, ◥). Numbers are centred and at most half a
-# cell tall (a presentation's share), so the mark never crosses a digit.
+# many cells along each side (as printed figures mark it, ◥). Numbers are centred and at most
+# PRESENTATION_SHARE of a cell tall, so the mark never crosses a digit.
 MARK_SIZE = 0.28
 
-LINK_COLOUR, LINK_FILL = "#7c3aed", "#557c3aed"  # linked cells: violet outline, translucent fill (#AARRGGBB)
+LINK_COLOUR = theme.LIGHT.link  # linked cells: a violet outline inside the cell, never a fill over its digits
 
 
 CAPTION_POINTS = (8, 7)
@@ -191,10 +198,16 @@ class CellNumbers(QGraphicsItem):
         self._geometry: TileGeometry | None = None
         self._texts: list[tuple[list[str], ...] | None] = []
         self._pending: dict[int, tuple[np.ndarray, int]] = {}  # tiles whose strings are not made yet
-        self._fractions: list[np.ndarray | None] = []
+        self._light: list[np.ndarray | None] = []  # per tile: bool (H, W), white text on dark cells
+        self.colours = (
+            QColor(theme.TEXT),
+            QColor("#ffffff"),
+            QColor(theme.PADDING_TEXT),
+        )  # dark, light, muted
         self._muted: np.ndarray | None = None  # bool (H, W) mask of padding cells
         self._bounds = QRectF()
         self._font = QFont()
+        self.font = self._font  # the font drawn last (read by tests and the presentation check)
         reference = QFont(self._font)
         reference.setPixelSize(100)
         self._metrics = QFontMetricsF(reference)  # widths at 100 px, scaled to the cells
@@ -231,18 +244,18 @@ class CellNumbers(QGraphicsItem):
         self._bounds = geometry.bounds()
         self._texts = [None] * geometry.count
         self._pending = {}
-        self._fractions = [None] * geometry.count
+        self._light = [None] * geometry.count
         self._muted = muted
         self.update()
 
-    def set_tile(self, t: int, texts: tuple[list[str], ...] | None, fractions: np.ndarray | None) -> None:
-        """Numbers of tile t (row-major strings, one list per variant) and |v| / level for their colour."""
+    def set_tile(self, t: int, texts: tuple[list[str], ...] | None, light: np.ndarray | None) -> None:
+        """Numbers of tile t (row-major strings, one list per variant) and where they are white (bool)."""
         self._texts[t] = texts
         self._pending.pop(t, None)
-        self._fractions[t] = fractions
+        self._light[t] = light
         self.update()
 
-    def set_values(self, t: int, tile: np.ndarray, decimals: int, fractions: np.ndarray) -> None:
+    def set_values(self, t: int, tile: np.ndarray, decimals: int, light: np.ndarray) -> None:
         """Numbers of tile t from its values; the strings are made when first drawn or read.
 
         Stepping through a large layer changes many small tiles whose cells are often too
@@ -250,7 +263,7 @@ class CellNumbers(QGraphicsItem):
         """
         self._texts[t] = None
         self._pending[t] = (tile, decimals)
-        self._fractions[t] = fractions
+        self._light[t] = light
         self.update()
 
     def _entry(self, t: int) -> tuple[list[str], ...] | None:
@@ -315,14 +328,14 @@ class CellNumbers(QGraphicsItem):
         painter.save()
         painter.resetTransform()
         painter.setFont(self._font)
-        dark, light, muted = QColor(theme.TEXT), QColor("#ffffff"), QColor(theme.PADDING_TEXT)
+        dark, light, muted = self.colours
         align = Qt.AlignmentFlag.AlignCenter
         for t in range(len(self._texts)):
             entry = self._entry(t)
             if not entry:
                 continue
             texts = entry[variant]
-            fractions = self._fractions[t]
+            white = self._light[t]
             x0, y0 = geometry.origin(t)
             for index, text in enumerate(texts):
                 if not text:
@@ -331,7 +344,7 @@ class CellNumbers(QGraphicsItem):
                 rect = transform.mapRect(QRectF(x0 + c, y0 + r, 1.0, 1.0))
                 if self._muted is not None and self._muted[r, c]:
                     painter.setPen(muted)  # padding: lightened by its shading, so dark text
-                elif fractions is not None and fractions[r, c] > 0.62:
+                elif white is not None and white[r, c]:
                     painter.setPen(light)
                 else:
                     painter.setPen(dark)
@@ -368,13 +381,24 @@ class ColorBar(QWidget):
         self.numbers = numbers
         self.levels = (-1.0, 1.0)
         self.setFixedHeight(30)
-        self._gradient_stops = [
-            (pos, QColor(*rgb))
-            for pos, rgb in zip(theme.DIVERGING_STOPS, theme.DIVERGING_COLOURS, strict=True)
-        ]
+        self._frame, self._text = QColor(theme.GRID), QColor(theme.MUTED)
+        self.set_palette("rdbu")
         font = QFont(self.font())
         font.setPointSizeF(8)
         self.setFont(font)
+
+    def set_palette(self, key: str) -> None:
+        """The colours of the palette ``key``."""
+        chosen = palette.PALETTES[key]
+        self._gradient_stops = [
+            (pos, QColor(*rgb)) for pos, rgb in zip(chosen.stops, chosen.colours, strict=True)
+        ]
+        self.update()
+
+    def set_colours(self, frame: str, text: str) -> None:
+        """The frame and tick colours (the theme's)."""
+        self._frame, self._text = QColor(frame), QColor(text)
+        self.update()
 
     def setLevels(self, values: tuple[float, float]) -> None:
         """Show the colour range ``(low, high)``."""
@@ -394,9 +418,9 @@ class ColorBar(QWidget):
         for pos, colour in self._gradient_stops:
             gradient.setColorAt(pos, colour)
         painter.fillRect(bar, QBrush(gradient))
-        painter.setPen(QPen(QColor(theme.GRID)))
+        painter.setPen(QPen(self._frame))
         painter.drawRect(bar)
-        painter.setPen(QPen(QColor(theme.MUTED)))
+        painter.setPen(QPen(self._text))
         for f, text in zip((0.0, 0.25, 0.5, 0.75, 1.0), self.tick_texts(), strict=True):
             x = bar.left() + f * bar.width()
             painter.drawLine(QPointF(x, bar.bottom()), QPointF(x, bar.bottom() + 3))
@@ -451,11 +475,15 @@ class TensorPanel(QFrame):
         self.values: np.ndarray | None = None  # (T, H, W) as last shown
         self.level = 1.0
         self.show_numbers = True
+        self.presentation = False
         self._padding: tuple[int, ...] = (0, 0)
         # Colour indices of every tile in one image (0: blank); one data unit per cell.
         self._mosaic = np.zeros((1, 1), dtype=np.uint8)
         self._image = pg.ImageItem(axisOrder="row-major")
-        self._image.setLookupTable(theme.index_lut())
+        self.palette_key = "rdbu"
+        self.theme = theme.LIGHT
+        self._light_text = theme.light_text(self.palette_key)
+        self._image.setLookupTable(theme.index_lut(self.palette_key))
         self._captions: list[pg.TextItem] = []
         self._caption_texts: list[str] = []
         self._numbered = False
@@ -497,14 +525,21 @@ class TensorPanel(QFrame):
         self.view.installEventFilter(self)  # the pointer leaving the panel ends its hover
         self.view.viewport().installEventFilter(self)  # a double-click enlarges the panel
         self.view.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
-        self._links_item = QGraphicsPathItem()  # linked highlighting (editors): violet, over the outlines
-        pen = QPen(QColor(LINK_COLOUR), 2.0)
+        self._links_item = QGraphicsPathItem()  # linked highlighting (editors): a violet outline
+        pen = QPen(QColor(LINK_COLOUR), 3.0)  # an outline only: a fill over the cell would hide its digits
         pen.setCosmetic(True)
         self._links_item.setPen(pen)
-        self._links_item.setBrush(QBrush(QColor(LINK_FILL)))
-        self._links_item.setZValue(30)
+        self._links_item.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+        self._links_item.setZValue(9)  # under the numbers (10): the digits stay on top
         self.viewbox.addItem(self._links_item, ignoreBounds=True)
         self._link_cells: tuple[Cell, ...] = ()
+        # Right-click on a cell: Copy value (the exact value, all its digits).
+        self.menu = QMenu(self)
+        copy_action = self.menu.addAction("&Copy value")
+        assert copy_action is not None
+        self.copy_action: QAction = copy_action
+        self.copy_action.triggered.connect(self._on_copy_value_triggered)
+        self._menu_cell: Cell | None = None
 
     # ------------------------------------------------------------ configuration
 
@@ -523,7 +558,7 @@ class TensorPanel(QFrame):
         """Lay out ``count`` tiles of ``shape`` cells; keeps the items when nothing changed."""
         self.title.setText(title)
         self.subtitle.setText(subtitle)
-        self.subtitle.setVisible(bool(subtitle))
+        self.subtitle.setVisible(bool(subtitle) and not self.presentation)
         if index_text is not None:
             self._index_text = index_text
         h, w = shape
@@ -560,7 +595,7 @@ class TensorPanel(QFrame):
         self._captions = []
         self._caption_texts = list(captions[: geometry.count])
         for t, text in enumerate(self._caption_texts):
-            caption = pg.TextItem(text, color=theme.MUTED, anchor=(0, 1))
+            caption = pg.TextItem(text, color=self.theme.muted, anchor=(0, 1))
             caption.setFont(QFont(self.font().family(), CAPTION_POINTS[0]))
             document = caption.textItem.document()
             if document is not None:
@@ -601,7 +636,7 @@ class TensorPanel(QFrame):
                 inner = QPainterPath()
                 inner.addRect(QRectF(x0 + left, y0 + top, w - left - right, h - top - bottom))
                 pad_path.addPath(outer.subtracted(inner))
-        grid_pen = QPen(QColor(theme.GRID), 1.0)
+        grid_pen = QPen(QColor(self.theme.grid), 1.0 * self.theme.line_scale)
         grid_pen.setCosmetic(True)
         self._grid_item.setPen(grid_pen)
         self._grid_item.setPath(grid_path)
@@ -611,6 +646,56 @@ class TensorPanel(QFrame):
         self._padding_item.setPen(QPen(Qt.PenStyle.NoPen))
         self._padding_item.setPath(pad_path)
         self.reset_view()
+
+    def set_palette(self, key: str) -> None:
+        """Colour the cells with the palette ``key`` (:data:`visualconv.engine.palette.PALETTES`).
+
+        The values are drawn again from the next ones shown.
+        """
+        self.palette_key = key
+        self._light_text = theme.light_text(key)
+        self._image.setLookupTable(theme.index_lut(key))
+        self.colorbar.set_palette(key)
+
+    def set_theme(self, chosen: theme.Theme) -> None:
+        """Draw the panel's background, grid, outlines and text in the colours of ``chosen``."""
+        self.theme = chosen
+        self.view.setBackground(chosen.panel_background)
+        scale = chosen.line_scale
+        grid_pen = QPen(QColor(chosen.grid), 1.0 * scale)
+        grid_pen.setCosmetic(True)
+        self._grid_item.setPen(grid_pen)
+        colours = {
+            "changed": chosen.changed_outline,
+            "window": chosen.window_outline,
+            "argmax": chosen.argmax_outline,
+        }
+        for kind, item in self._outlines.items():
+            if kind == "argmax":  # the filled corner mark, with a white edge
+                item.setBrush(QBrush(QColor(colours[kind])))
+                edge = QPen(QColor("#ffffff"), 1.0)
+                edge.setCosmetic(True)
+                item.setPen(edge)
+                continue
+            pen = QPen(QColor(colours[kind]), OUTLINE_STYLES[kind][1] * scale)
+            pen.setCosmetic(True)
+            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            item.setPen(pen)
+        link = QPen(QColor(chosen.link), 3.0 * scale)
+        link.setCosmetic(True)
+        self._links_item.setPen(link)
+        self._numbers.colours = (QColor(chosen.cell_text), QColor("#ffffff"), QColor(chosen.padding_text))
+        self._numbers.update()
+        self.colorbar.set_colours(chosen.grid, chosen.muted)
+        for caption in self._captions:
+            caption.setColor(chosen.muted)
+
+    def set_numbers(self, numbers: NumberFormat) -> None:
+        """Write cells, tooltips and the colour bar with ``numbers`` (from the next values shown)."""
+        self.numbers = numbers
+        self._numbers.numbers = numbers
+        self.colorbar.numbers = numbers
+        self.colorbar.update()
 
     def _fit_captions(self, *args: object) -> None:
         """Each tile caption in the room above its tile, shortened or hidden, never over a neighbour.
@@ -657,9 +742,19 @@ class TensorPanel(QFrame):
         self._numbers.set_widest(widest, decimals if decimals is not None else 0)
 
     def set_text_scale(self, scale: float, presentation: bool = False) -> None:
-        """Scale the numbers' largest size (the zoom: 0.5 .. 4); a presentation draws them large."""
+        """Scale the numbers' largest size (the zoom: 0.5 .. 4); a presentation draws them large.
+
+        In a presentation the cells fill the panel (wider than tall, as numbers are) and the
+        colour bar and the shape line make room for them.
+        """
+        self.viewbox.setAspectLocked(not presentation)
+        self.colorbar.setVisible(not presentation)
+        self.subtitle.setVisible(bool(self.subtitle.text()) and not presentation)
+        self.presentation = presentation
         if presentation:
-            self._numbers.set_sizes(CellNumbers.MAX_PIXELS * 4 * scale, 24.0, 0.5)
+            self._numbers.set_sizes(
+                CellNumbers.MAX_PIXELS * 4 * scale, PRESENTATION_PIXELS, PRESENTATION_SHARE
+            )
         else:
             numbers = CellNumbers
             self._numbers.set_sizes(numbers.MAX_PIXELS * scale, numbers.MIN_PIXELS, numbers.HEIGHT_SHARE)
@@ -667,6 +762,10 @@ class TensorPanel(QFrame):
     def number_pixels(self) -> int:
         """The pixel size of the numbers as drawn last (0: none drawn)."""
         return self._numbers.drawn_pixels
+
+    def number_font(self) -> QFont:
+        """The font of the numbers as drawn last."""
+        return QFont(self._numbers.font)
 
     def reset_view(self) -> None:
         """Fit every tile, with room for the outlines around edge cells (kept on resize)."""
@@ -794,9 +893,8 @@ class TensorPanel(QFrame):
 
     def _set_numbers(self, t: int, tile: np.ndarray, level: float, decimals: int) -> None:
         if self._numbered and self.show_numbers:
-            with np.errstate(invalid="ignore"):
-                fractions = np.abs(tile) / level
-            self._numbers.set_values(t, np.array(tile, copy=True), decimals, fractions)
+            light = self._light_text[theme.colour_index(tile, level)]  # white on the palette's dark colours
+            self._numbers.set_values(t, np.array(tile, copy=True), decimals, light)
         else:
             self._numbers.set_tile(t, None, None)
 
@@ -862,7 +960,7 @@ class TensorPanel(QFrame):
             for t, r, c in cells:
                 if 0 <= t < self.geometry.count:
                     x0, y0 = self.geometry.origin(t)
-                    path.addRect(QRectF(x0 + c + 0.06, y0 + r + 0.06, 0.88, 0.88))
+                    path.addRect(QRectF(x0 + c + 0.02, y0 + r + 0.02, 0.96, 0.96))  # along the cell's edge
         self._links_item.setPath(path)
 
     def links(self) -> tuple[Cell, ...]:
@@ -910,10 +1008,42 @@ class TensorPanel(QFrame):
         pad = " " + _("(padding)") if (top or bottom or left or right) and not inside else ""
         return f"{self.title.text().split(' ')[0]}{self._index_text(t, r, c)} = {shown}{pad}"
 
+    def value_text(self, cell: Cell) -> str | None:
+        """The exact value of a cell, as Python writes it back (``0.30000000000000004``); None if blank."""
+        if self.values is None or self.geometry is None:
+            return None
+        value = float(self.values[cell])
+        return None if math.isnan(value) else repr(value)
+
+    def copy_value(self, cell: Cell) -> bool:
+        """Put the exact value of a cell on the clipboard; False for a blank cell."""
+        text = self.value_text(cell)
+        clipboard = QGuiApplication.clipboard()
+        if text is None or clipboard is None:
+            return False
+        clipboard.setText(text)
+        return True
+
+    def context_menu(self, cell: Cell | None) -> QMenu:
+        """The cell's context menu (Copy value), for ``cell``."""
+        self._menu_cell = cell
+        self.copy_action.setEnabled(cell is not None and self.value_text(cell) is not None)
+        return self.menu
+
+    @pyqtSlot()
+    def _on_copy_value_triggered(self) -> None:
+        if self._menu_cell is not None:
+            self.copy_value(self._menu_cell)
+
     def _on_scene_mouse_clicked(self, event: object) -> None:
         if self.geometry is None or self.values is None:
             return
         point = self.viewbox.mapSceneToView(event.scenePos())  # type: ignore[attr-defined]
+        if event.button() == Qt.MouseButton.RightButton:  # type: ignore[attr-defined]
+            cell = self.geometry.locate(point.x(), point.y())
+            if cell is not None:
+                self.context_menu(cell).popup(event.screenPos().toPoint())  # type: ignore[attr-defined]
+            return
         self.sigCellClicked.emit(self.geometry.locate(point.x(), point.y()))
 
     def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:  # noqa: D102 - Qt API

@@ -545,7 +545,7 @@ class Kind:
         """The set-up lines of step 0 (backward, with an activation: how dZ comes from dA)."""
         from ..explain import MAX_TERMS, fmt_array, squeeze_view
 
-        lines = [self.intro_line(trace)]
+        lines = self.intro_lines(trace)
         if trace.pass_name == "forward":
             return lines
         if self.has_activation and trace.grad_output is not None:
@@ -567,7 +567,14 @@ class Kind:
         return lines
 
     def intro_line(self, trace: Any) -> str:
-        """The first line of step 0: how many overlays, and what they do (what starts at zero)."""
+        """The first line of step 0: how many overlays, and what starts at zero (see :meth:`intro_lines`)."""
+        return self.intro_lines(trace)[0]
+
+    def intro_lines(self, trace: Any) -> list[str]:
+        """The first lines of step 0: how many overlays, what starts at zero, what each overlay does."""
+        return [self._intro_first(trace)]
+
+    def _intro_first(self, trace: Any) -> str:
         if trace.pass_name == "forward":
             text = _("{n} overlays: one per output element, channel by channel, row by row")
         elif not self.has_weights:

@@ -461,22 +461,26 @@ class DenseKind(Kind):
             return dataclasses.replace(layer, weight=weight, bias=bias)
         raise ModelError(f"a dense layer has no setting {key!r}", place)
 
-    def intro_line(self, trace: Any) -> str:
+    def intro_lines(self, trace: Any) -> list[str]:
         """One overlay per output unit: a row of W times the input, or that row's gradients."""
         n = trace.n
+        bias = self.has_bias(trace.layer)
         if trace.pass_name == "forward":
-            if self.has_bias(trace.layer):
-                return _("{n} overlays: one per output unit o, z[o] = W[o, :] · x + b[o]").format(n=n)
-            return _("{n} overlays: one per output unit o, z[o] = W[o, :] · x").format(n=n)
-        if self.has_bias(trace.layer):
-            return _(
-                "{n} overlays, one per output unit o; dW, db and dA_prev start at zero, and the overlay "
-                "of unit o fills dW[o, :] and db[o], and adds W[o, :] * dZ[o] to dA_prev"
-            ).format(n=n)
-        return _(
-            "{n} overlays, one per output unit o; dW and dA_prev start at zero, and the overlay "
-            "of unit o fills dW[o, :] and adds W[o, :] * dZ[o] to dA_prev (the layer has no bias)"
-        ).format(n=n)
+            if bias:
+                return [_("{n} overlays: one per output unit o, z[o] = W[o, :] · x + b[o]").format(n=n)]
+            return [_("{n} overlays: one per output unit o, z[o] = W[o, :] · x").format(n=n)]
+        if bias:
+            return [
+                _("{n} overlays, one per output unit o; dW, db and dA_prev start at zero").format(n=n),
+                "  "
+                + _("the overlay of unit o fills dW[o, :] and db[o], and adds W[o, :] * dZ[o] to dA_prev"),
+            ]
+        return [
+            _(
+                "{n} overlays, one per output unit o; dW and dA_prev start at zero (the layer has no bias)"
+            ).format(n=n),
+            "  " + _("the overlay of unit o fills dW[o, :] and adds W[o, :] * dZ[o] to dA_prev"),
+        ]
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``z[o] = ...`` forward; ``dW[o, :] += ...``, ``db[o] += ...``, ``dA_prev += ...`` backward."""

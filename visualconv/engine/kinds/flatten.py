@@ -243,16 +243,18 @@ class FlattenKind(Kind):
 
         raise ModelError("a flatten layer has no settings", place)
 
-    def intro_line(self, trace: Any) -> str:
+    def intro_lines(self, trace: Any) -> list[str]:
         """A flatten layer copies values: nothing is multiplied or summed."""
         if trace.pass_name == "forward":
-            return _("{n} overlays: each copies one value of A_prev into Y, in row-major order").format(
-                n=trace.n
-            )
-        return _(
-            "{n} overlays: each copies one delta of dY back to its place in dA_prev "
-            "(a flatten layer has no weights and sums nothing)"
-        ).format(n=trace.n)
+            return [
+                _("{n} overlays: each copies one value of A_prev into Y, in row-major order").format(
+                    n=trace.n
+                )
+            ]
+        return [
+            _("{n} overlays: each copies one delta of dY back to its place in dA_prev").format(n=trace.n),
+            "  " + _("(a flatten layer has no weights and sums nothing)"),
+        ]
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``y[k] = A_prev[...]`` forward, ``dA_prev[...] = dY[k]`` backward."""

@@ -674,26 +674,24 @@ class PoolKind(Kind):
         ties = int(np.sum(flat[..., -1] - flat[..., -2] <= near)) if flat.shape[-1] > 1 else 0
         return [_("{n} max-pool window(s) with a tie for the maximum").format(n=ties)] if ties else []
 
-    def intro_line(self, trace: Any) -> str:
+    def intro_lines(self, trace: Any) -> list[str]:
         """What the pool's overlays do; a pool layer has no weights, so only dA_prev is summed."""
         n = trace.n
         if trace.pass_name == "forward":
             if trace.layer.mode == "max":
-                return _(
-                    "{n} overlays: each takes the maximum of one window, channel by channel, row by row"
-                ).format(n=n)
-            return _(
-                "{n} overlays: each takes the average of one window, channel by channel, row by row"
-            ).format(n=n)
+                return [_("{n} overlays: each takes the maximum of one window").format(n=n)]
+            return [_("{n} overlays: each takes the average of one window").format(n=n)]
         if trace.layer.mode == "max":
-            return _(
-                "{n} overlays; dA_prev starts at zero, and each overlay adds one delta of dY "
-                "to the recorded maximum of its window (a pool layer has no weights)"
+            return [
+                _(
+                    "{n} overlays; dA_prev starts at zero; each routes a delta of dY to its window's maximum"
+                ).format(n=n)
+            ]
+        return [
+            _(
+                "{n} overlays; dA_prev starts at zero; each spreads a delta of dY evenly over its window"
             ).format(n=n)
-        return _(
-            "{n} overlays; dA_prev starts at zero, and each overlay spreads one delta of dY "
-            "evenly over its window (a pool layer has no weights)"
-        ).format(n=n)
+        ]
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``y = max(...)`` or the average forward; where the delta goes backward."""

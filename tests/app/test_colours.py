@@ -1,0 +1,96 @@
+"""View ▸ Palette and View ▸ Theme; the link highlight is in the legend and never covers the digits."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from helpers import ROOT
+from PyQt6.QtCore import QRect, QSettings, Qt
+from PyQt6.QtGui import QColor
+from PyQt6.QtWidgets import QMessageBox
+
+from visualconv.app import theme
+from visualconv.app.main_window import MainWindow
+from visualconv.engine import palette
+
+SEED_2D = ROOT / "sample_models" / "02-seed-2d-conv.json"
+
+
+def end(window):
+    """Close the window and delete it now, in order (never by a garbage collection later)."""
+    from PyQt6 import sip
+
+    from visualconv.app.main import dispose
+
+    window.close()
+    if not sip.isdeleted(window):
+        dispose(window)
+
+
+@pytest.mark.parametrize("key", ["cividis", "viridis", "grey"])
+def test_the_sequential_palettes_read_in_greyscale(key):
+    """Lightness rises with the value: in greyscale every step of the scale is a lighter grey."""
+    lut = theme.index_lut(key)
+    grey = [palette.luminance(tuple(int(c) for c in lut[i, :3])) for i in range(1, 256)]
+    assert all(b >= a - 1e-3 for a, b in itertools.pairwise(grey))  # never darker (the table rounds)
+    assert grey[-1] - grey[0] > 0.7  # from near black to near white
+
+
+def test_a_palette_from_the_view_menu_colours_the_cells_and_the_numbers(window):
+    assert window.open_file(SEED_2D)
+    window.session.select(0, "backward", 16)
+    window.actions_by_name["palette_cividis"].trigger()
+    assert window.palette_key == "cividis"
+    panel = window.layer_view.panels["dz"]
+    lut = panel._image.lut
+    np.testing.assert_array_equal(lut, theme.index_lut("cividis"))
+    # dZ[3, 3] = -0.0681 is the most negative cell: the darkest blue of cividis, its number in white
+    index = panel.tile_colours(0)[3, 3]
+    assert palette.luminance(tuple(int(c) for c in lut[index, :3])) < 0.05
+    assert theme.light_text("cividis")[index]
+    assert not theme.light_text("cividis")[255]  # the lightest yellow has dark numbers
+    window.actions_by_name["palette_rdbu"].trigger()
+    np.testing.assert_array_equal(panel._image.lut, theme.index_lut("rdbu"))
+
+
+def test_dark_and_high_contrast_themes(window):
+    assert window.open_file(SEED_2D)
+    window.actions_by_name["theme_dark"].trigger()
+    panel = window.layer_view.panels["input"]
+    assert panel.view.backgroundBrush().color() == QColor(theme.THEMES["dark"].panel_background)
+    assert theme.THEMES["dark"].background in window.styleSheet()
+    assert panel._numbers.colours[0] == QColor(theme.TEXT)  # numbers on the pale cells stay dark
+    window.actions_by_name["theme_contrast"].trigger()
+    assert panel._grid_item.pen().widthF() == pytest.approx(1.6)
+    assert panel._outlines["window"].pen().color() == QColor("#000000")
+    window.actions_by_name["theme_light"].trigger()
+    assert panel.view.backgroundBrush().color() == QColor(theme.PANEL_BACKGROUND)
+
+
+def test_the_link_highlight_is_in_the_legend_and_an_outline_under_the_digits(window):
+    assert window.open_file(SEED_2D)
+    window.session.select(0, "backward", 8)
+    legend = window.layer_view.legend.text()
+    assert theme.LIGHT.link in legend and "linked cells" in legend
+    window.editors.links.click("dw", (0, 0, 1))
+    panel = window.layer_view.panels["input"]
+    assert panel.links()  # the A_prev cells that fed dW[0, 1]
+    assert panel._links_item.brush().style() == Qt.BrushStyle.NoBrush
+    assert panel._links_item.zValue() < panel._numbers.zValue()
+
+
+def test_palette_and_theme_are_remembered(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    settings = str(tmp_path / "settings.ini")
+    first = MainWindow(settings=QSettings(settings, QSettings.Format.IniFormat))
+    first.restore_layout(QRect(0, 0, 1600, 1000))
+    first.set_palette("viridis")
+    first.set_theme("contrast")
+    end(first)
+    second = MainWindow(settings=QSettings(settings, QSettings.Format.IniFormat))
+    second.restore_layout(QRect(0, 0, 1600, 1000))
+    assert second.palette_key == "viridis" and second.theme.key == "contrast"
+    assert second.actions_by_name["palette_viridis"].isChecked()
+    end(second)
