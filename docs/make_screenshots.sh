@@ -23,3 +23,5 @@ guide 02-seed-2d-conv window-seed-2d-backward --pass backward --step 5
 guide 06-max-pool-overlapping window-max-pool --pass backward --step 3
 guide 12-small-cnn-cross-entropy window-loss --layer 4 --pass backward --step 0
 guide 20-learning-a-kernel window-training --show training
+visualconv sample_models/01-seed-1d-conv.json --screenshot "$out/window-presentation.png" --size 1280x720 \
+  --presentation --pass backward --step 1

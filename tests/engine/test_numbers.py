@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from visualconv.engine.explain import fmt, fmt_array
@@ -108,6 +108,7 @@ def _longest_text_loop(values, decimals):
     ),
     st.integers(0, 7),
 )
+@example([1776009111564621.0, 10000000000000.875], 3)  # past 2**52 scaled: digits written out, not counted
 @settings(max_examples=150, deadline=None)
 def test_the_widest_window_cell_is_the_longest_text_written(values, decimals):
     widest = DEFAULT.widest_window_cell(np.array(values, dtype=np.float64), decimals)

@@ -36,7 +36,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from PyQt6.QtCore import QObject, QThread, pyqtSignal
+from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
 from .inputclock import InputClock
 
@@ -311,6 +311,47 @@ class Worker(QObject):
         close = getattr(generator, "close", None)
         if callable(close):
             close()
+
+
+class _Keeper(QObject):
+    """Holds workers that may outlive their owner until their threads have ended."""
+
+    _instance: _Keeper | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._workers: set[Worker] = set()
+
+    @classmethod
+    def instance(cls) -> _Keeper:
+        if cls._instance is None:
+            cls._instance = cls()  # made on the GUI thread, by the first owner
+        return cls._instance
+
+    def hold(self, worker: Worker, owner: QObject) -> None:
+        self._workers.add(worker)
+        worker.sigFinished.connect(self._release)
+        owner.destroyed.connect(worker.cancel)
+
+    @pyqtSlot()
+    def _release(self) -> None:
+        worker = self.sender()
+        if isinstance(worker, Worker) and worker in self._workers:
+            self._workers.discard(worker)
+            worker.wait()
+            worker.deleteLater()
+
+
+def owned(worker: Worker, owner: QObject) -> Worker:
+    """Let a parentless ``worker`` outlive ``owner`` safely; returns the worker.
+
+    A worker that is a child of a widget dies with it, and a QThread destroyed while it
+    runs aborts the process. An owned worker is held until its thread has ended (then
+    joined and deleted) and is cancelled when ``owner`` is destroyed, so a window that
+    goes while a check or a run is under way takes nothing down with it.
+    """
+    _Keeper.instance().hold(worker, owner)
+    return worker
 
 
 def drain(work: Callable[[], Iterator[Any]]) -> tuple[list[Any], Any]:

@@ -12,12 +12,15 @@ check of a model file applies to an imported network too.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..engine import kinds
 from ..engine.errors import ModelError
 
 FORMAT = "visualconv/1"
@@ -26,7 +29,6 @@ INPUT_SEED = 0
 UPSTREAM_SEED = 1
 """Seed of the random upstream drawn when neither upstream nor target is given."""
 DEFAULT_SLOPE = 0.01
-FOLDING = ("conv", "conv_transpose", "dense")
 """Layer types that carry an activation."""
 LOSSES = ("mse", "cross_entropy")
 
@@ -108,7 +110,7 @@ def fold(ops: Sequence[Op]) -> tuple[list[dict[str, Any]], bool, str]:
             previous = op.where
             continue
         last = layers[-1] if layers else None
-        if last is None or last["type"] not in FOLDING:
+        if last is None or not kinds.by_type(last["type"]).has_activation:
             after = f"it follows {previous}" if previous else "it is the first node"
             raise ModelError(
                 "an activation cannot stand alone in visualconv: it folds into the conv, "
@@ -291,6 +293,80 @@ def assemble(
             document["upstream"] = random_array(shape, UPSTREAM_SEED).tolist()
             document["description"] += " The upstream is random (seed 1) until you give one."
     return document
+
+
+def check_network_file(path: str | os.PathLike[str], what: str, limit: int) -> None:
+    """Refuse what is not a regular file of at most ``limit`` bytes (``what``: "an ONNX file", ...).
+
+    Raises
+    ------
+    ModelError
+        For a file that cannot be read, is not a regular file, or is larger than ``limit``.
+    """
+    import stat
+
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise ModelError(f"cannot read the file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ModelError(
+            f"expected {what.replace(' archive', ' file')}, got a directory, device, pipe or socket"
+        )
+    if info.st_size > limit:
+        raise ModelError(f"the file is {info.st_size} bytes; expected {what} of at most {limit // 2**20} MiB")
+
+
+def read_nodes(read: Callable[[Any, int], None], nodes: Iterable[Any]) -> None:
+    """``read(node, index)`` for each node of a graph; a node malformed for its operation is a ModelError.
+
+    Raises
+    ------
+    ModelError
+        What ``read`` raised, or "a malformed node" placed at ``node #index``.
+    """
+    for index, node in enumerate(nodes):
+        try:
+            read(node, index)
+        except ModelError:
+            raise
+        except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelError(
+                f"a malformed node ({type(exc).__name__}); "
+                "expected the inputs and attributes its operation takes",
+                f"node #{index}",
+            ) from None
+
+
+def imported(
+    ops: Sequence[Op],
+    x: np.ndarray,
+    dims: int,
+    vector: bool,
+    path: str | os.PathLike[str],
+    description: str,
+    given_input: np.ndarray | None,
+    upstream: np.ndarray | None,
+    target: Any,
+    loss: str | dict[str, Any] | None,
+) -> dict[str, Any]:
+    """:func:`assemble` for a network read from the file ``path``, named by its stem.
+
+    The description says when the input is the seeded random one (``given_input`` None).
+    """
+    if given_input is None:
+        description += " The input is random (seed 0) until you give one."
+    return assemble(
+        ops,
+        x,
+        dims,
+        vector,
+        name=Path(path).stem,
+        description=description,
+        upstream=upstream,
+        target=target,
+        loss=loss,
+    )
 
 
 def _loss_document(loss: str | dict[str, Any] | None) -> dict[str, Any] | None:

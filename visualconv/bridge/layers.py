@@ -129,6 +129,13 @@ def pool_layer(
             "supported; expected count_include_pad=True",
             where,
         )
+    return pool_object(mode, sizes, strides, pads, dims)
+
+
+def pool_object(
+    mode: str, sizes: Sequence[int], strides: Sequence[int], pads: Sequence[int], dims: int
+) -> dict[str, Any]:
+    """A ``pool`` layer object from per-axis sizes, strides and paddings (padding only when set)."""
     layer: dict[str, Any] = {
         "type": "pool",
         "mode": mode,
@@ -138,6 +145,16 @@ def pool_layer(
     if any(pads):
         layer["padding"] = pair_value(pads, dims)
     return layer
+
+
+def global_pool(mode: str) -> dict[str, Any]:
+    """A global ``pool`` layer object (max or avg over each whole plane)."""
+    return {"type": "pool", "mode": mode, "size": "global"}
+
+
+def flatten_layer() -> dict[str, Any]:
+    """A ``flatten`` layer object."""
+    return {"type": "flatten"}
 
 
 def dense_layer(weight: np.ndarray, bias: np.ndarray | None) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..engine.errors import ModelError
-from .chain import Op, assemble, example_input, pair_value, short_float
+from .chain import Op, check_network_file, example_input, imported, pair_value, read_nodes, short_float
+from .layers import flatten_layer, global_pool, pool_object
 
 SUPPORTED = (
     "Conv",
@@ -72,14 +73,7 @@ def read_model_proto(path: str | os.PathLike[str]) -> Any:
         not an ONNX model.
     """
     onnx = _require_onnx()
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise ModelError(f"cannot read the file: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ModelError("expected an ONNX file, got a directory, device, pipe or socket")
-    if info.st_size > MAX_ONNX_BYTES:
-        raise ModelError(f"the file is {info.st_size} bytes; expected an ONNX file of at most 256 MiB")
+    check_network_file(path, "an ONNX file", MAX_ONNX_BYTES)
     try:
         proto = onnx.load(os.fspath(path), load_external_data=False)
     except OSError as exc:
@@ -203,17 +197,7 @@ def import_onnx(
         raise ModelError(f"expected a network with one output, got {len(graph.output)}", "graph.output")
     declared = _declared_shape(inputs[0])
     reader = _ChainReader(onnx, constants, inputs[0].name, declared)
-    for index, node in enumerate(graph.node):
-        try:
-            reader.read(node, index)
-        except ModelError:
-            raise
-        except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ModelError(
-                f"a malformed node ({type(exc).__name__}); "
-                "expected the inputs and attributes its operation takes",
-                f"node #{index}",
-            ) from None
+    read_nodes(reader.read, graph.node)
     if reader.pad is not None:
         raise ModelError(
             "a Pad is imported only as the padding of the Conv right after it; expected a Conv after it",
@@ -230,19 +214,7 @@ def import_onnx(
     producer = " ".join(p for p in (proto.producer_name, proto.producer_version) if p)
     made = f" by {producer}" if producer else ""
     description = f"Imported from the ONNX file {Path(path).name} (opset {opset}{made})."
-    if input is None:
-        description += " The input is random (seed 0) until you give one."
-    return assemble(
-        reader.ops,
-        x,
-        dims,
-        vector,
-        name=Path(path).stem,
-        description=description,
-        upstream=upstream,
-        target=target,
-        loss=loss,
-    )
+    return imported(reader.ops, x, dims, vector, path, description, input, upstream, target, loss)
 
 
 def _short(text: str) -> str:
@@ -600,15 +572,7 @@ class _ChainReader:
                 "not supported; expected count_include_pad 1, PyTorch's default",
                 where,
             )
-        layer: dict[str, Any] = {
-            "type": "pool",
-            "mode": mode,
-            "size": pair_value(kernel, dims),
-            "stride": pair_value(strides, dims),
-        }
-        if any(begin):
-            layer["padding"] = pair_value(begin, dims)
-        self.ops.append(Op("layer", where, layer))
+        self.ops.append(Op("layer", where, pool_object(mode, kernel, strides, begin, dims)))
         self.advance(node, [*self.shape[:2], *floor])
 
     def read_maxpool(self, node: Any, attrs: dict[str, Any], where: str) -> None:
@@ -619,7 +583,7 @@ class _ChainReader:
 
     def _global(self, node: Any, where: str, mode: str) -> None:
         dims = self.dims(where)
-        self.ops.append(Op("layer", where, {"type": "pool", "mode": mode, "size": "global"}))
+        self.ops.append(Op("layer", where, global_pool(mode)))
         self.advance(node, [*self.shape[:2], *([1] * dims)])
 
     def read_globalaveragepool(self, node: Any, attrs: dict[str, Any], where: str) -> None:
@@ -633,7 +597,7 @@ class _ChainReader:
         if len(self.shape) == 2:
             self.ops.append(Op("skip", where))  # already a vector
         else:
-            self.ops.append(Op("layer", where, {"type": "flatten"}))
+            self.ops.append(Op("layer", where, flatten_layer()))
         self.advance(node, [self.shape[0], total])
 
     def read_flatten(self, node: Any, attrs: dict[str, Any], where: str) -> None:

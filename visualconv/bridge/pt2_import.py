@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..engine.errors import ModelError
-from .chain import Op, assemble, example_input, short_float
-from .layers import conv_layer, conv_transpose_layer, dense_layer, pool_layer
+from .chain import Op, check_network_file, example_input, imported, read_nodes, short_float
+from .layers import conv_layer, conv_transpose_layer, dense_layer, flatten_layer, global_pool, pool_layer
 
 MAX_PT2_BYTES = 256 * 1024 * 1024
 _DTYPES = {
@@ -72,14 +71,7 @@ class _Archive:
     """The members of a ``.pt2`` zip, read with size limits (no member is extracted)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        try:
-            info = os.stat(path)
-        except OSError as exc:
-            raise ModelError(f"cannot read the file: {exc.strerror or exc}") from None
-        if not stat.S_ISREG(info.st_mode):
-            raise ModelError("expected a .pt2 file, got a directory, device, pipe or socket")
-        if info.st_size > MAX_PT2_BYTES:
-            raise ModelError(f"the file is {info.st_size} bytes; expected a .pt2 archive of at most 256 MiB")
+        check_network_file(path, "a .pt2 archive", MAX_PT2_BYTES)
         try:
             self.zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
@@ -273,17 +265,7 @@ def _import_pt2(
         raise ModelError("the program does not record its input's shape; expected one", "signature")
     x, dims, vector = example_input(input, declared, "signature")
     reader = _Reader(tensors, start, dims)
-    for index, node in enumerate(graph.get("nodes", [])):
-        try:
-            reader.read(node, index)
-        except ModelError:
-            raise
-        except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ModelError(
-                f"a malformed node ({type(exc).__name__}); "
-                "expected the inputs and attributes its operation takes",
-                f"node #{index}",
-            ) from None
+    read_nodes(reader.read, graph.get("nodes", []))
     outputs = [_arg(o) for o in graph.get("outputs", [])]
     if outputs != [("tensor", reader.current)]:
         raise ModelError(
@@ -294,19 +276,7 @@ def _import_pt2(
         f"Imported from the torch.export archive {Path(path).name} "
         f"(PyTorch {program.get('torch_version', 'unknown')}; read as data, never unpickled)."
     )
-    if input is None:
-        description += " The input is random (seed 0) until you give one."
-    return assemble(
-        reader.ops,
-        x,
-        dims,
-        vector,
-        name=Path(path).stem,
-        description=description,
-        upstream=upstream,
-        target=target,
-        loss=loss,
-    )
+    return imported(reader.ops, x, dims, vector, path, description, input, upstream, target, loss)
 
 
 def _lookup(table: dict[str, np.ndarray], name: str) -> np.ndarray:
@@ -439,7 +409,7 @@ class _Reader:
                     f"adaptive pooling to {size} is not supported; expected 1 (global pooling)", where
                 )
             mode = "max" if "max" in op else "avg"
-            return Op("layer", where, {"type": "pool", "mode": mode, "size": "global"})
+            return Op("layer", where, global_pool(mode))
         if op in ("relu", "sigmoid", "tanh"):
             return Op("activation", where, activation=op)
         if op == "leaky_relu":
@@ -449,11 +419,11 @@ class _Reader:
             start, end = a.get("start_dim", 0), a.get("end_dim", -1)
             if start != 1 or end != -1:
                 raise ModelError(f"flatten({start}, {end}) is not supported; expected flatten(x, 1)", where)
-            return Op("layer", where, {"type": "flatten"})
+            return Op("layer", where, flatten_layer())
         if op in ("view", "reshape"):
             shape = a.get("size", a.get("shape"))
             if isinstance(shape, list) and len(shape) == 2 and shape[0] in (1, -1) and shape != [-1, -1]:
-                return Op("layer", where, {"type": "flatten"})
+                return Op("layer", where, flatten_layer())
             raise ModelError(
                 f"{op} to {shape} is not supported; expected a reshape to a vector (1, -1)", where
             )

@@ -1,91 +1,46 @@
 """A visualconv model as PyTorch: an ``nn.Module`` (:func:`to_torch`) or a standalone script.
 
 Both are built from the model's document (the model-file format), one visualconv layer
-after the other: a conv, conv_transpose or dense layer becomes its module followed by
-the module of its activation (none for identity); pool, flatten become one module each.
+after the other; each layer's kind says which modules compute it
+(``Kind.torch_modules``: a layer with an activation is its transformation followed by the
+activation's module, none for identity). PyTorch is imported only when a module is built.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..engine import kinds
 from ..engine.errors import ModelError
+from ..engine.kinds.torch_twin import ModuleSpec
 from ..engine.model import Model
-
-PARAMETRIC = ("conv", "conv_transpose", "dense")
-
-
-@dataclass(frozen=True)
-class ModuleSpec:
-    """One ``torch.nn`` module to build.
-
-    Attributes
-    ----------
-    cls : str
-        The class name in ``torch.nn``.
-    args : tuple
-        Positional constructor arguments.
-    kwargs : dict
-        Keyword constructor arguments, in the order written.
-    params : dict of str to ndarray
-        Values of its parameters (``weight``, ``bias``).
-    """
-
-    cls: str
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    params: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """The modules of one visualconv layer: its transformation, then its activation if any."""
+    """The modules of one visualconv layer: its transformation, then its activation if any.
+
+    Attributes
+    ----------
+    type : str
+        The layer's ``type`` in the file (written into the script and its output).
+    modules : tuple of ModuleSpec
+    weighted : bool
+        The layer has a weight (its kind's ``has_weights``): the script reports its
+        pre-activation and its parameters' gradients.
+    """
 
     type: str
     modules: tuple[ModuleSpec, ...]
-
-
-def _axes(value: Any, dims: int, default: int) -> Any:
-    """A spatial setting of the format as PyTorch takes it: an int (1-D) or a pair (2-D)."""
-    if value is None:
-        value = default
-    if isinstance(value, str):
-        return value
-    if dims == 1:
-        return int(value[-1]) if isinstance(value, list) else int(value)
-    if isinstance(value, list):
-        return (int(value[0]), int(value[1]))
-    return (int(value), int(value))
-
-
-def _activation(layer: dict[str, Any]) -> tuple[ModuleSpec, ...]:
-    name = layer.get("activation", "identity")
-    if name == "identity":
-        return ()
-    if name == "relu":
-        return (ModuleSpec("ReLU"),)
-    if name == "leaky_relu":
-        return (ModuleSpec("LeakyReLU", (float(layer.get("negative_slope", 0.01)),)),)
-    if name == "sigmoid":
-        return (ModuleSpec("Sigmoid"),)
-    if name == "tanh":
-        return (ModuleSpec("Tanh"),)
-    raise ModelError(f"no PyTorch module for the activation {name!r}", "activation")
-
-
-def _params(layer: dict[str, Any]) -> dict[str, np.ndarray]:
-    params = {"weight": np.asarray(layer["weight"], dtype=np.float64)}
-    if layer.get("bias") is not None:
-        params["bias"] = np.asarray(layer["bias"], dtype=np.float64).reshape(-1)
-    return params
+    weighted: bool = False
 
 
 def layer_specs(document: dict[str, Any]) -> list[LayerSpec]:
-    """The modules of every layer of a model document (canonical shapes, as saved).
+    """The modules of every layer of a model document (canonical shapes, as saved); each kind says its own.
 
     Raises
     ------
@@ -95,80 +50,12 @@ def layer_specs(document: dict[str, Any]) -> list[LayerSpec]:
     dims = int(document["dims"])
     specs = []
     for index, layer in enumerate(document["layers"]):
-        kind = layer["type"]
+        kind = kinds.by_type(layer["type"])
         try:
-            specs.append(LayerSpec(kind, _modules(layer, dims)))
+            specs.append(LayerSpec(kind.type, kind.torch_modules(layer, dims), kind.has_weights))
         except ModelError as exc:
             raise exc.under(f"layers[{index}]") from None
     return specs
-
-
-def _modules(layer: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
-    kind = layer["type"]
-    if kind == "conv":
-        params = _params(layer)
-        weight = params["weight"]
-        groups = int(layer.get("groups", 1))
-        kwargs: dict[str, Any] = {
-            "kernel_size": _axes(list(weight.shape[2:]), dims, 1),
-            "stride": _axes(layer.get("stride"), dims, 1),
-            "padding": _axes(layer.get("padding"), dims, 0),
-        }
-        if _axes(layer.get("dilation"), dims, 1) != _axes(1, dims, 1):
-            kwargs["dilation"] = _axes(layer.get("dilation"), dims, 1)
-        if groups != 1:
-            kwargs["groups"] = groups
-        if "bias" not in params:
-            kwargs["bias"] = False
-        if layer.get("padding_mode", "zeros") != "zeros":
-            kwargs["padding_mode"] = layer["padding_mode"]
-        conv = ModuleSpec(
-            f"Conv{dims}d", (int(weight.shape[1]) * groups, int(weight.shape[0])), kwargs, params
-        )
-        return (conv, *_activation(layer))
-    if kind == "conv_transpose":
-        params = _params(layer)
-        weight = params["weight"]
-        groups = int(layer.get("groups", 1))
-        kwargs = {
-            "kernel_size": _axes(list(weight.shape[2:]), dims, 1),
-            "stride": _axes(layer.get("stride"), dims, 1),
-            "padding": _axes(layer.get("padding"), dims, 0),
-        }
-        if _axes(layer.get("output_padding"), dims, 0) != _axes(0, dims, 0):
-            kwargs["output_padding"] = _axes(layer.get("output_padding"), dims, 0)
-        if groups != 1:
-            kwargs["groups"] = groups
-        if "bias" not in params:
-            kwargs["bias"] = False
-        if _axes(layer.get("dilation"), dims, 1) != _axes(1, dims, 1):
-            kwargs["dilation"] = _axes(layer.get("dilation"), dims, 1)
-        conv = ModuleSpec(
-            f"ConvTranspose{dims}d", (int(weight.shape[0]), int(weight.shape[1]) * groups), kwargs, params
-        )
-        return (conv, *_activation(layer))
-    if kind == "pool":
-        mode = layer["mode"]
-        if layer.get("size") == "global":
-            cls = f"Adaptive{'Max' if mode == 'max' else 'Avg'}Pool{dims}d"
-            return (ModuleSpec(cls, (1,)),)
-        cls = f"{'Max' if mode == 'max' else 'Avg'}Pool{dims}d"
-        kwargs = {
-            "kernel_size": _axes(layer["size"], dims, 1),
-            "stride": _axes(layer.get("stride", layer["size"]), dims, 1),
-        }
-        if layer.get("padding") not in (None, 0, [0, 0]):
-            kwargs["padding"] = _axes(layer["padding"], dims, 0)
-        return (ModuleSpec(cls, (), kwargs),)
-    if kind == "flatten":
-        return (ModuleSpec("Flatten"),)
-    if kind == "dense":
-        params = _params(layer)
-        weight = params["weight"]
-        kwargs = {} if "bias" in params else {"bias": False}
-        linear = ModuleSpec("Linear", (int(weight.shape[1]), int(weight.shape[0])), kwargs, params)
-        return (linear, *_activation(layer))
-    raise ModelError(f"no PyTorch module for the layer type {kind!r}", "type")
 
 
 def _document(model: Model | dict[str, Any]) -> dict[str, Any]:
@@ -192,9 +79,9 @@ def _require_torch() -> Any:
 def to_torch(model: Model | dict[str, Any]) -> Any:
     """The model's network as a ``torch.nn.Sequential`` in float64, weights set.
 
-    Each conv, conv_transpose or dense layer is its module followed by its activation's
-    module (none for identity); pool and flatten are one module each. The module takes
-    a batch (N, C, ...) as the model's layers do.
+    Each layer is the modules its kind names (``Kind.torch_modules``): a layer with an
+    activation is its module followed by the activation's (none for identity). The
+    network takes a batch (N, C, ...) as the model's layers do.
 
     Raises
     ------
@@ -302,7 +189,7 @@ def main():
     # Forward: keep each layer's input h, pre-activation z and output a.
     records = []
     h = x
-    for kind, start, stop in LAYERS:
+    for kind, start, stop, weighted in LAYERS:
         z = net[start](h)
         a = net[start + 1](z) if stop - start == 2 else z
         z.retain_grad()
@@ -314,13 +201,13 @@ def main():
 {backward}
 
     layers = []
-    for index, ((kind, start, stop), (h, z, a)) in enumerate(zip(LAYERS, records)):
+    for index, ((kind, start, stop, weighted), (h, z, a)) in enumerate(zip(LAYERS, records)):
         entry = {{"index": index, "type": kind}}
-        if kind in ("conv", "conv_transpose", "dense"):
+        if weighted:
             entry["pre_activation"] = values(z)
         entry["output"] = values(a)
         entry["grad_output"] = values(a.grad)
-        if kind in ("conv", "conv_transpose", "dense"):
+        if weighted:
             module = net[start]
             entry["grad_pre_activation"] = values(z.grad)
             entry["grad_weight"] = module.weight.grad.tolist()
@@ -377,20 +264,21 @@ def torch_script(model: Model | dict[str, Any]) -> str:
         for number, module in enumerate(spec.modules):
             role = spec.type if number == 0 else "activation"
             lines.append(f"    {_call(module)},  # net[{position + number}]: layers[{index}] {role}")
-        slices.append((spec.type, position, position + len(spec.modules)))
+        slices.append((spec.type, position, position + len(spec.modules), spec.weighted))
         position += len(spec.modules)
     lines.append(")")
     lines.append("")
-    lines.append("# Each visualconv layer: its type and the modules net[start:stop] that compute it")
-    lines.append("# (a layer with an activation is its transformation, then the activation).")
+    lines.append("# Each visualconv layer: its type, the modules net[start:stop] that compute it")
+    lines.append("# (a layer with an activation is its transformation, then the activation) and")
+    lines.append("# whether it has weights (its pre-activation and parameter gradients are reported).")
     lines.append("LAYERS = [")
-    lines.extend(f"    ({kind!r}, {start}, {stop})," for kind, start, stop in slices)
+    lines.extend(f"    ({kind!r}, {start}, {stop}, {weighted})," for kind, start, stop, weighted in slices)
     lines.append("]")
     lines.append("")
     lines.append("# The weights of the model file.")
     lines.append("with torch.no_grad():")
     wrote = False
-    for spec, (_, start, _) in zip(specs, slices, strict=True):
+    for spec, (_, start, _, _) in zip(specs, slices, strict=True):
         for key, value in spec.modules[0].params.items():
             lines.append(f"    net[{start}].{key}.copy_({_tensor(value, '    ')})")
             wrote = True

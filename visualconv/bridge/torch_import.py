@@ -15,7 +15,7 @@ import numpy as np
 from ..engine.errors import ModelError
 from ..engine.model import Model
 from .chain import Op, assemble, example_input
-from .layers import conv_layer, conv_transpose_layer, dense_layer, pool_layer
+from .layers import conv_layer, conv_transpose_layer, dense_layer, flatten_layer, global_pool, pool_layer
 
 SUPPORTED_MODULES = (
     "Conv1d",
@@ -142,7 +142,7 @@ def module_op(module: Any, where: str, dims: int) -> Op:
         if getattr(module, "return_indices", False):
             raise ModelError("return_indices=True is not supported; expected False", where)
         mode = "max" if isinstance(module, (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)) else "avg"
-        return Op("layer", where, {"type": "pool", "mode": mode, "size": "global"})
+        return Op("layer", where, global_pool(mode))
     if isinstance(module, nn.ReLU):
         return Op("activation", where, activation="relu")
     if isinstance(module, nn.LeakyReLU):
@@ -158,7 +158,7 @@ def module_op(module: Any, where: str, dims: int) -> Op:
                 "Flatten() (start_dim=1, end_dim=-1)",
                 where,
             )
-        return Op("layer", where, {"type": "flatten"})
+        return Op("layer", where, flatten_layer())
     if isinstance(module, nn.Linear):
         return Op("layer", where, dense_layer(_numpy(module.weight), _optional(module.bias)))
     if isinstance(module, (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout)):
@@ -202,14 +202,14 @@ def _function_op(node: Any, where: str) -> Op | None:
         end = node.args[2] if len(node.args) > 2 else node.kwargs.get("end_dim", -1)
         if start != 1 or end != -1:
             raise ModelError(f"flatten({start}, {end}) is not supported; expected flatten(x, 1)", where)
-        return Op("layer", where, {"type": "flatten"})
+        return Op("layer", where, flatten_layer())
     if node.op == "call_method" and name in ("view", "reshape"):
         shape = list(node.args[1:])
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = list(shape[0])
         first_ok = len(shape) == 2 and (shape[0] in (1, -1) or _is_batch_size(shape[0]))
         if first_ok and (shape[1] == -1 or isinstance(shape[1], int)) and shape != [-1, -1]:
-            return Op("layer", where, {"type": "flatten"})
+            return Op("layer", where, flatten_layer())
         raise ModelError(
             f"{name} to {shape} is not supported; expected a reshape to a vector, such as (1, -1)", where
         )

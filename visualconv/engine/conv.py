@@ -32,6 +32,9 @@ from .windows import (
     pad,
     pad_sides,
     resolve_padding,
+    rows_1d,
+    rows_1d_grads,
+    setting_1d,
     shape4,
     strided_view,
     symmetric,
@@ -759,21 +762,11 @@ def conv2d_backward_naive(
     return dx, dw, db
 
 
-def _to_2d(size: Size, name: str) -> IntPair:
-    """A 1-D size as the (1, k) pair of the equivalent 2-D layer."""
-    if isinstance(size, (int, np.integer)):
-        return 1, int(size)
-    items = tuple(int(v) for v in size)
-    if len(items) != 1:
-        raise ValueError(f"{name} of a 1-D layer must be one int, got {size!r}")
-    return 1, items[0]
-
-
 def _pad_1d(padding: Padding) -> IntPair | str:
     """A 1-D padding for the equivalent 2-D layer: (0, p), or the string itself."""
     if isinstance(padding, str):
         return padding  # the height axis has a kernel of 1: "same" adds nothing there
-    return 0, _to_2d(padding, "padding")[1]
+    return setting_1d(padding, "padding", 0)
 
 
 def conv1d_forward(
@@ -786,37 +779,22 @@ def conv1d_forward(
     groups: int = 1,
     padding_mode: str = "zeros",
 ) -> FloatArray:
-    """1-D cross-correlation, as ``torch.nn.Conv1d`` (``torch.nn.functional.conv1d``).
+    """1-D cross-correlation, as ``torch.nn.Conv1d``; :func:`conv2d_forward` on a height of one.
 
-    Parameters
-    ----------
-    x : ndarray of shape (N, C_in, L)
-    w : ndarray of shape (C_out, C_in / groups, K)
-    b : ndarray of shape (C_out,) or None
-    stride, dilation : int
-    padding : int, "valid" or "same"
-    groups, padding_mode
-        As for :func:`conv2d_forward`.
-
-    Returns
-    -------
-    ndarray of shape (N, C_out, out_L)
+    x (N, C_in, L), w (C_out, C_in / groups, K), b (C_out,) or None -> (N, C_out, out_L); int
+    settings (``padding`` also "valid" or "same"), the rest as for the 2-D kernel.
     """
-    x = np.asarray(x, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
-    if x.ndim != 3 or w.ndim != 3:
-        raise ValueError(f"expected x (N, C, L) and w (C_out, C_in, K), got {x.shape}, {w.shape}")
-    z = conv2d_forward(
-        x[:, :, None, :],
-        w[:, :, None, :],
+    return rows_1d(
+        conv2d_forward,
+        (x, w),
+        "expected x (N, C, L) and w (C_out, C_in, K)",
         b,
-        _to_2d(stride, "stride"),
+        setting_1d(stride, "stride"),
         _pad_1d(padding),
-        _to_2d(dilation, "dilation"),
+        setting_1d(dilation, "dilation"),
         groups,
         padding_mode,
     )
-    return z[:, :, 0, :]
 
 
 def conv1d_backward(
@@ -829,35 +807,17 @@ def conv1d_backward(
     groups: int = 1,
     padding_mode: str = "zeros",
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Gradients of :func:`conv1d_forward`.
+    """Gradients of :func:`conv1d_forward`; settings as for the forward pass.
 
-    Parameters
-    ----------
-    dz : ndarray of shape (N, C_out, out_L)
-    x : ndarray of shape (N, C_in, L)
-    w : ndarray of shape (C_out, C_in / groups, K)
-    stride, padding, dilation, groups, padding_mode
-        As for :func:`conv1d_forward`.
-
-    Returns
-    -------
-    dx : ndarray of shape (N, C_in, L)
-    dw : ndarray of shape (C_out, C_in / groups, K)
-    db : ndarray of shape (C_out,)
+    dz (N, C_out, out_L) -> dx (N, C_in, L), dw (C_out, C_in / groups, K), db (C_out,).
     """
-    dz = np.asarray(dz, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
-    if dz.ndim != 3 or x.ndim != 3 or w.ndim != 3:
-        raise ValueError(f"expected 3-D dz, x and w, got {dz.shape}, {x.shape}, {w.shape}")
-    dx, dw, db = conv2d_backward(
-        dz[:, :, None, :],
-        x[:, :, None, :],
-        w[:, :, None, :],
-        _to_2d(stride, "stride"),
+    return rows_1d_grads(
+        conv2d_backward,
+        (dz, x, w),
+        "expected 3-D dz, x and w",
+        setting_1d(stride, "stride"),
         _pad_1d(padding),
-        _to_2d(dilation, "dilation"),
+        setting_1d(dilation, "dilation"),
         groups,
         padding_mode,
     )
-    return dx[:, :, 0, :], dw[:, :, 0, :], db

@@ -16,7 +16,18 @@ from collections.abc import Sequence
 import numpy as np
 
 from .conv import check_groups
-from .windows import FloatArray, IntPair, as_pair, crop, scatter_windows, shape4, strided_view
+from .windows import (
+    FloatArray,
+    IntPair,
+    as_pair,
+    crop,
+    rows_1d,
+    rows_1d_grads,
+    scatter_windows,
+    setting_1d,
+    shape4,
+    strided_view,
+)
 
 Size = int | Sequence[int]
 
@@ -291,16 +302,6 @@ def conv_transpose2d_backward_naive(
     return dx, dw, db
 
 
-def _one(value: Size, name: str, default_h: int) -> IntPair:
-    """A 1-D setting as the pair of the equivalent 2-D layer (``default_h`` on the height axis)."""
-    if isinstance(value, (int, np.integer)):
-        return default_h, int(value)
-    items = tuple(int(v) for v in value)
-    if len(items) != 1:
-        raise ValueError(f"{name} of a 1-D layer must be one int, got {value!r}")
-    return default_h, items[0]
-
-
 def conv_transpose1d_forward(
     x: FloatArray,
     w: FloatArray,
@@ -311,35 +312,22 @@ def conv_transpose1d_forward(
     dilation: Size = 1,
     groups: int = 1,
 ) -> FloatArray:
-    """Transposed 1-D convolution, as ``torch.nn.functional.conv_transpose1d``.
+    """Transposed 1-D convolution, as ``torch.nn.functional.conv_transpose1d``, with int settings.
 
-    Parameters
-    ----------
-    x : ndarray of shape (N, C_in, L)
-    w : ndarray of shape (C_in, C_out / groups, K)
-    b : ndarray of shape (C_out,) or None
-    stride, padding, output_padding, dilation : int
-    groups : int
-
-    Returns
-    -------
-    ndarray of shape (N, C_out, (L - 1)s - 2p + d(K - 1) + output_padding + 1)
+    x (N, C_in, L), w (C_in, C_out / groups, K), b (C_out,) or None
+    -> (N, C_out, (L - 1)s - 2p + d(K - 1) + output_padding + 1).
     """
-    x = np.asarray(x, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
-    if x.ndim != 3 or w.ndim != 3:
-        raise ValueError(f"expected x (N, C, L) and w (C_in, C_out / groups, K), got {x.shape}, {w.shape}")
-    y = conv_transpose2d_forward(
-        x[:, :, None, :],
-        w[:, :, None, :],
+    return rows_1d(
+        conv_transpose2d_forward,
+        (x, w),
+        "expected x (N, C, L) and w (C_in, C_out / groups, K)",
         b,
-        _one(stride, "stride", 1),
-        _one(padding, "padding", 0),
-        _one(output_padding, "output_padding", 0),
-        _one(dilation, "dilation", 1),
+        setting_1d(stride, "stride", 1),
+        setting_1d(padding, "padding", 0),
+        setting_1d(output_padding, "output_padding", 0),
+        setting_1d(dilation, "dilation", 1),
         groups,
     )
-    return y[:, :, 0, :]
 
 
 def conv_transpose1d_backward(
@@ -354,31 +342,15 @@ def conv_transpose1d_backward(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of :func:`conv_transpose1d_forward`.
 
-    Parameters
-    ----------
-    dy : ndarray of shape (N, C_out, out_L)
-    x : ndarray of shape (N, C_in, L)
-    w : ndarray of shape (C_in, C_out / groups, K)
-
-    Returns
-    -------
-    dx : ndarray of shape (N, C_in, L)
-    dw : ndarray of shape (C_in, C_out / groups, K)
-    db : ndarray of shape (C_out,)
+    dy (N, C_out, out_L) -> dx (N, C_in, L), dw (C_in, C_out / groups, K), db (C_out,).
     """
-    dy = np.asarray(dy, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
-    if dy.ndim != 3 or x.ndim != 3 or w.ndim != 3:
-        raise ValueError(f"expected 3-D dy, x and w, got {dy.shape}, {x.shape}, {w.shape}")
-    dx, dw, db = conv_transpose2d_backward(
-        dy[:, :, None, :],
-        x[:, :, None, :],
-        w[:, :, None, :],
-        _one(stride, "stride", 1),
-        _one(padding, "padding", 0),
-        _one(output_padding, "output_padding", 0),
-        _one(dilation, "dilation", 1),
+    return rows_1d_grads(
+        conv_transpose2d_backward,
+        (dy, x, w),
+        "expected 3-D dy, x and w",
+        setting_1d(stride, "stride", 1),
+        setting_1d(padding, "padding", 0),
+        setting_1d(output_padding, "output_padding", 0),
+        setting_1d(dilation, "dilation", 1),
         groups,
     )
-    return dx[:, :, 0, :], dw[:, :, 0, :], db

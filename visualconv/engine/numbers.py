@@ -212,6 +212,10 @@ class NumberFormat:
             length = (flat < 0) + digits + np.where(kept > 0, kept + 1, 0)
             length = np.where(scaled == 0, np.where(flat == 0, 1, 2), length)  # "0" and "≈0"
         length = np.where(finite, length, 4)  # "-inf"
+        # Past 2**52 the scaled value is no longer an exact integer and its digits cannot be
+        # counted: those (rare) values are written out.
+        for index in np.flatnonzero(finite & (scaled >= 2.0**52)):
+            length[index] = len(self.window_cell(float(flat[index]), decimals))
         # The count can be one off where a decimal rounds half-way: the nearly longest are written out.
         candidates = np.unique(flat[length >= length.max() - 1])[: self.WIDEST_CANDIDATES]
         return float(max(candidates.tolist(), key=lambda v: len(self.window_cell(v, decimals))))

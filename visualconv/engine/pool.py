@@ -16,7 +16,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import parallel
-from .windows import FloatArray, IntPair, as_pair, crop, output_shape, pad_sides, sliding_windows
+from .windows import (
+    FloatArray,
+    IntPair,
+    as_pair,
+    crop,
+    output_shape,
+    pad_sides,
+    rows_1d,
+    setting_1d,
+    sliding_windows,
+)
 
 Size = int | Sequence[int]
 PoolSize = int | Sequence[int] | str
@@ -665,14 +675,7 @@ def pool2d_backward_naive(
 
 
 def _size_1d(size: Size | None, name: str) -> IntPair | None:
-    if size is None:
-        return None
-    if isinstance(size, (int, np.integer)):
-        return 1, int(size)
-    items = tuple(int(v) for v in size)
-    if len(items) != 1:
-        raise ValueError(f"{name} of a 1-D pool must be one int, got {size!r}")
-    return 1, items[0]
+    return None if size is None else setting_1d(size, name, 1, "pool")
 
 
 def _kernel_1d(size: PoolSize) -> IntPair | str:
@@ -684,22 +687,22 @@ def _kernel_1d(size: PoolSize) -> IntPair | str:
 
 
 def _padding_1d(padding: Size) -> IntPair:
-    pair = _size_1d(padding, "padding")
-    assert pair is not None
-    return 0, pair[1]
+    return setting_1d(padding, "padding", 0, "pool")
 
 
 def pool1d_forward(
     x: FloatArray, mode: str = "max", size: PoolSize = 2, stride: Size | None = None, padding: Size = 0
 ) -> FloatArray:
     """1-D pooling of ``x`` of shape (N, C, L); returns (N, C, out_L) (``size="global"``: (N, C, 1))."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 3:
-        raise ValueError(f"input must have shape (N, C, L), got {x.shape}")
-    y = pool2d_forward(
-        x[:, :, None, :], mode, _kernel_1d(size), _size_1d(stride, "stride"), _padding_1d(padding)
+    return rows_1d(
+        pool2d_forward,
+        (x,),
+        "input must have shape (N, C, L)",
+        mode,
+        _kernel_1d(size),
+        _size_1d(stride, "stride"),
+        _padding_1d(padding),
     )
-    return y[:, :, 0, :]
 
 
 def pool1d_backward(
@@ -711,16 +714,12 @@ def pool1d_backward(
     padding: Size = 0,
 ) -> FloatArray:
     """Gradient of :func:`pool1d_forward`: dy (N, C, out_L), x (N, C, L) -> (N, C, L)."""
-    dy = np.asarray(dy, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 3 or dy.ndim != 3:
-        raise ValueError(f"expected 3-D dy and x, got {dy.shape}, {x.shape}")
-    dx = pool2d_backward(
-        dy[:, :, None, :],
-        x[:, :, None, :],
+    return rows_1d(
+        pool2d_backward,
+        (dy, x),
+        "expected 3-D dy and x",
         mode,
         _kernel_1d(size),
         _size_1d(stride, "stride"),
         _padding_1d(padding),
     )
-    return dx[:, :, 0, :]

@@ -7,7 +7,8 @@ convolution and pooling in both dimensionalities.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -473,3 +474,52 @@ def fold_padding(grad_padded: FloatArray, sides: Sides, mode: str = "zeros") -> 
         return np.ascontiguousarray(grad_padded)
     by_columns = _fold_axis(grad_padded, left, right, mode, grad_padded.ndim - 1)
     return np.ascontiguousarray(_fold_axis(by_columns, top, bottom, mode, grad_padded.ndim - 2))
+
+
+# ----------------------------------------------------------------------------- 1-D as 2-D
+
+
+def setting_1d(value: int | Sequence[int], name: str, height: int = 1, what: str = "layer") -> IntPair:
+    """A 1-D setting as the pair of the equivalent 2-D layer of height one (``height`` on that axis).
+
+    Raises
+    ------
+    ValueError
+        For a sequence that is not one int.
+    """
+    if isinstance(value, (int, np.integer)):
+        return height, int(value)
+    items = tuple(int(v) for v in value)
+    if len(items) != 1:
+        raise ValueError(f"{name} of a 1-D {what} must be one int, got {value!r}")
+    return height, items[0]
+
+
+def _lifted(arrays: Sequence[FloatArray], expected: str) -> list[FloatArray]:
+    """Each (N, C, L) or (C_out, C_in, K) array as (N, C, 1, L) or (C_out, C_in, 1, K)."""
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    if any(a.ndim != 3 for a in arrays):
+        raise ValueError(f"{expected}, got {', '.join(str(a.shape) for a in arrays)}")
+    return [a[:, :, None, :] for a in arrays]
+
+
+def rows_1d(
+    kernel: Callable[..., FloatArray], arrays: Sequence[FloatArray], expected: str, *rest: Any
+) -> FloatArray:
+    """A 1-D kernel run by its 2-D twin on a height of one: ``kernel(*arrays lifted, *rest)`` squeezed.
+
+    ``expected`` starts the message for arrays that are not 3-D (their shapes follow).
+    """
+    result = kernel(*_lifted(arrays, expected), *rest)
+    return result[:, :, 0, :]
+
+
+def rows_1d_grads(
+    kernel: Callable[..., tuple[FloatArray, FloatArray, FloatArray]],
+    arrays: Sequence[FloatArray],
+    expected: str,
+    *rest: Any,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`rows_1d` for a backward kernel returning (dx, dw, db): dx and dw lose the height axis."""
+    dx, dw, db = kernel(*_lifted(arrays, expected), *rest)
+    return dx[:, :, 0, :], dw[:, :, 0, :], db

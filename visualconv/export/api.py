@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 from PyQt6.QtGui import QImage
 
 from ..atomic import make_folder, resolve_target
+from ..engine.budget import MEMORY_BUDGET_BYTES, estimated_bytes, format_bytes
 from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..engine.trace import PASSES, LayerTrace, trace_layer
@@ -55,6 +56,71 @@ def open_pass(model: Model, layer: int, pass_name: str) -> LayerTrace:
         return trace_layer(model, layer % count, pass_name)
     except ValueError as exc:
         raise ModelError(str(exc)) from None
+
+
+PROCESS_BYTES = 200 * 1024**2
+"""What the program itself takes before any model (Python, Qt, NumPy, Pillow), measured ~150 MB."""
+IMAGE_BYTES = 12
+"""Bytes a pixel of one image an export holds at once: the ARGB image and its encoding (3 x 4)."""
+FRAME_BYTES = 16
+"""Bytes a pixel of the frame being written (MP4, APNG, PNG frames): ARGB, RGB and their copies."""
+FFMPEG_BYTES = 128
+"""Bytes a pixel of a frame that ffmpeg (libx264) holds while it encodes an MP4: its own process,
+measured at 88 (one thread, no look-ahead) to 124 (the settings used) for 9208 x 6144 frames."""
+GIF_FRAME_BYTES = 24
+"""Bytes a pixel of the GIF frame being made: ARGB, RGB, colour codes (int64), palette indices."""
+GIF_KEPT_BYTES = 5
+"""Bytes a pixel of every GIF frame kept until the file is written (indices, deltas, Pillow's copy)."""
+
+
+def export_memory(
+    model: Model,
+    width: int,
+    height: int,
+    held_frames: int = 0,
+    held_bytes: int = 0,
+    per_pixel: int = IMAGE_BYTES,
+) -> int:
+    """Bytes an export of images of ``width`` x ``height`` pixels needs at its peak (an estimate).
+
+    The program (``PROCESS_BYTES``), the model's forward and backward pass
+    (:func:`~visualconv.engine.budget.estimated_bytes`), ``per_pixel`` bytes of the image
+    being made, and ``held_frames`` frames of ``held_bytes`` a pixel kept until the file is
+    written (a GIF's). Integers only; nothing is allocated. The constants were measured
+    with the peak resident memory of exports of the sample models at scales 4 and 8.
+    """
+    pixels = int(width) * int(height)
+    kept = int(held_frames) * int(held_bytes) * pixels
+    return PROCESS_BYTES + estimated_bytes(model) + int(per_pixel) * pixels + kept
+
+
+def check_export_memory(
+    model: Model,
+    width: int,
+    height: int,
+    held_frames: int = 0,
+    held_bytes: int = 0,
+    place: str = "--scale",
+    budget: int = MEMORY_BUDGET_BYTES,
+    per_pixel: int = IMAGE_BYTES,
+) -> None:
+    """Refuse, before rendering, an export whose :func:`export_memory` is over the budget (2 GB).
+
+    Raises
+    ------
+    ModelError
+        Placed at ``place`` (the option that makes it smaller), with the sizes.
+    """
+    need = export_memory(model, width, height, held_frames, held_bytes, per_pixel)
+    if need <= budget:
+        return
+    frames = f" and {held_frames} frames kept for the file" if held_frames else ""
+    raise ModelError(
+        f"this export would need about {format_bytes(need)} of memory (images of {width} x {height} "
+        f"pixels{frames}), more than the {format_bytes(budget)} visualconv allows; expected a smaller "
+        "--scale, fewer --steps, or the .svg or .pdf format for one step",
+        place,
+    )
 
 
 def _resolve_step(trace: LayerTrace, step: int | None) -> int:
@@ -110,6 +176,7 @@ def snapshot_bytes(
         return {".json": data.record_json, ".npz": data.record_npz, ".zip": data.record_zip}[suffix](record)
     figure = build_figure(model, index, trace, k)
     if suffix == ".png":
+        check_export_memory(model, *render.figure_size(figure, scale))
         return render.figure_png(figure, scale)
     if suffix == ".svg":
         return render.figure_svg(figure)
@@ -343,14 +410,19 @@ class _PassFrames:
         self.style: PassStyle = pass_style(trace)
         self.size: tuple[int, int] | None = None
         self._cache: dict[int, tuple[Figure, QImage]] = {}
+        self._figures: dict[int, Figure] = {}
 
     def figure(self, k: int) -> Figure:
-        return build_figure(self.model, self.index, self.trace, k, self.style)
+        """The figure of step k (kept until its image is made)."""
+        if k not in self._figures:
+            self._figures[k] = build_figure(self.model, self.index, self.trace, k, self.style)
+        return self._figures[k]
 
     def render(self, k: int) -> tuple[Figure, QImage]:
         """The figure of step k and its image (of the pass's one frame size); cached."""
         if k not in self._cache:
-            figure = self.figure(k)
+            figure = self._figures.pop(k, None) or self.figure(k)
+            self._figures.pop(k, None)
             image = render.figure_image(figure, self.scale, self.size)
             self.size = (image.width(), image.height())
             self._cache[k] = (figure, image)
@@ -420,32 +492,49 @@ def export_animation(
     if path is not None:
         resolve_target(path, follow_symlinks=follow_symlinks, missing_folders_ok=True)  # before rendering
     frames = _PassFrames(model, layer % len(model.layers), trace, scale)
+    first = frames.figure(ks[0])
+    width, height = render.figure_size(first, scale)
+    if suffix == ".gif":  # every frame kept until the file is written, a palette from sampled frames
+        samples = min(len(ks), animation.PALETTE_SAMPLES)
+        per_pixel = GIF_FRAME_BYTES + 4 * samples
+        check_export_memory(model, width, height, len(ks), GIF_KEPT_BYTES, "--steps", per_pixel=per_pixel)
+    else:  # MP4, APNG and PNG frames are written as they come; ffmpeg holds frames of its own
+        per_pixel = FRAME_BYTES + (FFMPEG_BYTES if suffix == ".mp4" else 0)
+        check_export_memory(model, width, height, per_pixel=per_pixel)
     mapper = frames.palette(ks) if suffix == ".gif" else None
     out = files.Written()
-    kept: list[np.ndarray] = []
-    try:
-        if frames_dir is not None:
-            out.folder(frames_dir)
+
+    def rgb_frames() -> Iterator[np.ndarray]:
+        """Each chosen step as RGB, once; its PNG frame written on the way (frames_dir)."""
         for done, k in enumerate(ks, 1):
             _, image = frames.render(k)
             if frames_dir is not None:
                 out.write(Path(frames_dir) / f"frame-{k:0{_digits(trace.n)}d}.png", render.image_png(image))
-            if path is not None:
-                rgb = animation.qimage_rgb(image)
-                kept.append(mapper.indices(rgb) if mapper is not None else rgb)
+            rgb = animation.qimage_rgb(image) if path is not None else None
             frames.forget(k)
+            del image
             _tick(progress, done, len(ks))
-        if path is not None:
+            if rgb is not None:
+                yield rgb
+
+    try:
+        if frames_dir is not None:
+            out.folder(frames_dir)
+        if path is None:
+            for _ in rgb_frames():
+                pass
+        else:
             target = Path(path)
             out.folder(target.parent)
             existed = target.exists()
             if mapper is not None:
+                kept = [mapper.indices(rgb) for rgb in rgb_frames()]
                 out.write(
                     target, animation.gif_bytes(mapper, kept, frame_ms), follow_symlinks=follow_symlinks
                 )
             else:
                 write = video.write_mp4 if suffix == ".mp4" else video.write_apng
-                write(target, kept, frame_ms, follow_symlinks=follow_symlinks)
+                write(target, rgb_frames(), frame_ms, follow_symlinks=follow_symlinks)
                 out.adopt(target, existed)
     except BaseException:
         out.remove()

@@ -62,6 +62,13 @@ def safe_text(figure: Figure) -> Figure:
     return dataclasses.replace(figure, **changes) if changes else figure
 
 
+def figure_size(figure: Figure, scale: float = 1.0) -> tuple[int, int]:
+    """The (width, height) in pixels of the figure's image at ``scale`` (nothing is painted)."""
+    ensure_gui()
+    fp = FigurePainter(safe_text(figure))
+    return round(fp.width * scale), round(fp.height * scale)
+
+
 def figure_image(figure: Figure, scale: float = 1.0, size: tuple[int, int] | None = None) -> QImage:
     """Render a figure to an ARGB32 image of (width * scale, height * scale) pixels.
 

@@ -1,6 +1,8 @@
 """Frames of a pass as video: MP4 (H.264, through imageio-ffmpeg) and APNG (Pillow).
 
-Both take the same RGB frames as the GIF (one size, one colour scale) and show each for
+Both take the same RGB frames as the GIF (one size, one colour scale), one at a time as
+they are rendered (a frame is written before the next is made, so an animation of many
+steps needs the memory of one or two frames, not of all), and show each for
 ``frame_ms``, holding the last (the finished gradients) at least
 :data:`~visualconv.export.animation.LAST_FRAME_MS`. MP4 needs even dimensions (H.264 in
 yuv420p): frames are padded on the right and bottom with white. An MP4 has one frame
@@ -13,11 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import math
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -91,17 +95,28 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+def _with_last(frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, bool]]:
+    """Each frame with whether it is the last (one frame of look-ahead)."""
+    iterator = iter(frames)
+    current = next(iterator, None)
+    while current is not None:
+        following = next(iterator, None)
+        yield current, following is None
+        current = following
+
+
 def write_mp4(
-    path: str | Path, frames: Sequence[np.ndarray], frame_ms: int = FRAME_MS, *, follow_symlinks: bool = False
+    path: str | Path, frames: Iterable[np.ndarray], frame_ms: int = FRAME_MS, *, follow_symlinks: bool = False
 ) -> Path:
     """Write RGB frames (h, w, 3) uint8 as an H.264 MP4 of ``1000 / frame_ms`` frames per second.
 
-    The frames are piped raw into imageio-ffmpeg's ffmpeg (libx264, yuv420p, no resizing).
+    The frames are piped raw into imageio-ffmpeg's ffmpeg (libx264, yuv420p, no resizing)
+    as they come: an iterator of frames is consumed one frame ahead, never held whole.
 
     Parameters
     ----------
     path : str or Path
-    frames : sequence of ndarray of shape (h, w, 3), uint8
+    frames : iterable of ndarray of shape (h, w, 3), uint8
         All of one size.
     frame_ms : int
 
@@ -109,11 +124,13 @@ def write_mp4(
     -------
     Path
     """
-    if not frames:
+    iterator = iter(frames)
+    first = next(iterator, None)
+    if first is None:
         raise ModelError("an MP4 needs at least one frame")
     exe = ffmpeg_exe()
     path = Path(path)
-    h, w = frames[0].shape[:2]
+    h, w = first.shape[:2]
     width, height = even_size(w, h)
     with atomic_target(path, follow_symlinks) as tmp, tempfile.TemporaryFile() as log:
         command = [
@@ -126,13 +143,15 @@ def write_mp4(
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
         assert process.stdin is not None
         try:
-            last = len(frames) - 1
-            for k, frame in enumerate(frames):
+            for frame, last in _with_last(itertools.chain([first], iterator)):
                 data = _even(frame).tobytes()
-                for _ in range(hold_frames(frame_ms) if k == last else 1):
+                for _ in range(hold_frames(frame_ms) if last else 1):
                     process.stdin.write(data)
         except BrokenPipeError:
             pass  # ffmpeg stopped: its message is in the log
+        except BaseException:
+            process.kill()  # a cancel or a fault while rendering: nothing of this file stays
+            raise
         finally:
             process.stdin.close()
             code = process.wait()
@@ -143,38 +162,78 @@ def write_mp4(
     return path
 
 
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    """A PNG chunk: length, type, data, CRC."""
+    return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(type, data) of every chunk of a PNG file's bytes."""
+    position = 8
+    while position < len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        yield data[position + 4 : position + 8], data[position + 8 : position + 8 + length]
+        position += 12 + length
+
+
+def _frame_png(frame: np.ndarray) -> list[tuple[bytes, bytes]]:
+    """The chunks of one frame encoded as a PNG by Pillow (RGB, compression level 6)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(frame), "RGB").save(buffer, format="PNG", compress_level=6)
+    return list(_png_chunks(buffer.getvalue()))
+
+
 def write_apng(
-    path: str | Path, frames: Sequence[np.ndarray], frame_ms: int = FRAME_MS, *, follow_symlinks: bool = False
+    path: str | Path, frames: Iterable[np.ndarray], frame_ms: int = FRAME_MS, *, follow_symlinks: bool = False
 ) -> Path:
     """Write RGB frames as a looping animated PNG (lossless), the last held longer.
+
+    Each frame is encoded (as its own PNG, whose image data becomes the frame's) and written
+    before the next is taken: an iterator of frames is never held whole. Every frame is
+    stored whole (no disposal, no blending), one per step.
 
     Parameters
     ----------
     path : str or Path
-    frames : sequence of ndarray of shape (h, w, 3), uint8
+    frames : iterable of ndarray of shape (h, w, 3), uint8
+        All of one size.
     frame_ms : int
 
     Returns
     -------
     Path
     """
-    if not frames:
-        raise ModelError("an APNG needs at least one frame")
+    iterator = _with_last(frames)
     path = Path(path)
-    images = [Image.fromarray(np.ascontiguousarray(f), "RGB") for f in frames]
-    durations = [frame_ms] * len(images)
-    durations[-1] = max(frame_ms, LAST_FRAME_MS)
-    buffer = io.BytesIO()
-    images[0].save(
-        buffer,
-        format="PNG",
-        save_all=True,
-        append_images=images[1:],
-        duration=durations,
-        loop=0,
-        disposal=0,
-        blend=0,
-        compress_level=6,
-    )
-    atomic.write_atomic(path, buffer.getvalue(), follow_symlinks=follow_symlinks)
+    with atomic_target(path, follow_symlinks) as tmp, open(tmp, "wb") as handle:
+        sequence = 0
+        count = 0
+        actl_at = 0
+        for frame, last in iterator:
+            chunks = _frame_png(frame)
+            header = dict(chunks)[b"IHDR"]
+            if count == 0:
+                handle.write(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header))
+                actl_at = handle.tell()
+                handle.write(_chunk(b"acTL", (0).to_bytes(4, "big") * 2))  # the count is written at the end
+            delay = max(frame_ms, LAST_FRAME_MS) if last else frame_ms
+            control = sequence.to_bytes(4, "big") + header[:8] + bytes(8)
+            control += delay.to_bytes(2, "big") + (1000).to_bytes(2, "big") + bytes(2)
+            handle.write(_chunk(b"fcTL", control))
+            sequence += 1
+            for kind, body in chunks:
+                if kind != b"IDAT":
+                    continue
+                if count == 0:
+                    handle.write(_chunk(b"IDAT", body))
+                else:
+                    handle.write(_chunk(b"fdAT", sequence.to_bytes(4, "big") + body))
+                    sequence += 1
+            count += 1
+            handle.flush()  # the frame is in the file before the next is made
+        if count == 0:
+            raise ModelError("an APNG needs at least one frame")
+        handle.write(_chunk(b"IEND", b""))
+        handle.seek(actl_at)
+        handle.write(_chunk(b"acTL", count.to_bytes(4, "big") + (0).to_bytes(4, "big")))  # loops for ever
     return path

@@ -156,8 +156,8 @@ class Editors(QObject):
         docks["closed_form"].visibilityChanged.connect(self.closed_form.on_dock_visibility_changed)
 
     def shutdown(self) -> None:
-        """Stop a gradient check that is still running."""
-        self.gradcheck.cancel()
+        """Stop a gradient check that is still running and join its worker."""
+        self.gradcheck.shutdown()
 
     # ------------------------------------------------------------ slots
 

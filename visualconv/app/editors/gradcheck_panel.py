@@ -1,20 +1,21 @@
 """The gradient check panel: finite differences beside the analytic gradients.
 
-The check runs on the window's thread in small slices (a generator that yields its
-progress), so the window stays responsive and a progress bar shows how far a larger
-model has got; a new model cancels a check that is still running. Points where the
+The check runs on the window's one kind of background worker
+(:class:`~visualconv.app.worker.Worker`, fed by the engine's ``iter_check`` through
+:func:`check_work`), so the window stays responsive and a progress bar shows how far a
+larger model has got; a new model cancels a check that is still running. Points where the
 model is not differentiable (relu at 0, max-pool ties) are named, because there
 finite differences and the analytic gradient may legitimately disagree.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
-from PyQt6 import sip
-from PyQt6.QtCore import QSignalBlocker, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QSignalBlocker, Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QColor, QShowEvent
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -38,12 +39,14 @@ from ...engine.scene import TileMap, max_abs
 from ...i18n import _, ngettext
 from ..session import Session
 from ..widgets.tensor_panel import TensorPanel
+from ..worker import Progress, Worker, drain, owned
 
 # Models whose check needs at most this many cells run after every edit.
 AUTO_CELLS = 2000
 # Tensors with more cells are checked on a seeded sample of this many.
 MAX_CELLS = 4096
-SLICE_SECONDS = 0.03
+PROGRESS_SECONDS = 0.03
+"""A check reports its progress at most this often (seconds)."""
 
 
 def check_cells(model: Model, max_cells: int = MAX_CELLS) -> int:
@@ -55,6 +58,24 @@ def check_cells(model: Model, max_cells: int = MAX_CELLS) -> int:
 def iter_check(model: Model, max_cells: int = MAX_CELLS) -> Iterator[tuple[int, int] | CheckResult]:
     """The engine's check (:func:`visualconv.engine.gradcheck.iter_check`) with the window's sample size."""
     return engine_iter_check(model, max_cells=max_cells)
+
+
+def check_work(model: Model, max_cells: int = MAX_CELLS) -> Generator[Progress, None, CheckResult | None]:
+    """:func:`iter_check` as work for a :class:`~visualconv.app.worker.Worker`.
+
+    Yields :class:`~visualconv.app.worker.Progress` in cells (at most one every
+    ``PROGRESS_SECONDS``, and the last), returns the :class:`CheckResult`.
+    """
+    shown = 0.0
+    for item in iter_check(model, max_cells):
+        if isinstance(item, CheckResult):
+            return item
+        done, total = item
+        now = time.perf_counter()
+        if now - shown >= PROGRESS_SECONDS or done == total:
+            shown = now
+            yield Progress(done, total)
+    return None
 
 
 def verdict(result: CheckResult) -> str:
@@ -99,7 +120,8 @@ class GradcheckPanel(QWidget):
         self.setObjectName("gradcheckPanel")
         self.session = session
         self.result: CheckResult | None = None
-        self._job: Iterator[tuple[int, int] | CheckResult] | None = None
+        self._worker: Worker | None = None  # the current check's; what older workers send is dropped
+        self._workers: list[Worker] = []  # every worker whose thread may still run
         self._stale = True
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -150,10 +172,6 @@ class GradcheckPanel(QWidget):
         layout.addLayout(maps, 1)
         self.run_button.clicked.connect(self.start)
         self.table.currentItemChanged.connect(self._on_table_current_changed)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._on_timer_timeout)
         session.sigModelChanged.connect(self._on_session_model_changed)
 
     # ------------------------------------------------------------ running
@@ -161,67 +179,105 @@ class GradcheckPanel(QWidget):
     @property
     def running(self) -> bool:
         """Whether a check is under way."""
-        return self._job is not None
+        return self._worker is not None
 
-    def start(self) -> None:
-        """Check the session's model (cancels a check that is running)."""
-        self.cancel()
+    def _checkable(self) -> Model | None:
+        """The session's model when it has gradients to check (else the refusal is shown)."""
         model = self.session.model
         if model is None:
-            return
+            return None
         if not model.has_backward:
             self._finish_refused(
                 _("This model has no upstream deltas and no target: there are no gradients to check.")
             )
-            return
+            return None
         self._stale = False
-        self._job = iter_check(model)
+        return model
+
+    def start(self) -> None:
+        """Check the session's model on a worker (cancels a check that is running)."""
+        self.cancel()
+        model = self._checkable()
+        if model is None:
+            return
         cells = check_cells(model)
         self.progress.setRange(0, cells)
         self.progress.setValue(0)
         self.progress.setFormat(_("checking {done} of {n} cells…").format(done="%v", n=cells))
         self.progress.setVisible(cells > 200)
         self.run_button.setText(_("Restart check"))
-        self._timer.start()
+        worker = owned(Worker(functools.partial(check_work, model), name="visualconv-gradcheck"), self)
+        worker.sigProgress.connect(self._on_worker_progress)
+        worker.sigReturned.connect(self._on_worker_returned)
+        worker.sigErrored.connect(self._on_worker_errored)
+        worker.sigFinished.connect(self._on_worker_finished)
+        self._worker = worker
+        self._workers.append(worker)
+        worker.start()
 
     def cancel(self) -> None:
-        """Stop a running check."""
-        self._timer.stop()
-        self._job = None
+        """Stop a running check (its worker ends at its next item; what it still sends is dropped)."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.cancel()
         self.progress.hide()
         self.run_button.setText(_("Check gradients"))
 
+    def shutdown(self) -> None:
+        """Cancel the check and join every worker thread (before the window goes)."""
+        self.cancel()
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.stop()
+
     def run_now(self) -> CheckResult | None:
-        """Check to the end without returning to the event loop (tests, small models)."""
-        self.start()
-        while self._job is not None:
-            self._on_timer_timeout()
+        """Check to the end on this thread, without the event loop (tests, small models)."""
+        self.cancel()
+        model = self._checkable()
+        if model is None:
+            return self.result
+        try:
+            _, result = drain(functools.partial(check_work, model))
+        except (ModelError, ValueError, FloatingPointError) as exc:
+            self._finish_refused(f"The check stopped: {exc}")
+            return None
+        if result is not None:
+            self.show_result(result)
         return self.result
 
-    def _on_timer_timeout(self) -> None:
-        job = self._job
-        if job is None or sip.isdeleted(self.progress):  # the window is going away
-            self._job = None
+    def _current(self) -> bool:
+        """Whether the signal being handled comes from the current check's worker."""
+        return self._worker is not None and self.sender() is self._worker
+
+    @pyqtSlot(int, int)
+    def _on_worker_progress(self, done: int, total: int) -> None:
+        if self._current():
+            self.progress.setValue(done)
+
+    @pyqtSlot(object)
+    def _on_worker_returned(self, result: object) -> None:
+        if not self._current():
             return
-        deadline = time.perf_counter() + SLICE_SECONDS
-        try:
-            for item in job:
-                if sip.isdeleted(self.progress):  # the window was collected while the check ran
-                    self._job = None
-                    return
-                if isinstance(item, CheckResult):
-                    self._job = None
-                    self.progress.hide()
-                    self.run_button.setText(_("Check gradients"))
-                    self.show_result(item)
-                    return
-                if time.perf_counter() > deadline:
-                    self.progress.setValue(item[0])
-                    self._timer.start()
-                    return
-        except (ModelError, ValueError, FloatingPointError) as exc:
-            self.cancel()
+        self.cancel()
+        if isinstance(result, CheckResult):
+            self.show_result(result)
+
+    @pyqtSlot(object)
+    def _on_worker_errored(self, exc: object) -> None:
+        if not self._current():
+            return
+        self.cancel()
+        if isinstance(exc, (ModelError, ValueError, FloatingPointError)):
             self._finish_refused(_("The check stopped: {reason}").format(reason=exc))
+        elif isinstance(exc, BaseException):
+            raise exc  # a fault: the window's exception hook shows it
+
+    @pyqtSlot()
+    def _on_worker_finished(self) -> None:
+        """A worker's last signal: it is no longer this panel's."""
+        worker = self.sender()
+        if isinstance(worker, Worker) and worker in self._workers:
+            self._workers.remove(worker)  # the keeper joins and deletes it
 
     def _finish_refused(self, text: str) -> None:
         self.result = None

@@ -1,19 +1,22 @@
 """The Training panel: SGD settings, run controls, live loss curve, kernels, history.
 
 The panel is self-contained: give it a model with :meth:`TrainingPanel.set_model`;
-it trains a copy off the GUI thread and reports through its signals. It never
+it trains a copy off the GUI thread, on the window's one kind of background worker
+(:class:`~visualconv.app.worker.Worker` running :func:`.worker.training_run`: pause,
+step and stop as every background job), and reports through its signals. It never
 changes the model it was given.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QCoreApplication, Qt, QThread, QTimer, pyqtSignal
+from PyQt6.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QCloseEvent, QStandardItemModel
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -41,8 +44,9 @@ from ...engine.train import Iteration, TrainingDiverged
 from ...i18n import N_, _
 from .. import theme
 from ..inputclock import InputClock
+from ..worker import Worker, owned
 from .maps import KernelMaps
-from .worker import TrainingWorker
+from .worker import RunStarted, training_run
 
 REDRAW_MS = 250
 # Epoch points get a marker while there are few of them; thousands of markers would
@@ -185,13 +189,6 @@ class TrainingPanel(QWidget):
     sigRecordsAdded = pyqtSignal(int)
     sigStateChanged = pyqtSignal(str)
 
-    _sigStart = pyqtSignal(object, object, bool, int)
-    _sigResume = pyqtSignal()
-    _sigPause = pyqtSignal()
-    _sigStep = pyqtSignal()
-    _sigStop = pyqtSignal()
-    _sigInterval = pyqtSignal(int)
-
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model: Model | None = None
@@ -204,12 +201,12 @@ class TrainingPanel(QWidget):
         self._state = "idle"
         self._selected: int | None = None  # None: follow the newest iteration
         self._message = ""
-        self._thread: QThread | None = None
-        self._worker: TrainingWorker | None = None
+        self._worker: Worker | None = None  # the current run's; what older workers send is dropped
+        self._workers: list[Worker] = []  # every worker whose thread may still run
+        self._pausing = False  # a pause (or a step) was asked and the worker has not held yet
         self._emitted: Model | None = None
         self._trained: Model | None = None  # the last run's result, until applied or forgotten
         self._choices: list[DatasetChoice] = []
-        self._run = 0  # id of the current run; what older runs still send is dropped
 
         self._clear_history()
         self._build()
@@ -464,23 +461,28 @@ class TrainingPanel(QWidget):
 
     def start(self) -> None:
         """Start a new run (or resume a paused one)."""
-        if self._state == "paused":
-            self._sigResume.emit()
+        if self._worker is not None and (self._state == "paused" or self._pausing):
+            self._pausing = False
+            self._worker.resume()
+            self._set_state("running")
             return
         self._begin(paused=False)
 
     def pause(self) -> None:
-        """Pause the run after its current iteration."""
-        if self._state == "running":
-            self._sigPause.emit()
+        """Pause the run after its current iteration (the state follows when the worker holds)."""
+        if self._state == "running" and self._worker is not None:
+            self._pausing = True
+            self._worker.pause()
 
     def step(self) -> None:
         """Run one iteration (starting a paused run when none is active)."""
-        if self._state == "running":
+        if self._state == "running" and not self._pausing:
             return
-        if self._state != "paused":
+        if self._state not in ("running", "paused"):
             self._begin(paused=True)
-        self._sigStep.emit()
+        if self._worker is not None:
+            self._pausing = True
+            self._worker.step()
 
     def stop(self) -> None:
         """End the run; its history stays and the trained model is emitted."""
@@ -530,16 +532,14 @@ class TrainingPanel(QWidget):
         self._redraw()
 
     def shutdown(self) -> None:
-        """Stop the run and join the worker thread (on close and when the application quits).
+        """Stop the run and join every worker thread (on close and when the application quits).
 
-        Waits until the thread has ended: a QThread destroyed while running aborts the process.
+        Waits until the threads have ended: a QThread destroyed while running aborts the process.
         """
-        if self._thread is None:
-            return
         self._stop_run(emit=False)
-        thread, self._thread, self._worker = self._thread, None, None
-        thread.quit()
-        thread.wait()
+        workers, self._workers, self._worker = self._workers, [], None
+        for worker in workers:
+            worker.stop()
 
     def closeEvent(self, event: QCloseEvent | None) -> None:
         """Stop training before the panel goes away."""
@@ -548,32 +548,9 @@ class TrainingPanel(QWidget):
 
     # ------------------------------------------------------------ run control
 
-    def _ensure_worker(self) -> None:
-        if self._thread is not None:
-            return
-        self._thread = QThread(self)
-        self._thread.setObjectName("visualconv-training")
-        self._worker = TrainingWorker()
-        self._worker.moveToThread(self._thread)
-        self._thread.finished.connect(self._worker.deleteLater)
-        self._sigStart.connect(self._worker.start)
-        self._sigResume.connect(self._worker.resume)
-        self._sigPause.connect(self._worker.pause)
-        self._sigStep.connect(self._worker.step)
-        self._sigStop.connect(self._worker.stop)
-        self._sigInterval.connect(self._worker.set_interval)
-        self._worker.sigStarted.connect(self._on_worker_started)
-        self._worker.sigRecords.connect(self._on_worker_records)
-        self._worker.sigStateChanged.connect(self._on_worker_state_changed)
-        self._worker.sigFailed.connect(self._on_worker_failed)
-        self._worker.sigDiverged.connect(self._on_worker_diverged)
-        self._thread.start()
-        self._sigInterval.emit(int(self.speed.currentData()))
-
     def _begin(self, paused: bool) -> None:
         if self._model is None or self._model.loss is None:
             return
-        self._ensure_worker()
         self._clear_history()
         self._trained = None
         self._selected = None
@@ -582,9 +559,29 @@ class TrainingPanel(QWidget):
         self._run_model = self._model
         self.maps.set_model(self._model)
         self._set_state("paused" if paused else "running")
-        self._run += 1
-        self._sigStart.emit(self._model, self._run_spec, paused, self._run)
+        self._pausing = False
+        self._cancel_worker()
+        work = functools.partial(training_run, self._model, self._run_spec)  # made on the worker's thread
+        worker = owned(Worker(work, name="visualconv-training", paused=paused), self)
+        worker.set_interval(self._interval_seconds())
+        worker.sigYielded.connect(self._on_worker_yielded)
+        worker.sigPaused.connect(self._on_worker_paused)
+        worker.sigReturned.connect(self._on_worker_returned)
+        worker.sigErrored.connect(self._on_worker_errored)
+        worker.sigFinished.connect(self._on_worker_finished)
+        self._worker = worker
+        self._workers.append(worker)
+        worker.start()
         self._redraw()
+
+    def _interval_seconds(self) -> float:
+        return int(self.speed.currentData() or 0) / 1000.0
+
+    def _cancel_worker(self) -> None:
+        """Let the current worker go: cancelled, it ends at its next item; its late signals are dropped."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.cancel()
 
     def _clear_history(self) -> None:
         self._follow_ranges()
@@ -594,7 +591,8 @@ class TrainingPanel(QWidget):
 
     def _stop_run(self, emit: bool) -> None:
         if self._state in ("running", "paused"):
-            self._sigStop.emit()
+            self._cancel_worker()
+            self._pausing = False
             self._set_state("stopped")
             if emit:
                 self._emit_trained()
@@ -613,19 +611,30 @@ class TrainingPanel(QWidget):
 
     # ------------------------------------------------------------ worker signals
 
-    def _on_worker_started(self, run: int, data: tuple[Any, Any]) -> None:
-        if run != self._run:
-            return
-        self._data = data
-        spec = self._run_spec
-        if spec is not None:
-            n = len(data[0])
-            self._total = spec.epochs * math.ceil(n / (spec.batch_size or n))
+    def _current(self) -> bool:
+        """Whether the signal being handled comes from the current run's worker."""
+        return self._worker is not None and self.sender() is self._worker
+
+    @pyqtSlot(object)
+    def _on_worker_yielded(self, items: list[Any]) -> None:
+        if not self._current() or self._state not in ("running", "paused"):
+            return  # records of a run the user already stopped
+        batch: list[Iteration] = []
+        for item in items:
+            if isinstance(item, RunStarted):
+                self._data = item.data
+                self._total = item.total
+                if item.first is not None:
+                    batch.append(item.first)
+            else:
+                batch.append(item)
+        if batch:
+            self._add_records(batch)
+        if self._total and len(self._records) >= self._total:
+            self._finish()  # the last iteration: finished now, not when a paused worker is pulled again
         self._schedule_redraw()
 
-    def _on_worker_records(self, run: int, batch: list[Iteration]) -> None:
-        if run != self._run or self._state not in ("running", "paused"):
-            return  # records of a run the user already stopped
+    def _add_records(self, batch: list[Iteration]) -> None:
         self._records.extend(batch)
         for r in batch:
             self._series["loss"].append(r.loss)
@@ -634,33 +643,58 @@ class TrainingPanel(QWidget):
                 self._series["ey"].append(r.epoch_loss)
                 self._series["acc"].append(np.nan if r.epoch_accuracy is None else r.epoch_accuracy)
         self.sigRecordsAdded.emit(len(self._records))
-        self._schedule_redraw()
 
-    def _on_worker_state_changed(self, run: int, state: str) -> None:
-        if run != self._run or self._state not in ("running", "paused"):
+    @pyqtSlot(bool)
+    def _on_worker_paused(self, held: bool) -> None:
+        if not self._current() or not held or not self._pausing:
+            return  # a resume sets the state itself; a hold nobody waits for any more is stale
+        self._pausing = False
+        if self._state == "running":
+            self._set_state("paused")
+
+    def _finish(self) -> None:
+        if self._state not in ("running", "paused"):
             return
-        if state == "stopped":
-            return
-        self._set_state(state)
-        if state == "finished":
-            self._emit_trained()
+        self._cancel_worker()
+        self._pausing = False
+        self._set_state("finished")
+        self._emit_trained()
         self._redraw()
 
-    def _on_worker_failed(self, run: int, message: str) -> None:
-        if run != self._run:
+    @pyqtSlot(object)
+    def _on_worker_returned(self, value: object) -> None:
+        if self._current():
+            self._finish()
+
+    @pyqtSlot(object)
+    def _on_worker_errored(self, exc: object) -> None:
+        if not self._current() or self._state not in ("running", "paused"):
             return
-        self._message = message
-        self._set_state("failed")
+        self._worker = None
+        self._pausing = False
+        if isinstance(exc, TrainingDiverged):
+            self._message = exc.message
+            self._set_state("diverged")
+            if self._records:
+                self._emit_trained(exc.model)
+        elif isinstance(exc, ModelError):
+            self._message = str(exc)
+            self._set_state("failed")
+        else:
+            self._set_state("failed")
+            self._redraw()
+            if isinstance(exc, BaseException):
+                raise exc  # a fault: the window's exception hook shows it
         self._redraw()
 
-    def _on_worker_diverged(self, run: int, error: TrainingDiverged) -> None:
-        if run != self._run:
-            return
-        self._message = error.message
-        self._set_state("diverged")
-        if self._records:
-            self._emit_trained(error.model)
-        self._redraw()
+    @pyqtSlot()
+    def _on_worker_finished(self) -> None:
+        """A worker's last signal: it is no longer this panel's."""
+        worker = self.sender()
+        if isinstance(worker, Worker) and worker in self._workers:
+            self._workers.remove(worker)  # the keeper joins and deletes it
+            if worker is self._worker:
+                self._worker = None
 
     # ------------------------------------------------------------ user actions
 
@@ -736,7 +770,8 @@ class TrainingPanel(QWidget):
             self.loss_plot.setRange(xRange=(0, x_max), yRange=(y_lo, y_hi), padding=0.02)
 
     def _on_speed_changed(self, index: int) -> None:
-        self._sigInterval.emit(int(self.speed.itemData(index)))
+        if self._worker is not None:
+            self._worker.set_interval(int(self.speed.itemData(index) or 0) / 1000.0)
 
     # ------------------------------------------------------------ drawing
 

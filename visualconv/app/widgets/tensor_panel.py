@@ -8,6 +8,7 @@ step changes their values, so stepping costs a few small repaints.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -405,15 +406,42 @@ class ColorBar(QWidget):
         self.levels = (float(values[0]), float(values[1]))
         self.update()
 
-    def tick_texts(self) -> list[str]:
-        """The tick labels, left to right."""
+    TICKS = (0.0, 0.25, 0.5, 0.75, 1.0)
+    MARGIN = 24
+
+    def tick_texts(self, fractions: tuple[float, ...] = TICKS) -> list[str]:
+        """The tick labels at ``fractions`` of the bar, left to right."""
         low, high = self.levels
-        return [self.numbers.scale(low + (high - low) * f) for f in (0.0, 0.25, 0.5, 0.75, 1.0)]
+        return [self.numbers.scale(low + (high - low) * f) for f in fractions]
+
+    def _bar(self) -> QRectF:
+        return QRectF(self.MARGIN, 2, max(10, self.width() - 2 * self.MARGIN), 10)
+
+    def labels(self) -> list[tuple[float, QRectF, str]]:
+        """Each shown tick's x, its label's rectangle (exactly the text's width) and text.
+
+        Five ticks where their labels fit side by side, else three (the ends and the
+        middle), else the two ends, else the top end alone: a narrow panel (a loss column,
+        a dZ column) would otherwise print its labels over each other (``-0.50.250 0.250.5``).
+        A label is centred under its tick and kept inside the widget.
+        """
+        metrics = self.fontMetrics()
+        bar = self._bar()
+        top, height = bar.bottom() + 3, 14.0
+        for fractions in (self.TICKS, (0.0, 0.5, 1.0), (0.0, 1.0), (1.0,)):
+            placed = []
+            for f, text in zip(fractions, self.tick_texts(fractions), strict=True):
+                x = bar.left() + f * bar.width()
+                width = float(metrics.horizontalAdvance(text))
+                left = min(max(0.0, x - width / 2), max(0.0, self.width() - width))
+                placed.append((x, QRectF(left, top, width, height), text))
+            if all(a.right() + 4 <= b.left() for (_, a, _), (_, b, _) in itertools.pairwise(placed)):
+                return placed
+        return placed
 
     def paintEvent(self, event: object) -> None:  # noqa: D102 - Qt API
         painter = QPainter(self)
-        margin = 24
-        bar = QRectF(margin, 2, max(10, self.width() - 2 * margin), 10)
+        bar = self._bar()
         gradient = QLinearGradient(bar.topLeft(), bar.topRight())
         for pos, colour in self._gradient_stops:
             gradient.setColorAt(pos, colour)
@@ -421,10 +449,9 @@ class ColorBar(QWidget):
         painter.setPen(QPen(self._frame))
         painter.drawRect(bar)
         painter.setPen(QPen(self._text))
-        for f, text in zip((0.0, 0.25, 0.5, 0.75, 1.0), self.tick_texts(), strict=True):
-            x = bar.left() + f * bar.width()
+        for x, rect, text in self.labels():
             painter.drawLine(QPointF(x, bar.bottom()), QPointF(x, bar.bottom() + 3))
-            painter.drawText(QRectF(x - 40, bar.bottom() + 3, 80, 14), Qt.AlignmentFlag.AlignHCenter, text)
+            painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextDontClip, text)
         painter.end()
 
 

@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 
-from ...i18n import _
+from ...i18n import N_, _
 from ..windows import FloatArray, IntPair
 
 if TYPE_CHECKING:
     from ..links import CellLinks
     from ..scene import PanelSpec, StepPanels
+    from .torch_twin import ModuleSpec
 
 Shape = tuple[int, ...]
 
@@ -113,6 +114,92 @@ def replaced(
         frozen_array(arrays["weight"]) if "weight" in arrays else weight,
         frozen_array(arrays["bias"]) if "bias" in arrays else bias,
     )
+
+
+WeightedT = TypeVar("WeightedT", bound="WeightedLayer")
+
+
+class WeightedLayer:
+    """What the weighted layers (conv, conv_transpose, dense) share: their trainable arrays.
+
+    A mixin of their frozen dataclasses, which have ``weight`` and ``bias`` fields.
+    """
+
+    __slots__ = ()
+    weight: FloatArray
+    bias: FloatArray | None
+
+    def parameters(self) -> dict[str, FloatArray]:
+        """Trainable arrays by name."""
+        return weight_and_bias(self.weight, self.bias)
+
+    def with_parameters(self: WeightedT, **arrays: FloatArray) -> WeightedT:
+        """A copy with some parameters replaced."""
+        import dataclasses
+
+        weight, bias = replaced(self.weight, self.bias, arrays)
+        return dataclasses.replace(self, weight=weight, bias=bias)  # type: ignore[type-var]
+
+
+def activation_rows(layer: Any) -> list[tuple[str, str, str]]:
+    """The editor's activation row of a layer with an activation, and its slope for leaky_relu."""
+    rows = [("activation", N_("activation"), str(layer.activation))]
+    if layer.activation == "leaky_relu":
+        rows.append(("negative_slope", N_("negative slope"), f"{layer.negative_slope:g}"))
+    return rows
+
+
+def with_activation(layer: Any, value: Any, place: str) -> Any:
+    """A copy of a layer with an activation, set to ``value`` (a name of ``ACTIVATIONS``)."""
+    import dataclasses
+
+    from ..activations import ACTIVATIONS
+    from ..errors import ModelError
+
+    if value not in ACTIVATIONS:
+        raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
+    return dataclasses.replace(layer, activation=str(value))
+
+
+def with_window_setting(layer: Any, key: str, value: Any, dims: int, place: str, fit: Fit) -> Any | None:
+    """The settings a windowed weighted layer (conv, conv_transpose) shares; None for another key.
+
+    ``activation``, ``negative_slope`` (a finite number) and ``kernel_size`` (the weight's
+    last axes, cropped or zero-padded by ``fit``).
+    """
+    import dataclasses
+
+    from ..errors import ModelError
+
+    if key == "activation":
+        return with_activation(layer, value, place)
+    if key == "negative_slope":
+        try:
+            slope = float(value)
+        except (TypeError, ValueError):
+            raise ModelError(f"expected a number, got {value!r}", place) from None
+        if not np.isfinite(slope):
+            raise ModelError(f"expected a finite number, got {value!r}", place)
+        return dataclasses.replace(layer, negative_slope=slope)
+    if key == "kernel_size":
+        w = layer.weight
+        kh, kw = parse_pair(value, dims, place, 1)
+        shape = (*w.shape[:2], kw) if dims == 1 else (*w.shape[:2], kh, kw)
+        return dataclasses.replace(layer, weight=frozen_array(fit(w, shape)))
+    return None
+
+
+def groups_setting(value: Any, c_in: int, c_out: int, place: str) -> int:
+    """A typed ``groups`` that divides both channel counts (ModelError placed at ``place``)."""
+    from ..errors import ModelError
+
+    groups = parse_pair(value, 1, place, 1)[1]
+    if c_in % groups or c_out % groups:
+        raise ModelError(
+            f"expected groups dividing the {c_in} input and {c_out} output channels, got {groups}",
+            place,
+        )
+    return groups
 
 
 def to_4d(x: FloatArray, dims: int) -> FloatArray:
@@ -247,6 +334,26 @@ def pair_out(pair: IntPair, dims: int) -> int | list[int]:
     return pair[0] if pair[0] == pair[1] else [pair[0], pair[1]]
 
 
+def weights_out(layer: Any, *pairs: str, dims: int = 2) -> dict[str, Any]:
+    """A weighted layer's file object up to its settings: type, weight, bias, then each named pair.
+
+    The kinds add the rest (activation, defaults left out) in the order the format writes.
+    """
+    doc: dict[str, Any] = {"type": layer.type, "weight": array_out(layer.weight)}
+    doc["bias"] = None if layer.bias is None else array_out(layer.bias)
+    doc.update((name, pair_out(getattr(layer, name), dims)) for name in pairs)
+    return doc
+
+
+def slope_out(doc: dict[str, Any], layer: Any) -> dict[str, Any]:
+    """``doc`` with the layer's ``negative_slope`` added when it is not the default."""
+    from ..activations import LEAKY_SLOPE
+
+    if layer.negative_slope != LEAKY_SLOPE:
+        doc["negative_slope"] = layer.negative_slope
+    return doc
+
+
 def size_text(pair: IntPair, dims: int) -> str:
     """A size or stride as the layer list writes it: ``2`` or ``3×2`` (a 1-D layer: its columns)."""
     return str(pair[1]) if dims == 1 or pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
@@ -304,6 +411,105 @@ class ForwardState(Fields):
     z: FloatArray = field(repr=False)
     a: FloatArray = field(repr=False)
     done: FloatArray = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductOperands(Fields):
+    """What a weighted layer's forward overlay multiplies (each kind names the shapes).
+
+    Attributes
+    ----------
+    input_slice : ndarray
+        The input window (dense: the whole input).
+    kernel : ndarray of the window's shape
+        The output's filter (dense: its weight row).
+    products : ndarray of the window's shape
+        ``input_slice * kernel``.
+    """
+
+    input_slice: FloatArray = field(repr=False)
+    kernel: FloatArray = field(repr=False)
+    products: FloatArray = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AffineValues(Fields):
+    """Scalars of a weighted layer's forward overlay: the bias (0 without one), z and a = f(z)."""
+
+    bias: float
+    z: float
+    a: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaOperands(Fields):
+    """What a weighted layer's backward overlay multiplies by its delta (each kind names the shapes).
+
+    Attributes
+    ----------
+    input_slice, kernel : ndarray of the window's shape
+    dw_contribution : ndarray of the window's shape
+        ``input_slice * delta``, added to dW of the overlay's output.
+    dx_contribution : ndarray of the window's shape
+        ``kernel * delta``, added to the window of dA_prev.
+    """
+
+    input_slice: FloatArray = field(repr=False)
+    kernel: FloatArray = field(repr=False)
+    dw_contribution: FloatArray = field(repr=False)
+    dx_contribution: FloatArray = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaValues(Fields):
+    """Scalars of a weighted layer's backward overlay: its delta, which is also its share of db."""
+
+    delta: float
+    db_contribution: float
+
+
+@dataclass(frozen=True, slots=True)
+class WeightedBackwardState(Fields):
+    """The backward pass of a weighted layer (conv, dense) after k overlays; each kind names the shapes.
+
+    Attributes
+    ----------
+    dz : ndarray of the output's shape
+        dZ, all of it.
+    done : ndarray of bool, the output's shape
+    dw : ndarray of the weight's shape
+    db : ndarray of shape (C_out,)
+    dx_padded : ndarray
+        dA_prev in the padded view (the input's shape without padding).
+    dx : ndarray of the input's shape
+    """
+
+    dz: FloatArray = field(repr=False)
+    done: FloatArray = field(repr=False)
+    dw: FloatArray = field(repr=False)
+    db: FloatArray = field(repr=False)
+    dx_padded: FloatArray = field(repr=False)
+    dx: FloatArray = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedBackwardState(Fields):
+    """The backward pass of a layer without weights (pool, flatten) after k overlays.
+
+    Attributes
+    ----------
+    dy : ndarray of the output's shape
+        dY, all of it.
+    done : ndarray of bool, the output's shape
+    dx_padded : ndarray
+        dA_prev in the padded view (the input's shape without padding).
+    dx : ndarray of the input's shape
+    """
+
+    dy: FloatArray = field(repr=False)
+    done: FloatArray = field(repr=False)
+    dx_padded: FloatArray = field(repr=False)
+    dx: FloatArray = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,6 +727,23 @@ class Kind:
             return []
         return [f"{int(close.sum())} pre-activation value(s) at the {self.activation(layer)} kink z = 0"]
 
+    # --- PyTorch
+
+    def torch_modules(self, spec: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
+        """The ``torch.nn`` modules that compute a layer object of the file (its PyTorch twin).
+
+        ``spec`` is the layer as the model file writes it (:meth:`to_document`); the
+        transformation first, then its activation's module if any. Nothing imports PyTorch.
+
+        Raises
+        ------
+        ModelError
+            For a kind without a PyTorch twin.
+        """
+        from ..errors import ModelError
+
+        raise ModelError(f"no PyTorch module for the layer type {self.type!r}", "type")
+
     # --- traces
 
     def trace_class(self, pass_name: str) -> TraceClass:
@@ -697,13 +920,22 @@ class LayerTrace:
         self.grad_output = None if grad_output is None else frozen(view(grad_output))
         self.grad_pre_activation = None
         self.derivative = None
+        if self.kind.has_activation:
+            from .. import activations
+
+            slope = layer.negative_slope  # type: ignore[attr-defined]
+            self.derivative = frozen(activations.derivative(layer.activation, self.z, self.a, slope))  # type: ignore[attr-defined]
+            if self.grad_output is not None:
+                self.grad_pre_activation = frozen(self.grad_output * self.derivative)
         self.out_shape: tuple[int, ...] = tuple(self.z.shape)
         self.n = int(np.prod(self.out_shape))
         self._ramp: FloatArray | None = None  # n True then n False: done masks are views of it
         self._setup()
 
     def _view(self, array: FloatArray) -> FloatArray:
-        """The array as the trace holds it (windowed kinds: the 2-D view)."""
+        """The array as the trace holds it (windowed kinds: the 2-D view, a 1-D layer of height 1)."""
+        if self.kind.windowed and int(self.layer.dims) == 1:
+            return array[:, None, :]
         return array
 
     def _setup(self) -> None:

@@ -50,30 +50,37 @@ from ..windows import (
     sliding_windows,
     symmetric,
 )
+from . import torch_twin
 from .base import (
+    AffineValues,
+    DeltaOperands,
+    DeltaValues,
     DocumentReader,
-    Fields,
     Fit,
     ForwardState,
     Kind,
     LayerGrads,
     LayerTrace,
     Overlay,
+    ProductOperands,
     Shape,
     Step,
     TraceClass,
-    array_out,
+    WeightedBackwardState,
+    WeightedLayer,
+    activation_rows,
     from_4d,
     frozen,
     frozen_array,
-    pair_out,
+    groups_setting,
     parse_pair,
-    replaced,
     setting_text,
     size_text,
+    slope_out,
     spatial_input,
     to_4d,
-    weight_and_bias,
+    weights_out,
+    with_window_setting,
 )
 from .text import (
     MAX_TERMS,
@@ -87,10 +94,11 @@ from .text import (
     trace_dims,
     window_text,
 )
+from .torch_twin import ModuleSpec
 
 
 @dataclass(frozen=True, slots=True)
-class ConvLayer:
+class ConvLayer(WeightedLayer):
     """Convolution (cross-correlation) with an optional bias and an activation.
 
     Attributes
@@ -212,21 +220,12 @@ class ConvLayer:
         dw = dw4[:, :, 0, :] if self.dims == 1 else dw4
         return LayerGrads(from_4d(dx4, self.dims), dz, dw, None if self.bias is None else db)
 
-    def parameters(self) -> dict[str, FloatArray]:
-        """Trainable arrays by name."""
-        return weight_and_bias(self.weight, self.bias)
-
-    def with_parameters(self, **arrays: FloatArray) -> ConvLayer:
-        """A copy with some parameters replaced."""
-        weight, bias = replaced(self.weight, self.bias, arrays)
-        return dataclasses.replace(self, weight=weight, bias=bias)
-
 
 # ----------------------------------------------------------------------------- steps
 
 
 @dataclass(frozen=True, slots=True)
-class ConvForwardOperands(Fields):
+class ConvForwardOperands(ProductOperands):
     """What a forward overlay multiplies.
 
     Attributes
@@ -239,22 +238,14 @@ class ConvForwardOperands(Fields):
         ``input_slice * kernel``.
     """
 
-    input_slice: FloatArray = field(repr=False)
-    kernel: FloatArray = field(repr=False)
-    products: FloatArray = field(repr=False)
-
 
 @dataclass(frozen=True, slots=True)
-class ConvForwardValues(Fields):
+class ConvForwardValues(AffineValues):
     """Scalars of a forward overlay: the bias (0 without one), z and a = f(z)."""
 
-    bias: float
-    z: float
-    a: float
-
 
 @dataclass(frozen=True, slots=True)
-class ConvBackwardOperands(Fields):
+class ConvBackwardOperands(DeltaOperands):
     """What a backward overlay multiplies by its delta.
 
     Attributes
@@ -266,22 +257,14 @@ class ConvBackwardOperands(Fields):
         ``kernel * delta``, added to the window of dA_prev (padded).
     """
 
-    input_slice: FloatArray = field(repr=False)
-    kernel: FloatArray = field(repr=False)
-    dw_contribution: FloatArray = field(repr=False)
-    dx_contribution: FloatArray = field(repr=False)
-
 
 @dataclass(frozen=True, slots=True)
-class ConvBackwardValues(Fields):
+class ConvBackwardValues(DeltaValues):
     """Scalars of a backward overlay: its delta dZ[f, i, j], which is also its share of db."""
 
-    delta: float
-    db_contribution: float
-
 
 @dataclass(frozen=True, slots=True)
-class ConvBackwardState(Fields):
+class ConvBackwardState(WeightedBackwardState):
     """The backward pass after k overlays.
 
     Attributes
@@ -295,13 +278,6 @@ class ConvBackwardState(Fields):
         dA_prev in the padded view.
     dx : ndarray of shape (C_in, H, W)
     """
-
-    dz: FloatArray = field(repr=False)
-    done: FloatArray = field(repr=False)
-    dw: FloatArray = field(repr=False)
-    db: FloatArray = field(repr=False)
-    dx_padded: FloatArray = field(repr=False)
-    dx: FloatArray = field(repr=False)
 
 
 ConvForwardStep = Step[ConvForwardOperands, ConvForwardValues, ForwardState]
@@ -457,16 +433,8 @@ class ConvTrace(LayerTrace):
 
     layer: ConvLayer
 
-    def _view(self, array: FloatArray) -> FloatArray:
-        return array[:, None, :] if self.layer.dims == 1 else array
-
     def _setup(self) -> None:
         layer = self.layer
-        self.derivative = frozen(
-            activations.derivative(layer.activation, self.z, self.a, layer.negative_slope)
-        )
-        if self.grad_output is not None:
-            self.grad_pre_activation = frozen(self.grad_output * self.derivative)
         self.weight = frozen(layer.weight_4d)
         # the weight over every input channel, zeros outside a filter's group: the stepped
         # sums below then need no groups of their own
@@ -1335,19 +1303,15 @@ class ConvKind(Kind):
 
     def to_document(self, layer: ConvLayer, dims: int) -> dict[str, Any]:
         """The conv layer object; groups, padding_mode and negative_slope only when not the default."""
-        doc: dict[str, Any] = {"type": "conv", "weight": array_out(layer.weight)}
-        doc["bias"] = None if layer.bias is None else array_out(layer.bias)
-        doc["stride"] = pair_out(layer.stride, dims)
-        doc["padding"] = "same" if layer.same else pair_out(layer.padding, dims)
-        doc["dilation"] = pair_out(layer.dilation, dims)
+        doc = weights_out(layer, "stride", "padding", "dilation", dims=dims)
+        if layer.same:
+            doc["padding"] = "same"
         doc["activation"] = layer.activation
         if layer.groups != 1:
             doc["groups"] = layer.groups
         if layer.padding_mode != "zeros":
             doc["padding_mode"] = layer.padding_mode
-        if layer.negative_slope != activations.LEAKY_SLOPE:
-            doc["negative_slope"] = layer.negative_slope
-        return doc
+        return slope_out(doc, layer)
 
     def check_shape(
         self, layer: ConvLayer, shape: Shape, place: str, source: str
@@ -1484,11 +1448,8 @@ class ConvKind(Kind):
             ("dilation", N_("dilation"), setting_text(layer.dilation, dims)),
             ("groups", N_("groups"), str(layer.groups)),
             ("padding_mode", N_("padding mode"), layer.padding_mode),
-            ("activation", N_("activation"), layer.activation),
         ]
-        if layer.activation == "leaky_relu":
-            rows.append(("negative_slope", N_("negative slope"), f"{layer.negative_slope:g}"))
-        return rows
+        return rows + activation_rows(layer)
 
     def with_setting(
         self, layer: ConvLayer, key: str, value: Any, dims: int, place: str, fit: Fit
@@ -1497,11 +1458,13 @@ class ConvKind(Kind):
 
         ... negative_slope, kernel_size or out_channels.
         """
-        from ..activations import ACTIVATIONS
         from ..errors import ModelError
         from ..windows import PADDING_MODES
 
         w = layer.weight
+        shared = with_window_setting(layer, key, value, dims, place, fit)
+        if shared is not None:
+            return shared  # type: ignore[no-any-return]
         if key == "stride":
             stride = parse_pair(value, dims, place, 1)
             if layer.same and stride != (1, 1):
@@ -1519,35 +1482,14 @@ class ConvKind(Kind):
                 return dataclasses.replace(layer, same=False, padding=(0, 0))
             return dataclasses.replace(layer, same=False, padding=parse_pair(value, dims, place, 0))
         if key == "groups":
-            groups = parse_pair(value, 1, place, 1)[1]
             c_in, c_out = w.shape[1] * layer.groups, w.shape[0]
-            if c_in % groups or c_out % groups:
-                raise ModelError(
-                    f"expected groups dividing the {c_in} input and {c_out} output channels, got {groups}",
-                    place,
-                )
+            groups = groups_setting(value, c_in, c_out, place)
             shape = (c_out, c_in // groups, *w.shape[2:])
             return dataclasses.replace(layer, groups=groups, weight=frozen_array(fit(w, shape)))
         if key == "padding_mode":
             if value not in PADDING_MODES:
                 raise ModelError(f"expected one of {', '.join(PADDING_MODES)}, got {value!r}", place)
             return dataclasses.replace(layer, padding_mode=str(value))
-        if key == "negative_slope":
-            try:
-                slope = float(value)
-            except (TypeError, ValueError):
-                raise ModelError(f"expected a number, got {value!r}", place) from None
-            if not np.isfinite(slope):
-                raise ModelError(f"expected a finite number, got {value!r}", place)
-            return dataclasses.replace(layer, negative_slope=slope)
-        if key == "activation":
-            if value not in ACTIVATIONS:
-                raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
-            return dataclasses.replace(layer, activation=str(value))
-        if key == "kernel_size":
-            kh, kw = parse_pair(value, dims, place, 1)
-            shape = (*w.shape[:2], kw) if dims == 1 else (*w.shape[:2], kh, kw)
-            return dataclasses.replace(layer, weight=frozen_array(fit(w, shape)))
         if key == "out_channels":
             c_out = parse_pair(value, 1, place, 1)[1]
             if c_out % layer.groups:
@@ -1729,6 +1671,24 @@ class ConvKind(Kind):
         if layer.activation != "identity":
             extra = ", ".join(p for p in (extra, layer.activation) if p)
         return f"{layer.type} {dims}-D" + (f", {extra}" if extra else "")
+
+    # --- PyTorch
+
+    def torch_modules(self, spec: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
+        """``Conv1d``/``Conv2d`` (dilation, groups, padding_mode unless the default), then the activation."""
+        params = torch_twin.params(spec)
+        weight = params["weight"]
+        groups = int(spec.get("groups", 1))
+        kwargs = torch_twin.convolution_kwargs(spec, dims, weight)
+        one = torch_twin.axes(1, dims, 1)
+        torch_twin.set_unless(kwargs, "dilation", torch_twin.axes(spec.get("dilation"), dims, 1), one)
+        torch_twin.set_unless(kwargs, "groups", groups, 1)
+        torch_twin.set_unless(kwargs, "bias", "bias" in params, True)
+        torch_twin.set_unless(kwargs, "padding_mode", spec.get("padding_mode", "zeros"), "zeros")
+        module = ModuleSpec(
+            f"Conv{dims}d", (int(weight.shape[1]) * groups, int(weight.shape[0])), kwargs, params
+        )
+        return (module, *torch_twin.activation(spec))
 
 
 CONV = ConvKind()

@@ -44,6 +44,7 @@ from ..scene import (
     window_cells,
 )
 from ..windows import FloatArray, IntPair, crop
+from . import torch_twin
 from .base import (
     DocumentReader,
     Fields,
@@ -55,24 +56,27 @@ from .base import (
     Shape,
     Step,
     TraceClass,
-    array_out,
+    WeightedLayer,
+    activation_rows,
     from_4d,
     frozen,
     frozen_array,
-    pair_out,
+    groups_setting,
     parse_pair,
-    replaced,
     setting_text,
     size_text,
+    slope_out,
     spatial_input,
     to_4d,
-    weight_and_bias,
+    weights_out,
+    with_window_setting,
 )
 from .text import MAX_TERMS, fmt, fmt_array, overlay_text, products, slice_text, squeeze_view, trace_dims
+from .torch_twin import ModuleSpec
 
 
 @dataclass(frozen=True, slots=True)
-class ConvTransposeLayer:
+class ConvTransposeLayer(WeightedLayer):
     """Transposed convolution, as ``torch.nn.functional.conv_transpose1d/2d``.
 
     Attributes
@@ -146,15 +150,6 @@ class ConvTransposeLayer:
         )
         dw = dw4[:, :, 0, :] if self.dims == 1 else dw4
         return LayerGrads(from_4d(dx4, self.dims), dz, dw, None if self.bias is None else db)
-
-    def parameters(self) -> dict[str, FloatArray]:
-        """Trainable arrays by name."""
-        return weight_and_bias(self.weight, self.bias)
-
-    def with_parameters(self, **arrays: FloatArray) -> ConvTransposeLayer:
-        """A copy with some parameters replaced."""
-        weight, bias = replaced(self.weight, self.bias, arrays)
-        return dataclasses.replace(self, weight=weight, bias=bias)
 
 
 # ----------------------------------------------------------------------------- steps
@@ -304,16 +299,8 @@ class ConvTransposeTrace(LayerTrace):
 
     layer: ConvTransposeLayer
 
-    def _view(self, array: FloatArray) -> FloatArray:
-        return array[:, None, :] if self.layer.dims == 1 else array
-
     def _setup(self) -> None:
         layer = self.layer
-        self.derivative = frozen(
-            activations.derivative(layer.activation, self.z, self.a, layer.negative_slope)
-        )
-        if self.grad_output is not None:
-            self.grad_pre_activation = frozen(self.grad_output * self.derivative)
         self.weight = frozen(layer.weight_4d)
         self.bias = layer.bias
         ph, pw = layer.padding
@@ -834,18 +821,11 @@ class ConvTransposeKind(Kind):
 
     def to_document(self, layer: ConvTransposeLayer, dims: int) -> dict[str, Any]:
         """The conv_transpose layer object."""
-        doc: dict[str, Any] = {"type": "conv_transpose", "weight": array_out(layer.weight)}
-        doc["bias"] = None if layer.bias is None else array_out(layer.bias)
-        doc["stride"] = pair_out(layer.stride, dims)
-        doc["padding"] = pair_out(layer.padding, dims)
-        doc["output_padding"] = pair_out(layer.output_padding, dims)
-        doc["dilation"] = pair_out(layer.dilation, dims)
+        doc = weights_out(layer, "stride", "padding", "output_padding", "dilation", dims=dims)
         if layer.groups != 1:
             doc["groups"] = layer.groups
         doc["activation"] = layer.activation
-        if layer.negative_slope != activations.LEAKY_SLOPE:
-            doc["negative_slope"] = layer.negative_slope
-        return doc
+        return slope_out(doc, layer)
 
     def check_shape(
         self, layer: ConvTransposeLayer, shape: Shape, place: str, source: str
@@ -945,11 +925,8 @@ class ConvTransposeKind(Kind):
             ("output_padding", N_("output padding"), setting_text(layer.output_padding, dims)),
             ("dilation", N_("dilation"), setting_text(layer.dilation, dims)),
             ("groups", N_("groups"), str(layer.groups)),
-            ("activation", N_("activation"), layer.activation),
         ]
-        if layer.activation == "leaky_relu":
-            rows.append(("negative_slope", N_("negative slope"), f"{layer.negative_slope:g}"))
-        return rows
+        return rows + activation_rows(layer)
 
     def with_setting(
         self, layer: ConvTransposeLayer, key: str, value: Any, dims: int, place: str, fit: Fit
@@ -958,10 +935,12 @@ class ConvTransposeKind(Kind):
 
         ... kernel_size or out_channels. output_padding must stay below the stride or the dilation.
         """
-        from ..activations import ACTIVATIONS
         from ..errors import ModelError
 
         w = layer.weight
+        shared = with_window_setting(layer, key, value, dims, place, fit)
+        if shared is not None:
+            return shared  # type: ignore[no-any-return]
         if key in ("stride", "dilation", "padding", "output_padding"):
             pair = parse_pair(value, dims, place, 0 if key.endswith("padding") else 1)
             changed: ConvTransposeLayer = dataclasses.replace(layer, **{key: pair})  # type: ignore[arg-type]
@@ -974,31 +953,10 @@ class ConvTransposeKind(Kind):
                     )
             return changed
         if key == "groups":
-            groups = parse_pair(value, 1, place, 1)[1]
             c_in, c_out = w.shape[0], layer.out_channels
-            if c_in % groups or c_out % groups:
-                raise ModelError(
-                    f"expected groups dividing the {c_in} input and {c_out} output channels, got {groups}",
-                    place,
-                )
+            groups = groups_setting(value, c_in, c_out, place)
             shape = (c_in, c_out // groups, *w.shape[2:])
             return dataclasses.replace(layer, groups=groups, weight=frozen_array(fit(w, shape)))
-        if key == "negative_slope":
-            try:
-                slope = float(value)
-            except (TypeError, ValueError):
-                raise ModelError(f"expected a number, got {value!r}", place) from None
-            if not np.isfinite(slope):
-                raise ModelError(f"expected a finite number, got {value!r}", place)
-            return dataclasses.replace(layer, negative_slope=slope)
-        if key == "activation":
-            if value not in ACTIVATIONS:
-                raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
-            return dataclasses.replace(layer, activation=str(value))
-        if key == "kernel_size":
-            kh, kw = parse_pair(value, dims, place, 1)
-            shape = (*w.shape[:2], kw) if dims == 1 else (*w.shape[:2], kh, kw)
-            return dataclasses.replace(layer, weight=frozen_array(fit(w, shape)))
         if key == "out_channels":
             c_out = parse_pair(value, 1, place, 1)[1]
             if c_out % layer.groups:
@@ -1225,6 +1183,27 @@ class ConvTransposeKind(Kind):
         if role == "z_full" or (role == "dz" and trace.pass_name == "backward"):
             return tuple(int(s) for s in trace.full_shape)
         return super().role_shape(trace, role)
+
+    # --- PyTorch
+
+    def torch_modules(self, spec: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
+        """``ConvTranspose1d``/``2d`` (output_padding, groups, dilation when set), then the activation."""
+        params = torch_twin.params(spec)
+        weight = params["weight"]
+        groups = int(spec.get("groups", 1))
+        kwargs = torch_twin.convolution_kwargs(spec, dims, weight)
+        zero = torch_twin.axes(0, dims, 0)
+        torch_twin.set_unless(
+            kwargs, "output_padding", torch_twin.axes(spec.get("output_padding"), dims, 0), zero
+        )
+        torch_twin.set_unless(kwargs, "groups", groups, 1)
+        torch_twin.set_unless(kwargs, "bias", "bias" in params, True)
+        one = torch_twin.axes(1, dims, 1)
+        torch_twin.set_unless(kwargs, "dilation", torch_twin.axes(spec.get("dilation"), dims, 1), one)
+        module = ModuleSpec(
+            f"ConvTranspose{dims}d", (int(weight.shape[0]), int(weight.shape[1]) * groups), kwargs, params
+        )
+        return (module, *torch_twin.activation(spec))
 
 
 CONV_TRANSPOSE = ConvTransposeKind()

@@ -16,29 +16,36 @@ from ...i18n import N_, _
 from .. import activations, links
 from ..scene import PanelSpec, Printed, StepPanels, TileMap, gradient_specs, put_outputs, shape_of
 from ..windows import FloatArray
+from . import torch_twin
 from .base import (
+    AffineValues,
+    DeltaOperands,
+    DeltaValues,
     DocumentReader,
-    Fields,
     Fit,
     ForwardState,
     Kind,
     LayerGrads,
     LayerTrace,
+    ProductOperands,
     Shape,
     Step,
     TraceClass,
-    array_out,
+    WeightedBackwardState,
+    WeightedLayer,
     frozen,
     frozen_array,
     parse_pair,
-    replaced,
-    weight_and_bias,
+    slope_out,
+    weights_out,
+    with_activation,
 )
 from .text import MAX_TERMS, fmt, overlay_text, products
+from .torch_twin import ModuleSpec
 
 
 @dataclass(frozen=True, slots=True)
-class DenseLayer:
+class DenseLayer(WeightedLayer):
     """Fully connected layer ``z = W x + b`` with an activation.
 
     Attributes
@@ -85,57 +92,32 @@ class DenseLayer:
         db = dz.sum(axis=0)
         return LayerGrads(dz @ self.weight, dz, dw, None if self.bias is None else db)
 
-    def parameters(self) -> dict[str, FloatArray]:
-        """Trainable arrays by name."""
-        return weight_and_bias(self.weight, self.bias)
-
-    def with_parameters(self, **arrays: FloatArray) -> DenseLayer:
-        """A copy with some parameters replaced."""
-        weight, bias = replaced(self.weight, self.bias, arrays)
-        return dataclasses.replace(self, weight=weight, bias=bias)
-
 
 # ----------------------------------------------------------------------------- steps
 
 
 @dataclass(frozen=True, slots=True)
-class DenseForwardOperands(Fields):
+class DenseForwardOperands(ProductOperands):
     """What a forward overlay multiplies: the input x (n,), the row W[o] (n,) and their products."""
 
-    input_slice: FloatArray = field(repr=False)
-    kernel: FloatArray = field(repr=False)
-    products: FloatArray = field(repr=False)
-
 
 @dataclass(frozen=True, slots=True)
-class DenseForwardValues(Fields):
+class DenseForwardValues(AffineValues):
     """Scalars of a forward overlay: the bias (0 without one), z and a = f(z)."""
 
-    bias: float
-    z: float
-    a: float
-
 
 @dataclass(frozen=True, slots=True)
-class DenseBackwardOperands(Fields):
+class DenseBackwardOperands(DeltaOperands):
     """What a backward overlay multiplies by its delta: x and W[o] (n,), and both products."""
 
-    input_slice: FloatArray = field(repr=False)
-    kernel: FloatArray = field(repr=False)
-    dw_contribution: FloatArray = field(repr=False)
-    dx_contribution: FloatArray = field(repr=False)
-
 
 @dataclass(frozen=True, slots=True)
-class DenseBackwardValues(Fields):
+class DenseBackwardValues(DeltaValues):
     """Scalars of a backward overlay: its delta dZ[o], which is also its share of db."""
 
-    delta: float
-    db_contribution: float
-
 
 @dataclass(frozen=True, slots=True)
-class DenseBackwardState(Fields):
+class DenseBackwardState(WeightedBackwardState):
     """The backward pass after k overlays.
 
     Attributes
@@ -147,13 +129,6 @@ class DenseBackwardState(Fields):
     dx_padded, dx : ndarray of shape (n,)
         dA_prev (the same array).
     """
-
-    dz: FloatArray = field(repr=False)
-    done: FloatArray = field(repr=False)
-    dw: FloatArray = field(repr=False)
-    db: FloatArray = field(repr=False)
-    dx_padded: FloatArray = field(repr=False)
-    dx: FloatArray = field(repr=False)
 
 
 DenseForwardStep = Step[DenseForwardOperands, DenseForwardValues, ForwardState]
@@ -178,11 +153,6 @@ class DenseTrace(LayerTrace):
         layer = self.layer
         self.weight = layer.weight
         self.bias = layer.bias
-        self.derivative = frozen(
-            activations.derivative(layer.activation, self.z, self.a, layer.negative_slope)
-        )
-        if self.grad_output is not None:
-            self.grad_pre_activation = frozen(self.grad_output * self.derivative)
 
 
 class DenseForwardTrace(DenseTrace):
@@ -380,15 +350,9 @@ class DenseKind(Kind):
 
     def to_document(self, layer: DenseLayer, dims: int) -> dict[str, Any]:
         """The dense layer object; negative_slope only when not the default."""
-        doc: dict[str, Any] = {
-            "type": "dense",
-            "weight": array_out(layer.weight),
-            "bias": None if layer.bias is None else array_out(layer.bias),
-            "activation": layer.activation,
-        }
-        if layer.negative_slope != activations.LEAKY_SLOPE:
-            doc["negative_slope"] = layer.negative_slope
-        return doc
+        doc = weights_out(layer)
+        doc["activation"] = layer.activation
+        return slope_out(doc, layer)
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`DenseForwardTrace` or :class:`DenseBackwardTrace`."""
@@ -447,13 +411,10 @@ class DenseKind(Kind):
         self, layer: DenseLayer, key: str, value: Any, dims: int, place: str, fit: Fit
     ) -> DenseLayer:
         """Activation or out_channels (the number of outputs)."""
-        from ..activations import ACTIVATIONS
         from ..errors import ModelError
 
         if key == "activation":
-            if value not in ACTIVATIONS:
-                raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
-            return dataclasses.replace(layer, activation=str(value))
+            return with_activation(layer, value, place)  # type: ignore[no-any-return]
         if key == "out_channels":
             out = parse_pair(value, 1, place, 1)[1]
             bias = None if layer.bias is None else frozen_array(fit(layer.bias, (out,)))
@@ -550,6 +511,16 @@ class DenseKind(Kind):
         out.put("dw", state.dw, changed=row)
         if layer.bias is not None:
             out.put("db", state.db, changed=[] if ov is None else [maps["db"].cell((o,))])
+
+    # --- PyTorch
+
+    def torch_modules(self, spec: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
+        """``Linear`` (``bias=False`` without a bias), then the activation."""
+        params = torch_twin.params(spec)
+        weight = params["weight"]
+        kwargs: dict[str, Any] = {} if "bias" in params else {"bias": False}
+        linear = ModuleSpec("Linear", (int(weight.shape[1]), int(weight.shape[0])), kwargs, params)
+        return (linear, *torch_twin.activation(spec))
 
 
 DENSE = DenseKind()

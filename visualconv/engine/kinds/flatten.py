@@ -6,7 +6,7 @@ Owns :class:`FlattenLayer` and the traces of its two passes with their typed ste
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -23,12 +23,14 @@ from .base import (
     Kind,
     LayerGrads,
     LayerTrace,
+    RoutedBackwardState,
     Shape,
     Step,
     TraceClass,
     frozen,
 )
 from .text import fmt, overlay_text
+from .torch_twin import ModuleSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,7 @@ class FlattenBackwardValues(Fields):
 
 
 @dataclass(frozen=True, slots=True)
-class FlattenBackwardState(Fields):
+class FlattenBackwardState(RoutedBackwardState):
     """The backward pass after k overlays.
 
     Attributes
@@ -99,11 +101,6 @@ class FlattenBackwardState(Fields):
     dx_padded, dx : ndarray of the input's shape
         dA_prev (the same array).
     """
-
-    dy: FloatArray = field(repr=False)
-    done: FloatArray = field(repr=False)
-    dx_padded: FloatArray = field(repr=False)
-    dx: FloatArray = field(repr=False)
 
 
 FlattenForwardStep = Step[FlattenOperands, FlattenForwardValues, ForwardState]
@@ -306,6 +303,12 @@ class FlattenKind(Kind):
             return
         out.put("dz", step.state.dy, window=element)
         out.put("dx", _as_channels(step.state.dx), changed=source)
+
+    # --- PyTorch
+
+    def torch_modules(self, spec: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
+        """``Flatten`` (from axis 1, as the layer keeps the batch axis)."""
+        return (ModuleSpec("Flatten"),)
 
 
 def _as_channels(array: FloatArray) -> FloatArray:

@@ -28,6 +28,7 @@ from ..windows import (
     pad_sides,
     sliding_windows,
 )
+from . import torch_twin
 from .base import (
     DocumentReader,
     Fields,
@@ -37,6 +38,7 @@ from .base import (
     LayerGrads,
     LayerTrace,
     Overlay,
+    RoutedBackwardState,
     Shape,
     Step,
     TraceClass,
@@ -59,6 +61,7 @@ from .text import (
     squeeze_view,
     trace_dims,
 )
+from .torch_twin import ModuleSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +177,7 @@ class PoolBackwardValues(Fields):
 
 
 @dataclass(frozen=True, slots=True)
-class PoolBackwardState(Fields):
+class PoolBackwardState(RoutedBackwardState):
     """The backward pass after k overlays.
 
     Attributes
@@ -187,11 +190,6 @@ class PoolBackwardState(Fields):
     dx : ndarray of shape (C, H, W)
         dA_prev (the same array without padding).
     """
-
-    dy: FloatArray = field(repr=False)
-    done: FloatArray = field(repr=False)
-    dx_padded: FloatArray = field(repr=False)
-    dx: FloatArray = field(repr=False)
 
 
 PoolForwardStep = Step[PoolForwardOperands, PoolForwardValues, ForwardState]
@@ -217,9 +215,6 @@ class PoolTrace(LayerTrace):
     """
 
     layer: PoolLayer
-
-    def _view(self, array: FloatArray) -> FloatArray:
-        return array[:, None, :] if self.layer.dims == 1 else array
 
     def _setup(self) -> None:
         layer = self.layer
@@ -799,6 +794,21 @@ class PoolKind(Kind):
     def caption(self, layer: Any) -> str:
         """``pool 1-D`` or ``pool 2-D``."""
         return f"{layer.type} {layer.dims}-D"
+
+    # --- PyTorch
+
+    def torch_modules(self, spec: dict[str, Any], dims: int) -> tuple[ModuleSpec, ...]:
+        """``MaxPool``/``AvgPool`` of the dims, or ``AdaptiveMaxPool``/``AdaptiveAvgPool`` for "global"."""
+        mode = "Max" if spec["mode"] == "max" else "Avg"
+        if spec.get("size") == "global":
+            return (ModuleSpec(f"Adaptive{mode}Pool{dims}d", (1,)),)
+        kwargs = {
+            "kernel_size": torch_twin.axes(spec["size"], dims, 1),
+            "stride": torch_twin.axes(spec.get("stride", spec["size"]), dims, 1),
+        }
+        if spec.get("padding") not in (None, 0, [0, 0]):
+            kwargs["padding"] = torch_twin.axes(spec["padding"], dims, 0)
+        return (ModuleSpec(f"{mode}Pool{dims}d", (), kwargs),)
 
 
 POOL = PoolKind()
