@@ -285,6 +285,10 @@ class MainWindow(QMainWindow):
         # -- menus, then the docks (each dock adds its toggle to the View menu)
         self.menus: dict[str, QMenu] = {}
         self.actions_by_name: dict[str, QAction] = {}
+        # What the View menu's choices set, before the menu restores them (a remembered decimal comma).
+        self.palette_key = "rdbu"  # View ▸ Palette
+        self.theme = theme.LIGHT  # View ▸ Theme
+        self.numbers: NumberFormat = DEFAULT  # View ▸ Numbers: cells, tooltips, status, step text, exports
         self._build_menus()
         self.setDockOptions(  # before any dock is added
             QMainWindow.DockOption.AnimatedDocks
@@ -329,9 +333,6 @@ class MainWindow(QMainWindow):
         self.autosave.watch_close(self)
 
         self._default_splitter = self.splitter.saveState()  # what View ▸ Reset layout goes back to
-        self.palette_key = "rdbu"  # View ▸ Palette
-        self.theme = theme.LIGHT  # View ▸ Theme
-        self.numbers: NumberFormat = DEFAULT  # View ▸ Numbers: cells, tooltips, status, step text, exports
         self.remembers_layout = False  # set by restore_layout(): the user's window saves its layout on close
         self._before_presentation: tuple[QByteArray, QByteArray, Qt.WindowState] | None = None
 
