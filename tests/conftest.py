@@ -14,6 +14,8 @@ if "XDG_RUNTIME_DIR" not in os.environ:
 if "VISUALCONV_DATA_DIR" not in os.environ:
     os.environ["VISUALCONV_DATA_DIR"] = tempfile.mkdtemp(prefix="visualconv-data-")
 
+# The suite reads English unless a test chooses a language (the machine's locale may be another).
+os.environ.setdefault("VISUALCONV_LANG", "en")
 # The first start's guided tour is never offered in tests (a test that wants it asks for it).
 os.environ.setdefault("VISUALCONV_NO_TOUR", "1")
 

@@ -67,6 +67,30 @@ def test_another_format_is_one_object_passed_around():
         three.significant = 4  # type: ignore[misc]
 
 
+def test_a_decimal_comma_writes_every_kind_of_number_and_keeps_the_point_by_default():
+    from visualconv.engine.numbers import DEFAULT, NumberFormat
+
+    comma = NumberFormat(decimal=",")
+    assert (comma.value(0.3), comma.figure_cell(0.044606), comma.window_cell(-0.05, 3)) == (
+        "0,3",
+        "0,04461",
+        "-0,05",
+    )
+    assert comma.array([[0.3, -0.05], [1.0, 2.0]]) == "[[0,3; -0,05]; [1; 2]]"
+    assert comma.scale(0.0446) == "0,0446"
+    # The seed's line (de seed: "Overlay 1 wird hinzugefügt[0.3∗−0.1,0.5∗−0.1]") with a comma.
+    line = "  dA_prev[0:2] += [0.3*-0.1, 0.5*-0.1] = [-0.03, -0.05] -> dA_prev = [-0.03, -0.05, 0]"
+    assert (
+        comma.text(line)
+        == "  dA_prev[0:2] += [0,3*-0,1; 0,5*-0,1] = [-0,03; -0,05] -> dA_prev = [-0,03; -0,05; 0]"
+    )
+    assert comma.text("3 overlays: one per output element, channel by channel, row by row") == (
+        "3 overlays: one per output element, channel by channel, row by row"
+    )
+    assert DEFAULT.text(line) == line
+    assert DEFAULT.array([0.3, 0.5]) == "[0.3, 0.5]"
+
+
 def _longest_text_loop(values, decimals):
     """Loop twin of NumberFormat.widest_window_cell: write every cell, keep the longest."""
     texts = [DEFAULT.window_cell(float(v), decimals) for v in values if not math.isnan(v)]

@@ -31,6 +31,7 @@ from PyQt6.QtWidgets import QLabel, QMainWindow, QMessageBox, QWidget
 
 from .. import recovery
 from ..engine.model import Model
+from ..i18n import _
 from ..recovery import Journal, Recovered
 from .session import Session
 
@@ -230,11 +231,15 @@ class Autosave(QObject):
         return path
 
     def _failed(self, exc: BaseException | None) -> None:
-        reason = "an unexpected error" if exc is None else (getattr(exc, "reason", None) or str(exc))
-        self.sigAutosaveFailed.emit(f"Autosave failed: {reason}; save your model to keep the changes.")
+        reason = _("an unexpected error") if exc is None else (getattr(exc, "reason", None) or str(exc))
+        self.sigAutosaveFailed.emit(
+            _("Autosave failed: {reason}; save your model to keep the changes.").format(reason=reason)
+        )
 
     def _background_failed(self, message: str) -> None:
-        self.sigAutosaveFailed.emit(f"Autosave failed: {message}; save your model to keep the changes.")
+        self.sigAutosaveFailed.emit(
+            _("Autosave failed: {reason}; save your model to keep the changes.").format(reason=message)
+        )
 
     def _stop_timers(self) -> None:
         self._timer.stop()
@@ -245,7 +250,9 @@ class Autosave(QObject):
         try:
             self.journal.clear()
         except OSError as exc:
-            self._show_status(f"Cannot remove the recovery journal: {exc.strerror or exc}")
+            self._show_status(
+                _("Cannot remove the recovery journal: {reason}").format(reason=exc.strerror or exc)
+            )
             return
         self.sigCleared.emit()
 
@@ -313,23 +320,32 @@ class Autosave(QObject):
 def restore_box(found: Recovered, parent: QWidget | None = None) -> QMessageBox:
     """The question asked at start-up about a recovered model (Restore / Discard / Keep for later)."""
     when = datetime.datetime.fromtimestamp(found.saved_at).strftime("%d %b %Y, %H:%M")
-    origin = f"from {Path(found.source).name}" if found.source else "that was never saved to a file"
+    origin = (
+        _("from {file}").format(file=Path(found.source).name)
+        if found.source
+        else _("that was never saved to a file")
+    )
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
-    box.setWindowTitle("Restore unsaved changes?")
+    box.setWindowTitle(_("Restore unsaved changes?"))
     box.setText(
-        f"A visualconv window did not close normally. Unsaved changes to “{found.model.name}” were kept."
+        _("A visualconv window did not close normally. Unsaved changes to “{name}” were kept.").format(
+            name=found.model.name
+        )
     )
     box.setInformativeText(
-        f"The model {origin} was last autosaved on {when}.\n\n"
-        "Restore opens it with its unsaved changes; Discard deletes them; "
-        "Keep for later asks again at the next start."
+        _("The model {origin} was last autosaved on {when}.").format(origin=origin, when=when)
+        + "\n\n"
+        + _(
+            "Restore opens it with its unsaved changes; Discard deletes them; "
+            "Keep for later asks again at the next start."
+        )
     )
     if found.source:
-        box.setDetailedText(f"Original file: {found.source}")
-    box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        box.setDetailedText(_("Original file: {file}").format(file=found.source))
+    box.addButton(_("Restore"), QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Discard)
-    box.addButton("Keep for later", QMessageBox.ButtonRole.RejectRole)
+    box.addButton(_("Keep for later"), QMessageBox.ButtonRole.RejectRole)
     return box
 
 
@@ -395,11 +411,14 @@ def offer_restore(
             continue
         session: Session = target.session  # type: ignore[attr-defined]
         session.set_model(found.model, found.source or "", dirty=True)
-        _status(target, "Restored the unsaved changes; save to keep them.")
+        _status(target, _("Restored the unsaved changes; save to keep them."))
         restored.append((target, found))
     if kept:
         _status(
-            window, f"Restored the unsaved changes; {kept} more unsaved model(s) kept for the next start."
+            window,
+            _("Restored the unsaved changes; {n} more unsaved model(s) kept for the next start.").format(
+                n=kept
+            ),
         )
     return restored
 

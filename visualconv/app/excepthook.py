@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from .. import recovery
 from ..engine.errors import ModelError
+from ..i18n import _
 
 LOG_NAME = recovery.LOG_NAME
 
@@ -126,9 +127,10 @@ class ExceptionHook:
         try:
             box = QMessageBox(self.parent())
             box.setIcon(QMessageBox.Icon.Warning)
-            box.setWindowTitle("visualconv: unexpected error")
-            box.setText("Something went wrong, but your model is still open.")
-            box.setInformativeText(f"{summary}\n\nThe details were written to {where}." if where else summary)
+            box.setWindowTitle(_("visualconv: unexpected error"))
+            box.setText(_("Something went wrong, but your model is still open."))
+            written = _("The details were written to {file}.").format(file=where)
+            box.setInformativeText(f"{summary}\n\n{written}" if where else summary)
             box.setDetailedText(text)
             box.exec()
         finally:

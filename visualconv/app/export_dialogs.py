@@ -33,18 +33,20 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from ..i18n import N_, _
+
 DEFAULT_SCALE = 2.0
 PACK_SCALE = 0.75  # the pack's images are for browsing; slides come from the decks
 DEFAULT_FRAME_MS = 900
 
 FORMAT_NAMES = {
-    "png": "PNG images, one per step",
-    "tex": "LaTeX per step (matrices in heat-map colours)",
-    "gif": "GIF animation per pass",
-    "beamer": "Beamer deck per pass (an overlay per step)",
-    "pptx": "PowerPoint per pass (a slide per step)",
-    "mp4": "MP4 video per pass (H.264)",
-    "apng": "Animated PNG per pass",
+    "png": N_("PNG images, one per step"),
+    "tex": N_("LaTeX per step (matrices in heat-map colours)"),
+    "gif": N_("GIF animation per pass"),
+    "beamer": N_("Beamer deck per pass (an overlay per step)"),
+    "pptx": N_("PowerPoint per pass (a slide per step)"),
+    "mp4": N_("MP4 video per pass (H.264)"),
+    "apng": N_("Animated PNG per pass"),
 }
 
 
@@ -109,29 +111,29 @@ class OptionsDialog(QDialog):
 
     def __init__(self, options: ExportSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Export options")
+        self.setWindowTitle(_("Export options"))
         self.options = options
         form = QFormLayout(self)
         self.scale = QDoubleSpinBox()
         self.scale.setRange(0.25, 8.0)
         self.scale.setSingleStep(0.25)
         self.scale.setValue(options.scale)
-        self.scale.setToolTip("Pixels per figure unit of PNG images and animations (2 for slides)")
-        form.addRow("Image scale:", self.scale)
+        self.scale.setToolTip(_("Pixels per figure unit of PNG images and animations (2 for slides)"))
+        form.addRow(_("Image scale:"), self.scale)
         self.frame_ms = QSpinBox()
         self.frame_ms.setRange(20, 60000)
         self.frame_ms.setSingleStep(100)
         self.frame_ms.setSuffix(" ms")
         self.frame_ms.setValue(options.frame_ms)
         self.frame_ms.setToolTip(
-            "How long each step shows in GIF, MP4 and APNG (the last one at least 2.5 s)"
+            _("How long each step shows in GIF, MP4 and APNG (the last one at least 2.5 s)")
         )
-        form.addRow("Frame time:", self.frame_ms)
+        form.addRow(_("Frame time:"), self.frame_ms)
         self.decimals = QSpinBox()
         self.decimals.setRange(-1, 12)
-        self.decimals.setSpecialValueText("as the window shows them")
+        self.decimals.setSpecialValueText(_("as the window shows them"))
         self.decimals.setValue(-1 if options.decimals is None else options.decimals)
-        form.addRow("Decimals in cells (LaTeX, Beamer, PowerPoint):", self.decimals)
+        form.addRow(_("Decimals in cells (LaTeX, Beamer, PowerPoint):"), self.decimals)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -177,22 +179,22 @@ class PackDialog(QDialog):
         self, model: Any, options: ExportSettings, start: str, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Export lecture pack")
+        self.setWindowTitle(_("Export lecture pack"))
         self.options = options
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Folder:"))
+        row.addWidget(QLabel(_("Folder:")))
         self.folder = QLineEdit(start)
         self.folder.setToolTip(
-            "Created when it does not exist; Cancel while writing removes what was written"
+            _("Created when it does not exist; Cancel while writing removes what was written")
         )
         row.addWidget(self.folder, 1)
-        browse = QPushButton("Browse…")
+        browse = QPushButton(_("Browse…"))
         browse.clicked.connect(self.browse)
         row.addWidget(browse)
         layout.addLayout(row)
 
-        layers = QGroupBox("Layers")
+        layers = QGroupBox(_("Layers"))
         grid = QGridLayout(layers)
         self.layer_boxes = []
         for i, layer in enumerate(model.layers):
@@ -202,11 +204,11 @@ class PackDialog(QDialog):
             self.layer_boxes.append(box)
         layout.addWidget(layers)
 
-        passes = QGroupBox("Passes")
+        passes = QGroupBox(_("Passes"))
         prow = QHBoxLayout(passes)
-        self.forward = QCheckBox("forward")
+        self.forward = QCheckBox(_("forward"))
         self.forward.setChecked(True)
-        self.backward = QCheckBox("backward")
+        self.backward = QCheckBox(_("backward"))
         self.backward.setChecked(bool(model.has_backward))
         self.backward.setEnabled(bool(model.has_backward))
         prow.addWidget(self.forward)
@@ -216,26 +218,27 @@ class PackDialog(QDialog):
 
         form = QFormLayout()
         self.steps = QLineEdit()
-        self.steps.setPlaceholderText("all (or e.g. 0-4,last)")
-        form.addRow("Steps:", self.steps)
+        self.steps.setPlaceholderText(_("all (or e.g. 0-4,last)"))
+        form.addRow(_("Steps:"), self.steps)
         self.scale = QDoubleSpinBox()
         self.scale.setRange(0.25, 8.0)
         self.scale.setSingleStep(0.25)
         self.scale.setValue(PACK_SCALE)
-        form.addRow("Image scale:", self.scale)
+        form.addRow(_("Image scale:"), self.scale)
         self.frame_ms = QSpinBox()
         self.frame_ms.setRange(20, 60000)
         self.frame_ms.setSingleStep(100)
         self.frame_ms.setSuffix(" ms")
         self.frame_ms.setValue(options.frame_ms)
-        form.addRow("Frame time:", self.frame_ms)
+        form.addRow(_("Frame time:"), self.frame_ms)
         layout.addLayout(form)
 
-        formats = QGroupBox("Formats")
+        formats = QGroupBox(_("Formats"))
         fgrid = QGridLayout(formats)
         self.format_boxes: dict[str, QCheckBox] = {}
         chosen = set(str(options.settings.value("export/pack_formats", "png,tex,gif,beamer")).split(","))
-        for i, (fmt, text) in enumerate(FORMAT_NAMES.items()):
+        for i, (fmt, english) in enumerate(FORMAT_NAMES.items()):
+            text = _(english)
             box = QCheckBox(text)
             box.setChecked(fmt in chosen)
             fgrid.addWidget(box, i // 2, i % 2)
@@ -247,14 +250,14 @@ class PackDialog(QDialog):
         )
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         assert ok is not None
-        ok.setText("Export")
+        ok.setText(_("Export"))
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
 
     def browse(self) -> None:
         """Pick the folder."""
-        folder = QFileDialog.getExistingDirectory(self, "Lecture pack folder", self.folder.text())
+        folder = QFileDialog.getExistingDirectory(self, _("Lecture pack folder"), self.folder.text())
         if folder:
             self.folder.setText(folder)
 

@@ -21,31 +21,32 @@ from PyQt6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QPro
 
 from ..engine.errors import ModelError
 from ..engine.numbers import DEFAULT, NumberFormat, using
+from ..i18n import N_, _
 from .export_dialogs import ExportSettings, OptionsDialog, PackDialog
 from .session import Session
 from .worker import Worker
 
-SNAPSHOT_FILTER = (
+SNAPSHOT_FILTER = N_(
     "PNG image (*.png);;SVG vector image (*.svg);;PDF document (*.pdf);;LaTeX (*.tex);;"
     "JSON data (*.json);;NumPy arrays (*.npz);;CSV files (*.csv);;CSV files in a zip (*.zip)"
 )
 ANIMATION_FILTERS = {
-    ".gif": "Animated GIF (*.gif)",
-    ".mp4": "MP4 video, H.264 (*.mp4)",
-    ".apng": "Animated PNG (*.apng)",
+    ".gif": N_("Animated GIF (*.gif)"),
+    ".mp4": N_("MP4 video, H.264 (*.mp4)"),
+    ".apng": N_("Animated PNG (*.apng)"),
 }
 ERRORS = (ModelError, OSError, ValueError)
 
 # (name, menu text, slot name, shortcut), in menu order.
 MENU = (
-    ("export_snapshot", "Export &snapshot…  (PNG, SVG, PDF, LaTeX, data)", "export_snapshot", "Ctrl+E"),
-    ("export_animation", "Export &animation…  (GIF, MP4, APNG)", "export_animation", "Ctrl+Shift+E"),
-    ("export_tikz", "Export &TikZ picture of this step…", "export_tikz", None),
-    ("export_beamer", "Export &Beamer deck of this pass…", "export_beamer", None),
-    ("export_pptx", "Export &PowerPoint of this pass…", "export_pptx", None),
-    ("export_pack", "Export &lecture pack…", "export_pack", None),
-    ("export_options", "Export &options (scale, frame time, decimals)…", "export_options", None),
-    ("copy_snapshot", "&Copy snapshot to clipboard", "copy_snapshot", "Ctrl+Shift+C"),
+    ("export_snapshot", N_("Export &snapshot…  (PNG, SVG, PDF, LaTeX, data)"), "export_snapshot", "Ctrl+E"),
+    ("export_animation", N_("Export &animation…  (GIF, MP4, APNG)"), "export_animation", "Ctrl+Shift+E"),
+    ("export_tikz", N_("Export &TikZ picture of this step…"), "export_tikz", None),
+    ("export_beamer", N_("Export &Beamer deck of this pass…"), "export_beamer", None),
+    ("export_pptx", N_("Export &PowerPoint of this pass…"), "export_pptx", None),
+    ("export_pack", N_("Export &lecture pack…"), "export_pack", None),
+    ("export_options", N_("Export &options (scale, frame time, decimals)…"), "export_options", None),
+    ("copy_snapshot", N_("&Copy snapshot to clipboard"), "copy_snapshot", "Ctrl+Shift+C"),
 )
 
 
@@ -60,7 +61,9 @@ def with_suffix(path: str, selected: str, filters: dict[str, str], default: str)
 def summary(paths: list[Path], seconds: float) -> str:
     """``N files, S MB in T s`` for the status bar."""
     size = sum(p.stat().st_size for p in paths if p.is_file())
-    return f"{len(paths)} files, {size / 1e6:.1f} MB in {seconds:.1f} s"
+    return _("{n} files, {size} MB in {seconds} s").format(
+        n=len(paths), size=f"{size / 1e6:.1f}", seconds=f"{seconds:.1f}"
+    )
 
 
 class Exports(QObject):
@@ -105,7 +108,7 @@ class Exports(QObject):
         session = self.session
         if session.model is None or session.trace is None:
             QMessageBox.information(
-                self.window, "Export", session.trace_error or "There is nothing to export yet."
+                self.window, _("Export"), session.trace_error or _("There is nothing to export yet.")
             )
             return None
         return session.model, session.layer_index, session.pass_name, session.step
@@ -122,7 +125,7 @@ class Exports(QObject):
 
     def _done(self, written: list[Path], fmt: str, target: str) -> str:
         self.options.remember(fmt, target)
-        text = f"Exported {', '.join(p.name for p in written)}"
+        text = _("Exported {files}").format(files=", ".join(p.name for p in written))
         self._status(text)
         return text
 
@@ -136,11 +139,11 @@ class Exports(QObject):
             return
         settings = self.options.settings
         last = str(settings.value("export/snapshot_format", "png"))
-        path, _ = QFileDialog.getSaveFileName(
+        path, _filter = QFileDialog.getSaveFileName(
             self.window,
-            "Export snapshot",
+            _("Export snapshot"),
             self.options.start(last, f"{self._stem()}-step{self.session.step}.{last}"),
-            SNAPSHOT_FILTER,
+            _(SNAPSHOT_FILTER),
         )
         if not path:
             return
@@ -153,7 +156,7 @@ class Exports(QObject):
             with using(self.numbers):
                 written = export.export_snapshot(*current, path, scale=scale, follow_symlinks=True)
         except ERRORS as exc:
-            QMessageBox.warning(self.window, "Export failed", str(exc))
+            QMessageBox.warning(self.window, _("Export failed"), str(exc))
             return
         settings.setValue("export/snapshot_format", fmt)
         self._done(written, fmt, path)
@@ -167,19 +170,20 @@ class Exports(QObject):
         settings = self.options.settings
         last = str(settings.value("export/animation_format", ".gif"))
         last = last if last in ANIMATION_FILTERS else ".gif"
+        filters = {suffix: _(text) for suffix, text in ANIMATION_FILTERS.items()}
         path, selected = QFileDialog.getSaveFileName(
             self.window,
-            "Export animation",
+            _("Export animation"),
             self.options.start(last.lstrip("."), f"{self._stem()}{last}"),
-            ";;".join(ANIMATION_FILTERS.values()),
-            ANIMATION_FILTERS[last],
+            ";;".join(filters.values()),
+            filters[last],
         )
         if not path:
             return
-        path = with_suffix(path, selected, ANIMATION_FILTERS, last)
+        path = with_suffix(path, selected, filters, last)
         from .. import export
 
-        model, layer, pass_name, _ = current
+        model, layer, pass_name, _step = current
         scale, frame_ms = self.options.scale, self.options.frame_ms
 
         def work(progress: Callable[[int, int], bool]) -> Any:
@@ -192,7 +196,7 @@ class Exports(QObject):
             settings.setValue("export/animation_format", suffix)
             return self._done([Path(path)], suffix.lstrip("."), path)
 
-        self._run(work, "Rendering the frames…", done)
+        self._run(work, _("Rendering the frames…"), done)
 
     def _export_document(self, fmt: str, title: str, suffix: str, description: str, write: Any) -> None:
         current = self._state()
@@ -201,7 +205,9 @@ class Exports(QObject):
         name = (
             f"{self._stem()}-step{self.session.step}{suffix}" if fmt == "tikz" else f"{self._stem()}{suffix}"
         )
-        path, _ = QFileDialog.getSaveFileName(self.window, title, self.options.start(fmt, name), description)
+        path, _filter = QFileDialog.getSaveFileName(
+            self.window, title, self.options.start(fmt, name), description
+        )
         if not path:
             return
         if Path(path).suffix.lower() != suffix:
@@ -210,7 +216,7 @@ class Exports(QObject):
             with using(self.numbers):
                 written = write(current, path)
         except ERRORS as exc:
-            QMessageBox.warning(self.window, "Export failed", str(exc))
+            QMessageBox.warning(self.window, _("Export failed"), str(exc))
             return
         self._done(written, fmt, path)
 
@@ -222,9 +228,9 @@ class Exports(QObject):
         decimals = self.options.decimals
         self._export_document(
             "tikz",
-            "Export TikZ picture of this step",
+            _("Export TikZ picture of this step"),
             ".tex",
-            "TikZ picture, standalone LaTeX (*.tex)",
+            _("TikZ picture, standalone LaTeX (*.tex)"),
             lambda c, path: export.export_tikz(*c, path, decimals=decimals, follow_symlinks=True),
         )
 
@@ -236,9 +242,9 @@ class Exports(QObject):
         decimals = self.options.decimals
         self._export_document(
             "beamer",
-            "Export Beamer deck of this pass",
+            _("Export Beamer deck of this pass"),
             ".tex",
-            "Beamer LaTeX, one overlay per step (*.tex)",
+            _("Beamer LaTeX, one overlay per step (*.tex)"),
             lambda c, path: export.export_beamer(*c[:3], path, decimals=decimals, follow_symlinks=True),
         )
 
@@ -250,9 +256,9 @@ class Exports(QObject):
         decimals = self.options.decimals
         self._export_document(
             "pptx",
-            "Export PowerPoint of this pass",
+            _("Export PowerPoint of this pass"),
             ".pptx",
-            "PowerPoint, one slide per step (*.pptx)",
+            _("PowerPoint, one slide per step (*.pptx)"),
             lambda c, path: export.export_pptx(*c[:3], path, decimals=decimals, follow_symlinks=True),
         )
 
@@ -291,13 +297,13 @@ class Exports(QObject):
 
         def done(written: Any) -> str:
             self.options.remember("pack", choice.directory)
-            text = (
-                f"Lecture pack: {summary(list(written), time.perf_counter() - started)} → {choice.directory}"
+            text = _("Lecture pack: {summary} → {folder}").format(
+                summary=summary(list(written), time.perf_counter() - started), folder=choice.directory
             )
             self._status(text, 15000)
             return text
 
-        self._run(work, "Writing the lecture pack…", done)
+        self._run(work, _("Writing the lecture pack…"), done)
 
     @pyqtSlot()
     def export_options(self) -> None:
@@ -316,7 +322,7 @@ class Exports(QObject):
         clipboard = QGuiApplication.clipboard()
         if clipboard is not None:
             clipboard.setImage(image)
-        self._status("Snapshot copied to the clipboard", 5000)
+        self._status(_("Snapshot copied to the clipboard"), 5000)
 
     # ------------------------------------------------------------ background exports
 
@@ -339,7 +345,7 @@ class Exports(QObject):
         """Write on a worker under a window-modal progress dialog (one export at a time)."""
         if self.worker is not None:
             return
-        dialog = QProgressDialog(label, "Cancel", 0, 100, self.window)
+        dialog = QProgressDialog(label, _("Cancel"), 0, 100, self.window)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(300)
         dialog.setAutoClose(False)
@@ -379,8 +385,8 @@ class Exports(QObject):
 
     @pyqtSlot()
     def _on_worker_cancelled(self) -> None:
-        self._status("Export cancelled", 5000)
-        self._outcome = ("cancelled", "Export cancelled")
+        self._status(_("Export cancelled"), 5000)
+        self._outcome = ("cancelled", _("Export cancelled"))
 
     @pyqtSlot()
     def _on_worker_finished(self) -> None:
@@ -393,7 +399,7 @@ class Exports(QObject):
         (outcome, text), self._outcome = self._outcome, ("failed", "")
         error, self._error = self._error, None
         if error is not None and isinstance(error, ERRORS):
-            QMessageBox.warning(self.window, "Export failed", str(error))
+            QMessageBox.warning(self.window, _("Export failed"), str(error))
         self.sigExportFinished.emit(outcome, text)
         if error is not None and not isinstance(error, ERRORS):
             raise (

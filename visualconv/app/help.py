@@ -36,6 +36,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from ..i18n import N_, _
 from ..samples import DEFAULT_SAMPLE, _data_dir, sample_dir
 
 if TYPE_CHECKING:
@@ -123,10 +124,10 @@ class ShortcutList(QDialog):
 
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)
-        self.setWindowTitle("Keyboard shortcuts")
+        self.setWindowTitle(_("Keyboard shortcuts"))
         self.rows = shortcut_rows(window)
         self.table = QTableWidget(len(self.rows), 2, self)
-        self.table.setHorizontalHeaderLabels(["Keys", "What they do"])
+        self.table.setHorizontalHeaderLabels([_("Keys"), _("What they do")])
         for r, (keys, what) in enumerate(self.rows):
             self.table.setItem(r, 0, QTableWidgetItem(keys))
             self.table.setItem(r, 1, QTableWidgetItem(what))
@@ -154,13 +155,13 @@ class UserGuide(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("visualconv user guide")
+        self.setWindowTitle(_("visualconv user guide"))
         self.browser = QTextBrowser(self)
         self.browser.setOpenExternalLinks(True)
         self.path = guide_path()
         if self.path is None:
             self.browser.setPlainText(
-                "The user guide was not found. It is docs/user-guide.md in the visualconv repository."
+                _("The user guide was not found. It is docs/user-guide.md in the visualconv repository.")
             )
         else:
             self.browser.setSearchPaths([str(self.path.parent)])
@@ -227,55 +228,72 @@ class TourStop:
 
 TOUR: tuple[TourStop, ...] = (
     TourStop(
-        "Welcome to visualconv",
-        "This tour reads the numbers of the seed 1-D example off the window: the input A_prev = [1, 2, 3], "
-        "the filter W = [0.3, 0.5] and the upstream deltas dZ = [-0.1, 0.2]. Each panel is one array; "
-        "its colour is its value (blue below zero, red above). Press Next, or Skip to close the tour.",
+        N_("Welcome to visualconv"),
+        N_(
+            "This tour reads the numbers of the seed 1-D example off the window: "
+            "the input A_prev = [1, 2, 3], "
+            "the filter W = [0.3, 0.5] and the upstream deltas dZ = [-0.1, 0.2]. Each panel is one array; "
+            "its colour is its value (blue below zero, red above). Press Next, or Skip to close the tour."
+        ),
         "forward",
         0,
     ),
     TourStop(
-        "Forward pass, overlay 1",
-        "The Right arrow key steps to the next overlay: one position of the filter on the input. "
-        "The outlined window A_prev[0:2] is multiplied by W: z[0] = 1*0.3 + 2*0.5 = 1.3. "
-        "The step text below the panels writes this arithmetic out.",
+        N_("Forward pass, overlay 1"),
+        N_(
+            "The Right arrow key steps to the next overlay: one position of the filter on the input. "
+            "The outlined window A_prev[0:2] is multiplied by W: z[0] = 1*0.3 + 2*0.5 = 1.3. "
+            "The step text below the panels writes this arithmetic out."
+        ),
         "forward",
         1,
     ),
     TourStop(
-        "Forward pass, overlay 2",
-        "The filter slides one cell: z[1] = 2*0.3 + 3*0.5 = 2.1. Home and End jump to the first and "
-        "the last step; Space plays the pass.",
+        N_("Forward pass, overlay 2"),
+        N_(
+            "The filter slides one cell: z[1] = 2*0.3 + 3*0.5 = 2.1. Home and End jump to the first and "
+            "the last step; Space plays the pass."
+        ),
         "forward",
         2,
     ),
     TourStop(
-        "Backward pass, step 0",
-        "B switches to the backward pass (F back to the forward pass). The upstream deltas "
-        "dZ = [-0.1, 0.2] are given; dW, db and dA_prev start at zero.",
+        N_("Backward pass, step 0"),
+        N_(
+            "B switches to the backward pass (F back to the forward pass). The upstream deltas "
+            "dZ = [-0.1, 0.2] are given; dW, db and dA_prev start at zero."
+        ),
         "backward",
         0,
     ),
     TourStop(
-        "Backward pass, overlay 1",
-        "Overlay 1 adds A_prev[0:2] * dZ[0] to dW: [1*-0.1, 2*-0.1] = [-0.1, -0.2]; db becomes -0.1; "
-        "and W * dZ[0] = [-0.03, -0.05] goes into dA_prev[0:2]. The cells it changed are outlined in orange.",
+        N_("Backward pass, overlay 1"),
+        N_(
+            "Overlay 1 adds A_prev[0:2] * dZ[0] to dW: [1*-0.1, 2*-0.1] = [-0.1, -0.2]; db becomes -0.1; "
+            "and W * dZ[0] = [-0.03, -0.05] goes into dA_prev[0:2]. "
+            "The cells it changed are outlined in orange."
+        ),
         "backward",
         1,
     ),
     TourStop(
-        "Backward pass, overlay 2",
-        "Overlay 2 adds [2*0.2, 3*0.2] to dW, which becomes [0.3, 0.4]; db = 0.1 and "
-        "dA_prev = [-0.03, 0.01, 0.1]. The step text ticks both against the closed forms.",
+        N_("Backward pass, overlay 2"),
+        N_(
+            "Overlay 2 adds [2*0.2, 3*0.2] to dW, which becomes [0.3, 0.4]; db = 0.1 and "
+            "dA_prev = [-0.03, 0.01, 0.1]. The step text ticks both against the closed forms."
+        ),
         "backward",
         2,
     ),
     TourStop(
-        "Hover, pin and more",
-        "Hover a cell to see its exact value; hover a cell of dW or dA_prev to see the cells that fed it, "
-        "and click to pin them (Escape clears a pin). The Editor dock changes any number; File ▸ Export "
-        "writes the step as a picture, LaTeX or slides. Help ▸ User guide explains every panel, and "
-        "Help ▸ Guided tour shows this tour again.",
+        N_("Hover, pin and more"),
+        N_(
+            "Hover a cell to see its exact value; "
+            "hover a cell of dW or dA_prev to see the cells that fed it, "
+            "and click to pin them (Escape clears a pin). The Editor dock changes any number; File ▸ Export "
+            "writes the step as a picture, LaTeX or slides. Help ▸ User guide explains every panel, and "
+            "Help ▸ Guided tour shows this tour again."
+        ),
         "backward",
         2,
     ),
@@ -300,7 +318,7 @@ class GuidedTour(QDialog):
         self.window_ = window
         self.settings = settings
         self.index = 0
-        self.setWindowTitle("Guided tour")
+        self.setWindowTitle(_("Guided tour"))
         self.setModal(False)
         self.heading = QLabel("")
         self.heading.setObjectName("panelTitle")
@@ -309,9 +327,9 @@ class GuidedTour(QDialog):
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.counter = QLabel("")
         self.counter.setObjectName("muted")
-        self.skip_button = QPushButton("Skip tour")
-        self.back_button = QPushButton("Back")
-        self.next_button = QPushButton("Next")
+        self.skip_button = QPushButton(_("Skip tour"))
+        self.back_button = QPushButton(_("Back"))
+        self.next_button = QPushButton(_("Next"))
         self.next_button.setDefault(True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.counter)
@@ -352,12 +370,12 @@ class GuidedTour(QDialog):
         """Show stop ``index`` and move the window there."""
         self.index = max(0, min(index, len(TOUR) - 1))
         stop = TOUR[self.index]
-        self.heading.setText(stop.title)
-        self.text.setText(stop.text)
-        self.counter.setText(f"{self.index + 1} of {len(TOUR)}")
+        self.heading.setText(_(stop.title))
+        self.text.setText(_(stop.text))
+        self.counter.setText(_("{k} of {n}").format(k=self.index + 1, n=len(TOUR)))
         self.back_button.setEnabled(self.index > 0)
         last = self.index == len(TOUR) - 1
-        self.next_button.setText("Finish" if last else "Next")
+        self.next_button.setText(_("Finish") if last else _("Next"))
         self.skip_button.setVisible(not last)
         self.window_.session.select(stop.layer, stop.pass_name, stop.step)
 

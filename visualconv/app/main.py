@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..engine.errors import ModelError
+from ..i18n import _
 
 if TYPE_CHECKING:
     from PyQt6.QtCore import QObject
@@ -139,13 +140,18 @@ def run_app(args: argparse.Namespace) -> int:
     count = len(model.layers)
     layer = int(getattr(args, "layer", 0) or 0)
     if not -count <= layer < count:
-        raise ModelError(f"--layer {layer}: the model has layers 0..{count - 1}", "", str(path))
+        raise ModelError(
+            f"--layer {layer}: "  # i18n: ok (an option)
+            + _("the model has layers 0..{last}").format(last=count - 1),
+            "",
+            str(path),
+        )
     layer %= count
     pass_name = getattr(args, "pass_name", None)
     if pass_name == "backward" and not model.has_backward:
         from ..engine.kinds.loss import NO_BACKWARD
 
-        raise ModelError(f"--pass backward: {NO_BACKWARD}", "", str(path))
+        raise ModelError("--pass backward: " + _(NO_BACKWARD), "", str(path))  # i18n: ok
 
     from PyQt6 import sip
     from PyQt6.QtCore import QCoreApplication, Qt
@@ -157,10 +163,17 @@ def run_app(args: argparse.Namespace) -> int:
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
 
+    from .language import cjk_font_problem, install_qt_translations, use_language_font
     from .main_window import MainWindow, configure_pyqtgraph
 
+    _choose_language(args)
+    install_qt_translations()
+    font_problem = cjk_font_problem()
+    if font_problem:
+        print(f"visualconv: {font_problem}", file=sys.stderr)
     configure_pyqtgraph()
     window = MainWindow()
+    use_language_font(None, [window])
     windows: list[MainWindow] = [window]  # a recovered second model opens a second window
     hook = window.exception_hook
     hook.interactive = not screenshot
@@ -186,7 +199,12 @@ def run_app(args: argparse.Namespace) -> int:
         step = getattr(args, "step", None)
         if step is not None:
             if not 0 <= step <= n:
-                raise ModelError(f"--step {step}: this pass has steps 0..{n}", "", str(path))
+                raise ModelError(
+                    f"--step {step}: "  # i18n: ok (an option)
+                    + _("this pass has steps 0..{n}").format(n=n),
+                    "",
+                    str(path),
+                )
             window.session.set_step(step)
         if screenshot:
             return _screenshot(app, window, screenshot, size)
@@ -223,6 +241,23 @@ def run_app(args: argparse.Namespace) -> int:
             for shown in windows:
                 if not sip.isdeleted(shown):
                     shown.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+
+def _choose_language(args: argparse.Namespace) -> None:
+    """``--lang`` or ``VISUALCONV_LANG`` when given (already set), else View ▸ Language's last choice.
+
+    Without either, the system locale's language stays (set by the command line).
+    """
+    from PyQt6.QtCore import QSettings
+
+    from .. import i18n
+    from .language import remembered_language
+
+    if getattr(args, "lang", None) or os.environ.get("VISUALCONV_LANG"):
+        return
+    remembered = remembered_language(QSettings("visualconv", "visualconv"))
+    if remembered is not None:
+        i18n.set_language(remembered)
 
 
 def dispose(window: QObject, app: QObject | None = None) -> None:
@@ -317,7 +352,7 @@ def _screenshot(app: object, window: object, out: str, size: tuple[int, int]) ->
     assert isinstance(window, QMainWindow)
     window.show()
     window.resize(*size)
-    for _ in range(5):
+    for _i in range(5):
         QApplication.processEvents()
     window.layer_view.refresh()  # type: ignore[attr-defined]
     QApplication.processEvents()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from pathlib import Path
@@ -45,7 +46,8 @@ from ..engine import palette
 from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..engine.numbers import DEFAULT, NumberFormat
-from ..samples import resource_dir, sample_dir, samples
+from ..i18n import N_, _, ngettext
+from ..samples import resource_dir, sample_dir, samples, shown
 from ..textsafe import printable
 from . import theme
 from .autosave import Autosave
@@ -55,6 +57,7 @@ from .export_dialogs import ExportSettings
 from .exports import MENU as EXPORT_MENU
 from .exports import Exports
 from .help import GuidedTour, ShortcutList, UserGuide
+from .language import LanguageMenu, cjk_font_problem
 from .main import DEFAULT_SIZE, fit_to_screen
 from .session import Session
 from .training import TrainingPanel
@@ -66,18 +69,16 @@ from .widgets.stepper import Stepper
 from .widgets.zoom import ZoomArea
 
 MAX_RECENT = 8
+DECIMAL_COMMA = "numbers/decimalComma"
 LAYOUT_VERSION = 1  # of the saved dock layout (QMainWindow.saveState); a new one ignores older layouts
-FILE_FILTER = "visualconv models (*.json);;All files (*)"
+FILE_FILTER = N_("visualconv models (*.json);;All files (*)")
 # View ▸ Numbers: (key kept in the settings, menu text, the format)
 NUMBER_CHOICES: tuple[tuple[str, str, NumberFormat], ...] = (
-    ("auto", "&Automatic (6 significant digits in text, 4 in cells)", DEFAULT),
-    *((f"sig{d}", f"&{d} significant digits", DEFAULT.significant_digits(d)) for d in range(2, 7)),
-    *(
-        (f"fix{d}", f"{d} fixed &decimal{'s' if d > 1 else ''}", DEFAULT.fixed_decimals(d))
-        for d in range(1, 5)
-    ),
+    ("auto", N_("&Automatic (6 significant digits in text, 4 in cells)"), DEFAULT),
+    *((f"sig{d}", N_("&{d} significant digits"), DEFAULT.significant_digits(d)) for d in range(2, 7)),
+    *((f"fix{d}", N_("{d} fixed &decimals"), DEFAULT.fixed_decimals(d)) for d in range(1, 5)),
 )
-IMPORT_FILTER = "Networks (*.onnx *.pt2);;ONNX (*.onnx);;torch.export archives (*.pt2);;All files (*)"
+IMPORT_FILTER = N_("Networks (*.onnx *.pt2);;ONNX (*.onnx);;torch.export archives (*.pt2);;All files (*)")
 
 
 def configure_pyqtgraph() -> None:
@@ -284,6 +285,10 @@ class MainWindow(QMainWindow):
         # -- menus, then the docks (each dock adds its toggle to the View menu)
         self.menus: dict[str, QMenu] = {}
         self.actions_by_name: dict[str, QAction] = {}
+        # What the View menu's choices set, before the menu restores them (a remembered decimal comma).
+        self.palette_key = "rdbu"  # View ▸ Palette
+        self.theme = theme.LIGHT  # View ▸ Theme
+        self.numbers: NumberFormat = DEFAULT  # View ▸ Numbers: cells, tooltips, status, step text, exports
         self._build_menus()
         self.setDockOptions(  # before any dock is added
             QMainWindow.DockOption.AnimatedDocks
@@ -291,12 +296,14 @@ class MainWindow(QMainWindow):
             | QMainWindow.DockOption.AllowNestedDocks
         )
         right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.navigator_dock = self.add_dock(self.navigator, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.navigator_dock = self.add_dock(
+            self.navigator, N_("Layers"), Qt.DockWidgetArea.LeftDockWidgetArea
+        )
         self.navigator_dock.setMinimumWidth(220)
         docks = {
-            "editor": self.add_dock(self.editors.editor, "Editor", right),
-            "gradcheck": self.add_dock(self.editors.gradcheck, "Gradient check", right),
-            "closed_form": self.add_dock(self.editors.closed_form, "Closed form", right),
+            "editor": self.add_dock(self.editors.editor, N_("Editor"), right),
+            "gradcheck": self.add_dock(self.editors.gradcheck, N_("Gradient check"), right),
+            "closed_form": self.add_dock(self.editors.closed_form, N_("Closed form"), right),
         }
         docks["editor"].setMinimumWidth(330)
         self.editors.set_docks(docks)
@@ -307,7 +314,7 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.training_panel)
-        self.training_dock = self.add_dock(scroll, "Training", right)
+        self.training_dock = self.add_dock(scroll, N_("Training"), right)
         self.arrange_docks()
         self._build_view_menu()
 
@@ -326,9 +333,6 @@ class MainWindow(QMainWindow):
         self.autosave.watch_close(self)
 
         self._default_splitter = self.splitter.saveState()  # what View ▸ Reset layout goes back to
-        self.palette_key = "rdbu"  # View ▸ Palette
-        self.theme = theme.LIGHT  # View ▸ Theme
-        self.numbers: NumberFormat = DEFAULT  # View ▸ Numbers: cells, tooltips, status, step text, exports
         self.remembers_layout = False  # set by restore_layout(): the user's window saves its layout on close
         self._before_presentation: tuple[QByteArray, QByteArray, Qt.WindowState] | None = None
 
@@ -341,8 +345,12 @@ class MainWindow(QMainWindow):
     def add_dock(
         self, widget: QWidget, title: str, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
     ) -> QDockWidget:
-        """Add a dockable panel and its toggle to the View menu."""
-        dock = QDockWidget(title, self)
+        """Add a dockable panel and its toggle to the View menu.
+
+        ``title`` is the English title (marked with ``N_``): the dock shows its translation,
+        and its object name (``dock-Training``: the saved layout, ``--show``) keeps the English.
+        """
+        dock = QDockWidget(_(title), self)
         dock.setObjectName(f"dock-{title}")
         dock.setWidget(widget)
         dock.setFeatures(
@@ -527,7 +535,9 @@ class MainWindow(QMainWindow):
         ``sig2`` .. ``sig6``, ``fix1`` .. ``fix4``); an unknown key is ``auto``.
         """
         if isinstance(choice, str):
-            choice = next((fmt for key, _, fmt in NUMBER_CHOICES if key == choice), DEFAULT)
+            choice = next((fmt for key, _text, fmt in NUMBER_CHOICES if key == choice), DEFAULT)
+        comma = self.actions_by_name.get("decimal_comma")
+        choice = dataclasses.replace(choice, decimal="," if comma is not None and comma.isChecked() else ".")
         self.numbers = choice
         key = self.number_format_key()
         action = self.actions_by_name.get(f"numbers_{key}")
@@ -542,7 +552,8 @@ class MainWindow(QMainWindow):
 
     def number_format_key(self) -> str:
         """The key of the current View ▸ Numbers choice (``custom`` for a format set in code)."""
-        return next((key for key, _, fmt in NUMBER_CHOICES if fmt == self.numbers), "custom")
+        shown_as = dataclasses.replace(self.numbers, decimal=".")  # the decimal comma is a setting of its own
+        return next((key for key, _text, fmt in NUMBER_CHOICES if fmt == shown_as), "custom")
 
     @pyqtSlot(QAction)
     def _on_numbers_menu_triggered(self, action: QAction) -> None:
@@ -610,9 +621,12 @@ class MainWindow(QMainWindow):
         self.layer_view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def dock_names(self) -> dict[str, QDockWidget]:
-        """The docks by the name ``--show`` takes: the title in lower case, spaces as hyphens."""
+        """The docks by the name ``--show`` takes: the English title in lower case, spaces as hyphens.
+
+        The same in every language (the object name keeps the English title).
+        """
         return {
-            dock.windowTitle().lower().replace(" ", "-"): dock
+            dock.objectName().removeprefix("dock-").lower().replace(" ", "-"): dock
             for dock in self.findChildren(QDockWidget)
             if dock.parent() is self
         }
@@ -660,11 +674,11 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         assert bar is not None
         for key, title in (
-            ("file", "&File"),
-            ("edit", "&Edit"),
-            ("step", "&Step"),
-            ("view", "&View"),
-            ("help", "&Help"),
+            ("file", _("&File")),
+            ("edit", _("&Edit")),
+            ("step", _("&Step")),
+            ("view", _("&View")),
+            ("help", _("&Help")),
         ):
             menu = bar.addMenu(title)
             assert menu is not None
@@ -672,35 +686,35 @@ class MainWindow(QMainWindow):
         S = QKeySequence.StandardKey
 
         file = self.menus["file"]
-        self._action("open", "&Open…", self.open_dialog, S.Open, "file")
-        self.sample_menu = file.addMenu("Open &sample")
+        self._action("open", _("&Open…"), self.open_dialog, S.Open, "file")
+        self.sample_menu = file.addMenu(_("Open &sample"))
         assert self.sample_menu is not None
         for sample in samples():
-            action = self.sample_menu.addAction(sample.name)
+            action = self.sample_menu.addAction(shown(sample.name))
             assert action is not None
             action.setToolTip(sample.path.name)
             action.setData(str(sample.path))
         self.sample_menu.triggered.connect(self._on_file_menu_triggered)
-        self.recent_menu = file.addMenu("Open &recent")
+        self.recent_menu = file.addMenu(_("Open &recent"))
         assert self.recent_menu is not None
         self.recent_menu.triggered.connect(self._on_file_menu_triggered)
         self._refresh_recent_menu()
-        self._action("import", "&Import network (ONNX, .pt2)…", self.import_dialog, None, "file")
+        self._action("import", _("&Import network (ONNX, .pt2)…"), self.import_dialog, None, "file")
         file.addSeparator()
-        self._action("save", "&Save", self.save, S.Save, "file")
-        self._action("save_as", "Save &As…", self.save_as, S.SaveAs, "file")
+        self._action("save", _("&Save"), self.save, S.Save, "file")
+        self._action("save_as", _("Save &As…"), self.save_as, S.SaveAs, "file")
         file.addSeparator()
-        self.export_menu = file.addMenu("&Export")
+        self.export_menu = file.addMenu(_("&Export"))
         assert self.export_menu is not None
         for name, text, slot, shortcut in EXPORT_MENU:
-            action = self.export_menu.addAction(text)
+            action = self.export_menu.addAction(_(text))
             assert action is not None
             if shortcut:
                 action.setShortcut(QKeySequence(shortcut))
             action.triggered.connect(getattr(self.exports, slot))
             self.actions_by_name[name] = action
         file.addSeparator()
-        self._action("quit", "&Quit", self.close, S.Quit, "file")
+        self._action("quit", _("&Quit"), self.close, S.Quit, "file")
 
         edit = self.editors.actions
         self._add("edit", "undo", edit["undo"])
@@ -713,20 +727,22 @@ class MainWindow(QMainWindow):
             self._add("edit", name, edit[name])
 
         stepper = self.stepper
-        following = self._action("next", "&Next overlay", self.session.next, Qt.Key.Key_Right, "step")
+        following = self._action("next", _("&Next overlay"), self.session.next, Qt.Key.Key_Right, "step")
         following.setShortcuts([QKeySequence(Qt.Key.Key_Right), QKeySequence(Qt.Key.Key_PageDown)])
-        before = self._action("previous", "&Previous overlay", self.session.previous, Qt.Key.Key_Left, "step")
+        before = self._action(
+            "previous", _("&Previous overlay"), self.session.previous, Qt.Key.Key_Left, "step"
+        )
         before.setShortcuts([QKeySequence(Qt.Key.Key_Left), QKeySequence(Qt.Key.Key_PageUp)])
-        self._action("first", "&First step", self.session.first, Qt.Key.Key_Home, "step")
-        self._action("last", "&Last step", self.session.last, Qt.Key.Key_End, "step")
-        self._action("play", "Play / &pause", stepper.toggle_play, Qt.Key.Key_Space, "step")
+        self._action("first", _("&First step"), self.session.first, Qt.Key.Key_Home, "step")
+        self._action("last", _("&Last step"), self.session.last, Qt.Key.Key_End, "step")
+        self._action("play", _("Play / &pause"), stepper.toggle_play, Qt.Key.Key_Space, "step")
         self.menus["step"].addSeparator()
-        self._action("forward", "&Forward pass", self._on_forward_triggered, "F", "step")
-        self._action("backward", "&Backward pass", self._on_backward_triggered, "B", "step")
+        self._action("forward", _("&Forward pass"), self._on_forward_triggered, "F", "step")
+        self._action("backward", _("&Backward pass"), self._on_backward_triggered, "B", "step")
 
         fixed = self._action(
             "fixed_scale",
-            "&Fixed colour scale across steps (off: each step scaled to its own largest value)",
+            _("&Fixed colour scale across steps (off: each step scaled to its own largest value)"),
             self.layer_view.set_fixed_scale,
             None,
             "view",
@@ -735,31 +751,49 @@ class MainWindow(QMainWindow):
         fixed.setChecked(self.layer_view.fixed_scale)  # on by default: frame k matches exported slide k
         numbers = self._action(
             "numbers",
-            "Show &numbers in cells",
+            _("Show &numbers in cells"),
             self.layer_view.set_show_numbers,
             None,
             "view",
             checkable=True,
         )
         numbers.setChecked(True)
+        comma = self._action(
+            "decimal_comma",
+            _("Decimal &comma (0,5 instead of 0.5)"),
+            self.set_decimal_comma,
+            None,
+            "view",
+            checkable=True,
+        )
+        language = self.menus["view"].addMenu(_("&Language"))
+        assert language is not None
+        self.language_menu = LanguageMenu(language, self._language_roots, self.settings)
+        self.language_menu.sigLanguageChanged.connect(self._on_language_changed)
+        self._decimal_comma_on_start = comma
         self.menus["view"].addSeparator()  # the docks' toggles follow (add_dock), then _build_view_menu's
 
         self._action(
-            "guide", "&User guide", self._on_guide_triggered, QKeySequence.StandardKey.HelpContents, "help"
+            "guide", _("&User guide"), self._on_guide_triggered, QKeySequence.StandardKey.HelpContents, "help"
         )
-        self._action("tour", "Guided &tour", self._on_tour_triggered, None, "help")
-        self._action("shortcuts", "&Keyboard shortcuts", self._on_shortcuts_triggered, None, "help")
-        self._action("about", "&About visualconv", self._on_about_triggered, None, "help")
+        self._action("tour", _("Guided &tour"), self._on_tour_triggered, None, "help")
+        self._action("shortcuts", _("&Keyboard shortcuts"), self._on_shortcuts_triggered, None, "help")
+        self._action("about", _("&About visualconv"), self._on_about_triggered, None, "help")
 
     def _build_view_menu(self) -> None:
         """The rest of View, after the docks' toggles: numbers, colours, presentation, zoom, layout."""
         S = QKeySequence.StandardKey
         self.menus["view"].addSeparator()
-        self.numbers_menu = self.menus["view"].addMenu("N&umbers")
+        self.numbers_menu = self.menus["view"].addMenu(_("N&umbers"))
         assert self.numbers_menu is not None
         group = QActionGroup(self)
-        for key, text, _ in NUMBER_CHOICES:
-            choice = self.numbers_menu.addAction(text)
+        for key, text, _fmt in NUMBER_CHOICES:
+            if key.startswith("fix"):
+                d = int(key[3:])
+                label = ngettext("{d} fixed &decimal", "{d} fixed &decimals", d).format(d=d)
+            else:
+                label = _(text).format(d=key[3:])
+            choice = self.numbers_menu.addAction(label)
             assert choice is not None
             choice.setCheckable(True)
             choice.setData(key)
@@ -768,29 +802,31 @@ class MainWindow(QMainWindow):
             self.actions_by_name[f"numbers_{key}"] = choice
         self.numbers_menu.triggered.connect(self._on_numbers_menu_triggered)
         self.palette_menu = self._choice_menu(
-            "&Palette", "palette", [(p.key, p.title) for p in palette.PALETTES.values()], "rdbu"
+            _("&Palette"), "palette", [(p.key, p.title) for p in palette.PALETTES.values()], "rdbu"
         )
         self.palette_menu.triggered.connect(self._on_palette_menu_triggered)
         self.theme_menu = self._choice_menu(
-            "&Theme", "theme", [(t.key, t.title) for t in theme.THEMES.values()], "light"
+            _("&Theme"), "theme", [(t.key, t.title) for t in theme.THEMES.values()], "light"
         )
         self.theme_menu.triggered.connect(self._on_theme_menu_triggered)
         self.menus["view"].addSeparator()
         self._action(
             "presentation",
-            "&Presentation (full screen)",
+            _("&Presentation (full screen)"),
             self._on_presentation_toggled,
             "F5",
             "view",
             checkable=True,
         )
         zoom = self.zoom_area
-        zoom_in = self._action("zoom_in", "Zoom &in", zoom.zoom_in, S.ZoomIn, "view")
+        zoom_in = self._action("zoom_in", _("Zoom &in"), zoom.zoom_in, S.ZoomIn, "view")
         zoom_in.setShortcuts([QKeySequence(S.ZoomIn), QKeySequence("Ctrl+=")])  # Ctrl+= : plus without Shift
-        self._action("zoom_out", "Zoom &out", zoom.zoom_out, S.ZoomOut, "view")
-        self._action("zoom_reset", "&Actual size (100 %)", zoom.reset_zoom, "Ctrl+0", "view")
+        self._action("zoom_out", _("Zoom &out"), zoom.zoom_out, S.ZoomOut, "view")
+        self._action("zoom_reset", _("&Actual size (100 %)"), zoom.reset_zoom, "Ctrl+0", "view")
         self.menus["view"].addSeparator()
-        self._action("reset_layout", "&Reset layout", self.reset_layout, None, "view")
+        self._action("reset_layout", _("&Reset layout"), self.reset_layout, None, "view")
+        comma = self._decimal_comma_on_start
+        comma.setChecked(self.settings.value(DECIMAL_COMMA, False, type=bool))  # after the numbers menu
 
     # ------------------------------------------------------------ files
 
@@ -801,11 +837,11 @@ class MainWindow(QMainWindow):
         """
         if not self.session.dirty:
             return True
-        name = printable(self.session.model.name) if self.session.model else "the model"
+        name = printable(shown(self.session.model.name)) if self.session.model else _("the model")
         answer = QMessageBox.question(
             self,
-            "Unsaved changes",
-            f"Save the changes to {name}?",
+            _("Unsaved changes"),
+            _("Save the changes to {name}?").format(name=name),
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,
@@ -823,7 +859,7 @@ class MainWindow(QMainWindow):
         if not self.confirm_unsaved_changes():
             return False
         start = str(Path(self.session.path).parent) if self.session.path else str(sample_dir() or Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", start, FILE_FILTER)
+        path, _filter = QFileDialog.getOpenFileName(self, _("Open model"), start, _(FILE_FILTER))
         return self.open_file(path) if path else False
 
     def open_file(self, path: str | Path) -> bool:
@@ -832,7 +868,7 @@ class MainWindow(QMainWindow):
             self.session.open(path)
         except (ModelError, OSError) as exc:
             message = str(exc) if isinstance(exc, ModelError) else f"{path}: {exc.strerror or exc}"
-            QMessageBox.warning(self, "Cannot open the model", message)
+            QMessageBox.warning(self, _("Cannot open the model"), message)
             return False
         self.remember_file(str(path))
         return True
@@ -842,7 +878,7 @@ class MainWindow(QMainWindow):
         if not self.confirm_unsaved_changes():
             return False
         start = str(Path(self.session.path).parent) if self.session.path else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Import network", start, IMPORT_FILTER)
+        path, _filter = QFileDialog.getOpenFileName(self, _("Import network"), start, _(IMPORT_FILTER))
         return self.import_file(path) if path else False
 
     def import_file(self, path: str | Path) -> bool:
@@ -854,10 +890,12 @@ class MainWindow(QMainWindow):
             model = model_from_document(import_network(str(path)))
             model.shapes()
         except ModelError as exc:
-            QMessageBox.warning(self, "Cannot import the network", str(exc))
+            QMessageBox.warning(self, _("Cannot import the network"), str(exc))
             return False
         self.session.set_model(model, "", dirty=True)
-        self.statusBar().showMessage(f"Imported {path}; Save As writes it as a model file", 8000)
+        self.statusBar().showMessage(
+            _("Imported {path}; Save As writes it as a model file").format(path=path), 8000
+        )
         return True
 
     def show_model(
@@ -879,7 +917,7 @@ class MainWindow(QMainWindow):
     def save_as(self) -> bool:
         """Ask for a file name and save there."""
         start = self.session.path if self.session.path else str(Path.home() / "model.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save model as", start, FILE_FILTER)
+        path, _filter = QFileDialog.getSaveFileName(self, _("Save model as"), start, _(FILE_FILTER))
         return self._save_to(path) if path else False
 
     def _save_to(self, path: str) -> bool:
@@ -887,13 +925,13 @@ class MainWindow(QMainWindow):
             self.session.save(path)
         except (ModelError, OSError, ValueError) as exc:
             if isinstance(exc, OSError) and not isinstance(exc, ModelError):  # the old file is intact
-                message = f"{path}: {exc.strerror or exc}. The file was not changed."
+                message = f"{path}: {exc.strerror or exc}. " + _("The file was not changed.")
             else:  # a WriteError says so itself: "FILE: could not write: ... (the old file is unchanged)"
                 message = str(exc)
-            QMessageBox.warning(self, "Cannot save the model", message)
+            QMessageBox.warning(self, _("Cannot save the model"), message)
             return False
         self.remember_file(path)
-        self.statusBar().showMessage(f"Saved {path}", 4000)
+        self.statusBar().showMessage(_("Saved {path}").format(path=path), 4000)
         return True
 
     def recent_files(self) -> list[str]:
@@ -934,10 +972,17 @@ class MainWindow(QMainWindow):
         iterations = len(panel.records)
         answer = QMessageBox.question(
             self,
-            "Training run in progress",
-            f"The training run has trained {iterations} iteration{'s' if iterations != 1 else ''}; "
-            "its weights are not saved.\n\nSave stops the run and saves the model with the trained "
-            "weights; Discard stops the run and drops them.",
+            _("Training run in progress"),
+            ngettext(
+                "The training run has trained {n} iteration; its weights are not saved.",
+                "The training run has trained {n} iterations; its weights are not saved.",
+                iterations,
+            ).format(n=iterations)
+            + "\n\n"
+            + _(
+                "Save stops the run and saves the model with the trained weights; "
+                "Discard stops the run and drops them."
+            ),
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,
@@ -995,7 +1040,7 @@ class MainWindow(QMainWindow):
     @pyqtSlot(int)
     def _on_zoom_changed(self, percent: int) -> None:
         self.layer_view.set_text_scale(percent / 100)
-        self.statusBar().showMessage(f"Zoom {percent} %", 2000)
+        self.statusBar().showMessage(_("Zoom {percent} %").format(percent=percent), 2000)
 
     @pyqtSlot(bool)
     def _on_presentation_toggled(self, on: bool) -> None:
@@ -1010,7 +1055,7 @@ class MainWindow(QMainWindow):
             self.set_presentation(False)
 
     def _on_session_model_changed(self, model: Model) -> None:
-        self.setWindowTitle(f"{printable(model.name)}[*] — visualconv")
+        self.setWindowTitle(f"{printable(shown(model.name))}[*] — visualconv")  # i18n: ok (a name)
         self.actions_by_name["backward"].setEnabled(model.has_backward)
 
     def _on_session_path_changed(self, path: str) -> None:
@@ -1055,7 +1100,35 @@ class MainWindow(QMainWindow):
 
         QMessageBox.about(
             self,
-            "About visualconv",
-            f"visualconv {__version__}\n\nA visual debugger for backpropagation through "
-            "convolution and pooling layers.",
+            _("About visualconv"),
+            f"visualconv {__version__}\n\n"  # i18n: ok
+            + _("A visual debugger for backpropagation through convolution and pooling layers."),
         )
+
+    # ------------------------------------------------------------ language and numbers
+
+    def set_decimal_comma(self, on: bool) -> None:
+        """Write numbers with a decimal comma (``0,5``; lists ``[0,3; 0,5]``) or the point; remembered."""
+        self.settings.setValue(DECIMAL_COMMA, bool(on))
+        self.set_number_format(dataclasses.replace(self.numbers, decimal="," if on else "."))
+        self.session.refresh()
+
+    def _language_roots(self) -> list[QObject]:
+        """What a language switch re-reads: the window (its menus, docks and panels are its children)."""
+        return [self]
+
+    def set_language(self, code: str) -> None:
+        """Speak ``code`` (``de``, ``pt-BR``, ``id``, ``zh-CN``, ``en``), as View ▸ Language does."""
+        self.language_menu.switch(code)
+
+    @pyqtSlot(str)
+    def _on_language_changed(self, code: str) -> None:
+        """Rebuild what is made of words and numbers: the heat maps' headings, the step text, the title."""
+        self.navigator.refresh()
+        self.session.refresh()
+        self.training_panel.retranslate()
+        if self.session.model is not None:
+            self._on_session_model_changed(self.session.model)
+        problem = cjk_font_problem(code)
+        if problem:
+            self.statusBar().showMessage(problem, 15000)

@@ -343,3 +343,9 @@ class Session(QObject):
     def last(self) -> None:
         """Go to the last step n."""
         self.set_step(self.n)
+
+    def refresh(self) -> None:
+        """Tell every view to draw the current trace and step again (a language switch: new words)."""
+        if self._model is not None:
+            self.sigTraceChanged.emit(self._trace)
+            self.sigStepChanged.emit(self._step)

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ..engine.errors import ModelError
+from ..i18n import _
 from ..textsafe import printable
 from .common import EXIT_MISMATCH, EXIT_OK, check_finite, load, require_backward
 
@@ -31,15 +32,27 @@ def run(args: argparse.Namespace) -> int:
         result = check_gradients(model)
     except ValueError as exc:
         raise ModelError(str(exc), "", args.file) from None
-    print(f"gradient check of {printable(args.file)} (central differences, tolerance {TOLERANCE:g})")
-    for tensor in result.tensors:
-        mark = "ok" if tensor.ok else "MISMATCH"
-        sample = f"  ({tensor.checked} of {tensor.analytic.size} cells, sampled)" if tensor.sampled else ""
-        print(
-            f"  {tensor.name:<20} {tuple(tensor.analytic.shape)!s:<16} "
-            f"max relative error {tensor.max_error:.2e}  {mark}{sample}"
+    print(
+        _("gradient check of {file} (central differences, tolerance {tolerance})").format(
+            file=printable(args.file), tolerance=f"{TOLERANCE:g}"
         )
+    )
+    for tensor in result.tensors:
+        mark = _("ok") if tensor.ok else _("MISMATCH")
+        sample = (
+            "  "
+            + _("({checked} of {size} cells, sampled)").format(
+                checked=tensor.checked, size=tensor.analytic.size
+            )
+            if tensor.sampled
+            else ""
+        )
+        error = _("max relative error {error}").format(error=f"{tensor.max_error:.2e}")
+        print(f"  {tensor.name:<20} {tuple(tensor.analytic.shape)!s:<16} {error}  {mark}{sample}")
     for note in result.kinks:
-        print(f"  note: {note} (not differentiable there; finite differences may disagree)")
-    print("all gradients agree" if result.ok else "gradients DISAGREE")
+        print(
+            "  "
+            + _("note: {note} (not differentiable there; finite differences may disagree)").format(note=note)
+        )
+    print(_("all gradients agree") if result.ok else _("gradients DISAGREE"))
     return EXIT_OK if result.ok else EXIT_MISMATCH

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from .. import i18n
 from ..engine.errors import ModelError
 from ..engine.memory import reuse_freed_memory
 from .common import EXIT_ERROR, EXIT_OK, UsageError
@@ -76,6 +77,35 @@ def _quiet(debug: bool) -> Iterator[None]:
         yield
 
 
+def take_language(args: list[str]) -> tuple[list[str], str | None]:
+    """The command line without ``--lang CODE`` (or ``--lang=CODE``), and that code (None without one).
+
+    ``--lang`` works before or after the command, for every command and the window.
+
+    Raises
+    ------
+    UsageError
+        ``--lang`` comes last, without its code.
+    """
+    rest: list[str] = []
+    code: str | None = None
+    words = iter(args)
+    for word in words:
+        if word == "--":
+            rest.append(word)
+            rest.extend(words)
+            break
+        if word == "--lang":
+            code = next(words, None)
+            if code is None:
+                raise UsageError("visualconv: --lang: expected a language code (en, de, pt-BR, id, zh-CN)")
+        elif word.startswith("--lang="):
+            code = word.split("=", 1)[1]
+        else:
+            rest.append(word)
+    return rest, code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``visualconv`` command.
 
@@ -92,10 +122,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = [a for a in args_list if a != "--debug"]
     file = ""
     try:
+        args_list, language = take_language(args_list)
+        try:
+            i18n.set_language(i18n.choose(language))
+        except ValueError as exc:
+            raise UsageError(f"visualconv: {exc}") from None
         if not command_named(args_list):
             args_list = [WINDOW, *args_list]
         args = build_parser().parse_args(args_list)
         file = str(getattr(args, "file", "") or "")
+        args.lang = language
         if args.command == WINDOW:
             args.debug = debug
             return int(args.func(args))
@@ -112,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
-        _say("visualconv: interrupted")
+        _say("visualconv: " + i18n._("interrupted"))
         return 130
     except SystemExit as exc:  # argparse --help and --version
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_ERROR)
@@ -120,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         where = f"{file}: " if file else ""
-        _say(f"visualconv: {where}not enough memory for this model; expected a smaller model")
+        _say(f"visualconv: {where}" + i18n._("not enough memory for this model; expected a smaller model"))
         return EXIT_ERROR
     except BrokenPipeError:  # the reader of stdout went away (| head): nothing left to say
         with contextlib.suppress(Exception):
@@ -135,7 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = " ".join(str(exc).split())
         text = text if len(text) <= 200 else text[:197] + "..."
         _say(
-            f"visualconv: {where}unexpected error ({exc.__class__.__name__}: {text}); "
-            "run with --debug for the traceback"
+            f"visualconv: {where}"
+            + i18n._("unexpected error ({error}); run with --debug for the traceback").format(
+                error=f"{exc.__class__.__name__}: {text}"
+            )
         )
         return EXIT_ERROR

@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..i18n import N_, _, language
 from .common import EXIT_OK, UsageError
 
 NAME = "export"
@@ -164,6 +165,27 @@ def _headless() -> None:
     qInstallMessageHandler(handler)
 
 
+CJK_HINT = N_(
+    "No font with Chinese characters was found: install one (Debian/Ubuntu: sudo apt install "
+    "fonts-noto-cjk or fonts-wqy-microhei; Fedora: google-noto-sans-cjk-fonts)"
+)
+
+
+def has_cjk_font() -> bool:
+    """Whether fontconfig knows a font for Chinese (True where there is no fontconfig to ask)."""
+    import shutil
+    import subprocess
+
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return True
+    try:
+        found = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return True
+    return bool(found.stdout.strip())
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``visualconv export``; returns the exit status (errors raise ModelError or UsageError)."""
     from .. import atomic
@@ -176,6 +198,8 @@ def run(args: argparse.Namespace) -> int:
             "visualconv export: nothing to do: give --out PATH, --animation OUT, --frames DIR, "
             "--beamer DECK.tex, --pptx DECK.pptx, --tikz STEP.tex, --pack DIR or --torch SCRIPT.py"
         )
+    if others and language() == "zh_CN" and not has_cjk_font():
+        print("visualconv: " + _(CJK_HINT), file=sys.stderr)
     if args.torch:
         from ..bridge.command import export_torch
 
@@ -298,19 +322,19 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"visualconv: {where}: could not write: {atomic.reason(exc)}") from None
     for folder in missing:
         if folder.is_dir():
-            print(f"visualconv: created the folder {folder}", file=sys.stderr)
+            print("visualconv: " + _("created the folder {folder}").format(folder=folder), file=sys.stderr)
     frames = [p for p in written if p.name.startswith("frame-")]
     for path in written:
         if path not in frames:
             print(path)
     if frames:
-        print(f"{len(frames)} frames in {frames[0].parent}")
+        print(_("{n} frames in {folder}").format(n=len(frames), folder=frames[0].parent))
     if args.pack:
-        print(f"lecture pack in {args.pack}: {pack_summary}")
+        print(_("lecture pack in {folder}: {summary}").format(folder=args.pack, summary=pack_summary))
     return EXIT_OK
 
 
 def summary(paths: list[Path]) -> str:
     """The number of files and megabytes an export wrote."""
     size = sum(p.stat().st_size for p in paths if p.is_file())
-    return f"{len(paths)} files, {size / 1e6:.1f} MB"
+    return _("{n} files, {size} MB").format(n=len(paths), size=f"{size / 1e6:.1f}")

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ..engine.errors import ModelError
+from ..i18n import _
 from ..textsafe import printable
 from .common import EXIT_OK, check_finite, load, require_backward, to_json_value
 
@@ -46,8 +47,10 @@ def run(args: argparse.Namespace) -> int:
             if key in ("index", "type"):
                 continue
             if value is None:
-                print(f"  {key:<20} none (no bias term)")
+                print(f"  {key:<20} " + _("none (no bias term)"))
                 continue
-            text = fmt_array(value) if value.size <= 64 else f"({value.size} values; use --json)"
+            text = (
+                fmt_array(value) if value.size <= 64 else _("({n} values; use --json)").format(n=value.size)
+            )
             print(f"  {key:<20} {tuple(value.shape)!s:<16} {text}")
     return EXIT_OK

@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from ..engine.errors import ModelError
+from ..i18n import _
 from ..textsafe import printable
 from .common import EXIT_OK, UsageError, layer_index, load
 
@@ -59,9 +60,10 @@ def run(args: argparse.Namespace) -> int:
         trace = trace_layer(model, index, args.pass_name)
     except ValueError as exc:
         raise ModelError(str(exc), f"layers[{index}]", args.file) from None
+    passes = {"forward": _("forward pass"), "backward": _("backward pass")}
     print(
         f"{printable(model.name)}: layers[{index}] ({model.layers[index].type}), "
-        f"{args.pass_name} pass, {trace.n} overlays"
+        + _("{pass_name}, {n} overlays").format(pass_name=passes[args.pass_name], n=trace.n)
     )
     if args.step is not None:
         if not 0 <= args.step <= trace.n:
@@ -74,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     for k in range(args.start, stop):  # one step at a time: memory stays bounded
         print("\n".join(explain(trace, trace.step(k))))
     if stop <= trace.n or args.start > 0:
-        more = f"; the next page: --from {stop}" if stop <= trace.n else ""
-        print(f"(steps {args.start}..{stop - 1} of 0..{trace.n} shown{more}; --limit 0 prints every step)")
+        more = "; " + _("the next page: --from {stop}").format(stop=stop) if stop <= trace.n else ""
+        shown = _("steps {first}..{last} of 0..{n} shown").format(first=args.start, last=stop - 1, n=trace.n)
+        print(f"({shown}{more}; " + _("--limit 0 prints every step") + ")")
     return EXIT_OK

@@ -25,6 +25,7 @@ import sys
 from typing import Any
 
 from ..engine.errors import ModelError
+from ..i18n import _
 from ..textsafe import printable
 from .common import EXIT_OK, UsageError, to_json_value
 
@@ -131,17 +132,26 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(to_json_value(document)))
         return EXIT_OK
     print(f"{printable(model.name)}  ({printable(args.file)})")  # text is data
+    batch = _("full") if spec.batch_size is None else spec.batch_size
     print(
-        f"SGD: learning rate {spec.learning_rate:g}, momentum {spec.momentum:g}, "
-        f"batch size {'full' if spec.batch_size is None else spec.batch_size}, {spec.epochs} epoch(s)"
+        "SGD: "
+        + _("learning rate {rate}, momentum {momentum}, batch size {batch}, {epochs} epoch(s)").format(
+            rate=f"{spec.learning_rate:g}", momentum=f"{spec.momentum:g}", batch=batch, epochs=spec.epochs
+        )
     )
     for entry, accuracy in zip(history, accuracies, strict=True):
-        extra = "" if accuracy is None else f"  accuracy {accuracy:.1%}"
-        print(f"  epoch {entry['epoch']:>4}  loss {entry['loss']:.10g}{extra}")
+        extra = "" if accuracy is None else "  " + _("accuracy {accuracy}").format(accuracy=f"{accuracy:.1%}")
+        print(
+            "  "
+            + _("epoch {epoch}  loss {loss}").format(
+                epoch=f"{entry['epoch']:>4}", loss=f"{entry['loss']:.10g}"
+            )
+            + extra
+        )
     for index, params in enumerate(last.parameters):
         for name, value in params.items():
             if value.size <= 16:
                 print(f"layers[{index}].{name} = {json.dumps(value.tolist())}")
     if args.out:
-        print(f"wrote the trained model to {args.out}")
+        print(_("wrote the trained model to {file}").format(file=args.out))
     return EXIT_OK

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..i18n import _
 from .numbers import NumberFormat, current, using
 from .windows import FloatArray
 
@@ -52,6 +53,11 @@ def products(a: FloatArray, b: FloatArray | float) -> str:
     a = np.ravel(a)
     bb = np.ravel(b) if not isinstance(b, float) else np.full(a.shape, b)
     return "[" + ", ".join(f"{fmt(x)}*{fmt(y)}" for x, y in zip(a, bb, strict=True)) + "]"
+
+
+def overlay_text(k: int, text: str) -> str:
+    """``overlay k: text``, the first line of a step, in the language in use."""
+    return _("overlay {k}: {text}").format(k=k, text=text)
 
 
 def slice_text(s: slice) -> str:
@@ -116,8 +122,15 @@ def sgd_update_lines(record: Any, layer_index: int) -> list[str]:
         return []
     lr, momentum = record.learning_rate, record.momentum
     lines = [
-        f"SGD step of iteration {record.iteration} (epoch {record.epoch}): η = {fmt(lr)}"
-        + (f", momentum {fmt(momentum)} (v = {fmt(momentum)}·v + g)" if momentum else "")
+        _("SGD step of iteration {iteration} (epoch {epoch}):").format(
+            iteration=record.iteration, epoch=record.epoch
+        )
+        + f" η = {fmt(lr)}"
+        + (
+            ", " + _("momentum {momentum}").format(momentum=fmt(momentum)) + f" (v = {fmt(momentum)}·v + g)"
+            if momentum
+            else ""
+        )
     ]
     for name, symbol in (("weight", "W"), ("bias", "b")):
         if name not in grads:
@@ -136,11 +149,17 @@ def sgd_update_lines(record: Any, layer_index: int) -> list[str]:
         else:
             largest = float(np.max(np.abs(delta))) if delta.size else 0.0
             lines.append(
-                f"  Δ{symbol} = {rule} ({gradient.size} values; the largest change is {fmt(largest)})"
+                f"  Δ{symbol} = {rule} "
+                + _("({n} values; the largest change is {largest})").format(
+                    n=gradient.size, largest=fmt(largest)
+                )
             )
     if len(record.batch) > 1:
         lines.append(
-            f"  (dW is the mean gradient of the batch's {len(record.batch)} examples; "
-            "the overlays above are its first example's)"
+            "  "
+            + _(
+                "(dW is the mean gradient of the batch's {n} examples; "
+                "the overlays above are its first example's)"
+            ).format(n=len(record.batch))
         )
     return lines

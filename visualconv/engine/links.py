@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..i18n import _
 from .explain import fmt
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ def sum_text(name: str, terms: list[Term], value: float, bias: str = "") -> str:
         shown.append(product)
     body = " + ".join(shown)
     if len(terms) > MAX_TEXT_TERMS:
-        body += f" + … ({len(terms) - MAX_TEXT_TERMS} more terms)"
+        body += " + … " + _("({n} more terms)").format(n=len(terms) - MAX_TEXT_TERMS)
     return f"{name} = {body}{bias} = {fmt(value)}"
 
 

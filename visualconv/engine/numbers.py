@@ -23,6 +23,7 @@ otherwise, so the command line's output stays what it was.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -82,6 +83,33 @@ class NumberFormat:
         text = f"{value:.{decimals}f}"
         return text[1:] if text.startswith("-") and float(text) == 0 else text  # never -0.00
 
+    # The decimal separator: "." (the seed documents' way, the default) or "," (German and
+    # Portuguese classrooms); with "," the elements of a list are separated by "; ".
+    decimal: str = "."
+
+    # ------------------------------------------------------------ the decimal separator
+
+    @property
+    def separator(self) -> str:
+        """What separates the elements of a written list: ``", "``, or ``"; "`` with a decimal comma."""
+        return "; " if self.decimal == "," else ", "
+
+    def _marked(self, text: str) -> str:
+        """``text`` (a number Python wrote) with this format's decimal separator."""
+        return text if self.decimal == "." else text.replace(".", self.decimal)
+
+    def text(self, line: str) -> str:
+        """A line composed with the default format (the step text) in this format's separators.
+
+        A point between two digits becomes the decimal separator, and the ``", "`` between
+        two numbers of a list becomes :attr:`separator`; words, slices (``[0:2]``) and
+        names are left alone. With the point this is ``line`` itself.
+        """
+        if self.decimal == ".":
+            return line
+        line = _BETWEEN_NUMBERS.sub(self.separator, line)
+        return _DECIMAL_POINT.sub(self.decimal, line)
+
     # ------------------------------------------------------------ values
 
     def value(self, value: float) -> str:
@@ -90,19 +118,19 @@ class NumberFormat:
         if value == 0:
             return "0"
         if self.fixed is not None and math.isfinite(value):
-            return self._fixed(value, self.fixed)
-        return f"{value:.{self.significant}g}"
+            return self._marked(self._fixed(value, self.fixed))
+        return self._marked(f"{value:.{self.significant}g}")
 
     def array(self, array: Any) -> str:
         """Nested-list text of an array: ``[1, 2]`` or ``[[1, 2], [3, 4]]``."""
         array = np.asarray(array)
         if array.ndim == 0:
             return self.value(float(array))
-        return "[" + ", ".join(self.array(a) for a in array) + "]"
+        return "[" + self.separator.join(self.array(a) for a in array) + "]"
 
     def values(self, values: Sequence[float]) -> str:
-        """Values joined by ``, ``."""
-        return ", ".join(self.value(v) for v in values)
+        """Values joined by ``, `` (``; `` with a decimal comma)."""
+        return self.separator.join(self.value(v) for v in values)
 
     # ------------------------------------------------------------ cells
 
@@ -124,7 +152,7 @@ class NumberFormat:
         if "e" in text:
             mantissa, exponent = text.split("e")
             text = f"{mantissa}e{int(exponent)}"
-        return text
+        return self._marked(text)
 
     def decimals_for(self, level: float) -> int:
         """Decimals that give a window panel's largest value (``level``) its significant digits."""
@@ -149,7 +177,7 @@ class NumberFormat:
             text = text.rstrip("0").rstrip(".")
         if float(text) == 0:
             return "≈0"
-        return text
+        return self._marked(text)
 
     def widest_window_cell(self, values: Any, decimals: int = 3) -> float | None:
         """The value of ``values`` whose :meth:`window_cell` text is the longest (NaN ignored).
@@ -200,17 +228,20 @@ class NumberFormat:
             return "0"
         scale = abs(value) if level is None or not math.isfinite(level) or level <= 0 else level
         if scale >= 1000 or scale < 0.001:
-            return f"{value:.1e}"
+            return self._marked(f"{value:.1e}")
         decimals = min(max(0, 2 - math.floor(math.log10(scale))), 4)
         text = f"{value:.{decimals}f}"
-        return "≈0" if float(text) == 0 else text
+        return "≈0" if float(text) == 0 else self._marked(text)
 
     # ------------------------------------------------------------ scales
 
     def scale(self, value: float) -> str:
         """A colour bar's limit or tick: ``0.0446``, ``1.2e+03``."""
-        return f"{value:.{self.scale_significant}g}"
+        return self._marked(f"{value:.{self.scale_significant}g}")
 
+
+_DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
+_BETWEEN_NUMBERS = re.compile(r"(?<=\d), (?=[-−]?\d)")
 
 DEFAULT = NumberFormat()
 """Today's digits; pass another :class:`NumberFormat` to change them."""

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..i18n import N_, _, language
 from .numbers import DEFAULT, NumberFormat
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class TileMap:
     def captions(self, name: str) -> list[str]:
         """A caption per tile (none for a single tile)."""
         if self.kind == "channels" and self.count > 1:
-            return [f"channel {c}" for c in range(self.count)]
+            return [_("channel {c}").format(c=c) for c in range(self.count)]
         if self.kind == "kernels" and self.count > 1:
             f_count, c_count = self.shape[:2]
             return [f"{name}[{f}, {c}]" for f in range(f_count) for c in range(c_count)]
@@ -271,39 +272,55 @@ class PanelSpec:
 
 # What each panel role shows, in whole sentences ({name}: the array's name in the panel title).
 PANEL_HELP = {
-    "input": "{name} is the layer's input for this example. The black outline is the window the current "
-    "overlay reads; a grey border is padding.",
-    "kernel": "{name} holds the layer's weights. The black outline marks the weights the current overlay "
-    "multiplies.",
-    "bias": "{name} is the bias, added to every output of its channel.",
-    "z": "{name} is the layer's output before its activation. It fills in one overlay at a time; "
-    "blank cells are not computed yet.",
-    "a": "{name} is the layer's output after its activation, filled in one overlay at a time.",
-    "dz": "{name} is the upstream delta: the gradient of the loss with respect to this layer's output "
-    "(times the activation's derivative, for a layer with one). The black outline is the delta the "
-    "current overlay uses.",
-    "dw": "{name} is the gradient of the loss with respect to the weights. Each overlay adds its products; "
-    "the orange outline marks the cells it changed, and after the last overlay it equals the closed form.",
-    "db": "{name} is the gradient with respect to the bias: the sum of the deltas of its channel.",
-    "dx": "{name} is the gradient with respect to the layer's input, handed on to the layer before. "
-    "Overlapping windows add up; the orange outline marks the cells the current overlay changed.",
-    "loss_p": "{name}: the softmax probabilities of the last layer's output. They add up to 1, and the "
-    "cross-entropy loss is minus the log of the true class's probability.",
-    "loss_t": "{name} is the target the squared-error loss compares the last layer's output with.",
-    "loss_da": "{name} is the gradient of the loss with respect to the last layer's output: where the "
-    "backward pass starts.",
+    "input": N_(
+        "{name} is the layer's input for this example. The black outline is the window the current "
+        "overlay reads; a grey border is padding."
+    ),
+    "kernel": N_(
+        "{name} holds the layer's weights. The black outline marks the weights the current overlay "
+        "multiplies."
+    ),
+    "bias": N_("{name} is the bias, added to every output of its channel."),
+    "z": N_(
+        "{name} is the layer's output before its activation. It fills in one overlay at a time; "
+        "blank cells are not computed yet."
+    ),
+    "a": N_("{name} is the layer's output after its activation, filled in one overlay at a time."),
+    "dz": N_(
+        "{name} is the upstream delta: the gradient of the loss with respect to this layer's output "
+        "(times the activation's derivative, for a layer with one). The black outline is the delta the "
+        "current overlay uses."
+    ),
+    "dw": N_(
+        "{name} is the gradient of the loss with respect to the weights. Each overlay adds its products; "
+        "the orange outline marks the cells it changed, and after the last overlay it equals the closed form."
+    ),
+    "db": N_("{name} is the gradient with respect to the bias: the sum of the deltas of its channel."),
+    "dx": N_(
+        "{name} is the gradient with respect to the layer's input, handed on to the layer before. "
+        "Overlapping windows add up; the orange outline marks the cells the current overlay changed."
+    ),
+    "loss_p": N_(
+        "{name}: the softmax probabilities of the last layer's output. They add up to 1, and the "
+        "cross-entropy loss is minus the log of the true class's probability."
+    ),
+    "loss_t": N_("{name} is the target the squared-error loss compares the last layer's output with."),
+    "loss_da": N_(
+        "{name} is the gradient of the loss with respect to the last layer's output: where the "
+        "backward pass starts."
+    ),
 }
 GENERIC_HELP = "{name}: {subtitle}."
-HOVER_HELP = "Hover a cell for its exact value; hover a gradient or an output cell to see what fed it."
+HOVER_HELP = N_("Hover a cell for its exact value; hover a gradient or an output cell to see what fed it.")
 
 
 def panel_help(spec: PanelSpec) -> str:
     """What a panel shows, for its tooltip and What's This: its own words, or those of its role."""
     name = spec.title.split("  ")[0]
-    text = spec.help or PANEL_HELP.get(spec.role, "")
+    text = _(spec.help) if spec.help else _(PANEL_HELP.get(spec.role, ""))
     if not text:
         text = GENERIC_HELP if spec.subtitle else "{name}."
-    return text.format(name=name, subtitle=spec.subtitle) + " " + HOVER_HELP
+    return text.format(name=name, subtitle=spec.subtitle) + " " + _(HOVER_HELP)
 
 
 _NO_OUTLINES: Mapping[str, tuple[Cell, ...]] = MappingProxyType({})
@@ -468,7 +485,7 @@ class Scene:
         """The step's arithmetic, in the seeds' style (computed on each call)."""
         from .explain import explain
 
-        return tuple(explain(self.trace, self.step, self.numbers))
+        return tuple(self.numbers.text(line) for line in explain(self.trace, self.step, self.numbers))
 
     def spec(self, role: str) -> PanelSpec:
         """The spec of the panel ``role``."""
@@ -701,25 +718,28 @@ class PassScene:
 
     def _legend(self) -> tuple[str, ...]:
         parts = [
-            "colours: blue < 0 < red, one scale per panel for the whole pass",
-            "thick outline: this overlay's window / element",
+            _("colours: blue < 0 < red, one scale per panel for the whole pass"),
+            _("thick outline: this overlay's window / element"),
         ]
         if any(any(s.padding) for s in self.specs):
-            parts.append("grey: zero padding")
+            parts.append(_("grey: zero padding"))
         if any(state.prefix is not None for state in self.panels(0).values()):
-            parts.append("blank: not computed yet")
+            parts.append(_("blank: not computed yet"))
         if any(s.marked for s in self.specs):
-            parts.append("◥ corner: the recorded maximum of the window")
+            parts.append(_("◥ corner: the recorded maximum of the window"))
         return tuple(parts)
 
 
-_PASSES: weakref.WeakKeyDictionary[LayerTrace, dict[NumberFormat, PassScene]] = weakref.WeakKeyDictionary()
+_PASSES: weakref.WeakKeyDictionary[LayerTrace, dict[tuple[NumberFormat, str], PassScene]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def pass_scene(trace: LayerTrace, numbers: NumberFormat = DEFAULT) -> PassScene:
-    """The :class:`PassScene` of a trace (one per trace and number format, shared by its views)."""
+    """The :class:`PassScene` of a trace (one per trace, number format and language, shared by its views)."""
     per_format = _PASSES.setdefault(trace, {})
-    scenes = per_format.get(numbers)
+    key = (numbers, language())
+    scenes = per_format.get(key)
     if scenes is None:
-        scenes = per_format[numbers] = PassScene(trace, numbers)
+        scenes = per_format[key] = PassScene(trace, numbers)
     return scenes

@@ -23,6 +23,8 @@ from ..engine.numbers import DEFAULT, NumberFormat, current
 from ..engine.scene import PanelSpec, PanelState, Scene, padding_mask, pass_scene, scanned_steps
 from ..engine.trace import LayerTrace
 from ..engine.windows import FloatArray
+from ..i18n import _
+from ..samples import shown
 
 __all__ = [
     "MAX_NUMBERED",
@@ -252,7 +254,7 @@ def printed_panel(spec: PanelSpec, state: PanelState) -> Panel:
     kind = tiles.kind
     if kind == "kernels" and printed.one_filter:
         f = state.focus or 0
-        note = f"filter {f}" if values.shape[0] > 1 else ""
+        note = _("filter {f}").format(f=f) if values.shape[0] > 1 else ""
         return _channel_panel(key, f"{printed.title}[{f}]", values[f], dims, note=note)
     outlines = state.outlines
     outline_cells = (
@@ -344,9 +346,16 @@ def pass_style(
 
 def layer_caption(model: Model, index: int, trace: LayerTrace, k: int) -> str:
     """The caption: layer i (conv 1-D), backward pass, overlay k of n (k = 0: before the first)."""
-    where = f"overlay {k} of {trace.n}" if k else f"overlay 0 of {trace.n} (before the first overlay)"
+    where = (
+        _("overlay {k} of {n}").format(k=k, n=trace.n)
+        if k
+        else _("overlay 0 of {n} (before the first overlay)").format(n=trace.n)
+    )
     layer = model.layers[index]
-    return f"layer {index} ({layer.kind.caption(layer)}), {trace.pass_name} pass, {where}"
+    text = _("layer {index} ({kind}), forward pass, {where}")
+    if trace.pass_name == "backward":
+        text = _("layer {index} ({kind}), backward pass, {where}")
+    return text.format(index=index, kind=layer.kind.caption(layer), where=where)
 
 
 def build_figure(
@@ -382,7 +391,7 @@ def build_figure(
         style = pass_style(trace, scanned_steps(trace.n, k), numbers)
     scene = pass_scene(trace, numbers).step(k)
     return Figure(
-        model.name,
+        shown(model.name),
         layer_caption(model, index, trace, k),
         printed_panels(scene),
         scene.lines,

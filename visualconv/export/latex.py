@@ -20,7 +20,7 @@ from .slides import INK, Slide, SlidePanel, Tile
 
 _TOKEN = re.compile(
     r"(?P<num>(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
-    r"|(?P<name>[A-Za-z_](?:[A-Za-z0-9_']|-(?=[A-Za-z]))*)"
+    r"|(?P<name>[A-Za-z_À-ÖØ-öø-ÿ](?:[A-Za-z0-9_'À-ÖØ-öø-ÿ]|-(?=[A-Za-zÀ-ÖØ-öø-ÿ]))*)"
     r"|(?P<op>->|\+=|\S)"
     r"|(?P<space>\s+)"
 )

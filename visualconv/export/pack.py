@@ -38,6 +38,8 @@ import numpy as np
 from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..engine.trace import LayerTrace
+from ..i18n import _, tag
+from ..samples import shown
 from ..textsafe import code_fence, markdown_text, printable
 from . import animation, files, latex, slides, tikz, video
 from .api import (
@@ -266,43 +268,49 @@ def export_pack(
 
 
 def _index_head(model: Model, plan: list[PackPass]) -> tuple[list[str], list[str]]:
-    md = [f"# {_markdown(model.name)}", ""]
+    md = [f"# {_markdown(shown(model.name))}", ""]
     if model.description:
-        md += [markdown_text(model.description, keep_newlines=True), ""]
+        md += [markdown_text(shown(model.description), keep_newlines=True), ""]
+    md += _(
+        "Slides exported by visualconv. Each step has an image (PNG) and its LaTeX: a standalone\n"
+        "document (`step-NNN.tex`, compiles in its folder: it reads its step from `fragments.tex`,\n"
+        "which has every step's body to paste into slides; needs `amsmath`, `amssymb`, `xcolor`,\n"
+        "`colortbl`).\n"
+        "`NAME-beamer.tex` is one Beamer frame whose overlays are the steps. One colour level\n"
+        "per panel for a whole pass; blue is negative, red positive. The images show the panels;\n"
+        "each step's equations are the text below its image. `index.html` shows the pack in a\n"
+        "browser."
+    ).split("\n")
     md += [
-        "Slides exported by visualconv. Each step has an image (PNG) and its LaTeX: a standalone",
-        "document (`step-NNN.tex`, compiles in its folder: it reads its step from `fragments.tex`,",
-        "which has every step's body to paste into slides; needs `amsmath`, `amssymb`, `xcolor`,",
-        "`colortbl`).",
-        "`NAME-beamer.tex` is one Beamer frame whose overlays are the steps. One colour level",
-        "per panel for a whole pass; blue is negative, red positive. The images show the panels;",
-        "each step's equations are the text below its image. `index.html` shows the pack in a",
-        "browser.",
         "",
-        "## Contents",
+        "## " + _("Contents"),
         "",
     ]
     e = _html
     page = [
         "<!DOCTYPE html>",
-        '<html lang="en">',
+        f'<html lang="{tag()}">',
         "<head>",
         '<meta charset="utf-8">',
-        f"<title>{e(model.name)}</title>",
+        f"<title>{e(shown(model.name))}</title>",
         "<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#1f2328}"
         "img{max-width:100%;border:1px solid #ddd}pre{background:#f6f8fa;padding:.6em;overflow-x:auto}"
         "h2{border-bottom:1px solid #ddd;padding-bottom:.2em}</style>",
         "</head>",
         "<body>",
-        f"<h1>{e(model.name)}</h1>",
+        f"<h1>{e(shown(model.name))}</h1>",
     ]
     if model.description:
-        page.append(f"<p>{e(model.description)}</p>")
-    page.append("<h2>Contents</h2>\n<ul>")
+        page.append(f"<p>{e(shown(model.description))}</p>")
+    page.append("<h2>" + e(_("Contents")) + "</h2>\n<ul>")
     for item in plan:
         kind = model.layers[item.layer].type
-        shown = f"{len(item.steps)} of {item.trace.n + 1} steps"
-        label = f"layer {item.layer} ({kind}), {item.pass_name} pass: {shown}"
+        steps_shown = _("{shown} of {n} steps").format(shown=len(item.steps), n=item.trace.n + 1)
+        label = (
+            _("layer {index} ({kind}), forward pass: {shown}")
+            if item.pass_name == "forward"
+            else _("layer {index} ({kind}), backward pass: {shown}")
+        ).format(index=item.layer, kind=kind, shown=steps_shown)
         md.append(f"- [{label}](#{item.name})")
         page.append(f'<li><a href="#{item.name}">{e(label)}</a></li>')
     md.append("")
@@ -369,7 +377,9 @@ def _write_pass(
         if "tex" in chosen:
             out.write(root / name / f"{stem}.tex", functools.partial(latex.step_from_fragments, k))
             fragments.append((k, latex.slide_fragment(slide)))
-        title = f"step {k} of {trace.n}" + (" (before the first overlay)" if k == 0 else "")
+        title = _("step {k} of {n}").format(k=k, n=trace.n) + (
+            " " + _("(before the first overlay)") if k == 0 else ""
+        )
         md += [f"### {caption}: {title}", ""]
         page.append(f"<h3>{e(title)}</h3>")
         if "png" in chosen:

@@ -21,6 +21,7 @@ from ..engine import palette
 from ..engine.model import Model
 from ..engine.numbers import DEFAULT, NumberFormat
 from ..engine.trace import LayerTrace
+from ..i18n import _
 from ..textsafe import printable
 from .figure import Figure, build_figure, pass_style
 
@@ -171,16 +172,17 @@ class Slide:
 
 def legend_items(keys: set[str], titles: str, notes: str) -> tuple[str, ...]:
     """The key to the marks a slide of these panels uses."""
-    items = ["blue < 0 < red, one colour level per panel for the whole pass"]
-    items.append("dark outline: the current window / element")
+    items = [_("blue < 0 < red, one colour level per panel for the whole pass")]
+    items.append(_("dark outline: the current window / element"))
     if keys & RESULT_KEYS:
-        items.append("amber outline: cells this step changed")
+        items.append(_("amber outline: cells this step changed"))
     if "A_pad" in titles:
-        items.append("grey: zero padding")
+        items.append(_("grey: zero padding"))
     if keys & {"z", "a", "y"}:
-        items.append("blank: not computed yet")
-    if "max pool" in notes:
-        items.append("green corner: the recorded maximum")
+        items.append(_("blank: not computed yet"))
+    # the max pooling panel's note (see the pool kind's panels), in the language in use
+    if "max pool" in notes or _("max pool {size}, stride {stride}").split("{")[0].strip() in notes:
+        items.append(_("green corner: the recorded maximum"))
     return tuple(items)
 
 

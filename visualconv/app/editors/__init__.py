@@ -13,6 +13,7 @@ from PyQt6.QtCore import QObject, Qt, pyqtSlot
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QDockWidget, QStatusBar
 
+from ...i18n import N_, _
 from ..session import Session
 from ..widgets.layer_view import LayerView
 from .closed_form import ClosedFormView
@@ -21,7 +22,7 @@ from .gradcheck_panel import GradcheckPanel
 from .history import EditHistory
 from .links_view import LinkController
 
-LINK_HINT = (
+LINK_HINT = N_(
     "Hover a cell for its exact value; hover dW, dA_prev or an output to see what fed it, click to pin."
 )
 
@@ -122,23 +123,23 @@ class Editors(QObject):
         self.links = LinkController(layer_view, session, self.show_link_text, self)
         self.docks: dict[str, QDockWidget] = {}
 
-        undo = self.history.stack.createUndoAction(self, "&Undo")
-        redo = self.history.stack.createRedoAction(self, "&Redo")
+        undo = self.history.stack.createUndoAction(self, _("&Undo"))
+        redo = self.history.stack.createRedoAction(self, _("&Redo"))
         assert undo is not None and redo is not None
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.actions: dict[str, QAction] = {"undo": undo, "redo": redo}
         for key, text, slot in (
-            ("copy_csv", "&Copy tensor as CSV", self.editor.copy_csv),
-            ("paste", "&Paste into tensor", self.editor.paste_clipboard),
-            ("new_1d", "New empty &1-D model", self.new_empty_1d_model),
-            ("new_2d", "New empty &2-D model", self.new_empty_2d_model),
-            ("check", "Check &gradients", self.gradcheck.start),
+            ("copy_csv", _("&Copy tensor as CSV"), self.editor.copy_csv),
+            ("paste", _("&Paste into tensor"), self.editor.paste_clipboard),
+            ("new_1d", _("New empty &1-D model"), self.new_empty_1d_model),
+            ("new_2d", _("New empty &2-D model"), self.new_empty_2d_model),
+            ("check", _("Check &gradients"), self.gradcheck.start),
         ):
             action = QAction(text, self)
             action.triggered.connect(slot)
             self.actions[key] = action
-        clear = QAction("&Clear highlights", self)
+        clear = QAction(_("&Clear highlights"), self)
         clear.setShortcut(QKeySequence(Qt.Key.Key_Escape))
         clear.triggered.connect(self.links.clear)
         self.actions["clear_highlights"] = clear  # the window puts it in its View menu
@@ -147,7 +148,7 @@ class Editors(QObject):
 
         self.links.sigCellClicked.connect(self._on_links_cell_clicked)
         self.editor.grid.sigCurrentChanged.connect(self._on_grid_current_changed)
-        status.showMessage(LINK_HINT)
+        status.showMessage(_(LINK_HINT))
 
     def set_docks(self, docks: dict[str, QDockWidget]) -> None:
         """The docks the window put the panels in (the closed form skips work while hidden)."""
@@ -173,7 +174,7 @@ class Editors(QObject):
     @pyqtSlot(str)
     def show_link_text(self, text: str) -> None:
         """What the hovered or pinned cell links to, in the status bar and the editor."""
-        self.status.showMessage(text or LINK_HINT)
+        self.status.showMessage(text or _(LINK_HINT))
         self.editor.show_links(text)
 
     @pyqtSlot(str, object)

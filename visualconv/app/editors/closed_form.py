@@ -20,10 +20,11 @@ from PyQt6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 from ...engine.explain import closed_form_lines
 from ...engine.scene import TileMap, max_abs
 from ...engine.trace import ClosedForm, LayerTrace
+from ...i18n import N_, _
 from ..session import Session
 from ..widgets.tensor_panel import TensorPanel
 
-NO_CLOSED_FORM = (
+NO_CLOSED_FORM = N_(
     "The closed forms belong to a conv layer's backward pass: select a conv layer in the Layers list "
     "and the Backward pass."
 )
@@ -60,10 +61,10 @@ class ClosedFormView(QWidget):
         columns = QGridLayout()
         columns.setSpacing(4)
         for text, row, col, span in (
-            ("what the closed forms are made of", 0, 0, 2),
-            ("step by step", 3, 0, 1),
-            ("closed form", 3, 1, 1),
-            ("the same, as a transposed convolution", 3, 2, 1),
+            (_("what the closed forms are made of"), 0, 0, 2),
+            (_("step by step"), 3, 0, 1),
+            (_("closed form"), 3, 1, 1),
+            (_("the same, as a transposed convolution"), 3, 2, 1),
         ):
             label = QLabel(text)
             label.setObjectName("muted")
@@ -98,7 +99,7 @@ class ClosedFormView(QWidget):
         self.grid_widget.setVisible(ok)
         self.verdict.setVisible(ok)
         if not ok:
-            self.heading.setText(NO_CLOSED_FORM)
+            self.heading.setText(_(NO_CLOSED_FORM))
             return
         self.refresh()  # computed when shown: a hidden view costs nothing on large layers
 
@@ -110,17 +111,19 @@ class ClosedFormView(QWidget):
         padded = "A_pad" if any(layer.padding) else "A_prev"
         titles = {
             "dz_dilated": (
-                "dZ, dilated",
-                f"zeros between (stride {stride})" if dilation else "stride 1: as it is",
+                _("dZ, dilated"),
+                _("zeros between (stride {stride})").format(stride=stride)
+                if dilation
+                else _("stride 1: as it is"),
                 cf.dz_dilated,
             ),
-            "dz_full": ("dZ, padded", "for the full conv.", cf.dz_full_padded),
+            "dz_full": (_("dZ, padded"), _("for the full conv."), cf.dz_full_padded),
             "kernel": ("W", "", trace.weight),
-            "rotated": ("rot180(W)", "turned by 180°", cf.kernel_rotated),
-            "dw_stepped": ("dW so far", "", cf.dw),
-            "dw_closed": (f"dW = {padded} ⋆ dZ", "valid correlation", cf.dw),
-            "dx_stepped": ("dA_prev so far", "", cf.dx),
-            "dx_closed": ("dA_prev, full conv.", "dZ ✱ rot180(W)", cf.dx),
+            "rotated": ("rot180(W)", _("turned by 180°"), cf.kernel_rotated),
+            "dw_stepped": (_("dW so far"), "", cf.dw),
+            "dw_closed": (f"dW = {padded} ⋆ dZ", _("valid correlation"), cf.dw),
+            "dx_stepped": (_("dA_prev so far"), "", cf.dx),
+            "dx_closed": (_("dA_prev, full conv."), "dZ ✱ rot180(W)", cf.dx),
             "dx_transposed": (
                 "conv_transpose(dZ, W)",
                 cf.transposed_settings,
@@ -172,12 +175,16 @@ class ClosedFormView(QWidget):
             tiles = TileMap(tuple(int(s) for s in array.shape), one_d)
             self.panels[role].set_values(tiles.tiles(array), level, array)
         k, n = step.k, step.n
-        self.heading.setText(f"Layer {self.session.layer_index} backward · overlay {k} of {n}")
+        self.heading.setText(
+            _("Layer {index} backward · overlay {k} of {n}").format(index=self.session.layer_index, k=k, n=n)
+        )
         if k < n:
             self.verdict.setStyleSheet("")
             self.verdict.setText(
-                f"The stepped sums are partial: {n - k} overlay(s) to go. At overlay {n} they equal the "
-                "closed forms on the right."
+                _(
+                    "The stepped sums are partial: {left} overlay(s) to go. At overlay {n} they equal the "
+                    "closed forms on the right."
+                ).format(left=n - k, n=n)
             )
         else:
             same = np.allclose(step.state.dw, cf.dw, rtol=1e-12, atol=1e-12) and np.allclose(

@@ -34,6 +34,7 @@ from ...engine.activations import ACTIVATIONS
 from ...engine.errors import ModelError
 from ...engine.kinds import Layer
 from ...engine.model import LossSpec, Model
+from ...i18n import N_, _
 from .. import theme
 from ..session import Session
 from .history import REFUSED, EditHistory, refusal_text
@@ -43,9 +44,9 @@ ERROR_STYLE = "color: #b91c1c; font-weight: 600;"
 OK_STYLE = "color: #047857;"
 
 BACKWARD_STARTS = (
-    ("upstream", "upstream deltas dZ (typed in)"),
-    ("mse", "a target and squared error (mse)"),
-    ("cross_entropy", "a target class and cross-entropy"),
+    ("upstream", N_("upstream deltas dZ (typed in)")),
+    ("mse", N_("a target and squared error (mse)")),
+    ("cross_entropy", N_("a target class and cross-entropy")),
 )
 
 
@@ -53,14 +54,16 @@ def tensor_label(model: Model, name: str) -> str:
     """A tensor's entry in the chooser: file place, symbol and shape."""
     shape = editing.get_tensor(model, name).shape
     if name == "input":
-        symbol = "A_prev (input)"
+        symbol = _("A_prev (input)")
     elif name == "upstream":
-        symbol = "dZ (upstream deltas)"
+        symbol = _("dZ (upstream deltas)")
     elif name == "target":
         symbol = "target"
     else:
         index, attr = name[len("layers[") :].split("].")
-        symbol = f"{'W' if attr == 'weight' else 'b'} of layer {index} ({model.layers[int(index)].type})"
+        symbol = _("{symbol} of layer {index} ({kind})").format(
+            symbol="W" if attr == "weight" else "b", index=index, kind=model.layers[int(index)].type
+        )
     return f"{name}  ·  {symbol}  {tuple(shape)}"
 
 
@@ -72,7 +75,7 @@ def tile_captions(model: Model, name: str) -> list[str]:
         return [""]
     if name.endswith(".weight"):
         return [f"W[{', '.join(str(i) for i in lead)}]" for lead in leads]
-    return [f"channel {lead[0]}" for lead in leads]
+    return [_("channel {c}").format(c=lead[0]) for lead in leads]
 
 
 def setting_edit(index: int, key: str, text: str) -> Callable[[Model], Model]:
@@ -88,7 +91,9 @@ def input_shape_edit(text: str) -> Callable[[Model], Model]:
         try:
             shape = [int(p) for p in parts]
         except ValueError:
-            raise ModelError(f"expected sizes like 1, 5, 5, got {text!r}", "input") from None
+            raise ModelError(
+                _("expected sizes like 1, 5, 5, got {text}").format(text=repr(text)), "input"
+            ) from None
         return editing.set_input_shape(model, shape)
 
     return edit
@@ -124,16 +129,21 @@ class EditorDock(QWidget):
         tools2 = QHBoxLayout()
         self.tool_buttons: dict[str, QPushButton] = {}
         for key, text, row, tip in (
-            ("zeros", "Zeros", tools1, "Fill the tensor with 0"),
-            ("ones", "Ones", tools1, "Fill the tensor with 1"),
-            ("identity", "Identity", tools1, "The kernel that passes its input through: 1 at the centre"),
+            ("zeros", _("Zeros"), tools1, _("Fill the tensor with 0")),
+            ("ones", _("Ones"), tools1, _("Fill the tensor with 1")),
+            (
+                "identity",
+                _("Identity"),
+                tools1,
+                _("The kernel that passes its input through: 1 at the centre"),
+            ),
             (
                 "impulse",
-                "Impulse",
+                _("Impulse"),
                 tools1,
-                "Only the selected cell is 1 (one-hot): an impulse dZ isolates one output",
+                _("Only the selected cell is 1 (one-hot): an impulse dZ isolates one output"),
             ),
-            ("random", "Random", tools2, "Seeded random values in [-1, 1], two decimals"),
+            ("random", _("Random"), tools2, _("Seeded random values in [-1, 1], two decimals")),
         ):
             button = QPushButton(text)
             button.setToolTip(tip)
@@ -142,16 +152,18 @@ class EditorDock(QWidget):
             self.tool_buttons[key] = button
         self.seed = QSpinBox()
         self.seed.setRange(0, 999_999)
-        self.seed.setPrefix("seed ")
-        self.seed.setToolTip("The seed of Random: the same seed gives the same values")
+        self.seed.setPrefix(_("seed "))
+        self.seed.setToolTip(_("The seed of Random: the same seed gives the same values"))
         tools2.addWidget(self.seed)
-        self.paste_button = QPushButton("Paste")
+        self.paste_button = QPushButton(_("Paste"))
         self.paste_button.setToolTip(
-            "Paste CSV or a NumPy-style list from the clipboard into the selected channel "
-            "(or the whole tensor)"
+            _(
+                "Paste CSV or a NumPy-style list from the clipboard into the selected channel "
+                "(or the whole tensor)"
+            )
         )
-        self.copy_button = QPushButton("Copy CSV")
-        self.copy_button.setToolTip("Copy the selected channel (or the matrix) as CSV")
+        self.copy_button = QPushButton(_("Copy CSV"))
+        self.copy_button.setToolTip(_("Copy the selected channel (or the matrix) as CSV"))
         tools2.addWidget(self.paste_button)
         tools2.addWidget(self.copy_button)
         v.addLayout(tools1)
@@ -168,49 +180,49 @@ class EditorDock(QWidget):
         )
         self.links_text.hide()
         v.addWidget(self.links_text)
-        self.hint = QLabel("Type a number in a cell and press Enter. Ctrl+Z undoes, Ctrl+Shift+Z redoes.")
+        self.hint = QLabel(_("Type a number in a cell and press Enter. Ctrl+Z undoes, Ctrl+Shift+Z redoes."))
         self.hint.setObjectName("muted")
         self.hint.setWordWrap(True)
         v.addWidget(self.hint)
-        self.tabs.addTab(values, "Values")
+        self.tabs.addTab(values, _("Values"))
 
         # --- settings
         settings = QWidget()
         s = QVBoxLayout(settings)
         s.setContentsMargins(2, 4, 2, 2)
-        self.layer_box = QGroupBox("Layer")
+        self.layer_box = QGroupBox(_("Layer"))
         self.layer_form = QFormLayout(self.layer_box)
         self.layer_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.setting_edits: dict[str, QLineEdit] = {}
         self.setting_combos: dict[str, QComboBox] = {}
         self._form_key: tuple[int, str, int] | None = None
         s.addWidget(self.layer_box)
-        model_box = QGroupBox("Model")
+        model_box = QGroupBox(_("Model"))
         form = QFormLayout(model_box)
         self.input_shape = QLineEdit()
         self.input_shape.setObjectName("inputShape")
         self.input_shape.setToolTip(
-            "Channels first: C, L (1-D) or C, H, W (2-D); values are kept where they fit"
+            _("Channels first: C, L (1-D) or C, H, W (2-D); values are kept where they fit")
         )
         self.input_shape.editingFinished.connect(self._on_input_shape_edited)
         self.input_shape.textEdited.connect(self._on_input_shape_text_edited)
-        form.addRow("input size", self.input_shape)
+        form.addRow(_("input size"), self.input_shape)
         self.backward_start = QComboBox()
         for key, text in BACKWARD_STARTS:
-            self.backward_start.addItem(text, key)
+            self.backward_start.addItem(_(text), key)
         self.backward_start.activated.connect(self._on_backward_start_activated)
-        form.addRow("backward starts from", self.backward_start)
+        form.addRow(_("backward starts from"), self.backward_start)
         self.target_class = QLineEdit()
-        self.target_class.setToolTip("The index of the correct class in the flattened output")
+        self.target_class.setToolTip(_("The index of the correct class in the flattened output"))
         self.target_class.editingFinished.connect(self._on_target_class_edited)
-        form.addRow("target class", self.target_class)
+        form.addRow(_("target class"), self.target_class)
         layers_row = QHBoxLayout()
         self.add_kind = QComboBox()
         for kind in kinds.TYPES:
-            self.add_kind.addItem(f"add {kind} layer", kind)
-        self.add_button = QPushButton("Add")
+            self.add_kind.addItem(_("add {kind} layer").format(kind=kind), kind)
+        self.add_button = QPushButton(_("Add"))
         self.add_button.clicked.connect(self._on_add_clicked)
-        self.remove_button = QPushButton("Remove selected layer")
+        self.remove_button = QPushButton(_("Remove selected layer"))
         self.remove_button.clicked.connect(self._on_remove_clicked)
         layers_row.addWidget(self.add_kind)
         layers_row.addWidget(self.add_button)
@@ -219,15 +231,15 @@ class EditorDock(QWidget):
         new_row = QHBoxLayout()
         self.new_buttons: dict[int, QPushButton] = {}
         for dims in (1, 2):
-            button = QPushButton(f"New empty {dims}-D model")
-            button.setToolTip("A 1×1 input, a 1×1 kernel with zero bias and a 1×1 upstream delta")
+            button = QPushButton(_("New empty {dims}-D model").format(dims=dims))
+            button.setToolTip(_("A 1×1 input, a 1×1 kernel with zero bias and a 1×1 upstream delta"))
             button.clicked.connect(partial(self.new_empty_model, dims))
             new_row.addWidget(button)
             self.new_buttons[dims] = button
         form.addRow(new_row)
         s.addWidget(model_box)
         s.addStretch(1)
-        self.tabs.addTab(settings, "Layer && model")
+        self.tabs.addTab(settings, _("Layer && model"))
 
         self.message = QLabel("")
         self.message.setObjectName("editorMessage")
@@ -258,7 +270,7 @@ class EditorDock(QWidget):
     def show_error(self, text: str) -> None:
         """Say why an edit was refused (the model shown is unchanged)."""
         self.message.setStyleSheet(ERROR_STYLE)
-        self.message.setText(f"✗ {text} — nothing was changed.")
+        self.message.setText("✗ " + _("{reason} — nothing was changed.").format(reason=text))
 
     def show_note(self, text: str) -> None:
         """A short confirmation of what was done."""
@@ -274,7 +286,9 @@ class EditorDock(QWidget):
     def _on_grid_typing(self, problem: str) -> None:
         if problem:
             self.message.setStyleSheet(ERROR_STYLE)
-            self.message.setText(f"✗ {problem} (Enter keeps the last valid value)")
+            self.message.setText(
+                "✗ " + _("{problem} (Enter keeps the last valid value)").format(problem=problem)
+            )
         else:
             self.message.setText("")
 
@@ -349,15 +363,20 @@ class EditorDock(QWidget):
         if kind == "impulse":
             cell = self.grid.current
             if cell is None:
-                self.show_error("select the cell for the 1 first (click it in the grid or in a heat map)")
+                self.show_error(_("select the cell for the 1 first (click it in the grid or in a heat map)"))
                 return
             where = ", ".join(str(i) for i in cell)
             self.history.apply(
-                f"impulse {name}[{where}]", lambda m: editing.fill(m, name, "impulse", index=cell)
+                _("impulse {tensor}").format(tensor=f"{name}[{where}]"),
+                lambda m: editing.fill(m, name, "impulse", index=cell),
             )
             return
         seed = self.seed.value()
-        label = f"random {name} (seed {seed})" if kind == "random" else f"{kind} {name}"
+        label = (
+            _("random {tensor} (seed {seed})").format(tensor=name, seed=seed)
+            if kind == "random"
+            else _("{fill} {tensor}").format(fill=_(kind), tensor=name)
+        )
         self.history.apply(label, lambda m: editing.fill(m, name, kind, seed=seed))
 
     def _lead(self) -> tuple[int, ...]:
@@ -385,7 +404,9 @@ class EditorDock(QWidget):
         if lead and block.size == whole.size and math.prod(whole.shape[len(lead) :]) != block.size:
             lead = ()
         where = f"{name}[{', '.join(str(i) for i in lead)}]" if lead else name
-        return self.history.apply(f"paste into {where}", lambda m: editing.paste(m, name, text, lead))
+        return self.history.apply(
+            _("paste into {tensor}").format(tensor=where), lambda m: editing.paste(m, name, text, lead)
+        )
 
     def copy_csv(self) -> str:
         """Copy the selected tile (or the matrix) as CSV; returns the text."""
@@ -402,7 +423,7 @@ class EditorDock(QWidget):
         if clipboard is not None:
             clipboard.setText(text)
         where = f"{self.tensor}[{', '.join(str(i) for i in lead)}]" if lead else self.tensor
-        self.show_note(f"Copied {where} as CSV ({tile.size} values)")
+        self.show_note(_("Copied {tensor} as CSV ({n} values)").format(tensor=where, n=tile.size))
         return text
 
     def select_cell(self, name: str, index: tuple[int, ...]) -> None:
@@ -436,7 +457,7 @@ class EditorDock(QWidget):
         dims = model.dims
         rows = self._setting_rows(layer, dims)
         if self._form_key == (index, layer.type, dims) and self.layer_form.rowCount():
-            for key, _, text in rows:  # same layer: only the texts change
+            for key, _label, text in rows:  # same layer: only the texts change
                 if key in self.setting_edits:
                     with QSignalBlocker(self.setting_edits[key]):
                         self.setting_edits[key].setText(text)
@@ -447,7 +468,11 @@ class EditorDock(QWidget):
             return
         self._form_key = (index, layer.type, dims)
         self._clear_layer_form()
-        self.layer_box.setTitle(f"Layer {index}: {layer.type}  (select another in the Layers list)")
+        self.layer_box.setTitle(
+            _("Layer {index}: {kind}  (select another in the Layers list)").format(
+                index=index, kind=layer.type
+            )
+        )
         for key, label, text in rows:
             if key in ("activation", "mode"):
                 combo = QComboBox()
@@ -456,18 +481,18 @@ class EditorDock(QWidget):
                 combo.addItems(options)
                 combo.setCurrentText(text)
                 combo.activated.connect(partial(self._on_setting_combo_activated, key))
-                self.layer_form.addRow(label, combo)
+                self.layer_form.addRow(_(label), combo)
                 self.setting_combos[key] = combo
             else:
                 edit = QLineEdit(text)
                 edit.setObjectName(f"setting-{key}")
                 edit.editingFinished.connect(partial(self._on_setting_edited, key))
                 edit.textEdited.connect(partial(self._on_setting_text_edited, key))
-                self.layer_form.addRow(label, edit)
+                self.layer_form.addRow(_(label), edit)
                 self.setting_edits[key] = edit
         if not self.setting_edits and not self.setting_combos:
-            self.layer_form.addRow(QLabel(f"A {layer.type} layer has no settings."))
-        self.remove_button.setText(f"Remove layer {index}")
+            self.layer_form.addRow(QLabel(_("A {kind} layer has no settings.").format(kind=layer.type)))
+        self.remove_button.setText(_("Remove layer {index}").format(index=index))
         self.remove_button.setEnabled(len(model.layers) > 1)
 
     @staticmethod
@@ -520,7 +545,9 @@ class EditorDock(QWidget):
             edit(model)
         except REFUSED as exc:
             self.message.setStyleSheet(ERROR_STYLE)
-            self.message.setText(f"✗ {refusal_text(exc)} (Enter keeps the last valid value)")
+            self.message.setText(
+                "✗ " + _("{problem} (Enter keeps the last valid value)").format(problem=refusal_text(exc))
+            )
             return False
         self.message.setText("")
         return True
@@ -538,14 +565,14 @@ class EditorDock(QWidget):
         text = self.input_shape.text().strip()
         if text == ", ".join(str(s) for s in model.input.shape):
             return
-        if not self.history.apply(f"input size {text}", input_shape_edit(text)):
+        if not self.history.apply(_("input size {size}").format(size=text), input_shape_edit(text)):
             self.input_shape.setText(", ".join(str(s) for s in model.input.shape))
 
     def _on_backward_start_activated(self, position: int) -> None:
         key = self.backward_start.itemData(position)
         loss = None if key == "upstream" else LossSpec(str(key))
         self.history.apply(
-            f"backward starts from {self.backward_start.itemText(position)}",
+            _("backward starts from {start}").format(start=self.backward_start.itemText(position)),
             lambda m: editing.use_loss(m, loss),
         )
 
@@ -562,24 +589,31 @@ class EditorDock(QWidget):
             try:
                 value = int(text)
             except ValueError:
-                raise ModelError(f"expected a class index, got {text!r}", "target") from None
+                raise ModelError(
+                    _("expected a class index, got {text}").format(text=repr(text)), "target"
+                ) from None
             return editing.use_loss(m, loss, value)
 
-        if not self.history.apply(f"target class {text}", edit):
+        if not self.history.apply(_("target class {index}").format(index=text), edit):
             self.target_class.setText(str(model.target))
 
     def _on_add_clicked(self) -> None:
         kind = str(self.add_kind.currentData())
-        self.history.apply(f"add a {kind} layer", lambda m: editing.add_layer(m, kind))
+        self.history.apply(_("add a {kind} layer").format(kind=kind), lambda m: editing.add_layer(m, kind))
 
     def _on_remove_clicked(self) -> None:
         index = self.session.layer_index
-        self.history.apply(f"remove layer {index}", lambda m: editing.remove_layer(m, index))
+        self.history.apply(
+            _("remove layer {index}").format(index=index), lambda m: editing.remove_layer(m, index)
+        )
 
     def new_empty_model(self, dims: int) -> None:
         """Start from the smallest model (undo brings the previous one back)."""
-        self.history.replace_all(f"new empty {dims}-D model", editing.empty_model(dims))
+        self.history.replace_all(_("new empty {dims}-D model").format(dims=dims), editing.empty_model(dims))
         self.show_note(
-            f"✓ An empty {dims}-D model: set the input size and the kernel size in this tab, "
-            "then type the values in the Values tab."
+            "✓ "
+            + _(
+                "An empty {dims}-D model: set the input size and the kernel size in this tab, "
+                "then type the values in the Values tab."
+            ).format(dims=dims)
         )

@@ -36,6 +36,7 @@ from ...engine.gradcheck import TOLERANCE, CheckResult, TensorCheck
 from ...engine.gradcheck import iter_check as engine_iter_check
 from ...engine.model import Model
 from ...engine.scene import TileMap, max_abs
+from ...i18n import _, ngettext
 from ..session import Session
 from ..widgets.tensor_panel import TensorPanel
 from ..worker import Progress, Worker, drain, owned
@@ -81,15 +82,18 @@ def verdict(result: CheckResult) -> str:
     """One line saying whether the analytic gradients agree with finite differences."""
     worst = max(result.tensors, key=lambda t: t.max_error)
     if result.ok:
-        return (
-            f"✓ All {len(result.tensors)} gradients agree with finite differences "
-            f"(largest relative error {worst.max_error:.1e}, tolerance {TOLERANCE:.0e})"
-        )
+        return "✓ " + _(
+            "All {n} gradients agree with finite differences "
+            "(largest relative error {error}, tolerance {tolerance})"
+        ).format(n=len(result.tensors), error=f"{worst.max_error:.1e}", tolerance=f"{TOLERANCE:.0e}")
     bad = [t.name for t in result.tensors if not t.ok]
-    text = f"✗ {', '.join(bad)} differ{'s' if len(bad) == 1 else ''} from finite differences "
-    text += f"(largest relative error {worst.max_error:.2g} in {worst.name})"
+    text = "✗ " + ngettext(
+        "{names} differs from finite differences (largest relative error {error} in {worst})",
+        "{names} differ from finite differences (largest relative error {error} in {worst})",
+        len(bad),
+    ).format(names=", ".join(bad), error=f"{worst.max_error:.2g}", worst=worst.name)
     if result.kinks:
-        text += "; the model sits on non-differentiable points (below), where this can be expected"
+        text += "; " + _("the model sits on non-differentiable points (below), where this can be expected")
     return text
 
 
@@ -123,10 +127,12 @@ class GradcheckPanel(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
         top = QHBoxLayout()
-        self.run_button = QPushButton("Check gradients")
-        self.run_button.setToolTip("Central differences (step 1e-6) for every cell of every tensor")
-        self.auto = QCheckBox("after every edit")
-        self.auto.setToolTip(f"Check again after each edit when the model has at most {AUTO_CELLS} values")
+        self.run_button = QPushButton(_("Check gradients"))
+        self.run_button.setToolTip(_("Central differences (step 1e-6) for every cell of every tensor"))
+        self.auto = QCheckBox(_("after every edit"))
+        self.auto.setToolTip(
+            _("Check again after each edit when the model has at most {n} values").format(n=AUTO_CELLS)
+        )
         self.auto.setChecked(True)
         top.addWidget(self.run_button)
         top.addWidget(self.auto)
@@ -146,7 +152,7 @@ class GradcheckPanel(QWidget):
         self.kinks.hide()
         layout.addWidget(self.kinks)
         self.table = QTreeWidget()
-        self.table.setHeaderLabels(["tensor", "shape", "max rel. error", ""])
+        self.table.setHeaderLabels([_("tensor"), _("shape"), _("max rel. error"), ""])
         self.table.setRootIsDecorated(False)
         self.table.setMaximumHeight(130)
         header = self.table.header()
@@ -182,7 +188,7 @@ class GradcheckPanel(QWidget):
             return None
         if not model.has_backward:
             self._finish_refused(
-                "This model has no upstream deltas and no target: there are no gradients to check."
+                _("This model has no upstream deltas and no target: there are no gradients to check.")
             )
             return None
         self._stale = False
@@ -197,9 +203,9 @@ class GradcheckPanel(QWidget):
         cells = check_cells(model)
         self.progress.setRange(0, cells)
         self.progress.setValue(0)
-        self.progress.setFormat(f"checking %v of {cells} cells…")
+        self.progress.setFormat(_("checking {done} of {n} cells…").format(done="%v", n=cells))
         self.progress.setVisible(cells > 200)
-        self.run_button.setText("Restart check")
+        self.run_button.setText(_("Restart check"))
         worker = owned(Worker(functools.partial(check_work, model), name="visualconv-gradcheck"), self)
         worker.sigProgress.connect(self._on_worker_progress)
         worker.sigReturned.connect(self._on_worker_returned)
@@ -215,7 +221,7 @@ class GradcheckPanel(QWidget):
         if worker is not None:
             worker.cancel()
         self.progress.hide()
-        self.run_button.setText("Check gradients")
+        self.run_button.setText(_("Check gradients"))
 
     def shutdown(self) -> None:
         """Cancel the check and join every worker thread (before the window goes)."""
@@ -262,7 +268,7 @@ class GradcheckPanel(QWidget):
             return
         self.cancel()
         if isinstance(exc, (ModelError, ValueError, FloatingPointError)):
-            self._finish_refused(f"The check stopped: {exc}")
+            self._finish_refused(_("The check stopped: {reason}").format(reason=exc))
         elif isinstance(exc, BaseException):
             raise exc  # a fault: the window's exception hook shows it
 
@@ -289,7 +295,9 @@ class GradcheckPanel(QWidget):
         if self.auto.isChecked() and self.isVisible() and check_cells(model) <= AUTO_CELLS:
             self.start()
         elif self.result is not None:
-            self.verdict.setText(self.verdict.text().split("\n")[0] + "\n(the model changed: check again)")
+            self.verdict.setText(
+                self.verdict.text().split("\n")[0] + "\n" + _("(the model changed: check again)")
+            )
 
     def showEvent(self, event: QShowEvent | None) -> None:  # noqa: D102 - Qt API
         super().showEvent(event)
@@ -307,7 +315,8 @@ class GradcheckPanel(QWidget):
         self.verdict.setStyleSheet(f"font-weight: 600; color: {'#047857' if result.ok else '#b91c1c'};")
         if result.kinks:
             self.kinks.setText(
-                "Non-differentiable points (finite differences straddle them and may disagree):\n• "
+                _("Non-differentiable points (finite differences straddle them and may disagree):")
+                + "\n• "
                 + "\n• ".join(result.kinks)
             )
         self.kinks.setVisible(bool(result.kinks))
@@ -318,7 +327,8 @@ class GradcheckPanel(QWidget):
             for check in result.tensors:
                 item = QTreeWidgetItem(
                     [
-                        check.name + (f"  ({check.checked} sampled)" if check.sampled else ""),
+                        check.name
+                        + ("  " + _("({n} sampled)").format(n=check.checked) if check.sampled else ""),
                         str(tuple(check.analytic.shape)),
                         f"{check.max_error:.1e}",
                         "✓" if check.ok else "✗",
@@ -346,11 +356,18 @@ class GradcheckPanel(QWidget):
         tiles = TileMap(tuple(int(s) for s in check.analytic.shape))
         level = max(max_abs(check.analytic), max_abs(check.numeric))
         for panel, title, values, lvl in (
-            (self.analytic_panel, f"analytic d/d{check.name}", check.analytic, level),
-            (self.numeric_panel, "finite differences", check.numeric, level),
+            (
+                self.analytic_panel,
+                _("analytic {derivative}").format(derivative=f"d/d{check.name}"),
+                check.analytic,
+                level,
+            ),
+            (self.numeric_panel, _("finite differences"), check.numeric, level),
             (
                 self.error_panel,
-                f"relative error per cell (white ≤ {TOLERANCE:.0e}; red: disagreement)",
+                _("relative error per cell (white ≤ {tolerance}; red: disagreement)").format(
+                    tolerance=f"{TOLERANCE:.0e}"
+                ),
                 check.relative_error,
                 max(check.max_error, TOLERANCE),
             ),

@@ -18,6 +18,7 @@ from PyQt6.QtGui import QUndoCommand, QUndoStack
 
 from ...engine.errors import ModelError
 from ...engine.model import Model, run
+from ...i18n import _
 from ..session import Session
 
 # What an edit function may raise besides ModelError (bad shapes in NumPy, huge sizes).
@@ -29,7 +30,7 @@ def refusal_text(exc: BaseException) -> str:
     if isinstance(exc, ModelError):
         return str(exc)
     if isinstance(exc, MemoryError):
-        return "that model would need more memory than this computer has"
+        return _("that model would need more memory than this computer has")
     return str(exc) or type(exc).__name__
 
 
@@ -47,7 +48,9 @@ def check_finite(model: Model) -> None:
     if result.grads is not None:
         arrays += [g.grad_input for g in result.grads]
     if not all(np.all(np.isfinite(a)) for a in arrays):
-        raise ModelError("these values make the outputs or gradients overflow to infinity; pick smaller ones")
+        raise ModelError(
+            _("these values make the outputs or gradients overflow to infinity; pick smaller ones")
+        )
 
 
 class ModelEdit(QUndoCommand):
@@ -101,7 +104,7 @@ class EditHistory(QObject):
         """Apply ``edit`` to the model shown; True when it was accepted."""
         model = self.session.model
         if model is None:
-            self.sigEditRefused.emit("open or create a model first")
+            self.sigEditRefused.emit(_("open or create a model first"))
             return False
         try:
             new = edit(model)

@@ -14,6 +14,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from ...engine.links import CellLinks, cell_links
 from ...engine.numbers import using
 from ...engine.scene import Cell, PanelSpec, TileMap
+from ...i18n import _
 from ..session import Session
 from ..widgets.layer_view import LayerView
 from ..widgets.tensor_panel import TensorPanel
@@ -143,8 +144,10 @@ class LinkController(QObject):
         if trace is not None and stepped and k < trace.n:
             done = [t for t in stepped if t.overlay <= k]
             partial = sum((t.value for t in done), 0.0)
-            count = f"{len(done)} of {len(stepped)} terms added"
-            text += f"   ·   at overlay {k} of {trace.n}: {self.view.numbers.value(partial)} ({count})"
+            count = _("{done} of {n} terms added").format(done=len(done), n=len(stepped))
+            text += "   ·   " + _("at overlay {k} of {n}: {partial} ({count})").format(
+                k=k, n=trace.n, partial=self.view.numbers.value(partial), count=count
+            )
         return text
 
     def clear(self) -> None:

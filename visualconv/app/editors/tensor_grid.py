@@ -34,6 +34,7 @@ from PyQt6.QtWidgets import (
 from ...editing import parse_number
 from ...engine.errors import ModelError
 from ...engine.explain import fmt
+from ...i18n import _
 from .. import theme
 
 # Tensors with more values are not laid out cell by cell (fills and paste still work).
@@ -192,14 +193,15 @@ class TensorGrid(QWidget):
         self.current_lead = self.leads[0]
         if math.prod(shape) > MAX_GRID_VALUES or len(self.leads) > MAX_TILES:
             self.too_large.setText(
-                f"{name} has {math.prod(shape)} values in {len(self.leads)} tiles: too many to edit "
-                "cell by cell here. "
-                "Use the fills or paste a matrix; each channel can be pasted on its own."
+                _(
+                    "{name} has {n} values in {tiles} tiles: too many to edit cell by cell here. "
+                    "Use the fills or paste a matrix; each channel can be pasted on its own."
+                ).format(name=name, n=math.prod(shape), tiles=len(self.leads))
             )
             self._grid.addWidget(self.too_large, 0, 0)
             self.too_large.show()
             return
-        _, (rows, cols) = split_index(shape)
+        _leads, (rows, cols) = split_index(shape)
         width = cols * CELL_WIDTH + 30
         per_row = max(1, min(len(self.leads), 330 // max(width, 1)))
         for t, lead in enumerate(self.leads):

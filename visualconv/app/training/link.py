@@ -9,6 +9,7 @@ from PyQt6.QtWidgets import QStatusBar
 
 from ...engine.explain import sgd_update_lines
 from ...engine.model import Model
+from ...i18n import _
 from ..editors.history import EditHistory
 from ..session import Session
 from ..widgets.equations import EquationPanel
@@ -72,8 +73,9 @@ class TrainingLink(QObject):
         self.equations.set_context(
             ""
             if record is None
-            else f"training iteration {record.iteration}: W before its update "
-            "(the Training panel shows W after it)"
+            else _(
+                "training iteration {k}: W before its update (the Training panel shows W after it)"
+            ).format(k=record.iteration)
         )
 
     @pyqtSlot(object)
@@ -96,7 +98,7 @@ class TrainingLink(QObject):
         # The run trained a copy: the model stays as it was (not modified) until Apply.
         if self.status is not None:
             self.status.showMessage(
-                "Training finished on a copy; the model is unchanged until Apply trained weights", 8000
+                _("Training finished on a copy; the model is unchanged until Apply trained weights"), 8000
             )
 
     @pyqtSlot(object)
@@ -105,7 +107,7 @@ class TrainingLink(QObject):
         self.opening = True  # the panel keeps its history: the model is the one it trained
         try:
             if self.history is not None:
-                self.history.apply("Apply trained weights", _Replace(model))
+                self.history.apply(_("Apply trained weights"), _Replace(model))
             else:
                 self.session.replace_model(model)
         finally:

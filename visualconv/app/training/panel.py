@@ -41,6 +41,7 @@ from ...engine.kinds.base import frozen_array
 from ...engine.model import Model, TrainingSpec
 from ...engine.numbers import DEFAULT
 from ...engine.train import Iteration, TrainingDiverged
+from ...i18n import N_, _
 from .. import theme
 from ..inputclock import InputClock
 from ..worker import Worker, owned
@@ -54,10 +55,10 @@ MAX_MARKERS = 200
 
 
 SPEEDS = (
-    ("as fast as possible", 0),
-    ("50 iterations/s", 20),
-    ("10 iterations/s", 100),
-    ("2 iterations/s", 500),
+    (N_("as fast as possible"), 0),
+    (N_("50 iterations/s"), 20),
+    (N_("10 iterations/s"), 100),
+    (N_("2 iterations/s"), 500),
 )
 SHAPE_CLASSES_BY_COUNT = {
     2: ["bar", "square"],
@@ -92,7 +93,11 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
     if model.training is not None and model.training.dataset is not None:
         checked = model.training.dataset
         spec = checked.document()
-        choices.append(DatasetChoice(f"from the file: {datasets.describe(spec)}", spec, dataset=checked))
+        choices.append(
+            DatasetChoice(
+                _("from the file: {dataset}").format(dataset=datasets.describe(spec)), spec, dataset=checked
+            )
+        )
     if model.target is not None:
         target = model.target if isinstance(model.target, int) else np.asarray(model.target).tolist()
         own = {"kind": "inline", "inputs": [np.asarray(model.input).tolist()], "targets": [target]}
@@ -101,18 +106,26 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
             own_dataset = datasets.validate(own, model, model.shapes(), model.loss, "dataset")
         except ModelError as exc:
             own_dataset, own_problem = None, exc.message
-        choices.append(DatasetChoice("this model's own example (1 example)", own, own_problem, own_dataset))
+        choices.append(
+            DatasetChoice(_("this model's own example (1 example)"), own, own_problem, own_dataset)
+        )
     outputs = math.prod(model.shapes()[-1])
     candidates: list[tuple[str, dict[str, Any]]] = []
     if any(layer.kind is CONV for layer in model.layers):
         candidates += [
-            ("teacher kernel [1, -1] (32 random images)", {"kind": "teacher", "kernel": "edge"}),
-            ("teacher kernel Sobel x (32 random images)", {"kind": "teacher", "kernel": "sobel_x"}),
+            (_("teacher kernel [1, -1] (32 random images)"), {"kind": "teacher", "kernel": "edge"}),
+            (_("teacher kernel Sobel x (32 random images)"), {"kind": "teacher", "kernel": "sobel_x"}),
         ]
     classes = SHAPE_CLASSES_BY_COUNT.get(outputs, ["bar", "cross", "square"])
-    candidates.append((f"shapes: {', '.join(classes)} (60 images)", {"kind": "shapes", "classes": classes}))
+    shapes = _("shapes: {classes} (60 images)").format(classes=", ".join(classes))
+    candidates.append((shapes, {"kind": "shapes", "classes": classes}))
     digits = list(range(min(max(outputs, 2), 10)))
-    candidates.append((f"8x8 digits {digits[0]}-{digits[-1]}", {"kind": "digits", "digits": digits}))
+    candidates.append(
+        (
+            _("8x8 digits {first}-{last}").format(first=digits[0], last=digits[-1]),
+            {"kind": "digits", "digits": digits},
+        )
+    )
     for text, spec in candidates:
         problem = datasets.available(spec["kind"])
         checked = None
@@ -122,7 +135,7 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
             except ModelError as exc:
                 problem = exc.message
         if spec["kind"] == "digits" and datasets.available("digits") is not None:
-            text += " — needs scikit-learn: pip install scikit-learn"
+            text += " — " + _("needs scikit-learn: pip install scikit-learn")
         choices.append(DatasetChoice(text, spec, problem, checked))
     return choices
 
@@ -211,50 +224,50 @@ class TrainingPanel(QWidget):
     def _build(self) -> None:
         self.learning_rate = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=100.0, value=0.03)
         self.learning_rate.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
-        self.learning_rate.setToolTip("η: every weight and bias p becomes p − η·v")
+        self.learning_rate.setToolTip(_("η: every weight and bias p becomes p − η·v"))
         self.momentum = QDoubleSpinBox(decimals=3, minimum=0.0, maximum=0.999, singleStep=0.1, value=0.0)
-        self.momentum.setToolTip("m: v = m·v + g (the first v is g); 0 is plain SGD")
+        self.momentum.setToolTip(_("m: v = m·v + g (the first v is g); 0 is plain SGD"))
         self.epochs = QSpinBox(minimum=1, maximum=100000, value=10)
         self.batch_size = QSpinBox(minimum=0, maximum=100000, value=0)
-        self.batch_size.setSpecialValueText("full")
-        self.batch_size.setToolTip("examples per SGD step; 'full' (0) is the whole dataset")
+        self.batch_size.setSpecialValueText(_("full"))
+        self.batch_size.setToolTip(_("examples per SGD step; 'full' (0) is the whole dataset"))
         self.dataset = QComboBox()
         self.dataset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.dataset.setMinimumContentsLength(12)
-        self.shuffle = QCheckBox("shuffle each epoch")
+        self.shuffle = QCheckBox(_("shuffle each epoch"))
         self.speed = QComboBox()
         for text, ms in SPEEDS:
-            self.speed.addItem(text, ms)
+            self.speed.addItem(_(text), ms)
 
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(QLabel("Learning rate"), 0, 0)
+        grid.addWidget(QLabel(_("Learning rate")), 0, 0)
         grid.addWidget(self.learning_rate, 0, 1)
-        grid.addWidget(QLabel("Momentum"), 0, 2)
+        grid.addWidget(QLabel(_("Momentum")), 0, 2)
         grid.addWidget(self.momentum, 0, 3)
-        grid.addWidget(QLabel("Epochs"), 1, 0)
+        grid.addWidget(QLabel(_("Epochs")), 1, 0)
         grid.addWidget(self.epochs, 1, 1)
-        grid.addWidget(QLabel("Batch size"), 1, 2)
+        grid.addWidget(QLabel(_("Batch size")), 1, 2)
         grid.addWidget(self.batch_size, 1, 3)
-        grid.addWidget(QLabel("Dataset"), 2, 0)
+        grid.addWidget(QLabel(_("Dataset")), 2, 0)
         grid.addWidget(self.dataset, 2, 1, 1, 3)
         grid.addWidget(self.shuffle, 3, 0, 1, 2)
         grid.addWidget(self.speed, 3, 2, 1, 2)
 
-        self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.start_button.setToolTip("a new run from the model's own parameters (Resume when paused)")
-        self.pause_button.setToolTip("pause after the current iteration")
-        self.step_button = QPushButton("Step")
-        self.step_button.setToolTip("run one SGD iteration")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("end the run; its history stays")
-        self.reset_button = QPushButton("Reset")
-        self.reset_button.setToolTip("forget the history and go back to the model's own parameters")
-        self.apply_button = QPushButton("Apply trained weights")
+        self.start_button = QPushButton(_("Start"))
+        self.pause_button = QPushButton(_("Pause"))
+        self.start_button.setToolTip(_("a new run from the model's own parameters (Resume when paused)"))
+        self.pause_button.setToolTip(_("pause after the current iteration"))
+        self.step_button = QPushButton(_("Step"))
+        self.step_button.setToolTip(_("run one SGD iteration"))
+        self.stop_button = QPushButton(_("Stop"))
+        self.stop_button.setToolTip(_("end the run; its history stays"))
+        self.reset_button = QPushButton(_("Reset"))
+        self.reset_button.setToolTip(_("forget the history and go back to the model's own parameters"))
+        self.apply_button = QPushButton(_("Apply trained weights"))
         self.apply_button.setObjectName("applyTrained")
         self.apply_button.setToolTip(
-            "make the trained parameters the model's own (the run trained a copy; Edit ▸ Undo undoes it)"
+            _("make the trained parameters the model's own (the run trained a copy; Edit ▸ Undo undoes it)")
         )
         buttons = QHBoxLayout()
         for button in (
@@ -275,17 +288,17 @@ class TrainingPanel(QWidget):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.loss_plot = pg.PlotWidget(background="#ffffff")
-        self.loss_plot.setLabel("left", "loss")
-        self.loss_plot.setLabel("bottom", "iteration")
+        self.loss_plot.setLabel("left", _("loss"))
+        self.loss_plot.setLabel("bottom", _("iteration"))
         self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
         self.loss_plot.setMinimumHeight(150)
         self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
-        self.iteration_curve = self.loss_plot.plot([], [], pen=LOSS_PEN, name="batch loss")
+        self.iteration_curve = self.loss_plot.plot([], [], pen=LOSS_PEN, name=_("batch loss"))
         for curve in (self.iteration_curve,):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
         self.epoch_curve = self.loss_plot.plot(
-            [], [], pen=EPOCH_PEN, symbol="o", symbolSize=5, symbolBrush="#1d4ed8", name="epoch loss"
+            [], [], pen=EPOCH_PEN, symbol="o", symbolSize=5, symbolBrush="#1d4ed8", name=_("epoch loss")
         )
         self.loss_plot.getPlotItem().getViewBox().setLimits(xMin=0)
         self.loss_plot.getPlotItem().getViewBox().sigRangeChangedManually.connect(
@@ -295,11 +308,11 @@ class TrainingPanel(QWidget):
         self.selected_line = pg.InfiniteLine(angle=90, movable=True, pen=SELECTED_PEN)
         self.selected_line.setVisible(False)
         self.loss_plot.addItem(self.selected_line)
-        self.log_scale = QCheckBox("log scale")
+        self.log_scale = QCheckBox(_("log scale"))
 
         self.accuracy_plot = pg.PlotWidget(background="#ffffff")
-        self.accuracy_plot.setLabel("left", "accuracy")
-        self.accuracy_plot.setLabel("bottom", "iteration")
+        self.accuracy_plot.setLabel("left", _("accuracy"))
+        self.accuracy_plot.setLabel("bottom", _("iteration"))
         self.accuracy_plot.setYRange(0, 1.02, padding=0)
         self.accuracy_plot.showGrid(x=True, y=True, alpha=0.25)
         self.accuracy_plot.setMinimumHeight(90)
@@ -323,11 +336,11 @@ class TrainingPanel(QWidget):
 
         self.history = QSlider(Qt.Orientation.Horizontal)
         self.history.setRange(0, 0)
-        self.history.setToolTip("scrub through the history: 0 is before training")
-        self.history_label = QLabel("iteration 0")
+        self.history.setToolTip(_("scrub through the history: 0 is before training"))
+        self.history_label = QLabel(_("iteration {k}").format(k=0))
         self.history_label.setMinimumWidth(110)
         scrub = QHBoxLayout()
-        scrub.addWidget(QLabel("History"))
+        scrub.addWidget(QLabel(_("History")))
         scrub.addWidget(self.history, 1)
         scrub.addWidget(self.history_label)
         scrub.addWidget(self.log_scale)
@@ -508,6 +521,15 @@ class TrainingPanel(QWidget):
     def has_untaken_weights(self) -> bool:
         """Whether a run is under way (running or paused) with trained weights nobody has yet."""
         return self._state in ("running", "paused") and bool(self._records)
+
+    def retranslate(self) -> None:
+        """Rewrite the texts made of words and numbers (plot axes, controls, status) after a switch."""
+        self.loss_plot.setLabel("left", _("log10 loss") if self.log_scale.isChecked() else _("loss"))
+        self.loss_plot.setLabel("bottom", _("iteration"))
+        self.accuracy_plot.setLabel("left", _("accuracy"))
+        self.accuracy_plot.setLabel("bottom", _("iteration"))
+        self._update_controls()
+        self._redraw()
 
     def shutdown(self) -> None:
         """Stop the run and join every worker thread (on close and when the application quits).
@@ -704,7 +726,7 @@ class TrainingPanel(QWidget):
         self.select_iteration(round(min(max(point.x(), 0), len(self._records))))
 
     def _on_log_scale_toggled(self, checked: bool) -> None:
-        self.loss_plot.setLabel("left", "log10 loss" if checked else "loss")
+        self.loss_plot.setLabel("left", _("log10 loss") if checked else _("loss"))
         self._follow_ranges()
         self._redraw()
 
@@ -776,7 +798,7 @@ class TrainingPanel(QWidget):
             widget.setEnabled(trainable and not active)
         choice_ok = bool(self._choices) and self._choices[self.dataset.currentIndex()].problem is None
         self.start_button.setEnabled(trainable and choice_ok and self._state != "running")
-        self.start_button.setText("Resume" if self._state == "paused" else "Start")
+        self.start_button.setText(_("Resume") if self._state == "paused" else _("Start"))
         self.pause_button.setEnabled(self._state == "running")
         self.step_button.setEnabled(trainable and choice_ok and self._state != "running")
         self.stop_button.setEnabled(active)
@@ -803,7 +825,7 @@ class TrainingPanel(QWidget):
                 item.setToolTip(choice.problem)
         self.dataset.blockSignals(False)
         if model is not None and model.loss is None:
-            self._message = (
+            self._message = _(
                 "this model has no 'target' and 'loss', so there is nothing to minimise; "
                 "give it a target and a loss to train it"
             )
@@ -855,7 +877,9 @@ class TrainingPanel(QWidget):
         self.history.setValue(n if following else min(self._selected or 0, n))
         self.history.blockSignals(False)
         k = self._shown_iteration()
-        self.history_label.setText(f"iteration {k}" + (f" of {n}" if n else ""))
+        self.history_label.setText(
+            _("iteration {k} of {n}").format(k=k, n=n) if n else _("iteration {k}").format(k=k)
+        )
         self.selected_line.setVisible(n > 0)
         self.selected_line.blockSignals(True)
         self.selected_line.setValue(k)
@@ -872,36 +896,42 @@ class TrainingPanel(QWidget):
 
     def _status_text(self, k: int) -> str:
         if self._model is None:
-            return "No model."
+            return _("No model.")
         words = {
-            "idle": "Ready.",
-            "running": "Training...",
-            "paused": "Paused.",
-            "finished": "Finished.",
-            "stopped": "Stopped.",
-            "diverged": "Diverged.",
-            "failed": "Cannot train.",
+            "idle": _("Ready."),
+            "running": _("Training..."),
+            "paused": _("Paused."),
+            "finished": _("Finished."),
+            "stopped": _("Stopped."),
+            "diverged": _("Diverged."),
+            "failed": _("Cannot train."),
         }
         parts = [words[self._state]]
         if self._records:
-            total = f" of {self._total}" if self._total else ""
-            parts.append(f"{len(self._records)}{total} iterations.")
+            parts.append(
+                _("{done} of {total} iterations.").format(done=len(self._records), total=self._total)
+                if self._total
+                else _("{done} iterations.").format(done=len(self._records))
+            )
         if k >= 1:
             r = self._records[k - 1]
-            text = (
-                f"Iteration {r.iteration} (epoch {r.epoch}, batch {r.batch_index}): "
-                f"batch loss {DEFAULT.value(r.loss)}"
+            text = _("Iteration {iteration} (epoch {epoch}, batch {batch}): batch loss {loss}").format(
+                iteration=r.iteration, epoch=r.epoch, batch=r.batch_index, loss=DEFAULT.value(r.loss)
             )
             if r.accuracy is not None:
-                text += f", accuracy {r.accuracy:.0%}"
+                text += ", " + _("accuracy {accuracy}").format(accuracy=f"{r.accuracy:.0%}")
             if r.epoch_loss is not None:
-                text += f"; epoch loss {DEFAULT.value(r.epoch_loss)}"
+                text += "; " + _("epoch loss {loss}").format(loss=DEFAULT.value(r.epoch_loss))
                 if r.epoch_accuracy is not None:
-                    text += f", epoch accuracy {r.epoch_accuracy:.1%}"
+                    text += ", " + _("epoch accuracy {accuracy}").format(accuracy=f"{r.epoch_accuracy:.1%}")
             update = "v = g" if r.momentum == 0 else f"v = {r.momentum:g}·v + g"
-            parts.append(text + f". Update: {update}, W ← W − {r.learning_rate:g}·v.")
+            parts.append(
+                text
+                + ". "
+                + _("Update: {update}, W ← W − {rate}·v.").format(update=update, rate=f"{r.learning_rate:g}")
+            )
         elif self._state == "idle" and not self._message:
-            parts.append("Start trains a copy of the model; the history keeps every iteration.")
+            parts.append(_("Start trains a copy of the model; the history keeps every iteration."))
         if self._message:
             colour = (
                 "#b91c1c" if self._state in ("diverged", "failed") or self._model.loss is None else "#1f2328"

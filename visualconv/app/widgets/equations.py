@@ -7,6 +7,7 @@ from PyQt6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 from ...engine.numbers import DEFAULT, NumberFormat
 from ...engine.scene import pass_scene
 from ...engine.trace import LayerTrace
+from ...i18n import _
 from .. import theme
 from ..session import Session
 
@@ -71,8 +72,13 @@ class EquationPanel(QWidget):
         if trace is None:
             return
         layer = self.session.layer_index
-        heading = f"layers[{layer}] {trace.layer_type}, {trace.pass_name} pass — overlay {k} of {trace.n}"
-        self.heading.setText(f"{heading} — {self._context}" if self._context else heading)
+        where = _("overlay {k} of {n}").format(k=k, n=trace.n)
+        heading = (
+            _("{layer} {kind}, forward pass — {where}")
+            if trace.pass_name == "forward"
+            else _("{layer} {kind}, backward pass — {where}")
+        ).format(layer=f"layers[{layer}]", kind=trace.layer_type, where=where)
+        self.heading.setText(f"{heading} — {self._context}" if self._context else heading)  # i18n: ok
         lines = list(pass_scene(trace, self.numbers).step(k).lines)
         if self._note:
             lines = [*lines, "", *self._note]

@@ -13,14 +13,15 @@ from ...engine.numbers import DEFAULT, NumberFormat
 from ...engine.palette import nice_level
 from ...engine.scene import Cell, PanelSpec, PassScene, Scene, panel_help, pass_scene
 from ...engine.trace import LayerTrace
+from ...i18n import N_, _
 from .. import theme
 from ..session import Session
 from .tensor_panel import OUTLINE_STYLES, CellNumbers, TensorPanel
 
 LEGEND = (
-    ("window", "the current window / element"),
-    ("argmax", "the window's maximum"),
-    ("changed", "cells this step changed"),
+    ("window", N_("the current window / element")),
+    ("argmax", N_("the window's maximum")),
+    ("changed", N_("cells this step changed")),
 )
 
 
@@ -36,10 +37,14 @@ def legend_html(chosen: theme.Theme = theme.LIGHT) -> str:
     symbols = {"argmax": "&#9701;"}
     parts = [
         f'<span style="color:{colours[kind]}; font-size:15px">{symbols.get(kind, "&#9634;")}</span>'
-        f"&nbsp;{text}"
-        for kind, text in (*LEGEND, ("link", "linked cells (hover or click a cell)"))
+        f"&nbsp;{_(text)}"
+        for kind, text in (*LEGEND, ("link", N_("linked cells (hover or click a cell)")))
     ]
-    return "&nbsp;&nbsp;&nbsp;&nbsp;".join(parts) + "&nbsp;&nbsp;&nbsp;&nbsp;blank cells: not computed yet"
+    return (
+        "&nbsp;&nbsp;&nbsp;&nbsp;".join(parts)
+        + "&nbsp;&nbsp;&nbsp;&nbsp;"
+        + _("blank cells: not computed yet")
+    )
 
 
 class _Note(QLabel):
@@ -281,6 +286,7 @@ class LayerView(QWidget):
             self.panels[spec.role].set_pass_numbers(decimals.get(spec.role), widest.get(spec.role))
 
     def _on_session_trace_changed(self, trace: LayerTrace | None) -> None:
+        self.legend.setText(legend_html())  # in the language in use (a switch redraws the trace)
         self._levels = None
         self._shown = None
         was_enlarged = self.enlarged
@@ -291,7 +297,7 @@ class LayerView(QWidget):
             self.enlarged = ""
             self.specs = []
             self.scenes = None
-            self._message.setText(self.session.trace_error or "No model.")
+            self._message.setText(self.session.trace_error or _("No model."))
             self._message.show()
             return
         self._message.hide()

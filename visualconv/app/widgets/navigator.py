@@ -17,6 +17,8 @@ from PyQt6.QtWidgets import (
 
 from ...engine.kinds import Layer
 from ...engine.model import Model
+from ...i18n import _
+from ...samples import shown
 from ...textsafe import printable
 from ..session import Session
 
@@ -51,7 +53,7 @@ class Navigator(QWidget):
 
         self.layers = QTreeWidget(self)
         self.layers.setObjectName("layerList")
-        self.layers.setHeaderLabels(["#", "layer · settings · shape in → out"])
+        self.layers.setHeaderLabels(["#", _("layer · settings · shape in → out")])
         self.layers.setRootIsDecorated(False)
         self.layers.setUniformRowHeights(False)
         self.layers.setWordWrap(True)
@@ -63,9 +65,9 @@ class Navigator(QWidget):
         layout.addWidget(self.layers, 1)
 
         passes = QHBoxLayout()
-        passes.addWidget(QLabel("Pass:"))
-        self.forward_button = QRadioButton("Forward")
-        self.backward_button = QRadioButton("Backward")
+        passes.addWidget(QLabel(_("Pass:")))
+        self.forward_button = QRadioButton(_("Forward"))
+        self.backward_button = QRadioButton(_("Backward"))
         self.pass_group = QButtonGroup(self)
         for b in (self.forward_button, self.backward_button):
             self.pass_group.addButton(b)
@@ -82,9 +84,14 @@ class Navigator(QWidget):
         session.sigModelChanged.connect(self._on_session_model_changed)
         session.sigTraceChanged.connect(self._on_session_trace_changed)
 
+    def refresh(self) -> None:
+        """List the session's model again (a language switch: its summaries in the new words)."""
+        if self.session.model is not None:
+            self._on_session_model_changed(self.session.model)
+
     def _on_session_model_changed(self, model: Model) -> None:
-        self.model_label.setText(printable(model.name))  # a tab or newline never splits the heading
-        self.description.setText(model.description)
+        self.model_label.setText(printable(shown(model.name)))  # a tab or newline never splits the heading
+        self.description.setText(shown(model.description))
         self.description.setVisible(bool(model.description))
         shapes = model.shapes()
         with QSignalBlocker(self.layers):
@@ -100,7 +107,7 @@ class Navigator(QWidget):
         self.pass_note.setText(
             ""
             if model.has_backward
-            else "This model has no upstream or target: only the forward pass exists."
+            else _("This model has no upstream or target: only the forward pass exists.")
         )
         self.pass_note.setVisible(not model.has_backward)
 

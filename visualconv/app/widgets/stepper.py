@@ -5,6 +5,7 @@ from __future__ import annotations
 from PyQt6.QtCore import QSignalBlocker, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
+from ...i18n import _
 from ..session import Session
 
 # Overlays per second offered by the speed control.
@@ -47,28 +48,28 @@ class Stepper(QWidget):
 
         self._play_icon = style.standardIcon(icons.SP_MediaPlay)
         self._pause_icon = style.standardIcon(icons.SP_MediaPause)
-        self.first_button = button("First", "First step (Home)", icons.SP_MediaSkipBackward)
-        self.previous_button = button("Previous", "Previous overlay (Left)", icons.SP_MediaSeekBackward)
-        self.play_button = button("Play", "Play / pause (Space)", icons.SP_MediaPlay)
+        self.first_button = button(_("First"), _("First step (Home)"), icons.SP_MediaSkipBackward)
+        self.previous_button = button(_("Previous"), _("Previous overlay (Left)"), icons.SP_MediaSeekBackward)
+        self.play_button = button(_("Play"), _("Play / pause (Space)"), icons.SP_MediaPlay)
         self.play_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.play_button.setMinimumWidth(84)
-        self.next_button = button("Next", "Next overlay (Right)", icons.SP_MediaSeekForward)
-        self.last_button = button("Last", "Last step (End)", icons.SP_MediaSkipForward)
+        self.next_button = button(_("Next"), _("Next overlay (Right)"), icons.SP_MediaSeekForward)
+        self.last_button = button(_("Last"), _("Last step (End)"), icons.SP_MediaSkipForward)
 
         self.speed = QComboBox(self)
         self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.speed.setToolTip("Playback speed")
+        self.speed.setToolTip(_("Playback speed"))
         for s in SPEEDS:
-            self.speed.addItem(f"{s:g} / s", s)
+            self.speed.addItem(_("{speed} / s").format(speed=f"{s:g}"), s)
         self.speed.setCurrentIndex(SPEEDS.index(DEFAULT_SPEED))
         layout.addWidget(self.speed)
 
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
-        self.slider.setToolTip("Scrub through the overlays")
+        self.slider.setToolTip(_("Scrub through the overlays"))
         self.slider.setMinimumWidth(80)
         layout.addWidget(self.slider, 1)
 
-        self.counter = QLabel("overlay 0 of 0", self)
+        self.counter = QLabel(_("overlay {k} of {n}").format(k=0, n=0), self)
         self.counter.setObjectName("stepCounter")
         self.counter.setMinimumWidth(120)
         self.counter.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -108,7 +109,7 @@ class Stepper(QWidget):
         if self.session.step >= self.session.n:
             self.session.first()
         self.timer.start()
-        self.play_button.setText("Pause")
+        self.play_button.setText(_("Pause"))
         self.play_button.setIcon(self._pause_icon)
         self.sigPlayingChanged.emit(True)
 
@@ -117,7 +118,7 @@ class Stepper(QWidget):
         if not self.playing:
             return
         self.timer.stop()
-        self.play_button.setText("Play")
+        self.play_button.setText(_("Play"))
         self.play_button.setIcon(self._play_icon)
         self.sigPlayingChanged.emit(False)
 
@@ -187,7 +188,7 @@ class Stepper(QWidget):
         self._scrub_timer.stop()
         with QSignalBlocker(self.slider):
             self.slider.setValue(k)
-        self.counter.setText(f"overlay {k} of {n}")
+        self.counter.setText(_("overlay {k} of {n}").format(k=k, n=n))
         self.first_button.setEnabled(k > 0)
         self.previous_button.setEnabled(k > 0)
         self.next_button.setEnabled(k < n)

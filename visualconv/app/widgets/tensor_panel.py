@@ -56,6 +56,7 @@ from PyQt6.QtWidgets import (
 from ...engine import palette
 from ...engine.numbers import DEFAULT, NumberFormat
 from ...engine.scene import border_sides
+from ...i18n import _
 from .. import theme
 
 # Outline kinds, drawn in this order (later on top): (colour, width in px, inset in cells)
@@ -1400,11 +1401,11 @@ class TensorPanel(QFrame):
         if self.values is None:
             return ""
         value = float(self.values[t, r, c])
-        shown = "not computed yet" if math.isnan(value) else self.numbers.value(value)
+        shown = _("not computed yet") if math.isnan(value) else self.numbers.value(value)
         top, bottom, left, right = border_sides(self._padding)
         h, w = self.geometry.shape if self.geometry else (0, 0)
         inside = top <= r < h - bottom and left <= c < w - right
-        pad = " (padding)" if (top or bottom or left or right) and not inside else ""
+        pad = " " + _("(padding)") if (top or bottom or left or right) and not inside else ""
         return f"{self.title.text().split(' ')[0]}{self._index_text(t, r, c)} = {shown}{pad}"
 
     def value_text(self, cell: Cell) -> str | None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 
+from ...i18n import N_, _
 from ..windows import FloatArray, IntPair
 
 if TYPE_CHECKING:
@@ -142,9 +143,9 @@ class WeightedLayer:
 
 def activation_rows(layer: Any) -> list[tuple[str, str, str]]:
     """The editor's activation row of a layer with an activation, and its slope for leaky_relu."""
-    rows = [("activation", "activation", str(layer.activation))]
+    rows = [("activation", N_("activation"), str(layer.activation))]
     if layer.activation == "leaky_relu":
-        rows.append(("negative_slope", "negative slope", f"{layer.negative_slope:g}"))
+        rows.append(("negative_slope", N_("negative slope"), f"{layer.negative_slope:g}"))
     return rows
 
 
@@ -775,7 +776,7 @@ class Kind:
             name = self.activation(trace.layer)
             dims = self.dims(trace.layer)
             if name == "identity":
-                lines.append("dZ = dA (identity activation, f'(z) = 1)")
+                lines.append("dZ = dA " + _("(identity activation, f'(z) = 1)"))
             else:
                 da = squeeze_view(trace.grad_output, dims)
                 dz = squeeze_view(trace.grad_pre_activation, dims)
@@ -785,7 +786,7 @@ class Kind:
                         f"dZ = dA ⊙ {name}'(Z) = {fmt_array(da)} ⊙ {fmt_array(deriv)} = {fmt_array(dz)}"
                     )
                 else:
-                    lines.append(f"dZ = dA ⊙ {name}'(Z) ({da.size} elements)")
+                    lines.append(f"dZ = dA ⊙ {name}'(Z) " + _("({n} elements)").format(n=da.size))
         return lines
 
     def intro_line(self, trace: Any) -> str:
@@ -798,12 +799,14 @@ class Kind:
 
     def _intro_first(self, trace: Any) -> str:
         if trace.pass_name == "forward":
-            return f"{trace.n} overlays: one per output element, channel by channel, row by row"
-        if not self.has_weights:
-            return f"{trace.n} overlays; dA_prev starts at zero"
-        if self.has_bias(trace.layer):
-            return f"{trace.n} overlays; dW, db and dA_prev start at zero"
-        return f"{trace.n} overlays; dW and dA_prev start at zero (the layer has no bias)"
+            text = _("{n} overlays: one per output element, channel by channel, row by row")
+        elif not self.has_weights:
+            text = _("{n} overlays; dA_prev starts at zero")
+        elif self.has_bias(trace.layer):
+            text = _("{n} overlays; dW, db and dA_prev start at zero")
+        else:
+            text = _("{n} overlays; dW and dA_prev start at zero (the layer has no bias)")
+        return text.format(n=trace.n)
 
     def closed_form_lines(self, trace: Any, step: Any) -> list[str]:
         """After the last backward overlay: the stepped sums against the closed forms (if any)."""

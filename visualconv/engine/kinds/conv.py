@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ...i18n import N_, _
 from .. import activations, links
 from .. import conv as conv_kernels
 from ..budget import axes_words, sized, spatial_words
@@ -87,6 +88,7 @@ from .text import (
     fmt_array,
     index_text,
     input_name,
+    overlay_text,
     products,
     squeeze_view,
     trace_dims,
@@ -826,10 +828,12 @@ def _conv_forward(trace: Any, step: Any) -> list[str]:
         body = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(*terms, strict=True))
     else:
         total = fmt(float(np.sum(step.operands.products)))
-        body = f"sum({where} ⊙ W[{ov.channel}]) [{terms[0].size} products] = {total}"
+        body = _("sum({window} ⊙ {kernel}) [{n} products] = {total}").format(
+            window=where, kernel=f"W[{ov.channel}]", n=terms[0].size, total=total
+        )
     bias_text = f" + {fmt(bias)}" if trace.bias is not None else ""
-    lines = [f"overlay {step.k}: z{idx} = {body}{bias_text} = {fmt(z)}"]
-    lines.append(f"  window {where}, kernel W[{ov.channel}]")
+    lines = [overlay_text(step.k, f"z{idx} = {body}{bias_text} = {fmt(z)}")]
+    lines.append("  " + _("window {window}, kernel {kernel}").format(window=where, kernel=f"W[{ov.channel}]"))
     layer = trace.layer
     if layer.activation != "identity":
         lines.append(f"  a{idx} = {layer.activation}({fmt(z)}) = {fmt(step.values.a)}")
@@ -851,11 +855,12 @@ def _conv_backward(trace: Any, step: Any) -> list[str]:
     fname = f"dW[{ov.channel}]" if channels > 1 else "dW"
     where = _group_window_text(trace, ov)
     if x.size <= MAX_TERMS:
-        lines = [f"overlay {step.k}: {fname} += {products(x, delta)} -> {fmt_array(dw_total)}"]
+        lines = [overlay_text(step.k, f"{fname} += {products(x, delta)} -> {fmt_array(dw_total)}")]
     else:
         lines = [
-            f"overlay {step.k}: {fname} += {input_name(trace)}{where} * {fmt(delta)}"
-            f"  (dZ{idx} = {fmt(delta)})"
+            overlay_text(
+                step.k, f"{fname} += {input_name(trace)}{where} * {fmt(delta)}  (dZ{idx} = {fmt(delta)})"
+            )
         ]
     if layer.bias is not None:
         db = step.state.db
@@ -882,33 +887,37 @@ def _closed_form_lines(trace: Any, step: Any) -> list[str]:
 
     def verdict(stepped: FloatArray, closed: FloatArray) -> str:
         diff = float(np.max(np.abs(np.asarray(stepped) - closed))) if closed.size else 0.0
-        return (
-            "✓" if diff <= 1e-12 * max(1.0, float(np.max(np.abs(closed)))) else f"✗ (differs by {diff:.3g})"
-        )
+        if diff <= 1e-12 * max(1.0, float(np.max(np.abs(closed)))):
+            return "✓"
+        return "✗ " + _("(differs by {difference})").format(difference=f"{diff:.3g}")
 
-    dw_text = fmt_array(squeeze_view(cf.dw, dims)) if cf.dw.size <= MAX_TERMS else f"({cf.dw.size} values)"
-    dx_text = fmt_array(squeeze_view(cf.dx, dims)) if cf.dx.size <= MAX_TERMS else f"({cf.dx.size} values)"
-    stride = " (dZ dilated with zeros for the stride)" if max(layer.stride) > 1 else ""
+    def count(n: int) -> str:
+        return _("({n} values)").format(n=n)
+
+    dw_text = fmt_array(squeeze_view(cf.dw, dims)) if cf.dw.size <= MAX_TERMS else count(cf.dw.size)
+    dx_text = fmt_array(squeeze_view(cf.dx, dims)) if cf.dx.size <= MAX_TERMS else count(cf.dx.size)
+    stride = " " + _("(dZ dilated with zeros for the stride)") if max(layer.stride) > 1 else ""
+    closed_form = _("closed form:")
     lines = [
-        f"closed form: dW = A_prev ⋆ dZ (valid cross-correlation){stride} = {dw_text} "
+        f"{closed_form} dW = A_prev ⋆ dZ " + _("(valid cross-correlation)") + f"{stride} = {dw_text} "
         f"{verdict(step.state.dw, cf.dw)}",
-        f"closed form: dA_prev = dZ * rot180(W) (full convolution){stride} = {dx_text} "
+        f"{closed_form} dA_prev = dZ * rot180(W) " + _("(full convolution)") + f"{stride} = {dx_text} "
         f"{verdict(step.state.dx, cf.dx)}",
     ]
     if layer.bias is not None:
         lines.append(
-            f"closed form: db = sum(dZ) = {fmt_array(cf.db) if cf.db.size <= MAX_TERMS else ''} "
+            f"{closed_form} db = sum(dZ) = {fmt_array(cf.db) if cf.db.size <= MAX_TERMS else ''} "
             f"{verdict(step.state.db, cf.db)}"
         )
     link = transposed_link(trace)
+    same = _("the same as a transposed convolution:")
     if link.direct:
         lines.append(
-            f"the same as a transposed convolution: dA_prev = conv_transpose(dZ, W, {link.settings}) "
-            f"{verdict(step.state.dx, link.dx)}"
+            f"{same} dA_prev = conv_transpose(dZ, W, {link.settings}) {verdict(step.state.dx, link.dx)}"
         )
     else:
         lines.append(
-            f"the same as a transposed convolution: dA_pad = conv_transpose(dZ, W, {link.settings}) "
+            f"{same} dA_pad = conv_transpose(dZ, W, {link.settings}) "
             f"{verdict(step.state.dx_padded, link.dx_padded)}"
         )
     lines += border_lines(trace)
@@ -984,8 +993,8 @@ def border_lines(trace: Any, limit: int = 6) -> list[str]:
     layer = trace.layer
     if layer.padding_mode == "zeros" or not any(layer.sides):
         return []
-    _, hp, wp = trace.x_padded.shape
-    top, _, left, _ = layer.sides
+    hp, wp = trace.x_padded.shape[1:]
+    top, left = layer.sides[0], layer.sides[2]
     h, w = hp - sum(layer.sides[:2]), wp - sum(layer.sides[2:])
     dims = trace_dims(trace)
     moves = []
@@ -999,10 +1008,13 @@ def border_lines(trace: Any, limit: int = 6) -> list[str]:
             here = f"[{q}]" if dims == 1 else f"[{r}, {q}]"
             there = f"[{source_q}]" if dims == 1 else f"[{source_r}, {source_q}]"
             moves.append(f"dA_pad{here} -> dA_prev{there}")
-    shown = ", ".join(moves[:limit]) + (f", … ({len(moves)} border cells)" if len(moves) > limit else "")
+    more = ", … " + _("({n} border cells)").format(n=len(moves))
+    shown = ", ".join(moves[:limit]) + (more if len(moves) > limit else "")
     return [
-        f"{layer.padding_mode} padding: each border cell holds a copy of an input cell, so its gradient "
-        f"is added onto that cell instead of being cut: {shown}"
+        _(
+            "{mode} padding: each border cell holds a copy of an input cell, so its gradient "
+            "is added onto that cell instead of being cut: {moves}"
+        ).format(mode=layer.padding_mode, moves=shown)
     ]
 
 
@@ -1107,8 +1119,10 @@ def _conv_links(
                 f"{fmt(da)}*{fmt(slope)} = {fmt(value)}"
             )
         first, last = links.name_of(trace, "input", window[0]), links.index_text(trace, "input", window[-1])
-        where = f"window {first}…{last}"
-        text += f"; overlay {f * oh * ow + i * ow + j + 1} adds it to dW via {where} and W*dZ to dA_prev"
+        where = _("window {window}").format(window=f"{first}…{last}")
+        text += "; " + _("overlay {k} adds it to dW via {window} and W*dZ to dA_prev").format(
+            k=f * oh * ow + i * ow + j + 1, window=where
+        )
         return links.CellLinks(role, index, links.linked_cells([], extra), (), value, text)
     if not backward and role in ("z", "a"):
         f, i, j = index
@@ -1141,7 +1155,7 @@ def _conv_links(
         (f,) = index
         outputs: list[links.Index] = [(f, i, j) for i in range(oh) for j in range(ow)]
         value = float(layer.bias[f])
-        text = f"{name} = {fmt(value)} is added to every output of channel {f}"
+        text = f"{name} = {fmt(value)} " + _("is added to every output of channel {c}").format(c=f)
         return links.CellLinks(
             role, index, links.linked_cells([], {"dz" if backward else "z": outputs}), (), value, text
         )
@@ -1166,7 +1180,7 @@ def _conv_uses(
         extra = {out_role: outputs, "kernel": partners}
         if backward:
             extra["dw"] = partners
-        what = f"{len(outputs)} output(s)"
+        what = _("{n} output(s)").format(n=len(outputs))
     else:
         f, c, a, b = index
         c0 = trace.input_channels(f).start
@@ -1176,9 +1190,9 @@ def _conv_uses(
         if backward:
             extra["dx"] = partners  # W[f, c, a, b] * dZ[f, i, j] lands where it multiplied the input
             extra["dw"] = [index]
-        what = f"every output of channel {f}"
+        what = _("every output of channel {c}").format(c=f)
     value = float((trace.x_padded if role == "input" else trace.weight)[index])
-    text = f"{links.name_of(trace, role, index)} = {fmt(value)} is used by {what}"
+    text = f"{links.name_of(trace, role, index)} = {fmt(value)} " + _("is used by {what}").format(what=what)
     return links.CellLinks(role, index, links.linked_cells([], extra), (), value, text)
 
 
@@ -1395,16 +1409,17 @@ class ConvKind(Kind):
         kh, kw = layer.kernel_size
         size = str(kw) if dims == 1 else f"{kh}×{kw}"
         c_out, c_in = layer.weight.shape[0], layer.weight.shape[1] * layer.groups
-        kind = f"conv {size}, {c_in}→{c_out} ch, {layer.activation}" + (
-            ", no bias" if layer.bias is None else ""
+        kind = (
+            f"conv {size}, " + _("{c_in}→{c_out} ch").format(c_in=c_in, c_out=c_out) + f", {layer.activation}"
         )
+        kind += ", " + _("no bias") if layer.bias is None else ""
         settings = [
-            f"stride {size_text(layer.stride, dims)}",
-            "padding same" if layer.same else f"padding {size_text(layer.padding, dims)}",
-            f"dilation {size_text(layer.dilation, dims)}",
+            _("stride {value}").format(value=size_text(layer.stride, dims)),
+            _("padding {value}").format(value="same" if layer.same else size_text(layer.padding, dims)),
+            _("dilation {value}").format(value=size_text(layer.dilation, dims)),
         ]
         if layer.groups > 1:
-            settings.append(f"groups {layer.groups}")
+            settings.append(_("groups {value}").format(value=layer.groups))
         if layer.padding_mode != "zeros":
             settings.append(layer.padding_mode)
         return kind, " · ".join(settings)
@@ -1428,13 +1443,13 @@ class ConvKind(Kind):
     def settings(self, layer: ConvLayer, dims: int) -> list[tuple[str, str, str]]:
         """Kernel size, out channels, stride, padding, dilation, groups, padding mode, activation."""
         rows = [
-            ("kernel_size", "kernel size", setting_text(layer.kernel_size, dims)),
-            ("out_channels", "out channels", str(layer.weight.shape[0])),
-            ("stride", "stride", setting_text(layer.stride, dims)),
-            ("padding", "padding", "same" if layer.same else setting_text(layer.padding, dims)),
-            ("dilation", "dilation", setting_text(layer.dilation, dims)),
-            ("groups", "groups", str(layer.groups)),
-            ("padding_mode", "padding mode", layer.padding_mode),
+            ("kernel_size", N_("kernel size"), setting_text(layer.kernel_size, dims)),
+            ("out_channels", N_("out channels"), str(layer.weight.shape[0])),
+            ("stride", N_("stride"), setting_text(layer.stride, dims)),
+            ("padding", N_("padding"), "same" if layer.same else setting_text(layer.padding, dims)),
+            ("dilation", N_("dilation"), setting_text(layer.dilation, dims)),
+            ("groups", N_("groups"), str(layer.groups)),
+            ("padding_mode", N_("padding mode"), layer.padding_mode),
         ]
         return rows + activation_rows(layer)
 
@@ -1522,22 +1537,31 @@ class ConvKind(Kind):
         mode = layer.padding_mode
         shown = "same" if layer.same else (layer.padding[1] if one_d else layer.padding)
         pad_note = (
-            (f"padding {shown} shaded" if mode == "zeros" else f"padding {shown} {mode}") if padded else ""
+            (
+                _("padding {padding} shaded").format(padding=shown)
+                if mode == "zeros"
+                else _("padding {padding} {mode}").format(padding=shown, mode=mode)
+            )
+            if padded
+            else ""
         )
         if layer.groups > 1:
             pad_note = joined(
-                pad_note, f"groups {layer.groups}: a filter sees {trace.weight.shape[1]} channel(s)"
+                pad_note,
+                _("groups {groups}: a filter sees {n} channel(s)").format(
+                    groups=layer.groups, n=trace.weight.shape[1]
+                ),
             )
         x_map = TileMap(shape_of(trace.x_padded), one_d)
         w_map = TileMap(shape_of(trace.weight), one_d)
         z_map = TileMap(shape_of(trace.z), one_d)
         b_map = TileMap(shape_of(layer.bias)) if bias else None
-        x_title = "A_pad  (input, padded)" if padded else "A_prev  (input)"
+        x_title = "A_pad  " + _("(input, padded)") if padded else "A_prev  " + _("(input)")
         x_note = (
             (
-                "grey border = zero padding"
+                _("grey border = zero padding")
                 if mode == "zeros"
-                else f"grey border = {mode} copies of input cells"
+                else _("grey border = {mode} copies of input cells").format(mode=mode)
             )
             if padded
             else ""
@@ -1547,12 +1571,12 @@ class ConvKind(Kind):
         w_printed = Printed("W", 0, 1, one_filter=True, key="w")
         specs = [
             PanelSpec("input", x_title, x_map, 0, 0, x_printed, sides, x_subtitle),
-            PanelSpec("kernel", "W  (kernel)", w_map, 0, 1, w_printed, subtitle=w_map.shape_text()),
+            PanelSpec("kernel", "W  " + _("(kernel)"), w_map, 0, 1, w_printed, subtitle=w_map.shape_text()),
         ]
         activation = layer.activation
         if trace.pass_name == "forward":
             if b_map is not None:
-                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2, key="b")))
+                specs.append(PanelSpec("bias", "b  " + _("(bias)"), b_map, 0, 2, Printed("b", 0, 2, key="b")))
             z_title = "Z = A_prev ⋆ W + b" if bias else "Z = A_prev ⋆ W"
             z_printed = Printed("Z", 1, 0, labels="f")
             specs.append(PanelSpec("z", z_title, z_map, 1, 0, z_printed, subtitle=z_map.shape_text()))
@@ -1561,30 +1585,34 @@ class ConvKind(Kind):
                 specs.append(PanelSpec("a", f"A = {activation}(Z)", z_map, 1, 1, a_printed))
             return specs
         identity = activation == "identity"
-        dz_title = "dZ  (upstream delta)" if identity else f"dZ = dA ⊙ {activation}'(Z)"
+        dz_title = "dZ  " + _("(upstream delta)") if identity else f"dZ = dA ⊙ {activation}'(Z)"
         dz_printed = Printed("dZ" if identity else f"dZ = dA ⊙ {activation}'(Z)", 0, 2, labels="f")
         specs.append(PanelSpec("dz", dz_title, z_map, 0, 2, dz_printed, subtitle=z_map.shape_text()))
-        dx_title = "dA_pad  (dA_prev + border)" if padded else "dA_prev"
+        dx_title = "dA_pad  " + _("(dA_prev + border)") if padded else "dA_prev"
         folds = mode != "zeros"
         dx_note = (
-            ("grey border folds back onto the cells it copied" if folds else "grey border is cropped away")
+            (
+                _("grey border folds back onto the cells it copied")
+                if folds
+                else _("grey border is cropped away")
+            )
             if padded
             else ""
         )
         dx_printed = Printed("dA_pad" if padded else "dA_prev", 1, 2, dx_note)
-        fate = "border folds back" if folds else "border cropped"
+        fate = _("border folds back") if folds else _("border cropped")
         dx_subtitle = joined(x_map.shape_text(), fate if padded else "")
         specs.append(PanelSpec("dx", dx_title, x_map, 1, 0, dx_printed, sides, dx_subtitle))
         specs += gradient_specs(w_map, b_map)
         if folds and padded:
             # where each copied border cell's gradient goes: onto the input cell it copied
             folded_map = TileMap(shape_of(trace.x), one_d)
-            folded = Printed("dA_prev", 1, 3, "the border's gradient added onto the cells it copied")
-            note = joined(folded_map.shape_text(), f"{mode} border added in")
+            folded = Printed("dA_prev", 1, 3, _("the border's gradient added onto the cells it copied"))
+            note = joined(folded_map.shape_text(), _("{mode} border added in").format(mode=mode))
             specs.append(
                 PanelSpec(
                     "dx_folded",
-                    "dA_prev  (folded)",
+                    "dA_prev  " + _("(folded)"),
                     folded_map,
                     1,
                     3,

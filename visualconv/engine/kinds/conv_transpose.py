@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ...i18n import N_, _
 from .. import activations, links
 from ..budget import axes_words, sized
 from ..conv import conv2d_backward
@@ -70,7 +71,7 @@ from .base import (
     weights_out,
     with_window_setting,
 )
-from .text import MAX_TERMS, fmt, fmt_array, products, slice_text, squeeze_view, trace_dims
+from .text import MAX_TERMS, fmt, fmt_array, overlay_text, products, slice_text, squeeze_view, trace_dims
 from .torch_twin import ModuleSpec
 
 
@@ -507,11 +508,21 @@ def _forward_text(trace: Any, step: Any) -> list[str]:
     else:
         body = f"{wname} * {fmt(value)}"
     lines = [
-        f"overlay {step.k}: x{_element(trace, c, ov.position)} = {fmt(value)} stamps {wname} * {fmt(value)}"
+        overlay_text(
+            step.k,
+            _("{element} = {value} stamps {stamp}").format(
+                element=f"x{_element(trace, c, ov.position)}",
+                value=fmt(value),
+                stamp=f"{wname} * {fmt(value)}",
+            ),
+        )
     ]
     lines.append(f"  {where} += {body}")
     lines.append(
-        f"  (as overlay {step.k} of a conv's backward pass: dA_prev{_window(trace, ov)} += W * dZ[{step.k}])"
+        "  "
+        + _("(as overlay {k} of a conv's backward pass: {sum})").format(
+            k=step.k, sum=f"dA_prev{_window(trace, ov)} += W * dZ[{step.k}]"
+        )
     )
     if step.k == step.n:
         lines += _forward_closing(trace, step)
@@ -524,24 +535,32 @@ def _forward_closing(trace: Any, step: Any) -> list[str]:
     lines = []
     if any(layer.padding):
         lines.append(
-            f"padding {_pair_text(layer.padding, dims)} crops Z_full's border: Z = Z_full without "
-            f"its outer {_pair_text(layer.padding, dims)} ring"
+            _("padding {padding} crops Z_full's border: Z = Z_full without its outer {padding} ring").format(
+                padding=_pair_text(layer.padding, dims)
+            )
         )
     if any(layer.output_padding):
         op = _pair_text(layer.output_padding, dims)
-        lines.append(f"output_padding {op}: the output keeps {op} more row(s)/column(s) on the bottom/right")
+        lines.append(
+            _("output_padding {op}: the output keeps {op} more row(s)/column(s) on the bottom/right").format(
+                op=op
+            )
+        )
     if layer.bias is not None:
-        lines.append("Z = stamps + b (each output cell starts at its channel's bias)")
+        lines.append(_("Z = stamps + b (each output cell starts at its channel's bias)"))
     if layer.activation != "identity":
         lines.append(f"A = {layer.activation}(Z)")
     link = trace.conv_link()
     if link.dx is not None:
         stamped = np.asarray(step.state.z) - (0.0 if trace.bias is None else trace.bias[:, None, None])
         diff = float(np.max(np.abs(stamped - link.dx))) if link.dx.size else 0.0
-        ok = "✓" if diff <= 1e-12 * max(1.0, float(np.max(np.abs(link.dx)))) else f"✗ (differs by {diff:.3g})"
+        ok = _verdict(diff, float(np.max(np.abs(link.dx))))
         lines.append(
-            "the link: Z - b = dA_prev of a conv with this W, stride and padding whose dZ is this input "
-            f"(its backward pass, overlay by overlay) {ok}"
+            _(
+                "the link: Z - b = dA_prev of a conv with this W, stride and padding whose dZ is this input "
+                "(its backward pass, overlay by overlay)"
+            )
+            + f" {ok}"
         )
     return lines
 
@@ -559,7 +578,8 @@ def _backward_text(trace: Any, step: Any) -> list[str]:
         gather = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(kernel.ravel(), window.ravel(), strict=True))
     else:
         gather = f"sum({wname} ⊙ {where})"
-    lines = [f"overlay {step.k}: dX{idx} = {gather} = {fmt(step.values.dx)}  (gathers {where})"]
+    gathers = _("(gathers {window})").format(window=where)
+    lines = [overlay_text(step.k, f"dX{idx} = {gather} = {fmt(step.values.dx)}  {gathers}")]
     dw_total = squeeze_view(step.state.dw[c], dims)
     if window.size <= MAX_TERMS:
         lines.append(f"  dW[{c}] += {products(window, step.values.value)} -> {fmt_array(dw_total)}")
@@ -570,6 +590,13 @@ def _backward_text(trace: Any, step: Any) -> list[str]:
     return lines
 
 
+def _verdict(diff: float, scale: float) -> str:
+    """``✓`` when a stepped sum equals its closed form to round-off, else ``✗ (differs by ...)``."""
+    if diff <= 1e-12 * max(1.0, scale):
+        return "✓"
+    return "✗ " + _("(differs by {difference})").format(difference=f"{diff:.3g}")
+
+
 def _backward_closing(trace: Any, step: Any) -> list[str]:
     layer = trace.layer
     dx, dw, db = conv_transpose2d_backward(
@@ -578,17 +605,19 @@ def _backward_closing(trace: Any, step: Any) -> list[str]:
 
     def verdict(stepped: Any, closed: Any) -> str:
         diff = float(np.max(np.abs(np.asarray(stepped) - closed))) if np.size(closed) else 0.0
-        return (
-            "✓" if diff <= 1e-12 * max(1.0, float(np.max(np.abs(closed)))) else f"✗ (differs by {diff:.3g})"
-        )
+        return _verdict(diff, float(np.max(np.abs(closed))) if np.size(closed) else 0.0)
 
+    closed_form = _("closed form:")
     lines = [
-        "closed form: dX = conv(dZ, W) (a plain convolution, the same stride and padding) "
-        f"{verdict(step.state.dx, dx[0])}",
-        f"closed form: dW = the input ⋆ dZ's windows, one per input element {verdict(step.state.dw, dw)}",
+        f"{closed_form} dX = conv(dZ, W) "
+        + _("(a plain convolution, the same stride and padding)")
+        + f" {verdict(step.state.dx, dx[0])}",
+        f"{closed_form} dW = "
+        + _("the input ⋆ dZ's windows, one per input element")
+        + f" {verdict(step.state.dw, dw)}",
     ]
     if layer.bias is not None:
-        lines.append(f"closed form: db = sum(dZ) {verdict(step.state.db, db)}")
+        lines.append(f"{closed_form} db = sum(dZ) {verdict(step.state.db, db)}")
     return lines
 
 
@@ -648,16 +677,20 @@ def _links(trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | N
         terms.sort(key=lambda t: t.overlay)
         if backward:
             value = float(trace.dz_full[f, y, q])
-            text = (
-                f"{name} = {fmt(value)}: gathered by the {len(terms)} input element(s) whose stamp covers it"
-            )
+            text = f"{name} = {fmt(value)}: " + _(
+                "gathered by the {n} input element(s) whose stamp covers it"
+            ).format(n=len(terms))
             return links.CellLinks(role, index, links.linked_cells(terms), tuple(terms), value, text)
         bias = 0.0 if layer.bias is None or full else float(layer.bias[f])
         value = links.total(terms, 0.0) + bias
         bias_text = f" + {fmt(bias)}" if layer.bias is not None and not full else ""
-        text = links.sum_text(name, terms, value, bias_text) + f"; {len(terms)} stamp(s) reach this cell"
+        text = (
+            links.sum_text(name, terms, value, bias_text)
+            + "; "
+            + _("{n} stamp(s) reach this cell").format(n=len(terms))
+        )
         if full and not (ph <= y < ph + trace.z.shape[1] and pw <= q < pw + trace.z.shape[2]):
-            text += " (in the border that padding crops)"
+            text += " " + _("(in the border that padding crops)")
         return links.CellLinks(role, index, links.linked_cells(terms), tuple(terms), value, text)
     if role in ("input", "dx"):
         c, i, j = index
@@ -676,8 +709,12 @@ def _links(trace: Any, role: str, index: tuple[int, ...]) -> links.CellLinks | N
         ]
         out_role = "dz" if backward else "z"
         value = float((trace.x if role == "input" else np.asarray(trace.step(trace.n).state.dx))[index])
-        text = f"{name} = {fmt(value)}: overlay {int(np.ravel_multi_index(index, trace.x.shape)) + 1} "
-        text += "gathers from these cells of dZ" if backward else "stamps W[c] into these output cells"
+        k = int(np.ravel_multi_index(index, trace.x.shape)) + 1
+        text = f"{name} = {fmt(value)}: " + (
+            _("overlay {k} gathers from these cells of dZ")
+            if backward
+            else _("overlay {k} stamps W[c] into these output cells")
+        ).format(k=k)
         extra: dict[str, list[links.Index]] = {out_role: reached, "kernel": kernel}
         return links.CellLinks(role, index, links.linked_cells([], extra), (), value, text)
     return None
@@ -844,17 +881,20 @@ class ConvTransposeKind(Kind):
         kh, kw = layer.kernel_size
         size = str(kw) if dims == 1 else f"{kh}×{kw}"
         c_in, c_out = layer.weight.shape[0], layer.out_channels
-        kind = f"conv_transpose {size}, {c_in}→{c_out} ch, {layer.activation}" + (
-            ", no bias" if layer.bias is None else ""
+        kind = (
+            f"conv_transpose {size}, "
+            + _("{c_in}→{c_out} ch").format(c_in=c_in, c_out=c_out)
+            + f", {layer.activation}"
         )
+        kind += ", " + _("no bias") if layer.bias is None else ""
         settings = [
-            f"stride {size_text(layer.stride, dims)}",
-            f"padding {size_text(layer.padding, dims)}",
+            _("stride {value}").format(value=size_text(layer.stride, dims)),
+            _("padding {value}").format(value=size_text(layer.padding, dims)),
             f"output_padding {size_text(layer.output_padding, dims)}",
-            f"dilation {size_text(layer.dilation, dims)}",
+            _("dilation {value}").format(value=size_text(layer.dilation, dims)),
         ]
         if layer.groups > 1:
-            settings.append(f"groups {layer.groups}")
+            settings.append(_("groups {value}").format(value=layer.groups))
         return kind, " · ".join(settings)
 
     def new_layer(self, input_shape: Shape, dims: int) -> ConvTransposeLayer:
@@ -878,13 +918,13 @@ class ConvTransposeKind(Kind):
     def settings(self, layer: ConvTransposeLayer, dims: int) -> list[tuple[str, str, str]]:
         """Kernel size, out channels, stride, padding, output padding, dilation, groups, activation."""
         rows = [
-            ("kernel_size", "kernel size", setting_text(layer.kernel_size, dims)),
-            ("out_channels", "out channels", str(layer.out_channels)),
-            ("stride", "stride", setting_text(layer.stride, dims)),
-            ("padding", "padding", setting_text(layer.padding, dims)),
-            ("output_padding", "output padding", setting_text(layer.output_padding, dims)),
-            ("dilation", "dilation", setting_text(layer.dilation, dims)),
-            ("groups", "groups", str(layer.groups)),
+            ("kernel_size", N_("kernel size"), setting_text(layer.kernel_size, dims)),
+            ("out_channels", N_("out channels"), str(layer.out_channels)),
+            ("stride", N_("stride"), setting_text(layer.stride, dims)),
+            ("padding", N_("padding"), setting_text(layer.padding, dims)),
+            ("output_padding", N_("output padding"), setting_text(layer.output_padding, dims)),
+            ("dilation", N_("dilation"), setting_text(layer.dilation, dims)),
+            ("groups", N_("groups"), str(layer.groups)),
         ]
         return rows + activation_rows(layer)
 
@@ -939,20 +979,20 @@ class ConvTransposeKind(Kind):
         z_map = TileMap(shape_of(trace.z), one_d)
         full_map = TileMap(tuple(int(s) for s in trace.full_shape), one_d)
         b_map = TileMap(shape_of(layer.bias)) if layer.bias is not None else None
-        x_printed = Printed("X", 0, 0, "one overlay per element")
+        x_printed = Printed("X", 0, 0, _("one overlay per element"))
         specs = [
             PanelSpec(
                 "input",
-                "X  (input)",
+                "X  " + _("(input)"),
                 x_map,
                 0,
                 0,
                 x_printed,
-                subtitle=joined(x_map.shape_text(), "one overlay per element"),
+                subtitle=joined(x_map.shape_text(), _("one overlay per element")),
             ),
             PanelSpec(
                 "kernel",
-                "W  (kernel)",
+                "W  " + _("(kernel)"),
                 w_map,
                 0,
                 1,
@@ -963,26 +1003,26 @@ class ConvTransposeKind(Kind):
         activation = layer.activation
         if trace.pass_name == "forward":
             if b_map is not None:
-                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2)))
+                specs.append(PanelSpec("bias", "b  " + _("(bias)"), b_map, 0, 2, Printed("b", 0, 2)))
             if cropped:
-                note = f"grey: padding {pw if one_d else (ph, pw)} crops it"
+                note = _("grey: padding {padding} crops it").format(padding=pw if one_d else (ph, pw))
                 specs.append(
                     PanelSpec(
                         "z_full",
-                        "Z_full  (stamps so far)",
+                        "Z_full  " + _("(stamps so far)"),
                         full_map,
                         1,
                         0,
-                        Printed("stamps", 1, 0, note, labels="f"),
+                        Printed(_("stamps"), 1, 0, note, labels="f"),
                         (ph, pw),
                         joined(full_map.shape_text(), note),
                     )
                 )
-            z_title = "Z = stamps + b" if b_map is not None else "Z = Σ stamps"
+            z_title = "Z = " + (_("stamps") + " + b" if b_map is not None else "Σ " + _("stamps"))
             specs.append(
                 PanelSpec(
                     "z",
-                    z_title + ("  (cropped)" if cropped else ""),
+                    z_title + ("  " + _("(cropped)") if cropped else ""),
                     z_map,
                     1,
                     1 if cropped else 0,
@@ -1002,7 +1042,7 @@ class ConvTransposeKind(Kind):
         dz_title = "dZ" if identity else f"dZ = dA ⊙ {activation}'(Z)"
         if cropped:
             dz_title = dz_title.replace("dZ", "dZ_full", 1)
-        note = "grey: cropped cells, no gradient" if cropped else ""
+        note = _("grey: cropped cells, no gradient") if cropped else ""
         specs.append(
             PanelSpec(
                 "dz",
@@ -1018,7 +1058,7 @@ class ConvTransposeKind(Kind):
         specs.append(
             PanelSpec(
                 "dx",
-                "dX  (gathered)",
+                "dX  " + _("(gathered)"),
                 x_map,
                 1,
                 0,
@@ -1106,18 +1146,26 @@ class ConvTransposeKind(Kind):
     def intro(self, trace: Any) -> list[str]:
         """Step 0: one overlay per input element; dZ from dA for the backward pass."""
         if trace.pass_name == "forward":
-            start = "the bias" if trace.bias is not None else "zero"
-            return [
-                f"{trace.n} overlays: one per INPUT element, channel by channel, row by row; "
-                f"each stamps value x kernel into the output, overlaps add up (Z starts at {start})"
-            ]
+            if trace.bias is not None:
+                text = _(
+                    "{n} overlays: one per INPUT element, channel by channel, row by row; "
+                    "each stamps value x kernel into the output, overlaps add up (Z starts at the bias)"
+                )
+            else:
+                text = _(
+                    "{n} overlays: one per INPUT element, channel by channel, row by row; "
+                    "each stamps value x kernel into the output, overlaps add up (Z starts at zero)"
+                )
+            return [text.format(n=trace.n)]
         lines = super().intro(trace)
-        lines[0] = (
-            f"{trace.n} overlays, one per input element: each gathers its dX from the dZ cells "
+        lines[0] = _(
+            "{n} overlays, one per input element: each gathers its dX from the dZ cells "
             "it stamped; dW starts at zero"
-        )
+        ).format(n=trace.n)
         if trace.bias is not None:
-            lines.append("db = sum(dZ) per channel, complete from the start (each output cell's delta once)")
+            lines.append(
+                _("db = sum(dZ) per channel, complete from the start (each output cell's delta once)")
+            )
         return lines
 
     def explain(self, trace: Any, step: Any) -> list[str]:

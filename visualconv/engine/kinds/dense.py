@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ...i18n import N_, _
 from .. import activations, links
 from ..scene import PanelSpec, Printed, StepPanels, TileMap, gradient_specs, put_outputs, shape_of
 from ..windows import FloatArray
@@ -39,7 +40,7 @@ from .base import (
     weights_out,
     with_activation,
 )
-from .text import MAX_TERMS, fmt, products
+from .text import MAX_TERMS, fmt, overlay_text, products
 from .torch_twin import ModuleSpec
 
 
@@ -214,9 +215,9 @@ def _dense_forward(trace: Any, step: Any) -> list[str]:
     if x.size <= MAX_TERMS:
         body = " + ".join(f"{fmt(a)}*{fmt(b)}" for a, b in zip(x, w, strict=True))
     else:
-        body = f"sum(x ⊙ W[{ov.channel}, :]) [{x.size} products]"
+        body = f"sum(x ⊙ W[{ov.channel}, :]) " + _("[{n} products]").format(n=x.size)
     bias = f" + {fmt(step.values.bias)}" if layer.bias is not None else ""
-    lines = [f"overlay {step.k}: z[{ov.channel}] = {body}{bias} = {fmt(step.values.z)}"]
+    lines = [overlay_text(step.k, f"z[{ov.channel}] = {body}{bias} = {fmt(step.values.z)}")]
     if layer.activation != "identity":
         lines.append(f"  a[{ov.channel}] = {layer.activation}({fmt(step.values.z)}) = {fmt(step.values.a)}")
     return lines
@@ -229,9 +230,12 @@ def _dense_backward(trace: Any, step: Any) -> list[str]:
     o, delta = ov.channel, step.values.delta
     x = step.operands.input_slice
     lines = [
-        f"overlay {step.k}: dW[{o}, :] += "
-        + (products(x, delta) if x.size <= MAX_TERMS else f"x * {fmt(delta)}")
-        + f"  (dZ[{o}] = {fmt(delta)})"
+        overlay_text(
+            step.k,
+            f"dW[{o}, :] += "
+            + (products(x, delta) if x.size <= MAX_TERMS else f"x * {fmt(delta)}")
+            + f"  (dZ[{o}] = {fmt(delta)})",
+        )
     ]
     if layer.bias is not None:
         lines.append(f"  db[{o}] += {fmt(delta)}")
@@ -357,7 +361,9 @@ class DenseKind(Kind):
     def summary(self, layer: DenseLayer, dims: int) -> tuple[str, str]:
         """``dense 8→3, identity`` (``, no bias``)."""
         out, n_in = layer.weight.shape
-        return f"dense {n_in}→{out}, {layer.activation}" + (", no bias" if layer.bias is None else ""), ""
+        return f"dense {n_in}→{out}, {layer.activation}" + (
+            ", " + _("no bias") if layer.bias is None else ""
+        ), ""
 
     def check_shape(
         self, layer: DenseLayer, shape: Shape, place: str, source: str
@@ -397,8 +403,8 @@ class DenseKind(Kind):
     def settings(self, layer: DenseLayer, dims: int) -> list[tuple[str, str, str]]:
         """Outputs and activation."""
         return [
-            ("out_channels", "outputs", str(layer.weight.shape[0])),
-            ("activation", "activation", layer.activation),
+            ("out_channels", N_("outputs"), str(layer.weight.shape[0])),
+            ("activation", N_("activation"), layer.activation),
         ]
 
     def with_setting(
@@ -421,15 +427,20 @@ class DenseKind(Kind):
         n = trace.n
         bias = self.has_bias(trace.layer)
         if trace.pass_name == "forward":
-            return [f"{n} overlays: one per output unit o, z[o] = W[o, :] · x" + (" + b[o]" if bias else "")]
+            if bias:
+                return [_("{n} overlays: one per output unit o, z[o] = W[o, :] · x + b[o]").format(n=n)]
+            return [_("{n} overlays: one per output unit o, z[o] = W[o, :] · x").format(n=n)]
         if bias:
             return [
-                f"{n} overlays, one per output unit o; dW, db and dA_prev start at zero",
-                "  the overlay of unit o fills dW[o, :] and db[o], and adds W[o, :] * dZ[o] to dA_prev",
+                _("{n} overlays, one per output unit o; dW, db and dA_prev start at zero").format(n=n),
+                "  "
+                + _("the overlay of unit o fills dW[o, :] and db[o], and adds W[o, :] * dZ[o] to dA_prev"),
             ]
         return [
-            f"{n} overlays, one per output unit o; dW and dA_prev start at zero (the layer has no bias)",
-            "  the overlay of unit o fills dW[o, :] and adds W[o, :] * dZ[o] to dA_prev",
+            _(
+                "{n} overlays, one per output unit o; dW and dA_prev start at zero (the layer has no bias)"
+            ).format(n=n),
+            "  " + _("the overlay of unit o fills dW[o, :] and adds W[o, :] * dZ[o] to dA_prev"),
         ]
 
     def explain(self, trace: Any, step: Any) -> list[str]:
@@ -452,10 +463,10 @@ class DenseKind(Kind):
         b_map = TileMap(shape_of(layer.bias)) if bias else None
         x_printed = Printed("x = A_prev", 0, 0, key="x")
         specs = [
-            PanelSpec("input", "x  (input)", x_map, 0, 0, x_printed, subtitle=x_map.shape_text()),
+            PanelSpec("input", "x  " + _("(input)"), x_map, 0, 0, x_printed, subtitle=x_map.shape_text()),
             PanelSpec(
                 "kernel",
-                "W  (weights)",
+                "W  " + _("(weights)"),
                 w_map,
                 0,
                 1,
@@ -466,7 +477,7 @@ class DenseKind(Kind):
         activation = layer.activation
         if trace.pass_name == "forward":
             if b_map is not None:
-                specs.append(PanelSpec("bias", "b  (bias)", b_map, 0, 2, Printed("b", 0, 2, key="b")))
+                specs.append(PanelSpec("bias", "b  " + _("(bias)"), b_map, 0, 2, Printed("b", 0, 2, key="b")))
             z_printed = Printed("z = W x" + (" + b" if bias else ""), 1, 0)
             specs.append(PanelSpec("z", "Z = W x + b" if bias else "Z = W x", z_map, 1, 0, z_printed))
             if activation != "identity":
@@ -474,7 +485,7 @@ class DenseKind(Kind):
                 specs.append(PanelSpec("a", f"A = {activation}(Z)", z_map, 1, 1, a_printed))
             return specs
         dz_printed = Printed(f"dZ = dA ⊙ {activation}'(z)" if activation != "identity" else "dZ", 0, 2)
-        specs.append(PanelSpec("dz", "dZ  (upstream delta)", z_map, 0, 2, dz_printed))
+        specs.append(PanelSpec("dz", "dZ  " + _("(upstream delta)"), z_map, 0, 2, dz_printed))
         specs.append(PanelSpec("dx", "dA_prev", x_map, 1, 0, Printed("dA_prev", 1, 2)))
         return specs + gradient_specs(w_map, b_map)
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ...i18n import _
 from .. import links
 from ..scene import Cell, PanelSpec, Printed, StepPanels, TileMap, shape_of
 from ..windows import FloatArray
@@ -28,7 +29,7 @@ from .base import (
     TraceClass,
     frozen,
 )
-from .text import fmt
+from .text import fmt, overlay_text
 from .torch_twin import ModuleSpec
 
 
@@ -157,8 +158,8 @@ def _flatten(trace: Any, step: Any) -> list[str]:
     src = np.unravel_index(ov.channel, trace.x.shape)
     src_text = "[" + ", ".join(str(int(v)) for v in src) + "]"
     if trace.pass_name == "forward":
-        return [f"overlay {step.k}: y[{ov.channel}] = A_prev{src_text} = {fmt(step.values.y)}"]
-    return [f"overlay {step.k}: dA_prev{src_text} = dY[{ov.channel}] = {fmt(step.values.delta)}"]
+        return [overlay_text(step.k, f"y[{ov.channel}] = A_prev{src_text} = {fmt(step.values.y)}")]
+    return [overlay_text(step.k, f"dA_prev{src_text} = dY[{ov.channel}] = {fmt(step.values.delta)}")]
 
 
 # ----------------------------------------------------------------------------- links
@@ -208,7 +209,7 @@ class FlattenKind(Kind):
 
     def summary(self, layer: FlattenLayer, dims: int) -> tuple[str, str]:
         """``flatten`` and ``row-major``."""
-        return "flatten", "row-major"
+        return "flatten", _("row-major")
 
     def from_document(
         self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader
@@ -242,10 +243,14 @@ class FlattenKind(Kind):
     def intro_lines(self, trace: Any) -> list[str]:
         """A flatten layer copies values: nothing is multiplied or summed."""
         if trace.pass_name == "forward":
-            return [f"{trace.n} overlays: each copies one value of A_prev into Y, in row-major order"]
+            return [
+                _("{n} overlays: each copies one value of A_prev into Y, in row-major order").format(
+                    n=trace.n
+                )
+            ]
         return [
-            f"{trace.n} overlays: each copies one delta of dY back to its place in dA_prev",
-            "  (a flatten layer has no weights and sums nothing)",
+            _("{n} overlays: each copies one delta of dY back to its place in dA_prev").format(n=trace.n),
+            "  " + _("(a flatten layer has no weights and sums nothing)"),
         ]
 
     def explain(self, trace: Any, step: Any) -> list[str]:
@@ -268,14 +273,18 @@ class FlattenKind(Kind):
         y_map = TileMap(shape_of(trace.z))
         if trace.pass_name == "forward":
             x_printed = Printed("A_prev", 0, 0, key="x")
-            y_printed = Printed("Y = flatten(A_prev)", 1, 0, "row-major", key="y")
+            y_printed = Printed("Y = flatten(A_prev)", 1, 0, _("row-major"), key="y")
             return [
-                PanelSpec("input", "A_prev  (input)", x_map, 0, 0, x_printed, subtitle=x_map.shape_text()),
+                PanelSpec(
+                    "input", "A_prev  " + _("(input)"), x_map, 0, 0, x_printed, subtitle=x_map.shape_text()
+                ),
                 PanelSpec("z", "Y = flatten(A_prev)", y_map, 0, 1, y_printed, subtitle=y_map.shape_text()),
             ]
         dy_printed = Printed("dY", 0, 0, key="dy")
         return [
-            PanelSpec("dz", "dY  (upstream delta)", y_map, 0, 0, dy_printed, subtitle=y_map.shape_text()),
+            PanelSpec(
+                "dz", "dY  " + _("(upstream delta)"), y_map, 0, 0, dy_printed, subtitle=y_map.shape_text()
+            ),
             PanelSpec("dx", "dA_prev", x_map, 0, 1, Printed("dA_prev", 1, 0), subtitle=x_map.shape_text()),
         ]
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...i18n import N_, _
 from .. import losses
 from ..errors import ModelError
 from ..windows import FloatArray
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from ..scene import PanelSpec, StepPanels
 
 # Said (with what follows from it) wherever a backward pass is asked of a model without one.
-NO_BACKWARD = "the model has no 'upstream' and no 'target' with 'loss'"
+NO_BACKWARD = N_("the model has no 'upstream' and no 'target' with 'loss'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,25 +195,35 @@ class LossStart:
         shifted = np.exp(logits - top)
         total = float(shifted.sum())
         n = logits.size
-        lines = [f"the loss starts the backward pass: softmax cross-entropy over {n} outputs, true class {t}"]
+        lines = [
+            _(
+                "the loss starts the backward pass: softmax cross-entropy over {n} outputs, true class {t}"
+            ).format(n=n, t=t)
+        ]
         if n <= MAX_TERMS:
             exps = ", ".join(f"exp({fmt(a)} - {fmt(top)})" for a in logits)
             lines.append(
-                f"  A = {fmt_array(self._shown(self.output))}  (the logits, the last layer's output)"
+                f"  A = {fmt_array(self._shown(self.output))}  " + _("(the logits, the last layer's output)")
             )
-            lines.append(f"  exp(A - max A) = [{exps}] = {fmt_array(shifted)}; their sum is {fmt(total)}")
+            lines.append(
+                f"  exp(A - max A) = [{exps}] = {fmt_array(shifted)}; "
+                + _("their sum is {total}").format(total=fmt(total))
+            )
             quotients = ", ".join(f"{fmt(e)}/{fmt(total)}" for e in shifted)
             lines.append(f"  p = softmax(A) = [{quotients}] = {fmt_array(self._shown(self.probabilities))}")
         else:
-            lines.append(f"  p = softmax(A) = exp(A - max A) / sum(exp(A - max A)) over {n} values")
+            lines.append(
+                "  p = softmax(A) = exp(A - max A) / sum(exp(A - max A)) " + _("over {n} values").format(n=n)
+            )
         lines.append(f"  L = -log p[{t}] = -log({fmt(float(p[t]))}) = {fmt(self.value)}")
         if n <= MAX_TERMS:
             terms = ", ".join(f"{fmt(v)} - {1 if i == t else 0}" for i, v in enumerate(p))
             lines.append(f"  dA = p - onehot({t}) = [{terms}] = {fmt_array(self._shown(self.grad))}")
         else:
             lines.append(
-                f"  dA = p - onehot({t}): p with 1 taken from element {t}, "
-                f"dA[{t}] = {fmt(float(p[t]))} - 1 = {fmt(float(grad[t]))}"
+                f"  dA = p - onehot({t}): "
+                + _("p with 1 taken from element {t}").format(t=t)
+                + f", dA[{t}] = {fmt(float(p[t]))} - 1 = {fmt(float(grad[t]))}"
             )
         return lines
 
@@ -231,12 +242,16 @@ class LossStart:
         rule = {"half_sum": "dA = A - T", "sum": "dA = 2 * (A - T)", "mean": f"dA = 2 * (A - T) / {n}"}[
             reduction
         ]
-        lines = [f"the loss starts the backward pass: squared error {definition}, T the target"]
+        lines = [
+            _("the loss starts the backward pass: squared error {definition}, T the target").format(
+                definition=definition
+            )
+        ]
         squares = float(np.sum((t - a) ** 2))
         value = fmt(self.value)
         if n <= MAX_TERMS:
             terms = " + ".join(f"({fmt(tv)} - {fmt(av)})²" for tv, av in zip(t, a, strict=True))
-            lines.append(f"  A = {fmt_array(self._shown(self.output))}  (the last layer's output)")
+            lines.append(f"  A = {fmt_array(self._shown(self.output))}  " + _("(the last layer's output)"))
             lines.append(f"  T = {fmt_array(self._shown(np.asarray(self.target, dtype=np.float64)))}")
             if reduction == "half_sum":
                 lines.append(f"  E = 1/2 * ({terms}) = 1/2 * {fmt(squares)} = {value}")
@@ -253,8 +268,8 @@ class LossStart:
                 )
             lines.append(f"  {rule} = [{diffs}] = {fmt_array(self._shown(self.grad))}")
         else:
-            lines.append(f"  E = {value} over {n} values")
-            lines.append(f"  {rule}, {n} values")
+            lines.append(f"  E = {value} " + _("over {n} values").format(n=n))
+            lines.append(f"  {rule}, " + _("{n} values").format(n=n))
         return lines
 
     def _shown(self, array: Any) -> FloatArray:
@@ -286,17 +301,17 @@ class LossStart:
                 0,
                 col,
                 Printed("p = softmax(a)", -1, 0, key="loss_p"),
-                subtitle=f"{value}, class {t}",
+                subtitle=f"{value}, " + _("class {t}").format(t=t),
             )
             grad_title = f"dA = p − onehot({t})"
         else:
             top = PanelSpec(
                 "loss_t",
-                "T  (target)",
+                "T  " + _("(target)"),
                 tiles,
                 0,
                 col,
-                Printed("T (target)", -1, 0, key="loss_t"),
+                Printed("T " + _("(target)"), -1, 0, key="loss_t"),
                 subtitle=value,
             )
             n = int(self.grad.size)
@@ -309,7 +324,7 @@ class LossStart:
             tiles,
             1,
             col,
-            Printed(grad_title, -1, 1, "the backward pass starts here", key="loss_da"),
+            Printed(grad_title, -1, 1, _("the backward pass starts here"), key="loss_da"),
             subtitle="dL/dA" if self.spec.classifies else "dE/dA",
         )
         return [top, grad]

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ...i18n import N_, _
 from .. import links
 from ..budget import axes_words
 from ..pool import max_positions, pool2d_backward, pool2d_forward
@@ -50,7 +51,16 @@ from .base import (
     spatial_input,
     to_4d,
 )
-from .text import MAX_TERMS, channel_window_text, fmt, fmt_array, index_text, squeeze_view, trace_dims
+from .text import (
+    MAX_TERMS,
+    channel_window_text,
+    fmt,
+    fmt_array,
+    index_text,
+    overlay_text,
+    squeeze_view,
+    trace_dims,
+)
 from .torch_twin import ModuleSpec
 
 
@@ -326,13 +336,18 @@ def _pool_forward(trace: Any, step: Any) -> list[str]:
             + ([str(c)] if dims == 1 else [str(r), str(c)])
         )
         return [
-            f"overlay {step.k}: y{idx} = max({values}) = {fmt(step.values.y)} (the maximum sits at [{at}])",
-            f"  window {where}",
+            overlay_text(
+                step.k,
+                f"y{idx} = max({values}) = {fmt(step.values.y)} "
+                + _("(the maximum sits at {place})").format(place=f"[{at}]"),
+            ),
+            "  " + _("window {window}").format(window=where),
         ]
     return [
-        f"overlay {step.k}: y{idx} = ({' + '.join(fmt(v) for v in window)}) / {window.size}"
-        f" = {fmt(step.values.y)}",
-        f"  window {where}",
+        overlay_text(
+            step.k, f"y{idx} = ({' + '.join(fmt(v) for v in window)}) / {window.size} = {fmt(step.values.y)}"
+        ),
+        "  " + _("window {window}").format(window=where),
     ]
 
 
@@ -352,16 +367,20 @@ def _pool_backward(trace: Any, step: Any) -> list[str]:
         parts = ([str(ov.channel)] if trace.out_shape[0] > 1 else []) + (
             [str(c)] if dims == 1 else [str(r), str(c)]
         )
+        recorded = _("(the recorded maximum of window {window})").format(
+            window=channel_window_text(trace, ov.channel, ov.rows, ov.cols)
+        )
         return [
-            f"overlay {step.k}: dA_prev[{', '.join(parts)}] += dY{idx} = {fmt(delta)} "
-            f"(the recorded maximum of window {channel_window_text(trace, ov.channel, ov.rows, ov.cols)})"
-            f"{total}"
+            overlay_text(step.k, f"dA_prev[{', '.join(parts)}] += dY{idx} = {fmt(delta)} {recorded}{total}")
         ]
     size = layer.size[0] * layer.size[1]
+    each = _("{value} each").format(value=fmt(delta / size))
     return [
-        f"overlay {step.k}: dA_prev{channel_window_text(trace, ov.channel, ov.rows, ov.cols)} += "
-        f"dY{idx} / {size} = "
-        f"{fmt(delta)} / {size} = {fmt(delta / size)} each{total}"
+        overlay_text(
+            step.k,
+            f"dA_prev{channel_window_text(trace, ov.channel, ov.rows, ov.cols)} += dY{idx} / {size} = "
+            f"{fmt(delta)} / {size} = {each}{total}",
+        )
     ]
 
 
@@ -372,7 +391,7 @@ def _pool_links(
     trace: Any, layer: PoolLayer, role: str, index: links.Index, backward: bool
 ) -> links.CellLinks | None:
     (kh, kw), (sh, sw) = trace.size, trace.stride
-    _, oh, ow = trace.z.shape
+    oh, ow = trace.z.shape[1:]
     x = trace.x_padded  # the windows' view (padding: -inf or zeros around the input)
     argmax = trace.argmax
     size = kh * kw
@@ -408,13 +427,17 @@ def _pool_links(
             overlay = c * oh * ow + i * ow + j + 1
             if argmax is not None:
                 at = winner(c, i, j)
-                text = f"{name} = {fmt(delta)} goes to {links.name_of(trace, 'dx', at)}, its window's maximum"
+                text = f"{name} = {fmt(delta)} " + _("goes to {cell}, its window's maximum").format(
+                    cell=links.name_of(trace, "dx", at)
+                )
                 extra = {"input": cells, "dx": [at]}
             else:
                 share = fmt(delta / size)
-                text = f"{name} = {fmt(delta)} is spread as {share} to each of the {size} window cells"
+                text = f"{name} = {fmt(delta)} " + _(
+                    "is spread as {share} to each of the {n} window cells"
+                ).format(share=share, n=size)
                 extra = {"input": cells, "dx": cells}
-            text += f" (overlay {overlay})"
+            text += " " + _("(overlay {k})").format(k=overlay)
             return links.CellLinks(role, index, links.linked_cells([], extra), (), delta, text)
         return None
     if role == "dx" and backward:
@@ -448,7 +471,7 @@ def _pool_links(
             if i * sh <= y < i * sh + kh and j * sw <= xq < j * sw + kw
         ]
         out_role = "dz" if backward else "z"
-        text = f"{name} = {fmt(float(x[index]))} lies in {len(outputs)} window(s)"
+        text = f"{name} = {fmt(float(x[index]))} " + _("lies in {n} window(s)").format(n=len(outputs))
         return links.CellLinks(
             role, index, links.linked_cells([], {out_role: outputs}), (), float(x[index]), text
         )
@@ -572,17 +595,12 @@ class PoolKind(Kind):
     def summary(self, layer: PoolLayer, dims: int) -> tuple[str, str]:
         """``max pool 2`` and ``stride 2`` (`` · overlapping`` when windows overlap, `` · padding 1``)."""
         if layer.is_global:
-            return f"global {layer.mode} pool", "one window per channel"
+            return _("global {mode} pool").format(mode=layer.mode), _("one window per channel")
+        kind = _("{mode} pool {size}").format(mode=layer.mode, size=size_text(layer.size, dims))
+        stride = _("stride {value}").format(value=size_text(layer.stride, dims))
         if layer.padding != (0, 0):
-            return (
-                f"{layer.mode} pool {size_text(layer.size, dims)}",
-                f"stride {size_text(layer.stride, dims)} · padding {size_text(layer.padding, dims)}",
-            )
-        return (
-            f"{layer.mode} pool {size_text(layer.size, dims)}",
-            f"stride {size_text(layer.stride, dims)}"
-            + (" · overlapping" if layer.stride[1] < layer.size[1] else ""),
-        )
+            return kind, stride + " · " + _("padding {value}").format(value=size_text(layer.padding, dims))
+        return kind, stride + (" · " + _("overlapping") if layer.stride[1] < layer.size[1] else "")
 
     def new_layer(self, input_shape: Shape, dims: int) -> PoolLayer:
         """A 1x1 max pool (the user sets its size and stride)."""
@@ -596,12 +614,12 @@ class PoolKind(Kind):
     def settings(self, layer: PoolLayer, dims: int) -> list[tuple[str, str, str]]:
         """Mode, size (or "global"), stride and padding."""
         if layer.is_global:
-            return [("mode", "pool mode", layer.mode), ("size", "pool size", "global")]
+            return [("mode", N_("pool mode"), layer.mode), ("size", N_("pool size"), "global")]
         return [
-            ("mode", "pool mode", layer.mode),
-            ("size", "pool size", setting_text(layer.size, dims)),
-            ("stride", "stride", setting_text(layer.stride, dims)),
-            ("padding", "padding", setting_text(layer.padding, dims)),
+            ("mode", N_("pool mode"), layer.mode),
+            ("size", N_("pool size"), setting_text(layer.size, dims)),
+            ("stride", N_("stride"), setting_text(layer.stride, dims)),
+            ("padding", N_("padding"), setting_text(layer.padding, dims)),
         ]
 
     def with_setting(
@@ -649,20 +667,26 @@ class PoolKind(Kind):
         windows = sliding_windows(x[None], size, stride, (1, 1))[0]
         flat = np.sort(windows.reshape(*windows.shape[:3], -1), axis=-1)
         ties = int(np.sum(flat[..., -1] - flat[..., -2] <= near)) if flat.shape[-1] > 1 else 0
-        return [f"{ties} max-pool window(s) with a tie for the maximum"] if ties else []
+        return [_("{n} max-pool window(s) with a tie for the maximum").format(n=ties)] if ties else []
 
     def intro_lines(self, trace: Any) -> list[str]:
         """What the pool's overlays do; a pool layer has no weights, so only dA_prev is summed."""
         n = trace.n
         if trace.pass_name == "forward":
             if trace.layer.mode == "max":
-                return [f"{n} overlays: each takes the maximum of one window"]
-            return [f"{n} overlays: each takes the average of one window"]
+                return [_("{n} overlays: each takes the maximum of one window").format(n=n)]
+            return [_("{n} overlays: each takes the average of one window").format(n=n)]
         if trace.layer.mode == "max":
             return [
-                f"{n} overlays; dA_prev starts at zero; each routes a delta of dY to its window's maximum"
+                _(
+                    "{n} overlays; dA_prev starts at zero; each routes a delta of dY to its window's maximum"
+                ).format(n=n)
             ]
-        return [f"{n} overlays; dA_prev starts at zero; each spreads a delta of dY evenly over its window"]
+        return [
+            _(
+                "{n} overlays; dA_prev starts at zero; each spreads a delta of dY evenly over its window"
+            ).format(n=n)
+        ]
 
     def explain(self, trace: Any, step: Any) -> list[str]:
         """``y = max(...)`` or the average forward; where the delta goes backward."""
@@ -683,24 +707,35 @@ class PoolKind(Kind):
         padded = padding != (0, 0)
         x_map = TileMap(shape_of(trace.x_padded), one_d)
         y_map = TileMap(shape_of(trace.z), one_d)
-        how = "max" if layer.mode == "max" else "average"
+        maximum = layer.mode == "max"
         if layer.is_global:
-            note = x_note = f"global {how} pool: one window per channel"
+            note = x_note = (
+                _("global max pool: one window per channel")
+                if maximum
+                else _("global average pool: one window per channel")
+            )
         else:
             sizes = layer.size[1] if one_d else layer.size
             strides = layer.stride[1] if one_d else layer.stride
-            note = f"{how} pool, size {sizes}, stride {strides}"
+            note = (
+                _("max pool, size {size}, stride {stride}")
+                if maximum
+                else _("average pool, size {size}, stride {stride}")
+            ).format(size=sizes, stride=strides)
             x_note = (
-                f"{layer.mode} pool {pair_text(layer.size, dims)}, stride {pair_text(layer.stride, dims)}"
-            )
+                _("max pool {size}, stride {stride}") if maximum else _("avg pool {size}, stride {stride}")
+            ).format(size=pair_text(layer.size, dims), stride=pair_text(layer.stride, dims))
         if padded:
-            fill = "-inf, never the maximum" if layer.mode == "max" else "zeros, counted in the average"
-            note = joined(note, f"padding {padding[1] if one_d else padding}: {fill}")
-            x_note = f"{x_note}; grey border = padding ({fill})"
+            fill = _("-inf, never the maximum") if maximum else _("zeros, counted in the average")
+            note = joined(
+                note,
+                _("padding {padding}: {fill}").format(padding=padding[1] if one_d else padding, fill=fill),
+            )
+            x_note = f"{x_note}; " + _("grey border = padding ({fill})").format(fill=fill)
         marked = trace.argmax is not None
         x_printed = Printed("A_pad" if padded else "A_prev", 0, 0, x_note, key="x")
         x_subtitle = joined(x_map.shape_text(), note)
-        x_title = "A_pad  (input, padded)" if padded else "A_prev  (input)"
+        x_title = "A_pad  " + _("(input, padded)") if padded else "A_prev  " + _("(input)")
         specs = [PanelSpec("input", x_title, x_map, 0, 0, x_printed, padding, x_subtitle, marked=marked)]
         if trace.pass_name == "forward":
             title = f"Y = {layer.mode}pool(A_prev)"
@@ -710,15 +745,20 @@ class PoolKind(Kind):
             return specs
         dy_printed = Printed("dY", 0, 1, key="dy")
         specs.append(
-            PanelSpec("dz", "dY  (upstream delta)", y_map, 0, 1, dy_printed, subtitle=y_map.shape_text())
+            PanelSpec(
+                "dz", "dY  " + _("(upstream delta)"), y_map, 0, 1, dy_printed, subtitle=y_map.shape_text()
+            )
         )
         if layer.mode == "max":
-            route, printed_route = "each delta goes to its window's maximum", "routed to the recorded maximum"
+            route, printed_route = (
+                _("each delta goes to its window's maximum"),
+                _("routed to the recorded maximum"),
+            )
         else:
-            route, printed_route = "each delta is spread evenly", "shared equally by the window"
+            route, printed_route = _("each delta is spread evenly"), _("shared equally by the window")
         dx_printed = Printed("dA_pad" if padded else "dA_prev", 1, 0, printed_route)
-        dx_subtitle = joined(route, "overlaps add up", "border cropped" if padded else "")
-        dx_title = "dA_pad  (dA_prev + border)" if padded else "dA_prev"
+        dx_subtitle = joined(route, _("overlaps add up"), _("border cropped") if padded else "")
+        dx_title = "dA_pad  " + _("(dA_prev + border)") if padded else "dA_prev"
         specs.append(PanelSpec("dx", dx_title, x_map, 1, 0, dx_printed, padding, dx_subtitle, marked=marked))
         return specs
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..explain import MAX_TERMS, fmt, fmt_array, products, slice_text, squeeze_view
+from ..explain import MAX_TERMS, fmt, fmt_array, overlay_text, products, slice_text, squeeze_view
 
 __all__ = [
     "MAX_TERMS",
@@ -17,6 +17,7 @@ __all__ = [
     "fmt_array",
     "index_text",
     "input_name",
+    "overlay_text",
     "products",
     "slice_text",
     "squeeze_view",

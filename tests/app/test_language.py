@@ -1,0 +1,91 @@
+"""View ▸ Language: the window switches language at run time, without reopening the model.
+
+The German words are the seed document's own ("Überlagerung" for an overlay); the numbers
+are the seed's ([0.3, 0.4] for dW after the second overlay). Menus are checked against the
+German catalogue read on its own with Python's gettext.
+"""
+
+from __future__ import annotations
+
+import gettext
+
+import pytest
+from helpers import ROOT
+from PyQt6.QtCore import QSettings
+
+from visualconv import i18n
+
+SEED_1D = ROOT / "sample_models" / "01-seed-1d-conv.json"
+GERMAN = gettext.translation("visualconv", i18n.LOCALE_DIR, ["de"])
+
+
+@pytest.fixture(autouse=True)
+def _english_again():
+    yield
+    i18n.set_language("en")
+
+
+def menu_titles(window):
+    return [window.menus[key].title() for key in ("file", "edit", "step", "view", "help")]
+
+
+def test_switching_language_changes_menus_and_step_text_without_reopening(window, qtbot):
+    assert window.open_file(SEED_1D)
+    window.session.select(0, "backward", 2)
+    model = window.session.model
+    english_menus = menu_titles(window)
+    assert english_menus == ["&File", "&Edit", "&Step", "&View", "&Help"]
+    assert window.equations.lines()[0] == "overlay 2: dW += [2*0.2, 3*0.2] -> [0.3, 0.4]"
+
+    window.language_menu.actions["de"].trigger()
+
+    assert window.session.model is model  # the same model object: nothing was reopened
+    assert window.session.step == 2
+    assert menu_titles(window) == [GERMAN.gettext(t) for t in english_menus]
+    assert menu_titles(window)[0] == "&Datei"
+    assert window.actions_by_name["save"].text() == GERMAN.gettext("&Save")
+    assert window.equations.lines()[0] == "Überlagerung 2: dW += [2*0.2, 3*0.2] -> [0.3, 0.4]"
+    assert window.stepper.counter.text() == "Überlagerung 2 von 2"
+    assert window.training_dock.windowTitle() == GERMAN.gettext("Training")
+    assert window.show_dock("training")  # --show names stay English in every language
+    assert window.language_menu.actions["de"].isChecked()
+    assert window.settings.value("language") == "de"
+
+    window.set_language("en")
+    assert menu_titles(window) == english_menus
+    assert window.equations.lines()[0] == "overlay 2: dW += [2*0.2, 3*0.2] -> [0.3, 0.4]"
+    assert window.stepper.counter.text() == "overlay 2 of 2"
+
+
+def test_the_chosen_language_is_remembered_for_the_next_window(window, qtbot, tmp_path):
+    window.set_language("zh-CN")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    from visualconv.app.language import remembered_language
+
+    assert remembered_language(settings) == "zh_CN"
+    assert window.menus["file"].title() == "文件(&F)"
+
+
+def test_the_decimal_comma_is_a_setting_of_every_number_shown(window, qtbot):
+    """View ▸ Decimal comma: the step text and the cells write 0,3 (lists with ';'), and back."""
+    assert window.open_file(SEED_1D)
+    window.session.select(0, "backward", 2)
+    window.actions_by_name["decimal_comma"].setChecked(True)
+    assert window.equations.lines()[0] == "overlay 2: dW += [2*0,2; 3*0,2] -> [0,3; 0,4]"
+    assert window.layer_view.panels["dw"].numbers.decimal == ","
+    assert window.layer_view.panels["dw"].colorbar.numbers.scale(0.4) == "0,4"
+    assert window.settings.value("numbers/decimalComma", type=bool) is True
+    window.actions_by_name["decimal_comma"].setChecked(False)
+    assert window.equations.lines()[0] == "overlay 2: dW += [2*0.2, 3*0.2] -> [0.3, 0.4]"
+
+
+def test_qt_standard_dialogs_follow_the_language_with_qts_own_translations(window, qtbot):
+    """The Save / Discard / Cancel buttons come from Qt's qtbase_de.qm (shipped with PyQt6)."""
+    from PyQt6.QtCore import QCoreApplication
+
+    window.set_language("de")
+    assert QCoreApplication.translate("QPlatformTheme", "Discard") == "Verwerfen"
+    window.set_language("pt-BR")
+    assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Cancelar"
+    window.set_language("en")
+    assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Cancel"
