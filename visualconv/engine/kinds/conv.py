@@ -515,7 +515,7 @@ class ConvBackwardTrace(ConvTrace):
     """
 
     # Memory for the checkpoints of dA_prev (per trace): at most this many bytes.
-    DX_CHECKPOINT_BYTES = 128 << 20  # 256x256x16: one per output channel (a jump: at most one channel)
+    DX_CHECKPOINT_BYTES = 64 << 20
 
     def _setup(self) -> None:
         super()._setup()
