@@ -346,6 +346,7 @@ class Session(QObject):
 
     def refresh(self) -> None:
         """Tell every view to draw the current trace and step again (a language switch: new words)."""
-        if self._model is not None:
-            self.sigTraceChanged.emit(self._trace)
-            self.sigStepChanged.emit(self._step)
+        state = self._state
+        if state.model is not None:
+            self.sigTraceChanged.emit(state.trace)
+            self.sigStepChanged.emit(state.step)
