@@ -298,9 +298,12 @@ class Monkey:
             if not self.app.alive():
                 break
             if not self.others():
-                # Cancelled (or nothing was asked yet): ask again.
+                # Cancelled (or nothing was asked yet): ask again. The menu is the window that was not
+                # there before this click (an empty "before" would take the main window for the menu
+                # and click its status bar instead of Quit).
+                before = set(self.display.visible())
                 self.display.click(MENU_X["file"], MENU_BAR_Y)
-                popup = new_popup(self.display, set(), 1.0)
+                popup = new_popup(self.display, before, 1.0)
                 if popup is not None:
                     _, rect = popup
                     self.settle(0.15)
