@@ -291,7 +291,9 @@ class Monkey:
         self.settle(0.15)
         self.display.click(rect.x + 30, rect.y + rect.height - QUIT_FROM_BOTTOM)
         self.tally.events += 1
-        deadline = time.monotonic() + 30
+        # The unsaved-changes box is answered at random (most clicks on its button row miss the
+        # buttons and 40 % close it, which is Cancel), so a quit can take many rounds.
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline and self.app.alive():
             self.settle(0.3)
             self.tidy()  # Save / Discard / Cancel, a Save As dialog: clicks until it is gone
