@@ -69,6 +69,43 @@ def test_dark_and_high_contrast_themes(window):
     assert panel.view.backgroundBrush().color() == QColor(theme.PANEL_BACKGROUND)
 
 
+def _ink(icon, mode):
+    """The colours of an icon's opaque pixels (it is drawn in one)."""
+    image = icon.pixmap(16, 16, mode).toImage()
+    inks = {
+        image.pixelColor(x, y).name()
+        for x in range(image.width())
+        for y in range(image.height())
+        if image.pixelColor(x, y).alpha() == 255
+    }
+    return inks
+
+
+@pytest.mark.parametrize("key", ["dark", "contrast", "light"])
+def test_the_step_buttons_icons_follow_the_theme(window, key):
+    """Dark theme: light icons on the dark buttons (the style's media icons were dark, unseen)."""
+    from PyQt6.QtGui import QIcon
+
+    assert window.open_file(SEED_2D)
+    window.session.select(0, "backward", 0)  # first and previous are disabled at step 0
+    window.actions_by_name[f"theme_{key}"].trigger()
+    chosen = theme.THEMES[key]
+    bar = window.stepper
+    for button in (bar.first_button, bar.previous_button, bar.play_button, bar.next_button, bar.last_button):
+        mode = QIcon.Mode.Normal if button.isEnabled() else QIcon.Mode.Disabled
+        inks = _ink(button.icon(), mode)
+        expected = chosen.text if button.isEnabled() else chosen.disabled_text
+        assert inks == {QColor(expected).name()}, (button.text(), inks)
+    assert not bar.first_button.isEnabled() and bar.next_button.isEnabled()
+    # the icon's ink stands out from the button: at least 4.5:1 where it can be used
+    ink = palette.luminance(QColor(chosen.text).getRgb()[:3])
+    ground = palette.luminance(QColor(chosen.panel_background).getRgb()[:3])
+    assert (max(ink, ground) + 0.05) / (min(ink, ground) + 0.05) >= 4.5
+    bar.play()
+    assert _ink(bar.play_button.icon(), QIcon.Mode.Normal) == {QColor(chosen.text).name()}
+    bar.pause()
+
+
 def test_the_link_highlight_is_in_the_legend_and_an_outline_under_the_digits(window):
     assert window.open_file(SEED_2D)
     window.session.select(0, "backward", 8)

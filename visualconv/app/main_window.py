@@ -528,6 +528,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name[f"theme_{chosen.key}"].setChecked(True)
         self.setStyleSheet(chosen.style_sheet() + (theme.PRESENTATION_STYLE if self.presenting else ""))
         self.layer_view.set_theme(chosen)
+        self.stepper.set_theme(chosen)
 
     @pyqtSlot(QAction)
     def _on_palette_menu_triggered(self, action: QAction) -> None:

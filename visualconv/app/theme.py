@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtGui import QColor, QFont, QFontDatabase
+from PyQt6.QtCore import QPointF, QRectF, Qt
+from PyQt6.QtGui import QBrush, QColor, QFont, QFontDatabase, QIcon, QPainter, QPixmap, QPolygonF
 
 from ..engine import palette
 
@@ -151,6 +152,20 @@ class Theme:
     line_scale: float = 1.0  # outlines and grid lines this much wider
     window_colours: bool = False  # the whole window (docks, menus, fields) in these colours
 
+    @property
+    def disabled_text(self) -> str:
+        """Text and icons of a control that cannot be used.
+
+        The theme's muted colour, or half-way from text to background where the two are one
+        colour (high contrast).
+        """
+        if QColor(self.muted) != QColor(self.text):
+            return self.muted
+        a, b = QColor(self.text), QColor(self.background)
+        return QColor(
+            (a.red() + b.red()) // 2, (a.green() + b.green()) // 2, (a.blue() + b.blue()) // 2
+        ).name()
+
     def style_sheet(self) -> str:
         """The window's style sheet in these colours."""
         whole = ""
@@ -223,6 +238,54 @@ THEMES: dict[str, Theme] = {
 }
 """The themes by key (View ▸ Theme); ``light`` is the default."""
 LIGHT = THEMES["light"]
+
+# The step bar's icons in a 16 x 16 box: triangles (three corners) and bars (x, y, width, height).
+_RIGHT = ((0.0, 3.0), (6.0, 8.0), (0.0, 13.0))
+STEP_ICON_SHAPES: dict[str, tuple[tuple[str, tuple[float, ...]], ...]] = {
+    "first": (("bar", (2.0, 3.0, 2.0, 10.0)), ("left", (4.0,)), ("left", (9.0,))),
+    "previous": (("left", (2.0,)), ("left", (8.0,))),
+    "play": (("triangle", (4.0, 2.0, 13.0, 8.0, 4.0, 14.0)),),
+    "pause": (("bar", (4.0, 3.0, 3.0, 10.0)), ("bar", (9.0, 3.0, 3.0, 10.0))),
+    "next": (("right", (2.0,)), ("right", (8.0,))),
+    "last": (("right", (1.0,)), ("right", (6.0,)), ("bar", (12.0, 3.0, 2.0, 10.0))),
+}
+"""What each step-bar icon is made of (a pointing triangle is 6 wide, placed at its left edge)."""
+
+
+def _shape_icon_pixmap(kind: str, colour: str, scale: int) -> QPixmap:
+    pixmap = QPixmap(16 * scale, 16 * scale)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.scale(scale, scale)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QBrush(QColor(colour)))
+    for shape, numbers in STEP_ICON_SHAPES[kind]:
+        if shape == "bar":
+            painter.drawRect(QRectF(*numbers))
+        elif shape == "triangle":
+            x = numbers
+            painter.drawPolygon(QPolygonF([QPointF(x[0], x[1]), QPointF(x[2], x[3]), QPointF(x[4], x[5])]))
+        else:
+            left = numbers[0]
+            points = [QPointF(left + (6.0 - x if shape == "left" else x), y) for x, y in _RIGHT]
+            painter.drawPolygon(QPolygonF(points))
+    painter.end()
+    pixmap.setDevicePixelRatio(scale)
+    return pixmap
+
+
+def step_icon(kind: str, theme: Theme) -> QIcon:
+    """A step-bar icon (``STEP_ICON_SHAPES``) in the theme's text colour, muted when disabled.
+
+    The style's own media icons are dark whatever the theme (invisible on the dark one).
+    """
+    icon = QIcon()
+    for scale in (1, 2):
+        icon.addPixmap(_shape_icon_pixmap(kind, theme.text, scale), QIcon.Mode.Normal)
+        icon.addPixmap(_shape_icon_pixmap(kind, theme.disabled_text, scale), QIcon.Mode.Disabled)
+    return icon
+
 
 STYLE_SHEET = LIGHT.style_sheet()
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PyQt6.QtCore import QSignalBlocker, Qt, QTimer, pyqtSignal
-from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
 from ...i18n import _
+from .. import theme
 from ..session import Session
 
 # Overlays per second offered by the speed control.
@@ -31,14 +32,9 @@ class Stepper(QWidget):
         layout.setContentsMargins(8, 4, 8, 4)
         layout.setSpacing(4)
 
-        style = self.style()
-        assert style is not None
-        icons = QStyle.StandardPixmap
-
-        def button(text: str, tip: str, icon: QStyle.StandardPixmap) -> QToolButton:
+        def button(text: str, tip: str) -> QToolButton:
             b = QToolButton(self)
             b.setText(text)
-            b.setIcon(style.standardIcon(icon))
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
             b.setToolTip(tip)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -46,15 +42,15 @@ class Stepper(QWidget):
             layout.addWidget(b)
             return b
 
-        self._play_icon = style.standardIcon(icons.SP_MediaPlay)
-        self._pause_icon = style.standardIcon(icons.SP_MediaPause)
-        self.first_button = button(_("First"), _("First step (Home)"), icons.SP_MediaSkipBackward)
-        self.previous_button = button(_("Previous"), _("Previous overlay (Left)"), icons.SP_MediaSeekBackward)
-        self.play_button = button(_("Play"), _("Play / pause (Space)"), icons.SP_MediaPlay)
+        self._play_shows = "play"  # the play button's icon: "pause" while playing
+        self.first_button = button(_("First"), _("First step (Home)"))
+        self.previous_button = button(_("Previous"), _("Previous overlay (Left)"))
+        self.play_button = button(_("Play"), _("Play / pause (Space)"))
         self.play_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.next_button = button(_("Next"), _("Next overlay (Right)"))
+        self.last_button = button(_("Last"), _("Last step (End)"))
+        self.set_theme(theme.LIGHT)
         self.play_button.setMinimumWidth(self._widest(self.play_button, (_("Play"), _("Pause"))))
-        self.next_button = button(_("Next"), _("Next overlay (Right)"), icons.SP_MediaSeekForward)
-        self.last_button = button(_("Last"), _("Last step (End)"), icons.SP_MediaSkipForward)
 
         self.speed = QComboBox(self)
         self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -110,7 +106,8 @@ class Stepper(QWidget):
             self.session.first()
         self.timer.start()
         self.play_button.setText(_("Pause"))
-        self.play_button.setIcon(self._pause_icon)
+        self._play_shows = "pause"
+        self.play_button.setIcon(self._icons["pause"])
         self.sigPlayingChanged.emit(True)
 
     def pause(self) -> None:
@@ -119,7 +116,8 @@ class Stepper(QWidget):
             return
         self.timer.stop()
         self.play_button.setText(_("Play"))
-        self.play_button.setIcon(self._play_icon)
+        self._play_shows = "play"
+        self.play_button.setIcon(self._icons["play"])
         self.sigPlayingChanged.emit(False)
 
     def toggle_play(self) -> None:
@@ -164,6 +162,18 @@ class Stepper(QWidget):
 
     def _on_scrub_timer_timeout(self) -> None:
         self.session.set_step(self.slider.value())
+
+    def set_theme(self, chosen: theme.Theme) -> None:
+        """Draw the buttons' icons in the theme's text colour (View ▸ Theme)."""
+        self._icons = {kind: theme.step_icon(kind, chosen) for kind in theme.STEP_ICON_SHAPES}
+        for kind, b in (
+            ("first", self.first_button),
+            ("previous", self.previous_button),
+            ("next", self.next_button),
+            ("last", self.last_button),
+        ):
+            b.setIcon(self._icons[kind])
+        self.play_button.setIcon(self._icons[self._play_shows])
 
     @staticmethod
     def _widest(button: QToolButton, texts: tuple[str, ...]) -> int:
