@@ -69,6 +69,47 @@ def test_dark_and_high_contrast_themes(window):
     assert panel.view.backgroundBrush().color() == QColor(theme.PANEL_BACKGROUND)
 
 
+def test_view_palette_colours_the_editor_the_training_maps_and_the_window_exports(
+    window, tmp_path, monkeypatch
+):
+    """Cividis chosen: the editor's table and the training maps use it, and so do File ▸ Export's
+    files; with no palette chosen (and after going back to red–blue) an export is the command
+    line's, byte for byte."""
+    from PyQt6.QtWidgets import QFileDialog
+
+    from visualconv import export
+    from visualconv.modelfile import load_model
+
+    model = load_model(SEED_2D)
+    assert window.open_file(SEED_2D)
+    window.session.select(0, "backward", 16)
+    out = tmp_path / "step.svg"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    command_line = export.snapshot_bytes(model, 0, "backward", 16, ".svg")
+
+    window.exports.export_snapshot()
+    assert out.read_bytes() == command_line  # no palette chosen: the exports' own red–blue
+    window.actions_by_name["palette_cividis"].trigger()
+    yellow = QColor(*palette.PALETTES["cividis"].colours[-1])  # the top of the scale: +level
+    # the editor shows A_prev; its largest value 0.9 is its level, the palette's last colour
+    grid = window.editors.editor.grid
+    assert grid.name.startswith("input")
+    r, c = np.unravel_index(np.argmax(grid.array[0]), grid.array[0].shape)
+    assert grid.tables[0].item(r, c).background().color() == yellow
+    assert window.training_panel.maps._maps  # a weight map and a gradient map for the conv layer
+    for maps in window.training_panel.maps._maps:
+        for target in maps:
+            assert [int(v) for v in target.image.lut[255]] == list(palette.PALETTES["cividis"].colours[-1])
+    window.exports.export_snapshot()
+    chosen = out.read_bytes()
+    assert chosen != command_line
+    assert b"#00224e" in chosen and b"#fee838" in chosen  # the colour bar's ends are cividis'
+    assert b"#2166ac" not in chosen and b"#2166ac" in command_line  # red-blue's blue end is gone
+    window.actions_by_name["palette_rdbu"].trigger()
+    window.exports.export_snapshot()
+    assert out.read_bytes() == command_line
+
+
 def _ink(icon, mode):
     """The colours of an icon's opaque pixels (it is drawn in one)."""
     image = icon.pixmap(16, 16, mode).toImage()

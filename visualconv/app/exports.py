@@ -11,7 +11,8 @@ window is cancelled.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from PyQt6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QPro
 
 from ..engine.errors import ModelError
 from ..engine.numbers import DEFAULT, NumberFormat, using
+from ..engine.palette import exporting_with
 from ..i18n import N_, _
 from .export_dialogs import ExportSettings, OptionsDialog, PackDialog
 from .session import Session
@@ -97,10 +99,24 @@ class Exports(QObject):
         self._outcome = ("failed", "")
         self._error: object = None
         self.numbers: NumberFormat = DEFAULT  # the window's View ▸ Numbers
+        self.palette_key: str | None = None  # View ▸ Palette, once the user chose one
 
     def set_numbers(self, numbers: NumberFormat) -> None:
         """Write the exported numbers as the window shows them (View ▸ Numbers)."""
         self.numbers = numbers
+
+    def set_palette(self, key: str | None) -> None:
+        """Colour the exported cells with the palette the user chose (View ▸ Palette).
+
+        None (nothing chosen) and the red–blue default keep the exports' own colours.
+        """
+        self.palette_key = key
+
+    @contextmanager
+    def _as_shown(self, numbers: NumberFormat, key: str | None) -> Iterator[None]:
+        """Exports inside the block write numbers and colours as the window shows them."""
+        with using(numbers), exporting_with(key):
+            yield
 
     # ------------------------------------------------------------ what to export
 
@@ -153,7 +169,7 @@ class Exports(QObject):
         try:
             scale = self.options.scale if fmt == "png" else 1.0
             # The dialog confirmed the name (and replacing it): a symbolic link there is the user's choice.
-            with using(self.numbers):
+            with self._as_shown(self.numbers, self.palette_key):
                 written = export.export_snapshot(*current, path, scale=scale, follow_symlinks=True)
         except ERRORS as exc:
             QMessageBox.warning(self.window, _("Export failed"), str(exc))
@@ -213,7 +229,7 @@ class Exports(QObject):
         if Path(path).suffix.lower() != suffix:
             path += suffix
         try:
-            with using(self.numbers):
+            with self._as_shown(self.numbers, self.palette_key):
                 written = write(current, path)
         except ERRORS as exc:
             QMessageBox.warning(self.window, _("Export failed"), str(exc))
@@ -318,7 +334,8 @@ class Exports(QObject):
             return
         from .. import export
 
-        image = export.render_snapshot_image(*current, scale=self.options.scale)
+        with exporting_with(self.palette_key):
+            image = export.render_snapshot_image(*current, scale=self.options.scale)
         clipboard = QGuiApplication.clipboard()
         if clipboard is not None:
             clipboard.setImage(image)
@@ -352,10 +369,10 @@ class Exports(QObject):
         dialog.setAutoReset(False)
         dialog.setValue(0)
         self.progress, self._on_done = dialog, done
-        numbers = self.numbers
+        numbers, key = self.numbers, self.palette_key
 
         def in_format(progress: Callable[[int, int], bool]) -> Any:
-            with using(numbers):  # the worker's thread has a context of its own
+            with self._as_shown(numbers, key):  # the worker's thread has a context of its own
                 return work(progress)
 
         worker = Worker.call(in_format, self, name="visualconv-export")

@@ -520,6 +520,9 @@ class MainWindow(QMainWindow):
         self.palette_key = key
         self.actions_by_name[f"palette_{key}"].setChecked(True)
         self.layer_view.set_palette(key)
+        self.editors.set_palette(key)
+        self.training_panel.maps.set_palette(key)
+        self.exports.set_palette(key)
 
     def set_theme(self, key: str) -> None:
         """View ▸ Theme: light, dark or high contrast (an unknown key is light)."""

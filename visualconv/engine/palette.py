@@ -9,6 +9,9 @@ light enough that dark numbers stay readable on a projector.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 RDBU = (
@@ -185,3 +188,65 @@ PALETTES: dict[str, Palette] = {
     )
 }
 """The window's palettes by key (View ▸ Palette); ``rdbu`` is the default and the exports' map."""
+
+
+# ----------------------------------------------------------------------------- the exports' palette
+
+_EXPORT_PALETTE: ContextVar[str | None] = ContextVar("visualconv_export_palette", default=None)
+
+
+@contextmanager
+def exporting_with(key: str | None) -> Iterator[None]:
+    """Exports made inside the block colour their cells with the palette ``key`` (this thread only).
+
+    The window passes the user's View ▸ Palette choice; None or ``"rdbu"`` keeps the exports'
+    own red–blue (:func:`diverging` for print, :func:`screen` for slides), byte for byte.
+    """
+    token = _EXPORT_PALETTE.set(key)
+    try:
+        yield
+    finally:
+        _EXPORT_PALETTE.reset(token)
+
+
+def export_palette() -> Palette | None:
+    """The palette :func:`exporting_with` chose here, or None for the exports' own red–blue."""
+    key = _EXPORT_PALETTE.get()
+    return None if key in (None, "rdbu") else PALETTES[key]
+
+
+def _position(value: float, limit: float) -> float:
+    """Where ``value`` lies on [-limit, limit] as a position on [0, 1] (clipped; 0.5 for no scale)."""
+    if not math.isfinite(value):
+        value = math.copysign(limit, value) if not math.isnan(value) else 0.0
+    t = 0.0 if limit <= 0 else max(-1.0, min(1.0, value / limit))
+    return (t + 1.0) / 2.0
+
+
+def printed(value: float, limit: float) -> tuple[int, int, int]:
+    """A printed cell's colour: :func:`diverging`, or the chosen export palette's colour there."""
+    chosen = export_palette()
+    return diverging(value, limit) if chosen is None else chosen.colour(_position(value, limit))
+
+
+def slide(value: float, level: float) -> tuple[int, int, int]:
+    """A slide cell's colour: :func:`screen`, or the chosen export palette's colour there."""
+    chosen = export_palette()
+    return screen(value, level) if chosen is None else chosen.colour(_position(value, level))
+
+
+def printed_bar() -> tuple[tuple[float, tuple[int, int, int]], ...]:
+    """The colour bar's stops (position on [0, 1], colour): the nine classes or the chosen palette's."""
+    chosen = export_palette()
+    if chosen is None:
+        last = len(DIVERGING_RGB) - 1
+        return tuple((i / last, c) for i, c in enumerate(DIVERGING_RGB))
+    return tuple(zip(chosen.stops, chosen.colours, strict=True))
+
+
+def slide_bar() -> tuple[tuple[int, int, int], ...]:
+    """The slides' colour bar: :data:`SCREEN_COLOURS`, or the chosen palette's at five even positions."""
+    chosen = export_palette()
+    if chosen is None:
+        return SCREEN_COLOURS
+    return tuple(chosen.colour(q) for q in (0.0, 0.25, 0.5, 0.75, 1.0))

@@ -55,8 +55,11 @@ def _font(size: float, *, bold: bool = False, mono: bool = False) -> QFont:
 
 
 def colour(value: float, limit: float) -> QColor:
-    """The diverging colour of ``value`` on the scale [-limit, limit] (clipped), zero near white."""
-    return QColor(*palette.diverging(value, limit))
+    """The diverging colour of ``value`` on the scale [-limit, limit] (clipped), zero near white.
+
+    The window's palette instead when it exports with one (:func:`visualconv.engine.palette.printed`).
+    """
+    return QColor(*palette.printed(value, limit))
 
 
 def _text_colour(fill: QColor) -> QColor:
@@ -375,8 +378,8 @@ class FigurePainter:
 
     def _paint_bar(self, painter: QPainter, x: float, y: float, width: float, limit: float) -> None:
         gradient = QLinearGradient(QPointF(x, 0), QPointF(x + width, 0))
-        for i, name in enumerate(palette.RDBU):
-            gradient.setColorAt(i / (len(palette.RDBU) - 1), QColor(name))
+        for position, rgb in palette.printed_bar():
+            gradient.setColorAt(position, QColor(*rgb))
         painter.setPen(QPen(FAINT, 0.6))
         painter.setBrush(QBrush(gradient))
         painter.drawRect(QRectF(x, y, width, BAR_H))

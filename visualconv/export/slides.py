@@ -52,7 +52,7 @@ def number_text(value: float, decimals: int, numbers: NumberFormat = DEFAULT) ->
     return numbers.window_cell(value, decimals)
 
 
-fill_rgb = palette.screen
+fill_rgb = palette.slide
 
 
 def hex_rgb(rgb: tuple[int, int, int]) -> str:

@@ -285,7 +285,7 @@ def _slide_items(slide: Slide, layout: Layout) -> _Items:
                     + ";",
                 )
         bar_y = box.y - box.height + BAR_TEXT_H + BAR_H
-        stops = [hex_rgb(c) for c in palette.SCREEN_COLOURS]
+        stops = [hex_rgb(c) for c in palette.slide_bar()]
         seg = BAR_W / (len(stops) - 1)
         shades = []
         for s in range(len(stops) - 1):

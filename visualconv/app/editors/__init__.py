@@ -150,6 +150,12 @@ class Editors(QObject):
         self.editor.grid.sigCurrentChanged.connect(self._on_grid_current_changed)
         status.showMessage(_(LINK_HINT))
 
+    def set_palette(self, key: str) -> None:
+        """The editor's table, the gradient check's and the closed form's maps in palette ``key``."""
+        self.editor.grid.set_palette(key)
+        self.gradcheck.set_palette(key)
+        self.closed_form.set_palette(key)
+
     def set_docks(self, docks: dict[str, QDockWidget]) -> None:
         """The docks the window put the panels in (the closed form skips work while hidden)."""
         self.docks = docks

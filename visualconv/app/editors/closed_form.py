@@ -141,6 +141,12 @@ class ClosedFormView(QWidget):
                 subtitle=note or tiles.shape_text(),
             )
 
+    def set_palette(self, key: str) -> None:
+        """Every map in palette ``key`` (View ▸ Palette), drawn again when shown."""
+        for panel in self.panels.values():
+            panel.set_palette(key)
+        self.refresh()
+
     def refresh(self) -> None:
         """Show the session's current step beside the closed forms."""
         trace = self._trace

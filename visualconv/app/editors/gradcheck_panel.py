@@ -344,6 +344,17 @@ class GradcheckPanel(QWidget):
         self._show_tensor(result.tensors[row])
         self.sigCheckFinished.emit(result)
 
+    def set_palette(self, key: str) -> None:
+        """The analytic and finite-difference maps in palette ``key`` (View ▸ Palette).
+
+        The error map keeps red–blue: its legend reads white (agreement) to red.
+        """
+        for panel in (self.analytic_panel, self.numeric_panel):
+            panel.set_palette(key)
+        current = self.table.currentItem()
+        if current is not None and self.result is not None:
+            self._on_table_current_changed(current, None)
+
     def _on_table_current_changed(self, current: QTreeWidgetItem | None, previous: object) -> None:
         if current is None or self.result is None:
             return

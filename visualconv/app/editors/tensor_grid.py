@@ -64,12 +64,27 @@ def cell_index(shape: tuple[int, ...], lead: Index, row: int, col: int) -> Index
     return (col,) if len(shape) == 1 else (*lead, row, col)
 
 
-def cell_colour(value: float, level: float) -> QColor:
-    """The heat-map colour of a value (pale enough for dark text)."""
-    lut = theme.diverging_lut()
-    fraction = 0.5 + 0.5 * max(-1.0, min(1.0, value / level)) * 0.6 if level > 0 else 0.5
-    r, g, b = (int(v) for v in lut[min(255, int(fraction * 255))][:3])
+def cell_colour(value: float, level: float, key: str = "rdbu") -> QColor:
+    """The heat-map colour of a value: red–blue pale enough for dark text, else the palette's own."""
+    if key == "rdbu":
+        lut = theme.diverging_lut()
+        fraction = 0.5 + 0.5 * max(-1.0, min(1.0, value / level)) * 0.6 if level > 0 else 0.5
+        r, g, b = (int(v) for v in lut[min(255, int(fraction * 255))][:3])
+        return QColor(r, g, b)
+    r, g, b = (int(v) for v in theme.index_lut(key)[cell_index_of(value, level)][:3])
     return QColor(r, g, b)
+
+
+def cell_ink(value: float, level: float, key: str = "rdbu") -> QColor | None:
+    """The text colour on :func:`cell_colour`: white on a palette's dark colours (None: the table's own)."""
+    if key == "rdbu" or not theme.light_text(key)[cell_index_of(value, level)]:
+        return None
+    return QColor("#ffffff")
+
+
+def cell_index_of(value: float, level: float) -> int:
+    """The colour index (1..255) of one value on [-level, level]."""
+    return int(theme.colour_index(np.array([value]), level if level > 0 else 1.0)[0] or 128)
 
 
 class CellDelegate(QStyledItemDelegate):
@@ -150,6 +165,7 @@ class TensorGrid(QWidget):
         self.current: Index | None = None
         self.current_lead: Index = ()
         self._captions: list[QLabel] = []
+        self.palette_key = "rdbu"  # View ▸ Palette
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.scroll = QScrollArea(self)
@@ -256,6 +272,13 @@ class TensorGrid(QWidget):
         self._grid.setRowStretch(2 * ((len(self.leads) - 1) // per_row) + 2, 1)
         self._grid.setColumnStretch(per_row, 1)
 
+    def set_palette(self, key: str) -> None:
+        """Colour the cells with the palette ``key`` (View ▸ Palette)."""
+        if key != self.palette_key:
+            self.palette_key = key
+            if self.tables and self.array is not None:
+                self.set_array(self.array)
+
     def set_array(self, array: np.ndarray) -> None:
         """Show the values of ``array`` (same shape as the tables)."""
         self.array = np.array(array)
@@ -277,7 +300,12 @@ class TensorGrid(QWidget):
                         table.setItem(r, c, item)
                     item.setText(fmt(value))
                     item.setToolTip(f"{self.name}{list(cell_index(self.shape, lead, r, c))} = {value!r}")
-                    item.setBackground(cell_colour(value, level))
+                    item.setBackground(cell_colour(value, level, self.palette_key))
+                    ink = cell_ink(value, level, self.palette_key)
+                    if ink is not None:
+                        item.setForeground(ink)
+                    else:
+                        item.setData(Qt.ItemDataRole.ForegroundRole, None)
             table.blockSignals(False)
 
     # ------------------------------------------------------------ cells

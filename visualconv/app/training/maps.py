@@ -17,10 +17,12 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QTimer
 from PyQt6.QtGui import QFont
 
+from ...engine import palette
 from ...engine.layers import Layer
 from ...engine.model import Model
 from ...engine.numbers import DEFAULT
 from ...engine.windows import FloatArray
+from .. import theme
 from ..theme import diverging_lut
 
 MAX_NUMBERED_CELLS = 64
@@ -81,6 +83,7 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         self._maps: list[tuple[_Map, _Map]] = []
         self._layers: list[int] = []
         self._lut = diverging_lut()
+        self.palette_key = "rdbu"  # View ▸ Palette
         self._relayout = QTimer(self)  # after a resize, once the layout has settled
         self._relayout.setSingleShot(True)
         self._relayout.setInterval(0)
@@ -90,6 +93,19 @@ class KernelMaps(pg.GraphicsLayoutWidget):
             | None
         ) = None
         self.setMinimumHeight(140)
+
+    def set_palette(self, key: str) -> None:
+        """Draw the maps in palette ``key`` (View ▸ Palette): its 256 colours from -level to +level."""
+        self.palette_key = key
+        chosen = palette.PALETTES[key]
+        self._lut = pg.ColorMap(
+            np.array(chosen.stops), np.array(chosen.colours, dtype=np.ubyte)
+        ).getLookupTable(nPts=256, alpha=False)
+        for pair in self._maps:
+            for target in pair:
+                target.image.setLookupTable(self._lut)
+        if self._shown is not None:
+            self.show_parameters(*self._shown)
 
     def resizeEvent(self, event: object) -> None:
         """Numbers appear or hide with the room their cells get."""
@@ -203,6 +219,12 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         level = float(np.nanmax(np.abs(image))) or 1.0
         for item, (r, c) in zip(target.texts, positions, strict=True):
             value = float(image[r, c])
-            item.setColor("#ffffff" if abs(value) > 0.6 * level else "#111827")
+            if self.palette_key == "rdbu":
+                light = abs(value) > 0.6 * level
+            else:  # white on the palette's dark colours
+                light = bool(
+                    theme.light_text(self.palette_key)[theme.colour_index(np.array([value]), level)[0]]
+                )
+            item.setColor("#ffffff" if light else "#111827")
             item.setText(DEFAULT.map_cell(value, level))
             item.setPos(c + 0.5, r + 0.5)
