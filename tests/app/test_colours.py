@@ -105,6 +105,7 @@ def test_view_palette_colours_the_editor_the_training_maps_and_the_window_export
     assert chosen != command_line
     assert b"#00224e" in chosen and b"#fee838" in chosen  # the colour bar's ends are cividis'
     assert b"#2166ac" not in chosen and b"#2166ac" in command_line  # red-blue's blue end is gone
+    assert b"dark &lt; 0 &lt; light" in chosen and b"blue &lt; 0 &lt; red" in command_line  # the legend
     window.actions_by_name["palette_rdbu"].trigger()
     window.exports.export_snapshot()
     assert out.read_bytes() == command_line

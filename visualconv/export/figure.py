@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine import palette
 from ..engine.model import Model
 from ..engine.numbers import DEFAULT, NumberFormat, current
 from ..engine.scene import PanelSpec, PanelState, Scene, padding_mask, pass_scene, scanned_steps
@@ -397,6 +398,17 @@ def build_figure(
         scene.lines,
         style,
         layer_caption(model, index, trace, 0),
-        scene.legend,
+        palette_legend(scene.legend),
         numbers,
     )
+
+
+def palette_legend(legend: tuple[str, ...]) -> tuple[str, ...]:
+    """The scene's legend, its colour key saying dark < 0 < light when exporting with a sequential palette.
+
+    (:func:`visualconv.engine.palette.exporting_with`: the window's View ▸ Palette choice.)
+    """
+    chosen = palette.export_palette()
+    if chosen is None or chosen.diverging or not legend:
+        return legend
+    return (_("colours: dark < 0 < light, one scale per panel for the whole pass"), *legend[1:])

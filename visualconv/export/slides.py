@@ -172,7 +172,11 @@ class Slide:
 
 def legend_items(keys: set[str], titles: str, notes: str) -> tuple[str, ...]:
     """The key to the marks a slide of these panels uses."""
-    items = [_("blue < 0 < red, one colour level per panel for the whole pass")]
+    chosen = palette.export_palette()
+    if chosen is None or chosen.diverging:
+        items = [_("blue < 0 < red, one colour level per panel for the whole pass")]
+    else:  # the window's View ▸ Palette choice (visualconv.engine.palette.exporting_with)
+        items = [_("dark < 0 < light, one colour level per panel for the whole pass")]
     items.append(_("dark outline: the current window / element"))
     if keys & RESULT_KEYS:
         items.append(_("amber outline: cells this step changed"))
