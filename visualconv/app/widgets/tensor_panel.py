@@ -44,9 +44,7 @@ from PyQt6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsRectItem,
-    QLabel,
     QMenu,
-    QSizePolicy,
     QStyleOptionGraphicsItem,
     QToolTip,
     QVBoxLayout,
@@ -58,6 +56,7 @@ from ...engine.numbers import DEFAULT, NumberFormat
 from ...engine.scene import border_sides
 from ...i18n import _
 from .. import theme
+from .elided import ElidedLabel
 
 # Outline kinds, drawn in this order (later on top): (colour, width in px, inset in cells)
 OUTLINE_STYLES: dict[str, tuple[str, float, float]] = {
@@ -721,12 +720,11 @@ class TensorPanel(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(1)
-        self.title = QLabel(name)
+        # Long titles never widen the window: cut at a word with an ellipsis, whole in the tooltip.
+        self.title = ElidedLabel(name)
         self.title.setObjectName("panelTitle")
-        self.subtitle = QLabel("")
+        self.subtitle = ElidedLabel("")
         self.subtitle.setObjectName("muted")
-        for label in (self.title, self.subtitle):  # long titles never widen the window
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.view = _View(self)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
