@@ -82,3 +82,28 @@ def test_numbers_are_at_least_24_pixels_tall_at_1280x720(window, qtbot, path, pa
             assert QFontMetricsF(font).height() >= 24, (role, k)
     window.set_presentation(False)
     assert all(not p.colorbar.isHidden() for p in window.layer_view.visible_panels().values())
+
+
+def test_the_last_backward_step_shows_every_line_without_scrolling_at_1280x720(window, qtbot):
+    """The seed's last step adds four closed-form lines: the step text makes room for them (smaller
+    type, up to a quarter of the window), the numbers stay 24 px, and nothing scrolls."""
+    assert window.open_file(SEED_2D)
+    window.set_presentation(True, full_screen=False)
+    window.resize(1280, 720)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == (1280, 720), timeout=60_000)
+    window.session.select(0, "backward", 5)
+    text = window.equations.text
+    qtbot.waitUntil(lambda: text.verticalScrollBar().maximum() == 0, timeout=60_000)
+    assert text.font().pointSizeF() == 15.0  # three lines: projector size
+    window.session.set_step(window.session.n)
+    lines = window.equations.lines()
+    assert sum(line.startswith("closed form:") for line in lines) == 3 and len(lines) == 7
+    qtbot.waitUntil(lambda: text.verticalScrollBar().maximum() == 0, timeout=60_000)
+    assert text.font().pointSizeF() >= 11.5
+    assert window.layer_view.legend.isHidden()  # the key to the marks is left out for the numbers' room
+    for panel in window.layer_view.visible_panels().values():
+        qtbot.waitUntil(lambda p=panel: painted(p) >= 24, timeout=60_000)
+    window.session.set_step(5)
+    qtbot.waitUntil(lambda: text.font().pointSizeF() == 15.0, timeout=60_000)
+    window.set_presentation(False)
+    assert text.font().pointSizeF() == 11.5 and not window.layer_view.legend.isHidden()

@@ -62,7 +62,7 @@ from .main import DEFAULT_SIZE, fit_to_screen
 from .session import Session
 from .training import TrainingPanel
 from .training.link import TrainingLink
-from .widgets.equations import EquationPanel
+from .widgets.equations import PRESENTATION_SIZES, EquationPanel
 from .widgets.layer_view import LayerView
 from .widgets.navigator import Navigator
 from .widgets.stepper import Stepper
@@ -337,6 +337,7 @@ class MainWindow(QMainWindow):
         self.session.sigModelChanged.connect(self._on_session_model_changed)
         self.session.sigPathChanged.connect(self._on_session_path_changed)
         self.session.sigDirtyChanged.connect(self._on_session_dirty_changed)
+        self.session.sigStepChanged.connect(self._on_session_step_changed)
         self.editors.editor.grid.sigEditingDone.connect(self.hand_back_keys)
         self.zoom_area.sigZoomChanged.connect(self._on_zoom_changed)
         self.layer_view.sigZoomRequested.connect(self.zoom_area.zoom_step)
@@ -622,14 +623,37 @@ class MainWindow(QMainWindow):
         self.hand_back_keys()
 
     def _fit_presentation(self) -> None:
-        """In a presentation the panels get four fifths of the height, the step text the rest."""
+        """In a presentation the step text gets the height its lines need, the panels the rest.
+
+        The text in the largest of :data:`~visualconv.app.widgets.equations.PRESENTATION_SIZES`
+        whose lines fit in three tenths of the window (at least a fifth), so no step's text
+        scrolls and the panels keep room for their numbers (the closed forms of a conv layer's
+        last backward step are four more lines); past the smallest size it takes up to half.
+        """
+        if not self.presenting:
+            return
+        height = sum(self.splitter.sizes()) or self.height() - 8  # the splitter's room less its handle
+        least, most = round(height * 0.21), round(height * 0.25)
+        needed = most
+        for points in PRESENTATION_SIZES:
+            self.equations.set_text_size(points)
+            needed = self.equations.needed_height()
+            if needed <= most:
+                break
+        share = min(max(needed, least), height // 2)
+        self.splitter.setSizes([height - share, share])
+
+    @pyqtSlot(int)
+    def _on_session_step_changed(self, k: int) -> None:
+        """A presentation's step text may need more lines (the closed forms of a last step)."""
         if self.presenting:
-            height = self.height() - 8  # the central area's margins
-            self.splitter.setSizes([round(height * 0.79), round(height * 0.21)])
+            self._fit_presentation()
 
     def resizeEvent(self, event: QResizeEvent | None) -> None:  # noqa: D102 - Qt API
         super().resizeEvent(event)
         self._fit_presentation()
+        if self.presenting:  # again once the children have their new widths (the text wraps by them)
+            QTimer.singleShot(0, self._fit_presentation)
 
     def hand_back_keys(self) -> None:
         """Give the focus to the heat maps, so Left/Right/Home/End step again (after typing)."""

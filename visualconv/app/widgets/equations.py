@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from PyQt6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from ...engine.numbers import DEFAULT, NumberFormat
@@ -10,6 +12,9 @@ from ...engine.trace import LayerTrace
 from ...i18n import _
 from .. import theme
 from ..session import Session
+
+PRESENTATION_SIZES = (15.0, 14.0, 13.0, 12.0, 11.5)
+"""The step text's font sizes in presentation mode, largest first: the largest whose lines fit."""
 
 
 class EquationPanel(QWidget):
@@ -41,9 +46,35 @@ class EquationPanel(QWidget):
         self.numbers = numbers
         self._on_session_step_changed(self.session.step)
 
+    def needed_height(self) -> int:
+        """The panel's height that shows every line of the current step without scrolling.
+
+        The text box's own line layout at its width and font (a visible scroll bar narrows it:
+        the answer errs on the tall side), plus the heading, margins and frame (what
+        presentation mode sizes the step text by).
+        """
+        text = self.text
+        block = text.document().firstBlock()
+        lines = 0.0
+        while block.isValid():
+            lines += text.blockBoundingRect(block).height()
+            block = block.next()
+        inside = math.ceil(lines + 2 * text.document().documentMargin()) + 2 * text.frameWidth() + 2
+        layout = self.layout()
+        around = 0
+        if layout is not None:
+            margins = layout.contentsMargins()
+            around = margins.top() + margins.bottom() + layout.spacing()
+        return inside + self.heading.sizeHint().height() + around
+
     def set_presentation(self, on: bool) -> None:
         """The step text at projector size (presentation mode) or as usual."""
-        self.text.setFont(theme.monospace_font(15.0 if on else 11.5))
+        self.set_text_size(PRESENTATION_SIZES[0] if on else 11.5)
+
+    def set_text_size(self, points: float) -> None:
+        """The step text's font size in points."""
+        if self.text.font().pointSizeF() != points:
+            self.text.setFont(theme.monospace_font(points))
 
     def set_note(self, lines: list[str]) -> None:
         """Lines shown under the step's arithmetic (e.g. a training iteration's SGD update)."""

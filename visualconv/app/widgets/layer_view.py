@@ -184,9 +184,14 @@ class LayerView(QWidget):
         self.refresh()
 
     def set_text_scale(self, scale: float, presentation: bool = False) -> None:
-        """Scale the numbers with the zoom (``scale`` 0.5 .. 4); a presentation draws them large."""
+        """Scale the numbers with the zoom (``scale`` 0.5 .. 4); a presentation draws them large.
+
+        A presentation leaves out the key to the marks: its line is room for the numbers (the
+        presenter says what the outlines mean).
+        """
         changed = presentation != self.presentation
         self.text_scale, self.presentation = scale, presentation
+        self.legend.setVisible(not presentation)
         for panel in self.panels.values():
             panel.set_text_scale(scale, presentation)
         if changed:
