@@ -127,3 +127,26 @@ def test_screenshot_options_render_exactly_the_requested_size(tmp_path, options)
     width, height = (int(v) for v in options[1].split("x"))
     image = QImage(str(out))
     assert (image.width(), image.height()) == (width, height)
+
+
+@pytest.mark.parametrize("code", ["de", "pt-BR", "id", "zh-CN"])
+def test_the_window_fits_a_1024x768_projector_in_every_language(qtbot, tmp_path, code):
+    """German's longer words too: a right-hand dock scrolls rather than widen the window."""
+    from PyQt6.QtCore import QSettings
+
+    from visualconv import i18n
+    from visualconv.app.main_window import MainWindow
+
+    i18n.set_language(code)
+    try:
+        window = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+        qtbot.addWidget(window)
+        window.stepper._fit_counter(99)  # as wide as a pass of 99 overlays ("overlay 88 of 88")
+        window.resize(1024, 768)
+        window.show()
+        qtbot.waitExposed(window, timeout=60_000)
+        hint = window.minimumSizeHint()
+        assert hint.width() <= 1024 and hint.height() <= 768, (code, hint)
+        window.shutdown()
+    finally:
+        i18n.set_language("en")

@@ -310,10 +310,10 @@ class MainWindow(QMainWindow):
             self.navigator, N_("Layers"), Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self.navigator_dock.setMinimumWidth(190)
-        # The gradient check, the closed form and training in scroll areas, so that no dock forces
-        # the window wider than a 1024 x 768 projector or taller than a 720-pixel screen.
+        # Every right-hand dock in a scroll area, so that none forces the window wider than a
+        # 1024 x 768 projector (in any language) or taller than a 720-pixel screen.
         docks = {
-            "editor": self.add_dock(self.editors.editor, N_("Editor"), right),
+            "editor": self.add_dock(scrolled(self.editors.editor, "editorScroll"), N_("Editor"), right),
             "gradcheck": self.add_dock(
                 scrolled(self.editors.gradcheck, "gradcheckScroll"), N_("Gradient check"), right
             ),

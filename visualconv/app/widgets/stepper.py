@@ -46,11 +46,9 @@ class Stepper(QWidget):
         self.first_button = button(_("First"), _("First step (Home)"))
         self.previous_button = button(_("Previous"), _("Previous overlay (Left)"))
         self.play_button = button(_("Play"), _("Play / pause (Space)"))
-        self.play_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.next_button = button(_("Next"), _("Next overlay (Right)"))
         self.last_button = button(_("Last"), _("Last step (End)"))
         self.set_theme(theme.LIGHT)
-        self.play_button.setMinimumWidth(self._widest(self.play_button, (_("Play"), _("Pause"))))
 
         self.speed = QComboBox(self)
         self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -174,17 +172,6 @@ class Stepper(QWidget):
         ):
             b.setIcon(self._icons[kind])
         self.play_button.setIcon(self._icons[self._play_shows])
-
-    @staticmethod
-    def _widest(button: QToolButton, texts: tuple[str, ...]) -> int:
-        """The width the button needs for the widest of its texts (it keeps its own)."""
-        own = button.text()
-        widths = []
-        for text in texts:
-            button.setText(text)
-            widths.append(button.sizeHint().width())
-        button.setText(own)
-        return max(widths)
 
     def _fit_counter(self, n: int) -> None:
         """Room for the counter's widest text in a pass of ``n`` overlays (it never jitters)."""
