@@ -30,14 +30,16 @@ class ElidedLabel(QLabel):
     """A QLabel of one line of plain text shown in the room it gets (:func:`elide_words`).
 
     ``text()`` is the whole text and ``shown_text()`` what the label shows; while it shows
-    less, its tooltip is the whole text. It asks for no width of its own (a long title never
-    widens a column or the window). Qt paints it as any label: nothing of Python runs in a
-    paint, so a label whose window is being destroyed is never called back.
+    less, its tooltip starts with the whole text (then its own tooltip, if it has one). It
+    asks for no width of its own (a long title never widens a column or the window). Qt
+    paints it as any label: nothing of Python runs in a paint, so a label whose window is
+    being destroyed is never called back.
     """
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._whole = ""
+        self._tip = ""  # a tooltip of its own (what the panel shows), kept under the whole text
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setText(text)
@@ -49,6 +51,11 @@ class ElidedLabel(QLabel):
     def shown_text(self) -> str:
         """What the label shows now (the text, or its words that fit and an ellipsis)."""
         return super().text()
+
+    def setToolTip(self, tip: str | None) -> None:
+        """The label's own tooltip; while the text is cut, the whole text comes first."""
+        self._tip = tip or ""
+        self._fit()
 
     def minimumSizeHint(self) -> QSize:
         """Any width; one line's height."""
@@ -79,6 +86,8 @@ class ElidedLabel(QLabel):
         )
         if shown != super().text():
             super().setText(shown)
-        tip = whole if shown != whole else ""
+        tip = self._tip
+        if shown != whole:
+            tip = f"{whole}\n{tip}" if tip else whole
         if tip != self.toolTip():
-            self.setToolTip(tip)
+            super().setToolTip(tip)
