@@ -135,18 +135,19 @@ def test_the_window_fits_a_1024x768_projector_in_every_language(qtbot, tmp_path,
     from PyQt6.QtCore import QSettings
 
     from visualconv import i18n
+    from visualconv.app.main import dispose
     from visualconv.app.main_window import MainWindow
 
     i18n.set_language(code)
+    window = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     try:
-        window = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-        qtbot.addWidget(window)
         window.stepper._fit_counter(99)  # as wide as a pass of 99 overlays ("overlay 88 of 88")
         window.resize(1024, 768)
         window.show()
         qtbot.waitExposed(window, timeout=60_000)
         hint = window.minimumSizeHint()
         assert hint.width() <= 1024 and hint.height() <= 768, (code, hint)
-        window.shutdown()
     finally:
         i18n.set_language("en")
+        window.close()
+        dispose(window)  # deleted now, in order (never by a garbage collection later)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from helpers import ROOT
+from PyQt6 import sip
 from PyQt6.QtGui import QFontMetrics
 
 from visualconv.app.widgets.elided import ELLIPSIS, ElidedLabel, elide_words
@@ -20,8 +21,7 @@ def _shows_whole_words(shown: str, whole: str) -> bool:
 
 
 def test_a_long_title_is_cut_after_a_word_and_whole_in_its_tooltip(qtbot):
-    panel = TensorPanel("dz")
-    qtbot.addWidget(panel)
+    panel = TensorPanel("dz")  # deleted by Qt at the end, in order
     panel.configure("dZ  (upstream delta)", 1, (4, 4))
     panel.resize(90, 200)
     panel.show()
@@ -36,11 +36,14 @@ def test_a_long_title_is_cut_after_a_word_and_whole_in_its_tooltip(qtbot):
     panel.resize(400, 200)
     qtbot.waitUntil(lambda: title.shown_text() == "dZ  (upstream delta)", timeout=60_000)
     assert title.toolTip() == ""
+    panel.close()
+    sip.transferto(panel, None)  # Qt deletes it from its event loop, in order
+    panel.deleteLater()
+    qtbot.waitUntil(lambda: sip.isdeleted(panel), timeout=60_000)
 
 
 def test_elision_keeps_whole_words_and_cuts_a_first_word_with_an_ellipsis(qtbot):
-    label = ElidedLabel("")
-    qtbot.addWidget(label)
+    label = ElidedLabel("")  # never shown: only its font's measures are used
     metrics = QFontMetrics(label.font())
     text = "relative error per cell (white ≤ 1e-06; red: disagreement)"
     for width in range(metrics.horizontalAdvance("re…"), metrics.horizontalAdvance(text) + 20, 7):
