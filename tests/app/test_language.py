@@ -89,3 +89,21 @@ def test_qt_standard_dialogs_follow_the_language_with_qts_own_translations(windo
     assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Cancelar"
     window.set_language("en")
     assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Cancel"
+
+
+def test_a_bad_model_file_is_refused_in_the_window_language(window, qtbot, tmp_path, monkeypatch):
+    """The message box of a bad file says the catalogue's words; the place and the file stay as written."""
+    from PyQt6.QtWidgets import QMessageBox
+
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: shown.append((title, text)))
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "visualconv/1", "name": "x", "input": [1, 2], "layers": []}', encoding="utf-8")
+    assert window.open_file(SEED_1D)
+    window.set_language("de")
+    assert not window.open_file(bad)
+    words = GERMAN.gettext("expected {expected}, got {got}").format(
+        expected=GERMAN.gettext("a non-empty list of layer objects"), got="[]"
+    )
+    assert shown == [(GERMAN.gettext("Cannot open the model"), f"{bad}: layers: {words}")]
+    assert window.session.path == str(SEED_1D)  # the last valid model stays

@@ -867,7 +867,7 @@ class MainWindow(QMainWindow):
         try:
             self.session.open(path)
         except (ModelError, OSError) as exc:
-            message = str(exc) if isinstance(exc, ModelError) else f"{path}: {exc.strerror or exc}"
+            message = exc.localized() if isinstance(exc, ModelError) else f"{path}: {exc.strerror or exc}"
             QMessageBox.warning(self, _("Cannot open the model"), message)
             return False
         self.remember_file(str(path))
@@ -890,7 +890,7 @@ class MainWindow(QMainWindow):
             model = model_from_document(import_network(str(path)))
             model.shapes()
         except ModelError as exc:
-            QMessageBox.warning(self, _("Cannot import the network"), str(exc))
+            QMessageBox.warning(self, _("Cannot import the network"), exc.localized())
             return False
         self.session.set_model(model, "", dirty=True)
         self.statusBar().showMessage(

@@ -398,7 +398,7 @@ class EditorDock(QWidget):
         try:
             block = editing.parse_matrix(text, name)
         except ModelError as exc:
-            self.show_error(str(exc))
+            self.show_error(exc.localized())
             return False
         # A block with the whole tensor's values goes everywhere; else into the selected tile.
         if lead and block.size == whole.size and math.prod(whole.shape[len(lead) :]) != block.size:
