@@ -107,3 +107,37 @@ def test_a_bad_model_file_is_refused_in_the_window_language(window, qtbot, tmp_p
     )
     assert shown == [(GERMAN.gettext("Cannot open the model"), f"{bad}: layers: {words}")]
     assert window.session.path == str(SEED_1D)  # the last valid model stays
+
+
+def test_a_switch_rereads_legends_map_captions_and_the_view_menus_choices(window, qtbot):
+    """What is drawn by pyqtgraph or written with numbers in it is re-read too, not only the widget tree."""
+    assert window.open_file(ROOT / "sample_models" / "20-learning-a-kernel.json")
+    panel = window.training_panel
+    assert panel.maps.labels()[0][1].endswith("no gradient yet")
+    window.set_language("de")
+    legend = panel.loss_plot.getPlotItem().legend
+    assert [legend.getLabel(c).text for c in (panel.iteration_curve, panel.epoch_curve)] == [
+        GERMAN.gettext("batch loss"),
+        GERMAN.gettext("epoch loss"),
+    ]
+    weight_caption, gradient_caption = panel.maps.labels()[0]
+    assert weight_caption.endswith(GERMAN.gettext("before training"))
+    assert gradient_caption.endswith(GERMAN.gettext("no gradient yet"))
+    assert panel.dataset.itemText(0) == GERMAN.gettext("from the file: {dataset}").format(
+        dataset=GERMAN.gettext("inline: {n} example(s)").format(n=1)
+    )
+    actions = window.actions_by_name
+    assert actions["palette_grey"].text() == GERMAN.gettext("Grey (black < 0 < white)")
+    assert actions["theme_contrast"].text() == GERMAN.gettext("&High contrast")
+    assert actions["numbers_fix1"].text() == GERMAN.ngettext(
+        "{d} fixed &decimal", "{d} fixed &decimals", 1
+    ).format(d=1)
+    assert actions["numbers_fix2"].text() == GERMAN.ngettext(
+        "{d} fixed &decimal", "{d} fixed &decimals", 2
+    ).format(d=2)
+    editor = window.editors.editor
+    assert editor.new_buttons[2].text() == GERMAN.gettext("New empty {dims}-D model").format(dims=2)
+    assert GERMAN.gettext("A_prev (input)") in editor.chooser.itemText(0)
+    window.set_language("en")
+    assert actions["theme_contrast"].text() == "&High contrast"
+    assert legend.getLabel(panel.iteration_curve).text == "batch loss"

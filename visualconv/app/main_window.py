@@ -171,6 +171,14 @@ STEP_TEXT_PIXELS = 285
 """The step text's height in a window of the default size: the seeds' last steps fit whole."""
 
 
+def _number_label(key: str, text: str) -> str:
+    """The View ▸ Numbers entry of a choice of NUMBER_CHOICES, in the language in use."""
+    if key.startswith("fix"):
+        d = int(key[3:])
+        return ngettext("{d} fixed &decimal", "{d} fixed &decimals", d).format(d=d)
+    return _(text).format(d=key[3:])
+
+
 class MainWindow(QMainWindow):
     """The visualconv window over a :class:`Session`, with everything it offers.
 
@@ -788,12 +796,7 @@ class MainWindow(QMainWindow):
         assert self.numbers_menu is not None
         group = QActionGroup(self)
         for key, text, _fmt in NUMBER_CHOICES:
-            if key.startswith("fix"):
-                d = int(key[3:])
-                label = ngettext("{d} fixed &decimal", "{d} fixed &decimals", d).format(d=d)
-            else:
-                label = _(text).format(d=key[3:])
-            choice = self.numbers_menu.addAction(label)
+            choice = self.numbers_menu.addAction(_number_label(key, text))
             assert choice is not None
             choice.setCheckable(True)
             choice.setData(key)
@@ -802,11 +805,11 @@ class MainWindow(QMainWindow):
             self.actions_by_name[f"numbers_{key}"] = choice
         self.numbers_menu.triggered.connect(self._on_numbers_menu_triggered)
         self.palette_menu = self._choice_menu(
-            _("&Palette"), "palette", [(p.key, p.title) for p in palette.PALETTES.values()], "rdbu"
+            _("&Palette"), "palette", [(p.key, _(p.title)) for p in palette.PALETTES.values()], "rdbu"
         )
         self.palette_menu.triggered.connect(self._on_palette_menu_triggered)
         self.theme_menu = self._choice_menu(
-            _("&Theme"), "theme", [(t.key, t.title) for t in theme.THEMES.values()], "light"
+            _("&Theme"), "theme", [(t.key, _(t.title)) for t in theme.THEMES.values()], "light"
         )
         self.theme_menu.triggered.connect(self._on_theme_menu_triggered)
         self.menus["view"].addSeparator()
@@ -1127,6 +1130,9 @@ class MainWindow(QMainWindow):
         self.navigator.refresh()
         self.session.refresh()
         self.training_panel.retranslate()
+        self.editors.editor.retranslate()
+        for key, text, _fmt in NUMBER_CHOICES:  # plurals: the tree's re-reading knows one form only
+            self.actions_by_name[f"numbers_{key}"].setText(_number_label(key, text))
         if self.session.model is not None:
             self._on_session_model_changed(self.session.model)
         problem = cjk_font_problem(code)

@@ -292,6 +292,16 @@ class EditorDock(QWidget):
         else:
             self.message.setText("")
 
+    def retranslate(self) -> None:
+        """After a language switch: the texts made of words and numbers (tensor list, new-model buttons)."""
+        for dims, button in self.new_buttons.items():
+            button.setText(_("New empty {dims}-D model").format(dims=dims))
+        model = self.session.model
+        if model is not None:
+            with QSignalBlocker(self.chooser):
+                for index in range(self.chooser.count()):
+                    self.chooser.setItemText(index, tensor_label(model, str(self.chooser.itemData(index))))
+
     # ------------------------------------------------------------ session
 
     def _on_session_model_changed(self, model: Model) -> None:
