@@ -141,3 +141,24 @@ def test_a_switch_rereads_legends_map_captions_and_the_view_menus_choices(window
     window.set_language("en")
     assert actions["theme_contrast"].text() == "&High contrast"
     assert legend.getLabel(panel.iteration_curve).text == "batch loss"
+
+
+@pytest.mark.parametrize("code", ["pt-BR", "de", "id"])
+def test_a_layer_row_and_the_list_heading_fit_in_the_longer_languages(window, qtbot, code):
+    """The row is as tall as its lines wrapped at the column's width: nothing is cut with an ellipsis."""
+    from PyQt6.QtCore import QRect, Qt
+
+    window.set_language(code)
+    assert window.open_file(SEED_1D)
+    tree = window.navigator.layers
+    item = tree.topLevelItem(0)
+    width = tree.columnWidth(1)
+    wrapped = tree.fontMetrics().boundingRect(
+        QRect(0, 0, width - 6, 10_000), Qt.TextFlag.TextWordWrap, item.text(1)
+    )
+    qtbot.waitUntil(lambda: tree.visualItemRect(item).height() >= wrapped.height(), timeout=5000)
+    header = tree.header().fontMetrics()
+    heading = tree.headerItem().text(1)
+    assert heading == GERMAN.gettext("layer · settings · shape in → out") or code != "de"
+    # no wider than the English heading the list was laid out for
+    assert header.horizontalAdvance(heading) <= header.horizontalAdvance("layer · settings · shape in → out")
