@@ -34,7 +34,15 @@ LOCALE = PACKAGE / "locale"
 DOMAIN = "visualconv"
 TEMPLATE = LOCALE / f"{DOMAIN}.pot"
 LOCALES = ("de", "pt_BR", "id", "zh_CN")
-KEYWORDS = {"_": None, "N_": None, "gettext_": None, "Message": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
+# Message: visualconv.engine.errors.Message, a model-file message whose template is the msgid.
+KEYWORDS = {
+    "_": None,
+    "N_": None,
+    "gettext_": None,
+    "Message": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+}
 COMMENT_TAGS = ("i18n:", "Translators:")
 
 # Where shown text is looked for unmarked strings (relative to the package).
