@@ -96,8 +96,8 @@ class Navigator(QWidget):
         header.sectionResized.connect(self._on_header_section_resized)
         layout.addWidget(self.layers, 1)
 
+        layout.addWidget(QLabel(_("Pass:")))  # above its choices: the dock fits a 1024-pixel screen
         passes = QHBoxLayout()
-        passes.addWidget(QLabel(_("Pass:")))
         self.forward_button = QRadioButton(_("Forward"))
         self.backward_button = QRadioButton(_("Backward"))
         self.pass_group = QButtonGroup(self)
