@@ -16,8 +16,10 @@ with status 0).
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -45,7 +47,17 @@ KEYS = [
 ]  # fmt: skip
 TEXTS = ["1.5", "-2", "0", "abc", "1e9", "nan", "3", " ", "0.25"]
 FILE_DIALOG_WORDS = ("open", "save", "export", "folder", "directory", "lecture pack")
+FILE_DIALOG_HEIGHT = 250  # a file dialog is tall; a message box ("Unsaved changes") is not
 VIEW_ENTRIES = 8  # Fixed colour scale, Show numbers, the docks (Layers, Editor, ...), Clear highlights
+
+
+TRACE = bool(os.environ.get("VISUALCONV_MONKEY_TRACE"))
+
+
+def trace(*words: object) -> None:
+    """One line on stderr when VISUALCONV_MONKEY_TRACE is set (for finding what a run did)."""
+    if TRACE:
+        print(f"{time.monotonic():10.2f}", *words, file=sys.stderr, flush=True)
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
@@ -160,15 +172,22 @@ class Monkey:
             window, rect = dialogs[-1]
             title = self.display.name_of(window).lower()
             self.tally.dialogs += 1
-            if any(word in title for word in FILE_DIALOG_WORDS) and rect.width > 420:
+            # By title and size: "Unsaved changes" has "save" in it too, and closing it is Cancel.
+            if any(word in title for word in FILE_DIALOG_WORDS) and rect.height > FILE_DIALOG_HEIGHT:
+                trace("dialog", repr(title), rect, "close (file dialog)")
                 self.display.close_window(window)  # never type into a file dialog
             elif self.rng.random() < 0.6:
                 # a message box: click somewhere along its button row
-                self.display.click(rect.x + self.rng.randint(10, rect.width - 10), rect.y + rect.height - 20)
+                x = rect.x + self.rng.randint(10, rect.width - 10)
+                trace("dialog", repr(title), rect, "click at", x - rect.x)
+                self.display.click(x, rect.y + rect.height - 20)
                 self.tally.events += 1
             else:
+                trace("dialog", repr(title), rect, "close")
                 self.display.close_window(window)
-            wait_gone(self.display, window, 1.0)
+            gone = wait_gone(self.display, window, 1.0)
+            running = self.app is not None and self.app.alive()
+            trace("  gone" if gone else "  still there", "alive" if running else "ended")
 
     # ------------------------------------------------------------ events
 
@@ -291,21 +310,39 @@ class Monkey:
         self.settle(0.15)
         self.display.click(rect.x + 30, rect.y + rect.height - QUIT_FROM_BOTTOM)
         self.tally.events += 1
-        deadline = time.monotonic() + 30
+        trace("quit clicked; menu was", rect)
+        # The unsaved-changes box is answered at random (most clicks on its button row miss the
+        # buttons and 40 % close it, which is Cancel), so a quit can take many rounds.
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline and self.app.alive():
             self.settle(0.3)
             self.tidy()  # Save / Discard / Cancel, a Save As dialog: clicks until it is gone
             if not self.app.alive():
                 break
             if not self.others():
-                # Cancelled (or nothing was asked yet): ask again.
+                trace("nothing open; quit again")
+                # Cancelled (or nothing was asked yet): ask again. The menu is the window that was not
+                # there before this click (an empty "before" would take the main window for the menu
+                # and click its status bar instead of Quit).
+                before = set(self.display.visible())
                 self.display.click(MENU_X["file"], MENU_BAR_Y)
-                popup = new_popup(self.display, set(), 1.0)
+                popup = new_popup(self.display, before, 1.0)
                 if popup is not None:
                     _, rect = popup
                     self.settle(0.15)
                     self.display.click(rect.x + 30, rect.y + rect.height - QUIT_FROM_BOTTOM)
                 self.tally.events += 2
+        if self.app.alive():
+            trace(
+                "still alive; windows:",
+                [
+                    (w, self.display.name_of(w), self.display.geometry(w))
+                    for w in self.display.windows_of(self.app.pid)
+                ],
+            )
+            if TRACE:
+                self.display.screenshot(self.workdir / f"alive-{self._run}.png")
+                trace("screenshot", self.workdir / f"alive-{self._run}.png")
         self.tally.quits += 1
         self.finish_run(expected_exit=True)
 
