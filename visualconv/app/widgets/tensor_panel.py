@@ -1000,7 +1000,8 @@ class TensorPanel(QFrame):
             text = self._caption_texts[t] if t < len(self._caption_texts) else ""
             shown, size = "", CAPTION_POINTS[0]
             for points in fits:  # the largest font, then the longest text, that fits
-                fitting = [v for v in caption_variants(text) if metrics[points].horizontalAdvance(v) <= room_w]
+                advance = metrics[points].horizontalAdvance
+                fitting = [v for v in caption_variants(text) if advance(v) <= room_w]
                 if fitting:
                     shown, size = fitting[0], points
                     break
@@ -1017,9 +1018,8 @@ class TensorPanel(QFrame):
 
     def caption_texts(self) -> list[str]:
         """The tile captions as shown ("" for a hidden one)."""
-        return [
-            item.toPlainText() if item is not None and item.isVisible() else "" for item in self._caption_items
-        ]
+        items = self._caption_items
+        return [item.toPlainText() if item is not None and item.isVisible() else "" for item in items]
 
     def set_pass_numbers(self, decimals: int | None, widest: Sequence[float] | None) -> None:
         """The decimals of every cell of the pass and its widest numbers, per variant (they size the font).
