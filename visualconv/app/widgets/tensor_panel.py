@@ -37,6 +37,7 @@ from PyQt6.QtGui import (
     QPainterPath,
     QPen,
     QPolygonF,
+    QShowEvent,
     QWheelEvent,
 )
 from PyQt6.QtWidgets import (
@@ -986,8 +987,8 @@ class TensorPanel(QFrame):
         for it (the cells' tooltips still name every index).
         """
         geometry = self.geometry
-        if geometry is None or not self._caption_items:
-            return
+        if geometry is None or not self._caption_items or self.isHidden():
+            return  # a hidden panel's view has no size of its own yet: fitted when shown
         per_pixel = self.viewbox.viewPixelSize()  # data units per screen pixel (x, y)
         if not per_pixel[0] or not per_pixel[1]:
             return
@@ -1055,6 +1056,11 @@ class TensorPanel(QFrame):
     def number_font(self) -> QFont:
         """The font of the numbers as drawn last."""
         return QFont(self._numbers.font)
+
+    def showEvent(self, event: QShowEvent | None) -> None:
+        """Fit the captions to the size the panel is shown at (they wait while it is hidden)."""
+        super().showEvent(event)
+        self._fit_captions()
 
     def reset_view(self) -> None:
         """Fit every tile, with room for the outlines around edge cells (kept on resize)."""
