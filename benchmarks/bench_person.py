@@ -190,7 +190,7 @@ def child_window(quick: bool) -> dict[str, Any]:
     app, window = _bench_window()
     results: dict[str, Any] = {}
     cases = [("28x28, 3->8", _conv_model(3, 8, 28), 30 if quick else 120)]
-    cases.append(("256x256, 16->16", _conv_model(16, 16, 256), 8 if quick else 30))
+    cases.append(("256x256, 16->16", _conv_model(16, 16, 256), 8 if quick else 60))
     rng = np.random.default_rng(1)
     for name, model, repeats in cases:
         window.show_model(model, pass_name="backward")
