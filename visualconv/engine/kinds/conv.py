@@ -527,6 +527,10 @@ class ConvBackwardTrace(ConvTrace):
         """The state after k overlays, 0 <= k <= n."""
         return super().step(k)
 
+    def step_bytes(self) -> int:
+        """A step's dA_prev, padded (and folded onto the input when the layer pads)."""
+        return int(self.x_padded.nbytes) + (int(self.x.nbytes) if any(self.layer.sides) else 0)
+
     def _full(self) -> tuple[FloatArray, FloatArray]:
         """DW and db of the whole pass (cached)."""
         if self._full_backward is None:
