@@ -237,3 +237,22 @@ def test_pack_dialog_lists_the_layers_and_has_no_backward_without_one(qtbot, tmp
     assert choice.passes == ("forward",) and choice.layers == (0,)
     assert trace_layer(model, 0, "forward").n == 2
     assert np.isclose(choice.scale, 0.75)
+
+
+def test_the_window_refuses_the_pack_with_a_message_and_writes_nothing(window, qtbot, tmp_path, monkeypatch):
+    """A pack over the memory budget: the window says why, and no folder is made."""
+    from visualconv.export import pack, render
+
+    said = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: said.append((title, text)))
+    monkeypatch.setattr(render, "figure_image", lambda *a, **k: pytest.fail("an image was rendered"))
+    monkeypatch.setattr(pack, "MEMORY_BUDGET_BYTES", 1)
+    window.session.open(SEED_2D)
+    target = tmp_path / "lecture"
+    monkeypatch.setattr(export_dialogs.PackDialog, "exec", choose(formats=["png", "gif"], folder=target))
+    window.actions_by_name["export_pack"].trigger()
+    finish(window, qtbot)
+    ((title, text),) = said
+    assert title == "Export failed" and text.startswith("--scale: the lecture pack would need about ")
+    assert not target.exists()
+    window.close()

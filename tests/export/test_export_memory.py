@@ -1,5 +1,5 @@
 """Exports within the documented 2 GB: the estimate, the refusal before rendering, frames written as
-they come (MP4, APNG), and a full disk during the MP4 and APNG exports."""
+they come (GIF, MP4, APNG), and a full disk during the MP4 and APNG exports."""
 
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def test_the_refusal_is_at_the_budget_and_names_the_option():
     ("options", "place"),
     [
         (["--out", "big.png", "--scale", "16"], "--scale"),  # 18416 x 12288 pixels
-        (["--animation", "big.gif", "--scale", "8"], "--steps"),  # 17 frames of 9208 x 6144 kept
+        # 9208 x 6144 pixels: the frame, its palette indices and the 8 frames its palette samples
+        (["--animation", "big.gif", "--scale", "8"], "--scale"),
         (["--animation", "big.mp4", "--scale", "4"], "--scale"),  # ffmpeg's frames of 4604 x 3072
     ],
 )

@@ -171,6 +171,16 @@ STEP_TEXT_PIXELS = 285
 """The step text's height in a window of the default size: the seeds' last steps fit whole."""
 
 
+def scrolled(widget: QWidget, name: str) -> QScrollArea:
+    """``widget`` in a frameless scroll area that gives it the area's width (a dock's content)."""
+    scroll = QScrollArea()
+    scroll.setObjectName(name)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(widget)
+    return scroll
+
+
 class MainWindow(QMainWindow):
     """The visualconv window over a :class:`Session`, with everything it offers.
 
@@ -299,21 +309,22 @@ class MainWindow(QMainWindow):
         self.navigator_dock = self.add_dock(
             self.navigator, N_("Layers"), Qt.DockWidgetArea.LeftDockWidgetArea
         )
-        self.navigator_dock.setMinimumWidth(220)
+        self.navigator_dock.setMinimumWidth(190)
+        # The gradient check, the closed form and training in scroll areas, so that no dock forces
+        # the window wider than a 1024 x 768 projector or taller than a 720-pixel screen.
         docks = {
             "editor": self.add_dock(self.editors.editor, N_("Editor"), right),
-            "gradcheck": self.add_dock(self.editors.gradcheck, N_("Gradient check"), right),
-            "closed_form": self.add_dock(self.editors.closed_form, N_("Closed form"), right),
+            "gradcheck": self.add_dock(
+                scrolled(self.editors.gradcheck, "gradcheckScroll"), N_("Gradient check"), right
+            ),
+            "closed_form": self.add_dock(
+                scrolled(self.editors.closed_form, "closedFormScroll"), N_("Closed form"), right
+            ),
         }
-        docks["editor"].setMinimumWidth(330)
+        docks["editor"].setMinimumWidth(300)
         self.editors.set_docks(docks)
         self._add("view", "clear_highlights", self.editors.actions["clear_highlights"])
-        # In a scroll area, so the dock never forces the window taller than a 720-pixel screen.
-        scroll = QScrollArea()
-        scroll.setObjectName("trainingScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(self.training_panel)
+        scroll = scrolled(self.training_panel, "trainingScroll")
         self.training_dock = self.add_dock(scroll, N_("Training"), right)
         self.arrange_docks()
         self._build_view_menu()

@@ -4,19 +4,26 @@ The frames come from one :class:`~visualconv.export.figure.PassStyle`, so they h
 same size and colour scale; the GIF's single palette keeps a value's colour the same in
 every frame, so frames compare. Frames are RGB arrays of shape (h, w, 3), uint8.
 
-A frame after the first stores only the pixels that changed: the others are the
-palette's transparent entry over the previous frame (disposal 1), so a step that moves a
-window and changes a few cells costs a few kilobytes, not a whole picture.
+A frame after the first stores only the rectangle around the pixels that changed, the
+unchanged ones in it the palette's transparent entry over the previous frame (disposal 1),
+so a step that moves a window and changes a few cells costs a few kilobytes, not a whole
+picture. :class:`GifStream` writes a GIF a frame at a time (Pillow's own ``save_all``
+keeps every frame until the end, so each frame is encoded by Pillow as a one-frame GIF
+and its image block appended to the file).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from PyQt6.QtGui import QImage
+
+from ..engine.errors import ModelError
+from .files import Stream
 
 # Display time of a frame, and of the last frame (the finished gradients).
 FRAME_MS = 900
@@ -61,16 +68,31 @@ def _codes(rgb: np.ndarray) -> np.ndarray:
     return (a[..., 0] << 16) | (a[..., 1] << 8) | a[..., 2]
 
 
-def shared_palette(samples: Sequence[np.ndarray], colours: int = COLOURS) -> list[int]:
-    """The ``colours`` most frequent exact colours of a few frames, as a flat RGB list.
-
-    Flat areas (background, cell fills, text) keep their exact colours; anti-aliased edges
-    take the nearest palette colour.
+def colour_counts(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct colour codes of one frame and how often each occurs (both 1-D, sorted by code).
 
     Parameters
     ----------
-    samples : sequence of ndarray
-        RGB frames (h, w, 3) uint8, or their colour codes (h, w) (:func:`qimage_codes`).
+    frame : ndarray
+        An RGB frame (h, w, 3) uint8, or its colour codes (h, w) (:func:`qimage_codes`).
+    """
+    codes, counts = np.unique((_codes(frame) if frame.ndim == 3 else frame).ravel(), return_counts=True)
+    return codes.astype(np.int64), counts.astype(np.int64)
+
+
+def shared_palette(
+    samples: Sequence[np.ndarray] | Iterable[tuple[np.ndarray, np.ndarray]], colours: int = COLOURS
+) -> list[int]:
+    """The ``colours`` most frequent exact colours of a few frames, as a flat RGB list.
+
+    Flat areas (background, cell fills, text) keep their exact colours; anti-aliased edges
+    take the nearest palette colour (ties: the lower code first).
+
+    Parameters
+    ----------
+    samples : sequence of ndarray, or iterable of (codes, counts)
+        RGB frames (h, w, 3) uint8 or their colour codes (h, w) (:func:`qimage_codes`), or
+        each frame's :func:`colour_counts` (so that a frame's pixels need not be kept).
     colours : int
 
     Returns
@@ -78,8 +100,10 @@ def shared_palette(samples: Sequence[np.ndarray], colours: int = COLOURS) -> lis
     list of int
         ``3 * colours`` values (padded by repeating the last colour).
     """
-    flat_codes = [(_codes(s) if s.ndim == 3 else s).ravel() for s in samples]
-    codes, counts = np.unique(np.concatenate(flat_codes), return_counts=True)
+    counted = [colour_counts(s) if isinstance(s, np.ndarray) else s for s in samples]
+    codes, where = np.unique(np.concatenate([c for c, _ in counted]), return_inverse=True)
+    counts = np.zeros(codes.size, dtype=np.int64)
+    np.add.at(counts, where, np.concatenate([n for _, n in counted]))
     order = np.lexsort((codes, -counts))[:colours]
     ranked = codes[order]
     flat = [int(v) for c in ranked for v in ((c >> 16) & 255, (c >> 8) & 255, c & 255)]
@@ -179,3 +203,130 @@ def gif_bytes(mapper: PaletteMapper, frames: Sequence[np.ndarray], frame_ms: int
         optimize=False,
     )
     return buffer.getvalue()
+
+
+def _gif_blocks(data: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """The parts of a one-frame GIF: header and screen, colour table, image descriptor, image data.
+
+    The colour table is the global one, or else the frame's own.
+    """
+    packed = data[10]
+    position = 13
+    table = b""
+    if packed & 0x80:
+        table = data[13 : 13 + (3 << ((packed & 7) + 1))]
+        position += len(table)
+    while data[position] == 0x21:  # an extension: its label, then sub-blocks to an empty one
+        position += 2
+        while data[position]:
+            position += data[position] + 1
+        position += 1
+    if data[position] != 0x2C:
+        raise ValueError("not a one-frame GIF")
+    descriptor = data[position : position + 10]
+    position += 10
+    if descriptor[9] & 0x80:
+        table = data[position : position + (3 << ((descriptor[9] & 7) + 1))]
+        position += len(table)
+    start = position
+    position += 1  # the LZW code size, then sub-blocks to an empty one
+    while data[position]:
+        position += data[position] + 1
+    return data[:13], table, descriptor, data[start : position + 1]
+
+
+class GifStream(Stream):
+    """A looping GIF of palette indices written as frames come; the last frame held longer.
+
+    The first frame is stored whole, each later one as the rectangle where it differs from
+    the one before (unchanged pixels in it transparent, disposal 1); a frame equal to the
+    one before lengthens that one's time. Only the previous frame's indices and the encoded
+    frame waiting for its time are held.
+
+    Parameters
+    ----------
+    path : str or Path
+    mapper : PaletteMapper
+        The palette the indices refer to (at most 255 colours).
+    frame_ms : int
+    follow_symlinks : bool
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        mapper: PaletteMapper,
+        frame_ms: int = FRAME_MS,
+        *,
+        follow_symlinks: bool = False,
+    ) -> None:
+        super().__init__(path, follow_symlinks)
+        self.palette = [*mapper.palette[: 3 * COLOURS], 255, 255, 255]
+        self.frame_ms = frame_ms
+        self.handle = self._stack.enter_context(open(self.tmp, "wb"))
+        self._table = b""
+        self._previous: np.ndarray | None = None
+        self._waiting: tuple[bytes, int] | None = None  # a frame's block and its time in ms
+
+    def _encode(self, stored: np.ndarray) -> tuple[bytes, bytes, bytes, bytes]:
+        image = Image.fromarray(np.ascontiguousarray(stored), "P")
+        image.putpalette(self.palette)
+        buffer = io.BytesIO()
+        image.save(buffer, format="GIF", transparency=TRANSPARENT, optimize=False)
+        return _gif_blocks(buffer.getvalue())
+
+    def _add(self, indices: np.ndarray) -> None:
+        """Add a frame of palette indices, shape (h, w), uint8 (all frames of one size)."""
+        previous = self._previous
+        left = top = 0
+        if previous is None:
+            screen, table, descriptor, body = self._encode(indices)
+            self._table = table
+            loop = b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"  # loop for ever
+            self.handle.write(screen + table + loop)
+        else:
+            if indices.shape != previous.shape:
+                raise ValueError(f"frames of a GIF have one size, {previous.shape}, not {indices.shape}")
+            changed = indices != previous
+            rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+            if rows.size == 0:
+                assert self._waiting is not None
+                self._waiting = (self._waiting[0], self._waiting[1] + self.frame_ms)
+                self.count += 1
+                return
+            top, left = int(rows[0]), int(cols[0])
+            box = np.s_[top : int(rows[-1]) + 1, left : int(cols[-1]) + 1]
+            stored = indices[box].copy()
+            stored[~changed[box]] = TRANSPARENT
+            _, table, descriptor, body = self._encode(stored)
+        self._previous = indices
+        flags, local = descriptor[9] & 0x40, b""  # interlaced as Pillow made it
+        if table != self._table:
+            flags, local = flags | 0x80 | ((len(table) // 3).bit_length() - 2), table  # its own colours
+        place = left.to_bytes(2, "little") + top.to_bytes(2, "little") + descriptor[5:9]
+        block = b"\x2c" + place + bytes([flags]) + local + body
+        self._flush()
+        self._waiting = (block, self.frame_ms)
+        self.count += 1
+
+    def _flush(self, last: bool = False) -> None:
+        if self._waiting is None:
+            return
+        block, ms = self._waiting
+        if last:
+            ms += max(self.frame_ms, LAST_FRAME_MS) - self.frame_ms
+        delay = int(ms / 10)  # hundredths of a second, as Pillow writes them
+        control = b"\x21\xf9\x04" + bytes([0x04 | 0x01]) + delay.to_bytes(2, "little")  # disposal 1
+        self.handle.write(control + bytes([TRANSPARENT, 0]) + block)
+        self._waiting = None
+
+    def _close(self) -> None:
+        if self._waiting is None:
+            raise ModelError("a GIF needs at least one frame")
+        self._flush(last=True)
+        self.handle.write(b"\x3b")
+        self.handle.flush()
+
+    def _drop(self) -> None:
+        self._waiting = None
+        self._previous = None

@@ -69,8 +69,6 @@ FFMPEG_BYTES = 128
 measured at 88 (one thread, no look-ahead) to 124 (the settings used) for 9208 x 6144 frames."""
 GIF_FRAME_BYTES = 24
 """Bytes a pixel of the GIF frame being made: ARGB, RGB, colour codes (int64), palette indices."""
-GIF_KEPT_BYTES = 5
-"""Bytes a pixel of every GIF frame kept until the file is written (indices, deltas, Pillow's copy)."""
 
 
 def export_memory(
@@ -432,11 +430,14 @@ class _PassFrames:
         self._cache.pop(k, None)
 
     def palette(self, ks: Sequence[int]) -> animation.PaletteMapper:
-        """One palette from a few of the steps ``ks`` (those stay cached for their frames)."""
+        """One palette from a few of the steps ``ks`` (those stay cached for their frames).
+
+        Each sample's colours are counted and its codes dropped before the next is rendered.
+        """
         count = min(len(ks), animation.PALETTE_SAMPLES)
         picks = sorted({ks[round(i * (len(ks) - 1) / max(1, count - 1))] for i in range(count)})
-        samples = [animation.qimage_codes(self.render(k)[1]) for k in picks]
-        return animation.PaletteMapper(animation.shared_palette(samples))
+        counted = (animation.colour_counts(animation.qimage_codes(self.render(k)[1])) for k in picks)
+        return animation.PaletteMapper(animation.shared_palette(counted))
 
 
 def export_animation(
@@ -494,28 +495,31 @@ def export_animation(
     frames = _PassFrames(model, layer % len(model.layers), trace, scale)
     first = frames.figure(ks[0])
     width, height = render.figure_size(first, scale)
-    if suffix == ".gif":  # every frame kept until the file is written, a palette from sampled frames
-        samples = min(len(ks), animation.PALETTE_SAMPLES)
-        per_pixel = GIF_FRAME_BYTES + 4 * samples
-        check_export_memory(model, width, height, len(ks), GIF_KEPT_BYTES, "--steps", per_pixel=per_pixel)
-    else:  # MP4, APNG and PNG frames are written as they come; ffmpeg holds frames of its own
-        per_pixel = FRAME_BYTES + (FFMPEG_BYTES if suffix == ".mp4" else 0)
-        check_export_memory(model, width, height, per_pixel=per_pixel)
+    # every format is written as frames come; a GIF's palette comes from sampled frames, and
+    # ffmpeg holds frames of its own
+    per_pixel = FRAME_BYTES + (FFMPEG_BYTES if suffix == ".mp4" else 0)
+    if suffix == ".gif":
+        per_pixel = GIF_FRAME_BYTES + 4 * min(len(ks), animation.PALETTE_SAMPLES)
+    check_export_memory(model, width, height, per_pixel=per_pixel)
     mapper = frames.palette(ks) if suffix == ".gif" else None
     out = files.Written()
 
     def rgb_frames() -> Iterator[np.ndarray]:
-        """Each chosen step as RGB, once; its PNG frame written on the way (frames_dir)."""
+        """Each chosen step once, as RGB (GIF: palette indices); its PNG frame written on the way."""
         for done, k in enumerate(ks, 1):
             _, image = frames.render(k)
             if frames_dir is not None:
                 out.write(Path(frames_dir) / f"frame-{k:0{_digits(trace.n)}d}.png", render.image_png(image))
-            rgb = animation.qimage_rgb(image) if path is not None else None
+            frame = None
+            if mapper is not None:
+                frame = mapper.indices(animation.qimage_codes(image))
+            elif path is not None:
+                frame = animation.qimage_rgb(image)
             frames.forget(k)
             del image
             _tick(progress, done, len(ks))
-            if rgb is not None:
-                yield rgb
+            if frame is not None:
+                yield frame
 
     try:
         if frames_dir is not None:
@@ -527,15 +531,17 @@ def export_animation(
             target = Path(path)
             out.folder(target.parent)
             existed = target.exists()
+            stream: files.Stream
             if mapper is not None:
-                kept = [mapper.indices(rgb) for rgb in rgb_frames()]
-                out.write(
-                    target, animation.gif_bytes(mapper, kept, frame_ms), follow_symlinks=follow_symlinks
-                )
+                stream = animation.GifStream(target, mapper, frame_ms, follow_symlinks=follow_symlinks)
+            elif suffix == ".mp4":
+                stream = video.Mp4Stream(target, frame_ms, follow_symlinks=follow_symlinks)
             else:
-                write = video.write_mp4 if suffix == ".mp4" else video.write_apng
-                write(target, rgb_frames(), frame_ms, follow_symlinks=follow_symlinks)
-                out.adopt(target, existed)
+                stream = video.ApngStream(target, frame_ms, follow_symlinks=follow_symlinks)
+            with stream:
+                for frame in rgb_frames():
+                    stream.add(frame)
+            out.adopt(target, existed)
     except BaseException:
         out.remove()
         raise

@@ -10,8 +10,12 @@ so that a cancel or an error can take all of it away again.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .. import atomic
 
@@ -24,6 +28,120 @@ def write_atomic(path: str | Path, content: bytes | str, *, follow_symlinks: boo
     parent folder must exist.
     """
     return atomic.write_atomic(path, content, follow_symlinks=follow_symlinks)
+
+
+@contextlib.contextmanager
+def atomic_target(path: Path, follow_symlinks: bool = False) -> Iterator[Path]:
+    """A temporary path beside ``path`` (same suffix) for a library to write; renamed on success.
+
+    The same rules and messages as :func:`visualconv.atomic.write_atomic`: a symbolic link
+    only with ``follow_symlinks``, the folder must exist, a failure leaves the old file and
+    raises :class:`~visualconv.atomic.WriteError` naming ``path``.
+    """
+    target = atomic.resolve_target(path, follow_symlinks=follow_symlinks)
+    existed = target.exists()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+    except OSError as exc:
+        raise atomic.WriteError(str(path), atomic.reason(exc), existed, exc.errno) from None
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise atomic.WriteError(str(path), atomic.reason(exc), existed, exc.errno) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+class Stream:
+    """A file written a frame at a time into a temporary file beside it, renamed when finished.
+
+    ``add(frame)`` writes a frame (the one before it, really: the last frame is held longer,
+    so one frame waits), ``finish()`` writes the last and puts the file in place,
+    ``abort()`` removes what was written (the old file stays as it was). A ``with`` block
+    finishes on success and aborts on an exception. The rules and messages are those of
+    :func:`atomic_target`.
+    """
+
+    def __init__(self, path: str | Path, follow_symlinks: bool = False) -> None:
+        self.path = Path(path)
+        self._stack = contextlib.ExitStack()
+        self.tmp: Path = self._stack.enter_context(atomic_target(self.path, follow_symlinks))
+        self.count = 0
+        self._open = True
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, kind: object, value: BaseException | None, traceback: object) -> None:
+        if value is None:
+            self.finish()
+        else:
+            self.abort(value)
+
+    def add(self, frame: Any) -> None:
+        """Add a frame (an array of the format's kind); a failure to write aborts the file.
+
+        Raises
+        ------
+        WriteError
+            The frame could not be written (the message names the file; an old file is unchanged).
+        """
+        try:
+            self._add(frame)
+        except OSError as exc:
+            self.abort(exc)
+            raise
+        except BaseException:
+            self.abort()
+            raise
+
+    def _add(self, frame: Any) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        """Write what the format keeps for the end (called once, before the rename)."""
+
+    def _drop(self) -> None:
+        """Let go of what is open without finishing the file."""
+
+    def finish(self) -> Path:
+        """Write the last frame and the end of the file, then rename it over ``path``."""
+        if self._open:
+            self._open = False
+            try:
+                self._close()
+            except BaseException as exc:
+                self._drop()
+                self._stack.__exit__(type(exc), exc, exc.__traceback__)
+                raise
+            self._stack.close()
+        return self.path
+
+    def abort(self, reason: BaseException | None = None) -> None:
+        """Stop without a file: the temporary file is removed, an old file is left as it was.
+
+        ``reason`` is the exception that stopped the writing: a failure to write (an
+        ``OSError``) is raised again as a :class:`~visualconv.atomic.WriteError` naming the file.
+        """
+        if not self._open:
+            return
+        self._open = False
+        self._drop()
+        if reason is None:
+            cause = ExportAborted()
+            with contextlib.suppress(ExportAborted):
+                self._stack.__exit__(ExportAborted, cause, None)
+        else:
+            self._stack.__exit__(type(reason), reason, reason.__traceback__)
+
+
+class ExportAborted(Exception):
+    """What a stream is told when it is aborted without a reason."""
 
 
 class Written:

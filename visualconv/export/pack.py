@@ -2,7 +2,10 @@
 
 Each chosen step is rendered once; its one image becomes the step's PNG and the GIF's
 frame, its one slide the step's LaTeX and the Beamer deck's overlay (and the PowerPoint
-slide, the MP4 and APNG frames when those formats are chosen). The pack's folder is
+slide, the MP4 and APNG frames when those formats are chosen). The GIF, MP4 and APNG are
+written as the steps are rendered (no pass's frames are held); the slides of a pass are
+kept for its Beamer and PowerPoint decks. :func:`check_pack_memory` refuses, before any
+work, a pack whose estimated peak is over the 2 GB budget. The pack's folder is
 created if missing (with its parents); a cancel or an error removes everything the
 pack wrote (and the folders it made). ``index.md`` and ``index.html`` list the passes
 in lecture order with every step's picture and equations.
@@ -31,10 +34,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from ..engine.budget import MEMORY_BUDGET_BYTES, format_bytes
 from ..engine.errors import ModelError
 from ..engine.model import Model
 from ..engine.trace import LayerTrace
@@ -43,6 +46,10 @@ from ..samples import shown
 from ..textsafe import code_fence, markdown_text, printable
 from . import animation, files, latex, slides, tikz, video
 from .api import (
+    FFMPEG_BYTES,
+    FRAME_BYTES,
+    GIF_FRAME_BYTES,
+    PROCESS_BYTES,
     Progress,
     StepsSpec,
     _digits,
@@ -53,6 +60,7 @@ from .api import (
     pack_passes,
 )
 from .figure import Figure, layer_caption
+from .render import figure_size
 
 PACK_FORMATS = ("png", "tex", "gif", "beamer", "pptx", "mp4", "apng")
 DEFAULT_FORMATS = ("png", "tex", "gif", "beamer")
@@ -136,6 +144,126 @@ def plan_pack(
     return plan
 
 
+SLIDE_CELL_BYTES = 400
+"""Bytes a cell of a slide kept for a pass's Beamer or PowerPoint deck takes (its number's text,
+fill and ink; measured with tracemalloc on the sample models: 255 to 340)."""
+FRAGMENT_CELL_BYTES = 100
+"""Bytes a cell of a step's LaTeX fragment kept for ``fragments.tex`` takes (measured: 67 to 77)."""
+DECK_CELL_BYTES = {"beamer": 800, "pptx": 4000}
+"""Peak bytes a cell of each slide takes while a deck is made (tracemalloc: Beamer 510 to 600,
+python-pptx 810 to 2970)."""
+PNG_QUEUE_BYTES = 12
+"""Bytes a pixel of the PNGs waiting for the writer thread (at most 12 steps' palette indices)."""
+
+
+def _slide_cells(figure: Figure) -> int:
+    """Cells of a step's slide: every grid of every panel."""
+    return sum(
+        grid.values.size for row in figure.panels for panel in row for line in panel.rows for grid in line
+    )
+
+
+def pass_memory(frames: _PassFrames, item: PackPass, chosen: set[str]) -> tuple[int, int, int, int]:
+    """Peak bytes of one pass of a pack, split as (images, kept slides, decks), and the pixels of one.
+
+    Integers from the first step's figure (its size and cells); nothing is rendered. The
+    images: ``FRAME_BYTES`` a pixel of the step being written, the GIF's (and PNGs') palette
+    from sampled frames (``GIF_FRAME_BYTES`` and the 4 bytes a pixel of each sample's image,
+    kept until its step is written), the PNGs waiting for the writer, ffmpeg's frames for an
+    MP4. Slides are kept for the decks (``SLIDE_CELL_BYTES``) and the LaTeX fragments
+    (``FRAGMENT_CELL_BYTES``) for the whole pass; a deck adds ``DECK_CELL_BYTES`` while it is made.
+    """
+    figure = frames.figure(item.steps[0])
+    width, height = figure_size(figure, frames.scale)
+    pixels = width * height
+    per_pixel = 0
+    if chosen & {"png", "gif", "mp4", "apng"}:
+        per_pixel = FRAME_BYTES
+    if chosen & {"png", "gif"}:
+        per_pixel = GIF_FRAME_BYTES + 4 * min(len(item.steps), animation.PALETTE_SAMPLES)
+        if chosen & {"mp4", "apng"}:
+            per_pixel += FRAME_BYTES  # the step's RGB copy beside its palette indices
+    if "png" in chosen:
+        per_pixel += PNG_QUEUE_BYTES
+    if "mp4" in chosen:
+        per_pixel += FFMPEG_BYTES
+    cells = _slide_cells(figure) * len(item.steps)
+    kept = 0
+    if chosen & {"beamer", "pptx"}:
+        kept += SLIDE_CELL_BYTES * cells
+    if "tex" in chosen:
+        kept += FRAGMENT_CELL_BYTES * cells
+    decks = max((DECK_CELL_BYTES[f] * cells for f in ("beamer", "pptx") if f in chosen), default=0)
+    return per_pixel * pixels, kept, decks, pixels
+
+
+def check_pack_memory(
+    model: Model,
+    plan: Sequence[PackPass],
+    directory: str | Path,
+    chosen: set[str],
+    scale: float,
+    budget: int | None = None,
+    frames: Sequence[_PassFrames] | None = None,
+) -> int:
+    """Refuse, before any work, a pack whose peak (its heaviest pass) is over the budget.
+
+    ``budget`` defaults to :data:`~visualconv.engine.budget.MEMORY_BUDGET_BYTES` (2 GB).
+
+    The peak is the program (``PROCESS_BYTES``), the model's passes
+    (:func:`~visualconv.engine.budget.estimated_bytes`) and the heaviest pass's
+    :func:`pass_memory`: its images or its decks, whichever is larger, and its kept slides.
+    ``frames`` (one per pass of ``plan``) keep the first step's figure for the export.
+
+    Returns
+    -------
+    int
+        The estimated peak in bytes.
+
+    Raises
+    ------
+    ModelError
+        Placed at ``--scale`` when the images weigh most, else at ``--steps``; the message
+        names the pack's heaviest file and the sizes.
+    """
+    from ..engine.budget import estimated_bytes
+
+    budget = MEMORY_BUDGET_BYTES if budget is None else budget
+    base = PROCESS_BYTES + estimated_bytes(model)
+    if frames is None:
+        frames = [_PassFrames(model, item.layer, item.trace, scale) for item in plan]
+    worst: tuple[int, int, tuple[int, int, int, int]] | None = None
+    for i, item in enumerate(plan):
+        parts = pass_memory(frames[i], item, chosen)
+        need = base + max(parts[0], parts[2]) + parts[1]
+        if worst is None or need > worst[0]:
+            worst = (need, i, parts)
+    assert worst is not None
+    need, i, (images, kept, decks, _pixels) = worst
+    item = plan[i]
+    if need <= budget:
+        return need
+    root = Path(directory)
+    if images >= decks + kept:
+        place = "--scale"
+        fmt = next((f for f in ("mp4", "gif", "apng") if f in chosen), None)
+        heaviest = root / (f"{item.name}.{fmt}" if fmt else item.name)
+    else:
+        place = "--steps"
+        fmt = next((f for f in ("pptx", "beamer", "tex") if f in chosen), "tex")
+        heaviest = root / {"pptx": f"{item.name}.pptx", "beamer": f"{item.name}-beamer.tex"}.get(
+            fmt, f"{item.name}/{latex.PACK_FRAGMENTS}"
+        )
+    width, height = figure_size(frames[i].figure(item.steps[0]), scale)
+    raise ModelError(
+        f"the lecture pack would need about {format_bytes(need)} of memory for {heaviest} "
+        f"({len(item.steps)} steps, images of {width} x {height} pixels), more than the "
+        f"{format_bytes(budget)} visualconv allows; expected a smaller --scale, fewer --steps or "
+        "--layers, or fewer --pack-formats",
+        place,
+    )
+
+
 class _Background:
     """Encodes and writes files on one worker thread, in order, while the next step renders.
 
@@ -197,6 +325,29 @@ def _png(mapper: animation.PaletteMapper, indices: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _open_streams(
+    root: Path,
+    name: str,
+    chosen: set[str],
+    mapper: animation.PaletteMapper | None,
+    frame_ms: int,
+) -> dict[str, files.Stream]:
+    """The pass's GIF, MP4 and APNG (those chosen), each written as its frames come."""
+    streams: dict[str, files.Stream] = {}
+    try:
+        if "gif" in chosen and mapper is not None:
+            streams["gif"] = animation.GifStream(root / f"{name}.gif", mapper, frame_ms)
+        if "mp4" in chosen:
+            streams["mp4"] = video.Mp4Stream(root / f"{name}.mp4", frame_ms)
+        if "apng" in chosen:
+            streams["apng"] = video.ApngStream(root / f"{name}.apng", frame_ms)
+    except BaseException:
+        for stream in streams.values():
+            stream.abort()
+        raise
+    return streams
+
+
 def export_pack(
     model: Model,
     directory: str | Path,
@@ -240,6 +391,8 @@ def export_pack(
     if "mp4" in chosen:
         video.ffmpeg_exe()
     plan = plan_pack(model, layers, passes, steps)
+    frames = [_PassFrames(model, item.layer, item.trace, scale) for item in plan]
+    check_pack_memory(model, plan, directory, chosen, scale, frames=frames)
     total = sum(len(p.steps) for p in plan)
     root = Path(directory)
     out = files.Written()
@@ -248,9 +401,9 @@ def export_pack(
         out.folder(root)
         md, page = _index_head(model, plan)
         done = 0
-        for item in plan:
+        for item, pass_frames in zip(plan, frames, strict=True):
             md_part, page_part = _write_pass(
-                model, item, root, background, chosen, scale, frame_ms, progress, done, total
+                model, item, pass_frames, root, background, chosen, frame_ms, progress, done, total
             )
             md += md_part
             page += page_part
@@ -321,10 +474,10 @@ def _index_head(model: Model, plan: list[PackPass]) -> tuple[list[str], list[str
 def _write_pass(
     model: Model,
     item: PackPass,
+    frames: _PassFrames,
     root: Path,
     out: _Background,
     chosen: set[str],
-    scale: float,
     frame_ms: int,
     progress: Progress | None,
     done: int,
@@ -332,7 +485,7 @@ def _write_pass(
 ) -> tuple[list[str], list[str]]:
     """Render one pass's steps once each and write every chosen format from them."""
     trace, name, e = item.trace, item.name, _html
-    frames = _PassFrames(model, item.layer, trace, scale)
+    scale = frames.scale
     raster = bool(chosen & {"png", "gif", "mp4", "apng"})
     mapper = frames.palette(list(item.steps)) if chosen & {"png", "gif"} else None
     caption = layer_caption(model, item.layer, trace, trace.n).split(", overlay")[0]
@@ -353,66 +506,69 @@ def _write_pass(
         page.append(f'<p><img src="{name}.gif" alt="{e(caption)}, animated"></p>')
     digits = _digits(trace.n)
     cut: int | None = None  # image rows above the equations (the same for every step of a pass)
-    indices: list[np.ndarray] = []
-    rgbs: list[np.ndarray] = []
-    step_slides: list[slides.Slide] = []
+    step_slides: list[slides.Slide] = []  # kept for the decks
     fragments: list[tuple[int, str]] = []
-    for k in item.steps:
-        figure, image = frames.render(k) if raster else (frames.figure(k), None)
-        slide = slides.slide_from_figure(figure, k, trace.n)
-        step_slides.append(slide)
-        stem = f"step-{k:0{digits}d}"
-        if image is not None:
-            if mapper is not None:
-                idx = mapper.indices(animation.qimage_codes(image))
-                if "png" in chosen:
-                    if cut is None:
-                        cut = panels_rows(figure, scale, idx.shape[0])
-                    out.write(root / name / f"{stem}.png", functools.partial(_png, mapper, idx[:cut]))
-                if "gif" in chosen:
-                    indices.append(idx)
-            if chosen & {"mp4", "apng"}:
-                rgbs.append(animation.qimage_rgb(image))
-        frames.forget(k)
-        if "tex" in chosen:
-            out.write(root / name / f"{stem}.tex", functools.partial(latex.step_from_fragments, k))
-            fragments.append((k, latex.slide_fragment(slide)))
-        title = _("step {k} of {n}").format(k=k, n=trace.n) + (
-            " " + _("(before the first overlay)") if k == 0 else ""
-        )
-        md += [f"### {caption}: {title}", ""]
-        page.append(f"<h3>{e(title)}</h3>")
-        if "png" in chosen:
-            md += [f"![{figure.caption}]({name}/{stem}.png)", ""]
-            page.append(f'<p><img src="{name}/{stem}.png" alt="{e(figure.caption)}" loading="lazy"></p>')
-        if "tex" in chosen:
-            md += [f"LaTeX: [{stem}.tex]({name}/{stem}.tex)", ""]
-        lines = [printable(line) for line in figure.lines]
-        fence = code_fence(lines)
-        md += [f"{fence}text", *lines, fence, ""]
-        page.append("<pre>" + "\n".join(e(line) for line in figure.lines) + "</pre>")
-        done += 1
-        _tick(progress, done, total)
+    streams = _open_streams(root, name, chosen, mapper, frame_ms)
+    try:
+        for k in item.steps:
+            figure, image = frames.render(k) if raster else (frames.figure(k), None)
+            slide = slides.slide_from_figure(figure, k, trace.n)
+            if chosen & {"beamer", "pptx"}:
+                step_slides.append(slide)
+            stem = f"step-{k:0{digits}d}"
+            if image is not None:
+                if mapper is not None:
+                    idx = mapper.indices(animation.qimage_codes(image))
+                    if "png" in chosen:
+                        if cut is None:
+                            cut = panels_rows(figure, scale, idx.shape[0])
+                        out.write(root / name / f"{stem}.png", functools.partial(_png, mapper, idx[:cut]))
+                    if "gif" in streams:
+                        streams["gif"].add(idx)
+                    del idx
+                if "mp4" in streams or "apng" in streams:
+                    rgb = animation.qimage_rgb(image)
+                    for fmt in ("mp4", "apng"):
+                        if fmt in streams:
+                            streams[fmt].add(rgb)
+                    del rgb
+            frames.forget(k)
+            del image
+            if "tex" in chosen:
+                out.write(root / name / f"{stem}.tex", functools.partial(latex.step_from_fragments, k))
+                fragments.append((k, latex.slide_fragment(slide)))
+            title = _("step {k} of {n}").format(k=k, n=trace.n) + (
+                " " + _("(before the first overlay)") if k == 0 else ""
+            )
+            md += [f"### {caption}: {title}", ""]
+            page.append(f"<h3>{e(title)}</h3>")
+            if "png" in chosen:
+                md += [f"![{figure.caption}]({name}/{stem}.png)", ""]
+                page.append(f'<p><img src="{name}/{stem}.png" alt="{e(figure.caption)}" loading="lazy"></p>')
+            if "tex" in chosen:
+                md += [f"LaTeX: [{stem}.tex]({name}/{stem}.tex)", ""]
+            lines = [printable(line) for line in figure.lines]
+            fence = code_fence(lines)
+            md += [f"{fence}text", *lines, fence, ""]
+            page.append("<pre>" + "\n".join(e(line) for line in figure.lines) + "</pre>")
+            done += 1
+            _tick(progress, done, total)
+        for stream in streams.values():
+            existed = stream.path.exists()
+            stream.finish()
+            out.out.adopt(stream.path, existed)
+    except BaseException:
+        for stream in streams.values():
+            stream.abort()  # nothing of an unfinished file stays; an old file is left as it was
+        raise
     if fragments:
         out.write(
             root / name / latex.PACK_FRAGMENTS, functools.partial(latex.fragments_file, fragments, trace.n)
         )
-    if mapper is not None and indices:
-        out.write(root / f"{name}.gif", functools.partial(animation.gif_bytes, mapper, indices, frame_ms))
     if "beamer" in chosen:
         out.write(root / f"{name}-beamer.tex", functools.partial(tikz.beamer_deck, step_slides))
     if "pptx" in chosen:
         from .pptx import pptx_bytes
 
         out.write(root / f"{name}.pptx", functools.partial(pptx_bytes, step_slides))
-    for fmt, writer in (("mp4", video.write_mp4), ("apng", video.write_apng)):
-        if fmt in chosen:
-            target = root / f"{name}.{fmt}"
-
-            def job(target: Path = target, writer: Any = writer) -> None:
-                existed = target.exists()
-                writer(target, rgbs, frame_ms)
-                out.out.adopt(target, existed)
-
-            out.run(job)
     return md, page

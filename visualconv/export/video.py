@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import itertools
 import math
-import os
 import subprocess
 import tempfile
 import zlib
@@ -27,9 +25,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import atomic
 from ..engine.errors import ModelError
 from .animation import FRAME_MS, LAST_FRAME_MS
+from .files import Stream
 
 
 def hold_frames(frame_ms: int) -> int:
@@ -57,33 +55,6 @@ def _even(frame: np.ndarray) -> np.ndarray:
     return out
 
 
-@contextlib.contextmanager
-def atomic_target(path: Path, follow_symlinks: bool = False) -> Iterator[Path]:
-    """A temporary path beside ``path`` (same suffix) for a library to write; renamed on success.
-
-    The same rules and messages as :func:`visualconv.atomic.write_atomic`: a symbolic link
-    only with ``follow_symlinks``, the folder must exist, a failure leaves the old file and
-    raises :class:`~visualconv.atomic.WriteError` naming ``path``.
-    """
-    target = atomic.resolve_target(path, follow_symlinks=follow_symlinks)
-    existed = target.exists()
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
-    except OSError as exc:
-        raise atomic.WriteError(str(path), atomic.reason(exc), existed, exc.errno) from None
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise atomic.WriteError(str(path), atomic.reason(exc), existed, exc.errno) from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-
-
 def ffmpeg_exe() -> str:
     """The ffmpeg that imageio-ffmpeg's wheel brings (a clear error when it is not installed)."""
     try:
@@ -95,20 +66,87 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def _with_last(frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, bool]]:
-    """Each frame with whether it is the last (one frame of look-ahead)."""
-    iterator = iter(frames)
-    current = next(iterator, None)
-    while current is not None:
-        following = next(iterator, None)
-        yield current, following is None
-        current = following
+class Mp4Stream(Stream):
+    """An MP4 written as frames come: each raw RGB frame piped into ffmpeg (libx264, yuv420p).
+
+    The frames must all have one size; the last is repeated for the hold
+    (:func:`hold_frames`). Only the frame waiting for its successor is held here; ffmpeg
+    holds its own (:data:`visualconv.export.api.FFMPEG_BYTES`).
+    """
+
+    def __init__(self, path: str | Path, frame_ms: int = FRAME_MS, *, follow_symlinks: bool = False) -> None:
+        self.exe = ffmpeg_exe()
+        super().__init__(path, follow_symlinks)
+        self.frame_ms = frame_ms
+        self.log = self._stack.enter_context(tempfile.TemporaryFile())
+        self.process: subprocess.Popen[bytes] | None = None
+        self.size: tuple[int, int] | None = None
+        self._waiting: bytes | None = None
+        self._broken = False
+
+    def _start(self, frame: np.ndarray) -> subprocess.Popen[bytes]:
+        h, w = frame.shape[:2]
+        width, height = even_size(w, h)
+        self.size = (w, h)
+        command = [
+            self.exe, "-y", "-hide_banner", "-loglevel", "error",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+            "-framerate", f"{1000.0 / self.frame_ms:.6g}", "-i", "-",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-preset", "veryfast",
+            "-tune", "stillimage", "-movflags", "+faststart", "-f", "mp4", str(self.tmp),
+        ]  # fmt: skip
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.log)
+
+    def _send(self, data: bytes, times: int = 1) -> None:
+        assert self.process is not None and self.process.stdin is not None
+        if self._broken:
+            return
+        try:
+            for _ in range(times):
+                self.process.stdin.write(data)
+        except BrokenPipeError:
+            self._broken = True  # ffmpeg stopped: its message is in the log
+
+    def _add(self, frame: np.ndarray) -> None:
+        """Send the frame before this one to ffmpeg and keep this one (it may be the last)."""
+        if self.process is None:
+            self.process = self._start(frame)
+        elif (frame.shape[1], frame.shape[0]) != self.size:
+            raise ValueError(f"frames of an MP4 have one size, {self.size}, not {frame.shape[1::-1]}")
+        if self._waiting is not None:
+            self._send(self._waiting)
+        self._waiting = _even(frame).tobytes()
+        self.count += 1
+
+    def _close(self) -> None:
+        if self.process is None:
+            raise ModelError("an MP4 needs at least one frame")
+        assert self.process.stdin is not None
+        if self._waiting is not None:
+            self._send(self._waiting, hold_frames(self.frame_ms))
+            self._waiting = None
+        with contextlib.suppress(BrokenPipeError):
+            self.process.stdin.close()
+        code = self.process.wait()
+        if code != 0:
+            self.log.seek(0)
+            message = self.log.read().decode("utf-8", "replace").strip().splitlines()
+            raise OSError(f"ffmpeg could not write the MP4: {message[-1] if message else f'exit {code}'}")
+
+    def _drop(self) -> None:
+        self._waiting = None
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()  # a cancel or a fault while rendering: nothing of this file stays
+            with contextlib.suppress(OSError):
+                if self.process.stdin is not None:
+                    self.process.stdin.close()
+            self.process.wait()
 
 
 def write_mp4(
     path: str | Path, frames: Iterable[np.ndarray], frame_ms: int = FRAME_MS, *, follow_symlinks: bool = False
 ) -> Path:
-    """Write RGB frames (h, w, 3) uint8 as an H.264 MP4 of ``1000 / frame_ms`` frames per second.
+    """Write RGB frames as an H.264 MP4 (:class:`Mp4Stream`); the last frame is held longer.
 
     The frames are piped raw into imageio-ffmpeg's ffmpeg (libx264, yuv420p, no resizing)
     as they come: an iterator of frames is consumed one frame ahead, never held whole.
@@ -124,42 +162,10 @@ def write_mp4(
     -------
     Path
     """
-    iterator = iter(frames)
-    first = next(iterator, None)
-    if first is None:
-        raise ModelError("an MP4 needs at least one frame")
-    exe = ffmpeg_exe()
-    path = Path(path)
-    h, w = first.shape[:2]
-    width, height = even_size(w, h)
-    with atomic_target(path, follow_symlinks) as tmp, tempfile.TemporaryFile() as log:
-        command = [
-            exe, "-y", "-hide_banner", "-loglevel", "error",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-            "-framerate", f"{1000.0 / frame_ms:.6g}", "-i", "-",
-            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-preset", "veryfast",
-            "-tune", "stillimage", "-movflags", "+faststart", "-f", "mp4", str(tmp),
-        ]  # fmt: skip
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
-        assert process.stdin is not None
-        try:
-            for frame, last in _with_last(itertools.chain([first], iterator)):
-                data = _even(frame).tobytes()
-                for _ in range(hold_frames(frame_ms) if last else 1):
-                    process.stdin.write(data)
-        except BrokenPipeError:
-            pass  # ffmpeg stopped: its message is in the log
-        except BaseException:
-            process.kill()  # a cancel or a fault while rendering: nothing of this file stays
-            raise
-        finally:
-            process.stdin.close()
-            code = process.wait()
-        if code != 0:
-            log.seek(0)
-            message = log.read().decode("utf-8", "replace").strip().splitlines()
-            raise OSError(f"ffmpeg could not write the MP4: {message[-1] if message else f'exit {code}'}")
-    return path
+    with Mp4Stream(path, frame_ms, follow_symlinks=follow_symlinks) as stream:
+        for frame in frames:
+            stream.add(frame)
+    return stream.path
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
@@ -183,14 +189,75 @@ def _frame_png(frame: np.ndarray) -> list[tuple[bytes, bytes]]:
     return list(_png_chunks(buffer.getvalue()))
 
 
+class ApngStream(Stream):
+    """A looping animated PNG (lossless) written as frames come, the last held longer.
+
+    Each frame is encoded (as its own PNG, whose image data becomes the frame's) when it
+    is added; its chunks wait in memory (compressed) until the next frame says whether it
+    was the last. Every frame is stored whole (no disposal, no blending), one per step.
+    """
+
+    def __init__(self, path: str | Path, frame_ms: int = FRAME_MS, *, follow_symlinks: bool = False) -> None:
+        super().__init__(path, follow_symlinks)
+        self.frame_ms = frame_ms
+        self.handle = self._stack.enter_context(open(self.tmp, "wb"))
+        self._sequence = 0
+        self._actl_at = 0
+        self._header = b""
+        self._waiting: list[tuple[bytes, bytes]] | None = None
+
+    def _add(self, frame: np.ndarray) -> None:
+        """Encode the frame; write the one before it."""
+        chunks = _frame_png(frame)
+        header = dict(chunks)[b"IHDR"]
+        if self.count == 0:
+            self._header = header
+            self.handle.write(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header))
+            self._actl_at = self.handle.tell()
+            self.handle.write(_chunk(b"acTL", (0).to_bytes(4, "big") * 2))  # the count is written at the end
+        elif header[:8] != self._header[:8]:
+            raise ValueError("frames of an APNG have one size")
+        if self._waiting is not None:
+            self._write(self._waiting, self.frame_ms, self.count == 1)
+        self._waiting = chunks
+        self.count += 1
+
+    def _write(self, chunks: list[tuple[bytes, bytes]], delay: int, first: bool) -> None:
+        control = self._sequence.to_bytes(4, "big") + self._header[:8] + bytes(8)
+        control += delay.to_bytes(2, "big") + (1000).to_bytes(2, "big") + bytes(2)
+        self.handle.write(_chunk(b"fcTL", control))
+        self._sequence += 1
+        for kind, body in chunks:
+            if kind != b"IDAT":
+                continue
+            if first:
+                self.handle.write(_chunk(b"IDAT", body))
+            else:
+                self.handle.write(_chunk(b"fdAT", self._sequence.to_bytes(4, "big") + body))
+                self._sequence += 1
+        self.handle.flush()  # the frame is in the file before the next is made
+
+    def _close(self) -> None:
+        if self._waiting is None:
+            raise ModelError("an APNG needs at least one frame")
+        self._write(self._waiting, max(self.frame_ms, LAST_FRAME_MS), self.count == 1)
+        self._waiting = None
+        self.handle.write(_chunk(b"IEND", b""))
+        self.handle.seek(self._actl_at)
+        self.handle.write(_chunk(b"acTL", self.count.to_bytes(4, "big") + (0).to_bytes(4, "big")))  # loops
+        self.handle.flush()
+
+    def _drop(self) -> None:
+        self._waiting = None
+
+
 def write_apng(
     path: str | Path, frames: Iterable[np.ndarray], frame_ms: int = FRAME_MS, *, follow_symlinks: bool = False
 ) -> Path:
-    """Write RGB frames as a looping animated PNG (lossless), the last held longer.
+    """Write RGB frames as a looping animated PNG (:class:`ApngStream`), the last held longer.
 
-    Each frame is encoded (as its own PNG, whose image data becomes the frame's) and written
-    before the next is taken: an iterator of frames is never held whole. Every frame is
-    stored whole (no disposal, no blending), one per step.
+    Each frame is encoded and the one before it written before the next is taken: an
+    iterator of frames is never held whole.
 
     Parameters
     ----------
@@ -203,37 +270,7 @@ def write_apng(
     -------
     Path
     """
-    iterator = _with_last(frames)
-    path = Path(path)
-    with atomic_target(path, follow_symlinks) as tmp, open(tmp, "wb") as handle:
-        sequence = 0
-        count = 0
-        actl_at = 0
-        for frame, last in iterator:
-            chunks = _frame_png(frame)
-            header = dict(chunks)[b"IHDR"]
-            if count == 0:
-                handle.write(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header))
-                actl_at = handle.tell()
-                handle.write(_chunk(b"acTL", (0).to_bytes(4, "big") * 2))  # the count is written at the end
-            delay = max(frame_ms, LAST_FRAME_MS) if last else frame_ms
-            control = sequence.to_bytes(4, "big") + header[:8] + bytes(8)
-            control += delay.to_bytes(2, "big") + (1000).to_bytes(2, "big") + bytes(2)
-            handle.write(_chunk(b"fcTL", control))
-            sequence += 1
-            for kind, body in chunks:
-                if kind != b"IDAT":
-                    continue
-                if count == 0:
-                    handle.write(_chunk(b"IDAT", body))
-                else:
-                    handle.write(_chunk(b"fdAT", sequence.to_bytes(4, "big") + body))
-                    sequence += 1
-            count += 1
-            handle.flush()  # the frame is in the file before the next is made
-        if count == 0:
-            raise ModelError("an APNG needs at least one frame")
-        handle.write(_chunk(b"IEND", b""))
-        handle.seek(actl_at)
-        handle.write(_chunk(b"acTL", count.to_bytes(4, "big") + (0).to_bytes(4, "big")))  # loops for ever
-    return path
+    with ApngStream(path, frame_ms, follow_symlinks=follow_symlinks) as stream:
+        for frame in frames:
+            stream.add(frame)
+    return stream.path

@@ -166,6 +166,9 @@ class EditorDock(QWidget):
         self.copy_button.setToolTip(_("Copy the selected channel (or the matrix) as CSV"))
         tools2.addWidget(self.paste_button)
         tools2.addWidget(self.copy_button)
+        for button in (*self.tool_buttons.values(), self.paste_button, self.copy_button):
+            # as narrow as its text allows: the dock fits beside the window's area on a 1024-pixel screen
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 16)
         v.addLayout(tools1)
         v.addLayout(tools2)
         self.grid = TensorGrid(self)
@@ -193,12 +196,14 @@ class EditorDock(QWidget):
         self.layer_box = QGroupBox(_("Layer"))
         self.layer_form = QFormLayout(self.layer_box)
         self.layer_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.layer_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: label above
         self.setting_edits: dict[str, QLineEdit] = {}
         self.setting_combos: dict[str, QComboBox] = {}
         self._form_key: tuple[int, str, int] | None = None
         s.addWidget(self.layer_box)
         model_box = QGroupBox(_("Model"))
         form = QFormLayout(model_box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.input_shape = QLineEdit()
         self.input_shape.setObjectName("inputShape")
         self.input_shape.setToolTip(
@@ -208,6 +213,10 @@ class EditorDock(QWidget):
         self.input_shape.textEdited.connect(self._on_input_shape_text_edited)
         form.addRow(_("input size"), self.input_shape)
         self.backward_start = QComboBox()
+        self.backward_start.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.backward_start.setMinimumContentsLength(16)
         for key, text in BACKWARD_STARTS:
             self.backward_start.addItem(_(text), key)
         self.backward_start.activated.connect(self._on_backward_start_activated)
@@ -228,15 +237,13 @@ class EditorDock(QWidget):
         layers_row.addWidget(self.add_button)
         form.addRow(layers_row)
         form.addRow(self.remove_button)
-        new_row = QHBoxLayout()
         self.new_buttons: dict[int, QPushButton] = {}
-        for dims in (1, 2):
+        for dims in (1, 2):  # one under the other: the dock fits a 1024-pixel screen
             button = QPushButton(_("New empty {dims}-D model").format(dims=dims))
             button.setToolTip(_("A 1×1 input, a 1×1 kernel with zero bias and a 1×1 upstream delta"))
             button.clicked.connect(partial(self.new_empty_model, dims))
-            new_row.addWidget(button)
+            form.addRow(button)
             self.new_buttons[dims] = button
-        form.addRow(new_row)
         s.addWidget(model_box)
         s.addStretch(1)
         self.tabs.addTab(settings, _("Layer && model"))

@@ -239,20 +239,23 @@ class TrainingPanel(QWidget):
         for text, ms in SPEEDS:
             self.speed.addItem(_(text), ms)
 
+        # One setting a row: the dock fits beside the window's area on a 1024-pixel screen.
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(QLabel(_("Learning rate")), 0, 0)
-        grid.addWidget(self.learning_rate, 0, 1)
-        grid.addWidget(QLabel(_("Momentum")), 0, 2)
-        grid.addWidget(self.momentum, 0, 3)
-        grid.addWidget(QLabel(_("Epochs")), 1, 0)
-        grid.addWidget(self.epochs, 1, 1)
-        grid.addWidget(QLabel(_("Batch size")), 1, 2)
-        grid.addWidget(self.batch_size, 1, 3)
-        grid.addWidget(QLabel(_("Dataset")), 2, 0)
-        grid.addWidget(self.dataset, 2, 1, 1, 3)
-        grid.addWidget(self.shuffle, 3, 0, 1, 2)
-        grid.addWidget(self.speed, 3, 2, 1, 2)
+        for row, (label, field) in enumerate(
+            (
+                (_("Learning rate"), self.learning_rate),
+                (_("Momentum"), self.momentum),
+                (_("Epochs"), self.epochs),
+                (_("Batch size"), self.batch_size),
+                (_("Dataset"), self.dataset),
+            )
+        ):
+            grid.addWidget(QLabel(label), row, 0)
+            grid.addWidget(field, row, 1, 1, 2)
+        grid.addWidget(self.shuffle, 5, 0, 1, 2)
+        grid.addWidget(self.speed, 5, 2)
+        grid.setColumnStretch(1, 1)
 
         self.start_button = QPushButton(_("Start"))
         self.pause_button = QPushButton(_("Pause"))
@@ -343,7 +346,6 @@ class TrainingPanel(QWidget):
         scrub.addWidget(QLabel(_("History")))
         scrub.addWidget(self.history, 1)
         scrub.addWidget(self.history_label)
-        scrub.addWidget(self.log_scale)
 
         self.maps = KernelMaps()
         self.maps.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -351,6 +353,7 @@ class TrainingPanel(QWidget):
         apply_row = QHBoxLayout()
         apply_row.addWidget(self.apply_button)
         apply_row.addStretch(1)
+        apply_row.addWidget(self.log_scale)
 
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
@@ -404,7 +407,7 @@ class TrainingPanel(QWidget):
         self._selected = None
         self._message = ""
         self._load_settings(model)
-        self.maps.set_model(model) if model is not None else self.maps.clear()
+        self.maps.set_model(model) if model is not None else self.maps.remove_maps()
         self._set_state("idle")
         self._redraw()
 

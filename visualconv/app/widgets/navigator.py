@@ -64,8 +64,8 @@ class Navigator(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.layers, 1)
 
+        layout.addWidget(QLabel(_("Pass:")))  # above its choices: the dock fits a 1024-pixel screen
         passes = QHBoxLayout()
-        passes.addWidget(QLabel(_("Pass:")))
         self.forward_button = QRadioButton(_("Forward"))
         self.backward_button = QRadioButton(_("Backward"))
         self.pass_group = QButtonGroup(self)

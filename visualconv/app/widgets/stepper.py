@@ -29,7 +29,7 @@ class Stepper(QWidget):
         self.session = session
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
-        layout.setSpacing(6)
+        layout.setSpacing(4)
 
         style = self.style()
         assert style is not None
@@ -42,7 +42,7 @@ class Stepper(QWidget):
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
             b.setToolTip(tip)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            b.setMinimumWidth(34)
+            b.setMinimumWidth(30)
             layout.addWidget(b)
             return b
 
@@ -52,7 +52,7 @@ class Stepper(QWidget):
         self.previous_button = button(_("Previous"), _("Previous overlay (Left)"), icons.SP_MediaSeekBackward)
         self.play_button = button(_("Play"), _("Play / pause (Space)"), icons.SP_MediaPlay)
         self.play_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.play_button.setMinimumWidth(84)
+        self.play_button.setMinimumWidth(self._widest(self.play_button, (_("Play"), _("Pause"))))
         self.next_button = button(_("Next"), _("Next overlay (Right)"), icons.SP_MediaSeekForward)
         self.last_button = button(_("Last"), _("Last step (End)"), icons.SP_MediaSkipForward)
 
@@ -66,12 +66,12 @@ class Stepper(QWidget):
 
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setToolTip(_("Scrub through the overlays"))
-        self.slider.setMinimumWidth(80)
+        self.slider.setMinimumWidth(40)  # the bar fits a 1024-pixel screen beside the docks
         layout.addWidget(self.slider, 1)
 
         self.counter = QLabel(_("overlay {k} of {n}").format(k=0, n=0), self)
         self.counter.setObjectName("stepCounter")
-        self.counter.setMinimumWidth(120)
+        self._fit_counter(0)
         self.counter.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(self.counter)
 
@@ -165,9 +165,27 @@ class Stepper(QWidget):
     def _on_scrub_timer_timeout(self) -> None:
         self.session.set_step(self.slider.value())
 
+    @staticmethod
+    def _widest(button: QToolButton, texts: tuple[str, ...]) -> int:
+        """The width the button needs for the widest of its texts (it keeps its own)."""
+        own = button.text()
+        widths = []
+        for text in texts:
+            button.setText(text)
+            widths.append(button.sizeHint().width())
+        button.setText(own)
+        return max(widths)
+
+    def _fit_counter(self, n: int) -> None:
+        """Room for the counter's widest text in a pass of ``n`` overlays (it never jitters)."""
+        digits = "8" * len(str(n))
+        widest = _("overlay {k} of {n}").format(k=digits, n=digits)
+        self.counter.setMinimumWidth(self.counter.fontMetrics().horizontalAdvance(widest) + 6)
+
     def _on_session_trace_changed(self, trace: object) -> None:
         self.pause()
         n = self.session.n
+        self._fit_counter(n)
         with QSignalBlocker(self.slider):
             self.slider.setRange(0, n)
             self.slider.setPageStep(max(1, n // 10))
@@ -181,7 +199,21 @@ class Stepper(QWidget):
             self.slider,
         ):
             w.setEnabled(enabled)
+        self._fit_counter(n)
         self._on_session_step_changed(self.session.step)
+
+    def _fit_counter(self, n: int) -> None:
+        """Make the counter as wide as its widest text of this pass, so stepping never resizes it.
+
+        A counter that grew with its digits (step 0 to step 344085) relaid out the window
+        around it and with it repainted every panel in full on the next step.
+        """
+        metrics = self.counter.fontMetrics()
+        digit = max("0123456789", key=metrics.horizontalAdvance)
+        widest = _("overlay {k} of {n}").format(k=digit * len(str(n)), n=n)
+        margins = self.counter.contentsMargins()
+        room = metrics.horizontalAdvance(widest) + margins.left() + margins.right() + 2
+        self.counter.setMinimumWidth(max(120, room))
 
     def _on_session_step_changed(self, k: int) -> None:
         n = self.session.n
