@@ -88,3 +88,34 @@ def test_the_environment_leaves_the_allocator_alone(monkeypatch):
     monkeypatch.setattr(memory, "_done", False)
     assert memory.reuse_freed_memory() is False
     assert memory.tuned() is False
+
+
+RESERVE_PROBE = """
+import ctypes
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                 "uordblks", "fordblks", "keepcost")]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+import visualconv.engine.memory as memory
+assert memory.reserve(8 << 20, 5) == 0  # the allocator is not tuned yet: nothing touched
+memory.reuse_freed_memory()
+assert memory.reserve(memory.RESERVE_BYTES // 2, 5) == 0  # blocks over a quarter of the budget
+free = libc.mallinfo2().fordblks
+touched = memory.reserve(8 << 20, 50)
+print(touched, libc.mallinfo2().fordblks - free)
+"""
+
+
+@pytest.mark.skipif(not HAS_MALLINFO2, reason="needs glibc's mallinfo2")
+def test_reserved_blocks_stay_free_in_the_heap_for_the_arrays_that_follow():
+    """reserve() touches at most its budget in blocks and leaves them free in the heap, not unmapped."""
+    env = {k: v for k, v in os.environ.items() if k != "VISUALCONV_SYSTEM_MALLOC"}
+    done = subprocess.run(
+        [sys.executable, "-c", RESERVE_PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    touched, freed = (int(v) for v in done.stdout.split())
+    assert touched == (memory.RESERVE_BYTES // (8 << 20)) * (8 << 20)  # capped by the budget
+    # in the heap's free lists, ready for the next arrays (less a few bytes the probe allocated since)
+    assert freed >= touched - (1 << 20)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QTimer
-from PyQt6.QtGui import QFont
+from PyQt6.QtGui import QFont, QShowEvent
 
 from ...engine.layers import Layer
 from ...engine.model import Model
@@ -91,6 +91,7 @@ class KernelMaps(pg.GraphicsLayoutWidget):
             | None
         ) = None
         self.setMinimumHeight(140)
+        self._pending: Model | None = None  # a model set while hidden, laid out when shown
 
     def resizeEvent(self, event: object) -> None:
         """Numbers appear or hide with the room their cells get."""
@@ -104,16 +105,41 @@ class KernelMaps(pg.GraphicsLayoutWidget):
             self.show_parameters(*self._shown)
 
     def set_model(self, model: Model) -> None:
-        """Lay out one weight map and one gradient map per trainable layer."""
-        self.clear()
-        self._maps = []
+        """Lay out one weight map and one gradient map per trainable layer.
+
+        While the maps are not visible (the Training dock starts hidden) they are laid out
+        when first shown or asked for their labels: a new model costs the window nothing here.
+        """
+        self.remove_maps()
         self._layers = trainable_layers(model)
+        self._shown = (tuple(layer.parameters() for layer in model.layers), None, None)
+        self._pending = model
+        if self.isVisible():
+            self._lay_out()
+
+    def _lay_out(self) -> None:
+        """The maps of the model set last, if not made yet, showing what was asked for since."""
+        model, self._pending = self._pending, None
+        if model is None:
+            return
         for row, index in enumerate(self._layers):
             layer = model.layers[index]
             title = _describe(index, layer)
             pair = (self._make(row * 2, 0, f"W {title}"), self._make(row * 2, 1, "dW"))
             self._maps.append(pair)
-        self.show_parameters(tuple(layer.parameters() for layer in model.layers), None)
+        assert self._shown is not None
+        self.show_parameters(*self._shown)
+
+    def showEvent(self, event: QShowEvent | None) -> None:
+        """Lay out the maps of a model set while hidden."""
+        super().showEvent(event)
+        self._lay_out()
+
+    def remove_maps(self) -> None:
+        """Remove every map (and a model still waiting to be laid out)."""
+        self._pending = None
+        self._maps = []
+        self.clear()
 
     @staticmethod
     def when(iteration: int | None) -> tuple[str, str]:
@@ -154,6 +180,8 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         ``iteration`` (None or 0: before training) labels which W and dW the maps show.
         """
         self._shown = (parameters, gradients, iteration)
+        if self._pending is not None:
+            return  # shown when the maps are laid out
         w_when, g_when = self.when(iteration)
         for (w_map, g_map), index in zip(self._maps, self._layers, strict=True):
             weight = parameters[index]["weight"]
@@ -165,6 +193,7 @@ class KernelMaps(pg.GraphicsLayoutWidget):
 
     def labels(self) -> list[tuple[str, str]]:
         """The (W, dW) label texts of each trainable layer, as shown."""
+        self._lay_out()
         return [(w.label.text, g.label.text) for w, g in self._maps]
 
     def _show(self, target: _Map, image: FloatArray, bias: FloatArray | None, when: str = "") -> None:

@@ -414,7 +414,7 @@ class TrainingPanel(QWidget):
         self._selected = None
         self._message = ""
         self._load_settings(model)
-        self.maps.set_model(model) if model is not None else self.maps.clear()
+        self.maps.set_model(model) if model is not None else self.maps.remove_maps()
         self._set_state("idle")
         self._redraw()
 

@@ -978,6 +978,10 @@ class LayerTrace:
             self._cache.popitem(last=False)
         return step
 
+    def step_bytes(self) -> int:
+        """Bytes of the arrays a step makes of its own (0: its arrays are views of the trace's)."""
+        return 0
+
     def steps(self) -> list[AnyStep]:
         """All steps 0..n (for exports and tests of small layers)."""
         return [self.step(k) for k in range(self.n + 1)]

@@ -527,6 +527,10 @@ class ConvBackwardTrace(ConvTrace):
         """The state after k overlays, 0 <= k <= n."""
         return super().step(k)
 
+    def step_bytes(self) -> int:
+        """A step's dA_prev, padded (and folded onto the input when the layer pads)."""
+        return int(self.x_padded.nbytes) + (int(self.x.nbytes) if any(self.layer.sides) else 0)
+
     def _full(self) -> tuple[FloatArray, FloatArray]:
         """DW and db of the whole pass (cached)."""
         if self._full_backward is None:
@@ -581,6 +585,11 @@ class ConvBackwardTrace(ConvTrace):
             return np.zeros(self.x_padded.shape)
         spacing = self._dx_checkpoint_spacing()
         first = (f_done // spacing) * spacing if spacing else 0
+        if f_done == c_out and first not in self._dx_checkpoints:
+            # The last step (the window's first show asks for it, for the pass's colour scale):
+            # one convolution of every channel costs less than building the checkpoints to it
+            # (each one more full-size output), which a jump builds when it needs them.
+            first = 0
         base = self._conv_dx_checkpoint(first) if first else None
         if first == channels:
             assert base is not None
@@ -673,8 +682,9 @@ class ConvBackwardTrace(ConvTrace):
         layer = self.layer
         assert self.grad_pre_activation is not None
         (kh, kw), (dh, dw) = layer.kernel_size, layer.dilation
-        deltas = self.grad_pre_activation[first:channels].copy()  # (channels - first, oh, ow)
+        deltas = self.grad_pre_activation[first:channels]  # (channels - first, oh, ow)
         if channels > f_done:
+            deltas = deltas.copy()  # the convolution pads a copy of complete channels itself
             deltas[f_done - first].reshape(-1)[r:] = 0.0  # channel f_done: overlays up to k only
         rotated = self._w_full[first:channels, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_in, F, kH, kW)
         reach = (dh * (kh - 1), dw * (kw - 1))
