@@ -20,6 +20,10 @@ PAGE = 500
 """Steps printed by default: a layer of millions of overlays prints one page and says so."""
 
 
+def _steps_of(n: int) -> str:
+    return _("this pass has steps 0..{last}").format(last=n)
+
+
 def add_parser(sub: Any) -> None:
     """Register the ``steps`` sub-command."""
     p = sub.add_parser(NAME, help=_("print each overlay's arithmetic"))
@@ -55,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             args.file,
         )
     if args.limit < 0:
-        raise UsageError(f"visualconv steps: --limit {args.limit}: expected 0 (every step) or more")
+        raise UsageError(f"visualconv steps: --limit {args.limit}: " + _("expected 0 (every step) or more"))
     try:
         trace = trace_layer(model, index, args.pass_name)
     except ValueError as exc:
@@ -67,11 +71,11 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.step is not None:
         if not 0 <= args.step <= trace.n:
-            raise UsageError(f"{args.file}: --step {args.step}: this pass has steps 0..{trace.n}")
+            raise UsageError(f"{args.file}: --step {args.step}: " + _steps_of(trace.n))
         print("\n".join(explain(trace, trace.step(args.step))))
         return EXIT_OK
     if not 0 <= args.start <= trace.n:
-        raise UsageError(f"{args.file}: --from {args.start}: this pass has steps 0..{trace.n}")
+        raise UsageError(f"{args.file}: --from {args.start}: " + _steps_of(trace.n))
     stop = trace.n + 1 if args.limit == 0 else min(trace.n + 1, args.start + args.limit)
     for k in range(args.start, stop):  # one step at a time: memory stays bounded
         print("\n".join(explain(trace, trace.step(k))))

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from ..modelfile import load_model, model_document
 
     if args.epochs is not None and args.epochs < 1:
-        raise UsageError(f"visualconv train: --epochs {args.epochs}: expected a positive integer")
+        raise UsageError(f"visualconv train: --epochs {args.epochs}: " + _("expected a positive integer"))
     model = load_model(args.file)
     if args.out:  # a folder that cannot take the result is refused before any training
         atomic.check_writable(args.out, follow_symlinks=args.follow_symlinks)
