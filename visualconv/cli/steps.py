@@ -12,6 +12,7 @@ from typing import Any
 
 from ..engine.errors import ModelError
 from ..i18n import _
+from ..samples import shown
 from ..textsafe import printable
 from .common import EXIT_OK, UsageError, layer_index, load
 
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         raise ModelError(str(exc), f"layers[{index}]", args.file) from None
     passes = {"forward": _("forward pass"), "backward": _("backward pass")}
     print(
-        f"{printable(model.name)}: layers[{index}] ({model.layers[index].type}), "
+        f"{printable(shown(model.name))}: layers[{index}] ({model.layers[index].type}), "
         + _("{pass_name}, {n} overlays").format(pass_name=passes[args.pass_name], n=trace.n)
     )
     if args.step is not None:
@@ -81,6 +82,6 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(explain(trace, trace.step(k))))
     if stop <= trace.n or args.start > 0:
         more = "; " + _("the next page: --from {stop}").format(stop=stop) if stop <= trace.n else ""
-        shown = _("steps {first}..{last} of 0..{n} shown").format(first=args.start, last=stop - 1, n=trace.n)
-        print(f"({shown}{more}; " + _("--limit 0 prints every step") + ")")
+        page = _("steps {first}..{last} of 0..{n} shown").format(first=args.start, last=stop - 1, n=trace.n)
+        print(f"({page}{more}; " + _("--limit 0 prints every step") + ")")
     return EXIT_OK
