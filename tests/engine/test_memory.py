@@ -103,7 +103,7 @@ RESERVE_PROBE = (
 import visualconv.engine.memory as memory
 assert memory.reserve(8 << 20, 5) == 0  # the allocator is not tuned yet: nothing touched
 memory.reuse_freed_memory()
-assert memory.reserve(memory.RESERVE_BYTES // 2, 5) == 0  # blocks over a quarter of the budget
+assert memory.reserve(memory.RESERVE_BLOCK_BYTES + 8, 5) == 0  # blocks too large to reserve
 free = libc.mallinfo2().fordblks
 touched = memory.reserve(8 << 20, 50)
 print(touched, libc.mallinfo2().fordblks - free)
