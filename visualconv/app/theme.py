@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PyQt6.QtGui import QColor, QFont, QFontDatabase
 
 from ..engine import palette
+from ..i18n import N_
 
 # The diverging map centred on zero (see visualconv.engine.palette).
 DIVERGING_STOPS = palette.SCREEN_STOPS
@@ -188,10 +189,10 @@ QTreeWidget {{ background: {self.field_background}; }}
 THEMES: dict[str, Theme] = {
     t.key: t
     for t in (
-        Theme("light", "&Light"),
+        Theme("light", N_("&Light")),
         Theme(
             "dark",
-            "&Dark",
+            N_("&Dark"),
             background="#15181d",
             panel_background="#1f232a",
             text="#e6e8eb",
@@ -205,7 +206,7 @@ THEMES: dict[str, Theme] = {
         ),
         Theme(
             "contrast",
-            "&High contrast",
+            N_("&High contrast"),
             background="#ffffff",
             panel_background="#ffffff",
             text="#000000",

@@ -16,9 +16,9 @@ NAME = "grad"
 
 def add_parser(sub: Any) -> None:
     """Register the ``grad`` sub-command."""
-    p = sub.add_parser(NAME, help="print every layer's values and gradients")
+    p = sub.add_parser(NAME, help=_("print every layer's values and gradients"))
     p.add_argument("file")
-    p.add_argument("--json", action="store_true", help="machine-readable output (visualconv.grad/1)")
+    p.add_argument("--json", action="store_true", help=_("machine-readable output (visualconv.grad/1)"))
     p.set_defaults(func=run)
 
 

@@ -22,20 +22,20 @@ PAGE = 500
 
 def add_parser(sub: Any) -> None:
     """Register the ``steps`` sub-command."""
-    p = sub.add_parser(NAME, help="print each overlay's arithmetic")
+    p = sub.add_parser(NAME, help=_("print each overlay's arithmetic"))
     p.add_argument("file")
-    p.add_argument("--layer", type=int, default=0, help="layer index, from 0 (default 0; -1 is the last)")
+    p.add_argument("--layer", type=int, default=0, help=_("layer index, from 0 (default 0; -1 is the last)"))
     p.add_argument("--pass", dest="pass_name", choices=("forward", "backward"), default="backward")
-    p.add_argument("--step", type=int, default=None, help="print only this step (0..n)")
+    p.add_argument("--step", type=int, default=None, help=_("print only this step (0..n)"))
     p.add_argument(
-        "--from", dest="start", type=int, default=0, metavar="K", help="first step to print (default 0)"
+        "--from", dest="start", type=int, default=0, metavar="K", help=_("first step to print (default 0)")
     )
     p.add_argument(
         "--limit",
         type=int,
         default=PAGE,
         metavar="N",
-        help=f"print at most N steps (default {PAGE}; 0 prints every step)",
+        help=_("print at most N steps (default {n}; 0 prints every step)").format(n=PAGE),
     )
     p.set_defaults(func=run)
 

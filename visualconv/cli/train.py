@@ -34,17 +34,21 @@ NAME = "train"
 
 def add_parser(sub: Any) -> None:
     """Register the ``train`` sub-command."""
-    p = sub.add_parser(NAME, help="run the file's training section (SGD) headless")
+    p = sub.add_parser(NAME, help=_("run the file's training section (SGD) headless"))
     p.add_argument("file")
-    p.add_argument("--epochs", type=int, default=None, help="override the file's epoch count")
-    p.add_argument("--json", action="store_true", help="machine-readable output (visualconv.train/1)")
+    p.add_argument("--epochs", type=int, default=None, help=_("override the file's epoch count"))
+    p.add_argument("--json", action="store_true", help=_("machine-readable output (visualconv.train/1)"))
     p.add_argument(
         "--out",
         metavar="TRAINED.json",
-        help="also write the trained model (atomically; its folder must exist and is checked before "
-        "training; if the write still fails, the result is printed to stdout as JSON)",
+        help=_(
+            "also write the trained model (atomically; its folder must exist and is checked before "
+            "training; if the write still fails, the result is printed to stdout as JSON)"
+        ),
     )
-    p.add_argument("--follow-symlinks", action="store_true", help="let --out write through a symbolic link")
+    p.add_argument(
+        "--follow-symlinks", action="store_true", help=_("let --out write through a symbolic link")
+    )
     p.set_defaults(func=run)
 
 

@@ -21,6 +21,7 @@ from ...engine.layers import Layer
 from ...engine.model import Model
 from ...engine.numbers import DEFAULT
 from ...engine.windows import FloatArray
+from ...i18n import _
 from ..theme import diverging_lut
 
 MAX_NUMBERED_CELLS = 64
@@ -148,11 +149,16 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         update (the W its backward pass used); these maps show W *after* it.
         """
         if not iteration:
-            return "before training", "no gradient yet"
+            return _("before training"), _("no gradient yet")
         return (
-            f"after the update of iteration {iteration}",
-            f"of iteration {iteration}, used by that update",
+            _("after the update of iteration {iteration}").format(iteration=iteration),
+            _("of iteration {iteration}, used by that update").format(iteration=iteration),
         )
+
+    def retranslate(self) -> None:
+        """Write the labels again in the language in use (after a switch)."""
+        if self._shown is not None:
+            self.show_parameters(*self._shown)
 
     def _make(self, row: int, col: int, title: str) -> _Map:
         label = self.addLabel(title, row=row, col=col, size="8pt", color="#1f2328")

@@ -295,14 +295,20 @@ def setting_text(pair: IntPair, dims: int) -> str:
 
 def spatial_input(layer: Any, shape: Shape, source: str, place: str) -> tuple[int, tuple[int, int], int]:
     """A windowed layer's input: (dims, (rows, cols) of the 2-D view, channels), or a placed ModelError."""
-    from ..errors import ModelError
+    from ..errors import Message, ModelError
 
     dims = int(layer.dims)
     if len(shape) != dims + 1:
         expected = "(C, L)" if dims == 1 else "(C, H, W)"
         raise ModelError(
-            f"expected a {expected} input for this {layer.type} layer, got a vector of {shape[0]} values "
-            f"from {source}; put {layer.type} layers before any flatten or dense layer",
+            Message(
+                "expected a {shape} input for this {type} layer, got a vector of {n} values from {source}; "
+                "put {type} layers before any flatten or dense layer",
+                shape=expected,
+                type=layer.type,
+                n=shape[0],
+                source=source,
+            ),
             place,
         )
     spatial = (1, shape[1]) if dims == 1 else (shape[1], shape[2])

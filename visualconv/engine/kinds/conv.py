@@ -1335,17 +1335,28 @@ class ConvKind(Kind):
         self, layer: ConvLayer, shape: Shape, place: str, source: str
     ) -> tuple[Shape, int, str, str]:
         """Channels (times groups), the padding mode's limits, the kernel against the padded input."""
-        from ..errors import ModelError
+        from ..errors import Message, ModelError
 
         _, spatial, channels = spatial_input(layer, shape, source, place)
         dims = layer.dims
         c_out, c_in = layer.weight.shape[0], layer.weight.shape[1] * layer.groups
         if channels != c_in:
             if layer.groups == 1:
+                text = (
+                    "expected a weight with {n} input channels (axis 1 of {axes}) to match {source}, "
+                    "got shape {shape}"
+                    if channels != 1
+                    else "expected a weight with {n} input channel (axis 1 of {axes}) to match {source}, "
+                    "got shape {shape}"
+                )
                 raise ModelError(
-                    f"expected a weight with {channels} input channel{'s' if channels != 1 else ''} "
-                    f"(axis 1 of {'(C_out, C_in, K)' if dims == 1 else '(C_out, C_in, kH, kW)'}) to match "
-                    f"{source}, got shape {sized(layer.weight.shape)}",
+                    Message(
+                        text,
+                        n=channels,
+                        axes="(C_out, C_in, K)" if dims == 1 else "(C_out, C_in, kH, kW)",
+                        source=source,
+                        shape=sized(layer.weight.shape),
+                    ),
                     f"{place}.weight",
                 )
             if channels % layer.groups:
@@ -1388,13 +1399,22 @@ class ConvKind(Kind):
             fits_undilated = all(kernel[a] <= padded[a] for a in (0, 1))
             setting = "dilation" if fits_undilated and max(layer.dilation) > 1 else "weight"
             dilated = (
-                f" with dilation {axes_words(layer.dilation, dims)}, spanning {axes_words(span, dims)}"
+                Message(
+                    " with dilation {dilation}, spanning {span}",
+                    dilation=axes_words(layer.dilation, dims),
+                    span=axes_words(span, dims),
+                )
                 if max(layer.dilation) > 1
                 else ""
             )
             raise ModelError(
-                f"expected a kernel that fits the padded input of {axes_words(padded, dims)}, "
-                f"got a kernel of {axes_words(kernel, dims)}{dilated}",
+                Message(
+                    "expected a kernel that fits the padded input of {padded}, "
+                    "got a kernel of {kernel}{dilated}",
+                    padded=axes_words(padded, dims),
+                    kernel=axes_words(kernel, dims),
+                    dilated=dilated,
+                ),
                 f"{place}.{setting}",
             )
         out_shape: Shape = (c_out, out[1]) if dims == 1 else (c_out, out[0], out[1])
