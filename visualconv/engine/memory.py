@@ -71,10 +71,12 @@ def reuse_freed_memory() -> bool:
     return _done
 
 
-# What :func:`reserve` touches at most: enough for the steps a trace keeps of a mid-sized
-# layer (ten of 8.5 MB at 256x256x16), little enough for an idle moment. Blocks of more
-# than a quarter of it are not reserved (a 512x512 layer's steps: its show is slow enough).
-RESERVE_BYTES = 96 << 20
+# What :func:`reserve` touches at most: enough for the steps and dA_prev checkpoints a trace
+# keeps of a mid-sized layer (17 of 8.5 MB at 256x256x16), little enough for an idle moment.
+RESERVE_BYTES = 160 << 20
+# Blocks larger than this are not reserved (a 512x512 layer's 33 MB steps: its show is slow
+# enough without a quarter of a second more right after it).
+RESERVE_BLOCK_BYTES = 24 << 20
 
 
 def reserve(block_bytes: int, count: int) -> int:
@@ -92,14 +94,14 @@ def reserve(block_bytes: int, count: int) -> int:
         The size of one block (a step's largest array).
     count : int
         How many blocks; at most :data:`RESERVE_BYTES` in all are touched, and nothing
-        when the allocator is not tuned or a block is over a quarter of that.
+        when the allocator is not tuned or a block is over :data:`RESERVE_BLOCK_BYTES`.
 
     Returns
     -------
     int
         The bytes touched.
     """
-    if not _done or block_bytes <= 0 or block_bytes > RESERVE_BYTES // 4:
+    if not _done or block_bytes <= 0 or block_bytes > RESERVE_BLOCK_BYTES:
         return 0
     count = min(count, RESERVE_BYTES // block_bytes)
     if count < 1:

@@ -326,8 +326,8 @@ class LayerView(QWidget):
             panel.title.setToolTip(text)
             panel.subtitle.setToolTip(text)
         self._pass_numbers(self.scenes)
-        # When idle: memory for the steps the trace will keep (its first steps are then as
-        # quick as the rest, not each paying for a fresh full-size array).
+        # When idle: memory for the steps and checkpoints the trace will keep (its first steps
+        # and jumps are then as quick as the rest, not each paying for a fresh full-size array).
         QTimer.singleShot(0, self._reserve_step_memory)
         if self.enlarged not in {spec.role for spec in specs}:
             self.enlarged = ""  # a pass without the enlarged panel shows them all
@@ -338,7 +338,7 @@ class LayerView(QWidget):
     def _reserve_step_memory(self) -> None:
         trace = self.session.trace
         if trace is not None:
-            reserve(trace.step_bytes(), trace.CACHED_STEPS + 2)  # the cache, the new step, the shown one
+            reserve(trace.step_bytes(), trace.kept_blocks())
 
     def _on_session_step_changed(self, k: int) -> None:
         self.refresh()

@@ -199,21 +199,7 @@ class Stepper(QWidget):
             self.slider,
         ):
             w.setEnabled(enabled)
-        self._fit_counter(n)
         self._on_session_step_changed(self.session.step)
-
-    def _fit_counter(self, n: int) -> None:
-        """Make the counter as wide as its widest text of this pass, so stepping never resizes it.
-
-        A counter that grew with its digits (step 0 to step 344085) relaid out the window
-        around it and with it repainted every panel in full on the next step.
-        """
-        metrics = self.counter.fontMetrics()
-        digit = max("0123456789", key=metrics.horizontalAdvance)
-        widest = _("overlay {k} of {n}").format(k=digit * len(str(n)), n=n)
-        margins = self.counter.contentsMargins()
-        room = metrics.horizontalAdvance(widest) + margins.left() + margins.right() + 2
-        self.counter.setMinimumWidth(max(120, room))
 
     def _on_session_step_changed(self, k: int) -> None:
         n = self.session.n

@@ -982,6 +982,13 @@ class LayerTrace:
         """Bytes of the arrays a step makes of its own (0: its arrays are views of the trace's)."""
         return 0
 
+    def kept_blocks(self) -> int:
+        """How many arrays of :meth:`step_bytes` the trace may hold at once.
+
+        Its cached steps, the one being made and the one shown; kinds with checkpoints add theirs.
+        """
+        return self.CACHED_STEPS + 2
+
     def steps(self) -> list[AnyStep]:
         """All steps 0..n (for exports and tests of small layers)."""
         return [self.step(k) for k in range(self.n + 1)]

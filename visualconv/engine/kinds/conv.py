@@ -531,6 +531,12 @@ class ConvBackwardTrace(ConvTrace):
         """A step's dA_prev, padded (and folded onto the input when the layer pads)."""
         return int(self.x_padded.nbytes) + (int(self.x.nbytes) if any(self.layer.sides) else 0)
 
+    def kept_blocks(self) -> int:
+        """The cached steps and the dA_prev checkpoints (each the size of a step's dA_prev)."""
+        spacing = self._dx_checkpoint_spacing()
+        checkpoints = (int(self._w_full.shape[0]) - 1) // spacing if spacing else 0
+        return super().kept_blocks() + checkpoints
+
     def _full(self) -> tuple[FloatArray, FloatArray]:
         """DW and db of the whole pass (cached)."""
         if self._full_backward is None:
