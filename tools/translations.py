@@ -34,7 +34,15 @@ LOCALE = PACKAGE / "locale"
 DOMAIN = "visualconv"
 TEMPLATE = LOCALE / f"{DOMAIN}.pot"
 LOCALES = ("de", "pt_BR", "id", "zh_CN")
-KEYWORDS = {"_": None, "N_": None, "gettext_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
+# Message: visualconv.engine.errors.Message, a model-file message whose template is the msgid.
+KEYWORDS = {
+    "_": None,
+    "N_": None,
+    "gettext_": None,
+    "Message": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+}
 COMMENT_TAGS = ("i18n:", "Translators:")
 
 # Where shown text is looked for unmarked strings (relative to the package).
@@ -101,7 +109,7 @@ ALLOWED = re.compile(
     r"^\s*(|visualconv|[-+*/=×→←↑↓·…:;,.()\[\]{}<>|%#•✓✗0-9\s]*|d?[A-Z]{1,2}(_[a-z]+)?|[a-z]{1,2}"
     r"|#[0-9a-fA-F]{3,8}|\d+(pt|px)|.*\.(json|png|svg|pdf))\s*$"
 )
-MARKERS = {"_", "N_", "gettext_", "ngettext", "pgettext", "tr", "translate"}
+MARKERS = {"_", "N_", "gettext_", "ngettext", "pgettext", "tr", "translate", "Message"}
 
 
 def extract() -> object:

@@ -127,3 +127,35 @@ def test_skipping_the_tour_remembers_it_and_tests_never_get_it(window, tmp_path)
 @pytest.mark.parametrize("name", ["guide", "tour", "shortcuts"])
 def test_the_help_menu_has_the_guide_the_tour_and_the_shortcuts(window, name):
     assert window.actions_by_name[name] in window.menus["help"].actions()
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("de", ("Überlagerung", "Rückwärtspass", "Filter (Kernel)")),  # docs/glossary.md's German terms
+        ("pt-BR", ("sobreposição", "passe de backprop", "deltas de peso")),
+        ("id", ("tumpangan", "lintasan mundur", "bobot")),
+        ("zh-CN", ("覆盖", "反向传播", "卷积核")),
+    ],
+)
+def test_help_user_guide_opens_the_guide_of_the_language_in_use(window, code, words):
+    from visualconv import i18n
+
+    english = guide_path("en")
+    window.set_language(code)
+    try:
+        path = guide_path()
+        assert path is not None and path.name == f"user-guide.{code}.md"
+        text = path.read_text(encoding="utf-8")
+        head = text.split("\n\n")[1]
+        assert "docs/user-guide.md" in head and "2026" in head  # it says what it translates, of when
+        assert all(word in text for word in words)
+        ours = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+        assert ours == re.findall(r"!\[[^\]]*\]\(([^)]+)\)", english.read_text(encoding="utf-8"))
+        guide = UserGuide(window)
+        assert guide.path == path and words[1] in guide.browser.toPlainText()
+        guide.deleteLater()
+    finally:
+        i18n.set_language("en")
+    assert guide_path("id-ID") is not None and guide_path("id-ID").name == "user-guide.id.md"
+    assert guide_path("en").name == "user-guide.md"

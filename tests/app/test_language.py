@@ -89,3 +89,76 @@ def test_qt_standard_dialogs_follow_the_language_with_qts_own_translations(windo
     assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Cancelar"
     window.set_language("en")
     assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Cancel"
+
+
+def test_a_bad_model_file_is_refused_in_the_window_language(window, qtbot, tmp_path, monkeypatch):
+    """The message box of a bad file says the catalogue's words; the place and the file stay as written."""
+    from PyQt6.QtWidgets import QMessageBox
+
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: shown.append((title, text)))
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "visualconv/1", "name": "x", "input": [1, 2], "layers": []}', encoding="utf-8")
+    assert window.open_file(SEED_1D)
+    window.set_language("de")
+    assert not window.open_file(bad)
+    words = GERMAN.gettext("expected {expected}, got {got}").format(
+        expected=GERMAN.gettext("a non-empty list of layer objects"), got="[]"
+    )
+    assert shown == [(GERMAN.gettext("Cannot open the model"), f"{bad}: layers: {words}")]
+    assert window.session.path == str(SEED_1D)  # the last valid model stays
+
+
+def test_a_switch_rereads_legends_map_captions_and_the_view_menus_choices(window, qtbot):
+    """What is drawn by pyqtgraph or written with numbers in it is re-read too, not only the widget tree."""
+    assert window.open_file(ROOT / "sample_models" / "20-learning-a-kernel.json")
+    panel = window.training_panel
+    assert panel.maps.labels()[0][1].endswith("no gradient yet")
+    window.set_language("de")
+    legend = panel.loss_plot.getPlotItem().legend
+    assert [legend.getLabel(c).text for c in (panel.iteration_curve, panel.epoch_curve)] == [
+        GERMAN.gettext("batch loss"),
+        GERMAN.gettext("epoch loss"),
+    ]
+    weight_caption, gradient_caption = panel.maps.labels()[0]
+    assert weight_caption.endswith(GERMAN.gettext("before training"))
+    assert gradient_caption.endswith(GERMAN.gettext("no gradient yet"))
+    assert panel.dataset.itemText(0) == GERMAN.gettext("from the file: {dataset}").format(
+        dataset=GERMAN.gettext("inline: {n} example(s)").format(n=1)
+    )
+    actions = window.actions_by_name
+    assert actions["palette_grey"].text() == GERMAN.gettext("Grey (black < 0 < white)")
+    assert actions["theme_contrast"].text() == GERMAN.gettext("&High contrast")
+    assert actions["numbers_fix1"].text() == GERMAN.ngettext(
+        "{d} fixed &decimal", "{d} fixed &decimals", 1
+    ).format(d=1)
+    assert actions["numbers_fix2"].text() == GERMAN.ngettext(
+        "{d} fixed &decimal", "{d} fixed &decimals", 2
+    ).format(d=2)
+    editor = window.editors.editor
+    assert editor.new_buttons[2].text() == GERMAN.gettext("New empty {dims}-D model").format(dims=2)
+    assert GERMAN.gettext("A_prev (input)") in editor.chooser.itemText(0)
+    window.set_language("en")
+    assert actions["theme_contrast"].text() == "&High contrast"
+    assert legend.getLabel(panel.iteration_curve).text == "batch loss"
+
+
+@pytest.mark.parametrize("code", ["pt-BR", "de", "id"])
+def test_a_layer_row_and_the_list_heading_fit_in_the_longer_languages(window, qtbot, code):
+    """The row is as tall as its lines wrapped at the column's width: nothing is cut with an ellipsis."""
+    from PyQt6.QtCore import QRect, Qt
+
+    window.set_language(code)
+    assert window.open_file(SEED_1D)
+    tree = window.navigator.layers
+    item = tree.topLevelItem(0)
+    width = tree.columnWidth(1)
+    wrapped = tree.fontMetrics().boundingRect(
+        QRect(0, 0, width - 6, 10_000), Qt.TextFlag.TextWordWrap, item.text(1)
+    )
+    qtbot.waitUntil(lambda: tree.visualItemRect(item).height() >= wrapped.height(), timeout=5000)
+    header = tree.header().fontMetrics()
+    heading = tree.headerItem().text(1)
+    assert heading == GERMAN.gettext("layer · settings · shape in → out") or code != "de"
+    # no wider than the English heading the list was laid out for
+    assert header.horizontalAdvance(heading) <= header.horizontalAdvance("layer · settings · shape in → out")

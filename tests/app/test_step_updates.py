@@ -182,3 +182,14 @@ def test_a_large_plane_is_coloured_only_where_device_pixels_show_it(shown):
     assert panel.sampled_cells <= shown_pixels < size * size  # a tile smaller than its cells
     for t, values in enumerate(conv_model(1, 1, size).input):  # and the colours are the cells' own
         assert np.array_equal(panel.tile_colours(t), theme.colour_index(values, panel.level))
+
+
+def test_the_step_counter_never_grows_while_stepping(window):
+    """From step 0 to the pass's last, the counter's width stays: no relayout of the window per digit."""
+    window.show_model(conv_model(size=40), pass_name="backward")  # 38*38*6 = 8664 overlays
+    session, counter = window.session, window.stepper.counter
+    width = counter.minimumWidth()
+    for k in (0, 9, 10, 999, 1000, session.n - 1, session.n):
+        session.set_step(k)
+        assert counter.sizeHint().width() <= width, (k, counter.text())
+    assert counter.minimumWidth() == width

@@ -359,17 +359,61 @@ def run_script(path):
     return json.loads(proc.stdout)
 
 
+# Runs each exported script as its own __main__ in one fresh interpreter (torch is imported once
+# for all samples, not once per sample): PyTorch's default dtype is put back to float32 before
+# each, so a script that relies on an earlier one's setting fails as it would alone.
+RUN_EACH = """
+import contextlib, io, json, os, runpy, sys, traceback
+import torch
+results = {}
+for path in sys.argv[1:]:
+    torch.set_default_dtype(torch.float32)
+    os.chdir(os.path.dirname(path))
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(path, run_name="__main__")
+        results[path] = {"stdout": out.getvalue()}
+    except SystemExit as exc:
+        results[path] = {"stdout": out.getvalue()} if not exc.code else {"error": f"exit {exc.code}"}
+    except BaseException:
+        results[path] = {"error": traceback.format_exc()}
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def exported_scripts(tmp_path_factory):
+    """Every sample exported with ``export --torch``, then every script run: sample -> what happened."""
+    folder = tmp_path_factory.mktemp("scripts")
+    exported = {}
+    for sample in SAMPLES:
+        script = folder / f"{sample.stem}.py"
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["export", str(sample), "--torch", str(script)])
+        exported[sample] = (script, code, out.getvalue(), err.getvalue())
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # torch and stdlib only
+    scripts = [str(script) for script, code, _, _ in exported.values() if code == 0]
+    proc = subprocess.run(
+        [sys.executable, "-c", RUN_EACH, *scripts], capture_output=True, text=True, env=env, cwd=folder
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ran = json.loads(proc.stdout)
+    return {sample: (*exported[sample], ran.get(str(exported[sample][0]))) for sample in SAMPLES}
+
+
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.stem for p in SAMPLES])
-def test_the_exported_script_prints_the_grad_json_of_every_sample_model(tmp_path, capsys, sample):
-    script = tmp_path / "model_script.py"
-    code, out, err = run_cli(capsys, "export", sample, "--torch", script)
+def test_the_exported_script_prints_the_grad_json_of_every_sample_model(capsys, exported_scripts, sample):
+    script, code, out, err, ran = exported_scripts[sample]
     assert code == 0 and err == "" and out.strip() == str(script)
     text = script.read_text("utf-8")
     imports = {line.split()[1] for line in text.splitlines() if line.startswith(("import ", "from "))}
     assert imports <= {"json", "torch", "torch.nn.functional"}, imports
+    assert ran is not None and "error" not in ran, ran
     code, out, err = run_cli(capsys, "grad", sample, "--json")
     assert code == 0
-    assert max_difference(json.loads(out), run_script(script)) <= 1e-12
+    assert max_difference(json.loads(out), json.loads(ran["stdout"])) <= 1e-12
 
 
 def test_text_from_the_model_is_data_in_the_script(tmp_path, capsys):

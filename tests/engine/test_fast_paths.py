@@ -480,6 +480,10 @@ def test_conv_trace_jumps_from_dx_checkpoints_equal_the_plain_loop(budget_planes
         for k in random_order:  # every step as a jump: the cache never holds k-1 or k+1 first
             jumps._cache.clear()
             assert_step_matches_hand(trace, jumps.step(int(k)))
+        # what the window reserves memory for: the steps it caches, the new and the shown one,
+        # and every checkpoint the jumps made, each of a padded dA_prev and its folded input
+        assert jumps.kept_blocks() == jumps.CACHED_STEPS + 2 + len(jumps._dx_checkpoints)
+        assert jumps.step_bytes() == jumps.x_padded.nbytes + jumps.x.nbytes
 
 
 def _inputs(trace):

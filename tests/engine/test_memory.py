@@ -22,8 +22,8 @@ from visualconv.engine import memory
 ON_GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 HAS_MALLINFO2 = ON_GLIBC and hasattr(ctypes.CDLL(None), "mallinfo2")
 
-# Run in a fresh process: prints whether a 48 MiB block came from mmap, and memory.tuned().
-PROBE = """
+# The start of a probe run in a fresh process: glibc's mallinfo2() as libc.mallinfo2.
+MALLINFO = """
 import ctypes, sys
 class Info(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in
@@ -31,6 +31,12 @@ class Info(ctypes.Structure):
                  "uordblks", "fordblks", "keepcost")]
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = Info
+"""
+
+# Prints whether a 48 MiB block came from mmap, and memory.tuned().
+PROBE = (
+    MALLINFO
+    + """
 libc.malloc.restype = ctypes.c_void_p
 libc.malloc.argtypes = [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]
@@ -42,6 +48,7 @@ mapped = libc.mallinfo2().hblkhd - before >= 48 << 20
 libc.free(block)
 print("mmap" if mapped else "heap", memory.tuned())
 """
+)
 
 
 def _probe(setup: str, extra_env: dict[str, str] | None = None) -> str:
@@ -88,3 +95,30 @@ def test_the_environment_leaves_the_allocator_alone(monkeypatch):
     monkeypatch.setattr(memory, "_done", False)
     assert memory.reuse_freed_memory() is False
     assert memory.tuned() is False
+
+
+RESERVE_PROBE = (
+    MALLINFO
+    + """
+import visualconv.engine.memory as memory
+assert memory.reserve(8 << 20, 5) == 0  # the allocator is not tuned yet: nothing touched
+memory.reuse_freed_memory()
+assert memory.reserve(memory.RESERVE_BLOCK_BYTES + 8, 5) == 0  # blocks too large to reserve
+free = libc.mallinfo2().fordblks
+touched = memory.reserve(8 << 20, 50)
+print(touched, libc.mallinfo2().fordblks - free)
+"""
+)
+
+
+@pytest.mark.skipif(not HAS_MALLINFO2, reason="needs glibc's mallinfo2")
+def test_reserved_blocks_stay_free_in_the_heap_for_the_arrays_that_follow():
+    """reserve() touches at most its budget in blocks and leaves them free in the heap, not unmapped."""
+    env = {k: v for k, v in os.environ.items() if k != "VISUALCONV_SYSTEM_MALLOC"}
+    done = subprocess.run(
+        [sys.executable, "-c", RESERVE_PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    touched, freed = (int(v) for v in done.stdout.split())
+    assert touched == (memory.RESERVE_BYTES // (8 << 20)) * (8 << 20)  # capped by the budget
+    # in the heap's free lists, ready for the next arrays (less a few bytes the probe allocated since)
+    assert freed >= touched - (1 << 20)

@@ -26,6 +26,17 @@ def need_latex() -> None:
             pytest.skip(f"LaTeX packages missing: {', '.join(missing)} (apt-get install texlive-latex-extra)")
 
 
+def need_cjk_latex() -> None:
+    """Skip (with the reason) unless pdflatex can set Chinese: CJKutf8 and the gbsn font (Arphic)."""
+    need_latex()
+    for name in ("CJKutf8.sty", "c70gbsn.fd"):
+        if subprocess.run(["kpsewhich", name], capture_output=True, text=True).stdout.strip() == "":
+            pytest.skip(
+                f"LaTeX's {name} is not installed (apt-get install texlive-lang-cjk latex-cjk-common "
+                "latex-cjk-chinese-arphic-gbsn00lp)"
+            )
+
+
 def compile_tex(tex: Path) -> Path:
     """Run pdflatex on ``tex`` in its folder; fail on any LaTeX error. Returns the PDF."""
     need_latex()

@@ -36,6 +36,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from .. import i18n
 from ..i18n import N_, _
 from ..samples import DEFAULT_SAMPLE, _data_dir, sample_dir
 
@@ -50,11 +51,20 @@ IMAGE_WIDTH = 820
 """Width of the guide's screenshots in the browser, in pixels (their height follows)."""
 
 
-def guide_path() -> Path | None:
-    """The user guide's Markdown file (package data, or the checkout's ``docs/``), or None."""
+def guide_path(code: str | None = None) -> Path | None:
+    """The user guide's Markdown file (package data, or the checkout's ``docs/``), or None.
+
+    The guide of ``code`` (the language in use by default), ``user-guide.de.md``,
+    ``user-guide.pt-BR.md`` ..., a translation of the English one; English when that
+    language has none.
+    """
     folder = _data_dir("docs")
     if folder is None:
         return None
+    tag = i18n.tag(i18n.normalize(code) if code else None)
+    translated = folder / GUIDE.replace(".md", f".{tag}.md")
+    if tag != i18n.tag(i18n.ENGLISH) and translated.is_file():
+        return translated
     path = folder / GUIDE
     return path if path.is_file() else None
 

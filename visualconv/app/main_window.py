@@ -171,6 +171,14 @@ STEP_TEXT_PIXELS = 285
 """The step text's height in a window of the default size: the seeds' last steps fit whole."""
 
 
+def _number_label(key: str, text: str) -> str:
+    """The View ▸ Numbers entry of a choice of NUMBER_CHOICES, in the language in use."""
+    if key.startswith("fix"):
+        d = int(key[3:])
+        return ngettext("{d} fixed &decimal", "{d} fixed &decimals", d).format(d=d)
+    return _(text).format(d=key[3:])
+
+
 def scrolled(widget: QWidget, name: str) -> QScrollArea:
     """``widget`` in a frameless scroll area that gives it the area's width (a dock's content)."""
     scroll = QScrollArea()
@@ -827,12 +835,7 @@ class MainWindow(QMainWindow):
         assert self.numbers_menu is not None
         group = QActionGroup(self)
         for key, text, _fmt in NUMBER_CHOICES:
-            if key.startswith("fix"):
-                d = int(key[3:])
-                label = ngettext("{d} fixed &decimal", "{d} fixed &decimals", d).format(d=d)
-            else:
-                label = _(text).format(d=key[3:])
-            choice = self.numbers_menu.addAction(label)
+            choice = self.numbers_menu.addAction(_number_label(key, text))
             assert choice is not None
             choice.setCheckable(True)
             choice.setData(key)
@@ -841,11 +844,11 @@ class MainWindow(QMainWindow):
             self.actions_by_name[f"numbers_{key}"] = choice
         self.numbers_menu.triggered.connect(self._on_numbers_menu_triggered)
         self.palette_menu = self._choice_menu(
-            _("&Palette"), "palette", [(p.key, p.title) for p in palette.PALETTES.values()], "rdbu"
+            _("&Palette"), "palette", [(p.key, _(p.title)) for p in palette.PALETTES.values()], "rdbu"
         )
         self.palette_menu.triggered.connect(self._on_palette_menu_triggered)
         self.theme_menu = self._choice_menu(
-            _("&Theme"), "theme", [(t.key, t.title) for t in theme.THEMES.values()], "light"
+            _("&Theme"), "theme", [(t.key, _(t.title)) for t in theme.THEMES.values()], "light"
         )
         self.theme_menu.triggered.connect(self._on_theme_menu_triggered)
         self.menus["view"].addSeparator()
@@ -906,7 +909,7 @@ class MainWindow(QMainWindow):
         try:
             self.session.open(path)
         except (ModelError, OSError) as exc:
-            message = str(exc) if isinstance(exc, ModelError) else f"{path}: {exc.strerror or exc}"
+            message = exc.localized() if isinstance(exc, ModelError) else f"{path}: {exc.strerror or exc}"
             QMessageBox.warning(self, _("Cannot open the model"), message)
             return False
         self.remember_file(str(path))
@@ -929,7 +932,7 @@ class MainWindow(QMainWindow):
             model = model_from_document(import_network(str(path)))
             model.shapes()
         except ModelError as exc:
-            QMessageBox.warning(self, _("Cannot import the network"), str(exc))
+            QMessageBox.warning(self, _("Cannot import the network"), exc.localized())
             return False
         self.session.set_model(model, "", dirty=True)
         self.statusBar().showMessage(
@@ -1166,6 +1169,9 @@ class MainWindow(QMainWindow):
         self.navigator.refresh()
         self.session.refresh()
         self.training_panel.retranslate()
+        self.editors.editor.retranslate()
+        for key, text, _fmt in NUMBER_CHOICES:  # plurals: the tree's re-reading knows one form only
+            self.actions_by_name[f"numbers_{key}"].setText(_number_label(key, text))
         if self.session.model is not None:
             self._on_session_model_changed(self.session.model)
         problem = cjk_font_problem(code)

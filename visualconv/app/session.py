@@ -305,7 +305,7 @@ class Session(QObject):
             try:
                 trace = trace_layer(model, layer, pass_name)
             except (ModelError, ValueError) as exc:
-                error = str(exc)
+                error = exc.localized() if isinstance(exc, ModelError) else str(exc)
         n = 0 if trace is None else trace.n
         return dataclasses.replace(
             state,

@@ -15,6 +15,7 @@ from PyQt6.QtCore import QPointF, QRectF, Qt
 from PyQt6.QtGui import QBrush, QColor, QFont, QFontDatabase, QIcon, QPainter, QPixmap, QPolygonF
 
 from ..engine import palette
+from ..i18n import N_
 
 # The diverging map centred on zero (see visualconv.engine.palette).
 DIVERGING_STOPS = palette.SCREEN_STOPS
@@ -203,10 +204,10 @@ QTreeWidget {{ background: {self.field_background}; }}
 THEMES: dict[str, Theme] = {
     t.key: t
     for t in (
-        Theme("light", "&Light"),
+        Theme("light", N_("&Light")),
         Theme(
             "dark",
-            "&Dark",
+            N_("&Dark"),
             background="#15181d",
             panel_background="#1f232a",
             text="#e6e8eb",
@@ -220,7 +221,7 @@ THEMES: dict[str, Theme] = {
         ),
         Theme(
             "contrast",
-            "&High contrast",
+            N_("&High contrast"),
             background="#ffffff",
             panel_background="#ffffff",
             text="#000000",

@@ -15,7 +15,7 @@ NAME = "check"
 
 def add_parser(sub: Any) -> None:
     """Register the ``check`` sub-command."""
-    p = sub.add_parser(NAME, help="check the gradients against finite differences (exit 1 on a mismatch)")
+    p = sub.add_parser(NAME, help=_("check the gradients against finite differences (exit 1 on a mismatch)"))
     p.add_argument("file")
     p.set_defaults(func=run)
 

@@ -6,15 +6,55 @@ Nothing here imports a sub-command, so every sub-command module can import this 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from ..engine.errors import ModelError
 from ..engine.kinds.loss import NO_BACKWARD
+from ..i18n import N_, _
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
+
+
+# argparse's own words (the help's headings, its usage errors), looked up in visualconv's
+# catalogues while the command line is read (argparse asks gettext's "argparse" domain,
+# which no system ships for these languages). The %-fields stay as they are.
+ARGPARSE_WORDS = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("unrecognized arguments: %s"),
+    N_("the following arguments are required: %s"),
+    N_("expected one argument"),
+    N_("expected at most one argument"),
+    N_("expected at least one argument"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("not allowed with argument %s"),
+    N_("one of the arguments %s is required"),
+)
+
+
+@contextlib.contextmanager
+def argparse_language() -> Iterator[None]:
+    """While it lasts, argparse's own words (``usage:``, ``options``, its errors) are in the language in use.
+
+    In English they are argparse's, unchanged.
+    """
+    words: Any = vars(argparse)  # argparse's module namespace: its "_" is gettext's gettext
+    english = words["_"]
+    words["_"] = _
+    try:
+        yield
+    finally:
+        words["_"] = english
 
 
 class UsageError(Exception):
@@ -92,5 +132,7 @@ def layer_index(model: Any, layer: int, file: str) -> int:
     """``--layer`` as an index from 0 (negative counts from the end); UsageError when out of range."""
     count = len(model.layers)
     if not -count <= layer < count:
-        raise UsageError(f"{file}: --layer {layer}: the model has layers 0..{count - 1}")
+        raise UsageError(
+            f"{file}: --layer {layer}: " + _("the model has layers 0..{last}").format(last=count - 1)
+        )
     return layer % count

@@ -19,7 +19,7 @@ import numpy as np
 from .. import i18n
 from ..engine.errors import ModelError
 from ..engine.memory import reuse_freed_memory
-from .common import EXIT_ERROR, EXIT_OK, UsageError
+from .common import EXIT_ERROR, EXIT_OK, UsageError, argparse_language
 from .parser import WINDOW, build_parser, command_named
 
 MAX_MESSAGE = 2000
@@ -129,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"visualconv: {exc}") from None
         if not command_named(args_list):
             args_list = [WINDOW, *args_list]
-        args = build_parser().parse_args(args_list)
+        with argparse_language():
+            args = build_parser().parse_args(args_list)
         file = str(getattr(args, "file", "") or "")
         args.lang = language
         if args.command == WINDOW:
@@ -142,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         if file and not exc.file:
             exc = exc.in_file(file)
-        _say(f"visualconv: {exc}")
+        _say("visualconv: " + exc.localized())  # in English exactly f"visualconv: {exc}"
         return EXIT_ERROR
     except UsageError as exc:
         _say(str(exc))

@@ -40,75 +40,81 @@ def add_parser(sub: Any) -> None:
     """Register the ``export`` sub-command."""
     p = sub.add_parser(
         NAME,
-        help="export a snapshot, an animation or a lecture pack",
-        description="Export a layer's pass at a step as an image, data or LaTeX; all steps as a GIF; "
-        "or every layer and pass as a lecture pack. Needs no display.",
+        help=_("export a snapshot, an animation or a lecture pack"),
+        description=_(
+            "Export a layer's pass at a step as an image, data or LaTeX; all steps as a GIF; "
+            "or every layer and pass as a lecture pack. Needs no display."
+        ),
     )
     p.add_argument("file")
-    p.add_argument("--layer", type=int, default=0, help="layer index, from 0 (default 0; -1 is the last)")
+    p.add_argument("--layer", type=int, default=0, help=_("layer index, from 0 (default 0; -1 is the last)"))
     p.add_argument("--pass", dest="pass_name", choices=("forward", "backward"), default="backward")
-    p.add_argument("--step", type=int, default=None, help="step 0..n for --out (default: the last)")
+    p.add_argument("--step", type=int, default=None, help=_("step 0..n for --out (default: the last)"))
     p.add_argument(
         "--out",
         metavar="PATH",
-        help="snapshot file; format by extension: .png .svg .pdf .json .npz .tex "
-        "(+ PATH-fragment.tex), .csv (a folder PATH-without-.csv, one CSV per matrix), .zip (the CSVs)",
+        help=_(
+            "snapshot file; format by extension: .png .svg .pdf .json .npz .tex "
+            "(+ PATH-fragment.tex), .csv (a folder PATH-without-.csv, one CSV per matrix), .zip (the CSVs)"
+        ),
     )
     p.add_argument(
         "--animation",
         metavar="OUT",
-        help="the steps of the pass as an animation: .gif, .mp4 (H.264) or .apng (animated PNG)",
+        help=_("the steps of the pass as an animation: .gif, .mp4 (H.264) or .apng (animated PNG)"),
     )
-    p.add_argument("--frames", metavar="DIR", help="the steps of the pass as numbered PNG frames")
+    p.add_argument("--frames", metavar="DIR", help=_("the steps of the pass as numbered PNG frames"))
     p.add_argument(
-        "--beamer", metavar="DECK.tex", help="a Beamer frame whose overlays are the steps (TikZ cells)"
+        "--beamer", metavar="DECK.tex", help=_("a Beamer frame whose overlays are the steps (TikZ cells)")
     )
-    p.add_argument("--pptx", metavar="DECK.pptx", help="PowerPoint, one slide per step, editable shapes")
+    p.add_argument("--pptx", metavar="DECK.pptx", help=_("PowerPoint, one slide per step, editable shapes"))
     p.add_argument(
         "--tikz",
         metavar="STEP.tex",
-        help="one step (--step) as a standalone TikZ picture + STEP-fragment.tex",
+        help=_("one step (--step) as a standalone TikZ picture + STEP-fragment.tex"),
     )
     p.add_argument(
         "--steps",
         metavar="LIST",
-        help="steps for --beamer, --pptx, --animation and --pack, e.g. 1-4,16 or 0,last (default all)",
+        help=_("steps for --beamer, --pptx, --animation and --pack, e.g. 1-4,16 or 0,last (default all)"),
     )
     p.add_argument(
         "--decimals",
         type=int,
         default=None,
-        help="decimals of the numbers in cells (default: per panel, as the window shows them)",
+        help=_("decimals of the numbers in cells (default: per panel, as the window shows them)"),
     )
-    p.add_argument("--pack", metavar="DIR", help="lecture pack of the chosen layers, passes and steps")
-    p.add_argument("--layers", metavar="LIST", help="layers of the pack, e.g. 0,2 (default all)")
+    p.add_argument("--pack", metavar="DIR", help=_("lecture pack of the chosen layers, passes and steps"))
+    p.add_argument("--layers", metavar="LIST", help=_("layers of the pack, e.g. 0,2 (default all)"))
     p.add_argument(
         "--passes",
         metavar="LIST",
-        help="passes of the pack: forward, backward or forward,backward (default both)",
+        help=_("passes of the pack: forward, backward or forward,backward (default both)"),
     )
     p.add_argument(
         "--pack-formats",
         metavar="LIST",
         default="png,tex,gif,beamer",
-        help="what the pack writes: png,tex,gif,beamer,pptx,mp4,apng (default png,tex,gif,beamer)",
+        help=_("what the pack writes: png,tex,gif,beamer,pptx,mp4,apng (default png,tex,gif,beamer)"),
     )
     p.add_argument(
         "--torch",
         metavar="SCRIPT.py",
-        help="a standalone PyTorch script that prints the model's `grad --json` (torch + stdlib only)",
+        help=_("a standalone PyTorch script that prints the model's `grad --json` (torch + stdlib only)"),
     )
     p.add_argument(
         "--scale",
         type=float,
         default=None,
-        help="pixel scale of images and animations (default 1; 2 for slides; a pack's default is 0.75)",
+        help=_("pixel scale of images and animations (default 1; 2 for slides; a pack's default is 0.75)"),
     )
     p.add_argument(
-        "--frame-ms", type=int, default=900, help="display time of a GIF frame in ms (default 900)"
+        "--frame-ms", type=int, default=900, help=_("display time of a GIF frame in ms (default 900)")
     )
     p.add_argument(
-        "--follow-symlinks", action="store_true", help="write through an output path that is a symbolic link"
+        "--follow-symlinks",
+        action="store_true",
+        help=_("write through an output path that is a symbolic link"),
     )
     p.set_defaults(func=run)
 
@@ -195,8 +201,11 @@ def run(args: argparse.Namespace) -> int:
     others = args.out or args.animation or args.frames or args.pack or args.beamer or args.pptx or args.tikz
     if not (others or args.torch):
         raise UsageError(
-            "visualconv export: nothing to do: give --out PATH, --animation OUT, --frames DIR, "
-            "--beamer DECK.tex, --pptx DECK.pptx, --tikz STEP.tex, --pack DIR or --torch SCRIPT.py"
+            "visualconv export: "
+            + _(
+                "nothing to do: give --out PATH, --animation OUT, --frames DIR, "
+                "--beamer DECK.tex, --pptx DECK.pptx, --tikz STEP.tex, --pack DIR or --torch SCRIPT.py"
+            )
         )
     if others and language() == "zh_CN" and not has_cjk_font():
         print("visualconv: " + _(CJK_HINT), file=sys.stderr)
@@ -207,26 +216,31 @@ def run(args: argparse.Namespace) -> int:
         if not others:
             return EXIT_OK
     if args.decimals is not None and not 0 <= args.decimals <= 12:
-        raise UsageError(f"visualconv export: --decimals {args.decimals}: expected 0..12")
+        raise UsageError(f"visualconv export: --decimals {args.decimals}: " + _("expected 0..12"))
     for flag, value, suffixes in (
         ("--beamer", args.beamer, (".tex",)),
         ("--tikz", args.tikz, (".tex",)),
         ("--pptx", args.pptx, (".pptx",)),
     ):
         if value and Path(value).suffix.lower() not in suffixes:
-            raise UsageError(f"visualconv export: {flag} {value}: expected a {' or '.join(suffixes)} file")
+            raise UsageError(
+                f"visualconv export: {flag} {value}: "
+                + _("expected a {suffix} file").format(suffix=suffixes[0])
+            )
     layers = passes = None
     if args.layers:
         try:
             layers = [int(v) for v in args.layers.split(",")]
         except ValueError:
             raise UsageError(
-                f"visualconv export: --layers {args.layers}: expected layer numbers like 0,2"
+                f"visualconv export: --layers {args.layers}: " + _("expected layer numbers like 0,2")
             ) from None
     if args.passes:
         passes = [v.strip() for v in args.passes.split(",")]
         if not set(passes) <= {"forward", "backward"}:
-            raise UsageError(f"visualconv export: --passes {args.passes}: expected forward, backward or both")
+            raise UsageError(
+                f"visualconv export: --passes {args.passes}: " + _("expected forward, backward or both")
+            )
     formats = [v.strip() for v in args.pack_formats.split(",") if v.strip()]
     pack_scale = args.scale
     if args.scale is None:
@@ -234,12 +248,12 @@ def run(args: argparse.Namespace) -> int:
 
         args.scale, pack_scale = 1.0, PACK_SCALE
     if not args.scale > 0 or args.scale > 16:
-        raise UsageError(f"visualconv export: --scale {args.scale}: expected a number in (0, 16]")
+        raise UsageError(f"visualconv export: --scale {args.scale}: " + _("expected a number in (0, 16]"))
     if args.frame_ms < 20:
-        raise UsageError(f"visualconv export: --frame-ms {args.frame_ms}: expected at least 20")
+        raise UsageError(f"visualconv export: --frame-ms {args.frame_ms}: " + _("expected at least 20"))
     if args.animation and Path(args.animation).suffix.lower() not in (".gif", ".mp4", ".apng"):
         raise UsageError(
-            f"visualconv export: --animation {args.animation}: expected a .gif, .mp4 or .apng file"
+            f"visualconv export: --animation {args.animation}: " + _("expected a .gif, .mp4 or .apng file")
         )
     model = load_model(args.file)
     _headless()

@@ -18,6 +18,7 @@ import os
 from typing import Any
 
 from ..engine.errors import ModelError
+from ..i18n import _
 from .common import EXIT_OK
 
 NAME = "import"
@@ -27,21 +28,25 @@ def add_parser(sub: Any) -> None:
     """Register the ``import`` sub-command."""
     p = sub.add_parser(
         NAME,
-        help="make a model file of an ONNX (.onnx) or exported PyTorch (.pt2) network",
-        description="Read a network made of supported layers (see docs/bring-your-own-network.md) from an "
-        "ONNX file or a torch.export .pt2 archive and write it as a visualconv model file. Nothing in the "
-        "file is executed or unpickled.",
+        help=_("make a model file of an ONNX (.onnx) or exported PyTorch (.pt2) network"),
+        description=_(
+            "Read a network made of supported layers (see docs/bring-your-own-network.md) from an "
+            "ONNX file or a torch.export .pt2 archive and write it as a visualconv model file. "
+            "Nothing in the file is executed or unpickled."
+        ),
     )
-    p.add_argument("file", help="the network: NET.onnx or NET.pt2")
-    p.add_argument("--input", metavar="X.npy|X.json", help="the example (default: seeded random values)")
-    p.add_argument("--upstream", metavar="DZ.npy|DZ.json", help="dL/d(output) to start the backward pass")
+    p.add_argument("file", help=_("the network: NET.onnx or NET.pt2"))
+    p.add_argument("--input", metavar="X.npy|X.json", help=_("the example (default: seeded random values)"))
+    p.add_argument("--upstream", metavar="DZ.npy|DZ.json", help=_("dL/d(output) to start the backward pass"))
     p.add_argument(
         "--target",
         metavar="T",
-        help="a class index, or a .npy/.json file with the target (with --loss)",
+        help=_("a class index, or a .npy/.json file with the target (with --loss)"),
     )
-    p.add_argument("--loss", choices=("mse", "cross_entropy"), help="the loss that starts the backward pass")
-    p.add_argument("--out", metavar="MODEL.json", help="write the model file here (default: stdout)")
+    p.add_argument(
+        "--loss", choices=("mse", "cross_entropy"), help=_("the loss that starts the backward pass")
+    )
+    p.add_argument("--out", metavar="MODEL.json", help=_("write the model file here (default: stdout)"))
     p.set_defaults(func=run)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from ..i18n import _
 from . import check, export, grad, import_network, steps, train, window
 from .common import Parser
 
@@ -28,8 +29,8 @@ def command_named(argv: list[str]) -> bool:
 
 def build_parser() -> Parser:
     """The parser of every sub-command, the window launcher among them (hidden from the list)."""
-    parser = Parser(prog="visualconv", description="Headless commands of visualconv.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    parser = Parser(prog="visualconv", description=_("Headless commands of visualconv."))
+    parser.add_argument("--debug", action="store_true", help=_("show tracebacks of errors"))
     sub = parser.add_subparsers(
         dest="command", required=True, parser_class=Parser, metavar="{" + ",".join(COMMANDS) + "}"
     )

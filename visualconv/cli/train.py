@@ -26,6 +26,7 @@ from typing import Any
 
 from ..engine.errors import ModelError
 from ..i18n import _
+from ..samples import shown
 from ..textsafe import printable
 from .common import EXIT_OK, UsageError, to_json_value
 
@@ -34,17 +35,21 @@ NAME = "train"
 
 def add_parser(sub: Any) -> None:
     """Register the ``train`` sub-command."""
-    p = sub.add_parser(NAME, help="run the file's training section (SGD) headless")
+    p = sub.add_parser(NAME, help=_("run the file's training section (SGD) headless"))
     p.add_argument("file")
-    p.add_argument("--epochs", type=int, default=None, help="override the file's epoch count")
-    p.add_argument("--json", action="store_true", help="machine-readable output (visualconv.train/1)")
+    p.add_argument("--epochs", type=int, default=None, help=_("override the file's epoch count"))
+    p.add_argument("--json", action="store_true", help=_("machine-readable output (visualconv.train/1)"))
     p.add_argument(
         "--out",
         metavar="TRAINED.json",
-        help="also write the trained model (atomically; its folder must exist and is checked before "
-        "training; if the write still fails, the result is printed to stdout as JSON)",
+        help=_(
+            "also write the trained model (atomically; its folder must exist and is checked before "
+            "training; if the write still fails, the result is printed to stdout as JSON)"
+        ),
     )
-    p.add_argument("--follow-symlinks", action="store_true", help="let --out write through a symbolic link")
+    p.add_argument(
+        "--follow-symlinks", action="store_true", help=_("let --out write through a symbolic link")
+    )
     p.set_defaults(func=run)
 
 
@@ -87,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from ..modelfile import load_model, model_document
 
     if args.epochs is not None and args.epochs < 1:
-        raise UsageError(f"visualconv train: --epochs {args.epochs}: expected a positive integer")
+        raise UsageError(f"visualconv train: --epochs {args.epochs}: " + _("expected a positive integer"))
     model = load_model(args.file)
     if args.out:  # a folder that cannot take the result is refused before any training
         atomic.check_writable(args.out, follow_symlinks=args.follow_symlinks)
@@ -131,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         document = {"format": "visualconv.train/1", "history": history, "model": model_document(trained)}
         print(json.dumps(to_json_value(document)))
         return EXIT_OK
-    print(f"{printable(model.name)}  ({printable(args.file)})")  # text is data
+    print(f"{printable(shown(model.name))}  ({printable(args.file)})")  # text is data
     batch = _("full") if spec.batch_size is None else spec.batch_size
     print(
         "SGD: "

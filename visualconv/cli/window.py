@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..i18n import _
 from .common import EXIT_OK
 
 NAME = "window"
@@ -21,49 +22,55 @@ def add_parser(sub: Any, commands: tuple[str, ...]) -> None:
     p = sub.add_parser(
         NAME,
         prog="visualconv",
-        description="A visual debugger for backpropagation through convolution and pooling layers. "
-        f"Headless commands: {', '.join(commands)} (visualconv COMMAND --help).",
+        description=_(
+            "A visual debugger for backpropagation through convolution and pooling layers. "
+            "Headless commands: {commands} (visualconv COMMAND --help)."
+        ).format(commands=", ".join(commands)),
     )
-    p.add_argument("file", nargs="?", help="model file to open (default: the seed 1-D example)")
-    p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit")
-    p.add_argument("--layer", type=int, default=0, help="layer to show (with --screenshot)")
+    p.add_argument("file", nargs="?", help=_("model file to open (default: the seed 1-D example)"))
+    p.add_argument("--screenshot", metavar="OUT.png", help=_("render the window to a PNG and exit"))
+    p.add_argument("--layer", type=int, default=0, help=_("layer to show (with --screenshot)"))
     p.add_argument("--pass", dest="pass_name", choices=("forward", "backward"), default=None)
-    p.add_argument("--step", type=int, default=None, help="step to show (with --screenshot)")
+    p.add_argument("--step", type=int, default=None, help=_("step to show (with --screenshot)"))
     p.add_argument(
         "--window-size",
         "--size",
         dest="size",
         metavar="WxH",
         default=None,
-        help="window size, for example 1280x720 (--screenshot renders exactly that size; "
-        "default: 1400x900 or the screen, whichever is smaller)",
+        help=_(
+            "window size, for example 1280x720 (--screenshot renders exactly that size; "
+            "default: 1400x900 or the screen, whichever is smaller)"
+        ),
     )
     p.add_argument(
         "--show",
         action="append",
         metavar="DOCK",
         default=[],
-        help="open a dock by name (training, editor, gradient-check, closed-form, layers); repeatable",
+        help=_("open a dock by name (training, editor, gradient-check, closed-form, layers); repeatable"),
     )
     p.add_argument(
         "--tour",
         action="store_true",
-        help="start the guided tour of the seed 1-D example (Help > Guided tour)",
+        help=_("start the guided tour of the seed 1-D example (Help > Guided tour)"),
     )
     p.add_argument(
         "--zoom",
         metavar="PERCENT",
         default=None,
-        help="zoom of the heat maps, 50 to 400 (default: 100, or as last time)",
+        help=_("zoom of the heat maps, 50 to 400 (default: 100, or as last time)"),
     )
     p.add_argument(
         "--presentation",
         action="store_true",
-        help="presentation mode (F5): the layer's panels and the step text, large (with --screenshot: "
-        "at --window-size)",
+        help=_(
+            "presentation mode (F5): the layer's panels and the step text, large (with --screenshot: "
+            "at --window-size)"
+        ),
     )
-    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    p.add_argument("--version", action="store_true", help="print the version and exit")
+    p.add_argument("--debug", action="store_true", help=_("show tracebacks of errors"))
+    p.add_argument("--version", action="store_true", help=_("print the version and exit"))
     p.set_defaults(func=run)
 
 

@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .errors import ModelError
+from .errors import Message, ModelError
 
 if TYPE_CHECKING:
     from .kinds.base import Layer
@@ -43,10 +43,14 @@ def axes_words(pair: Sequence[int], dims: int) -> str:
     return spatial_words(pair[1:2] if dims == 1 else pair[0:2])
 
 
+def _layer(index: int) -> str:
+    return f"layers[{index}]"
+
+
 def _from_words(index: int, layers: Sequence[Layer]) -> str:
-    return (
-        "the model's input" if index == 0 else f"the output of layers[{index - 1}] ({layers[index - 1].type})"
-    )
+    if index == 0:
+        return Message("the model's input")
+    return Message("the output of {layer} ({type})", layer=_layer(index - 1), type=layers[index - 1].type)
 
 
 def format_bytes(n: float) -> str:
@@ -84,11 +88,19 @@ def walk(
         if budget is not None and total > budget:
             worst, at, setting, reason = max(costs)
             place = f"layers[{at}]" + (f".{setting}" if setting else "")
-            more = " or more" if index < len(layers) - 1 else ""
+            more = Message(" or more") if index < len(layers) - 1 else ""
             raise ModelError(
-                f"this model would need about {format_bytes(total)}{more} of memory for one forward and "
-                f"backward pass, more than the {format_bytes(budget)} visualconv allows; layers[{at}] alone "
-                f"needs {format_bytes(worst)} ({reason}); expected smaller sizes, channels or padding",
+                Message(
+                    "this model would need about {total}{more} of memory for one forward and backward pass, "
+                    "more than the {budget} visualconv allows; {layer} alone needs {worst} ({reason}); "
+                    "expected smaller sizes, channels or padding",
+                    total=format_bytes(total),
+                    more=more,
+                    budget=format_bytes(budget),
+                    layer=_layer(at),
+                    worst=format_bytes(worst),
+                    reason=reason,
+                ),
                 place,
             )
     return shapes, total

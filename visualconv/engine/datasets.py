@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..i18n import _
 from .errors import ModelError
 from .kinds import CONV, ConvLayer, Layer
 from .kinds.base import LayerDoesNotFit, output_shapes
@@ -282,16 +283,18 @@ def describe(spec: Dataset | Mapping[str, Any]) -> str:
         spec = spec.written
     kind = spec.get("kind")
     if kind == "inline":
-        return f"inline: {len(spec.get('inputs', []))} example(s)"
+        return _("inline: {n} example(s)").format(n=len(spec.get("inputs", [])))
     if kind == "teacher":
         kernel = spec.get("kernel")
-        name = kernel if isinstance(kernel, str) else "a given kernel"
-        return f"teacher kernel {name}: {spec.get('count', 32)} random images"
+        name = kernel if isinstance(kernel, str) else _("a given kernel")
+        return _("teacher kernel {name}: {n} random images").format(name=name, n=spec.get("count", 32))
     if kind == "shapes":
         classes = spec.get("classes", list(DEFAULT_SHAPE_CLASSES))
-        return f"shapes ({', '.join(map(str, classes))}): {spec.get('count', 60)} images"
+        return _("shapes ({classes}): {n} images").format(
+            classes=", ".join(map(str, classes)), n=spec.get("count", 60)
+        )
     if kind == "digits":
-        return f"8x8 digits {spec.get('digits', list(range(10)))}"
+        return _("8x8 digits {digits}").format(digits=spec.get("digits", list(range(10))))
     return str(kind)
 
 

@@ -1,6 +1,44 @@
-"""The project's one error type for bad models and bad model files."""
+"""The project's one error type for bad models and bad model files, and its translatable words."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from ..i18n import _
+
+
+class Message(str):
+    """A message in English that can also say itself in the language in use.
+
+    ``Message("expected {what}, got {got}", what=..., got=...)`` *is* the English text (a
+    ``str``: whatever reads an error's message sees exactly that), and :meth:`localized`
+    is the same message in the language in use: the template looked up in the catalogue
+    (``tools/translations.py`` extracts ``Message(...)`` like ``_()``), its fields filled,
+    each field that is a Message itself localized too. Numbers, keys, places and values
+    quoted from the file are fields and stay as they are.
+    """
+
+    template: str
+    fields: dict[str, Any]
+
+    def __new__(cls, template: str, **fields: Any) -> Message:
+        """The English text of ``template`` with ``fields`` filled."""
+        self = super().__new__(cls, template.format(**fields) if fields else template)
+        self.template = template
+        self.fields = fields
+        return self
+
+    def localized(self) -> str:
+        """The message in the language in use (English: exactly ``str(self)``)."""
+        translated = _(self.template)
+        if not self.fields:
+            return translated
+        return translated.format(**{k: localized(v) for k, v in self.fields.items()})
+
+
+def localized(text: object) -> str:
+    """``text`` in the language in use when it is a :class:`Message`, else as it is."""
+    return text.localized() if isinstance(text, Message) else str(text)
 
 
 class ModelError(ValueError):
@@ -29,6 +67,15 @@ class ModelError(ValueError):
     def __str__(self) -> str:
         parts = [p for p in (self.file, self.place) if p]
         return ": ".join([*parts, self.message])
+
+    def localized(self) -> str:
+        """``FILE: place: message`` as :meth:`__str__` says it, in the language in use.
+
+        The message (and a place in words, such as ``line 3, column 5``) is translated
+        when it is a :class:`Message`; in English this is exactly ``str(self)``.
+        """
+        parts = [p for p in (self.file, localized(self.place)) if p]
+        return ": ".join([*parts, localized(self.message)])
 
     def in_file(self, file: str) -> ModelError:
         """Return the same error attributed to ``file``."""

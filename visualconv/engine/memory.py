@@ -69,3 +69,46 @@ def reuse_freed_memory() -> bool:
         mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
     )
     return _done
+
+
+# What :func:`reserve` touches at most: enough for the steps and dA_prev checkpoints a trace
+# keeps of a mid-sized layer (17 of 8.5 MB at 256x256x16), little enough for an idle moment.
+RESERVE_BYTES = 160 << 20
+# Blocks larger than this are not reserved (a 512x512 layer's 33 MB steps: its show is slow
+# enough without a quarter of a second more right after it).
+RESERVE_BLOCK_BYTES = 24 << 20
+
+
+def reserve(block_bytes: int, count: int) -> int:
+    """Touch ``count`` blocks of ``block_bytes`` once and free them, for the allocations that follow.
+
+    Touching fresh memory is the slow part of making a large array (on some virtual
+    machines 1-2 ms per MB, many times the copy into it): a trace's first steps each make
+    one more full-size array until its step cache is full, and were four times slower
+    than the steps after them. Freed, these blocks stay in the heap (the thresholds of
+    :func:`reuse_freed_memory`) and serve those arrays. Call it when idle.
+
+    Parameters
+    ----------
+    block_bytes : int
+        The size of one block (a step's largest array).
+    count : int
+        How many blocks; at most :data:`RESERVE_BYTES` in all are touched, and nothing
+        when the allocator is not tuned or a block is over :data:`RESERVE_BLOCK_BYTES`.
+
+    Returns
+    -------
+    int
+        The bytes touched.
+    """
+    if not _done or block_bytes <= 0 or block_bytes > RESERVE_BLOCK_BYTES:
+        return 0
+    count = min(count, RESERVE_BYTES // block_bytes)
+    if count < 1:
+        return 0
+    import numpy as np  # the module stays importable without NumPy's import cost
+
+    blocks = [np.ones(block_bytes // 8) for _ in range(count)]  # written: the pages are touched
+    touched = sum(int(b.nbytes) for b in blocks)
+    del blocks
+    return touched

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from ..i18n import N_
+
 RDBU = (
     "#2166ac",
     "#4393c3",
@@ -171,20 +173,22 @@ def luminance(colour: tuple[int, int, int]) -> float:
 PALETTES: dict[str, Palette] = {
     p.key: p
     for p in (
-        Palette("rdbu", "Red–blue (diverging: blue < 0 < red)", SCREEN_STOPS, SCREEN_COLOURS, diverging=True),
+        Palette(
+            "rdbu", N_("Red–blue (diverging: blue < 0 < red)"), SCREEN_STOPS, SCREEN_COLOURS, diverging=True
+        ),
         Palette(  # matplotlib's cividis: made for colour-blind viewers, lightness rises evenly
             "cividis",
-            "Cividis (dark < 0 < light; colour-blind and greyscale safe)",
+            N_("Cividis (dark < 0 < light; colour-blind and greyscale safe)"),
             SCREEN_STOPS,
             tuple(rgb(c) for c in ("#00224e", "#414d6b", "#7c7b78", "#bcaf6f", "#fee838")),
         ),
         Palette(
             "viridis",
-            "Viridis (dark < 0 < light; colour-blind and greyscale safe)",
+            N_("Viridis (dark < 0 < light; colour-blind and greyscale safe)"),
             SCREEN_STOPS,
             tuple(rgb(c) for c in ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")),
         ),
-        Palette("grey", "Grey (black < 0 < white)", (0.0, 1.0), ((24, 24, 24), (245, 245, 245))),
+        Palette("grey", N_("Grey (black < 0 < white)"), (0.0, 1.0), ((24, 24, 24), (245, 245, 245))),
     )
 }
 """The window's palettes by key (View ▸ Palette); ``rdbu`` is the default and the exports' map."""

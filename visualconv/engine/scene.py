@@ -26,10 +26,11 @@ channel, a (F, C, kH, kW) kernel a tile per filter and channel.
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -342,6 +343,9 @@ class PanelState:
         (the others are shown blank). None: every value is shown.
     level : float
         The largest magnitude shown at this step (the window's colour scale by default).
+        Measured when first asked for (``level_of`` may be the function that measures
+        it): with the scale fixed over the pass the window never asks, and a large
+        panel's level is a pass over all its values at every step.
     focus : int or None
         The filter of the current overlay, for a kernel printed one filter at a time.
     printed_outline : tuple of Cell or None
@@ -353,10 +357,19 @@ class PanelState:
     values: np.ndarray = field(repr=False)
     outlines: Mapping[str, tuple[Cell, ...]] = field(default_factory=lambda: _NO_OUTLINES)
     prefix: int | None = None
-    level: float = 0.0
+    level_of: float | Callable[[], float] = field(default=0.0, repr=False, compare=False)
     focus: int | None = None
     printed_outline: tuple[Cell, ...] | None = None
     printed_marks: tuple[Cell, ...] | None = None
+
+    @property
+    def level(self) -> float:
+        """The largest magnitude shown at this step (measured once, when first asked for)."""
+        level = self.level_of
+        if callable(level):
+            level = float(level())
+            object.__setattr__(self, "level_of", level)  # a frozen cache of a derived value
+        return level
 
     def shown(self) -> np.ndarray:
         """The values as displayed: NaN for elements not computed yet."""
@@ -529,7 +542,7 @@ class StepPanels:
             values,
             MappingProxyType(kept) if kept else _NO_OUTLINES,
             prefix,
-            self._levels.level(role, values, prefix),
+            functools.partial(self._levels.level, role, values, prefix),
             focus,
             None if printed_outline is None else tuple(printed_outline),
             None if printed_marks is None else tuple(printed_marks),

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import re
 
+from ..i18n import _
 from ..textsafe import printable
 from .slides import INK, Slide, SlidePanel, Tile
 
 _TOKEN = re.compile(
     r"(?P<num>(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
     r"|(?P<name>[A-Za-z_À-ÖØ-öø-ÿ](?:[A-Za-z0-9_'À-ÖØ-öø-ÿ]|-(?=[A-Za-zÀ-ÖØ-öø-ÿ]))*)"
+    r"|(?P<wide>[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]+)"
     r"|(?P<op>->|\+=|\S)"
     r"|(?P<space>\s+)"
 )
@@ -105,13 +107,55 @@ _TEXT_SYMBOLS = {
 }
 
 
+def is_cjk(ch: str) -> bool:
+    """Whether the CJK package's ``gbsn`` font (GB 2312) sets ``ch``: Chinese, its punctuation, kana."""
+    if not ("\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\ufe30" <= ch <= "\uffef"):
+        return False
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def needs_cjk(tex: str) -> bool:
+    r"""Whether LaTeX from :func:`tex_text` or :func:`math_line` has text for the CJK package.
+
+    Such a document loads ``CJKutf8`` and sets its body in ``\begin{CJK}{UTF8}{gbsn}``
+    (:func:`document_body`); every other document stays as it was, without the package.
+    """
+    return any(ord(ch) > 0xFF and is_cjk(ch) for ch in tex)
+
+
+CJK_NOTE = (
+    "% Chinese text: needs \\usepackage{CJKutf8} and \\begin{CJK}{UTF8}{gbsn} ... \\end{CJK} around it\n"
+    "% (Debian/Ubuntu: apt-get install latex-cjk-common latex-cjk-chinese-arphic-gbsn00lp)\n"
+)
+
+
+def document(preamble: str, body: str, cjk: bool | None = None) -> str:
+    r"""A document: ``preamble`` (``\documentclass`` and packages), then ``body`` in ``document``.
+
+    When the body has Chinese text (:func:`needs_cjk`; or ``cjk`` says so, for a body that
+    ``\input``\ s it) the preamble loads ``CJKutf8`` and the body is set in
+    ``\begin{CJK}{UTF8}{gbsn}``; any other document is exactly
+    ``preamble + "\\begin{document}\n" + body + "\\end{document}\n"``.
+    """
+    if needs_cjk(body) if cjk is None else cjk:
+        preamble += "\\usepackage{CJKutf8}\n"
+        body = "\\begin{CJK}{UTF8}{gbsn}\n" + body + "\\end{CJK}\n"
+    return preamble + "\\begin{document}\n" + body + "\\end{document}\n"
+
+
 def tex_text(text: str) -> str:
     r"""Escape plain text (from the model file too) for LaTeX's text mode.
 
     LaTeX's special characters are escaped; ASCII and Latin-1 letters stay (T1 encoding);
     a few symbols become their LaTeX commands; control characters become visible escapes
-    (``\x1b``, as on the terminal); any other character (scripts pdflatex has no font
-    for) becomes ``?``, so the document always compiles.
+    (``\x1b``, as on the terminal); Chinese characters and their punctuation stay as they
+    are (:func:`is_cjk`; the document then sets them with the CJK package, :func:`document_body`);
+    any other character (scripts pdflatex has no font for) becomes ``?``, so the document
+    always compiles.
     """
     out = []
     for ch in printable(text, keep_newlines=True):  # a control character shows as \x1b
@@ -121,7 +165,7 @@ def tex_text(text: str) -> str:
             out.append(_TEXT_SYMBOLS[ch])
         elif ch in "\n\t":
             out.append(" ")
-        elif 32 <= ord(ch) < 127 or (0xC0 <= ord(ch) <= 0xFF):
+        elif 32 <= ord(ch) < 127 or (0xC0 <= ord(ch) <= 0xFF) or is_cjk(ch):
             out.append(ch)
         else:
             out.append("?")
@@ -171,6 +215,11 @@ def math_line(text: str) -> str:
     for match in _TOKEN.finditer(text.strip(" ")):
         kind, token = match.lastgroup, match.group()
         after_space, spaced = spaced, kind == "space" and not prose
+        if kind == "wide":  # Chinese words and punctuation: prose
+            if not prose and after_space and out[-1]:
+                out.append(r"\ ")
+            prose.append(token)
+            continue
         if kind == "name":
             math = _name(token)
             if math is None:
@@ -257,6 +306,13 @@ def _grid_label(tile: Tile) -> str:
     return r"\;[" + tile.label.replace("=", "{=}").replace(", ", r",\,") + "]"
 
 
+def _not_shown(shape: tuple[int, int]) -> str:
+    r"""``(3\,$\times$\,40 values, not shown)`` in the language in use, for a grid too large to print."""
+    before, shape_field, after = _("({shape} values, not shown)").partition("{shape}")
+    size = rf"{shape[0]}\,$\times$\,{shape[1]}" if shape_field else ""
+    return tex_text(before) + size + tex_text(after)
+
+
 def slide_fragment(slide: Slide) -> str:
     """The LaTeX body of a step: caption, matrices in heat-map colours and equation lines."""
     lines = [
@@ -273,9 +329,7 @@ def slide_fragment(slide: Slide) -> str:
             for tile in panel.tiles:
                 name = _title(panel) + _grid_label(tile)
                 if max(tile.shape) > 20 or not panel.numbered:
-                    items.append(
-                        rf"${name}$ \text{{({tile.shape[0]}\,$\times$\,{tile.shape[1]} values, not shown)}}"
-                    )
+                    items.append(rf"${name}$ \text{{{_not_shown(tile.shape)}}}")
                 else:
                     items.append(f"$\\displaystyle {name} = {bmatrix(tile)}$")
         lines.append("\n\\quad\n".join(items))
@@ -285,16 +339,19 @@ def slide_fragment(slide: Slide) -> str:
     for line in slide.lines:
         lines.append(rf"\noindent${math_line(line)}$\par")
     lines.append("}")
-    return "\n".join(lines) + "\n"
+    body = "\n".join(lines) + "\n"
+    if needs_cjk(body):
+        body = body.replace("{20}\n", "{20}\n" + CJK_NOTE, 1)
+    return body
 
 
 def slide_standalone(slide: Slide) -> str:
     """A complete ``standalone`` document around :func:`slide_fragment`."""
-    return (
+    return document(
         "\\documentclass[border=10pt,varwidth=32cm]{standalone}\n"
         "\\usepackage{amsmath,amssymb,xcolor,colortbl}\n"
-        "\\setcounter{MaxMatrixCols}{20}\n"
-        "\\begin{document}\n" + slide_fragment(slide) + "\\end{document}\n"
+        "\\setcounter{MaxMatrixCols}{20}\n",
+        slide_fragment(slide),
     )
 
 
@@ -312,21 +369,25 @@ def fragments_file(bodies: list[tuple[int, str]], n: int) -> str:
         "% visualconv: every step of a pass; needs \\usepackage{amsmath,amssymb,xcolor,colortbl}",
         "% and \\setcounter{MaxMatrixCols}{20}. \\input{fragments.tex} shows every step;",
         "% \\newcommand{\\vcstep}[2]{\\ifnum#1=5 #2\\fi} before it shows step 5 only.",
-        "\\providecommand{\\vcstep}[2]{#2}",
     ]
+    if any(needs_cjk(body) for _, body in bodies):
+        lines.append(CJK_NOTE.rstrip("\n"))
+    lines.append("\\providecommand{\\vcstep}[2]{#2}")
     for k, body in bodies:
         lines += [f"% ---- step {k} of {n}", f"\\vcstep{{{k}}}{{%", body.rstrip("\n"), "}"]
     return "\n".join(lines) + "\n"
 
 
-def step_from_fragments(k: int) -> str:
-    """A standalone document of step ``k`` that reads its body from the pass's fragments file."""
-    return (
+def step_from_fragments(k: int, body: str = "") -> str:
+    """A standalone document of step ``k`` that reads its body from the pass's fragments file.
+
+    ``body`` is that step's body (:func:`slide_fragment`): with Chinese text in it the
+    document loads the CJK package (:func:`document`).
+    """
+    preamble = (
         "\\documentclass[border=10pt,varwidth=32cm]{standalone}\n"
         "\\usepackage{amsmath,amssymb,xcolor,colortbl}\n"
         "\\setcounter{MaxMatrixCols}{20}\n"
         f"\\newcommand{{\\vcstep}}[2]{{\\ifnum#1={k}\\relax #2\\fi}}\n"
-        "\\begin{document}\n"
-        f"\\input{{{PACK_FRAGMENTS}}}\n"
-        "\\end{document}\n"
     )
+    return document(preamble, f"\\input{{{PACK_FRAGMENTS}}}\n", cjk=needs_cjk(body))

@@ -535,8 +535,9 @@ def _write_pass(
             frames.forget(k)
             del image
             if "tex" in chosen:
-                out.write(root / name / f"{stem}.tex", functools.partial(latex.step_from_fragments, k))
-                fragments.append((k, latex.slide_fragment(slide)))
+                body = latex.slide_fragment(slide)
+                out.write(root / name / f"{stem}.tex", functools.partial(latex.step_from_fragments, k, body))
+                fragments.append((k, body))
             title = _("step {k} of {n}").format(k=k, n=trace.n) + (
                 " " + _("(before the first overlay)") if k == 0 else ""
             )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine import palette
-from .latex import math_line, tex_number, tex_text
+from .latex import CJK_NOTE, document, math_line, needs_cjk, tex_number, tex_text
 from .slides import Slide, SlidePanel, Tile, hex_rgb
 
 CELL_H = 0.6  # cm
@@ -358,6 +358,7 @@ def tikz_fragment(slide: Slide) -> str:
     picture, colours = tikz_picture(slide)
     return (
         "% visualconv: one step as TikZ; needs \\usepackage{tikz} (and amsmath, amssymb)\n"
+        + (CJK_NOTE if needs_cjk(picture) else "")
         + colour_definitions(colours)
         + TIKZ_STYLES
         + "\n"
@@ -370,13 +371,7 @@ PREAMBLE = "\\usepackage{amsmath,amssymb}\n\\usepackage{tikz}\n"
 
 def tikz_standalone(slide: Slide) -> str:
     """A ``standalone`` document of one step's picture (compiles with pdflatex)."""
-    return (
-        "\\documentclass[border=8pt]{standalone}\n"
-        + PREAMBLE
-        + "\\begin{document}\n"
-        + tikz_fragment(slide)
-        + "\\end{document}\n"
-    )
+    return document("\\documentclass[border=8pt]{standalone}\n" + PREAMBLE, tikz_fragment(slide))
 
 
 def _runs(values: Sequence[str | None]) -> list[tuple[int, int, str]]:
@@ -456,7 +451,7 @@ def beamer_deck(slides: Sequence[Slide], *, aspect: str = "169") -> str:
     equations = _wrapped([_fitted_equations(s.lines) for s in slides])
     title = tex_text(slides[0].title)
     n = len(slides)
-    return (
+    preamble = (
         f"\\documentclass[aspectratio={aspect}]{{beamer}}\n"
         + PREAMBLE
         + "\\usepackage{adjustbox}\n"
@@ -469,8 +464,9 @@ def beamer_deck(slides: Sequence[Slide], *, aspect: str = "169") -> str:
         + (" ..." if n > 40 else "")
         + "\n"
         + f"\\title{{{title}}}\n"
-        + "\\begin{document}\n"
-        + f"\\begin{{frame}}[t]{{{title}}}\n"
+    )
+    body = (
+        f"\\begin{{frame}}[t]{{{title}}}\n"
         + "\\framesubtitle{"
         + "".join(captions)
         + "}\n"
@@ -483,5 +479,5 @@ def beamer_deck(slides: Sequence[Slide], *, aspect: str = "169") -> str:
         + "\n".join(equations)
         + "\n\\end{overlayarea}\n"
         + "\\end{frame}\n"
-        + "\\end{document}\n"
     )
+    return document(preamble, body)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.budget import sized
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from ..engine.windows import FloatArray
 from .messages import describe
 from .read import NUMBER_TYPES
@@ -33,13 +33,15 @@ def to_array(value: Any, place: str, max_axes: int) -> FloatArray:
     """
     shape = _shape_of(value, place, 0, max_axes)
     if 0 in shape:
-        raise ModelError("expected a non-empty list of numbers", place + "[0]" * shape.index(0))
+        raise ModelError(Message("expected a non-empty list of numbers"), place + "[0]" * shape.index(0))
     try:
         array = np.array(value, dtype=np.float64).reshape(shape)
     except OverflowError:
-        raise ModelError("expected finite numbers, got a number too large for float64", place) from None
+        raise ModelError(
+            Message("expected finite numbers, got a number too large for float64"), place
+        ) from None
     if not np.isfinite(array).all():
-        raise ModelError("expected finite numbers, got a number too large for float64", place)
+        raise ModelError(Message("expected finite numbers, got a number too large for float64"), place)
     return array
 
 
@@ -72,10 +74,11 @@ def _shape_of(value: Any, place: str, depth: int, max_axes: int) -> tuple[int, .
     if kind is int or kind is float:
         return ()
     if kind is not list:
-        raise ModelError(f"expected a number, got {describe(value)}", place)
+        raise ModelError(Message("expected a number, got {got}", got=describe(value)), place)
     if depth >= max_axes:
         raise ModelError(
-            f"expected at most {max_axes} nested list levels here, got a list one level deeper", place
+            Message("expected at most {n} nested list levels here, got a list one level deeper", n=max_axes),
+            place,
         )
     if not value:
         return (0,)
@@ -88,34 +91,53 @@ def _shape_of(value: Any, place: str, depth: int, max_axes: int) -> tuple[int, .
             shape = _shape_of(value[i], f"{place}[{i}]", depth + 1, max_axes)
             if shape != first:
                 raise ModelError(
-                    f"ragged array: expected {_shape_words(first)} like {place}[0], "
-                    f"got {_shape_words(shape)}",
+                    Message(
+                        "ragged array: expected {expected} like {first}, got {got}",
+                        expected=_shape_words(first),
+                        first=place + "[0]",
+                        got=_shape_words(shape),
+                    ),
                     f"{place}[{i}]",
                 )
         return (len(value), *first)
     # A mixture of numbers and lists, or something that is neither.
     for i, item in enumerate(value):
         if type(item) not in NUMBER_TYPES and type(item) is not list:
-            raise ModelError(f"expected a number, got {describe(item)}", f"{place}[{i}]")
+            raise ModelError(Message("expected a number, got {got}", got=describe(item)), f"{place}[{i}]")
     first_is_list = type(value[0]) is list
     i = next(i for i, item in enumerate(value) if (type(item) is list) != first_is_list)
     first = _shape_of(value[0], f"{place}[0]", depth + 1, max_axes)
     raise ModelError(
-        f"ragged array: expected {_shape_words(first)} like {place}[0], got {describe(value[i])}",
+        Message(
+            "ragged array: expected {expected} like {first}, got {got}",
+            expected=_shape_words(first),
+            first=place + "[0]",
+            got=describe(value[i]),
+        ),
         f"{place}[{i}]",
     )
 
 
 def _shape_words(shape: tuple[int, ...]) -> str:
     if not shape:
-        return "a number"
+        return Message("a number")
     if len(shape) == 1:
-        return f"a list of {shape[0]} number{'s' if shape[0] != 1 else ''}"
-    return "an array of shape " + "x".join(str(s) for s in shape)
+        if shape[0] == 1:
+            return Message("a list of {n} number", n=shape[0])
+        return Message("a list of {n} numbers", n=shape[0])
+    return Message("an array of shape {shape}", shape="x".join(str(s) for s in shape))
 
 
 def canonical(array: FloatArray, axes: int, place: str, what: str) -> FloatArray:
     """Prepend size-1 axes up to ``axes`` (the shorthand of the format)."""
     if array.ndim > axes:
-        raise ModelError(f"expected {what} with at most {axes} axes, got shape {sized(array.shape)}", place)
+        raise ModelError(
+            Message(
+                "expected {what} with at most {axes} axes, got shape {shape}",
+                what=what,
+                axes=axes,
+                shape=sized(array.shape),
+            ),
+            place,
+        )
     return array.reshape((1,) * (axes - array.ndim) + array.shape)

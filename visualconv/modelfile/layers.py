@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 
 from ..engine import kinds
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from ..engine.kinds import Layer
 from ..engine.kinds.base import frozen_array
 from ..engine.windows import FloatArray, IntPair
+from ..i18n import N_
 from .arrays import canonical, to_array
 from .messages import describe
 
@@ -31,18 +32,23 @@ def _pair(value: Any, dims: int, default: int, place: str) -> IntPair:
     for i, item in enumerate(items):
         if isinstance(item, bool) or not isinstance(item, int):
             where = place if isinstance(value, int) else f"{place}[{i}]"
-            raise ModelError(f"expected an integer, got {describe(item)}", where)
+            raise ModelError(Message("expected an integer, got {got}", got=describe(item)), where)
     if dims == 1:
         if len(items) != 1:
             raise ModelError(
-                f"expected one integer in a 1-D model (it sets the length axis), got {describe(value)}",
+                Message(
+                    "expected one integer in a 1-D model (it sets the length axis), got {got}",
+                    got=describe(value),
+                ),
                 place,
             )
         return 1, int(items[0])
     if len(items) == 1:
         items = items * 2
     if len(items) != 2:
-        raise ModelError(f"expected an integer or a pair of integers, got {describe(value)}", place)
+        raise ModelError(
+            Message("expected an integer or a pair of integers, got {got}", got=describe(value)), place
+        )
     return int(items[0]), int(items[1])
 
 
@@ -55,11 +61,12 @@ def _bias(value: Any, c_out: int, place: str, present: bool) -> FloatArray | Non
     if bias.ndim == 0:
         bias = bias.reshape(1)
     if bias.shape != (c_out,):
-        raise ModelError(
-            f"expected {c_out} bias value{'s' if c_out != 1 else ''}, one per output channel of the weight, "
-            f"got {bias.size}",
-            place,
+        text = (
+            N_("expected {n} bias value, one per output channel of the weight, got {got}")
+            if c_out == 1
+            else N_("expected {n} bias values, one per output channel of the weight, got {got}")
         )
+        raise ModelError(Message(text, n=c_out, got=bias.size), place)
     return frozen_array(bias)
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.errors import Message
+
 FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
@@ -44,14 +46,15 @@ def describe(value: Any) -> str:
     if isinstance(value, NonFinite):
         return value.token
     if isinstance(value, float) and not math.isfinite(value):
-        return "a number too large for float64"
+        return Message("a number too large for float64")
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
-        return f"{float(value):.3g}" if abs(value) <= FLOAT_MAX else "a number too large for float64"
+        return f"{float(value):.3g}" if abs(value) <= FLOAT_MAX else Message("a number too large for float64")
     if isinstance(value, list) and len(value) > 12:
-        inner = "lists" if value and isinstance(value[0], list) else "items"
-        return f"a list of {len(value)} {inner}"
+        if value and isinstance(value[0], list):
+            return Message("a list of {n} lists", n=len(value))
+        return Message("a list of {n} items", n=len(value))
     if isinstance(value, dict) and len(value) > 6:
-        return f"an object with {len(value)} keys"
+        return Message("an object with {n} keys", n=len(value))
     try:
         text = json.dumps(value, ensure_ascii=False, default=lambda v: f"<{type(v).__name__}>")
     except (ValueError, TypeError, RecursionError):
@@ -64,11 +67,11 @@ def json_type(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "a boolean"
+        return Message("a boolean")
     if isinstance(value, (int, float, NonFinite)):
-        return "a number"
+        return Message("a number")
     if isinstance(value, str):
-        return "a string"
+        return Message("a string")
     if isinstance(value, list):
-        return "a list"
-    return "an object"
+        return Message("a list")
+    return Message("an object")

@@ -13,7 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
+from ..i18n import N_
 from .messages import describe, json_type, key_text, place_of
 from .read import decode, scan
 
@@ -52,14 +53,52 @@ def _validator() -> Any:
 
 
 _TYPE_WORDS = {
-    "integer": "an integer",
-    "number": "a number",
-    "string": "a string",
-    "array": "a list",
-    "object": "an object",
-    "boolean": "true or false",
+    "integer": N_("an integer"),
+    "number": N_("a number"),
+    "string": N_("a string"),
+    "array": N_("a list"),
+    "object": N_("an object"),
+    "boolean": N_("true or false"),
     "null": "null",
 }
+
+# The schema's "x-expected" words (visualconv/schema/model.schema.json), marked for the
+# catalogues; tests/test_messages_language.py checks that every one of the schema's is here.
+EXPECTED_WORDS = (
+    N_("1 or 2 (an integer)"),
+    N_("a non-empty list of layer objects"),
+    N_("a non-empty string (the model's title)"),
+    N_("a non-negative integer (at most 2147483647)"),
+    N_("a non-negative integer or a pair of non-negative integers"),
+    N_('a non-negative integer, a pair of them, "same" or "valid"'),
+    N_("a number (leaky_relu's slope for z < 0)"),
+    N_(
+        "a number or a nested list of numbers shaped like the last output (mse), "
+        "or a class index (cross_entropy)"
+    ),
+    N_("a number or a nested list of numbers"),
+    N_("a number, a list of numbers (one per output channel) or null for no bias"),
+    N_("a positive integer (at most 2147483647)"),
+    N_("a positive integer dividing the input and output channels"),
+    N_('a positive integer or "full"'),
+    N_("a positive integer or a pair of positive integers"),
+    N_('a positive integer, a pair of positive integers or "global"'),
+    N_("a string"),
+    N_("an object with a 'kind' (inline, teacher, shapes or digits)"),
+)
+
+
+def _words(text: str) -> str:
+    """Words of the schema or this module as a :class:`Message` (translated where shown)."""
+    return Message(text)
+
+
+def _or(words: list[str]) -> str:
+    """``a`` / ``a or b`` / ``a or b or c``, each part translatable."""
+    result = words[0]
+    for word in words[1:]:
+        result = Message("{first} or {second}", first=result, second=word)
+    return result
 
 
 def _schema_message(error: Any) -> tuple[str, list[str | int]]:
@@ -71,42 +110,68 @@ def _schema_message(error: Any) -> tuple[str, list[str | int]]:
         known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
         missing = next((k for k in error.validator_value if k not in error.instance), "?")
         sub = known.get(missing, {}) if isinstance(known, dict) else {}
-        what = _expected_of(sub) or "a value"
-        return f"missing required key '{key_text(missing)}'; expected {what} here", [*path, missing]
+        what = _expected_of(sub) or Message("a value")
+        return (
+            Message("missing required key '{key}'; expected {what} here", key=key_text(missing), what=what),
+            [*path, missing],
+        )
     if validator == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in known)
         key = extra[0] if extra else "?"
         owner = error.instance.get("type") if isinstance(error.instance, dict) else None
         kind = (
-            f"a {owner} layer" if isinstance(owner, str) and path and path[0] == "layers" else "this object"
+            Message("a {type} layer", type=owner)
+            if isinstance(owner, str) and path and path[0] == "layers"
+            else Message("this object")
         )
         return (
-            f"unknown key '{key_text(key)}'; expected only the keys of {kind}: {', '.join(known)}",
+            Message(
+                "unknown key '{key}'; expected only the keys of {kind}: {keys}",
+                key=key_text(key),
+                kind=kind,
+                keys=", ".join(known),
+            ),
             [*path, key],
         )
     expected = _expected_of(error.schema)
     if expected:
-        return f"expected {expected}, got {got}", path
+        return _expected_got(expected, got), path
     if validator == "type":
         types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        words = " or ".join(_TYPE_WORDS.get(t, str(t)) for t in types)
-        return f"expected {words}, got {got}", path
+        words = _or([_words(_TYPE_WORDS[t]) if t in _TYPE_WORDS else str(t) for t in types])
+        return _expected_got(words, got), path
     if validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         signs = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
-        return f"expected a number {signs[validator]} {error.validator_value}, got {got}", path
+        return (
+            Message(
+                "expected a number {sign} {bound}, got {got}",
+                sign=signs[validator],
+                bound=error.validator_value,
+                got=got,
+            ),
+            path,
+        )
     if validator == "minItems":
-        return f"expected at least {error.validator_value} item(s), got {got}", path
+        return Message("expected at least {n} item(s), got {got}", n=error.validator_value, got=got), path
     if validator == "maxItems":
         return (
-            f"expected at most {error.validator_value} item(s), got {_describe_count(error.instance)}",
+            Message(
+                "expected at most {n} item(s), got {got}",
+                n=error.validator_value,
+                got=_describe_count(error.instance),
+            ),
             path,
         )
     if validator == "minLength":
-        return "expected a non-empty string", path
+        return Message("expected a non-empty string"), path
     # Fallback for a validator without its own wording: keep it short and on one line.
     text = " ".join(str(error.message).split())
     return (text if len(text) <= 120 else text[:117] + "..."), path
+
+
+def _expected_got(expected: str, got: str) -> str:
+    return Message("expected {expected}, got {got}", expected=expected, got=got)
 
 
 def _describe_count(value: Any) -> str:
@@ -121,12 +186,14 @@ def _expected_of(sub: Any) -> str:
     if isinstance(ref, str) and ref.startswith("#/$defs/") and "x-expected" not in sub:
         sub = schema()["$defs"].get(ref[len("#/$defs/") :], {})
     if "x-expected" in sub:
-        return str(sub["x-expected"])
+        return _words(str(sub["x-expected"]))
     if "const" in sub:
         return json.dumps(sub["const"])
     if "enum" in sub:
         options = [json.dumps(o) for o in sub["enum"]]
-        return "one of " + ", ".join(options) if len(options) > 2 else " or ".join(options)
+        if len(options) > 2:
+            return Message("one of {options}", options=", ".join(options))
+        return _or(options)
     return ""
 
 
@@ -165,7 +232,7 @@ def _best_error(errors: Sequence[Any]) -> tuple[str, str]:
                 break
             if isinstance(node.schema, dict) and "x-expected" in node.schema:
                 got = describe(node.instance)
-                return f"expected {node.schema['x-expected']}, got {got}", place_of(path)
+                return _expected_got(_words(node.schema["x-expected"]), got), place_of(path)
             node = node.parent
     message, where = _schema_message(leaf)
     return message, place_of(where)
@@ -176,24 +243,39 @@ def check_structure(document: Any, scanned: bool = False) -> dict[str, Any]:
     if not scanned:
         scan(document, [], {})
     if not isinstance(document, dict):
-        raise ModelError(f"expected a JSON object {{...}} at the top level, got {json_type(document)}")
+        raise ModelError(
+            Message(
+                "expected a JSON object {braces} at the top level, got {got}",
+                braces="{...}",
+                got=json_type(document),
+            )
+        )
     if "format" in document and document["format"] != FORMAT:
         hint = (
             {
-                "visualconv.grad/1": "; this is the output of 'visualconv grad', not a model file",
-                "visualconv.train/1": "; this is the output of 'visualconv train': its 'model' key is one",
+                "visualconv.grad/1": Message("; this is the output of 'visualconv grad', not a model file"),
+                "visualconv.train/1": Message(
+                    "; this is the output of 'visualconv train': its 'model' key is one"
+                ),
             }.get(document["format"], "")
             if isinstance(document["format"], str)
             else ""
         )
         raise ModelError(
-            f'expected "{FORMAT}" (the only format version this visualconv reads), '
-            f"got {describe(document['format'])}{hint}",
+            Message(
+                "expected {format} (the only format version this visualconv reads), got {got}{hint}",
+                format=json.dumps(FORMAT),
+                got=describe(document["format"]),
+                hint=hint,
+            ),
             "format",
         )
     layers = document.get("layers")
     if isinstance(layers, list) and len(layers) > MAX_LAYERS:
-        raise ModelError(f"expected at most {MAX_LAYERS} layers, got {len(layers)}", "layers")
+        raise ModelError(
+            Message("expected at most {limit} layers, got {count}", limit=MAX_LAYERS, count=len(layers)),
+            "layers",
+        )
     errors = list(_validator().iter_errors(document))
     if errors:
         message, place = _best_error(errors)
@@ -210,5 +292,5 @@ def parse_document(text: str) -> dict[str, Any]:
         For bad JSON, non-finite numbers or a structural error, with its place.
     """
     if not text.strip():
-        raise ModelError("the file is empty; expected a JSON model object")
+        raise ModelError(Message("the file is empty; expected a JSON model object"))
     return check_structure(decode(text), scanned=True)

@@ -69,13 +69,11 @@ class ClosedFormView(QWidget):
             label = QLabel(text)
             label.setObjectName("muted")
             columns.addWidget(label, row, col, 1, span)
+        # The panels are made when the view is first shown with a closed form (_make_panels):
+        # the window starts with this tab hidden, and nine panels cost its launch 20-30 ms.
         self.panels: dict[str, TensorPanel] = {}
-        for role, row, col in self.ROLES:
-            panel = TensorPanel(role)
-            panel.colorbar.hide()
-            panel.setMinimumHeight(90)
-            columns.addWidget(panel, row, col)
-            self.panels[role] = panel
+        self._columns = columns
+        for _role, row, _col in self.ROLES:
             columns.setRowStretch(row, 1)
         self.grid_widget = QWidget()
         self.grid_widget.setLayout(columns)
@@ -103,7 +101,19 @@ class ClosedFormView(QWidget):
             return
         self.refresh()  # computed when shown: a hidden view costs nothing on large layers
 
+    def _make_panels(self) -> None:
+        """The stepped and closed-form panels, once."""
+        if self.panels:
+            return
+        for role, row, col in self.ROLES:
+            panel = TensorPanel(role)
+            panel.colorbar.hide()
+            panel.setMinimumHeight(90)
+            self._columns.addWidget(panel, row, col)
+            self.panels[role] = panel
+
     def _configure(self, trace: LayerTrace, cf: ClosedForm) -> None:
+        self._make_panels()
         layer = trace.layer
         one_d = layer.dims == 1
         stride = layer.stride[1] if one_d or layer.stride[0] == layer.stride[1] else layer.stride

@@ -299,6 +299,16 @@ class EditorDock(QWidget):
         else:
             self.message.setText("")
 
+    def retranslate(self) -> None:
+        """After a language switch: the texts made of words and numbers (tensor list, new-model buttons)."""
+        for dims, button in self.new_buttons.items():
+            button.setText(_("New empty {dims}-D model").format(dims=dims))
+        model = self.session.model
+        if model is not None:
+            with QSignalBlocker(self.chooser):
+                for index in range(self.chooser.count()):
+                    self.chooser.setItemText(index, tensor_label(model, str(self.chooser.itemData(index))))
+
     # ------------------------------------------------------------ session
 
     def _on_session_model_changed(self, model: Model) -> None:
@@ -405,7 +415,7 @@ class EditorDock(QWidget):
         try:
             block = editing.parse_matrix(text, name)
         except ModelError as exc:
-            self.show_error(str(exc))
+            self.show_error(exc.localized())
             return False
         # A block with the whole tensor's values goes everywhere; else into the selected tile.
         if lead and block.size == whole.size and math.prod(whole.shape[len(lead) :]) != block.size:

@@ -28,7 +28,7 @@ REFUSED = (ModelError, ValueError, IndexError, TypeError, OverflowError, MemoryE
 def refusal_text(exc: BaseException) -> str:
     """The user's message for a refused edit (place: what was expected)."""
     if isinstance(exc, ModelError):
-        return str(exc)
+        return exc.localized()
     if isinstance(exc, MemoryError):
         return _("that model would need more memory than this computer has")
     return str(exc) or type(exc).__name__

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QTimer
-from PyQt6.QtGui import QFont
+from PyQt6.QtGui import QFont, QShowEvent
 
 from ...engine import palette
 from ...engine.layers import Layer
 from ...engine.model import Model
 from ...engine.numbers import DEFAULT
 from ...engine.windows import FloatArray
+from ...i18n import _
 from .. import theme
 from ..theme import diverging_lut
 
@@ -93,6 +94,7 @@ class KernelMaps(pg.GraphicsLayoutWidget):
             | None
         ) = None
         self.setMinimumHeight(140)
+        self._pending: Model | None = None  # a model set while hidden, laid out when shown
 
     def set_palette(self, key: str) -> None:
         """Draw the maps in palette ``key`` (View ▸ Palette): its 256 colours from -level to +level."""
@@ -119,16 +121,41 @@ class KernelMaps(pg.GraphicsLayoutWidget):
             self.show_parameters(*self._shown)
 
     def set_model(self, model: Model) -> None:
-        """Lay out one weight map and one gradient map per trainable layer."""
-        self.clear()
-        self._maps = []
+        """Lay out one weight map and one gradient map per trainable layer.
+
+        While the maps are not visible (the Training dock starts hidden) they are laid out
+        when first shown or asked for their labels: a new model costs the window nothing here.
+        """
+        self.remove_maps()
         self._layers = trainable_layers(model)
+        self._shown = (tuple(layer.parameters() for layer in model.layers), None, None)
+        self._pending = model
+        if self.isVisible():
+            self._lay_out()
+
+    def _lay_out(self) -> None:
+        """The maps of the model set last, if not made yet, showing what was asked for since."""
+        model, self._pending = self._pending, None
+        if model is None:
+            return
         for row, index in enumerate(self._layers):
             layer = model.layers[index]
             title = _describe(index, layer)
             pair = (self._make(row * 2, 0, f"W {title}"), self._make(row * 2, 1, "dW"))
             self._maps.append(pair)
-        self.show_parameters(tuple(layer.parameters() for layer in model.layers), None)
+        assert self._shown is not None
+        self.show_parameters(*self._shown)
+
+    def showEvent(self, event: QShowEvent | None) -> None:
+        """Lay out the maps of a model set while hidden."""
+        super().showEvent(event)
+        self._lay_out()
+
+    def remove_maps(self) -> None:
+        """Remove every map (and a model still waiting to be laid out)."""
+        self._pending = None
+        self._maps = []
+        self.clear()
 
     @staticmethod
     def when(iteration: int | None) -> tuple[str, str]:
@@ -138,11 +165,16 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         update (the W its backward pass used); these maps show W *after* it.
         """
         if not iteration:
-            return "before training", "no gradient yet"
+            return _("before training"), _("no gradient yet")
         return (
-            f"after the update of iteration {iteration}",
-            f"of iteration {iteration}, used by that update",
+            _("after the update of iteration {iteration}").format(iteration=iteration),
+            _("of iteration {iteration}, used by that update").format(iteration=iteration),
         )
+
+    def retranslate(self) -> None:
+        """Write the labels again in the language in use (after a switch)."""
+        if self._shown is not None:
+            self.show_parameters(*self._shown)
 
     def _make(self, row: int, col: int, title: str) -> _Map:
         label = self.addLabel(title, row=row, col=col, size="8pt", color="#1f2328")
@@ -164,6 +196,8 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         ``iteration`` (None or 0: before training) labels which W and dW the maps show.
         """
         self._shown = (parameters, gradients, iteration)
+        if self._pending is not None:
+            return  # shown when the maps are laid out
         w_when, g_when = self.when(iteration)
         for (w_map, g_map), index in zip(self._maps, self._layers, strict=True):
             weight = parameters[index]["weight"]
@@ -175,6 +209,7 @@ class KernelMaps(pg.GraphicsLayoutWidget):
 
     def labels(self) -> list[tuple[str, str]]:
         """The (W, dW) label texts of each trainable layer, as shown."""
+        self._lay_out()
         return [(w.label.text, g.label.text) for w, g in self._maps]
 
     def _show(self, target: _Map, image: FloatArray, bias: FloatArray | None, when: str = "") -> None:

@@ -152,6 +152,13 @@ class _StatusLabel(QLabel):
         return False
 
 
+def _no_loss_text() -> str:
+    return _(
+        "this model has no 'target' and 'loss', so there is nothing to minimise; "
+        "give it a target and a loss to train it"
+    )
+
+
 class TrainingPanel(QWidget):
     """SGD training of a model, watched live and kept for scrubbing back.
 
@@ -407,7 +414,7 @@ class TrainingPanel(QWidget):
         self._selected = None
         self._message = ""
         self._load_settings(model)
-        self.maps.set_model(model) if model is not None else self.maps.clear()
+        self.maps.set_model(model) if model is not None else self.maps.remove_maps()
         self._set_state("idle")
         self._redraw()
 
@@ -527,10 +534,22 @@ class TrainingPanel(QWidget):
 
     def retranslate(self) -> None:
         """Rewrite the texts made of words and numbers (plot axes, controls, status) after a switch."""
+        if self._model is not None and self._model.loss is None:
+            self._message = _no_loss_text()  # a model without a loss cannot train: no other message
+        if self._model is not None:
+            for index, choice in enumerate(dataset_choices(self._model)[: self.dataset.count()]):
+                self.dataset.setItemText(index, choice.text)
         self.loss_plot.setLabel("left", _("log10 loss") if self.log_scale.isChecked() else _("loss"))
         self.loss_plot.setLabel("bottom", _("iteration"))
         self.accuracy_plot.setLabel("left", _("accuracy"))
         self.accuracy_plot.setLabel("bottom", _("iteration"))
+        legend = self.loss_plot.getPlotItem().legend
+        for curve, name in ((self.iteration_curve, _("batch loss")), (self.epoch_curve, _("epoch loss"))):
+            curve.opts["name"] = name
+            label = legend.getLabel(curve) if legend is not None else None
+            if label is not None:
+                label.setText(name)
+        self.maps.retranslate()
         self._update_controls()
         self._redraw()
 
@@ -828,10 +847,7 @@ class TrainingPanel(QWidget):
                 item.setToolTip(choice.problem)
         self.dataset.blockSignals(False)
         if model is not None and model.loss is None:
-            self._message = _(
-                "this model has no 'target' and 'loss', so there is nothing to minimise; "
-                "give it a target and a loss to train it"
-            )
+            self._message = _no_loss_text()
         self._update_controls()
 
     def _schedule_redraw(self) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from PyQt6.QtCore import QSize, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QSize, QTimer, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 
+from ...engine.memory import reserve
 from ...engine.numbers import DEFAULT, NumberFormat
 from ...engine.palette import nice_level
 from ...engine.scene import Cell, PanelSpec, PassScene, Scene, panel_help, pass_scene
@@ -330,11 +331,19 @@ class LayerView(QWidget):
             panel.title.setToolTip(text)
             panel.subtitle.setToolTip(text)
         self._pass_numbers(self.scenes)
+        # When idle: memory for the steps and checkpoints the trace will keep (its first steps
+        # and jumps are then as quick as the rest, not each paying for a fresh full-size array).
+        QTimer.singleShot(0, self._reserve_step_memory)
         if self.enlarged not in {spec.role for spec in specs}:
             self.enlarged = ""  # a pass without the enlarged panel shows them all
         self._place_panels()
         if self.enlarged != was_enlarged:
             self.sigEnlargedChanged.emit(self.enlarged)
+
+    def _reserve_step_memory(self) -> None:
+        trace = self.session.trace
+        if trace is not None:
+            reserve(trace.step_bytes(), trace.kept_blocks())
 
     def _on_session_step_changed(self, k: int) -> None:
         self.refresh()

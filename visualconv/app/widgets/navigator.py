@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QSignalBlocker, Qt
+from PyQt6.QtCore import QModelIndex, QRect, QSignalBlocker, QSize, Qt, QTimer
 from PyQt6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QRadioButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -30,6 +33,27 @@ def _shape(shape: tuple[int, ...]) -> str:
 def layer_summary(layer: Layer, dims: int) -> tuple[str, str]:
     """The layer's type with its kernel and its settings, as two short texts."""
     return layer.kind.summary(layer, dims)
+
+
+class _WrappedRows(QStyledItemDelegate):
+    """Rows as tall as their lines wrapped at the column's width (Qt measures them unwrapped)."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        """Qt's size, taller by the lines that wrapping at the column's width adds."""
+        hint = super().sizeHint(option, index)
+        view = self.parent()
+        text = index.data()
+        if not isinstance(view, QTreeWidget) or not isinstance(text, str) or not text:
+            return hint
+        style = view.style()
+        assert style is not None
+        margin = 2 * (style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1)
+        width = max(1, view.columnWidth(index.column()) - margin)
+        metrics = option.fontMetrics
+        wrapped = metrics.boundingRect(QRect(0, 0, width, 1 << 20), int(Qt.TextFlag.TextWordWrap), text)
+        plain = metrics.boundingRect(QRect(0, 0, 1 << 20, 1 << 20), 0, text)
+        hint.setHeight(max(hint.height(), hint.height() - plain.height() + wrapped.height()))
+        return hint
 
 
 class Navigator(QWidget):
@@ -58,10 +82,18 @@ class Navigator(QWidget):
         self.layers.setUniformRowHeights(False)
         self.layers.setWordWrap(True)
         self.layers.setAlternatingRowColors(True)
+        self.layers.setItemDelegate(_WrappedRows(self.layers))
         header = self.layers.header()
         assert header is not None
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        # Rows wrap their lines at the column's width: when it changes (a narrower dock, longer
+        # words of another language) the row heights are measured again, so no line is cut.
+        self._relayout = QTimer(self)
+        self._relayout.setSingleShot(True)
+        self._relayout.setInterval(0)
+        self._relayout.timeout.connect(self.layers.doItemsLayout)
+        header.sectionResized.connect(self._on_header_section_resized)
         layout.addWidget(self.layers, 1)
 
         layout.addWidget(QLabel(_("Pass:")))  # above its choices: the dock fits a 1024-pixel screen
@@ -110,6 +142,10 @@ class Navigator(QWidget):
             else _("This model has no upstream or target: only the forward pass exists.")
         )
         self.pass_note.setVisible(not model.has_backward)
+
+    def _on_header_section_resized(self, index: int, old: int, new: int) -> None:
+        if index == 1:
+            self._relayout.start()
 
     def _on_session_trace_changed(self, trace: object) -> None:
         with QSignalBlocker(self.layers):

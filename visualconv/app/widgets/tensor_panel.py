@@ -37,6 +37,7 @@ from PyQt6.QtGui import (
     QPainterPath,
     QPen,
     QPolygonF,
+    QShowEvent,
     QWheelEvent,
 )
 from PyQt6.QtWidgets import (
@@ -747,7 +748,9 @@ class TensorPanel(QFrame):
         self.theme = theme.LIGHT
         self._light_text = theme.light_text(self.palette_key)
         self._image.setLookupTable(theme.index_lut(self.palette_key))
-        self._captions: list[pg.TextItem] = []
+        # One caption item per tile, made when its caption is first shown (most are hidden:
+        # tiles too small on screen), so a layer of hundreds of tiles builds none it never shows.
+        self._caption_items: list[pg.TextItem | None] = []
         self._caption_texts: list[str] = []
         self._numbered = False
         self._tile_values: list[np.ndarray | None] = []
@@ -842,6 +845,8 @@ class TensorPanel(QFrame):
             self._rebuild(geometry, captions)
         else:
             self._caption_texts = list(captions[: geometry.count])
+            missing = len(self._caption_texts) - len(self._caption_items)
+            self._caption_items += [None] * max(0, missing)
             self._fit_captions()
             self._tile_values = [None] * geometry.count
             self.values = None
@@ -857,18 +862,8 @@ class TensorPanel(QFrame):
         self._image.set_shape(*geometry.mosaic_shape())
         for caption in self._captions:
             vb.removeItem(caption)
-        self._captions = []
         self._caption_texts = list(captions[: geometry.count])
-        for t, text in enumerate(self._caption_texts):
-            caption = pg.TextItem(text, color=self.theme.muted, anchor=(0, 1))
-            caption.setFont(QFont(self.font().family(), CAPTION_POINTS[0]))
-            document = caption.textItem.document()
-            if document is not None:
-                document.setDocumentMargin(0)  # the text itself sits in the room above its tile
-            x, y = geometry.origin(t)
-            caption.setPos(x, y)
-            vb.addItem(caption, ignoreBounds=True)
-            self._captions.append(caption)
+        self._caption_items = [None] * len(self._caption_texts)
         self._fit_captions()
         h, w = geometry.shape
         self._numbered = h <= theme.MAX_NUMBERED_CELLS and w <= theme.MAX_NUMBERED_CELLS
@@ -962,6 +957,27 @@ class TensorPanel(QFrame):
         self.colorbar.numbers = numbers
         self.colorbar.update()
 
+    @property
+    def _captions(self) -> list[pg.TextItem]:
+        """The caption items made so far (a tile's is made when its caption is first shown)."""
+        return [item for item in self._caption_items if item is not None]
+
+    def _caption_item(self, t: int, points: int) -> pg.TextItem:
+        """Tile ``t``'s caption item, made on first use."""
+        item = self._caption_items[t]
+        if item is None:
+            assert self.geometry is not None
+            item = pg.TextItem("", color=self.theme.muted, anchor=(0, 1))
+            item.setFont(QFont(self.font().family(), points))
+            document = item.textItem.document()
+            if document is not None:
+                document.setDocumentMargin(0)  # the text itself sits in the room above its tile
+            x, y = self.geometry.origin(t)
+            item.setPos(x, y)
+            self.viewbox.addItem(item, ignoreBounds=True)
+            self._caption_items[t] = item
+        return item
+
     def _fit_captions(self, *args: object) -> None:
         """Each tile caption in the room above its tile, shortened or hidden, never over a neighbour.
 
@@ -969,33 +985,40 @@ class TensorPanel(QFrame):
         for it (the cells' tooltips still name every index).
         """
         geometry = self.geometry
-        if geometry is None or not self._captions:
-            return
+        if geometry is None or not self._caption_items or self.isHidden():
+            return  # a hidden panel's view has no size of its own yet: fitted when shown
         per_pixel = self.viewbox.viewPixelSize()  # data units per screen pixel (x, y)
         if not per_pixel[0] or not per_pixel[1]:
             return
         room_w = (geometry.shape[1] + geometry.gap) / per_pixel[0] - 2
         room_h = max(geometry.label_space, 1) / per_pixel[1]
         family = self.font().family()
-        for item, text in zip(self._captions, self._caption_texts, strict=False):
+        metrics = {points: QFontMetricsF(QFont(family, points)) for points in CAPTION_POINTS}
+        fits = [points for points in CAPTION_POINTS if metrics[points].height() <= room_h]
+        for t, item in enumerate(self._caption_items):
+            text = self._caption_texts[t] if t < len(self._caption_texts) else ""
             shown, size = "", CAPTION_POINTS[0]
-            for points in CAPTION_POINTS:  # the largest font, then the longest text, that fits
-                metrics = QFontMetricsF(QFont(family, points))
-                if metrics.height() > room_h:
-                    continue
-                fitting = [v for v in caption_variants(text) if metrics.horizontalAdvance(v) <= room_w]
+            for points in fits:  # the largest font, then the longest text, that fits
+                advance = metrics[points].horizontalAdvance
+                fitting = [v for v in caption_variants(text) if advance(v) <= room_w]
                 if fitting:
                     shown, size = fitting[0], points
                     break
+            if not shown:
+                if item is not None:
+                    item.setVisible(False)
+                continue
+            item = self._caption_item(t, size)
             if item.textItem.font().pointSize() != size:
                 item.setFont(QFont(family, size))
             if item.toPlainText() != shown:
                 item.setText(shown)
-            item.setVisible(bool(shown))
+            item.setVisible(True)
 
     def caption_texts(self) -> list[str]:
         """The tile captions as shown ("" for a hidden one)."""
-        return [item.toPlainText() if item.isVisible() else "" for item in self._captions]
+        items = self._caption_items
+        return [item.toPlainText() if item is not None and item.isVisible() else "" for item in items]
 
     def set_pass_numbers(self, decimals: int | None, widest: Sequence[float] | None) -> None:
         """The decimals of every cell of the pass and its widest numbers, per variant (they size the font).
@@ -1031,6 +1054,11 @@ class TensorPanel(QFrame):
     def number_font(self) -> QFont:
         """The font of the numbers as drawn last."""
         return QFont(self._numbers.font)
+
+    def showEvent(self, event: QShowEvent | None) -> None:
+        """Fit the captions to the size the panel is shown at (they wait while it is hidden)."""
+        super().showEvent(event)
+        self._fit_captions()
 
     def reset_view(self) -> None:
         """Fit every tile, with room for the outlines around edge cells (kept on resize)."""

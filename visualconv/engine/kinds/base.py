@@ -295,14 +295,20 @@ def setting_text(pair: IntPair, dims: int) -> str:
 
 def spatial_input(layer: Any, shape: Shape, source: str, place: str) -> tuple[int, tuple[int, int], int]:
     """A windowed layer's input: (dims, (rows, cols) of the 2-D view, channels), or a placed ModelError."""
-    from ..errors import ModelError
+    from ..errors import Message, ModelError
 
     dims = int(layer.dims)
     if len(shape) != dims + 1:
         expected = "(C, L)" if dims == 1 else "(C, H, W)"
         raise ModelError(
-            f"expected a {expected} input for this {layer.type} layer, got a vector of {shape[0]} values "
-            f"from {source}; put {layer.type} layers before any flatten or dense layer",
+            Message(
+                "expected a {shape} input for this {type} layer, got a vector of {n} values from {source}; "
+                "put {type} layers before any flatten or dense layer",
+                shape=expected,
+                type=layer.type,
+                n=shape[0],
+                source=source,
+            ),
             place,
         )
     spatial = (1, shape[1]) if dims == 1 else (shape[1], shape[2])
@@ -971,6 +977,17 @@ class LayerTrace:
         while len(self._cache) > self.CACHED_STEPS:
             self._cache.popitem(last=False)
         return step
+
+    def step_bytes(self) -> int:
+        """Bytes of the arrays a step makes of its own (0: its arrays are views of the trace's)."""
+        return 0
+
+    def kept_blocks(self) -> int:
+        """How many arrays of :meth:`step_bytes` the trace may hold at once.
+
+        Its cached steps, the one being made and the one shown; kinds with checkpoints add theirs.
+        """
+        return self.CACHED_STEPS + 2
 
     def steps(self) -> list[AnyStep]:
         """All steps 0..n (for exports and tests of small layers)."""

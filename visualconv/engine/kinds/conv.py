@@ -527,6 +527,16 @@ class ConvBackwardTrace(ConvTrace):
         """The state after k overlays, 0 <= k <= n."""
         return super().step(k)
 
+    def step_bytes(self) -> int:
+        """A step's dA_prev, padded (and folded onto the input when the layer pads)."""
+        return int(self.x_padded.nbytes) + (int(self.x.nbytes) if any(self.layer.sides) else 0)
+
+    def kept_blocks(self) -> int:
+        """The cached steps and the dA_prev checkpoints (each the size of a step's dA_prev)."""
+        spacing = self._dx_checkpoint_spacing()
+        checkpoints = (int(self._w_full.shape[0]) - 1) // spacing if spacing else 0
+        return super().kept_blocks() + checkpoints
+
     def _full(self) -> tuple[FloatArray, FloatArray]:
         """DW and db of the whole pass (cached)."""
         if self._full_backward is None:
@@ -581,6 +591,11 @@ class ConvBackwardTrace(ConvTrace):
             return np.zeros(self.x_padded.shape)
         spacing = self._dx_checkpoint_spacing()
         first = (f_done // spacing) * spacing if spacing else 0
+        if f_done == c_out and first not in self._dx_checkpoints:
+            # The last step (the window's first show asks for it, for the pass's colour scale):
+            # one convolution of every channel costs less than building the checkpoints to it
+            # (each one more full-size output), which a jump builds when it needs them.
+            first = 0
         base = self._conv_dx_checkpoint(first) if first else None
         if first == channels:
             assert base is not None
@@ -673,8 +688,9 @@ class ConvBackwardTrace(ConvTrace):
         layer = self.layer
         assert self.grad_pre_activation is not None
         (kh, kw), (dh, dw) = layer.kernel_size, layer.dilation
-        deltas = self.grad_pre_activation[first:channels].copy()  # (channels - first, oh, ow)
+        deltas = self.grad_pre_activation[first:channels]  # (channels - first, oh, ow)
         if channels > f_done:
+            deltas = deltas.copy()  # the convolution pads a copy of complete channels itself
             deltas[f_done - first].reshape(-1)[r:] = 0.0  # channel f_done: overlays up to k only
         rotated = self._w_full[first:channels, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_in, F, kH, kW)
         reach = (dh * (kh - 1), dw * (kw - 1))
@@ -1319,17 +1335,32 @@ class ConvKind(Kind):
         self, layer: ConvLayer, shape: Shape, place: str, source: str
     ) -> tuple[Shape, int, str, str]:
         """Channels (times groups), the padding mode's limits, the kernel against the padded input."""
-        from ..errors import ModelError
+        from ..errors import Message, ModelError
 
         _, spatial, channels = spatial_input(layer, shape, source, place)
         dims = layer.dims
         c_out, c_in = layer.weight.shape[0], layer.weight.shape[1] * layer.groups
         if channels != c_in:
             if layer.groups == 1:
+                text = (
+                    N_(
+                        "expected a weight with {n} input channels (axis 1 of {axes}) to match {source}, "
+                        "got shape {shape}"
+                    )
+                    if channels != 1
+                    else N_(
+                        "expected a weight with {n} input channel (axis 1 of {axes}) to match {source}, "
+                        "got shape {shape}"
+                    )
+                )
                 raise ModelError(
-                    f"expected a weight with {channels} input channel{'s' if channels != 1 else ''} "
-                    f"(axis 1 of {'(C_out, C_in, K)' if dims == 1 else '(C_out, C_in, kH, kW)'}) to match "
-                    f"{source}, got shape {sized(layer.weight.shape)}",
+                    Message(
+                        text,
+                        n=channels,
+                        axes="(C_out, C_in, K)" if dims == 1 else "(C_out, C_in, kH, kW)",
+                        source=source,
+                        shape=sized(layer.weight.shape),
+                    ),
                     f"{place}.weight",
                 )
             if channels % layer.groups:
@@ -1372,13 +1403,22 @@ class ConvKind(Kind):
             fits_undilated = all(kernel[a] <= padded[a] for a in (0, 1))
             setting = "dilation" if fits_undilated and max(layer.dilation) > 1 else "weight"
             dilated = (
-                f" with dilation {axes_words(layer.dilation, dims)}, spanning {axes_words(span, dims)}"
+                Message(
+                    " with dilation {dilation}, spanning {span}",
+                    dilation=axes_words(layer.dilation, dims),
+                    span=axes_words(span, dims),
+                )
                 if max(layer.dilation) > 1
                 else ""
             )
             raise ModelError(
-                f"expected a kernel that fits the padded input of {axes_words(padded, dims)}, "
-                f"got a kernel of {axes_words(kernel, dims)}{dilated}",
+                Message(
+                    "expected a kernel that fits the padded input of {padded}, "
+                    "got a kernel of {kernel}{dilated}",
+                    padded=axes_words(padded, dims),
+                    kernel=axes_words(kernel, dims),
+                    dilated=dilated,
+                ),
                 f"{place}.{setting}",
             )
         out_shape: Shape = (c_out, out[1]) if dims == 1 else (c_out, out[0], out[1])

@@ -565,7 +565,7 @@ class PoolKind(Kind):
         self, layer: PoolLayer, shape: Shape, place: str, source: str
     ) -> tuple[Shape, int, str, str]:
         """The window (global: the whole input) against the padded input."""
-        from ..errors import ModelError
+        from ..errors import Message, ModelError
 
         dims, spatial, channels = spatial_input(layer, shape, source, place)
         size, stride, padding = layer.window(spatial)
@@ -574,19 +574,24 @@ class PoolKind(Kind):
         if min(out) < 1:
             padded = (spatial[0] + 2 * padding[0], spatial[1] + 2 * padding[1])
             what = (
-                f"the input of {axes_words(spatial, dims)}"
+                Message("the input of {size}", size=axes_words(spatial, dims))
                 if padding == (0, 0)
-                else (f"the padded input of {axes_words(padded, dims)}")
+                else Message("the padded input of {size}", size=axes_words(padded, dims))
             )
             raise ModelError(
-                f"expected a pool window that fits {what} ({source}), got size {axes_words(size, dims)}",
+                Message(
+                    "expected a pool window that fits {what} ({source}), got size {size}",
+                    what=what,
+                    source=source,
+                    size=axes_words(size, dims),
+                ),
                 f"{place}.size",
             )
         out_shape: Shape = (channels, out[1]) if layer.dims == 1 else (channels, out[0], out[1])
         n_in, n_out = math.prod(shape), math.prod(out_shape)
         n_padded = channels * (spatial[0] + 2 * padding[0]) * (spatial[1] + 2 * padding[1])
         elements = 3 * n_in + 2 * n_padded + 3 * n_out + n_out * size[0] * size[1]
-        return out_shape, elements, "", "its windows"
+        return out_shape, elements, "", Message("its windows")
 
     def trace_class(self, pass_name: str) -> TraceClass:
         """:class:`PoolForwardTrace` or :class:`PoolBackwardTrace`."""
