@@ -96,6 +96,7 @@ def test_view_palette_colours_the_editor_the_training_maps_and_the_window_export
     assert grid.name.startswith("input")
     r, c = np.unravel_index(np.argmax(grid.array[0]), grid.array[0].shape)
     assert grid.tables[0].item(r, c).background().color() == yellow
+    assert window.show_dock("training")  # the maps are laid out when first shown
     assert window.training_panel.maps._maps  # a weight map and a gradient map for the conv layer
     for maps in window.training_panel.maps._maps:
         for target in maps:
