@@ -127,3 +127,10 @@ def test_the_command_line_says_its_errors_and_help_in_the_language_and_keeps_its
     grad_zh = _run("--lang", "zh-CN", "grad", str(SEED_1D), "--json")
     assert grad_en.returncode == grad_zh.returncode == 0
     assert grad_zh.stdout == grad_en.stdout and json.loads(grad_en.stdout)["format"] == "visualconv.grad/1"
+
+
+def test_the_steps_heading_names_a_seed_example_in_the_language_of_its_text():
+    german = _run("--lang", "de", "steps", str(SEED_1D), "--step", "1").stdout.splitlines()[0]
+    assert german.startswith(GERMAN.gettext("Seed: 1-D convolution") + ": layers[0] (conv), ")
+    english = _run("steps", str(SEED_1D), "--step", "1").stdout.splitlines()[0]
+    assert english == "Seed: 1-D convolution: layers[0] (conv), backward pass, 2 overlays"

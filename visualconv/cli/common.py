@@ -132,5 +132,7 @@ def layer_index(model: Any, layer: int, file: str) -> int:
     """``--layer`` as an index from 0 (negative counts from the end); UsageError when out of range."""
     count = len(model.layers)
     if not -count <= layer < count:
-        raise UsageError(f"{file}: --layer {layer}: the model has layers 0..{count - 1}")
+        raise UsageError(
+            f"{file}: --layer {layer}: " + _("the model has layers 0..{last}").format(last=count - 1)
+        )
     return layer % count

@@ -201,8 +201,11 @@ def run(args: argparse.Namespace) -> int:
     others = args.out or args.animation or args.frames or args.pack or args.beamer or args.pptx or args.tikz
     if not (others or args.torch):
         raise UsageError(
-            "visualconv export: nothing to do: give --out PATH, --animation OUT, --frames DIR, "
-            "--beamer DECK.tex, --pptx DECK.pptx, --tikz STEP.tex, --pack DIR or --torch SCRIPT.py"
+            "visualconv export: "
+            + _(
+                "nothing to do: give --out PATH, --animation OUT, --frames DIR, "
+                "--beamer DECK.tex, --pptx DECK.pptx, --tikz STEP.tex, --pack DIR or --torch SCRIPT.py"
+            )
         )
     if others and language() == "zh_CN" and not has_cjk_font():
         print("visualconv: " + _(CJK_HINT), file=sys.stderr)
@@ -213,26 +216,31 @@ def run(args: argparse.Namespace) -> int:
         if not others:
             return EXIT_OK
     if args.decimals is not None and not 0 <= args.decimals <= 12:
-        raise UsageError(f"visualconv export: --decimals {args.decimals}: expected 0..12")
+        raise UsageError(f"visualconv export: --decimals {args.decimals}: " + _("expected 0..12"))
     for flag, value, suffixes in (
         ("--beamer", args.beamer, (".tex",)),
         ("--tikz", args.tikz, (".tex",)),
         ("--pptx", args.pptx, (".pptx",)),
     ):
         if value and Path(value).suffix.lower() not in suffixes:
-            raise UsageError(f"visualconv export: {flag} {value}: expected a {' or '.join(suffixes)} file")
+            raise UsageError(
+                f"visualconv export: {flag} {value}: "
+                + _("expected a {suffix} file").format(suffix=suffixes[0])
+            )
     layers = passes = None
     if args.layers:
         try:
             layers = [int(v) for v in args.layers.split(",")]
         except ValueError:
             raise UsageError(
-                f"visualconv export: --layers {args.layers}: expected layer numbers like 0,2"
+                f"visualconv export: --layers {args.layers}: " + _("expected layer numbers like 0,2")
             ) from None
     if args.passes:
         passes = [v.strip() for v in args.passes.split(",")]
         if not set(passes) <= {"forward", "backward"}:
-            raise UsageError(f"visualconv export: --passes {args.passes}: expected forward, backward or both")
+            raise UsageError(
+                f"visualconv export: --passes {args.passes}: " + _("expected forward, backward or both")
+            )
     formats = [v.strip() for v in args.pack_formats.split(",") if v.strip()]
     pack_scale = args.scale
     if args.scale is None:
@@ -240,12 +248,12 @@ def run(args: argparse.Namespace) -> int:
 
         args.scale, pack_scale = 1.0, PACK_SCALE
     if not args.scale > 0 or args.scale > 16:
-        raise UsageError(f"visualconv export: --scale {args.scale}: expected a number in (0, 16]")
+        raise UsageError(f"visualconv export: --scale {args.scale}: " + _("expected a number in (0, 16]"))
     if args.frame_ms < 20:
-        raise UsageError(f"visualconv export: --frame-ms {args.frame_ms}: expected at least 20")
+        raise UsageError(f"visualconv export: --frame-ms {args.frame_ms}: " + _("expected at least 20"))
     if args.animation and Path(args.animation).suffix.lower() not in (".gif", ".mp4", ".apng"):
         raise UsageError(
-            f"visualconv export: --animation {args.animation}: expected a .gif, .mp4 or .apng file"
+            f"visualconv export: --animation {args.animation}: " + _("expected a .gif, .mp4 or .apng file")
         )
     model = load_model(args.file)
     _headless()

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..engine.errors import ModelError
 from ..i18n import _
+from ..samples import shown
 from ..textsafe import printable
 from .common import EXIT_OK, check_finite, load, require_backward, to_json_value
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     from ..engine.explain import fmt_array
 
-    print(f"{printable(model.name)}  ({printable(args.file)})")  # text is data
+    print(f"{printable(shown(model.name))}  ({printable(args.file)})")  # text is data
     if result["loss"] is not None:
         print(f"loss = {result['loss']:.10g}")
     for entry in result["layers"]:

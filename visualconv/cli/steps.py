@@ -12,12 +12,17 @@ from typing import Any
 
 from ..engine.errors import ModelError
 from ..i18n import _
+from ..samples import shown
 from ..textsafe import printable
 from .common import EXIT_OK, UsageError, layer_index, load
 
 NAME = "steps"
 PAGE = 500
 """Steps printed by default: a layer of millions of overlays prints one page and says so."""
+
+
+def _steps_of(n: int) -> str:
+    return _("this pass has steps 0..{last}").format(last=n)
 
 
 def add_parser(sub: Any) -> None:
@@ -55,28 +60,28 @@ def run(args: argparse.Namespace) -> int:
             args.file,
         )
     if args.limit < 0:
-        raise UsageError(f"visualconv steps: --limit {args.limit}: expected 0 (every step) or more")
+        raise UsageError(f"visualconv steps: --limit {args.limit}: " + _("expected 0 (every step) or more"))
     try:
         trace = trace_layer(model, index, args.pass_name)
     except ValueError as exc:
         raise ModelError(str(exc), f"layers[{index}]", args.file) from None
     passes = {"forward": _("forward pass"), "backward": _("backward pass")}
     print(
-        f"{printable(model.name)}: layers[{index}] ({model.layers[index].type}), "
+        f"{printable(shown(model.name))}: layers[{index}] ({model.layers[index].type}), "
         + _("{pass_name}, {n} overlays").format(pass_name=passes[args.pass_name], n=trace.n)
     )
     if args.step is not None:
         if not 0 <= args.step <= trace.n:
-            raise UsageError(f"{args.file}: --step {args.step}: this pass has steps 0..{trace.n}")
+            raise UsageError(f"{args.file}: --step {args.step}: " + _steps_of(trace.n))
         print("\n".join(explain(trace, trace.step(args.step))))
         return EXIT_OK
     if not 0 <= args.start <= trace.n:
-        raise UsageError(f"{args.file}: --from {args.start}: this pass has steps 0..{trace.n}")
+        raise UsageError(f"{args.file}: --from {args.start}: " + _steps_of(trace.n))
     stop = trace.n + 1 if args.limit == 0 else min(trace.n + 1, args.start + args.limit)
     for k in range(args.start, stop):  # one step at a time: memory stays bounded
         print("\n".join(explain(trace, trace.step(k))))
     if stop <= trace.n or args.start > 0:
         more = "; " + _("the next page: --from {stop}").format(stop=stop) if stop <= trace.n else ""
-        shown = _("steps {first}..{last} of 0..{n} shown").format(first=args.start, last=stop - 1, n=trace.n)
-        print(f"({shown}{more}; " + _("--limit 0 prints every step") + ")")
+        page = _("steps {first}..{last} of 0..{n} shown").format(first=args.start, last=stop - 1, n=trace.n)
+        print(f"({page}{more}; " + _("--limit 0 prints every step") + ")")
     return EXIT_OK

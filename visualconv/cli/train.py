@@ -26,6 +26,7 @@ from typing import Any
 
 from ..engine.errors import ModelError
 from ..i18n import _
+from ..samples import shown
 from ..textsafe import printable
 from .common import EXIT_OK, UsageError, to_json_value
 
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from ..modelfile import load_model, model_document
 
     if args.epochs is not None and args.epochs < 1:
-        raise UsageError(f"visualconv train: --epochs {args.epochs}: expected a positive integer")
+        raise UsageError(f"visualconv train: --epochs {args.epochs}: " + _("expected a positive integer"))
     model = load_model(args.file)
     if args.out:  # a folder that cannot take the result is refused before any training
         atomic.check_writable(args.out, follow_symlinks=args.follow_symlinks)
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         document = {"format": "visualconv.train/1", "history": history, "model": model_document(trained)}
         print(json.dumps(to_json_value(document)))
         return EXIT_OK
-    print(f"{printable(model.name)}  ({printable(args.file)})")  # text is data
+    print(f"{printable(shown(model.name))}  ({printable(args.file)})")  # text is data
     batch = _("full") if spec.batch_size is None else spec.batch_size
     print(
         "SGD: "

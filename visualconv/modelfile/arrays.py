@@ -131,5 +131,13 @@ def _shape_words(shape: tuple[int, ...]) -> str:
 def canonical(array: FloatArray, axes: int, place: str, what: str) -> FloatArray:
     """Prepend size-1 axes up to ``axes`` (the shorthand of the format)."""
     if array.ndim > axes:
-        raise ModelError(f"expected {what} with at most {axes} axes, got shape {sized(array.shape)}", place)
+        raise ModelError(
+            Message(
+                "expected {what} with at most {axes} axes, got shape {shape}",
+                what=what,
+                axes=axes,
+                shape=sized(array.shape),
+            ),
+            place,
+        )
     return array.reshape((1,) * (axes - array.ndim) + array.shape)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from ..engine import datasets
 from ..engine.budget import sized, walk
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from ..engine.layers import frozen_array
 from ..engine.model import LossSpec, Model, TrainingSpec
 from ..engine.windows import FloatArray
@@ -56,12 +56,16 @@ def build_model(document: dict[str, Any]) -> Model:
     if dims is None:
         dims = _infer_dims(raw_input)
     layout = "(C, L)" if dims == 1 else "(C, H, W)"
-    x = canonical(to_array(raw_input, "input", dims + 1), dims + 1, "input", f"an input {layout}")
+    x = canonical(
+        to_array(raw_input, "input", dims + 1), dims + 1, "input", Message("an input {layout}", layout=layout)
+    )
     layers = tuple(build_layer(spec, dims, f"layers[{i}]") for i, spec in enumerate(document["layers"]))
     if "upstream" in document and "target" in document:
         raise ModelError(
-            "expected either 'upstream' or 'target' with 'loss', not both: 'upstream' starts the backward "
-            "pass itself, a 'target' starts it from the loss",
+            Message(
+                "expected either 'upstream' or 'target' with 'loss', not both: 'upstream' starts the "
+                "backward pass itself, a 'target' starts it from the loss"
+            ),
             "upstream",
         )
     if "target" in document and "loss" not in document:
@@ -72,7 +76,8 @@ def build_model(document: dict[str, Any]) -> Model:
         # With a training section the dataset brings the targets; the example itself
         # then has a forward pass only (unless 'upstream' is given).
         raise ModelError(
-            "missing 'target': expected a target to compare the output with, since 'loss' is given", "target"
+            Message("missing 'target': expected a target to compare the output with, since 'loss' is given"),
+            "target",
         )
     loss = None
     if "loss" in document:
@@ -96,13 +101,15 @@ def build_model(document: dict[str, Any]) -> Model:
     out_shape = shapes[-1]
     upstream = None
     if "upstream" in document:
-        upstream = _shaped(document["upstream"], out_shape, "upstream", "upstream deltas")
+        upstream = _shaped(document["upstream"], out_shape, "upstream", Message("upstream deltas"))
     target: FloatArray | int | None = None
     if loss is not None and "target" in document:
         target = parse_target(document["target"], out_shape, loss, "target")
     training = None
     if "training" in document and loss is None:
-        raise ModelError("expected a 'loss' in the model for training, to know what to minimise", "training")
+        raise ModelError(
+            Message("expected a 'loss' in the model for training, to know what to minimise"), "training"
+        )
     if "training" in document:
         training = _training(document["training"], model, shapes, loss)
     return Model(
@@ -123,7 +130,12 @@ def _shaped(value: Any, shape: tuple[int, ...], place: str, what: str) -> FloatA
     array = canonical(array, len(shape), place, what)
     if array.shape != shape:
         raise ModelError(
-            f"expected {what} of shape {sized(shape)} (the last layer's output), got {sized(array.shape)}",
+            Message(
+                "expected {what} of shape {shape} (the last layer's output), got {got}",
+                what=what,
+                shape=sized(shape),
+                got=sized(array.shape),
+            ),
             place,
         )
     return frozen_array(array)
@@ -142,16 +154,25 @@ def parse_target(value: Any, out_shape: tuple[int, ...], loss: LossSpec, place: 
         classes = math.prod(out_shape)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ModelError(
-                f"expected a class index (an integer from 0 to {classes - 1}), got {describe(value)}", place
+                Message(
+                    "expected a class index (an integer from 0 to {last}), got {got}",
+                    last=classes - 1,
+                    got=describe(value),
+                ),
+                place,
             )
         if not 0 <= value < classes:
             raise ModelError(
-                f"expected a class index from 0 to {classes - 1} (the last output has {classes} values), "
-                f"got {describe(value)}",
+                Message(
+                    "expected a class index from 0 to {last} (the last output has {n} values), got {got}",
+                    last=classes - 1,
+                    n=classes,
+                    got=describe(value),
+                ),
                 place,
             )
         return int(value)
-    return _shaped(value, out_shape, place, "a target")
+    return _shaped(value, out_shape, place, Message("a target"))
 
 
 def _training(
@@ -159,7 +180,7 @@ def _training(
 ) -> TrainingSpec:
     if loss is None:
         raise ModelError(
-            "training needs a 'target' and 'loss' in the model to know what to minimise", "training"
+            Message("training needs a 'target' and 'loss' in the model to know what to minimise"), "training"
         )
     batch = spec.get("batch_size", "full")
     dataset = datasets.validate(spec["dataset"], model, shapes, loss, "training.dataset")
@@ -183,10 +204,12 @@ def guarded(work: Callable[[], T]) -> T:
         raise
     except RecursionError:
         raise ModelError(
-            f"nested too deeply: expected at most {MAX_DEPTH} levels of lists and objects"
+            Message(
+                "nested too deeply: expected at most {depth} levels of lists and objects", depth=MAX_DEPTH
+            )
         ) from None
     except MemoryError:
-        raise ModelError("not enough memory to load this model; expected a smaller model") from None
+        raise ModelError(Message("not enough memory to load this model; expected a smaller model")) from None
     except Exception as exc:  # a bug in visualconv: still one clear error for the user
         text = " ".join(str(exc).split())[:120]
         raise ModelError(f"{INTERNAL_ERROR} ({type(exc).__name__}: {text}); please report this") from exc

@@ -16,6 +16,7 @@ from ..engine.errors import Message, ModelError
 from ..engine.kinds import Layer
 from ..engine.kinds.base import frozen_array
 from ..engine.windows import FloatArray, IntPair
+from ..i18n import N_
 from .arrays import canonical, to_array
 from .messages import describe
 
@@ -61,9 +62,9 @@ def _bias(value: Any, c_out: int, place: str, present: bool) -> FloatArray | Non
         bias = bias.reshape(1)
     if bias.shape != (c_out,):
         text = (
-            "expected {n} bias value, one per output channel of the weight, got {got}"
+            N_("expected {n} bias value, one per output channel of the weight, got {got}")
             if c_out == 1
-            else "expected {n} bias values, one per output channel of the weight, got {got}"
+            else N_("expected {n} bias values, one per output channel of the weight, got {got}")
         )
         raise ModelError(Message(text, n=c_out, got=bias.size), place)
     return frozen_array(bias)

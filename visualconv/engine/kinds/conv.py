@@ -1343,11 +1343,15 @@ class ConvKind(Kind):
         if channels != c_in:
             if layer.groups == 1:
                 text = (
-                    "expected a weight with {n} input channels (axis 1 of {axes}) to match {source}, "
-                    "got shape {shape}"
+                    N_(
+                        "expected a weight with {n} input channels (axis 1 of {axes}) to match {source}, "
+                        "got shape {shape}"
+                    )
                     if channels != 1
-                    else "expected a weight with {n} input channel (axis 1 of {axes}) to match {source}, "
-                    "got shape {shape}"
+                    else N_(
+                        "expected a weight with {n} input channel (axis 1 of {axes}) to match {source}, "
+                        "got shape {shape}"
+                    )
                 )
                 raise ModelError(
                     Message(
