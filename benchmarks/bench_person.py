@@ -50,6 +50,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # this checkout's visualconv (the README writer, the children)
 SEED = ROOT / "sample_models" / "01-seed-1d-conv.json"
 
 # The targets of the window, start-up and engine rows (milliseconds, megabytes, ratios).
@@ -297,7 +299,7 @@ sys.exit(main())
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    """The environment of every process the benchmark starts: offscreen, with a bytecode cache.
+    """The environment of every process the benchmark starts: offscreen, this checkout, a bytecode cache.
 
     An installed visualconv has its modules compiled (pip writes the ``.pyc`` files), and a
     checkout writes them on its first run; only with ``PYTHONDONTWRITEBYTECODE`` set (as on
@@ -312,6 +314,8 @@ def child_env(**extra: str) -> dict[str, str]:
         atexit.register(shutil.rmtree, _pycache, ignore_errors=True)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPYCACHEPREFIX=_pycache, **extra)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # This checkout's visualconv, whatever the current folder and the installed package are.
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     env.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="visualconv-bench-"))
     os.chmod(env["XDG_RUNTIME_DIR"], 0o700)
     return env

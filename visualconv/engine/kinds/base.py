@@ -154,10 +154,13 @@ def with_activation(layer: Any, value: Any, place: str) -> Any:
     import dataclasses
 
     from ..activations import ACTIVATIONS
-    from ..errors import ModelError
+    from ..errors import Message, ModelError
 
     if value not in ACTIVATIONS:
-        raise ModelError(f"expected one of {', '.join(ACTIVATIONS)}, got {value!r}", place)
+        raise ModelError(
+            Message("expected one of {options}, got {got}", options=", ".join(ACTIVATIONS), got=repr(value)),
+            place,
+        )
     return dataclasses.replace(layer, activation=str(value))
 
 
@@ -191,12 +194,17 @@ def with_window_setting(layer: Any, key: str, value: Any, dims: int, place: str,
 
 def groups_setting(value: Any, c_in: int, c_out: int, place: str) -> int:
     """A typed ``groups`` that divides both channel counts (ModelError placed at ``place``)."""
-    from ..errors import ModelError
+    from ..errors import Message, ModelError
 
     groups = parse_pair(value, 1, place, 1)[1]
     if c_in % groups or c_out % groups:
         raise ModelError(
-            f"expected groups dividing the {c_in} input and {c_out} output channels, got {groups}",
+            Message(
+                "expected groups dividing the {c_in} input and {c_out} output channels, got {got}",
+                c_in=c_in,
+                c_out=c_out,
+                got=groups,
+            ),
             place,
         )
     return groups
@@ -224,7 +232,7 @@ def parse_pair(value: Any, dims: int, name: str, minimum: int) -> IntPair:
     """
     import re
 
-    from ..errors import ModelError
+    from ..errors import Message, ModelError
 
     if isinstance(value, str):
         parts = [p for p in re.split(r"[,x× ]+", value.strip()) if p]
@@ -237,11 +245,13 @@ def parse_pair(value: Any, dims: int, name: str, minimum: int) -> IntPair:
     except (TypeError, ValueError):
         numbers = [None]
     if not numbers or None in numbers or len(numbers) > (1 if dims == 1 else 2):
-        expect = "an integer" if dims == 1 else "an integer or two integers (rows, columns)"
-        raise ModelError(f"expected {expect}, got {value!r}", name)
+        expect = Message("an integer") if dims == 1 else Message("an integer or two integers (rows, columns)")
+        raise ModelError(Message("expected {expected}, got {got}", expected=expect, got=repr(value)), name)
     ints = [n for n in numbers if n is not None]
     if min(ints) < minimum:
-        raise ModelError(f"expected integers >= {minimum}, got {value!r}", name)
+        raise ModelError(
+            Message("expected integers >= {minimum}, got {got}", minimum=minimum, got=repr(value)), name
+        )
     if dims == 1:
         return (1 if name.endswith(("stride", "dilation", "size", "kernel_size")) else 0, ints[0])
     return (ints[0], ints[-1])

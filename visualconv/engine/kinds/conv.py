@@ -1277,16 +1277,23 @@ class ConvKind(Kind):
 
     def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> ConvLayer:
         """weight, bias, stride, padding (int, pair, "same", "valid"), dilation, groups, padding_mode."""
-        from ..errors import ModelError
+        from ..errors import Message, ModelError
 
         groups = int(spec.get("groups", 1))
         per_group = "C_in / groups" if groups > 1 else "C_in"
         layout = f"(C_out, {per_group}, K)" if dims == 1 else f"(C_out, {per_group}, kH, kW)"
-        weight = read.array(spec["weight"], f"{place}.weight", dims + 2, f"a weight {layout}")
+        weight = read.array(
+            spec["weight"], f"{place}.weight", dims + 2, Message("a weight {layout}", layout=layout)
+        )
         if weight.shape[0] % groups:
             raise ModelError(
-                f"expected groups dividing the {weight.shape[0]} output channels (axis 0 of the weight "
-                f"{sized(weight.shape)}), as PyTorch requires, got {groups}",
+                Message(
+                    "expected groups dividing the {n} output channels (axis 0 of the weight {shape}), "
+                    "as PyTorch requires, got {got}",
+                    n=weight.shape[0],
+                    shape=sized(weight.shape),
+                    got=groups,
+                ),
                 f"{place}.groups",
             )
         stride = read.pair(spec.get("stride"), dims, 1, f"{place}.stride")
@@ -1365,14 +1372,26 @@ class ConvKind(Kind):
                 )
             if channels % layer.groups:
                 raise ModelError(
-                    f"expected groups dividing the {channels} input channels of {source}, as PyTorch "
-                    f"requires, got {layer.groups}",
+                    Message(
+                        "expected groups dividing the {n} input channels of {source}, as PyTorch requires, "
+                        "got {got}",
+                        n=channels,
+                        source=source,
+                        got=layer.groups,
+                    ),
                     f"{place}.groups",
                 )
             raise ModelError(
-                f"expected a weight with {channels // layer.groups} input channels per group (axis 1 of "
-                f"(C_out, C_in / groups, ...): {channels} channels of {source} in {layer.groups} groups), "
-                f"got shape {sized(layer.weight.shape)}",
+                Message(
+                    "expected a weight with {per_group} input channels per group (axis 1 of "
+                    "(C_out, C_in / groups, ...): {n} channels of {source} in {groups} groups), "
+                    "got shape {shape}",
+                    per_group=channels // layer.groups,
+                    n=channels,
+                    source=source,
+                    groups=layer.groups,
+                    shape=sized(layer.weight.shape),
+                ),
                 f"{place}.weight",
             )
         top, bottom, left, right = layer.sides

@@ -518,15 +518,19 @@ class PoolKind(Kind):
 
     def from_document(self, spec: dict[str, Any], dims: int, place: str, read: DocumentReader) -> PoolLayer:
         """mode, size (or "global"), stride (default the size), padding (at most half the size)."""
-        from ..errors import ModelError
+        from ..errors import Message, ModelError
 
         mode = spec["mode"]
         if spec["size"] == "global":
             for key in ("stride", "padding"):
                 if key in spec:
                     raise ModelError(
-                        f'expected no {key} with size "global" (one window over the whole input), '
-                        f"got {spec[key]!r}",
+                        Message(
+                            'expected no {key} with size "global" (one window over the whole input), '
+                            "got {got}",
+                            key=key,
+                            got=repr(spec[key]),
+                        ),
                         f"{place}.{key}",
                     )
             one = (1, 1)
@@ -540,9 +544,11 @@ class PoolKind(Kind):
             if padding[axis] > size[axis] // 2:
                 slice(1, 2) if dims == 1 else slice(0, 2)
                 raise ModelError(
-                    f"expected padding at most half the size {axes_words(size, dims)} "
-                    "(as PyTorch requires), "
-                    f"got {axes_words(padding, dims)}",
+                    Message(
+                        "expected padding at most half the size {size} (as PyTorch requires), got {got}",
+                        size=axes_words(size, dims),
+                        got=axes_words(padding, dims),
+                    ),
                     f"{place}.padding",
                 )
         return PoolLayer(mode=mode, size=size, stride=stride, dims=dims, padding=padding)
