@@ -48,7 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..i18n import _
-from .errors import ModelError
+from .errors import Message, ModelError
 from .kinds import CONV, ConvLayer, Layer
 from .kinds.base import LayerDoesNotFit, output_shapes
 from .windows import FloatArray
@@ -303,22 +303,31 @@ def describe(spec: Dataset | Mapping[str, Any]) -> str:
 
 def _check(spec: Any, model: Any, shapes: list[Shape], loss: Any, place: str) -> Dataset:
     if not isinstance(spec, Mapping):
-        raise ModelError("expected an object with a 'kind'", place)
+        raise ModelError(Message("expected an object with a 'kind'"), place)
     kind = spec.get("kind")
     if kind not in KINDS:
         raise ModelError(
-            f"expected one of {', '.join(repr(k) for k in KINDS)}, got {kind!r}", f"{place}.kind"
+            Message(
+                "expected one of {options}, got {got}",
+                options=", ".join(repr(k) for k in KINDS),
+                got=repr(kind),
+            ),
+            f"{place}.kind",
         )
     allowed = _FIELDS[kind]
     extra = sorted(set(spec) - set(allowed))
     if extra:
         raise ModelError(
-            f"unknown key {', '.join(repr(e) for e in extra)} for a {kind} dataset; "
-            f"expected one of {', '.join(allowed)}",
+            Message(
+                "unknown key {keys} for a {kind} dataset; expected one of {allowed}",
+                keys=", ".join(repr(e) for e in extra),
+                kind=kind,
+                allowed=", ".join(allowed),
+            ),
             place,
         )
     if loss is None:
-        raise ModelError("a dataset needs the model's 'loss' to know what its targets are", place)
+        raise ModelError(Message("a dataset needs the model's 'loss' to know what its targets are"), place)
     checker: Callable[..., Dataset] = {
         "inline": _check_inline,
         "teacher": _check_teacher,
@@ -331,14 +340,19 @@ def _check(spec: Any, model: Any, shapes: list[Shape], loss: Any, place: str) ->
 def _int_field(spec: Mapping[str, Any], key: str, default: int, place: str, low: int, high: int) -> int:
     value = spec.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ModelError(f"expected an integer from {low} to {high}, got {value!r}", f"{place}.{key}")
+        raise ModelError(
+            Message(
+                "expected an integer from {low} to {high}, got {got}", low=low, high=high, got=repr(value)
+            ),
+            f"{place}.{key}",
+        )
     return value
 
 
 def _float_field(spec: Mapping[str, Any], key: str, default: float, place: str) -> float:
     value = spec.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise ModelError(f"expected a number >= 0, got {value!r}", f"{place}.{key}")
+        raise ModelError(Message("expected a number >= 0, got {got}", got=repr(value)), f"{place}.{key}")
     return float(value)
 
 
@@ -357,7 +371,10 @@ def _size_field(spec: Mapping[str, Any], model: Any, place: str, minimum: int = 
             raise ModelError(f"expected {expected}, got {value!r}", f"{place}.size")
         size = tuple(items) if len(items) == model.dims else (items[0], items[0])
     if min(size) < minimum or max(size) > 512:
-        raise ModelError(f"expected sizes from {minimum} to 512, got {list(size)}", f"{place}.size")
+        raise ModelError(
+            Message("expected sizes from {minimum} to 512, got {got}", minimum=minimum, got=list(size)),
+            f"{place}.size",
+        )
     return size
 
 
@@ -423,7 +440,10 @@ def _class_index(value: Any, classes: int, place: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
         raise ModelError(f"expected a class index (an integer from 0 to {classes - 1}), got {value!r}", place)
     if not 0 <= int(value) < classes:
-        raise ModelError(f"expected a class index from 0 to {classes - 1}, got {int(value)}", place)
+        raise ModelError(
+            Message("expected a class index from 0 to {last}, got {got}", last=classes - 1, got=int(value)),
+            place,
+        )
     return int(value)
 
 
@@ -436,17 +456,25 @@ def _check_inline(
 ) -> InlineDataset:
     for key in ("inputs", "targets"):
         if key not in spec:
-            raise ModelError(f"missing required key '{key}' (a list with one entry per example)", place)
+            raise ModelError(
+                Message("missing required key '{key}' (a list with one entry per example)", key=key), place
+            )
         if not isinstance(spec[key], list) or not spec[key]:
-            raise ModelError("expected a non-empty list with one entry per example", f"{place}.{key}")
+            raise ModelError(
+                Message("expected a non-empty list with one entry per example"), f"{place}.{key}"
+            )
     raw_inputs, raw_targets = spec["inputs"], spec["targets"]
     if len(raw_targets) != len(raw_inputs):
         raise ModelError(
-            f"expected one target per input ({len(raw_inputs)}), got {len(raw_targets)}", f"{place}.targets"
+            Message(
+                "expected one target per input ({n}), got {got}", n=len(raw_inputs), got=len(raw_targets)
+            ),
+            f"{place}.targets",
         )
     if len(raw_inputs) > MAX_EXAMPLES:
         raise ModelError(
-            f"expected at most {MAX_EXAMPLES} examples, got {len(raw_inputs)}", f"{place}.inputs"
+            Message("expected at most {limit} examples, got {got}", limit=MAX_EXAMPLES, got=len(raw_inputs)),
+            f"{place}.inputs",
         )
     in_shape, out_shape = shapes[0], shapes[-1]
     inputs = np.stack(
@@ -490,7 +518,7 @@ def _check_teacher(
     spec: Mapping[str, Any], model: Any, shapes: list[Shape], loss: Any, place: str
 ) -> TeacherDataset:
     if loss.classifies:
-        raise ModelError("a teacher dataset makes real-valued targets; use an mse loss", place)
+        raise ModelError(Message("a teacher dataset makes real-valued targets; use an mse loss"), place)
     index = _conv_index(spec, model, place)
     layer: ConvLayer = model.layers[index]
     if "kernel" not in spec:
@@ -532,8 +560,12 @@ def _check_classes(model: Any, shapes_out: Shape, loss: Any, classes: int, place
     outputs = math.prod(shapes_out)
     if outputs != classes:
         raise ModelError(
-            f"the dataset has {classes} classes but the model's last layer gives {outputs} outputs; "
-            f"make the last layer give {classes}",
+            Message(
+                "the dataset has {classes} classes but the model's last layer gives {outputs} outputs; "
+                "make the last layer give {classes}",
+                classes=classes,
+                outputs=outputs,
+            ),
             place,
         )
 
@@ -542,7 +574,7 @@ def _check_shapes(
     spec: Mapping[str, Any], model: Any, shapes: list[Shape], loss: Any, place: str
 ) -> ShapesDataset:
     if model.dims != 2:
-        raise ModelError("the shapes dataset draws 2-D images; it needs a model with dims 2", place)
+        raise ModelError(Message("the shapes dataset draws 2-D images; it needs a model with dims 2"), place)
     classes = spec.get("classes", list(DEFAULT_SHAPE_CLASSES))
     if not isinstance(classes, list) or len(classes) < 2:
         raise ModelError(f"expected a list of at least two of {', '.join(SHAPE_CLASSES)}", f"{place}.classes")
