@@ -204,3 +204,30 @@ def test_a_pack_step_compiles_to_that_step_only_and_fragments_show_every_step(se
     pdf = compile_tex(host)
     every = " ".join(pdf_text(pdf, p) for p in range(1, pdf_pages(pdf) + 1))
     assert all(f"overlay {k} of 2" in every for k in (1, 2))
+
+
+@pytest.mark.parametrize(
+    ("language", "diverging_words", "sequential_words"),
+    [
+        ("en", "blue is negative, red positive", "dark is negative, light positive"),
+        ("de", "Blau ist negativ, Rot positiv", "Dunkel ist negativ, Hell positiv"),
+        ("zh-CN", "蓝色为负，红色为正", "深色为负，浅色为正"),
+    ],
+)
+def test_the_pack_index_names_the_colours_of_the_palette_its_images_use(
+    seed1d, tmp_path, language, diverging_words, sequential_words
+):
+    from visualconv import i18n
+    from visualconv.engine import palette
+
+    i18n.set_language(language)
+    try:
+        (plain, *_) = export_pack(seed1d, tmp_path / "plain", formats=("png",), steps="0")
+        with palette.exporting_with("cividis"):
+            (cividis, *_) = export_pack(seed1d, tmp_path / "cividis", formats=("png",), steps="0")
+    finally:
+        i18n.set_language("en")
+    assert diverging_words in plain.read_text("utf-8")
+    assert sequential_words not in plain.read_text("utf-8")
+    assert sequential_words in cividis.read_text("utf-8")
+    assert diverging_words not in cividis.read_text("utf-8")
