@@ -425,20 +425,25 @@ def _index_head(model: Model, plan: list[PackPass]) -> tuple[list[str], list[str
     md = [f"# {_markdown(shown(model.name))}", ""]
     if model.description:
         md += [markdown_text(shown(model.description), keep_newlines=True), ""]
-    intro = _(
-        "Slides exported by visualconv. Each step has an image (PNG) and its LaTeX: a standalone\n"
-        "document (`step-NNN.tex`, compiles in its folder: it reads its step from `fragments.tex`,\n"
-        "which has every step's body to paste into slides; needs `amsmath`, `amssymb`, `xcolor`,\n"
-        "`colortbl`).\n"
-        "`NAME-beamer.tex` is one Beamer frame whose overlays are the steps. One colour level\n"
-        "per panel for a whole pass; blue is negative, red positive. The images show the panels;\n"
-        "each step's equations are the text below its image. `index.html` shows the pack in a\n"
-        "browser."
-    )
     chosen = palette.export_palette()
     if chosen is not None and not chosen.diverging:  # the window's sequential View ▸ Palette choice
-        intro = intro.replace(_("blue is negative, red positive"), _("dark is negative, light positive"))
-    md += intro.split("\n")
+        colours = _("dark is negative, light positive")
+    else:
+        colours = _("blue is negative, red positive")
+    md += (
+        _(
+            "Slides exported by visualconv. Each step has an image (PNG) and its LaTeX: a standalone\n"
+            "document (`step-NNN.tex`, compiles in its folder: it reads its step from `fragments.tex`,\n"
+            "which has every step's body to paste into slides; needs `amsmath`, `amssymb`, `xcolor`,\n"
+            "`colortbl`).\n"
+            "`NAME-beamer.tex` is one Beamer frame whose overlays are the steps. One colour level\n"
+            "per panel for a whole pass; {colours}. The images show the panels;\n"
+            "each step's equations are the text below its image. `index.html` shows the pack in a\n"
+            "browser."
+        )
+        .format(colours=colours)
+        .split("\n")
+    )
     md += [
         "",
         "## " + _("Contents"),
