@@ -357,6 +357,19 @@ def test_max_pool_of_neighbour_pairs_equals_the_loop_twin(size, stride, width, e
     )
 
 
+def test_pool_settings_are_checked_alike_on_every_call():
+    # The checked settings of a shape are remembered; errors never are, lists read as tuples.
+    x = np.random.default_rng(16).normal(size=(1, 2, 6, 7))
+    for _ in range(2):
+        with pytest.raises(ValueError, match="larger than the padded input"):
+            pool2d_forward(x, "max", (7, 2))
+        with pytest.raises(ValueError, match="pool mode must be"):
+            pool2d_forward(x, "median", 2)
+    expected = pool2d_forward_naive(x, "max", (3, 2), (2, 1))
+    np.testing.assert_array_equal(pool2d_forward(x, "max", [3, 2], [2, 1]), expected)
+    np.testing.assert_array_equal(pool2d_forward(x, "max", (3, 2), np.array([2, 1])), expected)
+
+
 def test_max_positions_is_the_first_maximum():
     rng = np.random.default_rng(9)
     x = rng.integers(0, 3, size=(2, 3, 7, 7)).astype(np.float64)

@@ -8,6 +8,7 @@ to the first maximal element in row-major order, as PyTorch does.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -36,21 +37,43 @@ POOL_MODES = ("max", "avg")
 
 def _geometry(
     x: FloatArray, mode: str, size: PoolSize, stride: Size | None, padding: Size = 0
-) -> tuple[IntPair, IntPair, IntPair]:
-    """Check a pooling call as PyTorch does; its (size, stride, padding) pairs.
+) -> tuple[IntPair, IntPair, IntPair, IntPair]:
+    """Check a pooling call as PyTorch does; its (size, stride, padding, output size) pairs.
 
     ``size="global"`` is one window over the whole plane (stride and padding not given).
     """
+    if x.ndim != 4:
+        if mode not in POOL_MODES:
+            raise ValueError(f"pool mode must be 'max' or 'avg', got {mode!r}")
+        raise ValueError(f"input must have shape (N, C, H, W), got {x.shape}")
+    key = (mode, _hashable(size), _hashable(stride), _hashable(padding), x.shape[2], x.shape[3])
+    try:
+        return _checked_geometry(*key)
+    except TypeError:  # a setting that cannot be hashed (an array, say): checked afresh
+        return _checked_geometry.__wrapped__(*key)
+
+
+def _hashable(value: Any) -> Any:
+    """A list setting as a tuple (the same pair to :func:`as_pair`), so that it can key a cache."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_geometry(
+    mode: str, size: PoolSize, stride: Size | None, padding: Size, h: int, w: int
+) -> tuple[IntPair, IntPair, IntPair, IntPair]:
+    """:func:`_geometry` of an (N, C, h, w) input, remembered: small calls spend much of their time here.
+
+    Only successful checks are remembered (an error is raised afresh every time).
+    """
     if mode not in POOL_MODES:
         raise ValueError(f"pool mode must be 'max' or 'avg', got {mode!r}")
-    if x.ndim != 4:
-        raise ValueError(f"input must have shape (N, C, H, W), got {x.shape}")
     if isinstance(size, str):
         if size != "global":
             raise ValueError(f"pool size must be an int, a pair or 'global', got {size!r}")
         if stride is not None or as_pair(padding, "padding") != (0, 0):
             raise ValueError("a global pool takes no stride and no padding")
-        return (x.shape[2], x.shape[3]), (x.shape[2], x.shape[3]), (0, 0)
+        return (h, w), (h, w), (0, 0), (1, 1)
     k = as_pair(size, "size")
     s = k if stride is None else as_pair(stride, "stride")
     p = as_pair(padding, "padding")
@@ -58,13 +81,10 @@ def _geometry(
         raise ValueError(f"pool size and stride must be >= 1, got {k}, {s}")
     if min(p) < 0 or p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise ValueError(f"pool padding must be >= 0 and at most half the size {k}, got {p}")
-    out_h, out_w = output_shape((x.shape[2], x.shape[3]), k, s, p, (1, 1))
+    out_h, out_w = output_shape((h, w), k, s, p, (1, 1))
     if out_h < 1 or out_w < 1:
-        raise ValueError(
-            f"pool window {k} is larger than the padded input "
-            f"{(x.shape[2] + 2 * p[0], x.shape[3] + 2 * p[1])}"
-        )
-    return k, s, p
+        raise ValueError(f"pool window {k} is larger than the padded input {(h + 2 * p[0], w + 2 * p[1])}")
+    return k, s, p, (out_h, out_w)
 
 
 def _pad_for_pool(x: FloatArray, mode: str, p: IntPair) -> FloatArray:
@@ -130,10 +150,9 @@ def pool2d_forward(
         row-major order, divided by kH*kW.
     """
     x = np.asarray(x, dtype=np.float64)
-    k, s, p = _geometry(x, mode, size, stride, padding)
+    k, s, p, out_hw = _geometry(x, mode, size, stride, padding)
     if p != (0, 0):
         return pool2d_forward(_pad_for_pool(x, mode, p), mode, k, s)
-    out_hw = output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1))
     y = np.empty((*x.shape[:2], *out_hw))
     _by_planes(lambda planes, out: _pool(planes[0], mode, k, s, out_hw, out), [x], y)
     return y
@@ -166,9 +185,12 @@ def _by_planes(
     ``work`` fills the same planes of ``out`` (N, C, h', w', C-contiguous) from them.
     ``passes`` weighs the input cells when deciding whether threads pay off.
     """
+    cells = arrays[-1].size  # the input's: it comes last, forward (x) and backward (dy, x)
+    if cells * passes < PARALLEL_CELLS and cells <= BLOCK_CELLS:
+        work(arrays, out)  # one block on this thread, the common case of small calls
+        return
     n, c = out.shape[:2]
     planes = n * c
-    cells = max(a.size for a in arrays)  # the input's, forward or backward
     per_block = max(1, BLOCK_CELLS // max(1, cells // max(1, planes)))
     threads = parallel.threads() if cells * passes >= PARALLEL_CELLS else 1
     if threads > 1:
@@ -315,13 +337,12 @@ def pool2d_backward(
     """
     dy = np.asarray(dy, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
-    k, s, p = _geometry(x, mode, size, stride, padding)
+    k, s, p, out_hw = _geometry(x, mode, size, stride, padding)
     if p != (0, 0):
         if mode == "max" and not _above_minus_infinity(x):
             return _max_backward_padded_literal(dy, x, k, s, p)
         dx_padded = pool2d_backward(dy, _pad_for_pool(x, mode, p), mode, k, s)
         return np.ascontiguousarray(crop(dx_padded, p))
-    out_hw = output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1))
     if dy.shape != (*x.shape[:2], *out_hw):
         raise ValueError(f"dy must have shape {(*x.shape[:2], *out_hw)}, got {dy.shape}")
     dx = np.empty(x.shape)
