@@ -247,12 +247,12 @@ def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, out
     (kh, kw), (sh, sw), (out_h, out_w) = k, s, out_hw
     if mode == "max" and _pairs_of_neighbours(x, k, s):
         # max(x0, x1) and max(x0, x1, x2) = max(max(x0, x1), max(x1, x2)) from the neighbour
-        # maxima: one contiguous pass instead of a strided one.
-        neighbours = _rows(_adjacent(x, np.maximum), 0, sh, out_h, x.shape[-1])
-        if kw == 2:
-            out[...] = neighbours[..., 0 : 2 * out_w - 1 : 2]
-        else:
-            np.maximum(neighbours[..., 0 : 2 * out_w - 1 : 2], neighbours[..., 1 : 2 * out_w : 2], out=out)
+        # maxima, each in one contiguous pass; a single strided pass picks every other one
+        # (a strided np.maximum costs several contiguous passes).
+        neighbours = _adjacent(x, np.maximum)
+        if kw == 3:
+            neighbours = _adjacent(neighbours, np.maximum)
+        out[...] = _rows(neighbours, 0, sh, out_h, x.shape[-1])[..., 0 : 2 * out_w - 1 : 2]
         return out
     combine = np.maximum if mode == "max" else np.add
     width = sw * (out_w - 1) + kw  # the input columns any window reads
@@ -298,6 +298,15 @@ def _spread_average(dy: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx:
         for a in range(1, kh):
             windows[:, :, :, a] = windows[:, :, :, 0]
         return
+    if kw <= 2 * sw and kh <= 2 * sh:
+        # Each cell in at most two windows per axis: whole slices, no read-modify-write passes.
+        if kh == 1 and sh == 1:
+            _spread_pairs(share, kw, sw, dx, -1)
+            return
+        columns = np.empty((*dy.shape[:-1], dx.shape[-1]))
+        _spread_pairs(share, kw, sw, columns, -1)
+        _spread_pairs(columns, kh, sh, dx, -2)
+        return
     rows = np.zeros((*dy.shape[:-1], width))
     for b in range(kw):
         rows[..., b : b + sw * (out_w - 1) + 1 : sw] += share
@@ -308,6 +317,43 @@ def _spread_average(dy: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx:
     dx[...] = 0.0
     for a in range(kh):
         _rows(dx, a, sh, out_h, width)[...] += rows
+
+
+def _spread_pairs(values: FloatArray, k: int, s: int, out: FloatArray, axis: int) -> None:
+    """Along ``axis``, each of the n ``values`` added onto the k cells of its window (stride s, k <= 2 s).
+
+    ``out[p]`` becomes the sum of ``values[j]`` over the windows j with ``0 <= p - j*s < k``
+    (at most two, as k <= 2 s: two terms add alike in either order), and 0 past the last
+    window. Each residue class ``r + s*j`` of cells is written whole, one or two passes.
+
+    Parameters
+    ----------
+    values : ndarray of shape (..., n, ...)
+        n along ``axis`` (-1 or -2).
+    k, s : int
+        Window size and stride along ``axis``, ``k <= 2 s``.
+    out : ndarray
+        ``values``' shape but at least ``s*(n - 1) + k`` along ``axis``; every cell written.
+    """
+    n = values.shape[axis]
+
+    def along(array: FloatArray, part: slice | int) -> FloatArray:
+        return array[..., part] if axis == -1 else array[..., part, :]
+
+    for r in range(s):
+        cells = along(out, slice(r, None, s))  # the cells r + s*j
+        if r + s < k:  # window j at offset r, window j - 1 at offset r + s
+            along(cells, 0)[...] = along(values, 0)
+            np.add(
+                along(values, slice(1, None)), along(values, slice(None, -1)), out=along(cells, slice(1, n))
+            )
+            along(cells, n)[...] = along(values, n - 1)
+            along(cells, slice(n + 1, None))[...] = 0.0
+        elif r < k:
+            along(cells, slice(0, n))[...] = values
+            along(cells, slice(n, None))[...] = 0.0
+        else:
+            cells[...] = 0.0  # between windows
 
 
 def pool2d_backward(
@@ -449,6 +495,11 @@ def _route_by_improvements(
         False (``dx`` untouched) when a window holds NaN: the running maximum would let
         it hide later values, where the loop twin skips it.
     """
+    if k == (1, 3) and s[1] == 2 and x.flags.c_contiguous:
+        if _has_nan(x):
+            return False
+        _place_row_windows(dy, _improvements_of_three(x, s[0], out_hw), 3, s, out_hw, dx)
+        return True
     offsets = _offsets(k)
     slabs = [_slab(x, a, b, s, out_hw) for a, b in offsets]
     improves: list[NDArray[np.bool_]] = []
@@ -488,6 +539,36 @@ def _route_by_improvements(
     else:
         first += pending
     return True
+
+
+def _improvements_of_three(x: FloatArray, sh: int, out_hw: IntPair) -> list[NDArray[np.bool_]]:
+    """Where the 2nd and the 3rd cell of each one-row window of three, 2 apart, beat all before them.
+
+    For ``x`` without NaN, C-contiguous: the comparisons of every cell with its next and
+    its next but one, each one contiguous pass over the whole array (a strided comparison
+    or maximum costs several), then every other one picked.
+
+    Returns
+    -------
+    list of two C-contiguous bool arrays of shape (N, C, out_h, out_w)
+        ``x1 > x0`` and ``x2 > max(x0, x1)``, i.e. ``x2 > x0 and x2 > x1``.
+    """
+    flat = x.reshape(-1)
+    beats_previous = np.empty(x.shape, dtype=bool)  # x[t + 1] > x[t], at t
+    second = beats_previous.reshape(-1)
+    np.greater(flat[1:], flat[:-1], out=second[:-1])
+    second[-1] = False  # never read: the last cell starts no window of three
+    third = np.empty(x.shape, dtype=bool)  # x[t + 2] > x[t] and x[t + 2] > x[t + 1], at t
+    third_flat = third.reshape(-1)
+    np.greater(flat[2:], flat[:-2], out=third_flat[:-2])
+    np.logical_and(third_flat[:-2], second[1:-1], out=third_flat[:-2])
+    third_flat[-2:] = False
+    out_h, out_w = out_hw
+
+    def at_windows(cells: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        return np.ascontiguousarray(cells[..., 0 : sh * (out_h - 1) + 1 : sh, 0 : 2 * out_w - 1 : 2])
+
+    return [at_windows(beats_previous), at_windows(third)]
 
 
 def _place_row_windows(
