@@ -237,7 +237,7 @@ class GradcheckPanel(QWidget):
         if model is None:
             return self.result
         try:
-            _, result = drain(functools.partial(check_work, model))
+            _last, result = drain(functools.partial(check_work, model))
         except (ModelError, ValueError, FloatingPointError) as exc:
             self._finish_refused(_("The check stopped: {reason}").format(reason=said(exc)))
             return None
