@@ -7,11 +7,14 @@ Plain script, run by hand (never by the test suite)::
 One command for the table the README quotes. Every row is timed the way a person meets
 it, each in a fresh process where the process is part of the wait:
 
-- **next** / **scrub** — a real key press (Right, through Qt's key and shortcut path,
-  ``QTest.keyClick`` on the focused widget) or a slider move to a random step, until the
-  end of the last paint event the change caused (an application-wide event filter times
-  every ``QEvent.Paint`` to its end; the clock stops when the event loop has been idle).
-  The window is the real ``MainWindow`` at 1400x900, offscreen.
+- **next** / **scrub** — a real key press (Right, posted to the focused widget as the window
+  system delivers it, through Qt's shortcut override and the window's shortcut) or a
+  slider move to a random step, until the end of the last paint event the change caused
+  (the application times every ``QEvent.Paint`` to its end in ``notify``). Each sample runs
+  Qt's own event loop (``QEventLoop.exec``, as ``app.exec`` does) until no paint has ended
+  for 40 ms; the clock stops at the last paint, so that wait is not counted, and nothing of
+  ours (no sleep, no polling) runs before it. The window is the real ``MainWindow`` at
+  1400x900, offscreen.
 - **first show** of a 512x512, 16 -> 16 layer: from ``show_model`` to the last paint,
   and the peak resident memory (VmHWM) of that process during the show (the peak is
   reset just before it: building the model from its JSON text is not counted; the
@@ -25,12 +28,21 @@ it, each in a fresh process where the process is part of the wait:
   (``bench_engine.py --alone``), in alternating blocks; the ratio per shape is
   visualconv / PyTorch and the summary the geometric mean per group.
 
+**Blocks.** Every row runs once per block (default 3), in the same order, each block in
+fresh processes: the table pools a row's samples (median and p95; the worst of a row with
+few samples), and beside it gives the row's statistic in each block (p95 for next and
+scrub, the median otherwise) and the spread, the largest block over the smallest less
+one: whether a number reproduces within 20 % can be read from one run. The scrubs of
+each block go to steps of their own (a random seed per process).
+
 Every child process runs with a bytecode cache, as an installed package has (see
 :func:`child_env`): a machine that sets ``PYTHONDONTWRITEBYTECODE`` would otherwise make
 each launch compile every module of the checkout again.
 
-Before it starts the script measures how busy the cores are (from /proc/stat over one
-second) and prints it beside the results: numbers taken on a busy machine say so.
+Before it starts and after it ends the script measures how busy the cores are (from
+/proc/stat over one second), and over the run how many cores other processes kept busy
+(the machine's busy time less the benchmark's own CPU time); it prints them beside the
+results: numbers taken on a busy machine say so.
 """
 
 from __future__ import annotations
