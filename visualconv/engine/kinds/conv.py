@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -530,6 +531,20 @@ class ConvBackwardTrace(ConvTrace):
     def step_bytes(self) -> int:
         """A step's dA_prev, padded (and folded onto the input when the layer pads)."""
         return int(self.x_padded.nbytes) + (int(self.x.nbytes) if any(self.layer.sides) else 0)
+
+    def prepare(self) -> Iterator[None]:
+        """The kernel-gradient table, then the dA_prev checkpoints one by one: every jump is then quick.
+
+        Without them the first jump into late output channels builds every checkpoint up to
+        them (a large layer's first jumps took several times as long as the later ones).
+        """
+        self._conv_dw_rows()
+        yield
+        spacing = self._dx_checkpoint_spacing()
+        if spacing:
+            for channels in range(spacing, int(self._w_full.shape[0]), spacing):
+                self._conv_dx_checkpoint(channels)
+                yield
 
     def kept_blocks(self) -> int:
         """The cached steps and the dA_prev checkpoints (each the size of a step's dA_prev)."""
