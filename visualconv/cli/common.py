@@ -147,6 +147,26 @@ def check_finite(result: dict[str, Any], file: str) -> None:
         )
 
 
+def palette_help() -> str:
+    """The help of ``--palette`` (the window's and ``export``'s), naming View ▸ Palette's choices."""
+    from ..engine.palette import PALETTES
+
+    return _(
+        "colours of the heat maps' cells: {names} (default rdbu, red-blue; the choices of View > Palette)"
+    ).format(names=", ".join(PALETTES))
+
+
+def palette_option(value: str | None, prog: str) -> str | None:
+    """``--palette NAME`` as a View ▸ Palette key (None when not given); UsageError for another name."""
+    from ..engine.palette import PALETTES
+
+    if value is None or value in PALETTES:
+        return value
+    raise UsageError(
+        f"{prog}: --palette {value}: " + _("expected one of {names}").format(names=", ".join(PALETTES))
+    )
+
+
 def layer_index(model: Any, layer: int, file: str) -> int:
     """``--layer`` as an index from 0 (negative counts from the end); UsageError when out of range."""
     count = len(model.layers)
