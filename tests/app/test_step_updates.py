@@ -193,3 +193,51 @@ def test_the_step_counter_never_grows_while_stepping(window):
         session.set_step(k)
         assert counter.sizeHint().width() <= width, (k, counter.text())
     assert counter.minimumWidth() == width
+
+
+class LayoutCounter(QObject):
+    """Counts the layout requests that reach a widget (the main window: a new layout of every dock)."""
+
+    def __init__(self):
+        super().__init__()
+        self.requests = 0
+
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.requests += 1
+        return False
+
+
+def test_a_step_changes_the_counter_and_the_heading_without_laying_the_window_out_again(window):
+    """The step's texts change in place: no layout request climbs to the main window (its docks)."""
+    window.show_model(conv_model(), pass_name="backward")
+    session = window.session
+    session.set_step(3)
+    settle()
+    window.installEventFilter(counter := LayoutCounter())
+    for move in (session.next, session.next, session.previous, session.last, session.first):
+        move()
+        settle()
+        heading = window.equations.heading.text()
+        assert f"overlay {session.step} of {session.n}" in heading
+        assert window.stepper.counter.text() == f"overlay {session.step} of {session.n}"
+    assert counter.requests == 0
+    holder = window.equations.heading.parentWidget()
+    assert (
+        holder.height() == window.equations.heading.height() >= window.equations.heading.sizeHint().height()
+    )
+
+
+def test_outlines_a_step_no_longer_shows_are_hidden_items(shown):
+    """A tile whose outline a step cleared keeps its item hidden: later paints skip it."""
+    session, view = shown
+    session.set_model(conv_model(), pass_name="backward")
+    per_filter = (SIZE - K + 1) ** 2
+    session.set_step(per_filter + 1)  # filter 1: its kernel tiles outlined
+    session.set_step(3 * per_filter + 1)  # filter 3: filter 1's outlines go
+    kernel = view.panels["kernel"]
+    items = kernel._outlines["window"]
+    shown_tiles = {t for t, item in items.items() if item.isVisible()}
+    assert shown_tiles == {t for t, _, _ in kernel.outline("window")} and len(shown_tiles) == C_IN
+    assert all(item.path().isEmpty() for t, item in items.items() if t not in shown_tiles)
+    assert len(items) > len(shown_tiles)  # filter 1's items are kept, hidden

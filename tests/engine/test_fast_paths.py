@@ -556,6 +556,27 @@ def test_conv_trace_jumps_from_dx_checkpoints_equal_the_plain_loop(budget_planes
         assert jumps.step_bytes() == jumps.x_padded.nbytes + jumps.x.nbytes
 
 
+def test_a_prepared_conv_trace_holds_every_checkpoint_and_its_jumps_equal_the_plain_loop(monkeypatch):
+    """prepare() builds the checkpoints a jump would build; the steps reached after it sum the same."""
+    rng = np.random.default_rng(5)
+    layer = ConvLayer(rng.normal(size=(7, 2, 3, 3)), rng.normal(size=7), (1, 1), (1, 1), (1, 1), "tanh", 2)
+    x = rng.normal(size=(2, 5, 6))
+    model = make_model("t", x, [layer], upstream=rng.normal(size=layer.output_shape(x.shape)))
+    trace = trace_layer(model, 0, "backward")
+    monkeypatch.setattr(ConvBackwardTrace, "DX_CHECKPOINT_BYTES", 2 * trace.x_padded.nbytes)
+    prepared = LayerTrace(trace.layer, "backward", *_inputs(trace))
+    pieces = sum(1 for _ in prepared.prepare())
+    spacing = prepared._dx_checkpoint_spacing()
+    assert (
+        spacing == 3 and sorted(prepared._dx_checkpoints) == [3, 6] and pieces == 3
+    )  # the table, 2 checkpoints
+    for k in np.random.default_rng(8).permutation(trace.n + 1)[:25]:
+        prepared._cache.clear()
+        assert_step_matches_hand(trace, prepared.step(int(k)))
+    assert sorted(prepared._dx_checkpoints) == [3, 6]  # the jumps made none of their own
+    assert list(trace_layer(model, 0, "forward").prepare()) == []  # a pass without such work
+
+
 def _inputs(trace):
     """x, z, a and dA of a trace in the layer's own (1-D or 2-D) shape."""
     unview = (lambda t: t[:, 0, :]) if trace.layer.dims == 1 else (lambda t: t)

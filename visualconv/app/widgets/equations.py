@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PyQt6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
 
 from ...engine.numbers import DEFAULT, NumberFormat
 from ...engine.scene import pass_scene
@@ -12,6 +12,8 @@ from ...engine.trace import LayerTrace
 from ...i18n import _
 from .. import theme
 from ..session import Session
+from .elided import ElidedLabel
+from .steady import SteadyLine
 
 PRESENTATION_SIZES = (15.0, 14.0, 13.0, 12.0, 11.5)
 """The step text's font sizes in presentation mode, largest first: the largest whose lines fit."""
@@ -26,14 +28,15 @@ class EquationPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 4)
         layout.setSpacing(2)
-        self.heading = QLabel("")
+        # The heading changes every step: in a holder, so it never lays the window out again.
+        self.heading = ElidedLabel("")
         self.heading.setObjectName("equationsHeading")
         self.text = QPlainTextEdit(self)
         self.text.setObjectName("equations")
         self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.text.setFont(theme.monospace_font(11.5))
-        layout.addWidget(self.heading)
+        layout.addWidget(SteadyLine(self.heading, self))
         layout.addWidget(self.text, 1)
         self._note: list[str] = []
         self.numbers: NumberFormat = DEFAULT

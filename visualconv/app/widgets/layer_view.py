@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from PyQt6.QtCore import QSize, QTimer, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QResizeEvent
@@ -18,6 +18,9 @@ from ...i18n import N_, _
 from .. import theme
 from ..session import Session
 from .tensor_panel import OUTLINE_STYLES, CellNumbers, TensorPanel
+
+PREPARE_DELAY_MS = 30
+"""A new trace's idle work (memory, checkpoints) starts this long after it is shown: after its first frame."""
 
 LEGEND = (
     ("window", N_("the current window / element")),
@@ -134,6 +137,12 @@ class LayerView(QWidget):
         self.legend = _Note(legend_html(), self)
         self.legend.setObjectName("muted")
         self.legend.setWordWrap(True)
+        # The idle work of a new trace (see _on_session_trace_changed): it starts a moment after
+        # the trace is shown, so the first frame is painted before it.
+        self._preparing: tuple[LayerTrace, Iterator[None]] | None = None
+        self._prepare_timer = QTimer(self)
+        self._prepare_timer.setSingleShot(True)
+        self._prepare_timer.timeout.connect(self._on_prepare_timer_timeout)
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
 
@@ -331,19 +340,31 @@ class LayerView(QWidget):
             panel.title.setToolTip(text)
             panel.subtitle.setToolTip(text)
         self._pass_numbers(self.scenes)
-        # When idle: memory for the steps and checkpoints the trace will keep (its first steps
-        # and jumps are then as quick as the rest, not each paying for a fresh full-size array).
-        QTimer.singleShot(0, self._reserve_step_memory)
+        # When idle, after the first frame: memory for the steps and checkpoints the trace will
+        # keep (its first steps and jumps are then as quick as the rest, not each paying for a
+        # fresh full-size array), then the trace's own preparation (a conv layer's checkpoints
+        # for jumps), a piece per turn of the event loop.
+        self._preparing = None
+        self._prepare_timer.start(PREPARE_DELAY_MS)
         if self.enlarged not in {spec.role for spec in specs}:
             self.enlarged = ""  # a pass without the enlarged panel shows them all
         self._place_panels()
         if self.enlarged != was_enlarged:
             self.sigEnlargedChanged.emit(self.enlarged)
 
-    def _reserve_step_memory(self) -> None:
+    @pyqtSlot()
+    def _on_prepare_timer_timeout(self) -> None:
+        """One piece of the idle work of the trace shown (the first turn reserves its memory)."""
         trace = self.session.trace
-        if trace is not None:
+        if trace is None:
+            return
+        if self._preparing is None or self._preparing[0] is not trace:
             reserve(trace.step_bytes(), trace.kept_blocks())
+            self._preparing = (trace, trace.prepare())
+        elif next(self._preparing[1], StopIteration) is StopIteration:
+            self._preparing = (trace, iter(()))
+            return  # done: the timer waits for the next trace
+        self._prepare_timer.start(0)
 
     def _on_session_step_changed(self, k: int) -> None:
         self.refresh()

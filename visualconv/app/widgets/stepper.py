@@ -174,10 +174,17 @@ class Stepper(QWidget):
         self.play_button.setIcon(self._icons[self._play_shows])
 
     def _fit_counter(self, n: int) -> None:
-        """Room for the counter's widest text in a pass of ``n`` overlays (it never jitters)."""
+        """Room for the counter's widest text in a pass of ``n`` overlays (it never jitters).
+
+        Its size is fixed: a label of fixed size changes its text without asking the window
+        for a new layout (any other label's ``setText`` redoes every layout up to the main
+        window's, on every step).
+        """
         digits = "8" * len(str(n))
         widest = _("overlay {k} of {n}").format(k=digits, n=digits)
-        self.counter.setMinimumWidth(self.counter.fontMetrics().horizontalAdvance(widest) + 6)
+        self.counter.setFixedSize(
+            self.counter.fontMetrics().horizontalAdvance(widest) + 6, self.counter.sizeHint().height()
+        )
 
     def _on_session_trace_changed(self, trace: object) -> None:
         self.pause()

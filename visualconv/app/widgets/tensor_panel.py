@@ -180,6 +180,18 @@ def auto_grid(count: int, shape: tuple[int, int]) -> tuple[int, int]:
     return best
 
 
+def cells_differ(values: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """Where two arrays of one shape differ (bool, their shape); NaN against NaN is no change.
+
+    Float64 arrays in C order are compared bit for bit, as 64-bit integers: one pass, and
+    the engine's blank (NaN) cells are equal to themselves. (0.0 against -0.0 then counts
+    as a change: its cell is only drawn again in the same colour.)
+    """
+    if values.dtype == old.dtype == np.float64 and values.flags.c_contiguous and old.flags.c_contiguous:
+        return np.asarray(values.view(np.int64) != old.view(np.int64))
+    return ~((values == old) | (np.isnan(values) & np.isnan(old)))
+
+
 def argb_table(lut: np.ndarray) -> np.ndarray:
     """A (256, 4) RGBA lookup table as 256 premultiplied 32-bit ARGB pixels (index 0 transparent)."""
     rgba = np.asarray(lut, dtype=np.uint32)
@@ -486,6 +498,14 @@ class CellNumbers(QGraphicsItem):
         self._pending[t] = (tile, decimals)
         self._light[t] = light
         self._update_tile(t)
+
+    def set_many(self, tiles: Sequence[int], values: np.ndarray, decimals: int, light: np.ndarray) -> None:
+        """:meth:`set_values` of many tiles, one repaint (``values``, ``light``: an (H, W) block per tile)."""
+        for index, t in enumerate(tiles):
+            self._texts[t] = None
+            self._pending[t] = (values[index], decimals)
+            self._light[t] = light[index]
+        self.update()
 
     def _update_tile(self, t: int) -> None:
         """Repaint the numbers of tile t only."""
@@ -1111,7 +1131,7 @@ class TensorPanel(QFrame):
         if hinted is None:
             if not level_changed and old_values is not None and old_values.shape == values.shape:
                 # Which cells differ, for every tile at once.
-                differ = ~((values == old_values) | (np.isnan(values) & np.isnan(old_values)))
+                differ = cells_differ(values, old_values)
                 changed = np.flatnonzero(differ.reshape(geometry.count, -1).any(axis=1))
             else:
                 changed = np.arange(geometry.count)
@@ -1120,7 +1140,7 @@ class TensorPanel(QFrame):
                 self._write_all(values, level)
                 for t in changed.tolist():
                     previous[t] = values[t]
-                    self._set_numbers(t, values[t], level, decimals)
+                self._set_many_numbers(changed, values, level, decimals)
                 self.values = values
                 if level_changed:
                     self.colorbar.setLevels(values=(-level, level))
@@ -1243,6 +1263,19 @@ class TensorPanel(QFrame):
             out[rows, cols] = theme.colour_index(picked, self.level)
         return out
 
+    def _set_many_numbers(self, tiles: np.ndarray, values: np.ndarray, level: float, decimals: int) -> None:
+        """:meth:`_set_numbers` of the tiles ``tiles`` of ``values`` (T, H, W) at once, one repaint."""
+        if not len(tiles):
+            return
+        if self._numbered and self.show_numbers:
+            self.counts["renumbered tiles"] += len(tiles)
+            chosen = np.array(values[tiles], copy=True)  # (len(tiles), H, W)
+            light = self._light_text[theme.colour_index(chosen, level)]  # white on the palette's dark colours
+            self._numbers.set_many(tiles.tolist(), chosen, decimals, light)
+        else:
+            for t in tiles.tolist():
+                self._numbers.set_tile(t, None, None)
+
     def _set_numbers(self, t: int, tile: np.ndarray, level: float, decimals: int) -> None:
         if self._numbered and self.show_numbers:
             self.counts["renumbered tiles"] += 1
@@ -1285,7 +1318,11 @@ class TensorPanel(QFrame):
             if shown.get(t, ()) == tile_cells:
                 continue  # this tile's outline stays: it is not repainted
             self.counts["outline items"] += 1
-            self._outline_item(kind, t).setPath(self._outline_path(kind, t, tile_cells))
+            item = self._outline_item(kind, t)
+            item.setPath(self._outline_path(kind, t, tile_cells))
+            # An empty outline is hidden: Qt then skips it in every paint of the view (a panel
+            # of many tiles keeps an item for each tile a step has outlined so far).
+            item.setVisible(bool(tile_cells))
         self._outline_tiles[kind] = new
 
     def _on_viewbox_transform_changed(self) -> None:

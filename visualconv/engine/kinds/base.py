@@ -19,7 +19,7 @@ the kind modules asks ``layer.kind`` (or ``kinds.of(layer)``) and never tests th
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -991,6 +991,15 @@ class LayerTrace:
     def step_bytes(self) -> int:
         """Bytes of the arrays a step makes of its own (0: its arrays are views of the trace's)."""
         return 0
+
+    def prepare(self) -> Iterator[None]:
+        """Work that makes later steps quick, done before they are asked for: one piece per item.
+
+        The window runs it while idle, a piece at a time (so a key press waits for one piece
+        at most); a step computed before or after gives the same values. Kinds without such
+        work yield nothing.
+        """
+        return iter(())
 
     def kept_blocks(self) -> int:
         """How many arrays of :meth:`step_bytes` the trace may hold at once.

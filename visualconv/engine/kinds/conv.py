@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -530,6 +531,20 @@ class ConvBackwardTrace(ConvTrace):
     def step_bytes(self) -> int:
         """A step's dA_prev, padded (and folded onto the input when the layer pads)."""
         return int(self.x_padded.nbytes) + (int(self.x.nbytes) if any(self.layer.sides) else 0)
+
+    def prepare(self) -> Iterator[None]:
+        """The kernel-gradient table, then the dA_prev checkpoints one by one: every jump is then quick.
+
+        Without them the first jump into late output channels builds every checkpoint up to
+        them (a large layer's first jumps took several times as long as the later ones).
+        """
+        self._conv_dw_rows()
+        yield
+        spacing = self._dx_checkpoint_spacing()
+        if spacing:
+            for channels in range(spacing, int(self._w_full.shape[0]), spacing):
+                self._conv_dx_checkpoint(channels)
+                yield
 
     def kept_blocks(self) -> int:
         """The cached steps and the dA_prev checkpoints (each the size of a step's dA_prev)."""
@@ -1449,14 +1464,22 @@ class ConvKind(Kind):
             elements += 3 * c_out * c_in * kernel[0] * kernel[1]  # the trace's weight over all channels
         big_padding = max(layer.sides) > 0 and n_padded > 4 * n_in
         shown = padded[1:] if dims == 1 else padded
-        reason = (
-            f"padding {spatial_words(layer.padding[1:] if dims == 1 else layer.padding)} makes a padded "
-            "input of "
-            f"{channels} x {spatial_words(shown)}"
-            if big_padding
-            else f"its {c_out} output channel{'s' if c_out != 1 else ''} of "
-            f"{spatial_words(out[1:] if dims == 1 else out)} and its window copies"
-        )
+        out_words = spatial_words(out[1:] if dims == 1 else out)
+        if big_padding:
+            reason = Message(
+                "padding {padding} makes a padded input of {channels} x {size}",
+                padding=spatial_words(layer.padding[1:] if dims == 1 else layer.padding),
+                channels=channels,
+                size=spatial_words(shown),
+            )
+        elif c_out == 1:
+            reason = Message(
+                "its {n} output channel of {size} and its window copies", n=c_out, size=out_words
+            )
+        else:
+            reason = Message(
+                "its {n} output channels of {size} and its window copies", n=c_out, size=out_words
+            )
         return out_shape, elements, "padding" if big_padding else "", reason
 
     def padded(self, layer: ConvLayer) -> bool:
