@@ -33,7 +33,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .engine.errors import ModelError
+from .engine.errors import Message, ModelError
 
 __all__ = ["WriteError", "make_folder", "write_atomic"]
 
@@ -62,8 +62,8 @@ class WriteError(ModelError, OSError):
         self.path = path
         self.reason = reason
         self.existed = existed
-        tail = "the old file is unchanged" if existed else "nothing was written"
-        super().__init__(f"could not write: {reason} ({tail})", "", path)
+        tail = Message("the old file is unchanged") if existed else Message("nothing was written")
+        super().__init__(Message("could not write: {reason} ({tail})", reason=reason, tail=tail), "", path)
         self.errno = errno_value
         self.strerror = reason
         self.filename = path

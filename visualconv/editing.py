@@ -23,7 +23,7 @@ import numpy as np
 
 from .engine import kinds
 from .engine.budget import MEMORY_BUDGET_BYTES, check_layers, check_memory
-from .engine.errors import ModelError
+from .engine.errors import Message, ModelError
 from .engine.kinds import CONV, Layer
 from .engine.kinds.base import frozen_array
 from .engine.model import LossSpec, Model
@@ -62,7 +62,7 @@ def get_tensor(model: Model, name: str) -> FloatArray:
             params = model.layers[index].parameters()
             if attr in params:
                 return params[attr]
-    raise ModelError(f"the model has no tensor named {name!r}", name)
+    raise ModelError(Message("the model has no tensor named {name!r}", name=name), name)
 
 
 def _validated(model: Model, dataset: dict[str, Any] | None = None) -> Model:
@@ -83,17 +83,23 @@ def _validated(model: Model, dataset: dict[str, Any] | None = None) -> Model:
         model = dataclasses.replace(model, training=dataclasses.replace(training, dataset=checked))
     out = shapes[-1]
     if model.upstream is not None and model.upstream.shape != out:
-        raise ModelError(f"expected shape {out}, got {model.upstream.shape}", "upstream")
+        raise ModelError(
+            Message("expected shape {out}, got {shape}", out=out, shape=model.upstream.shape), "upstream"
+        )
     if isinstance(model.target, np.ndarray) and model.target.shape != out:
-        raise ModelError(f"expected shape {out}, got {model.target.shape}", "target")
+        raise ModelError(
+            Message("expected shape {out}, got {shape}", out=out, shape=model.target.shape), "target"
+        )
     if isinstance(model.target, int) and not 0 <= model.target < math.prod(out):
-        raise ModelError(f"expected a class index from 0 to {math.prod(out) - 1}", "target")
+        raise ModelError(
+            Message("expected a class index from 0 to {count}", count=math.prod(out) - 1), "target"
+        )
     return model
 
 
 def _finite(array: FloatArray, name: str) -> FloatArray:
     if not np.all(np.isfinite(array)):
-        raise ModelError("expected finite numbers; NaN and infinity are not allowed", name)
+        raise ModelError(Message("expected finite numbers; NaN and infinity are not allowed"), name)
     return frozen_array(array)
 
 
@@ -103,9 +109,11 @@ def with_tensor(model: Model, name: str, values: Any) -> Model:
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ModelError("expected numbers", name) from None
+        raise ModelError(Message("expected numbers"), name) from None
     if array.shape != current.shape:
-        raise ModelError(f"expected shape {current.shape}, got {array.shape}", name)
+        raise ModelError(
+            Message("expected shape {expected}, got {shape}", expected=current.shape, shape=array.shape), name
+        )
     array = _finite(array, name)
     if name == "input":
         return _validated(dataclasses.replace(model, input=array))
@@ -134,9 +142,9 @@ def parse_number(text: str, name: str = "") -> float:
     try:
         value = float(cleaned)
     except ValueError:
-        raise ModelError(f"expected a number, got {text.strip()!r}", name) from None
+        raise ModelError(Message("expected a number, got {text!r}", text=text.strip()), name) from None
     if not math.isfinite(value):
-        raise ModelError(f"expected a finite number, got {text.strip()!r}", name)
+        raise ModelError(Message("expected a finite number, got {text!r}", text=text.strip()), name)
     return value
 
 
@@ -144,12 +152,14 @@ def set_cell(model: Model, name: str, index: tuple[int, ...], value: float | str
     """A copy with one cell of tensor ``name`` set (text is parsed with :func:`parse_number`)."""
     number = parse_number(value, name) if isinstance(value, str) else float(value)
     if not math.isfinite(number):
-        raise ModelError(f"expected a finite number, got {number}", name)
+        raise ModelError(Message("expected a finite number, got {number}", number=number), name)
     array = np.array(get_tensor(model, name))
     try:
         array[index] = number
     except IndexError:
-        raise ModelError(f"cell {index} is outside the shape {array.shape}", name) from None
+        raise ModelError(
+            Message("cell {index} is outside the shape {shape}", index=index, shape=array.shape), name
+        ) from None
     return with_tensor(model, name, array)
 
 
@@ -171,14 +181,19 @@ def fill(model: Model, name: str, kind: str, *, seed: int = 0, index: tuple[int,
         array = _identity(name, shape)
     elif kind == "impulse":
         if index is None:
-            raise ModelError("an impulse needs the cell to put the 1 in", name)
+            raise ModelError(Message("an impulse needs the cell to put the 1 in"), name)
         array = np.zeros(shape)
         try:
             array[index] = 1.0
         except IndexError:
-            raise ModelError(f"cell {index} is outside the shape {shape}", name) from None
+            raise ModelError(
+                Message("cell {index} is outside the shape {shape}", index=index, shape=shape), name
+            ) from None
     else:
-        raise ModelError(f"unknown fill {kind!r}; expected zeros, ones, random, identity or impulse", name)
+        raise ModelError(
+            Message("unknown fill {kind!r}; expected zeros, ones, random, identity or impulse", kind=kind),
+            name,
+        )
     return with_tensor(model, name, array)
 
 
@@ -213,14 +228,16 @@ def parse_matrix(text: str, name: str = "") -> FloatArray:
     """
     stripped = text.strip()
     if not stripped:
-        raise ModelError("nothing to paste: the clipboard is empty", name)
+        raise ModelError(Message("nothing to paste: the clipboard is empty"), name)
     if stripped.startswith("["):
         body = re.sub(r"^(np\.)?array\(|\)$", "", stripped)
         try:
             value = json.loads(body.replace("'", '"'))
             array = np.asarray(value, dtype=np.float64)
         except (ValueError, TypeError):
-            raise ModelError("expected a nested list of numbers like [[1, 2], [3, 4]]", name) from None
+            raise ModelError(
+                Message("expected a nested list of numbers like [[1, 2], [3, 4]]"), name
+            ) from None
     else:
         if stripped.startswith(("array(", "np.array(")):
             return parse_matrix(re.sub(r"^(np\.)?array\(|\)$", "", stripped), name)
@@ -232,14 +249,16 @@ def parse_matrix(text: str, name: str = "") -> FloatArray:
             try:
                 rows.append([parse_number(c, name) for c in cells])
             except ModelError as exc:
-                raise ModelError(f"line {line_no}: {exc.message}", name) from None
+                raise ModelError(
+                    Message("line {line_no}: {message}", line_no=line_no, message=exc.message), name
+                ) from None
         if len({len(r) for r in rows}) != 1:
-            raise ModelError("every pasted row needs the same number of values", name)
+            raise ModelError(Message("every pasted row needs the same number of values"), name)
         array = np.asarray(rows, dtype=np.float64)
         if array.shape[0] == 1:
             array = array[0]
     if not np.all(np.isfinite(array)):
-        raise ModelError("expected finite numbers; NaN and infinity are not allowed", name)
+        raise ModelError(Message("expected finite numbers; NaN and infinity are not allowed"), name)
     return array
 
 
@@ -254,7 +273,14 @@ def paste(model: Model, name: str, text: str, lead: tuple[int, ...] = ()) -> Mod
     squeezed_target = tuple(s for s in target.shape if s != 1)
     squeezed_block = tuple(s for s in block.shape if s != 1)
     if squeezed_block != squeezed_target:
-        raise ModelError(f"pasted values have shape {block.shape}; expected {target.shape}", name)
+        raise ModelError(
+            Message(
+                "pasted values have shape {shape}; expected {expected}",
+                shape=block.shape,
+                expected=target.shape,
+            ),
+            name,
+        )
     if lead:
         array[lead] = block.reshape(target.shape)
     else:
@@ -281,8 +307,12 @@ def _fit(array: FloatArray, shape: tuple[int, ...]) -> FloatArray:
     if 8 * math.prod(shape) > MEMORY_BUDGET_BYTES:
         size = 8 * math.prod(shape) / 2**30
         raise ModelError(
-            f"an array of shape {shape} would need {size:.1f} GB, more than visualconv allows; "
-            "choose smaller sizes"
+            Message(
+                "an array of shape {shape} would need {size:.1f} GB, more than visualconv "
+                "allows; choose smaller sizes",
+                shape=shape,
+                size=size,
+            )
         )
     out = np.zeros(shape)
     if array.ndim != len(shape):
@@ -365,7 +395,7 @@ def set_layer_setting(model: Model, index: int, key: str, value: Any) -> Model:
     number of outputs). Values may be typed text (``"2"``, ``"2, 1"``).
     """
     if not 0 <= index < len(model.layers):
-        raise ModelError(f"there is no layer {index}", "layers")
+        raise ModelError(Message("there is no layer {index}", index=index), "layers")
     layer = model.layers[index]
     place = f"layers[{index}].{key}"
     new = layer.kind.with_setting(layer, key, value, model.dims, place, _fit)
@@ -379,12 +409,24 @@ def set_input_shape(model: Model, shape: Any) -> Model:
     try:
         dims_shape = tuple(int(s) for s in shape)
     except (TypeError, ValueError):
-        raise ModelError(f"expected a shape of integers, got {shape!r}", "input") from None
+        raise ModelError(
+            Message("expected a shape of integers, got {shape!r}", shape=shape), "input"
+        ) from None
     if len(dims_shape) != model.dims + 1 or min(dims_shape) < 1:
-        raise ModelError(f"expected {model.dims + 1} positive sizes (channels first), got {shape!r}", "input")
+        raise ModelError(
+            Message(
+                "expected {count} positive sizes (channels first), got {shape!r}",
+                count=model.dims + 1,
+                shape=shape,
+            ),
+            "input",
+        )
     if math.prod(dims_shape) > 16_777_216:
         raise ModelError(
-            f"an input of {math.prod(dims_shape)} values is more than visualconv handles", "input"
+            Message(
+                "an input of {count} values is more than visualconv handles", count=math.prod(dims_shape)
+            ),
+            "input",
         )
     check_layers(dims_shape, model.layers)
     resized = dataclasses.replace(model, input=frozen_array(_fit(model.input, dims_shape)))
@@ -422,7 +464,7 @@ def add_layer(model: Model, kind: str) -> Model:
     """A copy with a new layer of ``kind`` (conv, pool, flatten, dense) at the end."""
     out = model.shapes()[-1]
     if kind not in kinds.REGISTRY:
-        raise ModelError(f"unknown layer type {kind!r}", "layers")
+        raise ModelError(Message("unknown layer type {kind!r}", kind=kind), "layers")
     layer = kinds.by_type(kind).new_layer(out, model.dims)
     return _reconnect(model, [*model.layers, layer])
 
@@ -430,6 +472,6 @@ def add_layer(model: Model, kind: str) -> Model:
 def remove_layer(model: Model, index: int) -> Model:
     """A copy without layer ``index`` (a model keeps at least one layer)."""
     if len(model.layers) == 1:
-        raise ModelError("a model needs at least one layer", "layers")
+        raise ModelError(Message("a model needs at least one layer"), "layers")
     layers = [layer for i, layer in enumerate(model.layers) if i != index]
     return _reconnect(model, layers)

@@ -20,7 +20,7 @@ from PyQt6.QtCore import QObject, Qt, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QGuiApplication
 from PyQt6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QProgressDialog
 
-from ..engine.errors import ModelError
+from ..engine.errors import ModelError, said
 from ..engine.numbers import DEFAULT, NumberFormat, using
 from ..engine.palette import exporting_with
 from ..i18n import N_, _
@@ -172,7 +172,7 @@ class Exports(QObject):
             with self._as_shown(self.numbers, self.palette_key):
                 written = export.export_snapshot(*current, path, scale=scale, follow_symlinks=True)
         except ERRORS as exc:
-            QMessageBox.warning(self.window, _("Export failed"), str(exc))
+            QMessageBox.warning(self.window, _("Export failed"), said(exc))
             return
         settings.setValue("export/snapshot_format", fmt)
         self._done(written, fmt, path)
@@ -232,7 +232,7 @@ class Exports(QObject):
             with self._as_shown(self.numbers, self.palette_key):
                 written = write(current, path)
         except ERRORS as exc:
-            QMessageBox.warning(self.window, _("Export failed"), str(exc))
+            QMessageBox.warning(self.window, _("Export failed"), said(exc))
             return
         self._done(written, fmt, path)
 
@@ -397,7 +397,7 @@ class Exports(QObject):
 
     @pyqtSlot(object)
     def _on_worker_errored(self, exc: object) -> None:
-        self._outcome = ("failed", str(exc))
+        self._outcome = ("failed", said(exc) if isinstance(exc, BaseException) else str(exc))
         self._error = exc
 
     @pyqtSlot()

@@ -49,9 +49,13 @@ def parse_size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(p) for p in parts)
     except ValueError:
-        raise ValueError(f"--window-size {text}: expected WIDTHxHEIGHT, for example 1280x720") from None
+        raise ValueError(
+            f"--window-size {text}: " + _("expected WIDTHxHEIGHT, for example 1280x720")
+        ) from None
     if not (200 <= width <= 8000 and 200 <= height <= 8000):
-        raise ValueError(f"--window-size {text}: width and height must be between 200 and 8000 pixels")
+        raise ValueError(
+            f"--window-size {text}: " + _("width and height must be between 200 and 8000 pixels")
+        )
     return width, height
 
 
@@ -66,9 +70,11 @@ def parse_zoom(text: str) -> int:
     try:
         percent = int(str(text).strip().rstrip("%").strip())
     except ValueError:
-        raise ValueError(f"--zoom {text}: expected a percentage from 50 to 400, for example 200") from None
+        raise ValueError(
+            f"--zoom {text}: " + _("expected a percentage from 50 to 400, for example 200")
+        ) from None
     if not 50 <= percent <= 400:
-        raise ValueError(f"--zoom {text}: expected a percentage from 50 to 400, for example 200")
+        raise ValueError(f"--zoom {text}: " + _("expected a percentage from 50 to 400, for example 200"))
     return percent
 
 
@@ -76,8 +82,8 @@ def _prepare_environment(screenshot: bool) -> str | None:
     """Choose the Qt platform; returns an error line when no window can be shown."""
     if not os.environ.get("QT_QPA_PLATFORM") and not _has_display():
         if not screenshot:
-            return (
-                "visualconv: no display found (DISPLAY and WAYLAND_DISPLAY are unset); run it on a desktop, "
+            return "visualconv: " + _(
+                "no display found (DISPLAY and WAYLAND_DISPLAY are unset); run it on a desktop, "
                 "under xvfb-run, or use --screenshot OUT.png or the headless commands (grad, steps, export)"
             )
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -133,7 +139,9 @@ def run_app(args: argparse.Namespace) -> int:
 
     path = args.file or default_sample()
     if path is None:
-        print("visualconv: no model file given and the sample models are not installed", file=sys.stderr)
+        print(
+            "visualconv: " + _("no model file given and the sample models are not installed"), file=sys.stderr
+        )
         return EXIT_ERROR
     model = load_model(path)
     model.shapes()
@@ -185,13 +193,18 @@ def run_app(args: argparse.Namespace) -> int:
             for part in name.split(","):
                 if part.strip() and not window.show_dock(part):
                     names = ", ".join(sorted(window.dock_names()))
-                    print(f"visualconv: --show {part}: expected one of {names}", file=sys.stderr)
+                    print(
+                        f"visualconv: --show {part}: " + _("expected one of {names}").format(names=names),
+                        file=sys.stderr,
+                    )
                     return EXIT_ERROR
         if screenshot or requested:
             window.resize(*size)
         size = (window.width(), window.height())
         if zoom is not None:
             window.zoom_area.set_zoom(zoom)
+        if getattr(args, "palette", None):
+            window.set_palette(args.palette)
         window.show_model(model, str(Path(path)), layer=layer, pass_name=pass_name or "forward")
         if getattr(args, "presentation", False):
             window.set_presentation(True, full_screen=not screenshot)

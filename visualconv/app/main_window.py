@@ -43,7 +43,7 @@ from PyQt6.QtWidgets import (
 )
 
 from ..engine import palette
-from ..engine.errors import ModelError
+from ..engine.errors import ModelError, said
 from ..engine.model import Model
 from ..engine.numbers import DEFAULT, NumberFormat
 from ..i18n import N_, _, ngettext
@@ -969,7 +969,7 @@ class MainWindow(QMainWindow):
             if isinstance(exc, OSError) and not isinstance(exc, ModelError):  # the old file is intact
                 message = f"{path}: {exc.strerror or exc}. " + _("The file was not changed.")
             else:  # a WriteError says so itself: "FILE: could not write: ... (the old file is unchanged)"
-                message = str(exc)
+                message = said(exc)
             QMessageBox.warning(self, _("Cannot save the model"), message)
             return False
         self.remember_file(path)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import kinds
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 
 FORMAT = "visualconv/1"
 INPUT_SEED = 0
@@ -95,8 +95,11 @@ def fold(ops: Sequence[Op]) -> tuple[list[dict[str, Any]], bool, str]:
     for op in ops:
         if softmax_where and op.kind != "skip":
             raise ModelError(
-                f"a softmax is only imported as the network's last node (it becomes the cross-entropy "
-                f"loss); expected nothing after it, got {op.where}",
+                Message(
+                    "a softmax is only imported as the network's last node (it becomes the "
+                    "cross-entropy loss); expected nothing after it, got {where}",
+                    where=op.where,
+                ),
                 softmax_where,
             )
         if op.kind == "skip":
@@ -111,17 +114,28 @@ def fold(ops: Sequence[Op]) -> tuple[list[dict[str, Any]], bool, str]:
             continue
         last = layers[-1] if layers else None
         if last is None or not kinds.by_type(last["type"]).has_activation:
-            after = f"it follows {previous}" if previous else "it is the first node"
+            after = (
+                Message("it follows {previous}", previous=previous)
+                if previous
+                else Message("it is the first node")
+            )
             raise ModelError(
-                "an activation cannot stand alone in visualconv: it folds into the conv, "
-                f"conv_transpose or dense layer right before it, but {after}; expected the activation "
-                "directly after a Conv, ConvTranspose, Gemm, MatMul or Linear",
+                Message(
+                    "an activation cannot stand alone in visualconv: it folds into the conv, "
+                    "conv_transpose or dense layer right before it, but {after}; expected the "
+                    "activation directly after a Conv, ConvTranspose, Gemm, MatMul or Linear",
+                    after=after,
+                ),
                 op.where,
             )
         if last.get("activation", "identity") != "identity":
             raise ModelError(
-                f"an activation cannot fold into {previous}, which already has the activation "
-                f"'{last['activation']}'; expected one activation per layer",
+                Message(
+                    "an activation cannot fold into {previous}, which already has the activation "
+                    "'{last}'; expected one activation per layer",
+                    previous=previous,
+                    last=last["activation"],
+                ),
                 op.where,
             )
         last["activation"] = op.activation
@@ -129,7 +143,9 @@ def fold(ops: Sequence[Op]) -> tuple[list[dict[str, Any]], bool, str]:
             last["negative_slope"] = op.negative_slope
         previous = op.where
     if not layers:
-        raise ModelError("the network has no layer visualconv can show; expected at least one", "graph")
+        raise ModelError(
+            Message("the network has no layer visualconv can show; expected at least one"), "graph"
+        )
     return layers, bool(softmax_where), softmax_where
 
 
@@ -162,18 +178,23 @@ def example_input(
     """
     if given is None:
         if declared is None:
-            raise ModelError("the network does not declare its input shape; expected --input", where)
+            raise ModelError(Message("the network does not declare its input shape; expected --input"), where)
         sizes = list(declared)
         if sizes and sizes[0] is None:
             sizes[0] = 1
         unknown = [i for i, s in enumerate(sizes) if s is None]
         if unknown:
             raise ModelError(
-                f"the input's axis {unknown[0]} has no fixed size; expected --input with an example",
+                Message(
+                    "the input's axis {unknown} has no fixed size; expected --input with an example",
+                    unknown=unknown[0],
+                ),
                 where,
             )
         if sizes[0] != 1:
-            raise ModelError(f"expected an input with a batch of 1, got shape {tuple(sizes)}", where)
+            raise ModelError(
+                Message("expected an input with a batch of 1, got shape {sizes}", sizes=tuple(sizes)), where
+            )
         array = random_array([int(s or 0) for s in sizes[1:]], INPUT_SEED)
     else:
         array = np.asarray(given, dtype=np.float64)
@@ -181,7 +202,10 @@ def example_input(
         if rank is not None and array.ndim == rank:
             if array.shape[0] != 1:
                 raise ModelError(
-                    f"expected one example (a batch of 1), got a batch of {array.shape[0]}", "--input"
+                    Message(
+                        "expected one example (a batch of 1), got a batch of {shape}", shape=array.shape[0]
+                    ),
+                    "--input",
                 )
             array = array[0]
         elif rank is None and array.ndim == 4 and array.shape[0] == 1:
@@ -191,16 +215,25 @@ def example_input(
             array = array.reshape((1,) * (rank - 1 - array.ndim) + array.shape)
         if rank is not None and array.ndim != rank - 1:
             raise ModelError(
-                f"expected an input of {rank - 1} axes (the network's input without the batch axis), "
-                f"got shape {array.shape}",
+                Message(
+                    "expected an input of {count} axes (the network's input without the batch axis), "
+                    "got shape {shape}",
+                    count=rank - 1,
+                    shape=array.shape,
+                ),
                 "--input",
             )
         if declared is not None:
             for axis, (got, want) in enumerate(zip(array.shape, declared[1:], strict=True)):
                 if want is not None and got != want:
                     raise ModelError(
-                        f"expected an input of shape {tuple(declared[1:])} (axis {axis} of size {want}), "
-                        f"got {array.shape}",
+                        Message(
+                            "expected an input of shape {declared} (axis {axis} of size {want}), got {shape}",
+                            declared=tuple(declared[1:]),
+                            axis=axis,
+                            want=want,
+                            shape=array.shape,
+                        ),
                         "--input",
                     )
     if array.ndim == 1:
@@ -210,7 +243,12 @@ def example_input(
     if array.ndim == 3:
         return array, 2, False
     raise ModelError(
-        f"expected an input (C, L), (C, H, W) or a vector, got {array.ndim} axes {array.shape}", where
+        Message(
+            "expected an input (C, L), (C, H, W) or a vector, got {ndim} axes {shape}",
+            ndim=array.ndim,
+            shape=array.shape,
+        ),
+        where,
     )
 
 
@@ -258,11 +296,17 @@ def assemble(
         description += " The network takes a vector: a flatten layer comes first."
     loss_doc = _loss_document(loss)
     if upstream is not None and (target is not None or loss_doc is not None):
-        raise ModelError("expected either --upstream or --target with --loss, not both", "--upstream")
+        raise ModelError(
+            Message("expected either --upstream or --target with --loss, not both"), "--upstream"
+        )
     if softmax and loss_doc is not None and loss_doc["type"] != "cross_entropy":
         raise ModelError(
-            f"the network ends in a softmax ({softmax_where}), which visualconv imports as the cross-entropy "
-            f"loss; expected --loss cross_entropy (or none), got {loss_doc['type']}",
+            Message(
+                "the network ends in a softmax ({softmax_where}), which visualconv imports as "
+                "the cross-entropy loss; expected --loss cross_entropy (or none), got {loss}",
+                softmax_where=softmax_where,
+                loss=loss_doc["type"],
+            ),
             "--loss",
         )
     if softmax and loss_doc is None and upstream is None:
@@ -278,7 +322,7 @@ def assemble(
         document["upstream"] = (up[0] if up.ndim and up.shape[0] == 1 and up.ndim > 1 else up).tolist()
     elif target is not None:
         if loss_doc is None:
-            raise ModelError("expected --loss mse or --loss cross_entropy with --target", "--loss")
+            raise ModelError(Message("expected --loss mse or --loss cross_entropy with --target"), "--loss")
         document["target"] = _target_value(target, loss_doc["type"])
         document["loss"] = loss_doc
     elif loss_doc is not None and loss_doc["type"] == "cross_entropy" and softmax:
@@ -286,7 +330,7 @@ def assemble(
         document["loss"] = loss_doc
         document["description"] += " Class 0 is the target until you give one."
     elif loss_doc is not None:
-        raise ModelError(f"expected --target with --loss {loss_doc['type']}", "--target")
+        raise ModelError(Message("expected --target with --loss {loss}", loss=loss_doc["type"]), "--target")
     else:
         shape = _output_shape(document)
         if shape is not None:
@@ -308,13 +352,23 @@ def check_network_file(path: str | os.PathLike[str], what: str, limit: int) -> N
     try:
         info = os.stat(path)
     except OSError as exc:
-        raise ModelError(f"cannot read the file: {exc.strerror or exc}") from None
+        raise ModelError(Message("cannot read the file: {error}", error=exc.strerror or exc)) from None
     if not stat.S_ISREG(info.st_mode):
         raise ModelError(
-            f"expected {what.replace(' archive', ' file')}, got a directory, device, pipe or socket"
+            Message(
+                "expected {what}, got a directory, device, pipe or socket",
+                what=what.replace(" archive", " file"),
+            )
         )
     if info.st_size > limit:
-        raise ModelError(f"the file is {info.st_size} bytes; expected {what} of at most {limit // 2**20} MiB")
+        raise ModelError(
+            Message(
+                "the file is {size} bytes; expected {what} of at most {count} MiB",
+                size=info.st_size,
+                what=what,
+                count=limit // 2**20,
+            )
+        )
 
 
 def read_nodes(read: Callable[[Any, int], None], nodes: Iterable[Any]) -> None:
@@ -332,9 +386,11 @@ def read_nodes(read: Callable[[Any, int], None], nodes: Iterable[Any]) -> None:
             raise
         except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelError(
-                f"a malformed node ({type(exc).__name__}); "
-                "expected the inputs and attributes its operation takes",
-                f"node #{index}",
+                Message(
+                    "a malformed node ({kind}); expected the inputs and attributes its operation takes",
+                    kind=type(exc).__name__,
+                ),
+                Message("node #{index}", index=index),
             ) from None
 
 
@@ -374,21 +430,28 @@ def _loss_document(loss: str | dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     if isinstance(loss, str):
         if loss not in LOSSES:
-            raise ModelError(f"expected the loss mse or cross_entropy, got {loss!r}", "--loss")
+            raise ModelError(
+                Message("expected the loss mse or cross_entropy, got {loss!r}", loss=loss), "--loss"
+            )
         return {"type": "mse", "reduction": "half_sum"} if loss == "mse" else {"type": "cross_entropy"}
     if isinstance(loss, dict) and loss.get("type") in LOSSES:
         return dict(loss)
-    raise ModelError("expected a loss 'mse', 'cross_entropy' or an object such as {'type': 'mse'}", "loss")
+    raise ModelError(
+        Message("expected a loss 'mse', 'cross_entropy' or an object such as {'type': 'mse'}"), "loss"
+    )
 
 
 def _target_value(target: Any, loss_type: str) -> Any:
     if loss_type == "cross_entropy":
         array = np.asarray(target)
         if array.size != 1 or not np.issubdtype(array.dtype, np.number):
-            raise ModelError(f"expected a class index for cross_entropy, got {array.shape}", "--target")
+            raise ModelError(
+                Message("expected a class index for cross_entropy, got {shape}", shape=array.shape),
+                "--target",
+            )
         value = float(array.reshape(-1)[0])
         if not value.is_integer():
-            raise ModelError(f"expected an integer class index, got {value}", "--target")
+            raise ModelError(Message("expected an integer class index, got {value}", value=value), "--target")
         return int(value)
     array = np.asarray(target, dtype=np.float64)
     if array.ndim > 1 and array.shape[0] == 1:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 
 
 def import_network(
@@ -41,8 +41,10 @@ def import_network(
             document = import_pt2(path, input=input, upstream=upstream, target=target, loss=loss)
         else:
             raise ModelError(
-                "expected an ONNX file (.onnx) or a torch.export archive (.pt2), "
-                f"got {suffix or 'no extension'}"
+                Message(
+                    "expected an ONNX file (.onnx) or a torch.export archive (.pt2), got {suffix}",
+                    suffix=suffix or "no extension",
+                )
             )
         model_from_document(document)
     except ModelError as exc:
@@ -69,5 +71,9 @@ def export_torch(file: str, script: str) -> Path:
     try:
         atomic_write_text(script, text)
     except OSError as exc:
-        raise ModelError(f"cannot write {script}: {exc.strerror or exc}", "--torch", file) from None
+        raise ModelError(
+            Message("cannot write {script}: {error}", script=script, error=exc.strerror or exc),
+            "--torch",
+            file,
+        ) from None
     return Path(script)

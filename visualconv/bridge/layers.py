@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from .chain import pair_value
 
 
@@ -19,7 +19,10 @@ def per_axis(value: Any, dims: int, where: str, what: str) -> list[int]:
     if len(items) == 1:
         return items * dims
     if len(items) != dims:
-        raise ModelError(f"expected {dims} value(s) for {what}, got {items}", where)
+        raise ModelError(
+            Message("expected {dims} value(s) for {what}, got {items}", dims=dims, what=what, items=items),
+            where,
+        )
     return items
 
 
@@ -43,7 +46,12 @@ def conv_layer(
     """A ``conv`` layer object as ``torch.nn.functional.conv1d/2d`` takes its settings."""
     if weight.ndim != dims + 2:
         raise ModelError(
-            f"expected a {dims}-D convolution for this {dims}-D input, got weight {weight.shape}", where
+            Message(
+                "expected a {dims}-D convolution for this {dims}-D input, got weight {shape}",
+                dims=dims,
+                shape=weight.shape,
+            ),
+            where,
         )
     layer: dict[str, Any] = {
         "type": "conv",
@@ -77,7 +85,12 @@ def conv_transpose_layer(
     """A ``conv_transpose`` layer object as ``conv_transpose1d/2d`` takes its settings."""
     if weight.ndim != dims + 2:
         raise ModelError(
-            f"expected a {dims}-D convolution for this {dims}-D input, got weight {weight.shape}", where
+            Message(
+                "expected a {dims}-D convolution for this {dims}-D input, got weight {shape}",
+                dims=dims,
+                shape=weight.shape,
+            ),
+            where,
         )
     layer: dict[str, Any] = {
         "type": "conv_transpose",
@@ -110,11 +123,11 @@ def pool_layer(
 ) -> dict[str, Any]:
     """A ``pool`` layer object as ``max_pool1d/2d`` or ``avg_pool1d/2d`` take their settings."""
     if ceil_mode:
-        raise ModelError("ceil_mode=True is not supported; expected ceil_mode=False", where)
+        raise ModelError(Message("ceil_mode=True is not supported; expected ceil_mode=False"), where)
     if any(d != 1 for d in per_axis(dilation, dims, where, "dilation")):
-        raise ModelError("pooling with a dilation is not supported; expected dilation 1", where)
+        raise ModelError(Message("pooling with a dilation is not supported; expected dilation 1"), where)
     if divisor_override is not None:
-        raise ModelError("divisor_override is not supported; expected None", where)
+        raise ModelError(Message("divisor_override is not supported; expected None"), where)
     sizes = per_axis(size, dims, where, "kernel_size")
     strides = (
         sizes
@@ -124,9 +137,10 @@ def pool_layer(
     pads = per_axis(padding, dims, where, "padding")
     if mode == "avg" and any(pads) and not count_include_pad:
         raise ModelError(
-            "average pooling that leaves the padded zeros out of the average (count_include_pad=False) "
-            "is not "
-            "supported; expected count_include_pad=True",
+            Message(
+                "average pooling that leaves the padded zeros out of the average "
+                "(count_include_pad=False) is not supported; expected count_include_pad=True"
+            ),
             where,
         )
     return pool_object(mode, sizes, strides, pads, dims)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from .chain import Op, check_network_file, example_input, imported, pair_value, read_nodes, short_float
 from .layers import flatten_layer, global_pool, pool_object
 
@@ -58,7 +58,10 @@ def _require_onnx() -> Any:
         import onnx
     except ImportError:
         raise ModelError(
-            "reading ONNX files needs the onnx package; expected it installed: pip install 'visualconv[onnx]'"
+            Message(
+                "reading ONNX files needs the onnx package; expected it installed: pip install "
+                "'visualconv[onnx]'"
+            )
         ) from None
     return onnx
 
@@ -77,14 +80,16 @@ def read_model_proto(path: str | os.PathLike[str]) -> Any:
     try:
         proto = onnx.load(os.fspath(path), load_external_data=False)
     except OSError as exc:
-        raise ModelError(f"cannot read the file: {exc.strerror or exc}") from None
+        raise ModelError(Message("cannot read the file: {error}", error=exc.strerror or exc)) from None
     except Exception as exc:  # protobuf's DecodeError and friends: not an ONNX file
         raise ModelError(
-            "expected an ONNX model file (a serialised ModelProto), "
-            f"got something else ({type(exc).__name__})"
+            Message(
+                "expected an ONNX model file (a serialised ModelProto), got something else ({kind})",
+                kind=type(exc).__name__,
+            )
         ) from None
     if not proto.HasField("graph") or not proto.graph.node:
-        raise ModelError("expected an ONNX model file with a graph of nodes, got none")
+        raise ModelError(Message("expected an ONNX model file with a graph of nodes, got none"))
     _read_external_data(onnx, proto, Path(path).parent)
     return proto
 
@@ -97,9 +102,15 @@ def _read_external_data(onnx: Any, proto: Any, folder: Path) -> None:
     bytes become the tensor's ``raw_data``, so the rest of the reader sees a
     self-contained model.
     """
-    tensors = [(tensor, f"initializer '{_short(tensor.name)}'") for tensor in proto.graph.initializer]
+    tensors = [
+        (tensor, Message("initializer '{name}'", name=_short(tensor.name)))
+        for tensor in proto.graph.initializer
+    ]
     tensors += [
-        (attribute.t, f"node '{_short(node.name or node.op_type)}' ({node.op_type})")
+        (
+            attribute.t,
+            Message("node '{name}' ({op})", name=_short(node.name or node.op_type), op=node.op_type),
+        )
         for node in proto.graph.node
         for attribute in node.attribute
         if attribute.HasField("t")
@@ -113,8 +124,12 @@ def _read_external_data(onnx: Any, proto: Any, folder: Path) -> None:
         bare = os.path.basename(location) == location and "\\" not in location
         if not location or location in (".", "..") or not bare:
             raise ModelError(
-                f"its values are in external data at {location!r}; expected a file name in the ONNX "
-                "file's own folder (or a self-contained file: torch.onnx.export(..., external_data=False))",
+                Message(
+                    "its values are in external data at {location!r}; expected a file name in the "
+                    "ONNX file's own folder (or a self-contained file: torch.onnx.export(..., "
+                    "external_data=False))",
+                    location=location,
+                ),
                 where,
             )
         data_path = folder / location
@@ -122,29 +137,44 @@ def _read_external_data(onnx: Any, proto: Any, folder: Path) -> None:
             info = os.lstat(data_path)
         except OSError as exc:
             raise ModelError(
-                f"cannot read its external data file {location!r}: {exc.strerror or exc}; expected it "
-                "beside the ONNX file",
+                Message(
+                    "cannot read its external data file {location!r}: {error}; expected it beside "
+                    "the ONNX file",
+                    location=location,
+                    error=exc.strerror or exc,
+                ),
                 where,
             ) from None
         if not stat.S_ISREG(info.st_mode):
-            raise ModelError(f"its external data {location!r} is not a regular file; expected one", where)
+            raise ModelError(
+                Message(
+                    "its external data {location!r} is not a regular file; expected one", location=location
+                ),
+                where,
+            )
         try:
             offset = int(entries.get("offset", "0"))
             length = int(entries["length"]) if "length" in entries else info.st_size - offset
         except ValueError:
             raise ModelError(
-                "expected whole numbers for its external data's offset and length", where
+                Message("expected whole numbers for its external data's offset and length"), where
             ) from None
         if offset < 0 or length < 0 or offset + length > info.st_size:
             raise ModelError(
-                f"its external data asks for bytes {offset}..{offset + length} of {location!r}, "
-                f"which has {info.st_size}; expected a range inside the file",
+                Message(
+                    "its external data asks for bytes {offset}..{end} of {location!r}, which has "
+                    "{size}; expected a range inside the file",
+                    offset=offset,
+                    end=offset + length,
+                    location=location,
+                    size=info.st_size,
+                ),
                 where,
             )
         budget -= length
         if budget < 0:
             raise ModelError(
-                "the external data add up to more than 256 MiB; expected a smaller network", where
+                Message("the external data add up to more than 256 MiB; expected a smaller network"), where
             )
         with open(data_path, "rb") as f:
             f.seek(offset)
@@ -187,26 +217,38 @@ def import_onnx(
     graph = proto.graph
     constants: dict[str, np.ndarray] = {}
     for tensor in graph.initializer:
-        constants[tensor.name] = _tensor_array(onnx, tensor, f"initializer '{_short(tensor.name)}'")
+        constants[tensor.name] = _tensor_array(
+            onnx, tensor, Message("initializer '{name}'", name=_short(tensor.name))
+        )
     if len(graph.sparse_initializer):
-        raise ModelError("sparse initializers are not supported; expected dense weights", "graph")
+        raise ModelError(Message("sparse initializers are not supported; expected dense weights"), "graph")
     inputs = [value for value in graph.input if value.name not in constants]
     if len(inputs) != 1:
-        raise ModelError(f"expected a network with one input, got {len(inputs)}", "graph.input")
+        raise ModelError(
+            Message("expected a network with one input, got {count}", count=len(inputs)), "graph.input"
+        )
     if len(graph.output) != 1:
-        raise ModelError(f"expected a network with one output, got {len(graph.output)}", "graph.output")
+        raise ModelError(
+            Message("expected a network with one output, got {count}", count=len(graph.output)),
+            "graph.output",
+        )
     declared = _declared_shape(inputs[0])
     reader = _ChainReader(onnx, constants, inputs[0].name, declared)
     read_nodes(reader.read, graph.node)
     if reader.pad is not None:
         raise ModelError(
-            "a Pad is imported only as the padding of the Conv right after it; expected a Conv after it",
+            Message(
+                "a Pad is imported only as the padding of the Conv right after it; expected a Conv after it"
+            ),
             reader.pad[2],
         )
     if reader.current != graph.output[0].name:
         raise ModelError(
-            f"the network's output '{_short(graph.output[0].name)}' is not the end of the chain of nodes; "
-            "expected each node to take the output of the one before",
+            Message(
+                "the network's output '{output_name}' is not the end of the chain of nodes; "
+                "expected each node to take the output of the one before",
+                output_name=_short(graph.output[0].name),
+            ),
             "graph.output",
         )
     x, dims, vector = example_input(input, declared, "graph.input")
@@ -224,29 +266,32 @@ def _short(text: str) -> str:
 def _tensor_array(onnx: Any, tensor: Any, where: str) -> np.ndarray:
     if tensor.data_location == onnx.TensorProto.EXTERNAL or len(tensor.external_data):
         raise ModelError(
-            "its values are stored outside the file (external data), which visualconv does not read; "
-            "expected a self-contained ONNX file: torch.onnx.export(..., external_data=False) or "
-            "onnx.save(model, path, save_as_external_data=False)",
+            Message(
+                "its values are stored outside the file (external data), which visualconv does "
+                "not read; expected a self-contained ONNX file: torch.onnx.export(..., "
+                "external_data=False) or onnx.save(model, path, save_as_external_data=False)"
+            ),
             where,
         )
     try:
         array = onnx.numpy_helper.to_array(tensor)
     except Exception as exc:
         raise ModelError(
-            f"cannot read its values ({type(exc).__name__}); expected a numeric tensor", where
+            Message("cannot read its values ({kind}); expected a numeric tensor", kind=type(exc).__name__),
+            where,
         ) from None
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-        raise ModelError(f"expected numbers, got {array.dtype}", where)
+        raise ModelError(Message("expected numbers, got {dtype}", dtype=array.dtype), where)
     return np.asarray(array)
 
 
 def _declared_shape(value: Any) -> list[int | None] | None:
     kind = value.type.WhichOneof("value")
     if kind != "tensor_type":
-        raise ModelError("expected the network's input to be a tensor", "graph.input")
+        raise ModelError(Message("expected the network's input to be a tensor"), "graph.input")
     tensor_type = value.type.tensor_type
     if tensor_type.elem_type not in _FLOAT_TYPES:
-        raise ModelError("expected a floating-point input tensor", "graph.input")
+        raise ModelError(Message("expected a floating-point input tensor"), "graph.input")
     if not tensor_type.HasField("shape"):
         return None
     return [
@@ -266,12 +311,17 @@ class _ChainReader:
         self.current = start
         self.shape: list[int | None] = list(shape) if shape is not None else []
         if shape is None:
-            raise ModelError("the network does not declare its input's shape; expected one", "graph.input")
+            raise ModelError(
+                Message("the network does not declare its input's shape; expected one"), "graph.input"
+            )
         if self.shape and self.shape[0] is None:
             self.shape[0] = 1
         if len(self.shape) not in (2, 3, 4):
             raise ModelError(
-                f"expected an input (N, C, L), (N, C, H, W) or (N, F), got {len(self.shape)} axes",
+                Message(
+                    "expected an input (N, C, L), (N, C, H, W) or (N, F), got {count} axes",
+                    count=len(self.shape),
+                ),
                 "graph.input",
             )
         self.ops: list[Op] = []
@@ -282,7 +332,7 @@ class _ChainReader:
     # ------------------------------------------------------------ helpers
 
     def where(self, node: Any, index: int) -> str:
-        return f"node '{_short(node.name or f'#{index}')}' ({_short(node.op_type)})"
+        return Message("node '{name}' ({op})", name=_short(node.name or f"#{index}"), op=_short(node.op_type))
 
     def attributes(self, node: Any, where: str) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -290,7 +340,7 @@ class _ChainReader:
             if attribute.type == self.onnx.AttributeProto.TENSOR:
                 result[attribute.name] = _tensor_array(self.onnx, attribute.t, where)
             elif attribute.type in (self.onnx.AttributeProto.GRAPH, self.onnx.AttributeProto.GRAPHS):
-                raise ModelError("subgraphs are not supported", where)
+                raise ModelError(Message("subgraphs are not supported"), where)
             else:
                 result[attribute.name] = self.onnx.helper.get_attribute_value(attribute)
         return result
@@ -298,18 +348,26 @@ class _ChainReader:
     def constant(self, name: str, where: str, what: str) -> np.ndarray:
         if name not in self.constants:
             raise ModelError(
-                f"its {what} '{_short(name)}' is computed in the graph; expected it among the initializers "
-                "or from a Constant node",
+                Message(
+                    "its {what} '{name}' is computed in the graph; expected it among the "
+                    "initializers or from a Constant node",
+                    what=what,
+                    name=_short(name),
+                ),
                 where,
             )
         return self.constants[name]
 
     def data_input(self, node: Any, where: str) -> None:
         if not node.input or node.input[0] != self.current:
-            got = f"'{_short(node.input[0])}'" if node.input else "nothing"
+            got = f"'{_short(node.input[0])}'" if node.input else Message("nothing")
             raise ModelError(
-                f"visualconv imports a chain of nodes, each taking the output of the one before "
-                f"('{_short(self.current)}'); this node takes {got}",
+                Message(
+                    "visualconv imports a chain of nodes, each taking the output of the one before "
+                    "('{current}'); this node takes {got}",
+                    current=_short(self.current),
+                    got=got,
+                ),
                 where,
             )
 
@@ -320,13 +378,17 @@ class _ChainReader:
     def spatial(self) -> list[int]:
         sizes = self.shape[2:]
         if any(s is None for s in sizes):
-            raise ModelError("expected the input's spatial sizes to be fixed", "graph.input")
+            raise ModelError(Message("expected the input's spatial sizes to be fixed"), "graph.input")
         return [int(s) for s in sizes]  # type: ignore[arg-type]
 
     def dims(self, where: str) -> int:
         if len(self.shape) not in (3, 4):
             raise ModelError(
-                f"expected an input (N, C, L) or (N, C, H, W) here, got {len(self.shape)} axes", where
+                Message(
+                    "expected an input (N, C, L) or (N, C, H, W) here, got {count} axes",
+                    count=len(self.shape),
+                ),
+                where,
             )
         return len(self.shape) - 2
 
@@ -336,9 +398,19 @@ class _ChainReader:
         where = self.where(node, index)
         op = node.op_type
         if node.domain not in ("", "ai.onnx") or op not in SUPPORTED:
-            domain = f" of the domain '{_short(node.domain)}'" if node.domain not in ("", "ai.onnx") else ""
+            domain = (
+                Message(" of the domain '{domain}'", domain=_short(node.domain))
+                if node.domain not in ("", "ai.onnx")
+                else ""
+            )
             raise ModelError(
-                f"unsupported operation {_short(op)}{domain}; expected one of {_SUPPORTED_TEXT}", where
+                Message(
+                    "unsupported operation {op}{domain}; expected one of {supported}",
+                    op=_short(op),
+                    domain=domain,
+                    supported=_SUPPORTED_TEXT,
+                ),
+                where,
             )
         attrs = self.attributes(node, where)
         if op == "Constant":
@@ -350,8 +422,11 @@ class _ChainReader:
         self.data_input(node, where)
         if self.pad is not None and op != "Conv":
             raise ModelError(
-                "a Pad is imported only as the padding of the Conv right after it (padding_mode); "
-                f"expected a Conv after it, got {op}",
+                Message(
+                    "a Pad is imported only as the padding of the Conv right after it "
+                    "(padding_mode); expected a Conv after it, got {op}",
+                    op=op,
+                ),
                 self.pad[2],
             )
         handler = getattr(self, f"read_{op.lower()}", None)
@@ -379,7 +454,7 @@ class _ChainReader:
         elif "value_ints" in attrs:
             value = np.asarray(attrs["value_ints"], dtype=np.int64)
         else:
-            raise ModelError("expected a Constant with a numeric value", where)
+            raise ModelError(Message("expected a Constant with a numeric value"), where)
         self.constants[node.output[0]] = value
 
     def read_conv(self, node: Any, attrs: dict[str, Any], where: str) -> None:
@@ -387,7 +462,12 @@ class _ChainReader:
         weight = self.constant(node.input[1], where, "weight")
         if weight.ndim != dims + 2:
             raise ModelError(
-                f"expected a {dims}-D kernel for a {dims}-D input, got weight {weight.shape}", where
+                Message(
+                    "expected a {dims}-D kernel for a {dims}-D input, got weight {shape}",
+                    dims=dims,
+                    shape=weight.shape,
+                ),
+                where,
             )
         bias = self.constant(node.input[2], where, "bias") if len(node.input) > 2 and node.input[2] else None
         kernel = list(weight.shape[2:])
@@ -401,8 +481,11 @@ class _ChainReader:
             self.pad = None
             if any(begin) or any(end):
                 raise ModelError(
-                    f"a Conv with pads after a Pad ({pad_where}) is not supported; "
-                    "expected the padding in one of them",
+                    Message(
+                        "a Conv with pads after a Pad ({pad_where}) is not supported; expected the "
+                        "padding in one of them",
+                        pad_where=pad_where,
+                    ),
                     where,
                 )
             begin, end = list(before), list(before)
@@ -419,9 +502,13 @@ class _ChainReader:
             padding = "same"
         else:
             raise ModelError(
-                f"padding {begin} at the start and {end} at the end of the axes is not supported; "
-                "expected the "
-                "same padding at both ends of each axis (or 'same' padding with stride 1)",
+                Message(
+                    "padding {begin} at the start and {end} at the end of the axes is not supported; "
+                    "expected the same padding at both ends of each axis (or 'same' padding with "
+                    "stride 1)",
+                    begin=begin,
+                    end=end,
+                ),
                 where,
             )
         layer: dict[str, Any] = {
@@ -448,32 +535,44 @@ class _ChainReader:
         mode = _text(attrs.get("mode", "constant"))
         if mode not in _PAD_MODES:
             raise ModelError(
-                f"Pad mode {mode} is not supported; expected one of {', '.join(_PAD_MODES)}", where
+                Message(
+                    "Pad mode {mode} is not supported; expected one of {modes}",
+                    mode=mode,
+                    modes=", ".join(_PAD_MODES),
+                ),
+                where,
             )
         if "pads" in attrs:  # opset < 11
             pads = [int(v) for v in attrs["pads"]]
             value = float(attrs.get("value", 0.0))
         else:
             if len(node.input) < 2 or not node.input[1]:
-                raise ModelError("expected the pads input", where)
+                raise ModelError(Message("expected the pads input"), where)
             pads = [int(v) for v in self.constant(node.input[1], where, "pads").reshape(-1)]
             value = 0.0
             if len(node.input) > 2 and node.input[2]:
                 value = float(self.constant(node.input[2], where, "constant value").reshape(-1)[0])
             if len(node.input) > 3 and node.input[3]:
-                raise ModelError("Pad with axes is not supported; expected pads for every axis", where)
+                raise ModelError(
+                    Message("Pad with axes is not supported; expected pads for every axis"), where
+                )
         rank = dims + 2
         if len(pads) != 2 * rank:
-            raise ModelError(f"expected {2 * rank} pads, got {pads}", where)
+            raise ModelError(Message("expected {count} pads, got {pads}", count=2 * rank, pads=pads), where)
         begin, end = pads[:rank], pads[rank:]
         if begin[:2] != [0, 0] or end[:2] != [0, 0] or begin[2:] != end[2:] or min(pads) < 0:
             raise ModelError(
-                f"pads {pads} are not supported; expected the same padding at both ends of each spatial axis "
-                "and none on the batch and channel axes",
+                Message(
+                    "pads {pads} are not supported; expected the same padding at both ends of each "
+                    "spatial axis and none on the batch and channel axes",
+                    pads=pads,
+                ),
                 where,
             )
         if mode == "constant" and value != 0.0:
-            raise ModelError(f"padding with the constant {value} is not supported; expected 0", where)
+            raise ModelError(
+                Message("padding with the constant {value} is not supported; expected 0", value=value), where
+            )
         self.pad = (_PAD_MODES[mode], begin[2:], where)
         self.ops.append(Op("skip", where))
         sizes = [n + 2 * p for n, p in zip(self.spatial(), begin[2:], strict=True)]
@@ -484,18 +583,28 @@ class _ChainReader:
         weight = self.constant(node.input[1], where, "weight")
         if weight.ndim != dims + 2:
             raise ModelError(
-                f"expected a {dims}-D kernel for a {dims}-D input, got weight {weight.shape}", where
+                Message(
+                    "expected a {dims}-D kernel for a {dims}-D input, got weight {shape}",
+                    dims=dims,
+                    shape=weight.shape,
+                ),
+                where,
             )
         bias = self.constant(node.input[2], where, "bias") if len(node.input) > 2 and node.input[2] else None
         if "output_shape" in attrs:
             raise ModelError(
-                "output_shape is not supported; expected pads and output_padding "
-                "(as torch.onnx.export writes)",
+                Message(
+                    "output_shape is not supported; expected pads and output_padding (as "
+                    "torch.onnx.export writes)"
+                ),
                 where,
             )
         auto_pad = _text(attrs.get("auto_pad", "NOTSET"))
         if auto_pad not in ("NOTSET", "VALID"):
-            raise ModelError(f"auto_pad {auto_pad} is not supported; expected explicit pads", where)
+            raise ModelError(
+                Message("auto_pad {auto_pad} is not supported; expected explicit pads", auto_pad=auto_pad),
+                where,
+            )
         kernel = list(weight.shape[2:])
         strides = _ints(attrs.get("strides"), dims, 1)
         dilations = _ints(attrs.get("dilations"), dims, 1)
@@ -505,9 +614,12 @@ class _ChainReader:
         begin, end = pads[:dims], pads[dims:]
         if begin != end:
             raise ModelError(
-                f"padding {begin} at the start and {end} at the end of the axes is not supported; "
-                "expected the "
-                "same padding at both ends of each axis",
+                Message(
+                    "padding {begin} at the start and {end} at the end of the axes is not supported; "
+                    "expected the same padding at both ends of each axis",
+                    begin=begin,
+                    end=end,
+                ),
                 where,
             )
         layer: dict[str, Any] = {
@@ -535,21 +647,29 @@ class _ChainReader:
         dims = self.dims(where)
         if len(node.output) > 1 and node.output[1]:
             raise ModelError(
-                "the Indices output of MaxPool is not supported; expected only its values", where
+                Message("the Indices output of MaxPool is not supported; expected only its values"), where
             )
         kernel = _ints(attrs.get("kernel_shape"), dims, 0)
         if not all(kernel):
-            raise ModelError("expected kernel_shape", where)
+            raise ModelError(Message("expected kernel_shape"), where)
         strides = _ints(attrs.get("strides"), dims, 1)
         dilations = _ints(attrs.get("dilations"), dims, 1)
         if any(d != 1 for d in dilations):
-            raise ModelError(f"pooling with dilations {dilations} is not supported; expected 1", where)
+            raise ModelError(
+                Message(
+                    "pooling with dilations {dilations} is not supported; expected 1", dilations=dilations
+                ),
+                where,
+            )
         begin, end = _pads(attrs, dims, kernel, strides, dilations, self.spatial(), where)
         if begin != end:
             raise ModelError(
-                f"padding {begin} at the start and {end} at the end of the axes is not supported; "
-                "expected the "
-                "same padding at both ends of each axis",
+                Message(
+                    "padding {begin} at the start and {end} at the end of the axes is not supported; "
+                    "expected the same padding at both ends of each axis",
+                    begin=begin,
+                    end=end,
+                ),
                 where,
             )
         sizes = self.spatial()
@@ -561,15 +681,21 @@ class _ChainReader:
             ]
             if ceil != floor:
                 raise ModelError(
-                    f"ceil_mode gives the output {ceil}, which visualconv does not compute; "
-                    "expected ceil_mode 0 "
-                    f"(output {floor})",
+                    Message(
+                        "ceil_mode gives the output {ceil}, which visualconv does not compute; expected "
+                        "ceil_mode 0 (output {floor})",
+                        ceil=ceil,
+                        floor=floor,
+                    ),
                     where,
                 )
         if mode == "avg" and any(begin) and not int(attrs.get("count_include_pad", 0)):
             raise ModelError(
-                "average pooling with padding that does not count the padded zeros (count_include_pad 0) is "
-                "not supported; expected count_include_pad 1, PyTorch's default",
+                Message(
+                    "average pooling with padding that does not count the padded zeros "
+                    "(count_include_pad 0) is not supported; expected count_include_pad 1, PyTorch's "
+                    "default"
+                ),
                 where,
             )
         self.ops.append(Op("layer", where, pool_object(mode, kernel, strides, begin, dims)))
@@ -607,28 +733,39 @@ class _ChainReader:
             axis += rank
         if axis not in (0, 1):
             raise ModelError(
-                f"Flatten with axis {axis} keeps more than the batch axis; expected axis 1 (to a vector)",
+                Message(
+                    "Flatten with axis {axis} keeps more than the batch axis; expected axis 1 (to a vector)",
+                    axis=axis,
+                ),
                 where,
             )
         self._flatten(node, where)
 
     def read_reshape(self, node: Any, attrs: dict[str, Any], where: str) -> None:
         if len(node.input) < 2:
-            raise ModelError("expected a Reshape with a shape input", where)
+            raise ModelError(Message("expected a Reshape with a shape input"), where)
         target = [int(v) for v in self.constant(node.input[1], where, "shape").reshape(-1)]
         total = math.prod(int(s) for s in self.shape[1:] if s is not None)
         if len(target) == 2 and target[0] in (1, -1, 0) and target[1] in (-1, total) and target != [-1, -1]:
             self._flatten(node, where)
             return
         raise ModelError(
-            f"Reshape to {target} is not supported; expected a reshape to a vector, (1, -1) or (1, {total})",
+            Message(
+                "Reshape to {target} is not supported; expected a reshape to a vector, (1, -1) "
+                "or (1, {total})",
+                target=target,
+                total=total,
+            ),
             where,
         )
 
     def _vector(self, where: str) -> int:
         if len(self.shape) != 2 or self.shape[1] is None:
             raise ModelError(
-                f"expected a vector input (N, F) here (put a Flatten before it), got {len(self.shape)} axes",
+                Message(
+                    "expected a vector input (N, F) here (put a Flatten before it), got {count} axes",
+                    count=len(self.shape),
+                ),
                 where,
             )
         return int(self.shape[1])
@@ -636,17 +773,24 @@ class _ChainReader:
     def read_gemm(self, node: Any, attrs: dict[str, Any], where: str) -> None:
         features = self._vector(where)
         if int(attrs.get("transA", 0)):
-            raise ModelError("transA 1 is not supported; expected the input as A", where)
+            raise ModelError(Message("transA 1 is not supported; expected the input as A"), where)
         b = self.constant(node.input[1], where, "weight").astype(np.float64)
         if b.ndim != 2:
-            raise ModelError(f"expected a 2-D weight, got {b.shape}", where)
+            raise ModelError(Message("expected a 2-D weight, got {shape}", shape=b.shape), where)
         weight = b if int(attrs.get("transB", 0)) else b.T
         alpha = short_float(attrs.get("alpha", 1.0))
         beta = short_float(attrs.get("beta", 1.0))
         if alpha != 1.0:
             weight = alpha * weight
         if weight.shape[1] != features:
-            raise ModelError(f"expected a weight for {features} inputs, got {tuple(weight.shape)}", where)
+            raise ModelError(
+                Message(
+                    "expected a weight for {features} inputs, got {shape}",
+                    features=features,
+                    shape=tuple(weight.shape),
+                ),
+                where,
+            )
         bias = None
         if len(node.input) > 2 and node.input[2]:
             c = self.constant(node.input[2], where, "bias").astype(np.float64)
@@ -656,7 +800,10 @@ class _ChainReader:
                 )
             except ValueError:
                 raise ModelError(
-                    f"expected a bias of {weight.shape[0]} values, got {c.shape}", where
+                    Message(
+                        "expected a bias of {count} values, got {shape}", count=weight.shape[0], shape=c.shape
+                    ),
+                    where,
                 ) from None
             if beta != 1.0:
                 bias = beta * bias
@@ -668,7 +815,10 @@ class _ChainReader:
         features = self._vector(where)
         b = self.constant(node.input[1], where, "weight").astype(np.float64)
         if b.ndim != 2 or b.shape[0] != features:
-            raise ModelError(f"expected a weight ({features}, out), got {b.shape}", where)
+            raise ModelError(
+                Message("expected a weight ({features}, out), got {shape}", features=features, shape=b.shape),
+                where,
+            )
         self.ops.append(Op("layer", where, {"type": "dense", "weight": _floats(b.T), "bias": None}))
         self.advance(node, [self.shape[0], int(b.shape[1])])
         self.matmul_output = self.current
@@ -677,14 +827,18 @@ class _ChainReader:
         others = [name for name in node.input if name != self.current]
         if not self.matmul_output or self.current != self.matmul_output or len(others) != 1:
             raise ModelError(
-                "Add is only imported as the bias of the MatMul right before it (MatMul + Add is a dense "
-                "layer); expected it there",
+                Message(
+                    "Add is only imported as the bias of the MatMul right before it (MatMul + Add is "
+                    "a dense layer); expected it there"
+                ),
                 where,
             )
         bias = self.constant(others[0], where, "bias").astype(np.float64)
         out = int(self.shape[1] or 0)
         if bias.size != out:
-            raise ModelError(f"expected a bias of {out} values, got {bias.shape}", where)
+            raise ModelError(
+                Message("expected a bias of {out} values, got {shape}", out=out, shape=bias.shape), where
+            )
         layer = self.ops[-1].layer
         assert layer is not None
         layer["bias"] = _floats(bias.reshape(-1))
@@ -696,8 +850,12 @@ class _ChainReader:
         axis = int(attrs.get("axis", -1))
         if len(self.shape) != 2 or axis not in (1, -1):
             raise ModelError(
-                "a softmax is imported only over a vector output (it becomes the cross-entropy loss); "
-                f"expected it on (N, classes) along axis 1, got {len(self.shape)} axes, axis {axis}",
+                Message(
+                    "a softmax is imported only over a vector output (it becomes the cross-entropy "
+                    "loss); expected it on (N, classes) along axis 1, got {count} axes, axis {axis}",
+                    count=len(self.shape),
+                    axis=axis,
+                ),
                 where,
             )
         self.ops.append(Op("softmax", where))
@@ -719,7 +877,9 @@ def _ints(value: Any, count: int, default: int) -> list[int]:
         return [default] * count
     items = [int(v) for v in value]
     if len(items) != count:
-        raise ModelError(f"expected {count} values per setting, got {items}")
+        raise ModelError(
+            Message("expected {count} values per setting, got {items}", count=count, items=items)
+        )
     return items
 
 
@@ -744,7 +904,11 @@ def _pads(
         return [0] * dims, [0] * dims
     if auto_pad not in ("SAME_UPPER", "SAME_LOWER"):
         raise ModelError(
-            f"auto_pad {auto_pad} is not supported; expected NOTSET, VALID, SAME_UPPER or SAME_LOWER", where
+            Message(
+                "auto_pad {auto_pad} is not supported; expected NOTSET, VALID, SAME_UPPER or SAME_LOWER",
+                auto_pad=auto_pad,
+            ),
+            where,
         )
     begin, end = [], []
     for n, k, s, d in zip(sizes, kernel, strides, dilations, strict=True):

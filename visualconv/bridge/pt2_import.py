@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from .chain import Op, check_network_file, example_input, imported, read_nodes, short_float
 from .layers import conv_layer, conv_transpose_layer, dense_layer, flatten_layer, global_pool, pool_layer
 
@@ -76,18 +76,21 @@ class _Archive:
             self.zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
             raise ModelError(
-                f"expected a .pt2 archive (a zip file written by torch.export.save): {exc}"
+                Message("expected a .pt2 archive (a zip file written by torch.export.save): {exc}", exc=exc)
             ) from None
         self.names = self.zip.namelist()
         if sum(i.file_size for i in self.zip.infolist()) > 4 * MAX_PT2_BYTES:
-            raise ModelError("the archive unpacks to more than 1 GiB; expected a small network")
+            raise ModelError(Message("the archive unpacks to more than 1 GiB; expected a small network"))
         models = [
             n for n in self.names if n.count("/") == 2 and n.split("/")[1] == "models" and n.endswith(".json")
         ]
         if len(models) != 1:
             raise ModelError(
-                "expected a torch.export archive with one exported program (models/NAME.json), "
-                f"got {len(models)}"
+                Message(
+                    "expected a torch.export archive with one exported program (models/NAME.json), "
+                    "got {count}",
+                    count=len(models),
+                )
             )
         self.root, _, file = models[0].split("/")
         self.model_name = file[: -len(".json")]
@@ -96,14 +99,16 @@ class _Archive:
     def read(self, name: str) -> bytes:
         member = f"{self.root}/{name}"
         if member not in self.names:
-            raise ModelError(f"the archive has no {name}; expected one written by torch.export.save")
+            raise ModelError(
+                Message("the archive has no {name}; expected one written by torch.export.save", name=name)
+            )
         return self.zip.read(member)
 
     def json(self, name: str) -> Any:
         try:
             return json.loads(self.read(name).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{name} is not valid JSON ({exc})") from None
+            raise ModelError(Message("{name} is not valid JSON ({exc})", name=name, exc=exc)) from None
 
 
 def _size(entry: Any) -> int | None:
@@ -119,7 +124,7 @@ def _weights(archive: _Archive, config_name: str, directory: str) -> dict[str, n
     except ModelError:
         return {}
     if not isinstance(config, dict):
-        raise ModelError(f"{config_name}: expected an object of tensors")
+        raise ModelError(Message("{config_name}: expected an object of tensors", config_name=config_name))
     result = {}
     byteorder = (
         archive.read("byteorder").decode("ascii", "replace").strip()
@@ -127,18 +132,24 @@ def _weights(archive: _Archive, config_name: str, directory: str) -> dict[str, n
         else "little"
     )
     for name, meta in config.items():
-        where = f"weight '{name}'"
+        where = Message("weight '{name}'", name=name)
         if meta.get("use_pickle"):
             raise ModelError(
-                "it is stored pickled (a tensor subclass), and visualconv never unpickles; "
-                "expected a plain tensor",
+                Message(
+                    "it is stored pickled (a tensor subclass), and visualconv never unpickles; "
+                    "expected a plain tensor"
+                ),
                 where,
             )
         tensor = meta.get("tensor_meta") or {}
         dtype = _DTYPES.get(int(tensor.get("dtype", 0)))
         if dtype is None:
             raise ModelError(
-                f"its dtype {tensor.get('dtype')} is not supported; expected float32 or float64", where
+                Message(
+                    "its dtype {dtype} is not supported; expected float32 or float64",
+                    dtype=tensor.get("dtype"),
+                ),
+                where,
             )
         sized = [_size(s) for s in tensor.get("sizes", [])]
         strided = [_size(s) for s in tensor.get("strides", [])]
@@ -146,13 +157,13 @@ def _weights(archive: _Archive, config_name: str, directory: str) -> dict[str, n
         sizes = [s for s in sized if s is not None]
         strides = [s for s in strided if s is not None]
         if len(sizes) != len(sized) or len(strides) != len(strided) or len(sizes) != len(strides):
-            raise ModelError("expected fixed sizes and strides", where)
+            raise ModelError(Message("expected fixed sizes and strides"), where)
         raw = archive.read(f"{directory}/{meta.get('path_name', '')}")
         item = np.dtype(dtype).newbyteorder("<" if byteorder == "little" else ">")
         flat = np.frombuffer(raw, dtype=item)
         extent = offset + sum((n - 1) * s for n, s in zip(sizes, strides, strict=True)) + 1
         if offset < 0 or any(s < 0 for s in strides) or (all(sizes) and extent > flat.size):
-            raise ModelError("its bytes do not cover its sizes and strides", where)
+            raise ModelError(Message("its bytes do not cover its sizes and strides"), where)
         view = np.lib.stride_tricks.as_strided(
             flat[offset:],
             shape=tuple(sizes),
@@ -213,8 +224,11 @@ def import_pt2(
         raise
     except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelError(
-            f"an archive not laid out as torch.export.save writes it ({type(exc).__name__}); "
-            "expected models/NAME.json with graph_module, graph and signature"
+            Message(
+                "an archive not laid out as torch.export.save writes it ({kind}); expected "
+                "models/NAME.json with graph_module, graph and signature",
+                kind=type(exc).__name__,
+            )
         ) from None
 
 
@@ -233,7 +247,9 @@ def _import_pt2(
         graph = module["graph"]
         specs = module["signature"]["input_specs"]
     except (KeyError, TypeError):
-        raise ModelError("expected an exported program (graph_module with graph and signature)") from None
+        raise ModelError(
+            Message("expected an exported program (graph_module with graph and signature)")
+        ) from None
     weights = _weights(archive, f"data/weights/{archive.model_name}_weights_config.json", "data/weights")
     constants = _weights(
         archive, f"data/constants/{archive.model_name}_constants_config.json", "data/constants"
@@ -252,24 +268,28 @@ def _import_pt2(
             user_inputs.append(_arg(content["arg"]))
         else:
             raise ModelError(
-                f"an input of the kind {kind} is not supported; expected parameters and one tensor input"
+                Message(
+                    "an input of the kind {kind} is not supported; expected parameters and one tensor input",
+                    kind=kind,
+                )
             )
     if len(user_inputs) != 1 or not isinstance(user_inputs[0], tuple) or user_inputs[0][0] != "tensor":
         raise ModelError(
-            f"expected a program with one tensor input, got {len(user_inputs)} inputs", "signature"
+            Message("expected a program with one tensor input, got {count} inputs", count=len(user_inputs)),
+            "signature",
         )
     start = user_inputs[0][1]
     meta = graph.get("tensor_values", {}).get(start, {})
     declared = [_size(s) for s in meta.get("sizes", [])] or None
     if declared is None:
-        raise ModelError("the program does not record its input's shape; expected one", "signature")
+        raise ModelError(Message("the program does not record its input's shape; expected one"), "signature")
     x, dims, vector = example_input(input, declared, "signature")
     reader = _Reader(tensors, start, dims)
     read_nodes(reader.read, graph.get("nodes", []))
     outputs = [_arg(o) for o in graph.get("outputs", [])]
     if outputs != [("tensor", reader.current)]:
         raise ModelError(
-            "the program's output is not the end of the chain of nodes; expected one tensor output",
+            Message("the program's output is not the end of the chain of nodes; expected one tensor output"),
             "graph.outputs",
         )
     description = (
@@ -282,7 +302,8 @@ def _import_pt2(
 def _lookup(table: dict[str, np.ndarray], name: str) -> np.ndarray:
     if name not in table:
         raise ModelError(
-            f"the archive has no values for '{name}'; expected them among its weights", "signature"
+            Message("the archive has no values for '{name}'; expected them among its weights", name=name),
+            "signature",
         )
     return table[name]
 
@@ -301,27 +322,33 @@ class _Reader:
         parts = target.split(".")
         op = parts[3] if len(parts) >= 4 and parts[:3] == ["torch", "ops", "aten"] else target
         name = str(node.get("name") or f"#{index}")
-        where = f"node '{name[:60]}' ({op[:60]})"
+        where = Message("node '{name}' ({op})", name=name[:60], op=op[:60])
         args = {item.get("name"): _arg(item.get("arg")) for item in node.get("inputs", [])}
         positional = [_arg(item.get("arg")) for item in node.get("inputs", [])]
         tensor_args = [a for a in positional if isinstance(a, tuple) and a[0] == "tensor"]
         if op not in SUPPORTED and op.rstrip("_") not in _SKIP and op.rstrip("_") not in SUPPORTED:
             raise ModelError(
-                f"unsupported operation {target[:80]}; expected one of torch.ops.aten.{{{_SUPPORTED_TEXT}}}",
+                Message(
+                    "unsupported operation {target}; expected one of torch.ops.aten.{{{supported}}}",
+                    target=target[:80],
+                    supported=_SUPPORTED_TEXT,
+                ),
                 where,
             )
         if not tensor_args or tensor_args[0][1] != self.current:
             raise ModelError(
-                "visualconv imports a chain of nodes, each taking the output of the one before; "
-                "this node takes another input",
+                Message(
+                    "visualconv imports a chain of nodes, each taking the output of the one before; "
+                    "this node takes another input"
+                ),
                 where,
             )
         for extra in tensor_args[1:]:
             if extra[1] not in self.tensors:
-                raise ModelError("its weights are computed in the graph; expected parameters", where)
+                raise ModelError(Message("its weights are computed in the graph; expected parameters"), where)
         outputs = [_arg(o) for o in node.get("outputs", [])]
         if not outputs or not isinstance(outputs[0], tuple):
-            raise ModelError("expected a node with a tensor output", where)
+            raise ModelError(Message("expected a node with a tensor output"), where)
         self.ops.append(self.op(op.rstrip("_"), args, where))
         self.current = outputs[0][1]
 
@@ -406,7 +433,10 @@ class _Reader:
             sizes = size if isinstance(size, list) else [size]
             if any(s != 1 for s in sizes):
                 raise ModelError(
-                    f"adaptive pooling to {size} is not supported; expected 1 (global pooling)", where
+                    Message(
+                        "adaptive pooling to {size} is not supported; expected 1 (global pooling)", size=size
+                    ),
+                    where,
                 )
             mode = "max" if "max" in op else "avg"
             return Op("layer", where, global_pool(mode))
@@ -418,14 +448,26 @@ class _Reader:
         if op == "flatten":
             start, end = a.get("start_dim", 0), a.get("end_dim", -1)
             if start != 1 or end != -1:
-                raise ModelError(f"flatten({start}, {end}) is not supported; expected flatten(x, 1)", where)
+                raise ModelError(
+                    Message(
+                        "flatten({start}, {end}) is not supported; expected flatten(x, 1)",
+                        start=start,
+                        end=end,
+                    ),
+                    where,
+                )
             return Op("layer", where, flatten_layer())
         if op in ("view", "reshape"):
             shape = a.get("size", a.get("shape"))
             if isinstance(shape, list) and len(shape) == 2 and shape[0] in (1, -1) and shape != [-1, -1]:
                 return Op("layer", where, flatten_layer())
             raise ModelError(
-                f"{op} to {shape} is not supported; expected a reshape to a vector (1, -1)", where
+                Message(
+                    "{op} to {shape} is not supported; expected a reshape to a vector (1, -1)",
+                    op=op,
+                    shape=shape,
+                ),
+                where,
             )
         if op == "linear":
             return Op(
@@ -435,6 +477,14 @@ class _Reader:
             )
         if op in ("softmax", "log_softmax"):
             if a.get("dim") not in (1, -1):
-                raise ModelError(f"a softmax over dim {a.get('dim')} is not supported; expected dim 1", where)
+                raise ModelError(
+                    Message("a softmax over dim {dim} is not supported; expected dim 1", dim=a.get("dim")),
+                    where,
+                )
             return Op("softmax", where)
-        raise ModelError(f"unsupported operation {op}; expected one of {_SUPPORTED_TEXT}", where)
+        raise ModelError(
+            Message(
+                "unsupported operation {op}; expected one of {supported}", op=op, supported=_SUPPORTED_TEXT
+            ),
+            where,
+        )

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import kinds
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from ..engine.kinds.torch_twin import ModuleSpec
 from ..engine.model import Model
 
@@ -71,7 +71,7 @@ def _require_torch() -> Any:
         import torch
     except ImportError:
         raise ModelError(
-            "this needs PyTorch; expected it installed: pip install 'visualconv[torch]'"
+            Message("this needs PyTorch; expected it installed: pip install 'visualconv[torch]'")
         ) from None
     return torch
 
@@ -244,8 +244,10 @@ def torch_script(model: Model | dict[str, Any]) -> str:
     document = _document(model)
     if "upstream" not in document and "target" not in document:
         raise ModelError(
-            "the model has no 'upstream' and no 'target' with 'loss', so there is no backward pass to "
-            "write; expected one of them",
+            Message(
+                "the model has no 'upstream' and no 'target' with 'loss', so there is no "
+                "backward pass to write; expected one of them"
+            ),
             "upstream",
         )
     specs = layer_specs(document)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from ..engine.model import Model
 from .chain import Op, assemble, example_input
 from .layers import conv_layer, conv_transpose_layer, dense_layer, flatten_layer, global_pool, pool_layer
@@ -49,7 +49,7 @@ def _require_torch() -> Any:
         import torch
     except ImportError:
         raise ModelError(
-            "this needs PyTorch; expected it installed: pip install 'visualconv[torch]'"
+            Message("this needs PyTorch; expected it installed: pip install 'visualconv[torch]'")
         ) from None
     return torch
 
@@ -89,7 +89,7 @@ def module_op(module: Any, where: str, dims: int) -> Op:
     if isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d)):
         if module.padding_mode != "zeros":
             raise ModelError(
-                "a transposed convolution pads with zeros only; expected padding_mode='zeros'", where
+                Message("a transposed convolution pads with zeros only; expected padding_mode='zeros'"), where
             )
         layer = conv_transpose_layer(
             _numpy(module.weight),
@@ -105,7 +105,7 @@ def module_op(module: Any, where: str, dims: int) -> Op:
         return Op("layer", where, layer)
     if isinstance(module, (nn.MaxPool1d, nn.MaxPool2d)):
         if module.return_indices:
-            raise ModelError("return_indices=True is not supported; expected False", where)
+            raise ModelError(Message("return_indices=True is not supported; expected False"), where)
         layer = pool_layer(
             "max",
             module.kernel_size,
@@ -136,11 +136,15 @@ def module_op(module: Any, where: str, dims: int) -> Op:
         sizes = [size] if isinstance(size, int) or size is None else list(size)
         if any(s != 1 for s in sizes):
             raise ModelError(
-                f"adaptive pooling to {size} is not supported; expected an output size of 1 (global pooling)",
+                Message(
+                    "adaptive pooling to {size} is not supported; expected an output size of 1 "
+                    "(global pooling)",
+                    size=size,
+                ),
                 where,
             )
         if getattr(module, "return_indices", False):
-            raise ModelError("return_indices=True is not supported; expected False", where)
+            raise ModelError(Message("return_indices=True is not supported; expected False"), where)
         mode = "max" if isinstance(module, (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)) else "avg"
         return Op("layer", where, global_pool(mode))
     if isinstance(module, nn.ReLU):
@@ -154,8 +158,12 @@ def module_op(module: Any, where: str, dims: int) -> Op:
     if isinstance(module, nn.Flatten):
         if module.start_dim != 1 or module.end_dim != -1:
             raise ModelError(
-                f"Flatten(start_dim={module.start_dim}, end_dim={module.end_dim}) is not supported; expected "
-                "Flatten() (start_dim=1, end_dim=-1)",
+                Message(
+                    "Flatten(start_dim={start_dim}, end_dim={end_dim}) is not supported; expected "
+                    "Flatten() (start_dim=1, end_dim=-1)",
+                    start_dim=module.start_dim,
+                    end_dim=module.end_dim,
+                ),
                 where,
             )
         return Op("layer", where, flatten_layer())
@@ -166,10 +174,18 @@ def module_op(module: Any, where: str, dims: int) -> Op:
     if isinstance(module, (nn.Softmax, nn.LogSoftmax)):
         if module.dim not in (1, -1):
             raise ModelError(
-                f"a softmax over dim {module.dim} is not supported; expected dim=1 (or -1)", where
+                Message("a softmax over dim {dim} is not supported; expected dim=1 (or -1)", dim=module.dim),
+                where,
             )
         return Op("softmax", where)
-    raise ModelError(f"unsupported module {type(module).__name__}; expected one of {_SUPPORTED_TEXT}", where)
+    raise ModelError(
+        Message(
+            "unsupported module {kind}; expected one of {supported}",
+            kind=type(module).__name__,
+            supported=_SUPPORTED_TEXT,
+        ),
+        where,
+    )
 
 
 def _function_op(node: Any, where: str) -> Op | None:
@@ -201,7 +217,12 @@ def _function_op(node: Any, where: str) -> Op | None:
         start = node.args[1] if len(node.args) > 1 else node.kwargs.get("start_dim", 0)
         end = node.args[2] if len(node.args) > 2 else node.kwargs.get("end_dim", -1)
         if start != 1 or end != -1:
-            raise ModelError(f"flatten({start}, {end}) is not supported; expected flatten(x, 1)", where)
+            raise ModelError(
+                Message(
+                    "flatten({start}, {end}) is not supported; expected flatten(x, 1)", start=start, end=end
+                ),
+                where,
+            )
         return Op("layer", where, flatten_layer())
     if node.op == "call_method" and name in ("view", "reshape"):
         shape = list(node.args[1:])
@@ -211,7 +232,12 @@ def _function_op(node: Any, where: str) -> Op | None:
         if first_ok and (shape[1] == -1 or isinstance(shape[1], int)) and shape != [-1, -1]:
             return Op("layer", where, flatten_layer())
         raise ModelError(
-            f"{name} to {shape} is not supported; expected a reshape to a vector, such as (1, -1)", where
+            Message(
+                "{name} to {shape} is not supported; expected a reshape to a vector, such as (1, -1)",
+                name=name,
+                shape=shape,
+            ),
+            where,
         )
     if (node.op == "call_function" and target in (F.dropout, torch.dropout)) or (
         node.op == "call_method" and name == "contiguous"
@@ -222,7 +248,9 @@ def _function_op(node: Any, where: str) -> Op | None:
     ) or (node.op == "call_method" and name in ("softmax", "log_softmax")):
         dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
         if dim not in (1, -1):
-            raise ModelError(f"a softmax over dim {dim} is not supported; expected dim=1 (or -1)", where)
+            raise ModelError(
+                Message("a softmax over dim {dim} is not supported; expected dim=1 (or -1)", dim=dim), where
+            )
         return Op("softmax", where)
     return None
 
@@ -264,9 +292,12 @@ def trace_ops(module: Any, dims: int) -> list[Op]:
     except Exception as exc:
         text = " ".join(str(exc).split())[:160]
         raise ModelError(
-            f"torch.fx cannot trace this module ({type(exc).__name__}: {text}); "
-            "expected an nn.Sequential or a "
-            "module whose forward has no data-dependent control flow",
+            Message(
+                "torch.fx cannot trace this module ({kind}: {text}); expected an nn.Sequential "
+                "or a module whose forward has no data-dependent control flow",
+                kind=type(exc).__name__,
+                text=text,
+            ),
             "module",
         ) from None
     ops: list[Op] = []
@@ -274,14 +305,15 @@ def trace_ops(module: Any, dims: int) -> list[Op]:
     for node in traced.graph.nodes:
         if node.op == "placeholder":
             if current is not None:
-                raise ModelError("expected a module with one input", f"argument '{node.target}'")
+                raise ModelError(Message("expected a module with one input"), f"argument '{node.target}'")
             current = node
             continue
         if node.op == "output":
             result = node.args[0]
             if result is not current:
                 raise ModelError(
-                    "expected the module to return the output of its last layer (one tensor)", "forward"
+                    Message("expected the module to return the output of its last layer (one tensor)"),
+                    "forward",
                 )
             continue
         where = _where(node, traced)
@@ -290,8 +322,11 @@ def trace_ops(module: Any, dims: int) -> list[Op]:
         inputs = [a for a in node.all_input_nodes if not _shape_helper(a)]
         if inputs != [current]:
             raise ModelError(
-                "visualconv imports a chain of layers, each taking the output of the one before; this node "
-                "takes other inputs (a branch, a residual connection or a computed tensor)",
+                Message(
+                    "visualconv imports a chain of layers, each taking the output of the one before; "
+                    "this node takes other inputs (a branch, a residual connection or a computed "
+                    "tensor)"
+                ),
                 where,
             )
         if node.op == "call_module":
@@ -300,12 +335,15 @@ def trace_ops(module: Any, dims: int) -> list[Op]:
             found = _function_op(node, where)
             if found is None:
                 raise ModelError(
-                    f"unsupported operation; expected the modules {_SUPPORTED_TEXT} (or their functions)",
+                    Message(
+                        "unsupported operation; expected the modules {supported} (or their functions)",
+                        supported=_SUPPORTED_TEXT,
+                    ),
                     where,
                 )
             op = found
         else:
-            raise ModelError(f"unsupported {node.op} node; expected layers only", where)
+            raise ModelError(Message("unsupported {op} node; expected layers only", op=node.op), where)
         ops.append(op)
         current = node
     return ops
@@ -313,9 +351,13 @@ def trace_ops(module: Any, dims: int) -> list[Op]:
 
 def _where(node: Any, traced: Any) -> str:
     if node.op == "call_module":
-        return f"module '{node.target}' ({type(traced.get_submodule(node.target)).__name__})"
+        return Message(
+            "module '{name}' ({kind})",
+            name=node.target,
+            kind=type(traced.get_submodule(node.target)).__name__,
+        )
     name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
-    return f"node '{node.name}' ({name})"
+    return Message("node '{name}' ({op})", name=node.name, op=name)
 
 
 def from_torch(
@@ -365,8 +407,11 @@ def from_torch(
     )
     if x.ndim not in (2, 3, 4) or x.shape[0] != 1:
         raise ModelError(
-            "expected one example with its batch axis, (1, C, L), (1, C, H, W) or (1, F), "
-            f"got shape {x.shape}",
+            Message(
+                "expected one example with its batch axis, (1, C, L), (1, C, H, W) or (1, F), "
+                "got shape {shape}",
+                shape=x.shape,
+            ),
             "example_input",
         )
     array, dims, vector = example_input_of(x)

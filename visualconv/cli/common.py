@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from ..engine.kinds.loss import NO_BACKWARD
 from ..i18n import N_, _
 
@@ -89,12 +89,27 @@ def load(path: str) -> Any:
     return load_model(path)
 
 
+# The arrays of `grad`'s result in words, for the overflow message (the keys stay as they are).
+_ARRAY_WORDS = {
+    "pre_activation": N_("pre-activation"),
+    "output": N_("output"),
+    "grad_output": N_("grad output"),
+    "grad_pre_activation": N_("grad pre-activation"),
+    "grad_weight": N_("grad weight"),
+    "grad_bias": N_("grad bias"),
+    "grad_input": N_("grad input"),
+}
+
+
 def require_backward(model: Any, file: str) -> None:
     """Gradients need a start: ``upstream``, or ``target`` with ``loss``."""
     if not model.has_backward:
         raise ModelError(
-            f"missing: {NO_BACKWARD}, so there is no backward pass; "
-            "expected one of them to compute gradients",
+            Message(
+                "missing: {sentence}, so there is no backward pass; expected one of them to compute "
+                "gradients",
+                sentence=Message(NO_BACKWARD),
+            ),
             "upstream",
             file,
         )
@@ -113,19 +128,43 @@ def check_finite(result: dict[str, Any], file: str) -> None:
         for key, value in entry.items():
             if isinstance(value, np.ndarray) and not np.isfinite(value).all():
                 raise ModelError(
-                    f"its {key.replace('_', ' ').replace('pre activation', 'pre-activation')} overflows "
-                    "float64 (it holds inf or NaN); expected smaller "
-                    "numbers in the input, weights, upstream or target",
+                    Message(
+                        "its {array} overflows float64 (it holds inf or NaN); expected smaller numbers in "
+                        "the input, weights, upstream or target",
+                        array=Message(_ARRAY_WORDS.get(key, key)),
+                    ),
                     f"layers[{entry['index']}]",
                     file,
                 )
     if loss is not None and not math.isfinite(loss):
         raise ModelError(
-            "the loss overflows float64 (it is inf or NaN); expected smaller numbers in the input, weights "
-            "or target",
+            Message(
+                "the loss overflows float64 (it is inf or NaN); expected smaller numbers in the input, "
+                "weights or target"
+            ),
             "target",
             file,
         )
+
+
+def palette_help() -> str:
+    """The help of ``--palette`` (the window's and ``export``'s), naming View ▸ Palette's choices."""
+    from ..engine.palette import PALETTES
+
+    return _(
+        "colours of the heat maps' cells: {names} (default rdbu, red-blue; the choices of View > Palette)"
+    ).format(names=", ".join(PALETTES))
+
+
+def palette_option(value: str | None, prog: str) -> str | None:
+    """``--palette NAME`` as a View ▸ Palette key (None when not given); UsageError for another name."""
+    from ..engine.palette import PALETTES
+
+    if value is None or value in PALETTES:
+        return value
+    raise UsageError(
+        f"{prog}: --palette {value}: " + _("expected one of {names}").format(names=", ".join(PALETTES))
+    )
 
 
 def layer_index(model: Any, layer: int, file: str) -> int:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..i18n import N_, _, language
-from .common import EXIT_OK, UsageError
+from .common import EXIT_OK, UsageError, palette_help, palette_option
 
 NAME = "export"
 
@@ -111,6 +111,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--frame-ms", type=int, default=900, help=_("display time of a GIF frame in ms (default 900)")
     )
+    p.add_argument("--palette", metavar="NAME", default=None, help=palette_help())
     p.add_argument(
         "--follow-symlinks",
         action="store_true",
@@ -255,8 +256,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"visualconv export: --animation {args.animation}: " + _("expected a .gif, .mp4 or .apng file")
         )
+    palette = palette_option(args.palette, "visualconv export")
     model = load_model(args.file)
     _headless()
+    from ..engine.palette import exporting_with
     from ..export import api
 
     written: list[Path] = []
@@ -268,72 +271,81 @@ def run(args: argparse.Namespace) -> int:
     missing = sorted({folder for output in outputs for folder in atomic.missing_folders(output)})
     follow = args.follow_symlinks
     progress = _Progress(sys.stderr.isatty())
-    try:
-        if args.out:
-            written += api.export_snapshot(
-                model, args.layer, args.pass_name, args.step, args.out, args.scale, follow_symlinks=follow
-            )
-        if args.tikz:
-            written += api.export_tikz(
-                model, args.layer, args.pass_name, args.step, args.tikz, args.decimals, follow_symlinks=follow
-            )
-        if args.beamer:
-            written += api.export_beamer(
-                model,
-                args.layer,
-                args.pass_name,
-                args.beamer,
-                args.steps,
-                args.decimals,
-                follow_symlinks=follow,
-            )
-        if args.pptx:
-            written += api.export_pptx(
-                model,
-                args.layer,
-                args.pass_name,
-                args.pptx,
-                args.steps,
-                args.decimals,
-                follow_symlinks=follow,
-            )
-        if args.animation or args.frames:
-            written += api.export_animation(
-                model,
-                args.layer,
-                args.pass_name,
-                args.animation,
-                progress(f"frames of {Path(args.animation or args.frames).name}"),
-                frames_dir=args.frames,
-                scale=args.scale,
-                frame_ms=args.frame_ms,
-                steps=args.steps,
-                follow_symlinks=follow,
-            )
-            progress.close()
-        if args.pack:
-            from ..export.pack import export_pack
+    with exporting_with(palette):  # --palette: the cells' colours, as View > Palette
+        try:
+            if args.out:
+                written += api.export_snapshot(
+                    model, args.layer, args.pass_name, args.step, args.out, args.scale, follow_symlinks=follow
+                )
+            if args.tikz:
+                written += api.export_tikz(
+                    model,
+                    args.layer,
+                    args.pass_name,
+                    args.step,
+                    args.tikz,
+                    args.decimals,
+                    follow_symlinks=follow,
+                )
+            if args.beamer:
+                written += api.export_beamer(
+                    model,
+                    args.layer,
+                    args.pass_name,
+                    args.beamer,
+                    args.steps,
+                    args.decimals,
+                    follow_symlinks=follow,
+                )
+            if args.pptx:
+                written += api.export_pptx(
+                    model,
+                    args.layer,
+                    args.pass_name,
+                    args.pptx,
+                    args.steps,
+                    args.decimals,
+                    follow_symlinks=follow,
+                )
+            if args.animation or args.frames:
+                written += api.export_animation(
+                    model,
+                    args.layer,
+                    args.pass_name,
+                    args.animation,
+                    progress(f"frames of {Path(args.animation or args.frames).name}"),
+                    frames_dir=args.frames,
+                    scale=args.scale,
+                    frame_ms=args.frame_ms,
+                    steps=args.steps,
+                    follow_symlinks=follow,
+                )
+                progress.close()
+            if args.pack:
+                from ..export.pack import export_pack
 
-            pack = export_pack(
-                model,
-                args.pack,
-                progress(f"pack {Path(args.pack).name}"),
-                scale=pack_scale,
-                layers=layers,
-                passes=passes,
-                steps=args.steps,
-                formats=formats,
-                frame_ms=args.frame_ms,
-            )
+                pack = export_pack(
+                    model,
+                    args.pack,
+                    progress(f"pack {Path(args.pack).name}"),
+                    scale=pack_scale,
+                    layers=layers,
+                    passes=passes,
+                    steps=args.steps,
+                    formats=formats,
+                    frame_ms=args.frame_ms,
+                )
+                progress.close()
+                written += pack[:2]
+                pack_summary = summary(pack)
+        except ModelError as exc:
             progress.close()
-            written += pack[:2]
-            pack_summary = summary(pack)
-    except ModelError as exc:
-        progress.close()
-        raise exc.in_file(args.file) from None  # a WriteError keeps naming the file written
-    except OSError as exc:
-        where = exc.filename or args.out or args.animation or args.pack
-        raise UsageError(f"visualconv: {where}: could not write: {atomic.reason(exc)}") from None
+            raise exc.in_file(args.file) from None  # a WriteError keeps naming the file written
+        except OSError as exc:
+            where = exc.filename or args.out or args.animation or args.pack
+            raise UsageError(
+                f"visualconv: {where}: " + _("could not write: {reason}").format(reason=atomic.reason(exc))
+            ) from None
     for folder in missing:
         if folder.is_dir():
             print("visualconv: " + _("created the folder {folder}").format(folder=folder), file=sys.stderr)

@@ -12,7 +12,7 @@ import argparse
 from typing import Any
 
 from ..i18n import _
-from .common import EXIT_OK
+from .common import EXIT_OK, palette_help, palette_option
 
 NAME = "window"
 
@@ -69,6 +69,7 @@ def add_parser(sub: Any, commands: tuple[str, ...]) -> None:
             "at --window-size)"
         ),
     )
+    p.add_argument("--palette", metavar="NAME", default=None, help=palette_help())
     p.add_argument("--debug", action="store_true", help=_("show tracebacks of errors"))
     p.add_argument("--version", action="store_true", help=_("print the version and exit"))
     p.set_defaults(func=run)
@@ -81,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"visualconv {__version__}")
         return EXIT_OK
+    palette_option(args.palette, "visualconv")
     from ..app.main import run_app
 
     return int(run_app(args))

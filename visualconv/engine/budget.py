@@ -191,13 +191,21 @@ def check_training_memory(
     total = data + passes
     if total > budget:
         place = "training.dataset.count" if data >= passes else "training.batch_size"
-        batch_words = "the full dataset" if batch_size is None else f"{batch} examples"
+        batch_words = Message("the full dataset") if batch_size is None else Message("{n} examples", n=batch)
         raise ModelError(
-            f"training would need about {format_bytes(total)} of memory, more than the "
-            f"{format_bytes(budget)} visualconv allows: {format_bytes(data)} for the {count:,} examples "
-            f"of {sized(shapes[0])} and {format_bytes(passes)} for one batch of {batch_words} "
-            f"({format_bytes(per_example)} each); "
-            "expected a smaller dataset count or size, or a smaller batch_size",
+            Message(
+                "training would need about {total} of memory, more than the {budget} visualconv allows: "
+                "{data} for the {count} examples of {shape} and {passes} for one batch of {batch} "
+                "({each} each); expected a smaller dataset count or size, or a smaller batch_size",
+                total=format_bytes(total),
+                budget=format_bytes(budget),
+                data=format_bytes(data),
+                count=format(count, ","),
+                shape=sized(shapes[0]),
+                passes=format_bytes(passes),
+                batch=batch_words,
+                each=format_bytes(per_example),
+            ),
             place,
         )
     return total

@@ -12,6 +12,7 @@ sums of the seed documents; the tests use the twins as oracles.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -380,6 +381,236 @@ class _Plan:
                 target[:, :, a, b] += per_offset[:, :, a, b]
 
 
+# ---------------------------------------------------------------- one example, stride 1
+
+# Below this many multiply-adds a one-example pass stays on the caller's thread. Handing
+# work to a worker and back costs 20-40 microseconds here, and the second core, idle until
+# then, runs its first calls slowly: split, a 1x8x4096 -> 16 backward (3.3 M) was 10%
+# slower, a 1x8x64x64 -> 16 forward (4.6 M) and backward 15-20% faster on an idle machine.
+# Above it the positions (forward, dW) and the input channels (dX) are split over the
+# threads.
+SINGLE_PARALLEL_MULTIPLY_ADDS = 1 << 22
+
+
+def _single_wide(n_batch: int, s: IntPair, out_w: int, padded_width: int) -> bool:
+    """Whether a call takes the one-example route: one example, stride 1, the wide layout pays."""
+    return n_batch == 1 and s == (1, 1) and 2 * out_w >= padded_width
+
+
+def _even_cuts(total: int, parts: int) -> list[tuple[int, int]]:
+    """``[0, total)`` cut into ``parts`` contiguous runs of nearly equal length (some may be empty)."""
+    edges = [total * t // parts for t in range(parts + 1)]
+    return list(itertools.pairwise(edges))
+
+
+def _single_tasks(work: int) -> int:
+    """How many threads a one-example product of ``work`` multiply-adds is split over."""
+    count = parallel.threads()
+    return count if count > 1 and work >= SINGLE_PARALLEL_MULTIPLY_ADDS else 1
+
+
+def _wide_columns(x_padded: FloatArray, kernel: IntPair, d: IntPair, q0: int, q1: int) -> FloatArray:
+    """The window cells of wide positions ``q0:q1`` of one example: a view (C_in, kH, kW, q1 - q0).
+
+    Wide position ``q`` is output cell ``(q // Wp, q % Wp)``; its window cell (a, b) of
+    channel c is ``x_flat[c, q + a*dh*Wp + b*dw]``, so each (c, a, b) row is one
+    contiguous run of the padded input.
+    """
+    _, c_in, hp, wp = shape4(x_padded)
+    size = x_padded.itemsize
+    return np.ndarray(
+        (c_in, kernel[0], kernel[1], q1 - q0),
+        dtype=np.float64,
+        buffer=x_padded,
+        offset=q0 * size,
+        strides=(hp * wp * size, d[0] * wp * size, d[1] * size, size),
+    )
+
+
+def _chunk_view(a: FloatArray, chunks: int, step: int, writeable: bool = False) -> FloatArray:
+    """The first ``chunks * step`` columns of a 2-D array (unit column stride) as (chunks, rows, step)."""
+    size = a.itemsize
+    shape, strides = (chunks, a.shape[0], step), (step * size, a.strides[0], size)
+    if writeable:
+        view: FloatArray = np.lib.stride_tricks.as_strided(a, shape, strides)
+        return view
+    return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=False)
+
+
+def _product_into(a: FloatArray, b: FloatArray, out: FloatArray) -> None:
+    """``out[...] = a @ b`` with every BLAS call at most GEMM_MULTIPLY_ADDS multiply-adds.
+
+    Parameters
+    ----------
+    a : ndarray of shape (M, K)
+    b : ndarray of shape (K, L), unit column stride
+    out : ndarray of shape (M, L), unit column stride
+
+    The column chunks go to NumPy as one stack of products (one call, one release of
+    the GIL: threads running this side by side seldom wait for each other).
+    """
+    m, k = a.shape
+    length = b.shape[1]
+    step = max(1, GEMM_MULTIPLY_ADDS // max(1, m * k))
+    chunks = length // step
+    if chunks <= 1:
+        np.matmul(a, b, out=out)
+        return
+    np.matmul(a, _chunk_view(b, chunks, step), out=_chunk_view(out, chunks, step, writeable=True))
+    if chunks * step < length:
+        np.matmul(a, b[:, chunks * step :], out=out[:, chunks * step :])
+
+
+def _contract_into(d: FloatArray, c: FloatArray, total: FloatArray) -> None:
+    """``total += d @ c.T`` with every BLAS call at most GEMM_MULTIPLY_ADDS multiply-adds.
+
+    Parameters
+    ----------
+    d : ndarray of shape (F, P), unit column stride
+    c : ndarray of shape (K, P), unit column stride
+    total : ndarray of shape (F, K)
+    """
+    f, positions = d.shape
+    k = c.shape[0]
+    step = max(1, GEMM_MULTIPLY_ADDS // max(1, f * k))
+    chunks = positions // step
+    if chunks <= 1:
+        total += np.matmul(d, c.T)
+        return
+    partial = np.matmul(_chunk_view(d, chunks, step), _chunk_view(c, chunks, step).transpose(0, 2, 1))
+    total += partial.sum(axis=0)
+    if chunks * step < positions:
+        total += np.matmul(d[:, chunks * step :], c[:, chunks * step :].T)
+
+
+def _single_forward(
+    x_padded: FloatArray, w: FloatArray, b: FloatArray | None, kernel: IntPair, d: IntPair
+) -> FloatArray:
+    """One example at stride 1 in the wide layout, its positions split over the threads.
+
+    Parameters
+    ----------
+    x_padded : ndarray of shape (1, C_in, Hp, Wp), C-contiguous
+    w : ndarray of shape (C_out, C_in, kH, kW)
+    b : ndarray of shape (C_out,) or None
+    kernel, d : (int, int)
+        Kernel size and dilation.
+
+    Returns
+    -------
+    ndarray of shape (1, C_out, out_h, out_w)
+        The product of the weight rows with the window columns of every wide position
+        (:func:`_wide_columns`); the ``Wp - out_w`` positions after each output row but the
+        last are computed and dropped.
+    """
+    _, c_in, hp, wp = shape4(x_padded)
+    c_out = w.shape[0]
+    out_h, out_w = hp - d[0] * (kernel[0] - 1), wp - d[1] * (kernel[1] - 1)
+    length = (out_h - 1) * wp + out_w
+    rows = c_in * kernel[0] * kernel[1]
+    w_rows = w.reshape(c_out, rows)
+    z = np.empty((1, c_out, out_h, out_w))
+    gapless = out_w == wp or out_h == 1
+    wide = z.reshape(c_out, length) if gapless else np.empty((c_out, out_h * wp))
+    ones = False
+    if b is not None and gapless:  # the bias as one more weight column, against a row of ones
+        w_rows, ones = np.concatenate([w_rows, b[:, None]], axis=1), True
+
+    def forward_chunks(chunks: Sequence[tuple[int, int]]) -> None:
+        for q0, q1 in chunks:
+            view = _wide_columns(x_padded, kernel, d, q0, q1)
+            if not ones:
+                columns = view.reshape(rows, q1 - q0)  # one copy
+            else:
+                columns = np.empty((rows + 1, q1 - q0))
+                columns[:rows].reshape(view.shape)[...] = view
+                columns[rows] = 1.0
+            _product_into(w_rows, columns, wide[:, q0:q1])
+
+    tasks = _single_tasks(c_out * rows * length)
+    if tasks > 1:
+        parallel.map_groups(forward_chunks, _even_cuts(length, tasks))
+    else:
+        forward_chunks([(0, length)])
+    if not gapless:  # the output cells, and the bias added on the way
+        cells = wide.reshape(c_out, out_h, wp)[:, :, :out_w]
+        if b is None:
+            z[0] = cells
+        else:
+            np.add(cells, b[:, None, None], out=z[0])
+    return z
+
+
+def _single_backward(
+    dz: FloatArray, x_padded: FloatArray, w: FloatArray, kernel: IntPair, d: IntPair
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Gradients of :func:`_single_forward`: dX of the padded input, dW, db.
+
+    dW is a sum over positions and dX a sum over kernel offsets of each input channel, so
+    the threads split dW's positions and dX's channels between them (no two write to the
+    same cells), each thread's share of the two about equal.
+
+    Parameters
+    ----------
+    dz : ndarray of shape (1, C_out, out_h, out_w)
+    x_padded : ndarray of shape (1, C_in, Hp, Wp), C-contiguous
+    w : ndarray of shape (C_out, C_in, kH, kW)
+    kernel, d : (int, int)
+
+    Returns
+    -------
+    dx_padded : ndarray of shape (1, C_in, Hp, Wp)
+    dw : ndarray of shape (C_out, C_in, kH, kW)
+    db : ndarray of shape (C_out,)
+    """
+    _, c_in, hp, wp = shape4(x_padded)
+    c_out = w.shape[0]
+    (kh, kw), (dh, dw) = kernel, d
+    out_h, out_w = hp - dh * (kh - 1), wp - dw * (kw - 1)
+    length = (out_h - 1) * wp + out_w
+    per_channel = kh * kw
+    rows = c_in * per_channel
+    w_rows = w.reshape(c_out, rows)
+    if out_w == wp or out_h == 1:
+        deltas = np.ascontiguousarray(dz).reshape(c_out, length)
+    else:  # the wide layout's deltas: zero at the dropped positions
+        spread = np.zeros((c_out, out_h * wp))
+        spread.reshape(c_out, out_h, wp)[:, :, :out_w] = dz[0]
+        deltas = spread[:, :length]
+    dx_padded = np.zeros((1, c_in, hp, wp))
+    dx_flat = dx_padded.reshape(c_in, hp * wp)
+    offsets = [a * dh * wp + bb * dw for a in range(kh) for bb in range(kw)]
+
+    def backward_tasks(tasks: Sequence[tuple[tuple[int, int], tuple[int, int]]]) -> FloatArray:
+        dw_rows = np.zeros((c_out, rows))
+        for (q0, q1), (c0, c1) in tasks:
+            if q1 > q0:
+                # Each weight collects input * delta over every overlay (the seeds' dW rule).
+                columns = _wide_columns(x_padded, kernel, d, q0, q1).reshape(rows, q1 - q0)
+                _contract_into(deltas[:, q0:q1], columns, dw_rows)
+            if c1 > c0:
+                # Each overlay sends kernel * delta back onto its window of the input.
+                grads = np.empty(((c1 - c0) * per_channel, length))
+                _product_into(w_rows[:, c0 * per_channel : c1 * per_channel].T, deltas, grads)
+                per_offset = grads.reshape(c1 - c0, per_channel, length)
+                for o, offset in enumerate(offsets):
+                    dx_flat[c0:c1, offset : offset + length] += per_offset[:, o]
+        return dw_rows
+
+    tasks = _single_tasks(2 * c_out * rows * length)
+    if tasks > 1:
+        channels = _even_cuts(c_in, tasks)
+        # Each thread's dW share tops its dX share up to an equal part of the whole.
+        shares = [max(0.0, 2.0 / tasks - (c1 - c0) / c_in) for c0, c1 in channels]
+        edges = [0, *(round(length * v / sum(shares)) for v in itertools.accumulate(shares))]
+        edges[-1] = length
+        parts = list(zip(itertools.pairwise(edges), channels, strict=True))
+        dw_rows = np.sum(parallel.map_groups(backward_tasks, parts), axis=0)
+    else:
+        dw_rows = backward_tasks([((0, length), (0, c_in))])
+    return dx_padded, dw_rows.reshape(w.shape), dz.sum(axis=(0, 2, 3))
+
+
 def conv2d_forward(
     x: FloatArray,
     w: FloatArray,
@@ -422,7 +653,10 @@ def conv2d_forward(
         return _general_forward(x, w, b, stride, padding, dilation, groups, padding_mode)
     _check_conv_shapes(x, w, b)
     kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
-    plan = _Plan(np.ascontiguousarray(pad(x, p)), w, kernel, s, d, forward=True)
+    x_padded = np.ascontiguousarray(pad(x, p))
+    if _single_wide(x.shape[0], s, x.shape[3] + 2 * p[1] - d[1] * (kernel[1] - 1), x_padded.shape[3]):
+        return _single_forward(x_padded, w, b, kernel, d)
+    plan = _Plan(x_padded, w, kernel, s, d, forward=True)
     z = np.empty((x.shape[0], plan.c_out, plan.out_h, plan.out_w))
     with_bias = b is not None
     # The bias as one more weight column, against a row of ones in the columns.
@@ -495,6 +729,9 @@ def conv2d_backward(
     if dz.shape != expected:
         raise ValueError(f"dz must have shape {expected}, got {dz.shape}")
     x_padded = np.ascontiguousarray(pad(x, p))
+    if _single_wide(n_batch, s, out_w, x_padded.shape[3]):
+        dx_padded, dw, db = _single_backward(dz, x_padded, w, kernel, d)
+        return (dx_padded if p == (0, 0) else np.ascontiguousarray(crop(dx_padded, p))), dw, db
     plan = _Plan(x_padded, w, kernel, s, d)
     rows = plan.w_rows.shape[1]
     if len(plan.blocks) == 1 and not plan.wide:

@@ -33,12 +33,27 @@ class Message(str):
         translated = _(self.template)
         if not self.fields:
             return translated
-        return translated.format(**{k: localized(v) for k, v in self.fields.items()})
+        return translated.format(
+            **{k: v.localized() if isinstance(v, Message) else v for k, v in self.fields.items()}
+        )
 
 
 def localized(text: object) -> str:
     """``text`` in the language in use when it is a :class:`Message`, else as it is."""
     return text.localized() if isinstance(text, Message) else str(text)
+
+
+def said(exc: BaseException) -> str:
+    """What an exception says to a person, in the language in use where it can.
+
+    A :class:`ModelError`, or an exception carrying one :class:`Message`, is localized;
+    anything else says itself as it is.
+    """
+    if isinstance(exc, ModelError):
+        return exc.localized()
+    if len(exc.args) == 1 and isinstance(exc.args[0], Message):
+        return exc.args[0].localized()
+    return str(exc)
 
 
 class ModelError(ValueError):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .datasets import Dataset
-from .errors import ModelError
+from .errors import Message, ModelError
 from .kinds.base import Layer, LayerGrads, Shape, frozen_array, walk_shapes
 from .kinds.loss import NO_BACKWARD, LossSpec, batch_loss, has_backward, start_backward
 from .windows import FloatArray
@@ -223,7 +223,12 @@ def gradients(model: Model) -> dict[str, Any]:
     """
     result = run(model)
     if result.grads is None:
-        raise ModelError(f"{NO_BACKWARD}, so there is no backward pass; add one of them to compute gradients")
+        raise ModelError(
+            Message(
+                "{sentence}, so there is no backward pass; add one of them to compute gradients",
+                sentence=Message(NO_BACKWARD),
+            )
+        )
     layers_out = []
     for index, (layer, record, g) in enumerate(zip(model.layers, result.records, result.grads, strict=True)):
         grad_output = (

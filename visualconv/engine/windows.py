@@ -52,6 +52,8 @@ def as_pair(value: int | Sequence[int], name: str = "value") -> IntPair:
     tuple of int
         ``(rows, cols)``.
     """
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int:
+        return value  # already a pair (the common case, on every kernel call)
     if isinstance(value, (int, np.integer)):
         return int(value), int(value)
     items = tuple(int(v) for v in value)

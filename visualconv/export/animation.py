@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 from PyQt6.QtGui import QImage
 
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from .files import Stream
 
 # Display time of a frame, and of the last frame (the finished gradients).
@@ -322,7 +322,7 @@ class GifStream(Stream):
 
     def _close(self) -> None:
         if self._waiting is None:
-            raise ModelError("a GIF needs at least one frame")
+            raise ModelError(Message("a GIF needs at least one frame"))
         self._flush(last=True)
         self.handle.write(b"\x3b")
         self.handle.flush()

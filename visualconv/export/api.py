@@ -10,7 +10,7 @@ from PyQt6.QtGui import QImage
 
 from ..atomic import make_folder, resolve_target
 from ..engine.budget import MEMORY_BUDGET_BYTES, estimated_bytes, format_bytes
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from ..engine.model import Model
 from ..engine.trace import PASSES, LayerTrace, trace_layer
 from . import animation, data, files, latex, render, slides, tikz, video
@@ -43,13 +43,18 @@ def open_pass(model: Model, layer: int, pass_name: str) -> LayerTrace:
     """
     count = len(model.layers)
     if not -count <= layer < count:
-        raise ModelError(f"layer {layer}: the model has layers 0..{count - 1}")
+        raise ModelError(
+            Message("layer {layer}: the model has layers 0..{count}", layer=layer, count=count - 1)
+        )
     if pass_name not in PASSES:
-        raise ModelError(f"pass {pass_name!r}: expected 'forward' or 'backward'")
+        raise ModelError(Message("pass {pass_name!r}: expected 'forward' or 'backward'", pass_name=pass_name))
     if pass_name == "backward" and not model.has_backward:
         raise ModelError(
-            "the model has no 'upstream' and no 'target' with 'loss', so there is no backward pass; "
-            "expected one of them, or --pass forward (the forward pass) to export",
+            Message(
+                "the model has no 'upstream' and no 'target' with 'loss', so there is no "
+                "backward pass; expected one of them, or --pass forward (the forward pass) to "
+                "export"
+            ),
             "upstream",
         )
     try:
@@ -112,11 +117,18 @@ def check_export_memory(
     need = export_memory(model, width, height, held_frames, held_bytes, per_pixel)
     if need <= budget:
         return
-    frames = f" and {held_frames} frames kept for the file" if held_frames else ""
+    frames = Message(" and {n} frames kept for the file", n=held_frames) if held_frames else ""
     raise ModelError(
-        f"this export would need about {format_bytes(need)} of memory (images of {width} x {height} "
-        f"pixels{frames}), more than the {format_bytes(budget)} visualconv allows; expected a smaller "
-        "--scale, fewer --steps, or the .svg or .pdf format for one step",
+        Message(
+            "this export would need about {need} of memory (images of {width} x {height} "
+            "pixels{frames}), more than the {budget} visualconv allows; expected a smaller "
+            "--scale, fewer --steps, or the .svg or .pdf format for one step",
+            need=format_bytes(need),
+            width=width,
+            height=height,
+            frames=frames,
+            budget=format_bytes(budget),
+        ),
         place,
     )
 
@@ -125,7 +137,7 @@ def _resolve_step(trace: LayerTrace, step: int | None) -> int:
     if step is None:
         return trace.n
     if not 0 <= step <= trace.n:
-        raise ModelError(f"step {step}: this pass has steps 0..{trace.n}")
+        raise ModelError(Message("step {step}: this pass has steps 0..{n}", step=step, n=trace.n))
     return step
 
 
@@ -184,7 +196,13 @@ def snapshot_bytes(
         return latex.slide_standalone(slides.slide_from_figure(figure, k, trace.n)).encode("utf-8")
     if suffix == "-fragment.tex":
         return latex.slide_fragment(slides.slide_from_figure(figure, k, trace.n)).encode("utf-8")
-    raise ModelError(f"unknown export format {suffix!r}: expected one of {', '.join(SNAPSHOT_SUFFIXES)}")
+    raise ModelError(
+        Message(
+            "unknown export format {suffix!r}: expected one of {formats}",
+            suffix=suffix,
+            formats=", ".join(SNAPSHOT_SUFFIXES),
+        )
+    )
 
 
 def _write(path: Path, content: bytes | str, follow_symlinks: bool = False) -> Path:
@@ -236,8 +254,12 @@ def export_snapshot(
     suffix = path.suffix.lower()
     if suffix not in SNAPSHOT_SUFFIXES:
         raise ModelError(
-            f"{path}: cannot tell the format from the extension {suffix or '(none)'!r}; "
-            f"use one of {', '.join(SNAPSHOT_SUFFIXES)}"
+            Message(
+                "{path}: cannot tell the format from the extension {suffix!r}; use one of {formats}",
+                path=path,
+                suffix=suffix or Message("(none)"),
+                formats=", ".join(SNAPSHOT_SUFFIXES),
+            )
         )
     if suffix == ".csv":
         trace = open_pass(model, layer, pass_name)
@@ -293,16 +315,16 @@ def choose_steps(trace: LayerTrace, steps: StepsSpec, *, lenient: bool = False) 
     if isinstance(steps, str):
         try:
             return slides.parse_steps(steps, n, lenient=lenient)
-        except ValueError as exc:
-            raise ModelError(str(exc)) from None
+        except ValueError as exc:  # its message says itself translated (a Message)
+            raise ModelError(exc.args[0] if exc.args else str(exc)) from None
     chosen: list[int] = []
     for k in steps:
         if not 0 <= int(k) <= n:
-            raise ModelError(f"step {k}: this pass has steps 0..{n}")
+            raise ModelError(Message("step {step}: this pass has steps 0..{n}", step=k, n=n))
         if int(k) not in chosen:
             chosen.append(int(k))
     if not chosen:
-        raise ModelError("no steps chosen")
+        raise ModelError(Message("no steps chosen"))
     return chosen
 
 
@@ -316,7 +338,11 @@ def pass_slides(
 
 def _check_suffix(path: Path, wanted: tuple[str, ...], what: str) -> None:
     if path.suffix.lower() not in wanted:
-        raise ModelError(f"{path}: a {what} file ends in {' or '.join(wanted)}")
+        raise ModelError(
+            Message(
+                "{path}: a {what} file ends in {wanted}", path=path, what=what, wanted=" or ".join(wanted)
+            )
+        )
 
 
 def export_beamer(
@@ -482,10 +508,12 @@ def export_animation(
         The animation first (if any), then the frames. Missing folders are made.
     """
     if path is None and frames_dir is None:
-        raise ModelError("nothing to write: give an animation path or a frames folder")
+        raise ModelError(Message("nothing to write: give an animation path or a frames folder"))
     suffix = Path(path).suffix.lower() if path is not None else ""
     if path is not None and suffix not in ANIMATION_SUFFIXES:
-        raise ModelError(f"{path}: an animation is {', '.join(ANIMATION_SUFFIXES)}")
+        raise ModelError(
+            Message("{path}: an animation is {formats}", path=path, formats=", ".join(ANIMATION_SUFFIXES))
+        )
     if suffix == ".mp4":
         video.ffmpeg_exe()  # a missing writer is an error before any work
     trace = open_pass(model, layer, pass_name)

@@ -39,7 +39,7 @@ import numpy as np
 
 from ..engine import palette
 from ..engine.budget import MEMORY_BUDGET_BYTES, format_bytes
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from ..engine.model import Model
 from ..engine.trace import LayerTrace
 from ..i18n import _, tag
@@ -117,14 +117,16 @@ def plan_pack(
         chosen_layers = set()
         for i in layers:
             if not -count <= i < count:
-                raise ModelError(f"layer {i}: the model has layers 0..{count - 1}")
+                raise ModelError(
+                    Message("layer {layer}: the model has layers 0..{count}", layer=i, count=count - 1)
+                )
             chosen_layers.add(i % count)
     if passes is not None:
         for p in passes:
             if p not in ("forward", "backward"):
-                raise ModelError(f"pass {p!r}: expected 'forward' or 'backward'")
+                raise ModelError(Message("pass {pass_name!r}: expected 'forward' or 'backward'", pass_name=p))
         if "backward" in passes and not model.has_backward and list(passes) == ["backward"]:
-            raise ModelError("the model has no backward pass (no 'upstream', 'target' or loss)")
+            raise ModelError(Message("the model has no backward pass (no 'upstream', 'target' or loss)"))
     plan = []
     for i, p in pack_passes(model):
         if chosen_layers is not None and i not in chosen_layers:
@@ -141,7 +143,7 @@ def plan_pack(
         if ks:
             plan.append(PackPass(i, p, f"layer-{i}-{model.layers[i].type}-{p}", trace, tuple(ks)))
     if not plan:
-        raise ModelError("the choice of layers, passes and steps leaves nothing to export")
+        raise ModelError(Message("the choice of layers, passes and steps leaves nothing to export"))
     return plan
 
 
@@ -257,10 +259,18 @@ def check_pack_memory(
         )
     width, height = figure_size(frames[i].figure(item.steps[0]), scale)
     raise ModelError(
-        f"the lecture pack would need about {format_bytes(need)} of memory for {heaviest} "
-        f"({len(item.steps)} steps, images of {width} x {height} pixels), more than the "
-        f"{format_bytes(budget)} visualconv allows; expected a smaller --scale, fewer --steps or "
-        "--layers, or fewer --pack-formats",
+        Message(
+            "the lecture pack would need about {need} of memory for {heaviest} ({count} "
+            "steps, images of {width} x {height} pixels), more than the {budget} visualconv "
+            "allows; expected a smaller --scale, fewer --steps or --layers, or fewer "
+            "--pack-formats",
+            need=format_bytes(need),
+            heaviest=heaviest,
+            count=len(item.steps),
+            width=width,
+            height=height,
+            budget=format_bytes(budget),
+        ),
         place,
     )
 
@@ -388,7 +398,13 @@ def export_pack(
     chosen = set(formats)
     unknown = chosen - set(PACK_FORMATS)
     if unknown:
-        raise ModelError(f"pack formats {sorted(unknown)}: expected some of {', '.join(PACK_FORMATS)}")
+        raise ModelError(
+            Message(
+                "pack formats {unknown}: expected some of {formats}",
+                unknown=sorted(unknown),
+                formats=", ".join(PACK_FORMATS),
+            )
+        )
     if "mp4" in chosen:
         video.ffmpeg_exe()
     plan = plan_pack(model, layers, passes, steps)

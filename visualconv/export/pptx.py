@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from .slides import Slide, SlidePanel, fill_rgb, hex_rgb
 from .tikz import BAR_H, BAR_W, TITLE_H, fitted_layout
 
@@ -31,7 +31,9 @@ def _pptx() -> Any:
     try:
         import pptx
     except ImportError:
-        raise ModelError("PowerPoint export needs python-pptx: pip install 'visualconv[pptx]'") from None
+        raise ModelError(
+            Message("PowerPoint export needs python-pptx: pip install 'visualconv[pptx]'")
+        ) from None
     return pptx
 
 
@@ -81,7 +83,7 @@ def pptx_bytes(slides: Sequence[Slide]) -> bytes:
     bytes
     """
     if not slides:
-        raise ModelError("a presentation needs at least one step")
+        raise ModelError(Message("a presentation needs at least one step"))
     pptx = _pptx()
     from pptx.enum.shapes import MSO_CONNECTOR, MSO_SHAPE
     from pptx.enum.text import PP_ALIGN

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..engine import palette
+from ..engine.errors import Message
 from ..engine.model import Model
 from ..engine.numbers import DEFAULT, NumberFormat
 from ..engine.trace import LayerTrace
@@ -337,20 +338,35 @@ def parse_steps(text: str, n: int, *, lenient: bool = False) -> list[int]:
         if part in ("last", "n"):
             return n
         if not part.isdigit():
-            raise ValueError(f"steps {text!r}: expected numbers and ranges like 1-4,16, got {part!r}")
+            raise ValueError(
+                Message(
+                    "steps {text!r}: expected numbers and ranges like 1-4,16, got {part!r}",
+                    text=text,
+                    part=part,
+                )
+            )
         value = int(part)
         if value > n and not lenient:
-            raise ValueError(f"steps {text!r}: step {value} is past the last step {n} (steps are 0..{n})")
+            raise ValueError(
+                Message(
+                    "steps {text!r}: step {value} is past the last step {n} (steps are 0..{n})",
+                    text=text,
+                    value=value,
+                    n=n,
+                )
+            )
         return value
 
     for part in text.split(","):
         if not part.strip():
-            raise ValueError(f"steps {text!r}: expected numbers and ranges like 1-4,16")
+            raise ValueError(Message("steps {text!r}: expected numbers and ranges like 1-4,16", text=text))
         if "-" in part:
             a, b = part.split("-", 1)
             lo, hi = number(a), number(b)
             if lo > hi:
-                raise ValueError(f"steps {text!r}: the range {part.strip()} runs backwards")
+                raise ValueError(
+                    Message("steps {text!r}: the range {range} runs backwards", text=text, range=part.strip())
+                )
             chosen = range(lo, min(hi, n) + 1)
         else:
             chosen = range(number(part), min(number(part), n) + 1)

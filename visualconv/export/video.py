@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from .animation import FRAME_MS, LAST_FRAME_MS
 from .files import Stream
 
@@ -61,7 +61,9 @@ def ffmpeg_exe() -> str:
         import imageio_ffmpeg
     except ImportError:
         raise ModelError(
-            "MP4 export needs imageio-ffmpeg: pip install 'visualconv[video]' (its wheel brings ffmpeg)"
+            Message(
+                "MP4 export needs imageio-ffmpeg: pip install 'visualconv[video]' (its wheel brings ffmpeg)"
+            )
         ) from None
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
@@ -120,7 +122,7 @@ class Mp4Stream(Stream):
 
     def _close(self) -> None:
         if self.process is None:
-            raise ModelError("an MP4 needs at least one frame")
+            raise ModelError(Message("an MP4 needs at least one frame"))
         assert self.process.stdin is not None
         if self._waiting is not None:
             self._send(self._waiting, hold_frames(self.frame_ms))
@@ -239,7 +241,7 @@ class ApngStream(Stream):
 
     def _close(self) -> None:
         if self._waiting is None:
-            raise ModelError("an APNG needs at least one frame")
+            raise ModelError(Message("an APNG needs at least one frame"))
         self._write(self._waiting, max(self.frame_ms, LAST_FRAME_MS), self.count == 1)
         self._waiting = None
         self.handle.write(_chunk(b"IEND", b""))

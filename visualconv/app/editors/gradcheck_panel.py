@@ -31,7 +31,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from ...engine.errors import ModelError
+from ...engine.errors import ModelError, said
 from ...engine.gradcheck import TOLERANCE, CheckResult, TensorCheck
 from ...engine.gradcheck import iter_check as engine_iter_check
 from ...engine.model import Model
@@ -237,9 +237,9 @@ class GradcheckPanel(QWidget):
         if model is None:
             return self.result
         try:
-            _, result = drain(functools.partial(check_work, model))
+            _last, result = drain(functools.partial(check_work, model))
         except (ModelError, ValueError, FloatingPointError) as exc:
-            self._finish_refused(f"The check stopped: {exc}")
+            self._finish_refused(_("The check stopped: {reason}").format(reason=said(exc)))
             return None
         if result is not None:
             self.show_result(result)
@@ -268,7 +268,7 @@ class GradcheckPanel(QWidget):
             return
         self.cancel()
         if isinstance(exc, (ModelError, ValueError, FloatingPointError)):
-            self._finish_refused(_("The check stopped: {reason}").format(reason=exc))
+            self._finish_refused(_("The check stopped: {reason}").format(reason=said(exc)))
         elif isinstance(exc, BaseException):
             raise exc  # a fault: the window's exception hook shows it
 

@@ -16,7 +16,7 @@ import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtGui import QUndoCommand, QUndoStack
 
-from ...engine.errors import ModelError
+from ...engine.errors import ModelError, said
 from ...engine.model import Model, run
 from ...i18n import _
 from ..session import Session
@@ -31,7 +31,7 @@ def refusal_text(exc: BaseException) -> str:
         return exc.localized()
     if isinstance(exc, MemoryError):
         return _("that model would need more memory than this computer has")
-    return str(exc) or type(exc).__name__
+    return said(exc) or type(exc).__name__
 
 
 def check_finite(model: Model) -> None:

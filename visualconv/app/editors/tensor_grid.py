@@ -32,7 +32,7 @@ from PyQt6.QtWidgets import (
 )
 
 from ...editing import parse_number
-from ...engine.errors import ModelError
+from ...engine.errors import ModelError, localized
 from ...engine.explain import fmt
 from ...i18n import _
 from .. import theme
@@ -118,7 +118,7 @@ class CellDelegate(QStyledItemDelegate):
             parse_number(text, self.name)
         except ModelError as exc:
             editor.setStyleSheet("QLineEdit { background: #fde8e8; border: 1px solid #dc2626; }")
-            self.sigTyping.emit(exc.message)
+            self.sigTyping.emit(localized(exc.message))
             return
         editor.setStyleSheet("")
         self.sigTyping.emit("")

@@ -35,7 +35,7 @@ from PyQt6.QtWidgets import (
 )
 
 from ...engine import datasets
-from ...engine.errors import ModelError
+from ...engine.errors import ModelError, localized
 from ...engine.kinds import CONV
 from ...engine.kinds.base import frozen_array
 from ...engine.model import Model, TrainingSpec
@@ -105,7 +105,7 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
         try:
             own_dataset = datasets.validate(own, model, model.shapes(), model.loss, "dataset")
         except ModelError as exc:
-            own_dataset, own_problem = None, exc.message
+            own_dataset, own_problem = None, localized(exc.message)
         choices.append(
             DatasetChoice(_("this model's own example (1 example)"), own, own_problem, own_dataset)
         )
@@ -133,7 +133,7 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
             try:
                 checked = datasets.validate(spec, model, model.shapes(), model.loss, "dataset")
             except ModelError as exc:
-                problem = exc.message
+                problem = localized(exc.message)
         if spec["kind"] == "digits" and datasets.available("digits") is not None:
             text += " — " + _("needs scikit-learn: pip install scikit-learn")
         choices.append(DatasetChoice(text, spec, problem, checked))
@@ -695,12 +695,12 @@ class TrainingPanel(QWidget):
         self._worker = None
         self._pausing = False
         if isinstance(exc, TrainingDiverged):
-            self._message = exc.message
+            self._message = localized(exc.message)
             self._set_state("diverged")
             if self._records:
                 self._emit_trained(exc.model)
         elif isinstance(exc, ModelError):
-            self._message = str(exc)
+            self._message = exc.localized()
             self._set_state("failed")
         else:
             self._set_state("failed")

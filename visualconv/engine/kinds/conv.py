@@ -1464,14 +1464,22 @@ class ConvKind(Kind):
             elements += 3 * c_out * c_in * kernel[0] * kernel[1]  # the trace's weight over all channels
         big_padding = max(layer.sides) > 0 and n_padded > 4 * n_in
         shown = padded[1:] if dims == 1 else padded
-        reason = (
-            f"padding {spatial_words(layer.padding[1:] if dims == 1 else layer.padding)} makes a padded "
-            "input of "
-            f"{channels} x {spatial_words(shown)}"
-            if big_padding
-            else f"its {c_out} output channel{'s' if c_out != 1 else ''} of "
-            f"{spatial_words(out[1:] if dims == 1 else out)} and its window copies"
-        )
+        out_words = spatial_words(out[1:] if dims == 1 else out)
+        if big_padding:
+            reason = Message(
+                "padding {padding} makes a padded input of {channels} x {size}",
+                padding=spatial_words(layer.padding[1:] if dims == 1 else layer.padding),
+                channels=channels,
+                size=spatial_words(shown),
+            )
+        elif c_out == 1:
+            reason = Message(
+                "its {n} output channel of {size} and its window copies", n=c_out, size=out_words
+            )
+        else:
+            reason = Message(
+                "its {n} output channels of {size} and its window copies", n=c_out, size=out_words
+            )
         return out_shape, elements, "padding" if big_padding else "", reason
 
     def padded(self, layer: ConvLayer) -> bool:

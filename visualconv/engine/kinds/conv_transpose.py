@@ -832,7 +832,7 @@ class ConvTransposeKind(Kind):
     ) -> tuple[Shape, int, str, str]:
         """Channels against axis 0 of the weight; an output of at least one cell."""
         from ..conv_transpose import transposed_length
-        from ..errors import ModelError
+        from ..errors import Message, ModelError
 
         _, spatial, channels = spatial_input(layer, shape, source, place)
         dims = layer.dims
@@ -870,8 +870,11 @@ class ConvTransposeKind(Kind):
         n_full = c_out * (out[0] + 2 * ph) * (out[1] + 2 * pw)
         n_stamps = n_in * int(layer.weight.shape[1]) * kernel[0] * kernel[1]
         elements = 3 * n_in + 3 * n_full + 2 * n_stamps + 5 * n_out + 3 * layer.weight.size
-        plural = "s" if c_out != 1 else ""
-        reason = f"its {c_out} output channel{plural} of {axes_words(out, dims)} and its stamps"
+        size = axes_words(out, dims)
+        if c_out == 1:
+            reason = Message("its {n} output channel of {size} and its stamps", n=c_out, size=size)
+        else:
+            reason = Message("its {n} output channels of {size} and its stamps", n=c_out, size=size)
         return out_shape, elements, "", reason
 
     # --- the layer list and the editor

@@ -370,7 +370,7 @@ class DenseKind(Kind):
     ) -> tuple[Shape, int, str, str]:
         """A vector input with one weight column per value."""
         from ..budget import sized
-        from ..errors import ModelError
+        from ..errors import Message, ModelError
 
         n_in = math.prod(shape)
         if len(shape) != 1:
@@ -386,7 +386,7 @@ class DenseKind(Kind):
                 f"{place}.weight",
             )
         n_out = layer.weight.shape[0]
-        return (n_out,), 3 * (n_in + n_out) + 3 * layer.weight.size, "", "its weight"
+        return (n_out,), 3 * (n_in + n_out) + 3 * layer.weight.size, "", Message("its weight")
 
     def new_layer(self, input_shape: Shape, dims: int) -> DenseLayer:
         """A dense layer with one output, zero weight and bias."""

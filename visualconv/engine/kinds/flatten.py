@@ -225,8 +225,10 @@ class FlattenKind(Kind):
         self, layer: FlattenLayer, shape: Shape, place: str, source: str
     ) -> tuple[Shape, int, str, str]:
         """Any input fits; the input and output of memory."""
+        from ..errors import Message
+
         n_in = math.prod(shape)
-        return (n_in,), 2 * n_in, "", "its input"
+        return (n_in,), 2 * n_in, "", Message("its input")
 
     def new_layer(self, input_shape: Shape, dims: int) -> FlattenLayer:
         """A flatten layer (it follows anything)."""

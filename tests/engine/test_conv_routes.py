@@ -1,0 +1,128 @@
+"""The convolution's special routes against the loop twins, each with shapes that take it.
+
+A spy on each route's function checks that the drawn case really went that way; the
+routes run serially and split over three threads (thresholds at zero), with the default
+BLAS call sizes and with tiny ones (many chunks per product).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from visualconv.engine import conv as conv_module
+from visualconv.engine import parallel
+from visualconv.engine.conv import (
+    conv1d_backward,
+    conv1d_forward,
+    conv2d_backward,
+    conv2d_backward_naive,
+    conv2d_forward,
+    conv2d_forward_naive,
+)
+
+PROPERTY = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+RTOL = 1e-12
+
+
+def assert_close(actual, expected):
+    """Relative 1e-12, with an absolute floor scaled to the data (sums may cancel to ~0)."""
+    expected = np.asarray(expected)
+    assert np.shape(actual) == expected.shape
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=RTOL * scale)
+
+
+@pytest.fixture(params=[(1, None), (3, None), (3, 5)], ids=["serial", "three-threads", "tiny-products"])
+def split(request, monkeypatch):
+    """Serial; over three threads however small; over three threads with tiny BLAS calls."""
+    threads, products = request.param
+    monkeypatch.setattr(parallel, "_threads", threads)
+    monkeypatch.setattr(conv_module, "SINGLE_PARALLEL_MULTIPLY_ADDS", 0)
+    if products is not None:
+        monkeypatch.setattr(conv_module, "GEMM_MULTIPLY_ADDS", products)
+    return request.param
+
+
+def spy(monkeypatch, name):
+    """Count the calls of conv's function ``name``."""
+    calls = []
+    original = getattr(conv_module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(conv_module, name, counted)
+    return calls
+
+
+@st.composite
+def single_cases(draw):
+    """One example at stride 1 whose padded width the wide layout fills at least half."""
+    c_in, c_out = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 7))
+    reach = dw * (kw - 1)
+    w = draw(st.integers(max(1, reach + 1 - 2 * pw, 2 * reach - 2 * pw), 9))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.normal(size=(1, c_in, h, w))
+    weight = rng.normal(size=(c_out, c_in, kh, kw))
+    bias = rng.normal(size=c_out) if draw(st.booleans()) else None
+    return x, weight, bias, (ph, pw), (dh, dw), rng
+
+
+@PROPERTY
+@given(case=single_cases())
+def test_one_example_at_stride_one_matches_the_loop_twin(case, split, monkeypatch):
+    forward_calls = spy(monkeypatch, "_single_forward")
+    backward_calls = spy(monkeypatch, "_single_backward")
+    x, w, b, p, d, rng = case
+    z = conv2d_forward(x, w, b, 1, p, d)
+    assert z.flags.c_contiguous
+    assert_close(z, conv2d_forward_naive(x, w, b, 1, p, d))
+    dz = rng.normal(size=z.shape)
+    fast = conv2d_backward(dz, x, w, 1, p, d)
+    for got, expected in zip(fast, conv2d_backward_naive(dz, x, w, 1, p, d), strict=True):
+        assert got.flags.c_contiguous
+        assert_close(got, expected)
+    assert forward_calls and backward_calls
+
+
+@PROPERTY
+@given(
+    c_in=st.integers(1, 4),
+    c_out=st.integers(1, 3),
+    k=st.integers(1, 4),
+    p=st.integers(0, 2),
+    dilation=st.integers(1, 2),
+    extra=st.integers(0, 12),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_one_example_of_1d_at_stride_one_matches_the_loop_twin(
+    c_in, c_out, k, p, dilation, extra, seed, split, monkeypatch
+):
+    forward_calls = spy(monkeypatch, "_single_forward")
+    rng = np.random.default_rng(seed)
+    length = max(1, dilation * (k - 1) + 1 - 2 * p) + extra
+    x = rng.normal(size=(1, c_in, length))
+    w = rng.normal(size=(c_out, c_in, k))
+    b = rng.normal(size=c_out)
+    z = conv1d_forward(x, w, b, 1, p, dilation)
+    lift = (1, dilation), (0, p)
+    assert_close(z, conv2d_forward_naive(x[:, :, None], w[:, :, None], b, 1, lift[1], lift[0])[:, :, 0])
+    dz = rng.normal(size=z.shape)
+    slow = conv2d_backward_naive(dz[:, :, None], x[:, :, None], w[:, :, None], 1, lift[1], lift[0])
+    for got, expected in zip(conv1d_backward(dz, x, w, 1, p, dilation), slow, strict=True):
+        assert_close(got, expected[:, :, 0] if expected.ndim == 4 else expected)
+    if 2 * z.shape[2] >= length + 2 * p:
+        assert forward_calls
