@@ -174,3 +174,44 @@ def test_palette_and_theme_are_remembered(qtbot, tmp_path, monkeypatch):
     assert second.palette_key == "viridis" and second.theme.key == "contrast"
     assert second.actions_by_name["palette_viridis"].isChecked()
     end(second)
+
+
+def _luminances(widget, rect: QRect | None = None) -> np.ndarray:
+    """The relative luminance of every pixel of ``widget`` as drawn (or of ``rect`` in it)."""
+    image = widget.grab(rect or QRect()).toImage()
+    return np.array(
+        [
+            [palette.luminance(image.pixelColor(x, y).getRgb()[:3]) for x in range(image.width())]
+            for y in range(image.height())
+        ]
+    )
+
+
+def test_the_dark_theme_draws_the_training_plots_and_maps_dark_and_the_controls_light(window, qtbot):
+    """The Training dock's plots and weight maps take the theme's background (they stayed white);
+    spin-box arrows and check-box frames are light on the dark fields (they were dark, unseen)."""
+    panel = window.training_panel
+    dark = theme.THEMES["dark"]
+    assert window.open_file(ROOT / "sample_models" / "20-learning-a-kernel.json")  # the controls enabled
+    window.actions_by_name["theme_dark"].trigger()
+    assert window.show_dock("training")
+    qtbot.waitUntil(
+        lambda: panel.learning_rate.isVisible() and panel.learning_rate.width() > 60, timeout=60_000
+    )
+    for widget in (panel.loss_plot, panel.accuracy_plot, panel.maps):
+        assert widget.backgroundBrush().color() == QColor(dark.panel_background)
+    axis = panel.loss_plot.getPlotItem().getAxis("left")
+    assert axis.textPen().color() == QColor(dark.text)
+    ground = palette.luminance(QColor(dark.field_background).getRgb()[:3])
+    spin = panel.learning_rate
+    spin.ensurePolished()
+    arrows = _luminances(spin, QRect(spin.width() - 18, 0, 18, spin.height()))
+    assert (arrows > 0.5).sum() >= 10 and ground < 0.02  # the arrows in the theme's light text colour
+    box = panel.log_scale
+    box.setChecked(False)
+    frame = _luminances(box, QRect(0, 0, 20, box.height()))
+    assert (frame > 0.3).sum() >= 20  # the empty box's frame, in the muted colour
+    window.actions_by_name["theme_light"].trigger()
+    for widget in (panel.loss_plot, panel.accuracy_plot, panel.maps):
+        assert widget.backgroundBrush().color() == QColor("#ffffff")
+    assert "image:" not in window.styleSheet()  # the light theme leaves the style's own controls

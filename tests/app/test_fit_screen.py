@@ -151,3 +151,36 @@ def test_the_window_fits_a_1024x768_projector_in_every_language(qtbot, tmp_path,
         i18n.set_language("en")
         window.close()
         dispose(window)  # deleted now, in order (never by a garbage collection later)
+
+
+@pytest.mark.parametrize("code", ["en", "de", "pt-BR", "id", "zh-CN"])
+def test_at_1024_pixels_the_editor_needs_no_sideways_scrolling_in_any_language(qtbot, tmp_path, code):
+    """The editor's two tabs fit its dock's width beside the window's area: its tools in three short
+    rows, the layer's title without the hint (a wrapped line above it), the add-layer list narrow."""
+    from PyQt6.QtCore import QSettings
+    from PyQt6.QtWidgets import QScrollArea
+
+    from visualconv import i18n
+    from visualconv.app.main import dispose
+    from visualconv.app.main_window import MainWindow
+
+    i18n.set_language(code)
+    window = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    try:
+        assert window.open_file(SEED_2D)
+        window.resize(1024, 768)
+        window.show()
+        qtbot.waitExposed(window, timeout=60_000)
+        editor = window.editors.editor
+        scroll = window.findChild(QScrollArea, "editorScroll")
+        assert scroll is not None and scroll.widget().isAncestorOf(editor)
+        qtbot.waitUntil(lambda: editor.isVisible() and scroll.viewport().width() > 100, timeout=60_000)
+        for tab in range(editor.tabs.count()):
+            editor.tabs.setCurrentIndex(tab)
+            needed = editor.minimumSizeHint().width()
+            assert needed <= scroll.viewport().width(), (code, tab, needed, scroll.viewport().width())
+        assert not scroll.horizontalScrollBar().isVisible()
+    finally:
+        i18n.set_language("en")
+        window.close()
+        dispose(window)

@@ -357,6 +357,76 @@ def test_max_pool_of_neighbour_pairs_equals_the_loop_twin(size, stride, width, e
     )
 
 
+def test_pool_settings_are_checked_alike_on_every_call():
+    # The checked settings of a shape are remembered; errors never are, lists read as tuples.
+    x = np.random.default_rng(16).normal(size=(1, 2, 6, 7))
+    for _ in range(2):
+        with pytest.raises(ValueError, match="larger than the padded input"):
+            pool2d_forward(x, "max", (7, 2))
+        with pytest.raises(ValueError, match="pool mode must be"):
+            pool2d_forward(x, "median", 2)
+    expected = pool2d_forward_naive(x, "max", (3, 2), (2, 1))
+    np.testing.assert_array_equal(pool2d_forward(x, "max", [3, 2], [2, 1]), expected)
+    np.testing.assert_array_equal(pool2d_forward(x, "max", (3, 2), np.array([2, 1])), expected)
+
+
+ROUTE = settings(PROPERTY, max_examples=25)
+
+
+@st.composite
+def row_windows_of_three(draw):
+    """One-row max windows of three, 2 apart (the neighbour-comparison route), ties and infinities."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(1, 5)), draw(st.integers(3, 12))
+    sh = draw(st.integers(1, 3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.integers(-2, 3, size=(n, c, h, w)).astype(np.float64)  # many ties
+    specials = draw(st.lists(st.sampled_from([np.inf, -np.inf, np.nan]), max_size=3))
+    for value in specials:
+        x.reshape(-1)[rng.integers(x.size)] = value
+    return x, (1, 3), (sh, 2), rng
+
+
+@ROUTE
+@given(case=row_windows_of_three())
+def test_max_pool_of_row_windows_of_three_equals_the_loop_twin(case, engine_threads):
+    x, k, s, rng = case
+    y = pool2d_forward(x, "max", k, s)
+    if not np.isnan(x).any():  # the twin's max() of a NaN depends on its place in the window
+        np.testing.assert_array_equal(y, pool2d_forward_naive(x, "max", k, s))
+    dy = rng.normal(size=y.shape)
+    np.testing.assert_array_equal(
+        pool2d_backward(dy, x, "max", k, s), pool2d_backward_naive(dy, x, "max", k, s)
+    )
+    if x.shape[2] == 1:  # the same as 1-D pooling
+        dy_1d = dy[:, :, 0]
+        np.testing.assert_array_equal(
+            pool1d_backward(dy_1d, x[:, :, 0], "max", 3, 2),
+            pool2d_backward_naive(dy, x, "max", k, s)[:, :, 0],
+        )
+
+
+@st.composite
+def pairwise_overlapping_averages(draw):
+    """Average windows that overlap at most pairwise along each axis (k <= 2 s), not all side by side."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(max(1, -(-kh // 2)), 4)), draw(st.integers(max(1, -(-kw // 2)), 4))
+    h, w = draw(st.integers(kh, 10)), draw(st.integers(kw, 10))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return rng.normal(size=(n, c, h, w)), (kh, kw), (sh, sw), rng
+
+
+@ROUTE
+@given(case=pairwise_overlapping_averages())
+def test_average_pool_backward_of_pairwise_overlaps_matches_the_loop_twin(case, engine_threads):
+    x, k, s, rng = case
+    dy = rng.normal(size=pool2d_forward_naive(x, "avg", k, s).shape)
+    dx = pool2d_backward(dy, x, "avg", k, s)
+    assert dx.flags.c_contiguous
+    assert_close(dx, pool2d_backward_naive(dy, x, "avg", k, s))
+
+
 def test_max_positions_is_the_first_maximum():
     rng = np.random.default_rng(9)
     x = rng.integers(0, 3, size=(2, 3, 7, 7)).astype(np.float64)

@@ -541,6 +541,7 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(chosen.style_sheet() + (theme.PRESENTATION_STYLE if self.presenting else ""))
         self.layer_view.set_theme(chosen)
         self.stepper.set_theme(chosen)
+        self.training_panel.set_theme(chosen)
 
     @pyqtSlot(QAction)
     def _on_palette_menu_triggered(self, action: QAction) -> None:

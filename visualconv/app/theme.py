@@ -16,6 +16,7 @@ from PyQt6.QtGui import QBrush, QColor, QFont, QFontDatabase, QIcon, QPainter, Q
 
 from ..engine import palette
 from ..i18n import N_
+from ..samples import resource_dir
 
 # The diverging map centred on zero (see visualconv.engine.palette).
 DIVERGING_STOPS = palette.SCREEN_STOPS
@@ -152,6 +153,8 @@ class Theme:
     cell_text: str = TEXT  # numbers on the heat maps' (mostly pale) cells, in every theme
     line_scale: float = 1.0  # outlines and grid lines this much wider
     window_colours: bool = False  # the whole window (docks, menus, fields) in these colours
+    control_images: str = ""  # resources/<this>/: spin-box arrows, check marks and dots in its colours
+    accent: str = "#1d4ed8"  # the training plot's epoch loss
 
     @property
     def disabled_text(self) -> str:
@@ -166,6 +169,48 @@ class Theme:
         return QColor(
             (a.red() + b.red()) // 2, (a.green() + b.green()) // 2, (a.blue() + b.blue()) // 2
         ).name()
+
+    def _controls_style(self) -> str:
+        """Spin-box buttons, check boxes and radio buttons drawn in the theme's colours.
+
+        Under a style sheet Qt draws their arrows and frames in its own dark colours, which
+        vanish on a dark background; these rules give them the theme's text colour (images in
+        ``resources/<control_images>/``), a disabled or exhausted one in its muted colour.
+        """
+        folder = resource_dir()
+        if not self.control_images or folder is None:
+            return ""
+        images = (folder / self.control_images).as_posix()
+        return f"""
+QAbstractSpinBox {{ padding-right: 18px; }}
+QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{
+    subcontrol-origin: border; width: 18px; background-color: {self.panel_background};
+    border-left: 1px solid {self.grid}; }}
+QAbstractSpinBox::up-button {{ subcontrol-position: top right; }}
+QAbstractSpinBox::down-button {{ subcontrol-position: bottom right; border-top: 1px solid {self.grid}; }}
+QAbstractSpinBox::up-button:hover, QAbstractSpinBox::down-button:hover {{ background-color: {self.grid}; }}
+QAbstractSpinBox::up-arrow {{ image: url("{images}/up.svg"); width: 10px; height: 10px; }}
+QAbstractSpinBox::down-arrow {{ image: url("{images}/down.svg"); width: 10px; height: 10px; }}
+QAbstractSpinBox::up-arrow:disabled, QAbstractSpinBox::up-arrow:off {{ image: url("{images}/up-off.svg"); }}
+QAbstractSpinBox::down-arrow:disabled, QAbstractSpinBox::down-arrow:off {{
+    image: url("{images}/down-off.svg"); }}
+QCheckBox::indicator, QRadioButton::indicator {{
+    width: 14px; height: 14px; border: 1px solid {self.muted}; background-color: {self.field_background}; }}
+QRadioButton::indicator {{ border-radius: 8px; }}
+QCheckBox::indicator:hover, QRadioButton::indicator:hover {{ border-color: {self.text}; }}
+QCheckBox::indicator:checked {{ image: url("{images}/check.svg"); }}
+QRadioButton::indicator:checked {{ image: url("{images}/dot.svg"); }}
+QCheckBox::indicator:disabled, QRadioButton::indicator:disabled {{ border-color: {self.grid}; }}
+QCheckBox::indicator:checked:disabled {{ image: url("{images}/check-off.svg"); }}
+QRadioButton::indicator:checked:disabled {{ image: url("{images}/dot-off.svg"); }}
+QSlider::groove:horizontal {{ height: 4px; background-color: {self.grid}; border-radius: 2px; }}
+QSlider::sub-page:horizontal {{ background-color: {self.accent}; border-radius: 2px; }}
+QSlider::handle:horizontal {{
+    width: 12px; margin: -5px 0; border-radius: 6px; background-color: {self.text};
+    border: 1px solid {self.muted}; }}
+QSlider::sub-page:horizontal:disabled {{ background-color: {self.grid}; }}
+QSlider::handle:horizontal:disabled {{ background-color: {self.muted}; }}
+"""
 
     def style_sheet(self) -> str:
         """The window's style sheet in these colours."""
@@ -184,8 +229,9 @@ QHeaderView::section, QTabBar::tab {{
     padding: 3px 6px; }}
 QTabBar::tab:selected {{ background-color: {self.background}; }}
 QMenuBar::item:selected, QMenu::item:selected {{ background-color: {self.grid}; }}
+QTreeView, QListView {{ alternate-background-color: {self.background}; }}
 QTableView {{ color: {self.cell_text}; background-color: #f3f4f6; gridline-color: {self.grid}; }}
-"""
+""" + self._controls_style()
         return (
             whole
             + f"""
@@ -218,6 +264,8 @@ THEMES: dict[str, Theme] = {
             padding_text="#111827",
             field_background="#1f232a",
             window_colours=True,
+            control_images="dark",
+            accent="#60a5fa",
         ),
         Theme(
             "contrast",

@@ -8,6 +8,7 @@ to the first maximal element in row-major order, as PyTorch does.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -36,21 +37,43 @@ POOL_MODES = ("max", "avg")
 
 def _geometry(
     x: FloatArray, mode: str, size: PoolSize, stride: Size | None, padding: Size = 0
-) -> tuple[IntPair, IntPair, IntPair]:
-    """Check a pooling call as PyTorch does; its (size, stride, padding) pairs.
+) -> tuple[IntPair, IntPair, IntPair, IntPair]:
+    """Check a pooling call as PyTorch does; its (size, stride, padding, output size) pairs.
 
     ``size="global"`` is one window over the whole plane (stride and padding not given).
     """
+    if x.ndim != 4:
+        if mode not in POOL_MODES:
+            raise ValueError(f"pool mode must be 'max' or 'avg', got {mode!r}")
+        raise ValueError(f"input must have shape (N, C, H, W), got {x.shape}")
+    key = (mode, _hashable(size), _hashable(stride), _hashable(padding), x.shape[2], x.shape[3])
+    try:
+        return _checked_geometry(*key)
+    except TypeError:  # a setting that cannot be hashed (an array, say): checked afresh
+        return _checked_geometry.__wrapped__(*key)
+
+
+def _hashable(value: Any) -> Any:
+    """A list setting as a tuple (the same pair to :func:`as_pair`), so that it can key a cache."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_geometry(
+    mode: str, size: PoolSize, stride: Size | None, padding: Size, h: int, w: int
+) -> tuple[IntPair, IntPair, IntPair, IntPair]:
+    """:func:`_geometry` of an (N, C, h, w) input, remembered: small calls spend much of their time here.
+
+    Only successful checks are remembered (an error is raised afresh every time).
+    """
     if mode not in POOL_MODES:
         raise ValueError(f"pool mode must be 'max' or 'avg', got {mode!r}")
-    if x.ndim != 4:
-        raise ValueError(f"input must have shape (N, C, H, W), got {x.shape}")
     if isinstance(size, str):
         if size != "global":
             raise ValueError(f"pool size must be an int, a pair or 'global', got {size!r}")
         if stride is not None or as_pair(padding, "padding") != (0, 0):
             raise ValueError("a global pool takes no stride and no padding")
-        return (x.shape[2], x.shape[3]), (x.shape[2], x.shape[3]), (0, 0)
+        return (h, w), (h, w), (0, 0), (1, 1)
     k = as_pair(size, "size")
     s = k if stride is None else as_pair(stride, "stride")
     p = as_pair(padding, "padding")
@@ -58,13 +81,10 @@ def _geometry(
         raise ValueError(f"pool size and stride must be >= 1, got {k}, {s}")
     if min(p) < 0 or p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise ValueError(f"pool padding must be >= 0 and at most half the size {k}, got {p}")
-    out_h, out_w = output_shape((x.shape[2], x.shape[3]), k, s, p, (1, 1))
+    out_h, out_w = output_shape((h, w), k, s, p, (1, 1))
     if out_h < 1 or out_w < 1:
-        raise ValueError(
-            f"pool window {k} is larger than the padded input "
-            f"{(x.shape[2] + 2 * p[0], x.shape[3] + 2 * p[1])}"
-        )
-    return k, s, p
+        raise ValueError(f"pool window {k} is larger than the padded input {(h + 2 * p[0], w + 2 * p[1])}")
+    return k, s, p, (out_h, out_w)
 
 
 def _pad_for_pool(x: FloatArray, mode: str, p: IntPair) -> FloatArray:
@@ -130,10 +150,9 @@ def pool2d_forward(
         row-major order, divided by kH*kW.
     """
     x = np.asarray(x, dtype=np.float64)
-    k, s, p = _geometry(x, mode, size, stride, padding)
+    k, s, p, out_hw = _geometry(x, mode, size, stride, padding)
     if p != (0, 0):
         return pool2d_forward(_pad_for_pool(x, mode, p), mode, k, s)
-    out_hw = output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1))
     y = np.empty((*x.shape[:2], *out_hw))
     _by_planes(lambda planes, out: _pool(planes[0], mode, k, s, out_hw, out), [x], y)
     return y
@@ -166,9 +185,12 @@ def _by_planes(
     ``work`` fills the same planes of ``out`` (N, C, h', w', C-contiguous) from them.
     ``passes`` weighs the input cells when deciding whether threads pay off.
     """
+    cells = arrays[-1].size  # the input's: it comes last, forward (x) and backward (dy, x)
+    if cells * passes < PARALLEL_CELLS and cells <= BLOCK_CELLS:
+        work(arrays, out)  # one block on this thread, the common case of small calls
+        return
     n, c = out.shape[:2]
     planes = n * c
-    cells = max(a.size for a in arrays)  # the input's, forward or backward
     per_block = max(1, BLOCK_CELLS // max(1, cells // max(1, planes)))
     threads = parallel.threads() if cells * passes >= PARALLEL_CELLS else 1
     if threads > 1:
@@ -225,12 +247,12 @@ def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, out
     (kh, kw), (sh, sw), (out_h, out_w) = k, s, out_hw
     if mode == "max" and _pairs_of_neighbours(x, k, s):
         # max(x0, x1) and max(x0, x1, x2) = max(max(x0, x1), max(x1, x2)) from the neighbour
-        # maxima: one contiguous pass instead of a strided one.
-        neighbours = _rows(_adjacent(x, np.maximum), 0, sh, out_h, x.shape[-1])
-        if kw == 2:
-            out[...] = neighbours[..., 0 : 2 * out_w - 1 : 2]
-        else:
-            np.maximum(neighbours[..., 0 : 2 * out_w - 1 : 2], neighbours[..., 1 : 2 * out_w : 2], out=out)
+        # maxima, each in one contiguous pass; a single strided pass picks every other one
+        # (a strided np.maximum costs several contiguous passes).
+        neighbours = _adjacent(x, np.maximum)
+        if kw == 3:
+            neighbours = _adjacent(neighbours, np.maximum)
+        out[...] = _rows(neighbours, 0, sh, out_h, x.shape[-1])[..., 0 : 2 * out_w - 1 : 2]
         return out
     combine = np.maximum if mode == "max" else np.add
     width = sw * (out_w - 1) + kw  # the input columns any window reads
@@ -276,6 +298,15 @@ def _spread_average(dy: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx:
         for a in range(1, kh):
             windows[:, :, :, a] = windows[:, :, :, 0]
         return
+    if kw <= 2 * sw and kh <= 2 * sh:
+        # Each cell in at most two windows per axis: whole slices, no read-modify-write passes.
+        if kh == 1 and sh == 1:
+            _spread_pairs(share, kw, sw, dx, -1)
+            return
+        columns = np.empty((*dy.shape[:-1], dx.shape[-1]))
+        _spread_pairs(share, kw, sw, columns, -1)
+        _spread_pairs(columns, kh, sh, dx, -2)
+        return
     rows = np.zeros((*dy.shape[:-1], width))
     for b in range(kw):
         rows[..., b : b + sw * (out_w - 1) + 1 : sw] += share
@@ -286,6 +317,43 @@ def _spread_average(dy: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx:
     dx[...] = 0.0
     for a in range(kh):
         _rows(dx, a, sh, out_h, width)[...] += rows
+
+
+def _spread_pairs(values: FloatArray, k: int, s: int, out: FloatArray, axis: int) -> None:
+    """Along ``axis``, each of the n ``values`` added onto the k cells of its window (stride s, k <= 2 s).
+
+    ``out[p]`` becomes the sum of ``values[j]`` over the windows j with ``0 <= p - j*s < k``
+    (at most two, as k <= 2 s: two terms add alike in either order), and 0 past the last
+    window. Each residue class ``r + s*j`` of cells is written whole, one or two passes.
+
+    Parameters
+    ----------
+    values : ndarray of shape (..., n, ...)
+        n along ``axis`` (-1 or -2).
+    k, s : int
+        Window size and stride along ``axis``, ``k <= 2 s``.
+    out : ndarray
+        ``values``' shape but at least ``s*(n - 1) + k`` along ``axis``; every cell written.
+    """
+    n = values.shape[axis]
+
+    def along(array: FloatArray, part: slice | int) -> FloatArray:
+        return array[..., part] if axis == -1 else array[..., part, :]
+
+    for r in range(s):
+        cells = along(out, slice(r, None, s))  # the cells r + s*j
+        if r + s < k:  # window j at offset r, window j - 1 at offset r + s
+            along(cells, 0)[...] = along(values, 0)
+            np.add(
+                along(values, slice(1, None)), along(values, slice(None, -1)), out=along(cells, slice(1, n))
+            )
+            along(cells, n)[...] = along(values, n - 1)
+            along(cells, slice(n + 1, None))[...] = 0.0
+        elif r < k:
+            along(cells, slice(0, n))[...] = values
+            along(cells, slice(n, None))[...] = 0.0
+        else:
+            cells[...] = 0.0  # between windows
 
 
 def pool2d_backward(
@@ -315,13 +383,12 @@ def pool2d_backward(
     """
     dy = np.asarray(dy, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
-    k, s, p = _geometry(x, mode, size, stride, padding)
+    k, s, p, out_hw = _geometry(x, mode, size, stride, padding)
     if p != (0, 0):
         if mode == "max" and not _above_minus_infinity(x):
             return _max_backward_padded_literal(dy, x, k, s, p)
         dx_padded = pool2d_backward(dy, _pad_for_pool(x, mode, p), mode, k, s)
         return np.ascontiguousarray(crop(dx_padded, p))
-    out_hw = output_shape((x.shape[2], x.shape[3]), k, s, (0, 0), (1, 1))
     if dy.shape != (*x.shape[:2], *out_hw):
         raise ValueError(f"dy must have shape {(*x.shape[:2], *out_hw)}, got {dy.shape}")
     dx = np.empty(x.shape)
@@ -428,6 +495,11 @@ def _route_by_improvements(
         False (``dx`` untouched) when a window holds NaN: the running maximum would let
         it hide later values, where the loop twin skips it.
     """
+    if k == (1, 3) and s[1] == 2 and x.flags.c_contiguous:
+        if _has_nan(x):
+            return False
+        _place_row_windows(dy, _improvements_of_three(x, s[0], out_hw), 3, s, out_hw, dx)
+        return True
     offsets = _offsets(k)
     slabs = [_slab(x, a, b, s, out_hw) for a, b in offsets]
     improves: list[NDArray[np.bool_]] = []
@@ -467,6 +539,36 @@ def _route_by_improvements(
     else:
         first += pending
     return True
+
+
+def _improvements_of_three(x: FloatArray, sh: int, out_hw: IntPair) -> list[NDArray[np.bool_]]:
+    """Where the 2nd and the 3rd cell of each one-row window of three, 2 apart, beat all before them.
+
+    For ``x`` without NaN, C-contiguous: the comparisons of every cell with its next and
+    its next but one, each one contiguous pass over the whole array (a strided comparison
+    or maximum costs several), then every other one picked.
+
+    Returns
+    -------
+    list of two C-contiguous bool arrays of shape (N, C, out_h, out_w)
+        ``x1 > x0`` and ``x2 > max(x0, x1)``, i.e. ``x2 > x0 and x2 > x1``.
+    """
+    flat = x.reshape(-1)
+    beats_previous = np.empty(x.shape, dtype=bool)  # x[t + 1] > x[t], at t
+    second = beats_previous.reshape(-1)
+    np.greater(flat[1:], flat[:-1], out=second[:-1])
+    second[-1] = False  # never read: the last cell starts no window of three
+    third = np.empty(x.shape, dtype=bool)  # x[t + 2] > x[t] and x[t + 2] > x[t + 1], at t
+    third_flat = third.reshape(-1)
+    np.greater(flat[2:], flat[:-2], out=third_flat[:-2])
+    np.logical_and(third_flat[:-2], second[1:-1], out=third_flat[:-2])
+    third_flat[-2:] = False
+    out_h, out_w = out_hw
+
+    def at_windows(cells: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        return np.ascontiguousarray(cells[..., 0 : sh * (out_h - 1) + 1 : sh, 0 : 2 * out_w - 1 : 2])
+
+    return [at_windows(beats_previous), at_windows(third)]
 
 
 def _place_row_windows(

@@ -125,8 +125,11 @@ class EditorDock(QWidget):
         self.chooser.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.chooser.setMinimumContentsLength(20)
         v.addWidget(self.chooser)
+        # Three short rows (the fills; Random and its seed; the clipboard): the dock fits beside the
+        # window's area on a 1024-pixel screen in every language.
         tools1 = QHBoxLayout()
         tools2 = QHBoxLayout()
+        tools3 = QHBoxLayout()
         self.tool_buttons: dict[str, QPushButton] = {}
         for key, text, row, tip in (
             ("zeros", _("Zeros"), tools1, _("Fill the tensor with 0")),
@@ -164,13 +167,14 @@ class EditorDock(QWidget):
         )
         self.copy_button = QPushButton(_("Copy CSV"))
         self.copy_button.setToolTip(_("Copy the selected channel (or the matrix) as CSV"))
-        tools2.addWidget(self.paste_button)
-        tools2.addWidget(self.copy_button)
+        tools3.addWidget(self.paste_button)
+        tools3.addWidget(self.copy_button)
         for button in (*self.tool_buttons.values(), self.paste_button, self.copy_button):
             # as narrow as its text allows: the dock fits beside the window's area on a 1024-pixel screen
             button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 16)
         v.addLayout(tools1)
         v.addLayout(tools2)
+        v.addLayout(tools3)
         self.grid = TensorGrid(self)
         v.addWidget(self.grid, 1)
         self.links_text = QLabel("")
@@ -193,6 +197,10 @@ class EditorDock(QWidget):
         settings = QWidget()
         s = QVBoxLayout(settings)
         s.setContentsMargins(2, 4, 2, 2)
+        self.layer_hint = QLabel(_("The layer selected in the Layers list; select another there."))
+        self.layer_hint.setObjectName("muted")
+        self.layer_hint.setWordWrap(True)
+        s.addWidget(self.layer_hint)
         self.layer_box = QGroupBox(_("Layer"))
         self.layer_form = QFormLayout(self.layer_box)
         self.layer_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -227,6 +235,8 @@ class EditorDock(QWidget):
         form.addRow(_("target class"), self.target_class)
         layers_row = QHBoxLayout()
         self.add_kind = QComboBox()
+        self.add_kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.add_kind.setMinimumContentsLength(14)  # narrow in every language; the list shows all
         for kind in kinds.TYPES:
             self.add_kind.addItem(_("add {kind} layer").format(kind=kind), kind)
         self.add_button = QPushButton(_("Add"))
@@ -485,11 +495,7 @@ class EditorDock(QWidget):
             return
         self._form_key = (index, layer.type, dims)
         self._clear_layer_form()
-        self.layer_box.setTitle(
-            _("Layer {index}: {kind}  (select another in the Layers list)").format(
-                index=index, kind=layer.type
-            )
-        )
+        self.layer_box.setTitle(_("Layer {index}: {kind}").format(index=index, kind=layer.type))
         for key, label, text in rows:
             if key in ("activation", "mode"):
                 combo = QComboBox()

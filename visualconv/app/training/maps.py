@@ -80,7 +80,8 @@ class KernelMaps(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: object | None = None) -> None:
         super().__init__(parent=parent)
-        self.setBackground("#ffffff")
+        self.theme = theme.LIGHT  # View ▸ Theme
+        self.setBackground(self.theme.panel_background)
         self._maps: list[tuple[_Map, _Map]] = []
         self._layers: list[int] = []
         self._lut = diverging_lut()
@@ -95,6 +96,13 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         ) = None
         self.setMinimumHeight(140)
         self._pending: Model | None = None  # a model set while hidden, laid out when shown
+
+    def set_theme(self, chosen: theme.Theme) -> None:
+        """The maps' background and headings in the theme's colours (View ▸ Theme)."""
+        self.theme = chosen
+        self.setBackground(chosen.panel_background)
+        if self._shown is not None:
+            self.show_parameters(*self._shown)
 
     def set_palette(self, key: str) -> None:
         """Draw the maps in palette ``key`` (View ▸ Palette): its 256 colours from -level to +level."""
@@ -177,7 +185,7 @@ class KernelMaps(pg.GraphicsLayoutWidget):
             self.show_parameters(*self._shown)
 
     def _make(self, row: int, col: int, title: str) -> _Map:
-        label = self.addLabel(title, row=row, col=col, size="8pt", color="#1f2328")
+        label = self.addLabel(title, row=row, col=col, size="8pt", color=self.theme.text)
         view = self.addViewBox(row=row + 1, col=col, lockAspect=True, invertY=True, enableMouse=False)
         view.setMenuEnabled(False)
         image = pg.ImageItem(axisOrder="row-major")
@@ -226,7 +234,7 @@ class KernelMaps(pg.GraphicsLayoutWidget):
         if bias is not None and bias.size > 6:
             bias_text += ", ..."
         heading = f"{target.title}<br>{when}" if when else target.title
-        target.label.setText(heading + bias_text, size="8pt", color="#1f2328")
+        target.label.setText(heading + bias_text, size="8pt", color=self.theme.text)
         self._numbers(target, image)
 
     def _numbers(self, target: _Map, image: FloatArray) -> None:

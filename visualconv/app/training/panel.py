@@ -355,6 +355,7 @@ class TrainingPanel(QWidget):
         scrub.addWidget(self.history_label)
 
         self.maps = KernelMaps()
+        self.theme = theme.LIGHT  # View ▸ Theme
         self.maps.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
         apply_row = QHBoxLayout()
@@ -531,6 +532,28 @@ class TrainingPanel(QWidget):
     def has_untaken_weights(self) -> bool:
         """Whether a run is under way (running or paused) with trained weights nobody has yet."""
         return self._state in ("running", "paused") and bool(self._records)
+
+    def set_theme(self, chosen: theme.Theme) -> None:
+        """Draw the plots and the maps in the theme's colours (View ▸ Theme): background, axes, text."""
+        self.theme = chosen
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.setBackground(chosen.panel_background)
+            item = plot.getPlotItem()
+            for side in ("left", "bottom"):
+                axis = item.getAxis(side)
+                axis.setPen(chosen.muted)
+                axis.setTextPen(chosen.text)
+        legend = self.loss_plot.getPlotItem().legend
+        if legend is not None:
+            legend.setLabelTextColor(chosen.text)
+            for _sample, label in legend.items:
+                label.setText(label.text, color=chosen.text)
+        accent = pg.mkPen(chosen.accent, width=2)
+        self.epoch_curve.setPen(accent)
+        self.epoch_curve.setSymbolBrush(chosen.accent)
+        self.epoch_curve.setSymbolPen(accent)
+        self.maps.set_theme(chosen)
+        self._redraw()
 
     def retranslate(self) -> None:
         """Rewrite the texts made of words and numbers (plot axes, controls, status) after a switch."""
@@ -953,7 +976,9 @@ class TrainingPanel(QWidget):
             parts.append(_("Start trains a copy of the model; the history keeps every iteration."))
         if self._message:
             colour = (
-                "#b91c1c" if self._state in ("diverged", "failed") or self._model.loss is None else "#1f2328"
+                "#b91c1c"
+                if self._state in ("diverged", "failed") or self._model.loss is None
+                else self.theme.text
             )
             return f"{' '.join(parts)}<br><span style='color:{colour}'>{self._message}</span>"
         return " ".join(parts)
