@@ -6,8 +6,12 @@ in NCHW order with no hidden transposed copies; dX goes back onto the input with
 strided slab add per kernel offset (:func:`.windows.col2im`). Column matrices are built in
 blocks of examples or output rows (BLOCK_ELEMENTS), so large inputs never need huge
 temporaries, and products are issued as stacks of BLAS calls small enough to stay on one
-thread (GEMM_MULTIPLY_ADDS). Each kernel has a ``*_naive`` loop twin that spells out the
-sums of the seed documents; the tests use the twins as oracles.
+thread (GEMM_MULTIPLY_ADDS). One example at stride 1 (what the window's traces and a
+single-sample call run) skips the block plan: :func:`_single_forward` and
+:func:`_single_backward` work on the whole example in the wide layout and split large
+ones over the threads by positions and input channels. Each kernel has a ``*_naive``
+loop twin that spells out the sums of the seed documents; the tests use the twins as
+oracles.
 """
 
 from __future__ import annotations
