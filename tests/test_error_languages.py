@@ -193,3 +193,22 @@ def test_a_file_that_cannot_be_written_says_so_in_the_language_in_use():
         == "out.png: konnte nicht schreiben: no space left on device (die alte Datei ist unverändert)"
     )
     assert said(ValueError("plain")) == "plain"
+
+
+def test_the_steps_of_a_missing_backward_pass_are_refused_in_the_language_in_use(tmp_path, capsys):
+    from visualconv.cli import main
+
+    path = tmp_path / "forward.json"
+    path.write_text(FORWARD_ONLY, encoding="utf-8")
+    assert main(["steps", str(path), "--pass", "backward"]) == 2
+    assert capsys.readouterr().err == (
+        f"visualconv: {path}: upstream: the model has no 'upstream' and no 'target' with 'loss', "
+        "so there is no backward pass; expected one of them, or --pass forward "
+        "to step through the forward pass\n"
+    )
+    assert main(["--lang", "de", "steps", str(path), "--pass", "backward"]) == 2
+    assert capsys.readouterr().err == (
+        f"visualconv: {path}: upstream: das Modell hat kein 'upstream' und kein 'target' mit 'loss', "
+        "also gibt es keinen Rückwärtspass; erwartet eines davon oder --pass forward, "
+        "um durch den Vorwärtspass zu gehen\n"
+    )

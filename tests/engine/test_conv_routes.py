@@ -126,3 +126,28 @@ def test_one_example_of_1d_at_stride_one_matches_the_loop_twin(
         assert_close(got, expected[:, :, 0] if expected.ndim == 4 else expected)
     if 2 * z.shape[2] >= length + 2 * p:
         assert forward_calls
+
+
+@pytest.mark.parametrize("length", [1, 5, 6, 7, 11, 12, 13, 20])
+def test_one_example_products_keep_every_blas_call_small(length, monkeypatch):
+    """Each product of a stack stays at or under GEMM_MULTIPLY_ADDS (OpenBLAS would thread it)."""
+    monkeypatch.setattr(conv_module, "GEMM_MULTIPLY_ADDS", 2 * 3 * 6)  # 6 columns of a (2, 3) @ (3, L)
+    rng = np.random.default_rng(length)
+    a, b = rng.normal(size=(2, 3)), rng.normal(size=(3, length))
+    d, c = rng.normal(size=(2, length)), rng.normal(size=(3, length))
+    sizes = []
+    matmul = np.matmul
+
+    def counted(x, y, *args, **kwargs):
+        sizes.append(x.shape[-2] * x.shape[-1] * y.shape[-1])
+        return matmul(x, y, *args, **kwargs)
+
+    monkeypatch.setattr(np, "matmul", counted)
+    out = np.empty((2, length))
+    conv_module._product_into(a, b, out)
+    total = np.zeros((2, 3))
+    conv_module._contract_into(d, c, total)
+    monkeypatch.setattr(np, "matmul", matmul)
+    assert_close(out, a @ b)
+    assert_close(total, d @ c.T)
+    assert sizes and max(sizes) <= 2 * 3 * 6

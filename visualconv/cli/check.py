@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         check_finite(gradients(model), args.file)
         result = check_gradients(model)
     except ValueError as exc:
-        raise ModelError(str(exc), "", args.file) from None
+        raise ModelError(exc.args[0] if exc.args else str(exc), "", args.file) from None
     print(
         _("gradient check of {file} (central differences, tolerance {tolerance})").format(
             file=printable(args.file), tolerance=f"{TOLERANCE:g}"

@@ -17,7 +17,7 @@ import json
 import os
 from typing import Any
 
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from ..i18n import _
 from .common import EXIT_OK
 
@@ -63,7 +63,8 @@ def _target(text: str) -> Any:
         value = json.loads(text)
     except json.JSONDecodeError:
         raise ModelError(
-            f"expected a class index, a JSON list or a .npy/.json file, got {text[:40]!r}", "--target"
+            Message("expected a class index, a JSON list or a .npy/.json file, got {text!r}", text=text[:40]),
+            "--target",
         ) from None
     return value
 
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.upstream is not None and (args.target is not None or args.loss is not None):
         raise ModelError(
-            "expected either --upstream or --target with --loss, not both", "--upstream", args.file
+            Message("expected either --upstream or --target with --loss, not both"), "--upstream", args.file
         )
     x = None if args.input is None else read_array(args.input, "--input")
     upstream = None if args.upstream is None else read_array(args.upstream, "--upstream")
@@ -91,7 +92,11 @@ def run(args: argparse.Namespace) -> int:
         try:
             atomic_write_text(args.out, text)
         except OSError as exc:
-            raise ModelError(f"cannot write {args.out}: {exc.strerror or exc}", "--out", args.file) from None
+            raise ModelError(
+                Message("cannot write {out}: {error}", out=args.out, error=exc.strerror or exc),
+                "--out",
+                args.file,
+            ) from None
         print(args.out)
     else:
         print(text, end="")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from ..i18n import _
 from ..samples import shown
 from ..textsafe import printable
@@ -54,8 +54,11 @@ def run(args: argparse.Namespace) -> int:
     index = layer_index(model, args.layer, args.file)
     if args.pass_name == "backward" and not model.has_backward:
         raise ModelError(
-            "the model has no 'upstream' and no 'target' with 'loss', so there is no backward pass; "
-            "expected one of them, or --pass forward to step through the forward pass",
+            Message(
+                "the model has no 'upstream' and no 'target' with 'loss', so there is no "
+                "backward pass; expected one of them, or --pass forward to step through the "
+                "forward pass"
+            ),
             "upstream",
             args.file,
         )
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         trace = trace_layer(model, index, args.pass_name)
     except ValueError as exc:
-        raise ModelError(str(exc), f"layers[{index}]", args.file) from None
+        raise ModelError(exc.args[0] if exc.args else str(exc), f"layers[{index}]", args.file) from None
     passes = {"forward": _("forward pass"), "backward": _("backward pass")}
     print(
         f"{printable(shown(model.name))}: layers[{index}] ({model.layers[index].type}), "

@@ -24,7 +24,7 @@ import json
 import sys
 from typing import Any
 
-from ..engine.errors import ModelError
+from ..engine.errors import Message, ModelError
 from ..i18n import _
 from ..samples import shown
 from ..textsafe import printable
@@ -78,9 +78,10 @@ def _save_or_print(
         result = {"format": "visualconv.train/1", "history": history, "model": document(trained)}
         print(json.dumps(to_json_value(result)))
         sys.stdout.flush()
-        raise WriteError(
-            exc.path, f"{exc.reason}; the trained model is on stdout (visualconv.train/1 JSON)", exc.existed
-        ) from None
+        reason = Message(
+            "{reason}; the trained model is on stdout (visualconv.train/1 JSON)", reason=exc.reason
+        )
+        raise WriteError(exc.path, reason, exc.existed) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,7 +125,11 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
         if args.out:
             _save_or_print(exc.model, args.out, args.follow_symlinks, [], model_document)
-            raise ModelError(f"{exc.message}; wrote them to {args.out}", exc.place, args.file) from None
+            raise ModelError(
+                Message("{message}; wrote them to {out}", message=exc.message, out=args.out),
+                exc.place,
+                args.file,
+            ) from None
         raise exc.in_file(args.file) from None
     if bar is not None:
         bar.close()

@@ -6,8 +6,12 @@ in NCHW order with no hidden transposed copies; dX goes back onto the input with
 strided slab add per kernel offset (:func:`.windows.col2im`). Column matrices are built in
 blocks of examples or output rows (BLOCK_ELEMENTS), so large inputs never need huge
 temporaries, and products are issued as stacks of BLAS calls small enough to stay on one
-thread (GEMM_MULTIPLY_ADDS). Each kernel has a ``*_naive`` loop twin that spells out the
-sums of the seed documents; the tests use the twins as oracles.
+thread (GEMM_MULTIPLY_ADDS). One example at stride 1 (what the window's traces and a
+single-sample call run) skips the block plan: :func:`_single_forward` and
+:func:`_single_backward` work on the whole example in the wide layout and split large
+ones over the threads by positions and input channels. Each kernel has a ``*_naive``
+loop twin that spells out the sums of the seed documents; the tests use the twins as
+oracles.
 """
 
 from __future__ import annotations
@@ -397,6 +401,25 @@ def _single_wide(n_batch: int, s: IntPair, out_w: int, padded_width: int) -> boo
     return n_batch == 1 and s == (1, 1) and 2 * out_w >= padded_width
 
 
+# The caller's thread starts on its share at once, a woken worker some tens of
+# microseconds later: the caller's share of a one-example pass is this much larger, so
+# that the worker is done first and the caller need not sleep and be woken for it.
+CALLER_SHARE = 1.4
+
+
+def _shares(parts: int) -> list[float]:
+    """Each thread's part of a one-example pass (the caller's first), summing to 1."""
+    weights = [CALLER_SHARE, *([1.0] * (parts - 1))]
+    return [v / sum(weights) for v in weights]
+
+
+def _cuts(total: int, shares: Sequence[float]) -> list[tuple[int, int]]:
+    """``[0, total)`` cut into contiguous runs in proportion to ``shares`` (some may be empty)."""
+    edges = [0, *(round(total * v) for v in itertools.accumulate(shares))]
+    edges[-1] = total
+    return list(itertools.pairwise(edges))
+
+
 def _even_cuts(total: int, parts: int) -> list[tuple[int, int]]:
     """``[0, total)`` cut into ``parts`` contiguous runs of nearly equal length (some may be empty)."""
     edges = [total * t // parts for t in range(parts + 1)]
@@ -452,10 +475,10 @@ def _product_into(a: FloatArray, b: FloatArray, out: FloatArray) -> None:
     m, k = a.shape
     length = b.shape[1]
     step = max(1, GEMM_MULTIPLY_ADDS // max(1, m * k))
-    chunks = length // step
-    if chunks <= 1:
+    if length <= step:
         np.matmul(a, b, out=out)
         return
+    chunks = length // step
     np.matmul(a, _chunk_view(b, chunks, step), out=_chunk_view(out, chunks, step, writeable=True))
     if chunks * step < length:
         np.matmul(a, b[:, chunks * step :], out=out[:, chunks * step :])
@@ -473,10 +496,10 @@ def _contract_into(d: FloatArray, c: FloatArray, total: FloatArray) -> None:
     f, positions = d.shape
     k = c.shape[0]
     step = max(1, GEMM_MULTIPLY_ADDS // max(1, f * k))
-    chunks = positions // step
-    if chunks <= 1:
+    if positions <= step:
         total += np.matmul(d, c.T)
         return
+    chunks = positions // step
     partial = np.matmul(_chunk_view(d, chunks, step), _chunk_view(c, chunks, step).transpose(0, 2, 1))
     total += partial.sum(axis=0)
     if chunks * step < positions:
@@ -529,7 +552,7 @@ def _single_forward(
 
     tasks = _single_tasks(c_out * rows * length)
     if tasks > 1:
-        parallel.map_groups(forward_chunks, _even_cuts(length, tasks))
+        parallel.map_groups(forward_chunks, _cuts(length, _shares(tasks)))
     else:
         forward_chunks([(0, length)])
     if not gapless:  # the output cells, and the bias added on the way
@@ -600,11 +623,11 @@ def _single_backward(
     tasks = _single_tasks(2 * c_out * rows * length)
     if tasks > 1:
         channels = _even_cuts(c_in, tasks)
-        # Each thread's dW share tops its dX share up to an equal part of the whole.
-        shares = [max(0.0, 2.0 / tasks - (c1 - c0) / c_in) for c0, c1 in channels]
-        edges = [0, *(round(length * v / sum(shares)) for v in itertools.accumulate(shares))]
-        edges[-1] = length
-        parts = list(zip(itertools.pairwise(edges), channels, strict=True))
+        # Each thread's dW share tops its dX share up to its part of the whole.
+        thread_parts = zip(_shares(tasks), channels, strict=True)
+        shares = [max(0.0, 2.0 * v - (c1 - c0) / c_in) for v, (c0, c1) in thread_parts]
+        positions = _cuts(length, [v / sum(shares) for v in shares])
+        parts = list(zip(positions, channels, strict=True))
         dw_rows = np.sum(parallel.map_groups(backward_tasks, parts), axis=0)
     else:
         dw_rows = backward_tasks([((0, length), (0, c_in))])

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import Message
 from .kinds.loss import NO_BACKWARD, loss_difference
 from .model import Model, batch_loss, forward, run
 from .windows import FloatArray
@@ -89,7 +90,7 @@ def objective(model: Model, x: FloatArray | None = None) -> float:
     if model.upstream is not None:
         return float(np.sum(model.upstream * output[0]))
     if model.target is None or model.loss is None:
-        raise ValueError(f"{NO_BACKWARD}: nothing to check")
+        raise ValueError(Message("{sentence}: nothing to check", sentence=Message(NO_BACKWARD)))
     return batch_loss(output, [model.target], model.loss)[0]
 
 
@@ -110,7 +111,7 @@ def objective_difference(model: Model, plus: FloatArray, minus: FloatArray) -> f
     if model.upstream is not None:
         return float(np.sum(model.upstream * (plus - minus)))
     if model.target is None or model.loss is None:
-        raise ValueError(f"{NO_BACKWARD}: nothing to check")
+        raise ValueError(Message("{sentence}: nothing to check", sentence=Message(NO_BACKWARD)))
     return loss_difference(model.loss, model.target, plus, minus)
 
 
@@ -156,7 +157,7 @@ def iter_check(
     """
     result = run(model)
     if result.grads is None:
-        raise ValueError(f"{NO_BACKWARD}: nothing to check")
+        raise ValueError(Message("{sentence}: nothing to check", sentence=Message(NO_BACKWARD)))
     jobs: list[tuple[str, FloatArray, FloatArray, Callable[[FloatArray], FloatArray]]] = [
         ("input", model.input, result.grads[0].grad_input[0], lambda x: _output(model, x))
     ]
