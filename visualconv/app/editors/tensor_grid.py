@@ -281,7 +281,9 @@ class TensorGrid(QWidget):
 
     def set_array(self, array: np.ndarray) -> None:
         """Show the values of ``array`` (same shape as the tables)."""
-        self.array = np.array(array)
+        # A model's arrays are read-only: kept as they are (a copy of a 512x512x16 input would
+        # be 32 MiB of fresh memory on every model shown); a writable one is copied.
+        self.array = array if not array.flags.writeable else np.array(array)
         if not self.tables:
             return
         level = float(np.max(np.abs(array))) if array.size else 0.0

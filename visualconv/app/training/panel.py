@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal, pyqtSlot
-from PyQt6.QtGui import QCloseEvent, QStandardItemModel
+from PyQt6.QtGui import QCloseEvent, QFontMetrics, QStandardItemModel
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -44,6 +44,7 @@ from ...engine.train import Iteration, TrainingDiverged
 from ...i18n import N_, _
 from .. import theme
 from ..inputclock import InputClock
+from ..widgets.elided import elide_words
 from ..worker import Worker, owned
 from .maps import KernelMaps
 from .worker import RunStarted, training_run
@@ -214,6 +215,7 @@ class TrainingPanel(QWidget):
         self._emitted: Model | None = None
         self._trained: Model | None = None  # the last run's result, until applied or forgotten
         self._choices: list[DatasetChoice] = []
+        self._left_labels: dict[pg.PlotWidget, str] = {}  # each plot's whole y-axis name
 
         self._clear_history()
         self._build()
@@ -298,7 +300,7 @@ class TrainingPanel(QWidget):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.loss_plot = pg.PlotWidget(background="#ffffff")
-        self.loss_plot.setLabel("left", _("loss"))
+        self._set_left_label(self.loss_plot, _("loss"))
         self.loss_plot.setLabel("bottom", _("iteration"))
         self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
         self.loss_plot.setMinimumHeight(150)
@@ -321,12 +323,12 @@ class TrainingPanel(QWidget):
         self.log_scale = QCheckBox(_("log scale"))
 
         self.accuracy_plot = pg.PlotWidget(background="#ffffff")
-        self.accuracy_plot.setLabel("left", _("accuracy"))
+        self._set_left_label(self.accuracy_plot, _("accuracy"))
         self.accuracy_plot.setLabel("bottom", _("iteration"))
         self.accuracy_plot.setYRange(0, 1.02, padding=0)
         self.accuracy_plot.showGrid(x=True, y=True, alpha=0.25)
-        self.accuracy_plot.setMinimumHeight(90)
-        self.accuracy_plot.setMaximumHeight(140)
+        self.accuracy_plot.setMinimumHeight(132)  # room for "Genauigkeit" along the axis
+        self.accuracy_plot.setMaximumHeight(160)
         self.accuracy_curve = self.accuracy_plot.plot(
             [], [], pen=ACCURACY_PEN, symbol="o", symbolSize=5, symbolBrush="#059669"
         )
@@ -384,6 +386,28 @@ class TrainingPanel(QWidget):
         self.log_scale.toggled.connect(self._on_log_scale_toggled)
         self.speed.currentIndexChanged.connect(self._on_speed_changed)
         self.loss_plot.scene().sigMouseClicked.connect(self._on_loss_plot_clicked)
+
+    def _set_left_label(self, plot: pg.PlotWidget, text: str) -> None:
+        """Name ``plot``'s y axis: whole when it fits the axis' height, else cut, whole in its tooltip."""
+        if plot not in self._left_labels:
+            plot.getPlotItem().getAxis("left").geometryChanged.connect(
+                functools.partial(self._fit_left_label, plot)
+            )
+        self._left_labels[plot] = text
+        self._fit_left_label(plot)
+
+    def _fit_left_label(self, plot: pg.PlotWidget) -> None:
+        axis = plot.getPlotItem().getAxis("left")
+        whole = self._left_labels[plot]
+        # A vertical name is centred on the axis and may run into the plot's margins above and
+        # below; pyqtgraph draws it with a space after it.
+        centre = axis.mapToScene(0.0, axis.height() / 2).y()
+        metrics = QFontMetrics(axis.label.font())
+        room = int(2 * min(centre, plot.viewport().height() - centre)) - metrics.horizontalAdvance(" ") - 2
+        shown = elide_words(whole, metrics, room) if room > 0 and axis.height() > 0 else whole
+        if shown != axis.labelText:
+            axis.setLabel(shown)
+        axis.setToolTip(whole if shown != whole else "")
 
     # ------------------------------------------------------------ public API
 
@@ -562,9 +586,9 @@ class TrainingPanel(QWidget):
         if self._model is not None:
             for index, choice in enumerate(dataset_choices(self._model)[: self.dataset.count()]):
                 self.dataset.setItemText(index, choice.text)
-        self.loss_plot.setLabel("left", _("log10 loss") if self.log_scale.isChecked() else _("loss"))
+        self._set_left_label(self.loss_plot, _("log10 loss") if self.log_scale.isChecked() else _("loss"))
         self.loss_plot.setLabel("bottom", _("iteration"))
-        self.accuracy_plot.setLabel("left", _("accuracy"))
+        self._set_left_label(self.accuracy_plot, _("accuracy"))
         self.accuracy_plot.setLabel("bottom", _("iteration"))
         legend = self.loss_plot.getPlotItem().legend
         for curve, name in ((self.iteration_curve, _("batch loss")), (self.epoch_curve, _("epoch loss"))):
@@ -771,7 +795,7 @@ class TrainingPanel(QWidget):
         self.select_iteration(round(min(max(point.x(), 0), len(self._records))))
 
     def _on_log_scale_toggled(self, checked: bool) -> None:
-        self.loss_plot.setLabel("left", _("log10 loss") if checked else _("loss"))
+        self._set_left_label(self.loss_plot, _("log10 loss") if checked else _("loss"))
         self._follow_ranges()
         self._redraw()
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterable, Iterator
 
-from PyQt6.QtCore import QSize, QTimer, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QEvent, QObject, QSize, QTimer, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 
@@ -19,8 +20,9 @@ from .. import theme
 from ..session import Session
 from .tensor_panel import OUTLINE_STYLES, CellNumbers, TensorPanel
 
-PREPARE_DELAY_MS = 30
-"""A new trace's idle work (memory, checkpoints) starts this long after it is shown: after its first frame."""
+PREPARE_QUIET_MS = 30
+"""A new trace's idle work (memory, checkpoints) waits for its first frame and then for the heat
+maps not to have painted for this long (a step or a scrub goes first)."""
 
 LEGEND = (
     ("window", N_("the current window / element")),
@@ -143,6 +145,8 @@ class LayerView(QWidget):
         self._prepare_timer = QTimer(self)
         self._prepare_timer.setSingleShot(True)
         self._prepare_timer.timeout.connect(self._on_prepare_timer_timeout)
+        self._painted = False  # a heat map painted since the trace was shown
+        self._last_paint = 0.0  # time.monotonic() of the heat maps' last paint
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
 
@@ -241,6 +245,7 @@ class LayerView(QWidget):
             panel.set_text_scale(self.text_scale, self.presentation)
             panel.set_palette(self.palette_key)
             panel.set_theme(self.theme)
+            panel.view.viewport().installEventFilter(self)  # its paints: when the view is idle
             panel.sigEnlargeRequested.connect(self.toggle_enlarged)
             panel.sigZoomRequested.connect(self.sigZoomRequested)
         return panel
@@ -345,7 +350,8 @@ class LayerView(QWidget):
         # fresh full-size array), then the trace's own preparation (a conv layer's checkpoints
         # for jumps), a piece per turn of the event loop.
         self._preparing = None
-        self._prepare_timer.start(PREPARE_DELAY_MS)
+        self._painted = False
+        self._prepare_timer.start(PREPARE_QUIET_MS)
         if self.enlarged not in {spec.role for spec in specs}:
             self.enlarged = ""  # a pass without the enlarged panel shows them all
         self._place_panels()
@@ -358,6 +364,11 @@ class LayerView(QWidget):
         trace = self.session.trace
         if trace is None:
             return
+        quiet = time.monotonic() - self._last_paint
+        if not self._painted or quiet < PREPARE_QUIET_MS / 1e3:
+            # not yet: the first frame, or the frames of a step, are being painted
+            self._prepare_timer.start(max(1, round(PREPARE_QUIET_MS - 1e3 * max(quiet, 0.0))))
+            return
         if self._preparing is None or self._preparing[0] is not trace:
             reserve(trace.step_bytes(), trace.kept_blocks())
             self._preparing = (trace, trace.prepare())
@@ -365,6 +376,12 @@ class LayerView(QWidget):
             self._preparing = (trace, iter(()))
             return  # done: the timer waits for the next trace
         self._prepare_timer.start(0)
+
+    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:  # noqa: D102 - Qt API
+        if event is not None and event.type() == QEvent.Type.Paint:
+            self._painted = True
+            self._last_paint = time.monotonic()
+        return super().eventFilter(watched, event)
 
     def _on_session_step_changed(self, k: int) -> None:
         self.refresh()

@@ -788,7 +788,7 @@ class Kind:
         if trace.pass_name == "forward":
             return lines
         if self.has_activation and trace.grad_output is not None:
-            assert trace.grad_pre_activation is not None and trace.derivative is not None
+            assert trace.grad_pre_activation is not None
             name = self.activation(trace.layer)
             dims = self.dims(trace.layer)
             if name == "identity":
@@ -796,8 +796,8 @@ class Kind:
             else:
                 da = squeeze_view(trace.grad_output, dims)
                 dz = squeeze_view(trace.grad_pre_activation, dims)
-                deriv = squeeze_view(trace.derivative, dims)
-                if da.size <= MAX_TERMS:
+                if da.size <= MAX_TERMS:  # f'(Z) is read (and made) only to be written out
+                    deriv = squeeze_view(trace.derivative, dims)
                     lines.append(
                         f"dZ = dA ⊙ {name}'(Z) = {fmt_array(da)} ⊙ {fmt_array(deriv)} = {fmt_array(dz)}"
                     )
@@ -884,7 +884,7 @@ class LayerTrace:
     grad_output : ndarray or None
         dA.
     derivative, grad_pre_activation : ndarray or None
-        f'(Z) and dZ of a kind with an activation.
+        f'(Z) (made when first read) and dZ of a kind with an activation.
     out_shape : tuple of int
     n : int
         Number of overlays.
@@ -902,7 +902,6 @@ class LayerTrace:
     a: FloatArray
     grad_output: FloatArray | None
     grad_pre_activation: FloatArray | None
-    derivative: FloatArray | None
     loss_start: Any = None
 
     def __new__(cls, layer: Layer, pass_name: str, *args: Any, **kwargs: Any) -> LayerTrace:
@@ -935,18 +934,31 @@ class LayerTrace:
         self.x, self.z, self.a = frozen(view(x)), frozen(view(z)), frozen(view(a))
         self.grad_output = None if grad_output is None else frozen(view(grad_output))
         self.grad_pre_activation = None
-        self.derivative = None
-        if self.kind.has_activation:
-            from .. import activations
-
-            slope = layer.negative_slope  # type: ignore[attr-defined]
-            self.derivative = frozen(activations.derivative(layer.activation, self.z, self.a, slope))  # type: ignore[attr-defined]
-            if self.grad_output is not None:
-                self.grad_pre_activation = frozen(self.grad_output * self.derivative)
+        self._derivative: FloatArray | None = None
+        if self.kind.has_activation and self.grad_output is not None:
+            if layer.activation == "relu":  # type: ignore[attr-defined]
+                # dA * relu'(Z) without relu'(Z) as an array of its own (a full-size block of
+                # fresh memory; the derivative is made when first read): the same products.
+                self.grad_pre_activation = frozen(np.multiply(self.grad_output, self.z > 0))
+            else:
+                derivative = self.derivative
+                assert derivative is not None
+                self.grad_pre_activation = frozen(self.grad_output * derivative)
         self.out_shape: tuple[int, ...] = tuple(self.z.shape)
         self.n = int(np.prod(self.out_shape))
         self._ramp: FloatArray | None = None  # n True then n False: done masks are views of it
         self._setup()
+
+    @property
+    def derivative(self) -> FloatArray | None:
+        """f'(Z), of the shape of Z (made when first read); None for a kind without an activation."""
+        if self._derivative is None and self.kind.has_activation:
+            from .. import activations
+
+            layer = self.layer
+            slope = layer.negative_slope
+            self._derivative = frozen(activations.derivative(layer.activation, self.z, self.a, slope))
+        return self._derivative
 
     def _view(self, array: FloatArray) -> FloatArray:
         """The array as the trace holds it (windowed kinds: the 2-D view, a 1-D layer of height 1)."""
