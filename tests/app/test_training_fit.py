@@ -1,8 +1,9 @@
 """The Training dock at 1024 x 768: map headings, bias lists and axis names fit where they are drawn.
 
-A heading wider than its map column would run past the maps' right edge (cut off); an axis
-name longer than its small plot is high would run past the plot's top. Either fits whole, or
-(an axis name) is cut with an ellipsis and whole in its tooltip.
+The panel is no wider than the dock (its rows of buttons break into more rows). A heading
+wider than its map column would run past the maps' right edge (cut off); an axis name longer
+than its small plot is high would run past the plot's top. Either fits whole, or (an axis
+name) is cut with an ellipsis and whole in its tooltip.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def inside(outer: QRectF, inner: QRectF) -> bool:
     )
 
 
-@pytest.mark.parametrize("code", ["en", "de"])
+@pytest.mark.parametrize("code", ["en", "de", "pt-BR"])
 def test_map_headings_and_axis_names_fit_in_a_1024_window(trained_one_step, qtbot, code):
     window = trained_one_step
     window.set_language(code)
@@ -57,6 +58,11 @@ def test_map_headings_and_axis_names_fit_in_a_1024_window(trained_one_step, qtbo
     labels = panel.maps.labels()
     assert len(labels) == 2 and all("<br>b = " in w and "<br>b = " in g for w, g in labels)
     assert i18n._("of iteration {iteration}, used by that update").format(iteration=1) in labels[0][1]
+    scroll = window.training_dock.widget()
+    assert panel.width() <= scroll.viewport().width()  # no column runs past the dock's right edge
+    buttons = (panel.start_button, panel.pause_button, panel.step_button, panel.stop_button)
+    for button in (*buttons, panel.reset_button, panel.apply_button):
+        assert button.width() >= button.fontMetrics().horizontalAdvance(button.text()), button.text()
     maps = panel.maps
     room = QRectF(maps.viewport().rect())
     for pair in maps._maps:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QCoreApplication, QSize, Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QCloseEvent, QFontMetrics, QStandardItemModel
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -45,6 +45,7 @@ from ...i18n import N_, _
 from .. import theme
 from ..inputclock import InputClock
 from ..widgets.elided import elide_words
+from ..widgets.flow import FlowRow
 from ..worker import Worker, owned
 from .maps import KernelMaps
 from .worker import RunStarted, training_run
@@ -139,6 +140,17 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
             text += " — " + _("needs scikit-learn: pip install scikit-learn")
         choices.append(DatasetChoice(text, spec, problem, checked))
     return choices
+
+
+class _TightButton(QPushButton):
+    """A button as wide as its text in the language in use (below the style's 80-pixel least width)."""
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), self.fontMetrics().horizontalAdvance(self.text()) + 20), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
 
 
 class _StatusLabel(QLabel):
@@ -242,9 +254,10 @@ class TrainingPanel(QWidget):
         self.batch_size.setToolTip(_("examples per SGD step; 'full' (0) is the whole dataset"))
         self.dataset = QComboBox()
         self.dataset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.dataset.setMinimumContentsLength(12)
+        self.dataset.setMinimumContentsLength(10)
         self.shuffle = QCheckBox(_("shuffle each epoch"))
         self.speed = QComboBox()
+        self.speed.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # in any language
         for text, ms in SPEEDS:
             self.speed.addItem(_(text), ms)
 
@@ -262,26 +275,27 @@ class TrainingPanel(QWidget):
         ):
             grid.addWidget(QLabel(label), row, 0)
             grid.addWidget(field, row, 1, 1, 2)
-        grid.addWidget(self.shuffle, 5, 0, 1, 2)
-        grid.addWidget(self.speed, 5, 2)
         grid.setColumnStretch(1, 1)
+        pace = FlowRow(stretch_after=0)  # the speed under the checkbox when the dock is narrow
+        pace.addWidget(self.shuffle)
+        pace.addWidget(self.speed)
 
-        self.start_button = QPushButton(_("Start"))
-        self.pause_button = QPushButton(_("Pause"))
+        self.start_button = _TightButton(_("Start"))
+        self.pause_button = _TightButton(_("Pause"))
         self.start_button.setToolTip(_("a new run from the model's own parameters (Resume when paused)"))
         self.pause_button.setToolTip(_("pause after the current iteration"))
-        self.step_button = QPushButton(_("Step"))
+        self.step_button = _TightButton(_("Step"))
         self.step_button.setToolTip(_("run one SGD iteration"))
-        self.stop_button = QPushButton(_("Stop"))
+        self.stop_button = _TightButton(_("Stop"))
         self.stop_button.setToolTip(_("end the run; its history stays"))
-        self.reset_button = QPushButton(_("Reset"))
+        self.reset_button = _TightButton(_("Reset"))
         self.reset_button.setToolTip(_("forget the history and go back to the model's own parameters"))
         self.apply_button = QPushButton(_("Apply trained weights"))
         self.apply_button.setObjectName("applyTrained")
         self.apply_button.setToolTip(
             _("make the trained parameters the model's own (the run trained a copy; Edit ▸ Undo undoes it)")
         )
-        buttons = QHBoxLayout()
+        buttons = FlowRow()  # in more rows when the dock is narrower than the buttons side by side
         for button in (
             self.start_button,
             self.pause_button,
@@ -289,8 +303,6 @@ class TrainingPanel(QWidget):
             self.stop_button,
             self.reset_button,
         ):
-            # Below the style's 80-pixel least width of a button: the row fits a narrow dock.
-            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 20)
             buttons.addWidget(button)
 
         self.status = _StatusLabel("")
@@ -360,13 +372,13 @@ class TrainingPanel(QWidget):
         self.theme = theme.LIGHT  # View ▸ Theme
         self.maps.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-        apply_row = QHBoxLayout()
+        apply_row = FlowRow(stretch_after=0)  # the checkbox at the right, under the button when narrow
         apply_row.addWidget(self.apply_button)
-        apply_row.addStretch(1)
         apply_row.addWidget(self.log_scale)
 
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
+        layout.addLayout(pace)
         layout.addLayout(buttons)
         layout.addLayout(apply_row)
         layout.addWidget(self.status)
