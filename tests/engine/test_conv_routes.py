@@ -166,6 +166,8 @@ def test_one_large_example_builds_its_columns_in_blocks(monkeypatch):
     Whole, it alone would be more than either pass's peak of traced memory.
     """
     monkeypatch.setattr(parallel, "_threads", 1)
+    forward_calls = spy(monkeypatch, "_single_forward")
+    backward_calls = spy(monkeypatch, "_single_backward")
     rng = np.random.default_rng(3)
     x, w, b = rng.normal(size=(1, 8, 128, 128)), rng.normal(size=(4, 8, 3, 3)), rng.normal(size=4)
     dz = rng.normal(size=(1, 4, 126, 126))
@@ -179,3 +181,17 @@ def test_one_large_example_builds_its_columns_in_blocks(monkeypatch):
             tracemalloc.stop()
     whole = 8 * 9 * (125 * 128 + 126) * 8
     assert max(peaks) < whole
+    assert forward_calls and backward_calls
+
+
+def test_a_large_example_keeps_the_block_plan(monkeypatch):
+    """Above SINGLE_MAX_CELLS one example goes the block plan's way (its temporaries are smaller)."""
+    monkeypatch.setattr(conv_module, "SINGLE_MAX_CELLS", 2 * 6 * 6 - 1)
+    calls = spy(monkeypatch, "_single_forward")
+    rng = np.random.default_rng(4)
+    x, w = rng.normal(size=(1, 2, 6, 6)), rng.normal(size=(2, 2, 3, 3))
+    assert_close(conv2d_forward(x, w, None), conv2d_forward_naive(x, w, None))
+    assert not calls
+    monkeypatch.setattr(conv_module, "SINGLE_MAX_CELLS", 2 * 6 * 6)
+    conv2d_forward(x, w, None)
+    assert calls

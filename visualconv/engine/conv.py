@@ -396,9 +396,16 @@ class _Plan:
 SINGLE_PARALLEL_MULTIPLY_ADDS = 1 << 22
 
 
-def _single_wide(n_batch: int, s: IntPair, out_w: int, padded_width: int) -> bool:
+# Largest one example (output channels x padded input cells) the one-example route takes:
+# it keeps whole-example temporaries in the wide layout, and a larger layer (the window's
+# 512x512) keeps the block plan's smaller ones and its memory.
+SINGLE_MAX_CELLS = 1 << 20
+
+
+def _single_wide(x_padded: FloatArray, c_out: int, s: IntPair, out_w: int) -> bool:
     """Whether a call takes the one-example route: one example, stride 1, the wide layout pays."""
-    return n_batch == 1 and s == (1, 1) and 2 * out_w >= padded_width
+    n_batch, _, hp, wp = shape4(x_padded)
+    return n_batch == 1 and s == (1, 1) and 2 * out_w >= wp and c_out * hp * wp <= SINGLE_MAX_CELLS
 
 
 # The caller's thread starts on its share at once, a woken worker some tens of
@@ -690,7 +697,7 @@ def conv2d_forward(
     _check_conv_shapes(x, w, b)
     kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
     x_padded = np.ascontiguousarray(pad(x, p))
-    if _single_wide(x.shape[0], s, x.shape[3] + 2 * p[1] - d[1] * (kernel[1] - 1), x_padded.shape[3]):
+    if _single_wide(x_padded, w.shape[0], s, x_padded.shape[3] - d[1] * (kernel[1] - 1)):
         return _single_forward(x_padded, w, b, kernel, d)
     plan = _Plan(x_padded, w, kernel, s, d, forward=True)
     z = np.empty((x.shape[0], plan.c_out, plan.out_h, plan.out_w))
@@ -765,7 +772,7 @@ def conv2d_backward(
     if dz.shape != expected:
         raise ValueError(f"dz must have shape {expected}, got {dz.shape}")
     x_padded = np.ascontiguousarray(pad(x, p))
-    if _single_wide(n_batch, s, out_w, x_padded.shape[3]):
+    if _single_wide(x_padded, c_out, s, out_w):
         dx_padded, dw, db = _single_backward(dz, x_padded, w, kernel, d)
         return (dx_padded if p == (0, 0) else np.ascontiguousarray(crop(dx_padded, p))), dw, db
     plan = _Plan(x_padded, w, kernel, s, d)
