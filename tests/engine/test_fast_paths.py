@@ -407,6 +407,33 @@ def test_max_pool_of_row_windows_of_three_equals_the_loop_twin(case, engine_thre
 
 
 @st.composite
+def overlapping_max_windows(draw):
+    """Max windows of several rows that overlap (the cell-index route), ties and infinities."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(2, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, kh)), draw(st.integers(1, 4))
+    if sh == kh:  # rows side by side: the columns overlap
+        kw, sw = max(kw, 2), min(sw, max(kw, 2) - 1)
+    h, w = draw(st.integers(kh, 10)), draw(st.integers(max(kw, 2), 10))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.integers(-2, 3, size=(n, c, h, w)).astype(np.float64)  # many ties
+    for value in draw(st.lists(st.sampled_from([np.inf, -np.inf, np.nan]), max_size=2)):
+        x.reshape(-1)[rng.integers(x.size)] = value
+    return x, (kh, kw), (sh, sw), rng
+
+
+@ROUTE
+@given(case=overlapping_max_windows())
+def test_max_pool_backward_of_overlapping_windows_equals_the_loop_twin(case, engine_threads):
+    x, k, s, rng = case
+    assert pool_module._overlapping_2d(k, s)
+    dy = rng.normal(size=pool2d_forward_naive(x, "max", k, s).shape)
+    np.testing.assert_array_equal(
+        pool2d_backward(dy, x, "max", k, s), pool2d_backward_naive(dy, x, "max", k, s)
+    )
+
+
+@st.composite
 def pairwise_overlapping_averages(draw):
     """Average windows that overlap at most pairwise along each axis (k <= 2 s), not all side by side."""
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))

@@ -618,19 +618,76 @@ def _route_by_cell_index(
     Returns
     -------
     bool
-        False (``dx`` untouched) when a window holds NaN.
+        False (``dx`` untouched) when an input is NaN.
     """
-    winner, has_nan = _first_max_sweep(x, k, s, out_hw)
-    if has_nan:
+    offset = _first_max_offsets(np.ascontiguousarray(x), k, s, out_hw)
+    if offset is None:
         return False
-    offsets = _offsets(k)
     n, c, h, w = x.shape
-    cell = np.array([a * w + b for a, b in offsets], dtype=np.intp)[winner]
+    (sh, sw), (out_h, out_w) = s, out_hw
+    corner = (np.arange(out_h, dtype=np.intp) * (sh * w))[:, None] + np.arange(out_w, dtype=np.intp) * sw
+    cell = np.add(offset, corner, dtype=np.intp)  # each window's top-left cell in its plane, plus the offset
     cell += (np.arange(n * c, dtype=np.intp) * (h * w)).reshape(n, c, 1, 1)
-    cell += (np.arange(out_hw[0], dtype=np.intp) * (s[0] * w))[:, None]
-    cell += np.arange(out_hw[1], dtype=np.intp) * s[1]
     dx.reshape(-1)[...] = np.bincount(cell.reshape(-1), weights=dy.reshape(-1), minlength=x.size)
     return True
+
+
+def _first_max_offsets(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> NDArray[np.int32] | None:
+    """``a*W + b`` for each window's first maximum ``(a, b)`` in row-major order, or None if an input is NaN.
+
+    Separable, as the forward: first, at every cell t of the C-contiguous ``x`` taken
+    flat, the maximum of ``x[t : t + kW]`` and the column of its first maximum (kW - 1
+    comparisons and maxima over the whole array, each one contiguous pass, windows and
+    not); then, at the windows' top-left cells only, the first of the kH rows whose
+    maximum is strictly greater than the rows' before it, and that row's column. The
+    first maximum in row-major order is the first maximum of the first row holding the
+    window's maximum, so this is the loop twin's choice, ties included.
+
+    Returns
+    -------
+    ndarray of int32 of shape (N, C, out_h, out_w), or None
+    """
+    (kh, kw), (sh, sw), (out_h, out_w) = k, s, out_hw
+    w = x.shape[3]
+    flat = x.reshape(-1)
+    span = flat.size - (kw - 1)  # the cells t with x[t + kW - 1] in the array
+    best = flat if kw == 1 else np.empty(flat.size)  # best[t] = max(x[t : t + kW]); past span never read
+    column = np.zeros(flat.size, dtype=np.int8)  # the column of its first maximum
+    greater = np.empty(span, dtype=bool)
+    for b in range(1, kw):
+        values, before = flat[b : b + span], flat[:span] if b == 1 else best[:span]
+        np.greater(values, before, out=greater)  # strictly: an equal value later in the row loses
+        if b == 1:
+            column[:span] = greater.view(np.int8)
+        else:  # the latest strict improvement is the largest candidate column (they only grow)
+            np.maximum(column[:span], np.multiply(greater.view(np.int8), np.int8(b)), out=column[:span])
+        np.maximum(before, values, out=best[:span])
+    if _has_nan(best[:span]):
+        return None
+
+    def at_windows(cells: NDArray[Any], a: int) -> NDArray[Any]:
+        """Row a of every window at its first column, ``cells[..., i*sH + a, j*sW]``, C-contiguous.
+
+        Copied, shape (N, C, oh, ow): the passes below then run over contiguous arrays
+        (a pass over a view with two strides costs several copies).
+        """
+        cells = cells.reshape(x.shape)
+        return np.ascontiguousarray(
+            cells[..., a : a + sh * (out_h - 1) + 1 : sh, 0 : sw * (out_w - 1) + 1 : sw]
+        )
+
+    offset = at_windows(column, 0).astype(np.int32)
+    row_best = at_windows(best, 0)
+    for a in range(1, kh):
+        values = at_windows(best, a)
+        improves = np.greater(values, row_best)  # strictly: a later row with the same maximum loses
+        # a*W + column > any offset in rows before a (column < kW <= W): the latest improvement is the largest
+        candidate = np.add(at_windows(column, a), np.int32(a * w), dtype=np.int32)
+        np.multiply(candidate, improves, out=candidate)
+        np.maximum(offset, candidate, out=offset)
+        if a < kh - 1:
+            row_best = np.maximum(row_best, values) if a == 1 else np.maximum(row_best, values, out=row_best)
+    return offset
 
 
 def _route_two_by_two(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: FloatArray) -> bool:
@@ -665,38 +722,6 @@ def _route_two_by_two(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: FloatA
     np.multiply(row_deltas, right_wins, out=target[..., 1])
     np.subtract(row_deltas, target[..., 1], out=target[..., 0])
     return True
-
-
-def _first_max_sweep(
-    x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair
-) -> tuple[NDArray[np.integer], bool]:
-    """Row-major offset of each window's first maximum, in one sweep over the offsets.
-
-    Returns
-    -------
-    winner : ndarray of int8 (up to 127 offsets) or intp, of shape (N, C, out_h, out_w)
-    has_nan : bool
-        Whether a window holds NaN; then ``winner`` may not be the loop twin's choice.
-    """
-    offsets = _offsets(k)
-    if len(offsets) == 2:
-        # One comparison, exact as in the loop twin even with NaN (a comparison with NaN is false).
-        greater = np.greater(_slab(x, *offsets[1], s, out_hw), _slab(x, *offsets[0], s, out_hw))
-        return greater.view(np.int8), False
-    best = np.array(_slab(x, 0, 0, s, out_hw), dtype=np.float64)
-    small = np.int8 if len(offsets) <= 127 else np.intp
-    winner = np.zeros(best.shape, dtype=small)
-    greater = np.empty(best.shape, dtype=bool)
-    candidate = np.empty(best.shape, dtype=small)
-    for o, (a, b) in enumerate(offsets[1:], start=1):
-        values = _slab(x, a, b, s, out_hw)
-        np.greater(values, best, out=greater)  # strictly: an equal value later in the window loses
-        # Branch-free "winner = o where greater" (a masked copy mispredicts on random data):
-        # offsets only grow, so the latest strict improvement is the largest candidate.
-        np.multiply(greater, small(o), out=candidate)
-        np.maximum(winner, candidate, out=winner)
-        np.maximum(best, values, out=best)
-    return winner, _has_nan(best)
 
 
 def _twin_window(

@@ -27,6 +27,8 @@ from .. import theme
 from ..theme import diverging_lut
 
 MAX_NUMBERED_CELLS = 64
+MIN_HEIGHT = 140  # pixels of the whole widget, whatever it shows
+MIN_MAP_HEIGHT = 40  # pixels a map gets at least under its heading
 MIN_CELL_PIXELS = (40, 16)  # a cell needs this much room (width, height) to show its number
 
 
@@ -94,7 +96,7 @@ class KernelMaps(pg.GraphicsLayoutWidget):
             tuple[tuple[dict[str, FloatArray], ...], tuple[dict[str, FloatArray], ...] | None, int | None]
             | None
         ) = None
-        self.setMinimumHeight(140)
+        self.setMinimumHeight(MIN_HEIGHT)
         self._pending: Model | None = None  # a model set while hidden, laid out when shown
 
     def set_theme(self, chosen: theme.Theme) -> None:
@@ -214,6 +216,17 @@ class KernelMaps(pg.GraphicsLayoutWidget):
                 self._show(g_map, np.full(mosaic(weight).shape, np.nan), None, g_when)
             else:
                 self._show(g_map, mosaic(gradients[index]["weight"]), gradients[index].get("bias"), g_when)
+        self._make_room()
+
+    def _make_room(self) -> None:
+        """Ask for the height of every heading (wrapped lines) and a map of least height under each."""
+        layout = self.ci.layout
+        headings = sum(max(w.label.minimumHeight(), g.label.minimumHeight()) for w, g in self._maps)
+        spacing = layout.verticalSpacing() * max(2 * len(self._maps) - 1, 0)
+        _left, top, _right, bottom = layout.getContentsMargins()
+        needed = math.ceil(headings + spacing + top + bottom + MIN_MAP_HEIGHT * len(self._maps)) + 4
+        if needed != self.minimumHeight() and (needed > MIN_HEIGHT or self.minimumHeight() > MIN_HEIGHT):
+            self.setMinimumHeight(max(needed, MIN_HEIGHT))
 
     def labels(self) -> list[tuple[str, str]]:
         """The (W, dW) label texts of each trainable layer, as shown."""
@@ -235,7 +248,29 @@ class KernelMaps(pg.GraphicsLayoutWidget):
             bias_text += ", ..."
         heading = f"{target.title}<br>{when}" if when else target.title
         target.label.setText(heading + bias_text, size="8pt", color=self.theme.text)
+        self._wrap(target.label)
         self._numbers(target, image)
+
+    def _column_width(self) -> float:
+        """The width each of the two map columns gets in the widget as it is now."""
+        layout = self.ci.layout
+        left, _top, right, _bottom = layout.getContentsMargins()
+        outer_left, _top, outer_right, _bottom = self.ci.getContentsMargins()
+        room = self.viewport().width() - left - right - outer_left - outer_right
+        return max((room - layout.horizontalSpacing()) / 2 - 2, 40.0)
+
+    def _wrap(self, label: pg.LabelItem) -> None:
+        """Break a heading wider than its column into lines (never cut, never widening the column).
+
+        The whole heading is in the label's tooltip too.
+        """
+        item = label.item
+        item.setTextWidth(-1)
+        room = self._column_width()
+        if item.document().idealWidth() > room:
+            item.setTextWidth(room)
+        label.resizeEvent(None)  # the label's least size follows the lines
+        label.setToolTip(item.toPlainText())
 
     def _numbers(self, target: _Map, image: FloatArray) -> None:
         cells = int(np.isfinite(image).sum())

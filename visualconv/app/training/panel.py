@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal, pyqtSlot
-from PyQt6.QtGui import QCloseEvent, QStandardItemModel
+from PyQt6.QtCore import QCoreApplication, QSize, Qt, QTimer, pyqtSignal, pyqtSlot
+from PyQt6.QtGui import QCloseEvent, QFontMetrics, QStandardItemModel
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -44,6 +44,8 @@ from ...engine.train import Iteration, TrainingDiverged
 from ...i18n import N_, _
 from .. import theme
 from ..inputclock import InputClock
+from ..widgets.elided import elide_words
+from ..widgets.flow import FlowRow
 from ..worker import Worker, owned
 from .maps import KernelMaps
 from .worker import RunStarted, training_run
@@ -140,6 +142,17 @@ def dataset_choices(model: Model) -> list[DatasetChoice]:
     return choices
 
 
+class _TightButton(QPushButton):
+    """A button as wide as its text in the language in use (below the style's 80-pixel least width)."""
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), self.fontMetrics().horizontalAdvance(self.text()) + 20), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+
 class _StatusLabel(QLabel):
     """A wrapped label of four lines whose height does not follow its width.
 
@@ -214,6 +227,7 @@ class TrainingPanel(QWidget):
         self._emitted: Model | None = None
         self._trained: Model | None = None  # the last run's result, until applied or forgotten
         self._choices: list[DatasetChoice] = []
+        self._left_labels: dict[pg.PlotWidget, str] = {}  # each plot's whole y-axis name
 
         self._clear_history()
         self._build()
@@ -240,9 +254,10 @@ class TrainingPanel(QWidget):
         self.batch_size.setToolTip(_("examples per SGD step; 'full' (0) is the whole dataset"))
         self.dataset = QComboBox()
         self.dataset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.dataset.setMinimumContentsLength(12)
+        self.dataset.setMinimumContentsLength(10)
         self.shuffle = QCheckBox(_("shuffle each epoch"))
         self.speed = QComboBox()
+        self.speed.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # in any language
         for text, ms in SPEEDS:
             self.speed.addItem(_(text), ms)
 
@@ -260,26 +275,27 @@ class TrainingPanel(QWidget):
         ):
             grid.addWidget(QLabel(label), row, 0)
             grid.addWidget(field, row, 1, 1, 2)
-        grid.addWidget(self.shuffle, 5, 0, 1, 2)
-        grid.addWidget(self.speed, 5, 2)
         grid.setColumnStretch(1, 1)
+        pace = FlowRow(stretch_after=0)  # the speed under the checkbox when the dock is narrow
+        pace.addWidget(self.shuffle)
+        pace.addWidget(self.speed)
 
-        self.start_button = QPushButton(_("Start"))
-        self.pause_button = QPushButton(_("Pause"))
+        self.start_button = _TightButton(_("Start"))
+        self.pause_button = _TightButton(_("Pause"))
         self.start_button.setToolTip(_("a new run from the model's own parameters (Resume when paused)"))
         self.pause_button.setToolTip(_("pause after the current iteration"))
-        self.step_button = QPushButton(_("Step"))
+        self.step_button = _TightButton(_("Step"))
         self.step_button.setToolTip(_("run one SGD iteration"))
-        self.stop_button = QPushButton(_("Stop"))
+        self.stop_button = _TightButton(_("Stop"))
         self.stop_button.setToolTip(_("end the run; its history stays"))
-        self.reset_button = QPushButton(_("Reset"))
+        self.reset_button = _TightButton(_("Reset"))
         self.reset_button.setToolTip(_("forget the history and go back to the model's own parameters"))
         self.apply_button = QPushButton(_("Apply trained weights"))
         self.apply_button.setObjectName("applyTrained")
         self.apply_button.setToolTip(
             _("make the trained parameters the model's own (the run trained a copy; Edit ▸ Undo undoes it)")
         )
-        buttons = QHBoxLayout()
+        buttons = FlowRow()  # in more rows when the dock is narrower than the buttons side by side
         for button in (
             self.start_button,
             self.pause_button,
@@ -287,8 +303,6 @@ class TrainingPanel(QWidget):
             self.stop_button,
             self.reset_button,
         ):
-            # Below the style's 80-pixel least width of a button: the row fits a narrow dock.
-            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 20)
             buttons.addWidget(button)
 
         self.status = _StatusLabel("")
@@ -298,7 +312,7 @@ class TrainingPanel(QWidget):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.loss_plot = pg.PlotWidget(background="#ffffff")
-        self.loss_plot.setLabel("left", _("loss"))
+        self._set_left_label(self.loss_plot, _("loss"))
         self.loss_plot.setLabel("bottom", _("iteration"))
         self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
         self.loss_plot.setMinimumHeight(150)
@@ -321,12 +335,12 @@ class TrainingPanel(QWidget):
         self.log_scale = QCheckBox(_("log scale"))
 
         self.accuracy_plot = pg.PlotWidget(background="#ffffff")
-        self.accuracy_plot.setLabel("left", _("accuracy"))
+        self._set_left_label(self.accuracy_plot, _("accuracy"))
         self.accuracy_plot.setLabel("bottom", _("iteration"))
         self.accuracy_plot.setYRange(0, 1.02, padding=0)
         self.accuracy_plot.showGrid(x=True, y=True, alpha=0.25)
-        self.accuracy_plot.setMinimumHeight(90)
-        self.accuracy_plot.setMaximumHeight(140)
+        self.accuracy_plot.setMinimumHeight(132)  # room for "Genauigkeit" along the axis
+        self.accuracy_plot.setMaximumHeight(160)
         self.accuracy_curve = self.accuracy_plot.plot(
             [], [], pen=ACCURACY_PEN, symbol="o", symbolSize=5, symbolBrush="#059669"
         )
@@ -358,13 +372,13 @@ class TrainingPanel(QWidget):
         self.theme = theme.LIGHT  # View ▸ Theme
         self.maps.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-        apply_row = QHBoxLayout()
+        apply_row = FlowRow(stretch_after=0)  # the checkbox at the right, under the button when narrow
         apply_row.addWidget(self.apply_button)
-        apply_row.addStretch(1)
         apply_row.addWidget(self.log_scale)
 
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
+        layout.addLayout(pace)
         layout.addLayout(buttons)
         layout.addLayout(apply_row)
         layout.addWidget(self.status)
@@ -384,6 +398,28 @@ class TrainingPanel(QWidget):
         self.log_scale.toggled.connect(self._on_log_scale_toggled)
         self.speed.currentIndexChanged.connect(self._on_speed_changed)
         self.loss_plot.scene().sigMouseClicked.connect(self._on_loss_plot_clicked)
+
+    def _set_left_label(self, plot: pg.PlotWidget, text: str) -> None:
+        """Name ``plot``'s y axis: whole when it fits the axis' height, else cut, whole in its tooltip."""
+        if plot not in self._left_labels:
+            plot.getPlotItem().getAxis("left").geometryChanged.connect(
+                functools.partial(self._fit_left_label, plot)
+            )
+        self._left_labels[plot] = text
+        self._fit_left_label(plot)
+
+    def _fit_left_label(self, plot: pg.PlotWidget) -> None:
+        axis = plot.getPlotItem().getAxis("left")
+        whole = self._left_labels[plot]
+        # A vertical name is centred on the axis and may run into the plot's margins above and
+        # below; pyqtgraph draws it with a space after it.
+        centre = axis.mapToScene(0.0, axis.height() / 2).y()
+        metrics = QFontMetrics(axis.label.font())
+        room = int(2 * min(centre, plot.viewport().height() - centre)) - metrics.horizontalAdvance(" ") - 2
+        shown = elide_words(whole, metrics, room) if room > 0 and axis.height() > 0 else whole
+        if shown != axis.labelText:
+            axis.setLabel(shown)
+        axis.setToolTip(whole if shown != whole else "")
 
     # ------------------------------------------------------------ public API
 
@@ -562,9 +598,9 @@ class TrainingPanel(QWidget):
         if self._model is not None:
             for index, choice in enumerate(dataset_choices(self._model)[: self.dataset.count()]):
                 self.dataset.setItemText(index, choice.text)
-        self.loss_plot.setLabel("left", _("log10 loss") if self.log_scale.isChecked() else _("loss"))
+        self._set_left_label(self.loss_plot, _("log10 loss") if self.log_scale.isChecked() else _("loss"))
         self.loss_plot.setLabel("bottom", _("iteration"))
-        self.accuracy_plot.setLabel("left", _("accuracy"))
+        self._set_left_label(self.accuracy_plot, _("accuracy"))
         self.accuracy_plot.setLabel("bottom", _("iteration"))
         legend = self.loss_plot.getPlotItem().legend
         for curve, name in ((self.iteration_curve, _("batch loss")), (self.epoch_curve, _("epoch loss"))):
@@ -771,7 +807,7 @@ class TrainingPanel(QWidget):
         self.select_iteration(round(min(max(point.x(), 0), len(self._records))))
 
     def _on_log_scale_toggled(self, checked: bool) -> None:
-        self.loss_plot.setLabel("left", _("log10 loss") if checked else _("loss"))
+        self._set_left_label(self.loss_plot, _("log10 loss") if checked else _("loss"))
         self._follow_ranges()
         self._redraw()
 
