@@ -506,6 +506,16 @@ def _contract_into(d: FloatArray, c: FloatArray, total: FloatArray) -> None:
         total += np.matmul(d[:, chunks * step :], c[:, chunks * step :].T)
 
 
+def _column_blocks(runs: Sequence[tuple[int, int]], rows: int) -> list[tuple[int, int]]:
+    """Runs of positions cut into blocks of at most BLOCK_ELEMENTS column-matrix cells.
+
+    A block's column matrix has ``rows`` rows; a block holds one position at least. A
+    large example so never needs a huge temporary.
+    """
+    step = max(1, BLOCK_ELEMENTS // max(1, rows))
+    return [(p0, min(q1, p0 + step)) for q0, q1 in runs for p0 in range(q0, q1, step)]
+
+
 def _single_forward(
     x_padded: FloatArray, w: FloatArray, b: FloatArray | None, kernel: IntPair, d: IntPair
 ) -> FloatArray:
@@ -540,7 +550,7 @@ def _single_forward(
         w_rows, ones = np.concatenate([w_rows, b[:, None]], axis=1), True
 
     def forward_chunks(chunks: Sequence[tuple[int, int]]) -> None:
-        for q0, q1 in chunks:
+        for q0, q1 in _column_blocks(chunks, rows + 1):
             view = _wide_columns(x_padded, kernel, d, q0, q1)
             if not ones:
                 columns = view.reshape(rows, q1 - q0)  # one copy
@@ -606,18 +616,21 @@ def _single_backward(
 
     def backward_tasks(tasks: Sequence[tuple[tuple[int, int], tuple[int, int]]]) -> FloatArray:
         dw_rows = np.zeros((c_out, rows))
-        for (q0, q1), (c0, c1) in tasks:
-            if q1 > q0:
+        for positions, (c0, c1) in tasks:
+            for q0, q1 in _column_blocks([positions], rows):
                 # Each weight collects input * delta over every overlay (the seeds' dW rule).
                 columns = _wide_columns(x_padded, kernel, d, q0, q1).reshape(rows, q1 - q0)
                 _contract_into(deltas[:, q0:q1], columns, dw_rows)
-            if c1 > c0:
+            if c1 == c0:
+                continue
+            w_t = w_rows[:, c0 * per_channel : c1 * per_channel].T
+            for q0, q1 in _column_blocks([(0, length)], (c1 - c0) * per_channel):
                 # Each overlay sends kernel * delta back onto its window of the input.
-                grads = np.empty(((c1 - c0) * per_channel, length))
-                _product_into(w_rows[:, c0 * per_channel : c1 * per_channel].T, deltas, grads)
-                per_offset = grads.reshape(c1 - c0, per_channel, length)
+                grads = np.empty(((c1 - c0) * per_channel, q1 - q0))
+                _product_into(w_t, deltas[:, q0:q1], grads)
+                per_offset = grads.reshape(c1 - c0, per_channel, q1 - q0)
                 for o, offset in enumerate(offsets):
-                    dx_flat[c0:c1, offset : offset + length] += per_offset[:, o]
+                    dx_flat[c0:c1, offset + q0 : offset + q1] += per_offset[:, o]
         return dw_rows
 
     tasks = _single_tasks(2 * c_out * rows * length)
