@@ -558,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     blocks = args.blocks or (2 if args.quick else 3)
-    runs = 3 if args.quick else 5  # whole processes per block (launch, import, grad)
+    runs = 3 if args.quick else 8  # whole processes per block (launch, import, grad)
     warm_bytecode()
     meter = LoadMeter()
 

@@ -7,6 +7,8 @@ BLAS call sizes and with tiny ones (many chunks per product).
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -40,14 +42,19 @@ def assert_close(actual, expected):
     np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=RTOL * scale)
 
 
-@pytest.fixture(params=[(1, None), (3, None), (3, 5)], ids=["serial", "three-threads", "tiny-products"])
+@pytest.fixture(
+    params=[(1, None), (3, None), (3, 5), (2, 7)],
+    ids=["serial", "three-threads", "tiny-products", "tiny-blocks"],
+)
 def split(request, monkeypatch):
-    """Serial; over three threads however small; over three threads with tiny BLAS calls."""
-    threads, products = request.param
+    """Serial; over three threads however small; with tiny BLAS calls; in tiny column blocks."""
+    threads, small = request.param
     monkeypatch.setattr(parallel, "_threads", threads)
     monkeypatch.setattr(conv_module, "SINGLE_PARALLEL_MULTIPLY_ADDS", 0)
-    if products is not None:
-        monkeypatch.setattr(conv_module, "GEMM_MULTIPLY_ADDS", products)
+    if small is not None:
+        monkeypatch.setattr(conv_module, "GEMM_MULTIPLY_ADDS", small)
+    if small == 7:
+        monkeypatch.setattr(conv_module, "BLOCK_ELEMENTS", small)
     return request.param
 
 
@@ -151,3 +158,40 @@ def test_one_example_products_keep_every_blas_call_small(length, monkeypatch):
     assert_close(out, a @ b)
     assert_close(total, d @ c.T)
     assert sizes and max(sizes) <= 2 * 3 * 6
+
+
+def test_one_large_example_builds_its_columns_in_blocks(monkeypatch):
+    """A 1x8x128x128 example's column matrix (9.3 MB whole) is built 2 MB at a time.
+
+    Whole, it alone would be more than either pass's peak of traced memory.
+    """
+    monkeypatch.setattr(parallel, "_threads", 1)
+    forward_calls = spy(monkeypatch, "_single_forward")
+    backward_calls = spy(monkeypatch, "_single_backward")
+    rng = np.random.default_rng(3)
+    x, w, b = rng.normal(size=(1, 8, 128, 128)), rng.normal(size=(4, 8, 3, 3)), rng.normal(size=4)
+    dz = rng.normal(size=(1, 4, 126, 126))
+    peaks = []
+    for run in (lambda: conv2d_forward(x, w, b), lambda: conv2d_backward(dz, x, w)):
+        tracemalloc.start()
+        try:
+            run()
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    whole = 8 * 9 * (125 * 128 + 126) * 8
+    assert max(peaks) < whole
+    assert forward_calls and backward_calls
+
+
+def test_a_large_example_keeps_the_block_plan(monkeypatch):
+    """Above SINGLE_MAX_CELLS one example goes the block plan's way (its temporaries are smaller)."""
+    monkeypatch.setattr(conv_module, "SINGLE_MAX_CELLS", 2 * 6 * 6 - 1)
+    calls = spy(monkeypatch, "_single_forward")
+    rng = np.random.default_rng(4)
+    x, w = rng.normal(size=(1, 2, 6, 6)), rng.normal(size=(2, 2, 3, 3))
+    assert_close(conv2d_forward(x, w, None), conv2d_forward_naive(x, w, None))
+    assert not calls
+    monkeypatch.setattr(conv_module, "SINGLE_MAX_CELLS", 2 * 6 * 6)
+    conv2d_forward(x, w, None)
+    assert calls

@@ -396,9 +396,16 @@ class _Plan:
 SINGLE_PARALLEL_MULTIPLY_ADDS = 1 << 22
 
 
-def _single_wide(n_batch: int, s: IntPair, out_w: int, padded_width: int) -> bool:
+# Largest one example (output channels x padded input cells) the one-example route takes:
+# it keeps whole-example temporaries in the wide layout, and a larger layer (the window's
+# 512x512) keeps the block plan's smaller ones and its memory.
+SINGLE_MAX_CELLS = 1 << 20
+
+
+def _single_wide(x_padded: FloatArray, c_out: int, s: IntPair, out_w: int) -> bool:
     """Whether a call takes the one-example route: one example, stride 1, the wide layout pays."""
-    return n_batch == 1 and s == (1, 1) and 2 * out_w >= padded_width
+    n_batch, _, hp, wp = shape4(x_padded)
+    return n_batch == 1 and s == (1, 1) and 2 * out_w >= wp and c_out * hp * wp <= SINGLE_MAX_CELLS
 
 
 # The caller's thread starts on its share at once, a woken worker some tens of
@@ -506,6 +513,16 @@ def _contract_into(d: FloatArray, c: FloatArray, total: FloatArray) -> None:
         total += np.matmul(d[:, chunks * step :], c[:, chunks * step :].T)
 
 
+def _column_blocks(runs: Sequence[tuple[int, int]], rows: int) -> list[tuple[int, int]]:
+    """Runs of positions cut into blocks of at most BLOCK_ELEMENTS column-matrix cells.
+
+    A block's column matrix has ``rows`` rows; a block holds one position at least. A
+    large example so never needs a huge temporary.
+    """
+    step = max(1, BLOCK_ELEMENTS // max(1, rows))
+    return [(p0, min(q1, p0 + step)) for q0, q1 in runs for p0 in range(q0, q1, step)]
+
+
 def _single_forward(
     x_padded: FloatArray, w: FloatArray, b: FloatArray | None, kernel: IntPair, d: IntPair
 ) -> FloatArray:
@@ -540,7 +557,7 @@ def _single_forward(
         w_rows, ones = np.concatenate([w_rows, b[:, None]], axis=1), True
 
     def forward_chunks(chunks: Sequence[tuple[int, int]]) -> None:
-        for q0, q1 in chunks:
+        for q0, q1 in _column_blocks(chunks, rows + 1):
             view = _wide_columns(x_padded, kernel, d, q0, q1)
             if not ones:
                 columns = view.reshape(rows, q1 - q0)  # one copy
@@ -606,18 +623,21 @@ def _single_backward(
 
     def backward_tasks(tasks: Sequence[tuple[tuple[int, int], tuple[int, int]]]) -> FloatArray:
         dw_rows = np.zeros((c_out, rows))
-        for (q0, q1), (c0, c1) in tasks:
-            if q1 > q0:
+        for positions, (c0, c1) in tasks:
+            for q0, q1 in _column_blocks([positions], rows):
                 # Each weight collects input * delta over every overlay (the seeds' dW rule).
                 columns = _wide_columns(x_padded, kernel, d, q0, q1).reshape(rows, q1 - q0)
                 _contract_into(deltas[:, q0:q1], columns, dw_rows)
-            if c1 > c0:
+            if c1 == c0:
+                continue
+            w_t = w_rows[:, c0 * per_channel : c1 * per_channel].T
+            for q0, q1 in _column_blocks([(0, length)], (c1 - c0) * per_channel):
                 # Each overlay sends kernel * delta back onto its window of the input.
-                grads = np.empty(((c1 - c0) * per_channel, length))
-                _product_into(w_rows[:, c0 * per_channel : c1 * per_channel].T, deltas, grads)
-                per_offset = grads.reshape(c1 - c0, per_channel, length)
+                grads = np.empty(((c1 - c0) * per_channel, q1 - q0))
+                _product_into(w_t, deltas[:, q0:q1], grads)
+                per_offset = grads.reshape(c1 - c0, per_channel, q1 - q0)
                 for o, offset in enumerate(offsets):
-                    dx_flat[c0:c1, offset : offset + length] += per_offset[:, o]
+                    dx_flat[c0:c1, offset + q0 : offset + q1] += per_offset[:, o]
         return dw_rows
 
     tasks = _single_tasks(2 * c_out * rows * length)
@@ -677,7 +697,7 @@ def conv2d_forward(
     _check_conv_shapes(x, w, b)
     kernel, s, p, d = _geometry(x, w, stride, padding, dilation)
     x_padded = np.ascontiguousarray(pad(x, p))
-    if _single_wide(x.shape[0], s, x.shape[3] + 2 * p[1] - d[1] * (kernel[1] - 1), x_padded.shape[3]):
+    if _single_wide(x_padded, w.shape[0], s, x_padded.shape[3] - d[1] * (kernel[1] - 1)):
         return _single_forward(x_padded, w, b, kernel, d)
     plan = _Plan(x_padded, w, kernel, s, d, forward=True)
     z = np.empty((x.shape[0], plan.c_out, plan.out_h, plan.out_w))
@@ -752,7 +772,7 @@ def conv2d_backward(
     if dz.shape != expected:
         raise ValueError(f"dz must have shape {expected}, got {dz.shape}")
     x_padded = np.ascontiguousarray(pad(x, p))
-    if _single_wide(n_batch, s, out_w, x_padded.shape[3]):
+    if _single_wide(x_padded, c_out, s, out_w):
         dx_padded, dw, db = _single_backward(dz, x_padded, w, kernel, d)
         return (dx_padded if p == (0, 0) else np.ascontiguousarray(crop(dx_padded, p))), dw, db
     plan = _Plan(x_padded, w, kernel, s, d)
