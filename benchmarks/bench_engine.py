@@ -194,7 +194,13 @@ def numpy_work(case: Case, rng: np.random.Generator) -> tuple[Callable[[], Any],
 
 
 def torch_work(case: Case, rng: np.random.Generator) -> tuple[Callable[[], Any], Callable[[], Any]]:
-    """(forward, backward) closures of PyTorch: no-grad forward; autograd backward."""
+    """(forward, backward) closures of PyTorch, as a training step runs them.
+
+    The forward records the autograd graph (saving what the backward uses: the inputs, the
+    max-pool indices); the backward is ``.backward(dz)`` on the graph of the last forward.
+    A ``no_grad`` forward would be cheaper (max pooling then computes no indices), but its
+    backward would use indices that no timed call paid for.
+    """
     assert torch is not None
     x = torch.tensor(rng.standard_normal(case.x), dtype=torch.float64, requires_grad=True)
     leaves = [x]
@@ -218,17 +224,17 @@ def torch_work(case: Case, rng: np.random.Generator) -> tuple[Callable[[], Any],
         def run(inp: Any) -> Any:
             return fn(inp, case.kernel, case.stride)
 
-    out = run(x)
-    dz = torch.tensor(rng.standard_normal(tuple(out.shape)), dtype=torch.float64)
+    last = {"out": run(x)}  # the graph of the last forward, which the backward runs through
+    dz = torch.tensor(rng.standard_normal(tuple(last["out"].shape)), dtype=torch.float64)
 
     def forward() -> Any:
-        with torch.no_grad():
-            return run(x)
+        last["out"] = run(x)
+        return last["out"]
 
     def backward() -> Any:
         for leaf in leaves:
             leaf.grad = None
-        out.backward(dz, retain_graph=True)
+        last["out"].backward(dz, retain_graph=True)
         return x.grad
 
     return forward, backward
