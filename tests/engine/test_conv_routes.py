@@ -11,6 +11,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from helpers import assert_close
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,15 +32,6 @@ PROPERTY = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-RTOL = 1e-12
-
-
-def assert_close(actual, expected):
-    """Relative 1e-12, with an absolute floor scaled to the data (sums may cancel to ~0)."""
-    expected = np.asarray(expected)
-    assert np.shape(actual) == expected.shape
-    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=RTOL * scale)
 
 
 @pytest.fixture(

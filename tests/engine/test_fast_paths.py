@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import KERNEL_RTOL as RTOL
+from helpers import assert_close
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -46,14 +48,6 @@ PROPERTY = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-RTOL = 1e-12
-
-
-def assert_close(actual, expected):
-    """Relative 1e-12, with an absolute floor scaled to the data (sums may cancel to ~0)."""
-    expected = np.asarray(expected)
-    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=RTOL * scale)
 
 
 @pytest.fixture(params=[1, 3], ids=["serial", "three-threads"])
