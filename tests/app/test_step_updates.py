@@ -184,14 +184,16 @@ def test_the_image_asks_each_pixel_for_the_colour_of_the_cell_under_it(shown):
     """The picture's pixel colours, from the cached cell indices, are each pixel's own cell's (a loop)."""
     session, view = shown
     session.set_model(conv_model(3, 4, 12), pass_name="backward")
-    for k in (30, 200):  # the jump recolours with the cells' indices found before
+    for k in (30, 200, 201):  # the jump recolours with the cells' indices found before; then a step
         session.set_step(k)
         settle()
         for role in ("dx", "dw", "input"):
             panel = view.panels[role]
             image, geometry = panel._image, panel.geometry
-            rows, cols = image._rows, image._cols
+            rows, cols = image.rows, image.cols
             assert len(rows) and len(cols)
+            kept = panel._index_cache  # the whole picture's indices (a step's blocks do not replace them)
+            assert kept is not None and np.array_equal(kept[1], rows) and np.array_equal(kept[2], cols)
             colours = panel._cell_colours(rows, cols)  # the whole picture's, as the image asks
             some_rows, some_cols = range(0, len(rows), 7), range(0, len(cols), 5)
             expected = np.zeros((len(some_rows), len(some_cols)), dtype=np.uint8)

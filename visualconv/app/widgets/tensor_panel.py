@@ -293,6 +293,16 @@ class MosaicItem(QGraphicsItem):
         self._key = None
         self.update()
 
+    @property
+    def rows(self) -> np.ndarray:
+        """The mosaic row of each device row of the picture (what the whole picture asks for)."""
+        return self._rows
+
+    @property
+    def cols(self) -> np.ndarray:
+        """The mosaic column of each device column of the picture."""
+        return self._cols
+
     def boundingRect(self) -> QRectF:  # noqa: D102 - Qt API
         return self._bounds
 
@@ -1306,9 +1316,9 @@ class TensorPanel(QFrame):
         """The flat index in (T, H, W) values of the cell at each of mosaic rows ``ys`` and columns ``xs``.
 
         Returns the indices (intp, (len(ys), len(xs)); 0 between tiles) and which of them are
-        cells (bool, the same shape; None when none is). The last answer is kept: a picture
-        coloured again for new values asks the same rows and columns (a jump recolours every
-        cell of a large plane).
+        cells (bool, the same shape; None when none is). The whole picture's answer is kept: a
+        picture coloured again for new values asks the same rows and columns (a jump recolours
+        every cell of a large plane); a changed block's is not.
         """
         cached = self._index_cache
         if (
@@ -1326,7 +1336,8 @@ class TensorPanel(QFrame):
         flat = tiles * (h * w) + (r * w)[:, None] + c[None, :]
         flat[~inside] = 0
         shown = inside if inside.any() else None
-        self._index_cache = (geometry, np.array(ys, copy=True), np.array(xs, copy=True), flat, shown)
+        if ys is self._image.rows and xs is self._image.cols:  # the whole picture's, not a block's
+            self._index_cache = (geometry, np.array(ys, copy=True), np.array(xs, copy=True), flat, shown)
         return flat, shown
 
     def _set_many_numbers(self, tiles: np.ndarray, values: np.ndarray, level: float, decimals: int) -> None:
