@@ -489,6 +489,8 @@ def setting_1d(value: int | Sequence[int], name: str, height: int = 1, what: str
     ValueError
         For a sequence that is not one int.
     """
+    if type(value) is int:  # the common case, on every call of a 1-D kernel
+        return height, value
     if isinstance(value, (int, np.integer)):
         return height, int(value)
     items = tuple(int(v) for v in value)
@@ -499,10 +501,13 @@ def setting_1d(value: int | Sequence[int], name: str, height: int = 1, what: str
 
 def _lifted(arrays: Sequence[FloatArray], expected: str) -> list[FloatArray]:
     """Each (N, C, L) or (C_out, C_in, K) array as (N, C, 1, L) or (C_out, C_in, 1, K)."""
-    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
-    if any(a.ndim != 3 for a in arrays):
-        raise ValueError(f"{expected}, got {', '.join(str(a.shape) for a in arrays)}")
-    return [a[:, :, None, :] for a in arrays]
+    lifted = []
+    for a in arrays:
+        a = np.asarray(a, dtype=np.float64)
+        if a.ndim != 3:
+            raise ValueError(f"{expected}, got {', '.join(str(np.shape(v)) for v in arrays)}")
+        lifted.append(a[:, :, None])
+    return lifted
 
 
 def rows_1d(
