@@ -745,18 +745,18 @@ def _route_threes_two_apart(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: 
     Returns
     -------
     bool
-        False (``dx`` untouched) when an input the grid holds is NaN.
+        False (``dx`` untouched) when an input the grid holds is NaN, or ``dx`` is not C-contiguous.
     """
+    if not dx.flags.c_contiguous:  # never so from _by_planes: the cells are added through a flat view
+        return False
     n, c, h, w = x.shape
     oh, ow = out_hw
     gh, gw = oh + 1, ow + 1  # h is 2 oh + 1 or 2 oh + 2, w likewise
     planes, cells = n * c, (oh + 1) * (ow + 1)
     # grid[q, r, plane, i, j] = x[plane, 2i + r, 2j + q]
     grid = np.empty((2, 2, planes, gh, gw))
-    if (h, w) != (
-        2 * gh,
-        2 * gw,
-    ):  # an odd height or width: the missing row or column (read by no window) as -inf
+    if (h, w) != (2 * gh, 2 * gw):
+        # An odd height or width: the missing row or column (read by no window) as -inf.
         even = np.full((planes, 2 * gh, 2 * gw), -np.inf)
         even[:, :h, :w] = x.reshape(planes, h, w)
         x = even
@@ -764,7 +764,7 @@ def _route_threes_two_apart(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: 
     first, second = grid[0].reshape(-1), grid[1].reshape(-1)  # columns 2j and 2j + 1; 2j + 2 is first[t + 1]
     # In each row (of both parities), the column 0, 1 or 2 of the first maximum of the three.
     second_wins = np.greater(second, first)  # strictly: an equal value later in the row loses
-    row_best = np.maximum(first, second)
+    row_best = np.maximum(first, second, out=second)  # in place: less memory to go through
     third_wins = np.empty(first.size, dtype=bool)
     np.greater(first[1:], row_best[:-1], out=third_wins[:-1])
     third_wins[-1] = False  # a row's last grid cell starts no window
@@ -775,7 +775,7 @@ def _route_threes_two_apart(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: 
     g = planes * cells
     top, middle, bottom = row_best[:g], row_best[g:], row_best[gw : g + gw]
     middle_wins = np.greater(middle, top)  # strictly: a later row with the same maximum loses
-    best = np.maximum(top, middle)
+    best = np.maximum(top, middle, out=first[:g])  # the columns 2j are read no more
     if _has_nan(best):  # every grid cell is in some row's maximum
         return False
     bottom_wins = np.greater(bottom, best)
@@ -798,7 +798,7 @@ def _route_threes_two_apart(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: 
     np.add(cell, at_windows(col), out=cell)
     np.add(cell, _window_corners(oh, ow, w), out=cell)
     np.add(cell, (np.arange(planes, dtype=np.intp) * (h * w)).reshape(planes, 1, 1), out=cell)
-    flat = dx.reshape(-1)  # dx is C-contiguous (see _by_planes): a view
+    flat = dx.reshape(-1)  # a view: dx is C-contiguous
     flat[...] = 0.0
     np.add.at(flat, cell.reshape(-1), dy.reshape(-1))
     return True
