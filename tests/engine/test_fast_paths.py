@@ -713,6 +713,39 @@ def test_a_prepared_conv_trace_holds_every_checkpoint_and_its_jumps_equal_the_pl
     assert list(trace_layer(model, 0, "forward").prepare()) == []  # a pass without such work
 
 
+@pytest.mark.parametrize("dilation", [(1, 1), (2, 1)])
+def test_a_jump_into_a_channel_convolves_only_the_rows_it_has_reached(dilation, monkeypatch):
+    """A jump adds its last channel's deltas up to overlay k: only the rows they fill are convolved.
+
+    Early in a channel (up to three quarters of its rows) the rows below are zeros; the jump's
+    dA_prev still equals the plain loop's, on a checkpoint and without one.
+    """
+    rng = np.random.default_rng(17)
+    layer = ConvLayer(rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3), (1, 1), (1, 1), dilation, "tanh", 2)
+    x = rng.normal(size=(2, 9, 6))
+    model = make_model("t", x, [layer], upstream=rng.normal(size=layer.output_shape(x.shape)))
+    trace = trace_layer(model, 0, "backward")
+    oh, ow = trace.out_shape[1:]
+    rows_convolved: list[int] = []
+    forward = conv_module.conv2d_forward
+
+    def recording(x, *args, **kwargs):
+        rows_convolved.append(x.shape[2])
+        return forward(x, *args, **kwargs)
+
+    monkeypatch.setattr(conv_module, "conv2d_forward", recording)
+    jumps = LayerTrace(trace.layer, "backward", *_inputs(trace))
+    assert jumps._dx_checkpoint_spacing() == 1  # a checkpoint after every channel
+    for f in range(3):
+        for r, touched in ((1, 1), (ow, 1), (ow + 1, 2), (2 * ow, 2), (oh * ow - 1, oh)):
+            jumps._cache.clear()  # a jump: no neighbouring step to start from
+            rows_convolved.clear()
+            step = jumps.step(f * oh * ow + r)
+            assert_step_matches_hand(trace, step)
+            last = rows_convolved[-1]
+            assert last == (touched if 4 * touched <= 3 * oh else oh), (f, r, rows_convolved)
+
+
 def _inputs(trace):
     """x, z, a and dA of a trace in the layer's own (1-D or 2-D) shape."""
     unview = (lambda t: t[:, 0, :]) if trace.layer.dims == 1 else (lambda t: t)
