@@ -266,7 +266,9 @@ def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, out
     def column(b: int) -> FloatArray:
         return rows[..., b : b + sw * (out_w - 1) + 1 : sw]
 
-    if kw == 1:
+    if kh > 1 and sw == 2 and kw in (2, 3):
+        _combine_columns_two_apart(rows, combine, kw, out)  # rows: a new C-contiguous array
+    elif kw == 1:
         out[...] = column(0)
     else:
         combine(column(0), column(1), out=out)
@@ -275,6 +277,28 @@ def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, out
     if mode == "avg":
         out /= kh * kw
     return out
+
+
+def _combine_columns_two_apart(rows: FloatArray, combine: np.ufunc, kw: int, out: FloatArray) -> None:
+    """``out[..., j]``: ``rows[..., 2j : 2j + kW]`` combined left to right (kW 2 or 3), ``rows`` C-contiguous.
+
+    Each cell is combined with its next (and the result with the one after) in
+    contiguous passes over ``rows`` taken flat (what pairs across a row's end is never
+    read), then every other one is copied out: the same terms in the same order as one
+    strided pass per column, each of which costs several contiguous passes.
+
+    Parameters
+    ----------
+    rows : ndarray of shape (..., out_h, width), C-contiguous, width >= 2 (out_w - 1) + kW
+    out : ndarray of shape (..., out_h, out_w)
+    """
+    flat = rows.reshape(-1)
+    neighbours = np.empty(rows.shape)
+    along = neighbours.reshape(-1)
+    combine(flat[:-1], flat[1:], out=along[:-1])
+    if kw == 3:
+        combine(along[:-2], flat[2:], out=along[:-2])
+    out[...] = neighbours[..., 0 : 2 * out.shape[-1] - 1 : 2]
 
 
 def _spread_average(dy: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx: FloatArray) -> None:
