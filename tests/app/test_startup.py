@@ -84,6 +84,7 @@ def test_the_first_frame_needs_no_jsonschema_and_no_exports_and_then_the_collect
         HOME=str(tmp_path),
         XDG_CONFIG_HOME=str(tmp_path),
         XDG_DATA_HOME=str(tmp_path),
+        VISUALCONV_DATA_DIR=str(tmp_path / "data"),  # no unsaved work of other tests to offer
     )
     result = subprocess.run(
         [sys.executable, "-c", FIRST_FRAME], capture_output=True, text=True, env=env, timeout=120, cwd=ROOT
