@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PyQt6.QtCore import QEvent, QObject
 from PyQt6.QtWidgets import QApplication
 
 from visualconv.app import theme
 from visualconv.app.session import Session
 from visualconv.app.widgets.layer_view import LayerView
+from visualconv.app.widgets.tensor_panel import cells_differ, tiles_that_differ
 from visualconv.engine.layers import ConvLayer
 from visualconv.engine.model import make_model
 
@@ -125,6 +128,81 @@ def test_a_jump_redraws_the_cells_that_differ_and_shows_the_engines_values(shown
         for role, values in (("dx", step.state.dx), ("db", step.state.db[None, None, :]), ("dw", dw)):
             panel = view.panels[role]
             assert np.array_equal(shown_colours(panel), expected_colours(panel, values)), (role, k)
+
+
+def test_a_jump_within_a_filter_recolours_the_boxes_of_the_cells_that_differ(shown):
+    """A jump of many overlays inside one filter: dW changes in that filter's tiles only, dA_prev in
+    every input channel; each tile recolours the box around its differing cells, counted."""
+    session, view = shown
+    session.set_model(conv_model(), pass_name="backward")
+    per_filter = (SIZE - K + 1) ** 2
+    start = 2 * per_filter + 10
+    session.set_step(start)
+    QApplication.processEvents()
+    before = session.current_step()
+    reset_counts(view)
+    session.set_step(start + 3 * (SIZE - K + 1) + 4)  # three rows and four overlays on, not a neighbour
+    after = session.current_step()
+    for role, old, new in (
+        ("dx", before.state.dx, after.state.dx),
+        ("dw", before.state.dw.reshape(-1, K, K), after.state.dw.reshape(-1, K, K)),
+    ):
+        boxes, tiles = 0, 0
+        for t in range(len(new)):
+            differ = ~((new[t] == old[t]) | (np.isnan(new[t]) & np.isnan(old[t])))
+            if differ.any():
+                rows, cols = np.flatnonzero(differ.any(axis=1)), np.flatnonzero(differ.any(axis=0))
+                boxes += (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
+                tiles += 1
+        assert tiles == C_IN  # one filter's tiles of dW, every input channel of dA_prev
+        panel = view.panels[role]
+        assert panel.counts.get("recoloured cells") == boxes, role
+        assert np.array_equal(shown_colours(panel), expected_colours(panel, new)), role
+    assert view.panels["dw"].counts.get("renumbered tiles") == C_IN
+
+
+@settings(max_examples=40)
+@given(
+    shape=st.tuples(st.integers(1, 5), st.integers(1, 14), st.integers(1, 14)),
+    seed=st.integers(0, 2**32 - 1),
+    changes=st.integers(0, 6),
+)
+def test_tiles_that_differ_are_those_with_a_cell_that_differs(shape, seed, changes):
+    """The sampled comparison finds the same tiles as comparing every cell (NaN, -0.0 included)."""
+    rng = np.random.default_rng(seed)
+    old = rng.normal(size=shape)
+    old.reshape(-1)[rng.integers(0, old.size, 3)] = np.nan
+    new = old.copy()
+    for _ in range(changes):  # one cell each: often none of the sampled ones
+        cell = tuple(int(rng.integers(0, n)) for n in shape)
+        new[cell] = rng.choice([np.nan, -0.0, 0.0, rng.normal()])
+    expected = [t for t in range(shape[0]) if cells_differ(new[t], old[t]).any()]
+    assert tiles_that_differ(new, old).tolist() == expected
+
+
+def test_the_image_asks_each_pixel_for_the_colour_of_the_cell_under_it(shown):
+    """The picture's pixel colours, from the cached cell indices, are each pixel's own cell's (a loop)."""
+    session, view = shown
+    session.set_model(conv_model(3, 4, 12), pass_name="backward")
+    for k in (30, 200, 201):  # the jump recolours with the cells' indices found before; then a step
+        session.set_step(k)
+        settle()
+        for role in ("dx", "dw", "input"):
+            panel = view.panels[role]
+            image, geometry = panel._image, panel.geometry
+            rows, cols = image.rows, image.cols
+            assert len(rows) and len(cols)
+            kept = panel._index_cache  # the whole picture's indices (a step's blocks do not replace them)
+            assert kept is not None and np.array_equal(kept[1], rows) and np.array_equal(kept[2], cols)
+            colours = panel._cell_colours(rows, cols)  # the whole picture's, as the image asks
+            some_rows, some_cols = range(0, len(rows), 7), range(0, len(cols), 5)
+            expected = np.zeros((len(some_rows), len(some_cols)), dtype=np.uint8)
+            for a, i in enumerate(some_rows):
+                for b, j in enumerate(some_cols):
+                    cell = geometry.locate(cols[j] + 0.5, rows[i] + 0.5)
+                    if cell is not None:
+                        expected[a, b] = theme.colour_index(panel.values[cell][None], panel.level)[0]
+            assert np.array_equal(colours[::7, ::5], expected), (role, k)
 
 
 def test_a_forward_step_recolours_one_output_cell(shown):

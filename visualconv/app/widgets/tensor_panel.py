@@ -192,6 +192,28 @@ def cells_differ(values: np.ndarray, old: np.ndarray) -> np.ndarray:
     return ~((values == old) | (np.isnan(values) & np.isnan(old)))
 
 
+def tiles_that_differ(values: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """The tiles (indices, ascending) where two (T, H, W) arrays differ, as :func:`cells_differ` says.
+
+    A few cells of every tile are compared first: a tile they show changed is not read in
+    full (after a jump every tile of a large plane differs, and most cells of it need no
+    comparing to tell). Only the tiles whose sampled cells agree are compared cell by cell.
+    """
+    count = values.shape[0]
+    if count == 0:
+        return np.zeros(0, dtype=np.intp)
+    new_flat, old_flat = values.reshape(count, -1), old.reshape(count, -1)
+    stride = new_flat.shape[1] // 61
+    if stride <= 1:  # small tiles: every cell at once
+        return np.flatnonzero(cells_differ(new_flat, old_flat).any(axis=1))
+    # a sampled cell that differs by value (not NaN against NaN) differs bit for bit too
+    differs = cells_differ(new_flat[:, ::stride], old_flat[:, ::stride]).any(axis=1)
+    rest = np.flatnonzero(~differs)
+    if len(rest):
+        differs[rest] = cells_differ(new_flat[rest], old_flat[rest]).any(axis=1)
+    return np.flatnonzero(differs)
+
+
 def argb_table(lut: np.ndarray) -> np.ndarray:
     """A (256, 4) RGBA lookup table as 256 premultiplied 32-bit ARGB pixels (index 0 transparent)."""
     rgba = np.asarray(lut, dtype=np.uint32)
@@ -199,6 +221,9 @@ def argb_table(lut: np.ndarray) -> np.ndarray:
     rgb = rgba[:, :3] * alpha[:, None] // 255  # premultiplied
     return (alpha << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
 
+
+_IndexCache = tuple[TileGeometry, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
+"""What TensorPanel._cell_index keeps: the geometry, the rows and columns asked, the answer."""
 
 CellSource = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """Colour indices (uint8, (len(ys), len(xs))) of the cells at mosaic rows ys and columns xs."""
@@ -267,6 +292,16 @@ class MosaicItem(QGraphicsItem):
         """Every cell may have changed: the picture is made again at the next paint."""
         self._key = None
         self.update()
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The mosaic row of each device row of the picture (what the whole picture asks for)."""
+        return self._rows
+
+    @property
+    def cols(self) -> np.ndarray:
+        """The mosaic column of each device column of the picture."""
+        return self._cols
 
     def boundingRect(self) -> QRectF:  # noqa: D102 - Qt API
         return self._bounds
@@ -775,6 +810,8 @@ class TensorPanel(QFrame):
         self._numbered = False
         self._tile_values: list[np.ndarray | None] = []
         self._source: object = None
+        # the last rows and columns of cells the image asked for, with their flat indices (_cell_index)
+        self._index_cache: _IndexCache | None = None
         self._prefix_source: object = None  # the array a prefix panel fills up from (set_prefix)
         self._prefix = 0
         self._decimals: int | None = None  # the pass's decimals (set_pass_numbers); None: from the level
@@ -1127,12 +1164,12 @@ class TensorPanel(QFrame):
             and all(old is not None for old in previous)
         ):
             hinted = tiles
-        differ: np.ndarray | None = None
+        compared: set[int] | None = None  # the tiles that differ from old_values (None: not compared)
         if hinted is None:
             if not level_changed and old_values is not None and old_values.shape == values.shape:
-                # Which cells differ, for every tile at once.
-                differ = cells_differ(values, old_values)
-                changed = np.flatnonzero(differ.reshape(geometry.count, -1).any(axis=1))
+                # Which tiles differ (a tile's cells are compared only as far as it takes to tell).
+                changed = tiles_that_differ(values, old_values)
+                compared = set(changed.tolist())
             else:
                 changed = np.arange(geometry.count)
             if len(changed) > self.BULK_TILES:
@@ -1158,11 +1195,12 @@ class TensorPanel(QFrame):
                 if self._numbered:
                     self._set_numbers(t, tile, level, decimals)
                 continue
-            if differ is not None and old is not None:
-                if not differ[t].any():
+            if compared is not None and old_values is not None and old is not None:
+                if t not in compared:
                     continue
                 # Only the rows and columns that differ (a prefix filling up, one window).
-                rows, cols = np.flatnonzero(differ[t].any(axis=1)), np.flatnonzero(differ[t].any(axis=0))
+                differ = cells_differ(tile, old_values[t])
+                rows, cols = np.flatnonzero(differ.any(axis=1)), np.flatnonzero(differ.any(axis=0))
                 r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
                 self._write_cells(t, r0, c0, tile[r0:r1, c0:c1], level)
             else:
@@ -1252,16 +1290,55 @@ class TensorPanel(QFrame):
         geometry, values = self.geometry, self.values
         if geometry is None or values is None or not len(ys) or not len(xs):
             return out
+        if values.flags.c_contiguous and values.shape == (geometry.count, *geometry.shape):
+            # The cells' places in the values, taken flat: one look-up per pixel (kept for the
+            # whole picture, whose rows and columns stay until the zoom or the layout changes).
+            flat, inside = self._cell_index(geometry, ys, xs)
+            if inside is None:
+                return out
+            index = theme.colour_index(np.take(values.reshape(-1), flat), self.level)
+            index[~inside] = 0
+            return index
         h, w = geometry.shape
         tile_row, r = np.divmod(np.asarray(ys) - geometry.label_space, h + geometry.row_gap)
         tile_col, c = np.divmod(np.asarray(xs), w + geometry.gap)
         tiles = tile_row[:, None] * geometry.grid[1] + tile_col[None, :]
-        inside = ((tile_row >= 0) & (r < h))[:, None] & (c < w)[None, :] & (tiles < geometry.count)
-        if inside.any():
-            rows, cols = np.nonzero(inside)
+        inside_cells = ((tile_row >= 0) & (r < h))[:, None] & (c < w)[None, :] & (tiles < geometry.count)
+        if inside_cells.any():
+            rows, cols = np.nonzero(inside_cells)
             picked = values[tiles[rows, cols], r[rows], c[cols]]
             out[rows, cols] = theme.colour_index(picked, self.level)
         return out
+
+    def _cell_index(
+        self, geometry: TileGeometry, ys: np.ndarray, xs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The flat index in (T, H, W) values of the cell at each of mosaic rows ``ys`` and columns ``xs``.
+
+        Returns the indices (intp, (len(ys), len(xs)); 0 between tiles) and which of them are
+        cells (bool, the same shape; None when none is). The whole picture's answer is kept: a
+        picture coloured again for new values asks the same rows and columns (a jump recolours
+        every cell of a large plane); a changed block's is not.
+        """
+        cached = self._index_cache
+        if (
+            cached is not None
+            and cached[0] == geometry
+            and np.array_equal(cached[1], ys)
+            and np.array_equal(cached[2], xs)
+        ):
+            return cached[3], cached[4]
+        h, w = geometry.shape
+        tile_row, r = np.divmod(np.asarray(ys, dtype=np.intp) - geometry.label_space, h + geometry.row_gap)
+        tile_col, c = np.divmod(np.asarray(xs, dtype=np.intp), w + geometry.gap)
+        tiles = tile_row[:, None] * geometry.grid[1] + tile_col[None, :]
+        inside = ((tile_row >= 0) & (r < h))[:, None] & (c < w)[None, :] & (tiles < geometry.count)
+        flat = tiles * (h * w) + (r * w)[:, None] + c[None, :]
+        flat[~inside] = 0
+        shown = inside if inside.any() else None
+        if ys is self._image.rows and xs is self._image.cols:  # the whole picture's, not a block's
+            self._index_cache = (geometry, np.array(ys, copy=True), np.array(xs, copy=True), flat, shown)
+        return flat, shown
 
     def _set_many_numbers(self, tiles: np.ndarray, values: np.ndarray, level: float, decimals: int) -> None:
         """:meth:`_set_numbers` of the tiles ``tiles`` of ``values`` (T, H, W) at once, one repaint."""

@@ -706,13 +706,33 @@ class ConvBackwardTrace(ConvTrace):
         assert self.grad_pre_activation is not None
         (kh, kw), (dh, dw) = layer.kernel_size, layer.dilation
         deltas = self.grad_pre_activation[first:channels]  # (channels - first, oh, ow)
+        oh, ow = deltas.shape[1:]
+        rows = oh
         if channels > f_done:
-            deltas = deltas.copy()  # the convolution pads a copy of complete channels itself
+            touched = -(-r // ow)  # rows of channel f_done with overlays up to k
+            if channels - first == 1 and 4 * touched <= 3 * oh:
+                # Only channel f_done, up to overlay k: its rows after the k-th overlay's are zeros,
+                # which add nothing to the cells below their reach (a jump's usual case). With
+                # most rows touched the whole convolution costs less than adding its part to a copy.
+                rows = touched
+            deltas = deltas[:, :rows].copy()  # the convolution pads a copy of complete channels itself
             deltas[f_done - first].reshape(-1)[r:] = 0.0  # channel f_done: overlays up to k only
         rotated = self._w_full[first:channels, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_in, F, kH, kW)
         reach = (dh * (kh - 1), dw * (kw - 1))
         batch = conv_kernels.conv2d_forward(deltas[None], rotated, None, 1, reach, (dh, dw))
-        dx_padded: FloatArray = batch[0]
+        dx_padded: FloatArray
+        if rows < oh:
+            # the cells those rows reach (rows + reach[0] of the padded input), on the base
+            reached = batch.shape[2]
+            if base is None:
+                dx_padded = np.zeros(self.x_padded.shape)
+                dx_padded[:, :reached] = batch[0]
+            else:  # each cell written once: the base's, plus the deltas' where they reach
+                dx_padded = np.empty(self.x_padded.shape)
+                np.add(base[:, :reached], batch[0], out=dx_padded[:, :reached])
+                dx_padded[:, reached:] = base[:, reached:]
+            return dx_padded
+        dx_padded = batch[0]
         if base is not None:
             dx_padded += base
         return dx_padded
