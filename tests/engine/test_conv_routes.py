@@ -152,6 +152,54 @@ def test_one_example_products_keep_every_blas_call_small(length, monkeypatch):
     assert sizes and max(sizes) <= 2 * 3 * 6
 
 
+def test_products_stay_below_openblas_threading_size(monkeypatch):
+    """A chunk of exactly 2^19 multiply-adds is threaded by OpenBLAS: every call stays below it.
+
+    (16, 64) weight rows make 512 columns exactly 2^19; a (8, 8) @ (8, L) product 8192.
+    """
+    sizes = []
+    matmul = np.matmul
+
+    def counted(x, y, *args, **kwargs):
+        sizes.append(x.shape[-2] * x.shape[-1] * y.shape[-1])
+        return matmul(x, y, *args, **kwargs)
+
+    rng = np.random.default_rng(5)
+    monkeypatch.setattr(np, "matmul", counted)
+    for m, k, length in [(16, 64, 2048), (8, 8, 3 * 8192)]:
+        a, b = rng.normal(size=(m, k)), rng.normal(size=(k, length))
+        out = np.empty((m, length))
+        conv_module._product_into(a, b, out)
+        total = conv_module._contraction(out, b)
+        chunked = conv_module.matmul_in_chunks(a, b)
+        with monkeypatch.context() as undo:
+            undo.setattr(np, "matmul", matmul)
+            assert_close(out, a @ b)
+            assert_close(chunked, a @ b)
+            assert_close(total, out @ b.T)
+    assert sizes and max(sizes) < 1 << 19
+
+
+def test_one_small_example_backward_is_one_block_on_one_thread(monkeypatch):
+    """Serially, an example whose columns fit one block takes two whole products (no block loop)."""
+    monkeypatch.setattr(parallel, "_threads", 1)
+    blocked = spy(monkeypatch, "_contract_into")
+    whole = []
+    contraction = conv_module._contraction
+
+    def counted(d, c):
+        whole.append(d.shape[1])
+        return contraction(d, c)
+
+    monkeypatch.setattr(conv_module, "_contraction", counted)
+    rng = np.random.default_rng(6)
+    x, w = rng.normal(size=(1, 3, 9, 8)), rng.normal(size=(4, 3, 3, 3))
+    dz = rng.normal(size=(1, 4, 7, 6))
+    for got, expected in zip(conv2d_backward(dz, x, w), conv2d_backward_naive(dz, x, w), strict=True):
+        assert_close(got, expected)
+    assert whole == [6 * 8 + 6] and not blocked
+
+
 def test_one_large_example_builds_its_columns_in_blocks(monkeypatch):
     """A 1x8x128x128 example's column matrix (9.3 MB whole) is built 2 MB at a time.
 

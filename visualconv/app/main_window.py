@@ -539,7 +539,9 @@ class MainWindow(QMainWindow):
         chosen = theme.THEMES.get(key, theme.LIGHT)
         self.theme = chosen
         self.actions_by_name[f"theme_{chosen.key}"].setChecked(True)
-        self.setStyleSheet(chosen.style_sheet() + (theme.PRESENTATION_STYLE if self.presenting else ""))
+        sheet = chosen.style_sheet() + (theme.PRESENTATION_STYLE if self.presenting else "")
+        if sheet != self.styleSheet():  # the same sheet again would re-polish every widget (some 25 ms)
+            self.setStyleSheet(sheet)
         self.layer_view.set_theme(chosen)
         self.stepper.set_theme(chosen)
         self.training_panel.set_theme(chosen)

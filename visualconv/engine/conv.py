@@ -9,13 +9,14 @@ temporaries, and products are issued as stacks of BLAS calls small enough to sta
 thread (GEMM_MULTIPLY_ADDS). One example at stride 1 (what the window's traces and a
 single-sample call run) skips the block plan: :func:`_single_forward` and
 :func:`_single_backward` work on the whole example in the wide layout and split large
-ones over the threads by positions and input channels. Each kernel has a ``*_naive``
-loop twin that spells out the sums of the seed documents; the tests use the twins as
-oracles.
+ones over the threads (the forward by output rows, the backward by positions and input
+channels). Each kernel has a ``*_naive`` loop twin that spells out the sums of the seed
+documents; the tests use the twins as oracles.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -88,15 +89,36 @@ def check_groups(groups: int, c_in: int, c_out: int) -> None:
 def _geometry(
     x: FloatArray, w: FloatArray, stride: Size, padding: Size, dilation: Size
 ) -> tuple[IntPair, IntPair, IntPair, IntPair]:
-    kernel = (w.shape[2], w.shape[3])
+    """Check a call's settings against its shapes; its (kernel, stride, padding, dilation) pairs."""
+    key = (x.shape[2], x.shape[3], w.shape[2], w.shape[3], _hashable(stride), _hashable(padding))
+    try:
+        return _checked_geometry(*key, _hashable(dilation))
+    except TypeError:  # a setting that cannot be hashed (an array, say): checked afresh
+        return _checked_geometry.__wrapped__(*key, dilation)
+
+
+def _hashable(value: Size) -> Size:
+    """A list setting as a tuple (the same pair to :func:`as_pair`), so that it can key a cache."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_geometry(
+    h: int, w: int, kh: int, kw: int, stride: Size, padding: Size, dilation: Size
+) -> tuple[IntPair, IntPair, IntPair, IntPair]:
+    """:func:`_geometry` of an (h, w) input and a (kh, kw) kernel, remembered.
+
+    Small calls spent much of their time checking. Only successful checks are remembered:
+    an error is raised afresh every time.
+    """
+    kernel = (kh, kw)
     s, p, d = as_pair(stride, "stride"), as_pair(padding, "padding"), as_pair(dilation, "dilation")
-    out_h, out_w = output_shape((x.shape[2], x.shape[3]), kernel, s, p, d)
+    out_h, out_w = output_shape((h, w), kernel, s, p, d)
     if min(s) < 1 or min(d) < 1 or min(p) < 0:
         raise ValueError(f"stride and dilation must be >= 1 and padding >= 0, got {s}, {d}, {p}")
     if out_h < 1 or out_w < 1:
         raise ValueError(
-            f"kernel {kernel} with dilation {d} does not fit the padded input "
-            f"{(x.shape[2] + 2 * p[0], x.shape[3] + 2 * p[1])}"
+            f"kernel {kernel} with dilation {d} does not fit the padded input {(h + 2 * p[0], w + 2 * p[1])}"
         )
     return kernel, s, p, d
 
@@ -107,10 +129,12 @@ def _geometry(
 BLOCK_ELEMENTS = 1 << 18
 
 
-# Multiply-adds per BLAS call. OpenBLAS splits a call above about a million of them over
-# its threads; on a busy machine the threads' hand-offs then cost milliseconds, so larger
-# products are issued as a stack of calls below that size (one NumPy call, one thread).
-GEMM_MULTIPLY_ADDS = 1 << 19
+# Multiply-adds per BLAS call. OpenBLAS (0.3.31) splits a call of 2^19 = 524,288 or more over
+# its threads; on this machine such a call then takes 0.2-0.5 ms instead of 35 us, and
+# milliseconds when busy, so larger products are issued as a stack of calls below that
+# size (one NumPy call, one thread). Exactly 2^19 is threaded too: a (16, 64) @ (64, 512)
+# chunk was 227 us.
+GEMM_MULTIPLY_ADDS = (1 << 19) - 1
 
 
 def matmul_in_chunks(a: FloatArray, b: FloatArray, out: FloatArray | None = None) -> FloatArray:
@@ -491,26 +515,36 @@ def _product_into(a: FloatArray, b: FloatArray, out: FloatArray) -> None:
         np.matmul(a, b[:, chunks * step :], out=out[:, chunks * step :])
 
 
-def _contract_into(d: FloatArray, c: FloatArray, total: FloatArray) -> None:
-    """``total += d @ c.T`` with every BLAS call at most GEMM_MULTIPLY_ADDS multiply-adds.
+def _contraction(d: FloatArray, c: FloatArray) -> FloatArray:
+    """``d @ c.T`` with every BLAS call at most GEMM_MULTIPLY_ADDS multiply-adds.
 
     Parameters
     ----------
     d : ndarray of shape (F, P), unit column stride
     c : ndarray of shape (K, P), unit column stride
-    total : ndarray of shape (F, K)
+
+    Returns
+    -------
+    ndarray of shape (F, K)
+        A new array: the chunks' products over runs of P, summed.
     """
     f, positions = d.shape
     k = c.shape[0]
     step = max(1, GEMM_MULTIPLY_ADDS // max(1, f * k))
     if positions <= step:
-        total += np.matmul(d, c.T)
-        return
+        product: FloatArray = np.matmul(d, c.T)
+        return product
     chunks = positions // step
     partial = np.matmul(_chunk_view(d, chunks, step), _chunk_view(c, chunks, step).transpose(0, 2, 1))
-    total += partial.sum(axis=0)
+    total: FloatArray = np.add.reduce(partial, axis=0)
     if chunks * step < positions:
         total += np.matmul(d[:, chunks * step :], c[:, chunks * step :].T)
+    return total
+
+
+def _contract_into(d: FloatArray, c: FloatArray, total: FloatArray) -> None:
+    """``total += d @ c.T`` (:func:`_contraction`), every BLAS call at most GEMM_MULTIPLY_ADDS."""
+    total += _contraction(d, c)
 
 
 def _column_blocks(runs: Sequence[tuple[int, int]], rows: int) -> list[tuple[int, int]]:
@@ -526,7 +560,7 @@ def _column_blocks(runs: Sequence[tuple[int, int]], rows: int) -> list[tuple[int
 def _single_forward(
     x_padded: FloatArray, w: FloatArray, b: FloatArray | None, kernel: IntPair, d: IntPair
 ) -> FloatArray:
-    """One example at stride 1 in the wide layout, its positions split over the threads.
+    """One example at stride 1 in the wide layout, its output rows split over the threads.
 
     Parameters
     ----------
@@ -541,23 +575,26 @@ def _single_forward(
     ndarray of shape (1, C_out, out_h, out_w)
         The product of the weight rows with the window columns of every wide position
         (:func:`_wide_columns`); the ``Wp - out_w`` positions after each output row but the
-        last are computed and dropped.
+        last are computed and dropped. Each thread takes whole output rows (a single row:
+        a run of its positions) and writes its cells of z, bias added, itself.
     """
     _, c_in, hp, wp = shape4(x_padded)
     c_out = w.shape[0]
     out_h, out_w = hp - d[0] * (kernel[0] - 1), wp - d[1] * (kernel[1] - 1)
-    length = (out_h - 1) * wp + out_w
     rows = c_in * kernel[0] * kernel[1]
     w_rows = w.reshape(c_out, rows)
     z = np.empty((1, c_out, out_h, out_w))
-    gapless = out_w == wp or out_h == 1
-    wide = z.reshape(c_out, length) if gapless else np.empty((c_out, out_h * wp))
-    ones = False
+    flat = z.reshape(c_out, out_h * out_w)
+    # Units: the positions of a single row, else output rows (Wp wide positions each).
+    units, unit = (out_w, 1) if out_h == 1 else (out_h, wp)
+    gapless = unit == 1 or out_w == wp  # no dropped positions: products land in z as they are
+    ones = b is not None and gapless
     if b is not None and gapless:  # the bias as one more weight column, against a row of ones
-        w_rows, ones = np.concatenate([w_rows, b[:, None]], axis=1), True
+        w_rows = np.concatenate([w_rows, b[:, None]], axis=1)
 
-    def forward_chunks(chunks: Sequence[tuple[int, int]]) -> None:
-        for q0, q1 in _column_blocks(chunks, rows + 1):
+    def forward_units(runs: Sequence[tuple[int, int]]) -> None:
+        for u0, u1 in _column_blocks(runs, (rows + 1) * unit):
+            q0, q1 = u0 * unit, (u1 - 1) * unit + (out_w if unit > 1 else 1)
             view = _wide_columns(x_padded, kernel, d, q0, q1)
             if not ones:
                 columns = view.reshape(rows, q1 - q0)  # one copy
@@ -565,19 +602,22 @@ def _single_forward(
                 columns = np.empty((rows + 1, q1 - q0))
                 columns[:rows].reshape(view.shape)[...] = view
                 columns[rows] = 1.0
-            _product_into(w_rows, columns, wide[:, q0:q1])
+            if gapless:
+                _product_into(w_rows, columns, flat[:, q0:q1])
+                continue
+            wide = np.empty((c_out, (u1 - u0) * wp))
+            _product_into(w_rows, columns, wide[:, : q1 - q0])
+            cells = wide.reshape(c_out, u1 - u0, wp)[:, :, :out_w]
+            if b is None:
+                z[0, :, u0:u1] = cells
+            else:  # the output cells, and the bias added on the way
+                np.add(cells, b[:, None, None], out=z[0, :, u0:u1])
 
-    tasks = _single_tasks(c_out * rows * length)
+    tasks = _single_tasks(c_out * rows * units * unit)
     if tasks > 1:
-        parallel.map_groups(forward_chunks, _cuts(length, _shares(tasks)))
+        parallel.map_groups(forward_units, _cuts(units, _shares(tasks)))
     else:
-        forward_chunks([(0, length)])
-    if not gapless:  # the output cells, and the bias added on the way
-        cells = wide.reshape(c_out, out_h, wp)[:, :, :out_w]
-        if b is None:
-            z[0] = cells
-        else:
-            np.add(cells, b[:, None, None], out=z[0])
+        forward_units(((0, units),))
     return z
 
 
@@ -641,6 +681,17 @@ def _single_backward(
         return dw_rows
 
     tasks = _single_tasks(2 * c_out * rows * length)
+    db = np.add.reduce(dz.reshape(c_out, -1), axis=1)
+    if tasks == 1 and rows * length <= BLOCK_ELEMENTS:
+        # The whole example in one block on this thread: one column matrix, two products.
+        columns = _wide_columns(x_padded, kernel, d, 0, length).reshape(rows, length)
+        dw_rows = _contraction(deltas, columns)
+        grads = np.empty((rows, length))
+        _product_into(w_rows.T, deltas, grads)
+        per_offset = grads.reshape(c_in, per_channel, length)
+        for o, offset in enumerate(offsets):
+            dx_flat[:, offset : offset + length] += per_offset[:, o]
+        return dx_padded, dw_rows.reshape(w.shape), db
     if tasks > 1:
         channels = _even_cuts(c_in, tasks)
         # Each thread's dW share tops its dX share up to its part of the whole.
@@ -651,7 +702,7 @@ def _single_backward(
         dw_rows = np.sum(parallel.map_groups(backward_tasks, parts), axis=0)
     else:
         dw_rows = backward_tasks([((0, length), (0, c_in))])
-    return dx_padded, dw_rows.reshape(w.shape), dz.sum(axis=(0, 2, 3))
+    return dx_padded, dw_rows.reshape(w.shape), db
 
 
 def conv2d_forward(

@@ -391,12 +391,49 @@ def pool2d_backward(
         return np.ascontiguousarray(crop(dx_padded, p))
     if dy.shape != (*x.shape[:2], *out_hw):
         raise ValueError(f"dy must have shape {(*x.shape[:2], *out_hw)}, got {dy.shape}")
+    if mode == "max" and x.size <= SMALL_CELLS:
+        return _max_backward_small(dy, x, k, s, out_hw)
     dx = np.empty(x.shape)
     passes = MAX_BACKWARD_PASSES if mode == "max" and not _overlapping_2d(k, s) else 1
     _by_planes(
         lambda arrays, out: _pool_backward(arrays[0], arrays[1], mode, k, s, out_hw, out), [dy, x], dx, passes
     )
     return dx
+
+
+# Max-pool inputs of at most this many cells go backward in plain Python over lists: for
+# them a NumPy route's fixed cost (some ten calls of about a microsecond) outweighs the loops.
+SMALL_CELLS = 64
+
+
+def _max_backward_small(dy: FloatArray, x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> FloatArray:
+    """Max-pool backward of a small input, the loop twin's comparisons and sums on Python floats.
+
+    Each window keeps its first cell and replaces it by each later one that is strictly
+    greater (a NaN never replaces and, first, is never replaced); its delta is added onto
+    that cell in window order. Python floats are IEEE doubles: the twin's result, to the bit.
+
+    Returns
+    -------
+    ndarray of ``x``'s shape (N, C, H, W)
+    """
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (oh, ow) = k, s, out_hw
+    later = [a * w + b for a in range(kh) for b in range(kw)][1:]  # after the window's first cell
+    corners = [i * sh * w + j * sw for i in range(oh) for j in range(ow)]
+    planes = []
+    inputs, upstream = x.reshape(n * c, h * w).tolist(), dy.reshape(n * c, oh * ow).tolist()
+    for plane, deltas in zip(inputs, upstream, strict=True):
+        dx = [0.0] * (h * w)
+        for corner, delta in zip(corners, deltas, strict=True):
+            best, value = corner, plane[corner]
+            for offset in later:
+                if plane[corner + offset] > value:  # strictly: an equal value later in the window loses
+                    best = corner + offset
+                    value = plane[best]
+            dx[best] += delta
+        planes.append(dx)
+    return np.array(planes, dtype=np.float64).reshape(x.shape)
 
 
 def _above_minus_infinity(x: FloatArray) -> bool:
@@ -460,6 +497,8 @@ def _pool_backward(
         return
     # Each route writes every cell of dx, zeroing those no window reads; one that gives up
     # (returns False) may have written some: the literal route below starts from zero.
+    if k == (3, 3) and s == (2, 2) and _route_threes_two_apart(dy, x, out_hw, dx):
+        return  # any deltas: each is added, never multiplied
     if _all_finite(dy):
         if k == (2, 2) and s == (2, 2) and _route_two_by_two(dy, x, out_hw, dx):
             return
@@ -688,6 +727,89 @@ def _first_max_offsets(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -
         if a < kh - 1:
             row_best = np.maximum(row_best, values) if a == 1 else np.maximum(row_best, values, out=row_best)
     return offset
+
+
+def _route_threes_two_apart(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: FloatArray) -> bool:
+    """Max-pool backward for 3x3 windows with stride 2, into ``dx`` (every cell written).
+
+    The input is first split by the parity of its rows and columns into a grid of
+    (oh + 1) x (ow + 1) cells per plane (one strided copy): cell ``(i, j)`` of parity
+    ``(r, q)`` is ``x[2i + r, 2j + q]``. Window ``(i, j)`` reads columns 2j, 2j + 1 and
+    2j + 2, i.e. grid cells ``(i, j)`` of parity 0 and 1 and ``(i, j + 1)`` of parity 0:
+    neighbours in one contiguous array, so each comparison and maximum below is one
+    contiguous pass, as :func:`_first_max_offsets` finds the first maximum (per row
+    first, then the first of the three rows with the largest maximum; ties to the first).
+    Each delta is then added onto its window's winning cell by ``np.add.at``, in window
+    order: the loop twin's sums to the last bit, for any deltas (infinite ones included).
+
+    Returns
+    -------
+    bool
+        False (``dx`` untouched) when an input the grid holds is NaN, or ``dx`` is not C-contiguous.
+    """
+    if not dx.flags.c_contiguous:  # never so from _by_planes: the cells are added through a flat view
+        return False
+    n, c, h, w = x.shape
+    oh, ow = out_hw
+    gh, gw = oh + 1, ow + 1  # h is 2 oh + 1 or 2 oh + 2, w likewise
+    planes, cells = n * c, (oh + 1) * (ow + 1)
+    # grid[q, r, plane, i, j] = x[plane, 2i + r, 2j + q]
+    grid = np.empty((2, 2, planes, gh, gw))
+    if (h, w) != (2 * gh, 2 * gw):
+        # An odd height or width: the missing row or column (read by no window) as -inf.
+        even = np.full((planes, 2 * gh, 2 * gw), -np.inf)
+        even[:, :h, :w] = x.reshape(planes, h, w)
+        x = even
+    np.copyto(grid.transpose(2, 3, 1, 4, 0), x.reshape(planes, gh, 2, gw, 2))
+    first, second = grid[0].reshape(-1), grid[1].reshape(-1)  # columns 2j and 2j + 1; 2j + 2 is first[t + 1]
+    # In each row (of both parities), the column 0, 1 or 2 of the first maximum of the three.
+    second_wins = np.greater(second, first)  # strictly: an equal value later in the row loses
+    row_best = np.maximum(first, second, out=second)  # in place: less memory to go through
+    third_wins = np.empty(first.size, dtype=bool)
+    np.greater(first[1:], row_best[:-1], out=third_wins[:-1])
+    third_wins[-1] = False  # a row's last grid cell starts no window
+    np.maximum(row_best[:-1], first[1:], out=row_best[:-1])
+    column = np.add(third_wins.view(np.int8), third_wins.view(np.int8))
+    np.maximum(column, second_wins.view(np.int8), out=column)
+    # The rows 2i (parity 0 at i), 2i + 1 (parity 1 at i) and 2i + 2 (parity 0 at i + 1: one grid row on).
+    g = planes * cells
+    top, middle, bottom = row_best[:g], row_best[g:], row_best[gw : g + gw]
+    middle_wins = np.greater(middle, top)  # strictly: a later row with the same maximum loses
+    best = np.maximum(top, middle, out=first[:g])  # the columns 2j are read no more
+    if _has_nan(best):  # every grid cell is in some row's maximum
+        return False
+    bottom_wins = np.greater(bottom, best)
+    # Each window's first maximum: its row a (0, 1 or 2) and that row's column b, as int8.
+    middle_row, bottom_row = middle_wins.view(np.int8), bottom_wins.view(np.int8)
+    row = np.add(bottom_row, bottom_row)
+    np.maximum(row, middle_row, out=row)
+    col = column[:g].copy()  # the top row's, replaced by the middle row's, then by the bottom row's
+    change = np.subtract(column[g:], col)
+    np.multiply(change, middle_row, out=change)
+    np.add(col, change, out=col)
+    np.subtract(column[gw : g + gw], col, out=change)
+    np.multiply(change, bottom_row, out=change)
+    np.add(col, change, out=col)
+
+    def at_windows(grid_cells: NDArray[np.int8]) -> NDArray[np.int8]:
+        return grid_cells.reshape(planes, gh, gw)[:, :oh, :ow]
+
+    cell = np.multiply(at_windows(row), w, dtype=np.intp)  # (planes, oh, ow), in window order
+    np.add(cell, at_windows(col), out=cell)
+    np.add(cell, _window_corners(oh, ow, w), out=cell)
+    np.add(cell, (np.arange(planes, dtype=np.intp) * (h * w)).reshape(planes, 1, 1), out=cell)
+    flat = dx.reshape(-1)  # a view: dx is C-contiguous
+    flat[...] = 0.0
+    np.add.at(flat, cell.reshape(-1), dy.reshape(-1))
+    return True
+
+
+@functools.lru_cache(maxsize=64)
+def _window_corners(oh: int, ow: int, w: int) -> NDArray[np.intp]:
+    """``2i*W + 2j``, the index of window (i, j)'s top-left cell in its plane, shape (oh, ow), read-only."""
+    corners = (np.arange(oh, dtype=np.intp) * (2 * w))[:, None] + np.arange(ow, dtype=np.intp) * 2
+    corners.flags.writeable = False
+    return corners
 
 
 def _route_two_by_two(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: FloatArray) -> bool:
