@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PyQt6.QtCore import QEvent, QObject
+from PyQt6.QtCore import QCoreApplication, QEvent, QObject
 from PyQt6.QtWidgets import QApplication
 
 from visualconv.app import theme
@@ -271,6 +271,46 @@ def test_the_step_counter_never_grows_while_stepping(window):
         session.set_step(k)
         assert counter.sizeHint().width() <= width, (k, counter.text())
     assert counter.minimumWidth() == width
+
+
+class StepCounter(QObject):
+    """Counts the session's step changes."""
+
+    def __init__(self, session):
+        super().__init__()
+        self.steps: list[int] = []
+        session.sigStepChanged.connect(self.steps.append)
+
+
+class UpdateRequestCounter(QObject):
+    """Counts the repaints of a window (its update requests) and whether the step had changed by each."""
+
+    def __init__(self, session):
+        super().__init__()
+        self.session = session
+        self.steps_seen: list[int] = []
+
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.UpdateRequest:
+            self.steps_seen.append(self.session.step)
+        return False
+
+
+def test_slider_moves_before_the_event_loop_turns_make_one_step_painted_with_the_slider(window):
+    """Scrubbing is coalesced into one step, which is set ahead of the repaint the slider's move asks for."""
+    window.show_model(conv_model(), pass_name="backward")
+    session, slider = window.session, window.stepper.slider
+    settle()
+    steps = StepCounter(session)
+    window.installEventFilter(repaints := UpdateRequestCounter(session))
+    for k in (40, 90, 75):  # faster than steps are drawn: only the last counts
+        slider.setValue(k)
+    assert session.step != 75  # nothing is applied before the event loop turns
+    QCoreApplication.sendPostedEvents()  # the posted call, and the repaints posted after it
+    assert steps.steps == [75] and session.step == 75
+    settle()
+    assert repaints.steps_seen and repaints.steps_seen[0] == 75  # the first repaint shows the new step
+    assert steps.steps == [75]
 
 
 class LayoutCounter(QObject):
