@@ -153,6 +153,8 @@ def pool2d_forward(
     k, s, p, out_hw = _geometry(x, mode, size, stride, padding)
     if p != (0, 0):
         return pool2d_forward(_pad_for_pool(x, mode, p), mode, k, s)
+    if mode == "max" and x.size <= SMALL_CELLS:
+        return _max_forward_small(x, k, s, out_hw)
     y = np.empty((*x.shape[:2], *out_hw))
     _by_planes(lambda planes, out: _pool(planes[0], mode, k, s, out_hw, out), [x], y)
     return y
@@ -428,6 +430,31 @@ def pool2d_backward(
 # Max-pool inputs of at most this many cells go backward in plain Python over lists: for
 # them a NumPy route's fixed cost (some ten calls of about a microsecond) outweighs the loops.
 SMALL_CELLS = 64
+
+
+def _max_forward_small(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> FloatArray:
+    """Max pooling of a small input on Python floats: each window's largest value, NaN if it holds one.
+
+    As ``np.maximum`` over the window's cells: a NaN wins and stays.
+
+    Returns
+    -------
+    ndarray of shape (N, C, out_h, out_w)
+    """
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (oh, ow) = k, s, out_hw
+    later = [a * w + b for a in range(kh) for b in range(kw)][1:]  # after the window's first cell
+    corners = [i * sh * w + j * sw for i in range(oh) for j in range(ow)]
+    maxima = []
+    for plane in x.reshape(n * c, h * w).tolist():
+        for corner in corners:
+            best = plane[corner]
+            for offset in later:
+                value = plane[corner + offset]
+                if value > best or value != value:  # value != value: a NaN
+                    best = value
+            maxima.append(best)
+    return np.array(maxima, dtype=np.float64).reshape(n, c, oh, ow)
 
 
 def _max_backward_small(dy: FloatArray, x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> FloatArray:
