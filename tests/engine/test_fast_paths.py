@@ -538,6 +538,9 @@ def test_pool_forward_of_columns_two_apart_takes_the_contiguous_passes(monkeypat
     assert calls == [3, 2, 3, 2]
     pool2d_forward(x, "max", (3, 3), (2, 1))  # windows one apart: strided passes
     assert calls == [3, 2, 3, 2]
+    monkeypatch.setattr(pool_module, "NEIGHBOUR_PASS_CELLS", 8)  # 2 planes of 4x9 row cells: too many
+    assert_close(pool2d_forward(x, "avg", 3, 2), pool2d_forward_naive(x, "avg", 3, 2))
+    assert calls == [3, 2, 3, 2]
 
 
 @st.composite

@@ -268,7 +268,7 @@ def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, out
     def column(b: int) -> FloatArray:
         return rows[..., b : b + sw * (out_w - 1) + 1 : sw]
 
-    if kh > 1 and sw == 2 and kw in (2, 3):
+    if kh > 1 and sw == 2 and kw in (2, 3) and rows.size <= NEIGHBOUR_PASS_CELLS:
         _combine_columns_two_apart(rows, combine, kw, out)  # rows: a new C-contiguous array
     elif kw == 1:
         out[...] = column(0)
@@ -279,6 +279,12 @@ def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, out
     if mode == "avg":
         out /= kh * kw
     return out
+
+
+# Rows of at most this many cells combine their columns two apart in contiguous passes
+# (:func:`_combine_columns_two_apart`); larger ones, whose extra array of neighbours no
+# longer stays in the core's cache, in strided passes (the batches of bench_engine ran slower).
+NEIGHBOUR_PASS_CELLS = 1 << 16
 
 
 def _combine_columns_two_apart(rows: FloatArray, combine: np.ufunc, kw: int, out: FloatArray) -> None:
