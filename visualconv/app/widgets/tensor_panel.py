@@ -385,19 +385,36 @@ class OutlineItem(QGraphicsPathItem):
     def __init__(self) -> None:
         super().__init__()
         self.margin = 0.0
+        # Qt asks for the rectangle many times a paint (a few hundred calls a step): it is kept
+        # until the path, the pen or the margin changes, each of which forgets it.
+        self._bounds: QRectF | None = None
 
     def set_margin(self, margin: float) -> None:
         """Grow the bounding rectangle by ``margin`` data units on each side."""
         if margin != self.margin:
             self.prepareGeometryChange()
             self.margin = margin
+            self._bounds = None
+
+    def setPath(self, path: QPainterPath) -> None:
+        """A new outline (its rectangle is measured again)."""
+        self._bounds = None  # while Qt reads the old rectangle, it is measured from the old path
+        super().setPath(path)
+        self._bounds = None
+
+    def setPen(self, pen: QPen | Qt.PenStyle | QColor) -> None:
+        """A new pen (its width is part of the rectangle)."""
+        self._bounds = None
+        super().setPen(pen)
+        self._bounds = None
 
     def boundingRect(self) -> QRectF:  # noqa: D102 - Qt API
-        rect = super().boundingRect()
-        if rect.isEmpty():
-            return rect
-        m = self.margin
-        return rect.adjusted(-m, -m, m, m)
+        bounds = self._bounds
+        if bounds is None:
+            rect = super().boundingRect()
+            m = self.margin
+            bounds = self._bounds = rect if rect.isEmpty() else rect.adjusted(-m, -m, m, m)
+        return QRectF(bounds)
 
 
 class OutlineSet(dict[int, OutlineItem]):
@@ -1390,16 +1407,26 @@ class TensorPanel(QFrame):
                     by_tile.setdefault(t, []).append((r, c))
         shown = self._outline_tiles[kind]
         new = {t: tuple(rc) for t, rc in by_tile.items()}
+        # The same cells in many tiles (a window across every input channel): one path, moved.
+        paths: dict[tuple[tuple[int, int], ...], QPainterPath] = {}
         for t in set(shown) | set(new):
             tile_cells = new.get(t, ())
             if shown.get(t, ()) == tile_cells:
                 continue  # this tile's outline stays: it is not repainted
             self.counts["outline items"] += 1
             item = self._outline_item(kind, t)
-            item.setPath(self._outline_path(kind, t, tile_cells))
-            # An empty outline is hidden: Qt then skips it in every paint of the view (a panel
-            # of many tiles keeps an item for each tile a step has outlined so far).
-            item.setVisible(bool(tile_cells))
+            if not tile_cells:
+                # An empty outline is hidden: Qt then skips it in every paint of the view (a panel
+                # of many tiles keeps an item for each tile a step has outlined so far).
+                item.setVisible(False)
+                item.setPath(QPainterPath())
+                continue
+            relative = paths.get(tile_cells)
+            if relative is None:
+                relative = paths[tile_cells] = self._outline_path(kind, 0, tile_cells, origin=(0, 0))
+            x0, y0 = geometry.origin(t) if geometry is not None else (0, 0)
+            item.setPath(relative.translated(x0, y0))
+            item.setVisible(True)
         self._outline_tiles[kind] = new
 
     def _on_viewbox_transform_changed(self) -> None:
@@ -1449,13 +1476,18 @@ class TensorPanel(QFrame):
             self._outlines[kind][t] = item
         return item
 
-    def _outline_path(self, kind: str, t: int, cells: Sequence[tuple[int, int]]) -> QPainterPath:
-        """The outline of ``cells`` (row, col) of tile t: their union, or inset boxes."""
+    def _outline_path(
+        self, kind: str, t: int, cells: Sequence[tuple[int, int]], origin: tuple[int, int] | None = None
+    ) -> QPainterPath:
+        """The outline of ``cells`` (row, col) of tile t: their union, or inset boxes.
+
+        ``origin``: the tile's top-left corner to draw from (default: tile t's in the panel).
+        """
         path = QPainterPath()
         if not cells or self.geometry is None:
             return path
         inset = OUTLINE_STYLES[kind][2]
-        x0, y0 = self.geometry.origin(t)
+        x0, y0 = self.geometry.origin(t) if origin is None else origin
         if kind == "argmax":  # a corner mark, clear of the centred number
             for r, c in cells:
                 right, top = x0 + c + 1, y0 + r
