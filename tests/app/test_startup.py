@@ -2,9 +2,9 @@
 
 The launch is timed by benchmarks/bench_person.py; these tests hold the work the first
 frame does not need out of it (without a timing): the default example opens without
-importing ``jsonschema`` or any export module, and the garbage collector, paused while
-the window is built, runs again once the event loop runs, with the start-up's objects
-frozen out of its passes.
+importing ``jsonschema``, any export module or the layer kinds it does not hold (it is a
+convolution alone), and the garbage collector, paused while the window is built, runs
+again once the event loop runs, with the start-up's objects frozen out of its passes.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from PyQt6.QtCore import QCoreApplication, QDeadlineTimer, QEvent, QObject, QTim
 from PyQt6.QtWidgets import QApplication
 
 _exec = QApplication.exec
+KINDS = ("pool", "flatten", "dense", "conv_transpose")  # the example has a convolution alone
 
 class _FirstFrame(QObject):
     seen = None
@@ -41,6 +42,10 @@ class _FirstFrame(QObject):
             self.seen = {
                 "jsonschema": "jsonschema" in sys.modules,
                 "export": sorted(m for m in sys.modules if m.startswith("visualconv.export")),
+                "other kinds": sorted(
+                    m for m in sys.modules
+                    if m.rpartition(".")[::2] in {("visualconv.engine.kinds", k) for k in KINDS}
+                ),
             }
             QTimer.singleShot(0, self.report)
         return False
@@ -94,6 +99,7 @@ def test_the_first_frame_needs_no_jsonschema_and_no_exports_and_then_the_collect
     seen = json.loads(lines[0].removeprefix("FIRST FRAME "))
     assert seen["jsonschema"] is False
     assert seen["export"] == []
+    assert seen["other kinds"] == []
     assert seen["collector paused while the window was built"] is True
     assert seen["collector running after it"] is True
     assert seen["frozen"] > 10_000  # the modules and the window, out of the collector's passes
