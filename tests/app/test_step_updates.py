@@ -185,7 +185,7 @@ def test_the_image_asks_each_pixel_for_the_colour_of_the_cell_under_it(shown):
     """The picture's pixel colours, from the cached cell indices, are each pixel's own cell's (a loop)."""
     session, view = shown
     session.set_model(conv_model(3, 4, 12), pass_name="backward")
-    for k in (30, 200, 201):  # the jump recolours with the cells' indices found before; then a step
+    for k in (30, 200, 201, 202, 201):  # a jump recolours with the cells' indices found before; then steps
         session.set_step(k)
         settle()
         for role in ("dx", "dw", "input"):
@@ -204,6 +204,8 @@ def test_the_image_asks_each_pixel_for_the_colour_of_the_cell_under_it(shown):
                     if cell is not None:
                         expected[a, b] = theme.colour_index(panel.values[cell][None], panel.level)[0]
             assert np.array_equal(colours[::7, ::5], expected), (role, k)
+            # and the picture drawn, its changed blocks redone from the kept indices, is those colours
+            assert np.array_equal(image._device, image._table[colours]), (role, k)
 
 
 def test_a_forward_step_recolours_one_output_cell(shown):

@@ -222,6 +222,9 @@ def argb_table(lut: np.ndarray) -> np.ndarray:
     return (alpha << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
 
 
+BlockSource = Callable[[int, int, int, int], "np.ndarray | None"]
+"""Colour indices of the picture's device rows r0:r1 and columns c0:c1 (None: ask the CellSource)."""
+
 _IndexCache = tuple[TileGeometry, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
 """What TensorPanel._cell_index keeps: the geometry, the rows and columns asked, the answer."""
 
@@ -242,10 +245,11 @@ class MosaicItem(QGraphicsItem):
     a repaint of any part lands exactly where a full repaint puts it.
     """
 
-    def __init__(self, source: CellSource) -> None:
+    def __init__(self, source: CellSource, block_source: BlockSource | None = None) -> None:
         super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self._source = source
+        self._block_source = block_source
         self.lut = np.array(theme.index_lut(), copy=True)  # the RGBA table, as pyqtgraph's ImageItem.lut
         self._table = argb_table(self.lut)
         self._shape = (0, 0)
@@ -284,7 +288,11 @@ class MosaicItem(QGraphicsItem):
             r0, r1 = np.searchsorted(self._rows, (y0, y0 + h))
             c0, c1 = np.searchsorted(self._cols, (x0, x0 + w))
             if r1 > r0 and c1 > c0:
-                self._device[r0:r1, c0:c1] = self._table[self._source(self._rows[r0:r1], self._cols[c0:c1])]
+                r0, r1, c0, c1 = int(r0), int(r1), int(c0), int(c1)
+                colours = None if self._block_source is None else self._block_source(r0, r1, c0, c1)
+                if colours is None:
+                    colours = self._source(self._rows[r0:r1], self._cols[c0:c1])
+                self._device[r0:r1, c0:c1] = self._table[colours]
                 self.sampled += int((r1 - r0) * (c1 - c0))
         self.update(QRectF(x0, y0, w, h))
 
@@ -815,7 +823,7 @@ class TensorPanel(QFrame):
         # What updates cost (see the module docstring); tests read it, nothing resets it but them.
         self.counts: Counter[str] = Counter()
         # Every tile in one image, one data unit per cell, coloured where it is seen.
-        self._image = MosaicItem(self._cell_colours)
+        self._image = MosaicItem(self._cell_colours, self._block_colours)
         self.palette_key = "rdbu"
         self.theme = theme.LIGHT
         self._light_text = theme.light_text(self.palette_key)
@@ -1326,6 +1334,31 @@ class TensorPanel(QFrame):
             picked = values[tiles[rows, cols], r[rows], c[cols]]
             out[rows, cols] = theme.colour_index(picked, self.level)
         return out
+
+    def _block_colours(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray | None:
+        """Colour indices of the picture's device rows r0:r1 and columns c0:c1 (a changed block).
+
+        From the cell indices kept for the whole picture, when they are the picture's; None
+        otherwise (the image then asks :meth:`_cell_colours` for the block's cells).
+        """
+        cached, geometry, values = self._index_cache, self.geometry, self.values
+        if (
+            cached is None
+            or geometry is None
+            or values is None
+            or cached[0] != geometry
+            or not values.flags.c_contiguous
+            or values.shape != (geometry.count, *geometry.shape)
+            or not np.array_equal(cached[1], self._image.rows)
+            or not np.array_equal(cached[2], self._image.cols)
+        ):
+            return None
+        inside = cached[4]
+        if inside is None:
+            return np.zeros((r1 - r0, c1 - c0), dtype=np.uint8)
+        index = theme.colour_index(np.take(values.reshape(-1), cached[3][r0:r1, c0:c1]), self.level)
+        index[~inside[r0:r1, c0:c1]] = 0
+        return index
 
     def _cell_index(
         self, geometry: TileGeometry, ys: np.ndarray, xs: np.ndarray
