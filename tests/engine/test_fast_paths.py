@@ -501,6 +501,46 @@ def test_three_by_three_windows_two_apart_take_the_parity_grid_route(monkeypatch
 
 
 @st.composite
+def windows_of_columns_two_apart(draw):
+    """Windows of 2 or 3 rows and 2 or 3 columns, stride 2 across: the forward's contiguous column passes."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    kh, kw, sh = draw(st.integers(2, 3)), draw(st.integers(2, 3)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(kh, 10)), draw(st.integers(kw, 11))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.integers(-2, 3, size=(n, c, h, w)).astype(np.float64)  # many ties
+    mode = draw(st.sampled_from(["max", "avg"]))
+    for value in draw(st.lists(st.sampled_from([np.inf, -np.inf]), max_size=2 if mode == "max" else 0)):
+        x.reshape(-1)[rng.integers(x.size)] = value
+    return x, (kh, kw), (sh, 2), mode
+
+
+@ROUTE
+@given(case=windows_of_columns_two_apart())
+def test_pool_forward_of_columns_two_apart_equals_the_loop_twin(case, engine_threads):
+    x, k, s, mode = case
+    y = pool2d_forward(x, mode, k, s)
+    if mode == "max":
+        np.testing.assert_array_equal(y, pool2d_forward_naive(x, mode, k, s))
+    else:
+        assert_close(y, pool2d_forward_naive(x, mode, k, s))
+
+
+def test_pool_forward_of_columns_two_apart_takes_the_contiguous_passes(monkeypatch):
+    calls = []
+    original = pool_module._combine_columns_two_apart
+    monkeypatch.setattr(
+        pool_module, "_combine_columns_two_apart", lambda *args: calls.append(args[2]) or original(*args)
+    )
+    x = np.random.default_rng(19).normal(size=(1, 2, 9, 9))
+    for mode in ("max", "avg"):
+        assert_close(pool2d_forward(x, mode, 3, 2), pool2d_forward_naive(x, mode, 3, 2))
+        assert_close(pool2d_forward(x, mode, 2), pool2d_forward_naive(x, mode, 2))
+    assert calls == [3, 2, 3, 2]
+    pool2d_forward(x, "max", (3, 3), (2, 1))  # windows one apart: strided passes
+    assert calls == [3, 2, 3, 2]
+
+
+@st.composite
 def small_max_pools(draw):
     """Max pooling of at most SMALL_CELLS input cells: any windows, ties, non-finite inputs and deltas."""
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))

@@ -266,7 +266,9 @@ def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, out
     def column(b: int) -> FloatArray:
         return rows[..., b : b + sw * (out_w - 1) + 1 : sw]
 
-    if kw == 1:
+    if kh > 1 and sw == 2 and kw in (2, 3):
+        _combine_columns_two_apart(rows, combine, kw, out)  # rows: a new C-contiguous array
+    elif kw == 1:
         out[...] = column(0)
     else:
         combine(column(0), column(1), out=out)
@@ -275,6 +277,28 @@ def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, out
     if mode == "avg":
         out /= kh * kw
     return out
+
+
+def _combine_columns_two_apart(rows: FloatArray, combine: np.ufunc, kw: int, out: FloatArray) -> None:
+    """``out[..., j]``: ``rows[..., 2j : 2j + kW]`` combined left to right (kW 2 or 3), ``rows`` C-contiguous.
+
+    Each cell is combined with its next (and the result with the one after) in
+    contiguous passes over ``rows`` taken flat (what pairs across a row's end is never
+    read), then every other one is copied out: the same terms in the same order as one
+    strided pass per column, each of which costs several contiguous passes.
+
+    Parameters
+    ----------
+    rows : ndarray of shape (..., out_h, width), C-contiguous, width >= 2 (out_w - 1) + kW
+    out : ndarray of shape (..., out_h, out_w)
+    """
+    flat = rows.reshape(-1)
+    neighbours = np.empty(rows.shape)
+    along = neighbours.reshape(-1)
+    combine(flat[:-1], flat[1:], out=along[:-1])
+    if kw == 3:
+        combine(along[:-2], flat[2:], out=along[:-2])
+    out[...] = neighbours[..., 0 : 2 * out.shape[-1] - 1 : 2]
 
 
 def _spread_average(dy: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx: FloatArray) -> None:
@@ -791,25 +815,37 @@ def _route_threes_two_apart(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: 
     np.multiply(change, bottom_row, out=change)
     np.add(col, change, out=col)
 
-    def at_windows(grid_cells: NDArray[np.int8]) -> NDArray[np.int8]:
-        return grid_cells.reshape(planes, gh, gw)[:, :oh, :ow]
-
-    cell = np.multiply(at_windows(row), w, dtype=np.intp)  # (planes, oh, ow), in window order
-    np.add(cell, at_windows(col), out=cell)
-    np.add(cell, _window_corners(oh, ow, w), out=cell)
-    np.add(cell, (np.arange(planes, dtype=np.intp) * (h * w)).reshape(planes, 1, 1), out=cell)
+    # The winning cell's index in dx, at every grid cell; the grid's last row and column
+    # start no window: their deltas are 0 and land in their own plane (x + 0.0 is x).
+    index = np.int32 if x.size < 2**31 else np.intp
+    winner = np.multiply(row, w, dtype=index)
+    np.add(winner, col, out=winner)
+    cell = np.add(winner.reshape(planes, cells), _grid_corners(planes, gh, gw, h, w))
+    deltas = np.zeros((planes, gh, gw))
+    deltas[:, :oh, :ow] = dy.reshape(planes, oh, ow)
     flat = dx.reshape(-1)  # a view: dx is C-contiguous
     flat[...] = 0.0
-    np.add.at(flat, cell.reshape(-1), dy.reshape(-1))
+    np.add.at(flat, cell.reshape(-1), deltas.reshape(-1))  # in window order
     return True
 
 
+def _grid_corners(planes: int, gh: int, gw: int, h: int, w: int) -> NDArray[np.intp]:
+    """The index in (planes, h, w) of the top-left cell of each grid cell's window, shape (planes, gh*gw).
+
+    Window (i, j) of plane p starts at ``p*h*w + 2i*w + 2j``; the grid's last row and
+    column (i = gh - 1 or j = gw - 1) hold no window and point at their plane's first cell.
+    """
+    return np.add(_plane_corners(gh, gw, w), (np.arange(planes, dtype=np.intp) * (h * w))[:, None])
+
+
 @functools.lru_cache(maxsize=64)
-def _window_corners(oh: int, ow: int, w: int) -> NDArray[np.intp]:
-    """``2i*W + 2j``, the index of window (i, j)'s top-left cell in its plane, shape (oh, ow), read-only."""
-    corners = (np.arange(oh, dtype=np.intp) * (2 * w))[:, None] + np.arange(ow, dtype=np.intp) * 2
+def _plane_corners(gh: int, gw: int, w: int) -> NDArray[np.intp]:
+    """:func:`_grid_corners` within one plane, shape (gh*gw,), read-only."""
+    corners = (np.arange(gh, dtype=np.intp) * (2 * w))[:, None] + np.arange(gw, dtype=np.intp) * 2
+    corners[-1, :] = 0
+    corners[:, -1] = 0
     corners.flags.writeable = False
-    return corners
+    return corners.reshape(-1)
 
 
 def _route_two_by_two(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: FloatArray) -> bool:
