@@ -242,8 +242,9 @@ def _run_app(args: argparse.Namespace, start: StartUp) -> int:
         from .help import tour_wanted
 
         asked = bool(getattr(args, "tour", False))
-        if tour_wanted(window.settings, asked) and (asked or not args.file):
-            window.start_tour()  # the first start (or --tour): the walk through the seed 1-D example
+        tour = tour_wanted(window.settings, asked) and (asked or not args.file)
+        if tour and args.file:
+            window.start_tour()  # --tour FILE: the walk opens the seed 1-D example instead at once
         from .autosave import start_autosave
 
         def open_window() -> MainWindow:
@@ -256,6 +257,10 @@ def _run_app(args: argparse.Namespace, start: StartUp) -> int:
 
         # Offers every unsaved model left by windows that crashed; each window journals its edits.
         start_autosave(window, open_window=open_window)
+        if tour and not args.file:
+            # The first start (or --tour): the walk through the seed 1-D example, which is open
+            # already; its first stop shows right after the window's first frame.
+            QTimer.singleShot(0, window.start_tour)
         return int(app.exec())
     finally:
         hook.uninstall()
