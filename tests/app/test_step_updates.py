@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PyQt6.QtCore import QEvent, QObject
-from PyQt6.QtWidgets import QApplication
+from PyQt6.QtCore import QCoreApplication, QEvent, QObject, QRectF
+from PyQt6.QtGui import QPainterPath, QPen
+from PyQt6.QtWidgets import QApplication, QGraphicsPathItem
 
 from visualconv.app import theme
 from visualconv.app.session import Session
 from visualconv.app.widgets.layer_view import LayerView
-from visualconv.app.widgets.tensor_panel import cells_differ, tiles_that_differ
+from visualconv.app.widgets.tensor_panel import OutlineItem, cells_differ, tiles_that_differ
 from visualconv.engine.layers import ConvLayer
 from visualconv.engine.model import make_model
 
@@ -184,7 +185,7 @@ def test_the_image_asks_each_pixel_for_the_colour_of_the_cell_under_it(shown):
     """The picture's pixel colours, from the cached cell indices, are each pixel's own cell's (a loop)."""
     session, view = shown
     session.set_model(conv_model(3, 4, 12), pass_name="backward")
-    for k in (30, 200, 201):  # the jump recolours with the cells' indices found before; then a step
+    for k in (30, 200, 201, 202, 201):  # a jump recolours with the cells' indices found before; then steps
         session.set_step(k)
         settle()
         for role in ("dx", "dw", "input"):
@@ -203,6 +204,8 @@ def test_the_image_asks_each_pixel_for_the_colour_of_the_cell_under_it(shown):
                     if cell is not None:
                         expected[a, b] = theme.colour_index(panel.values[cell][None], panel.level)[0]
             assert np.array_equal(colours[::7, ::5], expected), (role, k)
+            # and the picture drawn, its changed blocks redone from the kept indices, is those colours
+            assert np.array_equal(image._device, image._table[colours]), (role, k)
 
 
 def test_a_forward_step_recolours_one_output_cell(shown):
@@ -273,6 +276,46 @@ def test_the_step_counter_never_grows_while_stepping(window):
     assert counter.minimumWidth() == width
 
 
+class StepCounter(QObject):
+    """Counts the session's step changes."""
+
+    def __init__(self, session):
+        super().__init__()
+        self.steps: list[int] = []
+        session.sigStepChanged.connect(self.steps.append)
+
+
+class UpdateRequestCounter(QObject):
+    """Counts the repaints of a window (its update requests) and whether the step had changed by each."""
+
+    def __init__(self, session):
+        super().__init__()
+        self.session = session
+        self.steps_seen: list[int] = []
+
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.UpdateRequest:
+            self.steps_seen.append(self.session.step)
+        return False
+
+
+def test_slider_moves_before_the_event_loop_turns_make_one_step_painted_with_the_slider(window):
+    """Scrubbing is coalesced into one step, which is set ahead of the repaint the slider's move asks for."""
+    window.show_model(conv_model(), pass_name="backward")
+    session, slider = window.session, window.stepper.slider
+    settle()
+    steps = StepCounter(session)
+    window.installEventFilter(repaints := UpdateRequestCounter(session))
+    for k in (40, 90, 75):  # faster than steps are drawn: only the last counts
+        slider.setValue(k)
+    assert session.step != 75  # nothing is applied before the event loop turns
+    QCoreApplication.sendPostedEvents()  # the posted call, and the repaints posted after it
+    assert steps.steps == [75] and session.step == 75
+    settle()
+    assert repaints.steps_seen and repaints.steps_seen[0] == 75  # the first repaint shows the new step
+    assert steps.steps == [75]
+
+
 class LayoutCounter(QObject):
     """Counts the layout requests that reach a widget (the main window: a new layout of every dock)."""
 
@@ -319,3 +362,56 @@ def test_outlines_a_step_no_longer_shows_are_hidden_items(shown):
     assert shown_tiles == {t for t, _, _ in kernel.outline("window")} and len(shown_tiles) == C_IN
     assert all(item.path().isEmpty() for t, item in items.items() if t not in shown_tiles)
     assert len(items) > len(shown_tiles)  # filter 1's items are kept, hidden
+
+
+def test_a_window_outlined_in_every_tile_is_drawn_around_its_cells_in_each(shown):
+    """One path for the window's cells, moved to each tile: every tile's outline surrounds its own cells."""
+    session, view = shown
+    session.set_model(conv_model(), pass_name="backward")
+    per_filter = (SIZE - K + 1) ** 2
+    for k in (per_filter + 1, 3 * per_filter + 2 * (SIZE - K + 1) + 5, 5):  # jumps across filters
+        session.set_step(k)
+        for role in ("input", "kernel", "dx", "dw"):
+            panel = view.panels[role]
+            for kind, items in panel._outlines.items():
+                cells = panel.outline(kind)
+                tiles = {t for t, _, _ in cells}
+                for t, item in items.items():
+                    if t not in tiles:
+                        assert not item.isVisible() and item.path().isEmpty()
+                        continue
+                    rows = [r for u, r, _ in cells if u == t]
+                    cols = [c for u, _, c in cells if u == t]
+                    x0, y0 = panel.geometry.origin(t)
+                    box = QRectF(
+                        x0 + min(cols), y0 + min(rows), max(cols) - min(cols) + 1, max(rows) - min(rows) + 1
+                    )
+                    assert item.isVisible() and item.path().boundingRect() == box, (role, kind, t, k)
+
+
+def test_an_outline_item_measures_its_rectangle_again_after_every_change(qtbot):
+    """The kept bounding rectangle follows the path, the pen and the margin (a plain path item's, widened)."""
+    item, plain = OutlineItem(), QGraphicsPathItem()
+
+    def expected(margin):
+        rect = plain.boundingRect()
+        return rect.adjusted(-margin, -margin, margin, margin)
+
+    assert item.boundingRect().isEmpty()
+    path = QPainterPath()
+    path.addRect(QRectF(1, 2, 3, 4))
+    for twin in (item, plain):
+        twin.setPath(path)
+    assert item.boundingRect() == expected(0.0)
+    item.set_margin(0.5)
+    assert item.boundingRect() == expected(0.5) != expected(0.0)
+    pen = QPen()
+    pen.setWidthF(3.0)
+    for twin in (item, plain):
+        twin.setPen(pen)  # a pen in item units widens the path's own rectangle
+    assert item.boundingRect() == expected(0.5)
+    moved = QPainterPath()
+    moved.addRect(QRectF(10, 10, 1, 1))
+    for twin in (item, plain):
+        twin.setPath(moved)
+    assert item.boundingRect() == expected(0.5) and expected(0.5).contains(QRectF(10, 10, 1, 1))

@@ -59,9 +59,16 @@ def engine_threads(request, monkeypatch):
     monkeypatch.setattr(parallel, "_threads", request.param)
     monkeypatch.setattr(conv_module, "PARALLEL_MULTIPLY_ADDS", 0)
     monkeypatch.setattr(pool_module, "PARALLEL_CELLS", 0)
+    monkeypatch.setattr(pool_module, "SMALL_CELLS", 0)  # the NumPy routes, however small the input
     if request.param > 1:
         monkeypatch.setattr(pool_module, "BLOCK_CELLS", 7)
     return request.param
+
+
+@pytest.fixture
+def numpy_routes(monkeypatch):
+    """Max pooling of small inputs through the NumPy routes, not the plain Python loop."""
+    monkeypatch.setattr(pool_module, "SMALL_CELLS", 0)
 
 
 @pytest.fixture(params=[None, 7], ids=["one-block", "many-blocks"])
@@ -220,8 +227,11 @@ def test_pool2d_matches_loop_twin(case, engine_threads):
     assert_close(dx, pool2d_backward_naive(dy, x, mode, k, s))
 
 
+@pytest.mark.parametrize("routes", ["numpy", "small"])
 @pytest.mark.parametrize("stride", [1, 2, 3])
-def test_max_pool_ties_go_to_the_first_maximum_in_row_major_order(stride):
+def test_max_pool_ties_go_to_the_first_maximum_in_row_major_order(stride, routes, monkeypatch):
+    if routes == "numpy":
+        monkeypatch.setattr(pool_module, "SMALL_CELLS", 0)
     x = np.zeros((1, 1, 4, 4))  # every window is all ties
     x[0, 0, 3, 3] = -1.0
     dy = np.arange(1.0, 1.0 + pool2d_forward(x, "max", 2, stride).size).reshape(
@@ -250,7 +260,10 @@ def test_max_pool_routes_non_finite_values_like_the_loop_twin(stride, engine_thr
     )
 
 
-def test_max_pool_with_nan_input_routes_like_the_loop_twin():
+@pytest.mark.parametrize("routes", ["numpy", "small"])
+def test_max_pool_with_nan_input_routes_like_the_loop_twin(routes, monkeypatch):
+    if routes == "numpy":
+        monkeypatch.setattr(pool_module, "SMALL_CELLS", 0)
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     x[0, 0, 0, 0] = np.nan  # first in its window: the twin keeps it (nothing compares greater)
     x[0, 0, 1, 3] = np.nan  # last in its window: the twin skips it
@@ -425,6 +438,161 @@ def test_max_pool_backward_of_overlapping_windows_equals_the_loop_twin(case, eng
     np.testing.assert_array_equal(
         pool2d_backward(dy, x, "max", k, s), pool2d_backward_naive(dy, x, "max", k, s)
     )
+
+
+@st.composite
+def three_by_three_windows_two_apart(draw):
+    """3x3 max windows 2 apart (the parity-grid route): odd and even sizes, ties, non-finite values."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(3, 12)), draw(st.integers(3, 12))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if draw(st.booleans()):
+        x = rng.integers(-2, 3, size=(n, c, h, w)).astype(np.float64)  # many ties
+    else:
+        x = rng.normal(size=(n, c, h, w))
+    for value in draw(st.lists(st.sampled_from([np.inf, -np.inf, np.nan]), max_size=2)):
+        x.reshape(-1)[rng.integers(x.size)] = value
+    dy = rng.normal(size=(n, c, (h - 3) // 2 + 1, (w - 3) // 2 + 1))
+    for value in draw(st.lists(st.sampled_from([np.inf, -np.inf, np.nan]), max_size=2)):
+        dy.reshape(-1)[rng.integers(dy.size)] = value
+    return x, dy
+
+
+@ROUTE
+@given(case=three_by_three_windows_two_apart())
+def test_max_pool_backward_of_three_by_three_windows_two_apart_equals_the_loop_twin(case, engine_threads):
+    x, dy = case
+    np.testing.assert_array_equal(
+        pool2d_backward(dy, x, "max", 3, 2), pool2d_backward_naive(dy, x, "max", 3, 2)
+    )
+
+
+def spy_on(monkeypatch, name):
+    """Record what ``pool_module.<name>`` returns on each call, and let it run."""
+    returned = []
+    original = getattr(pool_module, name)
+
+    def spy(*args):
+        returned.append(result := original(*args))
+        return result
+
+    monkeypatch.setattr(pool_module, name, spy)
+    return returned
+
+
+def test_three_by_three_windows_two_apart_take_the_parity_grid_route(monkeypatch):
+    returned = spy_on(monkeypatch, "_route_threes_two_apart")
+    rng = np.random.default_rng(17)
+    x = rng.integers(-2, 3, size=(2, 3, 10, 9)).astype(np.float64)
+    dy = rng.normal(size=(2, 3, 4, 4))
+    dy[0, 0, 0, 0] = np.inf
+    np.testing.assert_array_equal(
+        pool2d_backward(dy, x, "max", 3, 2), pool2d_backward_naive(dy, x, "max", 3, 2)
+    )
+    inner = x[..., :8, :7]  # padded by one cell of -inf each side: 10x9 again
+    padded = pool2d_backward(dy, inner, "max", 3, 2, padding=1)
+    np.testing.assert_array_equal(padded, pool2d_backward_naive(dy, inner, "max", 3, 2, 1))
+    assert returned == [True, True]
+    x[1, 2, 5, 5] = np.nan  # the grid route gives way, the literal route follows the twin
+    np.testing.assert_array_equal(
+        pool2d_backward(dy, x, "max", 3, 2), pool2d_backward_naive(dy, x, "max", 3, 2)
+    )
+    assert returned == [True, True, False]
+
+
+@st.composite
+def windows_of_columns_two_apart(draw):
+    """Windows of 2 or 3 rows and 2 or 3 columns, stride 2 across: the forward's contiguous column passes."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    kh, kw, sh = draw(st.integers(2, 3)), draw(st.integers(2, 3)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(kh, 10)), draw(st.integers(kw, 11))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.integers(-2, 3, size=(n, c, h, w)).astype(np.float64)  # many ties
+    mode = draw(st.sampled_from(["max", "avg"]))
+    for value in draw(st.lists(st.sampled_from([np.inf, -np.inf]), max_size=2 if mode == "max" else 0)):
+        x.reshape(-1)[rng.integers(x.size)] = value
+    return x, (kh, kw), (sh, 2), mode
+
+
+@ROUTE
+@given(case=windows_of_columns_two_apart())
+def test_pool_forward_of_columns_two_apart_equals_the_loop_twin(case, engine_threads):
+    x, k, s, mode = case
+    y = pool2d_forward(x, mode, k, s)
+    if mode == "max":
+        np.testing.assert_array_equal(y, pool2d_forward_naive(x, mode, k, s))
+    else:
+        assert_close(y, pool2d_forward_naive(x, mode, k, s))
+
+
+def test_pool_forward_of_columns_two_apart_takes_the_contiguous_passes(monkeypatch):
+    calls = []
+    original = pool_module._combine_columns_two_apart
+    monkeypatch.setattr(
+        pool_module, "_combine_columns_two_apart", lambda *args: calls.append(args[2]) or original(*args)
+    )
+    x = np.random.default_rng(19).normal(size=(1, 2, 9, 9))
+    for mode in ("max", "avg"):
+        assert_close(pool2d_forward(x, mode, 3, 2), pool2d_forward_naive(x, mode, 3, 2))
+        assert_close(pool2d_forward(x, mode, 2), pool2d_forward_naive(x, mode, 2))
+    assert calls == [3, 2, 3, 2]
+    pool2d_forward(x, "max", (3, 3), (2, 1))  # windows one apart: strided passes
+    assert calls == [3, 2, 3, 2]
+    monkeypatch.setattr(pool_module, "NEIGHBOUR_PASS_CELLS", 8)  # 2 planes of 4x9 row cells: too many
+    assert_close(pool2d_forward(x, "avg", 3, 2), pool2d_forward_naive(x, "avg", 3, 2))
+    assert calls == [3, 2, 3, 2]
+
+
+@st.composite
+def small_max_pools(draw):
+    """Max pooling of at most SMALL_CELLS input cells: any windows, ties, non-finite inputs and deltas."""
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(kh, 6)), draw(st.integers(kw, 6))
+    n = draw(st.integers(1, max(1, pool_module.SMALL_CELLS // (2 * h * w))))
+    c = draw(st.integers(1, max(1, pool_module.SMALL_CELLS // (n * h * w))))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.integers(-2, 3, size=(n, c, h, w)).astype(np.float64)  # many ties
+    for value in draw(st.lists(st.sampled_from([np.inf, -np.inf, np.nan]), max_size=2)):
+        x.reshape(-1)[rng.integers(x.size)] = value
+    dy = rng.normal(size=pool2d_forward_naive(x, "max", (kh, kw), (sh, sw)).shape)
+    for value in draw(st.lists(st.sampled_from([np.inf, -np.inf, np.nan]), max_size=1)):
+        dy.reshape(-1)[rng.integers(dy.size)] = value
+    return x, dy, (kh, kw), (sh, sw)
+
+
+@PROPERTY
+@given(case=small_max_pools())
+def test_max_pool_of_small_inputs_equals_the_loop_twin(case, monkeypatch):
+    x, dy, k, s = case
+    assert x.size <= pool_module.SMALL_CELLS
+    y = pool2d_forward(x, "max", k, s)
+    if not np.isnan(x).any():  # the twin's max() of a NaN depends on its place in the window
+        np.testing.assert_array_equal(y, pool2d_forward_naive(x, "max", k, s))
+    with monkeypatch.context() as numpy_routes:  # a NaN wins its window, as np.maximum has it
+        numpy_routes.setattr(pool_module, "SMALL_CELLS", 0)
+        np.testing.assert_array_equal(y, pool2d_forward(x, "max", k, s))
+    np.testing.assert_array_equal(
+        pool2d_backward(dy, x, "max", k, s), pool2d_backward_naive(dy, x, "max", k, s)
+    )
+
+
+def test_small_max_pool_inputs_go_forward_and_backward_in_plain_python(monkeypatch):
+    forward, backward = spy_on(monkeypatch, "_max_forward_small"), spy_on(monkeypatch, "_max_backward_small")
+    rng = np.random.default_rng(18)
+    x = rng.normal(size=(1, 1, 4, 4))
+    dy = rng.normal(size=(1, 1, 2, 2))
+    pool2d_forward(x, "max", 2)
+    pool2d_backward(dy, x, "max", 2)
+    pool2d_forward(x[..., :3], "max", 2, padding=(0, 1))  # 4x3 padded to 4x5
+    pool2d_backward(dy, x[..., :3], "max", 2, padding=(0, 1))
+    assert (len(forward), len(backward)) == (2, 2)
+    larger = rng.normal(size=(1, 1, 8, 9))  # 72 cells
+    pool2d_forward(larger, "max", 2)
+    pool2d_backward(rng.normal(size=(1, 1, 4, 4)), larger, "max", 2)
+    pool2d_forward(x, "avg", 2)
+    pool2d_backward(dy, x, "avg", 2)
+    assert (len(forward), len(backward)) == (2, 2)
 
 
 @st.composite

@@ -139,3 +139,17 @@ def test_a_backward_trace_without_a_start_says_the_one_sentence():
     model = make_model("m", np.zeros((1, 2, 2)), [kinds.PoolLayer("max", (1, 1), (1, 1))])
     with pytest.raises(ValueError, match=NO_BACKWARD):
         trace_layer(model, 0, "backward")
+
+
+def test_the_registry_and_the_kinds_names_are_the_kinds_own_objects():
+    # The kinds but conv load on first use; the names the package exports are the modules' objects.
+    from visualconv.engine.kinds import conv_transpose, dense, flatten, pool
+
+    assert kinds.POOL is pool.POOL is kinds.REGISTRY["pool"] and kinds.PoolLayer is pool.PoolLayer
+    assert kinds.DENSE is dense.DENSE and kinds.DenseLayer is dense.DenseLayer
+    assert kinds.FLATTEN is flatten.FLATTEN and kinds.FlattenLayer is flatten.FlattenLayer
+    assert kinds.CONV_TRANSPOSE is conv_transpose.CONV_TRANSPOSE
+    assert kinds.ConvTransposeLayer is conv_transpose.ConvTransposeLayer
+    assert "lstm" not in kinds.REGISTRY and len(kinds.REGISTRY) == len(kinds.TYPES) == 5
+    with pytest.raises(AttributeError):
+        kinds.LSTM  # noqa: B018

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..engine.collector import StartUp
 from ..engine.errors import ModelError
 from ..i18n import _
 
@@ -111,8 +112,17 @@ def run_app(args: argparse.Namespace) -> int:
     """Open the window (or render it to ``args.screenshot``) and return the exit status.
 
     Errors in the model file or the options raise :class:`ModelError` (the command line
-    prints them and exits 2).
+    prints them and exits 2). The garbage collector is paused until the window is built
+    and shown (see :mod:`visualconv.engine.collector`).
     """
+    start = StartUp()
+    try:
+        return _run_app(args, start)
+    finally:
+        start.over(settle=False)  # an error or a screenshot: the collector as it was
+
+
+def _run_app(args: argparse.Namespace, start: StartUp) -> int:
     from ..engine.memory import reuse_freed_memory
     from ..modelfile import load_model
     from ..samples import default_sample
@@ -224,11 +234,17 @@ def run_app(args: argparse.Namespace) -> int:
         if args.file:
             window.remember_file(str(path))
         window.show()
+        from PyQt6.QtCore import QTimer
+
+        # Once the event loop runs (the first frame is on its way), the collector runs again; in a
+        # process of our own, without passes over the modules and the window from now on.
+        QTimer.singleShot(0, lambda: start.over(settle=existing is None))
         from .help import tour_wanted
 
         asked = bool(getattr(args, "tour", False))
-        if tour_wanted(window.settings, asked) and (asked or not args.file):
-            window.start_tour()  # the first start (or --tour): the walk through the seed 1-D example
+        tour = tour_wanted(window.settings, asked) and (asked or not args.file)
+        if tour and args.file:
+            window.start_tour()  # --tour FILE: the walk opens the seed 1-D example instead at once
         from .autosave import start_autosave
 
         def open_window() -> MainWindow:
@@ -241,6 +257,10 @@ def run_app(args: argparse.Namespace) -> int:
 
         # Offers every unsaved model left by windows that crashed; each window journals its edits.
         start_autosave(window, open_window=open_window)
+        if tour and not args.file:
+            # The first start (or --tour): the walk through the seed 1-D example, which is open
+            # already; its first stop shows right after the window's first frame.
+            QTimer.singleShot(0, window.start_tour)
         return int(app.exec())
     finally:
         hook.uninstall()

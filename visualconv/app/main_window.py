@@ -117,11 +117,12 @@ class _KeyGuard(QObject):
         self.window = window
 
     def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
-        if event is not None and event.type() == QEvent.Type.ShortcutOverride:
+        kind = None if event is None else event.type()  # once: it sees every event of the application
+        if kind == QEvent.Type.ShortcutOverride:
             assert isinstance(event, QKeyEvent)
             if event.key() in STEP_KEYS and self._wants_keys(QApplication.focusWidget()):
                 event.accept()  # the focused widget gets the key; the shortcut does not fire
-        elif event is not None and event.type() == QEvent.Type.KeyPress:
+        elif kind == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)
             focused = QApplication.focusWidget()
             if watched is focused and event.key() in DONE_KEYS and self._ends_typing(focused):
@@ -538,7 +539,9 @@ class MainWindow(QMainWindow):
         chosen = theme.THEMES.get(key, theme.LIGHT)
         self.theme = chosen
         self.actions_by_name[f"theme_{chosen.key}"].setChecked(True)
-        self.setStyleSheet(chosen.style_sheet() + (theme.PRESENTATION_STYLE if self.presenting else ""))
+        sheet = chosen.style_sheet() + (theme.PRESENTATION_STYLE if self.presenting else "")
+        if sheet != self.styleSheet():  # the same sheet again would re-polish every widget (some 25 ms)
+            self.setStyleSheet(sheet)
         self.layer_view.set_theme(chosen)
         self.stepper.set_theme(chosen)
         self.training_panel.set_theme(chosen)

@@ -153,6 +153,8 @@ def pool2d_forward(
     k, s, p, out_hw = _geometry(x, mode, size, stride, padding)
     if p != (0, 0):
         return pool2d_forward(_pad_for_pool(x, mode, p), mode, k, s)
+    if mode == "max" and x.size <= SMALL_CELLS:
+        return _max_forward_small(x, k, s, out_hw)
     y = np.empty((*x.shape[:2], *out_hw))
     _by_planes(lambda planes, out: _pool(planes[0], mode, k, s, out_hw, out), [x], y)
     return y
@@ -266,7 +268,9 @@ def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, out
     def column(b: int) -> FloatArray:
         return rows[..., b : b + sw * (out_w - 1) + 1 : sw]
 
-    if kw == 1:
+    if kh > 1 and sw == 2 and kw in (2, 3) and rows.size <= NEIGHBOUR_PASS_CELLS:
+        _combine_columns_two_apart(rows, combine, kw, out)  # rows: a new C-contiguous array
+    elif kw == 1:
         out[...] = column(0)
     else:
         combine(column(0), column(1), out=out)
@@ -275,6 +279,34 @@ def _pool(x: FloatArray, mode: str, k: IntPair, s: IntPair, out_hw: IntPair, out
     if mode == "avg":
         out /= kh * kw
     return out
+
+
+# Rows of at most this many cells combine their columns two apart in contiguous passes
+# (:func:`_combine_columns_two_apart`); larger ones, whose extra array of neighbours no
+# longer stays in the core's cache, in strided passes (the batches of bench_engine ran slower).
+NEIGHBOUR_PASS_CELLS = 1 << 16
+
+
+def _combine_columns_two_apart(rows: FloatArray, combine: np.ufunc, kw: int, out: FloatArray) -> None:
+    """``out[..., j]``: ``rows[..., 2j : 2j + kW]`` combined left to right (kW 2 or 3), ``rows`` C-contiguous.
+
+    Each cell is combined with its next (and the result with the one after) in
+    contiguous passes over ``rows`` taken flat (what pairs across a row's end is never
+    read), then every other one is copied out: the same terms in the same order as one
+    strided pass per column, each of which costs several contiguous passes.
+
+    Parameters
+    ----------
+    rows : ndarray of shape (..., out_h, width), C-contiguous, width >= 2 (out_w - 1) + kW
+    out : ndarray of shape (..., out_h, out_w)
+    """
+    flat = rows.reshape(-1)
+    neighbours = np.empty(rows.shape)
+    along = neighbours.reshape(-1)
+    combine(flat[:-1], flat[1:], out=along[:-1])
+    if kw == 3:
+        combine(along[:-2], flat[2:], out=along[:-2])
+    out[...] = neighbours[..., 0 : 2 * out.shape[-1] - 1 : 2]
 
 
 def _spread_average(dy: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair, dx: FloatArray) -> None:
@@ -391,12 +423,74 @@ def pool2d_backward(
         return np.ascontiguousarray(crop(dx_padded, p))
     if dy.shape != (*x.shape[:2], *out_hw):
         raise ValueError(f"dy must have shape {(*x.shape[:2], *out_hw)}, got {dy.shape}")
+    if mode == "max" and x.size <= SMALL_CELLS:
+        return _max_backward_small(dy, x, k, s, out_hw)
     dx = np.empty(x.shape)
     passes = MAX_BACKWARD_PASSES if mode == "max" and not _overlapping_2d(k, s) else 1
     _by_planes(
         lambda arrays, out: _pool_backward(arrays[0], arrays[1], mode, k, s, out_hw, out), [dy, x], dx, passes
     )
     return dx
+
+
+# Max-pool inputs of at most this many cells go backward in plain Python over lists: for
+# them a NumPy route's fixed cost (some ten calls of about a microsecond) outweighs the loops.
+SMALL_CELLS = 64
+
+
+def _max_forward_small(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> FloatArray:
+    """Max pooling of a small input on Python floats: each window's largest value, NaN if it holds one.
+
+    As ``np.maximum`` over the window's cells: a NaN wins and stays.
+
+    Returns
+    -------
+    ndarray of shape (N, C, out_h, out_w)
+    """
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (oh, ow) = k, s, out_hw
+    later = [a * w + b for a in range(kh) for b in range(kw)][1:]  # after the window's first cell
+    corners = [i * sh * w + j * sw for i in range(oh) for j in range(ow)]
+    maxima = []
+    for plane in x.reshape(n * c, h * w).tolist():
+        for corner in corners:
+            best = plane[corner]
+            for offset in later:
+                value = plane[corner + offset]
+                if value > best or value != value:  # value != value: a NaN
+                    best = value
+            maxima.append(best)
+    return np.array(maxima, dtype=np.float64).reshape(n, c, oh, ow)
+
+
+def _max_backward_small(dy: FloatArray, x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -> FloatArray:
+    """Max-pool backward of a small input, the loop twin's comparisons and sums on Python floats.
+
+    Each window keeps its first cell and replaces it by each later one that is strictly
+    greater (a NaN never replaces and, first, is never replaced); its delta is added onto
+    that cell in window order. Python floats are IEEE doubles: the twin's result, to the bit.
+
+    Returns
+    -------
+    ndarray of ``x``'s shape (N, C, H, W)
+    """
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (oh, ow) = k, s, out_hw
+    later = [a * w + b for a in range(kh) for b in range(kw)][1:]  # after the window's first cell
+    corners = [i * sh * w + j * sw for i in range(oh) for j in range(ow)]
+    planes = []
+    inputs, upstream = x.reshape(n * c, h * w).tolist(), dy.reshape(n * c, oh * ow).tolist()
+    for plane, deltas in zip(inputs, upstream, strict=True):
+        dx = [0.0] * (h * w)
+        for corner, delta in zip(corners, deltas, strict=True):
+            best, value = corner, plane[corner]
+            for offset in later:
+                if plane[corner + offset] > value:  # strictly: an equal value later in the window loses
+                    best = corner + offset
+                    value = plane[best]
+            dx[best] += delta
+        planes.append(dx)
+    return np.array(planes, dtype=np.float64).reshape(x.shape)
 
 
 def _above_minus_infinity(x: FloatArray) -> bool:
@@ -460,6 +554,8 @@ def _pool_backward(
         return
     # Each route writes every cell of dx, zeroing those no window reads; one that gives up
     # (returns False) may have written some: the literal route below starts from zero.
+    if k == (3, 3) and s == (2, 2) and _route_threes_two_apart(dy, x, out_hw, dx):
+        return  # any deltas: each is added, never multiplied
     if _all_finite(dy):
         if k == (2, 2) and s == (2, 2) and _route_two_by_two(dy, x, out_hw, dx):
             return
@@ -688,6 +784,101 @@ def _first_max_offsets(x: FloatArray, k: IntPair, s: IntPair, out_hw: IntPair) -
         if a < kh - 1:
             row_best = np.maximum(row_best, values) if a == 1 else np.maximum(row_best, values, out=row_best)
     return offset
+
+
+def _route_threes_two_apart(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: FloatArray) -> bool:
+    """Max-pool backward for 3x3 windows with stride 2, into ``dx`` (every cell written).
+
+    The input is first split by the parity of its rows and columns into a grid of
+    (oh + 1) x (ow + 1) cells per plane (one strided copy): cell ``(i, j)`` of parity
+    ``(r, q)`` is ``x[2i + r, 2j + q]``. Window ``(i, j)`` reads columns 2j, 2j + 1 and
+    2j + 2, i.e. grid cells ``(i, j)`` of parity 0 and 1 and ``(i, j + 1)`` of parity 0:
+    neighbours in one contiguous array, so each comparison and maximum below is one
+    contiguous pass, as :func:`_first_max_offsets` finds the first maximum (per row
+    first, then the first of the three rows with the largest maximum; ties to the first).
+    Each delta is then added onto its window's winning cell by ``np.add.at``, in window
+    order: the loop twin's sums to the last bit, for any deltas (infinite ones included).
+
+    Returns
+    -------
+    bool
+        False (``dx`` untouched) when an input the grid holds is NaN, or ``dx`` is not C-contiguous.
+    """
+    if not dx.flags.c_contiguous:  # never so from _by_planes: the cells are added through a flat view
+        return False
+    n, c, h, w = x.shape
+    oh, ow = out_hw
+    gh, gw = oh + 1, ow + 1  # h is 2 oh + 1 or 2 oh + 2, w likewise
+    planes, cells = n * c, (oh + 1) * (ow + 1)
+    # grid[q, r, plane, i, j] = x[plane, 2i + r, 2j + q]
+    grid = np.empty((2, 2, planes, gh, gw))
+    if (h, w) != (2 * gh, 2 * gw):
+        # An odd height or width: the missing row or column (read by no window) as -inf.
+        even = np.full((planes, 2 * gh, 2 * gw), -np.inf)
+        even[:, :h, :w] = x.reshape(planes, h, w)
+        x = even
+    np.copyto(grid.transpose(2, 3, 1, 4, 0), x.reshape(planes, gh, 2, gw, 2))
+    first, second = grid[0].reshape(-1), grid[1].reshape(-1)  # columns 2j and 2j + 1; 2j + 2 is first[t + 1]
+    # In each row (of both parities), the column 0, 1 or 2 of the first maximum of the three.
+    second_wins = np.greater(second, first)  # strictly: an equal value later in the row loses
+    row_best = np.maximum(first, second, out=second)  # in place: less memory to go through
+    third_wins = np.empty(first.size, dtype=bool)
+    np.greater(first[1:], row_best[:-1], out=third_wins[:-1])
+    third_wins[-1] = False  # a row's last grid cell starts no window
+    np.maximum(row_best[:-1], first[1:], out=row_best[:-1])
+    column = np.add(third_wins.view(np.int8), third_wins.view(np.int8))
+    np.maximum(column, second_wins.view(np.int8), out=column)
+    # The rows 2i (parity 0 at i), 2i + 1 (parity 1 at i) and 2i + 2 (parity 0 at i + 1: one grid row on).
+    g = planes * cells
+    top, middle, bottom = row_best[:g], row_best[g:], row_best[gw : g + gw]
+    middle_wins = np.greater(middle, top)  # strictly: a later row with the same maximum loses
+    best = np.maximum(top, middle, out=first[:g])  # the columns 2j are read no more
+    if _has_nan(best):  # every grid cell is in some row's maximum
+        return False
+    bottom_wins = np.greater(bottom, best)
+    # Each window's first maximum: its row a (0, 1 or 2) and that row's column b, as int8.
+    middle_row, bottom_row = middle_wins.view(np.int8), bottom_wins.view(np.int8)
+    row = np.add(bottom_row, bottom_row)
+    np.maximum(row, middle_row, out=row)
+    col = column[:g].copy()  # the top row's, replaced by the middle row's, then by the bottom row's
+    change = np.subtract(column[g:], col)
+    np.multiply(change, middle_row, out=change)
+    np.add(col, change, out=col)
+    np.subtract(column[gw : g + gw], col, out=change)
+    np.multiply(change, bottom_row, out=change)
+    np.add(col, change, out=col)
+
+    # The winning cell's index in dx, at every grid cell; the grid's last row and column
+    # start no window: their deltas are 0 and land in their own plane (x + 0.0 is x).
+    index = np.int32 if x.size < 2**31 else np.intp
+    winner = np.multiply(row, w, dtype=index)
+    np.add(winner, col, out=winner)
+    cell = np.add(winner.reshape(planes, cells), _grid_corners(planes, gh, gw, h, w))
+    deltas = np.zeros((planes, gh, gw))
+    deltas[:, :oh, :ow] = dy.reshape(planes, oh, ow)
+    flat = dx.reshape(-1)  # a view: dx is C-contiguous
+    flat[...] = 0.0
+    np.add.at(flat, cell.reshape(-1), deltas.reshape(-1))  # in window order
+    return True
+
+
+def _grid_corners(planes: int, gh: int, gw: int, h: int, w: int) -> NDArray[np.intp]:
+    """The index in (planes, h, w) of the top-left cell of each grid cell's window, shape (planes, gh*gw).
+
+    Window (i, j) of plane p starts at ``p*h*w + 2i*w + 2j``; the grid's last row and
+    column (i = gh - 1 or j = gw - 1) hold no window and point at their plane's first cell.
+    """
+    return np.add(_plane_corners(gh, gw, w), (np.arange(planes, dtype=np.intp) * (h * w))[:, None])
+
+
+@functools.lru_cache(maxsize=64)
+def _plane_corners(gh: int, gw: int, w: int) -> NDArray[np.intp]:
+    """:func:`_grid_corners` within one plane, shape (gh*gw,), read-only."""
+    corners = (np.arange(gh, dtype=np.intp) * (2 * w))[:, None] + np.arange(gw, dtype=np.intp) * 2
+    corners[-1, :] = 0
+    corners[:, -1] = 0
+    corners.flags.writeable = False
+    return corners.reshape(-1)
 
 
 def _route_two_by_two(dy: FloatArray, x: FloatArray, out_hw: IntPair, dx: FloatArray) -> bool:

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from . import datasets
 from .errors import ModelError
-from .layers import Layer, frozen_array
+from .kinds.base import Layer, frozen_array
 from .model import LossSpec, Model, TrainingSpec, backward, batch_loss, forward
 from .windows import FloatArray
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from ..engine import datasets
 from ..engine.budget import sized, walk
 from ..engine.errors import Message, ModelError
-from ..engine.layers import frozen_array
+from ..engine.kinds.base import frozen_array
 from ..engine.model import LossSpec, Model, TrainingSpec
 from ..engine.windows import FloatArray
 from .arrays import canonical, to_array

@@ -18,7 +18,7 @@ from PyQt6.QtCore import QTimer
 from PyQt6.QtGui import QFont, QShowEvent
 
 from ...engine import palette
-from ...engine.layers import Layer
+from ...engine.kinds import Layer
 from ...engine.model import Model
 from ...engine.numbers import DEFAULT
 from ...engine.windows import FloatArray

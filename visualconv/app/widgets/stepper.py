@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QSignalBlocker, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QMetaObject, QSignalBlocker, Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
 from ...i18n import _
@@ -71,10 +71,11 @@ class Stepper(QWidget):
 
         self.timer = QTimer(self)
         self.timer.setInterval(self._interval())
-        # Scrubbing is coalesced: the slider may move faster than steps can be drawn.
-        self._scrub_timer = QTimer(self)
-        self._scrub_timer.setSingleShot(True)
-        self._scrub_timer.setInterval(0)
+        # Scrubbing is coalesced: the slider may move faster than steps can be drawn. A move asks
+        # for the step as a posted call (one for any number of moves before the event loop gets to
+        # it), which runs ahead of the repaints Qt posts: the slider's new place is painted with the
+        # step's panels, in one repaint, not on its own before them.
+        self._scrub_pending = False
 
         self.first_button.clicked.connect(self._on_first_clicked)
         self.previous_button.clicked.connect(self._on_previous_clicked)
@@ -84,7 +85,6 @@ class Stepper(QWidget):
         self.speed.currentIndexChanged.connect(self._on_speed_changed)
         self.slider.valueChanged.connect(self._on_slider_value_changed)
         self.timer.timeout.connect(self._on_timer_timeout)
-        self._scrub_timer.timeout.connect(self._on_scrub_timer_timeout)
         session.sigTraceChanged.connect(self._on_session_trace_changed)
         session.sigStepChanged.connect(self._on_session_step_changed)
         self._on_session_trace_changed(session.trace)
@@ -156,10 +156,16 @@ class Stepper(QWidget):
             self.pause()
 
     def _on_slider_value_changed(self, value: int) -> None:
-        self._scrub_timer.start()
+        if not self._scrub_pending:
+            self._scrub_pending = True
+            QMetaObject.invokeMethod(self, "_apply_scrub", Qt.ConnectionType.QueuedConnection)
 
-    def _on_scrub_timer_timeout(self) -> None:
-        self.session.set_step(self.slider.value())
+    @pyqtSlot()
+    def _apply_scrub(self) -> None:
+        """Go to the slider's step (the last of the moves since the call was posted)."""
+        if self._scrub_pending:
+            self._scrub_pending = False
+            self.session.set_step(self.slider.value())
 
     def set_theme(self, chosen: theme.Theme) -> None:
         """Draw the buttons' icons in the theme's text colour (View ▸ Theme)."""
@@ -207,7 +213,7 @@ class Stepper(QWidget):
 
     def _on_session_step_changed(self, k: int) -> None:
         n = self.session.n
-        self._scrub_timer.stop()
+        self._scrub_pending = False  # the step is set: a move not yet applied is dropped
         with QSignalBlocker(self.slider):
             self.slider.setValue(k)
         self.counter.setText(_("overlay {k} of {n}").format(k=k, n=n))

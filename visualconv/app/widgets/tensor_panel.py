@@ -222,6 +222,9 @@ def argb_table(lut: np.ndarray) -> np.ndarray:
     return (alpha << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
 
 
+BlockSource = Callable[[int, int, int, int], "np.ndarray | None"]
+"""Colour indices of the picture's device rows r0:r1 and columns c0:c1 (None: ask the CellSource)."""
+
 _IndexCache = tuple[TileGeometry, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
 """What TensorPanel._cell_index keeps: the geometry, the rows and columns asked, the answer."""
 
@@ -242,10 +245,11 @@ class MosaicItem(QGraphicsItem):
     a repaint of any part lands exactly where a full repaint puts it.
     """
 
-    def __init__(self, source: CellSource) -> None:
+    def __init__(self, source: CellSource, block_source: BlockSource | None = None) -> None:
         super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self._source = source
+        self._block_source = block_source
         self.lut = np.array(theme.index_lut(), copy=True)  # the RGBA table, as pyqtgraph's ImageItem.lut
         self._table = argb_table(self.lut)
         self._shape = (0, 0)
@@ -284,7 +288,11 @@ class MosaicItem(QGraphicsItem):
             r0, r1 = np.searchsorted(self._rows, (y0, y0 + h))
             c0, c1 = np.searchsorted(self._cols, (x0, x0 + w))
             if r1 > r0 and c1 > c0:
-                self._device[r0:r1, c0:c1] = self._table[self._source(self._rows[r0:r1], self._cols[c0:c1])]
+                r0, r1, c0, c1 = int(r0), int(r1), int(c0), int(c1)
+                colours = None if self._block_source is None else self._block_source(r0, r1, c0, c1)
+                if colours is None:
+                    colours = self._source(self._rows[r0:r1], self._cols[c0:c1])
+                self._device[r0:r1, c0:c1] = self._table[colours]
                 self.sampled += int((r1 - r0) * (c1 - c0))
         self.update(QRectF(x0, y0, w, h))
 
@@ -385,19 +393,36 @@ class OutlineItem(QGraphicsPathItem):
     def __init__(self) -> None:
         super().__init__()
         self.margin = 0.0
+        # Qt asks for the rectangle many times a paint (a few hundred calls a step): it is kept
+        # until the path, the pen or the margin changes, each of which forgets it.
+        self._bounds: QRectF | None = None
 
     def set_margin(self, margin: float) -> None:
         """Grow the bounding rectangle by ``margin`` data units on each side."""
         if margin != self.margin:
             self.prepareGeometryChange()
             self.margin = margin
+            self._bounds = None
+
+    def setPath(self, path: QPainterPath) -> None:
+        """A new outline (its rectangle is measured again)."""
+        self._bounds = None  # while Qt reads the old rectangle, it is measured from the old path
+        super().setPath(path)
+        self._bounds = None
+
+    def setPen(self, pen: QPen | Qt.PenStyle | QColor) -> None:
+        """A new pen (its width is part of the rectangle)."""
+        self._bounds = None
+        super().setPen(pen)
+        self._bounds = None
 
     def boundingRect(self) -> QRectF:  # noqa: D102 - Qt API
-        rect = super().boundingRect()
-        if rect.isEmpty():
-            return rect
-        m = self.margin
-        return rect.adjusted(-m, -m, m, m)
+        bounds = self._bounds
+        if bounds is None:
+            rect = super().boundingRect()
+            m = self.margin
+            bounds = self._bounds = rect if rect.isEmpty() else rect.adjusted(-m, -m, m, m)
+        return QRectF(bounds)
 
 
 class OutlineSet(dict[int, OutlineItem]):
@@ -798,7 +823,7 @@ class TensorPanel(QFrame):
         # What updates cost (see the module docstring); tests read it, nothing resets it but them.
         self.counts: Counter[str] = Counter()
         # Every tile in one image, one data unit per cell, coloured where it is seen.
-        self._image = MosaicItem(self._cell_colours)
+        self._image = MosaicItem(self._cell_colours, self._block_colours)
         self.palette_key = "rdbu"
         self.theme = theme.LIGHT
         self._light_text = theme.light_text(self.palette_key)
@@ -1310,6 +1335,31 @@ class TensorPanel(QFrame):
             out[rows, cols] = theme.colour_index(picked, self.level)
         return out
 
+    def _block_colours(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray | None:
+        """Colour indices of the picture's device rows r0:r1 and columns c0:c1 (a changed block).
+
+        From the cell indices kept for the whole picture, when they are the picture's; None
+        otherwise (the image then asks :meth:`_cell_colours` for the block's cells).
+        """
+        cached, geometry, values = self._index_cache, self.geometry, self.values
+        if (
+            cached is None
+            or geometry is None
+            or values is None
+            or cached[0] != geometry
+            or not values.flags.c_contiguous
+            or values.shape != (geometry.count, *geometry.shape)
+            or not np.array_equal(cached[1], self._image.rows)
+            or not np.array_equal(cached[2], self._image.cols)
+        ):
+            return None
+        inside = cached[4]
+        if inside is None:
+            return np.zeros((r1 - r0, c1 - c0), dtype=np.uint8)
+        index = theme.colour_index(np.take(values.reshape(-1), cached[3][r0:r1, c0:c1]), self.level)
+        index[~inside[r0:r1, c0:c1]] = 0
+        return index
+
     def _cell_index(
         self, geometry: TileGeometry, ys: np.ndarray, xs: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -1390,16 +1440,26 @@ class TensorPanel(QFrame):
                     by_tile.setdefault(t, []).append((r, c))
         shown = self._outline_tiles[kind]
         new = {t: tuple(rc) for t, rc in by_tile.items()}
+        # The same cells in many tiles (a window across every input channel): one path, moved.
+        paths: dict[tuple[tuple[int, int], ...], QPainterPath] = {}
         for t in set(shown) | set(new):
             tile_cells = new.get(t, ())
             if shown.get(t, ()) == tile_cells:
                 continue  # this tile's outline stays: it is not repainted
             self.counts["outline items"] += 1
             item = self._outline_item(kind, t)
-            item.setPath(self._outline_path(kind, t, tile_cells))
-            # An empty outline is hidden: Qt then skips it in every paint of the view (a panel
-            # of many tiles keeps an item for each tile a step has outlined so far).
-            item.setVisible(bool(tile_cells))
+            if not tile_cells:
+                # An empty outline is hidden: Qt then skips it in every paint of the view (a panel
+                # of many tiles keeps an item for each tile a step has outlined so far).
+                item.setVisible(False)
+                item.setPath(QPainterPath())
+                continue
+            relative = paths.get(tile_cells)
+            if relative is None:
+                relative = paths[tile_cells] = self._outline_path(kind, 0, tile_cells, origin=(0, 0))
+            x0, y0 = geometry.origin(t) if geometry is not None else (0, 0)
+            item.setPath(relative.translated(x0, y0))
+            item.setVisible(True)
         self._outline_tiles[kind] = new
 
     def _on_viewbox_transform_changed(self) -> None:
@@ -1449,13 +1509,18 @@ class TensorPanel(QFrame):
             self._outlines[kind][t] = item
         return item
 
-    def _outline_path(self, kind: str, t: int, cells: Sequence[tuple[int, int]]) -> QPainterPath:
-        """The outline of ``cells`` (row, col) of tile t: their union, or inset boxes."""
+    def _outline_path(
+        self, kind: str, t: int, cells: Sequence[tuple[int, int]], origin: tuple[int, int] | None = None
+    ) -> QPainterPath:
+        """The outline of ``cells`` (row, col) of tile t: their union, or inset boxes.
+
+        ``origin``: the tile's top-left corner to draw from (default: tile t's in the panel).
+        """
         path = QPainterPath()
         if not cells or self.geometry is None:
             return path
         inset = OUTLINE_STYLES[kind][2]
-        x0, y0 = self.geometry.origin(t)
+        x0, y0 = self.geometry.origin(t) if origin is None else origin
         if kind == "argmax":  # a corner mark, clear of the centred number
             for r, c in cells:
                 right, top = x0 + c + 1, y0 + r

@@ -14,18 +14,74 @@ See docs/architecture.md ("How to add a layer kind").
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .base import Fields, ForwardState, Kind, Layer, LayerGrads, LayerTrace, Overlay, Shape, Step
 from .conv import CONV, ClosedForm, ConvLayer, conv_closed_form
-from .conv_transpose import CONV_TRANSPOSE, ConvTransposeLayer
-from .dense import DENSE, DenseLayer
-from .flatten import FLATTEN, FlattenLayer
-from .pool import POOL, PoolLayer
+
+if TYPE_CHECKING:
+    from .conv_transpose import CONV_TRANSPOSE, ConvTransposeLayer
+    from .dense import DENSE, DenseLayer
+    from .flatten import FLATTEN, FlattenLayer
+    from .pool import POOL, PoolLayer
+
+# Each file "type" and the module of its kind, in the order the format documents them. The
+# kinds but conv are imported when first asked for (a model of convolutions alone never
+# pays for the others' classes: some 15 ms of a launch).
+_MODULES = {"conv": ".conv", "pool": ".pool", "flatten": ".flatten", "dense": ".dense"}
+_MODULES["conv_transpose"] = ".conv_transpose"
+_CONSTANTS = {"conv": "CONV", "pool": "POOL", "flatten": "FLATTEN", "dense": "DENSE"}
+_CONSTANTS["conv_transpose"] = "CONV_TRANSPOSE"
+# The names this package exports from those modules, and the module of each.
+_LAZY = {
+    "CONV_TRANSPOSE": ".conv_transpose",
+    "ConvTransposeLayer": ".conv_transpose",
+    "DENSE": ".dense",
+    "DenseLayer": ".dense",
+    "FLATTEN": ".flatten",
+    "FlattenLayer": ".flatten",
+    "POOL": ".pool",
+    "PoolLayer": ".pool",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``kinds.POOL``, ``kinds.PoolLayer``, ...: the kind's module is imported on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+class _Registry(Mapping[str, Kind]):
+    """The file's ``type`` -> its kind, a read-only mapping that imports a kind when first asked."""
+
+    def __getitem__(self, type_name: str) -> Kind:
+        module = _MODULES.get(type_name) if isinstance(type_name, str) else None
+        if module is None:
+            raise KeyError(type_name)
+        kind: Kind = getattr(importlib.import_module(module, __name__), _CONSTANTS[type_name])
+        return kind
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_MODULES)
+
+    def __len__(self) -> int:
+        return len(_MODULES)
+
+    def __contains__(self, type_name: object) -> bool:
+        return type_name in _MODULES  # known without importing the kind
+
+    def __repr__(self) -> str:
+        return f"kinds.REGISTRY({list(_MODULES)})"
+
 
 # The registry: the file's "type" -> the kind (in the order the format documents them).
-REGISTRY: dict[str, Kind] = {kind.type: kind for kind in (CONV, POOL, FLATTEN, DENSE, CONV_TRANSPOSE)}
-TYPES: tuple[str, ...] = tuple(REGISTRY)
+REGISTRY: Mapping[str, Kind] = _Registry()
+TYPES: tuple[str, ...] = tuple(_MODULES)
 
 
 def layer_schema() -> dict[str, Any]:
