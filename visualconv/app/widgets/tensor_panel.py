@@ -214,6 +214,22 @@ def tiles_that_differ(values: np.ndarray, old: np.ndarray) -> np.ndarray:
     return np.flatnonzero(differs)
 
 
+def _cell_places(
+    geometry: TileGeometry, ys: np.ndarray, xs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where mosaic rows ``ys`` and columns ``xs`` fall among the tiles of ``geometry``.
+
+    Returns the tile (intp, (len(ys), len(xs))), the row in its tile (len(ys),), the column
+    in its tile (len(xs),) and which pixels show a cell (bool, (len(ys), len(xs))).
+    """
+    h, w = geometry.shape
+    tile_row, r = np.divmod(np.asarray(ys, dtype=np.intp) - geometry.label_space, h + geometry.row_gap)
+    tile_col, c = np.divmod(np.asarray(xs, dtype=np.intp), w + geometry.gap)
+    tiles = tile_row[:, None] * geometry.grid[1] + tile_col[None, :]
+    inside = ((tile_row >= 0) & (r < h))[:, None] & (c < w)[None, :] & (tiles < geometry.count)
+    return tiles, r, c, inside
+
+
 def argb_table(lut: np.ndarray) -> np.ndarray:
     """A (256, 4) RGBA lookup table as 256 premultiplied 32-bit ARGB pixels (index 0 transparent)."""
     rgba = np.asarray(lut, dtype=np.uint32)
@@ -1324,11 +1340,7 @@ class TensorPanel(QFrame):
             index = theme.colour_index(np.take(values.reshape(-1), flat), self.level)
             index[~inside] = 0
             return index
-        h, w = geometry.shape
-        tile_row, r = np.divmod(np.asarray(ys) - geometry.label_space, h + geometry.row_gap)
-        tile_col, c = np.divmod(np.asarray(xs), w + geometry.gap)
-        tiles = tile_row[:, None] * geometry.grid[1] + tile_col[None, :]
-        inside_cells = ((tile_row >= 0) & (r < h))[:, None] & (c < w)[None, :] & (tiles < geometry.count)
+        tiles, r, c, inside_cells = _cell_places(geometry, ys, xs)
         if inside_cells.any():
             rows, cols = np.nonzero(inside_cells)
             picked = values[tiles[rows, cols], r[rows], c[cols]]
@@ -1379,10 +1391,7 @@ class TensorPanel(QFrame):
         ):
             return cached[3], cached[4]
         h, w = geometry.shape
-        tile_row, r = np.divmod(np.asarray(ys, dtype=np.intp) - geometry.label_space, h + geometry.row_gap)
-        tile_col, c = np.divmod(np.asarray(xs, dtype=np.intp), w + geometry.gap)
-        tiles = tile_row[:, None] * geometry.grid[1] + tile_col[None, :]
-        inside = ((tile_row >= 0) & (r < h))[:, None] & (c < w)[None, :] & (tiles < geometry.count)
+        tiles, r, c, inside = _cell_places(geometry, ys, xs)
         flat = tiles * (h * w) + (r * w)[:, None] + c[None, :]
         flat[~inside] = 0
         shown = inside if inside.any() else None

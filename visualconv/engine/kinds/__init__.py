@@ -27,13 +27,16 @@ if TYPE_CHECKING:
     from .flatten import FLATTEN, FlattenLayer
     from .pool import POOL, PoolLayer
 
-# Each file "type" and the module of its kind, in the order the format documents them. The
+# Each file "type" and the module and name of its kind, in the order the format documents them. The
 # kinds but conv are imported when first asked for (a model of convolutions alone never
 # pays for the others' classes: some 15 ms of a launch).
-_MODULES = {"conv": ".conv", "pool": ".pool", "flatten": ".flatten", "dense": ".dense"}
-_MODULES["conv_transpose"] = ".conv_transpose"
-_CONSTANTS = {"conv": "CONV", "pool": "POOL", "flatten": "FLATTEN", "dense": "DENSE"}
-_CONSTANTS["conv_transpose"] = "CONV_TRANSPOSE"
+_KIND_AT = {
+    "conv": (".conv", "CONV"),
+    "pool": (".pool", "POOL"),
+    "flatten": (".flatten", "FLATTEN"),
+    "dense": (".dense", "DENSE"),
+    "conv_transpose": (".conv_transpose", "CONV_TRANSPOSE"),
+}
 # The names this package exports from those modules, and the module of each.
 _LAZY = {
     "CONV_TRANSPOSE": ".conv_transpose",
@@ -60,28 +63,29 @@ class _Registry(Mapping[str, Kind]):
     """The file's ``type`` -> its kind, a read-only mapping that imports a kind when first asked."""
 
     def __getitem__(self, type_name: str) -> Kind:
-        module = _MODULES.get(type_name) if isinstance(type_name, str) else None
-        if module is None:
+        place = _KIND_AT.get(type_name) if isinstance(type_name, str) else None
+        if place is None:
             raise KeyError(type_name)
-        kind: Kind = getattr(importlib.import_module(module, __name__), _CONSTANTS[type_name])
+        module, constant = place
+        kind: Kind = getattr(importlib.import_module(module, __name__), constant)
         return kind
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_MODULES)
+        return iter(_KIND_AT)
 
     def __len__(self) -> int:
-        return len(_MODULES)
+        return len(_KIND_AT)
 
     def __contains__(self, type_name: object) -> bool:
-        return type_name in _MODULES  # known without importing the kind
+        return type_name in _KIND_AT  # known without importing the kind
 
     def __repr__(self) -> str:
-        return f"kinds.REGISTRY({list(_MODULES)})"
+        return f"kinds.REGISTRY({list(_KIND_AT)})"
 
 
 # The registry: the file's "type" -> the kind (in the order the format documents them).
 REGISTRY: Mapping[str, Kind] = _Registry()
-TYPES: tuple[str, ...] = tuple(_MODULES)
+TYPES: tuple[str, ...] = tuple(_KIND_AT)
 
 
 def layer_schema() -> dict[str, Any]:
